@@ -1,0 +1,21 @@
+# Turn the OpenCL C files in SOURCES (separated by "|") into one header OUT of NUL-terminated C strings:
+#   static const char oct__kernel_<name>[] = { ... , 0 };
+# plus a table oct__kernel_sources[] in file order. Run as `cmake -P` at build time.
+set(body "/* Generated from the .cl files in kernels/ by cmake/embed_kernels.cmake. Do not edit. */\n")
+set(table "")
+set(count 0)
+string(REPLACE "|" ";" SOURCES "${SOURCES}")
+list(SORT SOURCES)
+foreach(src IN LISTS SOURCES)
+  get_filename_component(name ${src} NAME_WE)
+  file(READ ${src} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" hex "${hex}")
+  string(APPEND body "static const char oct__kernel_${name}[] = {\n${hex}0x00};\n")
+  string(APPEND table "    {\"${name}\", oct__kernel_${name}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "static const struct { const char *name; const char *source; } oct__kernel_sources[] = {\n${table}};\n")
+string(APPEND body "#define OCT__KERNEL_SOURCE_COUNT ${count}\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(RENAME ${OUT}.tmp ${OUT})

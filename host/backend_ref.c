@@ -1,0 +1,153 @@
+/* backend_ref.c — the reference backend: the oracle every other backend is tested
+ * against. Plain loops over host memory, double accumulation, written to be obviously
+ * right rather than fast. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Element (b, c, y, x) of a view. */
+static float *oct__at(const oct__view *v, int b, int c, int y, int x)
+{
+    return v->buf->host + v->off + (size_t)b * v->nstride + ((size_t)c * v->h + y) * v->w + x;
+}
+
+static oct_status ref_init(oct_context *ctx)
+{
+    (void)ctx;
+    return OCT_OK;
+}
+
+static void ref_release(oct_context *ctx) { (void)ctx; }
+
+static oct_status ref_alloc(oct_context *ctx, oct__buf *b, size_t count)
+{
+    (void)ctx;
+    b->host = malloc(count * sizeof(float));
+    if (!b->host) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory allocating %zu floats", count);
+    b->count = count;
+    return OCT_OK;
+}
+
+static void ref_free(oct_context *ctx, oct__buf *b)
+{
+    (void)ctx;
+    free(b->host);
+    b->host = NULL;
+}
+
+static oct_status ref_write(oct_context *ctx, oct__buf *b, const float *src)
+{
+    (void)ctx;
+    memcpy(b->host, src, b->count * sizeof(float));
+    return OCT_OK;
+}
+
+static oct_status ref_read(oct_context *ctx, const oct__buf *b, float *dst)
+{
+    (void)ctx;
+    memcpy(dst, b->host, b->count * sizeof(float));
+    return OCT_OK;
+}
+
+static float oct__finish(double v, const float *old, int relu)
+{
+    if (old) v += *old;
+    if (relu && v < 0) v = 0;
+    return (float)v;
+}
+
+static oct_status ref_conv2d(oct_context *ctx, const oct__conv_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y;
+    const float *w = op->weight->host;
+    int k = op->k;
+    for (int b = 0; b < y->n; b++)
+        for (int co = 0; co < y->c; co++)
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    double acc = op->bias ? op->bias->host[co] : 0.0;
+                    for (int ci = 0; ci < x->c; ci++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * op->stride - op->pad + ky;
+                                int ix = ox * op->stride - op->pad + kx;
+                                if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
+                                double wv = w[(((size_t)co * x->c + ci) * k + ky) * k + kx];
+                                acc += wv * *oct__at(x, b, ci, iy, ix);
+                            }
+                    float *out = oct__at(y, b, co, oy, ox);
+                    *out = oct__finish(acc, op->accumulate ? out : NULL, op->relu);
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_avgpool2(oct_context *ctx, const oct__pool_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y;
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++)
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    double s = 0;
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++) s += *oct__at(x, b, c, 2 * oy + dy, 2 * ox + dx);
+                    *oct__at(y, b, c, oy, ox) = (float)(s / 4.0);
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_resize(oct_context *ctx, const oct__resize_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y;
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++)
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    int iy = oct__nearest_src(oy, x->h, y->h), ix = oct__nearest_src(ox, x->w, y->w);
+                    float *out = oct__at(y, b, c, oy, ox);
+                    *out = oct__finish(*oct__at(x, b, c, iy, ix), op->accumulate ? out : NULL, op->relu);
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_gap(oct_context *ctx, const oct__gap_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x;
+    for (int b = 0; b < x->n; b++)
+        for (int c = 0; c < x->c; c++) {
+            double s = 0;
+            for (int iy = 0; iy < x->h; iy++)
+                for (int ix = 0; ix < x->w; ix++) s += *oct__at(x, b, c, iy, ix);
+            op->y->host[(size_t)b * op->ctotal + op->c0 + c] = (float)(s / ((double)x->h * x->w));
+        }
+    return OCT_OK;
+}
+
+static oct_status ref_linear(oct_context *ctx, const oct__linear_op *op)
+{
+    (void)ctx;
+    for (int b = 0; b < op->n; b++)
+        for (int o = 0; o < op->out; o++) {
+            double acc = op->bias ? op->bias->host[o] : 0.0;
+            for (int i = 0; i < op->in; i++)
+                acc += (double)op->weight->host[(size_t)o * op->in + i] * op->x->host[(size_t)b * op->in + i];
+            op->y->host[(size_t)b * op->out + o] = (float)acc;
+        }
+    return OCT_OK;
+}
+
+static oct_status ref_finish(oct_context *ctx)
+{
+    (void)ctx;
+    return OCT_OK;
+}
+
+const oct__backend oct__backend_ref = {
+    "ref", ref_init, ref_release, ref_alloc, ref_free, ref_write, ref_read,
+    ref_conv2d, ref_avgpool2, ref_resize, ref_gap, ref_linear, ref_finish,
+};

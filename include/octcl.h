@@ -1,0 +1,247 @@
+/* octcl.h — Octave Convolution (OctConv) on any OpenCL device, with CPU paths.
+ *
+ * The public API: a context bound to one device, band tensors living on it, the
+ * OctConv layer, split / merge, and the OctNetMini model. Every fallible call returns
+ * an oct_status; objects come back through out-parameters; oct_*_free(NULL) does
+ * nothing. On failure oct_last_error() holds a one-line message naming the value at
+ * fault (per thread). The library never aborts, exits or prints.
+ */
+#ifndef OCTCL_H
+#define OCTCL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OCTCL_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------------------ */
+/* Status codes                                                                          */
+
+typedef enum {
+    OCT_OK = 0,
+    OCT_ERR_NULL_ARG,         /* a required pointer or handle is NULL */
+    OCT_ERR_BAD_ALPHA,        /* alpha outside [0, 1] or NaN */
+    OCT_ERR_BAD_SIZE,         /* a size, channel count, kernel, stride or padding out of range */
+    OCT_ERR_KERNEL_TOO_LARGE, /* kernel larger than the padded input of some path */
+    OCT_ERR_SHAPE_MISMATCH,   /* a tensor's shape disagrees with the layer or another tensor */
+    OCT_ERR_CONTEXT_MISMATCH, /* handles belong to different contexts */
+    OCT_ERR_BAD_DEVICE_SPEC,  /* device string not understood */
+    OCT_ERR_NO_DEVICE,        /* the requested device does not exist */
+    OCT_ERR_NO_OPENCL,        /* OpenCL asked for but no platform is available */
+    OCT_ERR_OPENCL,           /* an OpenCL call failed */
+    OCT_ERR_BUILD,            /* an OpenCL program failed to build */
+    OCT_ERR_CLBLAST,          /* a CLBlast call failed */
+    OCT_ERR_HOST_MEMORY,      /* a host allocation failed */
+    OCT_ERR_DEVICE_MEMORY,    /* a device allocation failed */
+    OCT_ERR_IO,               /* a file could not be opened, read or written */
+    OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
+    OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
+    OCT_ERR_NOT_READY,        /* an object used before it was complete (e.g. no weights) */
+    OCT_STATUS_COUNT
+} oct_status;
+
+/* A fixed English explanation of a status code. Never NULL. */
+const char *oct_status_string(oct_status s);
+
+/* The message of the last failure on this thread ("" if none). */
+const char *oct_last_error(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* Devices and contexts                                                                   */
+
+typedef enum {
+    OCT_BACKEND_REF = 0, /* the reference: plain loops, double accumulation */
+    OCT_BACKEND_CPU,     /* the native CPU path */
+    OCT_BACKEND_OPENCL   /* an OpenCL device */
+} oct_backend;
+
+typedef struct {
+    oct_backend backend;
+    int platform_index;   /* OpenCL indices, -1 for the CPU paths */
+    int device_index;
+    int is_gpu;
+    char name[256];       /* device name */
+    char platform[256];   /* platform name ("" for the CPU paths) */
+    char driver[128];     /* driver version */
+    char reason[256];     /* why this device was chosen */
+} oct_device_info;
+
+typedef struct oct_context oct_context;
+
+/* Create a context. `device` is one of:
+ *   "auto"        first GPU over all OpenCL platforms, else the native CPU path
+ *   "opencl"      best OpenCL device of any type (GPUs first, then CPU devices)
+ *   "opencl:P:D"  platform P, device D (indices as `octcl info` lists them)
+ *   "cpu"         the native CPU path
+ *   "ref"         the reference path
+ * NULL means $OCTCL_DEVICE, or "auto" when that is unset or empty. */
+oct_status oct_context_create(const char *device, oct_context **out);
+void oct_context_free(oct_context *ctx);
+/* Which device the context runs on and why. */
+oct_status oct_context_info(const oct_context *ctx, oct_device_info *out);
+/* Wait until all queued work has finished. */
+oct_status oct_context_finish(oct_context *ctx);
+
+/* Every OpenCL device found (in platform, device order). *count is the number found,
+ * of which min(*count, max) are written. A missing OpenCL runtime gives count 0 and
+ * OCT_OK; the reason is in oct_last_error(). */
+oct_status oct_list_devices(oct_device_info *out, int max, int *count);
+
+/* ------------------------------------------------------------------------------------ */
+/* Band tensors                                                                           */
+
+/* The shape of a band tensor: high band (n, c_h, h, w), low band (n, c_l, hl, wl).
+ * Either band may have zero channels (it is then absent and holds no memory).
+ * A plain NCHW tensor is a band tensor with c_l = 0. */
+typedef struct {
+    int n, c_h, h, w;
+    int c_l, hl, wl;
+} oct_shape;
+
+/* The canonical band shape: low band at (⌊h/2⌋, ⌊w/2⌋). */
+oct_shape oct_shape_bands(int n, int c_h, int c_l, int h, int w);
+/* A plain tensor (n, c, h, w). */
+oct_shape oct_shape_plain(int n, int c, int h, int w);
+/* Number of floats in the high and low bands. */
+size_t oct_shape_high_count(const oct_shape *s);
+size_t oct_shape_low_count(const oct_shape *s);
+
+typedef struct oct_tensor oct_tensor;
+
+oct_status oct_tensor_create(oct_context *ctx, const oct_shape *shape, oct_tensor **out);
+void oct_tensor_free(oct_tensor *t);
+oct_status oct_tensor_shape(const oct_tensor *t, oct_shape *out);
+/* Copy host data in / out. `high` holds oct_shape_high_count floats (NCHW), `low`
+ * oct_shape_low_count; a pointer may be NULL only for a band with zero channels. */
+oct_status oct_tensor_write(oct_tensor *t, const float *high, const float *low);
+oct_status oct_tensor_read(const oct_tensor *t, float *high, float *low);
+
+/* ------------------------------------------------------------------------------------ */
+/* Channel split                                                                          */
+
+/* Low-band channels for c channels at alpha: int(round(c * alpha)) with Python's
+ * round (halves to even). Returns -1 for c < 0 or alpha outside [0, 1] / NaN. */
+int oct_low_channels(int c, double alpha);
+
+/* ------------------------------------------------------------------------------------ */
+/* The OctConv layer                                                                      */
+
+typedef struct {
+    int cin, cout;
+    int kernel_size, stride, padding;
+    double alpha_in, alpha_out;
+    int bias;              /* nonzero: each of the four path convolutions has a bias */
+} oct_octconv_params;
+
+/* The seed's defaults: kernel 3, stride 1, padding 1, alpha 0.5 / 0.5, no bias. */
+oct_octconv_params oct_octconv_defaults(int cin, int cout);
+
+typedef struct oct_octconv oct_octconv;
+
+/* The four paths; a path exists when both its bands have channels. */
+typedef enum { OCT_PATH_HH = 0, OCT_PATH_HL, OCT_PATH_LL, OCT_PATH_LH, OCT_PATH_COUNT } oct_path;
+
+oct_status oct_octconv_create(oct_context *ctx, const oct_octconv_params *p, oct_octconv **out);
+void oct_octconv_free(oct_octconv *layer);
+/* Channel split of the layer: cin_h, cin_l, cout_h, cout_l (any pointer may be NULL). */
+oct_status oct_octconv_channels(const oct_octconv *layer, int *cin_h, int *cin_l,
+                                int *cout_h, int *cout_l);
+/* Whether a path exists (both its bands have channels). */
+int oct_octconv_has_path(const oct_octconv *layer, oct_path path);
+/* Set the weights of one path: weight (cout_x, cin_y, k, k) as PyTorch stores it,
+ * bias (cout_x) or NULL (required when the layer has bias). Setting an absent path is
+ * OCT_ERR_SHAPE_MISMATCH. All existing paths must be set before forward. */
+oct_status oct_octconv_set_path(oct_octconv *layer, oct_path path, const float *weight,
+                                size_t weight_count, const float *bias, size_t bias_count);
+/* The output shape for an input shape; checks every size rule. */
+oct_status oct_octconv_output_shape(const oct_octconv *layer, const oct_shape *in, oct_shape *out);
+/* y = OctConv(x). x must have the layer's input split and its low band at
+ * (⌊h/2⌋, ⌊w/2⌋) when both bands exist; y must have exactly oct_octconv_output_shape(x). */
+oct_status oct_octconv_forward(oct_octconv *layer, const oct_tensor *x, oct_tensor *y);
+
+/* ------------------------------------------------------------------------------------ */
+/* Split / merge between one tensor and two bands (the seed's SplitMergeHL)               */
+
+/* The split of a plain (n, c, h, w) at alpha: (n, c - c_l, h, w) + (n, c_l, ⌊h/2⌋, ⌊w/2⌋). */
+oct_status oct_split_shape(const oct_shape *in, double alpha, oct_shape *out);
+/* y = split(x): the first c - c_l channels as high, the rest average-pooled as low. */
+oct_status oct_split(oct_context *ctx, const oct_tensor *x, double alpha, oct_tensor *y);
+/* The merge of bands: a plain (n, c_h + c_l, h, w). */
+oct_status oct_merge_shape(const oct_shape *in, oct_shape *out);
+/* y = merge(x): high, then low nearest-resized to (h, w), concatenated on channels. */
+oct_status oct_merge(oct_context *ctx, const oct_tensor *x, oct_tensor *y);
+
+
+/* ------------------------------------------------------------------------------------ */
+/* OctNetMini: stem conv + BN + ReLU, split, two OctConv blocks, merge, GAP, linear       */
+
+typedef struct oct_model oct_model;
+
+typedef struct {
+    int in_channels, num_classes;
+    double alpha;               /* as given, or as read off the tensor shapes */
+    int stem_channels;          /* 64 */
+    int c_l[3];                 /* low channels after split, b1 and b2 */
+    int c_h[3];                 /* high channels after split, b1 and b2 */
+    long long parameters;       /* trainable parameters of the PyTorch model */
+    int has_norm;               /* preprocessing metadata present */
+    double mean, std;           /* x = (pixel / 255 - mean) / std */
+} oct_model_info;
+
+/* Load a safetensors file holding the seed's OctNetMini state_dict. BatchNorm is folded
+ * into the preceding convolutions on load. */
+oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out);
+/* Build a model with deterministic weights from a seed. */
+oct_status oct_model_create_random(oct_context *ctx, int in_channels, int num_classes,
+                                   double alpha, uint64_t seed, oct_model **out);
+void oct_model_free(oct_model *m);
+oct_status oct_model_info_get(const oct_model *m, oct_model_info *out);
+
+/* Called after each stage of the forward pass with the seed's label ("Stem out",
+ * "Split x_h", ..., "Logits") and the shape; for a band that is absent rank is 0. */
+typedef void (*oct_trace_fn)(void *user, const char *label, int rank, const int *dims);
+
+/* logits (n, num_classes) = model(x (n, in_channels, h, w)). */
+oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w,
+                             float *logits, oct_trace_fn trace, void *user);
+
+/* Multiply-accumulates of one image of size h x w (the same count the benchmarks use). */
+long long oct_model_macs(const oct_model *m, int h, int w);
+
+/* ------------------------------------------------------------------------------------ */
+/* Files                                                                                  */
+
+#define OCT_MAX_DIMS 8
+
+/* A float32 C-order array read from or written to .npy. */
+typedef struct {
+    float *data;
+    int ndim;
+    int64_t shape[OCT_MAX_DIMS];
+} oct_array;
+
+size_t oct_array_count(const oct_array *a);
+void oct_array_release(oct_array *a);   /* frees data, zeroes the struct */
+/* Read a .npy file: float32 ('<f4'), C order only; anything else is OCT_ERR_FORMAT. */
+oct_status oct_npy_load(const char *path, oct_array *out);
+oct_status oct_npy_save(const char *path, const float *data, int ndim, const int64_t *shape);
+
+/* An IDX file (Fashion-MNIST), gzip'd or not: unsigned bytes, dims as stored. */
+typedef struct {
+    uint8_t *data;
+    int ndim;
+    int64_t shape[4];
+} oct_idx;
+
+/* Read an IDX file of unsigned bytes; magic, dims and length are checked. */
+oct_status oct_idx_load(const char *path, oct_idx *out);
+void oct_idx_release(oct_idx *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OCTCL_H */
