@@ -1,0 +1,179 @@
+/* io_idx.c — IDX files of unsigned bytes (Fashion-MNIST images and labels), gzip'd or
+ * plain: zlib reads either into memory, then a checked parse-from-memory core.
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Check an IDX image: fills out->ndim / out->shape (data untouched) and *header, the
+ * offset of the data. */
+static oct_status idx_check(const uint8_t *bytes, size_t len, const char *name, oct_idx *out,
+                            size_t *header)
+{
+    size_t count = 1, hlen;
+    int nd;
+
+    if (len < 4)
+        return oct__fail(OCT_ERR_FORMAT, "%s: %zu bytes is too short for an IDX header", name, len);
+    if (bytes[0] != 0 || bytes[1] != 0)
+        return oct__fail(OCT_ERR_FORMAT, "%s: not an IDX file (magic %02x %02x %02x %02x)", name,
+                         bytes[0], bytes[1], bytes[2], bytes[3]);
+    if (bytes[2] != 0x08)
+        return oct__fail(OCT_ERR_FORMAT, "%s: IDX element type 0x%02x is not unsigned byte (0x08)",
+                         name, bytes[2]);
+    nd = bytes[3];
+    if (nd < 1 || nd > 4)
+        return oct__fail(OCT_ERR_FORMAT, "%s: IDX rank %d is not in 1..4", name, nd);
+    hlen = 4 + 4 * (size_t)nd;
+    if (len < hlen)
+        return oct__fail(OCT_ERR_FORMAT, "%s: IDX header truncated (%zu bytes, %zu needed)", name,
+                         len, hlen);
+    for (int i = 0; i < nd; i++) {
+        const uint8_t *b = bytes + 4 + 4 * i;
+        uint32_t d = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        if (d == 0) return oct__fail(OCT_ERR_FORMAT, "%s: IDX dimension %d is 0", name, i);
+        if (count > SIZE_MAX / (size_t)d)
+            return oct__fail(OCT_ERR_FORMAT, "%s: IDX dims overflow the addressable size", name);
+        count *= (size_t)d;
+        out->shape[i] = (int64_t)d;
+    }
+    out->ndim = nd;
+    if (len - hlen != count)
+        return oct__fail(OCT_ERR_FORMAT, "%s: IDX data is %zu bytes but the dims need %zu (%s)", name,
+                         len - hlen, count, len - hlen < count ? "truncated" : "trailing bytes");
+    *header = hlen;
+    return OCT_OK;
+}
+
+oct_status oct__idx_parse(const uint8_t *bytes, size_t len, const char *name, oct_idx *out)
+{
+    oct_status st;
+    size_t hlen = 0;
+    oct_idx r;
+
+    if (!out) return oct__fail(OCT_ERR_NULL_ARG, "idx_parse: output is NULL");
+    memset(out, 0, sizeof *out);
+    if (!name) name = "<memory>";
+    if (!bytes && len) return oct__fail(OCT_ERR_NULL_ARG, "%s: bytes are NULL", name);
+    memset(&r, 0, sizeof r);
+    st = idx_check(bytes, len, name, &r, &hlen);
+    if (st != OCT_OK) return st;
+    r.data = malloc(len - hlen);
+    if (!r.data)
+        return oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", name, len - hlen);
+    memcpy(r.data, bytes + hlen, len - hlen);
+    *out = r;
+    return OCT_OK;
+}
+
+/* Read the whole (decompressed) content of path into a malloc'd buffer. */
+static oct_status idx_read(const char *path, uint8_t **bytes, size_t *len)
+{
+    oct_status st = OCT_OK;
+    gzFile f = NULL;
+    uint8_t *buf = NULL;
+    size_t size = 0, alloc = 0;
+    const size_t limit = OCT__IDX_MAX_BYTES + 1; /* one past the cap tells a too-large file */
+    int errnum = Z_OK, rc;
+
+    errno = 0;
+    f = gzopen(path, "rb");
+    if (!f) {
+        st = oct__fail(OCT_ERR_IO, "%s: cannot open: %s", path,
+                       errno ? strerror(errno) : "out of memory in zlib");
+        goto done;
+    }
+    gzbuffer(f, 1u << 17);
+    for (;;) {
+        int got;
+        size_t want;
+        if (size == alloc) {
+            size_t next;
+            uint8_t *grown;
+            if (alloc >= limit) {
+                st = oct__fail(OCT_ERR_FORMAT, "%s: decompressed size exceeds %zu bytes", path,
+                               (size_t)OCT__IDX_MAX_BYTES);
+                goto done;
+            }
+            next = alloc ? (alloc > limit / 2 ? limit : alloc * 2) : ((size_t)1 << 20);
+            grown = realloc(buf, next);
+            if (!grown) {
+                st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, next);
+                goto done;
+            }
+            buf = grown;
+            alloc = next;
+        }
+        want = alloc - size; /* at most OCT__IDX_MAX_BYTES + 1, which fits an unsigned */
+        got = gzread(f, buf + size, (unsigned)want);
+        if (got < 0) {
+            const char *msg = gzerror(f, &errnum);
+            if (errnum == Z_ERRNO)
+                st = oct__fail(OCT_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+            else
+                st = oct__fail(OCT_ERR_FORMAT, "%s: bad gzip data: %s", path, msg ? msg : "?");
+            goto done;
+        }
+        if (got == 0) break;
+        size += (size_t)got;
+    }
+    gzerror(f, &errnum);
+    if (errnum == Z_BUF_ERROR) {
+        st = oct__fail(OCT_ERR_FORMAT, "%s: gzip data is truncated", path);
+        goto done;
+    }
+    rc = gzclose_r(f);
+    f = NULL;
+    if (rc == Z_BUF_ERROR) {
+        st = oct__fail(OCT_ERR_FORMAT, "%s: gzip data is truncated", path);
+        goto done;
+    }
+    if (rc != Z_OK) {
+        st = oct__fail(OCT_ERR_IO, "%s: close failed (zlib error %d)", path, rc);
+        goto done;
+    }
+    *bytes = buf;
+    *len = size;
+    buf = NULL;
+done:
+    if (f) gzclose_r(f);
+    free(buf);
+    return st;
+}
+
+oct_status oct_idx_load(const char *path, oct_idx *out)
+{
+    oct_status st;
+    uint8_t *bytes = NULL, *data;
+    size_t len = 0, hlen = 0;
+    oct_idx r;
+
+    if (!out) return oct__fail(OCT_ERR_NULL_ARG, "idx_load: output is NULL");
+    memset(out, 0, sizeof *out);
+    if (!path) return oct__fail(OCT_ERR_NULL_ARG, "idx_load: path is NULL");
+    memset(&r, 0, sizeof r);
+    st = idx_read(path, &bytes, &len);
+    if (st != OCT_OK) goto done;
+    st = idx_check(bytes, len, path, &r, &hlen);
+    if (st != OCT_OK) goto done;
+    /* Keep the buffer: move the data to its front and trim it. */
+    memmove(bytes, bytes + hlen, len - hlen);
+    data = realloc(bytes, len - hlen);
+    if (data) bytes = data; /* a failed shrink leaves the larger block, still valid */
+    r.data = bytes;
+    bytes = NULL;
+    *out = r;
+done:
+    free(bytes);
+    return st;
+}
+
+void oct_idx_release(oct_idx *a)
+{
+    if (!a) return;
+    free(a->data);
+    memset(a, 0, sizeof *a);
+}
