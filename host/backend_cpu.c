@@ -40,7 +40,7 @@ static float *cpu__alloc_floats(size_t count)
 {
     if (count == 0 || count > SIZE_MAX / sizeof(float)) return NULL;
     void *p = NULL;
-    if (posix_memalign(&p, OCT__CPU_ALIGN, count * sizeof(float)) != 0) return NULL;
+    if (oct__fault_hit() || posix_memalign(&p, OCT__CPU_ALIGN, count * sizeof(float)) != 0) return NULL;
     return p;
 }
 
@@ -63,7 +63,7 @@ static oct_status cpu__index(oct__cpu_state *st, size_t count)
     if (st->index_count >= count) return OCT_OK;
     free(st->index);
     st->index_count = 0;
-    st->index = count <= SIZE_MAX / sizeof(int) ? malloc(count * sizeof(int)) : NULL;
+    st->index = count <= SIZE_MAX / sizeof(int) ? oct__malloc(count * sizeof(int)) : NULL;
     if (!st->index)
         return oct__fail(OCT_ERR_HOST_MEMORY, "cpu resize: out of host memory for %zu index entries", count);
     st->index_count = count;
@@ -92,7 +92,7 @@ static oct_status cpu_init(oct_context *ctx)
             return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_THREADS = '%s' (must be an integer 1..4096)", env);
         openblas_set_num_threads((int)n);
     }
-    oct__cpu_state *st = calloc(1, sizeof *st);
+    oct__cpu_state *st = oct__calloc(1, sizeof *st);
     if (!st) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for the backend state");
     ctx->state = st;
     return OCT_OK;
@@ -480,4 +480,5 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
 const oct__backend oct__backend_cpu = {
     "cpu", cpu_init, cpu_release, cpu_alloc, cpu_free, cpu_write, cpu_read,
     cpu_conv2d, cpu_avgpool2, cpu_resize, cpu_gap, cpu_linear, cpu_finish,
+    oct__cpu_profile, oct__cpu_device_ms, oct__cpu_peak_gflops,
 };

@@ -23,7 +23,7 @@ static void ref_release(oct_context *ctx) { (void)ctx; }
 static oct_status ref_alloc(oct_context *ctx, oct__buf *b, size_t count)
 {
     (void)ctx;
-    b->host = malloc(count * sizeof(float));
+    b->host = oct__malloc(count * sizeof(float));
     if (!b->host) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory allocating %zu floats", count);
     b->count = count;
     return OCT_OK;
@@ -150,4 +150,5 @@ static oct_status ref_finish(oct_context *ctx)
 const oct__backend oct__backend_ref = {
     "ref", ref_init, ref_release, ref_alloc, ref_free, ref_write, ref_read,
     ref_conv2d, ref_avgpool2, ref_resize, ref_gap, ref_linear, ref_finish,
+    oct__cpu_profile, oct__cpu_device_ms, oct__cpu_peak_gflops,
 };

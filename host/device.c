@@ -178,7 +178,7 @@ oct_status oct_context_create(const char *device, oct_context **out)
         spec = getenv("OCTCL_DEVICE");
         if (!spec || !*spec) spec = "auto";
     }
-    oct_context *ctx = calloc(1, sizeof *ctx);
+    oct_context *ctx = oct__calloc(1, sizeof *ctx);
     if (!ctx) return oct__fail(OCT_ERR_HOST_MEMORY, "oct_context_create: out of host memory");
     oct__cl_dev dev = {0};
     oct_status s = oct__choose(spec, &ctx->info, &dev);
@@ -238,5 +238,32 @@ oct_status oct_list_devices(oct_device_info *out, int max, int *count)
     }
     for (int i = 0; i < n && i < max; i++) oct__cl_describe(&devs[i], &out[i]);
     oct__clear_error();
+    return OCT_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Benchmark support                                                                      */
+
+oct_status oct_context_profile(oct_context *ctx, int enable)
+{
+    if (!ctx) return oct__fail(OCT_ERR_NULL_ARG, "oct_context_profile: context is NULL");
+    if (!ctx->be->profile) return oct__fail(OCT_ERR_NOT_READY, "profiling is not available on %s", ctx->be->name);
+    return ctx->be->profile(ctx, enable);
+}
+
+oct_status oct_context_device_ms(oct_context *ctx, double *ms)
+{
+    if (!ctx || !ms) return oct__fail(OCT_ERR_NULL_ARG, "oct_context_device_ms: %s is NULL", !ctx ? "context" : "ms");
+    if (!ctx->be->device_ms) return oct__fail(OCT_ERR_NOT_READY, "profiling is not available on %s", ctx->be->name);
+    return ctx->be->device_ms(ctx, ms);
+}
+
+oct_status oct_context_peak_gflops(oct_context *ctx, double *gflops)
+{
+    if (!ctx || !gflops)
+        return oct__fail(OCT_ERR_NULL_ARG, "oct_context_peak_gflops: %s is NULL", !ctx ? "context" : "gflops");
+    if (!ctx->be->peak_gflops) return oct__fail(OCT_ERR_NOT_READY, "no peak probe on %s", ctx->be->name);
+    if (ctx->peak_gflops <= 0) OCT__TRY(ctx->be->peak_gflops(ctx, &ctx->peak_gflops));
+    *gflops = ctx->peak_gflops;
     return OCT_OK;
 }

@@ -28,6 +28,20 @@ void oct__clear_error(void);
     } while (0)
 
 /* ------------------------------------------------------------------------------------ */
+/* Fault injection (fault.c)                                                              */
+
+/* 1 when this fallible call must fail (see oct_debug_fail_at). Every host allocation
+ * goes through oct__malloc / oct__calloc / oct__realloc, and every OpenCL call that can
+ * fail asks oct__fault_hit first. */
+int oct__fault_hit(void);
+void *oct__malloc(size_t n);
+void *oct__calloc(size_t n, size_t size);
+void *oct__realloc(void *p, size_t n);
+/* Live OpenCL objects (contexts, queues, programs, kernels, buffers, events). */
+void oct__cl_object_created(void);
+void oct__cl_object_released(void);
+
+/* ------------------------------------------------------------------------------------ */
 /* Buffers and views                                                                      */
 
 /* Storage of `count` floats: host memory for the CPU backends, a cl_mem for OpenCL. */
@@ -117,6 +131,11 @@ typedef struct oct__backend {
     oct_status (*gap)(oct_context *ctx, const oct__gap_op *op);
     oct_status (*linear)(oct_context *ctx, const oct__linear_op *op);
     oct_status (*finish)(oct_context *ctx);
+    /* Benchmark support: start/stop summing device time, read the sum (waiting for
+     * queued work), measure the FP32 peak (GFLOP/s). */
+    oct_status (*profile)(oct_context *ctx, int enable);
+    oct_status (*device_ms)(oct_context *ctx, double *ms);
+    oct_status (*peak_gflops)(oct_context *ctx, double *gflops);
 } oct__backend;
 
 extern const oct__backend oct__backend_ref;
@@ -132,6 +151,9 @@ struct oct_context {
     void *cl_platform;   /* cl_platform_id when OpenCL */
     void *cl_device;     /* cl_device_id when OpenCL */
     void *state;         /* the backend's own state */
+    int prof_on;         /* profiling enabled (CPU paths: wall time since prof_start_ms) */
+    double prof_start_ms;
+    double peak_gflops;  /* measured once, 0 until then */
 };
 
 struct oct_tensor {
@@ -140,6 +162,12 @@ struct oct_tensor {
     oct__buf high;  /* (n, c_h, h, w) */
     oct__buf low;   /* (n, c_l, hl, wl) */
 };
+
+/* Benchmark support of the CPU backends (cpu_probe.c). */
+double oct__now_ms(void);
+oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
+oct_status oct__cpu_profile(oct_context *ctx, int enable);
+oct_status oct__cpu_device_ms(oct_context *ctx, double *ms);
 
 /* Allocate / free a buffer through the context's backend; count 0 allocates nothing. */
 oct_status oct__buf_alloc(oct_context *ctx, oct__buf *b, size_t count);

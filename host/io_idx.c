@@ -61,7 +61,7 @@ oct_status oct__idx_parse(const uint8_t *bytes, size_t len, const char *name, oc
     memset(&r, 0, sizeof r);
     st = idx_check(bytes, len, name, &r, &hlen);
     if (st != OCT_OK) return st;
-    r.data = malloc(len - hlen);
+    r.data = oct__malloc(len - hlen);
     if (!r.data)
         return oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", name, len - hlen);
     memcpy(r.data, bytes + hlen, len - hlen);
@@ -99,7 +99,7 @@ static oct_status idx_read(const char *path, uint8_t **bytes, size_t *len)
                 goto done;
             }
             next = alloc ? (alloc > limit / 2 ? limit : alloc * 2) : ((size_t)1 << 20);
-            grown = realloc(buf, next);
+            grown = oct__realloc(buf, next);
             if (!grown) {
                 st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, next);
                 goto done;
@@ -161,7 +161,7 @@ oct_status oct_idx_load(const char *path, oct_idx *out)
     if (st != OCT_OK) goto done;
     /* Keep the buffer: move the data to its front and trim it. */
     memmove(bytes, bytes + hlen, len - hlen);
-    data = realloc(bytes, len - hlen);
+    data = oct__realloc(bytes, len - hlen);
     if (data) bytes = data; /* a failed shrink leaves the larger block, still valid */
     r.data = bytes;
     bytes = NULL;

@@ -62,10 +62,10 @@ oct_status oct__read_file(const char *path, size_t cap, uint8_t **bytes, size_t 
         clearerr(f);
         alloc = 0;
     }
-    if (alloc) buf = malloc(alloc);
+    if (alloc) buf = oct__malloc(alloc);
     if (!buf) {
         alloc = limit < 65536 ? limit : 65536;
-        buf = malloc(alloc);
+        buf = oct__malloc(alloc);
     }
     if (!buf) {
         st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, alloc);
@@ -80,7 +80,7 @@ oct_status oct__read_file(const char *path, size_t cap, uint8_t **bytes, size_t 
                 goto done;
             }
             next = alloc > limit / 2 ? limit : alloc * 2;
-            grown = realloc(buf, next);
+            grown = oct__realloc(buf, next);
             if (!grown) {
                 st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, next);
                 goto done;
@@ -334,7 +334,7 @@ oct_status oct__npy_parse(const uint8_t *bytes, size_t len, const char *name, oc
         return oct__fail(OCT_ERR_FORMAT, "%s: data is %zu bytes but the shape needs %zu (%s)", name,
                          data_len, nbytes, data_len < nbytes ? "truncated" : "trailing bytes");
 
-    values = malloc(nbytes ? nbytes : sizeof(float));
+    values = oct__malloc(nbytes ? nbytes : sizeof(float));
     if (!values)
         return oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", name, nbytes);
     for (size_t i = 0; i < count; i++) {

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,20 @@ static int st_dtype_parse(const char *s)
 /* ------------------------------------------------------------------------------------ */
 /* Small helpers                                                                          */
 
+/* cJSON allocates through octcl's allocator, so fault injection reaches its
+ * allocations too. Set once per process. */
+static void st_json_hooks(void)
+{
+    cJSON_Hooks hooks = {oct__malloc, free};
+    cJSON_InitHooks(&hooks);
+}
+
+static pthread_once_t st_hooks_once = PTHREAD_ONCE_INIT;
+
 static char *st_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *d = malloc(n);
+    char *d = oct__malloc(n);
     if (d) memcpy(d, s, n);
     return d;
 }
@@ -261,7 +272,7 @@ static oct_status st_parse_owned(uint8_t *file, size_t len, const char *name, oc
     }
 
     /* cJSON wants a NUL-terminated string; the header has no NUL inside (checked). */
-    text = malloc((size_t)n + 1);
+    text = oct__malloc((size_t)n + 1);
     if (!text) {
         st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %llu bytes", name,
                        (unsigned long long)n + 1);
@@ -269,6 +280,7 @@ static oct_status st_parse_owned(uint8_t *file, size_t len, const char *name, oc
     }
     memcpy(text, file + 8, (size_t)n);
     text[n] = '\0';
+    pthread_once(&st_hooks_once, st_json_hooks);
     root = cJSON_ParseWithOpts(text, &end, 0);
     if (!root) {
         st = oct__fail(OCT_ERR_FORMAT, "%s: header is not valid JSON (near header byte %zu)", name,
@@ -304,8 +316,8 @@ static oct_status st_parse_owned(uint8_t *file, size_t len, const char *name, oc
 
     /* Tensors. */
     if (ntensors) {
-        out->tensors = calloc(ntensors, sizeof *out->tensors);
-        ranges = calloc(ntensors, sizeof *ranges);
+        out->tensors = oct__calloc(ntensors, sizeof *out->tensors);
+        ranges = oct__calloc(ntensors, sizeof *ranges);
         if (!out->tensors || !ranges) {
             st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu tensor entries", name,
                            ntensors);
@@ -379,9 +391,9 @@ static oct_status st_parse_owned(uint8_t *file, size_t len, const char *name, oc
         }
     }
     if (nmeta) {
-        pairs = calloc(nmeta, sizeof *pairs);
-        out->meta_keys = calloc(nmeta, sizeof *out->meta_keys);
-        out->meta_values = calloc(nmeta, sizeof *out->meta_values);
+        pairs = oct__calloc(nmeta, sizeof *pairs);
+        out->meta_keys = oct__calloc(nmeta, sizeof *out->meta_keys);
+        out->meta_values = oct__calloc(nmeta, sizeof *out->meta_values);
         if (!pairs || !out->meta_keys || !out->meta_values) {
             st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu metadata entries", name, nmeta);
             goto fail;
@@ -427,7 +439,7 @@ oct_status oct__st_parse(const uint8_t *bytes, size_t len, const char *name, oct
     memset(out, 0, sizeof *out);
     if (!name) name = "<memory>";
     if (!bytes && len) return oct__fail(OCT_ERR_NULL_ARG, "%s: bytes are NULL", name);
-    copy = malloc(len ? len : 1);
+    copy = oct__malloc(len ? len : 1);
     if (!copy) return oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", name, len);
     if (len) memcpy(copy, bytes, len);
     return st_parse_owned(copy, len, name, out);
@@ -591,7 +603,7 @@ static void st_put(oct__st_text *b, const char *s, size_t n)
         size_t cap = b->cap ? b->cap : 256;
         char *g;
         while (cap < b->len + n + 1) cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
-        g = realloc(b->p, cap);
+        g = oct__realloc(b->p, cap);
         if (!g) {
             b->oom = 1;
             return;

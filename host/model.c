@@ -134,6 +134,8 @@ struct oct_model {
     int n, h, w;
     oct_tensor *x, *stem, *s, *y1, *y2;
     oct__buf pooled, logits;   /* (n, 128), (n, classes) */
+    size_t mem_limit;          /* bytes of activations per pass, 0: no limit */
+    int last_chunk;            /* images per pass in the last forward */
 };
 
 void oct_model_free(oct_model *m)
@@ -221,7 +223,7 @@ static oct_status load_block(oct_model *m, oct__table *t, const char *b, int cin
 static oct_status model_from_table(oct_context *ctx, oct__table *t, const oct_model_info *info, double eps,
                                    oct_model **out)
 {
-    oct_model *m = calloc(1, sizeof *m);
+    oct_model *m = oct__calloc(1, sizeof *m);
     if (!m) return oct__fail(OCT_ERR_HOST_MEMORY, "model: out of host memory");
     m->ctx = ctx;
     m->info = *info;
@@ -321,7 +323,7 @@ oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
         return oct__fail(OCT_ERR_NULL_ARG, "oct_model_load: %s is NULL", !ctx ? "context" : "path");
     oct__st st;
     OCT__TRY(oct__st_load(path, &st));
-    oct__table *t = calloc(1, sizeof *t);
+    oct__table *t = oct__calloc(1, sizeof *t);
     oct_status s = OCT_OK;
     char a[96], b[96];
     if (!t) {
@@ -389,7 +391,7 @@ oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
                           fmt_shape(a, sizeof a, f->ndim, f->shape), fmt_shape(b, sizeof b, e->ndim, e->shape));
             goto done;
         }
-        e->data = malloc(entry_count(e) * sizeof(float));
+        e->data = oct__malloc(entry_count(e) * sizeof(float));
         if (!e->data) {
             s = oct__fail(OCT_ERR_HOST_MEMORY, "model: out of host memory for '%s'", e->name);
             goto done;
@@ -456,7 +458,7 @@ oct_status oct_model_create_random(oct_context *ctx, int in_channels, int num_cl
         return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: in_channels = %d, num_classes = %d (must be 1..4096, 1..1000000)",
                          in_channels, num_classes);
     int l0 = oct_low_channels(STEM_C, alpha), l1 = oct_low_channels(BLOCK_C, alpha);
-    oct__table *t = calloc(1, sizeof *t);
+    oct__table *t = oct__calloc(1, sizeof *t);
     if (!t) return oct__fail(OCT_ERR_HOST_MEMORY, "model: out of host memory");
     tab_build(t, in_channels, num_classes, l0, l1);
     oct_status s = OCT_OK;
@@ -464,7 +466,7 @@ oct_status oct_model_create_random(oct_context *ctx, int in_channels, int num_cl
     for (int i = 0; i < t->count; i++) {
         oct__entry *e = &t->e[i];
         size_t n = entry_count(e);
-        if (!(e->data = malloc(n * sizeof(float)))) {
+        if (!(e->data = oct__malloc(n * sizeof(float)))) {
             s = oct__fail(OCT_ERR_HOST_MEMORY, "model: out of host memory for '%s'", e->name);
             goto done;
         }
@@ -513,6 +515,28 @@ long long oct_model_macs(const oct_model *m, int h, int w)
         cin_h = co_h, cin_l = co_l;
     }
     return macs + (long long)BLOCK_C * i->num_classes;
+}
+
+size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
+{
+    if (!m || n < 1 || h < 1 || w < 1) return 0;
+    oct_shape xs = oct_shape_plain(n, m->info.in_channels, h, w), ss = oct_shape_plain(n, STEM_C, h, w), bs, o1, o2;
+    if (oct_split_shape(&ss, m->info.alpha, &bs) != OCT_OK || oct_octconv_output_shape(m->b1, &bs, &o1) != OCT_OK ||
+        oct_octconv_output_shape(m->b2, &o1, &o2) != OCT_OK)
+        return 0;
+    const oct_shape *all[5] = {&xs, &ss, &bs, &o1, &o2};
+    size_t floats = (size_t)n * BLOCK_C + (size_t)n * m->info.num_classes;
+    for (int i = 0; i < 5; i++) floats += oct_shape_high_count(all[i]) + oct_shape_low_count(all[i]);
+    /* The layers' scratch: Down(x_h) and the low-resolution LH result (or the resized
+     * low band for the pooled merge), at most as large as the largest band. */
+    const oct_octconv *b[2] = {m->b1, m->b2};
+    for (int i = 0; i < 2; i++) {
+        const oct_shape *in = i == 0 ? &bs : &o1, *out = i == 0 ? &o1 : &o2;
+        floats += (size_t)n * in->c_h * (h / 2) * (w / 2);
+        size_t lh = (size_t)n * b[i]->cout_h * out->hl * out->wl, up = i == 1 ? (size_t)n * out->c_l * h * w : 0;
+        floats += lh > up ? lh : up;
+    }
+    return floats * sizeof(float);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -565,17 +589,10 @@ static void trace_bands(oct_trace_fn trace, void *user, const char *stage, const
     trace(user, label, s->c_l ? 4 : 0, lo);
 }
 
-oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, float *logits, oct_trace_fn trace,
-                             void *user)
+/* One pass over n images whose activations fit the device. */
+static oct_status forward_chunk(oct_model *m, const float *x, int n, int h, int w, float *logits, oct_trace_fn trace,
+                                void *user)
 {
-    if (!m || !x || !logits)
-        return oct__fail(OCT_ERR_NULL_ARG, "oct_model_forward: %s is NULL", !m ? "model" : !x ? "input" : "logits");
-    if (n < 1 || h < 1 || w < 1)
-        return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
-                         m->info.in_channels, h, w);
-    if ((m->info.c_l[0] > 0 || m->info.c_l[1] > 0) && (h < 2 || w < 2))
-        return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input %dx%d is too small for a low band at alpha %g (needs 2x2)",
-                         h, w, m->info.alpha);
     oct_context *ctx = m->ctx;
     OCT__TRY(make_activations(m, n, h, w));
     OCT__TRY(oct_tensor_write(m->x, x, NULL));
@@ -629,3 +646,78 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
     if (trace) trace(user, "Logits", 2, (int[4]){n, classes, 0, 0});
     return OCT_OK;
 }
+
+/* The trace of a chunked pass reports the whole batch. */
+typedef struct {
+    oct_trace_fn fn;
+    void *user;
+    int n;
+} batch_trace;
+
+static void trace_whole_batch(void *user, const char *label, int rank, const int *dims)
+{
+    batch_trace *t = user;
+    int d[4] = {0, 0, 0, 0};
+    for (int i = 0; i < rank && i < 4; i++) d[i] = dims[i];
+    if (rank > 0) d[0] = t->n;
+    t->fn(t->user, label, rank, d);
+}
+
+oct_status oct_model_set_memory_limit(oct_model *m, size_t bytes)
+{
+    if (!m) return oct__fail(OCT_ERR_NULL_ARG, "oct_model_set_memory_limit: model is NULL");
+    m->mem_limit = bytes;
+    return OCT_OK;
+}
+
+oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, float *logits, oct_trace_fn trace,
+                             void *user)
+{
+    if (!m || !x || !logits)
+        return oct__fail(OCT_ERR_NULL_ARG, "oct_model_forward: %s is NULL", !m ? "model" : !x ? "input" : "logits");
+    if (n < 1 || h < 1 || w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
+                         m->info.in_channels, h, w);
+    if ((m->info.c_l[0] > 0 || m->info.c_l[1] > 0) && (h < 2 || w < 2))
+        return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input %dx%d is too small for a low band at alpha %g (needs 2x2)",
+                         h, w, m->info.alpha);
+    /* Images per chunk: all of them, or as many as the memory limit allows. */
+    int chunk = n;
+    if (m->mem_limit) {
+        size_t one = oct_model_activation_bytes(m, 1, h, w);
+        if (one == 0 || one > m->mem_limit)
+            return oct__fail(OCT_ERR_DEVICE_MEMORY,
+                             "OctNetMini: one %dx%d image needs %zu bytes of activations, over the limit of %zu bytes", h,
+                             w, one, m->mem_limit);
+        int lo = 1, hi = n;
+        while (lo < hi) { /* the largest chunk within the limit */
+            int mid = lo + (hi - lo + 1) / 2;
+            size_t b = oct_model_activation_bytes(m, mid, h, w);
+            if (b != 0 && b <= m->mem_limit)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        chunk = lo;
+    }
+    m->last_chunk = chunk;
+    size_t in_stride = (size_t)m->info.in_channels * h * w, out_stride = (size_t)m->info.num_classes;
+    batch_trace bt = {trace, user, n};
+    for (int start = 0; start < n;) {
+        int k = n - start < chunk ? n - start : chunk;
+        oct_status s = forward_chunk(m, x + (size_t)start * in_stride, k, h, w, logits + (size_t)start * out_stride,
+                                     start == 0 && trace ? trace_whole_batch : NULL, &bt);
+        if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
+            /* The device ran out: give back what this pass held and go on in halves. */
+            release_activations(m);
+            chunk = k / 2;
+            m->last_chunk = chunk;
+            continue;
+        }
+        OCT__TRY(s);
+        start += k;
+    }
+    return OCT_OK;
+}
+
+int oct_model_last_chunk(const oct_model *m) { return m ? m->last_chunk : 0; }

@@ -66,7 +66,7 @@ oct_status oct_octconv_create(oct_context *ctx, const oct_octconv_params *p, oct
         return oct__fail(OCT_ERR_NULL_ARG, "oct_octconv_create: %s is NULL", !ctx ? "context" : "params");
     OCT__TRY(oct__check_params(p));
 
-    oct_octconv *l = calloc(1, sizeof *l);
+    oct_octconv *l = oct__calloc(1, sizeof *l);
     if (!l) return oct__fail(OCT_ERR_HOST_MEMORY, "oct_octconv_create: out of host memory");
     l->ctx = ctx;
     l->p = *p;

@@ -144,7 +144,7 @@ oct_status oct_tensor_create(oct_context *ctx, const oct_shape *shape, oct_tenso
     if (!ctx) return oct__fail(OCT_ERR_NULL_ARG, "oct_tensor_create: context is NULL");
     OCT__TRY(oct__check_shape(shape, "oct_tensor_create"));
 
-    oct_tensor *t = calloc(1, sizeof *t);
+    oct_tensor *t = oct__calloc(1, sizeof *t);
     if (!t) return oct__fail(OCT_ERR_HOST_MEMORY, "oct_tensor_create: out of host memory");
     t->ctx = ctx;
     t->shape = *shape;

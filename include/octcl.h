@@ -86,6 +86,16 @@ oct_status oct_context_info(const oct_context *ctx, oct_device_info *out);
 /* Wait until all queued work has finished. */
 oct_status oct_context_finish(oct_context *ctx);
 
+/* Device-time accounting for benchmarks. While enabled, the context sums the device
+ * time of every kernel it runs (OpenCL profiling events; wall time of the ops on the
+ * CPU paths). oct_context_device_ms waits for queued work and returns the total since
+ * profiling was last enabled. */
+oct_status oct_context_profile(oct_context *ctx, int enable);
+oct_status oct_context_device_ms(oct_context *ctx, double *ms);
+/* Peak FP32 rate of the context's device in GFLOP/s, measured once by a built-in
+ * fused-multiply-add probe (a few tens of milliseconds) and then remembered. */
+oct_status oct_context_peak_gflops(oct_context *ctx, double *gflops);
+
 /* Every OpenCL device found (in platform, device order). *count is the number found,
  * of which min(*count, max) are written. A missing OpenCL runtime gives count 0 and
  * OCT_OK; the reason is in oct_last_error(). */
@@ -209,8 +219,18 @@ typedef void (*oct_trace_fn)(void *user, const char *label, int rank, const int 
 oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w,
                              float *logits, oct_trace_fn trace, void *user);
 
+/* Limit the device memory a forward pass may hold for activations (0: no limit). A
+ * larger batch runs in chunks that fit, with the same logits as one pass; a limit too
+ * small for one image is OCT_ERR_DEVICE_MEMORY. Without a limit, a pass that runs out of
+ * device memory is retried in halves. */
+oct_status oct_model_set_memory_limit(oct_model *m, size_t bytes);
+/* Images per pass in the last oct_model_forward (the chunk size). */
+int oct_model_last_chunk(const oct_model *m);
+
 /* Multiply-accumulates of one image of size h x w (the same count the benchmarks use). */
 long long oct_model_macs(const oct_model *m, int h, int w);
+/* Bytes of device memory the forward pass holds for activations at (n, h, w). */
+size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w);
 
 /* ------------------------------------------------------------------------------------ */
 /* Files                                                                                  */
@@ -240,6 +260,18 @@ typedef struct {
 /* Read an IDX file of unsigned bytes; magic, dims and length are checked. */
 oct_status oct_idx_load(const char *path, oct_idx *out);
 void oct_idx_release(oct_idx *a);
+
+/* ------------------------------------------------------------------------------------ */
+/* Testing aids                                                                           */
+
+/* Make the Nth fallible host allocation or OpenCL call from now on fail (counted over
+ * the whole process); 0 turns injection off. The environment variable OCTCL_FAULT_AT=N
+ * does the same from the start. Not for production use. */
+void oct_debug_fail_at(long n);
+/* Fallible calls counted since the last oct_debug_fail_at. */
+long oct_debug_fault_calls(void);
+/* OpenCL objects octcl holds now, over all contexts (0 once every context is freed). */
+long oct_debug_live_cl_objects(void);
 
 #ifdef __cplusplus
 }

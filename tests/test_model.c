@@ -514,6 +514,40 @@ static void test_trained_models(void)
     CU_ASSERT_EQUAL(found, 4);
 }
 
+/* A batch larger than the memory limit runs in chunks with the same logits. */
+static void test_chunking(void)
+{
+    rng_t r = {99};
+    const int n = 7, h = 12, w = 10;
+    float *x = rng_array(&r, (size_t)n * 3 * h * w, -2, 2);
+    for (int i = 0; i < g_nspecs; i++) {
+        oct_context *ctx = NULL;
+        oct_model *m = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_specs[i], &ctx), OCT_OK);
+        CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, 3, 10, 0.5, 5, &m), OCT_OK);
+        float whole[70], chunked[70];
+        CU_ASSERT_EQUAL(oct_model_forward(m, x, n, h, w, whole, NULL, NULL), OCT_OK);
+        CU_ASSERT_EQUAL(oct_model_last_chunk(m), n);
+        size_t three = oct_model_activation_bytes(m, 3, h, w);
+        CU_ASSERT(three > oct_model_activation_bytes(m, 2, h, w));
+        CU_ASSERT_EQUAL(oct_model_set_memory_limit(m, three), OCT_OK);
+        CU_ASSERT_EQUAL(oct_model_forward(m, x, n, h, w, chunked, NULL, NULL), OCT_OK);
+        CU_ASSERT_EQUAL(oct_model_last_chunk(m), 3);
+        char what[64];
+        snprintf(what, sizeof what, "chunked logits on %s", g_specs[i]);
+        /* Bit for bit, but on cpu: it groups a chunk's images into one GEMM, whose
+         * blocking (and so float rounding) depends on how many there are. */
+        int exact = strcmp(g_specs[i], "cpu") != 0;
+        CU_ASSERT_EQUAL(compare_floats(what, whole, chunked, 70, exact ? 0 : TOL_ABS, exact ? 0 : TOL_REL), 0);
+        CU_ASSERT_EQUAL(oct_model_set_memory_limit(m, oct_model_activation_bytes(m, 1, h, w) - 1), OCT_OK);
+        CU_ASSERT_EQUAL(oct_model_forward(m, x, n, h, w, chunked, NULL, NULL), OCT_ERR_DEVICE_MEMORY);
+        CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "over the limit"));
+        oct_model_free(m);
+        oct_context_free(ctx);
+    }
+    free(x);
+}
+
 int main(void)
 {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/octcl-test-model-XXXXXX");
@@ -535,6 +569,7 @@ int main(void)
     CU_add_test(s, "logits match PyTorch on every backend", test_parity);
     CU_add_test(s, "malformed model files", test_malformed_models);
     CU_add_test(s, "F64 and BF16 weights", test_dtypes);
+    CU_add_test(s, "batches larger than the memory limit run in chunks", test_chunking);
     CU_add_test(s, "trained models agree with PyTorch top-1", test_trained_models);
     int rc = run_cunit();
     rmdir(g_tmpdir);

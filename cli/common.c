@@ -1,0 +1,234 @@
+/* common.c — the helpers behind cli.h: the option parser, strict number parsing,
+ * error lines, opening a device, shape and JSON formatting, the clock.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* Reporting                                                                             */
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "octcl %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee octcl %s --help\n", cmd);
+    return CLI_USAGE;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("octcl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_FAILED;
+}
+
+int cli_fail_status(oct_status s)
+{
+    const char *msg = oct_last_error();
+    return cli_fail("%s", msg && *msg ? msg : oct_status_string(s));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Options                                                                               */
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv, const cli_option *opts)
+{
+    p->cmd = cmd;
+    p->argc = argc;
+    p->argv = argv;
+    p->i = 1;
+    p->opts = opts;
+}
+
+static const cli_option *find_option(const cli_option *opts, const char *name, size_t len)
+{
+    for (const cli_option *o = opts; o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) return o;
+    return NULL;
+}
+
+int cli_next(cli_parser *p, const char **value)
+{
+    *value = NULL;
+    if (p->i >= p->argc) return CLI_OPT_END;
+    const char *arg = p->argv[p->i++];
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) return CLI_OPT_HELP;
+    if (strcmp(arg, "--") == 0) {
+        if (p->i < p->argc) return (cli_usage_error(p->cmd, "unexpected argument '%s'", p->argv[p->i]), CLI_OPT_ERROR);
+        return CLI_OPT_END;
+    }
+    if (strncmp(arg, "--", 2) != 0) {
+        if (arg[0] == '-' && arg[1]) return (cli_usage_error(p->cmd, "unknown option '%s'", arg), CLI_OPT_ERROR);
+        return (cli_usage_error(p->cmd, "unexpected argument '%s'", arg), CLI_OPT_ERROR);
+    }
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const cli_option *o = find_option(p->opts, name, len);
+    if (!o) return (cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len, name), CLI_OPT_ERROR);
+    if (!o->has_value) {
+        if (eq) return (cli_usage_error(p->cmd, "option '--%s' takes no value", o->name), CLI_OPT_ERROR);
+        return o->id;
+    }
+    if (eq) {
+        *value = eq + 1;
+    } else {
+        if (p->i >= p->argc)
+            return (cli_usage_error(p->cmd, "option '--%s' needs a value", o->name), CLI_OPT_ERROR);
+        *value = p->argv[p->i++];
+    }
+    return o->id;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Strict numbers                                                                        */
+
+/* A number starts with a digit or a sign followed by one (no spaces, no empty string). */
+static int looks_numeric(const char *s)
+{
+    if (*s == '+' || *s == '-') s++;
+    return isdigit((unsigned char)*s) || *s == '.';
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long min, long max, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = looks_numeric(s) ? strtol(s, &end, 10) : 0;
+    if (!looks_numeric(s) || *end != '\0' || errno == ERANGE)
+        return (cli_usage_error(cmd, "--%s \"%s\": not an integer", opt, s), 0);
+    if (v < min || v > max)
+        return (cli_usage_error(cmd, "--%s %ld: must be in %ld..%ld", opt, v, min, max), 0);
+    *out = (int)v;
+    return 1;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    int ok = isdigit((unsigned char)s[0]);
+    unsigned long long v = ok ? strtoull(s, &end, 10) : 0;
+    if (!ok || *end != '\0' || errno == ERANGE)
+        return (cli_usage_error(cmd, "--%s \"%s\": not a non-negative integer below 2^64", opt, s), 0);
+    *out = (uint64_t)v;
+    return 1;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = looks_numeric(s) ? strtod(s, &end) : NAN;
+    if (!looks_numeric(s) || *end != '\0' || !isfinite(v))
+        return (cli_usage_error(cmd, "--%s \"%s\": not a number", opt, s), 0);
+    if (!(v >= min && v <= max)) return (cli_usage_error(cmd, "--%s %s: must be in [%g, %g]", opt, s, min, max), 0);
+    *out = v;
+    return 1;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *s, int max, int *h, int *w)
+{
+    const char *x = strpbrk(s, "xX");
+    char *end;
+    long hv = 0, wv = 0;
+    int ok = x && isdigit((unsigned char)s[0]) && isdigit((unsigned char)x[1]);
+    if (ok) {
+        errno = 0;
+        hv = strtol(s, &end, 10);
+        ok = end == x && errno != ERANGE;
+        wv = strtol(x + 1, &end, 10);
+        ok = ok && *end == '\0' && errno != ERANGE;
+    }
+    if (!ok) return (cli_usage_error(cmd, "--%s \"%s\": expected HxW, e.g. 32x32", opt, s), 0);
+    if (hv < 1 || hv > max || wv < 1 || wv > max)
+        return (cli_usage_error(cmd, "--%s %s: height and width must be in 1..%d", opt, s, max), 0);
+    *h = (int)hv;
+    *w = (int)wv;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Devices                                                                               */
+
+int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_device_info *info)
+{
+    oct_status s = oct_context_create(device, ctx);
+    if (s == OCT_ERR_BAD_DEVICE_SPEC) {
+        const char *env = getenv("OCTCL_DEVICE");
+        return cli_usage_error(cmd, "%s%s", oct_last_error(), !device && env && *env ? " (from $OCTCL_DEVICE)" : "");
+    }
+    if (s != OCT_OK) return cli_fail_status(s);
+    if ((s = oct_context_info(*ctx, info)) != OCT_OK) {
+        oct_context_free(*ctx);
+        *ctx = NULL;
+        return cli_fail_status(s);
+    }
+    fprintf(stderr, "device: %s (%s)\n", info->name, info->reason);
+    return CLI_OK;
+}
+
+const char *cli_backend_name(oct_backend b)
+{
+    switch (b) {
+    case OCT_BACKEND_OPENCL: return "opencl";
+    case OCT_BACKEND_CPU: return "cpu";
+    case OCT_BACKEND_REF: return "ref";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Formatting                                                                            */
+
+void cli_format_shape(char *buf, size_t len, int rank, const int64_t *dims)
+{
+    if (rank <= 0) {
+        snprintf(buf, len, "None");
+        return;
+    }
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < rank && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%" PRId64, i ? ", " : "(", dims[i]);
+    if (o < len) snprintf(buf + o, len - o, "%s)", rank == 1 ? "," : "");
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+double cli_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}

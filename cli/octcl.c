@@ -1,0 +1,102 @@
+/* octcl.c — the `octcl` program: runs OctNetMini on an OpenCL device or the CPU.
+ * This file holds the top-level usage and the subcommand table; each subcommand lives
+ * in its own file (info.c, run.c, classify.c) and shares the helpers of common.c.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_bench(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    fprintf(stderr, "octcl bench: not built yet\n");
+    return CLI_USAGE;
+}
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cli_cmd_info, "list OpenCL platforms and devices, and which one `auto` picks"},
+    {"run", cli_cmd_run, "run OctNetMini on a .npy batch (or a random one) and write the logits"},
+    {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set and report accuracy and speed"},
+    {"bench", cmd_bench, "benchmark the layer and the model (not built yet)"},
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void print_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: octcl <command> [options]\n"
+            "       octcl --version | --help\n"
+            "\n"
+            "Octave Convolution networks (OctNetMini) on OpenCL devices or the CPU.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "`octcl <command> --help` describes a command's options.\n"
+            "\n"
+            "devices (--device, or $OCTCL_DEVICE when --device is not given):\n"
+            "  auto        the first GPU over all OpenCL platforms, else the native CPU path (default)\n"
+            "  opencl      the best OpenCL device of any type (GPUs first)\n"
+            "  opencl:P:D  platform P, device D as `octcl info` lists them\n"
+            "  cpu         the native CPU path\n"
+            "  ref         the reference path (plain loops, double accumulation; slow)\n"
+            "\n"
+            "exit status: 0 success, 1 the run failed, 2 bad usage\n");
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *first = argv[1];
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0) {
+        printf("octcl %s\n", OCTCL_VERSION);
+        return CLI_OK;
+    }
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0) {
+        print_usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(first, "help") == 0) {
+        if (argc == 2) {
+            print_usage(stdout);
+            return CLI_OK;
+        }
+        /* `octcl help run` is `octcl run --help`. */
+        const command *c = find_command(argv[2]);
+        if (!c || argc > 3) {
+            fprintf(stderr, "octcl: %s '%s'\nsee octcl --help\n", c ? "unexpected argument" : "unknown command",
+                    c ? argv[3] : argv[2]);
+            return CLI_USAGE;
+        }
+        static char help_flag[] = "--help";
+        char *help_argv[] = {argv[2], help_flag, NULL};
+        return c->run(2, help_argv);
+    }
+    const command *c = find_command(first);
+    if (!c) {
+        if (first[0] == '-')
+            fprintf(stderr, "octcl: unknown option '%s'\nsee octcl --help\n", first);
+        else
+            fprintf(stderr, "octcl: unknown command '%s'\nsee octcl --help\n", first);
+        return CLI_USAGE;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,340 @@
+#!/bin/sh
+# test_cli.sh — checks of the `octcl` program: exit codes, usage errors, the shape trace,
+# output files, bad inputs, device choice without OpenCL, and Fashion-MNIST accuracy.
+#
+#   sh tests/test_cli.sh path/to/octcl [scratch-dir]
+#
+# Stops at the first failed check with a message and exit status 1; prints
+# "N passed, 0 failed" when every check passes. Needs only POSIX sh tools (no python).
+# The classify accuracy check needs the shipped model ($OCTCL_MODELS, else models/ beside
+# tests/) and the data set; it is skipped with a message when either is absent.
+
+OCTCL=$1
+SCRATCH=${2:-}
+if [ -z "$OCTCL" ] || [ ! -x "$OCTCL" ]; then
+    echo "usage: test_cli.sh path/to/octcl [scratch-dir]" >&2
+    exit 1
+fi
+if [ -z "$SCRATCH" ]; then
+    SCRATCH=$(mktemp -d) || exit 1
+fi
+mkdir -p "$SCRATCH" || exit 1
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+MODELS=${OCTCL_MODELS:-$SRC_DIR/models}
+MODEL=$MODELS/octnet_fmnist_a0.50.safetensors
+DATA=/usr/share/datasets/fashion-mnist
+unset OCTCL_DEVICE OCTCL_MODELS
+
+PASSED=0
+OUT=$SCRATCH/stdout
+ERR=$SCRATCH/stderr
+
+fail() {
+    echo "FAIL: $*" >&2
+    echo "  command: $LAST" >&2
+    echo "  exit status: $RC" >&2
+    echo "  stdout (start):" >&2
+    head -c 1500 "$OUT" | sed 's/^/    /' >&2
+    echo "  stderr (start):" >&2
+    head -c 1500 "$ERR" | sed 's/^/    /' >&2
+    echo "$PASSED passed, 1 failed" >&2
+    exit 1
+}
+pass() { PASSED=$((PASSED + 1)); }
+
+# run ARGS...: the program with ARGS; sets RC, stdout in $OUT, stderr in $ERR.
+run() {
+    LAST="octcl $*"
+    "$OCTCL" "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+}
+expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
+expect_out() { grep -F -q -- "$1" "$OUT" || fail "stdout lacks: $1"; pass; }
+expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+# expect_size FILE BYTES
+expect_size() {
+    [ -f "$1" ] || fail "no file $1"
+    size=$(wc -c <"$1" | tr -d ' ')
+    [ "$size" -eq "$2" ] || fail "$1 has $size bytes, expected $2"
+    pass
+}
+# A usage error: exit 2, the problem and the hint on stderr.
+expect_usage() {
+    expect_rc 2
+    expect_err "see octcl $1 --help"
+}
+
+# npy_fixture FILE "SHAPE" DATA_BYTES: a float32 .npy (version 1, 128-byte header)
+# holding zeros, written byte by byte.
+npy_fixture() {
+    printf '\223NUMPY\001\000\166\000' >"$1"
+    printf "%-117s\n" "{'descr': '<f4', 'fortran_order': False, 'shape': ($2), }" >>"$1"
+    if [ "$3" -gt 0 ]; then dd if=/dev/zero bs="$3" count=1 2>/dev/null >>"$1"; fi
+}
+
+# ---- version, help, unknown commands ----------------------------------------------
+run --version
+expect_rc 0
+expect_out "octcl 0."
+run --help
+expect_rc 0
+expect_out "usage: octcl <command>"
+for cmd in info run classify; do
+    run "$cmd" --help
+    expect_rc 0
+    expect_out "usage: octcl $cmd"
+done
+run help run
+expect_rc 0
+expect_out "usage: octcl run"
+run
+expect_rc 2
+run frobnicate
+expect_rc 2
+expect_err "unknown command 'frobnicate'"
+run --frobnicate
+expect_rc 2
+
+# ---- usage errors -------------------------------------------------------------------
+run run --batch 0
+expect_usage run
+expect_err "--batch"
+run run --batch abc
+expect_usage run
+run run --batch 2x
+expect_usage run
+run run --batch " 2"
+expect_usage run
+run run --size 32
+expect_usage run
+expect_err "HxW"
+run run --size 0x32
+expect_usage run
+run run --alpha 1.5
+expect_usage run
+run run --alpha abc
+expect_usage run
+run run --seed -1
+expect_usage run
+run run --in-channels 0
+expect_usage run
+run run --classes ""
+expect_usage run
+run run --bogus
+expect_usage run
+expect_err "unknown option '--bogus'"
+run run extra
+expect_usage run
+expect_err "unexpected argument 'extra'"
+run run --output
+expect_usage run
+expect_err "needs a value"
+run run --verbose=yes
+expect_usage run
+run run --model "$SCRATCH/x.safetensors" --alpha 0.5
+expect_usage run
+run run --input "$SCRATCH/x.npy" --batch 4
+expect_usage run
+run classify --batch 0
+expect_usage classify
+run classify --limit -3
+expect_usage classify
+run classify --limit ten
+expect_usage classify
+run classify extra
+expect_usage classify
+run info --bogus
+expect_usage info
+
+# ---- devices ------------------------------------------------------------------------
+run run --device bogus
+expect_usage run
+expect_err 'device "bogus"'
+run classify --device bogus
+expect_usage classify
+run run --device opencl:x:0
+expect_usage run
+# (Variables are exported and unset around calls: POSIX leaves `VAR=x function` unclear.)
+export OCTCL_DEVICE=bogus
+run run
+unset OCTCL_DEVICE
+expect_usage run
+expect_err "OCTCL_DEVICE"
+export OCTCL_DEVICE=cpu
+run run --batch 1 --size 4x4
+unset OCTCL_DEVICE
+expect_rc 0
+expect_err 'device: native CPU'
+expect_err 'requested "cpu"'
+run run --device opencl:99:0 --batch 1 --size 4x4
+expect_rc 1
+expect_err "octcl: error:"
+
+run info
+expect_rc 0
+expect_out "OpenCL devices"
+expect_out "auto picks:"
+if grep -q "^OpenCL devices: none (" "$OUT"; then
+    echo "note: no OpenCL device here: $(grep '^OpenCL devices' "$OUT")"
+else
+    grep -q "^  [0-9][0-9]*:[0-9][0-9]*  " "$OUT" || fail "info lists no device as P:D"
+    pass
+fi
+export OCTCL_DEVICE=ref
+run info
+unset OCTCL_DEVICE
+expect_rc 0
+expect_out 'OCTCL_DEVICE="ref"'
+
+# Without any OpenCL platform, auto falls back to the native CPU path and says why.
+mkdir -p "$SCRATCH/no-icd"
+export OCL_ICD_VENDORS="$SCRATCH/no-icd" OCL_ICD_FILENAMES=
+run run --batch 1 --size 8x8
+expect_rc 0
+expect_err "no OpenCL platform found"
+expect_err "using the native CPU path"
+run info
+expect_rc 0
+expect_out "OpenCL devices: none (no OpenCL platform found"
+run run --device opencl --batch 1 --size 4x4
+expect_rc 1
+expect_err "octcl: error:"
+unset OCL_ICD_VENDORS OCL_ICD_FILENAMES
+
+# ---- run: the seed's shape trace ------------------------------------------------------
+run run --verbose --device cpu
+expect_rc 0
+expect_err "device: "
+expect_out "Stem out: (2, 64, 32, 32)"
+expect_out "Split x_h: (2, 32, 32, 32)"
+expect_out "Split x_l: (2, 32, 16, 16)"
+expect_out "After b1 x_h: (2, 64, 32, 32)"
+expect_out "After b1 x_l: (2, 64, 16, 16)"
+expect_out "After b2 x_h: (2, 64, 32, 32)"
+expect_out "After b2 x_l: (2, 64, 16, 16)"
+expect_out "Merged x: (2, 128, 32, 32)"
+expect_out "Logits: (2, 10)"
+expect_out "Trainable params: 224842"
+expect_out "Device: "
+
+run run --verbose --alpha 0 --in-channels 3 --classes 10 --device cpu
+expect_rc 0
+expect_out "Split x_h: (2, 64, 32, 32)"
+expect_out "Split x_l: None"
+expect_out "After b1 x_h: (2, 128, 32, 32)"
+expect_out "After b1 x_l: None"
+expect_out "After b2 x_l: None"
+expect_out "Merged x: (2, 128, 32, 32)"
+expect_out "Trainable params: 224842"
+
+run run --verbose --alpha 1 --in-channels 3 --classes 10 --device cpu
+expect_rc 0
+expect_out "Split x_h: None"
+expect_out "Split x_l: (2, 64, 16, 16)"
+expect_out "After b1 x_l: (2, 128, 16, 16)"
+expect_out "After b2 x_h: None"
+expect_out "Merged x: (2, 128, 32, 32)"
+expect_out "Trainable params: 224842"
+
+# The default device (auto: an OpenCL GPU where there is one) runs the same trace.
+run run --verbose --batch 3 --size 20x12 --alpha 0.25 --classes 7
+expect_rc 0
+expect_out "Stem out: (3, 64, 20, 12)"
+expect_out "Split x_l: (3, 16, 10, 6)"
+expect_out "Logits: (3, 7)"
+
+# Logits as text rows without --output; as a .npy of (N, classes) with it.
+run run --batch 3 --device cpu
+expect_rc 0
+[ "$(wc -l <"$OUT" | tr -d ' ')" -eq 3 ] || fail "expected 3 rows of logits on stdout"
+pass
+rm -f "$SCRATCH/y.npy"
+run run --output "$SCRATCH/y.npy" --device cpu
+expect_rc 0
+expect_size "$SCRATCH/y.npy" $((128 + 2 * 10 * 4))
+run run --output "$SCRATCH/y7.npy" --batch 5 --classes 7 --size 9x13
+expect_rc 0
+expect_size "$SCRATCH/y7.npy" $((128 + 5 * 7 * 4))
+run run --output "$SCRATCH/no-such-dir/y.npy" --device cpu
+expect_rc 1
+expect_err "octcl: error:"
+
+# ---- run --input: good and bad .npy files -----------------------------------------------
+npy_fixture "$SCRATCH/good.npy" "1, 3, 4, 4" $((1 * 3 * 4 * 4 * 4))
+run run --input "$SCRATCH/good.npy" --output "$SCRATCH/good_y.npy" --device cpu
+expect_rc 0
+expect_size "$SCRATCH/good_y.npy" $((128 + 1 * 10 * 4))
+
+npy_fixture "$SCRATCH/rank2.npy" "2, 3" $((2 * 3 * 4))
+run run --input "$SCRATCH/rank2.npy" --device cpu
+expect_rc 1
+expect_err "octcl: error:"
+expect_err "(2, 3)"
+expect_err "(N, 3, H, W)"
+
+npy_fixture "$SCRATCH/chan2.npy" "1, 2, 4, 4" $((1 * 2 * 4 * 4 * 4))
+run run --input "$SCRATCH/chan2.npy" --device cpu
+expect_rc 1
+expect_err "(1, 2, 4, 4)"
+expect_err "(N, 3, H, W)"
+run run --input "$SCRATCH/chan2.npy" --in-channels 2 --output "$SCRATCH/chan2_y.npy" --device cpu
+expect_rc 0
+expect_size "$SCRATCH/chan2_y.npy" $((128 + 1 * 10 * 4))
+
+npy_fixture "$SCRATCH/short.npy" "1, 3, 4, 4" 20
+run run --input "$SCRATCH/short.npy" --device cpu
+expect_rc 1
+expect_err "octcl: error:"
+
+printf 'this is not a .npy file\n' >"$SCRATCH/junk.npy"
+run run --input "$SCRATCH/junk.npy" --device cpu
+expect_rc 1
+expect_err "octcl: error:"
+
+run run --input "$SCRATCH/missing.npy" --device cpu
+expect_rc 1
+expect_err "octcl: error:"
+expect_err "missing.npy"
+
+run run --model "$SCRATCH/missing.safetensors" --device cpu
+expect_rc 1
+expect_err "missing.safetensors"
+run run --model "$SCRATCH/junk.npy" --device cpu
+expect_rc 1
+expect_err "octcl: error:"
+
+# ---- classify -------------------------------------------------------------------------
+run classify --data "$SCRATCH/no-icd" --device cpu
+expect_rc 1
+expect_err "t10k-images-idx3-ubyte"
+if [ -d "$DATA" ]; then
+    export OCTCL_MODELS="$SCRATCH/no-icd"
+    run classify --device cpu --limit 10
+    unset OCTCL_MODELS
+    expect_rc 1
+    expect_err "$SCRATCH/no-icd/octnet_fmnist_a0.50.safetensors"
+fi
+if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
+    rm -f "$SCRATCH/pred.npy"
+    run classify --model "$MODEL" --data "$DATA" --limit 300 --json --device cpu --predictions "$SCRATCH/pred.npy"
+    expect_rc 0
+    expect_out '"images": 300'
+    expect_out '"backend": "cpu"'
+    expect_out '"per_class_accuracy": ['
+    acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$OUT")
+    [ -n "$acc" ] || fail "no accuracy in the JSON"
+    awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy $acc is not above 0.5"
+    pass
+    expect_size "$SCRATCH/pred.npy" $((128 + 300 * 4))
+    run classify --model "$MODEL" --data "$DATA" --limit 100 --batch 64
+    expect_rc 0
+    expect_out "accuracy: "
+    expect_out "images/s"
+    expect_out "Ankle boot"
+    expect_out "most frequent confusions"
+else
+    echo "note: skipping the classify accuracy checks: $([ -f "$MODEL" ] || echo "no model $MODEL")$([ -d "$DATA" ] || echo " no data set $DATA")"
+fi
+
+echo "$PASSED passed, 0 failed"
+exit 0
