@@ -41,6 +41,7 @@ static void usage(FILE *f)
             "  --limit K          classify only the first K images (default: all)\n"
             "  --json             print one JSON object instead of the report\n"
             "  --predictions F    write the predicted labels as float32 .npy of shape (N,)\n"
+            "  --max-device-mem B activation memory a pass may hold (e.g. 64M); batches run in chunks\n"
             "  -h, --help         this help\n"
             "\n"
             "Pixels are preprocessed as (p / 255 - mean) / std with the model file's mean and std\n"
@@ -52,20 +53,22 @@ static void usage(FILE *f)
 /* ------------------------------------------------------------------------------------ */
 /* Options                                                                               */
 
-enum { OPT_MODEL = 1, OPT_DATA, OPT_DEVICE, OPT_BATCH, OPT_LIMIT, OPT_JSON, OPT_PREDICTIONS };
+enum { OPT_MODEL = 1, OPT_DATA, OPT_DEVICE, OPT_BATCH, OPT_LIMIT, OPT_JSON, OPT_PREDICTIONS, OPT_MAX_MEM };
 
 typedef struct {
     const char *model, *data, *device, *predictions;
     char model_buf[4096];   /* the default model path */
     int batch, limit;       /* limit 0: all */
     int json;
+    size_t max_mem;         /* --max-device-mem, 0: none */
 } classify_options;
 
 static int parse_options(int argc, char **argv, classify_options *o)
 {
     static const cli_option opts[] = {{"model", 1, OPT_MODEL}, {"data", 1, OPT_DATA},   {"device", 1, OPT_DEVICE},
                                       {"batch", 1, OPT_BATCH}, {"limit", 1, OPT_LIMIT}, {"json", 0, OPT_JSON},
-                                      {"predictions", 1, OPT_PREDICTIONS}, {NULL, 0, 0}};
+                                      {"predictions", 1, OPT_PREDICTIONS}, {"max-device-mem", 1, OPT_MAX_MEM},
+                                      {NULL, 0, 0}};
     const char *cmd = "classify", *v;
     memset(o, 0, sizeof *o);
     o->batch = 256;
@@ -84,6 +87,7 @@ static int parse_options(int argc, char **argv, classify_options *o)
         case OPT_LIMIT: ok = cli_parse_int(cmd, "limit", v, 1, INT_MAX, &o->limit); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PREDICTIONS: o->predictions = v; break;
+        case OPT_MAX_MEM: ok = cli_parse_bytes(cmd, "max-device-mem", v, &o->max_mem); break;
         }
         if (!ok) return CLI_USAGE;
     }
@@ -364,6 +368,10 @@ int cli_cmd_classify(int argc, char **argv)
     if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &images)) != CLI_OK) goto done;
     if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &labels)) != CLI_OK) goto done;
     if ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK || (s = oct_model_info_get(model, &mi)) != OCT_OK) {
+        rc = cli_fail_status(s);
+        goto done;
+    }
+    if (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
     }

@@ -43,6 +43,8 @@ int cli_next(cli_parser *p, const char **value);
 
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long min, long max, int *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
+/* A positive byte count with an optional K, M or G (binary) suffix. */
+int cli_parse_bytes(const char *cmd, const char *opt, const char *s, size_t *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out);
 /* "HxW" with both in [1, max]. */
 int cli_parse_size(const char *cmd, const char *opt, const char *s, int max, int *h, int *w);

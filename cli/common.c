@@ -129,6 +129,26 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out
     return 1;
 }
 
+int cli_parse_bytes(const char *cmd, const char *opt, const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    int ok = isdigit((unsigned char)s[0]);
+    unsigned long long v = ok ? strtoull(s, &end, 10) : 0;
+    if (!ok || errno == ERANGE) goto bad;
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end != '\0' || v == 0 || v > SIZE_MAX / mul) goto bad;
+    *out = (size_t)(v * mul);
+    return 1;
+bad:
+    return (cli_usage_error(cmd, "--%s \"%s\": not a positive byte count (a number, optionally with K, M or G)", opt,
+                            s),
+            0);
+}
+
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double min, double max, double *out)
 {
     char *end;

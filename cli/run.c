@@ -37,6 +37,7 @@ static void usage(FILE *f)
             "  --output Y.npy     write the logits as float32 .npy (default: print them as text rows)\n"
             "  --verbose          print the model's shape trace and parameter count\n"
             "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto)\n"
+            "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
             "  -h, --help         this help\n"
             "\n"
             "The chosen device and why are printed on stderr as \"device: <name> (<reason>)\".\n");
@@ -47,7 +48,7 @@ static void usage(FILE *f)
 
 enum {
     OPT_MODEL = 1, OPT_ALPHA, OPT_IN_CHANNELS, OPT_CLASSES, OPT_SEED, OPT_INPUT, OPT_BATCH, OPT_SIZE,
-    OPT_OUTPUT, OPT_DEVICE, OPT_VERBOSE
+    OPT_OUTPUT, OPT_DEVICE, OPT_VERBOSE, OPT_MAX_MEM
 };
 
 typedef struct {
@@ -57,6 +58,7 @@ typedef struct {
     uint64_t seed;
     int batch, h, w;
     int verbose;
+    size_t max_mem;   /* --max-device-mem, 0: none */
     unsigned given;   /* bit OPT_x set when --x was given */
 } run_options;
 
@@ -69,7 +71,8 @@ static int parse_options(int argc, char **argv, run_options *o)
         {"model", 1, OPT_MODEL},   {"alpha", 1, OPT_ALPHA},   {"in-channels", 1, OPT_IN_CHANNELS},
         {"classes", 1, OPT_CLASSES}, {"seed", 1, OPT_SEED},   {"input", 1, OPT_INPUT},
         {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},     {"output", 1, OPT_OUTPUT},
-        {"device", 1, OPT_DEVICE}, {"verbose", 0, OPT_VERBOSE}, {NULL, 0, 0}};
+        {"device", 1, OPT_DEVICE}, {"verbose", 0, OPT_VERBOSE}, {"max-device-mem", 1, OPT_MAX_MEM},
+        {NULL, 0, 0}};
     const char *cmd = "run", *v;
     *o = (run_options){.alpha = 0.5, .in_channels = 3, .classes = 10, .seed = 0, .batch = 2, .h = 32, .w = 32};
     cli_parser p;
@@ -90,6 +93,7 @@ static int parse_options(int argc, char **argv, run_options *o)
         case OPT_OUTPUT: o->output = v; break;
         case OPT_DEVICE: o->device = v; break;
         case OPT_VERBOSE: o->verbose = 1; break;
+        case OPT_MAX_MEM: ok = cli_parse_bytes(cmd, "max-device-mem", v, &o->max_mem); break;
         }
         if (!ok) return CLI_USAGE;
         o->given |= 1u << id;
@@ -166,6 +170,15 @@ static int make_input(const run_options *o, int channels, oct_array *x)
             oct_array_release(x);
             return CLI_FAILED;
         }
+    /* NaN or Inf would turn every logit of its image into NaN without a word. */
+    size_t count = oct_array_count(x);
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(x->data[i])) {
+            cli_fail("%s: input holds %s at index %zu (image %zu); inputs must be finite", o->input,
+                     isnan(x->data[i]) ? "NaN" : "Inf", i, i / (count / (size_t)x->shape[0]));
+            oct_array_release(x);
+            return CLI_FAILED;
+        }
     return CLI_OK;
 }
 
@@ -232,6 +245,7 @@ int cli_cmd_run(int argc, char **argv)
     else
         s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
     if (s == OCT_OK) s = oct_model_info_get(model, &mi);
+    if (s == OCT_OK && o.max_mem) s = oct_model_set_memory_limit(model, o.max_mem);
     if (s != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
@@ -246,6 +260,9 @@ int cli_cmd_run(int argc, char **argv)
     }
     if (o.verbose) print_header(&o, &mi, &di, &x);
     s = oct_model_forward(model, x.data, n, h, w, logits, o.verbose ? print_trace : NULL, NULL);
+    if (s == OCT_OK && oct_model_last_chunk(model) < n)
+        fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the device memory limit\n", n,
+                oct_model_last_chunk(model));
     if (s != OCT_OK) {
         fflush(stdout);
         rc = cli_fail_status(s);

@@ -23,6 +23,7 @@ SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 MODELS=${OCTCL_MODELS:-$SRC_DIR/models}
 MODEL=$MODELS/octnet_fmnist_a0.50.safetensors
 DATA=/usr/share/datasets/fashion-mnist
+FIXTURES=$SRC_DIR/tests/fixtures
 unset OCTCL_DEVICE OCTCL_MODELS
 
 PASSED=0
@@ -302,6 +303,60 @@ expect_err "missing.safetensors"
 run run --model "$SCRATCH/junk.npy" --device cpu
 expect_rc 1
 expect_err "octcl: error:"
+
+# ---- the README's table of bad inputs (each row is checked here) -----------------------
+# npy_typed FILE DESCR ORDER "SHAPE" DATA_BYTES: like npy_fixture with another dtype/order.
+npy_typed() {
+    printf '\223NUMPY\001\000\166\000' >"$1"
+    printf "%-117s\n" "{'descr': '$2', 'fortran_order': $3, 'shape': ($4), }" >>"$1"
+    dd if=/dev/zero bs="$5" count=1 2>/dev/null >>"$1"
+}
+npy_typed "$SCRATCH/f8.npy" '<f8' False "1, 3, 4, 4" 384
+run run --input "$SCRATCH/f8.npy" --device cpu
+expect_rc 1
+expect_err "dtype '<f8' is not float32"
+npy_typed "$SCRATCH/fortran.npy" '<f4' True "1, 3, 4, 4" 192
+run run --input "$SCRATCH/fortran.npy" --device cpu
+expect_rc 1
+expect_err "fortran_order True"
+# (1, 3, 2, 2) float32: eleven zeros and a NaN / an Inf (little-endian bytes).
+npy_fixture "$SCRATCH/nan.npy" "1, 3, 2, 2" 44
+printf '\000\000\300\177' >>"$SCRATCH/nan.npy"
+run run --input "$SCRATCH/nan.npy" --device cpu
+expect_rc 1
+expect_err "input holds NaN at index 11"
+npy_fixture "$SCRATCH/inf.npy" "1, 3, 2, 2" 44
+printf '\000\000\200\177' >>"$SCRATCH/inf.npy"
+run run --input "$SCRATCH/inf.npy" --device cpu
+expect_rc 1
+expect_err "input holds Inf at index 11"
+npy_fixture "$SCRATCH/huge.npy" "100000, 3, 100000, 100000" 64
+run run --input "$SCRATCH/huge.npy" --device cpu
+expect_rc 1
+expect_err "huge.npy"
+run run --size 100000x100000 --device cpu
+expect_usage run
+run run --batch 1000000 --device cpu
+expect_usage run
+head -c 100 "$FIXTURES/net_a0.50_n3_c3_9x7_k10.safetensors" >"$SCRATCH/truncated.safetensors"
+run run --model "$SCRATCH/truncated.safetensors" --device cpu
+expect_rc 1
+expect_err "past the end of the file"
+# A batch over the device memory limit runs in chunks with the same logits; a limit
+# too small for one image is a clear error.
+run run --batch 7 --size 12x12 --output "$SCRATCH/whole.npy" --device opencl
+if [ "$RC" -eq 0 ]; then
+    run run --batch 7 --size 12x12 --output "$SCRATCH/chunked.npy" --device opencl --max-device-mem 1M
+    expect_rc 0
+    expect_err "in chunks of"
+    cmp -s "$SCRATCH/whole.npy" "$SCRATCH/chunked.npy" || fail "chunked logits differ from one pass"
+    pass
+fi
+run run --batch 7 --size 12x12 --device cpu --max-device-mem 10K
+expect_rc 1
+expect_err "over the limit of 10240 bytes"
+run run --device cpu --max-device-mem lots
+expect_usage run
 
 # ---- classify -------------------------------------------------------------------------
 run classify --data "$SCRATCH/no-icd" --device cpu
