@@ -2,17 +2,11 @@
  * This file holds the top-level usage and the subcommand table; each subcommand lives
  * in its own file (info.c, run.c, classify.c) and shares the helpers of common.c.
  */
+#include "bench.h"
 #include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int cmd_bench(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    fprintf(stderr, "octcl bench: not built yet\n");
-    return CLI_USAGE;
-}
 
 typedef struct {
     const char *name;
@@ -24,7 +18,7 @@ static const command commands[] = {
     {"info", cli_cmd_info, "list OpenCL platforms and devices, and which one `auto` picks"},
     {"run", cli_cmd_run, "run OctNetMini on a .npy batch (or a random one) and write the logits"},
     {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set and report accuracy and speed"},
-    {"bench", cmd_bench, "benchmark the layer and the model (not built yet)"},
+    {"bench", octcl_bench_main, "time OctNetMini over alphas, batches and devices (table, JSON, CSV)"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,1115 @@
+/* bench.c — `octcl bench`: for each (device, alpha, batch) an OctNetMini (seeded random
+ * weights, or a trained model file) is checked against the reference path on two images,
+ * warmed up, then timed over repeats (wall clock and device time); the rows go out as a
+ * table, a JSON array of flat objects and CSV. bench/README.md defines every field.
+ */
+#include "bench.h"
+#include "octcl.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef OCTCL_BENCH_DATA_DIR
+#define OCTCL_BENCH_DATA_DIR "/usr/share/datasets/fashion-mnist"
+#endif
+
+enum { BENCH_OK = 0, BENCH_FAILED = 1, BENCH_USAGE = 2 };
+
+#define MAX_LIST 64           /* items in one list option */
+#define CHECK_BATCH 2         /* images in the reference check */
+#define CHECK_SIDE 32         /* the check's height and width are capped at this */
+#define CHECK_ATOL 1e-3       /* |device - ref| <= ATOL + RTOL * |ref| */
+#define CHECK_RTOL 1e-3
+#define ACC_CHUNK 256         /* images per forward pass when measuring accuracy */
+#define DEFAULT_SEED 1234
+#define MODEL_FILE_FMT "%s/octnet_fmnist_a%.2f.safetensors"
+
+/* ------------------------------------------------------------------------------------ */
+/* Small helpers                                                                          */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* "octcl bench: <message> (see octcl bench --help)" on stderr; returns BENCH_USAGE. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("octcl bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see octcl bench --help)\n", stderr);
+    return BENCH_USAGE;
+}
+
+/* "octcl bench: error: <message>" on stderr; returns BENCH_FAILED. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("octcl bench: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return BENCH_FAILED;
+}
+
+static const char *status_text(oct_status s)
+{
+    const char *m = oct_last_error();
+    return m && *m ? m : oct_status_string(s);
+}
+
+static const char *backend_name(oct_backend b)
+{
+    switch (b) {
+    case OCT_BACKEND_OPENCL: return "opencl";
+    case OCT_BACKEND_CPU: return "cpu";
+    case OCT_BACKEND_REF: return "ref";
+    }
+    return "unknown";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Minimum and median of v[0..n) (n >= 1); v is sorted in place. */
+static void min_median(double *v, int n, double *mn, double *med)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *mn = v[0];
+    *med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Seeded inputs in [-2, 2] (splitmix64). */
+static void fill_random(float *x, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        x[i] = (float)(-2.0 + 4.0 * ((double)(z >> 11) * (1.0 / 9007199254740992.0)));
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Options                                                                                */
+
+typedef struct {
+    double alphas[MAX_LIST];
+    int n_alphas;
+    int batches[MAX_LIST];
+    int n_batches;
+    char *devices[MAX_LIST];     /* point into device_buf */
+    int n_devices;
+    char device_buf[4096];
+    int h, w, size_given;
+    int in_channels, classes, in_given, classes_given;
+    int repeat, warmup;
+    int accuracy_images;
+    int check;                   /* 0: --no-check */
+    uint64_t seed;
+    const char *models, *data, *json, *csv;
+} bench_opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: octcl bench [--alphas LIST] [--batch LIST] [--size HxW] [--in-channels C]\n"
+            "                   [--classes K] [--device LIST] [--repeat N] [--warmup N]\n"
+            "                   [--models DIR [--data DIR] [--accuracy-images N]] [--seed S]\n"
+            "                   [--no-check] [--json FILE] [--csv FILE]\n"
+            "\n"
+            "Time OctNetMini's forward pass for every (device, alpha, batch): a warm-up, then\n"
+            "N timed passes; report the minimum and median wall time (and device time where\n"
+            "the backend measures it), images/s and GFLOP/s from the minimum, the fraction of\n"
+            "the device's measured FP32 peak, and the speed-up over alpha 0 beside the MAC\n"
+            "ratio. Each model is first checked against the reference path on %d images.\n"
+            "\n"
+            "options:\n"
+            "  --alphas LIST        alphas in [0, 1] (default 0,0.25,0.5,0.75)\n"
+            "  --batch LIST         batch sizes (default 1,256)\n"
+            "  --size HxW           input size (default 32x32; with --models, the data set's)\n"
+            "  --in-channels C      input channels of the random models (default 3)\n"
+            "  --classes K          classes of the random models (default 10)\n"
+            "  --device LIST        devices: auto, opencl, opencl:P:D, cpu, ref (default auto,cpu;\n"
+            "                       a device listed twice under two names runs once)\n"
+            "  --repeat N           timed passes per row (default 20)\n"
+            "  --warmup N           untimed passes before them (default 3)\n"
+            "  --models DIR         time trained models DIR/octnet_fmnist_a<alpha %%.2f>.safetensors\n"
+            "                       instead of random ones, and measure their accuracy\n"
+            "  --data DIR           Fashion-MNIST folder (default " OCTCL_BENCH_DATA_DIR ")\n"
+            "  --accuracy-images N  test images for the accuracy (default 2000)\n"
+            "  --seed S             seed of the random weights and inputs (default %d)\n"
+            "  --no-check           skip the reference check (matched_reference is null)\n"
+            "  --json FILE          write the rows as a JSON array ('-': stdout)\n"
+            "  --csv FILE           write the rows as CSV ('-': stdout)\n"
+            "  -h, --help           this help\n"
+            "\n"
+            "The table goes to stdout, or to stderr when --json or --csv is '-'.\n"
+            "Exit status: 0 success, 1 a device or model failed or a result disagreed with\n"
+            "the reference, 2 bad usage.\n",
+            CHECK_BATCH, DEFAULT_SEED);
+}
+
+/* Strict numbers: the whole string, no spaces, in range. */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    if (!((s[0] >= '0' && s[0] <= '9') || ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9'))) return 0;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE || v < min || v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    const char *d = s[0] == '+' || s[0] == '-' ? s + 1 : s;
+    if (!((d[0] >= '0' && d[0] <= '9') || (d[0] == '.' && d[1] >= '0' && d[1] <= '9'))) return 0;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0' || !isfinite(v) || !(v >= min && v <= max)) return 0;
+    *out = v;
+    return 1;
+}
+
+static int opt_int(const char *opt, const char *s, long min, long max, int *out)
+{
+    long v;
+    if (!parse_long(s, min, max, &v))
+        return usage_error("--%s \"%s\": expected an integer in %ld..%ld", opt, s, min, max), 0;
+    *out = (int)v;
+    return 1;
+}
+
+/* Split a comma list into at most MAX_LIST non-empty items of buf (modified in place). */
+static int split_list(const char *opt, char *buf, char **items, int *n)
+{
+    *n = 0;
+    for (char *p = buf;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (!*p) return usage_error("--%s: empty item in the list", opt), 0;
+        if (*n == MAX_LIST) return usage_error("--%s: more than %d items", opt, MAX_LIST), 0;
+        items[(*n)++] = p;
+        if (!comma) return 1;
+        p = comma + 1;
+    }
+}
+
+static int parse_alphas(const char *s, bench_opts *o)
+{
+    char buf[4096], *items[MAX_LIST];
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) return usage_error("--alphas: list too long"), 0;
+    if (!split_list("alphas", buf, items, &o->n_alphas)) return 0;
+    for (int i = 0; i < o->n_alphas; i++) {
+        if (!parse_double(items[i], 0, 1, &o->alphas[i]))
+            return usage_error("--alphas \"%s\": expected a number in [0, 1]", items[i]), 0;
+        for (int j = 0; j < i; j++)
+            if (o->alphas[j] == o->alphas[i]) return usage_error("--alphas: %s is listed twice", items[i]), 0;
+    }
+    return 1;
+}
+
+static int parse_batches(const char *s, bench_opts *o)
+{
+    char buf[4096], *items[MAX_LIST];
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) return usage_error("--batch: list too long"), 0;
+    if (!split_list("batch", buf, items, &o->n_batches)) return 0;
+    for (int i = 0; i < o->n_batches; i++) {
+        if (!opt_int("batch", items[i], 1, 65536, &o->batches[i])) return 0;
+        for (int j = 0; j < i; j++)
+            if (o->batches[j] == o->batches[i]) return usage_error("--batch: %s is listed twice", items[i]), 0;
+    }
+    return 1;
+}
+
+static int parse_size(const char *s, bench_opts *o)
+{
+    char buf[64];
+    const char *x = strpbrk(s, "xX");
+    long h, w;
+    int ok = x && (size_t)(x - s) < sizeof buf;
+    if (ok) {
+        memcpy(buf, s, (size_t)(x - s));
+        buf[x - s] = '\0';
+        ok = buf[0] >= '0' && buf[0] <= '9' && x[1] >= '0' && x[1] <= '9' && parse_long(buf, 1, 16384, &h) &&
+             parse_long(x + 1, 1, 16384, &w);
+    }
+    if (!ok) return usage_error("--size \"%s\": expected HxW with both in 1..16384, e.g. 32x32", s), 0;
+    o->h = (int)h, o->w = (int)w, o->size_given = 1;
+    return 1;
+}
+
+enum {
+    OPT_ALPHAS = 1, OPT_BATCH, OPT_SIZE, OPT_IN, OPT_CLASSES, OPT_DEVICE, OPT_REPEAT, OPT_WARMUP,
+    OPT_MODELS, OPT_DATA, OPT_ACC, OPT_SEED, OPT_NO_CHECK, OPT_JSON, OPT_CSV, OPT_HELP
+};
+
+typedef struct {
+    const char *name;
+    int has_value, id;
+} opt_def;
+
+static const opt_def opt_defs[] = {
+    {"alphas", 1, OPT_ALPHAS}, {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},   {"in-channels", 1, OPT_IN},
+    {"classes", 1, OPT_CLASSES}, {"device", 1, OPT_DEVICE}, {"repeat", 1, OPT_REPEAT}, {"warmup", 1, OPT_WARMUP},
+    {"models", 1, OPT_MODELS}, {"data", 1, OPT_DATA},     {"accuracy-images", 1, OPT_ACC}, {"seed", 1, OPT_SEED},
+    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {"help", 0, OPT_HELP},
+};
+#define OPT_COUNT (int)(sizeof opt_defs / sizeof opt_defs[0])
+
+/* BENCH_OK to go on, or an exit status (help printed: -1 mapped to 0 by the caller). */
+static int parse_options(int argc, char **argv, bench_opts *o, int *help)
+{
+    memset(o, 0, sizeof *o);
+    *help = 0;
+    parse_alphas("0,0.25,0.5,0.75", o);
+    parse_batches("1,256", o);
+    o->h = o->w = 32;
+    o->in_channels = 3, o->classes = 10;
+    snprintf(o->device_buf, sizeof o->device_buf, "auto,cpu");
+    o->repeat = 20, o->warmup = 3;
+    o->accuracy_images = 2000;
+    o->check = 1;
+    o->seed = DEFAULT_SEED;
+    o->data = OCTCL_BENCH_DATA_DIR;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value = NULL;
+        if (strcmp(arg, "-h") == 0) {
+            *help = 1;
+            return BENCH_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0 || !arg[2])
+            return usage_error("unexpected argument '%s'", arg);
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const opt_def *d = NULL;
+        for (int k = 0; k < OPT_COUNT; k++)
+            if (strlen(opt_defs[k].name) == len && strncmp(opt_defs[k].name, name, len) == 0) d = &opt_defs[k];
+        if (!d) return usage_error("unknown option '--%.*s'", (int)len, name);
+        if (d->has_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return usage_error("option '--%s' needs a value", d->name);
+        } else if (eq) {
+            return usage_error("option '--%s' takes no value", d->name);
+        }
+        long v;
+        switch (d->id) {
+        case OPT_HELP: *help = 1; return BENCH_OK;
+        case OPT_ALPHAS: if (!parse_alphas(value, o)) return BENCH_USAGE; break;
+        case OPT_BATCH: if (!parse_batches(value, o)) return BENCH_USAGE; break;
+        case OPT_SIZE: if (!parse_size(value, o)) return BENCH_USAGE; break;
+        case OPT_IN:
+            if (!opt_int("in-channels", value, 1, 4096, &o->in_channels)) return BENCH_USAGE;
+            o->in_given = 1;
+            break;
+        case OPT_CLASSES:
+            if (!opt_int("classes", value, 1, 1000000, &o->classes)) return BENCH_USAGE;
+            o->classes_given = 1;
+            break;
+        case OPT_DEVICE:
+            if (snprintf(o->device_buf, sizeof o->device_buf, "%s", value) >= (int)sizeof o->device_buf)
+                return usage_error("--device: list too long");
+            break;
+        case OPT_REPEAT: if (!opt_int("repeat", value, 1, 1000000, &o->repeat)) return BENCH_USAGE; break;
+        case OPT_WARMUP: if (!opt_int("warmup", value, 0, 1000000, &o->warmup)) return BENCH_USAGE; break;
+        case OPT_MODELS: o->models = value; break;
+        case OPT_DATA: o->data = value; break;
+        case OPT_ACC:
+            if (!opt_int("accuracy-images", value, 1, INT_MAX, &o->accuracy_images)) return BENCH_USAGE;
+            break;
+        case OPT_SEED:
+            if (!parse_long(value, 0, LONG_MAX, &v)) return usage_error("--seed \"%s\": expected an integer >= 0", value);
+            o->seed = (uint64_t)v;
+            break;
+        case OPT_NO_CHECK: o->check = 0; break;
+        case OPT_JSON: o->json = value; break;
+        case OPT_CSV: o->csv = value; break;
+        }
+    }
+    if (!split_list("device", o->device_buf, o->devices, &o->n_devices)) return BENCH_USAGE;
+    if (o->models && strlen(o->models) > 4000) return usage_error("--models: path too long");
+    if (o->models && (o->in_given || o->classes_given))
+        return usage_error("--%s cannot be combined with --models: it comes from the model files",
+                           o->in_given ? "in-channels" : "classes");
+    if (o->json && o->csv && strcmp(o->json, o->csv) == 0)
+        return usage_error("--json and --csv both name '%s'", o->json);
+    if ((o->json && !*o->json) || (o->csv && !*o->csv))
+        return usage_error("--%s: empty file name", o->json && !*o->json ? "json" : "csv");
+    return BENCH_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Rows                                                                                   */
+
+typedef struct {
+    int dev;                         /* index of the device in this run */
+    char device[256], platform[256], driver[128], backend[16], label[32];
+    double alpha;
+    int batch, h, w, in_channels, classes;
+    char model[4096];
+    long long macs, macs0, parameters;
+    size_t activation_bytes;
+    double ms_min, ms_median, dev_min, dev_median;   /* NAN: unavailable */
+    double peak, first_result_ms;                    /* NAN: unavailable */
+    double speedup;                                  /* NAN until computed / no alpha 0 */
+    int matched;                                     /* -1 not checked, 0 no, 1 yes */
+    double max_abs_error;
+    int check_h, check_w;
+    double accuracy;                                 /* NAN: not measured */
+    int accuracy_images;
+} bench_row;
+
+typedef struct {
+    const char *version, *command, *timestamp;
+    int warmup, repeat;
+} run_meta;
+
+/* One field's value, formatted for JSON and CSV alike. */
+typedef enum { V_NULL, V_STR, V_NUM, V_BOOL } vkind;
+typedef struct {
+    vkind kind;
+    char text[64];   /* V_NUM / V_BOOL */
+    const char *str; /* V_STR */
+} fval;
+
+static fval v_str(const char *s) { return (fval){V_STR, "", s}; }
+static fval v_null(void) { return (fval){V_NULL, "", NULL}; }
+static fval v_num(double d, const char *fmt)
+{
+    fval v = {V_NUM, "", NULL};
+    if (!isfinite(d)) return v_null();
+    snprintf(v.text, sizeof v.text, fmt, d);
+    return v;
+}
+static fval v_ll(long long x)
+{
+    fval v = {V_NUM, "", NULL};
+    snprintf(v.text, sizeof v.text, "%lld", x);
+    return v;
+}
+static fval v_bool(int b)
+{
+    fval v = {V_BOOL, "", NULL};
+    snprintf(v.text, sizeof v.text, "%s", b ? "true" : "false");
+    return v;
+}
+
+static const char *const field_names[] = {
+    "device", "backend", "platform", "driver", "alpha", "batch", "size", "in_channels", "classes", "model",
+    "macs_per_image", "parameters", "activation_bytes", "warmup", "repeat", "ms_min", "ms_median",
+    "device_ms_min", "device_ms_median", "images_per_second", "gflops", "peak_gflops", "peak_fraction",
+    "speedup", "theoretical_speedup", "realised", "matched_reference", "max_abs_error", "check_size",
+    "accuracy", "accuracy_images", "first_result_ms", "octcl_version", "command", "timestamp",
+};
+#define FIELD_COUNT (int)(sizeof field_names / sizeof field_names[0])
+
+static double row_gflops(const bench_row *r) { return 2.0 * (double)r->macs * r->batch / (r->ms_min * 1e6); }
+static double row_theoretical(const bench_row *r) { return r->macs > 0 ? (double)r->macs0 / (double)r->macs : NAN; }
+
+/* Field k of row r; buf holds formatted strings that outlive the call. */
+static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, size_t len)
+{
+    switch (k) {
+    case 0: return v_str(r->device);
+    case 1: return v_str(r->backend);
+    case 2: return v_str(r->platform);
+    case 3: return v_str(r->driver);
+    case 4: return v_num(r->alpha, "%.6g");
+    case 5: return v_ll(r->batch);
+    case 6: snprintf(buf, len, "%dx%d", r->h, r->w); return v_str(buf);
+    case 7: return v_ll(r->in_channels);
+    case 8: return v_ll(r->classes);
+    case 9: return v_str(r->model);
+    case 10: return v_ll(r->macs);
+    case 11: return v_ll(r->parameters);
+    case 12: return v_ll((long long)r->activation_bytes);
+    case 13: return v_ll(m->warmup);
+    case 14: return v_ll(m->repeat);
+    case 15: return v_num(r->ms_min, "%.6g");
+    case 16: return v_num(r->ms_median, "%.6g");
+    case 17: return v_num(r->dev_min, "%.6g");
+    case 18: return v_num(r->dev_median, "%.6g");
+    case 19: return v_num(r->batch / (r->ms_min * 1e-3), "%.6g");
+    case 20: return v_num(row_gflops(r), "%.6g");
+    case 21: return v_num(r->peak, "%.6g");
+    case 22: return v_num(row_gflops(r) / r->peak, "%.4g");
+    case 23: return v_num(r->speedup, "%.4g");
+    case 24: return v_num(row_theoretical(r), "%.4g");
+    case 25: return v_num(r->speedup / row_theoretical(r), "%.4g");
+    case 26: return r->matched < 0 ? v_null() : v_bool(r->matched);
+    case 27: return r->matched < 0 ? v_null() : v_num(r->max_abs_error, "%.3g");
+    case 28:
+        if (r->matched < 0) return v_null();
+        snprintf(buf, len, "%dx%d", r->check_h, r->check_w);
+        return v_str(buf);
+    case 29: return v_num(r->accuracy, "%.4f");
+    case 30: return isfinite(r->accuracy) ? v_ll(r->accuracy_images) : v_null();
+    case 31: return v_num(r->first_result_ms, "%.6g");
+    case 32: return v_str(m->version);
+    case 33: return v_str(m->command);
+    case 34: return v_str(m->timestamp);
+    }
+    return v_null();
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void write_json(FILE *f, const bench_row *rows, int n, const run_meta *m)
+{
+    char buf[64];
+    fputs("[", f);
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ",\n  {" : "\n  {", f);
+        for (int k = 0; k < FIELD_COUNT; k++) {
+            fval v = row_field(&rows[i], m, k, buf, sizeof buf);
+            fprintf(f, "%s\"%s\": ", k ? ", " : "", field_names[k]);
+            if (v.kind == V_NULL)
+                fputs("null", f);
+            else if (v.kind == V_STR)
+                json_string(f, v.str);
+            else
+                fputs(v.text, f);
+        }
+        fputs("}", f);
+    }
+    fputs(n ? "\n]\n" : "]\n", f);
+}
+
+static void csv_string(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_csv(FILE *f, const bench_row *rows, int n, const run_meta *m)
+{
+    char buf[64];
+    for (int k = 0; k < FIELD_COUNT; k++) fprintf(f, "%s%s", k ? "," : "", field_names[k]);
+    fputc('\n', f);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < FIELD_COUNT; k++) {
+            fval v = row_field(&rows[i], m, k, buf, sizeof buf);
+            if (k) fputc(',', f);
+            if (v.kind == V_STR)
+                csv_string(f, v.str);
+            else if (v.kind != V_NULL)
+                fputs(v.text, f);
+        }
+        fputc('\n', f);
+    }
+}
+
+/* A number for the table, "-" when unavailable. */
+static const char *tab_num(char *buf, size_t len, double v, const char *fmt)
+{
+    if (!isfinite(v)) return "-";
+    snprintf(buf, len, fmt, v);
+    return buf;
+}
+
+static void write_table(FILE *f, const bench_row *rows, int n, const run_meta *m)
+{
+    int last_dev = -1;
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        if (r->dev != last_dev) {
+            char a[32], b[32];
+            fprintf(f, "%s%s: %s [%s%s%s], driver %s, peak %s GFLOP/s, first result %s ms\n", i ? "\n" : "", r->label,
+                    r->device, r->backend, r->platform[0] ? ", " : "", r->platform, r->driver[0] ? r->driver : "-",
+                    tab_num(a, sizeof a, r->peak, "%.1f"), tab_num(b, sizeof b, r->first_result_ms, "%.1f"));
+            fprintf(f, "  %-5s %5s %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", "alpha", "batch", "size",
+                    "ms_min", "ms_median", "dev_ms_min", "img/s", "GFLOP/s", "%peak", "speedup", "theory", "realised",
+                    "ref", "acc");
+            last_dev = r->dev;
+        }
+        char size[24], t[10][32];
+        double g = row_gflops(r), th = row_theoretical(r);
+        snprintf(size, sizeof size, "%dx%d", r->h, r->w);
+        fprintf(f, "  %-5.2f %5d %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", r->alpha, r->batch, size,
+                tab_num(t[0], 32, r->ms_min, "%.3f"), tab_num(t[1], 32, r->ms_median, "%.3f"),
+                tab_num(t[2], 32, r->dev_min, "%.3f"), tab_num(t[3], 32, r->batch / (r->ms_min * 1e-3), "%.1f"),
+                tab_num(t[4], 32, g, "%.2f"), tab_num(t[5], 32, 100.0 * g / r->peak, "%.1f"),
+                tab_num(t[6], 32, r->speedup, "%.2f"), tab_num(t[7], 32, th, "%.2f"),
+                tab_num(t[8], 32, r->speedup / th, "%.2f"),
+                r->matched < 0 ? "-" : r->matched ? "ok" : "FAIL", tab_num(t[9], 32, 100.0 * r->accuracy, "%.2f%%"));
+    }
+    if (n)
+        fprintf(f,
+                "\nms: wall clock of oct_model_forward (upload, kernels, read-back), min / median of %d passes after "
+                "%d warm-up; img/s, GFLOP/s (2 x MACs) and speedup from ms_min; theory = MACs(alpha 0) / MACs(alpha)\n",
+                m->repeat, m->warmup);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The run                                                                                */
+
+typedef struct {
+    const bench_opts *o;
+    oct_context *ref;           /* the reference path, for the check */
+    float **ref_logits;         /* per alpha: (CHECK_BATCH, classes), NULL until computed */
+    int check_h, check_w;
+    float *check_x;             /* (CHECK_BATCH, in_c, check_h, check_w) */
+    float *x;                   /* (max batch, in_c, h, w) timing input */
+    int in_c, classes;          /* of every model in the run */
+    oct_idx images, labels;     /* --models: the test set (N, 28, 28), (N) */
+    int have_data;
+    int acc_images;             /* images in the accuracy */
+} bench_state;
+
+/* The model of one alpha on ctx: a file under --models, or seeded random weights. */
+static oct_status make_model(const bench_state *st, oct_context *ctx, double alpha, oct_model **m, char *desc,
+                             size_t len)
+{
+    const bench_opts *o = st->o;
+    if (!o->models) {
+        snprintf(desc, len, "random seed %llu", (unsigned long long)o->seed);
+        return oct_model_create_random(ctx, o->in_channels, o->classes, alpha, o->seed, m);
+    }
+    snprintf(desc, len, MODEL_FILE_FMT, o->models, alpha);
+    return oct_model_load(ctx, desc, m);
+}
+
+/* MACs of one image at alpha 0 for the model's in_channels and classes. */
+static long long macs_alpha0(const bench_state *st, const oct_model_info *mi, int h, int w)
+{
+    oct_model *m0 = NULL;
+    if (oct_model_create_random(st->ref, mi->in_channels, mi->num_classes, 0.0, 1, &m0) != OCT_OK) return 0;
+    long long macs = oct_model_macs(m0, h, w);
+    oct_model_free(m0);
+    return macs;
+}
+
+/* The reference logits of alpha index ai (computed once, shared by every device). */
+static oct_status ref_logits(bench_state *st, int ai, const oct_model_info *mi, const float **out)
+{
+    if (!st->ref_logits[ai]) {
+        oct_model *m = NULL;
+        char desc[4096];
+        float *l = malloc((size_t)CHECK_BATCH * (size_t)mi->num_classes * sizeof *l);
+        if (!l) return OCT_ERR_HOST_MEMORY;
+        oct_status s = make_model(st, st->ref, st->o->alphas[ai], &m, desc, sizeof desc);
+        if (s == OCT_OK) s = oct_model_forward(m, st->check_x, CHECK_BATCH, st->check_h, st->check_w, l, NULL, NULL);
+        oct_model_free(m);
+        if (s != OCT_OK) {
+            free(l);
+            return s;
+        }
+        st->ref_logits[ai] = l;
+    }
+    *out = st->ref_logits[ai];
+    return OCT_OK;
+}
+
+/* Fraction of the first st->acc_images test images the model classifies right. */
+static oct_status accuracy(const bench_state *st, oct_model *m, const oct_model_info *mi, double *acc)
+{
+    int h = (int)st->images.shape[1], w = (int)st->images.shape[2], correct = 0;
+    size_t pixels = (size_t)h * (size_t)w;
+    float *x = malloc((size_t)ACC_CHUNK * pixels * sizeof *x);
+    float *logits = malloc((size_t)ACC_CHUNK * (size_t)mi->num_classes * sizeof *logits);
+    oct_status s = OCT_OK;
+    double mean = mi->has_norm ? mi->mean : 0.0, sd = mi->has_norm ? mi->std : 1.0;
+    if (!x || !logits) {
+        s = OCT_ERR_HOST_MEMORY;
+        goto done;
+    }
+    for (int start = 0; start < st->acc_images; start += ACC_CHUNK) {
+        int n = st->acc_images - start < ACC_CHUNK ? st->acc_images - start : ACC_CHUNK;
+        const uint8_t *px = st->images.data + (size_t)start * pixels;
+        for (size_t i = 0; i < (size_t)n * pixels; i++) x[i] = (float)((px[i] / 255.0 - mean) / sd);
+        if ((s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL)) != OCT_OK) goto done;
+        for (int i = 0; i < n; i++) {
+            const float *v = logits + (size_t)i * mi->num_classes;
+            int best = 0;
+            for (int c = 1; c < mi->num_classes; c++)
+                if (v[c] > v[best]) best = c;
+            correct += best == st->labels.data[start + i];
+        }
+    }
+    *acc = (double)correct / st->acc_images;
+done:
+    free(logits);
+    free(x);
+    return s;
+}
+
+static void note_no_device_time(const char *label, oct_status s)
+{
+    fprintf(stderr, "octcl bench: note: %s: no device time (%s); device_ms_* are null, wall time only\n", label,
+            status_text(s));
+}
+
+/* Warm up, then time o->repeat passes of a batch of n: wall[] and dev[] (ms) get the
+ * times. *dev_ok is cleared, with a note, the first time device time is unavailable. */
+static oct_status time_batch(const bench_opts *o, oct_context *ctx, oct_model *m, const float *x, int n, int h, int w,
+                             float *logits, double *wall, double *dev, int *dev_ok, const char *label)
+{
+    oct_status s;
+    for (int i = 0; i < o->warmup; i++)
+        if ((s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL)) != OCT_OK) return s;
+    for (int r = 0; r < o->repeat; r++) {
+        if (*dev_ok && (s = oct_context_profile(ctx, 1)) != OCT_OK) {
+            note_no_device_time(label, s);
+            *dev_ok = 0;
+        }
+        double t0 = now_ms();
+        if ((s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL)) != OCT_OK) return s;
+        wall[r] = now_ms() - t0;
+        if (*dev_ok && (s = oct_context_device_ms(ctx, &dev[r])) != OCT_OK) {
+            note_no_device_time(label, s);
+            *dev_ok = 0;
+        }
+    }
+    if (*dev_ok) oct_context_profile(ctx, 0);
+    return OCT_OK;
+}
+
+static int same_device(const oct_device_info *a, const oct_device_info *b)
+{
+    return a->backend == b->backend && a->platform_index == b->platform_index && a->device_index == b->device_index;
+}
+
+static void progress(const char *label, double alpha, int batch)
+{
+    if (!isatty(STDERR_FILENO)) return;
+    if (label)
+        fprintf(stderr, "\r\033[K%s alpha %.2f batch %d ...", label, alpha, batch);
+    else
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+typedef struct {
+    oct_device_info seen[MAX_LIST];   /* devices already run, to skip a second name for one */
+    int n_seen;
+    bench_row *rows;               /* n_rows of cap */
+    int n_rows, cap;
+} bench_out;
+
+/* Every (alpha, batch) on one device. Returns BENCH_OK, BENCH_FAILED (reported; the rows
+ * that did run are kept) or BENCH_USAGE. */
+static int run_device(bench_state *st, int d, bench_out *out)
+{
+    const bench_opts *o = st->o;
+    const char *spec = o->devices[d];
+    oct_context *ctx = NULL;
+    oct_model *m = NULL;
+    oct_device_info info;
+    float *logits = NULL;
+    double *wall = NULL, *dev = NULL, peak = NAN, first_ms = NAN;
+    char desc[4096], label[32];
+    int rc = BENCH_OK, dev_ok = 1, max_batch = CHECK_BATCH;
+    for (int i = 0; i < o->n_batches; i++)
+        if (o->batches[i] > max_batch) max_batch = o->batches[i];
+
+    /* Cold start: context, the first alpha's model, one image's logits. */
+    double t0 = now_ms();
+    oct_status s = oct_context_create(spec, &ctx);
+    if (s == OCT_ERR_BAD_DEVICE_SPEC) return usage_error("--device %s: %s", spec, status_text(s));
+    if (s != OCT_OK) return fail("device %s: %s", spec, status_text(s));
+    if ((s = oct_context_info(ctx, &info)) != OCT_OK) {
+        rc = fail("device %s: %s", spec, status_text(s));
+        goto done;
+    }
+    if (info.backend == OCT_BACKEND_OPENCL)
+        snprintf(label, sizeof label, "opencl:%d:%d", info.platform_index, info.device_index);
+    else
+        snprintf(label, sizeof label, "%s", backend_name(info.backend));
+    for (int i = 0; i < out->n_seen; i++)
+        if (same_device(&out->seen[i], &info)) {
+            fprintf(stderr, "octcl bench: note: --device %s is %s (%s), already measured; skipped\n", spec, label,
+                    info.name);
+            goto done;
+        }
+    out->seen[out->n_seen++] = info;
+    logits = malloc((size_t)max_batch * (size_t)st->classes * sizeof *logits);
+    wall = malloc((size_t)o->repeat * sizeof *wall);
+    dev = malloc((size_t)o->repeat * sizeof *dev);
+    if (!logits || !wall || !dev) {
+        rc = fail("out of host memory for batch %d", max_batch);
+        goto done;
+    }
+    if ((s = make_model(st, ctx, o->alphas[0], &m, desc, sizeof desc)) == OCT_OK &&
+        (s = oct_model_forward(m, st->x, 1, o->h, o->w, logits, NULL, NULL)) == OCT_OK)
+        first_ms = now_ms() - t0;
+    oct_model_free(m);
+    m = NULL;
+    if (s != OCT_OK) {
+        rc = fail("%s, alpha %.2f: %s", label, o->alphas[0], status_text(s));
+        goto done;
+    }
+    fprintf(stderr, "octcl bench: %s: %s (%s)\n", label, info.name, info.reason);
+    if ((s = oct_context_peak_gflops(ctx, &peak)) != OCT_OK) {
+        fprintf(stderr, "octcl bench: note: %s: no peak (%s); peak_* are null\n", label, status_text(s));
+        peak = NAN;
+    }
+
+    for (int ai = 0; ai < o->n_alphas; ai++) {
+        double alpha = o->alphas[ai];
+        oct_model_info mi;
+        if ((s = make_model(st, ctx, alpha, &m, desc, sizeof desc)) != OCT_OK ||
+            (s = oct_model_info_get(m, &mi)) != OCT_OK) {
+            rc = fail("%s, alpha %.2f: %s", label, alpha, status_text(s));
+            goto next_alpha;
+        }
+        /* The check: two images on this device against the reference path. */
+        int matched = -1;
+        double max_err = 0;
+        if (o->check) {
+            const float *want;
+            progress(label, alpha, CHECK_BATCH);
+            if ((s = ref_logits(st, ai, &mi, &want)) != OCT_OK) {
+                rc = fail("ref, alpha %.2f: %s", alpha, status_text(s));
+                goto next_alpha;
+            }
+            if ((s = oct_model_forward(m, st->check_x, CHECK_BATCH, st->check_h, st->check_w, logits, NULL, NULL)) !=
+                OCT_OK) {
+                rc = fail("%s, alpha %.2f: %s", label, alpha, status_text(s));
+                goto next_alpha;
+            }
+            matched = 1;
+            for (int i = 0; i < CHECK_BATCH * mi.num_classes; i++) {
+                double e = fabs((double)logits[i] - want[i]);
+                if (!(e <= max_err)) max_err = isnan(e) ? INFINITY : e;
+                if (!(e <= CHECK_ATOL + CHECK_RTOL * fabs((double)want[i]))) matched = 0;
+            }
+            if (!matched) {
+                rc = fail("%s, alpha %.2f: logits differ from the reference path by up to %.3g "
+                          "(tolerance %g + %g x |ref|)",
+                          label, alpha, max_err, CHECK_ATOL, CHECK_RTOL);
+            }
+        }
+        double acc = NAN;
+        if (st->have_data) {
+            progress(label, alpha, ACC_CHUNK);
+            if ((s = accuracy(st, m, &mi, &acc)) != OCT_OK) {
+                rc = fail("%s, alpha %.2f, accuracy: %s", label, alpha, status_text(s));
+                acc = NAN;
+            }
+        }
+        for (int bi = 0; bi < o->n_batches; bi++) {
+            int n = o->batches[bi];
+            progress(label, alpha, n);
+            if ((s = time_batch(o, ctx, m, st->x, n, o->h, o->w, logits, wall, dev, &dev_ok, label)) != OCT_OK) {
+                rc = fail("%s, alpha %.2f, batch %d: %s", label, alpha, n, status_text(s));
+                continue;
+            }
+            if (out->n_rows == out->cap) {
+                int cap = out->cap ? 2 * out->cap : 16;
+                bench_row *grown = realloc(out->rows, (size_t)cap * sizeof *grown);
+                if (!grown) {
+                    rc = fail("out of host memory for %d rows", cap);
+                    goto next_alpha;
+                }
+                out->rows = grown, out->cap = cap;
+            }
+            bench_row *r = &out->rows[out->n_rows++];
+            memset(r, 0, sizeof *r);
+            r->dev = out->n_seen - 1;
+            snprintf(r->device, sizeof r->device, "%s", info.name);
+            snprintf(r->platform, sizeof r->platform, "%s", info.platform);
+            snprintf(r->driver, sizeof r->driver, "%s", info.driver);
+            snprintf(r->backend, sizeof r->backend, "%s", backend_name(info.backend));
+            snprintf(r->label, sizeof r->label, "%s", label);
+            snprintf(r->model, sizeof r->model, "%s", desc);
+            r->alpha = alpha;
+            r->batch = n, r->h = o->h, r->w = o->w;
+            r->in_channels = mi.in_channels, r->classes = mi.num_classes;
+            r->macs = oct_model_macs(m, o->h, o->w);
+            r->macs0 = macs_alpha0(st, &mi, o->h, o->w);
+            r->parameters = mi.parameters;
+            r->activation_bytes = oct_model_activation_bytes(m, n, o->h, o->w);
+            min_median(wall, o->repeat, &r->ms_min, &r->ms_median);
+            if (dev_ok)
+                min_median(dev, o->repeat, &r->dev_min, &r->dev_median);
+            else
+                r->dev_min = r->dev_median = NAN;
+            r->peak = peak;
+            r->first_result_ms = first_ms;
+            r->speedup = NAN;
+            r->matched = matched;
+            r->max_abs_error = max_err;
+            r->check_h = st->check_h, r->check_w = st->check_w;
+            r->accuracy = acc;
+            r->accuracy_images = st->acc_images;
+        }
+    next_alpha:
+        oct_model_free(m);
+        m = NULL;
+    }
+    progress(NULL, 0, 0);
+done:
+    oct_model_free(m);
+    free(dev);
+    free(wall);
+    free(logits);
+    oct_context_free(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Set-up: data, model files, inputs                                                      */
+
+/* Load DIR/NAME.gz, or DIR/NAME when the .gz is absent. */
+static int load_idx(const char *dir, const char *name, oct_idx *out)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s.gz", dir, name) >= (int)sizeof path)
+        return fail("--data %s: path too long", dir);
+    if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/%s", dir, name);
+    oct_status s = oct_idx_load(path, out);
+    return s == OCT_OK ? BENCH_OK : fail("%s: %s", path, status_text(s));
+}
+
+/* --models: every alpha's file loads (on the reference context) with one in_channels and
+ * class count; the test set is there, grayscale, with labels inside the classes. */
+static int prepare_models(bench_state *st, int *h, int *w)
+{
+    const bench_opts *o = st->o;
+    for (int ai = 0; ai < o->n_alphas; ai++) {
+        oct_model *m = NULL;
+        oct_model_info mi;
+        char path[4096];
+        oct_status s = make_model(st, st->ref, o->alphas[ai], &m, path, sizeof path);
+        if (s == OCT_OK) s = oct_model_info_get(m, &mi);
+        oct_model_free(m);
+        if (s != OCT_OK) return fail("%s", status_text(s));
+        if (ai > 0 && (mi.in_channels != st->in_c || mi.num_classes != st->classes))
+            return fail("%s has %d input channels and %d classes, the first model %d and %d", path, mi.in_channels,
+                        mi.num_classes, st->in_c, st->classes);
+        st->in_c = mi.in_channels, st->classes = mi.num_classes;
+    }
+    int rc;
+    if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &st->images)) != BENCH_OK) return rc;
+    if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &st->labels)) != BENCH_OK) return rc;
+    const oct_idx *im = &st->images, *lb = &st->labels;
+    if (im->ndim != 3 || im->shape[0] < 1 || im->shape[1] < 1 || im->shape[2] < 1 || im->shape[1] > 16384 ||
+        im->shape[2] > 16384 || lb->ndim != 1 || lb->shape[0] != im->shape[0])
+        return fail("%s: the test images and labels are not (N, H, W) and (N)", o->data);
+    if (st->in_c != 1) return fail("the models take %d input channels; Fashion-MNIST images have 1", st->in_c);
+    st->acc_images = im->shape[0] < o->accuracy_images ? (int)im->shape[0] : o->accuracy_images;
+    for (int i = 0; i < st->acc_images; i++)
+        if (lb->data[i] >= st->classes)
+            return fail("%s: label %d of image %d is not a class of the models (%d classes)", o->data, lb->data[i], i,
+                        st->classes);
+    st->have_data = 1;
+    if (!o->size_given) *h = (int)im->shape[1], *w = (int)im->shape[2];
+    return BENCH_OK;
+}
+
+/* auto, opencl, cpu, ref or opencl:P:D; the library has the last word. */
+static int device_spec_ok(const char *s)
+{
+    if (!strcmp(s, "auto") || !strcmp(s, "opencl") || !strcmp(s, "cpu") || !strcmp(s, "ref")) return 1;
+    if (strncmp(s, "opencl:", 7) != 0) return 0;
+    s += 7;
+    if (*s < '0' || *s > '9') return 0;
+    while (*s >= '0' && *s <= '9') s++;
+    if (*s++ != ':' || *s < '0' || *s > '9') return 0;
+    while (*s >= '0' && *s <= '9') s++;
+    return *s == '\0';
+}
+
+/* "octcl bench ARGS", quoting arguments with spaces or quotes. */
+static char *command_line(int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 1; i < argc; i++) len += 2 * strlen(argv[i]) + 4;
+    char *c = malloc(len), *p = c;
+    if (!c) return NULL;
+    p += sprintf(p, "octcl bench");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (*a && !strpbrk(a, " \t\n'\"\\$`")) {
+            p += sprintf(p, " %s", a);
+            continue;
+        }
+        *p++ = ' ';
+        *p++ = '\'';
+        for (; *a; a++) {
+            if (*a == '\'') p += sprintf(p, "'\\'");
+            *p++ = *a;
+        }
+        *p++ = '\'';
+        *p = '\0';
+    }
+    return c;
+}
+
+static FILE *open_output(const char *path, const char *opt)
+{
+    if (strcmp(path, "-") == 0) return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f) fail("--%s %s: %s", opt, path, strerror(errno));
+    return f;
+}
+
+static int close_output(FILE *f, const char *path)
+{
+    if (!f) return BENCH_OK;
+    int bad = ferror(f);
+    if (f == stdout)
+        bad |= fflush(f) != 0;
+    else
+        bad |= fclose(f) != 0;
+    return bad ? fail("%s: write failed", path) : BENCH_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Entry point                                                                            */
+
+int octcl_bench_main(int argc, char **argv)
+{
+    bench_opts o;
+    int help, rc = parse_options(argc, argv, &o, &help);
+    if (rc != BENCH_OK) return rc;
+    if (help) {
+        usage(stdout);
+        return BENCH_OK;
+    }
+    for (int i = 0; i < o.n_devices; i++)
+        if (!device_spec_ok(o.devices[i]))
+            return usage_error("--device \"%s\": expected auto, opencl, opencl:P:D, cpu or ref", o.devices[i]);
+
+    bench_state st;
+    bench_out out;
+    memset(&st, 0, sizeof st);
+    memset(&out, 0, sizeof out);
+    st.o = &o;
+    st.in_c = o.in_channels, st.classes = o.classes;
+    FILE *json = NULL, *csv = NULL;
+    char *command = command_line(argc, argv), stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    run_meta meta = {OCTCL_VERSION, command ? command : "octcl bench", stamp, o.warmup, o.repeat};
+    oct_status s;
+
+    /* Outputs first, so a bad path fails before minutes of measuring. */
+    if ((o.json && !(json = open_output(o.json, "json"))) || (o.csv && !(csv = open_output(o.csv, "csv")))) {
+        rc = BENCH_FAILED;
+        goto done;
+    }
+    if ((s = oct_context_create("ref", &st.ref)) != OCT_OK) {
+        rc = fail("reference context: %s", status_text(s));
+        goto done;
+    }
+    st.ref_logits = calloc((size_t)o.n_alphas, sizeof *st.ref_logits);
+    if (!st.ref_logits) {
+        rc = fail("out of host memory");
+        goto done;
+    }
+    if (o.models && (rc = prepare_models(&st, &o.h, &o.w)) != BENCH_OK) goto done;
+
+    /* Inputs: the timed batches (largest batch, seeded, [-2, 2]) and the check's images
+     * at the bench size with each side capped at CHECK_SIDE. */
+    int max_batch = 1;
+    for (int i = 0; i < o.n_batches; i++)
+        if (o.batches[i] > max_batch) max_batch = o.batches[i];
+    st.check_h = o.h < CHECK_SIDE ? o.h : CHECK_SIDE;
+    st.check_w = o.w < CHECK_SIDE ? o.w : CHECK_SIDE;
+    size_t per_image = (size_t)st.in_c * (size_t)o.h * (size_t)o.w;
+    size_t check_count = (size_t)CHECK_BATCH * (size_t)st.in_c * (size_t)st.check_h * (size_t)st.check_w;
+    st.x = malloc((size_t)max_batch * per_image * sizeof *st.x);
+    st.check_x = malloc(check_count * sizeof *st.check_x);
+    if (!st.x || !st.check_x) {
+        rc = fail("out of host memory for %d images of %zu floats", max_batch, per_image);
+        goto done;
+    }
+    fill_random(st.x, (size_t)max_batch * per_image, o.seed + 1);
+    fill_random(st.check_x, check_count, o.seed + 2);
+
+    for (int d = 0; d < o.n_devices; d++) {
+        int r = run_device(&st, d, &out);
+        if (r == BENCH_USAGE) {
+            rc = r;
+            goto done;
+        }
+        if (r != BENCH_OK) rc = r;
+    }
+
+    /* Speed-up over alpha 0 on the same device and batch, from ms_min. */
+    for (int i = 0; i < out.n_rows; i++) {
+        bench_row *r = &out.rows[i];
+        for (int j = 0; j < out.n_rows; j++) {
+            const bench_row *z = &out.rows[j];
+            if (z->dev == r->dev && z->batch == r->batch && z->alpha == 0.0) r->speedup = z->ms_min / r->ms_min;
+        }
+    }
+
+    FILE *table = (o.json && !strcmp(o.json, "-")) || (o.csv && !strcmp(o.csv, "-")) ? stderr : stdout;
+    fprintf(table, "octcl bench %s, %s: OctNetMini %dx%dx%d -> %d classes\n", OCTCL_VERSION, stamp, st.in_c, o.h, o.w,
+            st.classes);
+    write_table(table, out.rows, out.n_rows, &meta);
+    fflush(table);
+    if (json) write_json(json, out.rows, out.n_rows, &meta);
+    if (csv) write_csv(csv, out.rows, out.n_rows, &meta);
+
+done:
+    if (close_output(json, o.json) != BENCH_OK) rc = BENCH_FAILED;
+    if (close_output(csv, o.csv) != BENCH_OK) rc = BENCH_FAILED;
+    if (st.ref_logits)
+        for (int i = 0; i < o.n_alphas; i++) free(st.ref_logits[i]);
+    free(st.ref_logits);
+    free(st.check_x);
+    free(st.x);
+    oct_idx_release(&st.images);
+    oct_idx_release(&st.labels);
+    oct_context_free(st.ref);
+    free(out.rows);
+    free(command);
+    return rc;
+}

@@ -1,0 +1,170 @@
+#!/bin/sh
+# test_bench.sh — smoke test of `octcl bench`: usage errors, a tiny run on OpenCL (PoCL in
+# CI) and the CPU path, every JSON row holding every field with matched_reference true,
+# the CSV header, '-' for stdout, failure exits, and (when Debian's python3 has torch)
+# that bench/pytorch_bench.py counts the same MACs per image as octcl.
+#
+#   sh tests/test_bench.sh path/to/octcl [scratch-dir]
+#
+# Stops at the first failed check with a message and exit status 1; prints
+# "N passed, 0 failed" when every check passes. Needs only POSIX sh tools.
+
+OCTCL=$1
+SCRATCH=${2:-}
+if [ -z "$OCTCL" ] || [ ! -x "$OCTCL" ]; then
+    echo "usage: test_bench.sh path/to/octcl [scratch-dir]" >&2
+    exit 1
+fi
+if [ -z "$SCRATCH" ]; then
+    SCRATCH=$(mktemp -d) || exit 1
+fi
+mkdir -p "$SCRATCH" || exit 1
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+unset OCTCL_DEVICE
+
+PASSED=0
+OUT=$SCRATCH/stdout
+ERR=$SCRATCH/stderr
+LAST=
+RC=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    echo "  command: $LAST" >&2
+    echo "  exit status: $RC" >&2
+    echo "  stdout (start):" >&2
+    head -c 2000 "$OUT" 2>/dev/null | sed 's/^/    /' >&2
+    echo "  stderr (start):" >&2
+    head -c 2000 "$ERR" 2>/dev/null | sed 's/^/    /' >&2
+    echo "$PASSED passed, 1 failed" >&2
+    exit 1
+}
+pass() { PASSED=$((PASSED + 1)); }
+
+# run ARGS...: octcl bench ARGS; sets RC, stdout in $OUT, stderr in $ERR.
+run() {
+    LAST="octcl bench $*"
+    "$OCTCL" bench "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+}
+expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
+expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+# A usage error: status 2 and one line on stderr.
+expect_usage() {
+    expect_rc 2
+    [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"
+    pass
+}
+
+FIELDS="device backend platform driver alpha batch size in_channels classes model macs_per_image parameters
+activation_bytes warmup repeat ms_min ms_median device_ms_min device_ms_median images_per_second gflops
+peak_gflops peak_fraction speedup theoretical_speedup realised matched_reference max_abs_error check_size
+accuracy accuracy_images first_result_ms octcl_version command timestamp"
+
+# check_json FILE ROWS: an array of ROWS one-line objects, each with every field and
+# matched_reference true.
+check_json() {
+    head -n 1 "$1" | grep -q '^\[$' || fail "$1 does not open with ["
+    tail -n 1 "$1" | grep -q '^\]$' || fail "$1 does not close with ]"
+    n=$(grep -c '^  {' "$1")
+    [ "$n" -eq "$2" ] || fail "$1 has $n rows, expected $2"
+    pass
+    for f in $FIELDS; do
+        c=$(grep '^  {' "$1" | grep -c "\"$f\": ")
+        [ "$c" -eq "$2" ] || fail "field $f is in $c of $2 rows of $1"
+    done
+    pass
+    c=$(grep -c '"matched_reference": true' "$1")
+    [ "$c" -eq "$2" ] || fail "matched_reference is true in $c of $2 rows of $1"
+    pass
+}
+
+# ---- help and usage errors ----------------------------------------------------------------
+run --help
+expect_rc 0
+grep -q "^usage: octcl bench" "$OUT" || fail "--help prints no usage line"
+pass
+for bad in "--batch 0" "--batch 2,x" "--alphas 0,1.5" "--alphas 0,,1" "--alphas 0.5,0.5" "--size 8" \
+    "--size 8x0" "--repeat -1" "--warmup 1.5" "--device gpu" "--in-channels 0" "--bogus" "stray" \
+    "--json same --csv same" "--repeat"; do
+    # shellcheck disable=SC2086
+    run $bad
+    expect_usage
+done
+
+# ---- failures: a missing device, an unwritable output, missing model files -----------------
+run --device opencl:99:0 --alphas 0 --batch 1 --size 4x4 --repeat 1 --warmup 0 --no-check
+expect_rc 1
+run --device cpu --json "$SCRATCH/no/such/dir/out.json"
+expect_rc 1
+expect_err "out.json"
+run --device cpu --alphas 0.5 --models "$SCRATCH/no-models"
+expect_rc 1
+expect_err "octnet_fmnist_a0.50.safetensors"
+
+# ---- a tiny run ----------------------------------------------------------------------------
+"$OCTCL" info >"$OUT" 2>"$ERR"
+if grep -q "^OpenCL devices: none (" "$OUT"; then
+    echo "note: no OpenCL device here; benchmarking the cpu path only"
+    DEVICES=cpu
+    NDEV=1
+else
+    DEVICES=opencl,cpu
+    NDEV=2
+fi
+ROWS=$((NDEV * 2))
+run --device $DEVICES --alphas 0,0.5 --batch 2 --size 8x8 --repeat 2 --warmup 1 \
+    --json "$SCRATCH/out.json" --csv "$SCRATCH/out.csv"
+expect_rc 0
+check_json "$SCRATCH/out.json" $ROWS
+# The table is on stdout: a header per device and one line per row.
+c=$(grep -c '^  0\.[05]0 ' "$OUT")
+[ "$c" -eq $ROWS ] || fail "the table has $c rows, expected $ROWS"
+pass
+# alpha 0 is its own baseline; alpha 0.5 has fewer MACs.
+grep '^  {' "$SCRATCH/out.json" | grep '"alpha": 0,' | grep -q '"speedup": 1, "theoretical_speedup": 1, "realised": 1,' ||
+    fail "alpha 0 rows should have speedup, theoretical_speedup and realised 1"
+pass
+grep '^  {' "$SCRATCH/out.json" | grep '"alpha": 0.5,' | grep -q '"theoretical_speedup": 2.263,' ||
+    fail "alpha 0.5 at 8x8 should have theoretical_speedup 2.263 (14267648 / 6305024 MACs)"
+pass
+# CSV: the same columns, a header and one line per row.
+header=$(echo $FIELDS | tr ' ' ',')
+[ "$(head -n 1 "$SCRATCH/out.csv")" = "$header" ] || fail "CSV header differs from: $header"
+pass
+[ "$(wc -l <"$SCRATCH/out.csv" | tr -d ' ')" -eq $((ROWS + 1)) ] || fail "CSV should have $((ROWS + 1)) lines"
+pass
+
+# '-': the JSON on stdout, the table moves to stderr; a device listed twice runs once.
+run --device cpu,cpu --alphas 0.25 --batch 1 --size 6x6 --repeat 1 --warmup 0 --json -
+expect_rc 0
+cp "$OUT" "$SCRATCH/stdout.json"
+check_json "$SCRATCH/stdout.json" 1
+expect_err "already measured; skipped"
+expect_err "ms_min"
+
+# Without alpha 0 in the run there is no measured speedup; the MAC ratio is still there.
+grep -q '"speedup": null, "theoretical_speedup": 1.4' "$SCRATCH/stdout.json" ||
+    fail "alpha 0.25 alone: speedup null, theoretical_speedup 1.4..."
+pass
+
+# ---- PyTorch counts the same MACs -------------------------------------------------------------
+if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+    LAST="bench/pytorch_bench.py --alphas 0,0.5 --batch 2 --size 8x8 --repeat 1 --warmup 0 --threads 1"
+    /usr/bin/python3 "$SRC_DIR/bench/pytorch_bench.py" --alphas 0,0.5 --batch 2 --size 8x8 --repeat 1 \
+        --warmup 0 --threads 1 --device cpu --json "$SCRATCH/pt.json" >"$OUT" 2>"$ERR"
+    RC=$?
+    expect_rc 0
+    for a in 0 0.5; do
+        o=$(grep '"backend": "cpu"' "$SCRATCH/out.json" | grep "\"alpha\": $a," |
+            sed 's/.*"macs_per_image": \([0-9]*\),.*/\1/')
+        p=$(grep "\"alpha\": $a[.0]*," "$SCRATCH/pt.json" | sed 's/.*"macs_per_image": \([0-9]*\),.*/\1/')
+        [ -n "$o" ] && [ "$o" = "$p" ] || fail "alpha $a: octcl counts '$o' MACs per image, PyTorch '$p'"
+        pass
+    done
+else
+    echo "note: /usr/bin/python3 cannot import torch; the PyTorch MAC comparison is skipped"
+fi
+
+echo "$PASSED passed, 0 failed"
+exit 0
