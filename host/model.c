@@ -138,16 +138,12 @@ struct oct_model {
     int last_chunk;            /* images per pass in the last forward */
 };
 
+static void release_activations(oct_model *m);
+
 void oct_model_free(oct_model *m)
 {
     if (!m) return;
-    oct__buf_free(m->ctx, &m->logits);
-    oct__buf_free(m->ctx, &m->pooled);
-    oct_tensor_free(m->y2);
-    oct_tensor_free(m->y1);
-    oct_tensor_free(m->s);
-    oct_tensor_free(m->stem);
-    oct_tensor_free(m->x);
+    release_activations(m);
     oct__buf_free(m->ctx, &m->fc_b);
     oct__buf_free(m->ctx, &m->fc_w);
     oct_octconv_free(m->b2);
