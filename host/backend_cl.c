@@ -1,6 +1,12 @@
 /* backend_cl.c — the OpenCL backend: one cl_context, an in-order queue with profiling,
  * and ONE program built from every embedded kernel file (common.cl first, then the
- * others in the generated table's sorted order); CLBlast's SGEMM for the linear layer.
+ * others in the generated table's sorted order), through the on-disk binary cache
+ * (program_cache.c); CLBlast's SGEMM for the linear layer.
+ *
+ * Convolutions run as a tiled implicit GEMM (conv_gemm.cl) whose tile sizes are -D knobs
+ * picked per device at init, or as the direct kernel (conv.cl) for tiny ops and devices
+ * where the GEMM's work-group or local memory does not fit. While profiling is on,
+ * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
 #include "internal.h"
 #include "octcl_kernels.h"
@@ -18,21 +24,60 @@
 /* Preferred work-group sizes (capped by what the device and kernel allow). */
 #define OCT__LOCAL_1D 64
 #define OCT__LOCAL_GAP 256
+#define OCT__LOCAL_PROBE 256
 /* How much of a failed build's log goes into the message. */
 #define OCT__LOG_CHARS 300
+/* Kernel events kept while profiling before they are folded into the total. */
+#define OCT__MAX_EVENTS 1024
+/* Convolutions with fewer multiply-adds per image than this run the direct kernel: the
+ * GEMM's packing launch and its mostly empty tiles cost more than they save. */
+#define OCT__GEMM_MIN_MACS (1LL << 16)
 
-enum { OCT__K_CONV, OCT__K_POOL, OCT__K_RESIZE, OCT__K_GAP, OCT__K_BIAS, OCT__K_COUNT };
+enum {
+    OCT__K_CONV,
+    OCT__K_GEMM,
+    OCT__K_PACK,
+    OCT__K_POOL,
+    OCT__K_RESIZE,
+    OCT__K_GAP,
+    OCT__K_BIAS,
+    OCT__K_PROBE,
+    OCT__K_COUNT
+};
 
 static const struct {
     const char *name;
-    size_t preferred_local;
+    size_t preferred_local; /* 0: fixed by the kernel (reqd_work_group_size) */
 } oct__kernels[OCT__K_COUNT] = {
     [OCT__K_CONV] = {"oct_conv2d_direct", OCT__LOCAL_1D},
+    [OCT__K_GEMM] = {"oct_conv2d_gemm", 0},
+    [OCT__K_PACK] = {"oct_conv_pack", OCT__LOCAL_1D},
     [OCT__K_POOL] = {"oct_avgpool2", OCT__LOCAL_1D},
     [OCT__K_RESIZE] = {"oct_resize_nearest", OCT__LOCAL_1D},
     [OCT__K_GAP] = {"oct_gap", OCT__LOCAL_GAP},
     [OCT__K_BIAS] = {"oct_linear_bias", OCT__LOCAL_1D},
+    [OCT__K_PROBE] = {"oct_probe_fma", OCT__LOCAL_PROBE},
 };
+
+/* Tile sizes of the implicit GEMM (conv_gemm.cl's OCT_TM ... OCT_RN). */
+typedef struct {
+    int tm, tn, tk, rm, rn;
+    int wglobal; /* OCT_WGLOBAL: weights read from global memory, no local tile */
+} oct__tiles;
+
+/* GPUs: 256 work-items (32 x 8) of 8 channels x a float4 of pixels, 12 KiB of local
+ * memory; a warp shares its weights (broadcast) and reads 128 contiguous pixels. */
+static const oct__tiles oct__tiles_gpu = {64, 128, 16, 8, 4, 0};
+/* CPU devices (PoCL): work-groups of 4 work-items, each 16 channels x a float16 of
+ * pixels (16 AVX-512 accumulators), weights straight from the cache. Measured on PoCL
+ * 3.1 (2 cores, AVX-512) against 30 other sets: larger work-groups cost PoCL more in
+ * its per-work-item state around barriers than they save in loads. */
+static const oct__tiles oct__tiles_cpu = {64, 16, 32, 16, 16, 1};
+/* Devices with small work-groups or local memory: 64 work-items, 4 KiB. */
+static const oct__tiles oct__tiles_small = {32, 32, 16, 4, 4, 0};
+
+/* How convolutions are run: by size (auto), or forced ($OCTCL_CONV=direct|gemm). */
+enum { OCT__CONV_AUTO, OCT__CONV_DIRECT, OCT__CONV_GEMM };
 
 /* What a context owns (ctx->state). */
 typedef struct {
@@ -40,8 +85,22 @@ typedef struct {
     cl_command_queue queue;
     cl_program program;
     cl_kernel kernel[OCT__K_COUNT];
-    size_t local[OCT__K_COUNT]; /* work-group size used for each kernel, a power of two */
+    size_t local[OCT__K_COUNT]; /* work-group size used for each 1-D kernel, a power of two */
     int used_clblast;           /* CLBlast holds programs of this context in its cache */
+    int cache_hit;              /* the program came from the on-disk cache */
+    char options[256];          /* build options, knobs included */
+    /* Convolution */
+    oct__tiles tiles;
+    int gemm_ok;                /* the GEMM kernel fits this device */
+    int conv_mode;              /* OCT__CONV_* */
+    cl_mem wpack;               /* packed weights of the GEMM, grown as needed */
+    size_t wpack_count;
+    int probe_vec, probe_chains; /* probe.cl's OCT_PROBE_VEC, OCT_PROBE_CHAINS */
+    /* Profiling: events of kernels queued while on, and the device time of those folded */
+    int prof_on;
+    cl_event events[OCT__MAX_EVENTS];
+    int nevents;
+    double prof_ms;
 } oct__cl;
 
 /* ------------------------------------------------------------------------------------ */
@@ -97,6 +156,24 @@ static oct_status oct__cl_fail(const char *call, cl_int err)
 {
     oct_status s = err == CL_MEM_OBJECT_ALLOCATION_FAILURE ? OCT_ERR_DEVICE_MEMORY : OCT_ERR_OPENCL;
     return oct__fail(s, "%s failed: %d (%s)", call, (int)err, oct__cl_errstr(err));
+}
+
+/* Fault injection (fault.c): CL_OUT_OF_HOST_MEMORY when this call's turn has come, so
+ * `err = oct__inject(); if (err == CL_SUCCESS) err = clXxx(...)` fails on purpose. */
+static cl_int oct__inject(void) { return oct__fault_hit() ? CL_OUT_OF_HOST_MEMORY : CL_SUCCESS; }
+
+/* Release helpers that keep fault.c's count of live OpenCL objects. */
+static void oct__release_mem(cl_mem m)
+{
+    if (!m) return;
+    clReleaseMemObject(m);
+    oct__cl_object_released();
+}
+static void oct__release_event(cl_event e)
+{
+    if (!e) return;
+    clReleaseEvent(e);
+    oct__cl_object_released();
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -177,6 +254,86 @@ static oct_status oct__check_buf(const char *op, const char *name, const oct__bu
 static cl_mem oct__mem_or(cl_mem mem, cl_mem fallback) { return mem ? mem : fallback; }
 
 /* ------------------------------------------------------------------------------------ */
+/* Profiling                                                                              */
+
+/* Wait for the kept events, add their device time (END - START) to the total and
+ * release them all, whatever fails. */
+static oct_status oct__prof_fold(oct__cl *st)
+{
+    oct_status s = OCT_OK;
+    if (st->nevents == 0) return OCT_OK;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS) err = clWaitForEvents((cl_uint)st->nevents, st->events);
+    if (err != CL_SUCCESS) s = oct__cl_fail("clWaitForEvents", err);
+    for (int i = 0; i < st->nevents; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        if (s == OCT_OK) {
+            err = oct__inject();
+            if (err == CL_SUCCESS)
+                err = clGetEventProfilingInfo(st->events[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+            if (err == CL_SUCCESS)
+                err = clGetEventProfilingInfo(st->events[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+            if (err != CL_SUCCESS)
+                s = oct__cl_fail("clGetEventProfilingInfo", err);
+            else if (t1 > t0)
+                st->prof_ms += (double)(t1 - t0) * 1e-6;
+        }
+        oct__release_event(st->events[i]);
+        st->events[i] = NULL;
+    }
+    st->nevents = 0;
+    return s;
+}
+
+/* Drop the kept events without counting them. */
+static void oct__prof_drop(oct__cl *st)
+{
+    for (int i = 0; i < st->nevents; i++) oct__release_event(st->events[i]);
+    st->nevents = 0;
+}
+
+/* Keep the event of a kernel just queued (folding the kept ones first when full). */
+static oct_status oct__prof_keep(oct__cl *st, cl_event ev)
+{
+    oct_status s = OCT_OK;
+    oct__cl_object_created();
+    if (st->nevents == OCT__MAX_EVENTS) s = oct__prof_fold(st);
+    st->events[st->nevents++] = ev;
+    return s;
+}
+
+/* Where an enqueue should put its event: somewhere only while profiling. */
+static cl_event *oct__prof_slot(oct__cl *st, cl_event *ev)
+{
+    *ev = NULL;
+    return st->prof_on ? ev : NULL;
+}
+
+static oct_status cl_profile(oct_context *ctx, int enable)
+{
+    oct__cl *st = ctx->state;
+    if (enable) {
+        /* A new period: what was kept belongs to the last one. */
+        oct__prof_drop(st);
+        st->prof_ms = 0;
+    }
+    st->prof_on = enable != 0;
+    ctx->prof_on = st->prof_on;
+    return OCT_OK;
+}
+
+static oct_status cl_device_ms(oct_context *ctx, double *ms)
+{
+    oct__cl *st = ctx->state;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS) err = clFinish(st->queue);
+    oct_status s = err == CL_SUCCESS ? OCT_OK : oct__cl_fail("clFinish", err);
+    oct_status f = oct__prof_fold(st);
+    *ms = st->prof_ms;
+    return s != OCT_OK ? s : f;
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Kernel arguments and launches                                                         */
 
 /* Sets arguments 0, 1, 2, ... in turn and remembers the first failure. */
@@ -190,7 +347,8 @@ typedef struct {
 static void oct__arg(oct__args *a, size_t size, const void *value)
 {
     if (a->err == CL_SUCCESS) {
-        a->err = clSetKernelArg(a->k, a->i, size, value);
+        a->err = oct__inject();
+        if (a->err == CL_SUCCESS) a->err = clSetKernelArg(a->k, a->i, size, value);
         if (a->err != CL_SUCCESS) a->bad = a->i;
     }
     a->i++;
@@ -205,20 +363,33 @@ static oct__args oct__args_start(const oct__cl *st, int k)
     return a;
 }
 
-/* Queue kernel k over `items` work-items in groups of `local` (global size rounded up to
- * a multiple; the kernels check bounds), after checking its arguments were set. */
-static oct_status oct__launch(oct__cl *st, int k, const oct__args *a, size_t items, size_t local)
+/* Queue kernel k over a `dims`-D range (global already a multiple of local), after
+ * checking its arguments were set; keeps the event while profiling. */
+static oct_status oct__enqueue(oct__cl *st, int k, const oct__args *a, cl_uint dims, const size_t *global,
+                               const size_t *local)
 {
     if (a->err != CL_SUCCESS)
         return oct__fail(OCT_ERR_OPENCL, "clSetKernelArg failed: %d (%s) (kernel %s, argument %u)", (int)a->err,
                          oct__cl_errstr(a->err), oct__kernels[k].name, (unsigned)a->bad);
-    size_t global = (items + local - 1) / local * local;
-    cl_int err = clEnqueueNDRangeKernel(st->queue, st->kernel[k], 1, NULL, &global, &local, 0, NULL, NULL);
+    cl_event ev;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS)
+        err = clEnqueueNDRangeKernel(st->queue, st->kernel[k], dims, NULL, global, local, 0, NULL,
+                                     oct__prof_slot(st, &ev));
     if (err != CL_SUCCESS)
         return oct__fail(err == CL_MEM_OBJECT_ALLOCATION_FAILURE ? OCT_ERR_DEVICE_MEMORY : OCT_ERR_OPENCL,
-                         "clEnqueueNDRangeKernel failed: %d (%s) (kernel %s, global %zu, local %zu)", (int)err,
-                         oct__cl_errstr(err), oct__kernels[k].name, global, local);
-    return OCT_OK;
+                         "clEnqueueNDRangeKernel failed: %d (%s) (kernel %s, global %zu x %zu, local %zu x %zu)",
+                         (int)err, oct__cl_errstr(err), oct__kernels[k].name, global[0], dims > 1 ? global[1] : 1,
+                         local[0], dims > 1 ? local[1] : 1);
+    return st->prof_on && ev ? oct__prof_keep(st, ev) : OCT_OK;
+}
+
+/* Queue 1-D kernel k over `items` work-items in groups of `local` (global size rounded
+ * up to a multiple; the kernels check bounds). */
+static oct_status oct__launch(oct__cl *st, int k, const oct__args *a, size_t items, size_t local)
+{
+    size_t global = (items + local - 1) / local * local;
+    return oct__enqueue(st, k, a, 1, &global, &local);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -234,7 +405,7 @@ static char *oct__read_text(const char *path)
     for (;;) {
         if (cap - len < 4096) {
             size_t ncap = cap ? 2 * cap : 16384;
-            char *p = realloc(text, ncap);
+            char *p = oct__realloc(text, ncap);
             if (!p) goto fail;
             text = p;
             cap = ncap;
@@ -284,12 +455,12 @@ static oct_status oct__sources(const char **src, char **owned)
 }
 
 /* The status for a failed clBuildProgram: code, options and the head of the log. */
-static oct_status oct__build_fail(cl_program program, cl_device_id dev, cl_int err)
+static oct_status oct__build_fail(cl_program program, cl_device_id dev, cl_int err, const char *options)
 {
     char head[OCT__LOG_CHARS + 1] = "";
     size_t size = 0;
     if (clGetProgramBuildInfo(program, dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS && size > 0) {
-        char *log = malloc(size + 1);
+        char *log = oct__malloc(size + 1);
         if (log && clGetProgramBuildInfo(program, dev, CL_PROGRAM_BUILD_LOG, size, log, NULL) == CL_SUCCESS) {
             log[size] = '\0';
             const char *p = log;
@@ -301,29 +472,136 @@ static oct_status oct__build_fail(cl_program program, cl_device_id dev, cl_int e
         free(log);
     }
     return oct__fail(OCT_ERR_BUILD, "clBuildProgram failed: %d (%s), options \"%s\", log: %s", (int)err,
-                     oct__cl_errstr(err), OCT__BUILD_OPTIONS, head[0] ? head : "(empty)");
+                     oct__cl_errstr(err), options, head[0] ? head : "(empty)");
+}
+
+/* What the device allows a work-group: its size, per-dimension sizes, local memory. */
+typedef struct {
+    size_t max_group;
+    size_t items[3];
+    cl_ulong local_mem;
+    cl_uint units;
+    cl_device_type type;
+    int fma; /* single-precision fused multiply-add in hardware */
+} oct__limits;
+
+static oct_status oct__device_limits(cl_device_id dev, oct__limits *lim)
+{
+    size_t items[16] = {0};
+    cl_uint dims = 0;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS) err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL);
+    if (err == CL_SUCCESS && (dims < 1 || dims > 16))
+        return oct__fail(OCT_ERR_OPENCL, "clGetDeviceInfo: %u work-item dimensions", (unsigned)dims);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof(size_t), items, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof lim->max_group, &lim->max_group, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lim->local_mem, &lim->local_mem, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof lim->units, &lim->units, NULL);
+    if (err == CL_SUCCESS) err = clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof lim->type, &lim->type, NULL);
+    cl_device_fp_config fp = 0;
+    if (err == CL_SUCCESS) err = clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    if (err != CL_SUCCESS) return oct__cl_fail("clGetDeviceInfo", err);
+    lim->fma = (fp & CL_FP_FMA) != 0;
+    for (int i = 0; i < 3; i++) lim->items[i] = i < (int)dims ? items[i] : 1;
+    if (lim->units < 1) lim->units = 1;
+    return OCT_OK;
 }
 
 /* The largest power of two <= min(preferred, kernel's and device's limits). */
-static oct_status oct__pick_local(cl_kernel k, cl_device_id dev, size_t preferred, size_t *out)
+static oct_status oct__pick_local(cl_kernel k, cl_device_id dev, const oct__limits *lim, size_t preferred,
+                                  size_t *out)
 {
-    size_t kmax = 0, items[16] = {0};
-    cl_uint dims = 0;
-    cl_int err = clGetKernelWorkGroupInfo(k, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
+    size_t kmax = 0;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS) err = clGetKernelWorkGroupInfo(k, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
     if (err != CL_SUCCESS) return oct__cl_fail("clGetKernelWorkGroupInfo", err);
-    err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL);
-    if (err != CL_SUCCESS) return oct__cl_fail("clGetDeviceInfo", err);
-    if (dims < 1 || dims > 16)
-        return oct__fail(OCT_ERR_OPENCL, "clGetDeviceInfo: %u work-item dimensions", (unsigned)dims);
-    err = clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof(size_t), items, NULL);
-    if (err != CL_SUCCESS) return oct__cl_fail("clGetDeviceInfo", err);
     size_t cap = preferred;
     if (kmax < cap) cap = kmax;
-    if (items[0] < cap) cap = items[0];
+    if (lim->items[0] < cap) cap = lim->items[0];
     size_t l = 1;
     while (l * 2 <= cap) l *= 2;
     *out = l;
     return OCT_OK;
+}
+
+/* One loader's rule in conv_gemm.cl: wg work-items fill tiles `cols` wide, tk deep. */
+static int oct__loader_valid(int wg, int cols, int tk)
+{
+    return wg >= cols ? wg % cols == 0 && tk % (wg / cols) == 0 : cols % wg == 0;
+}
+
+/* conv_gemm.cl's compile-time rules for a set of tiles. */
+static int oct__tiles_valid(const oct__tiles *t)
+{
+    if (t->tm < 1 || t->tn < 1 || t->tk < 1 || t->rm < 1 || t->tm > 1024 || t->tn > 1024 || t->tk > 256 ||
+        t->rm > 32 || (t->rn != 1 && t->rn != 2 && t->rn != 4 && t->rn != 8 && t->rn != 16) || t->tm % t->rm ||
+        t->tn % t->rn || t->wglobal < 0 || t->wglobal > 1)
+        return 0;
+    int wg = (t->tm / t->rm) * (t->tn / t->rn);
+    return oct__loader_valid(wg, t->tn, t->tk) && oct__loader_valid(wg, t->tm, t->tk);
+}
+
+/* Whether the tiles' work-group and local memory fit the device. */
+static int oct__tiles_fit(const oct__tiles *t, const oct__limits *lim)
+{
+    size_t wx = (size_t)(t->tn / t->rn), wy = (size_t)(t->tm / t->rm);
+    cl_ulong lmem = (cl_ulong)((t->wglobal ? 0 : t->tm) + t->tn) * (cl_ulong)t->tk * sizeof(float);
+    return wx * wy <= lim->max_group && wx <= lim->items[0] && wy <= lim->items[1] && lmem <= lim->local_mem;
+}
+
+/* Tiles for the device: $OCTCL_GEMM_TILES="TM,TN,TK,RM,RN,WGLOBAL" when valid and
+ * fitting (a tuning aid), else the device type's defaults, else the small ones.
+ * 0: none fits. */
+static int oct__choose_tiles(const oct__limits *lim, oct__tiles *out)
+{
+    const char *env = getenv("OCTCL_GEMM_TILES");
+    oct__tiles t;
+    if (env && sscanf(env, "%d,%d,%d,%d,%d,%d", &t.tm, &t.tn, &t.tk, &t.rm, &t.rn, &t.wglobal) == 6 &&
+        oct__tiles_valid(&t) && oct__tiles_fit(&t, lim)) {
+        *out = t;
+        return 1;
+    }
+    t = (lim->type & CL_DEVICE_TYPE_GPU) ? oct__tiles_gpu : oct__tiles_cpu;
+    if (!oct__tiles_fit(&t, lim)) t = oct__tiles_small;
+    *out = t;
+    return oct__tiles_fit(&t, lim);
+}
+
+/* Build the program: from the on-disk cache when it holds this exact build, else from
+ * source (then stored for next time). */
+static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
+{
+    oct_status s = OCT_OK;
+    cl_int err;
+    oct__pcache *cache = oct__pcache_open(dev, src, OCT__KERNEL_SOURCE_COUNT, st->options);
+    st->program = oct__pcache_load(cache, st->context); /* counted as created there */
+    if (st->program) {
+        st->cache_hit = 1;
+        goto done;
+    }
+    err = oct__inject();
+    st->program = err == CL_SUCCESS
+                      ? clCreateProgramWithSource(st->context, OCT__KERNEL_SOURCE_COUNT, src, NULL, &err)
+                      : NULL;
+    if (st->program) oct__cl_object_created();
+    if (!st->program || err != CL_SUCCESS) {
+        s = oct__cl_fail("clCreateProgramWithSource", err);
+        goto done;
+    }
+    err = oct__inject();
+    if (err == CL_SUCCESS) err = clBuildProgram(st->program, 1, &dev, st->options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        s = oct__build_fail(st->program, dev, err, st->options);
+        goto done;
+    }
+    oct__pcache_store(cache, st->program);
+done:
+    oct__pcache_close(cache);
+    return s;
 }
 
 static void cl_release(oct_context *ctx);
@@ -334,49 +612,82 @@ static oct_status cl_init(oct_context *ctx)
     cl_device_id dev = (cl_device_id)ctx->cl_device;
     const char *src[OCT__KERNEL_SOURCE_COUNT];
     char *owned[OCT__KERNEL_SOURCE_COUNT] = {0};
+    oct__limits lim;
     oct_status s = OCT_OK;
     cl_int err;
 
     ctx->state = NULL;
     if (!dev) return oct__fail(OCT_ERR_NO_DEVICE, "OpenCL backend: no device selected");
-    oct__cl *st = calloc(1, sizeof *st);
+    oct__cl *st = oct__calloc(1, sizeof *st);
     if (!st) return oct__fail(OCT_ERR_HOST_MEMORY, "OpenCL backend: out of host memory");
     ctx->state = st;
 
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
-    st->context = clCreateContext(platform ? props : NULL, 1, &dev, NULL, NULL, &err);
+    err = oct__inject();
+    st->context = err == CL_SUCCESS ? clCreateContext(platform ? props : NULL, 1, &dev, NULL, NULL, &err) : NULL;
+    if (st->context) oct__cl_object_created();
     if (!st->context || err != CL_SUCCESS) {
         s = oct__cl_fail("clCreateContext", err);
         goto fail;
     }
-    st->queue = clCreateCommandQueue(st->context, dev, CL_QUEUE_PROFILING_ENABLE, &err);
+    err = oct__inject();
+    st->queue = err == CL_SUCCESS ? clCreateCommandQueue(st->context, dev, CL_QUEUE_PROFILING_ENABLE, &err) : NULL;
+    if (st->queue) oct__cl_object_created();
     if (!st->queue || err != CL_SUCCESS) {
         s = oct__cl_fail("clCreateCommandQueue", err);
         goto fail;
     }
 
+    s = oct__device_limits(dev, &lim);
+    if (s != OCT_OK) goto fail;
+    st->gemm_ok = oct__choose_tiles(&lim, &st->tiles);
+    const char *mode = getenv("OCTCL_CONV");
+    st->conv_mode = !mode                       ? OCT__CONV_AUTO
+                    : strcmp(mode, "direct") == 0 ? OCT__CONV_DIRECT
+                    : strcmp(mode, "gemm") == 0   ? OCT__CONV_GEMM
+                                                  : OCT__CONV_AUTO;
+    /* The probe fills a CPU's SIMD lanes from one work-item (wide vectors), a GPU's from
+     * many (float4 chains). */
+    int cpu = (lim.type & CL_DEVICE_TYPE_GPU) == 0;
+    st->probe_vec = cpu ? 16 : 4;
+    st->probe_chains = cpu ? 4 : 8;
+    snprintf(st->options, sizeof st->options,
+             "%s -DOCT_FMA=%s -DOCT_TM=%d -DOCT_TN=%d -DOCT_TK=%d -DOCT_RM=%d -DOCT_RN=%d -DOCT_WGLOBAL=%d "
+             "-DOCT_PROBE_VEC=%d -DOCT_PROBE_CHAINS=%d",
+             OCT__BUILD_OPTIONS, lim.fma ? "fma" : "mad", st->tiles.tm, st->tiles.tn, st->tiles.tk, st->tiles.rm,
+             st->tiles.rn, st->tiles.wglobal != 0, st->probe_vec, st->probe_chains);
+
     s = oct__sources(src, owned);
     if (s != OCT_OK) goto fail;
-    st->program = clCreateProgramWithSource(st->context, OCT__KERNEL_SOURCE_COUNT, src, NULL, &err);
-    if (!st->program || err != CL_SUCCESS) {
-        s = oct__cl_fail("clCreateProgramWithSource", err);
-        goto fail;
-    }
-    err = clBuildProgram(st->program, 1, &dev, OCT__BUILD_OPTIONS, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        s = oct__build_fail(st->program, dev, err);
-        goto fail;
-    }
+    s = oct__build(st, dev, src);
+    if (s != OCT_OK) goto fail;
 
     for (int k = 0; k < OCT__K_COUNT; k++) {
-        st->kernel[k] = clCreateKernel(st->program, oct__kernels[k].name, &err);
+        err = oct__inject();
+        st->kernel[k] = err == CL_SUCCESS ? clCreateKernel(st->program, oct__kernels[k].name, &err) : NULL;
+        if (st->kernel[k]) oct__cl_object_created();
         if (!st->kernel[k] || err != CL_SUCCESS) {
             s = oct__fail(OCT_ERR_OPENCL, "clCreateKernel failed: %d (%s) (kernel %s)", (int)err,
                           oct__cl_errstr(err), oct__kernels[k].name);
             goto fail;
         }
-        s = oct__pick_local(st->kernel[k], dev, oct__kernels[k].preferred_local, &st->local[k]);
-        if (s != OCT_OK) goto fail;
+        if (oct__kernels[k].preferred_local) {
+            s = oct__pick_local(st->kernel[k], dev, &lim, oct__kernels[k].preferred_local, &st->local[k]);
+            if (s != OCT_OK) goto fail;
+        }
+    }
+    /* The GEMM's fixed work-group must fit what the compiled kernel allows. */
+    if (st->gemm_ok) {
+        size_t kmax = 0;
+        err = oct__inject();
+        if (err == CL_SUCCESS)
+            err = clGetKernelWorkGroupInfo(st->kernel[OCT__K_GEMM], dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                                           NULL);
+        if (err != CL_SUCCESS) {
+            s = oct__cl_fail("clGetKernelWorkGroupInfo", err);
+            goto fail;
+        }
+        st->gemm_ok = kmax >= (size_t)(st->tiles.tm / st->tiles.rm) * (size_t)(st->tiles.tn / st->tiles.rn);
     }
 
     for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++) free(owned[j]);
@@ -394,40 +705,71 @@ static void cl_release(oct_context *ctx)
     oct__cl *st = ctx->state;
     if (!st) return;
     if (st->queue) clFinish(st->queue);
+    oct__prof_drop(st);
     /* CLBlast caches its programs per context, process-wide, and they keep our context
      * alive; clearing drops them (other live contexts recompile on their next call). */
     if (st->used_clblast) CLBlastClearCache();
+    oct__release_mem(st->wpack);
     for (int k = OCT__K_COUNT - 1; k >= 0; k--)
-        if (st->kernel[k]) clReleaseKernel(st->kernel[k]);
-    if (st->program) clReleaseProgram(st->program);
-    if (st->queue) clReleaseCommandQueue(st->queue);
-    if (st->context) clReleaseContext(st->context);
+        if (st->kernel[k]) {
+            clReleaseKernel(st->kernel[k]);
+            oct__cl_object_released();
+        }
+    if (st->program) {
+        clReleaseProgram(st->program);
+        oct__cl_object_released();
+    }
+    if (st->queue) {
+        clReleaseCommandQueue(st->queue);
+        oct__cl_object_released();
+    }
+    if (st->context) {
+        clReleaseContext(st->context);
+        oct__cl_object_released();
+    }
     free(st);
     ctx->state = NULL;
+}
+
+int oct__cl_cache_hit(const oct_context *ctx)
+{
+    if (!ctx || ctx->be != &oct__backend_cl || !ctx->state) return -1;
+    return ((const oct__cl *)ctx->state)->cache_hit;
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* Buffers                                                                                */
 
-static oct_status cl_alloc(oct_context *ctx, oct__buf *b, size_t count)
+/* A new buffer of `count` floats (count > 0), counted as a live object. */
+static oct_status oct__create_buffer(oct__cl *st, size_t count, cl_mem *out)
 {
-    oct__cl *st = ctx->state;
-    b->host = NULL;
-    b->mem = NULL;
-    b->count = 0;
-    if (count == 0) return OCT_OK;
+    *out = NULL;
     if (count > SIZE_MAX / sizeof(float))
         return oct__fail(OCT_ERR_BAD_SIZE, "clCreateBuffer: %zu floats overflow a byte count", count);
-    cl_int err = CL_SUCCESS;
-    cl_mem m = clCreateBuffer(st->context, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &err);
+    cl_int err = oct__inject();
+    cl_mem m = err == CL_SUCCESS ? clCreateBuffer(st->context, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &err)
+                                 : NULL;
+    if (m) oct__cl_object_created();
     if (!m || err != CL_SUCCESS) {
-        if (m) clReleaseMemObject(m);
+        oct__release_mem(m);
         oct_status s = err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES ||
                                err == CL_INVALID_BUFFER_SIZE
                            ? OCT_ERR_DEVICE_MEMORY
                            : OCT_ERR_OPENCL;
         return oct__fail(s, "clCreateBuffer failed: %d (%s) (%zu floats)", (int)err, oct__cl_errstr(err), count);
     }
+    *out = m;
+    return OCT_OK;
+}
+
+static oct_status cl_alloc(oct_context *ctx, oct__buf *b, size_t count)
+{
+    b->host = NULL;
+    b->mem = NULL;
+    b->count = 0;
+    if (count == 0) return OCT_OK;
+    cl_mem m;
+    OCT__TRY(oct__create_buffer(ctx->state, count, &m));
     b->mem = m;
     b->count = count;
     return OCT_OK;
@@ -436,7 +778,7 @@ static oct_status cl_alloc(oct_context *ctx, oct__buf *b, size_t count)
 static void cl_free(oct_context *ctx, oct__buf *b)
 {
     (void)ctx;
-    if (b->mem) clReleaseMemObject((cl_mem)b->mem);
+    oct__release_mem((cl_mem)b->mem);
     b->mem = NULL;
     b->count = 0;
 }
@@ -445,8 +787,10 @@ static oct_status cl_write(oct_context *ctx, oct__buf *b, const float *src)
 {
     oct__cl *st = ctx->state;
     if (b->count == 0) return OCT_OK;
-    cl_int err = clEnqueueWriteBuffer(st->queue, (cl_mem)b->mem, CL_TRUE, 0, b->count * sizeof(float), src, 0,
-                                      NULL, NULL);
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS)
+        err = clEnqueueWriteBuffer(st->queue, (cl_mem)b->mem, CL_TRUE, 0, b->count * sizeof(float), src, 0, NULL,
+                                   NULL);
     if (err != CL_SUCCESS) {
         oct_status s = err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES
                            ? OCT_ERR_DEVICE_MEMORY
@@ -462,8 +806,10 @@ static oct_status cl_read(oct_context *ctx, const oct__buf *b, float *dst)
 {
     oct__cl *st = ctx->state;
     if (b->count == 0) return OCT_OK;
-    cl_int err = clEnqueueReadBuffer(st->queue, (cl_mem)b->mem, CL_TRUE, 0, b->count * sizeof(float), dst, 0,
-                                     NULL, NULL);
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS)
+        err = clEnqueueReadBuffer(st->queue, (cl_mem)b->mem, CL_TRUE, 0, b->count * sizeof(float), dst, 0, NULL,
+                                  NULL);
     if (err != CL_SUCCESS) return oct__cl_fail("clEnqueueReadBuffer", err);
     return OCT_OK;
 }
@@ -471,67 +817,228 @@ static oct_status cl_read(oct_context *ctx, const oct__buf *b, float *dst)
 static oct_status cl_finish(oct_context *ctx)
 {
     oct__cl *st = ctx->state;
-    cl_int err = clFinish(st->queue);
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS) err = clFinish(st->queue);
     if (err != CL_SUCCESS) return oct__cl_fail("clFinish", err);
     return OCT_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* Ops                                                                                    */
+/* Convolution                                                                            */
+
+/* One input of a convolution, checked: its view, weights (Co, Ci, K, K) and bias. */
+typedef struct {
+    const oct__view *v;
+    oct__kview x;
+    const oct__buf *weight;
+    const oct__buf *bias;
+    size_t wcount;
+} oct__conv_in;
+
+/* The checks every convolution makes: views inside their buffers, sizes, weights and
+ * bias large enough, every index an int. *empty when y has no elements. */
+static oct_status oct__conv_check(const char *what, const char *xname, oct__conv_in *in, const oct__view *yv,
+                                  const oct__kview *y, int k, int stride, int pad)
+{
+    const oct__view *xv = in->v;
+    OCT__TRY(oct__check_view(what, xname, xv, &in->x));
+    if (k < 1 || stride < 1 || pad < 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: kernel %d, stride %d, padding %d", what, k, stride, pad);
+    if (yv->n != xv->n)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: batch of %s (%d) and y (%d) differ", what, xname, xv->n, yv->n);
+    if (y->items == 0) return OCT_OK;
+    in->wcount = oct__count4(yv->c, xv->c, k, k);
+    OCT__TRY(oct__check_buf(what, "weight", in->weight, in->wcount));
+    if (in->bias) OCT__TRY(oct__check_buf(what, "bias", in->bias, (size_t)yv->c));
+    /* The window's corner (oy * stride - pad) and its clipping (H + pad, K + pad) in int. */
+    long long hw_max = xv->h > xv->w ? xv->h : xv->w;
+    if ((long long)yv->h * stride > INT_MAX || (long long)yv->w * stride > INT_MAX ||
+        hw_max + pad + k > INT_MAX || yv->c > INT_MAX - 3)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: output %dx%d at stride %d, padding %d exceeds int indices", what,
+                         yv->h, yv->w, stride, pad);
+    return OCT_OK;
+}
+
+/* The direct kernel: one work-item per output pixel and block of 4 channels (conv.cl). */
+static oct_status oct__conv_direct(oct__cl *st, const oct__conv_in *in, const oct__view *yv, const oct__kview *y,
+                                   int k, int stride, int pad, int accumulate, int relu)
+{
+    const oct__view *xv = in->v;
+    cl_mem wmem = oct__mem_or(in->wcount ? in->weight->mem : NULL, y->mem);
+    cl_mem bmem = oct__mem_or(in->bias ? in->bias->mem : NULL, y->mem);
+    oct__args a = oct__args_start(st, OCT__K_CONV);
+    oct__arg_mem(&a, oct__mem_or(in->x.mem, y->mem));
+    oct__arg_int(&a, in->x.off);
+    oct__arg_int(&a, in->x.nstride);
+    oct__arg_int(&a, xv->c);
+    oct__arg_int(&a, xv->h);
+    oct__arg_int(&a, xv->w);
+    oct__arg_mem(&a, wmem);
+    oct__arg_mem(&a, bmem);
+    oct__arg_int(&a, in->bias != NULL);
+    oct__arg_mem(&a, y->mem);
+    oct__arg_int(&a, y->off);
+    oct__arg_int(&a, y->nstride);
+    oct__arg_int(&a, yv->n);
+    oct__arg_int(&a, yv->c);
+    oct__arg_int(&a, yv->h);
+    oct__arg_int(&a, yv->w);
+    oct__arg_int(&a, k);
+    oct__arg_int(&a, stride);
+    oct__arg_int(&a, pad);
+    oct__arg_int(&a, accumulate != 0);
+    oct__arg_int(&a, relu != 0);
+    size_t items = (size_t)yv->n * (size_t)((yv->c + 3) / 4) * (size_t)yv->h * (size_t)yv->w;
+    return oct__launch(st, OCT__K_CONV, &a, items, st->local[OCT__K_CONV]);
+}
+
+/* Rows of the packed weights of an input with ci channels, in either order. */
+static long long oct__rows(const oct__tiles *t, int ci, int k, int flat)
+{
+    long long tk = t->tk, kk = (long long)k * k;
+    if (ci <= 0) return 0;
+    return flat ? (ci * kk + tk - 1) / tk * tk : kk * ((ci + tk - 1) / tk * tk);
+}
+
+/* Whether a convolution of co outputs, ho x wo pixels per image and K = sum of
+ * ci * k * k runs on the GEMM. The rule: the kernel fits and the op is not tiny. It
+ * never looks at the batch, so an image's result does not depend on the batch it came
+ * in (both kernels sum in a fixed order: chunked runs are bitwise equal to whole ones).
+ * (A per-shape choice by measurement would replace this function.) */
+static int oct__use_gemm(const oct__cl *st, int co, int ho, int wo, long long kdim)
+{
+    if (!st->gemm_ok || kdim <= 0) return 0;
+    if (st->conv_mode != OCT__CONV_AUTO) return st->conv_mode == OCT__CONV_GEMM;
+    return (double)co * (double)ho * (double)wo * (double)kdim >= (double)OCT__GEMM_MIN_MACS;
+}
+
+/* The implicit GEMM over one or two inputs (in[1].v->c may be 0): pack each input's
+ * weights into st->wpack, then one oct_conv2d_gemm launch. */
+static oct_status oct__conv_gemm(oct__cl *st, const char *what, const oct__conv_in *in, int nin,
+                                 const oct__view *yv, const oct__kview *y, int k, int stride, int pad,
+                                 int accumulate, int relu)
+{
+    const oct__tiles *t = &st->tiles;
+    int ci[2] = {in[0].v->c, nin > 1 ? in[1].v->c : 0};
+    /* Flat row order when the tap order would pad K by more than 1/8. */
+    long long tap_rows = oct__rows(t, ci[0], k, 0) + oct__rows(t, ci[1], k, 0);
+    long long flat_rows = oct__rows(t, ci[0], k, 1) + oct__rows(t, ci[1], k, 1);
+    int flat = tap_rows * 8 > flat_rows * 9;
+    long long rows[2] = {oct__rows(t, ci[0], k, flat), oct__rows(t, ci[1], k, flat)};
+    long long mp = ((long long)yv->c + t->tm - 1) / t->tm * t->tm;
+    long long need = (rows[0] + rows[1]) * mp;
+    if (need > INT_MAX || (rows[0] + rows[1]) / t->tk > INT_MAX)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: packed weights of %lld x %lld exceed int indices", what,
+                         rows[0] + rows[1], mp);
+    if (st->wpack_count < (size_t)need) {
+        oct__release_mem(st->wpack);
+        st->wpack = NULL;
+        st->wpack_count = 0;
+        OCT__TRY(oct__create_buffer(st, (size_t)need, &st->wpack));
+        st->wpack_count = (size_t)need;
+    }
+    for (int i = 0; i < nin; i++) {
+        if (rows[i] == 0) continue;
+        oct__args a = oct__args_start(st, OCT__K_PACK);
+        oct__arg_mem(&a, in[i].weight->mem);
+        oct__arg_int(&a, yv->c);
+        oct__arg_int(&a, ci[i]);
+        oct__arg_int(&a, k);
+        oct__arg_int(&a, flat);
+        oct__arg_mem(&a, st->wpack);
+        oct__arg_int(&a, i == 0 ? 0 : (int)rows[0]);
+        oct__arg_int(&a, (int)rows[i]);
+        oct__arg_int(&a, (int)mp);
+        OCT__TRY(oct__launch(st, OCT__K_PACK, &a, (size_t)(rows[i] * mp), st->local[OCT__K_PACK]));
+    }
+
+    const oct__conv_in *in2 = nin > 1 ? &in[1] : &in[0]; /* x2 = x1 when absent: never read */
+    int nbias = in[0].bias ? 1 : 0;
+    cl_mem b1 = in[0].bias ? in[0].bias->mem : NULL, b2 = NULL;
+    if (nin > 1 && in[1].bias) {
+        if (b1) b2 = in[1].bias->mem, nbias = 2;
+        else b1 = in[1].bias->mem, nbias = 1;
+    }
+    oct__args a = oct__args_start(st, OCT__K_GEMM);
+    oct__arg_mem(&a, oct__mem_or(in[0].x.mem, y->mem));
+    oct__arg_int(&a, in[0].x.off);
+    oct__arg_int(&a, in[0].x.nstride);
+    oct__arg_int(&a, ci[0]);
+    oct__arg_mem(&a, oct__mem_or(in2->x.mem, y->mem));
+    oct__arg_int(&a, in2->x.off);
+    oct__arg_int(&a, in2->x.nstride);
+    oct__arg_int(&a, ci[1]);
+    oct__arg_int(&a, in[0].v->h);
+    oct__arg_int(&a, in[0].v->w);
+    oct__arg_mem(&a, st->wpack);
+    oct__arg_int(&a, (int)mp);
+    oct__arg_mem(&a, oct__mem_or(b1, y->mem));
+    oct__arg_mem(&a, oct__mem_or(b2, y->mem));
+    oct__arg_int(&a, nbias);
+    oct__arg_mem(&a, y->mem);
+    oct__arg_int(&a, y->off);
+    oct__arg_int(&a, y->nstride);
+    oct__arg_int(&a, yv->n);
+    oct__arg_int(&a, yv->c);
+    oct__arg_int(&a, yv->h);
+    oct__arg_int(&a, yv->w);
+    oct__arg_int(&a, k);
+    oct__arg_int(&a, stride);
+    oct__arg_int(&a, pad);
+    oct__arg_int(&a, flat);
+    oct__arg_int(&a, (int)(rows[0] / t->tk));
+    oct__arg_int(&a, (int)((rows[0] + rows[1]) / t->tk));
+    oct__arg_int(&a, accumulate != 0);
+    oct__arg_int(&a, relu != 0);
+    size_t pixels = (size_t)yv->n * (size_t)yv->h * (size_t)yv->w;
+    size_t local[2] = {(size_t)(t->tn / t->rn), (size_t)(t->tm / t->rm)};
+    size_t global[2] = {(pixels + (size_t)t->tn - 1) / (size_t)t->tn * local[0],
+                        ((size_t)yv->c + (size_t)t->tm - 1) / (size_t)t->tm * local[1]};
+    return oct__enqueue(st, OCT__K_GEMM, &a, 2, global, local);
+}
 
 /* y (N, Co, Ho, Wo) (=|+=) conv2d(x (N, Ci, H, W), weight (Co, Ci, K, K)) + bias (Co). */
 static oct_status cl_conv2d(oct_context *ctx, const oct__conv_op *op)
 {
     static const char *what = "conv2d";
     oct__cl *st = ctx->state;
-    oct__kview x = {0}, y = {0};
-    OCT__TRY(oct__check_view(what, "x", &op->x, &x));
+    oct__kview y = {0};
+    oct__conv_in in = {&op->x, {0}, op->weight, op->bias, 0};
     OCT__TRY(oct__check_view(what, "y", &op->y, &y));
-    if (op->k < 1 || op->stride < 1 || op->pad < 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: kernel %d, stride %d, padding %d", what, op->k, op->stride,
-                         op->pad);
-    if (op->y.n != op->x.n)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: batch of x (%d) and y (%d) differ", what, op->x.n,
-                         op->y.n);
+    OCT__TRY(oct__conv_check(what, "x", &in, &op->y, &y, op->k, op->stride, op->pad));
     if (y.items == 0) return OCT_OK;
-    size_t wcount = oct__count4(op->y.c, op->x.c, op->k, op->k);
-    OCT__TRY(oct__check_buf(what, "weight", op->weight, wcount));
-    if (op->bias) OCT__TRY(oct__check_buf(what, "bias", op->bias, (size_t)op->y.c));
-    /* The window's corner (oy * stride - pad) and its clipping (H + pad, K + pad) in int. */
-    long long hw_max = op->x.h > op->x.w ? op->x.h : op->x.w;
-    if ((long long)op->y.h * op->stride > INT_MAX || (long long)op->y.w * op->stride > INT_MAX ||
-        hw_max + op->pad + op->k > INT_MAX || op->y.c > INT_MAX - 3)
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: output %dx%d at stride %d, padding %d exceeds int indices", what,
-                         op->y.h, op->y.w, op->stride, op->pad);
-
-    cl_mem wmem = oct__mem_or(wcount ? op->weight->mem : NULL, y.mem);
-    cl_mem bmem = oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem);
-    oct__args a = oct__args_start(st, OCT__K_CONV);
-    oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));
-    oct__arg_int(&a, x.off);
-    oct__arg_int(&a, x.nstride);
-    oct__arg_int(&a, op->x.c);
-    oct__arg_int(&a, op->x.h);
-    oct__arg_int(&a, op->x.w);
-    oct__arg_mem(&a, wmem);
-    oct__arg_mem(&a, bmem);
-    oct__arg_int(&a, op->bias != NULL);
-    oct__arg_mem(&a, y.mem);
-    oct__arg_int(&a, y.off);
-    oct__arg_int(&a, y.nstride);
-    oct__arg_int(&a, op->y.n);
-    oct__arg_int(&a, op->y.c);
-    oct__arg_int(&a, op->y.h);
-    oct__arg_int(&a, op->y.w);
-    oct__arg_int(&a, op->k);
-    oct__arg_int(&a, op->stride);
-    oct__arg_int(&a, op->pad);
-    oct__arg_int(&a, op->accumulate != 0);
-    oct__arg_int(&a, op->relu != 0);
-    /* One work-item per output pixel and block of 4 output channels (conv.cl). */
-    size_t items = (size_t)op->y.n * (size_t)((op->y.c + 3) / 4) * (size_t)op->y.h * (size_t)op->y.w;
-    return oct__launch(st, OCT__K_CONV, &a, items, st->local[OCT__K_CONV]);
+    if (oct__use_gemm(st, op->y.c, op->y.h, op->y.w, (long long)op->x.c * op->k * op->k))
+        return oct__conv_gemm(st, what, &in, 1, &op->y, &y, op->k, op->stride, op->pad, op->accumulate, op->relu);
+    return oct__conv_direct(st, &in, &op->y, &y, op->k, op->stride, op->pad, op->accumulate, op->relu);
 }
+
+/* y (=|+=) conv2d(x1, w1) + conv2d(x2, w2) + bias1 + bias2, then ReLU if asked: one
+ * GEMM over the stacked input, or two direct convolutions where the GEMM is not used. */
+oct_status oct__cl_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
+{
+    static const char *what = "conv2d_pair";
+    if (!ctx || !op) return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", what, !ctx ? "context" : "op");
+    if (ctx->be != &oct__backend_cl || !ctx->state)
+        return oct__fail(OCT_ERR_NOT_READY, "%s: not an OpenCL context", what);
+    oct__cl *st = ctx->state;
+    oct__kview y = {0};
+    oct__conv_in in[2] = {{&op->x1, {0}, op->weight1, op->bias1, 0}, {&op->x2, {0}, op->weight2, op->bias2, 0}};
+    OCT__TRY(oct__check_view(what, "y", &op->y, &y));
+    OCT__TRY(oct__conv_check(what, "x1", &in[0], &op->y, &y, op->k, op->stride, op->pad));
+    OCT__TRY(oct__conv_check(what, "x2", &in[1], &op->y, &y, op->k, op->stride, op->pad));
+    if (op->x1.h != op->x2.h || op->x1.w != op->x2.w)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: x1 is %dx%d, x2 %dx%d (must be equal)", what, op->x1.h,
+                         op->x1.w, op->x2.h, op->x2.w);
+    if (y.items == 0) return OCT_OK;
+    long long kdim = ((long long)op->x1.c + op->x2.c) * op->k * op->k;
+    if (oct__use_gemm(st, op->y.c, op->y.h, op->y.w, kdim))
+        return oct__conv_gemm(st, what, in, 2, &op->y, &y, op->k, op->stride, op->pad, op->accumulate, op->relu);
+    OCT__TRY(oct__conv_direct(st, &in[0], &op->y, &y, op->k, op->stride, op->pad, op->accumulate, 0));
+    return oct__conv_direct(st, &in[1], &op->y, &y, op->k, op->stride, op->pad, 1, op->relu);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Other ops                                                                              */
 
 /* y (N, C, Ho, Wo) = AvgPool2d(2)(x (N, C, H, W)), 2 Ho <= H, 2 Wo <= W. */
 static oct_status cl_avgpool2(oct_context *ctx, const oct__pool_op *op)
@@ -645,7 +1152,8 @@ static oct_status oct__clblast_fail(const char *call, CLBlastStatusCode c)
 }
 
 /* y (N, Out) = x (N, In) W^T (W: (Out, In)) + bias (Out): y = bias first, then SGEMM
- * with beta = 1 (so y's old contents, possibly NaN, never matter). */
+ * with beta = 1 (so y's old contents, possibly NaN, never matter). While profiling, the
+ * SGEMM's event (its last kernel) is kept like ours. */
 static oct_status cl_linear(oct_context *ctx, const oct__linear_op *op)
 {
     static const char *what = "linear";
@@ -671,16 +1179,97 @@ static oct_status cl_linear(oct_context *ctx, const oct__linear_op *op)
     if (op->in == 0) return OCT_OK;
 
     st->used_clblast = 1;
-    CLBlastStatusCode c = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
-                                       (size_t)op->n, (size_t)op->out, (size_t)op->in, 1.0f,
-                                       (cl_mem)op->x->mem, 0, (size_t)op->in,
-                                       (cl_mem)op->weight->mem, 0, (size_t)op->in, 1.0f,
-                                       ymem, 0, (size_t)op->out, &st->queue, NULL);
+    cl_event ev;
+    CLBlastStatusCode c = oct__fault_hit()
+                              ? CLBlastOpenCLOutOfHostMemory
+                              : CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
+                                             (size_t)op->n, (size_t)op->out, (size_t)op->in, 1.0f,
+                                             (cl_mem)op->x->mem, 0, (size_t)op->in, (cl_mem)op->weight->mem, 0,
+                                             (size_t)op->in, 1.0f, ymem, 0, (size_t)op->out, &st->queue,
+                                             oct__prof_slot(st, &ev));
     if (c != CLBlastSuccess) return oct__clblast_fail("CLBlastSgemm", c);
+    return st->prof_on && ev ? oct__prof_keep(st, ev) : OCT_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Peak probe                                                                             */
+
+#define OCT__PROBE_GROUPS_PER_UNIT 8
+#define OCT__PROBE_TARGET_MS 20.0   /* each timed run */
+#define OCT__PROBE_MAX_ITERS (1 << 24)
+
+/* Run the probe once with `iters` and return its device time (ms). */
+static oct_status oct__probe_run(oct__cl *st, cl_mem out, int iters, size_t global, size_t local, double *ms)
+{
+    oct__args a = oct__args_start(st, OCT__K_PROBE);
+    oct__arg_mem(&a, out);
+    oct__arg_int(&a, iters);
+    oct__arg_float(&a, 0.999999f);
+    oct__arg_float(&a, 1e-6f);
+    if (a.err != CL_SUCCESS)
+        return oct__fail(OCT_ERR_OPENCL, "clSetKernelArg failed: %d (%s) (kernel %s, argument %u)", (int)a.err,
+                         oct__cl_errstr(a.err), oct__kernels[OCT__K_PROBE].name, (unsigned)a.bad);
+    cl_event ev = NULL;
+    cl_ulong t0 = 0, t1 = 0;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS)
+        err = clEnqueueNDRangeKernel(st->queue, st->kernel[OCT__K_PROBE], 1, NULL, &global, &local, 0, NULL, &ev);
+    if (err != CL_SUCCESS) return oct__cl_fail("clEnqueueNDRangeKernel", err);
+    oct__cl_object_created();
+    const char *call = "clWaitForEvents";
+    err = oct__inject();
+    if (err == CL_SUCCESS) err = clWaitForEvents(1, &ev);
+    if (err == CL_SUCCESS) {
+        call = "clGetEventProfilingInfo";
+        err = oct__inject();
+        if (err == CL_SUCCESS) err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        if (err == CL_SUCCESS) err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    }
+    oct__release_event(ev);
+    if (err != CL_SUCCESS) return oct__cl_fail(call, err);
+    *ms = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 1e-6;
     return OCT_OK;
+}
+
+/* FP32 peak: compute units x work-group x 8 work-items, each a few vector chains of fma;
+ * the iteration count grows until one run takes ~20 ms, then the best of 3 runs. */
+static oct_status cl_peak_gflops(oct_context *ctx, double *gflops)
+{
+    oct__cl *st = ctx->state;
+    oct__limits lim;
+    cl_mem out = NULL;
+    OCT__TRY(oct__device_limits((cl_device_id)ctx->cl_device, &lim));
+    size_t local = st->local[OCT__K_PROBE];
+    size_t global = (size_t)lim.units * local * OCT__PROBE_GROUPS_PER_UNIT;
+    OCT__TRY(oct__create_buffer(st, 1, &out));
+    oct_status s = OCT_OK;
+    double ms = 0, best = 0;
+    int iters = 1;
+    for (;;) {
+        s = oct__probe_run(st, out, iters, global, local, &ms);
+        if (s != OCT_OK) goto done;
+        if (ms >= OCT__PROBE_TARGET_MS / 2 || iters >= OCT__PROBE_MAX_ITERS) break;
+        double grow = ms > 0 ? OCT__PROBE_TARGET_MS / ms : 64;
+        if (grow > 64) grow = 64;
+        if (grow < 2) grow = 2;
+        double next = iters * grow;
+        iters = next > OCT__PROBE_MAX_ITERS ? OCT__PROBE_MAX_ITERS : (int)next;
+    }
+    double flop = (double)global * iters * 16.0 * st->probe_chains * st->probe_vec * 2.0;
+    for (int rep = 0; rep < 3; rep++) {
+        s = oct__probe_run(st, out, iters, global, local, &ms);
+        if (s != OCT_OK) goto done;
+        double g = flop / (ms * 1e6);
+        if (g > best) best = g;
+    }
+    *gflops = best;
+done:
+    oct__release_mem(out);
+    return s;
 }
 
 const oct__backend oct__backend_cl = {
     "opencl", cl_init, cl_release, cl_alloc, cl_free, cl_write, cl_read,
     cl_conv2d, cl_avgpool2, cl_resize, cl_gap, cl_linear, cl_finish,
+    cl_profile, cl_device_ms, cl_peak_gflops,
 };

@@ -116,6 +116,50 @@ typedef struct {
     int n, in, out;
 } oct__linear_op;
 
+/* ------------------------------------------------------------------------------------ */
+/* OpenCL backend extras (backend_cl.c, program_cache.c)                                  */
+
+/* y (=|+=) conv2d(x1, weight1) + conv2d(x2, weight2) + bias1 + bias2, then ReLU if asked
+ * (after the sum), as ONE implicit GEMM over the stacked input [x1; x2]:
+ *   x1 (N, C1, H, W), x2 (N, C2, H, W), weight1 (Co, C1, K, K), weight2 (Co, C2, K, K),
+ *   bias1, bias2 (Co) or NULL, y (N, Co, Ho, Wo); one kernel size, stride and padding.
+ * The OctConv low band HL(Down(x_h)) + LL(x_l) is this op with x1 = Down(x_h). */
+typedef struct {
+    oct__view x1, x2;
+    oct__view y;
+    const oct__buf *weight1, *weight2;
+    const oct__buf *bias1, *bias2;
+    int k, stride, pad;
+    int accumulate;
+    int relu;
+} oct__conv_pair_op;
+/* The OpenCL implementation of that op (ctx must be an OpenCL context). */
+oct_status oct__cl_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op);
+/* 1 when an OpenCL context's program came from the on-disk binary cache, 0 when it was
+ * compiled from source, -1 for a context of another backend. */
+int oct__cl_cache_hit(const oct_context *ctx);
+
+/* The on-disk program-binary cache. A key is the text of (sources, build options,
+ * platform, device, device version, driver version); the file is named by its 64-bit
+ * FNV-1a hash and holds the whole key, which is compared on load. The folder is
+ * $OCTCL_CACHE_DIR ("off" disables the cache), else $XDG_CACHE_HOME/octcl, else
+ * $HOME/.cache/octcl. Nothing here ever fails a build: every problem is a miss.
+ * OpenCL handles are passed as void * (cl_device_id, cl_context, cl_program). */
+typedef struct oct__pcache oct__pcache;
+/* NULL when the cache is off or the key cannot be made. */
+oct__pcache *oct__pcache_open(void *device, const char *const *src, int nsrc, const char *options);
+/* A program built from the cached binary, or NULL (missing, truncated, corrupt, other
+ * key, CL_INVALID_BINARY, build failure). */
+void *oct__pcache_load(oct__pcache *c, void *context);
+/* Store a program built from source: a temp file in the folder renamed into place. */
+void oct__pcache_store(oct__pcache *c, void *program);
+/* The cache file's path ("" when c is NULL). */
+const char *oct__pcache_path(const oct__pcache *c);
+void oct__pcache_close(oct__pcache *c);
+
+/* ------------------------------------------------------------------------------------ */
+/* The op table                                                                           */
+
 /* The table a backend fills in. Ops are queued in order; read waits for them. */
 typedef struct oct__backend {
     const char *name;

@@ -1,6 +1,7 @@
 /* conv.cl - direct 2-D convolution (PyTorch cross-correlation, zero padding).
  * Each work-item computes one output pixel for 4 output channels, so every input value
- * it loads serves 4 weights. A tiled implicit GEMM will replace it later. */
+ * it loads serves 4 weights. The fallback of the implicit GEMM (conv_gemm.cl): the host
+ * runs it for tiny convolutions and where the GEMM's work-group does not fit. */
 
 /* y (=|+=) conv2d(x, wt) + bias, then ReLU if asked.
  *   x  (N, Ci, H, W)   element (b, c, i, j) at x_off + b * x_ns + (c * H + i) * W + j
