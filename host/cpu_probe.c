@@ -13,26 +13,41 @@ double oct__now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* 8 independent chains of 8-wide FMAs (16 FLOP each): enough to fill two FMA units of
- * an AVX2 core. Built for AVX2+FMA when the compiler can; the caller checks the CPU. */
-#define PROBE_ITERS 4000000
+/* 10 independent chains of 8-wide FMAs (16 FLOP each): enough to keep two FMA units
+ * busy through a 4-5 cycle latency. Written with intrinsics: in ISO C mode the compiler
+ * does not contract a * b + c into an FMA by itself. The caller checks the CPU. */
+#define PROBE_ITERS 20000000L
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
 #define OCT__AVX2 __attribute__((target("avx2,fma")))
-typedef float v8f __attribute__((vector_size(32)));
+#define CHAINS 10
 static OCT__AVX2 float probe_kernel(float seed)
 {
-    v8f a[8], m = {0}, c = {0};
-    for (int k = 0; k < 8; k++) m[k] = 0.999999f, c[k] = 1e-7f;
-    for (int j = 0; j < 8; j++)
-        for (int k = 0; k < 8; k++) a[j][k] = seed + (float)(j + k);
+    __m256 a[CHAINS], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int j = 0; j < CHAINS; j++) a[j] = _mm256_set1_ps(seed + (float)j);
     for (long i = 0; i < PROBE_ITERS; i++)
-        for (int j = 0; j < 8; j++) a[j] = a[j] * m + c;
-    float s = 0;
-    for (int j = 0; j < 8; j++)
-        for (int k = 0; k < 8; k++) s += a[j][k];
+        for (int j = 0; j < CHAINS; j++) a[j] = _mm256_fmadd_ps(a[j], m, c);
+    float out[8], s = 0;
+    for (int j = 0; j < CHAINS; j++) {
+        _mm256_storeu_ps(out, a[j]);
+        for (int k = 0; k < 8; k++) s += out[k];
+    }
     return s;
 }
-static const double probe_flop = (double)PROBE_ITERS * 8 * 8 * 2;
+/* The same with 16-wide FMAs, for CPUs with AVX-512 (whose FMA units may be 512 bits). */
+static __attribute__((target("avx512f"))) float probe_kernel512(float seed)
+{
+    __m512 a[CHAINS], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int j = 0; j < CHAINS; j++) a[j] = _mm512_set1_ps(seed + (float)j);
+    for (long i = 0; i < PROBE_ITERS; i++)
+        for (int j = 0; j < CHAINS; j++) a[j] = _mm512_fmadd_ps(a[j], m, c);
+    float s = 0;
+    for (int j = 0; j < CHAINS; j++) s += _mm512_reduce_add_ps(a[j]);
+    return s;
+}
+static int probe_wide(void) { return __builtin_cpu_supports("avx512f"); }
+static float probe_run(float seed) { return probe_wide() ? probe_kernel512(seed) : probe_kernel(seed); }
+static double probe_flop(void) { return (double)PROBE_ITERS * CHAINS * (probe_wide() ? 16 : 8) * 2; }
 static int probe_supported(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #else
 static float probe_kernel(float seed)
@@ -43,7 +58,8 @@ static float probe_kernel(float seed)
         for (int j = 0; j < 8; j++) a[j] = a[j] * 0.999999f + 1e-7f;
     return a[0] + a[7];
 }
-static const double probe_flop = (double)PROBE_ITERS * 8 * 2;
+static float probe_run(float seed) { return probe_kernel(seed); }
+static double probe_flop(void) { return (double)PROBE_ITERS * 8 * 2; }
 static int probe_supported(void) { return 1; }
 #endif
 
@@ -54,7 +70,7 @@ typedef struct {
 static void *probe_thread(void *p)
 {
     probe_arg *a = p;
-    a->result = probe_kernel(a->seed);
+    a->result = probe_run(a->seed);
     return NULL;
 }
 
@@ -80,7 +96,7 @@ oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops)
         }
         for (long i = 0; i < started; i++) pthread_join(th[i], NULL);
         double ms = oct__now_ms() - t0;
-        double g = probe_flop * (double)started / (ms * 1e6);
+        double g = probe_flop() * (double)started / (ms * 1e6);
         if (g > best) best = g;
     }
     *gflops = best;
