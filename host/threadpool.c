@@ -1,0 +1,185 @@
+/* threadpool.c — the CPU backend's persistent worker threads. A job is published by
+ * bumping a generation counter; idle workers spin on it briefly (the ops of a forward
+ * pass follow each other within microseconds), then sleep on a condition variable. A
+ * worker joins a job by registering in `active` and then checking the job is still
+ * open; the caller closes the job once its own run returns (all work taken) and waits
+ * only for the registered workers. Both sides use sequentially consistent atomics for
+ * that handshake: either the caller sees the worker registered, or the worker sees the
+ * job closed and never touches it. */
+#include "threadpool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/* Polls before sleeping: the first OCT__POOL_PAUSES with a pause instruction (about 25 ns
+ * each here), the rest with sched_yield, so that when the OS has put two of the pool's
+ * threads on one core the waiting one hands the core to the one with work. */
+#ifndef OCT__POOL_SPIN
+#define OCT__POOL_SPIN 2000
+#endif
+#ifndef OCT__POOL_PAUSES
+#define OCT__POOL_PAUSES 400
+#endif
+
+typedef struct {
+    oct__pool *pool;
+    pthread_t thread;
+    int index;                 /* 1 .. size - 1 */
+} pool__worker;
+
+struct oct__pool {
+    int size;                  /* threads counting the caller */
+    pool__worker *workers;     /* size - 1 started workers (room for threads - 1) */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* a new job, or stop */
+    pthread_cond_t idle;       /* the last registered worker left the job */
+    atomic_uint gen;           /* number of the last job published (never 0 once one is) */
+    atomic_uint open;          /* number of the job workers may join; 0: none */
+    atomic_int active;         /* workers registered in a job */
+    atomic_int stop;
+    /* The job: written before it opens, read by workers that joined it. */
+    oct__pool_fn fn;
+    void *arg;
+    int threads;
+};
+
+/* The i-th poll of a wait. */
+static inline void pool__relax(int i)
+{
+    if (i >= OCT__POOL_PAUSES) {
+        sched_yield();
+        return;
+    }
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_ia32_pause();
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void *pool__main(void *arg)
+{
+    pool__worker *w = arg;
+    oct__pool *p = w->pool;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g = atomic_load(&p->gen);
+        for (int i = 0; g == seen && i < OCT__POOL_SPIN; i++) {
+            pool__relax(i);
+            g = atomic_load(&p->gen);
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&p->lock);
+            while ((g = atomic_load(&p->gen)) == seen) pthread_cond_wait(&p->wake, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+        }
+        seen = g;
+        if (atomic_load(&p->stop)) break;
+        atomic_fetch_add(&p->active, 1);
+        if (atomic_load(&p->open) == g && w->index < p->threads) p->fn(p->arg, w->index);
+        if (atomic_fetch_sub(&p->active, 1) == 1) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->idle);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    return NULL;
+}
+
+oct_status oct__pool_create(int threads, oct__pool **out)
+{
+    *out = NULL;
+    if (threads < 1) threads = 1;
+    oct__pool *p = oct__calloc(1, sizeof *p);
+    if (!p) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for the thread pool");
+    p->size = 1;
+    if (threads > 1) {
+        p->workers = oct__calloc((size_t)threads - 1, sizeof *p->workers);
+        if (!p->workers) {
+            free(p);
+            return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for %d worker threads", threads - 1);
+        }
+    }
+    if (pthread_mutex_init(&p->lock, NULL) != 0) goto fail_lock;
+    if (pthread_cond_init(&p->wake, NULL) != 0) goto fail_wake;
+    if (pthread_cond_init(&p->idle, NULL) != 0) goto fail_idle;
+    atomic_init(&p->gen, 0u);
+    atomic_init(&p->open, 0u);
+    atomic_init(&p->active, 0);
+    atomic_init(&p->stop, 0);
+    /* A worker that cannot be started leaves a smaller pool: the work is shared by the
+     * threads there are (fault injection counts this call as fallible). */
+    for (int i = 1; i < threads; i++) {
+        pool__worker *w = &p->workers[i - 1];
+        w->pool = p;
+        w->index = i;
+        if (oct__fault_hit() || pthread_create(&w->thread, NULL, pool__main, w) != 0) break;
+        p->size++;
+    }
+    *out = p;
+    return OCT_OK;
+
+fail_idle:
+    pthread_cond_destroy(&p->wake);
+fail_wake:
+    pthread_mutex_destroy(&p->lock);
+fail_lock:
+    free(p->workers);
+    free(p);
+    return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: could not create the thread pool's lock");
+}
+
+int oct__pool_size(const oct__pool *p) { return p ? p->size : 1; }
+
+void oct__pool_run(oct__pool *p, int threads, oct__pool_fn fn, void *arg)
+{
+    int size = oct__pool_size(p);
+    if (threads > size) threads = size;
+    if (threads <= 1) {
+        fn(arg, 0);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    p->threads = threads;
+    unsigned g = atomic_load(&p->gen) + 1u;
+    if (g == 0) g = 1;
+    atomic_store(&p->open, g);
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->gen, g);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+
+    fn(arg, 0);
+
+    /* Every item is taken: close the job, then wait for the workers inside it. */
+    atomic_store(&p->open, 0u);
+    for (int i = 0; i < OCT__POOL_SPIN; i++) {
+        if (atomic_load(&p->active) == 0) return;
+        pool__relax(i);
+    }
+    pthread_mutex_lock(&p->lock);
+    while (atomic_load(&p->active) != 0) pthread_cond_wait(&p->idle, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void oct__pool_free(oct__pool *p)
+{
+    if (!p) return;
+    if (p->size > 1) {
+        pthread_mutex_lock(&p->lock);
+        atomic_store(&p->stop, 1);
+        unsigned g = atomic_load(&p->gen) + 1u;
+        atomic_store(&p->gen, g ? g : 1u);
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+        for (int i = 0; i < p->size - 1; i++) pthread_join(p->workers[i].thread, NULL);
+    }
+    pthread_cond_destroy(&p->idle);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p->workers);
+    free(p);
+}
