@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Read a whole file into a fresh malloc'd buffer (*bytes, *len). A file larger than
@@ -20,6 +21,9 @@ oct_status oct__read_file(const char *path, size_t cap, uint8_t **bytes, size_t 
 /* *count = product of shape[0 .. ndim) (1 for ndim 0; 0 when any dim is 0). Returns 0
  * when a dim is negative or the product of the nonzero dims overflows size_t, else 1. */
 int oct__shape_count(const int64_t *shape, int ndim, size_t *count);
+
+/* Write count floats to f as little-endian float32 bytes; 0 on a write error. */
+int oct__write_f32le(FILE *f, const float *data, size_t count);
 
 /* Parse a .npy image held in memory (versions 1.0, 2.0, 3.0; '<f4', C order, rank
  * 0..OCT_MAX_DIMS, data exactly product(shape) * 4 bytes). `name` appears in messages.

@@ -381,13 +381,31 @@ void oct_array_release(oct_array *a)
 /* ------------------------------------------------------------------------------------ */
 /* Writing                                                                                */
 
+int oct__write_f32le(FILE *f, const float *data, size_t count)
+{
+    uint8_t chunk[4096];
+    for (size_t i = 0; i < count;) {
+        size_t m = count - i < sizeof chunk / 4 ? count - i : sizeof chunk / 4;
+        for (size_t j = 0; j < m; j++) {
+            uint32_t u;
+            memcpy(&u, &data[i + j], sizeof u);
+            chunk[4 * j] = (uint8_t)u;
+            chunk[4 * j + 1] = (uint8_t)(u >> 8);
+            chunk[4 * j + 2] = (uint8_t)(u >> 16);
+            chunk[4 * j + 3] = (uint8_t)(u >> 24);
+        }
+        if (fwrite(chunk, 4, m, f) != m) return 0;
+        i += m;
+    }
+    return 1;
+}
+
 oct_status oct_npy_save(const char *path, const float *data, int ndim, const int64_t *shape)
 {
     oct_status st = OCT_OK;
     FILE *f = NULL;
     char dict[400];
     uint8_t head[512];
-    uint8_t chunk[4096];
     size_t count, n, total;
     int written = 0;
 
@@ -422,19 +440,7 @@ oct_status oct_npy_save(const char *path, const float *data, int ndim, const int
     }
     written = 1;
     if (fwrite(head, 1, total, f) != total) goto write_error;
-    for (size_t i = 0; i < count;) {
-        size_t m = count - i < sizeof chunk / 4 ? count - i : sizeof chunk / 4;
-        for (size_t j = 0; j < m; j++) {
-            uint32_t u;
-            memcpy(&u, &data[i + j], sizeof u);
-            chunk[4 * j] = (uint8_t)u;
-            chunk[4 * j + 1] = (uint8_t)(u >> 8);
-            chunk[4 * j + 2] = (uint8_t)(u >> 16);
-            chunk[4 * j + 3] = (uint8_t)(u >> 24);
-        }
-        if (fwrite(chunk, 4, m, f) != m) goto write_error;
-        i += m;
-    }
+    if (!oct__write_f32le(f, data, count)) goto write_error;
     {
         FILE *g = f;
         f = NULL;

@@ -656,7 +656,6 @@ oct_status oct__st_save(const char *path, int count, const char *const *names,
     size_t offset = 0;
     int created = 0;
     uint8_t head[8];
-    uint8_t chunk[4096];
     char num[64];
 
     if (!path) return oct__fail(OCT_ERR_NULL_ARG, "st_save: path is NULL");
@@ -741,19 +740,7 @@ oct_status oct__st_save(const char *path, int count, const char *const *names,
     for (int i = 0; i < count; i++) {
         size_t n = 0;
         oct__shape_count(shapes[i], ndims[i], &n);
-        for (size_t j = 0; j < n;) {
-            size_t m = n - j < sizeof chunk / 4 ? n - j : sizeof chunk / 4;
-            for (size_t e = 0; e < m; e++) {
-                uint32_t u;
-                memcpy(&u, &data[i][j + e], sizeof u);
-                chunk[4 * e] = (uint8_t)u;
-                chunk[4 * e + 1] = (uint8_t)(u >> 8);
-                chunk[4 * e + 2] = (uint8_t)(u >> 16);
-                chunk[4 * e + 3] = (uint8_t)(u >> 24);
-            }
-            if (fwrite(chunk, 4, m, f) != m) goto write_error;
-            j += m;
-        }
+        if (!oct__write_f32le(f, data[i], n)) goto write_error;
     }
     {
         FILE *g = f;
