@@ -1272,4 +1272,5 @@ const oct__backend oct__backend_cl = {
     "opencl", cl_init, cl_release, cl_alloc, cl_free, cl_write, cl_read,
     cl_conv2d, cl_avgpool2, cl_resize, cl_gap, cl_linear, cl_finish,
     cl_profile, cl_device_ms, cl_peak_gflops,
+    oct__cl_conv2d_pair,
 };

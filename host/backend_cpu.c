@@ -1028,4 +1028,5 @@ const oct__backend oct__backend_cpu = {
     "cpu", cpu_init, cpu_release, cpu_alloc, cpu_free, cpu_write, cpu_read,
     cpu_conv2d, cpu_avgpool2, cpu_resize, cpu_gap, cpu_linear, cpu_finish,
     oct__cpu_profile, oct__cpu_device_ms, oct__cpu_peak_gflops,
+    NULL, /* conv2d_pair */
 };

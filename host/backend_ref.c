@@ -174,4 +174,5 @@ const oct__backend oct__backend_ref = {
     "ref", ref_init, ref_release, ref_alloc, ref_free, ref_write, ref_read,
     ref_conv2d, ref_avgpool2, ref_resize, ref_gap, ref_linear, ref_finish,
     oct__cpu_profile, oct__cpu_device_ms, oct__cpu_peak_gflops,
+    NULL, /* conv2d_pair: the oracle runs the two convolutions as separate ops */
 };

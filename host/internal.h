@@ -180,6 +180,9 @@ typedef struct oct__backend {
     oct_status (*profile)(oct_context *ctx, int enable);
     oct_status (*device_ms)(oct_context *ctx, double *ms);
     oct_status (*peak_gflops)(oct_context *ctx, double *gflops);
+    /* Optional (NULL: the plan queues two conv2d ops instead): the OctConv low band
+     * HL(Down(x_h)) + LL(x_l) as one op over the stacked input. */
+    oct_status (*conv2d_pair)(oct_context *ctx, const oct__conv_pair_op *op);
 } oct__backend;
 
 extern const oct__backend oct__backend_ref;

@@ -276,12 +276,19 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
         oct__resize_op up = {t, yh, hh, relu};
         OCT__TRY(ctx->be->resize(ctx, &up));
     }
-    /* Low output: y_l = HL(Down(x_h)) + LL(x_l). */
+    /* Low output: y_l = HL(Down(x_h)) + LL(x_l); one op over the stacked input
+     * [Down(x_h); x_l] where the backend has it. */
     if (hl) {
         OCT__TRY(oct__scratch(ctx, &l->down, (size_t)n * xs->c_h * (xs->h / 2) * (xs->w / 2)));
         oct__view d = oct__view_of(&l->down, n, xs->c_h, xs->h / 2, xs->w / 2);
         oct__pool_op pool = {xh, d};
         OCT__TRY(ctx->be->avgpool2(ctx, &pool));
+        if (ll && ctx->be->conv2d_pair) {
+            oct__conv_op a = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, 0);
+            oct__conv_op b = oct__conv_for(l, OCT_PATH_LL, xl, yl, 0, 0);
+            oct__conv_pair_op op = {d, xl, yl, a.weight, b.weight, a.bias, b.bias, a.k, a.stride, a.pad, 0, relu};
+            return ctx->be->conv2d_pair(ctx, &op);
+        }
         oct__conv_op op = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, relu && !ll);
         OCT__TRY(ctx->be->conv2d(ctx, &op));
     }
