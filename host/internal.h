@@ -201,6 +201,7 @@ struct oct_context {
     int prof_on;         /* profiling enabled (CPU paths: wall time since prof_start_ms) */
     double prof_start_ms;
     double peak_gflops;  /* measured once, 0 until then */
+    size_t buf_bytes;    /* bytes held in buffers allocated through this context */
 };
 
 struct oct_tensor {
@@ -208,6 +209,7 @@ struct oct_tensor {
     oct_shape shape;
     oct__buf high;  /* (n, c_h, h, w) */
     oct__buf low;   /* (n, c_l, hl, wl) */
+    int borrowed;   /* the bands are another owner's storage: freeing leaves them */
 };
 
 /* Benchmark support of the CPU backends (cpu_probe.c). */
@@ -216,9 +218,15 @@ oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
 oct_status oct__cpu_profile(oct_context *ctx, int enable);
 oct_status oct__cpu_device_ms(oct_context *ctx, double *ms);
 
-/* Allocate / free a buffer through the context's backend; count 0 allocates nothing. */
+/* Allocate / free a buffer through the context's backend; count 0 allocates nothing.
+ * ctx->buf_bytes follows what they hold. */
 oct_status oct__buf_alloc(oct_context *ctx, oct__buf *b, size_t count);
 void oct__buf_free(oct_context *ctx, oct__buf *b);
+/* A tensor of `shape` whose bands are the first elements of `high` and `low`, storage
+ * owned elsewhere and large enough (a model's ping-pong slots); oct_tensor_free frees
+ * only the tensor. */
+oct_status oct__tensor_borrow(oct_context *ctx, const oct_shape *shape, const oct__buf *high, const oct__buf *low,
+                              oct_tensor **out);
 /* Allocate a buffer and fill it from host memory. */
 oct_status oct__buf_upload(oct_context *ctx, oct__buf *b, const float *src, size_t count);
 

@@ -130,8 +130,11 @@ struct oct_model {
     oct__buf stem_w, stem_b;   /* (64, in, 3, 3), (64): BN folded */
     oct_octconv *b1, *b2;      /* BN folded into weights and path biases */
     oct__buf fc_w, fc_b;       /* (classes, 128), (classes) */
-    /* Activations, reused while the input shape stays the same. */
+    /* Activations, reused while the input shape stays the same. Each stage reads one
+     * tensor and writes the next, so they live in two ping-pong slots (high and low
+     * band storage each): x, s and y2 in slot 0, stem and y1 in slot 1. */
     int n, h, w;
+    oct__buf slot[2][2];       /* [slot][0: high, 1: low] */
     oct_tensor *x, *stem, *s, *y1, *y2;
     oct__buf pooled, logits;   /* (n, 128), (n, classes) */
     size_t mem_limit;          /* bytes of activations per pass, 0: no limit */
@@ -513,28 +516,6 @@ long long oct_model_macs(const oct_model *m, int h, int w)
     return macs + (long long)BLOCK_C * i->num_classes;
 }
 
-size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
-{
-    if (!m || n < 1 || h < 1 || w < 1) return 0;
-    oct_shape xs = oct_shape_plain(n, m->info.in_channels, h, w), ss = oct_shape_plain(n, STEM_C, h, w), bs, o1, o2;
-    if (oct_split_shape(&ss, m->info.alpha, &bs) != OCT_OK || oct_octconv_output_shape(m->b1, &bs, &o1) != OCT_OK ||
-        oct_octconv_output_shape(m->b2, &o1, &o2) != OCT_OK)
-        return 0;
-    const oct_shape *all[5] = {&xs, &ss, &bs, &o1, &o2};
-    size_t floats = (size_t)n * BLOCK_C + (size_t)n * m->info.num_classes;
-    for (int i = 0; i < 5; i++) floats += oct_shape_high_count(all[i]) + oct_shape_low_count(all[i]);
-    /* The layers' scratch: Down(x_h) and the low-resolution LH result (or the resized
-     * low band for the pooled merge), at most as large as the largest band. */
-    const oct_octconv *b[2] = {m->b1, m->b2};
-    for (int i = 0; i < 2; i++) {
-        const oct_shape *in = i == 0 ? &bs : &o1, *out = i == 0 ? &o1 : &o2;
-        floats += (size_t)n * in->c_h * (h / 2) * (w / 2);
-        size_t lh = (size_t)n * b[i]->cout_h * out->hl * out->wl, up = i == 1 ? (size_t)n * out->c_l * h * w : 0;
-        floats += lh > up ? lh : up;
-    }
-    return floats * sizeof(float);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Forward                                                                                */
 
@@ -548,7 +529,30 @@ static void release_activations(oct_model *m)
     oct_tensor_free(m->stem);
     oct_tensor_free(m->x);
     m->x = m->stem = m->s = m->y1 = m->y2 = NULL;
+    for (int i = 0; i < 2; i++)
+        for (int band = 0; band < 2; band++) oct__buf_free(m->ctx, &m->slot[i][band]);
     m->n = m->h = m->w = 0;
+}
+
+/* The shapes of a pass: input, stem output, split bands, after b1, after b2. */
+static oct_status pass_shapes(const oct_model *m, int n, int h, int w, oct_shape sh[5])
+{
+    sh[0] = oct_shape_plain(n, m->info.in_channels, h, w);
+    sh[1] = oct_shape_plain(n, STEM_C, h, w);
+    OCT__TRY(oct_split_shape(&sh[1], m->info.alpha, &sh[2]));
+    OCT__TRY(oct_octconv_output_shape(m->b1, &sh[2], &sh[3]));
+    return oct_octconv_output_shape(m->b2, &sh[3], &sh[4]);
+}
+
+/* Floats of slot i's band (0 high, 1 low): the largest of the tensors that live there. */
+static size_t slot_count(const oct_shape sh[5], int i, int band)
+{
+    size_t most = 0;
+    for (int t = i; t < 5; t += 2) {
+        size_t c = band ? oct_shape_low_count(&sh[t]) : oct_shape_high_count(&sh[t]);
+        if (c > most) most = c;
+    }
+    return most;
 }
 
 static oct_status make_activations(oct_model *m, int n, int h, int w)
@@ -556,23 +560,46 @@ static oct_status make_activations(oct_model *m, int n, int h, int w)
     if (m->x && m->n == n && m->h == h && m->w == w) return OCT_OK;
     release_activations(m);
     oct_context *ctx = m->ctx;
-    oct_shape xs = oct_shape_plain(n, m->info.in_channels, h, w), ss = oct_shape_plain(n, STEM_C, h, w), bs, o1, o2;
-    oct_status s;
-    if ((s = oct_split_shape(&ss, m->info.alpha, &bs)) != OCT_OK) goto fail;
-    if ((s = oct_octconv_output_shape(m->b1, &bs, &o1)) != OCT_OK) goto fail;
-    if ((s = oct_octconv_output_shape(m->b2, &o1, &o2)) != OCT_OK) goto fail;
-    if ((s = oct_tensor_create(ctx, &xs, &m->x)) != OCT_OK) goto fail;
-    if ((s = oct_tensor_create(ctx, &ss, &m->stem)) != OCT_OK) goto fail;
-    if ((s = oct_tensor_create(ctx, &bs, &m->s)) != OCT_OK) goto fail;
-    if ((s = oct_tensor_create(ctx, &o1, &m->y1)) != OCT_OK) goto fail;
-    if ((s = oct_tensor_create(ctx, &o2, &m->y2)) != OCT_OK) goto fail;
-    if ((s = oct__buf_alloc(ctx, &m->pooled, (size_t)n * BLOCK_C)) != OCT_OK) goto fail;
-    if ((s = oct__buf_alloc(ctx, &m->logits, (size_t)n * m->info.num_classes)) != OCT_OK) goto fail;
+    oct_shape sh[5];
+    oct_tensor **t[5] = {&m->x, &m->stem, &m->s, &m->y1, &m->y2};
+    oct_status s = pass_shapes(m, n, h, w, sh);
+    for (int i = 0; i < 2 && s == OCT_OK; i++)
+        for (int band = 0; band < 2 && s == OCT_OK; band++)
+            s = oct__buf_alloc(ctx, &m->slot[i][band], slot_count(sh, i, band));
+    for (int i = 0; i < 5 && s == OCT_OK; i++)
+        s = oct__tensor_borrow(ctx, &sh[i], &m->slot[i % 2][0], &m->slot[i % 2][1], t[i]);
+    if (s == OCT_OK) s = oct__buf_alloc(ctx, &m->pooled, (size_t)n * BLOCK_C);
+    if (s == OCT_OK) s = oct__buf_alloc(ctx, &m->logits, (size_t)n * m->info.num_classes);
+    if (s != OCT_OK) {
+        release_activations(m);
+        return s;
+    }
     m->n = n, m->h = h, m->w = w;
     return OCT_OK;
-fail:
-    release_activations(m);
-    return s;
+}
+
+size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
+{
+    oct_shape sh[5];
+    if (!m || n < 1 || h < 1 || w < 1 || pass_shapes(m, n, h, w, sh) != OCT_OK) return 0;
+    size_t floats = (size_t)n * BLOCK_C + (size_t)n * m->info.num_classes;
+    for (int i = 0; i < 2; i++) floats += slot_count(sh, i, 0) + slot_count(sh, i, 1);
+    /* The layers' scratch (octconv.c): Down(x_h) for the HL path and the low-resolution
+     * LH result; b2's LH scratch also holds the resized low band of the pooled merge
+     * when the bands are not exactly 2:1. */
+    const oct_octconv *b[2] = {m->b1, m->b2};
+    const oct_shape *o = &sh[4];
+    int resized = o->c_l > 0 && (o->h != 2 * o->hl || o->w != 2 * o->wl);
+    for (int i = 0; i < 2; i++) {
+        const oct_shape *in = &sh[2 + i];
+        int k = b[i]->p.kernel_size, st = b[i]->p.stride, pad = b[i]->p.padding;
+        if (oct_octconv_has_path(b[i], OCT_PATH_HL)) floats += (size_t)n * in->c_h * (in->h / 2) * (in->w / 2);
+        size_t lh = 0, up = i == 1 && resized ? (size_t)n * o->c_l * o->h * o->w : 0;
+        if (oct_octconv_has_path(b[i], OCT_PATH_LH))
+            lh = (size_t)n * b[i]->cout_h * oct__conv_out(in->hl, k, st, pad) * oct__conv_out(in->wl, k, st, pad);
+        floats += lh > up ? lh : up;
+    }
+    return floats * sizeof(float);
 }
 
 static void trace_bands(oct_trace_fn trace, void *user, const char *stage, const oct_shape *s)

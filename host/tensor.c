@@ -115,12 +115,15 @@ oct_status oct__buf_alloc(oct_context *ctx, oct__buf *b, size_t count)
 {
     memset(b, 0, sizeof *b);
     if (count == 0) return OCT_OK;
-    return ctx->be->alloc(ctx, b, count);
+    OCT__TRY(ctx->be->alloc(ctx, b, count));
+    ctx->buf_bytes += count * sizeof(float);
+    return OCT_OK;
 }
 
 void oct__buf_free(oct_context *ctx, oct__buf *b)
 {
     if (!b || b->count == 0) return;
+    ctx->buf_bytes -= b->count * sizeof(float);
     ctx->be->free(ctx, b);
     memset(b, 0, sizeof *b);
 }
@@ -163,11 +166,36 @@ fail:
     return s;
 }
 
+oct_status oct__tensor_borrow(oct_context *ctx, const oct_shape *shape, const oct__buf *high, const oct__buf *low,
+                              oct_tensor **out)
+{
+    *out = NULL;
+    OCT__TRY(oct__check_shape(shape, "oct__tensor_borrow"));
+    size_t nh = oct_shape_high_count(shape), nl = oct_shape_low_count(shape);
+    if (nh > high->count || nl > low->count)
+        return oct__fail(OCT_ERR_BAD_SIZE, "oct__tensor_borrow: bands of %zu + %zu floats do not fit %zu + %zu", nh, nl,
+                         high->count, low->count);
+    oct_tensor *t = oct__calloc(1, sizeof *t);
+    if (!t) return oct__fail(OCT_ERR_HOST_MEMORY, "oct__tensor_borrow: out of host memory");
+    t->ctx = ctx;
+    t->shape = *shape;
+    /* Same storage, the band's own length: transfers and view checks see exactly the band. */
+    t->high = nh ? *high : (oct__buf){0};
+    t->high.count = nh;
+    t->low = nl ? *low : (oct__buf){0};
+    t->low.count = nl;
+    t->borrowed = 1;
+    *out = t;
+    return OCT_OK;
+}
+
 void oct_tensor_free(oct_tensor *t)
 {
     if (!t) return;
-    oct__buf_free(t->ctx, &t->low);
-    oct__buf_free(t->ctx, &t->high);
+    if (!t->borrowed) {
+        oct__buf_free(t->ctx, &t->low);
+        oct__buf_free(t->ctx, &t->high);
+    }
     free(t);
 }
 

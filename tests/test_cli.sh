@@ -346,7 +346,7 @@ expect_err "past the end of the file"
 # too small for one image is a clear error.
 run run --batch 7 --size 12x12 --output "$SCRATCH/whole.npy" --device opencl
 if [ "$RC" -eq 0 ]; then
-    run run --batch 7 --size 12x12 --output "$SCRATCH/chunked.npy" --device opencl --max-device-mem 1M
+    run run --batch 7 --size 12x12 --output "$SCRATCH/chunked.npy" --device opencl --max-device-mem 300K
     expect_rc 0
     expect_err "in chunks of"
     cmp -s "$SCRATCH/whole.npy" "$SCRATCH/chunked.npy" || fail "chunked logits differ from one pass"

@@ -2,6 +2,7 @@
  * fixtures, parameter counts, the trained models' top-1 against PyTorch's on a slice of
  * the Fashion-MNIST test set, and every malformed model file.
  */
+#include "internal.h"
 #include "safetensors.h"
 #include "testutil.h"
 
@@ -548,6 +549,38 @@ static void test_chunking(void)
     free(x);
 }
 
+/* oct_model_activation_bytes is what a pass really allocates (chunking under a memory
+ * limit and the benchmark's memory column rely on it): a fresh model's first pass grows
+ * the context's buffer bytes by exactly that, at sizes with and without a resized low
+ * band, at every kind of band split; freeing the model gives every byte back. */
+static void test_activation_bytes(void)
+{
+    static const double alphas[] = {0, 0.25, 0.5, 1};
+    static const int sizes[][3] = {{1, 32, 32}, {3, 9, 7}, {2, 28, 28}, {1, 5, 6}};
+    rng_t r = {7};
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    for (size_t a = 0; a < sizeof alphas / sizeof alphas[0]; a++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            int n = sizes[i][0], h = sizes[i][1], w = sizes[i][2];
+            oct_model *m = NULL;
+            float logits[3 * 10];
+            float *x = rng_array(&r, (size_t)n * 3 * h * w, -2, 2);
+            CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, 3, 10, alphas[a], 1, &m), OCT_OK);
+            size_t before = ctx->buf_bytes;
+            CU_ASSERT_EQUAL(oct_model_forward(m, x, n, h, w, logits, NULL, NULL), OCT_OK);
+            size_t got = ctx->buf_bytes - before, want = oct_model_activation_bytes(m, n, h, w);
+            if (got != want)
+                printf("alpha %g, (%d, 3, %d, %d): the pass allocated %zu bytes, oct_model_activation_bytes says %zu\n",
+                       alphas[a], n, h, w, got, want);
+            CU_ASSERT_EQUAL(got, want);
+            oct_model_free(m);
+            CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
+            free(x);
+        }
+    oct_context_free(ctx);
+}
+
 int main(void)
 {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/octcl-test-model-XXXXXX");
@@ -570,6 +603,7 @@ int main(void)
     CU_add_test(s, "malformed model files", test_malformed_models);
     CU_add_test(s, "F64 and BF16 weights", test_dtypes);
     CU_add_test(s, "batches larger than the memory limit run in chunks", test_chunking);
+    CU_add_test(s, "activation bytes are what a pass allocates", test_activation_bytes);
     CU_add_test(s, "trained models agree with PyTorch top-1", test_trained_models);
     int rc = run_cunit();
     rmdir(g_tmpdir);
