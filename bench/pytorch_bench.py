@@ -11,9 +11,9 @@ CUDA when available (TF32 off, cudnn.benchmark on, torch.cuda.synchronize() arou
 each timed pass), else the CPU with torch.set_num_threads(--threads). Each pass is
 timed as octcl times oct_model_forward: host input -> device, forward, logits -> host.
 MACs are counted by forward hooks on every Conv2d and Linear (the count octcl's
-oct_model_macs gives; tests/test_bench.sh checks the two agree). Fields octcl fills
-from its own machinery (device time, peak, the reference check, activation bytes)
-are null here. bench/README.md defines every field.
+oct_model_macs gives; tests/test_bench.sh checks the two agree). activation_bytes is
+PyTorch's peak memory for one pass (see peak_activation_bytes). Fields octcl fills
+from its own machinery (device time, peak, the reference check) are null here. bench/README.md defines every field.
 """
 import argparse
 import csv
@@ -140,6 +140,29 @@ def count_macs(model, x):
     return total[0] // x.shape[0]
 
 
+def peak_activation_bytes(forward, model, n, use_cuda):
+    """PyTorch's peak memory for one pass beyond what was held before it (weights):
+    on CUDA the caching allocator's own peak (torch.cuda.max_memory_allocated, cuDNN
+    workspaces included); on the CPU the highest running sum, in time order, of every
+    profiled op's allocations minus frees (torch.profiler, profile_memory=True), so the
+    input copy, every intermediate tensor and the logits are counted while they live."""
+    import torch
+    if use_cuda:
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        forward(model, n)
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        forward(model, n)
+    live = peak = 0
+    for e in sorted(prof.events(), key=lambda e: e.time_range.start):
+        live += e.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak
+
+
 def main(argv):
     a = parse_args(argv)
     t_start = time.perf_counter()
@@ -209,12 +232,13 @@ def main(argv):
                 sync()
                 times.append((time.perf_counter() - t0) * 1e3)
             ms_min, ms_med = min(times), statistics.median(times)
+            act_bytes = peak_activation_bytes(forward, model, n, use_cuda)
             rows.append({
                 'device': name, 'backend': 'pytorch', 'platform': 'PyTorch', 'driver': driver,
                 'alpha': alpha, 'batch': n, 'size': f'{a.h}x{a.w}', 'in_channels': a.in_channels,
                 'classes': a.classes,
                 'model': f'random seed {a.seed}' + (', torch.compile' if compiled else ''),
-                'macs_per_image': macs, 'parameters': count_params(plain), 'activation_bytes': None,
+                'macs_per_image': macs, 'parameters': count_params(plain), 'activation_bytes': act_bytes,
                 'warmup': a.warmup, 'repeat': a.repeat, 'ms_min': ms_min, 'ms_median': ms_med,
                 'device_ms_min': None, 'device_ms_median': None,
                 'images_per_second': n / (ms_min * 1e-3), 'gflops': 2.0 * macs * n / (ms_min * 1e6),

@@ -161,6 +161,10 @@ if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
         p=$(grep "\"alpha\": $a[.0]*," "$SCRATCH/pt.json" | sed 's/.*"macs_per_image": \([0-9]*\),.*/\1/')
         [ -n "$o" ] && [ "$o" = "$p" ] || fail "alpha $a: octcl counts '$o' MACs per image, PyTorch '$p'"
         pass
+        # PyTorch's peak memory for the pass is measured: at least its input and logits.
+        m=$(grep "\"alpha\": $a[.0]*," "$SCRATCH/pt.json" | sed -n 's/.*"activation_bytes": \([0-9]*\),.*/\1/p')
+        [ -n "$m" ] && [ "$m" -ge $((4 * (2 * 3 * 8 * 8 + 2 * 10))) ] || fail "alpha $a: PyTorch activation_bytes '$m'"
+        pass
     done
 else
     echo "note: /usr/bin/python3 cannot import torch; the PyTorch MAC comparison is skipped"
