@@ -2,7 +2,8 @@
 # test_bench.sh — smoke test of `octcl bench`: usage errors, a tiny run on OpenCL (PoCL in
 # CI) and the CPU path, every JSON row holding every field with matched_reference true,
 # the CSV header, '-' for stdout, failure exits, and (when Debian's python3 has torch)
-# that bench/pytorch_bench.py counts the same MACs per image as octcl.
+# that bench/pytorch_bench.py counts the same MACs per image as octcl, and that
+# bench/start_time.sh reports cold and warm start as JSON.
 #
 #   sh tests/test_bench.sh path/to/octcl [scratch-dir]
 #
@@ -169,6 +170,21 @@ if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
 else
     echo "note: /usr/bin/python3 cannot import torch; the PyTorch MAC comparison is skipped"
 fi
+
+# ---- start-up time, cold and warm program cache -------------------------------------------------
+LAST="bench/start_time.sh OCTCL cpu 1"
+sh "$SRC_DIR/bench/start_time.sh" "$OCTCL" cpu 1 >"$OUT" 2>"$ERR"
+RC=$?
+expect_rc 0
+grep -q '^{"device": "native CPU.*", "cold_ms": [0-9][0-9]*, "warm_ms": [0-9][0-9]*, "warm_runs": 1,' "$OUT" ||
+    fail "start_time.sh: not one JSON object with device, cold_ms, warm_ms"
+pass
+LAST="bench/start_time.sh OCTCL nosuchdevice 1"
+sh "$SRC_DIR/bench/start_time.sh" "$OCTCL" nosuchdevice 1 >"$OUT" 2>"$ERR"
+RC=$?
+expect_rc 1
+expect_err "failed"
+pass
 
 echo "$PASSED passed, 0 failed"
 exit 0
