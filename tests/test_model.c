@@ -456,7 +456,7 @@ static void test_dtypes(void)
 /* The trained models against PyTorch's top-1 on a slice of the test set                 */
 
 #define SLICE_FAST 500  /* images per model on the fast backends */
-#define SLICE_REF 25    /* images per model on the reference (plain loops) */
+#define SLICE_REF 100   /* images per model on the reference (plain loops) */
 
 static void check_trained(const char *model_path, const char *top1_path, const char *spec, int limit)
 {
