@@ -4,13 +4,13 @@
  * table, a JSON array of flat objects and CSV. bench/README.md defines every field.
  */
 #include "bench.h"
+#include "cli_common.h"
 #include "octcl.h"
 
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +22,7 @@
 #define OCTCL_BENCH_DATA_DIR "/usr/share/datasets/fashion-mnist"
 #endif
 
-enum { BENCH_OK = 0, BENCH_FAILED = 1, BENCH_USAGE = 2 };
-
+#define CMD "bench"           /* the subcommand, in usage errors */
 #define MAX_LIST 64           /* items in one list option */
 #define CHECK_BATCH 2         /* images in the reference check */
 #define CHECK_SIDE 32         /* the check's height and width are capped at this */
@@ -35,55 +34,6 @@ enum { BENCH_OK = 0, BENCH_FAILED = 1, BENCH_USAGE = 2 };
 
 /* ------------------------------------------------------------------------------------ */
 /* Small helpers                                                                          */
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* "octcl bench: <message> (see octcl bench --help)" on stderr; returns BENCH_USAGE. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("octcl bench: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see octcl bench --help)\n", stderr);
-    return BENCH_USAGE;
-}
-
-/* "octcl bench: error: <message>" on stderr; returns BENCH_FAILED. */
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("octcl bench: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return BENCH_FAILED;
-}
-
-static const char *status_text(oct_status s)
-{
-    const char *m = oct_last_error();
-    return m && *m ? m : oct_status_string(s);
-}
-
-static const char *backend_name(oct_backend b)
-{
-    switch (b) {
-    case OCT_BACKEND_OPENCL: return "opencl";
-    case OCT_BACKEND_CPU: return "cpu";
-    case OCT_BACKEND_REF: return "ref";
-    }
-    return "unknown";
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -172,39 +122,6 @@ static void usage(FILE *f)
             CHECK_BATCH, DEFAULT_SEED);
 }
 
-/* Strict numbers: the whole string, no spaces, in range. */
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    if (!((s[0] >= '0' && s[0] <= '9') || ((s[0] == '-' || s[0] == '+') && s[1] >= '0' && s[1] <= '9'))) return 0;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*end != '\0' || errno == ERANGE || v < min || v > max) return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-    const char *d = s[0] == '+' || s[0] == '-' ? s + 1 : s;
-    if (!((d[0] >= '0' && d[0] <= '9') || (d[0] == '.' && d[1] >= '0' && d[1] <= '9'))) return 0;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end != '\0' || !isfinite(v) || !(v >= min && v <= max)) return 0;
-    *out = v;
-    return 1;
-}
-
-static int opt_int(const char *opt, const char *s, long min, long max, int *out)
-{
-    long v;
-    if (!parse_long(s, min, max, &v))
-        return usage_error("--%s \"%s\": expected an integer in %ld..%ld", opt, s, min, max), 0;
-    *out = (int)v;
-    return 1;
-}
-
 /* Split a comma list into at most MAX_LIST non-empty items of buf (modified in place). */
 static int split_list(const char *opt, char *buf, char **items, int *n)
 {
@@ -212,8 +129,8 @@ static int split_list(const char *opt, char *buf, char **items, int *n)
     for (char *p = buf;;) {
         char *comma = strchr(p, ',');
         if (comma) *comma = '\0';
-        if (!*p) return usage_error("--%s: empty item in the list", opt), 0;
-        if (*n == MAX_LIST) return usage_error("--%s: more than %d items", opt, MAX_LIST), 0;
+        if (!*p) return cli_usage_error(CMD, "--%s: empty item in the list", opt), 0;
+        if (*n == MAX_LIST) return cli_usage_error(CMD, "--%s: more than %d items", opt, MAX_LIST), 0;
         items[(*n)++] = p;
         if (!comma) return 1;
         p = comma + 1;
@@ -223,13 +140,14 @@ static int split_list(const char *opt, char *buf, char **items, int *n)
 static int parse_alphas(const char *s, bench_opts *o)
 {
     char buf[4096], *items[MAX_LIST];
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) return usage_error("--alphas: list too long"), 0;
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+        return cli_usage_error(CMD, "--alphas: list too long"), 0;
     if (!split_list("alphas", buf, items, &o->n_alphas)) return 0;
     for (int i = 0; i < o->n_alphas; i++) {
-        if (!parse_double(items[i], 0, 1, &o->alphas[i]))
-            return usage_error("--alphas \"%s\": expected a number in [0, 1]", items[i]), 0;
+        if (!cli_parse_double(CMD, "alphas", items[i], 0, 1, &o->alphas[i])) return 0;
         for (int j = 0; j < i; j++)
-            if (o->alphas[j] == o->alphas[i]) return usage_error("--alphas: %s is listed twice", items[i]), 0;
+            if (o->alphas[j] == o->alphas[i])
+                return cli_usage_error(CMD, "--alphas: %s is listed twice", items[i]), 0;
     }
     return 1;
 }
@@ -237,52 +155,31 @@ static int parse_alphas(const char *s, bench_opts *o)
 static int parse_batches(const char *s, bench_opts *o)
 {
     char buf[4096], *items[MAX_LIST];
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) return usage_error("--batch: list too long"), 0;
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+        return cli_usage_error(CMD, "--batch: list too long"), 0;
     if (!split_list("batch", buf, items, &o->n_batches)) return 0;
     for (int i = 0; i < o->n_batches; i++) {
-        if (!opt_int("batch", items[i], 1, 65536, &o->batches[i])) return 0;
+        if (!cli_parse_int(CMD, "batch", items[i], 1, 65536, &o->batches[i])) return 0;
         for (int j = 0; j < i; j++)
-            if (o->batches[j] == o->batches[i]) return usage_error("--batch: %s is listed twice", items[i]), 0;
+            if (o->batches[j] == o->batches[i])
+                return cli_usage_error(CMD, "--batch: %s is listed twice", items[i]), 0;
     }
-    return 1;
-}
-
-static int parse_size(const char *s, bench_opts *o)
-{
-    char buf[64];
-    const char *x = strpbrk(s, "xX");
-    long h, w;
-    int ok = x && (size_t)(x - s) < sizeof buf;
-    if (ok) {
-        memcpy(buf, s, (size_t)(x - s));
-        buf[x - s] = '\0';
-        ok = buf[0] >= '0' && buf[0] <= '9' && x[1] >= '0' && x[1] <= '9' && parse_long(buf, 1, 16384, &h) &&
-             parse_long(x + 1, 1, 16384, &w);
-    }
-    if (!ok) return usage_error("--size \"%s\": expected HxW with both in 1..16384, e.g. 32x32", s), 0;
-    o->h = (int)h, o->w = (int)w, o->size_given = 1;
     return 1;
 }
 
 enum {
     OPT_ALPHAS = 1, OPT_BATCH, OPT_SIZE, OPT_IN, OPT_CLASSES, OPT_DEVICE, OPT_REPEAT, OPT_WARMUP,
-    OPT_MODELS, OPT_DATA, OPT_ACC, OPT_SEED, OPT_NO_CHECK, OPT_JSON, OPT_CSV, OPT_HELP
+    OPT_MODELS, OPT_DATA, OPT_ACC, OPT_SEED, OPT_NO_CHECK, OPT_JSON, OPT_CSV
 };
 
-typedef struct {
-    const char *name;
-    int has_value, id;
-} opt_def;
-
-static const opt_def opt_defs[] = {
+static const cli_option opt_defs[] = {
     {"alphas", 1, OPT_ALPHAS}, {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},   {"in-channels", 1, OPT_IN},
     {"classes", 1, OPT_CLASSES}, {"device", 1, OPT_DEVICE}, {"repeat", 1, OPT_REPEAT}, {"warmup", 1, OPT_WARMUP},
     {"models", 1, OPT_MODELS}, {"data", 1, OPT_DATA},     {"accuracy-images", 1, OPT_ACC}, {"seed", 1, OPT_SEED},
-    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {"help", 0, OPT_HELP},
+    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {NULL, 0, 0},
 };
-#define OPT_COUNT (int)(sizeof opt_defs / sizeof opt_defs[0])
 
-/* BENCH_OK to go on, or an exit status (help printed: -1 mapped to 0 by the caller). */
+/* CLI_OK to go on (*help set for -h / --help), or CLI_USAGE after a one-line error. */
 static int parse_options(int argc, char **argv, bench_opts *o, int *help)
 {
     memset(o, 0, sizeof *o);
@@ -297,74 +194,45 @@ static int parse_options(int argc, char **argv, bench_opts *o, int *help)
     o->check = 1;
     o->seed = DEFAULT_SEED;
     o->data = OCTCL_BENCH_DATA_DIR;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *value = NULL;
-        if (strcmp(arg, "-h") == 0) {
-            *help = 1;
-            return BENCH_OK;
-        }
-        if (strncmp(arg, "--", 2) != 0 || !arg[2])
-            return usage_error("unexpected argument '%s'", arg);
-        const char *name = arg + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const opt_def *d = NULL;
-        for (int k = 0; k < OPT_COUNT; k++)
-            if (strlen(opt_defs[k].name) == len && strncmp(opt_defs[k].name, name, len) == 0) d = &opt_defs[k];
-        if (!d) return usage_error("unknown option '--%.*s'", (int)len, name);
-        if (d->has_value) {
-            if (eq)
-                value = eq + 1;
-            else if (i + 1 < argc)
-                value = argv[++i];
-            else
-                return usage_error("option '--%s' needs a value", d->name);
-        } else if (eq) {
-            return usage_error("option '--%s' takes no value", d->name);
-        }
-        long v;
-        switch (d->id) {
-        case OPT_HELP: *help = 1; return BENCH_OK;
-        case OPT_ALPHAS: if (!parse_alphas(value, o)) return BENCH_USAGE; break;
-        case OPT_BATCH: if (!parse_batches(value, o)) return BENCH_USAGE; break;
-        case OPT_SIZE: if (!parse_size(value, o)) return BENCH_USAGE; break;
-        case OPT_IN:
-            if (!opt_int("in-channels", value, 1, 4096, &o->in_channels)) return BENCH_USAGE;
-            o->in_given = 1;
-            break;
-        case OPT_CLASSES:
-            if (!opt_int("classes", value, 1, 1000000, &o->classes)) return BENCH_USAGE;
-            o->classes_given = 1;
-            break;
+    cli_parser p;
+    cli_parser_init(&p, CMD, argc, argv, opt_defs);
+    const char *v;
+    for (int id; (id = cli_next(&p, &v)) != CLI_OPT_END;) {
+        int ok = 1;
+        switch (id) {
+        case CLI_OPT_ERROR: return CLI_USAGE;
+        case CLI_OPT_HELP: *help = 1; return CLI_OK;
+        case OPT_ALPHAS: ok = parse_alphas(v, o); break;
+        case OPT_BATCH: ok = parse_batches(v, o); break;
+        case OPT_SIZE: ok = o->size_given = cli_parse_size(CMD, "size", v, 16384, &o->h, &o->w); break;
+        case OPT_IN: ok = o->in_given = cli_parse_int(CMD, "in-channels", v, 1, 4096, &o->in_channels); break;
+        case OPT_CLASSES: ok = o->classes_given = cli_parse_int(CMD, "classes", v, 1, 1000000, &o->classes); break;
         case OPT_DEVICE:
-            if (snprintf(o->device_buf, sizeof o->device_buf, "%s", value) >= (int)sizeof o->device_buf)
-                return usage_error("--device: list too long");
+            if (snprintf(o->device_buf, sizeof o->device_buf, "%s", v) >= (int)sizeof o->device_buf)
+                return cli_usage_error(CMD, "--device: list too long");
             break;
-        case OPT_REPEAT: if (!opt_int("repeat", value, 1, 1000000, &o->repeat)) return BENCH_USAGE; break;
-        case OPT_WARMUP: if (!opt_int("warmup", value, 0, 1000000, &o->warmup)) return BENCH_USAGE; break;
-        case OPT_MODELS: o->models = value; break;
-        case OPT_DATA: o->data = value; break;
-        case OPT_ACC:
-            if (!opt_int("accuracy-images", value, 1, INT_MAX, &o->accuracy_images)) return BENCH_USAGE;
-            break;
-        case OPT_SEED:
-            if (!parse_long(value, 0, LONG_MAX, &v)) return usage_error("--seed \"%s\": expected an integer >= 0", value);
-            o->seed = (uint64_t)v;
-            break;
+        case OPT_REPEAT: ok = cli_parse_int(CMD, "repeat", v, 1, 1000000, &o->repeat); break;
+        case OPT_WARMUP: ok = cli_parse_int(CMD, "warmup", v, 0, 1000000, &o->warmup); break;
+        case OPT_MODELS: o->models = v; break;
+        case OPT_DATA: o->data = v; break;
+        case OPT_ACC: ok = cli_parse_int(CMD, "accuracy-images", v, 1, INT_MAX, &o->accuracy_images); break;
+        case OPT_SEED: ok = cli_parse_u64(CMD, "seed", v, &o->seed); break;
         case OPT_NO_CHECK: o->check = 0; break;
-        case OPT_JSON: o->json = value; break;
-        case OPT_CSV: o->csv = value; break;
+        case OPT_JSON: o->json = v; break;
+        case OPT_CSV: o->csv = v; break;
         }
+        if (!ok) return CLI_USAGE;
     }
-    if (!split_list("device", o->device_buf, o->devices, &o->n_devices)) return BENCH_USAGE;
-    if (o->models && strlen(o->models) > 4000) return usage_error("--models: path too long");
+    if (!split_list("device", o->device_buf, o->devices, &o->n_devices)) return CLI_USAGE;
+    if (o->models && strlen(o->models) > 4000) return cli_usage_error(CMD, "--models: path too long");
     if (o->models && (o->in_given || o->classes_given))
-        return usage_error("--%s cannot be combined with --models: it comes from the model files",
-                           o->in_given ? "in-channels" : "classes");
+        return cli_usage_error(CMD, "--%s cannot be combined with --models: it comes from the model files",
+                               o->in_given ? "in-channels" : "classes");
     if (o->json && o->csv && strcmp(o->json, o->csv) == 0)
-        return usage_error("--json and --csv both name '%s'", o->json);
+        return cli_usage_error(CMD, "--json and --csv both name '%s'", o->json);
     if ((o->json && !*o->json) || (o->csv && !*o->csv))
-        return usage_error("--%s: empty file name", o->json && !*o->json ? "json" : "csv");
-    return BENCH_OK;
+        return cli_usage_error(CMD, "--%s: empty file name", o->json && !*o->json ? "json" : "csv");
+    return CLI_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -481,24 +349,6 @@ static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, s
     return v_null();
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void write_json(FILE *f, const bench_row *rows, int n, const run_meta *m)
 {
     char buf[64];
@@ -511,7 +361,7 @@ static void write_json(FILE *f, const bench_row *rows, int n, const run_meta *m)
             if (v.kind == V_NULL)
                 fputs("null", f);
             else if (v.kind == V_STR)
-                json_string(f, v.str);
+                cli_json_string(f, v.str);
             else
                 fputs(v.text, f);
         }
@@ -689,7 +539,7 @@ done:
 static void note_no_device_time(const char *label, oct_status s)
 {
     fprintf(stderr, "octcl bench: note: %s: no device time (%s); device_ms_* are null, wall time only\n", label,
-            status_text(s));
+            cli_status_text(s));
 }
 
 /* Warm up, then time o->repeat passes of a batch of n: wall[] and dev[] (ms) get the
@@ -705,9 +555,9 @@ static oct_status time_batch(const bench_opts *o, oct_context *ctx, oct_model *m
             note_no_device_time(label, s);
             *dev_ok = 0;
         }
-        double t0 = now_ms();
+        double t0 = cli_now();
         if ((s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL)) != OCT_OK) return s;
-        wall[r] = now_ms() - t0;
+        wall[r] = 1e3 * (cli_now() - t0);
         if (*dev_ok && (s = oct_context_device_ms(ctx, &dev[r])) != OCT_OK) {
             note_no_device_time(label, s);
             *dev_ok = 0;
@@ -739,8 +589,8 @@ typedef struct {
     int n_rows, cap;
 } bench_out;
 
-/* Every (alpha, batch) on one device. Returns BENCH_OK, BENCH_FAILED (reported; the rows
- * that did run are kept) or BENCH_USAGE. */
+/* Every (alpha, batch) on one device. Returns CLI_OK, CLI_FAILED (reported; the rows
+ * that did run are kept) or CLI_USAGE. */
 static int run_device(bench_state *st, int d, bench_out *out)
 {
     const bench_opts *o = st->o;
@@ -751,23 +601,23 @@ static int run_device(bench_state *st, int d, bench_out *out)
     float *logits = NULL;
     double *wall = NULL, *dev = NULL, peak = NAN, first_ms = NAN;
     char desc[4096], label[32];
-    int rc = BENCH_OK, dev_ok = 1, max_batch = CHECK_BATCH;
+    int rc = CLI_OK, dev_ok = 1, max_batch = CHECK_BATCH;
     for (int i = 0; i < o->n_batches; i++)
         if (o->batches[i] > max_batch) max_batch = o->batches[i];
 
     /* Cold start: context, the first alpha's model, one image's logits. */
-    double t0 = now_ms();
+    double t0 = cli_now();
     oct_status s = oct_context_create(spec, &ctx);
-    if (s == OCT_ERR_BAD_DEVICE_SPEC) return usage_error("--device %s: %s", spec, status_text(s));
-    if (s != OCT_OK) return fail("device %s: %s", spec, status_text(s));
+    if (s == OCT_ERR_BAD_DEVICE_SPEC) return cli_usage_error(CMD, "--device %s: %s", spec, cli_status_text(s));
+    if (s != OCT_OK) return cli_fail("device %s: %s", spec, cli_status_text(s));
     if ((s = oct_context_info(ctx, &info)) != OCT_OK) {
-        rc = fail("device %s: %s", spec, status_text(s));
+        rc = cli_fail("device %s: %s", spec, cli_status_text(s));
         goto done;
     }
     if (info.backend == OCT_BACKEND_OPENCL)
         snprintf(label, sizeof label, "opencl:%d:%d", info.platform_index, info.device_index);
     else
-        snprintf(label, sizeof label, "%s", backend_name(info.backend));
+        snprintf(label, sizeof label, "%s", cli_backend_name(info.backend));
     for (int i = 0; i < out->n_seen; i++)
         if (same_device(&out->seen[i], &info)) {
             fprintf(stderr, "octcl bench: note: --device %s is %s (%s), already measured; skipped\n", spec, label,
@@ -779,21 +629,21 @@ static int run_device(bench_state *st, int d, bench_out *out)
     wall = malloc((size_t)o->repeat * sizeof *wall);
     dev = malloc((size_t)o->repeat * sizeof *dev);
     if (!logits || !wall || !dev) {
-        rc = fail("out of host memory for batch %d", max_batch);
+        rc = cli_fail("out of host memory for batch %d", max_batch);
         goto done;
     }
     if ((s = make_model(st, ctx, o->alphas[0], &m, desc, sizeof desc)) == OCT_OK &&
         (s = oct_model_forward(m, st->x, 1, o->h, o->w, logits, NULL, NULL)) == OCT_OK)
-        first_ms = now_ms() - t0;
+        first_ms = 1e3 * (cli_now() - t0);
     oct_model_free(m);
     m = NULL;
     if (s != OCT_OK) {
-        rc = fail("%s, alpha %.2f: %s", label, o->alphas[0], status_text(s));
+        rc = cli_fail("%s, alpha %.2f: %s", label, o->alphas[0], cli_status_text(s));
         goto done;
     }
     fprintf(stderr, "octcl bench: %s: %s (%s)\n", label, info.name, info.reason);
     if ((s = oct_context_peak_gflops(ctx, &peak)) != OCT_OK) {
-        fprintf(stderr, "octcl bench: note: %s: no peak (%s); peak_* are null\n", label, status_text(s));
+        fprintf(stderr, "octcl bench: note: %s: no peak (%s); peak_* are null\n", label, cli_status_text(s));
         peak = NAN;
     }
 
@@ -802,7 +652,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
         oct_model_info mi;
         if ((s = make_model(st, ctx, alpha, &m, desc, sizeof desc)) != OCT_OK ||
             (s = oct_model_info_get(m, &mi)) != OCT_OK) {
-            rc = fail("%s, alpha %.2f: %s", label, alpha, status_text(s));
+            rc = cli_fail("%s, alpha %.2f: %s", label, alpha, cli_status_text(s));
             goto next_alpha;
         }
         /* The check: two images on this device against the reference path. */
@@ -812,12 +662,12 @@ static int run_device(bench_state *st, int d, bench_out *out)
             const float *want;
             progress(label, alpha, CHECK_BATCH);
             if ((s = ref_logits(st, ai, &mi, &want)) != OCT_OK) {
-                rc = fail("ref, alpha %.2f: %s", alpha, status_text(s));
+                rc = cli_fail("ref, alpha %.2f: %s", alpha, cli_status_text(s));
                 goto next_alpha;
             }
             if ((s = oct_model_forward(m, st->check_x, CHECK_BATCH, st->check_h, st->check_w, logits, NULL, NULL)) !=
                 OCT_OK) {
-                rc = fail("%s, alpha %.2f: %s", label, alpha, status_text(s));
+                rc = cli_fail("%s, alpha %.2f: %s", label, alpha, cli_status_text(s));
                 goto next_alpha;
             }
             matched = 1;
@@ -827,16 +677,16 @@ static int run_device(bench_state *st, int d, bench_out *out)
                 if (!(e <= CHECK_ATOL + CHECK_RTOL * fabs((double)want[i]))) matched = 0;
             }
             if (!matched) {
-                rc = fail("%s, alpha %.2f: logits differ from the reference path by up to %.3g "
-                          "(tolerance %g + %g x |ref|)",
-                          label, alpha, max_err, CHECK_ATOL, CHECK_RTOL);
+                rc = cli_fail("%s, alpha %.2f: logits differ from the reference path by up to %.3g "
+                              "(tolerance %g + %g x |ref|)",
+                              label, alpha, max_err, CHECK_ATOL, CHECK_RTOL);
             }
         }
         double acc = NAN;
         if (st->have_data) {
             progress(label, alpha, ACC_CHUNK);
             if ((s = accuracy(st, m, &mi, &acc)) != OCT_OK) {
-                rc = fail("%s, alpha %.2f, accuracy: %s", label, alpha, status_text(s));
+                rc = cli_fail("%s, alpha %.2f, accuracy: %s", label, alpha, cli_status_text(s));
                 acc = NAN;
             }
         }
@@ -844,14 +694,14 @@ static int run_device(bench_state *st, int d, bench_out *out)
             int n = o->batches[bi];
             progress(label, alpha, n);
             if ((s = time_batch(o, ctx, m, st->x, n, o->h, o->w, logits, wall, dev, &dev_ok, label)) != OCT_OK) {
-                rc = fail("%s, alpha %.2f, batch %d: %s", label, alpha, n, status_text(s));
+                rc = cli_fail("%s, alpha %.2f, batch %d: %s", label, alpha, n, cli_status_text(s));
                 continue;
             }
             if (out->n_rows == out->cap) {
                 int cap = out->cap ? 2 * out->cap : 16;
                 bench_row *grown = realloc(out->rows, (size_t)cap * sizeof *grown);
                 if (!grown) {
-                    rc = fail("out of host memory for %d rows", cap);
+                    rc = cli_fail("out of host memory for %d rows", cap);
                     goto next_alpha;
                 }
                 out->rows = grown, out->cap = cap;
@@ -862,7 +712,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
             snprintf(r->device, sizeof r->device, "%s", info.name);
             snprintf(r->platform, sizeof r->platform, "%s", info.platform);
             snprintf(r->driver, sizeof r->driver, "%s", info.driver);
-            snprintf(r->backend, sizeof r->backend, "%s", backend_name(info.backend));
+            snprintf(r->backend, sizeof r->backend, "%s", cli_backend_name(info.backend));
             snprintf(r->label, sizeof r->label, "%s", label);
             snprintf(r->model, sizeof r->model, "%s", desc);
             r->alpha = alpha;
@@ -908,10 +758,10 @@ static int load_idx(const char *dir, const char *name, oct_idx *out)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s.gz", dir, name) >= (int)sizeof path)
-        return fail("--data %s: path too long", dir);
+        return cli_fail("--data %s: path too long", dir);
     if (access(path, F_OK) != 0) snprintf(path, sizeof path, "%s/%s", dir, name);
     oct_status s = oct_idx_load(path, out);
-    return s == OCT_OK ? BENCH_OK : fail("%s: %s", path, status_text(s));
+    return s == OCT_OK ? CLI_OK : cli_fail("%s: %s", path, cli_status_text(s));
 }
 
 /* --models: every alpha's file loads (on the reference context) with one in_channels and
@@ -926,28 +776,28 @@ static int prepare_models(bench_state *st, int *h, int *w)
         oct_status s = make_model(st, st->ref, o->alphas[ai], &m, path, sizeof path);
         if (s == OCT_OK) s = oct_model_info_get(m, &mi);
         oct_model_free(m);
-        if (s != OCT_OK) return fail("%s", status_text(s));
+        if (s != OCT_OK) return cli_fail_status(s);
         if (ai > 0 && (mi.in_channels != st->in_c || mi.num_classes != st->classes))
-            return fail("%s has %d input channels and %d classes, the first model %d and %d", path, mi.in_channels,
-                        mi.num_classes, st->in_c, st->classes);
+            return cli_fail("%s has %d input channels and %d classes, the first model %d and %d", path,
+                            mi.in_channels, mi.num_classes, st->in_c, st->classes);
         st->in_c = mi.in_channels, st->classes = mi.num_classes;
     }
     int rc;
-    if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &st->images)) != BENCH_OK) return rc;
-    if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &st->labels)) != BENCH_OK) return rc;
+    if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &st->images)) != CLI_OK) return rc;
+    if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &st->labels)) != CLI_OK) return rc;
     const oct_idx *im = &st->images, *lb = &st->labels;
     if (im->ndim != 3 || im->shape[0] < 1 || im->shape[1] < 1 || im->shape[2] < 1 || im->shape[1] > 16384 ||
         im->shape[2] > 16384 || lb->ndim != 1 || lb->shape[0] != im->shape[0])
-        return fail("%s: the test images and labels are not (N, H, W) and (N)", o->data);
-    if (st->in_c != 1) return fail("the models take %d input channels; Fashion-MNIST images have 1", st->in_c);
+        return cli_fail("%s: the test images and labels are not (N, H, W) and (N)", o->data);
+    if (st->in_c != 1) return cli_fail("the models take %d input channels; Fashion-MNIST images have 1", st->in_c);
     st->acc_images = im->shape[0] < o->accuracy_images ? (int)im->shape[0] : o->accuracy_images;
     for (int i = 0; i < st->acc_images; i++)
         if (lb->data[i] >= st->classes)
-            return fail("%s: label %d of image %d is not a class of the models (%d classes)", o->data, lb->data[i], i,
-                        st->classes);
+            return cli_fail("%s: label %d of image %d is not a class of the models (%d classes)", o->data,
+                            lb->data[i], i, st->classes);
     st->have_data = 1;
     if (!o->size_given) *h = (int)im->shape[1], *w = (int)im->shape[2];
-    return BENCH_OK;
+    return CLI_OK;
 }
 
 /* auto, opencl, cpu, ref or opencl:P:D; the library has the last word. */
@@ -993,19 +843,19 @@ static FILE *open_output(const char *path, const char *opt)
 {
     if (strcmp(path, "-") == 0) return stdout;
     FILE *f = fopen(path, "w");
-    if (!f) fail("--%s %s: %s", opt, path, strerror(errno));
+    if (!f) cli_fail("--%s %s: %s", opt, path, strerror(errno));
     return f;
 }
 
 static int close_output(FILE *f, const char *path)
 {
-    if (!f) return BENCH_OK;
+    if (!f) return CLI_OK;
     int bad = ferror(f);
     if (f == stdout)
         bad |= fflush(f) != 0;
     else
         bad |= fclose(f) != 0;
-    return bad ? fail("%s: write failed", path) : BENCH_OK;
+    return bad ? cli_fail("%s: write failed", path) : CLI_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1015,14 +865,14 @@ int octcl_bench_main(int argc, char **argv)
 {
     bench_opts o;
     int help, rc = parse_options(argc, argv, &o, &help);
-    if (rc != BENCH_OK) return rc;
+    if (rc != CLI_OK) return rc;
     if (help) {
         usage(stdout);
-        return BENCH_OK;
+        return CLI_OK;
     }
     for (int i = 0; i < o.n_devices; i++)
         if (!device_spec_ok(o.devices[i]))
-            return usage_error("--device \"%s\": expected auto, opencl, opencl:P:D, cpu or ref", o.devices[i]);
+            return cli_usage_error(CMD, "--device \"%s\": expected auto, opencl, opencl:P:D, cpu or ref", o.devices[i]);
 
     bench_state st;
     bench_out out;
@@ -1040,19 +890,19 @@ int octcl_bench_main(int argc, char **argv)
 
     /* Outputs first, so a bad path fails before minutes of measuring. */
     if ((o.json && !(json = open_output(o.json, "json"))) || (o.csv && !(csv = open_output(o.csv, "csv")))) {
-        rc = BENCH_FAILED;
+        rc = CLI_FAILED;
         goto done;
     }
     if ((s = oct_context_create("ref", &st.ref)) != OCT_OK) {
-        rc = fail("reference context: %s", status_text(s));
+        rc = cli_fail("reference context: %s", cli_status_text(s));
         goto done;
     }
     st.ref_logits = calloc((size_t)o.n_alphas, sizeof *st.ref_logits);
     if (!st.ref_logits) {
-        rc = fail("out of host memory");
+        rc = cli_fail("out of host memory");
         goto done;
     }
-    if (o.models && (rc = prepare_models(&st, &o.h, &o.w)) != BENCH_OK) goto done;
+    if (o.models && (rc = prepare_models(&st, &o.h, &o.w)) != CLI_OK) goto done;
 
     /* Inputs: the timed batches (largest batch, seeded, [-2, 2]) and the check's images
      * at the bench size with each side capped at CHECK_SIDE. */
@@ -1066,7 +916,7 @@ int octcl_bench_main(int argc, char **argv)
     st.x = malloc((size_t)max_batch * per_image * sizeof *st.x);
     st.check_x = malloc(check_count * sizeof *st.check_x);
     if (!st.x || !st.check_x) {
-        rc = fail("out of host memory for %d images of %zu floats", max_batch, per_image);
+        rc = cli_fail("out of host memory for %d images of %zu floats", max_batch, per_image);
         goto done;
     }
     fill_random(st.x, (size_t)max_batch * per_image, o.seed + 1);
@@ -1074,11 +924,11 @@ int octcl_bench_main(int argc, char **argv)
 
     for (int d = 0; d < o.n_devices; d++) {
         int r = run_device(&st, d, &out);
-        if (r == BENCH_USAGE) {
+        if (r == CLI_USAGE) {
             rc = r;
             goto done;
         }
-        if (r != BENCH_OK) rc = r;
+        if (r != CLI_OK) rc = r;
     }
 
     /* Speed-up over alpha 0 on the same device and batch, from ms_min. */
@@ -1099,8 +949,8 @@ int octcl_bench_main(int argc, char **argv)
     if (csv) write_csv(csv, out.rows, out.n_rows, &meta);
 
 done:
-    if (close_output(json, o.json) != BENCH_OK) rc = BENCH_FAILED;
-    if (close_output(csv, o.csv) != BENCH_OK) rc = BENCH_FAILED;
+    if (close_output(json, o.json) != CLI_OK) rc = CLI_FAILED;
+    if (close_output(csv, o.csv) != CLI_OK) rc = CLI_FAILED;
     if (st.ref_logits)
         for (int i = 0; i < o.n_alphas; i++) free(st.ref_logits[i]);
     free(st.ref_logits);

@@ -1,7 +1,8 @@
-/* common.c — the helpers behind cli.h: the option parser, strict number parsing,
- * error lines, opening a device, shape and JSON formatting, the clock.
+/* common.c — the helpers behind cli_common.h (library octcl_cli_common, linked by the
+ * `octcl` program and by `octcl bench`): the option parser, strict number parsing,
+ * one-line error reports, opening a device, shape and JSON formatting, the clock.
  */
-#include "cli.h"
+#include "cli_common.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +23,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "octcl %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nsee octcl %s --help\n", cmd);
+    fprintf(stderr, " (see octcl %s --help)\n", cmd);
     return CLI_USAGE;
 }
 
@@ -37,10 +38,15 @@ int cli_fail(const char *fmt, ...)
     return CLI_FAILED;
 }
 
-int cli_fail_status(oct_status s)
+const char *cli_status_text(oct_status s)
 {
     const char *msg = oct_last_error();
-    return cli_fail("%s", msg && *msg ? msg : oct_status_string(s));
+    return msg && *msg ? msg : oct_status_string(s);
+}
+
+int cli_fail_status(oct_status s)
+{
+    return cli_fail("%s", cli_status_text(s));
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -68,17 +74,17 @@ int cli_next(cli_parser *p, const char **value)
     if (p->i >= p->argc) return CLI_OPT_END;
     const char *arg = p->argv[p->i++];
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) return CLI_OPT_HELP;
-    if (strcmp(arg, "--") == 0) {
-        if (p->i < p->argc) return (cli_usage_error(p->cmd, "unexpected argument '%s'", p->argv[p->i]), CLI_OPT_ERROR);
-        return CLI_OPT_END;
-    }
-    if (strncmp(arg, "--", 2) != 0) {
-        if (arg[0] == '-' && arg[1]) return (cli_usage_error(p->cmd, "unknown option '%s'", arg), CLI_OPT_ERROR);
+    /* No subcommand takes positional arguments, so a lone "--" is one too. */
+    if (strncmp(arg, "--", 2) != 0 || !arg[2]) {
+        if (arg[0] == '-' && arg[1] && arg[1] != '-')
+            return (cli_usage_error(p->cmd, "unknown option '%s'", arg), CLI_OPT_ERROR);
         return (cli_usage_error(p->cmd, "unexpected argument '%s'", arg), CLI_OPT_ERROR);
     }
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const cli_option *o = find_option(p->opts, name, len);
+    if (!o && eq && strncmp(name, "help=", 5) == 0)
+        return (cli_usage_error(p->cmd, "option '--help' takes no value"), CLI_OPT_ERROR);
     if (!o) return (cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len, name), CLI_OPT_ERROR);
     if (!o->has_value) {
         if (eq) return (cli_usage_error(p->cmd, "option '--%s' takes no value", o->name), CLI_OPT_ERROR);

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
         /* `octcl help run` is `octcl run --help`. */
         const command *c = find_command(argv[2]);
         if (!c || argc > 3) {
-            fprintf(stderr, "octcl: %s '%s'\nsee octcl --help\n", c ? "unexpected argument" : "unknown command",
+            fprintf(stderr, "octcl: %s '%s' (see octcl --help)\n", c ? "unexpected argument" : "unknown command",
                     c ? argv[3] : argv[2]);
             return CLI_USAGE;
         }
@@ -87,9 +87,9 @@ int main(int argc, char **argv)
     const command *c = find_command(first);
     if (!c) {
         if (first[0] == '-')
-            fprintf(stderr, "octcl: unknown option '%s'\nsee octcl --help\n", first);
+            fprintf(stderr, "octcl: unknown option '%s' (see octcl --help)\n", first);
         else
-            fprintf(stderr, "octcl: unknown command '%s'\nsee octcl --help\n", first);
+            fprintf(stderr, "octcl: unknown command '%s' (see octcl --help)\n", first);
         return CLI_USAGE;
     }
     return c->run(argc - 1, argv + 1);

@@ -50,10 +50,12 @@ run() {
 }
 expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
 expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
-# A usage error: status 2 and one line on stderr.
+# A usage error: status 2 and one line on stderr, "octcl bench: <problem> (see octcl bench --help)".
 expect_usage() {
     expect_rc 2
     [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"
+    pass
+    grep -q '^octcl bench: .* (see octcl bench --help)$' "$ERR" || fail "not 'octcl bench: ... (see octcl bench --help)'"
     pass
 }
 
@@ -87,7 +89,8 @@ grep -q "^usage: octcl bench" "$OUT" || fail "--help prints no usage line"
 pass
 for bad in "--batch 0" "--batch 2,x" "--alphas 0,1.5" "--alphas 0,,1" "--alphas 0.5,0.5" "--size 8" \
     "--size 8x0" "--repeat -1" "--warmup 1.5" "--device gpu" "--in-channels 0" "--bogus" "stray" \
-    "--json same --csv same" "--repeat"; do
+    "--json same --csv same" "--repeat" "--seed -1" "--seed +5" "--" "-x" "--no-check=1" \
+    "--models m --classes 3" "--alphas 0x"; do
     # shellcheck disable=SC2086
     run $bad
     expect_usage

@@ -59,10 +59,14 @@ expect_size() {
     [ "$size" -eq "$2" ] || fail "$1 has $size bytes, expected $2"
     pass
 }
-# A usage error: exit 2, the problem and the hint on stderr.
+# A usage error of subcommand $1 (none: the program itself): exit 2 and one line on
+# stderr, "octcl CMD: <problem> (see octcl CMD --help)".
 expect_usage() {
     expect_rc 2
-    expect_err "see octcl $1 --help"
+    [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"
+    pass
+    expect_err "octcl${1:+ $1}: "
+    expect_err " (see octcl${1:+ $1} --help)"
 }
 
 # npy_fixture FILE "SHAPE" DATA_BYTES: a float32 .npy (version 1, 128-byte header)
@@ -91,10 +95,12 @@ expect_out "usage: octcl run"
 run
 expect_rc 2
 run frobnicate
-expect_rc 2
+expect_usage
 expect_err "unknown command 'frobnicate'"
 run --frobnicate
-expect_rc 2
+expect_usage
+run help run extra
+expect_usage
 
 # ---- usage errors -------------------------------------------------------------------
 run run --batch 0
@@ -127,6 +133,11 @@ expect_err "unknown option '--bogus'"
 run run extra
 expect_usage run
 expect_err "unexpected argument 'extra'"
+run run --
+expect_usage run
+run run -x
+expect_usage run
+expect_err "unknown option '-x'"
 run run --output
 expect_usage run
 expect_err "needs a value"
