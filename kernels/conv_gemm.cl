@@ -184,6 +184,9 @@ void oct_conv2d_gemm(__global const float *x1, int x1_off, int x1_ns, int ci1,
     OCT_VT acc[OCT_RM];
 #pragma unroll
     for (int i = 0; i < OCT_RM; i++) acc[i] = (OCT_VT)(0.0f);
+    /* A work-item whose channels all lie past Co (Co not a multiple of OCT_TM) still
+     * loads its share of the tiles and meets every barrier, but multiplies nothing. */
+    const int live = m0 + ty * OCT_RM < co;
 
     for (int s = 0; s < steps; s++) {
         const int second = s >= steps1;
@@ -235,16 +238,18 @@ void oct_conv2d_gemm(__global const float *x1, int x1_off, int x1_ns, int ci1,
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
+        if (live) {
 #pragma unroll
-        for (int q = 0; q < OCT_TK; q++) {
-            OCT_VT bv = OCT_VLOAD(&xl[q][tx * OCT_RN]);
+            for (int q = 0; q < OCT_TK; q++) {
+                OCT_VT bv = OCT_VLOAD(&xl[q][tx * OCT_RN]);
 #if OCT_WGLOBAL
 #pragma unroll
-            for (int i = 0; i < OCT_RM; i++) acc[i] = OCT_FMA((OCT_VT)(wrow[q * mp + i]), bv, acc[i]);
+                for (int i = 0; i < OCT_RM; i++) acc[i] = OCT_FMA((OCT_VT)(wrow[q * mp + i]), bv, acc[i]);
 #else
 #pragma unroll
-            for (int i = 0; i < OCT_RM; i++) acc[i] = OCT_FMA((OCT_VT)(wl[q][ty * OCT_RM + i]), bv, acc[i]);
+                for (int i = 0; i < OCT_RM; i++) acc[i] = OCT_FMA((OCT_VT)(wl[q][ty * OCT_RM + i]), bv, acc[i]);
 #endif
+            }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
