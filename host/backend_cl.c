@@ -41,6 +41,7 @@ enum {
     OCT__K_RESIZE,
     OCT__K_GAP,
     OCT__K_BIAS,
+    OCT__K_LINEAR,
     OCT__K_PROBE,
     OCT__K_COUNT
 };
@@ -56,6 +57,7 @@ static const struct {
     [OCT__K_RESIZE] = {"oct_resize_nearest", OCT__LOCAL_1D},
     [OCT__K_GAP] = {"oct_gap", OCT__LOCAL_GAP},
     [OCT__K_BIAS] = {"oct_linear_bias", OCT__LOCAL_1D},
+    [OCT__K_LINEAR] = {"oct_linear", OCT__LOCAL_1D},
     [OCT__K_PROBE] = {"oct_probe_fma", OCT__LOCAL_PROBE},
 };
 
@@ -78,6 +80,12 @@ static const oct__tiles oct__tiles_small = {32, 32, 16, 4, 4, 0};
 
 /* How convolutions are run: by size (auto), or forced ($OCTCL_CONV=direct|gemm). */
 enum { OCT__CONV_AUTO, OCT__CONV_DIRECT, OCT__CONV_GEMM };
+/* How the linear layer is run: by size (auto), or forced ($OCTCL_LINEAR=kernel|clblast). */
+enum { OCT__LINEAR_AUTO, OCT__LINEAR_KERNEL, OCT__LINEAR_CLBLAST };
+/* Below this many multiply-adds a linear layer runs in oct_linear: CLBlast builds its
+ * SGEMM program in every new process (about 10 s on PoCL with a cold cache, 18 of 35 s
+ * of a cold start there), which a head like OctNetMini's (N x 128 x 10) never repays. */
+#define OCT__CLBLAST_MIN_MACS (1LL << 22)
 
 /* What a context owns (ctx->state). */
 typedef struct {
@@ -93,6 +101,7 @@ typedef struct {
     oct__tiles tiles;
     int gemm_ok;                /* the GEMM kernel fits this device */
     int conv_mode;              /* OCT__CONV_* */
+    int linear_mode;            /* OCT__LINEAR_* */
     cl_mem wpack;               /* packed weights of the GEMM, grown as needed */
     size_t wpack_count;
     int probe_vec, probe_chains; /* probe.cl's OCT_PROBE_VEC, OCT_PROBE_CHAINS */
@@ -646,6 +655,11 @@ static oct_status cl_init(oct_context *ctx)
                     : strcmp(mode, "direct") == 0 ? OCT__CONV_DIRECT
                     : strcmp(mode, "gemm") == 0   ? OCT__CONV_GEMM
                                                   : OCT__CONV_AUTO;
+    mode = getenv("OCTCL_LINEAR");
+    st->linear_mode = !mode                        ? OCT__LINEAR_AUTO
+                      : strcmp(mode, "kernel") == 0  ? OCT__LINEAR_KERNEL
+                      : strcmp(mode, "clblast") == 0 ? OCT__LINEAR_CLBLAST
+                                                     : OCT__LINEAR_AUTO;
     /* The probe fills a CPU's SIMD lanes from one work-item (wide vectors), a GPU's from
      * many (float4 chains). */
     int cpu = (lim.type & CL_DEVICE_TYPE_GPU) == 0;
@@ -1151,9 +1165,10 @@ static oct_status oct__clblast_fail(const char *call, CLBlastStatusCode c)
     return oct__fail(OCT_ERR_CLBLAST, "%s failed: %d (%s)", call, (int)c, name);
 }
 
-/* y (N, Out) = x (N, In) W^T (W: (Out, In)) + bias (Out): y = bias first, then SGEMM
- * with beta = 1 (so y's old contents, possibly NaN, never matter). While profiling, the
- * SGEMM's event (its last kernel) is kept like ours. */
+/* y (N, Out) = x (N, In) W^T (W: (Out, In)) + bias (Out). A small head: oct_linear. A
+ * large one: y = bias first, then CLBlast's SGEMM with beta = 1 (so y's old contents,
+ * possibly NaN, never matter); while profiling, the SGEMM's event (its last kernel) is
+ * kept like ours. */
 static oct_status cl_linear(oct_context *ctx, const oct__linear_op *op)
 {
     static const char *what = "linear";
@@ -1168,6 +1183,20 @@ static oct_status cl_linear(oct_context *ctx, const oct__linear_op *op)
     if (op->bias) OCT__TRY(oct__check_buf(what, "bias", op->bias, (size_t)op->out));
 
     cl_mem ymem = op->y->mem;
+    long long macs = (long long)op->n * op->in * op->out;
+    if (st->linear_mode == OCT__LINEAR_KERNEL ||
+        (st->linear_mode == OCT__LINEAR_AUTO && macs < OCT__CLBLAST_MIN_MACS)) {
+        oct__args a = oct__args_start(st, OCT__K_LINEAR);
+        oct__arg_mem(&a, oct__mem_or(op->in ? op->x->mem : NULL, ymem));
+        oct__arg_mem(&a, oct__mem_or(op->in ? op->weight->mem : NULL, ymem));
+        oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, ymem));
+        oct__arg_int(&a, op->bias != NULL);
+        oct__arg_mem(&a, ymem);
+        oct__arg_int(&a, op->n);
+        oct__arg_int(&a, op->in);
+        oct__arg_int(&a, op->out);
+        return oct__launch(st, OCT__K_LINEAR, &a, ycount, st->local[OCT__K_LINEAR]);
+    }
     oct__args a = oct__args_start(st, OCT__K_BIAS);
     oct__arg_mem(&a, ymem);
     oct__arg_int(&a, op->n);

@@ -1,5 +1,5 @@
-/* head.cl - the classifier head: global average pooling and the linear layer's bias
- * (the product itself is CLBlast's SGEMM). */
+/* head.cl - the classifier head: global average pooling, the linear layer of a small
+ * head, and the bias of a large one (whose product is CLBlast's SGEMM). */
 
 /* y[b * ctotal + c0 + ch] = mean over (H, W) of x[b, ch]: x (N, C, H, W) (view as in
  * conv.cl), y (N, ctotal). One work-group per (b, ch): global size N * C * L, local L,
@@ -33,4 +33,19 @@ __kernel void oct_linear_bias(__global float *y, int n, int out,
     int i = (int)gid;
     float bv = has_bias ? bias[i % out] : 0.0f;
     y[i] = overwrite ? bv : y[i] + bv;
+}
+
+/* y (N, Out) = x (N, In) W^T + bias, W (Out, In): one work-item per output, its sum over
+ * In in order. For heads too small to be worth CLBlast's program build (the host
+ * decides). Global size: N * Out rounded up (1-D). */
+__kernel void oct_linear(__global const float *x, __global const float *wt, __global const float *bias,
+                         int has_bias, __global float *y, int n, int in, int out)
+{
+    size_t gid = get_global_id(0);
+    if (gid >= (size_t)n * out) return;
+    int b = (int)gid / out, o = (int)gid - b * out;
+    __global const float *xr = x + b * in, *wr = wt + o * in;
+    float s = 0.0f;
+    for (int i = 0; i < in; i++) s = OCT_FMA(xr[i], wr[i], s);
+    y[gid] = has_bias ? s + bias[o] : s;
 }

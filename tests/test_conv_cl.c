@@ -2,7 +2,8 @@
  * implicit GEMM and the direct kernel each forced ($OCTCL_CONV), and the automatic
  * choice, over odd shapes (kernel 1/3/5, stride 2, padding 0-2, 7x7, 9x5, 33x33,
  * 1x1), channel views with offsets, accumulate / ReLU / bias, partial tiles in every
- * dimension (channels, pixels, K), both row orders of the GEMM, and the fused pair op.
+ * dimension (channels, pixels, K), both row orders of the GEMM, and the fused pair op;
+ * the linear layer's own kernel and CLBlast, each forced ($OCTCL_LINEAR) and automatic.
  * Outputs outside the view are canaries that must come back unchanged.
  *
  *   test_conv_cl            the CUnit suite (exit 77 when there is no OpenCL device)
@@ -11,6 +12,7 @@
 #include "internal.h"
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,18 +325,68 @@ static int run_perf(int reps, int only)
 
 /* ------------------------------------------------------------------------------------ */
 
-/* An OpenCL context with $OCTCL_CONV set to mode (NULL: unset). */
-static oct_context *make_ctx(const char *mode)
+/* An OpenCL context with the environment variable var set to mode (NULL: unset). */
+static oct_context *make_ctx_env(const char *var, const char *mode)
 {
     oct_context *ctx = NULL;
     if (mode)
-        setenv("OCTCL_CONV", mode, 1);
+        setenv(var, mode, 1);
     else
-        unsetenv("OCTCL_CONV");
+        unsetenv(var);
     if (oct_context_create("opencl", &ctx) != OCT_OK)
-        printf("opencl context (%s): %s\n", mode ? mode : "auto", oct_last_error());
-    unsetenv("OCTCL_CONV");
+        printf("opencl context (%s=%s): %s\n", var, mode ? mode : "auto", oct_last_error());
+    unsetenv(var);
     return ctx;
+}
+
+static oct_context *make_ctx(const char *mode) { return make_ctx_env("OCTCL_CONV", mode); }
+
+/* ------------------------------------------------------------------------------------ */
+/* The linear layer                                                                       */
+
+/* y = x W^T + b on ctx against the reference, for the shapes of OctNetMini's head and
+ * one large enough that the automatic choice is CLBlast. */
+static void check_linear(oct_context *ctx, const char *name)
+{
+    static const int shapes[][4] = {{1, 128, 10, 1}, {256, 128, 10, 1}, {3, 1, 7, 0}, {7, 33, 5, 0},
+                                    {64, 300, 1000, 1}};
+    rng_t r = {11};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int n = shapes[i][0], in = shapes[i][1], out = shapes[i][2], has_bias = shapes[i][3];
+        float *x = rng_array(&r, (size_t)n * in, -1, 1), *w = rng_array(&r, (size_t)out * in, -1, 1);
+        float *b = rng_array(&r, (size_t)out, -1, 1), *y[2] = {NULL, NULL};
+        oct_context *c[2] = {g_ref, ctx};
+        for (int k = 0; k < 2; k++) {
+            oct__buf xb = {0}, wb = {0}, bb = {0}, yb = {0};
+            y[k] = malloc((size_t)n * out * sizeof(float));
+            /* y starts as NaN: the op must overwrite it. */
+            for (size_t j = 0; y[k] && j < (size_t)n * out; j++) y[k][j] = NAN;
+            CU_ASSERT_PTR_NOT_NULL_FATAL(y[k]);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &xb, x, (size_t)n * in), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &wb, w, (size_t)out * in), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bb, b, (size_t)out), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &yb, y[k], (size_t)n * out), OCT_OK);
+            oct__linear_op op = {&xb, &wb, has_bias ? &bb : NULL, &yb, n, in, out};
+            CU_ASSERT_EQUAL(c[k]->be->linear(c[k], &op), OCT_OK);
+            CU_ASSERT_EQUAL(c[k]->be->read(c[k], &yb, y[k]), OCT_OK);
+            oct__buf_free(c[k], &yb), oct__buf_free(c[k], &bb), oct__buf_free(c[k], &wb), oct__buf_free(c[k], &xb);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "linear %s (%d x %d -> %d)%s", name, n, in, out, has_bias ? " + bias" : "");
+        CU_ASSERT_EQUAL(compare_floats(what, y[0], y[1], (size_t)n * out, TOL_ABS, TOL_REL), 0);
+        free(y[1]), free(y[0]), free(b), free(w), free(x);
+    }
+}
+
+static void test_linear(void)
+{
+    static const char *const modes[] = {"kernel", "clblast", NULL};
+    for (int i = 0; i < 3; i++) {
+        oct_context *ctx = make_ctx_env("OCTCL_LINEAR", modes[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+        check_linear(ctx, modes[i] ? modes[i] : "auto");
+        oct_context_free(ctx);
+    }
 }
 
 int main(int argc, char **argv)
@@ -364,6 +416,7 @@ int main(int argc, char **argv)
     CU_add_test(s, "kernel x stride x padding x size, views", test_shapes);
     CU_add_test(s, "network shapes", test_network_shapes);
     CU_add_test(s, "fused pair", test_pair);
+    CU_add_test(s, "linear: own kernel, CLBlast, automatic choice", test_linear);
     rc = run_cunit();
 done:
     oct_context_free(g_auto);
