@@ -179,8 +179,8 @@ LAST="bench/start_time.sh OCTCL cpu 1"
 sh "$SRC_DIR/bench/start_time.sh" "$OCTCL" cpu 1 >"$OUT" 2>"$ERR"
 RC=$?
 expect_rc 0
-grep -q '^{"device": "native CPU.*", "cold_ms": [0-9][0-9]*, "warm_ms": [0-9][0-9]*, "warm_runs": 1,' "$OUT" ||
-    fail "start_time.sh: not one JSON object with device, cold_ms, warm_ms"
+grep -q '^{"device": "native CPU.*", "cold_ms": [0-9][0-9]*, "warm_ms": [0-9][0-9]*, "octcl_cache_off_ms": [0-9][0-9]*, "warm_runs": 1,' "$OUT" ||
+    fail "start_time.sh: not one JSON object with device, cold_ms, warm_ms, octcl_cache_off_ms"
 pass
 LAST="bench/start_time.sh OCTCL nosuchdevice 1"
 sh "$SRC_DIR/bench/start_time.sh" "$OCTCL" nosuchdevice 1 >"$OUT" 2>"$ERR"
