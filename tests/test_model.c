@@ -456,7 +456,11 @@ static void test_dtypes(void)
 /* The trained models against PyTorch's top-1 on a slice of the test set                 */
 
 #define SLICE_FAST 500  /* images per model on the fast backends */
-#define SLICE_REF 100   /* images per model on the reference (plain loops) */
+#ifdef OCT_SLICE_REF
+#define SLICE_REF OCT_SLICE_REF
+#else
+#define SLICE_REF 100 /* images per model on the reference (plain loops) */
+#endif
 
 static void check_trained(const char *model_path, const char *top1_path, const char *spec, int limit)
 {
