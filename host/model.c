@@ -584,20 +584,16 @@ size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
     if (!m || n < 1 || h < 1 || w < 1 || pass_shapes(m, n, h, w, sh) != OCT_OK) return 0;
     size_t floats = (size_t)n * BLOCK_C + (size_t)n * m->info.num_classes;
     for (int i = 0; i < 2; i++) floats += slot_count(sh, i, 0) + slot_count(sh, i, 1);
-    /* The layers' scratch (octconv.c): Down(x_h) for the HL path and the low-resolution
-     * LH result; b2's LH scratch also holds the resized low band of the pooled merge
-     * when the bands are not exactly 2:1. */
+    /* The layers' scratch; b2's LH scratch also holds the resized low band of the pooled
+     * merge when the bands are not exactly 2:1. */
     const oct_octconv *b[2] = {m->b1, m->b2};
     const oct_shape *o = &sh[4];
     int resized = o->c_l > 0 && (o->h != 2 * o->hl || o->w != 2 * o->wl);
     for (int i = 0; i < 2; i++) {
-        const oct_shape *in = &sh[2 + i];
-        int k = b[i]->p.kernel_size, st = b[i]->p.stride, pad = b[i]->p.padding;
-        if (oct_octconv_has_path(b[i], OCT_PATH_HL)) floats += (size_t)n * in->c_h * (in->h / 2) * (in->w / 2);
-        size_t lh = 0, up = i == 1 && resized ? (size_t)n * o->c_l * o->h * o->w : 0;
-        if (oct_octconv_has_path(b[i], OCT_PATH_LH))
-            lh = (size_t)n * b[i]->cout_h * oct__conv_out(in->hl, k, st, pad) * oct__conv_out(in->wl, k, st, pad);
-        floats += lh > up ? lh : up;
+        oct_shape down, lh;
+        oct__octconv_scratch(b[i], &sh[2 + i], &down, &lh);
+        size_t t = oct_shape_high_count(&lh), up = i == 1 && resized ? (size_t)n * o->c_l * o->h * o->w : 0;
+        floats += oct_shape_high_count(&down) + (t > up ? t : up);
     }
     return floats * sizeof(float);
 }

@@ -219,6 +219,14 @@ static oct_status oct__scratch(oct_context *ctx, oct__buf *b, size_t count)
     return oct__buf_alloc(ctx, b, count);
 }
 
+void oct__octconv_scratch(const oct_octconv *l, const oct_shape *in, oct_shape *down, oct_shape *lh)
+{
+    int k = l->p.kernel_size, s = l->p.stride, pad = l->p.padding;
+    *down = oct_shape_plain(in->n, oct_octconv_has_path(l, OCT_PATH_HL) ? in->c_h : 0, in->h / 2, in->w / 2);
+    *lh = oct_shape_plain(in->n, oct_octconv_has_path(l, OCT_PATH_LH) ? l->cout_h : 0,
+                          oct__conv_out(in->hl, k, s, pad), oct__conv_out(in->wl, k, s, pad));
+}
+
 static oct__conv_op oct__conv_for(const oct_octconv *l, oct_path p, oct__view x, oct__view y, int acc, int relu)
 {
     oct__conv_op op = {x, y, &l->weight[p], l->bias[p].count ? &l->bias[p] : NULL,
@@ -259,6 +267,8 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
     oct__view yl = oct__view_of(&y->low, n, os.c_l, os.hl, os.wl);
     int hh = oct_octconv_has_path(l, OCT_PATH_HH), lh = oct_octconv_has_path(l, OCT_PATH_LH);
     int hl = oct_octconv_has_path(l, OCT_PATH_HL), ll = oct_octconv_has_path(l, OCT_PATH_LL);
+    oct_shape ds, ts;
+    oct__octconv_scratch(l, xs, &ds, &ts);
 
     /* High output: y_h = HH(x_h) + Up(LH(x_l)); the LH result stays at low resolution and
      * is added by the resize op, so it is never written at full size. */
@@ -267,10 +277,8 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
         OCT__TRY(ctx->be->conv2d(ctx, &op));
     }
     if (lh) {
-        int th = oct__conv_out(xs->hl, l->p.kernel_size, l->p.stride, l->p.padding);
-        int tw = oct__conv_out(xs->wl, l->p.kernel_size, l->p.stride, l->p.padding);
-        OCT__TRY(oct__scratch(ctx, &l->tmp, (size_t)n * os.c_h * th * tw));
-        oct__view t = oct__view_of(&l->tmp, n, os.c_h, th, tw);
+        OCT__TRY(oct__scratch(ctx, &l->tmp, oct_shape_high_count(&ts)));
+        oct__view t = oct__view_of(&l->tmp, n, ts.c_h, ts.h, ts.w);
         oct__conv_op op = oct__conv_for(l, OCT_PATH_LH, xl, t, 0, 0);
         OCT__TRY(ctx->be->conv2d(ctx, &op));
         oct__resize_op up = {t, yh, hh, relu};
@@ -279,8 +287,8 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
     /* Low output: y_l = HL(Down(x_h)) + LL(x_l); one op over the stacked input
      * [Down(x_h); x_l] where the backend has it. */
     if (hl) {
-        OCT__TRY(oct__scratch(ctx, &l->down, (size_t)n * xs->c_h * (xs->h / 2) * (xs->w / 2)));
-        oct__view d = oct__view_of(&l->down, n, xs->c_h, xs->h / 2, xs->w / 2);
+        OCT__TRY(oct__scratch(ctx, &l->down, oct_shape_high_count(&ds)));
+        oct__view d = oct__view_of(&l->down, n, ds.c_h, ds.h, ds.w);
         oct__pool_op pool = {xh, d};
         OCT__TRY(ctx->be->avgpool2(ctx, &pool));
         if (ll && ctx->be->conv2d_pair) {
