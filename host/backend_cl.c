@@ -1298,8 +1298,25 @@ done:
 }
 
 const oct__backend oct__backend_cl = {
-    "opencl", cl_init, cl_release, cl_alloc, cl_free, cl_write, cl_read,
-    cl_conv2d, cl_avgpool2, cl_resize, cl_gap, cl_linear, cl_finish,
-    cl_profile, cl_device_ms, cl_peak_gflops,
-    oct__cl_conv2d_pair,
+    .name = "opencl",
+    .init = cl_init,
+    .release = cl_release,
+    .alloc = cl_alloc,
+    .free = cl_free,
+    .write = cl_write,
+    .read = cl_read,
+    .conv2d = cl_conv2d,
+    .avgpool2 = cl_avgpool2,
+    .resize = cl_resize,
+    .gap = cl_gap,
+    .linear = cl_linear,
+    .finish = cl_finish,
+    .profile = cl_profile,
+    .device_ms = cl_device_ms,
+    .peak_gflops = cl_peak_gflops,
+    .conv2d_pair = oct__cl_conv2d_pair,
+    .convg = NULL,  /* TODO(graph ops): not yet implemented */
+    .poolg = NULL,
+    .add = NULL,
+    .affine = NULL,
 };

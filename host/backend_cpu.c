@@ -1025,8 +1025,25 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
 }
 
 const oct__backend oct__backend_cpu = {
-    "cpu", cpu_init, cpu_release, cpu_alloc, cpu_free, cpu_write, cpu_read,
-    cpu_conv2d, cpu_avgpool2, cpu_resize, cpu_gap, cpu_linear, cpu_finish,
-    oct__cpu_profile, oct__cpu_device_ms, oct__cpu_peak_gflops,
-    NULL, /* conv2d_pair */
+    .name = "cpu",
+    .init = cpu_init,
+    .release = cpu_release,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .write = cpu_write,
+    .read = cpu_read,
+    .conv2d = cpu_conv2d,
+    .avgpool2 = cpu_avgpool2,
+    .resize = cpu_resize,
+    .gap = cpu_gap,
+    .linear = cpu_linear,
+    .finish = cpu_finish,
+    .profile = oct__cpu_profile,
+    .device_ms = oct__cpu_device_ms,
+    .peak_gflops = oct__cpu_peak_gflops,
+    .conv2d_pair = NULL, /* two conv2d ops */
+    .convg = NULL,  /* TODO(graph ops): not yet implemented */
+    .poolg = NULL,
+    .add = NULL,
+    .affine = NULL,
 };

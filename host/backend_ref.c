@@ -171,8 +171,25 @@ static oct_status ref_finish(oct_context *ctx)
 }
 
 const oct__backend oct__backend_ref = {
-    "ref", ref_init, ref_release, ref_alloc, ref_free, ref_write, ref_read,
-    ref_conv2d, ref_avgpool2, ref_resize, ref_gap, ref_linear, ref_finish,
-    oct__cpu_profile, oct__cpu_device_ms, oct__cpu_peak_gflops,
-    NULL, /* conv2d_pair: the oracle runs the two convolutions as separate ops */
+    .name = "ref",
+    .init = ref_init,
+    .release = ref_release,
+    .alloc = ref_alloc,
+    .free = ref_free,
+    .write = ref_write,
+    .read = ref_read,
+    .conv2d = ref_conv2d,
+    .avgpool2 = ref_avgpool2,
+    .resize = ref_resize,
+    .gap = ref_gap,
+    .linear = ref_linear,
+    .finish = ref_finish,
+    .profile = oct__cpu_profile,
+    .device_ms = oct__cpu_device_ms,
+    .peak_gflops = oct__cpu_peak_gflops,
+    .conv2d_pair = NULL, /* the oracle runs the two convolutions as separate ops */
+    .convg = NULL,  /* TODO(graph ops): not yet implemented */
+    .poolg = NULL,
+    .add = NULL,
+    .affine = NULL,
 };

@@ -116,6 +116,72 @@ typedef struct {
     int n, in, out;
 } oct__linear_op;
 
+
+/* ------------------------------------------------------------------------------------ */
+/* Graph ops: what any imported network (ONNX) needs beyond the OctConv plan               */
+
+/* General 2-D convolution (ONNX Conv; PyTorch nn.Conv2d):
+ *   y (=|+=) conv2d(x, weight, groups) + bias, then + res (when res.buf), then ReLU.
+ *   x (N, Ci, H, W), weight (Co, Ci / groups, KH, KW), bias (Co) or NULL,
+ *   res and y (N, Co, Ho, Wo), Ho = (H + pad_t + pad_b - dil_h * (KH - 1) - 1) / stride_h + 1
+ *   (likewise Wo); cross-correlation, zero padding. groups divides Ci and Co
+ *   (groups == Ci == Co is depthwise). Order of the epilogue: sum of products, + bias,
+ *   + old y (accumulate), + res, then ReLU. */
+typedef struct {
+    oct__view x;
+    oct__view y;
+    oct__view res;              /* residual added before ReLU; res.buf NULL: none */
+    const oct__buf *weight;
+    const oct__buf *bias;
+    int kh, kw;
+    int stride_h, stride_w;
+    int pad_t, pad_l, pad_b, pad_r;
+    int dil_h, dil_w;
+    int groups;
+    int accumulate;
+    int relu;
+} oct__convg_op;
+
+/* General 2-D pooling (ONNX MaxPool / AveragePool; nn.MaxPool2d / nn.AvgPool2d):
+ *   x (N, C, H, W), y (N, C, Ho, Wo) with Ho, Wo chosen by the caller (floor or ceil
+ *   mode). Window of output (oy, ox): rows oy * stride_h - pad_t + [0, kh), likewise
+ *   columns. Max: the largest in-bounds element (padding is never a candidate).
+ *   Average: the sum of in-bounds elements divided by
+ *     count_include_pad ? (min(y0 + kh, H + pad_b) - y0) * (min(x0 + kw, W + pad_r) - x0)
+ *                       : the number of in-bounds elements
+ *   with y0 = oy * stride_h - pad_t (PyTorch's rule; in ceil mode a window may reach past
+ *   H + pad_b). A window with no in-bounds element gives 0 (average) or -inf (max).
+ *   Then ReLU if asked. */
+typedef struct {
+    oct__view x;
+    oct__view y;
+    int max;                    /* 1: max pool, 0: average pool */
+    int kh, kw;
+    int stride_h, stride_w;
+    int pad_t, pad_l, pad_b, pad_r;
+    int count_include_pad;
+    int relu;
+} oct__poolg_op;
+
+/* y = a + b, then ReLU if asked: a, b, y (N, C, H, W) views of one shape. y may be the
+ * same view as a or b (in place). */
+typedef struct {
+    oct__view a, b;
+    oct__view y;
+    int relu;
+} oct__add_op;
+
+/* y = x * scale[c] + shift[c], then ReLU if asked: x, y (N, C, H, W) views of one shape
+ * (y may be x); scale, shift (C) or NULL for 1 and 0 (both NULL: a copy or a ReLU).
+ * Runs a BatchNorm that follows no convolution, a standalone ReLU, and copies. */
+typedef struct {
+    oct__view x;
+    oct__view y;
+    const oct__buf *scale;
+    const oct__buf *shift;
+    int relu;
+} oct__affine_op;
+
 /* ------------------------------------------------------------------------------------ */
 /* OpenCL backend extras (backend_cl.c, program_cache.c)                                  */
 
@@ -183,6 +249,11 @@ typedef struct oct__backend {
     /* Optional (NULL: the plan queues two conv2d ops instead): the OctConv low band
      * HL(Down(x_h)) + LL(x_l) as one op over the stacked input. */
     oct_status (*conv2d_pair)(oct_context *ctx, const oct__conv_pair_op *op);
+    /* The graph ops (see above); every backend has them. */
+    oct_status (*convg)(oct_context *ctx, const oct__convg_op *op);
+    oct_status (*poolg)(oct_context *ctx, const oct__poolg_op *op);
+    oct_status (*add)(oct_context *ctx, const oct__add_op *op);
+    oct_status (*affine)(oct_context *ctx, const oct__affine_op *op);
 } oct__backend;
 
 extern const oct__backend oct__backend_ref;
