@@ -970,9 +970,9 @@ static oct_status check_names(rd *r, const Onnx__GraphProto *g, oct__onnx_model 
     size_t total = g->n_initializer + g->n_input + g->n_output, cap = 16, nin = 0;
     char lab[512];
 
-    for (size_t k = 0; k < g->n_node; k++) {
-        if (g->node[k]->n_output > ONNX_MAX_ITEMS || total > ONNX_MAX_ITEMS) break;
-        total += g->node[k]->n_output;
+    for (size_t k = 0; k < g->n_node && total <= ONNX_MAX_ITEMS; k++) {
+        if (g->node[k]->n_output > ONNX_MAX_ITEMS - total) total = ONNX_MAX_ITEMS + 1;
+        else total += g->node[k]->n_output;
     }
     if (total > ONNX_MAX_ITEMS)
         return oct__fail(OCT_ERR_FORMAT, "%s: the graph names more than %d values", r->name, ONNX_MAX_ITEMS);
