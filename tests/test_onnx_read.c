@@ -962,6 +962,16 @@ static void test_bad_paths(void)
     expect_fail(oct__onnx_read("/dev/zero", &m), OCT_ERR_IO, "/dev/zero: not a regular file", "/dev/zero");
     expect_fail(oct__onnx_read(g_dir, &m), OCT_ERR_IO, "not a regular file", "a folder");
     expect_fail(oct__onnx_read(scratch("absent.onnx"), &m), OCT_ERR_IO, "cannot open", "missing file");
+    /* a (sparse) file one byte over 2 GiB is refused before anything is read */
+    {
+        FILE *f = fopen(scratch("huge.onnx"), "wb");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_EQUAL(ftruncate(fileno(f), ((off_t)2 << 30) + 1), 0);
+        fclose(f);
+        expect_fail(oct__onnx_read(scratch("huge.onnx"), &m), OCT_ERR_IO, "2147483649 bytes, more than the 2 GiB",
+                    "2 GiB + 1");
+        unlink(scratch("huge.onnx"));
+    }
     expect_fail(oct__onnx_read_tensor("/dev/zero", &t), OCT_ERR_IO, "not a regular file", "/dev/zero tensor");
     expect_fail(oct__onnx_read(NULL, &m), OCT_ERR_NULL_ARG, "path", "NULL path");
     expect_fail(oct__onnx_read("x", NULL), OCT_ERR_NULL_ARG, "out", "NULL out");
