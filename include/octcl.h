@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define OCTCL_VERSION "0.1.0"
+#define OCTCL_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------ */
 /* Status codes                                                                          */
