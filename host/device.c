@@ -15,6 +15,19 @@
 #define OCT__MAX_PLATFORMS 16
 #define OCT__MAX_DEVICES 64
 
+static void oct__cpu_describe(oct_backend be, oct_device_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->backend = be;
+    info->platform_index = info->device_index = -1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (be == OCT_BACKEND_REF)
+        snprintf(info->name, sizeof info->name, "reference (plain loops, double accumulation)");
+    else
+        snprintf(info->name, sizeof info->name, "native CPU (%ld cores)", cores);
+    snprintf(info->driver, sizeof info->driver, "octcl %s", OCTCL_VERSION);
+}
+
 #if OCTCL_HAVE_OPENCL
 typedef struct {
     cl_platform_id platform;
@@ -66,19 +79,6 @@ static void oct__cl_describe(const oct__cl_dev *e, oct_device_info *info)
     clGetDeviceInfo(e->device, CL_DEVICE_NAME, sizeof info->name - 1, info->name, NULL);
     clGetPlatformInfo(e->platform, CL_PLATFORM_NAME, sizeof info->platform - 1, info->platform, NULL);
     clGetDeviceInfo(e->device, CL_DRIVER_VERSION, sizeof info->driver - 1, info->driver, NULL);
-}
-
-static void oct__cpu_describe(oct_backend be, oct_device_info *info)
-{
-    memset(info, 0, sizeof *info);
-    info->backend = be;
-    info->platform_index = info->device_index = -1;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (be == OCT_BACKEND_REF)
-        snprintf(info->name, sizeof info->name, "reference (plain loops, double accumulation)");
-    else
-        snprintf(info->name, sizeof info->name, "native CPU (%ld cores)", cores);
-    snprintf(info->driver, sizeof info->driver, "octcl %s", OCTCL_VERSION);
 }
 
 /* Rank for "opencl": GPUs first, then accelerators, then CPUs, then the rest. */
