@@ -151,6 +151,15 @@ elseif(STEP STREQUAL "find_package")
   oct_run(COMMAND ${WORK}/consumer OUT out)
   message(STATUS "${out}")
 
+# ---- a parent project with add_subdirectory(octcl) ------------------------------------------------
+elseif(STEP STREQUAL "subdirectory")
+  file(REMOVE_RECURSE ${WORK})
+  oct_run(COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/subdirectory -B ${WORK} -G ${GENERATOR}
+          -DOCTCL_SOURCE=${SRC} -DCMAKE_C_COMPILER=${CC} -DCMAKE_BUILD_TYPE=Release OUT out)
+  oct_run(COMMAND ${CMAKE_COMMAND} --build ${WORK} -j2 --target consumer OUT out)
+  oct_run(COMMAND ${WORK}/consumer OUT out)
+  message(STATUS "${out}")
+
 # ---- the installed program, moved elsewhere, finds its default model ----------------------------
 elseif(STEP STREQUAL "classify")
   set(data /usr/share/datasets/fashion-mnist)

@@ -2,6 +2,7 @@
 #   install                cmake --install into a prefix inside the build tree; every file there
 #   consumer_pkgconfig     a program built with `cc $(pkg-config --cflags --libs octcl)`, run
 #   consumer_find_package  a CMake project using find_package(octcl 0.2) -> octcl::octcl, run
+#   consumer_subdirectory  a parent project that builds octcl with add_subdirectory, run
 #   installed_classify     the installed `octcl classify`, moved to another folder, finds its
 #                          default model relative to itself
 #   cpu_only_build         configure + build + test a -DOCTCL_OPENCL=OFF tree with OpenCL and
@@ -21,6 +22,9 @@ foreach(step pkgconfig find_package)
   set_tests_properties(consumer_${step} PROPERTIES FIXTURES_REQUIRED octcl_installed
                        PASS_REGULAR_EXPRESSION "all 90 outputs")
 endforeach()
+add_test(NAME consumer_subdirectory COMMAND ${OCT_RUN} -DSTEP=subdirectory
+         -DWORK=${CMAKE_CURRENT_BINARY_DIR}/consumer-subdirectory -P ${OCT_RUN_SCRIPT})
+set_tests_properties(consumer_subdirectory PROPERTIES PASS_REGULAR_EXPRESSION "all 90 outputs" TIMEOUT 1200)
 add_test(NAME installed_classify COMMAND ${OCT_RUN} -DSTEP=classify
          -DWORK=${CMAKE_CURRENT_BINARY_DIR}/installed-moved -P ${OCT_RUN_SCRIPT})
 set_tests_properties(installed_classify PROPERTIES FIXTURES_REQUIRED octcl_installed
