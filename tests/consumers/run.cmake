@@ -4,6 +4,7 @@
 #   SRC      the source tree                WORK    the step's own scratch folder
 #   CC       the C compiler                 SHARED  1: liboctcl is a shared library
 #   CONFIG, GENERATOR  as the build tree was configured
+#   EXTRA_CFLAGS       compiler and linker flags for the consumers (the sanitizers)
 
 # Run a command; stop unless it exits 0. Its output goes to OUT (stdout + stderr).
 function(oct_run)
@@ -131,7 +132,8 @@ elseif(STEP STREQUAL "pkgconfig")
   string(STRIP "${libdir}" libdir)
   separate_arguments(cflags UNIX_COMMAND "${cflags}")
   separate_arguments(libs UNIX_COMMAND "${libs}")
-  oct_run(COMMAND ${CC} -std=c11 -Wall -Wextra -Werror ${cflags} -o ${WORK}/consumer
+  separate_arguments(extra UNIX_COMMAND "${EXTRA_CFLAGS}")
+  oct_run(COMMAND ${CC} -std=c11 -Wall -Wextra -Werror ${extra} ${cflags} -o ${WORK}/consumer
           ${CMAKE_CURRENT_LIST_DIR}/consumer.c ${libs} -Wl,-rpath,${libdir})
   if(SHARED)
     oct_dynamic(${WORK}/consumer d)
@@ -144,7 +146,8 @@ elseif(STEP STREQUAL "pkgconfig")
 elseif(STEP STREQUAL "find_package")
   file(REMOVE_RECURSE ${WORK})
   oct_run(COMMAND ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/find_package -B ${WORK} -G ${GENERATOR}
-          -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_C_COMPILER=${CC} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF OUT out)
+          -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_C_COMPILER=${CC} -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+          "-DCMAKE_C_FLAGS=${EXTRA_CFLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXTRA_CFLAGS}" OUT out)
   message(STATUS "${out}")
   oct_expect("${out}" "octcl 0.2.0 from ${PREFIX}/")
   oct_run(COMMAND ${CMAKE_COMMAND} --build ${WORK} OUT out)
@@ -169,7 +172,7 @@ elseif(STEP STREQUAL "classify")
   endif()
   file(REMOVE_RECURSE ${WORK})
   file(COPY ${PREFIX}/ DESTINATION ${WORK})
-  oct_run(COMMAND ${WORK}/bin/octcl classify --device cpu --limit 200 --data ${data}
+  oct_run(COMMAND ${WORK}/bin/octcl classify --device cpu --limit 32 --batch 32 --data ${data}
           ENV --unset=OCTCL_MODELS --unset=OCTCL_DEVICE OUT out)
   message(STATUS "${out}")
   oct_expect("${out}" "model: ${WORK}/bin/../share/octcl/models/octnet_fmnist_a0.50.safetensors")

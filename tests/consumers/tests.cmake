@@ -12,6 +12,10 @@ set(OCT_INSTALL_PREFIX ${CMAKE_CURRENT_BINARY_DIR}/installed)
 set(OCT_RUN ${CMAKE_COMMAND} -DBUILD=${PROJECT_BINARY_DIR} -DPREFIX=${OCT_INSTALL_PREFIX}
     -DSRC=${PROJECT_SOURCE_DIR} -DCC=${CMAKE_C_COMPILER} -DCONFIG=$<CONFIG>
     -DSHARED=$<STREQUAL:$<TARGET_PROPERTY:octcl,TYPE>,SHARED_LIBRARY> -DGENERATOR=${CMAKE_GENERATOR})
+if(OCTCL_SANITIZE)
+  # A program that loads the instrumented liboctcl must itself link the sanitizer runtimes.
+  list(APPEND OCT_RUN "-DEXTRA_CFLAGS=-fsanitize=address,undefined")
+endif()
 set(OCT_RUN_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/run.cmake)
 
 add_test(NAME install COMMAND ${OCT_RUN} -DSTEP=install -P ${OCT_RUN_SCRIPT})
