@@ -20,6 +20,8 @@ file(GLOB OCTCL_SHIPPED_MODELS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/models/*.
 install(FILES ${OCTCL_SHIPPED_MODELS} ${PROJECT_SOURCE_DIR}/models/README.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/octcl/models)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Debian's place for the licence (the .deb is made from these same install rules).
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
 
 # ---- the man page, written from `octcl --help` and every command's --help ------------------
 if(NOT CMAKE_CROSSCOMPILING)

@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/* The one place the version is set: CMake reads it for the project, the shared
+ * library's version (soname liboctcl.so.MAJOR), octcl.pc, the CMake package and the
+ * Debian package. */
 #define OCTCL_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------ */
