@@ -5,6 +5,7 @@
 #   consumer_subdirectory  a parent project that builds octcl with add_subdirectory, run
 #   installed_classify     the installed `octcl classify`, moved to another folder, finds its
 #                          default model relative to itself
+#   build_tree_classify    so does build/octcl (through build/share/octcl/models)
 #   cpu_only_build         configure + build + test a -DOCTCL_OPENCL=OFF tree with OpenCL and
 #                          CLBlast hidden from CMake and the compiler
 # The steps live in run.cmake.
@@ -33,6 +34,10 @@ add_test(NAME installed_classify COMMAND ${OCT_RUN} -DSTEP=classify
          -DWORK=${CMAKE_CURRENT_BINARY_DIR}/installed-moved -P ${OCT_RUN_SCRIPT})
 set_tests_properties(installed_classify PROPERTIES FIXTURES_REQUIRED octcl_installed
                      SKIP_REGULAR_EXPRESSION "skipped: no Fashion-MNIST" TIMEOUT 300)
-add_test(NAME cpu_only_build COMMAND ${OCT_RUN} -DSTEP=cpu_only
-         -DWORK=${CMAKE_CURRENT_BINARY_DIR}/cpu-only -P ${OCT_RUN_SCRIPT})
-set_tests_properties(cpu_only_build PROPERTIES TIMEOUT 1200)
+add_test(NAME build_tree_classify COMMAND ${OCT_RUN} -DSTEP=build_tree_classify -P ${OCT_RUN_SCRIPT})
+set_tests_properties(build_tree_classify PROPERTIES SKIP_REGULAR_EXPRESSION "skipped: no Fashion-MNIST" TIMEOUT 300)
+if(OCTCL_OPENCL)
+  add_test(NAME cpu_only_build COMMAND ${OCT_RUN} -DSTEP=cpu_only
+           -DWORK=${CMAKE_CURRENT_BINARY_DIR}/cpu-only -P ${OCT_RUN_SCRIPT})
+  set_tests_properties(cpu_only_build PROPERTIES TIMEOUT 1200)
+endif()
