@@ -262,6 +262,49 @@ oct_status oct_idx_load(const char *path, oct_idx *out);
 void oct_idx_release(oct_idx *a);
 
 /* ------------------------------------------------------------------------------------ */
+/* Images: PNG and JPEG in, preprocessed as torchvision's ImageFolder pipelines           */
+
+/* Decoded pixels, 8 bits per sample. */
+typedef struct {
+    uint8_t *data;      /* (h, w, channels) interleaved */
+    int h, w;
+    int channels;       /* 1: grey, 3: RGB */
+} oct_image;
+
+/* Decode a PNG (libpng) or JPEG (libjpeg-turbo) file, told apart by its first bytes: grey
+ * stays grey, everything else becomes RGB; alpha is dropped, palettes expanded, 16-bit
+ * samples cut to their high byte (as PIL reads RGB). A corrupt or truncated file is
+ * OCT_ERR_FORMAT naming the file and what the decoder said (a truncated JPEG too, which
+ * libjpeg itself would pad with grey); anything else is OCT_ERR_FORMAT as well. */
+oct_status oct_image_load(const char *path, oct_image *out);
+oct_status oct_image_decode(const void *data, size_t len, oct_image *out);
+void oct_image_release(oct_image *img);   /* frees data, zeroes the struct */
+
+/* What turns an image into a model input x (channels, h, w):
+ *   1. channels: RGB -> grey with PIL's convert("L") luma, grey -> RGB by copying;
+ *   2. resize so the shorter side is `resize` and the longer int(resize * long / short)
+ *      (torchvision's Resize(int)) with PIL's antialiased bilinear filter (0: no resize);
+ *   3. centre crop crop_h x crop_w (torchvision's CenterCrop; 0: no crop);
+ *   4. x = (p / 255 - mean[c]) / std[c]. */
+typedef struct {
+    int channels;
+    int resize;
+    int crop_h, crop_w;
+    double mean[3], std[3];
+} oct_image_prep;
+
+/* The preprocessing for a model: 1 channel: grey, resize 28, crop 28x28 (Fashion-MNIST);
+ * 3 channels: RGB, resize 256, crop 224x224 (ImageNet). mean/std: the file's
+ * preprocessing metadata when it has some, else ImageNet's (0.485, 0.456, 0.406) /
+ * (0.229, 0.224, 0.225) for 3 channels and 0 / 1 for 1. Other channel counts are
+ * OCT_ERR_SHAPE_MISMATCH. */
+oct_status oct_image_prep_default(const oct_model_info *mi, oct_image_prep *out);
+/* The (h, w) of x for this image. */
+oct_status oct_image_prep_shape(const oct_image_prep *p, const oct_image *img, int *h, int *w);
+/* x (p->channels, h, w) = preprocess(img); count must be exactly that many floats. */
+oct_status oct_image_preprocess(const oct_image *img, const oct_image_prep *p, float *x, size_t count);
+
+/* ------------------------------------------------------------------------------------ */
 /* Testing aids                                                                           */
 
 /* Make the Nth fallible host allocation or OpenCL call from now on fail (counted over

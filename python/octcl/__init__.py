@@ -26,7 +26,7 @@ from .errors import (STATUS, BadAlphaError, BadDeviceSpecError, BadSizeError, Bu
                      OpenCLError, ShapeMismatchError, error_for, make_error)
 
 __version__ = "0.2.0"
-__all__ = ["Model", "Device", "devices", "library_path", "Error", "LibraryNotFoundError"] + \
+__all__ = ["Model", "Device", "devices", "library_path", "read_image", "Error", "LibraryNotFoundError"] + \
     [cls.__name__ for _, cls in STATUS if cls is not None]
 
 _BACKENDS = {0: "ref", 1: "cpu", 2: "opencl"}
@@ -80,6 +80,24 @@ def devices():
     out.append(Device("ref", "ref", "reference path (plain loops, double accumulation)", "", "", False,
                       "always available"))
     return out
+
+
+def _need(name):
+    if not _lib.has(name):
+        raise error_for("OCT_ERR_NOT_READY", f"{library_path()} has no {name}(): a library older than this package")
+    return getattr(_lib.lib(), name)
+
+
+def read_image(path):
+    """Decode a PNG or JPEG file as the library does: uint8 array (H, W, C), C 1 or 3."""
+    _need("oct_image_load")
+    img = _lib.Image()
+    _check(_lib.lib().oct_image_load(str(path).encode(), ctypes.byref(img)))
+    try:
+        n = img.h * img.w * img.channels
+        return np.ctypeslib.as_array(img.data, shape=(n,)).copy().reshape(img.h, img.w, img.channels)
+    finally:
+        _lib.lib().oct_image_release(ctypes.byref(img))
 
 
 ModelInfo = namedtuple("ModelInfo", "in_channels num_classes alpha stem_channels c_l c_h parameters mean std")
@@ -208,6 +226,36 @@ class Model:
         """Device memory a forward pass holds for activations at batch n, size h x w."""
         self._live()
         return int(_lib.lib().oct_model_activation_bytes(self._model, int(n), int(h), int(w)))
+
+    def preprocess(self, path, resize=None, crop=None, mean=None, std=None):
+        """An image file as this model's input x (C, H, W) float32, the way `octcl
+        classify --images` makes it: the model's default preprocessing (see
+        oct_image_prep_default), each part replaceable (crop: (h, w); mean/std: per channel)."""
+        self._live()
+        lib = _lib.lib()
+        _need("oct_image_preprocess")
+        buf, mi = _info_buffer(_lib.ModelInfo)
+        _check(lib.oct_model_info_get(self._model, buf))
+        prep = _lib.ImagePrep()
+        _check(lib.oct_image_prep_default(buf, ctypes.byref(prep)))
+        if resize is not None:
+            prep.resize = int(resize)
+        if crop is not None:
+            prep.crop_h, prep.crop_w = (int(crop), int(crop)) if np.isscalar(crop) else map(int, crop)
+        for field, v in (("mean", mean), ("std", std)):
+            if v is not None:
+                vals = [float(v)] * 3 if np.isscalar(v) else [float(a) for a in v]
+                getattr(prep, field)[:len(vals)] = vals
+        img = _lib.Image()
+        _check(lib.oct_image_load(str(path).encode(), ctypes.byref(img)))
+        try:
+            h, w = ctypes.c_int(), ctypes.c_int()
+            _check(lib.oct_image_prep_shape(ctypes.byref(prep), ctypes.byref(img), ctypes.byref(h), ctypes.byref(w)))
+            x = np.empty((prep.channels, h.value, w.value), np.float32)
+            _check(lib.oct_image_preprocess(ctypes.byref(img), ctypes.byref(prep), x.ctypes.data, x.size))
+        finally:
+            lib.oct_image_release(ctypes.byref(img))
+        return x
 
     def set_memory_limit(self, nbytes):
         """Cap the activation memory of a pass (0: none); larger batches run in chunks."""

@@ -114,6 +114,16 @@ class ModelInfo(ctypes.Structure):
     ]
 
 
+class Image(ctypes.Structure):
+    _fields_ = [("data", ctypes.POINTER(ctypes.c_uint8)), ("h", ctypes.c_int), ("w", ctypes.c_int),
+                ("channels", ctypes.c_int)]
+
+
+class ImagePrep(ctypes.Structure):
+    _fields_ = [("channels", ctypes.c_int), ("resize", ctypes.c_int), ("crop_h", ctypes.c_int),
+                ("crop_w", ctypes.c_int), ("mean", ctypes.c_double * 3), ("std", ctypes.c_double * 3)]
+
+
 # Slack after each struct the library fills, so that a newer library that appends fields
 # never writes past what Python allocated.
 SLACK = 4096
@@ -140,6 +150,15 @@ _SIGNATURES = {
     "oct_model_macs": (_c.c_longlong, [_P, _c.c_int, _c.c_int]),
     "oct_model_activation_bytes": (_c.c_size_t, [_P, _c.c_int, _c.c_int, _c.c_int]),
 }
+# Declared when the library has them (older libraries lack them; the calls that need
+# them say so).
+_OPTIONAL = {
+    "oct_image_load": (_c.c_int, [_c.c_char_p, _P]),
+    "oct_image_release": (None, [_P]),
+    "oct_image_prep_default": (_c.c_int, [_P, _P]),
+    "oct_image_prep_shape": (_c.c_int, [_P, _P, _c.POINTER(_c.c_int), _c.POINTER(_c.c_int)]),
+    "oct_image_preprocess": (_c.c_int, [_P, _P, _P, _c.c_size_t]),
+}
 
 
 def lib():
@@ -155,6 +174,11 @@ def lib():
                     raise LibraryNotFoundError([(path, f"loaded, but it has no {name}(): not liboctcl, or too old")]) from None
                 fn.restype = res
                 fn.argtypes = args
+            for name, (res, args) in _OPTIONAL.items():
+                if hasattr(handle, name):
+                    fn = getattr(handle, name)
+                    fn.restype = res
+                    fn.argtypes = args
             _lib, _lib_path = handle, path
         return _lib
 
