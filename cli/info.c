@@ -1,5 +1,6 @@
-/* info.c — `octcl info`: every OpenCL platform and device found, the native CPU paths,
- * and which device `auto` (and $OCTCL_DEVICE, and --device) would pick and why.
+/* info.c — `octcl info`: every OpenCL platform and device found with its memory, compute
+ * units, OpenCL versions and FP16/FP64 support, the native CPU paths, which device `auto`
+ * (and $OCTCL_DEVICE, and --device) would pick and why, and where the program cache is.
  */
 #include "cli.h"
 
@@ -13,8 +14,11 @@ static void usage(FILE *f)
             "usage: octcl info [--device D]\n"
             "\n"
             "List every OpenCL platform and device found (as P:D, the numbers --device opencl:P:D\n"
-            "takes), then say which device `auto` picks and why. Commands given no --device use\n"
-            "$OCTCL_DEVICE when it is set, else auto.\n"
+            "takes) with its global memory, compute units, OpenCL and OpenCL C versions and FP16 /\n"
+            "FP64 support; then say which device `auto` picks and why, and where compiled OpenCL\n"
+            "programs are cached ($OCTCL_CACHE_DIR, else $XDG_CACHE_HOME/octcl, else\n"
+            "$HOME/.cache/octcl; OCTCL_CACHE_DIR=off turns the cache off). Commands given no\n"
+            "--device use $OCTCL_DEVICE when it is set, else auto.\n"
             "\n"
             "options:\n"
             "  --device D   also show what device D picks (auto, opencl, opencl:P:D, cpu, ref)\n"
@@ -40,6 +44,18 @@ static void list_devices(void)
         const oct_device_info *d = &devs[i];
         printf("  %d:%d  %s  [%s]\n", d->platform_index, d->device_index, d->name, d->is_gpu ? "GPU" : "not a GPU");
         printf("       platform: %s; driver: %s\n", d->platform, d->driver);
+        oct_device_caps c;
+        if (oct_device_caps_get(d->platform_index, d->device_index, &c) != OCT_OK) {
+            printf("       details: %s\n", oct_last_error());
+            continue;
+        }
+        printf("       memory: %.1f GiB global (largest buffer %.1f GiB), %.0f KiB local; %d compute units",
+               c.global_mem_bytes / 1073741824.0, c.max_alloc_bytes / 1073741824.0, c.local_mem_bytes / 1024.0,
+               c.compute_units);
+        if (c.max_clock_mhz > 0) printf(" at up to %d MHz", c.max_clock_mhz);
+        printf("\n       version: %s; %s; FP16 %s, FP64 %s\n", c.opencl_version,
+               c.opencl_c_version[0] ? c.opencl_c_version : "OpenCL C version unknown", c.fp16 ? "yes" : "no",
+               c.fp64 ? "yes" : "no");
     }
     if (count > MAX_LISTED) printf("  ... and %d more\n", count - MAX_LISTED);
 }
@@ -86,6 +102,13 @@ int cli_cmd_info(int argc, char **argv)
     } else {
         printf("$OCTCL_DEVICE is not set: commands without --device use auto\n");
     }
+    char dir[4096];
+    const char *why = "";
+    int enabled = 0;
+    if (oct_program_cache_dir(dir, sizeof dir, &enabled, &why) == OCT_OK && enabled)
+        printf("OpenCL program cache: %s (from %s)\n", dir, why);
+    else
+        printf("OpenCL program cache: off (%s): every run compiles the kernels\n", why);
     if (device) {
         char label[320];
         snprintf(label, sizeof label, "--device %.256s picks", device);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* No fast-math: results must agree with the reference backend. */
 #define OCT__BUILD_OPTIONS "-cl-std=CL1.2"
@@ -592,6 +593,13 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
         st->cache_hit = 1;
         goto done;
     }
+    /* A compile from source takes seconds (tens on PoCL): tell the program first. */
+    char name[256] = "";
+    if (clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS) name[0] = '\0';
+    oct_event ev = {OCT_EVENT_BUILD_START, name, cache != NULL, 0.0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    oct__event(&ev);
     err = oct__inject();
     st->program = err == CL_SUCCESS
                       ? clCreateProgramWithSource(st->context, OCT__KERNEL_SOURCE_COUNT, src, NULL, &err)
@@ -608,6 +616,10 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
         goto done;
     }
     oct__pcache_store(cache, st->program);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ev.kind = OCT_EVENT_BUILD_DONE;
+    ev.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    oct__event(&ev);
 done:
     oct__pcache_close(cache);
     return s;

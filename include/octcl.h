@@ -305,6 +305,49 @@ oct_status oct_image_prep_shape(const oct_image_prep *p, const oct_image *img, i
 oct_status oct_image_preprocess(const oct_image *img, const oct_image_prep *p, float *x, size_t count);
 
 /* ------------------------------------------------------------------------------------ */
+/* Device details, the program cache, events                                              */
+
+/* What an OpenCL device offers (`octcl info`). */
+typedef struct {
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;     /* largest single buffer */
+    uint64_t local_mem_bytes;
+    int compute_units;
+    int max_clock_mhz;
+    char opencl_version[128];     /* CL_DEVICE_VERSION, e.g. "OpenCL 3.0 PoCL ..." */
+    char opencl_c_version[128];   /* CL_DEVICE_OPENCL_C_VERSION */
+    int fp16, fp64;               /* half / double precision supported */
+} oct_device_caps;
+
+/* The device `octcl info` and oct_list_devices call platform_index:device_index. A
+ * missing device is OCT_ERR_NO_DEVICE; no OpenCL (or a build without it) OCT_ERR_NO_OPENCL. */
+oct_status oct_device_caps_get(int platform_index, int device_index, oct_device_caps *out);
+
+/* The folder of the on-disk OpenCL program cache: $OCTCL_CACHE_DIR ("off" or "0" turns
+ * the cache off), else $XDG_CACHE_HOME/octcl (absolute paths only), else
+ * $HOME/.cache/octcl. *enabled is 0 (and buf "") when there is no cache; *why (may be
+ * NULL) names the rule that decided, as static text. */
+oct_status oct_program_cache_dir(char *buf, size_t len, int *enabled, const char **why);
+
+/* Slow one-off work the library tells a program about (the library never prints). */
+typedef enum {
+    OCT_EVENT_BUILD_START = 0, /* an OpenCL program is being compiled from source (seconds) */
+    OCT_EVENT_BUILD_DONE       /* ... and has been built */
+} oct_event_kind;
+
+typedef struct {
+    oct_event_kind kind;
+    const char *device;   /* the device's name */
+    int cached;           /* the build is (START: will be) stored in the on-disk cache */
+    double seconds;       /* DONE: how long the build took */
+} oct_event;
+
+typedef void (*oct_event_fn)(void *user, const oct_event *e);
+/* One callback for the whole process (NULL: none), called on the thread doing the work
+ * (inside oct_context_create for program builds). */
+void oct_set_event_callback(oct_event_fn fn, void *user);
+
+/* ------------------------------------------------------------------------------------ */
 /* Testing aids                                                                           */
 
 /* Make the Nth fallible host allocation or OpenCL call from now on fail (counted over
