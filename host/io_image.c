@@ -383,24 +383,26 @@ done:
 /* ------------------------------------------------------------------------------------ */
 /* Preprocessing                                                                          */
 
-oct_status oct_image_prep_default(const oct_model_info *mi, oct_image_prep *out)
+oct_status oct_image_prep_for_input(const oct_model_info *mi, int h, int w, oct_image_prep *out)
 {
     static const double imagenet_mean[3] = {0.485, 0.456, 0.406}, imagenet_std[3] = {0.229, 0.224, 0.225};
-    if (!mi || !out) return oct__fail(OCT_ERR_NULL_ARG, "oct_image_prep_default: %s is NULL", mi ? "out" : "info");
+    if (!mi || !out) return oct__fail(OCT_ERR_NULL_ARG, "oct_image_prep_for_input: %s is NULL", mi ? "out" : "info");
     memset(out, 0, sizeof *out);
     if (mi->in_channels != 1 && mi->in_channels != 3)
         return oct__fail(OCT_ERR_SHAPE_MISMATCH,
                          "the model takes %d input channels; images give 1 (grey) or 3 (RGB)", mi->in_channels);
+    if (h < 0 || w < 0 || h > OCT__IMAGE_MAX_SIDE || w > OCT__IMAGE_MAX_SIDE || (h == 0) != (w == 0))
+        return oct__fail(OCT_ERR_BAD_SIZE, "oct_image_prep_for_input: declared input %dx%d (both 0, or 1..%d)", h, w,
+                         OCT__IMAGE_MAX_SIDE);
     out->channels = mi->in_channels;
-    if (mi->in_channels == 1) {
-        /* Fashion-MNIST style: grey 28x28. */
-        out->resize = 28;
-        out->crop_h = out->crop_w = 28;
-    } else {
-        /* ImageNet style: shorter side 256, centre 224x224. */
-        out->resize = 256;
-        out->crop_h = out->crop_w = 224;
+    if (h == 0) {
+        /* Any size runs: Fashion-MNIST's 28x28 for grey models, ImageNet's 224x224 for RGB. */
+        h = w = mi->in_channels == 1 ? 28 : 224;
     }
+    out->crop_h = h;
+    out->crop_w = w;
+    /* ImageNet's 256 -> 224 for 224x224 RGB models; else the shorter side to the crop's. */
+    out->resize = mi->in_channels == 3 && h == 224 && w == 224 ? 256 : h < w ? h : w;
     for (int c = 0; c < 3; c++) {
         if (mi->has_norm) {
             out->mean[c] = mi->mean;
@@ -414,6 +416,11 @@ oct_status oct_image_prep_default(const oct_model_info *mi, oct_image_prep *out)
         }
     }
     return OCT_OK;
+}
+
+oct_status oct_image_prep_default(const oct_model_info *mi, oct_image_prep *out)
+{
+    return oct_image_prep_for_input(mi, 0, 0, out);
 }
 
 oct_status oct_image_prep_shape(const oct_image_prep *p, const oct_image *img, int *h, int *w)

@@ -299,6 +299,9 @@ typedef struct {
  * (0.229, 0.224, 0.225) for 3 channels and 0 / 1 for 1. Other channel counts are
  * OCT_ERR_SHAPE_MISMATCH. */
 oct_status oct_image_prep_default(const oct_model_info *mi, oct_image_prep *out);
+/* The same for a model whose file declares its input size h x w (0, 0: any size, as
+ * above): crop h x w; resize 256 for 224x224 RGB models, else the crop's shorter side. */
+oct_status oct_image_prep_for_input(const oct_model_info *mi, int h, int w, oct_image_prep *out);
 /* The (h, w) of x for this image. */
 oct_status oct_image_prep_shape(const oct_image_prep *p, const oct_image *img, int *h, int *w);
 /* x (p->channels, h, w) = preprocess(img); count must be exactly that many floats. */

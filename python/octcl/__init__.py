@@ -23,7 +23,7 @@ from ._lib import LibraryNotFoundError, library_path
 from .errors import (STATUS, BadAlphaError, BadDeviceSpecError, BadSizeError, BuildError, CLBlastError,  # noqa: F401
                      ContextMismatchError, DeviceMemoryError, Error, FileError, FormatError, HostMemoryError,
                      KernelTooLargeError, ModelError, NoDeviceError, NoOpenCLError, NotReadyError, NullArgError,
-                     OpenCLError, ShapeMismatchError, error_for, make_error)
+                     OpenCLError, ShapeMismatchError, UnsupportedError, error_for, make_error)
 
 __version__ = "0.2.0"
 __all__ = ["Model", "Device", "devices", "library_path", "read_image", "Error", "LibraryNotFoundError"] + \
@@ -101,7 +101,18 @@ def read_image(path):
 
 
 ModelInfo = namedtuple("ModelInfo", "in_channels num_classes alpha stem_channels c_l c_h parameters mean std")
-ModelInfo.__doc__ = """What the library reports about a model; mean/std are None when the file declares none."""
+ModelInfo.__doc__ = """What the library reports about a model; mean/std are None when the file declares
+none; alpha is None for a model that is not OctNetMini (an ONNX graph)."""
+
+Tensor = namedtuple("Tensor", "name shape")
+Tensor.__doc__ = """A model input or output as the file declares it; None for a free size (the batch)."""
+
+Layer = namedtuple("Layer", "kind name fused macs")
+
+
+def _tensor(t):
+    dims = tuple(None if d < 0 else int(d) for d in list(t.dims)[:max(0, min(t.rank, 4))])
+    return Tensor(_text(t.name), dims)
 
 
 class Model:
@@ -130,7 +141,8 @@ class Model:
             self.device = _device(dinfo)
             buf, mi = _info_buffer(_lib.ModelInfo)
             _check(lib.oct_model_info_get(self._model, buf))
-            self.info = ModelInfo(mi.in_channels, mi.num_classes, mi.alpha, mi.stem_channels, tuple(mi.c_l),
+            self.info = ModelInfo(mi.in_channels, mi.num_classes, mi.alpha if mi.alpha >= 0 else None,
+                                  mi.stem_channels, tuple(mi.c_l),
                                   tuple(mi.c_h), mi.parameters, mi.mean if mi.has_norm else None,
                                   mi.std if mi.has_norm else None)
         except BaseException:
@@ -176,6 +188,48 @@ class Model:
                 f"classes {i.num_classes} on {self.device.spec} ({self.device.name})>")
 
     # -- running ----------------------------------------------------------------------------
+    # -- what the model declares (libraries with ONNX support; else from the info) --------
+    @property
+    def inputs(self):
+        """The inputs as the file declares them: [Tensor(name, (None, C, H, W))]; H and W are
+        None where any size runs (OctNetMini)."""
+        if not _lib.has("oct_model_input"):
+            return [Tensor("x", (None, self.info.in_channels, None, None))]
+        return self._io("oct_model_input", 0)
+
+    @property
+    def outputs(self):
+        """The outputs as the file declares them: [Tensor(name, (None, F))] or rank 4."""
+        if not _lib.has("oct_model_output"):
+            return [Tensor("logits", (None, self.info.num_classes))]
+        return self._io("oct_model_output", 1)
+
+    def _io(self, fn, which):
+        self._live()
+        lib = _lib.lib()
+        n_in, n_out = ctypes.c_int(), ctypes.c_int()
+        _check(lib.oct_model_io(self._model, ctypes.byref(n_in), ctypes.byref(n_out)))
+        out = []
+        for i in range((n_in, n_out)[which].value):
+            buf, t = _info_buffer(_lib.ModelTensor)
+            _check(getattr(lib, fn)(self._model, i, buf))
+            out.append(_tensor(t))
+        return out
+
+    def layers(self):
+        """The layers the library runs, with the source nodes fused into each (ONNX models;
+        [] for OctNetMini or a library without the call)."""
+        self._live()
+        if not _lib.has("oct_model_layer_count"):
+            return []
+        lib = _lib.lib()
+        out = []
+        for i in range(lib.oct_model_layer_count(self._model)):
+            buf, l = _info_buffer(_lib.ModelLayer)
+            _check(lib.oct_model_layer_get(self._model, i, buf))
+            out.append(Layer(_text(l.kind), _text(l.name), _text(l.fused), int(l.macs)))
+        return out
+
     def _input(self, x):
         x = np.asarray(x)
         if x.ndim != 4:
@@ -192,7 +246,14 @@ class Model:
         self._live()
         x = self._input(x)
         n, _, h, w = x.shape
-        logits = np.empty((n, self.info.num_classes), dtype=np.float32)
+        shape = (n, self.info.num_classes)
+        if _lib.has("oct_model_output_shape"):
+            # A graph may end in (N, C, H, W): the library writes it flat, we give it its shape.
+            buf, t = _info_buffer(_lib.ModelTensor)
+            with self._lock:
+                _check(_lib.lib().oct_model_output_shape(self._model, n, h, w, buf))
+            shape = tuple(int(d) for d in list(t.dims)[:t.rank]) if t.rank >= 2 else shape
+        logits = np.empty(shape, dtype=np.float32)
         cb = _lib.TRACE_FN(trace) if trace else _lib.TRACE_FN()
         with self._lock:
             # ctypes drops the GIL for the whole call: other Python threads run meanwhile.
@@ -214,7 +275,16 @@ class Model:
         def record(_user, label, rank, dims):
             stages.append((label.decode(), tuple(dims[i] for i in range(rank)) if rank > 0 else None))
 
-        self._forward(np.zeros(shape, dtype=np.float32), trace=record)
+        if _lib.has("oct_model_trace"):
+            n, c, h, w = shape
+            if c != self.info.in_channels:
+                raise error_for("OCT_ERR_SHAPE_MISMATCH", f"trace shape {tuple(shape)}: the model expects "
+                                f"{self.info.in_channels} channel(s)")
+            self._live()
+            with self._lock:
+                _check(_lib.lib().oct_model_trace(self._model, int(n), int(h), int(w), _lib.TRACE_FN(record), None))
+        else:
+            self._forward(np.zeros(shape, dtype=np.float32), trace=record)
         return stages
 
     def macs(self, h, w):
@@ -237,7 +307,12 @@ class Model:
         buf, mi = _info_buffer(_lib.ModelInfo)
         _check(lib.oct_model_info_get(self._model, buf))
         prep = _lib.ImagePrep()
-        _check(lib.oct_image_prep_default(buf, ctypes.byref(prep)))
+        declared = self.inputs[0].shape
+        if _lib.has("oct_image_prep_for_input"):
+            h, w = (declared[2] or 0, declared[3] or 0) if len(declared) == 4 else (0, 0)
+            _check(lib.oct_image_prep_for_input(buf, h, w, ctypes.byref(prep)))
+        else:
+            _check(lib.oct_image_prep_default(buf, ctypes.byref(prep)))
         if resize is not None:
             prep.resize = int(resize)
         if crop is not None:

@@ -124,6 +124,15 @@ class ImagePrep(ctypes.Structure):
                 ("crop_w", ctypes.c_int), ("mean", ctypes.c_double * 3), ("std", ctypes.c_double * 3)]
 
 
+class ModelTensor(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * 128), ("rank", ctypes.c_int), ("dims", ctypes.c_int64 * 4)]
+
+
+class ModelLayer(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_char * 32), ("name", ctypes.c_char * 128), ("fused", ctypes.c_char * 1024),
+                ("macs", ctypes.c_longlong)]
+
+
 # Slack after each struct the library fills, so that a newer library that appends fields
 # never writes past what Python allocated.
 SLACK = 4096
@@ -158,6 +167,15 @@ _OPTIONAL = {
     "oct_image_prep_default": (_c.c_int, [_P, _P]),
     "oct_image_prep_shape": (_c.c_int, [_P, _P, _c.POINTER(_c.c_int), _c.POINTER(_c.c_int)]),
     "oct_image_preprocess": (_c.c_int, [_P, _P, _P, _c.c_size_t]),
+    "oct_image_prep_for_input": (_c.c_int, [_P, _c.c_int, _c.c_int, _P]),
+    # Any network (ONNX): model inputs / outputs, a shape-only trace, the layers.
+    "oct_model_io": (_c.c_int, [_P, _c.POINTER(_c.c_int), _c.POINTER(_c.c_int)]),
+    "oct_model_input": (_c.c_int, [_P, _c.c_int, _P]),
+    "oct_model_output": (_c.c_int, [_P, _c.c_int, _P]),
+    "oct_model_output_shape": (_c.c_int, [_P, _c.c_int, _c.c_int, _c.c_int, _P]),
+    "oct_model_trace": (_c.c_int, [_P, _c.c_int, _c.c_int, _c.c_int, TRACE_FN, _P]),
+    "oct_model_layer_count": (_c.c_int, [_P]),
+    "oct_model_layer_get": (_c.c_int, [_P, _c.c_int, _P]),
 }
 
 

@@ -44,6 +44,7 @@ class FileError(Error, OSError): pass          # OCT_ERR_IO
 class FormatError(Error, ValueError): pass
 class ModelError(Error, ValueError): pass
 class NotReadyError(Error): pass
+class UnsupportedError(Error, NotImplementedError): pass   # an ONNX op or attribute octcl does not run
 
 
 # In the order of the oct_status enum in include/octcl.h (OCT_OK = 0 first).
@@ -67,6 +68,7 @@ STATUS = [
     ("OCT_ERR_FORMAT", FormatError),
     ("OCT_ERR_MODEL", ModelError),
     ("OCT_ERR_NOT_READY", NotReadyError),
+    ("OCT_ERR_UNSUPPORTED", UnsupportedError),   # libraries with ONNX models
 ]
 STATUS_NUMBER = {name: i for i, (name, _) in enumerate(STATUS)}
 

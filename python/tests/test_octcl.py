@@ -324,3 +324,27 @@ def test_lookup_end_to_end_in_a_subprocess(tmp_path):
     env["LD_LIBRARY_PATH"] = str(tmp_path)
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert r.stdout.strip() == "OK liboctcl.so.0", r.stdout + r.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# What the model declares (the graph library's queries when present, else from the info)
+
+def test_inputs_outputs_layers(model):
+    (i,) = model.inputs
+    assert i.shape == (None, 1, None, None), i
+    (o,) = model.outputs
+    assert o.shape == (None, 10), o
+    for layer in model.layers():   # [] for OctNetMini
+        assert layer.kind and layer.macs >= 0
+
+
+def test_status_numbers_map_to_classes():
+    from octcl import errors
+    for number, (name, cls) in enumerate(errors.STATUS):
+        if cls is None:
+            continue
+        e = errors.make_error(number, "m")
+        assert type(e) is cls and e.status == number and e.status_name == name and str(e) == f"m [{name}]"
+    e = errors.make_error(999, "from a newer library")
+    assert type(e) is octcl.Error and e.status == 999
+    assert issubclass(octcl.UnsupportedError, NotImplementedError)
