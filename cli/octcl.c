@@ -15,9 +15,9 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"info", cli_cmd_info, "list OpenCL platforms and devices, and which one `auto` picks"},
-    {"run", cli_cmd_run, "run OctNetMini on a .npy batch (or a random one) and write the logits"},
-    {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set and report accuracy and speed"},
+    {"info", cli_cmd_info, "list OpenCL devices (memory, units, versions, FP16/FP64), what `auto` picks, the cache"},
+    {"run", cli_cmd_run, "run a model on a .npy batch, PNG/JPEG files or a random batch; write the logits"},
+    {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set or PNG/JPEG folders (--images)"},
     {"bench", octcl_bench_main, "time OctNetMini over alphas, batches and devices (table, JSON, CSV)"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
