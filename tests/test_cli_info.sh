@@ -10,6 +10,11 @@ OCTCL=$1
 SCRATCH=$2
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$SCRATCH" || exit 1
+case "$OCTCL" in /*) ;; *) OCTCL=$(pwd)/$OCTCL ;; esac
+# PoCL keeps its own kernel cache under $XDG_CACHE_HOME or $HOME, which the checks below
+# point at made-up places: keep it in the scratch folder, and run from there.
+export POCL_CACHE_DIR="$SCRATCH/pocl"
+cd "$SCRATCH" || exit 1
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
 PASSED=0
