@@ -26,7 +26,7 @@ from .errors import (STATUS, BadAlphaError, BadDeviceSpecError, BadSizeError, Bu
                      OpenCLError, ShapeMismatchError, UnsupportedError, error_for, make_error)
 
 __version__ = "0.2.0"
-__all__ = ["Model", "Device", "devices", "library_path", "read_image", "Error", "LibraryNotFoundError"] + \
+__all__ = ["Model", "Device", "devices", "library_path", "read_image", "on_event", "Error", "LibraryNotFoundError"] + \
     [cls.__name__ for _, cls in STATUS if cls is not None]
 
 _BACKENDS = {0: "ref", 1: "cpu", 2: "opencl"}
@@ -80,6 +80,33 @@ def devices():
     out.append(Device("ref", "ref", "reference path (plain loops, double accumulation)", "", "", False,
                       "always available"))
     return out
+
+
+_event_cb = None   # the ctypes callback the library holds; kept alive here
+
+
+def on_event(fn):
+    """Call fn(kind, device, cached, seconds) on the library's notes about slow one-off
+    work: kind "build_start" when an OpenCL program is compiled from source (seconds;
+    tens on PoCL), "build_done" after it. cached says whether the build goes to the
+    on-disk program cache. None turns it off. Process-wide, like the library's callback.
+    A print-to-stderr example: octcl.on_event(lambda k, d, c, s: print(k, d, file=sys.stderr))."""
+    global _event_cb
+    set_cb = _need("oct_set_event_callback")
+    if fn is None:
+        set_cb(_lib.EVENT_FN(), None)
+        _event_cb = None
+        return
+    kinds = {0: "build_start", 1: "build_done"}
+
+    def relay(_user, ev):
+        e = ev.contents
+        fn(kinds.get(e.kind, str(e.kind)), (e.device or b"").decode("utf-8", "replace"), bool(e.cached),
+           float(e.seconds))
+
+    cb = _lib.EVENT_FN(relay)
+    set_cb(cb, None)
+    _event_cb = cb
 
 
 def _need(name):

@@ -137,6 +137,13 @@ class ModelLayer(ctypes.Structure):
 # never writes past what Python allocated.
 SLACK = 4096
 
+class Event(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("device", ctypes.c_char_p), ("cached", ctypes.c_int),
+                ("seconds", ctypes.c_double)]
+
+
+EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
+
 TRACE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
 
 _c = ctypes
@@ -168,6 +175,7 @@ _OPTIONAL = {
     "oct_image_prep_shape": (_c.c_int, [_P, _P, _c.POINTER(_c.c_int), _c.POINTER(_c.c_int)]),
     "oct_image_preprocess": (_c.c_int, [_P, _P, _P, _c.c_size_t]),
     "oct_image_prep_for_input": (_c.c_int, [_P, _c.c_int, _c.c_int, _P]),
+    "oct_set_event_callback": (None, [EVENT_FN, _P]),
     # Any network (ONNX): model inputs / outputs, a shape-only trace, the layers.
     "oct_model_io": (_c.c_int, [_P, _c.POINTER(_c.c_int), _c.POINTER(_c.c_int)]),
     "oct_model_input": (_c.c_int, [_P, _c.c_int, _P]),

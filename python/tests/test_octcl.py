@@ -348,3 +348,24 @@ def test_status_numbers_map_to_classes():
     e = errors.make_error(999, "from a newer library")
     assert type(e) is octcl.Error and e.status == 999
     assert issubclass(octcl.UnsupportedError, NotImplementedError)
+
+
+# ------------------------------------------------------------------------------------------
+# The library's events: an OpenCL program compiled from source
+
+def test_build_events(tmp_path, monkeypatch):
+    d = [x for x in octcl.devices() if x.backend == "opencl"]
+    if not d:
+        pytest.skip("no OpenCL device")
+    seen = []
+    monkeypatch.setenv("OCTCL_CACHE_DIR", str(tmp_path / "cache"))
+    octcl.on_event(lambda kind, dev, cached, s: seen.append((kind, dev, cached, s)))
+    try:
+        octcl.Model.random(1, 10, 0.5, seed=0, device=d[0].spec).close()      # compiles: a fresh cache
+        first = list(seen)
+        octcl.Model.random(1, 10, 0.5, seed=0, device=d[0].spec).close()      # from the cache: silent
+    finally:
+        octcl.on_event(None)
+    assert [k for k, *_ in first] == ["build_start", "build_done"], first
+    assert first[0][1] == d[0].name and first[0][2] is True and first[1][3] >= 0
+    assert seen == first, seen
