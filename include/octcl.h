@@ -41,6 +41,7 @@ typedef enum {
     OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
     OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
     OCT_ERR_NOT_READY,        /* an object used before it was complete (e.g. no weights) */
+    OCT_ERR_UNSUPPORTED,      /* a model uses an op or attribute value octcl does not run */
     OCT_STATUS_COUNT
 } oct_status;
 

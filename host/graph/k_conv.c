@@ -1,0 +1,90 @@
+/* k_conv.c — a 2-D convolution node (ONNX Conv with BatchNorm folded, bias, a residual
+ * Add and ReLU fused): the fast square conv2d op when it fits, else the general convg.
+ *   x (N, ci, H, W), weight (co, ci / groups, kh, kw), residual (N, co, Ho, Wo).
+ */
+#include "graph/graph.h"
+
+#include <stdlib.h>
+
+static int out_size(int in, int k, int s, int p0, int p1, int d)
+{
+    int span = d * (k - 1) + 1, padded = in + p0 + p1;
+    return padded < span ? 0 : (padded - span) / s + 1;
+}
+
+static oct_status conv_shape(const oct__graph *g, const oct__gnode *nd, oct__gdims *out)
+{
+    const oct__gdims *x = &g->v[nd->in[0]].d;
+    if (x->c != nd->ci)
+        return oct__gfail_shape(nd, "input has %d channels, the weight expects %d", x->c, nd->ci);
+    out->c = nd->co;
+    out->h = out_size(x->h, nd->kh, nd->sh, nd->pt, nd->pb, nd->dh);
+    out->w = out_size(x->w, nd->kw, nd->sw, nd->pl, nd->pr, nd->dw);
+    if (out->h < 1 || out->w < 1)
+        return oct__gfail_shape(nd, "kernel %dx%d (dilation %d, %d) does not fit the input %dx%d padded by (%d, %d, %d, %d)",
+                                nd->kh, nd->kw, nd->dh, nd->dw, x->h, x->w, nd->pt, nd->pl, nd->pb, nd->pr);
+    if (nd->res >= 0) {
+        const oct__gdims *r = &g->v[nd->in[nd->res]].d;
+        if (r->c != out->c || r->h != out->h || r->w != out->w)
+            return oct__gfail_shape(nd, "residual is (%d, %d, %d), the convolution gives (%d, %d, %d)", r->c, r->h,
+                                    r->w, out->c, out->h, out->w);
+    }
+    return OCT_OK;
+}
+
+static long long conv_macs(const oct__graph *g, const oct__gnode *nd)
+{
+    const oct__gdims *y = &g->v[nd->out[0]].d;
+    return (long long)nd->co * (nd->ci / nd->groups) * nd->kh * nd->kw * y->h * y->w;
+}
+
+/* The square, symmetric, ungrouped case the backends' conv2d runs. */
+static int fits_conv2d(const oct__gnode *nd)
+{
+    return nd->kh == nd->kw && nd->sh == nd->sw && nd->pt == nd->pl && nd->pt == nd->pb && nd->pt == nd->pr &&
+           nd->dh == 1 && nd->dw == 1 && nd->groups == 1 && nd->res < 0;
+}
+
+static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
+{
+    oct_context *ctx = g->ctx;
+    oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
+    const oct__buf *bias = nd->bb.count ? &nd->bb : NULL;
+    if (fits_conv2d(nd) || !ctx->be->convg) {
+        if (!fits_conv2d(nd))
+            return oct__fail(OCT_ERR_NOT_READY, "node '%s' (Conv): backend %s has no general convolution", nd->name,
+                             ctx->be->name);
+        oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, 0, nd->relu};
+        return ctx->be->conv2d(ctx, &op);
+    }
+    oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
+                        nd->dh, nd->dw, nd->groups, 0, nd->relu};
+    if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
+    return ctx->be->convg(ctx, &op);
+}
+
+static oct_status conv_upload(oct__graph *g, oct__gnode *nd)
+{
+    if (nd->w) {
+        size_t count = (size_t)nd->co * (nd->ci / nd->groups) * nd->kh * nd->kw;
+        OCT__TRY(oct__buf_upload(g->ctx, &nd->wb, nd->w, count));
+        free(nd->w);
+        nd->w = NULL;
+    }
+    if (nd->b) {
+        OCT__TRY(oct__buf_upload(g->ctx, &nd->bb, nd->b, (size_t)nd->co));
+        free(nd->b);
+        nd->b = NULL;
+    }
+    return OCT_OK;
+}
+
+static void conv_release(oct__graph *g, oct__gnode *nd)
+{
+    oct__buf_free(g->ctx, &nd->wb);
+    oct__buf_free(g->ctx, &nd->bb);
+    free(nd->w);
+    free(nd->b);
+}
+
+const oct__gkind oct__gk_conv = {"Conv", conv_shape, conv_macs, NULL, conv_run, conv_upload, conv_release};
