@@ -162,7 +162,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
     if ((s = oct__buf_upload(ctx, &a, d->a, d->na)) != OCT_OK) goto done;
     if ((s = oct__buf_upload(ctx, &b, d->b, d->nb)) != OCT_OK) goto done;
     if ((s = oct__buf_upload(ctx, &w, d->w, d->nw)) != OCT_OK) goto done;
-    if ((s = oct__buf_upload(ctx, &bias, d->bias, d->nc)) != OCT_OK) goto done;
+    if ((s = oct__buf_upload(ctx, &bias, d->bias, d->bias ? d->nc : 0)) != OCT_OK) goto done;
     if ((s = oct__buf_upload(ctx, &scale, d->scale, d->scale ? d->nc : 0)) != OCT_OK) goto done;
     if ((s = oct__buf_upload(ctx, &shift, d->shift, d->shift ? d->nc : 0)) != OCT_OK) goto done;
     if (c->kind == OP_ADD && c->inplace)
