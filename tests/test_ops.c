@@ -599,7 +599,7 @@ static void test_convg_grid(void)
                                     return;
                                 }
                             }
-    printf("\n    %d convolution cases", run);
+    printf("\n    %d convolution cases: ", run);
 }
 
 /* The shapes the fast paths take (1x1 GEMM, the square-kernel conv paths, depthwise,
@@ -689,7 +689,7 @@ static void test_poolg_grid(void)
     check_case(&c, 7999);
     c.max = 0, c.cip = 0, c.x = vs(2, 30, 56, 56, 2, 1, 0), c.y = vs(2, 30, 28, 28, 1, 1, 3);
     check_case(&c, 7998);
-    printf("\n    %d pooling cases", run + 2);
+    printf("\n    %d pooling cases: ", run + 2);
 }
 
 static void test_add_affine(void)
