@@ -13,7 +13,7 @@ static const oct__gkind *const oct__kinds[OCT__GK_COUNT] = {
     [OCT__GK_CONV] = &oct__gk_conv,       [OCT__GK_POOL] = &oct__gk_pool,     [OCT__GK_GAP] = &oct__gk_gap,
     [OCT__GK_ADD] = &oct__gk_add,         [OCT__GK_AFFINE] = &oct__gk_affine, [OCT__GK_RESIZE] = &oct__gk_resize,
     [OCT__GK_CONCAT] = &oct__gk_concat,   [OCT__GK_SLICE] = &oct__gk_slice,   [OCT__GK_FLATTEN] = &oct__gk_flatten,
-    [OCT__GK_LINEAR] = &oct__gk_linear,   [OCT__GK_OCTCONV] = &oct__gk_octconv,
+    [OCT__GK_LINEAR] = &oct__gk_linear,
 };
 
 const oct__gkind *oct__gkind_of(int kind) { return oct__kinds[kind]; }
@@ -100,7 +100,7 @@ oct_status oct__g_node(oct__graph *g, int kind, const char *name, oct__gnode **n
     oct__gnode *n = &g->nd[g->nn];
     memset(n, 0, sizeof *n);
     n->kind = kind;
-    n->res = -1;
+    n->res = n->up = n->pair = -1;
     n->dh = n->dw = n->sh = n->sw = n->groups = 1;
     if (!(n->name = dupstr(name))) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
     *nd = n;
@@ -157,6 +157,25 @@ void oct__g_move_to_end(oct__graph *g, int index)
         int *p = &g->v[i].producer;
         if (*p == index)
             *p = g->nn - 1;
+        else if (*p > index)
+            (*p)--;
+    }
+}
+
+void oct__g_remove(oct__graph *g, int index)
+{
+    oct__gnode *nd = &g->nd[index];
+    const oct__gkind *k = oct__kinds[nd->kind];
+    if (k->release) k->release(g, nd);
+    free(nd->name);
+    free(nd->fused);
+    free(nd->in);
+    memmove(&g->nd[index], &g->nd[index + 1], (size_t)(g->nn - index - 1) * sizeof *nd);
+    g->nn--;
+    for (int i = 0; i < g->nv; i++) {
+        int *p = &g->v[i].producer;
+        if (*p == index)
+            *p = -2;
         else if (*p > index)
             (*p)--;
     }
@@ -242,11 +261,16 @@ static oct_status plan_slots(oct__graph *g, int n, size_t **sizes_out, int *nslo
 {
     int nv = g->nv, nn = g->nn, out_root = root_of(g, g->output);
     for (int v = 0; v < nv; v++) g->v[v].last = -1, g->v[v].slot = -1;
-    for (int i = 0; i < nn; i++)
+    for (int i = 0; i < nn; i++) {
         for (int k = 0; k < g->nd[i].nin; k++) {
             int r = root_of(g, g->nd[i].in[k]);
             if (g->v[r].last < i) g->v[r].last = i;
         }
+        for (int k = 0; k < g->nd[i].nout; k++) { /* a sum of convs writes one value twice */
+            int r = root_of(g, g->nd[i].out[k]);
+            if (g->v[r].last < i) g->v[r].last = i;
+        }
+    }
     g->v[out_root].last = nn;
     size_t *sizes = oct__calloc((size_t)nv + 1, sizeof *sizes);
     int *busy_until = oct__calloc((size_t)nv + 1, sizeof *busy_until);
@@ -270,7 +294,7 @@ static oct_status plan_slots(oct__graph *g, int n, size_t **sizes_out, int *nslo
         }
         for (int o = 0; o < nd->nout; o++) {
             int v = nd->out[o];
-            if (g->v[v].view_of >= 0 || v == out_root) continue;
+            if (g->v[v].view_of >= 0 || g->v[v].slot >= 0) continue;
             size_t need = value_floats(g, v, n);
             int last = g->v[v].last < 0 ? i : g->v[v].last;
             /* A free slot: the smallest that holds it, else the largest (it grows). */

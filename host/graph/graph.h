@@ -28,11 +28,9 @@ typedef struct {
 
 enum {
     OCT__GK_CONV, OCT__GK_POOL, OCT__GK_GAP, OCT__GK_ADD, OCT__GK_AFFINE, OCT__GK_RESIZE,
-    OCT__GK_CONCAT, OCT__GK_SLICE, OCT__GK_FLATTEN, OCT__GK_LINEAR, OCT__GK_OCTCONV,
+    OCT__GK_CONCAT, OCT__GK_SLICE, OCT__GK_FLATTEN, OCT__GK_LINEAR,
     OCT__GK_COUNT
 };
-
-typedef struct oct__goct oct__goct;  /* a fused OctConv layer (k_octconv.c) */
 
 typedef struct {
     int kind;
@@ -44,6 +42,12 @@ typedef struct {
     /* conv: weight (co, ci / groups, kh, kw), bias (co) or NULL; residual = in[1] */
     int co, ci, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups;
     int res;             /* index into in[] of the residual, -1: none */
+    int acc;             /* 1: adds onto out[0], which an earlier conv wrote (a sum of convs) */
+    int up;              /* index into in[] of a low-resolution value nearest-upsampled and
+                            added after the conv (the OctConv L->H path), -1: none */
+    int pair;            /* node run together with this one as one conv2d_pair op, -1: none */
+    int paired;          /* 1: this conv is run by its partner's conv2d_pair op */
+    int octconv;         /* > 0: part of the OctConv layer with this number (for info) */
     float *w, *b;        /* host copies until oct__graph_upload */
     oct__buf wb, bb;
     /* pool: max or average, kernel / stride / pads as in conv, ceil mode */
@@ -57,7 +61,7 @@ typedef struct {
     /* affine: y = x * scale + shift per channel (either may be NULL) */
     float *scale, *shift;
     oct__buf sb, tb;
-    oct__goct *oc;
+    char role[4];        /* "hh", "lh", "hl", "ll" within its OctConv layer, or "" */
 } oct__gnode;
 
 typedef struct oct__graph oct__graph;
@@ -79,7 +83,7 @@ typedef struct {
 } oct__gkind;
 
 extern const oct__gkind oct__gk_conv, oct__gk_pool, oct__gk_gap, oct__gk_add, oct__gk_affine, oct__gk_resize,
-    oct__gk_concat, oct__gk_slice, oct__gk_flatten, oct__gk_linear, oct__gk_octconv;
+    oct__gk_concat, oct__gk_slice, oct__gk_flatten, oct__gk_linear;
 const oct__gkind *oct__gkind_of(int kind);
 
 struct oct__graph {
@@ -92,6 +96,7 @@ struct oct__graph {
     int in_n;                /* batch as exported (-1: symbolic) */
     int in_h, in_w;          /* input size as exported */
     long long params;        /* trainable parameters of the source model */
+    int octconv_layers;      /* OctConv layers recognised (fuse.c) */
     /* The plan for (pn, ph, pw): storage slots, the input, the scratch. */
     int pn, ph, pw;
     int nslots;
@@ -119,6 +124,8 @@ oct_status oct__g_finish_node(oct__graph *g, int index, const char *const *names
 /* Remove node `index` from the order and insert it at the end (a residual Add fused
  * into a conv runs where the Add was). */
 void oct__g_move_to_end(oct__graph *g, int index);
+/* Remove node `index` (its outputs keep their dims; nothing may read them). */
+void oct__g_remove(oct__graph *g, int index);
 /* Number of nodes reading value v (graph output counts as one). */
 int oct__g_readers(const oct__graph *g, int v);
 
@@ -127,6 +134,11 @@ int oct__g_readers(const oct__graph *g, int v);
 
 /* Dims of every value for an input of h x w; checks every node's shape rules. */
 oct_status oct__graph_shapes(oct__graph *g, int h, int w);
+/* After the front end's fusions (fuse.c): pair each conv that adds onto another's
+ * output so the two run as one conv2d_pair op where the backend has it, and name the
+ * OctConv layers (H->H with L->H upsampled into it; H->L on AvgPool(2) of the same
+ * x_h plus L->L) for info. *layers receives the number of OctConv layers found. */
+oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers);
 /* Upload every node's weights (after fusion passes). */
 oct_status oct__graph_upload(oct__graph *g);
 /* The view of value v for n images under the current plan. */
@@ -140,6 +152,9 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
                               void *user);
 /* One line per node without running anything: label "name (Kind)", output dims. */
 oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn trace, void *user);
+
+/* The graph behind a model loaded from ONNX, NULL for OctNetMini (model.c). */
+oct__graph *oct__model_graph(const oct_model *m);
 
 /* Shared helpers for the kinds. */
 oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)

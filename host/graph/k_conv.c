@@ -23,6 +23,18 @@ static oct_status conv_shape(const oct__graph *g, const oct__gnode *nd, oct__gdi
     if (out->h < 1 || out->w < 1)
         return oct__gfail_shape(nd, "kernel %dx%d (dilation %d, %d) does not fit the input %dx%d padded by (%d, %d, %d, %d)",
                                 nd->kh, nd->kw, nd->dh, nd->dw, x->h, x->w, nd->pt, nd->pl, nd->pb, nd->pr);
+    if (nd->acc) {
+        const oct__gdims *y = &g->v[nd->out[0]].d;
+        if (y->c != out->c || y->h != out->h || y->w != out->w)
+            return oct__gfail_shape(nd, "adds (%d, %d, %d) onto (%d, %d, %d)", out->c, out->h, out->w, y->c, y->h, y->w);
+    }
+    if (nd->up >= 0) {
+        const oct__gdims *t = &g->v[nd->in[nd->up]].d;
+        int eh = nd->up_h ? t->h * nd->up_h : nd->oh, ew = nd->up_h ? t->w * nd->up_w : nd->ow;
+        if (t->c != out->c || eh != out->h || ew != out->w)
+            return oct__gfail_shape(nd, "the upsampled (%d, %d, %d) does not match the convolution's (%d, %d, %d)", t->c,
+                                    eh, ew, out->c, out->h, out->w);
+    }
     if (nd->res >= 0) {
         const oct__gdims *r = &g->v[nd->in[nd->res]].d;
         if (r->c != out->c || r->h != out->h || r->w != out->w)
@@ -45,22 +57,45 @@ static int fits_conv2d(const oct__gnode *nd)
            nd->dh == 1 && nd->dw == 1 && nd->groups == 1 && nd->res < 0;
 }
 
+/* B adds onto A's output: both as one conv2d_pair op when the backend has it and the
+ * two are square convolutions of one geometry over inputs of one size. */
+static int pair_ok(const oct__graph *g, const oct__gnode *a, const oct__gnode *b)
+{
+    const oct__gdims *xa = &g->v[a->in[0]].d, *xb = &g->v[b->in[0]].d;
+    return g->ctx->be->conv2d_pair && fits_conv2d(a) && fits_conv2d(b) && a->up < 0 && !a->acc && b->up < 0 &&
+           a->kh == b->kh && a->sh == b->sh && a->pt == b->pt && xa->h == xb->h && xa->w == xb->w;
+}
+
 static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct_context *ctx = g->ctx;
+    if (nd->paired) {
+        /* Run by the conv that adds onto this one's output, when they pair. */
+        for (int i = 0; i < g->nn; i++)
+            if (g->nd[i].pair == (int)(nd - g->nd) && pair_ok(g, nd, &g->nd[i])) return OCT_OK;
+    }
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     const oct__buf *bias = nd->bb.count ? &nd->bb : NULL;
-    if (fits_conv2d(nd) || !ctx->be->convg) {
-        if (!fits_conv2d(nd))
-            return oct__fail(OCT_ERR_NOT_READY, "node '%s' (Conv): backend %s has no general convolution", nd->name,
-                             ctx->be->name);
-        oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, 0, nd->relu};
-        return ctx->be->conv2d(ctx, &op);
+    int relu = nd->relu && nd->up < 0;
+    if (nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd)) {
+        const oct__gnode *a = &g->nd[nd->pair];
+        oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
+                                nd->kh, nd->sh, nd->pt, 0, relu};
+        OCT__TRY(ctx->be->conv2d_pair(ctx, &op));
+    } else if (fits_conv2d(nd)) {
+        oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
+        OCT__TRY(ctx->be->conv2d(ctx, &op));
+    } else {
+        oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
+                            nd->dh, nd->dw, nd->groups, nd->acc, relu};
+        if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
+        OCT__TRY(ctx->be->convg(ctx, &op));
     }
-    oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
-                        nd->dh, nd->dw, nd->groups, 0, nd->relu};
-    if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
-    return ctx->be->convg(ctx, &op);
+    if (nd->up >= 0) {
+        oct__resize_op up = {oct__g_view(g, nd->in[nd->up], n), y, 1, nd->relu};
+        OCT__TRY(ctx->be->resize(ctx, &up));
+    }
+    return OCT_OK;
 }
 
 static oct_status conv_upload(oct__graph *g, oct__gnode *nd)

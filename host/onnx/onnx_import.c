@@ -104,7 +104,7 @@ static oct_status grow_vuses(imp *im)
 /* Bind `name` to graph value v. */
 static oct_status bind_value(imp *im, const char *name, int v)
 {
-    sym *s;
+    sym *s = NULL;
     OCT__TRY(grow_vuses(im));
     OCT__TRY(add_sym(im, name, &s));
     s->value = v;
@@ -120,15 +120,21 @@ static oct_status pass_through(imp *im, int v, const char *name)
     return bind_value(im, name, v);
 }
 
+/* A constant computed at load (never a reader's tensor). */
+static void free_owned(oct__onnx_tensor *t)
+{
+    if (!t) return;
+    free(t->f);
+    free(t->i);
+    free(t);
+}
+
 static oct_status bind_const(imp *im, const char *name, const oct__onnx_tensor *t, oct__onnx_tensor *owned)
 {
-    sym *s;
+    sym *s = NULL;
     oct_status st = add_sym(im, name, &s);
     if (st != OCT_OK) {
-        if (owned) {
-            oct__onnx_tensor_release(owned);
-            free(owned);
-        }
+        free_owned(owned);
         return st;
     }
     s->t = t ? t : owned;
@@ -386,6 +392,59 @@ static oct_status op_conv(imp *im)
     return finish(im, index, n->outputs[0]);
 }
 
+#define OCT_UNSUPPORTED_FOLD ((oct_status)-1)
+
+/* Scale a conv's output channels by scale (weights and bias). */
+static oct_status scale_conv(imp *im, oct__gnode *p, const float *scale)
+{
+    size_t per = (size_t)(p->ci / p->groups) * p->kh * p->kw;
+    for (int o = 0; o < p->co; o++) {
+        for (size_t i = 0; i < per; i++) {
+            float *w = &p->w[(size_t)o * per + i];
+            *w *= scale[o];
+            if (!isfinite(*w))
+                return oct__fail(OCT_ERR_MODEL, NODE_FMT ": folding into '%s' gives a non-finite weight [%d][%zu]",
+                                 NODE_ARGS(im->node), p->name, o, i);
+        }
+        p->b[o] *= scale[o];
+    }
+    return OCT_OK;
+}
+
+/* Fold y = x * scale + shift into the convolutions that compute x: every conv writing
+ * value x (a sum of convs) and the convs whose output is upsampled into it. Each must
+ * be a plain conv (no ReLU, no residual). OCT_UNSUPPORTED_FOLD when they are not. */
+static oct_status fold_bn(imp *im, int x, const float *scale, const float *shift)
+{
+    oct__graph *g = im->g;
+    int last = g->v[x].producer, any = 0;
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *p = &g->nd[i];
+        if (p->out[0] != x || p->nout != 1) continue;
+        if (p->kind != OCT__GK_CONV || p->res >= 0 || p->relu || !p->w) return OCT_UNSUPPORTED_FOLD;
+        if (p->up >= 0) {
+            const oct__gnode *u = &g->nd[g->v[p->in[p->up]].producer];
+            if (u->kind != OCT__GK_CONV || u->res >= 0 || u->relu || !u->w || u->up >= 0) return OCT_UNSUPPORTED_FOLD;
+        }
+        any = 1;
+    }
+    if (!any || last < 0 || g->nd[last].out[0] != x) return OCT_UNSUPPORTED_FOLD;
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *p = &g->nd[i];
+        if (p->out[0] != x || p->nout != 1) continue;
+        OCT__TRY(scale_conv(im, p, scale));
+        if (p->up >= 0) OCT__TRY(scale_conv(im, &g->nd[g->v[p->in[p->up]].producer], scale));
+    }
+    oct__gnode *p = &g->nd[last];
+    for (int o = 0; o < p->co; o++) {
+        p->b[o] += shift[o];
+        if (!isfinite(p->b[o]))
+            return oct__fail(OCT_ERR_MODEL, NODE_FMT ": folding into '%s' gives a non-finite bias [%d]",
+                             NODE_ARGS(im->node), p->name, o);
+    }
+    return OCT_OK;
+}
+
 /* BatchNormalization: folded into the producing Conv when it is that conv's only
  * reader (and the conv has no residual or ReLU yet), else an affine node. */
 static oct_status op_bn(imp *im)
@@ -428,26 +487,9 @@ static oct_status op_bn(imp *im)
         shift[i] = (float)(t[1]->f[i] - t[2]->f[i] * sc);
     }
     oct__gnode *p = sole_producer(im, x);
-    if (p && p->kind == OCT__GK_CONV && p->res < 0 && !p->relu && p->w) {
-        size_t per = (size_t)(p->ci / p->groups) * p->kh * p->kw;
-        for (int o = 0; o < p->co; o++) {
-            for (size_t i = 0; i < per; i++) {
-                float *w = &p->w[(size_t)o * per + i];
-                *w *= scale[o];
-                if (!isfinite(*w)) {
-                    s = oct__fail(OCT_ERR_MODEL, NODE_FMT ": folding into '%s' gives a non-finite weight [%d][%zu]",
-                                  NODE_ARGS(n), p->name, o, i);
-                    goto done;
-                }
-            }
-            p->b[o] = p->b[o] * scale[o] + shift[o];
-            if (!isfinite(p->b[o])) {
-                s = oct__fail(OCT_ERR_MODEL, NODE_FMT ": folding into '%s' gives a non-finite bias [%d]", NODE_ARGS(n),
-                              p->name, o);
-                goto done;
-            }
-        }
-        if ((s = oct__g_note_fused(p, "BatchNormalization", node_name(n))) == OCT_OK)
+    if (p && (s = fold_bn(im, x, scale, shift)) != OCT_UNSUPPORTED_FOLD) {
+        if (s == OCT_OK && (s = oct__g_note_fused(&im->g->nd[im->g->v[x].producer], "BatchNormalization",
+                                                  node_name(n))) == OCT_OK)
             s = pass_through(im, x, n->outputs[0]);
         goto done;
     }
@@ -499,8 +541,9 @@ static oct_status new_const(imp *im, int is_float, int ndim, const int64_t *dims
         t->count *= (size_t)dims[i];
     }
     if (t->count > (1u << 24)) {
+        size_t count = t->count;
         free(t);
-        return unsupported(im->node, "a constant of %zu values is too large to compute at load", t->count);
+        return unsupported(im->node, "a constant of %zu values is too large to compute at load", count);
     }
     size_t bytes = (t->count ? t->count : 1) * 8;
     if (is_float ? !(t->f = oct__calloc(1, bytes)) : !(t->i = oct__calloc(1, bytes))) {
@@ -721,13 +764,93 @@ static oct_status fold_const(imp *im, int *done)
     }
     return bind_const(im, n->outputs[0], NULL, r);
 fail:
-    oct__onnx_tensor_release(r);
-    free(r);
+    free_owned(r);
     return s;
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* The other ops                                                                          */
+
+/* A plain conv (no epilogue yet) producing v, read only by the node being imported. */
+static oct__gnode *plain_conv(imp *im, int v)
+{
+    oct__gnode *p = sole_producer(im, v);
+    return p && p->kind == OCT__GK_CONV && p->res < 0 && !p->relu ? p : NULL;
+}
+
+/* Add(a, b) as an epilogue, in this order of preference:
+ *   Up(conv A) + conv B  -> B adds the nearest-upsampled low-resolution output of A
+ *                          (the OctConv L->H path);
+ *   conv A + conv B      -> B adds onto A's output (a sum of convs; conv2d_pair later);
+ *   conv B + anything    -> B's residual.
+ * Each keeps BatchNorm foldable into all the convs and ReLU fusable into the last. */
+static oct_status fuse_add(imp *im, int a, int b, int *fused)
+{
+    oct__graph *g = im->g;
+    const char *out = im->node->outputs[0];
+    *fused = 0;
+    for (int k = 0; k < 2; k++) { /* Up(conv A) + conv B */
+        int r = k ? b : a, other = k ? a : b;
+        oct__gnode *rs = sole_producer(im, r), *B = plain_conv(im, other);
+        if (!rs || rs->kind != OCT__GK_RESIZE || !B || B->up >= 0) continue;
+        int t = rs->in[0];
+        const oct__gnode *A = g->v[t].producer >= 0 ? &g->nd[g->v[t].producer] : NULL;
+        if (!A || A->kind != OCT__GK_CONV || A->relu || A->res >= 0 || A->up >= 0 || im->vuses[t] != 0 ||
+            oct__g_readers(g, t) != 1)
+            continue;
+        /* The resize runs as the epilogue of B: B reads t from now on. */
+        int bi = (int)(B - g->nd), ri = (int)(rs - g->nd);
+        int in[4], nin = 0;
+        for (int i = 0; i < B->nin; i++) in[nin++] = B->in[i];
+        in[nin] = t;
+        OCT__TRY(oct__g_set_inputs(g, B, nin + 1, in));
+        B->up = nin;
+        OCT__TRY(oct__g_note_fused(B, "Resize", rs->name));
+        OCT__TRY(oct__g_note_fused(B, "Add", node_name(im->node)));
+        B->up_h = rs->up_h, B->up_w = rs->up_w, B->oh = rs->oh, B->ow = rs->ow;
+        oct__g_remove(g, ri);
+        if (bi > ri) bi--;
+        oct__g_move_to_end(g, bi);
+        im->vuses[r] = 0;
+        *fused = 1;
+        return pass_through(im, other, out);
+    }
+    oct__gnode *A = plain_conv(im, a), *B = plain_conv(im, b);
+    if (A && B && A != B && A->up < 0 && B->up < 0 && !A->acc && !B->acc) { /* conv A + conv B */
+        if (A > B) {
+            oct__gnode *t = A;
+            A = B, B = t;
+            int tv = a;
+            a = b, b = tv;
+        }
+        /* B writes onto A's output; B's own output value is left unused. */
+        int bi = (int)(B - g->nd);
+        B->out[0] = a;
+        B->acc = 1;
+        g->v[a].producer = bi;
+        OCT__TRY(oct__g_note_fused(B, "Add", node_name(im->node)));
+        oct__g_move_to_end(g, bi);
+        im->vuses[b] = 0;
+        *fused = 1;
+        return pass_through(im, a, out);
+    }
+    for (int k = 0; k < 2; k++) { /* conv B + residual */
+        int mine = k ? b : a, other = k ? a : b;
+        oct__gnode *p = plain_conv(im, mine);
+        if (!p) continue;
+        int index = (int)(p - g->nd), in[4], nin = 0;
+        for (int i = 0; i < p->nin; i++) in[nin++] = p->in[i];
+        in[nin] = other;
+        OCT__TRY(oct__g_set_inputs(g, p, nin + 1, in));
+        p->res = nin;
+        OCT__TRY(oct__g_note_fused(p, "Add", node_name(im->node)));
+        oct__g_move_to_end(g, index);
+        im->vuses[other]--;
+        *fused = 1;
+        return pass_through(im, mine, out);
+    }
+    return OCT_OK;
+}
 
 static oct_status op_add(imp *im)
 {
@@ -761,19 +884,10 @@ static oct_status op_add(imp *im)
     if (da->c != db->c || da->h != db->h || da->w != db->w || im->g->v[a].rank != im->g->v[b].rank)
         return unsupported(n, "operands (%d, %d, %d) and (%d, %d, %d) differ: broadcasting is not supported", da->c,
                            da->h, da->w, db->c, db->h, db->w);
-    /* A residual: fuse into the conv producing one operand when nothing else reads it. */
-    for (int k = 0; k < 2 && a != b; k++) {
-        int mine = k ? b : a, other = k ? a : b;
-        oct__gnode *p = sole_producer(im, mine);
-        if (!p || p->kind != OCT__GK_CONV || p->res >= 0 || p->relu) continue;
-        int index = (int)(p - im->g->nd);
-        int in[2] = {p->in[0], other};
-        OCT__TRY(oct__g_set_inputs(im->g, p, 2, in));
-        p->res = 1;
-        OCT__TRY(oct__g_note_fused(p, "Add", node_name(n)));
-        oct__g_move_to_end(im->g, index);
-        im->vuses[other]--;
-        return pass_through(im, mine, n->outputs[0]);
+    if (a != b) {
+        int fused;
+        OCT__TRY(fuse_add(im, a, b, &fused));
+        if (fused) return OCT_OK;
     }
     oct__gnode *nd;
     int index, in[2] = {a, b};
@@ -1114,7 +1228,7 @@ static oct_status op_constant(imp *im)
     const oct__onnx_node *n = im->node;
     const oct__onnx_attr *a = attr(n, "value");
     if (a && a->type == OCT__ONNX_ATTR_TENSOR && a->t) return bind_const(im, n->outputs[0], a->t, NULL);
-    oct__onnx_tensor *r;
+    oct__onnx_tensor *r = NULL;
     if ((a = attr(n, "value_float")) || (a = attr(n, "value_int"))) {
         OCT__TRY(new_const(im, a->type == OCT__ONNX_ATTR_FLOAT, 0, NULL, &r));
         cset(r, 0, a->type == OCT__ONNX_ATTR_FLOAT ? a->f : (double)a->i);
@@ -1239,14 +1353,10 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
         goto done;
     }
     if ((s = oct__graph_shapes(g, g->in_h, g->in_w)) != OCT_OK) goto done;
-    if ((s = oct__graph_fuse_octconv(g)) != OCT_OK) goto done;
+    if ((s = oct__graph_fuse_octconv(g, &g->octconv_layers)) != OCT_OK) goto done;
     s = oct__graph_upload(g);
 done:
-    for (int i = 0; i < im.nsym; i++)
-        if (im.s[i].owned) {
-            oct__onnx_tensor_release(im.s[i].owned);
-            free(im.s[i].owned);
-        }
+    for (int i = 0; i < im.nsym; i++) free_owned(im.s[i].owned);
     free(im.s);
     free(im.vuses);
     free(im.counted);
@@ -1256,4 +1366,14 @@ done:
     }
     *out = g;
     return OCT_OK;
+}
+
+oct_status oct__onnx_load(oct_context *ctx, const char *path, oct__graph **out)
+{
+    oct__onnx_model *m = NULL;
+    *out = NULL;
+    OCT__TRY(oct__onnx_read(path, &m));
+    oct_status s = oct__onnx_import(ctx, m, path, out);
+    oct__onnx_free(m);
+    return s;
 }
