@@ -24,6 +24,8 @@ typedef struct {
     oct__onnx_tensor *owned;    /* a constant computed at load (freed at the end) */
     int pad[4];                 /* a pending zero Pad (top, left, bottom, right) of `value` */
     int padded;
+    int empty;                  /* a zero-channel activation (alpha 0 or 1): only its shape is read */
+    int64_t edims[4];
 } sym;
 
 typedef struct {
@@ -35,6 +37,7 @@ typedef struct {
     const char **counted;       /* initializers counted as parameters */
     int ncounted, capcounted;
     const oct__onnx_node *node; /* the node being imported, for messages */
+    int64_t opset;              /* of the default domain (a file naming none reads as 18) */
 } imp;
 
 #define NODE_FMT "node '%s' (%s)"
@@ -150,6 +153,7 @@ static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pa
         return oct__fail(OCT_ERR_MODEL, NODE_FMT ": input %d is missing", NODE_ARGS(n), k);
     sym *s = find_sym(im, n->inputs[k]);
     if (!s) return oct__fail(OCT_ERR_MODEL, NODE_FMT ": reads '%s', which no node writes", NODE_ARGS(n), n->inputs[k]);
+    if (s->empty) return unsupported(n, "input '%s' has zero channels", n->inputs[k]);
     if (s->value < 0)
         return unsupported(n, "input '%s' is a constant; octcl runs this op on activations only", n->inputs[k]);
     if (s->padded && !allow_pad)
@@ -578,7 +582,10 @@ static oct_status read_axes(imp *im, const char *name, int k, long long *axes, i
     if (!t) return OCT_OK;
     OCT__TRY(need_data(im, t, "axes"));
     if (t->count > OCT__ONNX_MAX_DIMS) return unsupported(im->node, "too many %s", name);
-    for (size_t i = 0; i < t->count; i++) axes[i] = (long long)cval(t, i);
+    for (size_t i = 0; i < t->count; i++) {
+        double v = cval(t, i);
+        axes[i] = t->i ? (long long)t->i[i] : v >= 9e18 ? (long long)9e18 : v <= -9e18 ? (long long)-9e18 : (long long)v;
+    }
     *count = (int)t->count;
     return OCT_OK;
 }
@@ -601,6 +608,9 @@ static oct_status fold_const(imp *im, int *done)
         if (in->t) {
             nd = in->t->ndim;
             memcpy(d, in->t->dims, sizeof d);
+        } else if (in->empty) {
+            nd = 4;
+            memcpy(d, in->edims, sizeof in->edims);
         } else {
             const oct__gvalue *v = &im->g->v[in->value];
             nd = v->rank;
@@ -620,7 +630,7 @@ static oct_status fold_const(imp *im, int *done)
         *done = 1;
         return bind_const(im, n->outputs[0], NULL, r);
     }
-    static const char *const foldable[] = {"Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul",
+    static const char *const foldable[] = {"ConstantOfShape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul",
                                            "Div",    "Add",       "Sub",     "Floor",  "Ceil", "Reshape", "Sqrt"};
     int is = 0;
     for (size_t i = 0; i < sizeof foldable / sizeof *foldable; i++) is |= strcmp(op, foldable[i]) == 0;
@@ -631,7 +641,18 @@ static oct_status fold_const(imp *im, int *done)
     const oct__onnx_tensor *a;
     OCT__TRY(in_const(im, 0, 1, &a));
     OCT__TRY(need_data(im, a, "input"));
-    if (strcmp(op, "Gather") == 0) {
+    if (strcmp(op, "ConstantOfShape") == 0) {
+        int64_t d[OCT__ONNX_MAX_DIMS];
+        if (a->count > OCT__ONNX_MAX_DIMS) return unsupported(n, "rank %zu", a->count);
+        for (size_t i = 0; i < a->count; i++) d[i] = (int64_t)cval(a, i);
+        for (size_t i = 0; i < a->count; i++)
+            if (d[i] < 0 || d[i] > 1 << 24) return unsupported(n, "dim %lld", (long long)d[i]);
+        const oct__onnx_attr *va = attr(n, "value");
+        const oct__onnx_tensor *v = va && va->type == OCT__ONNX_ATTR_TENSOR ? va->t : NULL;
+        OCT__TRY(new_const(im, !v || v->f != NULL, (int)a->count, d, &r));
+        double fill = v && v->count ? cval(v, 0) : 0;
+        for (size_t i = 0; i < r->count; i++) cset(r, i, fill);
+    } else if (strcmp(op, "Gather") == 0) {
         const oct__onnx_tensor *idx;
         OCT__TRY(in_const(im, 1, 1, &idx));
         OCT__TRY(need_data(im, idx, "indices"));
@@ -946,7 +967,7 @@ static oct_status op_resize(imp *im)
     const char *mode = attr_str(n, "mode", "nearest");
     if (strcmp(mode, "nearest") != 0) return unsupported(n, "attribute 'mode' = '%s' (nearest only)", mode);
     int upsample = strcmp(n->op_type, "Upsample") == 0;
-    if (!upsample && im->m->opset >= 11) {
+    if (!upsample && im->opset >= 11) {
         const char *ctm = attr_str(n, "coordinate_transformation_mode", "half_pixel");
         if (strcmp(ctm, "asymmetric") != 0)
             return unsupported(n, "attribute 'coordinate_transformation_mode' = '%s' (asymmetric only)", ctm);
@@ -963,9 +984,9 @@ static oct_status op_resize(imp *im)
         for (int i = 0; i < 4; i++) sc[i] = a->floats[i];
         have_scales = 1;
     } else {
-        int si = upsample || im->m->opset < 11 ? 1 : 2;
+        int si = upsample || im->opset < 11 ? 1 : 2;
         OCT__TRY(in_const(im, si, 0, &scales));
-        if (!upsample && im->m->opset >= 11) OCT__TRY(in_const(im, 3, 0, &sizes));
+        if (!upsample && im->opset >= 11) OCT__TRY(in_const(im, 3, 0, &sizes));
         if (scales && scales->count) {
             OCT__TRY(need_data(im, scales, "scales"));
             if (scales->count != 4) return unsupported(n, "scales has %zu values, expected 4", scales->count);
@@ -1009,7 +1030,7 @@ static oct_status op_pad(imp *im)
     long long p[8];
     double value = 0;
     int np = 0;
-    if (im->m->opset < 11) {
+    if (im->opset < 11) {
         int present;
         OCT__TRY(attr_ints(im, "pads", 8, p, &present));
         np = present ? 8 : 0;
@@ -1058,6 +1079,19 @@ static oct_status op_concat(imp *im)
     return finish(im, index, n->outputs[0]);
 }
 
+/* A slice with no channels of x: only its shape may be read. */
+static oct_status bind_empty(imp *im, int x, const char *out)
+{
+    sym *s = NULL;
+    im->vuses[x]--;
+    OCT__TRY(add_sym(im, out, &s));
+    const oct__gvalue *v = &im->g->v[x];
+    s->empty = 1;
+    s->edims[0] = im->g->in_n > 0 ? im->g->in_n : 1;
+    s->edims[1] = 0, s->edims[2] = v->d.h, s->edims[3] = v->d.w;
+    return OCT_OK;
+}
+
 /* A channel window [c0, c0 + c) of x as a view. */
 static oct_status slice_channels(imp *im, int x, int c0, int c, const char *out)
 {
@@ -1080,7 +1114,7 @@ static oct_status op_slice(imp *im)
     OCT__TRY(read_axes(im, "starts", 1, st, &c1));
     OCT__TRY(read_axes(im, "ends", 2, en, &c2));
     OCT__TRY(read_axes(im, "axes", 3, ax, &c3));
-    if (im->m->opset >= 10) OCT__TRY(read_axes(im, "steps", 4, sp, &c4));
+    if (im->opset >= 10) OCT__TRY(read_axes(im, "steps", 4, sp, &c4));
     if (!c3) {
         c3 = c1;
         for (int i = 0; i < c1; i++) ax[i] = i;
@@ -1102,7 +1136,7 @@ static oct_status op_slice(imp *im)
         }
         lo = (int)b, hi = (int)e;
     }
-    if (hi <= lo) return unsupported(n, "empty channel slice [%d, %d)", lo, hi);
+    if (hi <= lo) return bind_empty(im, x, n->outputs[0]);
     return slice_channels(im, x, lo, hi - lo, n->outputs[0]);
 }
 
@@ -1132,7 +1166,7 @@ static oct_status op_split(imp *im)
     int c0 = 0;
     for (int i = 0; i < ns; i++) {
         if (sz[i] > 0) OCT__TRY(slice_channels(im, x, c0, (int)sz[i], n->outputs[i]));
-        else im->vuses[x]--;
+        else OCT__TRY(bind_empty(im, x, n->outputs[i]));
         c0 += (int)sz[i];
     }
     return OCT_OK;
@@ -1305,6 +1339,7 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
 {
     *out = NULL;
     imp im = {.m = m};
+    im.opset = m->opset ? m->opset : 18;
     oct_status s = oct__graph_create(ctx, &im.g);
     if (s != OCT_OK) return s;
     oct__graph *g = im.g;
