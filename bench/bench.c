@@ -78,8 +78,11 @@ typedef struct {
     int repeat, warmup;
     int accuracy_images;
     int check;                   /* 0: --no-check */
+    int alphas_given;
     uint64_t seed;
     const char *models, *data, *json, *csv;
+    const char *model_files[MAX_LIST];   /* --model, repeatable: rows per file instead of per alpha */
+    int n_model_files;
 } bench_opts;
 
 static void usage(FILE *f)
@@ -89,6 +92,7 @@ static void usage(FILE *f)
             "                   [--classes K] [--device LIST] [--repeat N] [--warmup N]\n"
             "                   [--models DIR [--data DIR] [--accuracy-images N]] [--seed S]\n"
             "                   [--no-check] [--json FILE] [--csv FILE]\n"
+            "       octcl bench --model FILE [--model FILE ...] [--batch LIST] [--size HxW] ...\n"
             "\n"
             "Time OctNetMini's forward pass for every (device, alpha, batch): a warm-up, then\n"
             "N timed passes; report the minimum and median wall time (and device time where\n"
@@ -108,6 +112,10 @@ static void usage(FILE *f)
             "  --warmup N           untimed passes before them (default 3)\n"
             "  --models DIR         time trained models DIR/octnet_fmnist_a<alpha %%.2f>.safetensors\n"
             "                       instead of random ones, and measure their accuracy\n"
+            "  --model FILE         time this model file (ONNX, or OctNetMini safetensors) instead of the\n"
+            "                       alphas; repeat for several (rows per file and batch; --size defaults\n"
+            "                       to the first file's declared input size; MACs from its graph; the\n"
+            "                       reference check runs at the full size)\n"
             "  --data DIR           Fashion-MNIST folder (default " OCTCL_BENCH_DATA_DIR ")\n"
             "  --accuracy-images N  test images for the accuracy (default 2000)\n"
             "  --seed S             seed of the random weights and inputs (default %d)\n"
@@ -168,6 +176,7 @@ static int parse_batches(const char *s, bench_opts *o)
 }
 
 enum {
+    OPT_MODEL = 100,
     OPT_ALPHAS = 1, OPT_BATCH, OPT_SIZE, OPT_IN, OPT_CLASSES, OPT_DEVICE, OPT_REPEAT, OPT_WARMUP,
     OPT_MODELS, OPT_DATA, OPT_ACC, OPT_SEED, OPT_NO_CHECK, OPT_JSON, OPT_CSV
 };
@@ -176,7 +185,8 @@ static const cli_option opt_defs[] = {
     {"alphas", 1, OPT_ALPHAS}, {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},   {"in-channels", 1, OPT_IN},
     {"classes", 1, OPT_CLASSES}, {"device", 1, OPT_DEVICE}, {"repeat", 1, OPT_REPEAT}, {"warmup", 1, OPT_WARMUP},
     {"models", 1, OPT_MODELS}, {"data", 1, OPT_DATA},     {"accuracy-images", 1, OPT_ACC}, {"seed", 1, OPT_SEED},
-    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {NULL, 0, 0},
+    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {"model", 1, OPT_MODEL},
+    {NULL, 0, 0},
 };
 
 /* CLI_OK to go on (*help set for -h / --help), or CLI_USAGE after a one-line error. */
@@ -220,11 +230,25 @@ static int parse_options(int argc, char **argv, bench_opts *o, int *help)
         case OPT_NO_CHECK: o->check = 0; break;
         case OPT_JSON: o->json = v; break;
         case OPT_CSV: o->csv = v; break;
+        case OPT_MODEL:
+            if (o->n_model_files == MAX_LIST) return cli_usage_error(CMD, "--model: more than %d files", MAX_LIST);
+            o->model_files[o->n_model_files++] = v;
+            break;
         }
+        if (id == OPT_ALPHAS) o->alphas_given = 1;
         if (!ok) return CLI_USAGE;
     }
     if (!split_list("device", o->device_buf, o->devices, &o->n_devices)) return CLI_USAGE;
     if (o->models && strlen(o->models) > 4000) return cli_usage_error(CMD, "--models: path too long");
+    if (o->n_model_files) {
+        if (o->models || o->alphas_given || o->in_given || o->classes_given)
+            return cli_usage_error(CMD, "--%s cannot be combined with --model: it comes from the model file",
+                                   o->models ? "models" : o->alphas_given ? "alphas" : o->in_given ? "in-channels"
+                                                                                                    : "classes");
+        /* One row group per file: the alpha slots index the files. */
+        o->n_alphas = o->n_model_files;
+        for (int i = 0; i < o->n_model_files; i++) o->alphas[i] = i;
+    }
     if (o->models && (o->in_given || o->classes_given))
         return cli_usage_error(CMD, "--%s cannot be combined with --models: it comes from the model files",
                                o->in_given ? "in-channels" : "classes");
@@ -301,7 +325,10 @@ static const char *const field_names[] = {
 #define FIELD_COUNT (int)(sizeof field_names / sizeof field_names[0])
 
 static double row_gflops(const bench_row *r) { return 2.0 * (double)r->macs * r->batch / (r->ms_min * 1e6); }
-static double row_theoretical(const bench_row *r) { return r->macs > 0 ? (double)r->macs0 / (double)r->macs : NAN; }
+static double row_theoretical(const bench_row *r)
+{
+    return r->macs > 0 && r->macs0 > 0 ? (double)r->macs0 / (double)r->macs : NAN;
+}
 
 /* Field k of row r; buf holds formatted strings that outlive the call. */
 static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, size_t len)
@@ -428,7 +455,9 @@ static void write_table(FILE *f, const bench_row *rows, int n, const run_meta *m
         char size[24], t[10][32];
         double g = row_gflops(r), th = row_theoretical(r);
         snprintf(size, sizeof size, "%dx%d", r->h, r->w);
-        fprintf(f, "  %-5.2f %5d %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", r->alpha, r->batch, size,
+        char alb[32];
+        const char *al = tab_num(alb, sizeof alb, r->alpha, "%.2f");
+        fprintf(f, "  %-5s %5d %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", al, r->batch, size,
                 tab_num(t[0], 32, r->ms_min, "%.3f"), tab_num(t[1], 32, r->ms_median, "%.3f"),
                 tab_num(t[2], 32, r->dev_min, "%.3f"), tab_num(t[3], 32, r->batch / (r->ms_min * 1e-3), "%.1f"),
                 tab_num(t[4], 32, g, "%.2f"), tab_num(t[5], 32, 100.0 * g / r->peak, "%.1f"),
@@ -464,6 +493,10 @@ static oct_status make_model(const bench_state *st, oct_context *ctx, double alp
                              size_t len)
 {
     const bench_opts *o = st->o;
+    if (o->n_model_files) {
+        snprintf(desc, len, "%s", o->model_files[(int)alpha]);
+        return oct_model_load(ctx, desc, m);
+    }
     if (!o->models) {
         snprintf(desc, len, "random seed %llu", (unsigned long long)o->seed);
         return oct_model_create_random(ctx, o->in_channels, o->classes, alpha, o->seed, m);
@@ -715,11 +748,11 @@ static int run_device(bench_state *st, int d, bench_out *out)
             snprintf(r->backend, sizeof r->backend, "%s", cli_backend_name(info.backend));
             snprintf(r->label, sizeof r->label, "%s", label);
             snprintf(r->model, sizeof r->model, "%s", desc);
-            r->alpha = alpha;
+            r->alpha = o->n_model_files ? (mi.alpha >= 0 ? mi.alpha : NAN) : alpha;
             r->batch = n, r->h = o->h, r->w = o->w;
             r->in_channels = mi.in_channels, r->classes = mi.num_classes;
             r->macs = oct_model_macs(m, o->h, o->w);
-            r->macs0 = macs_alpha0(st, &mi, o->h, o->w);
+            r->macs0 = o->n_model_files ? 0 : macs_alpha0(st, &mi, o->h, o->w);
             r->parameters = mi.parameters;
             r->activation_bytes = oct_model_activation_bytes(m, n, o->h, o->w);
             min_median(wall, o->repeat, &r->ms_min, &r->ms_median);
@@ -797,6 +830,31 @@ static int prepare_models(bench_state *st, int *h, int *w)
                             lb->data[i], i, st->classes);
     st->have_data = 1;
     if (!o->size_given) *h = (int)im->shape[1], *w = (int)im->shape[2];
+    return CLI_OK;
+}
+
+/* --model: every file loads (on the reference context) with one in_channels; the size
+ * is --size or the first file's declared input size; logits hold the widest output. */
+static int prepare_model_files(bench_state *st, int *h, int *w)
+{
+    const bench_opts *o = st->o;
+    st->classes = 1;
+    for (int i = 0; i < o->n_model_files; i++) {
+        oct_model *m = NULL;
+        oct_model_info mi;
+        oct_model_tensor in;
+        oct_status s = oct_model_load(st->ref, o->model_files[i], &m);
+        if (s == OCT_OK) s = oct_model_info_get(m, &mi);
+        if (s == OCT_OK) s = oct_model_input(m, 0, &in);
+        oct_model_free(m);
+        if (s != OCT_OK) return cli_fail("%s: %s", o->model_files[i], cli_status_text(s));
+        if (i > 0 && mi.in_channels != st->in_c)
+            return cli_fail("%s takes %d input channels, %s %d", o->model_files[i], mi.in_channels, o->model_files[0],
+                            st->in_c);
+        st->in_c = mi.in_channels;
+        if (mi.num_classes > st->classes) st->classes = mi.num_classes;
+        if (i == 0 && !o->size_given && in.dims[2] > 0 && in.dims[3] > 0) *h = (int)in.dims[2], *w = (int)in.dims[3];
+    }
     return CLI_OK;
 }
 
@@ -903,14 +961,15 @@ int octcl_bench_main(int argc, char **argv)
         goto done;
     }
     if (o.models && (rc = prepare_models(&st, &o.h, &o.w)) != CLI_OK) goto done;
+    if (o.n_model_files && (rc = prepare_model_files(&st, &o.h, &o.w)) != CLI_OK) goto done;
 
     /* Inputs: the timed batches (largest batch, seeded, [-2, 2]) and the check's images
      * at the bench size with each side capped at CHECK_SIDE. */
     int max_batch = 1;
     for (int i = 0; i < o.n_batches; i++)
         if (o.batches[i] > max_batch) max_batch = o.batches[i];
-    st.check_h = o.h < CHECK_SIDE ? o.h : CHECK_SIDE;
-    st.check_w = o.w < CHECK_SIDE ? o.w : CHECK_SIDE;
+    st.check_h = o.h < CHECK_SIDE || o.n_model_files ? o.h : CHECK_SIDE;
+    st.check_w = o.w < CHECK_SIDE || o.n_model_files ? o.w : CHECK_SIDE;
     size_t per_image = (size_t)st.in_c * (size_t)o.h * (size_t)o.w;
     size_t check_count = (size_t)CHECK_BATCH * (size_t)st.in_c * (size_t)st.check_h * (size_t)st.check_w;
     st.x = malloc((size_t)max_batch * per_image * sizeof *st.x);
@@ -941,8 +1000,15 @@ int octcl_bench_main(int argc, char **argv)
     }
 
     FILE *table = (o.json && !strcmp(o.json, "-")) || (o.csv && !strcmp(o.csv, "-")) ? stderr : stdout;
-    fprintf(table, "octcl bench %s, %s: OctNetMini %dx%dx%d -> %d classes\n", OCTCL_VERSION, stamp, st.in_c, o.h, o.w,
-            st.classes);
+    if (o.n_model_files) {
+        fprintf(table, "octcl bench %s, %s: %d model file(s) at %dx%dx%d:", OCTCL_VERSION, stamp, o.n_model_files,
+                st.in_c, o.h, o.w);
+        for (int i = 0; i < o.n_model_files; i++) fprintf(table, " %s", o.model_files[i]);
+        fprintf(table, "\n");
+    } else {
+        fprintf(table, "octcl bench %s, %s: OctNetMini %dx%dx%d -> %d classes\n", OCTCL_VERSION, stamp, st.in_c, o.h,
+                o.w, st.classes);
+    }
     write_table(table, out.rows, out.n_rows, &meta);
     fflush(table);
     if (json) write_json(json, out.rows, out.n_rows, &meta);
