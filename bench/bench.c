@@ -84,6 +84,8 @@ typedef struct {
     int check;                   /* 0: --no-check */
     uint64_t seed;
     const char *models, *data, *json, *csv;
+    const char *model_files[MAX_LIST];   /* --model, repeatable: rows per file instead of per alpha */
+    int n_model_files;
 } bench_opts;
 
 static void usage(FILE *f)
@@ -93,6 +95,7 @@ static void usage(FILE *f)
             "                   [--classes K] [--device LIST] [--repeat N] [--warmup N]\n"
             "                   [--models DIR [--data DIR] [--accuracy-images N]] [--seed S]\n"
             "                   [--no-check] [--json FILE] [--csv FILE]\n"
+            "       octcl bench --model FILE [--model FILE ...] [--batch LIST] [--size LIST] ...\n"
             "\n"
             "Time OctNetMini's forward pass for every (device, alpha, batch): a warm-up, then\n"
             "N timed passes; report the minimum and median wall time (and device time where\n"
@@ -114,6 +117,10 @@ static void usage(FILE *f)
             "  --models DIR         time the model files in DIR (every *.safetensors and *.onnx, any\n"
             "                       name; alpha from each file) instead of random ones, and measure\n"
             "                       their accuracy; --alphas then picks among them\n"
+            "  --model FILE         time this model file (ONNX, or OctNetMini safetensors) instead of the\n"
+            "                       alphas; repeat for several (rows per file and batch; --size defaults\n"
+            "                       to the first file's declared input size; MACs from its graph; the\n"
+            "                       reference check runs at the full size)\n"
             "  --data DIR           Fashion-MNIST folder (default " OCTCL_BENCH_DATA_DIR ")\n"
             "  --accuracy-images N  test images for the accuracy (default 2000)\n"
             "  --seed S             seed of the random weights and inputs (default %d)\n"
@@ -191,6 +198,7 @@ static int parse_batches(const char *s, bench_opts *o)
 }
 
 enum {
+    OPT_MODEL = 100,
     OPT_ALPHAS = 1, OPT_BATCH, OPT_SIZE, OPT_IN, OPT_CLASSES, OPT_DEVICE, OPT_REPEAT, OPT_WARMUP,
     OPT_MODELS, OPT_DATA, OPT_ACC, OPT_SEED, OPT_NO_CHECK, OPT_JSON, OPT_CSV
 };
@@ -199,7 +207,8 @@ static const cli_option opt_defs[] = {
     {"alphas", 1, OPT_ALPHAS}, {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},   {"in-channels", 1, OPT_IN},
     {"classes", 1, OPT_CLASSES}, {"device", 1, OPT_DEVICE}, {"repeat", 1, OPT_REPEAT}, {"warmup", 1, OPT_WARMUP},
     {"models", 1, OPT_MODELS}, {"data", 1, OPT_DATA},     {"accuracy-images", 1, OPT_ACC}, {"seed", 1, OPT_SEED},
-    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {NULL, 0, 0},
+    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {"model", 1, OPT_MODEL},
+    {NULL, 0, 0},
 };
 
 /* CLI_OK to go on (*help set for -h / --help), or CLI_USAGE after a one-line error. */
@@ -243,11 +252,19 @@ static int parse_options(int argc, char **argv, bench_opts *o, int *help)
         case OPT_NO_CHECK: o->check = 0; break;
         case OPT_JSON: o->json = v; break;
         case OPT_CSV: o->csv = v; break;
+        case OPT_MODEL:
+            if (o->n_model_files == MAX_LIST) return cli_usage_error(CMD, "--model: more than %d files", MAX_LIST);
+            o->model_files[o->n_model_files++] = v;
+            break;
         }
         if (!ok) return CLI_USAGE;
     }
     if (!split_list("device", o->device_buf, o->devices, &o->n_devices)) return CLI_USAGE;
     if (o->models && strlen(o->models) > 4000) return cli_usage_error(CMD, "--models: path too long");
+    if (o->n_model_files && (o->models || o->alphas_given || o->in_given || o->classes_given))
+        return cli_usage_error(CMD, "--%s cannot be combined with --model: it comes from the model file",
+                               o->models ? "models" : o->alphas_given ? "alphas" : o->in_given ? "in-channels"
+                                                                                                : "classes");
     if (o->models && (o->in_given || o->classes_given))
         return cli_usage_error(CMD, "--%s cannot be combined with --models: it comes from the model files",
                                o->in_given ? "in-channels" : "classes");
@@ -324,7 +341,10 @@ static const char *const field_names[] = {
 #define FIELD_COUNT (int)(sizeof field_names / sizeof field_names[0])
 
 static double row_gflops(const bench_row *r) { return 2.0 * (double)r->macs * r->batch / (r->ms_min * 1e6); }
-static double row_theoretical(const bench_row *r) { return r->macs > 0 ? (double)r->macs0 / (double)r->macs : NAN; }
+static double row_theoretical(const bench_row *r)
+{
+    return r->macs > 0 && r->macs0 > 0 ? (double)r->macs0 / (double)r->macs : NAN;
+}
 
 /* Field k of row r; buf holds formatted strings that outlive the call. */
 static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, size_t len)
@@ -448,10 +468,11 @@ static void table_device(FILE *f, const bench_row *r, int first)
 
 static void table_row(FILE *f, const bench_row *r)
 {
-    char size[24], t[10][32];
+    char size[24], t[10][32], alb[32];
     double g = row_gflops(r), th = row_theoretical(r);
     snprintf(size, sizeof size, "%dx%d", r->h, r->w);
-    fprintf(f, "  %-5.2f %5d %9s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", r->alpha, r->batch, size,
+    fprintf(f, "  %-5s %5d %9s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", tab_num(alb, sizeof alb, r->alpha, "%.2f"),
+            r->batch, size,
             tab_num(t[0], 32, r->ms_min, "%.3f"), tab_num(t[1], 32, r->ms_median, "%.3f"),
             tab_num(t[2], 32, r->dev_min, "%.3f"), tab_num(t[3], 32, r->batch / (r->ms_min * 1e-3), "%.1f"),
             tab_num(t[4], 32, g, "%.2f"), tab_num(t[5], 32, 100.0 * g / r->peak, "%.1f"),
@@ -491,6 +512,8 @@ typedef struct {
     char **paths;               /* per model: its file (--models), or NULL: random weights */
     int n_models;
     FILE *table;                /* where the table streams */
+    int files_mode;             /* --model files: no alpha-0 MAC baseline */
+    int full_check;             /* the check runs at the full size (models with a fixed input size) */
     int printed_dev;            /* the device whose header the table last printed, -1 none */
     int check_h, check_w;
     float *check_x;             /* (CHECK_BATCH, in_c, check_h, check_w) */
@@ -511,6 +534,17 @@ static oct_status make_model(const bench_state *st, oct_context *ctx, int k, oct
     }
     snprintf(desc, len, "%s", st->paths[k]);
     return oct_model_load(ctx, st->paths[k], m);
+}
+
+/* "alpha 0.50", or the file of model k (its alpha, if any, in brackets), for messages. */
+static void model_what(const bench_state *st, int k, char *buf, size_t len)
+{
+    if (!st->paths)
+        snprintf(buf, len, "alpha %.2f", st->alphas[k]);
+    else if (st->alphas[k] >= 0)
+        snprintf(buf, len, "%s (alpha %.2f)", st->paths[k], st->alphas[k]);
+    else
+        snprintf(buf, len, "%s", st->paths[k]);
 }
 
 /* MACs of one image at alpha 0 for the model's in_channels and classes. */
@@ -613,11 +647,11 @@ static int same_device(const oct_device_info *a, const oct_device_info *b)
     return a->backend == b->backend && a->platform_index == b->platform_index && a->device_index == b->device_index;
 }
 
-static void progress(const char *label, double alpha, int batch)
+static void progress(const char *label, const char *what, int batch)
 {
     if (!isatty(STDERR_FILENO)) return;
     if (label)
-        fprintf(stderr, "\r\033[K%s alpha %.2f batch %d ...", label, alpha, batch);
+        fprintf(stderr, "\r\033[K%s %s batch %d ...", label, what, batch);
     else
         fputs("\r\033[K", stderr);
     fflush(stderr);
@@ -645,7 +679,8 @@ static int run_device(bench_state *st, int d, bench_out *out)
     int rc = CLI_OK, dev_ok = 1, max_batch = CHECK_BATCH;
     for (int i = 0; i < o->n_batches; i++)
         if (o->batches[i] > max_batch) max_batch = o->batches[i];
-    double first_alpha = st->alphas[0];
+    char first_what[4200];
+    model_what(st, 0, first_what, sizeof first_what);
 
     /* Cold start: context, the first alpha's model, one image's logits. */
     double t0 = cli_now();
@@ -680,7 +715,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
     oct_model_free(m);
     m = NULL;
     if (s != OCT_OK) {
-        rc = cli_fail("%s, alpha %.2f: %s", label, first_alpha, cli_status_text(s));
+        rc = cli_fail("%s, %s: %s", label, first_what, cli_status_text(s));
         goto done;
     }
     fprintf(stderr, "octcl bench: %s: %s (%s)\n", label, info.name, info.reason);
@@ -691,10 +726,12 @@ static int run_device(bench_state *st, int d, bench_out *out)
 
     for (int ai = 0; ai < st->n_models; ai++) {
         double alpha = st->alphas[ai];
+        char what[4200];
+        model_what(st, ai, what, sizeof what);
         oct_model_info mi;
         if ((s = make_model(st, ctx, ai, &m, desc, sizeof desc)) != OCT_OK ||
             (s = oct_model_info_get(m, &mi)) != OCT_OK) {
-            rc = cli_fail("%s, alpha %.2f: %s", label, alpha, cli_status_text(s));
+            rc = cli_fail("%s, %s: %s", label, what, cli_status_text(s));
             goto next_alpha;
         }
         /* The check: two images on this device against the reference path. */
@@ -702,14 +739,14 @@ static int run_device(bench_state *st, int d, bench_out *out)
         double max_err = 0;
         if (o->check) {
             const float *want;
-            progress(label, alpha, CHECK_BATCH);
+            progress(label, what, CHECK_BATCH);
             if ((s = ref_logits(st, ai, &mi, &want)) != OCT_OK) {
-                rc = cli_fail("ref, alpha %.2f: %s", alpha, cli_status_text(s));
+                rc = cli_fail("ref, %s: %s", what, cli_status_text(s));
                 goto next_alpha;
             }
             if ((s = oct_model_forward(m, st->check_x, CHECK_BATCH, st->check_h, st->check_w, logits, NULL, NULL)) !=
                 OCT_OK) {
-                rc = cli_fail("%s, alpha %.2f: %s", label, alpha, cli_status_text(s));
+                rc = cli_fail("%s, %s: %s", label, what, cli_status_text(s));
                 goto next_alpha;
             }
             matched = 1;
@@ -719,25 +756,25 @@ static int run_device(bench_state *st, int d, bench_out *out)
                 if (!(e <= CHECK_ATOL + CHECK_RTOL * fabs((double)want[i]))) matched = 0;
             }
             if (!matched) {
-                rc = cli_fail("%s, alpha %.2f: logits differ from the reference path by up to %.3g "
+                rc = cli_fail("%s, %s: logits differ from the reference path by up to %.3g "
                               "(tolerance %g + %g x |ref|)",
-                              label, alpha, max_err, CHECK_ATOL, CHECK_RTOL);
+                              label, what, max_err, CHECK_ATOL, CHECK_RTOL);
             }
         }
         double acc = NAN;
         if (st->have_data) {
-            progress(label, alpha, ACC_CHUNK);
+            progress(label, what, ACC_CHUNK);
             if ((s = accuracy(st, m, &mi, &acc)) != OCT_OK) {
-                rc = cli_fail("%s, alpha %.2f, accuracy: %s", label, alpha, cli_status_text(s));
+                rc = cli_fail("%s, %s, accuracy: %s", label, what, cli_status_text(s));
                 acc = NAN;
             }
         }
         for (int si = 0; si < o->n_sizes * o->n_batches; si++) {
             int n = o->batches[si % o->n_batches], h = o->hs[si / o->n_batches], w = o->ws[si / o->n_batches];
-            progress(label, alpha, n);
+            progress(label, what, n);
             if ((s = time_batch(o, ctx, m, st->x, n, h, w, logits, wall, dev, &dev_ok, label)) != OCT_OK) {
-                progress(NULL, 0, 0);
-                rc = cli_fail("%s, alpha %.2f, batch %d, size %dx%d: %s", label, alpha, n, h, w, cli_status_text(s));
+                progress(NULL, NULL, 0);
+                rc = cli_fail("%s, %s, batch %d, size %dx%d: %s", label, what, n, h, w, cli_status_text(s));
                 continue;
             }
             if (out->n_rows == out->cap) {
@@ -762,7 +799,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
             r->batch = n, r->h = h, r->w = w;
             r->in_channels = mi.in_channels, r->classes = mi.num_classes;
             r->macs = oct_model_macs(m, h, w);
-            r->macs0 = macs_alpha0(st, &mi, h, w);
+            r->macs0 = st->files_mode || !(alpha >= 0) ? 0 : macs_alpha0(st, &mi, h, w);
             r->parameters = mi.parameters;
             r->activation_bytes = oct_model_activation_bytes(m, n, h, w);
             min_median(wall, o->repeat, &r->ms_min, &r->ms_median);
@@ -779,7 +816,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
             r->accuracy = acc;
             r->accuracy_images = st->acc_images;
             r->speedup = row_speedup(out->rows, out->n_rows, r);
-            progress(NULL, 0, 0);
+            progress(NULL, NULL, 0);
             if (st->printed_dev != r->dev) table_device(st->table, r, st->printed_dev < 0);
             st->printed_dev = r->dev;
             table_row(st->table, r);
@@ -788,7 +825,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
         oct_model_free(m);
         m = NULL;
     }
-    progress(NULL, 0, 0);
+    progress(NULL, NULL, 0);
 done:
     oct_model_free(m);
     free(dev);
@@ -838,11 +875,60 @@ typedef struct {
     char *path;
 } model_file;
 
+/* By alpha (files without one, NaN, last), then by name. */
 static int cmp_model_file(const void *a, const void *b)
 {
     const model_file *x = a, *y = b;
-    if (x->alpha != y->alpha) return x->alpha < y->alpha ? -1 : 1;
+    if (isnan(x->alpha) != isnan(y->alpha)) return isnan(x->alpha) ? 1 : -1;
+    if (!isnan(x->alpha) && x->alpha != y->alpha) return x->alpha < y->alpha ? -1 : 1;
     return strcmp(x->path, y->path);
+}
+
+/* One model file on the reference context: its info, and whether its input size is fixed
+ * (an ONNX graph exported at one size). */
+static oct_status probe_model(bench_state *st, const char *path, oct_model_info *mi, int *fixed_h, int *fixed_w)
+{
+    oct_model *m = NULL;
+    oct_model_tensor in;
+    oct_status s = oct_model_load(st->ref, path, &m);
+    if (s == OCT_OK) s = oct_model_info_get(m, mi);
+    if (s == OCT_OK) s = oct_model_input(m, 0, &in);
+    oct_model_free(m);
+    *fixed_h = *fixed_w = 0;
+    if (s == OCT_OK && in.rank == 4 && in.dims[2] > 0 && in.dims[3] > 0)
+        *fixed_h = (int)in.dims[2], *fixed_w = (int)in.dims[3];
+    if (s == OCT_OK && mi->alpha < 0) mi->alpha = NAN; /* not an OctNetMini: no alpha */
+    return s;
+}
+
+/* --model FILE ...: the files in the order given; one in_channels; the size is --size or
+ * the first file's declared input size; logits hold the widest output; the reference
+ * check runs at the full size (a graph exported at one size may need it). */
+static int prepare_model_files(bench_state *st, int *declared_h, int *declared_w)
+{
+    const bench_opts *o = st->o;
+    int n = o->n_model_files;
+    st->alphas = malloc((size_t)n * sizeof *st->alphas);
+    st->paths = calloc((size_t)n, sizeof *st->paths);
+    if (!st->alphas || !st->paths) return cli_fail("out of host memory");
+    st->classes = 1;
+    st->files_mode = st->full_check = 1;
+    for (int i = 0; i < n; i++) {
+        oct_model_info mi;
+        int fh, fw;
+        oct_status s = probe_model(st, o->model_files[i], &mi, &fh, &fw);
+        if (s != OCT_OK) return cli_fail("%s: %s", o->model_files[i], cli_status_text(s));
+        if (i > 0 && mi.in_channels != st->in_c)
+            return cli_fail("%s takes %d input channels, %s %d", o->model_files[i], mi.in_channels, o->model_files[0],
+                            st->in_c);
+        st->in_c = mi.in_channels;
+        if (mi.num_classes > st->classes) st->classes = mi.num_classes;
+        if (i == 0) *declared_h = fh, *declared_w = fw;
+        if (!(st->paths[i] = strdup(o->model_files[i]))) return cli_fail("out of host memory");
+        st->alphas[i] = mi.alpha;
+        st->n_models = i + 1;
+    }
+    return CLI_OK;
 }
 
 /* --models DIR: every *.safetensors / *.onnx file, whatever its name, loads (on the
@@ -862,15 +948,14 @@ static int scan_models(bench_state *st)
             continue;
         snprintf(path, sizeof path, "%s/%s", o->models, e->d_name);
         if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
-        oct_model *m = NULL;
         oct_model_info mi;
-        oct_status s = oct_model_load(st->ref, path, &m);
-        if (s == OCT_OK) s = oct_model_info_get(m, &mi);
-        oct_model_free(m);
+        int fh, fw;
+        oct_status s = probe_model(st, path, &mi, &fh, &fw);
         if (s != OCT_OK) {
-            rc = cli_fail("%s", cli_status_text(s));
+            rc = cli_fail("%s: %s", path, cli_status_text(s));
             break;
         }
+        if (fh > 0) st->full_check = 1;
         int wanted = !o->alphas_given;
         for (int i = 0; i < o->n_alphas && !wanted; i++) wanted = fabs(o->alphas[i] - mi.alpha) < 1e-9;
         if (!wanted) continue;
@@ -1043,7 +1128,15 @@ int octcl_bench_main(int argc, char **argv)
         rc = cli_fail("reference context: %s", cli_status_text(s));
         goto done;
     }
-    if ((rc = o.models ? prepare_models(&st) : random_models(&st)) != CLI_OK) goto done;
+    int declared_h = 0, declared_w = 0;
+    rc = o.models          ? prepare_models(&st)
+         : o.n_model_files ? prepare_model_files(&st, &declared_h, &declared_w)
+                           : random_models(&st);
+    if (rc != CLI_OK) goto done;
+    if (o.n_model_files && !o.size_given && declared_h > 0) {
+        o.n_sizes = 1;
+        o.hs[0] = declared_h, o.ws[0] = declared_w;
+    }
     if (o.models && !o.size_given) {
         o.n_sizes = 1;
         o.hs[0] = (int)st.images.shape[1], o.ws[0] = (int)st.images.shape[2];
@@ -1059,8 +1152,8 @@ int octcl_bench_main(int argc, char **argv)
     int max_batch = 1;
     for (int i = 0; i < o.n_batches; i++)
         if (o.batches[i] > max_batch) max_batch = o.batches[i];
-    st.check_h = o.hs[0] < CHECK_SIDE ? o.hs[0] : CHECK_SIDE;
-    st.check_w = o.ws[0] < CHECK_SIDE ? o.ws[0] : CHECK_SIDE;
+    st.check_h = o.hs[0] < CHECK_SIDE || st.full_check ? o.hs[0] : CHECK_SIDE;
+    st.check_w = o.ws[0] < CHECK_SIDE || st.full_check ? o.ws[0] : CHECK_SIDE;
     size_t per_image = 0;
     for (int i = 0; i < o.n_sizes; i++)
         if ((size_t)st.in_c * (size_t)o.hs[i] * (size_t)o.ws[i] > per_image)
@@ -1078,9 +1171,16 @@ int octcl_bench_main(int argc, char **argv)
     /* The table's title; rows follow as they are measured. */
     st.table = (o.json && !strcmp(o.json, "-")) || (o.csv && !strcmp(o.csv, "-")) ? stderr : stdout;
     st.printed_dev = -1;
-    fprintf(st.table, "octcl bench %s, %s: OctNetMini, %d input channel(s) -> %d classes, size", OCTCL_VERSION, stamp,
-            st.in_c, st.classes);
+    if (o.n_model_files) {
+        fprintf(st.table, "octcl bench %s, %s: %d model file(s), %d input channel(s), size", OCTCL_VERSION, stamp,
+                o.n_model_files, st.in_c);
+    } else {
+        fprintf(st.table, "octcl bench %s, %s: OctNetMini, %d input channel(s) -> %d classes, size", OCTCL_VERSION,
+                stamp, st.in_c, st.classes);
+    }
     for (int i = 0; i < o.n_sizes; i++) fprintf(st.table, "%s%dx%d", i ? ", " : " ", o.hs[i], o.ws[i]);
+    if (o.n_model_files) fprintf(st.table, ":");
+    for (int i = 0; i < o.n_model_files; i++) fprintf(st.table, " %s", o.model_files[i]);
     fprintf(st.table, "\n");
     fflush(st.table);
     for (int d = 0; d < o.n_devices; d++) {

@@ -210,9 +210,15 @@ static int list_images(const char *dir, int strict, listing *l)
 /* ------------------------------------------------------------------------------------ */
 /* Preprocessing                                                                         */
 
-int cli_images_prep(const oct_model_info *mi, const cli_images_options *o, oct_image_prep *p)
+int cli_images_prep(const oct_model *model, const oct_model_info *mi, const cli_images_options *o,
+                    oct_image_prep *p)
 {
-    oct_status s = oct_image_prep_default(mi, p);
+    /* A model whose file declares its input size (an ONNX graph) gets images that size. */
+    oct_model_tensor in;
+    int h = 0, w = 0;
+    if (model && oct_model_input(model, 0, &in) == OCT_OK && in.rank == 4 && in.dims[2] > 0 && in.dims[3] > 0)
+        h = (int)in.dims[2], w = (int)in.dims[3];
+    oct_status s = oct_image_prep_for_input(mi, h, w, p);
     if (s != OCT_OK) return cli_fail_status(s);
     if (o->resize >= 0) p->resize = o->resize;
     if (o->crop_h >= 0) p->crop_h = o->crop_h, p->crop_w = o->crop_w;
@@ -306,14 +312,14 @@ static void report_skipped(const listing *l)
 /* ------------------------------------------------------------------------------------ */
 /* run --images                                                                          */
 
-int cli_images_batch(const oct_model_info *mi, const cli_images_options *o, oct_array *x)
+int cli_images_batch(const oct_model *model, const oct_model_info *mi, const cli_images_options *o, oct_array *x)
 {
     listing l;
     oct_image_prep p;
     size_t per_image = 0, *rows = NULL;
     int rc, h = 0, w = 0, got = 0;
     memset(x, 0, sizeof *x);
-    if ((rc = cli_images_prep(mi, o, &p)) != CLI_OK) return rc;
+    if ((rc = cli_images_prep(model, mi, o, &p)) != CLI_OK) return rc;
     if ((rc = list_images(o->dir, o->strict, &l)) != CLI_OK) goto done;
     if ((rc = image_floats(&l, &p, &per_image)) != CLI_OK) goto done;
     size_t n = l.n ? l.n : 1, next = 0;
@@ -383,7 +389,7 @@ int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_de
     double seconds = 0.0, t_start = cli_now();
     char a[32];
 
-    if ((rc = cli_images_prep(mi, o, &p)) != CLI_OK) return rc;
+    if ((rc = cli_images_prep(model, mi, o, &p)) != CLI_OK) return rc;
     if ((rc = list_images(o->dir, o->strict, &l)) != CLI_OK) goto done;
     if (l.nclasses > classes) {
         rc = cli_fail("%s has %d class folders but the model has %d classes", o->dir, l.nclasses, classes);
@@ -483,7 +489,10 @@ int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_de
         printf("speed: %.1f images/s decoded and classified (%.3f s, of which %.3f s forward passes, batch %d)\n",
                images / total, total, seconds, o->batch);
         printf("device: %s (%s) [%s]\n", di->name, di->reason, cli_backend_name(di->backend));
-        printf("model: %s (alpha %g, %lld parameters)\n", model_path, mi->alpha, mi->parameters);
+        if (mi->alpha >= 0)
+            printf("model: %s (alpha %g, %lld parameters)\n", model_path, mi->alpha, mi->parameters);
+        else
+            printf("model: %s (%lld parameters)\n", model_path, mi->parameters);
         printf("per-class accuracy:\n");
         for (int c = 0; c < l.nclasses; c++) {
             long long tot = 0, right = confusion[(size_t)c * classes + c];

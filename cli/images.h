@@ -20,9 +20,11 @@ typedef struct {
 /* Defaults: batch 64, top 3, the model's preprocessing. */
 void cli_images_defaults(cli_images_options *o);
 
-/* The preprocessing for `mi` with the options' overrides; one line on stderr says what
- * it is ("preprocessing: grey, resize 28, crop 28x28, mean 0.286 std 0.353"). */
-int cli_images_prep(const oct_model_info *mi, const cli_images_options *o, oct_image_prep *p);
+/* The preprocessing for the model (its declared input size, if any, and `mi`) with the
+ * options' overrides; one line on stderr says what it is ("preprocessing: grey, resize
+ * 28, crop 28x28, mean 0.286 std 0.353"). */
+int cli_images_prep(const oct_model *model, const oct_model_info *mi, const cli_images_options *o,
+                    oct_image_prep *p);
 
 /* classify --images: with sub-folders (ImageFolder: sorted folder names are classes 0,
  * 1, ...) the accuracy report; without, one line (or JSON entry) per file with its top-k
@@ -32,6 +34,6 @@ int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_de
 
 /* run --images: every image under DIR (sorted, recursively) as one batch x (N, C, H, W);
  * the files, in row order, are listed on stderr. */
-int cli_images_batch(const oct_model_info *mi, const cli_images_options *o, oct_array *x);
+int cli_images_batch(const oct_model *model, const oct_model_info *mi, const cli_images_options *o, oct_array *x);
 
 #endif /* OCTCL_CLI_IMAGES_H */

@@ -24,7 +24,8 @@ static void usage(FILE *f)
             "Run OctNetMini on a batch and write its logits (N, classes).\n"
             "\n"
             "model (one of):\n"
-            "  --model FILE       a safetensors file holding the PyTorch state_dict\n"
+            "  --model FILE       an ONNX file (torch.onnx.export), or a safetensors file holding\n"
+            "                     OctNetMini's PyTorch state_dict\n"
             "  (no --model)       a random model built from --seed with:\n"
             "    --alpha A          low-band fraction in [0, 1] (default 0.5)\n"
             "    --in-channels C    input channels (default 3)\n"
@@ -249,7 +250,10 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
                          const oct_array *x)
 {
     char shape[160];
-    if (o->model)
+    if (o->model && mi->alpha < 0)
+        printf("Model: %s (ONNX graph, in_channels %d, %d outputs per image)\n", o->model, mi->in_channels,
+               mi->num_classes);
+    else if (o->model)
         printf("Model: %s (alpha %g, in_channels %d, classes %d)\n", o->model, mi->alpha, mi->in_channels,
                mi->num_classes);
     else
@@ -295,7 +299,7 @@ int cli_cmd_run(int argc, char **argv)
         goto done;
     }
     if (o.img.dir)
-        rc = cli_images_batch(&mi, &o.img, &x);
+        rc = cli_images_batch(model, &mi, &o.img, &x);
     else
         rc = make_input(&o, mi.in_channels, &x);
     if (rc != CLI_OK) goto done;
@@ -321,12 +325,19 @@ int cli_cmd_run(int argc, char **argv)
     if (o.verbose) printf("Trainable params: %lld\n", mi.parameters);
 
     if (o.output) {
-        int64_t shape[2] = {n, mi.num_classes};
-        if ((s = oct_npy_save(o.output, logits, 2, shape)) != OCT_OK) {
+        /* The output's own shape: (N, K) logits, or a feature map (N, C, H, W). */
+        oct_model_tensor ot;
+        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
             rc = cli_fail_status(s);
             goto done;
         }
-        if (o.verbose) printf("Wrote logits (%d, %d) to %s\n", n, mi.num_classes, o.output);
+        if ((s = oct_npy_save(o.output, logits, ot.rank, ot.dims)) != OCT_OK) {
+            rc = cli_fail_status(s);
+            goto done;
+        }
+        char shape[160];
+        cli_format_shape(shape, sizeof shape, ot.rank, ot.dims);
+        if (o.verbose) printf("Wrote output %s to %s\n", shape, o.output);
     } else {
         print_logits(logits, n, mi.num_classes);
     }

@@ -41,6 +41,7 @@ typedef enum {
     OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
     OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
     OCT_ERR_NOT_READY,        /* an object used before it was complete (e.g. no weights) */
+    OCT_ERR_UNSUPPORTED,      /* a model uses an op or attribute value octcl does not run */
     OCT_STATUS_COUNT
 } oct_status;
 
@@ -231,6 +232,52 @@ int oct_model_last_chunk(const oct_model *m);
 long long oct_model_macs(const oct_model *m, int h, int w);
 /* Bytes of device memory the forward pass holds for activations at (n, h, w). */
 size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w);
+
+/* ------------------------------------------------------------------------------------ */
+/* Any network: models from ONNX                                                          */
+/*
+ * oct_model_load also reads ONNX files written by torch.onnx.export (opsets 7 to 18),
+ * told apart from safetensors by their content. Such a model is a graph of nodes; the
+ * calls above work on it (oct_model_forward writes the output (n, F) with F the
+ * product of the output's dims after the batch; oct_model_info_get gives in_channels,
+ * num_classes = F, parameters, and alpha = -1). An op or attribute value octcl does not
+ * run is OCT_ERR_UNSUPPORTED, naming the node, the op and the value. The calls below
+ * work on every model, OctNetMini included.
+ */
+
+/* A model input or output. */
+typedef struct {
+    char name[128];
+    int rank;          /* 4: (N, C, H, W); 2: (N, F) */
+    int64_t dims[4];   /* dims[0] = -1 (the batch is free); -1 also for a size that is free
+                          (OctNetMini's H and W); rank 2 sets dims[2], dims[3] to 1 */
+} oct_model_tensor;
+
+/* Number of inputs and outputs (one each for every model octcl loads). */
+oct_status oct_model_io(const oct_model *m, int *ninputs, int *noutputs);
+/* Input / output i as the file declares it (an ONNX model's H and W are the exported
+ * size; other sizes run where every node's shape rule allows them). */
+oct_status oct_model_input(const oct_model *m, int i, oct_model_tensor *out);
+oct_status oct_model_output(const oct_model *m, int i, oct_model_tensor *out);
+/* The output shape for an input (n, in_channels, h, w); checks every node's shape rule
+ * (OCT_ERR_SHAPE_MISMATCH / OCT_ERR_BAD_SIZE naming the node otherwise). */
+oct_status oct_model_output_shape(oct_model *m, int n, int h, int w, oct_model_tensor *out);
+/* Trainable parameters of the source model (BatchNorm running statistics excluded). */
+long long oct_model_parameters(const oct_model *m);
+/* The shape trace of a pass at (n, h, w) without running it (OctNetMini runs one pass
+ * on zeros): one call per node output, label "name (Kind)". */
+oct_status oct_model_trace(oct_model *m, int n, int h, int w, oct_trace_fn trace, void *user);
+
+/* The layers a model runs, in order, with the source nodes fused into each. */
+typedef struct {
+    char kind[32];     /* "Conv", "OctConv", "Pool", "Add", "Affine", "Linear", ... */
+    char name[128];    /* the source node it came from (the first one when fused) */
+    char fused[1024];  /* "BatchNormalization bn1, Relu relu1" folded into it; "" if none */
+    long long macs;    /* multiply-accumulates per image at the declared input size */
+} oct_model_layer;
+/* Number of layers (0 for OctNetMini). */
+int oct_model_layer_count(const oct_model *m);
+oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out);
 
 /* ------------------------------------------------------------------------------------ */
 /* Files                                                                                  */

@@ -369,3 +369,35 @@ def test_build_events(tmp_path, monkeypatch):
     assert [k for k, *_ in first] == ["build_start", "build_done"], first
     assert first[0][1] == d[0].name and first[0][2] is True and first[1][3] >= 0
     assert seen == first, seen
+
+
+# ------------------------------------------------------------------------------------------
+# ONNX models through oct_model_load (libraries with the graph engine)
+
+def test_onnx_model_matches_pytorch(tmp_path):
+    if not octcl._lib.has("oct_model_input"):
+        pytest.skip("this library has no ONNX models (no oct_model_input)")
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2),
+                        nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5)).eval()
+    with torch.no_grad():   # BatchNorm statistics that are not the identity
+        net[1].running_mean.uniform_(-0.5, 0.5)
+        net[1].running_var.uniform_(0.5, 2.0)
+    path = tmp_path / "small.onnx"
+    torch.onnx.export(net, torch.zeros(1, 3, 20, 20), str(path), input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
+    m = octcl.Model(str(path), device="cpu")
+    assert (m.info.in_channels, m.info.num_classes, m.info.alpha) == (3, 5, None)
+    assert m.inputs[0].shape[1:] == (3, 20, 20) and m.outputs[0].shape[-1] == 5
+    assert m.layers() and all(layer.macs >= 0 for layer in m.layers())
+    x = batch(3, 3, 20, 20, seed=12)
+    with torch.no_grad():
+        want = net.double()(torch.from_numpy(x.astype(np.float64))).numpy()
+    got = m(x)
+    assert got.shape == (3, 5)
+    assert_close(got, want, TORCH_ABS, TORCH_REL, "ONNX model vs PyTorch float64")
+    t = m.trace((2, 3, 20, 20))
+    assert t and t[-1][1][0] == 2
+    assert m.macs(20, 20) > 0
