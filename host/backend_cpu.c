@@ -6,11 +6,13 @@
  * sgemm per thread and a fused epilogue. Pooling, resize and GAP are row loops (AVX-512
  * where it pays). Checked op by op against the reference backend (backend_ref.c). */
 #include "internal.h"
+#include "gemm.h"
 #include "threadpool.h"
 
 #include <cblas.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -1024,6 +1026,586 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     return OCT_OK;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Graph ops: general convolution, pooling, add, affine                                   */
+
+/* The row loops below are compiled twice: for AVX-512 (chosen when the CPU has it, like
+ * the direct kernel) and for the baseline; the compiler vectorises the plain C. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define OCT__G_AVX512 __attribute__((target("avx512f")))
+#define OCT__G_INLINE __attribute__((always_inline)) static inline
+#else
+#define OCT__G_AVX512
+#define OCT__G_INLINE static inline
+#endif
+
+/* Outputs o in [*lo, *hi) (of n) whose input o * s + off lies in [0, in). */
+static void cpu__g_valid(int n, int in, int s, int off, int *lo, int *hi)
+{
+    int first = -off, end = in - off; /* first <= o * s < end */
+    int l = first <= 0 ? 0 : (first + s - 1) / s;
+    int h = end <= 0 ? 0 : (end + s - 1) / s;
+    if (h > n) h = n;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* y (rows of len, row stride ys) = relu(y + bias[r] + res), in place; each part may be off. */
+OCT__G_INLINE void cpu__g_epi_body(float *restrict y, size_t ys, int rows, size_t len, const float *restrict bias,
+                                   const float *restrict res, size_t rs, int relu)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict o = y + (size_t)r * ys;
+        const float *restrict q = res ? res + (size_t)r * rs : NULL;
+        float bv = bias ? bias[r] : 0.0f;
+        if (q && relu)
+            for (size_t i = 0; i < len; i++) {
+                float v = (o[i] + bv) + q[i];
+                o[i] = v < 0.0f ? 0.0f : v;
+            }
+        else if (q)
+            for (size_t i = 0; i < len; i++) o[i] = (o[i] + bv) + q[i];
+        else if (relu)
+            for (size_t i = 0; i < len; i++) {
+                float v = o[i] + bv;
+                o[i] = v < 0.0f ? 0.0f : v;
+            }
+        else if (bias)
+            for (size_t i = 0; i < len; i++) o[i] += bv;
+    }
+}
+static OCT__G_AVX512 void cpu__g_epi_512(float *y, size_t ys, int rows, size_t len, const float *bias,
+                                         const float *res, size_t rs, int relu)
+{
+    cpu__g_epi_body(y, ys, rows, len, bias, res, rs, relu);
+}
+static void cpu__g_epi_any(float *y, size_t ys, int rows, size_t len, const float *bias, const float *res, size_t rs,
+                           int relu)
+{
+    cpu__g_epi_body(y, ys, rows, len, bias, res, rs, relu);
+}
+
+/* ---- im2col + GEMM (groups, dilation, any padding), and 1x1 stride 1 as a plain GEMM */
+
+/* im2col of output pixels [p0, p1) (flattened oy * wo + ox) of one image, input channels
+ * [0, cig) of x (the group's first channel):
+ *   x (cig, h, w) -> col (cig * kh * kw, ld), row (c, ky, kx), column p - p0. */
+static void cpu__g_im2col(const float *restrict x, int h, int w, const oct__convg_op *op, int cig, int wo,
+                          size_t p0, size_t p1, float *restrict col, size_t ld)
+{
+    int kh = op->kh, kw = op->kw, sh = op->stride_h, sw = op->stride_w;
+    for (int c = 0; c < cig; c++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                float *restrict row = col + ((size_t)(c * kh + ky) * kw + kx) * ld;
+                int offy = ky * op->dil_h - op->pad_t, offx = kx * op->dil_w - op->pad_l, lo, hi;
+                cpu__g_valid(wo, w, sw, offx, &lo, &hi);
+                for (size_t p = p0; p < p1;) {
+                    int oy = (int)(p / (size_t)wo), ox0 = (int)(p % (size_t)wo);
+                    int ox1 = (size_t)(wo - ox0) < p1 - p ? wo : ox0 + (int)(p1 - p);
+                    float *restrict dst = row + (p - p0) - ox0; /* indexed by ox */
+                    int iy = oy * sh + offy;
+                    p += (size_t)(ox1 - ox0);
+                    if (iy < 0 || iy >= h) {
+                        memset(dst + ox0, 0, (size_t)(ox1 - ox0) * sizeof(float));
+                        continue;
+                    }
+                    const float *restrict src = x + ((size_t)c * h + iy) * w + offx;
+                    int a = lo > ox0 ? lo : ox0, b = hi < ox1 ? hi : ox1;
+                    if (a > ox1) a = ox1;
+                    if (b < a) b = a;
+                    if (a > ox0) memset(dst + ox0, 0, (size_t)(a - ox0) * sizeof(float));
+                    if (sw == 1)
+                        memcpy(dst + a, src + a, (size_t)(b - a) * sizeof(float));
+                    else
+                        for (int ox = a; ox < b; ox++) dst[ox] = src[(size_t)ox * sw];
+                    if (ox1 > b) memset(dst + b, 0, (size_t)(ox1 - b) * sizeof(float));
+                }
+            }
+}
+
+/* The GEMM paths of a convolution, shared by the pool. An item is (image, group, block
+ * of output channels, block of output pixels); a thread builds the block's im2col
+ * columns in its scratch (for 1x1 stride-1 unpadded kernels the input rows are the
+ * columns already), runs one GEMM straight into y (adding to it when accumulating),
+ * then adds bias and residual and applies ReLU while the block is in cache. */
+typedef struct {
+    const oct__convg_op *op;
+    oct__cpu_state *st;
+    int direct_b;       /* 1x1 stride 1 unpadded: the GEMM reads x itself */
+    int cig, cog;       /* channels per group */
+    size_t kdim;        /* cig * kh * kw */
+    size_t cols;        /* output pixels per block */
+    int cob;            /* output channels per block */
+    size_t ncb, ncob;   /* blocks of pixels and of channels per (image, group) */
+    int avx512;
+    cpu__chunks work;   /* over n * groups * ncob * ncb items */
+} cpu__g_gemm_job;
+
+static void cpu__g_gemm_task(void *arg, int t)
+{
+    cpu__g_gemm_job *j = arg;
+    const oct__convg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    size_t hwo = (size_t)y->h * y->w, hwi = (size_t)x->h * x->w, i, i1;
+    const float *wt = op->weight->host, *bias = op->bias ? op->bias->host : NULL;
+    float *col = j->st->scratch[t].f;
+    while (cpu__take(&j->work, &i, &i1))
+        for (; i < i1; i++) {
+            size_t cb = i % j->ncb, rest = i / j->ncb;
+            int ob = (int)(rest % j->ncob);
+            rest /= j->ncob;
+            int g = (int)(rest % (size_t)op->groups), b = (int)(rest / (size_t)op->groups);
+            size_t p0 = cb * j->cols, p1 = p0 + j->cols < hwo ? p0 + j->cols : hwo;
+            int co0 = g * j->cog + ob * j->cob, rows = j->cog - ob * j->cob < j->cob ? j->cog - ob * j->cob : j->cob;
+            const float *xg = cpu__image(x, b) + (size_t)g * j->cig * hwi;
+            const float *bmat;
+            size_t ldb;
+            if (j->direct_b) {
+                bmat = xg + p0;
+                ldb = hwi;
+            } else {
+                cpu__g_im2col(xg, x->h, x->w, op, j->cig, y->w, p0, p1, col, j->cols);
+                bmat = col;
+                ldb = j->cols;
+            }
+            float *yp = cpu__image(y, b) + (size_t)co0 * hwo + p0;
+            oct__sgemm(0, 0, rows, (int)(p1 - p0), (int)j->kdim, wt + (size_t)co0 * j->kdim, (int)j->kdim, bmat,
+                       (int)ldb, yp, (int)hwo, op->accumulate);
+            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
+            if (bias || rp || op->relu) {
+                if (j->avx512)
+                    cpu__g_epi_512(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
+                else
+                    cpu__g_epi_any(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
+            }
+        }
+}
+
+static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int direct_b)
+{
+    const oct__view *x = &op->x, *y = &op->y;
+    cpu__g_gemm_job j = {op, st, direct_b, x->c / op->groups, y->c / op->groups, 0, 0, 0, 0, 0, st->direct, {0}};
+    size_t hwo = (size_t)y->h * y->w;
+    j.kdim = (size_t)j.cig * op->kh * op->kw;
+    if (j.kdim > INT_MAX || hwo > INT_MAX || (size_t)j.cog * j.kdim > INT_MAX)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu convg: GEMM of %d x %zu x %zu exceeds the BLAS int range", j.cog,
+                         j.kdim, hwo);
+    /* Pixel blocks: up to 1024 columns (a multiple of 16), fewer when the im2col block
+     * would pass the scratch cap. */
+    size_t cols = 1024;
+    if (!direct_b) {
+        size_t cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
+        if (cols > cap) cols = cap;
+    }
+    cols = cols / 16 * 16;
+    if (cols < 16) cols = 16;
+    if (cols >= hwo) cols = hwo;
+    j.cols = cols;
+    j.ncb = (hwo + cols - 1) / cols;
+    size_t items = (size_t)y->n * op->groups * j.ncb;
+    size_t macs = (size_t)y->n * hwo * (size_t)y->c * j.kdim;
+    /* Too few items to share: cut the output channels as well (blocks of 16 or more). */
+    j.cob = j.cog;
+    size_t want = (size_t)st->threads * 4;
+    if (macs >= OCT__CPU_PAR_MACS && items < want && j.cog >= 32) {
+        size_t parts = (want + items - 1) / items;
+        size_t cob = ((size_t)j.cog + parts - 1) / parts;
+        cob = (cob + 15) / 16 * 16;
+        j.cob = (int)cob;
+    }
+    j.ncob = ((size_t)j.cog + j.cob - 1) / j.cob;
+    items *= j.ncob;
+    cpu__chunk(st, &j.work, items, 1, macs, OCT__CPU_PAR_MACS);
+    int threads = cpu__threads(st, &j.work);
+    if (!direct_b)
+        for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, j.kdim * cols, "convg"));
+    oct__pool_run(st->pool, threads, cpu__g_gemm_task, &j);
+    return OCT_OK;
+}
+
+/* ---- One input channel per group (depthwise, channel multiplier): direct row loops */
+
+/* acc[ox] += wv * src[ox * s] for ox in [lo, hi). */
+OCT__G_INLINE void cpu__g_axpy_body(float *restrict acc, const float *restrict src, float wv, int s, int lo, int hi)
+{
+    if (s == 1)
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * src[ox];
+    else if (s == 2)
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * src[2 * ox];
+    else
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * src[(size_t)ox * s];
+}
+
+/* One output plane: y (ho, wo) from x (h, w) with kernel wk (kh, kw); acc: wo floats. */
+OCT__G_INLINE void cpu__g_dw_body(const oct__convg_op *op, const float *restrict x, const float *restrict wk,
+                                  float bias, float *restrict y, const float *restrict res, float *restrict acc)
+{
+    int h = op->x.h, w = op->x.w, ho = op->y.h, wo = op->y.w;
+    int lo[64], hi[64]; /* per kx; kernels wider than 64 take the slow road below */
+    int kwc = op->kw <= 64 ? op->kw : 0;
+    for (int kx = 0; kx < kwc; kx++) cpu__g_valid(wo, w, op->stride_w, kx * op->dil_w - op->pad_l, &lo[kx], &hi[kx]);
+    for (int oy = 0; oy < ho; oy++) {
+        for (int ox = 0; ox < wo; ox++) acc[ox] = bias;
+        for (int ky = 0; ky < op->kh; ky++) {
+            int iy = oy * op->stride_h + ky * op->dil_h - op->pad_t;
+            if (iy < 0 || iy >= h) continue;
+            for (int kx = 0; kx < op->kw; kx++) {
+                int offx = kx * op->dil_w - op->pad_l, l, r;
+                if (kx < kwc)
+                    l = lo[kx], r = hi[kx];
+                else
+                    cpu__g_valid(wo, w, op->stride_w, offx, &l, &r);
+                const float *src = x + (size_t)iy * w + offx; /* indexed by ox * s */
+                cpu__g_axpy_body(acc, src, wk[ky * op->kw + kx], op->stride_w, l, r);
+            }
+        }
+        float *restrict o = y + (size_t)oy * wo;
+        const float *restrict q = res ? res + (size_t)oy * wo : NULL;
+        if (op->accumulate)
+            for (int ox = 0; ox < wo; ox++) acc[ox] += o[ox];
+        if (q)
+            for (int ox = 0; ox < wo; ox++) acc[ox] += q[ox];
+        if (op->relu)
+            for (int ox = 0; ox < wo; ox++) o[ox] = acc[ox] < 0.0f ? 0.0f : acc[ox];
+        else
+            for (int ox = 0; ox < wo; ox++) o[ox] = acc[ox];
+    }
+}
+static OCT__G_AVX512 void cpu__g_dw_512(const oct__convg_op *op, const float *x, const float *wk, float bias, float *y,
+                                        const float *res, float *acc)
+{
+    cpu__g_dw_body(op, x, wk, bias, y, res, acc);
+}
+static void cpu__g_dw_any(const oct__convg_op *op, const float *x, const float *wk, float bias, float *y,
+                          const float *res, float *acc)
+{
+    cpu__g_dw_body(op, x, wk, bias, y, res, acc);
+}
+
+typedef struct {
+    const oct__convg_op *op;
+    oct__cpu_state *st;
+    int avx512;
+    cpu__chunks work;   /* over the n * co output planes */
+} cpu__g_plane_job;
+
+static void cpu__g_dw_task(void *arg, int t)
+{
+    cpu__g_plane_job *j = arg;
+    const oct__convg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    int cog = y->c / op->groups;
+    size_t hwi = (size_t)x->h * x->w, hwo = (size_t)y->h * y->w, kk = (size_t)op->kh * op->kw, p, p1;
+    float *acc = j->st->scratch[t].f;
+    while (cpu__take(&j->work, &p, &p1))
+        for (; p < p1; p++) {
+            int b = (int)(p / (size_t)y->c), co = (int)(p % (size_t)y->c);
+            const float *xp = cpu__image(x, b) + (size_t)(co / cog) * hwi;
+            float *yp = cpu__image(y, b) + (size_t)co * hwo;
+            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co * hwo : NULL;
+            const float *wk = op->weight->host + (size_t)co * kk;
+            float bv = op->bias ? op->bias->host[co] : 0.0f;
+            if (j->avx512)
+                cpu__g_dw_512(op, xp, wk, bv, yp, rp, acc);
+            else
+                cpu__g_dw_any(op, xp, wk, bv, yp, rp, acc);
+        }
+}
+
+/* ---- Element-wise ops over (n, c) planes */
+
+/* dst = relu(a + b) over n floats (any of the three may be the same array). */
+OCT__G_INLINE void cpu__g_add_body(float *dst, const float *a, const float *b, size_t n, int relu)
+{
+    if (relu)
+        for (size_t i = 0; i < n; i++) {
+            float v = a[i] + b[i];
+            dst[i] = v < 0.0f ? 0.0f : v;
+        }
+    else
+        for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
+}
+static OCT__G_AVX512 void cpu__g_add_512(float *dst, const float *a, const float *b, size_t n, int relu)
+{
+    cpu__g_add_body(dst, a, b, n, relu);
+}
+static void cpu__g_add_any(float *dst, const float *a, const float *b, size_t n, int relu)
+{
+    cpu__g_add_body(dst, a, b, n, relu);
+}
+
+/* dst = relu(x * s + t) over n floats (dst may be x). */
+OCT__G_INLINE void cpu__g_affine_body(float *dst, const float *x, float s, float t, size_t n, int scale, int relu)
+{
+    if (!scale && relu)
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] + t;
+            dst[i] = v < 0.0f ? 0.0f : v;
+        }
+    else if (!scale)
+        for (size_t i = 0; i < n; i++) dst[i] = x[i] + t;
+    else if (relu)
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] * s + t;
+            dst[i] = v < 0.0f ? 0.0f : v;
+        }
+    else
+        for (size_t i = 0; i < n; i++) dst[i] = x[i] * s + t;
+}
+static OCT__G_AVX512 void cpu__g_affine_512(float *dst, const float *x, float s, float t, size_t n, int scale, int relu)
+{
+    cpu__g_affine_body(dst, x, s, t, n, scale, relu);
+}
+static void cpu__g_affine_any(float *dst, const float *x, float s, float t, size_t n, int scale, int relu)
+{
+    cpu__g_affine_body(dst, x, s, t, n, scale, relu);
+}
+
+/* An element-wise op's planes, or whole images at once (every view's image is one
+ * contiguous (c, h, w) block) when planes are small and no per-channel value is needed. */
+typedef struct {
+    const oct__view *a, *b, *y;  /* add: a, b; affine: a = x, b = NULL */
+    const float *scale, *shift;
+    int relu, affine, avx512;
+    size_t len;                  /* floats per item: a plane or an image */
+    int per_image;
+    cpu__chunks work;
+} cpu__g_ew_job;
+
+static void cpu__g_ew_task(void *arg, int t)
+{
+    (void)t;
+    cpu__g_ew_job *j = arg;
+    const oct__view *y = j->y;
+    size_t plane = (size_t)y->h * y->w, p, p1;
+    while (cpu__take(&j->work, &p, &p1))
+        for (; p < p1; p++) {
+            int b = j->per_image ? (int)p : (int)(p / (size_t)y->c), c = j->per_image ? 0 : (int)(p % (size_t)y->c);
+            float *dst = cpu__image(y, b) + (size_t)c * plane;
+            const float *pa = cpu__image(j->a, b) + (size_t)c * plane;
+            if (!j->affine) {
+                const float *pb = cpu__image(j->b, b) + (size_t)c * plane;
+                if (j->avx512)
+                    cpu__g_add_512(dst, pa, pb, j->len, j->relu);
+                else
+                    cpu__g_add_any(dst, pa, pb, j->len, j->relu);
+                continue;
+            }
+            /* per_image only when there is neither scale nor shift */
+            float s = j->scale ? j->scale[c] : 1.0f, sh = j->shift ? j->shift[c] : 0.0f;
+            if (!j->scale && !j->shift && !j->relu) {
+                if (dst != pa) memmove(dst, pa, j->len * sizeof(float));
+            } else if (j->avx512)
+                cpu__g_affine_512(dst, pa, s, sh, j->len, j->scale != NULL, j->relu);
+            else
+                cpu__g_affine_any(dst, pa, s, sh, j->len, j->scale != NULL, j->relu);
+        }
+}
+
+static void cpu__g_ew_run(oct__cpu_state *st, cpu__g_ew_job *j)
+{
+    const oct__view *y = j->y;
+    size_t plane = (size_t)y->h * y->w, items = (size_t)y->n * y->c;
+    j->len = plane;
+    j->avx512 = st->direct;
+    if (j->per_image) {
+        items = (size_t)y->n;
+        j->len = plane * y->c;
+    }
+    cpu__chunk(st, &j->work, items, 1, (size_t)y->n * y->c * plane, OCT__CPU_PAR_FLOATS);
+    oct__pool_run(st->pool, cpu__threads(st, &j->work), cpu__g_ew_task, j);
+}
+
+/* Same (n, c, h, w). */
+static int cpu__g_same(const oct__view *a, const oct__view *b)
+{
+    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
+}
+
+/* ---- The ops */
+
+static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x = &op->x, *y = &op->y;
+    int g = op->groups;
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 ||
+        op->pad_t < 0 || op->pad_l < 0 || op->pad_b < 0 || op->pad_r < 0 || g < 1 || x->c % g || y->c % g)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "cpu convg: kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, groups %d of %d "
+                         "-> %d channels",
+                         op->kh, op->kw, op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
+                         op->pad_b, op->pad_r, g, x->c, y->c);
+    long sh = (long)x->h + op->pad_t + op->pad_b - (long)op->dil_h * (op->kh - 1) - 1;
+    long sw = (long)x->w + op->pad_l + op->pad_r - (long)op->dil_w * (op->kw - 1) - 1;
+    if (x->n != y->n || sh < 0 || sw < 0 || y->h != sh / op->stride_h + 1 || y->w != sw / op->stride_w + 1)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
+                         "cpu convg: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d)", y->n, y->c, y->h,
+                         y->w, x->n, x->c, x->h, x->w);
+    size_t cig = (size_t)(x->c / g);
+    if (op->weight->count != (size_t)y->c * cig * op->kh * op->kw)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: weight has %zu values, expected (%d, %zu, %d, %d)",
+                         op->weight->count, y->c, cig, op->kh, op->kw);
+    if (op->bias && op->bias->count != (size_t)y->c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: bias has %zu values, expected %d", op->bias->count, y->c);
+    if (op->res.buf && !cpu__g_same(&op->res, y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: residual (%d, %d, %d, %d) is not the output's shape",
+                         op->res.n, op->res.c, op->res.h, op->res.w);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host);
+    if (cig == 0) { /* an empty sum: y (=|+=) bias (+ res), then ReLU */
+        size_t hwo = (size_t)y->h * y->w;
+        for (int b = 0; b < y->n; b++) {
+            float *yb = cpu__image(y, b);
+            if (!op->accumulate) memset(yb, 0, (size_t)y->c * hwo * sizeof(float));
+            cpu__g_epi_any(yb, hwo, y->c, hwo, op->bias ? op->bias->host : NULL,
+                           op->res.buf ? cpu__image(&op->res, b) : NULL, hwo, op->relu);
+        }
+        return OCT_OK;
+    }
+    int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&
+              !op->pad_b && !op->pad_r;
+    /* 1x1, stride 1, no padding: one GEMM per block straight from x. */
+    if (one) return cpu__g_gemm(st, op, 1);
+    /* One input channel per group (depthwise, channel multipliers): direct row loops. */
+    if (cig == 1 && g > 1) {
+        cpu__g_plane_job j = {op, st, st->direct, {0}};
+        size_t macs = (size_t)y->n * y->c * y->h * y->w * op->kh * op->kw;
+        cpu__chunk(st, &j.work, (size_t)y->n * y->c, 1, macs, OCT__CPU_PAR_MACS);
+        int threads = cpu__threads(st, &j.work);
+        for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, (size_t)y->w + 16, "convg"));
+        oct__pool_run(st->pool, threads, cpu__g_dw_task, &j);
+        return OCT_OK;
+    }
+    /* One group, square kernel, one padding, one stride, no dilation: the conv2d paths
+     * (the AVX-512 direct kernel at stride 1, im2col + GEMM otherwise). A residual is
+     * added to y first and the convolution accumulates onto it: sum + bias + (old) + res. */
+    if (g == 1 && op->kh == op->kw && op->stride_h == op->stride_w && op->dil_h == 1 && op->dil_w == 1 &&
+        op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r) {
+        if (op->res.buf) {
+            cpu__g_ew_job e = {&op->res, y, y, NULL, NULL, 0, 0, 0, 0, 0, {0}};
+            if (op->accumulate) {
+                e.a = y, e.b = &op->res;
+            } else {
+                e.a = &op->res, e.b = NULL, e.affine = 1;
+            }
+            cpu__g_ew_run(st, &e);
+        }
+        oct__conv_op c = {*x, *y, op->weight, op->bias, op->kh, op->stride_h, op->pad_t,
+                          op->accumulate || op->res.buf != NULL, op->relu};
+        return cpu_conv2d(ctx, &c);
+    }
+    return cpu__g_gemm(st, op, 0);
+}
+
+/* Pooling: one output at a time over its window's in-bounds part. */
+typedef struct {
+    const oct__poolg_op *op;
+    cpu__chunks work;   /* over the n * c planes */
+} cpu__g_pool_job;
+
+static void cpu__g_pool_task(void *arg, int t)
+{
+    (void)t;
+    cpu__g_pool_job *j = arg;
+    const oct__poolg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    int h = x->h, w = x->w;
+    size_t hwi = (size_t)h * w, hwo = (size_t)y->h * y->w, p, p1;
+    while (cpu__take(&j->work, &p, &p1))
+        for (; p < p1; p++) {
+            int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
+            const float *xp = cpu__image(x, b) + (size_t)c * hwi;
+            float *yp = cpu__image(y, b) + (size_t)c * hwo;
+            for (int oy = 0; oy < y->h; oy++) {
+                int y0 = oy * op->stride_h - op->pad_t, ya = y0 < 0 ? 0 : y0;
+                int yb = y0 + op->kh < h ? y0 + op->kh : h;
+                int ye = y0 + op->kh < h + op->pad_b ? y0 + op->kh : h + op->pad_b;
+                for (int ox = 0; ox < y->w; ox++) {
+                    int x0 = ox * op->stride_w - op->pad_l, xa = x0 < 0 ? 0 : x0;
+                    int xb = x0 + op->kw < w ? x0 + op->kw : w;
+                    float v;
+                    if (op->max) {
+                        v = -INFINITY;
+                        for (int iy = ya; iy < yb; iy++)
+                            for (int ix = xa; ix < xb; ix++) {
+                                float e = xp[(size_t)iy * w + ix];
+                                if (e > v || isnan(e)) v = e;
+                            }
+                    } else if (ya >= yb || xa >= xb) {
+                        v = 0.0f;
+                    } else {
+                        float s = 0.0f;
+                        for (int iy = ya; iy < yb; iy++)
+                            for (int ix = xa; ix < xb; ix++) s += xp[(size_t)iy * w + ix];
+                        int xe = x0 + op->kw < w + op->pad_r ? x0 + op->kw : w + op->pad_r;
+                        float div = op->count_include_pad ? (float)((ye - y0) * (xe - x0))
+                                                          : (float)((yb - ya) * (xb - xa));
+                        v = s / div;
+                    }
+                    if (op->relu && v < 0.0f) v = 0.0f;
+                    yp[(size_t)oy * y->w + ox] = v;
+                }
+            }
+        }
+}
+
+static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x = &op->x, *y = &op->y;
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->pad_t < 0 || op->pad_l < 0 ||
+        op->pad_b < 0 || op->pad_r < 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu poolg: kernel %dx%d, stride %d,%d, pads %d,%d,%d,%d", op->kh, op->kw,
+                         op->stride_h, op->stride_w, op->pad_t, op->pad_l, op->pad_b, op->pad_r);
+    if (x->n != y->n || x->c != y->c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu poolg: input (%d, %d, ...) and output (%d, %d, ...) differ",
+                         x->n, x->c, y->n, y->c);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host);
+    cpu__g_pool_job j = {op, {0}};
+    size_t planes = (size_t)y->n * y->c;
+    cpu__chunk(st, &j.work, planes, 1, planes * y->h * y->w * op->kh * op->kw, OCT__CPU_PAR_FLOATS);
+    oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__g_pool_task, &j);
+    return OCT_OK;
+}
+
+static oct_status cpu_add(oct_context *ctx, const oct__add_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    if (!cpu__g_same(&op->a, &op->y) || !cpu__g_same(&op->b, &op->y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu add: a (%d, %d, %d, %d), b (%d, %d, %d, %d), y (%d, %d, %d, %d)",
+                         op->a.n, op->a.c, op->a.h, op->a.w, op->b.n, op->b.c, op->b.h, op->b.w, op->y.n, op->y.c,
+                         op->y.h, op->y.w);
+    if (op->y.n <= 0 || op->y.c <= 0 || op->y.h <= 0 || op->y.w <= 0) return OCT_OK;
+    cpu__unpack(st, op->y.buf->host);
+    cpu__g_ew_job j = {&op->a, &op->b, &op->y, NULL, NULL, op->relu, 0, 0, 0, 0, {0}};
+    j.per_image = op->y.h * op->y.w < 256; /* small planes: whole images (a view's image is one block) */
+    cpu__g_ew_run(st, &j);
+    return OCT_OK;
+}
+
+static oct_status cpu_affine(oct_context *ctx, const oct__affine_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x = &op->x, *y = &op->y;
+    if (!cpu__g_same(x, y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu affine: x (%d, %d, %d, %d) and y (%d, %d, %d, %d) differ", x->n,
+                         x->c, x->h, x->w, y->n, y->c, y->h, y->w);
+    if ((op->scale && op->scale->count != (size_t)x->c) || (op->shift && op->shift->count != (size_t)x->c))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu affine: scale / shift of %zu / %zu values for %d channels",
+                         op->scale ? op->scale->count : 0, op->shift ? op->shift->count : 0, x->c);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host);
+    cpu__g_ew_job j = {x, NULL, y, op->scale ? op->scale->host : NULL, op->shift ? op->shift->host : NULL, op->relu, 1,
+                       0, 0, 0, {0}};
+    j.per_image = !op->scale && !op->shift && y->h * y->w < 256;
+    cpu__g_ew_run(st, &j);
+    return OCT_OK;
+}
+
 const oct__backend oct__backend_cpu = {
     .name = "cpu",
     .init = cpu_init,
@@ -1042,8 +1624,8 @@ const oct__backend oct__backend_cpu = {
     .device_ms = oct__cpu_device_ms,
     .peak_gflops = oct__cpu_peak_gflops,
     .conv2d_pair = NULL, /* two conv2d ops */
-    .convg = NULL,  /* TODO(graph ops): not yet implemented */
-    .poolg = NULL,
-    .add = NULL,
-    .affine = NULL,
+    .convg = cpu_convg,
+    .poolg = cpu_poolg,
+    .add = cpu_add,
+    .affine = cpu_affine,
 };

@@ -3,6 +3,7 @@
  * right before fast. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,135 @@ static oct_status ref_linear(oct_context *ctx, const oct__linear_op *op)
     return OCT_OK;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Graph ops                                                                              */
+
+/* Outputs o in [*lo, *hi) (of n_out) whose input o * stride + off lies in [0, n_in). */
+static void oct__valid_range_off(int n_out, int n_in, int stride, int off, int *lo, int *hi)
+{
+    int first = -off, end = n_in - off; /* need first <= o * stride < end */
+    *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+    *hi = end <= 0 ? 0 : (end + stride - 1) / stride;
+    if (*hi > n_out) *hi = n_out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* Each output is bias + the sum over (ci of its group, ky, kx), in that order, of w * x
+ * in double; then the old value when accumulating, then the residual, then ReLU. As in
+ * ref_conv2d the sums of an output plane are carried together and the loops skip the
+ * zero padding; the order of every single sum is the plain loop's. */
+static oct_status ref_convg(oct_context *ctx, const oct__convg_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y, *res = &op->res;
+    const float *w = op->weight->host;
+    int kh = op->kh, kw = op->kw, g = op->groups;
+    int cig = x->c / g, cog = y->c / g; /* channels per group */
+    size_t plane = (size_t)y->h * y->w;
+    double *acc = oct__malloc(plane * sizeof *acc);
+    if (!acc) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory for a %dx%d conv plane", y->h, y->w);
+    for (int b = 0; b < y->n; b++)
+        for (int co = 0; co < y->c; co++) {
+            int c0 = (co / cog) * cig; /* first input channel of co's group */
+            double bias = op->bias ? op->bias->host[co] : 0.0;
+            for (size_t i = 0; i < plane; i++) acc[i] = bias;
+            for (int ci = 0; ci < cig; ci++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        double wv = w[(((size_t)co * cig + ci) * kh + ky) * kw + kx];
+                        int offy = ky * op->dil_h - op->pad_t, offx = kx * op->dil_w - op->pad_l;
+                        int oy0, oy1, ox0, ox1;
+                        oct__valid_range_off(y->h, x->h, op->stride_h, offy, &oy0, &oy1);
+                        oct__valid_range_off(y->w, x->w, op->stride_w, offx, &ox0, &ox1);
+                        for (int oy = oy0; oy < oy1; oy++) {
+                            const float *row = oct__at(x, b, c0 + ci, oy * op->stride_h + offy, 0);
+                            double *a = acc + (size_t)oy * y->w;
+                            for (int ox = ox0; ox < ox1; ox++) a[ox] += wv * row[ox * op->stride_w + offx];
+                        }
+                    }
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    float *out = oct__at(y, b, co, oy, ox);
+                    double v = acc[(size_t)oy * y->w + ox];
+                    if (op->accumulate) v += *out;
+                    if (res->buf) v += *oct__at(res, b, co, oy, ox);
+                    if (op->relu && v < 0) v = 0;
+                    *out = (float)v;
+                }
+        }
+    free(acc);
+    return OCT_OK;
+}
+
+/* Straight from the definition in internal.h, one output at a time. */
+static oct_status ref_poolg(oct_context *ctx, const oct__poolg_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y;
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++)
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    int y0 = oy * op->stride_h - op->pad_t, x0 = ox * op->stride_w - op->pad_l;
+                    double sum = 0, best = -INFINITY;
+                    long inb = 0;
+                    for (int iy = y0; iy < y0 + op->kh; iy++)
+                        for (int ix = x0; ix < x0 + op->kw; ix++) {
+                            if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
+                            double v = *oct__at(x, b, c, iy, ix);
+                            sum += v;
+                            if (v > best || (isnan(v) && !isnan(best))) best = v; /* NaN wins, like PyTorch */
+                            inb++;
+                        }
+                    double v;
+                    if (op->max)
+                        v = best;
+                    else if (inb == 0)
+                        v = 0;
+                    else {
+                        int ye = y0 + op->kh < x->h + op->pad_b ? y0 + op->kh : x->h + op->pad_b;
+                        int xe = x0 + op->kw < x->w + op->pad_r ? x0 + op->kw : x->w + op->pad_r;
+                        double div = op->count_include_pad ? (double)(ye - y0) * (xe - x0) : (double)inb;
+                        v = sum / div;
+                    }
+                    if (op->relu && v < 0) v = 0;
+                    *oct__at(y, b, c, oy, ox) = (float)v;
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_add(oct_context *ctx, const oct__add_op *op)
+{
+    (void)ctx;
+    const oct__view *y = &op->y;
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++)
+            for (int iy = 0; iy < y->h; iy++)
+                for (int ix = 0; ix < y->w; ix++) {
+                    double v = (double)*oct__at(&op->a, b, c, iy, ix) + *oct__at(&op->b, b, c, iy, ix);
+                    if (op->relu && v < 0) v = 0;
+                    *oct__at(y, b, c, iy, ix) = (float)v;
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_affine(oct_context *ctx, const oct__affine_op *op)
+{
+    (void)ctx;
+    const oct__view *y = &op->y;
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++) {
+            double sc = op->scale ? op->scale->host[c] : 1.0, sh = op->shift ? op->shift->host[c] : 0.0;
+            for (int iy = 0; iy < y->h; iy++)
+                for (int ix = 0; ix < y->w; ix++) {
+                    double v = *oct__at(&op->x, b, c, iy, ix) * sc + sh;
+                    if (op->relu && v < 0) v = 0;
+                    *oct__at(y, b, c, iy, ix) = (float)v;
+                }
+        }
+    return OCT_OK;
+}
+
 static oct_status ref_finish(oct_context *ctx)
 {
     (void)ctx;
@@ -188,8 +318,8 @@ const oct__backend oct__backend_ref = {
     .device_ms = oct__cpu_device_ms,
     .peak_gflops = oct__cpu_peak_gflops,
     .conv2d_pair = NULL, /* the oracle runs the two convolutions as separate ops */
-    .convg = NULL,  /* TODO(graph ops): not yet implemented */
-    .poolg = NULL,
-    .add = NULL,
-    .affine = NULL,
+    .convg = ref_convg,
+    .poolg = ref_poolg,
+    .add = ref_add,
+    .affine = ref_affine,
 };

@@ -107,31 +107,14 @@ static int oct__mkdirs(char *path)
     return mkdir(path, 0700) == 0 || errno == EEXIST;
 }
 
-/* The cache folder into dir; 0 when the cache is off or no folder is known. */
-static int oct__cache_dir(char *dir, size_t len)
-{
-    const char *env = getenv("OCTCL_CACHE_DIR");
-    int n;
-    if (env && *env) {
-        if (strcmp(env, "off") == 0 || strcmp(env, "0") == 0) return 0;
-        n = snprintf(dir, len, "%s", env);
-    } else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') {
-        n = snprintf(dir, len, "%s/octcl", env);
-    } else if ((env = getenv("HOME")) && *env) {
-        n = snprintf(dir, len, "%s/.cache/octcl", env);
-    } else {
-        return 0;
-    }
-    return n > 0 && (size_t)n < len;
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Open / close                                                                           */
 
 oct__pcache *oct__pcache_open(void *device, const char *const *src, int nsrc, const char *options)
 {
     char dir[OCT__PC_PATH];
-    if (!device || !oct__cache_dir(dir, sizeof dir)) return NULL;
+    const char *why;
+    if (!device || !oct__cache_dir(dir, sizeof dir, &why)) return NULL;
     cl_device_id dev = device;
     cl_platform_id plat = NULL;
     if (oct__fault_hit() || clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL) != CL_SUCCESS)
