@@ -6,7 +6,7 @@
     bench/onnx_bench.py [--nets oct_resnet50:0:224x224,oct_resnet50:0.5:224x224,...]
                         [--batch 1,8] [--threads 2] [--repeat 20] [--warmup 3]
                         [--engines ort,pytorch,octcl] [--octcl build/octcl] [--work DIR]
-                        [--json FILE] [--png FILE]
+                        [--venv DIR] [--json FILE] [--png FILE]
 
 For each network NAME:ALPHA:HxW[:WIDTH] (python/make_onnx.py's names; default: Oct-ResNet-50
 at alpha 0 and 0.5 at 224x224, OctNetMini at alpha 0, 0.25, 0.5, 0.75 at 32x32) the ONNX
@@ -19,7 +19,7 @@ report their resident memory after the imports and before the model (base_rss_mb
 their peak includes the interpreter, numpy and the engine's libraries.
 
 engines
-  ort      onnxruntime (PyPI, WORK/ort-venv), CPU provider, all graph optimisations,
+  ort      onnxruntime (PyPI, in --venv, default WORK/ort-venv), CPU provider, all graph optimisations,
            intra_op_num_threads = --threads, inter_op_num_threads = 1, sequential
   pytorch  the zoo.py module itself (the same weights, loaded from the state_dict) in
            eval() under torch.inference_mode(), torch.set_num_threads(--threads)
@@ -264,6 +264,9 @@ def plot(rows, path):
         xs = [j + (i - (len(engines) - 1) / 2) * width for j in range(len(keys))]
         axes[0].bar(xs, [(by.get(k) or {}).get('min_ms') or 0 for k in keys], width, label=e)
         axes[1].bar(xs, [(by.get(k) or {}).get('peak_rss_mb') or 0 for k in keys], width, label=e)
+        for x, k in zip(xs, keys):   # a row that ran no pass: say so instead of a bar
+            if k in by and not by[k].get('min_ms'):
+                axes[0].text(x, 1, 'failed', rotation=90, ha='center', va='bottom', fontsize=7)
     labels = [f'{n}\na={al:g} {s} b={b}' for (n, al, s, b) in keys]
     for ax, yl in zip(axes, ('min ms per pass (log)', 'peak RSS MB (own process)')):
         ax.set_xticks(range(len(keys)))
@@ -290,6 +293,8 @@ def main(argv):
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--work', default=os.path.join(ROOT, 'build', 'onnx-bench'),
                     help='models, venv and results (default %(default)s)')
+    ap.add_argument('--venv', help='the onnxruntime virtual environment, made there when missing '
+                    '(default WORK/ort-venv)')
     ap.add_argument('--json', help='rows (default WORK/onnx_bench.json)')
     ap.add_argument('--png', help='plot (default WORK/onnx_bench.png)')
     # worker mode (internal)
@@ -320,7 +325,7 @@ def main(argv):
     print(f'onnx_bench.py: CPU {cpu}, {a.threads} threads, min/median of {a.repeat} passes after {a.warmup}',
           file=sys.stderr)
 
-    ort_py = ensure_venv(os.path.join(a.work, 'ort-venv')) if 'ort' in engines else None
+    ort_py = ensure_venv(a.venv or os.path.join(a.work, 'ort-venv')) if 'ort' in engines else None
     if 'octcl' in engines and not a.octcl:
         print('onnx_bench.py: no --octcl: no octcl rows', file=sys.stderr)
     if a.octcl and not os.access(a.octcl, os.X_OK):
@@ -373,6 +378,8 @@ def main(argv):
                         row.update(json.loads(out.strip().splitlines()[-1]))
                     else:
                         row['error'] = f'{e} worker exit {rc}: ' + (err.strip().splitlines() or ['?'])[-1]
+                if row['error']:
+                    row['peak_rss_mb'] = None   # the peak of a run that failed says nothing
                 if row.get('min_ms'):
                     row['images_per_second'] = b * 1e3 / row['min_ms']
                     row['gflops'] = 2 * row['macs'] * b / row['min_ms'] / 1e6
