@@ -28,7 +28,7 @@ Three families, each exported by python/make_onnx.py for the parity tests and be
         size after the stem) must be a multiple of 8 (224, 64, 63, 61, 32, 31, 29 ...;
         not 65 or 57), for OctMobileNet ceil(H/2) = 16k or 16k + 1, k >= 1 (224, 64, 63,
         65, 66, 33, 32 ...; not 57 or 61).
-    What is ours, not theirs (each where their code cannot run as written):
+    What is ours, not theirs (the last four where their code cannot run as written):
       - `alpha` (default 0.5) replaces their hard-coded 0.5 of the octave layers;
         alpha = 0 gives the plain network (no low band anywhere).  0 <= alpha < 1.
       - `width` (OctResNet, default 64) / `width_mult` (OctMobileNet, default 1.0)
@@ -48,6 +48,10 @@ Three families, each exported by python/make_onnx.py for the parity tests and be
 (c) torchvision's plain ResNets: tv_resnet(18|34|50|101|152) is torchvision.models.resnetN
     (weights=None) at the standard width, and TVResNet (the same graph built from
     torchvision's own BasicBlock/Bottleneck) at a reduced width.
+
+Helpers for the exports: randomize (seeded weights, non-trivial BatchNorm statistics),
+calibrate (unit-scale activations, centred logits), make_traceable (the seed's split()
+under torch.onnx.export), count_macs (forward hooks).  `python/zoo.py` runs a self-check.
 """
 import math
 
