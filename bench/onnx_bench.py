@@ -36,6 +36,10 @@ measured at alpha 0 and at alpha a by the same engine and batch: speedup (t0 / t
 theoretical (macs0 / macsa) and realised (speedup / theoretical).  A PNG (--png, default
 WORK/onnx_bench.png) plots min ms per engine and the peak memory; stdout gets a markdown
 table of min ms and realised per engine (README's table).
+
+On a loaded machine PyTorch's two OpenMP threads stall at every barrier when a core is
+taken away (seen here: OctNetMini alpha 0.25, batch 1: 90 ms with 2 threads, 8.2 ms with
+--threads 1, onnxruntime 3.0 ms); the minimum over --repeat passes only partly hides it.
 """
 import argparse
 import datetime
