@@ -16,6 +16,10 @@ scratch=${2:?usage: test_onnx_parity.sh OCTCL SCRATCH_DIR}
 models=$scratch/models
 outdir=$scratch/parity
 mkdir -p "$outdir" || exit 1
+if ! /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null; then
+    echo "SKIP: /usr/bin/python3 cannot import torch, torchvision and onnx (scripts/install-deps.sh --python)"
+    exit 77
+fi
 
 /usr/bin/python3 "$py/make_onnx.py" --all "$models" || { echo "FAIL: make_onnx.py --all"; exit 1; }
 
@@ -36,9 +40,10 @@ for f in "$models"/*.onnx; do
         out=$outdir/${name}_$tag.npy
         log=$outdir/${name}_$tag.log
         rm -f "$out"
-        if ! "$octcl" run --model "$f" --input "$models/${name}_input.npy" --output "$out" --device "$d" \
-                >"$log" 2>&1; then
-            echo "$name $d: octcl run failed (exit $?): $(tail -n 1 "$log") FAIL"
+        "$octcl" run --model "$f" --input "$models/${name}_input.npy" --output "$out" --device "$d" >"$log" 2>&1
+        rc=$?
+        if [ "$rc" -ne 0 ]; then
+            echo "$name $d: octcl run failed (exit $rc): $(tail -n 1 "$log") FAIL"
             fail=$((fail + 1))
             continue
         fi
