@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages octcl builds, tests and runs with (as root).
-# Usage: sudo scripts/install-deps.sh [--python]   (--python adds PyTorch for python/)
+# Usage: sudo scripts/install-deps.sh [--python]   (PyTorch, torchvision and onnx are always
+# installed: the ONNX test suites export their models with them; --python adds matplotlib
+# for the plots of bench/ and python/)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
