@@ -11,8 +11,9 @@
  *
  *   test_ops                 the suites (OpenCL suites only where a device exists)
  *   OCTCL_OPS_GRID=full      the large grid (minutes on PoCL)
- *   test_ops --perf [--threads N] [--reps R]
- *                            GFLOP/s of ResNet-50 layer shapes on the CPU backend
+ *   test_ops --perf [--reps R] [--batch N] [--device SPEC] [--shape TEXT]
+ *                            GFLOP/s of ResNet-50 layer shapes (names containing
+ *                            TEXT) on the CPU backend or SPEC; OCTCL_THREADS sets threads
  */
 #include "internal.h"
 #include "testutil.h"
@@ -587,7 +588,7 @@ static void test_convg_grid(void)
                                 else
                                     ci = co = groups = chdw[i % 5];
                                 /* Now and then unequal strides and dilations. */
-                                int sw = i % 7 == 3 ? 3 - s : s, dw = i % 5 == 2 ? 3 - d : d;
+                                int sw = i % 7 == 3 ? 3 - s : i % 11 == 5 ? 3 : s, dw = i % 5 == 2 ? 3 - d : d;
                                 ocase c;
                                 if (!make_conv(&c, n, ci, co, hw[0], hw[1], ks[kk][0], ks[kk][1], s, sw, pad, d, dw,
                                                groups, i))
@@ -627,6 +628,9 @@ static void test_convg_paths(void)
         {1, 64, 64, 14, 14, 3, 1, p1, 32, 13},   /* grouped (ResNeXt), 2 channels a group */
         {1, 64, 128, 14, 14, 1, 1, p0, 4, 3},    /* grouped 1x1 */
         {1, 33, 65, 9, 9, 3, 1, pa, 1, 6},       /* groups 1, asymmetric padding */
+        {1, 8, 16, 13, 13, 3, 3, p1, 8, 2},      /* channel multiplier 2, stride 3 */
+        {1, 128, 128, 7, 7, 3, 1, p1, 1, 8},     /* small plane: the shared im2col */
+        {1, 64, 64, 9, 7, 5, 1, pa, 1, 1},       /* shared im2col, asymmetric padding */
     };
     for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
         ocase c;
@@ -744,7 +748,7 @@ static const perf_shape g_perf[] = {
     {"grouped 3x3 32g 128 @56", 128, 128, 56, 3, 1, 32},
 };
 
-static int run_perf(const char *spec, int reps)
+static int run_perf(const char *spec, int reps, const char *only, int batch)
 {
     oct_context *ctx = NULL;
     if (oct_context_create(spec, &ctx) != OCT_OK) {
@@ -755,14 +759,15 @@ static int run_perf(const char *spec, int reps)
     double peak = 0;
     oct_context_info(ctx, &info);
     oct_context_peak_gflops(ctx, &peak);
-    printf("device: %s (%s); probe peak %.1f GFLOP/s; batch 1, residual off, ReLU on, min of %d runs\n", info.name,
-           spec, peak, reps);
+    printf("device: %s (%s); probe peak %.1f GFLOP/s; batch %d, bias and ReLU on, min of %d runs\n", info.name,
+           spec, peak, batch, reps);
     printf("%-28s %10s %10s %10s %8s\n", "shape", "MFLOP", "ms", "GFLOP/s", "of peak");
     int rc = 0;
     for (size_t i = 0; i < sizeof g_perf / sizeof g_perf[0] && rc == 0; i++) {
         const perf_shape *p = &g_perf[i];
+        if (only && !strstr(p->name, only)) continue;
         int pad = p->k / 2, ho = (p->hw + 2 * pad - p->k) / p->s + 1;
-        size_t nx = (size_t)p->ci * p->hw * p->hw, ny = (size_t)p->co * ho * ho;
+        size_t nx = (size_t)batch * p->ci * p->hw * p->hw, ny = (size_t)batch * p->co * ho * ho;
         size_t nw = (size_t)p->co * (p->ci / p->groups) * p->k * p->k;
         rng_t r = {42};
         float *x = rng_array(&r, nx, -2, 2), *w = rng_array(&r, nw, -0.5f, 0.5f), *bias = rng_array(&r, p->co, -1, 1);
@@ -773,7 +778,7 @@ static int run_perf(const char *spec, int reps)
             oct__buf_alloc(ctx, &yb, ny) != OCT_OK) {
             rc = 1;
         } else {
-            oct__convg_op op = {oct__view_of(&xb, 1, p->ci, p->hw, p->hw), oct__view_of(&yb, 1, p->co, ho, ho), {0},
+            oct__convg_op op = {oct__view_of(&xb, batch, p->ci, p->hw, p->hw), oct__view_of(&yb, batch, p->co, ho, ho), {0},
                                 &wb, &bb, p->k, p->k, p->s, p->s, pad, pad, pad, pad, 1, 1, p->groups, 0, 1};
             for (int rep = 0; rep <= reps && rc == 0; rep++) {
                 double t0 = oct__now_ms();
@@ -836,14 +841,16 @@ static int (*const g_cleans[MAX_DUTS])(void) = {suite_clean_0, suite_clean_1, su
 
 int main(int argc, char **argv)
 {
-    int perf = 0, reps = 5;
-    const char *perf_spec = "cpu";
+    int perf = 0, reps = 5, batch = 1;
+    const char *perf_spec = "cpu", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) perf_spec = argv[++i];
+        if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
+        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
     }
-    if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps);
+    if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
     g_full = grid && strcmp(grid, "full") == 0;
     if (oct_context_create("ref", &g_ref) != OCT_OK) {
