@@ -1104,23 +1104,23 @@ static void cpu__g_im2col(const float *restrict x, int h, int w, const oct__conv
                 for (size_t p = p0; p < p1;) {
                     int oy = (int)(p / (size_t)wo), ox0 = (int)(p % (size_t)wo);
                     int ox1 = (size_t)(wo - ox0) < p1 - p ? wo : ox0 + (int)(p1 - p);
-                    float *restrict dst = row + (p - p0) - ox0; /* indexed by ox */
+                    float *restrict dst = row + (p - p0); /* output column ox0 first */
                     int iy = oy * sh + offy;
                     p += (size_t)(ox1 - ox0);
                     if (iy < 0 || iy >= h) {
-                        memset(dst + ox0, 0, (size_t)(ox1 - ox0) * sizeof(float));
+                        memset(dst, 0, (size_t)(ox1 - ox0) * sizeof(float));
                         continue;
                     }
-                    const float *restrict src = x + ((size_t)c * h + iy) * w + offx;
+                    const float *restrict src = x + ((size_t)c * h + iy) * w; /* the input row */
                     int a = lo > ox0 ? lo : ox0, b = hi < ox1 ? hi : ox1;
                     if (a > ox1) a = ox1;
                     if (b < a) b = a;
-                    if (a > ox0) memset(dst + ox0, 0, (size_t)(a - ox0) * sizeof(float));
+                    if (a > ox0) memset(dst, 0, (size_t)(a - ox0) * sizeof(float));
                     if (sw == 1)
-                        memcpy(dst + a, src + a, (size_t)(b - a) * sizeof(float));
+                        memcpy(dst + (a - ox0), src + (a + offx), (size_t)(b - a) * sizeof(float));
                     else
-                        for (int ox = a; ox < b; ox++) dst[ox] = src[(size_t)ox * sw];
-                    if (ox1 > b) memset(dst + b, 0, (size_t)(ox1 - b) * sizeof(float));
+                        for (int ox = a; ox < b; ox++) dst[ox - ox0] = src[ox * sw + offx];
+                    if (ox1 > b) memset(dst + (b - ox0), 0, (size_t)(ox1 - b) * sizeof(float));
                 }
             }
 }
@@ -1282,15 +1282,16 @@ static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int d
 
 /* ---- One input channel per group (depthwise, channel multiplier): direct row loops */
 
-/* acc[ox] += wv * src[ox * s] for ox in [lo, hi). */
-OCT__G_INLINE void cpu__g_axpy_body(float *restrict acc, const float *restrict src, float wv, int s, int lo, int hi)
+/* acc[ox] += wv * row[ox * s + off] for ox in [lo, hi) (all inside the row). */
+OCT__G_INLINE void cpu__g_axpy_body(float *restrict acc, const float *restrict row, int off, float wv, int s, int lo,
+                                    int hi)
 {
     if (s == 1)
-        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * src[ox];
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * row[ox + off];
     else if (s == 2)
-        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * src[2 * ox];
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * row[2 * ox + off];
     else
-        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * src[(size_t)ox * s];
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * row[ox * s + off];
 }
 
 /* One output plane: y (ho, wo) from x (h, w) with kernel wk (kh, kw); acc: wo floats. */
@@ -1312,8 +1313,7 @@ OCT__G_INLINE void cpu__g_dw_body(const oct__convg_op *op, const float *restrict
                     l = lo[kx], r = hi[kx];
                 else
                     cpu__g_valid(wo, w, op->stride_w, offx, &l, &r);
-                const float *src = x + (size_t)iy * w + offx; /* indexed by ox * s */
-                cpu__g_axpy_body(acc, src, wk[ky * op->kw + kx], op->stride_w, l, r);
+                cpu__g_axpy_body(acc, x + (size_t)iy * w, offx, wk[ky * op->kw + kx], op->stride_w, l, r);
             }
         }
         float *restrict o = y + (size_t)oy * wo;
@@ -1617,20 +1617,109 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
     return cpu__g_gemm(st, op, 0);
 }
 
-/* Pooling: one output at a time over its window's in-bounds part. */
+/* Pooling, separably: for each output row, the in-bounds input rows of its window are
+ * reduced column by column into a row (max, or sum), a vectorised pass over whole rows;
+ * then each output reduces its window's in-bounds columns of that row. NaN wins a max,
+ * as in PyTorch. */
+OCT__G_INLINE void cpu__g_vmax_body(float *restrict t, const float *restrict r, int w, int first)
+{
+    if (first)
+        memcpy(t, r, (size_t)w * sizeof(float));
+    else
+        for (int i = 0; i < w; i++) {
+            float e = r[i], v = t[i];
+            t[i] = (e > v || e != e) ? e : v;
+        }
+}
+OCT__G_INLINE void cpu__g_vsum_body(float *restrict t, const float *restrict r, int w, int first)
+{
+    if (first)
+        memcpy(t, r, (size_t)w * sizeof(float));
+    else
+        for (int i = 0; i < w; i++) t[i] += r[i];
+}
+static OCT__G_AVX512 void cpu__g_vmax_512(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
+static void cpu__g_vmax_any(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
+static OCT__G_AVX512 void cpu__g_vsum_512(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
+static void cpu__g_vsum_any(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
+
+/* The horizontal pass: out[ox] from the reduced row over the window's in-bounds
+ * columns, tap by tap (each tap a strided sweep the compiler vectorises), then the
+ * divisor and ReLU. rows: in-bounds rows of the window; rows_pad: rows counted with
+ * padding (count_include_pad). */
+OCT__G_INLINE void cpu__g_hred_body(const oct__poolg_op *op, const float *restrict row, float *restrict out, int wo,
+                                    int w, int rows, int rows_pad)
+{
+    int s = op->stride_w;
+    for (int ox = 0; ox < wo; ox++) out[ox] = op->max ? -INFINITY : 0.0f;
+    for (int kx = 0; kx < op->kw; kx++) {
+        int lo, hi, off = kx - op->pad_l;
+        cpu__g_valid(wo, w, s, off, &lo, &hi);
+        if (op->max) {
+            if (s == 1)
+                for (int ox = lo; ox < hi; ox++) {
+                    float e = row[ox + off], v = out[ox];
+                    out[ox] = (e > v || e != e) ? e : v;
+                }
+            else if (s == 2)
+                for (int ox = lo; ox < hi; ox++) {
+                    float e = row[2 * ox + off], v = out[ox];
+                    out[ox] = (e > v || e != e) ? e : v;
+                }
+            else
+                for (int ox = lo; ox < hi; ox++) {
+                    float e = row[ox * s + off], v = out[ox];
+                    out[ox] = (e > v || e != e) ? e : v;
+                }
+        } else {
+            if (s == 1)
+                for (int ox = lo; ox < hi; ox++) out[ox] += row[ox + off];
+            else if (s == 2)
+                for (int ox = lo; ox < hi; ox++) out[ox] += row[2 * ox + off];
+            else
+                for (int ox = lo; ox < hi; ox++) out[ox] += row[ox * s + off];
+        }
+    }
+    if (!op->max)
+        for (int ox = 0; ox < wo; ox++) {
+            int x0 = ox * s - op->pad_l, xa = x0 < 0 ? 0 : x0, xb = x0 + op->kw < w ? x0 + op->kw : w;
+            int xe = x0 + op->kw < w + op->pad_r ? x0 + op->kw : w + op->pad_r;
+            int div = op->count_include_pad ? rows_pad * (xe - x0) : rows * (xb - xa);
+            out[ox] = xa < xb ? out[ox] / (float)div : 0.0f;
+        }
+    if (op->relu)
+        for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
+}
+static OCT__G_AVX512 void cpu__g_hred_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
+                                          int rows, int rows_pad)
+{
+    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
+static void cpu__g_hred_any(const oct__poolg_op *op, const float *row, float *out, int wo, int w, int rows,
+                            int rows_pad)
+{
+    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
+
 typedef struct {
     const oct__poolg_op *op;
+    oct__cpu_state *st;
+    int avx512;
     cpu__chunks work;   /* over the n * c planes */
 } cpu__g_pool_job;
 
 static void cpu__g_pool_task(void *arg, int t)
 {
-    (void)t;
     cpu__g_pool_job *j = arg;
     const oct__poolg_op *op = j->op;
     const oct__view *x = &op->x, *y = &op->y;
     int h = x->h, w = x->w;
     size_t hwi = (size_t)h * w, hwo = (size_t)y->h * y->w, p, p1;
+    float *row = j->st->scratch[t].f; /* w floats */
+    void (*vred)(float *, const float *, int, int) =
+        op->max ? (j->avx512 ? cpu__g_vmax_512 : cpu__g_vmax_any) : (j->avx512 ? cpu__g_vsum_512 : cpu__g_vsum_any);
+    void (*hred)(const oct__poolg_op *, const float *, float *, int, int, int, int) =
+        j->avx512 ? cpu__g_hred_512 : cpu__g_hred_any;
     while (cpu__take(&j->work, &p, &p1))
         for (; p < p1; p++) {
             int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
@@ -1640,31 +1729,13 @@ static void cpu__g_pool_task(void *arg, int t)
                 int y0 = oy * op->stride_h - op->pad_t, ya = y0 < 0 ? 0 : y0;
                 int yb = y0 + op->kh < h ? y0 + op->kh : h;
                 int ye = y0 + op->kh < h + op->pad_b ? y0 + op->kh : h + op->pad_b;
-                for (int ox = 0; ox < y->w; ox++) {
-                    int x0 = ox * op->stride_w - op->pad_l, xa = x0 < 0 ? 0 : x0;
-                    int xb = x0 + op->kw < w ? x0 + op->kw : w;
-                    float v;
-                    if (op->max) {
-                        v = -INFINITY;
-                        for (int iy = ya; iy < yb; iy++)
-                            for (int ix = xa; ix < xb; ix++) {
-                                float e = xp[(size_t)iy * w + ix];
-                                if (e > v || isnan(e)) v = e;
-                            }
-                    } else if (ya >= yb || xa >= xb) {
-                        v = 0.0f;
-                    } else {
-                        float s = 0.0f;
-                        for (int iy = ya; iy < yb; iy++)
-                            for (int ix = xa; ix < xb; ix++) s += xp[(size_t)iy * w + ix];
-                        int xe = x0 + op->kw < w + op->pad_r ? x0 + op->kw : w + op->pad_r;
-                        float div = op->count_include_pad ? (float)((ye - y0) * (xe - x0))
-                                                          : (float)((yb - ya) * (xb - xa));
-                        v = s / div;
-                    }
-                    if (op->relu && v < 0.0f) v = 0.0f;
-                    yp[(size_t)oy * y->w + ox] = v;
+                float *out = yp + (size_t)oy * y->w;
+                if (ya >= yb) { /* no in-bounds row */
+                    for (int ox = 0; ox < y->w; ox++) out[ox] = op->max ? (op->relu ? 0.0f : -INFINITY) : 0.0f;
+                    continue;
                 }
+                for (int iy = ya; iy < yb; iy++) vred(row, xp + (size_t)iy * w, w, iy == ya);
+                hred(op, row, out, y->w, w, yb - ya, ye - y0);
             }
         }
 }
@@ -1682,10 +1753,12 @@ static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op)
                          x->n, x->c, y->n, y->c);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
-    cpu__g_pool_job j = {op, {0}};
+    cpu__g_pool_job j = {op, st, st->direct, {0}};
     size_t planes = (size_t)y->n * y->c;
     cpu__chunk(st, &j.work, planes, 1, planes * y->h * y->w * op->kh * op->kw, OCT__CPU_PAR_FLOATS);
-    oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__g_pool_task, &j);
+    int threads = cpu__threads(st, &j.work);
+    for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, (size_t)x->w + 16, "poolg"));
+    oct__pool_run(st->pool, threads, cpu__g_pool_task, &j);
     return OCT_OK;
 }
 
