@@ -1591,16 +1591,16 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
         oct__pool_run(st->pool, threads, cpu__g_dw_task, &j);
         return OCT_OK;
     }
-    /* One group, square kernel, one padding, one stride, no dilation: the conv2d paths
-     * (the AVX-512 direct kernel at stride 1, im2col + GEMM otherwise). A residual is
-     * added to y first and the convolution accumulates onto it: sum + bias + (old) + res. */
-    int square = g == 1 && op->kh == op->kw && op->stride_h == op->stride_w && op->dil_h == 1 && op->dil_w == 1 &&
-                 op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r;
-    /* Rows narrower than 12 fill under 3/4 of the direct kernel's 16 lanes: the
-     * 7x7 planes of a 224 network's last stage ran at 49 GFLOP/s there against 74
-     * through im2col + GEMM (one thread, 3x3 512->512). */
-    if (square && op->stride_h == 1 && st->direct && y->w < 12) return cpu__g_gemm(st, op, 0);
-    if (square) {
+    /* One group, square kernel, one padding, stride 1, no dilation, rows of 12 or more
+     * outputs: the AVX-512 direct kernel of conv2d (faster per core there than im2col +
+     * GEMM: 96-100 against 81-88 GFLOP/s on one thread for ResNet-50's 3x3 layers at
+     * 56..14). Rows narrower than that fill under 3/4 of its 16 lanes (3x3 512->512 at
+     * 7x7: 49 against 74 GFLOP/s), and its im2col fallback ran the 7x7 stride-2 stem at
+     * 8-11 GFLOP/s against 67, so every other shape takes the GEMM paths here. A residual
+     * is added to y first and the convolution accumulates onto it:
+     * sum + bias + (old) + res. */
+    if (st->direct && g == 1 && op->kh == op->kw && op->stride_h == 1 && op->stride_w == 1 && op->dil_h == 1 &&
+        op->dil_w == 1 && op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r && y->w >= 12) {
         if (op->res.buf) {
             cpu__g_ew_job e = {&op->res, y, y, NULL, NULL, 0, 0, 0, 0, 0, {0}};
             if (op->accumulate) {
@@ -1610,8 +1610,8 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
             }
             cpu__g_ew_run(st, &e);
         }
-        oct__conv_op c = {*x, *y, op->weight, op->bias, op->kh, op->stride_h, op->pad_t,
-                          op->accumulate || op->res.buf != NULL, op->relu};
+        oct__conv_op c = {*x, *y, op->weight, op->bias, op->kh, 1, op->pad_t, op->accumulate || op->res.buf != NULL,
+                          op->relu};
         return cpu_conv2d(ctx, &c);
     }
     return cpu__g_gemm(st, op, 0);

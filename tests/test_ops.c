@@ -619,6 +619,7 @@ static void test_convg_paths(void)
         {2, 256, 64, 28, 28, 1, 1, p0, 1, 0},    /* 1x1 reduce */
         {1, 64, 64, 56, 56, 3, 1, p1, 1, 11},    /* 3x3, residual */
         {3, 32, 48, 17, 19, 3, 1, p1, 1, 14},    /* 3x3, odd size, views, batch 3 */
+        {2, 16, 24, 15, 13, 5, 1, p2, 1, 4},     /* 5x5 direct kernel, residual without accumulate */
         {1, 64, 128, 28, 28, 3, 2, p1, 1, 7},    /* 3x3 stride 2 */
         {1, 128, 256, 28, 28, 1, 2, p0, 1, 12},  /* 1x1 stride 2 (downsample shortcut) */
         {1, 3, 64, 64, 64, 7, 2, p3, 1, 5},      /* the stem */
