@@ -1308,6 +1308,19 @@ done:
 /* ------------------------------------------------------------------------------------ */
 /* Graph ops: general convolution, pooling, add, affine (graph.cl)                        */
 
+/* Queue kernel k over a dims-D range of at least global[] work-items (the kernels check
+ * bounds) in work-groups that span rows: up to st->local[k] work-items (a power of two),
+ * dim 0 first, then dim 1. Larger groups let PoCL vectorise across work-items. */
+static oct_status oct__launch_nd(oct__cl *st, int k, const oct__args *a, cl_uint dims, const size_t *global)
+{
+    size_t cap = st->local[k] ? st->local[k] : 1, local[3] = {1, 1, 1}, g[3] = {1, 1, 1};
+    while (local[0] < cap && local[0] < global[0]) local[0] *= 2;
+    if (dims > 1)
+        while (local[0] * local[1] < cap && local[1] < global[1]) local[1] *= 2;
+    for (cl_uint d = 0; d < dims; d++) g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+    return oct__enqueue(st, k, a, dims, g, local);
+}
+
 /* Same (n, c, h, w). */
 static int oct__same4(const oct__view *a, const oct__view *b)
 {
@@ -1331,7 +1344,8 @@ static oct_status oct__add_launch(oct__cl *st, const oct__kview *a, const oct__k
     oct__arg_int(&k, yv->n);
     oct__arg_int(&k, yv->c * yv->h * yv->w);
     oct__arg_int(&k, relu != 0);
-    return oct__launch(st, OCT__K_ADD, &k, y->items, st->local[OCT__K_ADD]);
+    size_t global[2] = {(size_t)yv->c * yv->h * yv->w, (size_t)yv->n};
+    return oct__launch_nd(st, OCT__K_ADD, &k, 2, global);
 }
 
 /* y = x * scale + shift, then ReLU (either may be NULL; views checked by the caller). */
@@ -1353,7 +1367,8 @@ static oct_status oct__affine_launch(oct__cl *st, const oct__kview *x, const oct
     oct__arg_int(&k, yv->c);
     oct__arg_int(&k, yv->h * yv->w);
     oct__arg_int(&k, relu != 0);
-    return oct__launch(st, OCT__K_AFFINE, &k, y->items, st->local[OCT__K_AFFINE]);
+    size_t global[3] = {(size_t)yv->h * yv->w, (size_t)yv->c, (size_t)yv->n};
+    return oct__launch_nd(st, OCT__K_AFFINE, &k, 3, global);
 }
 
 /* y (=|+=) conv2d(x, weight, groups) + bias, + res, then ReLU. One group with a square
@@ -1440,8 +1455,8 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
     oct__arg_int(&a, g);
     oct__arg_int(&a, op->accumulate != 0);
     oct__arg_int(&a, op->relu != 0);
-    size_t items = (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4) * (size_t)yv->h * (size_t)yv->w;
-    return oct__launch(st, OCT__K_CONVG, &a, items, st->local[OCT__K_CONVG]);
+    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4)};
+    return oct__launch_nd(st, OCT__K_CONVG, &a, 3, global);
 }
 
 static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)
@@ -1486,7 +1501,8 @@ static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)
     oct__arg_int(&a, op->pad_r);
     oct__arg_int(&a, op->count_include_pad != 0);
     oct__arg_int(&a, op->relu != 0);
-    return oct__launch(st, OCT__K_POOLG, &a, y.items, st->local[OCT__K_POOLG]);
+    size_t global[3] = {(size_t)op->y.w, (size_t)op->y.h, (size_t)op->y.n * (size_t)op->y.c};
+    return oct__launch_nd(st, OCT__K_POOLG, &a, 3, global);
 }
 
 static oct_status cl_add(oct_context *ctx, const oct__add_op *op)
