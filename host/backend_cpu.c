@@ -1255,7 +1255,7 @@ static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int d
     size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
     if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
     cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b);
-    if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= 8 * OCT__CPU_SCRATCH_FLOATS) {
+    if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
         /* Shared im2col, one (image, group) after another. */
         OCT__TRY(cpu__scratch(st, 0, j.kdim * hwo, "convg"));
         float *col = st->scratch[0].f;
