@@ -10,6 +10,8 @@
  * unchanged.
  *
  *   test_ops                 the suites (OpenCL suites only where a device exists)
+ *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
+ *                            writes the cases into DIR; exit 77 without torch)
  *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
  *   OCTCL_OPS_GRID=tiny      the grids without the network-size shapes (oclgrind)
  *   test_ops --perf [--reps R] [--batch N] [--device SPEC] [--shape TEXT]
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static oct_context *g_ref, *g_dut;
 static const char *g_dut_name = "";
@@ -528,6 +531,103 @@ static void test_ref_add_affine_hand(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* The reference against PyTorch (float64), cases written by test_ops_torch.py           */
+
+static const char *g_torch_dir;
+static int conv_out(int in, int k, int s, int p0, int p1, int d);
+
+/* Load OUTDIR/case<i>_<name>.npy into a new buffer of the reference context; *count
+ * receives its length. 0 on failure (reported). */
+static int torch_load(int i, const char *name, oct__buf *b, float **host, size_t *count)
+{
+    char path[4096];
+    oct_array a = {0};
+    snprintf(path, sizeof path, "%s/case%03d_%s.npy", g_torch_dir, i, name);
+    if (oct_npy_load(path, &a) != OCT_OK) {
+        printf("\n    %s: %s", path, oct_last_error());
+        return 0;
+    }
+    *count = oct_array_count(&a);
+    int ok = oct__buf_upload(g_ref, b, a.data, *count) == OCT_OK;
+    if (host) {
+        *host = a.data;
+        a.data = NULL;
+    }
+    oct_array_release(&a);
+    return ok;
+}
+
+static void test_ref_torch(void)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/manifest.txt", g_torch_dir);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        int v[21] = {0}, i = -1;
+        char kind[8] = "";
+        oct__buf x = {0}, w = {0}, b = {0}, y0 = {0}, res = {0}, yw = {0};
+        float *want = NULL, *got = NULL;
+        size_t nx = 0, nw = 0, nb = 0, ny = 0, nres = 0, nwant = 0;
+        if (sscanf(line, "%7s %d", kind, &i) != 2) continue;
+        int ok = 1;
+        oct_status s = OCT_OK;
+        if (strcmp(kind, "conv") == 0) {
+            ok = sscanf(line, "conv %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1],
+                        &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13],
+                        &v[14], &v[15], &v[16], &v[17], &v[18], &v[19]) == 21;
+            ok = ok && torch_load(i, "x", &x, NULL, &nx) && torch_load(i, "w", &w, NULL, &nw) &&
+                 torch_load(i, "b", &b, NULL, &nb) && torch_load(i, "y0", &y0, NULL, &ny) &&
+                 torch_load(i, "res", &res, NULL, &nres) && torch_load(i, "y", &yw, &want, &nwant);
+            if (ok) {
+                int n = v[0], ci = v[1], h = v[2], wd = v[3], co = v[4];
+                /* Output size from the definition, checked against the file's. */
+                int ho = conv_out(h, v[5], v[7], v[9], v[11], v[13]), wo = conv_out(wd, v[6], v[8], v[10], v[12], v[14]);
+                CU_ASSERT_EQUAL(ny, (size_t)n * co * ho * wo);
+                oct__convg_op op = {oct__view_of(&x, n, ci, h, wd), oct__view_of(&y0, n, co, ho, wo), {0}, &w,
+                                    v[16] ? &b : NULL, v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
+                                    v[14], v[15], v[17], v[19]};
+                if (v[18]) op.res = oct__view_of(&res, n, co, ho, wo);
+                s = g_ref->be->convg(g_ref, &op);
+            }
+        } else if (strcmp(kind, "pool") == 0) {
+            ok = sscanf(line, "pool %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1], &v[2],
+                        &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
+                        &v[15], &v[16]) == 18;
+            ok = ok && torch_load(i, "x", &x, NULL, &nx) && torch_load(i, "y", &yw, &want, &nwant);
+            ny = nwant;
+            ok = ok && oct__buf_alloc(g_ref, &y0, ny) == OCT_OK;
+            if (ok) {
+                oct__poolg_op op = {oct__view_of(&x, v[0], v[1], v[2], v[3]), oct__view_of(&y0, v[0], v[1], v[4], v[5]),
+                                    v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
+                s = g_ref->be->poolg(g_ref, &op);
+            }
+        } else {
+            ok = 0;
+        }
+        CU_ASSERT(ok);
+        CU_ASSERT_EQUAL(s, OCT_OK);
+        if (ok && s == OCT_OK && ny == nwant && (got = malloc(ny * sizeof(float)))) {
+            CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &y0, got), OCT_OK);
+            char what[600];
+            snprintf(what, sizeof what, "ref vs torch: %.*s", (int)strcspn(line, "\n"), line);
+            /* Both sum in double and round once: only float32 rounding of the result. */
+            CU_ASSERT_EQUAL(compare_floats(what, want, got, ny, 1e-6, 1e-6), 0);
+            cases++;
+        } else {
+            CU_FAIL("case");
+        }
+        free(got), free(want);
+        oct__buf_free(g_ref, &yw), oct__buf_free(g_ref, &res), oct__buf_free(g_ref, &y0);
+        oct__buf_free(g_ref, &b), oct__buf_free(g_ref, &w), oct__buf_free(g_ref, &x);
+    }
+    fclose(f);
+    printf("\n    %d cases: ", cases);
+    CU_ASSERT(cases >= 16);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* The grids                                                                              */
 
 /* A channel slice: c channels at c0 of c + c0 + extra, `lead` floats into the buffer. */
@@ -876,6 +976,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) perf_spec = argv[++i];
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+        if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc) g_torch_dir = argv[++i];
     }
     if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
@@ -893,6 +994,22 @@ int main(int argc, char **argv)
     for (int i = 0; i < n && i < MAX_DUTS - 1; i++)
         snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
     int rc = 1;
+    if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", OCT_OPS_TORCH_SCRIPT, g_torch_dir);
+        int st = system(cmd);
+        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            int code = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            printf("%s: exit %d%s\n", cmd, code, code == 77 ? " (no torch: skipped)" : "");
+            rc = code == 77 ? 77 : 1;
+            goto done;
+        }
+        if (CU_initialize_registry() != CUE_SUCCESS) goto done;
+        CU_pSuite t = CU_add_suite("reference vs PyTorch (float64)", NULL, NULL);
+        CU_add_test(t, "convolutions and pools", test_ref_torch);
+        rc = run_cunit();
+        goto done;
+    }
     if (CU_initialize_registry() != CUE_SUCCESS) goto done;
     CU_pSuite s = CU_add_suite("reference vs values from the definitions", NULL, NULL);
     CU_add_test(s, "convolution: kernel, epilogue, dilation, padding, 1x3", test_ref_conv_hand);
