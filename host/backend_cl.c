@@ -44,6 +44,7 @@ enum {
     OCT__K_LINEAR,
     OCT__K_PROBE,
     OCT__K_CONVG,
+    OCT__K_CONVG_DW,
     OCT__K_POOLG,
     OCT__K_ADD,
     OCT__K_AFFINE,
@@ -64,6 +65,7 @@ static const struct {
     [OCT__K_LINEAR] = {"oct_linear", OCT__LOCAL_1D},
     [OCT__K_PROBE] = {"oct_probe_fma", OCT__LOCAL_PROBE},
     [OCT__K_CONVG] = {"oct_convg_direct", OCT__LOCAL_1D},
+    [OCT__K_CONVG_DW] = {"oct_convg_dw", OCT__LOCAL_1D},
     [OCT__K_POOLG] = {"oct_poolg", OCT__LOCAL_1D},
     [OCT__K_ADD] = {"oct_add", OCT__LOCAL_1D},
     [OCT__K_AFFINE] = {"oct_affine", OCT__LOCAL_1D},
@@ -1374,8 +1376,8 @@ static oct_status oct__affine_launch(oct__cl *st, const oct__kview *x, const oct
 /* y (=|+=) conv2d(x, weight, groups) + bias, + res, then ReLU. One group with a square
  * kernel, one padding, one stride and no dilation runs the convolution kernels of
  * conv2d (the implicit GEMM where it is chosen) after the residual was added to y
- * (sum + bias + old + res, in that order of terms); everything else runs
- * oct_convg_direct. */
+ * (sum + bias + old + res, in that order of terms); one input channel per group
+ * (depthwise) runs oct_convg_dw; everything else oct_convg_direct. */
 static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
 {
     static const char *what = "convg";
@@ -1422,6 +1424,41 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
         oct__conv_op c = {*xv, *yv, op->weight, op->bias, op->kh, op->stride_h, op->pad_t,
                           op->accumulate || op->res.buf != NULL, op->relu};
         return cl_conv2d(ctx, &c);
+    }
+    if (cig == 1 && g > 1) { /* depthwise, channel multipliers */
+        oct__args a = oct__args_start(st, OCT__K_CONVG_DW);
+        oct__arg_mem(&a, x.mem);
+        oct__arg_int(&a, x.off);
+        oct__arg_int(&a, x.nstride);
+        oct__arg_int(&a, xv->h);
+        oct__arg_int(&a, xv->w);
+        oct__arg_mem(&a, op->weight->mem);
+        oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem));
+        oct__arg_int(&a, op->bias != NULL);
+        oct__arg_mem(&a, oct__mem_or(op->res.buf ? r.mem : NULL, y.mem));
+        oct__arg_int(&a, r.off);
+        oct__arg_int(&a, r.nstride);
+        oct__arg_int(&a, op->res.buf != NULL);
+        oct__arg_mem(&a, y.mem);
+        oct__arg_int(&a, y.off);
+        oct__arg_int(&a, y.nstride);
+        oct__arg_int(&a, yv->n);
+        oct__arg_int(&a, yv->c);
+        oct__arg_int(&a, yv->h);
+        oct__arg_int(&a, yv->w);
+        oct__arg_int(&a, op->kh);
+        oct__arg_int(&a, op->kw);
+        oct__arg_int(&a, op->stride_h);
+        oct__arg_int(&a, op->stride_w);
+        oct__arg_int(&a, op->pad_t);
+        oct__arg_int(&a, op->pad_l);
+        oct__arg_int(&a, op->dil_h);
+        oct__arg_int(&a, op->dil_w);
+        oct__arg_int(&a, yv->c / g);
+        oct__arg_int(&a, op->accumulate != 0);
+        oct__arg_int(&a, op->relu != 0);
+        size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)yv->c};
+        return oct__launch_nd(st, OCT__K_CONVG_DW, &a, 3, global);
     }
     oct__args a = oct__args_start(st, OCT__K_CONVG);
     oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));

@@ -76,6 +76,37 @@ __kernel void oct_convg_direct(__global const float *x, int x_off, int x_ns, int
     }
 }
 
+/* The same for one input channel per group (depthwise, channel multipliers): output
+ * channel co reads input channel co / cog; one output per work-item.
+ * Global size (Wo, Ho, N * Co). */
+__kernel void oct_convg_dw(__global const float *x, int x_off, int x_ns, int h, int w,
+                           __global const float *wt, __global const float *bias, int has_bias,
+                           __global const float *res, int r_off, int r_ns, int has_res,
+                           __global float *y, int y_off, int y_ns, int n, int co_n, int ho, int wo,
+                           int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int cog,
+                           int accumulate, int relu)
+{
+    int ox = (int)get_global_id(0), oy = (int)get_global_id(1), idx = (int)get_global_id(2);
+    if (ox >= wo || oy >= ho || idx >= n * co_n) return;
+    int co = idx % co_n, b = idx / co_n;
+    int iy0 = oy * sh - pt, ix0 = ox * sw - pl, ky0, ky1, kx0, kx1;
+    oct_taps(iy0, kh, dh, h, &ky0, &ky1);
+    oct_taps(ix0, kw, dw, w, &kx0, &kx1);
+    __global const float *xp = x + x_off + b * x_ns + (co / cog) * h * w;
+    __global const float *wp = wt + co * kh * kw;
+    float a = 0.0f;
+    for (int ky = ky0; ky < ky1; ky++) {
+        __global const float *xr = xp + (iy0 + ky * dh) * w + ix0;
+        for (int kx = kx0; kx < kx1; kx++) a += wp[ky * kw + kx] * xr[kx * dw];
+    }
+    int plane = ho * wo, pix = oy * wo + ox;
+    int yi = y_off + b * y_ns + co * plane + pix;
+    if (has_bias) a += bias[co];
+    if (accumulate) a += y[yi];
+    if (has_res) a += res[r_off + b * r_ns + co * plane + pix];
+    y[yi] = relu ? fmax(a, 0.0f) : a;
+}
+
 /* Max or average pooling: x (N, C, H, W), y (N, C, Ho, Wo); the window of (oy, ox)
  * covers rows oy * sh - pt + [0, kh), likewise columns. Max: the largest in-bounds
  * element (-inf when none). Average: the in-bounds sum divided by the window clipped
