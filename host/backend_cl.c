@@ -5,7 +5,9 @@
  *
  * Convolutions run as a tiled implicit GEMM (conv_gemm.cl) whose tile sizes are -D knobs
  * picked per device at init, or as the direct kernel (conv.cl) for tiny ops and devices
- * where the GEMM's work-group or local memory does not fit. While profiling is on,
+ * where the GEMM's work-group or local memory does not fit. The graph ops (graph.cl)
+ * send one-group square convolutions to those kernels and the rest (groups, depthwise,
+ * dilation, asymmetric padding) to a direct kernel. While profiling is on,
  * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
 #include "internal.h"

@@ -4,7 +4,10 @@
  * rows (no im2col), with bias, accumulate and ReLU applied as the outputs are stored;
  * other convolutions (or CPUs without AVX-512) use im2col + single-threaded OpenBLAS
  * sgemm per thread and a fused epilogue. Pooling, resize and GAP are row loops (AVX-512
- * where it pays). Checked op by op against the reference backend (backend_ref.c). */
+ * where it pays). The graph ops of imported networks (convg, poolg, add, affine; at the
+ * end of the file) reuse the direct kernel for stride-1 square convolutions and run the
+ * rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
+ * separable pooling. Checked op by op against the reference backend (backend_ref.c). */
 #include "internal.h"
 #include "gemm.h"
 #include "threadpool.h"
