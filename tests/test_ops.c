@@ -9,7 +9,8 @@
  * before the view and a tail after the buffer) is a canary that must come back
  * unchanged.
  *
- *   test_ops                 the suites (OpenCL suites only where a device exists)
+ *   test_ops                 the suites (OpenCL suites only where a device exists), each
+ *                            op also with every fallible call failing in turn
  *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
  *                            writes the cases into DIR; exit 77 without torch)
  *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
@@ -825,6 +826,96 @@ static void test_add_affine(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Failures: every fallible call of an op (allocation, OpenCL call) fails in turn         */
+
+/* For k = 1, 2, ...: a fresh context of the suite's device, the k-th fallible call from
+ * the first upload on made to fail; the op must then return an error with a message (or
+ * OCT_OK with the unfaulted bits when it made fewer calls), and freeing the context must
+ * leave no OpenCL object behind. Ends when a run made fewer than k calls. */
+static void check_faults(const ocase *c, uint64_t seed)
+{
+    odata d;
+    float *want = NULL;
+    size_t nwant = 0;
+    char what[400];
+    describe(what, sizeof what, c);
+    if (!odata_make(c, seed, &d)) {
+        CU_FAIL("case data");
+        odata_free(&d);
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(case_run(g_dut, c, &d, 0, &want, &nwant), OCT_OK);
+    long live = oct_debug_live_cl_objects();
+    int failed = 0;
+    for (long k = 1; k < 10000; k++) {
+        oct_context *ctx = NULL;
+        if (oct_context_create(g_dut_name, &ctx) != OCT_OK) {
+            CU_FAIL("context");
+            break;
+        }
+        float *got = NULL;
+        size_t ngot = 0;
+        oct_debug_fail_at(k);
+        oct_status s = case_run(ctx, c, &d, 0, &got, &ngot);
+        long calls = oct_debug_fault_calls();
+        oct_debug_fail_at(0);
+        if (s == OCT_OK) {
+            int same = ngot == nwant && memcmp(got, want, nwant * sizeof(float)) == 0;
+            if (!same) printf("\n    %s: fault at call %ld: OCT_OK but other results", what, k);
+            CU_ASSERT(same);
+        } else {
+            int ok = (s == OCT_ERR_HOST_MEMORY || s == OCT_ERR_DEVICE_MEMORY || s == OCT_ERR_OPENCL) &&
+                     oct_last_error()[0] != '\0';
+            if (!ok) printf("\n    %s: fault at call %ld: status %d, '%s'", what, k, (int)s, oct_last_error());
+            CU_ASSERT(ok);
+            failed++;
+        }
+        free(got);
+        oct_context_free(ctx);
+        if (oct_debug_live_cl_objects() != live) {
+            printf("\n    %s: fault at call %ld: %ld OpenCL objects left", what, k,
+                   oct_debug_live_cl_objects() - live);
+            CU_FAIL("OpenCL objects left");
+        }
+        if (calls < k) break;
+    }
+    CU_ASSERT(failed > 0);
+    free(want);
+    odata_free(&d);
+}
+
+static void test_faults(void)
+{
+    static const int p0[4] = {0, 0, 0, 0}, p1[4] = {1, 1, 1, 1}, pa[4] = {0, 1, 1, 0};
+    ocase c;
+    /* 1x1 GEMM; the conv2d direct kernel (packing, scratch); im2col blocks; shared im2col;
+     * depthwise. */
+    const struct {
+        int n, ci, co, h, w, k, s;
+        const int *pad;
+        int groups, i;
+    } cfg[] = {{1, 16, 32, 9, 9, 1, 1, p0, 1, 3}, {1, 16, 16, 14, 14, 3, 1, p1, 1, 9},
+               {2, 8, 12, 11, 9, 3, 2, pa, 2, 4}, {1, 64, 64, 7, 7, 3, 1, p1, 1, 1},
+               {1, 16, 16, 12, 12, 3, 1, p1, 16, 5}};
+    for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
+        if (!make_conv(&c, cfg[j].n, cfg[j].ci, cfg[j].co, cfg[j].h, cfg[j].w, cfg[j].k, cfg[j].k, cfg[j].s, cfg[j].s,
+                       cfg[j].pad, 1, 1, cfg[j].groups, cfg[j].i))
+            continue;
+        check_faults(&c, 9500 + j);
+    }
+    memset(&c, 0, sizeof c);
+    c.kind = OP_POOL, c.max = 1, c.kh = c.kw = 3, c.sh = c.sw = 2, c.pt = c.pl = c.pb = c.pr = 1;
+    c.x = vs(2, 5, 12, 12, 1, 1, 0), c.y = vs(2, 5, 6, 6, 0, 1, 2);
+    check_faults(&c, 9600);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_ADD, c.relu = 1, c.a = vs(2, 3, 5, 5, 0, 1, 0), c.b = vs(2, 3, 5, 5, 1, 0, 1), c.y = c.a, c.inplace = 1;
+    check_faults(&c, 9601);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_AFFINE, c.scale = 1, c.x = vs(1, 4, 6, 6, 1, 0, 0), c.y = vs(1, 4, 6, 6, 0, 2, 3);
+    check_faults(&c, 9602);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Performance: ResNet-50 layer shapes at 224, batch 1, on the CPU backend                */
 
 typedef struct {
@@ -1024,6 +1115,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "convg network shapes", test_convg_paths);
         CU_add_test(s, "poolg grid", test_poolg_grid);
         CU_add_test(s, "add and affine", test_add_affine);
+        CU_add_test(s, "every fallible call failing in turn", test_faults);
     }
     rc = run_cunit();
 done:
