@@ -916,6 +916,61 @@ static void test_faults(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Misuse: shapes that do not fit are errors with a message, on every backend            */
+
+#define CHECK_BAD(ctx, call, want)                                                                         \
+    do {                                                                                                   \
+        oct__clear_error();                                                                                \
+        oct_status s_ = (call);                                                                            \
+        if (s_ != (want)) printf("\n    %s: %s: status %d, expected %d (%s)", name, #call, (int)s_, (int)(want), \
+                                 oct_last_error());                                                        \
+        CU_ASSERT_EQUAL(s_, (want));                                                                       \
+        if ((want) != OCT_OK) CU_ASSERT(oct_last_error()[0] != '\0');                                     \
+    } while (0)
+
+static void check_misuse(oct_context *ctx, const char *name)
+{
+    oct__buf x = {0}, y = {0}, w = {0}, b = {0};
+    float z[512] = {0};
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &x, z, 2 * 4 * 5 * 5), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &y, z, 2 * 6 * 5 * 5), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &w, z, 6 * 4 * 3 * 3), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &b, z, 6), OCT_OK);
+    oct__convg_op ok = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 6, 5, 5), {0}, &w, &b, 3, 3, 1, 1, 1, 1,
+                        1, 1, 1, 1, 1, 0, 0};
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &ok), OCT_OK);
+    oct__convg_op c = ok;
+    c.y.h = 4; /* Ho must be (5 + 2 - 3) / 1 + 1 = 5 */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.groups = 4; /* does not divide Co = 6 */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    c = ok, c.groups = 2; /* weight then holds twice what (6, 2, 3, 3) needs */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.res = oct__view_of(&y, 2, 6, 4, 5); /* not y's shape */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.dil_h = 0;
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    oct__poolg_op p = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 3, 3, 3), 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
+    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
+    p.y.c = 4, p.stride_w = 0;
+    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_BAD_SIZE);
+    oct__add_op a = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 4), oct__view_of(&y, 2, 4, 5, 5), 0};
+    CHECK_BAD(ctx, ctx->be->add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
+    oct__affine_op f = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 5), &b, NULL, 0};
+    /* scale holds 6 values for 4 channels: the CPU paths want exactly C, OpenCL at least C */
+    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    f.y = oct__view_of(&y, 1, 4, 5, 5);
+    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
+    oct__buf_free(ctx, &b), oct__buf_free(ctx, &w), oct__buf_free(ctx, &y), oct__buf_free(ctx, &x);
+}
+
+static void test_misuse(void)
+{
+    check_misuse(g_ref, "ref");
+    check_misuse(g_dut, g_dut_name);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Performance: ResNet-50 layer shapes at 224, batch 1, on the CPU backend                */
 
 typedef struct {
@@ -1116,6 +1171,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "poolg grid", test_poolg_grid);
         CU_add_test(s, "add and affine", test_add_affine);
         CU_add_test(s, "every fallible call failing in turn", test_faults);
+        CU_add_test(s, "shapes that do not fit", test_misuse);
     }
     rc = run_cunit();
 done:
