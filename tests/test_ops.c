@@ -535,6 +535,9 @@ static void test_ref_add_affine_hand(void)
 /* The reference against PyTorch (float64), cases written by test_ops_torch.py           */
 
 static const char *g_torch_dir;
+#ifndef OCT_OPS_TORCH_SCRIPT /* set by tests/CMakeLists.txt */
+#define OCT_OPS_TORCH_SCRIPT "tests/test_ops_torch.py"
+#endif
 static int conv_out(int in, int k, int s, int p0, int p1, int d);
 
 /* Load OUTDIR/case<i>_<name>.npy into a new buffer of the reference context; *count
