@@ -9,10 +9,15 @@
  * before the view and a tail after the buffer) is a canary that must come back
  * unchanged.
  *
- *   test_ops                 the suites (OpenCL suites only where a device exists)
- *   OCTCL_OPS_GRID=full      the large grid (minutes on PoCL)
- *   test_ops --perf [--threads N] [--reps R]
- *                            GFLOP/s of ResNet-50 layer shapes on the CPU backend
+ *   test_ops                 the suites (OpenCL suites only where a device exists), each
+ *                            op also with every fallible call failing in turn
+ *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
+ *                            writes the cases into DIR; exit 77 without torch)
+ *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
+ *   OCTCL_OPS_GRID=tiny      the grids without the network-size shapes (oclgrind)
+ *   test_ops --perf [--reps R] [--batch N] [--device SPEC] [--shape TEXT]
+ *                            GFLOP/s of ResNet-50 layer shapes (names containing
+ *                            TEXT) on the CPU backend or SPEC; OCTCL_THREADS sets threads
  */
 #include "internal.h"
 #include "testutil.h"
@@ -21,10 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static oct_context *g_ref, *g_dut;
 static const char *g_dut_name = "";
-static int g_full;
+static int g_full, g_tiny;
 
 /* Floats after every buffer's last element: canaries. */
 #define TAIL 7
@@ -526,6 +532,106 @@ static void test_ref_add_affine_hand(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* The reference against PyTorch (float64), cases written by test_ops_torch.py           */
+
+static const char *g_torch_dir;
+#ifndef OCT_OPS_TORCH_SCRIPT /* set by tests/CMakeLists.txt */
+#define OCT_OPS_TORCH_SCRIPT "tests/test_ops_torch.py"
+#endif
+static int conv_out(int in, int k, int s, int p0, int p1, int d);
+
+/* Load OUTDIR/case<i>_<name>.npy into a new buffer of the reference context; *count
+ * receives its length. 0 on failure (reported). */
+static int torch_load(int i, const char *name, oct__buf *b, float **host, size_t *count)
+{
+    char path[4096];
+    oct_array a = {0};
+    snprintf(path, sizeof path, "%s/case%03d_%s.npy", g_torch_dir, i, name);
+    if (oct_npy_load(path, &a) != OCT_OK) {
+        printf("\n    %s: %s", path, oct_last_error());
+        return 0;
+    }
+    *count = oct_array_count(&a);
+    int ok = oct__buf_upload(g_ref, b, a.data, *count) == OCT_OK;
+    if (host) {
+        *host = a.data;
+        a.data = NULL;
+    }
+    oct_array_release(&a);
+    return ok;
+}
+
+static void test_ref_torch(void)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/manifest.txt", g_torch_dir);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        int v[21] = {0}, i = -1;
+        char kind[8] = "";
+        oct__buf x = {0}, w = {0}, b = {0}, y0 = {0}, res = {0}, yw = {0};
+        float *want = NULL, *got = NULL;
+        size_t nx = 0, nw = 0, nb = 0, ny = 0, nres = 0, nwant = 0;
+        if (sscanf(line, "%7s %d", kind, &i) != 2) continue;
+        int ok = 1;
+        oct_status s = OCT_OK;
+        if (strcmp(kind, "conv") == 0) {
+            ok = sscanf(line, "conv %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1],
+                        &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13],
+                        &v[14], &v[15], &v[16], &v[17], &v[18], &v[19]) == 21;
+            ok = ok && torch_load(i, "x", &x, NULL, &nx) && torch_load(i, "w", &w, NULL, &nw) &&
+                 torch_load(i, "b", &b, NULL, &nb) && torch_load(i, "y0", &y0, NULL, &ny) &&
+                 torch_load(i, "res", &res, NULL, &nres) && torch_load(i, "y", &yw, &want, &nwant);
+            if (ok) {
+                int n = v[0], ci = v[1], h = v[2], wd = v[3], co = v[4];
+                /* Output size from the definition, checked against the file's. */
+                int ho = conv_out(h, v[5], v[7], v[9], v[11], v[13]), wo = conv_out(wd, v[6], v[8], v[10], v[12], v[14]);
+                CU_ASSERT_EQUAL(ny, (size_t)n * co * ho * wo);
+                oct__convg_op op = {oct__view_of(&x, n, ci, h, wd), oct__view_of(&y0, n, co, ho, wo), {0}, &w,
+                                    v[16] ? &b : NULL, v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
+                                    v[14], v[15], v[17], v[19]};
+                if (v[18]) op.res = oct__view_of(&res, n, co, ho, wo);
+                s = g_ref->be->convg(g_ref, &op);
+            }
+        } else if (strcmp(kind, "pool") == 0) {
+            ok = sscanf(line, "pool %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1], &v[2],
+                        &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
+                        &v[15], &v[16]) == 18;
+            ok = ok && torch_load(i, "x", &x, NULL, &nx) && torch_load(i, "y", &yw, &want, &nwant);
+            ny = nwant;
+            ok = ok && oct__buf_alloc(g_ref, &y0, ny) == OCT_OK;
+            if (ok) {
+                oct__poolg_op op = {oct__view_of(&x, v[0], v[1], v[2], v[3]), oct__view_of(&y0, v[0], v[1], v[4], v[5]),
+                                    v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
+                s = g_ref->be->poolg(g_ref, &op);
+            }
+        } else {
+            ok = 0;
+        }
+        CU_ASSERT(ok);
+        CU_ASSERT_EQUAL(s, OCT_OK);
+        if (ok && s == OCT_OK && ny == nwant && (got = malloc(ny * sizeof(float)))) {
+            CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &y0, got), OCT_OK);
+            char what[600];
+            snprintf(what, sizeof what, "ref vs torch: %.*s", (int)strcspn(line, "\n"), line);
+            /* Both sum in double and round once: only float32 rounding of the result. */
+            CU_ASSERT_EQUAL(compare_floats(what, want, got, ny, 1e-6, 1e-6), 0);
+            cases++;
+        } else {
+            CU_FAIL("case");
+        }
+        free(got), free(want);
+        oct__buf_free(g_ref, &yw), oct__buf_free(g_ref, &res), oct__buf_free(g_ref, &y0);
+        oct__buf_free(g_ref, &b), oct__buf_free(g_ref, &w), oct__buf_free(g_ref, &x);
+    }
+    fclose(f);
+    printf("\n    %d cases: ", cases);
+    CU_ASSERT(cases >= 16);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* The grids                                                                              */
 
 /* A channel slice: c channels at c0 of c + c0 + extra, `lead` floats into the buffer. */
@@ -587,7 +693,7 @@ static void test_convg_grid(void)
                                 else
                                     ci = co = groups = chdw[i % 5];
                                 /* Now and then unequal strides and dilations. */
-                                int sw = i % 7 == 3 ? 3 - s : s, dw = i % 5 == 2 ? 3 - d : d;
+                                int sw = i % 7 == 3 ? 3 - s : i % 11 == 5 ? 3 : s, dw = i % 5 == 2 ? 3 - d : d;
                                 ocase c;
                                 if (!make_conv(&c, n, ci, co, hw[0], hw[1], ks[kk][0], ks[kk][1], s, sw, pad, d, dw,
                                                groups, i))
@@ -617,6 +723,7 @@ static void test_convg_paths(void)
         {2, 256, 64, 28, 28, 1, 1, p0, 1, 0},    /* 1x1 reduce */
         {1, 64, 64, 56, 56, 3, 1, p1, 1, 11},    /* 3x3, residual */
         {3, 32, 48, 17, 19, 3, 1, p1, 1, 14},    /* 3x3, odd size, views, batch 3 */
+        {2, 16, 24, 15, 13, 5, 1, p2, 1, 4},     /* 5x5 direct kernel, residual without accumulate */
         {1, 64, 128, 28, 28, 3, 2, p1, 1, 7},    /* 3x3 stride 2 */
         {1, 128, 256, 28, 28, 1, 2, p0, 1, 12},  /* 1x1 stride 2 (downsample shortcut) */
         {1, 3, 64, 64, 64, 7, 2, p3, 1, 5},      /* the stem */
@@ -627,7 +734,11 @@ static void test_convg_paths(void)
         {1, 64, 64, 14, 14, 3, 1, p1, 32, 13},   /* grouped (ResNeXt), 2 channels a group */
         {1, 64, 128, 14, 14, 1, 1, p0, 4, 3},    /* grouped 1x1 */
         {1, 33, 65, 9, 9, 3, 1, pa, 1, 6},       /* groups 1, asymmetric padding */
+        {1, 8, 16, 13, 13, 3, 3, p1, 8, 2},      /* channel multiplier 2, stride 3 */
+        {1, 128, 128, 7, 7, 3, 1, p1, 1, 8},     /* small plane: the shared im2col */
+        {1, 64, 64, 9, 7, 5, 1, pa, 1, 1},       /* shared im2col, asymmetric padding */
     };
+    if (g_tiny) return;
     for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
         ocase c;
         if (!make_conv(&c, cfg[j].n, cfg[j].ci, cfg[j].co, cfg[j].h, cfg[j].w, cfg[j].k, cfg[j].k, cfg[j].s,
@@ -681,6 +792,8 @@ static void test_poolg_grid(void)
                             run++;
                             if (fails > 10) return;
                         }
+    printf("\n    %d pooling cases: ", run);
+    if (g_tiny) return;
     /* ResNet's max pool at network size: 3x3 stride 2 padding 1 of 112x112 -> 56x56. */
     ocase c;
     memset(&c, 0, sizeof c);
@@ -689,7 +802,6 @@ static void test_poolg_grid(void)
     check_case(&c, 7999);
     c.max = 0, c.cip = 0, c.x = vs(2, 30, 56, 56, 2, 1, 0), c.y = vs(2, 30, 28, 28, 1, 1, 3);
     check_case(&c, 7998);
-    printf("\n    %d pooling cases: ", run + 2);
 }
 
 static void test_add_affine(void)
@@ -697,7 +809,7 @@ static void test_add_affine(void)
     static const int shapes[][4] = {{1, 1, 1, 1}, {3, 5, 7, 9}, {2, 17, 13, 3}, {1, 64, 56, 56}, {2, 3, 1, 33}};
     int i = 0;
     for (size_t j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
-        for (int mode = 0; mode < (g_full ? 12 : 6); mode++, i++) {
+        for (int mode = 0; mode < (g_full ? 12 : 6) && !(g_tiny && shapes[j][1] > 32); mode++, i++) {
             const int *s = shapes[j];
             ocase c;
             memset(&c, 0, sizeof c);
@@ -714,6 +826,151 @@ static void test_add_affine(void)
             c.y = c.inplace ? c.x : vs(s[0], s[1], s[2], s[3], (i / 2) % 3, 0, i % 2);
             check_case(&c, 9000 + (uint64_t)i);
         }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Failures: every fallible call of an op (allocation, OpenCL call) fails in turn         */
+
+/* For k = 1, 2, ...: a fresh context of the suite's device, the k-th fallible call from
+ * the first upload on made to fail; the op must then return an error with a message (or
+ * OCT_OK with the unfaulted bits when it made fewer calls), and freeing the context must
+ * leave no OpenCL object behind. Ends when a run made fewer than k calls. */
+static void check_faults(const ocase *c, uint64_t seed)
+{
+    odata d;
+    float *want = NULL;
+    size_t nwant = 0;
+    char what[400];
+    describe(what, sizeof what, c);
+    if (!odata_make(c, seed, &d)) {
+        CU_FAIL("case data");
+        odata_free(&d);
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(case_run(g_dut, c, &d, 0, &want, &nwant), OCT_OK);
+    long live = oct_debug_live_cl_objects();
+    int failed = 0;
+    for (long k = 1; k < 10000; k++) {
+        oct_context *ctx = NULL;
+        if (oct_context_create(g_dut_name, &ctx) != OCT_OK) {
+            CU_FAIL("context");
+            break;
+        }
+        float *got = NULL;
+        size_t ngot = 0;
+        oct_debug_fail_at(k);
+        oct_status s = case_run(ctx, c, &d, 0, &got, &ngot);
+        long calls = oct_debug_fault_calls();
+        oct_debug_fail_at(0);
+        if (s == OCT_OK) {
+            int same = ngot == nwant && memcmp(got, want, nwant * sizeof(float)) == 0;
+            if (!same) printf("\n    %s: fault at call %ld: OCT_OK but other results", what, k);
+            CU_ASSERT(same);
+        } else {
+            int ok = (s == OCT_ERR_HOST_MEMORY || s == OCT_ERR_DEVICE_MEMORY || s == OCT_ERR_OPENCL) &&
+                     oct_last_error()[0] != '\0';
+            if (!ok) printf("\n    %s: fault at call %ld: status %d, '%s'", what, k, (int)s, oct_last_error());
+            CU_ASSERT(ok);
+            failed++;
+        }
+        free(got);
+        oct_context_free(ctx);
+        if (oct_debug_live_cl_objects() != live) {
+            printf("\n    %s: fault at call %ld: %ld OpenCL objects left", what, k,
+                   oct_debug_live_cl_objects() - live);
+            CU_FAIL("OpenCL objects left");
+        }
+        if (calls < k) break;
+    }
+    CU_ASSERT(failed > 0);
+    free(want);
+    odata_free(&d);
+}
+
+static void test_faults(void)
+{
+    static const int p0[4] = {0, 0, 0, 0}, p1[4] = {1, 1, 1, 1}, pa[4] = {0, 1, 1, 0};
+    ocase c;
+    /* 1x1 GEMM; the conv2d direct kernel (packing, scratch); im2col blocks; shared im2col;
+     * depthwise. */
+    const struct {
+        int n, ci, co, h, w, k, s;
+        const int *pad;
+        int groups, i;
+    } cfg[] = {{1, 16, 32, 9, 9, 1, 1, p0, 1, 3}, {1, 16, 16, 14, 14, 3, 1, p1, 1, 9},
+               {2, 8, 12, 11, 9, 3, 2, pa, 2, 4}, {1, 64, 64, 7, 7, 3, 1, p1, 1, 1},
+               {1, 16, 16, 12, 12, 3, 1, p1, 16, 5}};
+    for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
+        if (!make_conv(&c, cfg[j].n, cfg[j].ci, cfg[j].co, cfg[j].h, cfg[j].w, cfg[j].k, cfg[j].k, cfg[j].s, cfg[j].s,
+                       cfg[j].pad, 1, 1, cfg[j].groups, cfg[j].i))
+            continue;
+        check_faults(&c, 9500 + j);
+    }
+    memset(&c, 0, sizeof c);
+    c.kind = OP_POOL, c.max = 1, c.kh = c.kw = 3, c.sh = c.sw = 2, c.pt = c.pl = c.pb = c.pr = 1;
+    c.x = vs(2, 5, 12, 12, 1, 1, 0), c.y = vs(2, 5, 6, 6, 0, 1, 2);
+    check_faults(&c, 9600);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_ADD, c.relu = 1, c.a = vs(2, 3, 5, 5, 0, 1, 0), c.b = vs(2, 3, 5, 5, 1, 0, 1), c.y = c.a, c.inplace = 1;
+    check_faults(&c, 9601);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_AFFINE, c.scale = 1, c.x = vs(1, 4, 6, 6, 1, 0, 0), c.y = vs(1, 4, 6, 6, 0, 2, 3);
+    check_faults(&c, 9602);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Misuse: shapes that do not fit are errors with a message, on every backend            */
+
+#define CHECK_BAD(ctx, call, want)                                                                         \
+    do {                                                                                                   \
+        oct__clear_error();                                                                                \
+        oct_status s_ = (call);                                                                            \
+        if (s_ != (want)) printf("\n    %s: %s: status %d, expected %d (%s)", name, #call, (int)s_, (int)(want), \
+                                 oct_last_error());                                                        \
+        CU_ASSERT_EQUAL(s_, (want));                                                                       \
+        if ((want) != OCT_OK) CU_ASSERT(oct_last_error()[0] != '\0');                                     \
+    } while (0)
+
+static void check_misuse(oct_context *ctx, const char *name)
+{
+    oct__buf x = {0}, y = {0}, w = {0}, b = {0};
+    float z[512] = {0};
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &x, z, 2 * 4 * 5 * 5), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &y, z, 2 * 6 * 5 * 5), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &w, z, 6 * 4 * 3 * 3), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &b, z, 6), OCT_OK);
+    oct__convg_op ok = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 6, 5, 5), {0}, &w, &b, 3, 3, 1, 1, 1, 1,
+                        1, 1, 1, 1, 1, 0, 0};
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &ok), OCT_OK);
+    oct__convg_op c = ok;
+    c.y.h = 4; /* Ho must be (5 + 2 - 3) / 1 + 1 = 5 */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.groups = 4; /* does not divide Co = 6 */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    c = ok, c.groups = 2; /* weight then holds twice what (6, 2, 3, 3) needs */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.res = oct__view_of(&y, 2, 6, 4, 5); /* not y's shape */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.dil_h = 0;
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    oct__poolg_op p = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 3, 3, 3), 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
+    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
+    p.y.c = 4, p.stride_w = 0;
+    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_BAD_SIZE);
+    oct__add_op a = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 4), oct__view_of(&y, 2, 4, 5, 5), 0};
+    CHECK_BAD(ctx, ctx->be->add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
+    oct__affine_op f = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 5), &b, NULL, 0};
+    /* scale holds 6 values for 4 channels: the CPU paths want exactly C, OpenCL at least C */
+    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    f.y = oct__view_of(&y, 1, 4, 5, 5);
+    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
+    oct__buf_free(ctx, &b), oct__buf_free(ctx, &w), oct__buf_free(ctx, &y), oct__buf_free(ctx, &x);
+}
+
+static void test_misuse(void)
+{
+    check_misuse(g_ref, "ref");
+    check_misuse(g_dut, g_dut_name);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -744,7 +1001,7 @@ static const perf_shape g_perf[] = {
     {"grouped 3x3 32g 128 @56", 128, 128, 56, 3, 1, 32},
 };
 
-static int run_perf(const char *spec, int reps)
+static int run_perf(const char *spec, int reps, const char *only, int batch)
 {
     oct_context *ctx = NULL;
     if (oct_context_create(spec, &ctx) != OCT_OK) {
@@ -755,14 +1012,15 @@ static int run_perf(const char *spec, int reps)
     double peak = 0;
     oct_context_info(ctx, &info);
     oct_context_peak_gflops(ctx, &peak);
-    printf("device: %s (%s); probe peak %.1f GFLOP/s; batch 1, residual off, ReLU on, min of %d runs\n", info.name,
-           spec, peak, reps);
+    printf("device: %s (%s); probe peak %.1f GFLOP/s; batch %d, bias and ReLU on, min of %d runs\n", info.name,
+           spec, peak, batch, reps);
     printf("%-28s %10s %10s %10s %8s\n", "shape", "MFLOP", "ms", "GFLOP/s", "of peak");
     int rc = 0;
     for (size_t i = 0; i < sizeof g_perf / sizeof g_perf[0] && rc == 0; i++) {
         const perf_shape *p = &g_perf[i];
+        if (only && !strstr(p->name, only)) continue;
         int pad = p->k / 2, ho = (p->hw + 2 * pad - p->k) / p->s + 1;
-        size_t nx = (size_t)p->ci * p->hw * p->hw, ny = (size_t)p->co * ho * ho;
+        size_t nx = (size_t)batch * p->ci * p->hw * p->hw, ny = (size_t)batch * p->co * ho * ho;
         size_t nw = (size_t)p->co * (p->ci / p->groups) * p->k * p->k;
         rng_t r = {42};
         float *x = rng_array(&r, nx, -2, 2), *w = rng_array(&r, nw, -0.5f, 0.5f), *bias = rng_array(&r, p->co, -1, 1);
@@ -773,7 +1031,7 @@ static int run_perf(const char *spec, int reps)
             oct__buf_alloc(ctx, &yb, ny) != OCT_OK) {
             rc = 1;
         } else {
-            oct__convg_op op = {oct__view_of(&xb, 1, p->ci, p->hw, p->hw), oct__view_of(&yb, 1, p->co, ho, ho), {0},
+            oct__convg_op op = {oct__view_of(&xb, batch, p->ci, p->hw, p->hw), oct__view_of(&yb, batch, p->co, ho, ho), {0},
                                 &wb, &bb, p->k, p->k, p->s, p->s, pad, pad, pad, pad, 1, 1, p->groups, 0, 1};
             for (int rep = 0; rep <= reps && rc == 0; rep++) {
                 double t0 = oct__now_ms();
@@ -792,6 +1050,29 @@ static int run_perf(const char *spec, int reps)
         fflush(stdout);
         oct__buf_free(ctx, &yb), oct__buf_free(ctx, &bb), oct__buf_free(ctx, &wb), oct__buf_free(ctx, &xb);
         free(bias), free(w), free(x);
+    }
+    /* The stem's max pool: 3x3 stride 2 padding 1, (1, 64, 112, 112) -> (1, 64, 56, 56). */
+    if (rc == 0 && (!only || strstr("maxpool 3x3 s2 64 @112", only))) {
+        size_t nx = (size_t)batch * 64 * 112 * 112, ny = (size_t)batch * 64 * 56 * 56;
+        rng_t r = {43};
+        float *x = rng_array(&r, nx, -2, 2);
+        oct__buf xb = {0}, yb = {0};
+        double best = -1;
+        if (x && oct__buf_upload(ctx, &xb, x, nx) == OCT_OK && oct__buf_alloc(ctx, &yb, ny) == OCT_OK) {
+            oct__poolg_op op = {oct__view_of(&xb, batch, 64, 112, 112), oct__view_of(&yb, batch, 64, 56, 56), 1, 3, 3,
+                                2, 2, 1, 1, 1, 1, 0, 0};
+            for (int rep = 0; rep <= reps; rep++) {
+                double t0 = oct__now_ms();
+                if (ctx->be->poolg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) break;
+                double ms = oct__now_ms() - t0;
+                if (rep > 0 && (best < 0 || ms < best)) best = ms;
+            }
+        }
+        if (best > 0)
+            printf("%-28s %10s %10.3f %10.1f GB/s (input + output)\n", "maxpool 3x3 s2 64 @112", "-", best,
+                   (double)(nx + ny) * 4 / (best * 1e6));
+        oct__buf_free(ctx, &yb), oct__buf_free(ctx, &xb);
+        free(x);
     }
     oct_context_free(ctx);
     return rc;
@@ -836,16 +1117,20 @@ static int (*const g_cleans[MAX_DUTS])(void) = {suite_clean_0, suite_clean_1, su
 
 int main(int argc, char **argv)
 {
-    int perf = 0, reps = 5;
-    const char *perf_spec = "cpu";
+    int perf = 0, reps = 5, batch = 1;
+    const char *perf_spec = "cpu", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) perf_spec = argv[++i];
+        if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
+        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+        if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc) g_torch_dir = argv[++i];
     }
-    if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps);
+    if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
     g_full = grid && strcmp(grid, "full") == 0;
+    g_tiny = grid && strcmp(grid, "tiny") == 0;
     if (oct_context_create("ref", &g_ref) != OCT_OK) {
         printf("cannot create the reference context: %s\n", oct_last_error());
         return 1;
@@ -858,6 +1143,22 @@ int main(int argc, char **argv)
     for (int i = 0; i < n && i < MAX_DUTS - 1; i++)
         snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
     int rc = 1;
+    if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", OCT_OPS_TORCH_SCRIPT, g_torch_dir);
+        int st = system(cmd);
+        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            int code = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            printf("%s: exit %d%s\n", cmd, code, code == 77 ? " (no torch: skipped)" : "");
+            rc = code == 77 ? 77 : 1;
+            goto done;
+        }
+        if (CU_initialize_registry() != CUE_SUCCESS) goto done;
+        CU_pSuite t = CU_add_suite("reference vs PyTorch (float64)", NULL, NULL);
+        CU_add_test(t, "convolutions and pools", test_ref_torch);
+        rc = run_cunit();
+        goto done;
+    }
     if (CU_initialize_registry() != CUE_SUCCESS) goto done;
     CU_pSuite s = CU_add_suite("reference vs values from the definitions", NULL, NULL);
     CU_add_test(s, "convolution: kernel, epilogue, dilation, padding, 1x3", test_ref_conv_hand);
@@ -872,6 +1173,8 @@ int main(int argc, char **argv)
         CU_add_test(s, "convg network shapes", test_convg_paths);
         CU_add_test(s, "poolg grid", test_poolg_grid);
         CU_add_test(s, "add and affine", test_add_affine);
+        CU_add_test(s, "every fallible call failing in turn", test_faults);
+        CU_add_test(s, "shapes that do not fit", test_misuse);
     }
     rc = run_cunit();
 done:
