@@ -607,7 +607,11 @@ static void test_errors(void)
     init_f(&t, "k", 1, 2, 1, 1);
     node(&t, "Add", "plus", "x,k", "y");
     net_output(&t, "y");
-    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'plus' (Add): adding constant 'k' to an activation (broadcasting)");
+    ((float *)find_init(&t, "k")->f)[0] = 1; /* one value is an affine node; 2 are not */
+    t.inits[0].count = 2, t.inits[0].dims[0] = 2;
+    free(t.inits[0].f);
+    t.inits[0].f = calloc(2, sizeof(float));
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'plus' (Add): Add of constant 'k' (2 values) and an activation of 3 channels");
     net_init(&t, 3, 8, 8);
     pool2(&t, "p", "x", "q");
     node(&t, "Add", "plus", "x,q", "y");

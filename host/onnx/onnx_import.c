@@ -873,6 +873,68 @@ static oct_status fuse_add(imp *im, int a, int b, int *fused)
     return OCT_OK;
 }
 
+/* Add / Sub / Mul / Div of an activation and a constant that is one value or one per
+ * channel ((C), (C, 1, 1), (1, C, 1, 1)): an affine node (input normalisation). */
+static oct_status op_arith(imp *im)
+{
+    const oct__onnx_node *n = im->node;
+    if (n->ninputs != 2) return unsupported(n, "%d inputs", n->ninputs);
+    int ca = is_const(im, 0), x;
+    const oct__onnx_tensor *t;
+    OCT__TRY(in_value(im, ca ? 1 : 0, 0, &x, NULL));
+    OCT__TRY(in_const(im, ca ? 0 : 1, 1, &t));
+    OCT__TRY(need_data(im, t, "operand"));
+    const oct__gvalue *v = &im->g->v[x];
+    int c = v->d.c, per_channel = (int)t->count == c && c > 1;
+    if (per_channel) {
+        /* The channel axis must be the one that is not 1 (rank 4: axis 1 of 4, or the
+         * first of 3 for (C, 1, 1); rank 2 values: the last). */
+        int ok = 0;
+        if (v->rank == 4) ok = (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1) ||
+                               (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1);
+        else ok = t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1);
+        if (!ok) per_channel = 0;
+    }
+    if (t->count != 1 && !per_channel)
+        return unsupported(n, "%s of constant '%s' (%zu values) and an activation of %d channels (broadcasting is "
+                              "supported for one value or one per channel only)",
+                           n->op_type, n->inputs[ca ? 0 : 1], t->count, c);
+    float *scale = oct__malloc((size_t)c * sizeof *scale), *shift = oct__malloc((size_t)c * sizeof *shift);
+    oct_status s = OCT_OK;
+    if (!scale || !shift) {
+        s = oct__fail(OCT_ERR_HOST_MEMORY, "onnx import: out of host memory");
+        goto done;
+    }
+    char op = n->op_type[0];
+    for (int i = 0; i < c; i++) {
+        double k = cval(t, per_channel ? (size_t)i : 0), sc = 1, sh = 0;
+        if (op == 'A') sh = k;
+        else if (op == 'S') sc = ca ? -1 : 1, sh = ca ? k : -k;
+        else if (op == 'M') sc = k;
+        else if (!ca && k != 0) sc = 1 / k;
+        else {
+            s = unsupported(n, "dividing %s", ca ? "a constant by an activation" : "by zero");
+            goto done;
+        }
+        scale[i] = (float)sc, shift[i] = (float)sh;
+        if (!isfinite(scale[i]) || !isfinite(shift[i])) {
+            s = oct__fail(OCT_ERR_MODEL, NODE_FMT ": constant gives a non-finite scale or shift", NODE_ARGS(n));
+            goto done;
+        }
+    }
+    oct__gnode *nd;
+    int index;
+    if ((s = emit(im, OCT__GK_AFFINE, 1, &x, &nd, &index)) != OCT_OK) goto done;
+    nd->co = c;
+    nd->scale = scale, nd->shift = shift;
+    scale = shift = NULL;
+    s = finish(im, index, n->outputs[0]);
+done:
+    free(scale);
+    free(shift);
+    return s;
+}
+
 static oct_status op_add(imp *im)
 {
     const oct__onnx_node *n = im->node;
@@ -895,8 +957,7 @@ static oct_status op_add(imp *im)
                 return pass_through(im, x, n->outputs[0]);
             }
         }
-        return unsupported(n, "adding constant '%s' to an activation (broadcasting) is not supported",
-                           n->inputs[ca ? 0 : 1]);
+        return op_arith(im);
     }
     int a, b;
     OCT__TRY(in_value(im, 0, 0, &a, NULL));
@@ -1315,6 +1376,7 @@ static oct_status import_node(imp *im)
     if (strcmp(op, "BatchNormalization") == 0) return op_bn(im);
     if (strcmp(op, "Relu") == 0) return op_relu(im);
     if (strcmp(op, "Add") == 0) return op_add(im);
+    if (strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) return op_arith(im);
     if (strcmp(op, "MaxPool") == 0) return op_pool(im, 1);
     if (strcmp(op, "AveragePool") == 0) return op_pool(im, 0);
     if (strcmp(op, "GlobalAveragePool") == 0) return op_unary_node(im, OCT__GK_GAP);
