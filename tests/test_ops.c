@@ -10,9 +10,11 @@
  * unchanged.
  *
  *   test_ops                 the suites (OpenCL suites only where a device exists)
- *   OCTCL_OPS_GRID=full      the large grid (minutes on PoCL)
- *   test_ops --perf [--threads N] [--reps R]
- *                            GFLOP/s of ResNet-50 layer shapes on the CPU backend
+ *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
+ *   OCTCL_OPS_GRID=tiny      the grids without the network-size shapes (oclgrind)
+ *   test_ops --perf [--reps R] [--batch N] [--device SPEC] [--shape TEXT]
+ *                            GFLOP/s of ResNet-50 layer shapes (names containing
+ *                            TEXT) on the CPU backend or SPEC; OCTCL_THREADS sets threads
  */
 #include "internal.h"
 #include "testutil.h"
@@ -24,7 +26,7 @@
 
 static oct_context *g_ref, *g_dut;
 static const char *g_dut_name = "";
-static int g_full;
+static int g_full, g_tiny;
 
 /* Floats after every buffer's last element: canaries. */
 #define TAIL 7
@@ -587,7 +589,7 @@ static void test_convg_grid(void)
                                 else
                                     ci = co = groups = chdw[i % 5];
                                 /* Now and then unequal strides and dilations. */
-                                int sw = i % 7 == 3 ? 3 - s : s, dw = i % 5 == 2 ? 3 - d : d;
+                                int sw = i % 7 == 3 ? 3 - s : i % 11 == 5 ? 3 : s, dw = i % 5 == 2 ? 3 - d : d;
                                 ocase c;
                                 if (!make_conv(&c, n, ci, co, hw[0], hw[1], ks[kk][0], ks[kk][1], s, sw, pad, d, dw,
                                                groups, i))
@@ -617,6 +619,7 @@ static void test_convg_paths(void)
         {2, 256, 64, 28, 28, 1, 1, p0, 1, 0},    /* 1x1 reduce */
         {1, 64, 64, 56, 56, 3, 1, p1, 1, 11},    /* 3x3, residual */
         {3, 32, 48, 17, 19, 3, 1, p1, 1, 14},    /* 3x3, odd size, views, batch 3 */
+        {2, 16, 24, 15, 13, 5, 1, p2, 1, 4},     /* 5x5 direct kernel, residual without accumulate */
         {1, 64, 128, 28, 28, 3, 2, p1, 1, 7},    /* 3x3 stride 2 */
         {1, 128, 256, 28, 28, 1, 2, p0, 1, 12},  /* 1x1 stride 2 (downsample shortcut) */
         {1, 3, 64, 64, 64, 7, 2, p3, 1, 5},      /* the stem */
@@ -627,7 +630,11 @@ static void test_convg_paths(void)
         {1, 64, 64, 14, 14, 3, 1, p1, 32, 13},   /* grouped (ResNeXt), 2 channels a group */
         {1, 64, 128, 14, 14, 1, 1, p0, 4, 3},    /* grouped 1x1 */
         {1, 33, 65, 9, 9, 3, 1, pa, 1, 6},       /* groups 1, asymmetric padding */
+        {1, 8, 16, 13, 13, 3, 3, p1, 8, 2},      /* channel multiplier 2, stride 3 */
+        {1, 128, 128, 7, 7, 3, 1, p1, 1, 8},     /* small plane: the shared im2col */
+        {1, 64, 64, 9, 7, 5, 1, pa, 1, 1},       /* shared im2col, asymmetric padding */
     };
+    if (g_tiny) return;
     for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
         ocase c;
         if (!make_conv(&c, cfg[j].n, cfg[j].ci, cfg[j].co, cfg[j].h, cfg[j].w, cfg[j].k, cfg[j].k, cfg[j].s,
@@ -681,6 +688,8 @@ static void test_poolg_grid(void)
                             run++;
                             if (fails > 10) return;
                         }
+    printf("\n    %d pooling cases: ", run);
+    if (g_tiny) return;
     /* ResNet's max pool at network size: 3x3 stride 2 padding 1 of 112x112 -> 56x56. */
     ocase c;
     memset(&c, 0, sizeof c);
@@ -689,7 +698,6 @@ static void test_poolg_grid(void)
     check_case(&c, 7999);
     c.max = 0, c.cip = 0, c.x = vs(2, 30, 56, 56, 2, 1, 0), c.y = vs(2, 30, 28, 28, 1, 1, 3);
     check_case(&c, 7998);
-    printf("\n    %d pooling cases: ", run + 2);
 }
 
 static void test_add_affine(void)
@@ -697,7 +705,7 @@ static void test_add_affine(void)
     static const int shapes[][4] = {{1, 1, 1, 1}, {3, 5, 7, 9}, {2, 17, 13, 3}, {1, 64, 56, 56}, {2, 3, 1, 33}};
     int i = 0;
     for (size_t j = 0; j < sizeof shapes / sizeof shapes[0]; j++)
-        for (int mode = 0; mode < (g_full ? 12 : 6); mode++, i++) {
+        for (int mode = 0; mode < (g_full ? 12 : 6) && !(g_tiny && shapes[j][1] > 32); mode++, i++) {
             const int *s = shapes[j];
             ocase c;
             memset(&c, 0, sizeof c);
@@ -744,7 +752,7 @@ static const perf_shape g_perf[] = {
     {"grouped 3x3 32g 128 @56", 128, 128, 56, 3, 1, 32},
 };
 
-static int run_perf(const char *spec, int reps)
+static int run_perf(const char *spec, int reps, const char *only, int batch)
 {
     oct_context *ctx = NULL;
     if (oct_context_create(spec, &ctx) != OCT_OK) {
@@ -755,14 +763,15 @@ static int run_perf(const char *spec, int reps)
     double peak = 0;
     oct_context_info(ctx, &info);
     oct_context_peak_gflops(ctx, &peak);
-    printf("device: %s (%s); probe peak %.1f GFLOP/s; batch 1, residual off, ReLU on, min of %d runs\n", info.name,
-           spec, peak, reps);
+    printf("device: %s (%s); probe peak %.1f GFLOP/s; batch %d, bias and ReLU on, min of %d runs\n", info.name,
+           spec, peak, batch, reps);
     printf("%-28s %10s %10s %10s %8s\n", "shape", "MFLOP", "ms", "GFLOP/s", "of peak");
     int rc = 0;
     for (size_t i = 0; i < sizeof g_perf / sizeof g_perf[0] && rc == 0; i++) {
         const perf_shape *p = &g_perf[i];
+        if (only && !strstr(p->name, only)) continue;
         int pad = p->k / 2, ho = (p->hw + 2 * pad - p->k) / p->s + 1;
-        size_t nx = (size_t)p->ci * p->hw * p->hw, ny = (size_t)p->co * ho * ho;
+        size_t nx = (size_t)batch * p->ci * p->hw * p->hw, ny = (size_t)batch * p->co * ho * ho;
         size_t nw = (size_t)p->co * (p->ci / p->groups) * p->k * p->k;
         rng_t r = {42};
         float *x = rng_array(&r, nx, -2, 2), *w = rng_array(&r, nw, -0.5f, 0.5f), *bias = rng_array(&r, p->co, -1, 1);
@@ -773,7 +782,7 @@ static int run_perf(const char *spec, int reps)
             oct__buf_alloc(ctx, &yb, ny) != OCT_OK) {
             rc = 1;
         } else {
-            oct__convg_op op = {oct__view_of(&xb, 1, p->ci, p->hw, p->hw), oct__view_of(&yb, 1, p->co, ho, ho), {0},
+            oct__convg_op op = {oct__view_of(&xb, batch, p->ci, p->hw, p->hw), oct__view_of(&yb, batch, p->co, ho, ho), {0},
                                 &wb, &bb, p->k, p->k, p->s, p->s, pad, pad, pad, pad, 1, 1, p->groups, 0, 1};
             for (int rep = 0; rep <= reps && rc == 0; rep++) {
                 double t0 = oct__now_ms();
@@ -792,6 +801,29 @@ static int run_perf(const char *spec, int reps)
         fflush(stdout);
         oct__buf_free(ctx, &yb), oct__buf_free(ctx, &bb), oct__buf_free(ctx, &wb), oct__buf_free(ctx, &xb);
         free(bias), free(w), free(x);
+    }
+    /* The stem's max pool: 3x3 stride 2 padding 1, (1, 64, 112, 112) -> (1, 64, 56, 56). */
+    if (rc == 0 && (!only || strstr("maxpool 3x3 s2 64 @112", only))) {
+        size_t nx = (size_t)batch * 64 * 112 * 112, ny = (size_t)batch * 64 * 56 * 56;
+        rng_t r = {43};
+        float *x = rng_array(&r, nx, -2, 2);
+        oct__buf xb = {0}, yb = {0};
+        double best = -1;
+        if (x && oct__buf_upload(ctx, &xb, x, nx) == OCT_OK && oct__buf_alloc(ctx, &yb, ny) == OCT_OK) {
+            oct__poolg_op op = {oct__view_of(&xb, batch, 64, 112, 112), oct__view_of(&yb, batch, 64, 56, 56), 1, 3, 3,
+                                2, 2, 1, 1, 1, 1, 0, 0};
+            for (int rep = 0; rep <= reps; rep++) {
+                double t0 = oct__now_ms();
+                if (ctx->be->poolg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) break;
+                double ms = oct__now_ms() - t0;
+                if (rep > 0 && (best < 0 || ms < best)) best = ms;
+            }
+        }
+        if (best > 0)
+            printf("%-28s %10s %10.3f %10.1f GB/s (input + output)\n", "maxpool 3x3 s2 64 @112", "-", best,
+                   (double)(nx + ny) * 4 / (best * 1e6));
+        oct__buf_free(ctx, &yb), oct__buf_free(ctx, &xb);
+        free(x);
     }
     oct_context_free(ctx);
     return rc;
@@ -836,16 +868,19 @@ static int (*const g_cleans[MAX_DUTS])(void) = {suite_clean_0, suite_clean_1, su
 
 int main(int argc, char **argv)
 {
-    int perf = 0, reps = 5;
-    const char *perf_spec = "cpu";
+    int perf = 0, reps = 5, batch = 1;
+    const char *perf_spec = "cpu", *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) perf_spec = argv[++i];
+        if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
+        if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
     }
-    if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps);
+    if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
     g_full = grid && strcmp(grid, "full") == 0;
+    g_tiny = grid && strcmp(grid, "tiny") == 0;
     if (oct_context_create("ref", &g_ref) != OCT_OK) {
         printf("cannot create the reference context: %s\n", oct_last_error());
         return 1;
