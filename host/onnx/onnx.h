@@ -92,7 +92,8 @@ oct_status oct__onnx_parse(const void *data, size_t len, const char *dir, oct__o
 void oct__onnx_free(oct__onnx_model *m);
 
 /* A serialized TensorProto file (the input_N.pb / output_N.pb of ONNX's backend test
- * data). out->name may be "". */
+ * data). out->name may be "". A type the reader does not convert (STRING, UINT64, ...)
+ * is OCT_ERR_FORMAT here; on any error *out is zeroed. */
 oct_status oct__onnx_read_tensor(const char *path, oct__onnx_tensor *out);
 /* The same from memory (fuzzers, tests); `dir` as for oct__onnx_parse. */
 oct_status oct__onnx_parse_tensor(const void *data, size_t len, const char *dir, oct__onnx_tensor *out);
