@@ -36,9 +36,10 @@ for f in "$models"/*.onnx; do
         out=$outdir/${name}_$tag.npy
         log=$outdir/${name}_$tag.log
         rm -f "$out"
-        if ! "$octcl" run --model "$f" --input "$models/${name}_input.npy" --output "$out" --device "$d" \
-                >"$log" 2>&1; then
-            echo "$name $d: octcl run failed (exit $?): $(tail -n 1 "$log") FAIL"
+        "$octcl" run --model "$f" --input "$models/${name}_input.npy" --output "$out" --device "$d" >"$log" 2>&1
+        rc=$?
+        if [ "$rc" -ne 0 ]; then
+            echo "$name $d: octcl run failed (exit $rc): $(tail -n 1 "$log") FAIL"
             fail=$((fail + 1))
             continue
         fi
