@@ -657,6 +657,36 @@ static void test_errors(void)
     expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'rs' (Reshape): target shape (1, 3, 64)");
 }
 
+/* Every fallible allocation of an import and a forward pass failing in turn: a clean
+ * out-of-memory status, nothing left allocated (the sanitizer build checks the host side). */
+static void test_faults(void)
+{
+    net t;
+    octconv_net(&t);
+    rng_t r = {3};
+    float *x = rng_array(&r, (size_t)O_C * O_H * O_W, -2, 2), y[(O_OH + O_OL) * O_H * O_W];
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    int done = 0;
+    for (long k = 1; k < 5000 && !done; k++) {
+        oct__graph *g = NULL;
+        oct_debug_fail_at(k);
+        oct_status s = oct__onnx_import(ctx, &t.m, "test.onnx", &g);
+        if (s == OCT_OK) s = oct__graph_forward(g, x, 1, O_H, O_W, y, NULL, NULL);
+        done = oct_debug_fault_calls() < k; /* the k-th call was never reached */
+        oct_debug_fail_at(0);
+        if (s != OCT_OK && s != OCT_ERR_HOST_MEMORY) printf("\nfault at %ld: status %d (%s)\n", k, s, oct_last_error());
+        CU_ASSERT(s == OCT_OK || s == OCT_ERR_HOST_MEMORY);
+        CU_ASSERT_EQUAL(done, s == OCT_OK);
+        oct__graph_free(g);
+        CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
+    }
+    CU_ASSERT(done);
+    oct_context_free(ctx);
+    free(x);
+    net_free(&t);
+}
+
 int main(void)
 {
     find_devices();
@@ -669,5 +699,6 @@ int main(void)
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
+    CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     return run_cunit();
 }
