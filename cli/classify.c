@@ -9,9 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef OCTCL_MODELS_DIR
-#define OCTCL_MODELS_DIR "models"
-#endif
+/* Where the default model is looked for, as --help states it (see default_model). */
+#define OCTCL_MODELS_DIR "PREFIX/share/octcl/models for PREFIX/bin/octcl"
 #ifndef OCTCL_DATA_DIR
 #define OCTCL_DATA_DIR "/usr/share/datasets/fashion-mnist"
 #endif
@@ -63,6 +62,37 @@ typedef struct {
     size_t max_mem;         /* --max-device-mem, 0: none */
 } classify_options;
 
+/* The default model: $OCTCL_MODELS/DEFAULT_MODEL_FILE when $OCTCL_MODELS is set, else
+ * found relative to this program (never through a path compiled in): PREFIX/bin/octcl
+ * looks in PREFIX/share/octcl/models, and build/octcl in build/share/octcl/models (a link
+ * to the source tree's models/ that CMake makes). When neither exists, the installed
+ * location is named so that the error says where the model was expected. */
+static int default_model(const char *cmd, char *buf, size_t len)
+{
+    const char *dir = getenv("OCTCL_MODELS");
+    if (dir && *dir) {
+        if (snprintf(buf, len, "%s/%s", dir, DEFAULT_MODEL_FILE) >= (int)len)
+            return cli_usage_error(cmd, "$OCTCL_MODELS is too long (%zu characters)", strlen(dir)), 0;
+        return 1;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || n >= (ssize_t)sizeof exe - 1) {
+        snprintf(buf, len, "share/octcl/models/%s", DEFAULT_MODEL_FILE);
+        return 1;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';   /* exe is now the program's folder */
+    static const char *const rel[] = {"../share/octcl/models", "share/octcl/models"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+        if (snprintf(buf, len, "%s/%s/%s", exe, rel[i], DEFAULT_MODEL_FILE) < (int)len && access(buf, F_OK) == 0)
+            return 1;
+    if (snprintf(buf, len, "%s/%s/%s", exe, rel[0], DEFAULT_MODEL_FILE) >= (int)len)
+        return cli_usage_error(cmd, "the program's folder %s is too long; set $OCTCL_MODELS", exe), 0;
+    return 1;
+}
+
 static int parse_options(int argc, char **argv, classify_options *o)
 {
     static const cli_option opts[] = {{"model", 1, OPT_MODEL}, {"data", 1, OPT_DATA},   {"device", 1, OPT_DEVICE},
@@ -91,13 +121,8 @@ static int parse_options(int argc, char **argv, classify_options *o)
         }
         if (!ok) return CLI_USAGE;
     }
-    if (!o->model) {
-        const char *dir = getenv("OCTCL_MODELS");
-        if (!dir || !*dir) dir = OCTCL_MODELS_DIR;
-        if (snprintf(o->model_buf, sizeof o->model_buf, "%s/%s", dir, DEFAULT_MODEL_FILE) >= (int)sizeof o->model_buf)
-            return cli_usage_error(cmd, "$OCTCL_MODELS is too long (%zu characters)", strlen(dir));
-        o->model = o->model_buf;
-    }
+    if (!o->model && !default_model(cmd, o->model_buf, sizeof o->model_buf)) return CLI_USAGE;
+    if (!o->model) o->model = o->model_buf;
     return -1;
 }
 

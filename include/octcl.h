@@ -16,7 +16,10 @@
 extern "C" {
 #endif
 
-#define OCTCL_VERSION "0.1.0"
+/* The one place the version is set: CMake reads it for the project, the shared
+ * library's version (soname liboctcl.so.MAJOR), octcl.pc, the CMake package and the
+ * Debian package. */
+#define OCTCL_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------ */
 /* Status codes                                                                          */
