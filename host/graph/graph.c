@@ -404,9 +404,10 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
         if (k->run) OCT__TRY(k->run(g, nd, n));
         if (trace) trace_node(g, nd, trace_n, trace, user);
     }
-    /* The output's root has a buffer of its own, exactly its size. */
+    /* The output's root has a buffer of its own, exactly its size (the input buffer
+     * when the output is a view of the input, e.g. a lone Flatten). */
     int r = root_of(g, g->output);
-    const oct__buf *b = &g->slots[g->v[r].slot];
+    const oct__buf *b = r == g->input ? &g->inbuf : &g->slots[g->v[r].slot];
     oct__view ov = oct__g_view(g, g->output, n);
     if (ov.off == 0 && ov.nstride == (size_t)ov.c * ov.h * ov.w) return ctx->be->read(ctx, b, out);
     float *tmp = oct__malloc(b->count * sizeof *tmp);
