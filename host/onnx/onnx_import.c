@@ -1362,6 +1362,35 @@ static oct_status op_identity(imp *im)
     return OCT_OK;
 }
 
+/* Opset 6 (PyTorch's oldest exports; ONNX's pytorch-converted tests): the ops octcl runs
+ * mean at opset 6 what they mean at 7 but for these attributes. */
+static oct_status legacy_opset(imp *im)
+{
+    const oct__onnx_node *n = im->node;
+    const char *op = n->op_type;
+    if (im->opset >= 7) return OCT_OK;
+    if (strcmp(op, "BatchNormalization") == 0) {
+        if (attr_int(n, "is_test", 0) != 1)
+            return unsupported(n, "attribute 'is_test' = %lld at opset %lld (inference: 1 only)", attr_int(n, "is_test", 0),
+                               (long long)im->opset);
+        if (attr_int(n, "spatial", 1) != 1) return unsupported(n, "attribute 'spatial' = 0 (1 only)");
+    }
+    if ((strcmp(op, "Add") == 0 || strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) &&
+        attr_int(n, "broadcast", 0) != 0) {
+        /* Legacy broadcasting aligns the second operand at 'axis', not at the end: only a
+         * constant of one value (or operands of equal shapes, which Add checks) means the
+         * same either way. */
+        for (int k = 0; k < n->ninputs; k++) {
+            sym *s = *n->inputs[k] ? find_sym(im, n->inputs[k]) : NULL;
+            if (s && s->t && s->t->count != 1)
+                return unsupported(n, "attribute 'broadcast' = 1 at opset %lld with a constant of %zu values",
+                                   (long long)im->opset, s->t->count);
+        }
+    }
+    if (strcmp(op, "Upsample") == 0) return unsupported(n, "Upsample at opset %lld (7 and later)", (long long)im->opset);
+    return OCT_OK;
+}
+
 static oct_status import_node(imp *im)
 {
     const oct__onnx_node *n = im->node;
@@ -1369,6 +1398,7 @@ static oct_status import_node(imp *im)
     if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0)
         return unsupported(n, "domain '%s' (the default ONNX domain only)", n->domain);
     if (n->noutputs < 1) return unsupported(n, "no outputs");
+    OCT__TRY(legacy_opset(im));
     int done;
     OCT__TRY(fold_const(im, &done));
     if (done) return OCT_OK;
@@ -1405,8 +1435,8 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     oct_status s = oct__graph_create(ctx, &im.g);
     if (s != OCT_OK) return s;
     oct__graph *g = im.g;
-    if (m->opset && (m->opset < 7 || m->opset > 18)) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (7..18 supported)", path, (long long)m->opset);
+    if (m->opset && (m->opset < 6 || m->opset > 18)) {
+        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (6..18 supported)", path, (long long)m->opset);
         goto done;
     }
     for (int i = 0; i < m->ninits && s == OCT_OK; i++) s = bind_const(&im, m->inits[i].name, &m->inits[i], NULL);
