@@ -1447,20 +1447,23 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
         goto done;
     }
     const oct__onnx_value *in = &m->inputs[0];
-    if (in->ndim != 4 || (in->elem_type && in->elem_type != OCT__ONNX_FLOAT)) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: input '%s' is rank %d of type %d; a float (N, C, H, W) input is expected",
-                      path, in->name, in->ndim, in->elem_type);
+    /* (N, C, H, W), or (N, F) as a rank 2 value of F channels at 1 x 1. */
+    if ((in->ndim != 4 && in->ndim != 2) || (in->elem_type && in->elem_type != OCT__ONNX_FLOAT)) {
+        s = oct__fail(OCT_ERR_UNSUPPORTED,
+                      "%s: input '%s' is rank %d of type %d; a float (N, C, H, W) or (N, F) input is expected", path,
+                      in->name, in->ndim, in->elem_type);
         goto done;
     }
-    for (int d = 1; d < 4; d++)
+    for (int d = 1; d < in->ndim; d++)
         if (in->dims[d] < 1 || in->dims[d] > 1 << 20) {
             s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: input '%s' dim %d is %s; channels, height and width must be fixed",
                           path, in->name, d, in->dim_param[d] ? in->dim_param[d] : "unknown");
             goto done;
         }
     g->in_n = in->dims[0] > 0 && in->dims[0] < 1 << 20 ? (int)in->dims[0] : -1;
-    g->in_h = (int)in->dims[2], g->in_w = (int)in->dims[3];
-    if ((s = oct__g_value(g, in->name, 4, (oct__gdims){(int)in->dims[1], g->in_h, g->in_w}, -1, &g->input)) != OCT_OK)
+    g->in_h = in->ndim == 4 ? (int)in->dims[2] : 1, g->in_w = in->ndim == 4 ? (int)in->dims[3] : 1;
+    if ((s = oct__g_value(g, in->name, in->ndim, (oct__gdims){(int)in->dims[1], g->in_h, g->in_w}, -1, &g->input)) !=
+        OCT_OK)
         goto done;
     if ((s = bind_value(&im, in->name, g->input)) != OCT_OK) goto done;
     for (int i = 0; i < m->nnodes && s == OCT_OK; i++) {
