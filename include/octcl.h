@@ -239,7 +239,7 @@ size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w);
 /* ------------------------------------------------------------------------------------ */
 /* Any network: models from ONNX                                                          */
 /*
- * oct_model_load also reads ONNX files written by torch.onnx.export (opsets 6 to 18),
+ * oct_model_load also reads ONNX files written by torch.onnx.export (opsets 1 to 18),
  * told apart from safetensors by their content. Such a model is a graph of nodes; the
  * calls above work on it (oct_model_forward writes the output (n, F) with F the
  * product of the output's dims after the batch; oct_model_info_get gives in_channels,

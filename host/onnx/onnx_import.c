@@ -1362,8 +1362,10 @@ static oct_status op_identity(imp *im)
     return OCT_OK;
 }
 
-/* Opset 6 (PyTorch's oldest exports; ONNX's pytorch-converted tests): the ops octcl runs
- * mean at opset 6 what they mean at 7 but for these attributes. */
+/* Opsets 1 to 6 (PyTorch's oldest exports; ONNX's pytorch-converted tests are opset 6):
+ * the ops octcl runs mean there what they mean at 7 but for these attributes and ops
+ * ('consumed_inputs' is ignored; Pad-1's 'paddings' is not read, so such a Pad is
+ * unsupported). */
 static oct_status legacy_opset(imp *im)
 {
     const oct__onnx_node *n = im->node;
@@ -1388,6 +1390,10 @@ static oct_status legacy_opset(imp *im)
         }
     }
     if (strcmp(op, "Upsample") == 0) return unsupported(n, "Upsample at opset %lld (7 and later)", (long long)im->opset);
+    if (strcmp(op, "Cast") == 0 && im->opset < 6)
+        return unsupported(n, "Cast at opset %lld ('to' as a string; 6 and later)", (long long)im->opset);
+    if (strcmp(op, "Reshape") == 0 && im->opset < 5)
+        return unsupported(n, "Reshape at opset %lld ('shape' as an attribute; 5 and later)", (long long)im->opset);
     return OCT_OK;
 }
 
@@ -1435,8 +1441,8 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     oct_status s = oct__graph_create(ctx, &im.g);
     if (s != OCT_OK) return s;
     oct__graph *g = im.g;
-    if (m->opset && (m->opset < 6 || m->opset > 18)) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (6..18 supported)", path, (long long)m->opset);
+    if (m->opset && (m->opset < 1 || m->opset > 18)) {
+        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (1..18 supported)", path, (long long)m->opset);
         goto done;
     }
     for (int i = 0; i < m->ninits && s == OCT_OK; i++) s = bind_const(&im, m->inits[i].name, &m->inits[i], NULL);
