@@ -599,9 +599,9 @@ static void test_errors(void)
     net_init(&t, 3, 8, 8);
     init_f(&t, "sc", 2, 2, 1, 4);
     n = node(&t, "Resize", "up", "x,-,sc", "y");
-    attr_str(&t, n, "coordinate_transformation_mode", "half_pixel");
+    attr_str(&t, n, "coordinate_transformation_mode", "align_corners");
     net_output(&t, "y");
-    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'coordinate_transformation_mode' = 'half_pixel'");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'coordinate_transformation_mode' = 'align_corners'");
     /* Broadcasting. */
     net_init(&t, 3, 8, 8);
     init_f(&t, "k", 1, 2, 1, 1);

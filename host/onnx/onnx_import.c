@@ -1028,12 +1028,26 @@ static oct_status op_resize(imp *im)
     const char *mode = attr_str(n, "mode", "nearest");
     if (strcmp(mode, "nearest") != 0) return unsupported(n, "attribute 'mode' = '%s' (nearest only)", mode);
     int upsample = strcmp(n->op_type, "Upsample") == 0;
+    /* octcl's nearest resize is asymmetric + floor: source = floor(x / scale). At an
+     * integer scale s, half_pixel (and pytorch_half_pixel) with rounding to the nearest
+     * gives the same source, (x + 0.5) / s - 0.5 = floor(x / s) + (x mod s + 0.5) / s - 0.5
+     * being strictly within 0.5 of it; those are taken when the scale is an integer. */
+    int integer_only = 0;
     if (!upsample && im->opset >= 11) {
         const char *ctm = attr_str(n, "coordinate_transformation_mode", "half_pixel");
-        if (strcmp(ctm, "asymmetric") != 0)
-            return unsupported(n, "attribute 'coordinate_transformation_mode' = '%s' (asymmetric only)", ctm);
         const char *nm = attr_str(n, "nearest_mode", "round_prefer_floor");
-        if (strcmp(nm, "floor") != 0) return unsupported(n, "attribute 'nearest_mode' = '%s' (floor only)", nm);
+        int half = strcmp(ctm, "half_pixel") == 0 || strcmp(ctm, "pytorch_half_pixel") == 0;
+        int round = strcmp(nm, "round_prefer_floor") == 0 || strcmp(nm, "round_prefer_ceil") == 0;
+        if (half && round) {
+            integer_only = 1;
+        } else if (half) {
+            return unsupported(n, "attribute 'nearest_mode' = '%s' with '%s' coordinates (round_prefer_floor or "
+                                  "round_prefer_ceil only)", nm, ctm);
+        } else {
+            if (strcmp(ctm, "asymmetric") != 0)
+                return unsupported(n, "attribute 'coordinate_transformation_mode' = '%s' (asymmetric only)", ctm);
+            if (strcmp(nm, "floor") != 0) return unsupported(n, "attribute 'nearest_mode' = '%s' (floor only)", nm);
+        }
         if (attr_int(n, "exclude_outside", 0) != 0) return unsupported(n, "attribute 'exclude_outside' = 1");
     }
     const oct__onnx_tensor *scales = NULL, *sizes = NULL;
@@ -1073,6 +1087,9 @@ static oct_status op_resize(imp *im)
         if (h < 1 || w < 1 || h > 1 << 20 || w > 1 << 20) return unsupported(n, "sizes (%g, %g) out of range", h, w);
         oh = (int)h, ow = (int)w;
         if (oh % d.h == 0 && ow % d.w == 0) up_h = oh / d.h, up_w = ow / d.w; /* follows the input size */
+        if (integer_only && !up_h)
+            return unsupported(n, "sizes (%d, %d) from (%d, %d) with half_pixel coordinates (integer scales only)", oh,
+                               ow, d.h, d.w);
     }
     oct__gnode *nd;
     int index;
