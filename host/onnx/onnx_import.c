@@ -1264,7 +1264,8 @@ static oct_status op_flatten(imp *im)
     int x;
     OCT__TRY(in_value(im, 0, 0, &x, NULL));
     long long axis = attr_int(im->node, "axis", 1);
-    if (axis != 1) return unsupported(im->node, "attribute 'axis' = %lld (1 only)", axis);
+    if (axis != 1 && axis != 1 - im->g->v[x].rank) /* -3 of (N, C, H, W) is 1 */
+        return unsupported(im->node, "attribute 'axis' = %lld (1 only)", axis);
     return flatten(im, x, im->node->outputs[0]);
 }
 
