@@ -1305,13 +1305,15 @@ static oct_status op_linear(imp *im, int gemm)
     OCT__TRY(in_const(im, 1, 1, &B));
     OCT__TRY(need_float(im, B, "weight"));
     long long transb = 0;
+    double alpha = 1, beta = 1; /* y = alpha x B + beta C: folded into the weight and bias */
     if (gemm) {
         OCT__TRY(in_const(im, 2, 0, &C));
         if (C) OCT__TRY(need_float(im, C, "bias"));
         if (attr_int(n, "transA", 0) != 0) return unsupported(n, "attribute 'transA' = 1");
         transb = attr_int(n, "transB", 0);
-        double alpha = attr_float(n, "alpha", 1), beta = attr_float(n, "beta", 1);
-        if (alpha != 1 || (C && beta != 1)) return unsupported(n, "alpha = %g, beta = %g (1 only)", alpha, beta);
+        alpha = attr_float(n, "alpha", 1), beta = attr_float(n, "beta", 1);
+        if (!isfinite(alpha) || !isfinite(beta)) return unsupported(n, "alpha = %g, beta = %g", alpha, beta);
+        if (beta == 0) C = NULL;
     }
     const oct__gvalue *v = &im->g->v[x];
     if (v->rank != 2) return unsupported(n, "input is rank %d; a (N, features) input is expected", v->rank);
@@ -1320,8 +1322,9 @@ static oct_status op_linear(imp *im, int gemm)
     if (in != v->d.c)
         return oct__fail(OCT_ERR_SHAPE_MISMATCH, NODE_FMT ": weight takes %lld features, the input has %d", NODE_ARGS(n),
                          in, v->d.c);
-    if (C && (long long)C->count != out)
-        return unsupported(n, "bias has %zu values for %lld outputs (no broadcasting)", C->count, out);
+    /* A bias of one value, or one per output ((F) or (1, F)), broadcasts over the batch. */
+    if (C && C->count != 1 && ((long long)C->count != out || (C->ndim == 2 && C->dims[0] != 1) || C->ndim > 2))
+        return unsupported(n, "bias of %zu values for %lld outputs (one value or one per output only)", C->count, out);
     oct__gnode *nd;
     int index;
     OCT__TRY(emit(im, OCT__GK_LINEAR, 1, &x, &nd, &index));
@@ -1329,8 +1332,10 @@ static oct_status op_linear(imp *im, int gemm)
     if (!(nd->w = oct__malloc(B->count * sizeof(float))) || !(nd->b = oct__calloc((size_t)out, sizeof(float))))
         return oct__fail(OCT_ERR_HOST_MEMORY, "onnx import: out of host memory for %s's weights", node_name(n));
     for (long long o = 0; o < out; o++)
-        for (long long i = 0; i < in; i++) nd->w[o * in + i] = transb ? B->f[o * in + i] : B->f[i * out + o];
-    if (C) memcpy(nd->b, C->f, C->count * sizeof(float));
+        for (long long i = 0; i < in; i++)
+            nd->w[o * in + i] = (float)(alpha * (transb ? B->f[o * in + i] : B->f[i * out + o]));
+    if (C)
+        for (long long o = 0; o < out; o++) nd->b[o] = (float)(beta * C->f[C->count == 1 ? 0 : o]);
     OCT__TRY(count_params(im, B));
     OCT__TRY(count_params(im, C));
     return finish(im, index, n->outputs[0]);
