@@ -672,7 +672,7 @@ int main(int argc, char **argv)
             }
             for (int d = 0; d < count && d < MAX_BACKENDS && nb < MAX_BACKENDS; d++) {
                 snprintf(bk[nb].spec, sizeof bk[nb].spec, "opencl:%d:%d", dev[d].platform_index, dev[d].device_index);
-                snprintf(bk[nb].label, sizeof bk[nb].label, "%s", bk[nb].spec);
+                memcpy(bk[nb].label, bk[nb].spec, sizeof bk[nb].label);
                 nb++;
             }
         } else {
