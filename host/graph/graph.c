@@ -376,8 +376,12 @@ static void trace_node(const oct__graph *g, const oct__gnode *nd, int n, oct_tra
 {
     for (int k = 0; k < nd->nout; k++) {
         const oct__gvalue *v = &g->v[nd->out[k]];
-        char label[200];
-        snprintf(label, sizeof label, "%s (%s)%s", nd->nout > 1 ? v->name : nd->name, oct__kinds[nd->kind]->name,
+        char label[200], kind[48];
+        if (nd->octconv)
+            snprintf(kind, sizeof kind, "OctConv %d %s", nd->octconv, nd->role);
+        else
+            snprintf(kind, sizeof kind, "%s", oct__kinds[nd->kind]->name);
+        snprintf(label, sizeof label, "%s (%s)%s", nd->nout > 1 ? v->name : nd->name, kind,
                  nd->nout > 1 ? (k ? " low" : " high") : "");
         int dims[4] = {n, v->d.c, v->d.h, v->d.w};
         trace(user, label, v->rank, dims);

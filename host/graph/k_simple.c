@@ -93,7 +93,12 @@ const oct__gkind oct__gk_affine = {"Affine", affine_shape, NULL, NULL, affine_ru
 static oct_status resize_shape(const oct__graph *g, const oct__gnode *nd, oct__gdims *out)
 {
     const oct__gdims *x = &g->v[nd->in[0]].d;
-    *out = (oct__gdims){x->c, nd->up_h ? x->h * nd->up_h : nd->oh, nd->up_h ? x->w * nd->up_w : nd->ow};
+    if (nd->oh < 0) { /* the size of in[1] */
+        const oct__gdims *like = &g->v[nd->in[1]].d;
+        *out = (oct__gdims){x->c, like->h, like->w};
+    } else {
+        *out = (oct__gdims){x->c, nd->up_h ? x->h * nd->up_h : nd->oh, nd->up_h ? x->w * nd->up_w : nd->ow};
+    }
     return OCT_OK;
 }
 

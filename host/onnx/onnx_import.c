@@ -26,6 +26,11 @@ typedef struct {
     int padded;
     int empty;                  /* a zero-channel activation (alpha 0 or 1): only its shape is read */
     int64_t edims[4];
+    /* A small constant computed from static shapes: element k is dim prov_d[k] of graph
+     * value prov_v[k] (prov_v -1: a plain number). Lets a Resize to "the size of x_h"
+     * follow x_h at any input size. */
+    int nprov;
+    int prov_v[8], prov_d[8];
 } sym;
 
 typedef struct {
@@ -187,6 +192,19 @@ static int is_const(imp *im, int k)
     if (k >= im->node->ninputs || !*n->inputs[k]) return 0;
     sym *s = find_sym(im, n->inputs[k]);
     return s && s->t;
+}
+
+/* Provenance of element k of the constant read as input `in` of the current node:
+ * value and dim, or -1. */
+static int prov_of(imp *im, int in, size_t k, int *dim)
+{
+    const oct__onnx_node *n = im->node;
+    *dim = -1;
+    if (in >= n->ninputs || !*n->inputs[in]) return -1;
+    sym *s = find_sym(im, n->inputs[in]);
+    if (!s || (int)k >= s->nprov) return -1;
+    *dim = s->prov_d[k];
+    return s->prov_v[k];
 }
 
 static double cval(const oct__onnx_tensor *t, size_t k) { return t->f ? (double)t->f[k] : (double)t->i[k]; }
@@ -628,7 +646,13 @@ static oct_status fold_const(imp *im, int *done)
         OCT__TRY(new_const(im, 0, 1, &len, &r));
         for (int64_t i = 0; i < len; i++) r->i[i] = d[start + i];
         *done = 1;
-        return bind_const(im, n->outputs[0], NULL, r);
+        OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+        sym *o = &im->s[im->nsym - 1];
+        if (!in->t && !in->empty && !in->padded && len <= 8) {
+            o->nprov = (int)len;
+            for (int64_t i = 0; i < len; i++) o->prov_v[i] = in->value, o->prov_d[i] = (int)(start + i);
+        }
+        return OCT_OK;
     }
     static const char *const foldable[] = {"ConstantOfShape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul",
                                            "Div",    "Add",       "Sub",     "Floor",  "Ceil", "Reshape", "Sqrt"};
@@ -638,6 +662,8 @@ static oct_status fold_const(imp *im, int *done)
     for (int k = 0; k < n->ninputs; k++)
         if (*n->inputs[k] && !is_const(im, k)) return OCT_OK; /* runs on activations */
     *done = 1;
+    int pv[8], pd[8], track = 0; /* provenance of the result's elements */
+    for (int k = 0; k < 8; k++) pv[k] = -1, pd[k] = -1;
     const oct__onnx_tensor *a;
     OCT__TRY(in_const(im, 0, 1, &a));
     OCT__TRY(need_data(im, a, "input"));
@@ -668,7 +694,9 @@ static oct_status fold_const(imp *im, int *done)
                 goto fail;
             }
             cset(r, i, cval(a, (size_t)j));
+            if (i < 8) pv[i] = prov_of(im, 0, (size_t)j, &pd[i]);
         }
+        track = 1;
     } else if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0) {
         long long axes[OCT__ONNX_MAX_DIMS];
         int na;
@@ -692,6 +720,8 @@ static oct_status fold_const(imp *im, int *done)
         }
         OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
         for (size_t i = 0; i < a->count; i++) cset(r, i, cval(a, i));
+        for (size_t i = 0; i < a->count && i < 8; i++) pv[i] = prov_of(im, 0, i, &pd[i]);
+        track = 1;
     } else if (strcmp(op, "Concat") == 0) {
         int64_t total = 0;
         int isf = 0;
@@ -708,8 +738,12 @@ static oct_status fold_const(imp *im, int *done)
         for (int k = 0; k < n->ninputs; k++) {
             const oct__onnx_tensor *t;
             (void)in_const(im, k, 1, &t);
-            for (size_t i = 0; i < t->count; i++) cset(r, o++, cval(t, i));
+            for (size_t i = 0; i < t->count; i++) {
+                if (o < 8) pv[o] = prov_of(im, k, i, &pd[o]);
+                cset(r, o++, cval(t, i));
+            }
         }
+        track = 1;
     } else if (strcmp(op, "Cast") == 0) {
         long long to = attr_int(n, "to", OCT__ONNX_FLOAT);
         int isf = to == OCT__ONNX_FLOAT || to == OCT__ONNX_DOUBLE || to == OCT__ONNX_FLOAT16;
@@ -717,7 +751,9 @@ static oct_status fold_const(imp *im, int *done)
         for (size_t i = 0; i < a->count; i++) {
             double v = cval(a, i);
             cset(r, i, isf ? v : trunc(v));
+            if (i < 8) pv[i] = prov_of(im, 0, i, &pd[i]);
         }
+        track = 1;
     } else if (strcmp(op, "Reshape") == 0) {
         const oct__onnx_tensor *sh;
         OCT__TRY(in_const(im, 1, 1, &sh));
@@ -753,7 +789,11 @@ static oct_status fold_const(imp *im, int *done)
         e = e < 0 ? 0 : e > len ? len : e;
         int64_t cnt = e > b ? e - b : 0;
         OCT__TRY(new_const(im, a->f != NULL, 1, &cnt, &r));
-        for (int64_t i = 0; i < cnt; i++) cset(r, (size_t)i, cval(a, (size_t)(b + i)));
+        for (int64_t i = 0; i < cnt; i++) {
+            cset(r, (size_t)i, cval(a, (size_t)(b + i)));
+            if (i < 8) pv[i] = prov_of(im, 0, (size_t)(b + i), &pd[i]);
+        }
+        track = 1;
     } else if (strcmp(op, "Floor") == 0 || strcmp(op, "Ceil") == 0 || strcmp(op, "Sqrt") == 0) {
         OCT__TRY(new_const(im, a->f != NULL, a->ndim, a->dims, &r));
         for (size_t i = 0; i < a->count; i++)
@@ -783,7 +823,12 @@ static oct_status fold_const(imp *im, int *done)
             cset(r, i, v);
         }
     }
-    return bind_const(im, n->outputs[0], NULL, r);
+    int nprov = track && r->count <= 8 ? (int)r->count : 0;
+    OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+    sym *o = &im->s[im->nsym - 1];
+    o->nprov = nprov;
+    for (int k = 0; k < nprov; k++) o->prov_v[k] = pv[k], o->prov_d[k] = pd[k];
+    return OCT_OK;
 fail:
     free_owned(r);
     return s;
@@ -1058,7 +1103,7 @@ static oct_status op_resize(imp *im)
         }
     }
     oct__gdims d = im->g->v[x].d;
-    int up_h = 0, up_w = 0, oh = 0, ow = 0;
+    int up_h = 0, up_w = 0, oh = 0, ow = 0, like = -1;
     if (have_scales) {
         if (sc[0] != 1 || sc[1] != 1) return unsupported(n, "scales (%g, %g) on batch / channels (1 only)", sc[0], sc[1]);
         if (sc[2] != floor(sc[2]) || sc[3] != floor(sc[3]) || sc[2] < 1 || sc[3] < 1 || sc[2] > 64 || sc[3] > 64)
@@ -1072,12 +1117,17 @@ static oct_status op_resize(imp *im)
         double h = cval(sizes, 2), w = cval(sizes, 3);
         if (h < 1 || w < 1 || h > 1 << 20 || w > 1 << 20) return unsupported(n, "sizes (%g, %g) out of range", h, w);
         oh = (int)h, ow = (int)w;
-        if (oh % d.h == 0 && ow % d.w == 0) up_h = oh / d.h, up_w = ow / d.w; /* follows the input size */
+        int k2, k3, v2 = prov_of(im, 3, 2, &k2), v3 = prov_of(im, 3, 3, &k3);
+        if (v2 >= 0 && v2 == v3 && k2 == 2 && k3 == 3 && im->g->v[v2].rank == 4)
+            like = v2; /* "the size of v": follows it at any input size */
+        else if (oh % d.h == 0 && ow % d.w == 0)
+            up_h = oh / d.h, up_w = ow / d.w;
     }
     oct__gnode *nd;
-    int index;
-    OCT__TRY(emit(im, OCT__GK_RESIZE, 1, &x, &nd, &index));
-    nd->up_h = up_h, nd->up_w = up_w, nd->oh = oh, nd->ow = ow;
+    int index, in[2] = {x, like};
+    if (like >= 0) im->vuses[like]++; /* read for its size */
+    OCT__TRY(emit(im, OCT__GK_RESIZE, like >= 0 ? 2 : 1, in, &nd, &index));
+    nd->up_h = up_h, nd->up_w = up_w, nd->oh = like >= 0 ? -1 : oh, nd->ow = like >= 0 ? -1 : ow;
     return finish(im, index, n->outputs[0]);
 }
 
