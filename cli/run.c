@@ -263,6 +263,15 @@ int cli_cmd_run(int argc, char **argv)
     if ((rc = make_input(&o, mi.in_channels, &x)) != CLI_OK) goto done;
 
     n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
+    {
+        /* Outputs per image at this size (a feature map grows with the input). */
+        oct_model_tensor ot;
+        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
+            rc = cli_fail_status(s);
+            goto done;
+        }
+        mi.num_classes = (int)(ot.dims[1] * ot.dims[2] * ot.dims[3]);
+    }
     logits = malloc((size_t)n * (size_t)mi.num_classes * sizeof(float));
     if (!logits) {
         rc = cli_fail("out of host memory for the logits (%d, %d)", n, mi.num_classes);

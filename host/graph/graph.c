@@ -205,6 +205,11 @@ oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)
 oct_status oct__graph_shapes(oct__graph *g, int h, int w)
 {
     if (g->input < 0 || g->output < 0) return oct__fail(OCT_ERR_NOT_READY, "graph: no input or output");
+    if (g->fixed_size_node[0] && (h != g->in_h || w != g->in_w))
+        return oct__fail(OCT_ERR_UNSUPPORTED,
+                         "%s computes its output size from the shapes the model was exported at (%dx%d); it runs at "
+                         "that size only, not %dx%d",
+                         g->fixed_size_node, g->in_h, g->in_w, h, w);
     g->v[g->input].d.h = h;
     g->v[g->input].d.w = w;
     for (int i = 0; i < g->nn; i++) {
