@@ -263,7 +263,9 @@ oct_status oct_model_io(const oct_model *m, int *ninputs, int *noutputs);
 oct_status oct_model_input(const oct_model *m, int i, oct_model_tensor *out);
 oct_status oct_model_output(const oct_model *m, int i, oct_model_tensor *out);
 /* The output shape for an input (n, in_channels, h, w); checks every node's shape rule
- * (OCT_ERR_SHAPE_MISMATCH / OCT_ERR_BAD_SIZE naming the node otherwise). */
+ * (OCT_ERR_SHAPE_MISMATCH / OCT_ERR_BAD_SIZE naming the node otherwise). The output
+ * buffer of oct_model_forward holds n * dims[1] * dims[2] * dims[3] floats: for a model
+ * whose output is a feature map that depends on h and w. */
 oct_status oct_model_output_shape(oct_model *m, int n, int h, int w, oct_model_tensor *out);
 /* Trainable parameters of the source model (BatchNorm running statistics excluded). */
 long long oct_model_parameters(const oct_model *m);

@@ -657,6 +657,57 @@ static void test_errors(void)
     expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'rs' (Reshape): target shape (1, 3, 64)");
 }
 
+/* Resize to a size computed from Shape(x): followed at any input size while the chain
+ * is one the importer tracks (here dims * 2), refused at other sizes when it is not
+ * (dims + dims), never a size silently frozen at the exported one. */
+static void shape_net(net *t, int tracked)
+{
+    net_init(t, 2, 6, 5);
+    init_i(t, "i0", 1, 0LL);
+    init_i(t, "i2", 1, 2LL);
+    init_i(t, "i4", 1, 4LL);
+    init_i(t, "two", 1, 2LL);
+    node(t, "Shape", "shape", "x", "sh");
+    node(t, "Slice", "nc", "sh,i0,i2", "nc");
+    node(t, "Slice", "hw", "sh,i2,i4", "hw");
+    if (tracked)
+        node(t, "Mul", "twice", "hw,two", "hw2");
+    else
+        node(t, "Add", "twice", "hw,hw", "hw2");
+    oct__onnx_node *c = node(t, "Concat", "sizes", "nc,hw2", "sz");
+    attr_int(t, c, "axis", 0);
+    oct__onnx_node *r = node(t, "Resize", "up", "x,-,-,sz", "y");
+    attr_str(t, r, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, r, "nearest_mode", "floor");
+    net_output(t, "y");
+}
+
+static void test_shape_chains(void)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    for (int tracked = 1; tracked >= 0; tracked--) {
+        net t;
+        shape_net(&t, tracked);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            CU_ASSERT_EQUAL(oct__graph_shapes(g, 6, 5), OCT_OK);
+            CU_ASSERT(g->v[g->output].d.h == 12 && g->v[g->output].d.w == 10);
+            oct_status s = oct__graph_shapes(g, 7, 9);
+            if (tracked) {
+                CU_ASSERT_EQUAL(s, OCT_OK);
+                CU_ASSERT(g->v[g->output].d.h == 14 && g->v[g->output].d.w == 18);
+            } else {
+                CU_ASSERT_EQUAL(s, OCT_ERR_UNSUPPORTED);
+                CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "node 'up' (Resize) computes its output size from the shapes the model was exported at (6x5)"));
+            }
+        }
+        oct__graph_free(g);
+        net_free(&t);
+    }
+    oct_context_free(ctx);
+}
+
 /* Every fallible allocation of an import and a forward pass failing in turn: a clean
  * out-of-memory status, nothing left allocated (the sanitizer build checks the host side). */
 static void test_faults(void)
@@ -699,6 +750,7 @@ int main(void)
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
+    CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
     CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     return run_cunit();
 }

@@ -26,6 +26,17 @@ typedef struct {
     int padded;
     int empty;                  /* a zero-channel activation (alpha 0 or 1): only its shape is read */
     int64_t edims[4];
+    /* A small constant computed from static shapes: element k is dim prov_d[k] of graph
+     * value prov_v[k] (prov_v -1: a plain number). Lets a Resize to "the size of x_h"
+     * follow x_h at any input size. */
+    int nprov;
+    int prov_v[8];
+    oct__gexpr prov[8];
+    int shape_dep;              /* computed from static shapes (possibly without provenance) */
+    int ndprov;                 /* ConstantOfShape: provenance of the tensor's own dims */
+    int dprov_v[8];
+    oct__gexpr dprov[8];
+    int empty_of;               /* empty: the value it was sliced from */
 } sym;
 
 typedef struct {
@@ -187,6 +198,29 @@ static int is_const(imp *im, int k)
     if (k >= im->node->ninputs || !*n->inputs[k]) return 0;
     sym *s = find_sym(im, n->inputs[k]);
     return s && s->t;
+}
+
+/* Provenance of element k of the constant read as input `in` of the current node:
+ * value and dim, or -1. */
+static int prov_of(imp *im, int in, size_t k, oct__gexpr *e)
+{
+    const oct__onnx_node *n = im->node;
+    memset(e, 0, sizeof *e);
+    e->d = -1;
+    if (in >= n->ninputs || !*n->inputs[in]) return -1;
+    sym *s = find_sym(im, n->inputs[in]);
+    if (!s || (int)k >= s->nprov) return -1;
+    *e = s->prov[k];
+    return s->prov_v[k];
+}
+
+/* Append an op to a provenance program; -1 when it is full. */
+static int prov_push(int v, oct__gexpr *e, char op, double k)
+{
+    if (v < 0 || e->nops == (int)sizeof e->op) return -1;
+    e->op[e->nops] = op;
+    e->k[e->nops++] = k;
+    return v;
 }
 
 static double cval(const oct__onnx_tensor *t, size_t k) { return t->f ? (double)t->f[k] : (double)t->i[k]; }
@@ -628,7 +662,31 @@ static oct_status fold_const(imp *im, int *done)
         OCT__TRY(new_const(im, 0, 1, &len, &r));
         for (int64_t i = 0; i < len; i++) r->i[i] = d[start + i];
         *done = 1;
-        return bind_const(im, n->outputs[0], NULL, r);
+        OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+        sym *o = &im->s[im->nsym - 1];
+        o->shape_dep = 1;
+        if ((in->empty || (in->t && in->ndprov == nd)) && len <= 8) {
+            o->nprov = (int)len;
+            for (int64_t i = 0; i < len; i++) {
+                int k = (int)(start + i);
+                memset(&o->prov[i], 0, sizeof o->prov[i]);
+                if (in->empty) {
+                    o->prov_v[i] = k >= 2 ? in->empty_of : -1;
+                    o->prov[i].d = k;
+                } else {
+                    o->prov_v[i] = in->dprov_v[k];
+                    o->prov[i] = in->dprov[k];
+                }
+            }
+        } else if (!in->t && !in->empty && !in->padded && len <= 8) {
+            o->nprov = (int)len;
+            for (int64_t i = 0; i < len; i++) {
+                o->prov_v[i] = in->value;
+                memset(&o->prov[i], 0, sizeof o->prov[i]);
+                o->prov[i].d = (int)(start + i);
+            }
+        }
+        return OCT_OK;
     }
     static const char *const foldable[] = {"ConstantOfShape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul",
                                            "Div",    "Add",       "Sub",     "Floor",  "Ceil", "Reshape", "Sqrt"};
@@ -638,6 +696,9 @@ static oct_status fold_const(imp *im, int *done)
     for (int k = 0; k < n->ninputs; k++)
         if (*n->inputs[k] && !is_const(im, k)) return OCT_OK; /* runs on activations */
     *done = 1;
+    int pv[8], track = 0; /* provenance of the result's elements */
+    oct__gexpr pd[8];
+    for (int k = 0; k < 8; k++) pv[k] = -1;
     const oct__onnx_tensor *a;
     OCT__TRY(in_const(im, 0, 1, &a));
     OCT__TRY(need_data(im, a, "input"));
@@ -668,7 +729,9 @@ static oct_status fold_const(imp *im, int *done)
                 goto fail;
             }
             cset(r, i, cval(a, (size_t)j));
+            if (i < 8) pv[i] = prov_of(im, 0, (size_t)j, &pd[i]);
         }
+        track = 1;
     } else if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0) {
         long long axes[OCT__ONNX_MAX_DIMS];
         int na;
@@ -692,6 +755,8 @@ static oct_status fold_const(imp *im, int *done)
         }
         OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
         for (size_t i = 0; i < a->count; i++) cset(r, i, cval(a, i));
+        for (size_t i = 0; i < a->count && i < 8; i++) pv[i] = prov_of(im, 0, i, &pd[i]);
+        track = 1;
     } else if (strcmp(op, "Concat") == 0) {
         int64_t total = 0;
         int isf = 0;
@@ -708,8 +773,12 @@ static oct_status fold_const(imp *im, int *done)
         for (int k = 0; k < n->ninputs; k++) {
             const oct__onnx_tensor *t;
             (void)in_const(im, k, 1, &t);
-            for (size_t i = 0; i < t->count; i++) cset(r, o++, cval(t, i));
+            for (size_t i = 0; i < t->count; i++) {
+                if (o < 8) pv[o] = prov_of(im, k, i, &pd[o]);
+                cset(r, o++, cval(t, i));
+            }
         }
+        track = 1;
     } else if (strcmp(op, "Cast") == 0) {
         long long to = attr_int(n, "to", OCT__ONNX_FLOAT);
         int isf = to == OCT__ONNX_FLOAT || to == OCT__ONNX_DOUBLE || to == OCT__ONNX_FLOAT16;
@@ -717,7 +786,12 @@ static oct_status fold_const(imp *im, int *done)
         for (size_t i = 0; i < a->count; i++) {
             double v = cval(a, i);
             cset(r, i, isf ? v : trunc(v));
+            if (i < 8) {
+                pv[i] = prov_of(im, 0, i, &pd[i]);
+                if (!isf && a->f) pv[i] = prov_push(pv[i], &pd[i], 't', 0); /* float to int */
+            }
         }
+        track = 1;
     } else if (strcmp(op, "Reshape") == 0) {
         const oct__onnx_tensor *sh;
         OCT__TRY(in_const(im, 1, 1, &sh));
@@ -753,11 +827,18 @@ static oct_status fold_const(imp *im, int *done)
         e = e < 0 ? 0 : e > len ? len : e;
         int64_t cnt = e > b ? e - b : 0;
         OCT__TRY(new_const(im, a->f != NULL, 1, &cnt, &r));
-        for (int64_t i = 0; i < cnt; i++) cset(r, (size_t)i, cval(a, (size_t)(b + i)));
+        for (int64_t i = 0; i < cnt; i++) {
+            cset(r, (size_t)i, cval(a, (size_t)(b + i)));
+            if (i < 8) pv[i] = prov_of(im, 0, (size_t)(b + i), &pd[i]);
+        }
+        track = 1;
     } else if (strcmp(op, "Floor") == 0 || strcmp(op, "Ceil") == 0 || strcmp(op, "Sqrt") == 0) {
         OCT__TRY(new_const(im, a->f != NULL, a->ndim, a->dims, &r));
-        for (size_t i = 0; i < a->count; i++)
+        for (size_t i = 0; i < a->count; i++) {
             cset(r, i, op[0] == 'F' ? floor(cval(a, i)) : op[0] == 'C' ? ceil(cval(a, i)) : sqrt(cval(a, i)));
+            if (i < 8 && op[0] != 'S') pv[i] = prov_push(prov_of(im, 0, i, &pd[i]), &pd[i], op[0] == 'F' ? 'f' : 'c', 0);
+        }
+        track = 1;
     } else { /* Mul, Div, Add, Sub: equal shapes or a scalar operand */
         const oct__onnx_tensor *b;
         OCT__TRY(in_const(im, 1, 1, &b));
@@ -781,9 +862,41 @@ static oct_status fold_const(imp *im, int *done)
                 v = isf ? x / y : floor(x / y);
             }
             cset(r, i, v);
+            /* dim (op) constant: the program grows by one op. */
+            if (i < 8) {
+                oct__gexpr ea, eb;
+                int va = prov_of(im, 0, a->count == 1 ? 0 : i, &ea), vb = prov_of(im, 1, b->count == 1 ? 0 : i, &eb);
+                if (va >= 0 && vb < 0) {
+                    pd[i] = ea;
+                    pv[i] = op[0] == 'A' ? prov_push(va, &pd[i], '+', y) : op[0] == 'S' ? prov_push(va, &pd[i], '+', -y)
+                          : op[0] == 'M' ? prov_push(va, &pd[i], '*', y) : prov_push(va, &pd[i], isf ? 'd' : 'i', y);
+                } else if (vb >= 0 && va < 0 && (op[0] == 'A' || op[0] == 'M')) {
+                    pd[i] = eb;
+                    pv[i] = prov_push(vb, &pd[i], op[0] == 'A' ? '+' : '*', x);
+                }
+            }
         }
+        track = 1;
     }
-    return bind_const(im, n->outputs[0], NULL, r);
+    int nprov = track && r->count <= 8 ? (int)r->count : 0, dep = 0;
+    for (int k = 0; k < n->ninputs; k++) {
+        sym *si = *n->inputs[k] ? find_sym(im, n->inputs[k]) : NULL;
+        dep |= si && si->shape_dep;
+    }
+    int cos = strcmp(op, "ConstantOfShape") == 0 && a->count <= 8;
+    oct__gexpr dp[8];
+    int dv[8];
+    for (size_t k = 0; cos && k < a->count; k++) dv[k] = prov_of(im, 0, k, &dp[k]);
+    OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+    sym *o = &im->s[im->nsym - 1];
+    o->shape_dep = dep;
+    if (cos) {
+        o->ndprov = (int)a->count;
+        for (int k = 0; k < o->ndprov; k++) o->dprov_v[k] = dv[k], o->dprov[k] = dp[k];
+    }
+    o->nprov = nprov;
+    for (int k = 0; k < nprov; k++) o->prov_v[k] = pv[k], o->prov[k] = pd[k];
+    return OCT_OK;
 fail:
     free_owned(r);
     return s;
@@ -1072,13 +1185,19 @@ static oct_status op_resize(imp *im)
         }
     }
     oct__gdims d = im->g->v[x].d;
-    int up_h = 0, up_w = 0, oh = 0, ow = 0;
+    int up_h = 0, up_w = 0, oh = 0, ow = 0, like = -1;
+    oct__gexpr ex[2];
+    memset(ex, 0, sizeof ex);
     if (have_scales) {
         if (sc[0] != 1 || sc[1] != 1) return unsupported(n, "scales (%g, %g) on batch / channels (1 only)", sc[0], sc[1]);
         if (sc[2] != floor(sc[2]) || sc[3] != floor(sc[3]) || sc[2] < 1 || sc[3] < 1 || sc[2] > 64 || sc[3] > 64)
             return unsupported(n, "scales (%g, %g): integer upscaling only", sc[2], sc[3]);
         up_h = (int)sc[2], up_w = (int)sc[3];
     } else {
+        /* Sizes give a ratio that changes with the input size (and is rarely an integer). */
+        if (integer_only)
+            return unsupported(n, "sizes with half_pixel coordinates (integer scales only, where asymmetric + floor "
+                                  "picks the same pixels)");
         OCT__TRY(need_data(im, sizes, "sizes"));
         int64_t s0 = (int64_t)cval(sizes, 0), s1 = (int64_t)cval(sizes, 1);
         if ((s0 != (im->g->in_n > 0 ? im->g->in_n : 1) && s0 != 1) || s1 != d.c)
@@ -1086,15 +1205,19 @@ static oct_status op_resize(imp *im)
         double h = cval(sizes, 2), w = cval(sizes, 3);
         if (h < 1 || w < 1 || h > 1 << 20 || w > 1 << 20) return unsupported(n, "sizes (%g, %g) out of range", h, w);
         oh = (int)h, ow = (int)w;
-        if (oh % d.h == 0 && ow % d.w == 0) up_h = oh / d.h, up_w = ow / d.w; /* follows the input size */
-        if (integer_only && !up_h)
-            return unsupported(n, "sizes (%d, %d) from (%d, %d) with half_pixel coordinates (integer scales only)", oh,
-                               ow, d.h, d.w);
+        oct__gexpr e2, e3;
+        int v2 = prov_of(im, 3, 2, &e2), v3 = prov_of(im, 3, 3, &e3);
+        if (v2 >= 0 && v2 == v3 && im->g->v[v2].rank == 4)
+            like = v2, ex[0] = e2, ex[1] = e3; /* computed from v's size: follows it at any input size */
+        else if (find_sym(im, n->inputs[3])->shape_dep && !im->g->fixed_size_node[0])
+            snprintf(im->g->fixed_size_node, sizeof im->g->fixed_size_node, NODE_FMT, NODE_ARGS(n));
     }
     oct__gnode *nd;
-    int index;
-    OCT__TRY(emit(im, OCT__GK_RESIZE, 1, &x, &nd, &index));
-    nd->up_h = up_h, nd->up_w = up_w, nd->oh = oh, nd->ow = ow;
+    int index, in[2] = {x, like};
+    if (like >= 0) im->vuses[like]++; /* read for its size */
+    OCT__TRY(emit(im, OCT__GK_RESIZE, like >= 0 ? 2 : 1, in, &nd, &index));
+    nd->up_h = up_h, nd->up_w = up_w, nd->oh = like >= 0 ? -1 : oh, nd->ow = like >= 0 ? -1 : ow;
+    nd->size_expr[0] = ex[0], nd->size_expr[1] = ex[1];
     return finish(im, index, n->outputs[0]);
 }
 
@@ -1165,6 +1288,7 @@ static oct_status bind_empty(imp *im, int x, const char *out)
     OCT__TRY(add_sym(im, out, &s));
     const oct__gvalue *v = &im->g->v[x];
     s->empty = 1;
+    s->empty_of = x;
     s->edims[0] = im->g->in_n > 0 ? im->g->in_n : 1;
     s->edims[1] = 0, s->edims[2] = v->d.h, s->edims[3] = v->d.w;
     return OCT_OK;
