@@ -5,7 +5,8 @@
  *         reason is kept): an op, attribute value, rank or type octcl does not run;
  *   PASS  it loads and every test_data_set_N gives output_0.pb within ONNX's own
  *         backend-test tolerance, |got - want| <= atol + rtol * |want| with rtol = 1e-3,
- *         atol = 1e-7 (onnx/backend/test/runner: np.testing.assert_allclose defaults);
+ *         atol = 1e-7 (onnx/backend/test/runner: np.testing.assert_allclose defaults),
+ *         and again with the data set twice over in one batch (octcl's batch is free);
  *   FAIL  a wrong answer, a run-time error, a wrong output shape, or a load error other
  *         than OCT_ERR_UNSUPPORTED.
  * octcl's engine takes one float (N, C, H, W) input and treats weights as constants; a
@@ -293,6 +294,35 @@ static size_t compare(const float *want, const float *got, size_t count, char **
     return bad;
 }
 
+static const char *no_path(const char *msg);
+
+/* The model on x repeated twice along the batch (2n images): want twice over, else a
+ * failure in *why (a run-time error is returned with *why set too). */
+static oct_status batch_twice(loaded *l, const oct__onnx_tensor *x, int n, int h, int w, const float *want,
+                              size_t count, char **why)
+{
+    size_t xin = x->count;
+    float *x2 = malloc(2 * xin * sizeof *x2), *y2 = malloc(2 * (count ? count : 1) * sizeof *y2),
+          *w2 = malloc(2 * (count ? count : 1) * sizeof *w2);
+    if (!x2 || !y2 || !w2) exit(2);
+    memcpy(x2, x->f, xin * sizeof *x2);
+    memcpy(x2 + xin, x->f, xin * sizeof *x2);
+    memcpy(w2, want, count * sizeof *w2);
+    memcpy(w2 + count, want, count * sizeof *w2);
+    for (size_t i = 0; i < 2 * count; i++) y2[i] = NAN;
+    oct_status s = forward(l, x2, 2 * n, h, w, y2);
+    if (s != OCT_OK) {
+        *why = xprintf("forward at batch %d (the data set twice): %s: %s", 2 * n, oct_status_string(s),
+                       no_path(oct_last_error()));
+    } else if (compare(w2, y2, 2 * count, why)) {
+        char *m = xprintf("at batch %d (the data set twice): %s", 2 * n, *why);
+        free(*why);
+        *why = m;
+    }
+    free(x2), free(y2), free(w2);
+    return s;
+}
+
 /* A message without the "/path/to/model.onnx: " it may start with. */
 static const char *no_path(const char *msg)
 {
@@ -373,7 +403,14 @@ static int run_one(oct_context *ctx, const test_case *tc, char **why)
             *why = xprintf("forward: %s: %s", oct_status_string(s), oct_last_error());
             goto next;
         }
-        if (compare(o->f, y, count, why)) result = R_FAIL;
+        if (compare(o->f, y, count, why)) {
+            result = R_FAIL;
+            goto next;
+        }
+        /* octcl's batch is free whatever the file says: the data set twice over in one
+         * batch of 2n must give the expected output twice over. */
+        s = batch_twice(&l, x, n, h, w, o->f, count, why);
+        if (s != OCT_OK || *why) result = R_FAIL;
     next:
         free(y);
         loaded_free(&l);
