@@ -708,6 +708,120 @@ static void test_shape_chains(void)
     oct_context_free(ctx);
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Old opsets and the attribute values ONNX's backend tests brought in                      */
+
+static void expect_loads(net *t)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    oct__graph *g = import(ctx, t, OCT_OK);
+    CU_ASSERT_PTR_NOT_NULL(g);
+    oct__graph_free(g);
+    oct_context_free(ctx);
+    net_free(t);
+}
+
+static void attr_real(net *t, oct__onnx_node *n, const char *nm, double v)
+{
+    oct__onnx_attr *a = &n->attrs[n->nattrs++];
+    a->name = name(t, nm);
+    a->type = OCT__ONNX_ATTR_FLOAT;
+    a->f = v;
+}
+
+/* y = BatchNormalization(x) at opset `opset` with is_test / spatial (-1: absent). */
+static void legacy_bn(net *t, int opset, int is_test, int spatial)
+{
+    net_init(t, 3, 4, 4);
+    t->m.opset = opset;
+    bn(t, "bn", "x", "y", 3);
+    oct__onnx_node *n = &t->nodes[t->m.nnodes - 1];
+    if (is_test >= 0) attr_int(t, n, "is_test", is_test);
+    if (spatial >= 0) attr_int(t, n, "spatial", spatial);
+    net_output(t, "y");
+}
+
+static void test_legacy_and_edges(void)
+{
+    net t;
+    /* Opset 6 (PyTorch's oldest exports): BatchNormalization in inference mode only. */
+    legacy_bn(&t, 6, 1, -1);
+    expect_loads(&t);
+    legacy_bn(&t, 6, -1, -1);
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'bn' (BatchNormalization): attribute 'is_test' = 0 at opset 6");
+    legacy_bn(&t, 6, 1, 0);
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'spatial' = 0 (1 only)");
+    legacy_bn(&t, 7, -1, -1); /* is_test is gone at 7 */
+    expect_loads(&t);
+    /* Legacy broadcast = 1: one value means the same, one per channel may not. */
+    for (int count = 1; count <= 3; count += 2) {
+        net_init(&t, 3, 4, 4);
+        t.m.opset = 6;
+        init_f(&t, "k", 1, 2, 1, count);
+        attr_int(&t, node(&t, "Add", "plus", "x,k", "y"), "broadcast", 1);
+        net_output(&t, "y");
+        if (count == 1) expect_loads(&t);
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'broadcast' = 1 at opset 6 with a constant of 3 values");
+    }
+    /* Ops whose inputs were attributes before: unsupported there, not misread. */
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 6;
+    init_f(&t, "sc", 2, 2, 1, 4);
+    node(&t, "Upsample", "up", "x,sc", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Upsample): Upsample at opset 6");
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 4;
+    attr_ints(&t, node(&t, "Reshape", "r", "x", "y"), "shape", 2, 1, 48);
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'r' (Reshape): Reshape at opset 4");
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 5;
+    init_i(&t, "s", 2, 1LL, 48LL);
+    attr_str(&t, node(&t, "Cast", "c", "s", "s2"), "to", "INT64");
+    node(&t, "Reshape", "r", "x,s2", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'c' (Cast): Cast at opset 5");
+    /* Resize with half_pixel coordinates: integer scales with rounding only (the same
+     * pixels as asymmetric + floor there). */
+    static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "ceil"};
+    for (int i = 0; i < 3; i++) {
+        net_init(&t, 3, 4, 4);
+        oct__onnx_tensor *sc = init_f(&t, "sc", 1, 1, 1, 4);
+        sc->f[2] = 2, sc->f[3] = 3;
+        oct__onnx_node *n = node(&t, "Resize", "up", "x,-,sc", "y");
+        attr_str(&t, n, "nearest_mode", nearest[i]);
+        net_output(&t, "y");
+        if (i < 2) expect_loads(&t);
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'nearest_mode' = 'ceil' with 'half_pixel' coordinates");
+    }
+    net_init(&t, 3, 4, 4);
+    init_i(&t, "sz", 4, 1LL, 3LL, 8LL, 8LL);
+    node(&t, "Resize", "up", "x,-,-,sz", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Resize): sizes with half_pixel coordinates");
+    /* (N, F) inputs; Gemm's alpha / beta fold, a matrix bias or transA do not. */
+    for (int k = 0; k < 3; k++) {
+        net_init(&t, 6, 1, 1);
+        t.in.ndim = 2;
+        init_f(&t, "B", -1, 1, 2, 6, 4);
+        init_f(&t, "C", -1, 1, k == 1 ? 2 : 1, k == 1 ? 2 : 4, 4);
+        oct__onnx_node *n = node(&t, "Gemm", "fc", "x,B,C", "y");
+        attr_real(&t, n, "alpha", 0.5);
+        if (k == 2) attr_int(&t, n, "transA", 1);
+        net_output(&t, "y");
+        if (k == 0) expect_loads(&t);
+        else if (k == 1) expect_error(&t, OCT_ERR_UNSUPPORTED, "bias of 8 values for 4 outputs");
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'transA' = 1");
+    }
+    net_init(&t, 3, 4, 4);
+    t.in.ndim = 3;
+    node(&t, "Relu", "r", "x", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "input 'x' is rank 3 of type 1; a float (N, C, H, W) or (N, F) input");
+}
+
 /* Every fallible allocation of an import and a forward pass failing in turn: a clean
  * out-of-memory status, nothing left allocated (the sanitizer build checks the host side). */
 static void test_faults(void)
@@ -751,6 +865,7 @@ int main(void)
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
+    CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);
     CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     return run_cunit();
 }
