@@ -1528,8 +1528,8 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     oct_status s = oct__graph_create(ctx, &im.g);
     if (s != OCT_OK) return s;
     oct__graph *g = im.g;
-    if (m->opset && (m->opset < 7 || m->opset > 18)) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (7..18 supported)", path, (long long)m->opset);
+    if (m->opset > 18) {
+        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (1..18 supported)", path, (long long)m->opset);
         goto done;
     }
     for (int i = 0; i < m->ninits && s == OCT_OK; i++) s = bind_const(&im, m->inits[i].name, &m->inits[i], NULL);
@@ -1568,9 +1568,23 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
         goto done;
     }
     g->output = o->value;
-    if (g->output == g->input) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: the output is the input (no computation)", path);
-        goto done;
+    int root = g->output;
+    while (g->v[root].view_of >= 0) root = g->v[root].view_of;
+    if (root == g->input) {
+        /* The output is (a view of) the input: a copy gives it storage of its own. */
+        oct__gnode *nd;
+        int index;
+        im.node = NULL;
+        if ((s = oct__g_node(g, OCT__GK_AFFINE, "output copy", &nd, &index)) != OCT_OK ||
+            (s = oct__g_set_inputs(g, nd, 1, &g->output)) != OCT_OK)
+            goto done;
+        nd->nout = 1;
+        nd->co = g->v[g->output].d.c;
+        char name[160];
+        snprintf(name, sizeof name, "%s (copy)", m->outputs[0].name);
+        const char *names[1] = {name};
+        if ((s = oct__g_finish_node(g, index, names)) != OCT_OK) goto done;
+        g->output = g->nd[index].out[0];
     }
     if ((s = oct__graph_shapes(g, g->in_h, g->in_w)) != OCT_OK) goto done;
     if ((s = oct__graph_fuse_octconv(g, &g->octconv_layers)) != OCT_OK) goto done;
