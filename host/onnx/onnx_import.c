@@ -496,6 +496,9 @@ static oct_status op_bn(imp *im)
         OCT__TRY(need_float(im, t[k], "BatchNormalization input"));
     }
     if (attr_int(n, "training_mode", 0) != 0) return unsupported(n, "attribute 'training_mode' = 1 (inference only)");
+    if (im->opset < 7 && attr_int(n, "is_test", 0) != 1)
+        return unsupported(n, "attribute 'is_test' = %lld (batch statistics; inference only)", attr_int(n, "is_test", 0));
+    if (attr_int(n, "spatial", 1) != 1) return unsupported(n, "attribute 'spatial' = 0 (per-channel statistics only)");
     for (int k = 1; k < n->noutputs; k++)
         if (*n->outputs[k] && uses(im, n->outputs[k]))
             return unsupported(n, "output %d (running statistics) is read; inference only", k);
@@ -1467,6 +1470,13 @@ static oct_status op_identity(imp *im)
     const oct__onnx_node *n = im->node;
     if (strcmp(n->op_type, "Dropout") == 0) {
         if (n->noutputs > 1 && *n->outputs[1] && uses(im, n->outputs[1])) return unsupported(n, "output 'mask' is read");
+        if (im->opset < 7 && attr_int(n, "is_test", 0) != 1)
+            return unsupported(n, "attribute 'is_test' = %lld (training dropout; inference only)", attr_int(n, "is_test", 0));
+        const oct__onnx_tensor *tm = NULL;
+        if (n->ninputs > 2 && *n->inputs[2]) {
+            OCT__TRY(in_const(im, 2, 1, &tm));
+            if (tm->count && cval(tm, 0) != 0) return unsupported(n, "input 'training_mode' is true (inference only)");
+        }
     }
     if (is_const(im, 0)) {
         const oct__onnx_tensor *t;
