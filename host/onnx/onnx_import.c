@@ -156,6 +156,29 @@ static oct_status bind_const(imp *im, const char *name, const oct__onnx_tensor *
     return OCT_OK;
 }
 
+/* A zero Pad that no Conv or pool absorbs: an average pool of 1x1 windows over the
+ * padded input, counting the padding (so a copy with zeros around it). */
+static oct_status materialize_pad(imp *im, sym *s)
+{
+    oct__gnode *nd;
+    int index, x = s->value;
+    OCT__TRY(oct__g_node(im->g, OCT__GK_POOL, s->name, &nd, &index));
+    OCT__TRY(oct__g_set_inputs(im->g, nd, 1, &x));
+    nd->nout = 1;
+    nd->kh = nd->kw = 1, nd->cip = 1;
+    nd->pt = s->pad[0], nd->pl = s->pad[1], nd->pb = s->pad[2], nd->pr = s->pad[3];
+    OCT__TRY(oct__g_note_fused(nd, "Pad", s->name));
+    const char *names[1] = {s->name};
+    OCT__TRY(oct__g_finish_node(im->g, index, names));
+    OCT__TRY(grow_vuses(im));
+    int y = im->g->nd[index].out[0];
+    /* The reads of the padded name now go to the new value. */
+    im->vuses[y] = uses(im, s->name);
+    s->value = y;
+    s->padded = 0;
+    return OCT_OK;
+}
+
 /* Input k of the current node as a graph value (a pending Pad only where allowed). */
 static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pad)
 {
@@ -167,9 +190,7 @@ static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pa
     if (s->empty) return unsupported(n, "input '%s' has zero channels", n->inputs[k]);
     if (s->value < 0)
         return unsupported(n, "input '%s' is a constant; octcl runs this op on activations only", n->inputs[k]);
-    if (s->padded && !allow_pad)
-        return unsupported(n, "input '%s' comes from a Pad; a zero Pad is folded only into Conv and AveragePool",
-                           n->inputs[k]);
+    if (s->padded && !allow_pad) OCT__TRY(materialize_pad(im, s));
     *v = s->value;
     if (pad) *pad = s->padded ? s->pad : NULL;
     return OCT_OK;
@@ -1572,6 +1593,7 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     }
     if (s != OCT_OK) goto done;
     sym *o = find_sym(&im, m->outputs[0].name);
+    if (o && o->value >= 0 && o->padded && (s = materialize_pad(&im, o)) != OCT_OK) goto done;
     if (!o || o->value < 0 || o->padded) {
         s = oct__fail(o ? OCT_ERR_UNSUPPORTED : OCT_ERR_MODEL, "%s: output '%s' is %s", path, m->outputs[0].name,
                       !o ? "written by no node" : o->padded ? "a Pad's output" : "a constant");
