@@ -266,7 +266,6 @@ typedef struct {
     int dev;                         /* index of the device in this run */
     char device[256], platform[256], driver[128], backend[16], label[32];
     double alpha;
-    int file_index;                  /* --model: 1-based number of the file, 0 otherwise */
     int batch, h, w, in_channels, classes;
     char model[4096];
     long long macs, macs0, parameters;
@@ -458,10 +457,6 @@ static void write_table(FILE *f, const bench_row *rows, int n, const run_meta *m
         snprintf(size, sizeof size, "%dx%d", r->h, r->w);
         char alb[32];
         const char *al = tab_num(alb, sizeof alb, r->alpha, "%.2f");
-        if (r->file_index > 0 && !isfinite(r->alpha)) { /* an ONNX file: its number in the header's list */
-            snprintf(alb, sizeof alb, "#%d", r->file_index);
-            al = alb;
-        }
         fprintf(f, "  %-5s %5d %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", al, r->batch, size,
                 tab_num(t[0], 32, r->ms_min, "%.3f"), tab_num(t[1], 32, r->ms_median, "%.3f"),
                 tab_num(t[2], 32, r->dev_min, "%.3f"), tab_num(t[3], 32, r->batch / (r->ms_min * 1e-3), "%.1f"),
@@ -754,7 +749,6 @@ static int run_device(bench_state *st, int d, bench_out *out)
             snprintf(r->label, sizeof r->label, "%s", label);
             snprintf(r->model, sizeof r->model, "%s", desc);
             r->alpha = o->n_model_files ? (mi.alpha >= 0 ? mi.alpha : NAN) : alpha;
-            r->file_index = o->n_model_files ? ai + 1 : 0;
             r->batch = n, r->h = o->h, r->w = o->w;
             r->in_channels = mi.in_channels, r->classes = mi.num_classes;
             r->macs = oct_model_macs(m, o->h, o->w);
@@ -1009,7 +1003,7 @@ int octcl_bench_main(int argc, char **argv)
     if (o.n_model_files) {
         fprintf(table, "octcl bench %s, %s: %d model file(s) at %dx%dx%d:", OCTCL_VERSION, stamp, o.n_model_files,
                 st.in_c, o.h, o.w);
-        for (int i = 0; i < o.n_model_files; i++) fprintf(table, " #%d %s", i + 1, o.model_files[i]);
+        for (int i = 0; i < o.n_model_files; i++) fprintf(table, " %s", o.model_files[i]);
         fprintf(table, "\n");
     } else {
         fprintf(table, "octcl bench %s, %s: OctNetMini %dx%dx%d -> %d classes\n", OCTCL_VERSION, stamp, st.in_c, o.h,

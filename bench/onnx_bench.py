@@ -7,6 +7,7 @@
                         [--batch 1,8] [--threads 2] [--repeat 20] [--warmup 3]
                         [--engines ort,pytorch,octcl] [--octcl build/octcl] [--work DIR]
                         [--venv DIR] [--json FILE] [--png FILE]
+    bench/onnx_bench.py --from-json FILE [--png FILE]     table (and plot) of earlier rows
 
 For each network NAME:ALPHA:HxW[:WIDTH] (python/make_onnx.py's names; default: Oct-ResNet-50
 at alpha 0 and 0.5 at 224x224, OctNetMini at alpha 0, 0.25, 0.5, 0.75 at 32x32) the ONNX
@@ -33,7 +34,12 @@ on every Conv2d/Linear), gflops (2 x macs x batch / min time), peak_rss_mb, base
 threads, repeat, warmup, cpu (/proc/cpuinfo model name), model_file, error, and for a net
 measured at alpha 0 and at alpha a by the same engine and batch: speedup (t0 / ta),
 theoretical (macs0 / macsa) and realised (speedup / theoretical).  A PNG (--png, default
-WORK/onnx_bench.png) plots min ms per engine and the peak memory.
+WORK/onnx_bench.png) plots min ms per engine and the peak memory; stdout gets a markdown
+table of min ms and realised per engine (README's table).
+
+On a loaded machine PyTorch's two OpenMP threads stall at every barrier when a core is
+taken away (seen here: OctNetMini alpha 0.25, batch 1: 90 ms with 2 threads, 8.2 ms with
+--threads 1, onnxruntime 3.0 ms); the minimum over --repeat passes only partly hides it.
 """
 import argparse
 import datetime
@@ -281,6 +287,33 @@ def plot(rows, path):
     print(f'onnx_bench.py: wrote {path}', file=sys.stderr)
 
 
+def table(rows):
+    """A markdown table: one line per (net, alpha, size, batch), min ms per engine, and each
+    engine's realised fraction of the MAC saving against its own alpha 0."""
+    engines = [e for e in ('octcl', 'ort', 'pytorch') if any(r['engine'] == e for r in rows)]
+    by = {(r['engine'], r['net'], r['alpha'], r['size'], r['batch']): r for r in rows}
+    keys = []
+    for r in rows:
+        k = (r['net'], r['alpha'], r['size'], r['batch'])
+        if k not in keys:
+            keys.append(k)
+    head = ['net', 'alpha', 'size', 'batch', 'GMACs'] + [f'{e} ms' for e in engines] + \
+        [f'{e} realised' for e in engines]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for (n, al, sz, b) in keys:
+        cells = [n, f'{al:g}', sz, str(b)]
+        rs = [by.get((e, n, al, sz, b)) or {} for e in engines]
+        macs = next((r['macs'] for r in rs if r.get('macs')), None)
+        cells.append(f'{macs / 1e9:.3f}' if macs else '')
+        cells += [f"{r['min_ms']:.2f}" if r.get('min_ms') else ('failed' if r else '') for r in rs]
+        cells += [f"{r['realised']:.2f}" if r.get('realised') is not None else '' for r in rs]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    r0 = rows[0]
+    lines.append(f"\n{r0['cpu']}, {r0['threads']} threads, min of {r0['repeat']} passes after {r0['warmup']}; "
+                 'realised = (t at alpha 0 / t) / (MACs at alpha 0 / MACs), same engine and batch.')
+    return '\n'.join(lines)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description='octcl vs onnxruntime vs PyTorch on the same ONNX files.')
     ap.add_argument('--nets', default=DEFAULT_NETS, help='NAME:ALPHA:HxW[:WIDTH],... (default %(default)s)')
@@ -297,6 +330,7 @@ def main(argv):
                     '(default WORK/ort-venv)')
     ap.add_argument('--json', help='rows (default WORK/onnx_bench.json)')
     ap.add_argument('--png', help='plot (default WORK/onnx_bench.png)')
+    ap.add_argument('--from-json', metavar='FILE', help='measure nothing: the table and PNG of earlier rows')
     # worker mode (internal)
     ap.add_argument('--worker', choices=('ort', 'pytorch'), help=argparse.SUPPRESS)
     ap.add_argument('--model', help=argparse.SUPPRESS)
@@ -312,6 +346,14 @@ def main(argv):
         a.size = tuple(int(v) for v in a.size.split('x'))
         a.batch = a.batch_one
         return worker(a)
+
+    if a.from_json:
+        with open(a.from_json) as f:
+            rows = json.load(f)
+        print(table(rows))
+        if a.png:
+            plot(rows, a.png)
+        return 0
 
     engines = [e for e in a.engines.split(',') if e]
     if any(e not in ('ort', 'pytorch', 'octcl') for e in engines):
@@ -395,6 +437,7 @@ def main(argv):
     print(f'onnx_bench.py: wrote {json_path}', file=sys.stderr)
     if rows:
         plot(rows, png_path)
+        print(table(rows))
     return 0
 
 

@@ -5,7 +5,9 @@
  *
  * Convolutions run as a tiled implicit GEMM (conv_gemm.cl) whose tile sizes are -D knobs
  * picked per device at init, or as the direct kernel (conv.cl) for tiny ops and devices
- * where the GEMM's work-group or local memory does not fit. While profiling is on,
+ * where the GEMM's work-group or local memory does not fit. The graph ops (graph.cl)
+ * send one-group square convolutions to those kernels and the rest (groups, depthwise,
+ * dilation, asymmetric padding) to a direct kernel. While profiling is on,
  * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
 #include "internal.h"
@@ -44,6 +46,7 @@ enum {
     OCT__K_LINEAR,
     OCT__K_PROBE,
     OCT__K_CONVG,
+    OCT__K_CONVG_DW,
     OCT__K_POOLG,
     OCT__K_ADD,
     OCT__K_AFFINE,
@@ -64,6 +67,7 @@ static const struct {
     [OCT__K_LINEAR] = {"oct_linear", OCT__LOCAL_1D},
     [OCT__K_PROBE] = {"oct_probe_fma", OCT__LOCAL_PROBE},
     [OCT__K_CONVG] = {"oct_convg_direct", OCT__LOCAL_1D},
+    [OCT__K_CONVG_DW] = {"oct_convg_dw", OCT__LOCAL_1D},
     [OCT__K_POOLG] = {"oct_poolg", OCT__LOCAL_1D},
     [OCT__K_ADD] = {"oct_add", OCT__LOCAL_1D},
     [OCT__K_AFFINE] = {"oct_affine", OCT__LOCAL_1D},
@@ -1308,6 +1312,19 @@ done:
 /* ------------------------------------------------------------------------------------ */
 /* Graph ops: general convolution, pooling, add, affine (graph.cl)                        */
 
+/* Queue kernel k over a dims-D range of at least global[] work-items (the kernels check
+ * bounds) in work-groups that span rows: up to st->local[k] work-items (a power of two),
+ * dim 0 first, then dim 1. Larger groups let PoCL vectorise across work-items. */
+static oct_status oct__launch_nd(oct__cl *st, int k, const oct__args *a, cl_uint dims, const size_t *global)
+{
+    size_t cap = st->local[k] ? st->local[k] : 1, local[3] = {1, 1, 1}, g[3] = {1, 1, 1};
+    while (local[0] < cap && local[0] < global[0]) local[0] *= 2;
+    if (dims > 1)
+        while (local[0] * local[1] < cap && local[1] < global[1]) local[1] *= 2;
+    for (cl_uint d = 0; d < dims; d++) g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+    return oct__enqueue(st, k, a, dims, g, local);
+}
+
 /* Same (n, c, h, w). */
 static int oct__same4(const oct__view *a, const oct__view *b)
 {
@@ -1331,7 +1348,8 @@ static oct_status oct__add_launch(oct__cl *st, const oct__kview *a, const oct__k
     oct__arg_int(&k, yv->n);
     oct__arg_int(&k, yv->c * yv->h * yv->w);
     oct__arg_int(&k, relu != 0);
-    return oct__launch(st, OCT__K_ADD, &k, y->items, st->local[OCT__K_ADD]);
+    size_t global[2] = {(size_t)yv->c * yv->h * yv->w, (size_t)yv->n};
+    return oct__launch_nd(st, OCT__K_ADD, &k, 2, global);
 }
 
 /* y = x * scale + shift, then ReLU (either may be NULL; views checked by the caller). */
@@ -1353,14 +1371,15 @@ static oct_status oct__affine_launch(oct__cl *st, const oct__kview *x, const oct
     oct__arg_int(&k, yv->c);
     oct__arg_int(&k, yv->h * yv->w);
     oct__arg_int(&k, relu != 0);
-    return oct__launch(st, OCT__K_AFFINE, &k, y->items, st->local[OCT__K_AFFINE]);
+    size_t global[3] = {(size_t)yv->h * yv->w, (size_t)yv->c, (size_t)yv->n};
+    return oct__launch_nd(st, OCT__K_AFFINE, &k, 3, global);
 }
 
 /* y (=|+=) conv2d(x, weight, groups) + bias, + res, then ReLU. One group with a square
  * kernel, one padding, one stride and no dilation runs the convolution kernels of
  * conv2d (the implicit GEMM where it is chosen) after the residual was added to y
- * (sum + bias + old + res, in that order of terms); everything else runs
- * oct_convg_direct. */
+ * (sum + bias + old + res, in that order of terms); one input channel per group
+ * (depthwise) runs oct_convg_dw; everything else oct_convg_direct. */
 static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
 {
     static const char *what = "convg";
@@ -1408,6 +1427,41 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
                           op->accumulate || op->res.buf != NULL, op->relu};
         return cl_conv2d(ctx, &c);
     }
+    if (cig == 1 && g > 1) { /* depthwise, channel multipliers */
+        oct__args a = oct__args_start(st, OCT__K_CONVG_DW);
+        oct__arg_mem(&a, x.mem);
+        oct__arg_int(&a, x.off);
+        oct__arg_int(&a, x.nstride);
+        oct__arg_int(&a, xv->h);
+        oct__arg_int(&a, xv->w);
+        oct__arg_mem(&a, op->weight->mem);
+        oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem));
+        oct__arg_int(&a, op->bias != NULL);
+        oct__arg_mem(&a, oct__mem_or(op->res.buf ? r.mem : NULL, y.mem));
+        oct__arg_int(&a, r.off);
+        oct__arg_int(&a, r.nstride);
+        oct__arg_int(&a, op->res.buf != NULL);
+        oct__arg_mem(&a, y.mem);
+        oct__arg_int(&a, y.off);
+        oct__arg_int(&a, y.nstride);
+        oct__arg_int(&a, yv->n);
+        oct__arg_int(&a, yv->c);
+        oct__arg_int(&a, yv->h);
+        oct__arg_int(&a, yv->w);
+        oct__arg_int(&a, op->kh);
+        oct__arg_int(&a, op->kw);
+        oct__arg_int(&a, op->stride_h);
+        oct__arg_int(&a, op->stride_w);
+        oct__arg_int(&a, op->pad_t);
+        oct__arg_int(&a, op->pad_l);
+        oct__arg_int(&a, op->dil_h);
+        oct__arg_int(&a, op->dil_w);
+        oct__arg_int(&a, yv->c / g);
+        oct__arg_int(&a, op->accumulate != 0);
+        oct__arg_int(&a, op->relu != 0);
+        size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)yv->c};
+        return oct__launch_nd(st, OCT__K_CONVG_DW, &a, 3, global);
+    }
     oct__args a = oct__args_start(st, OCT__K_CONVG);
     oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));
     oct__arg_int(&a, x.off);
@@ -1440,8 +1494,8 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
     oct__arg_int(&a, g);
     oct__arg_int(&a, op->accumulate != 0);
     oct__arg_int(&a, op->relu != 0);
-    size_t items = (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4) * (size_t)yv->h * (size_t)yv->w;
-    return oct__launch(st, OCT__K_CONVG, &a, items, st->local[OCT__K_CONVG]);
+    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4)};
+    return oct__launch_nd(st, OCT__K_CONVG, &a, 3, global);
 }
 
 static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)
@@ -1486,7 +1540,8 @@ static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)
     oct__arg_int(&a, op->pad_r);
     oct__arg_int(&a, op->count_include_pad != 0);
     oct__arg_int(&a, op->relu != 0);
-    return oct__launch(st, OCT__K_POOLG, &a, y.items, st->local[OCT__K_POOLG]);
+    size_t global[3] = {(size_t)op->y.w, (size_t)op->y.h, (size_t)op->y.n * (size_t)op->y.c};
+    return oct__launch_nd(st, OCT__K_POOLG, &a, 3, global);
 }
 
 static oct_status cl_add(oct_context *ctx, const oct__add_op *op)

@@ -4,7 +4,10 @@
  * rows (no im2col), with bias, accumulate and ReLU applied as the outputs are stored;
  * other convolutions (or CPUs without AVX-512) use im2col + single-threaded OpenBLAS
  * sgemm per thread and a fused epilogue. Pooling, resize and GAP are row loops (AVX-512
- * where it pays). Checked op by op against the reference backend (backend_ref.c). */
+ * where it pays). The graph ops of imported networks (convg, poolg, add, affine; at the
+ * end of the file) reuse the direct kernel for stride-1 square convolutions and run the
+ * rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
+ * separable pooling. Checked op by op against the reference backend (backend_ref.c). */
 #include "internal.h"
 #include "gemm.h"
 #include "threadpool.h"
@@ -1255,7 +1258,7 @@ static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int d
     size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
     if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
     cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b);
-    if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= 8 * OCT__CPU_SCRATCH_FLOATS) {
+    if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
         /* Shared im2col, one (image, group) after another. */
         OCT__TRY(cpu__scratch(st, 0, j.kdim * hwo, "convg"));
         float *col = st->scratch[0].f;

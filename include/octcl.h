@@ -206,8 +206,9 @@ typedef struct {
     double mean, std;           /* x = (pixel / 255 - mean) / std */
 } oct_model_info;
 
-/* Load a safetensors file holding the seed's OctNetMini state_dict. BatchNorm is folded
- * into the preceding convolutions on load. */
+/* Load a safetensors file holding the seed's OctNetMini state_dict (BatchNorm folded
+ * into the preceding convolutions on load), or an ONNX file (see "Any network" below);
+ * the two are told apart by the file's content. */
 oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out);
 /* Build a model with deterministic weights from a seed. */
 oct_status oct_model_create_random(oct_context *ctx, int in_channels, int num_classes,

@@ -20,7 +20,8 @@ void oct_taps(int i0, int k, int d, int n, int *t0, int *t1)
  *   res (N, Co, Ho, Wo) when has_res, y (N, Co, Ho, Wo).
  * Work-item (b, g, cb, oy, ox) writes output channels g * cog + 4 cb .. + 3 (those inside
  * the group), every input value it loads serving up to 4 weights.
- * Global size: N * groups * ceil(cog / 4) * Ho * Wo rounded up (1-D). */
+ * Global size (Wo, Ho, N * groups * ceil(cog / 4)): no index divisions per output but
+ * one (PoCL runs work-items as scalar loops, where they cost more than the taps). */
 __kernel void oct_convg_direct(__global const float *x, int x_off, int x_ns, int ci_n, int h, int w,
                                __global const float *wt, __global const float *bias, int has_bias,
                                __global const float *res, int r_off, int r_ns, int has_res,
@@ -29,13 +30,8 @@ __kernel void oct_convg_direct(__global const float *x, int x_off, int x_ns, int
                                int accumulate, int relu)
 {
     int cig = ci_n / groups, cog = co_n / groups, cb_n = (cog + 3) / 4;
-    size_t gid = get_global_id(0);
-    if (gid >= (size_t)n * groups * cb_n * ho * wo) return;
-    int idx = (int)gid;
-    int ox = idx % wo;
-    idx /= wo;
-    int oy = idx % ho;
-    idx /= ho;
+    int ox = (int)get_global_id(0), oy = (int)get_global_id(1), idx = (int)get_global_id(2);
+    if (ox >= wo || oy >= ho || idx >= n * groups * cb_n) return;
     int cb = idx % cb_n;
     idx /= cb_n;
     int g = idx % groups;
@@ -80,23 +76,49 @@ __kernel void oct_convg_direct(__global const float *x, int x_off, int x_ns, int
     }
 }
 
+/* The same for one input channel per group (depthwise, channel multipliers): output
+ * channel co reads input channel co / cog; one output per work-item.
+ * Global size (Wo, Ho, N * Co). */
+__kernel void oct_convg_dw(__global const float *x, int x_off, int x_ns, int h, int w,
+                           __global const float *wt, __global const float *bias, int has_bias,
+                           __global const float *res, int r_off, int r_ns, int has_res,
+                           __global float *y, int y_off, int y_ns, int n, int co_n, int ho, int wo,
+                           int kh, int kw, int sh, int sw, int pt, int pl, int dh, int dw, int cog,
+                           int accumulate, int relu)
+{
+    int ox = (int)get_global_id(0), oy = (int)get_global_id(1), idx = (int)get_global_id(2);
+    if (ox >= wo || oy >= ho || idx >= n * co_n) return;
+    int co = idx % co_n, b = idx / co_n;
+    int iy0 = oy * sh - pt, ix0 = ox * sw - pl, ky0, ky1, kx0, kx1;
+    oct_taps(iy0, kh, dh, h, &ky0, &ky1);
+    oct_taps(ix0, kw, dw, w, &kx0, &kx1);
+    __global const float *xp = x + x_off + b * x_ns + (co / cog) * h * w;
+    __global const float *wp = wt + co * kh * kw;
+    float a = 0.0f;
+    for (int ky = ky0; ky < ky1; ky++) {
+        __global const float *xr = xp + (iy0 + ky * dh) * w + ix0;
+        for (int kx = kx0; kx < kx1; kx++) a += wp[ky * kw + kx] * xr[kx * dw];
+    }
+    int plane = ho * wo, pix = oy * wo + ox;
+    int yi = y_off + b * y_ns + co * plane + pix;
+    if (has_bias) a += bias[co];
+    if (accumulate) a += y[yi];
+    if (has_res) a += res[r_off + b * r_ns + co * plane + pix];
+    y[yi] = relu ? fmax(a, 0.0f) : a;
+}
+
 /* Max or average pooling: x (N, C, H, W), y (N, C, Ho, Wo); the window of (oy, ox)
  * covers rows oy * sh - pt + [0, kh), likewise columns. Max: the largest in-bounds
  * element (-inf when none). Average: the in-bounds sum divided by the window clipped
  * to the padded input (count_include_pad) or by the number of in-bounds elements (0
- * when none). Then ReLU if asked. Global size: N * C * Ho * Wo rounded up (1-D). */
+ * when none). Then ReLU if asked. Global size (Wo, Ho, N * C). */
 __kernel void oct_poolg(__global const float *x, int x_off, int x_ns, int h, int w,
                         __global float *y, int y_off, int y_ns, int n, int c, int ho, int wo,
                         int is_max, int kh, int kw, int sh, int sw, int pt, int pl, int pb, int pr,
                         int count_include_pad, int relu)
 {
-    size_t gid = get_global_id(0);
-    if (gid >= (size_t)n * c * ho * wo) return;
-    int idx = (int)gid;
-    int ox = idx % wo;
-    idx /= wo;
-    int oy = idx % ho;
-    idx /= ho;
+    int ox = (int)get_global_id(0), oy = (int)get_global_id(1), idx = (int)get_global_id(2);
+    if (ox >= wo || oy >= ho || idx >= n * c) return;
     int ch = idx % c;
     int b = idx / c;
 
@@ -125,27 +147,25 @@ __kernel void oct_poolg(__global const float *x, int x_off, int x_ns, int h, int
 }
 
 /* y = a + b, then ReLU if asked: three views of (N, C, H, W) with chw = C * H * W; y may
- * be a or b. Global size: N * chw rounded up (1-D). */
+ * be a or b. Global size (chw, N). */
 __kernel void oct_add(__global const float *a, int a_off, int a_ns, __global const float *bv, int b_off, int b_ns,
                       __global float *y, int y_off, int y_ns, int n, int chw, int relu)
 {
-    size_t gid = get_global_id(0);
-    if (gid >= (size_t)n * chw) return;
-    int i = (int)gid, b = i / chw, r = i % chw;
+    int r = (int)get_global_id(0), b = (int)get_global_id(1);
+    if (r >= chw || b >= n) return;
     float v = a[a_off + b * a_ns + r] + bv[b_off + b * b_ns + r];
     y[y_off + b * y_ns + r] = relu ? fmax(v, 0.0f) : v;
 }
 
 /* y = x * scale[c] + shift[c], then ReLU if asked (scale 1 / shift 0 where absent):
- * views of (N, C, H, W), hw = H * W; y may be x. Global size: N * C * hw rounded up. */
+ * views of (N, C, H, W), hw = H * W; y may be x. Global size (hw, C, N). */
 __kernel void oct_affine(__global const float *x, int x_off, int x_ns, __global float *y, int y_off, int y_ns,
                          __global const float *scale, int has_scale, __global const float *shift, int has_shift,
                          int n, int c, int hw, int relu)
 {
-    size_t gid = get_global_id(0);
-    int chw = c * hw;
-    if (gid >= (size_t)n * chw) return;
-    int i = (int)gid, b = i / chw, r = i % chw, ch = r / hw;
+    int p = (int)get_global_id(0), ch = (int)get_global_id(1), b = (int)get_global_id(2);
+    if (p >= hw || ch >= c || b >= n) return;
+    int r = ch * hw + p;
     float v = x[x_off + b * x_ns + r];
     if (has_scale) v *= scale[ch];
     if (has_shift) v += shift[ch];

@@ -21,7 +21,8 @@ Writes, for BASENAME (default NAME):
 Weights: zoo.randomize (Kaiming-scaled convs, non-trivial BatchNorm statistics, a head on
 the features' scale), seeded by --seed.  Rel. error everywhere: max|a - b| / max(1e-6, max|b|).
 
---all DIR writes the set in ALL_SET below plus DIR/manifest.json.  It is cached: when the
+--all DIR writes the set in ALL_SET below plus DIR/manifest.json, after removing every
+model file of an older set from DIR (the tests take every DIR/*.onnx).  It is cached: when the
 manifest's stamp (a hash of this file, zoo.py, octnet.py, the torch and onnx versions)
 matches and every file exists, nothing is regenerated.  Concurrent runs on one DIR
 serialise on DIR/.lock (flock), so ctest -j can share the folder.
@@ -221,8 +222,13 @@ def make_all(out, seed=1234):
         except (OSError, ValueError, KeyError):
             pass
         t0 = time.perf_counter()
+        import glob
         import torch
         torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        # the folder holds this set only: files of an older set would be tested too
+        for pat in ('*.onnx', '*.onnx.tmp', '*_input.npy', '*_logits.npy', '*_logits64.npy', '*.json'):
+            for f in glob.glob(os.path.join(out, pat)):
+                os.remove(f)
         models = []
         for i, (tag, net, alpha, size, batch, opset, width, classes) in enumerate(ALL_SET):
             models.append(export(net, alpha, size, batch, opset, seed + 101 * i, out, classes, width, tag))

@@ -28,7 +28,7 @@ Three families, each exported by python/make_onnx.py for the parity tests and be
         size after the stem) must be a multiple of 8 (224, 64, 63, 61, 32, 31, 29 ...;
         not 65 or 57), for OctMobileNet ceil(H/2) = 16k or 16k + 1, k >= 1 (224, 64, 63,
         65, 66, 33, 32 ...; not 57 or 61).
-    What is ours, not theirs (each where their code cannot run as written):
+    What is ours, not theirs (the last four where their code cannot run as written):
       - `alpha` (default 0.5) replaces their hard-coded 0.5 of the octave layers;
         alpha = 0 gives the plain network (no low band anywhere).  0 <= alpha < 1.
       - `width` (OctResNet, default 64) / `width_mult` (OctMobileNet, default 1.0)
@@ -48,6 +48,10 @@ Three families, each exported by python/make_onnx.py for the parity tests and be
 (c) torchvision's plain ResNets: tv_resnet(18|34|50|101|152) is torchvision.models.resnetN
     (weights=None) at the standard width, and TVResNet (the same graph built from
     torchvision's own BasicBlock/Bottleneck) at a reduced width.
+
+Helpers for the exports: randomize (seeded weights, non-trivial BatchNorm statistics),
+calibrate (unit-scale activations, centred logits), make_traceable (the seed's split()
+under torch.onnx.export), count_macs (forward hooks).  `python/zoo.py` runs a self-check.
 """
 import math
 
@@ -620,3 +624,45 @@ def count_macs(model, x):
         for h in hooks:
             h.remove()
     return total[0] // x.shape[0]
+
+
+if __name__ == '__main__':
+    # Self-check: the architectures against the published figures, and valid_size against
+    # what really runs.  d-li14's README: Oct-ResNet-50 (alpha 0.5) and ResNet-50 have
+    # 25.557M parameters and 2.367 / 4.089 GFLOPs (multiply-accumulates) at 224x224.
+    import sys
+    torch.set_num_threads(2)
+    fails = 0
+
+    def check(what, got, want):
+        global fails
+        ok = got == want
+        fails += not ok
+        print(f'{what}: {got}{"" if ok else f", expected {want} FAIL"}')
+
+    x224 = torch.randn(1, 3, 224, 224)
+    for a, macs in ((0.5, 2367143936), (0.0, 4089184256)):
+        m = oct_resnet50(alpha=a).eval()
+        check(f'oct_resnet50 alpha {a} parameters', sum(p.numel() for p in m.parameters()), 25557032)
+        check(f'oct_resnet50 alpha {a} MACs at 224', count_macs(m, x224), macs)
+    m = tv_resnet(50).eval()
+    check('torchvision resnet50 MACs at 224', count_macs(m, x224), 4089184256)
+    for a in (0.5, 0.0):   # Oct-MobileNet keeps MobileNet v1's 4.23M parameters at every alpha
+        check(f'oct_mobilenet alpha {a} parameters', sum(p.numel() for p in oct_mobilenet(alpha=a).parameters()),
+              4231976)
+    for name, make, cls in (('oct_resnet26 w8', lambda: oct_resnet26(width=8, num_classes=10), OctResNet),
+                            ('oct_mobilenet w8', lambda: oct_mobilenet(width_mult=0.25, num_classes=10),
+                             OctMobileNet)):
+        m = make().eval()
+        wrong = []
+        for n in range(1, 80):
+            try:
+                with torch.no_grad():
+                    m(torch.randn(1, 3, n, 32))
+                runs = True
+            except RuntimeError:
+                runs = False
+            if runs != cls.valid_size(n, 32):
+                wrong.append(n)
+        check(f'{name}: heights 1..79 (width 32) where valid_size disagrees with a forward pass', wrong, [])
+    sys.exit(1 if fails else 0)

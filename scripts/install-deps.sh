@@ -7,7 +7,8 @@ PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-
       libclblast-dev libcunit1-dev libcjson-dev zlib1g-dev libopenblas-dev dataset-fashion-mnist
       clang libclang-rt-14-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata"
-if [ "${1:-}" = "--python" ]; then PKGS="$PKGS python3-torch python3-numpy python3-matplotlib"; fi
+if [ "${1:-}" = "--python" ]; then PKGS="$PKGS python3-torch python3-numpy python3-matplotlib
+                                    python3-torchvision python3-onnx python3-venv"; fi
 apt-get update
 # shellcheck disable=SC2086
 apt-get install -y --no-install-recommends $PKGS

@@ -657,6 +657,87 @@ static void test_errors(void)
     expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'rs' (Reshape): target shape (1, 3, 64)");
 }
 
+/* Split into channel views, a ReLU on a view (an affine node), Concat, GAP, Flatten and
+ * a linear head as MatMul + Add (opset 13 Split sizes as an input) or Gemm with transB 0
+ * (opset 11, sizes as an attribute). */
+static void misc_net(net *t, int gemm)
+{
+    net_init(t, 6, 5, 4);
+    t->m.opset = gemm ? 11 : 13;
+    oct__onnx_node *sp;
+    if (gemm) {
+        sp = node(t, "Split", "split", "x", "a,b");
+        attr_ints(t, sp, "split", 2, 2, 4);
+    } else {
+        init_i(t, "sizes", 2, 2LL, 4LL);
+        sp = node(t, "Split", "split", "x,sizes", "a,b");
+    }
+    attr_int(t, sp, "axis", 1);
+    node(t, "Relu", "relu", "b", "rb");
+    oct__onnx_node *c = node(t, "Concat", "cat", "rb,a", "c");
+    attr_int(t, c, "axis", 1);
+    node(t, "GlobalAveragePool", "gap", "c", "g");
+    node(t, "Flatten", "flat", "g", "f");
+    init_f(t, "W", -1, 1, 2, 6, 3);
+    init_f(t, "bias", -1, 1, 1, 3);
+    if (gemm) {
+        node(t, "Gemm", "fc", "f,W,bias", "y");
+    } else {
+        node(t, "MatMul", "mm", "f,W", "m");
+        node(t, "Add", "plus", "m,bias", "y");
+    }
+    net_output(t, "y");
+}
+
+static void test_misc_ops(void)
+{
+    rng_t r = {11};
+    int n = 2, hw = 20;
+    float *x = rng_array(&r, (size_t)n * 6 * hw, -2, 2), y[2 * 3];
+    for (int gemm = 0; gemm < 2; gemm++) {
+        net t;
+        misc_net(&t, gemm);
+        const float *W = find_init(&t, "W")->f, *b = find_init(&t, "bias")->f;
+        double want[2 * 3];
+        for (int i = 0; i < n; i++) {
+            double feat[6];
+            for (int ch = 0; ch < 6; ch++) { /* concat(relu(x[2:6]), x[0:2]) */
+                int src = ch < 4 ? ch + 2 : ch - 4;
+                double m = 0;
+                for (int k = 0; k < hw; k++) {
+                    double v = x[((size_t)i * 6 + src) * hw + k];
+                    m += ch < 4 && v < 0 ? 0 : v;
+                }
+                feat[ch] = m / hw;
+            }
+            for (int o = 0; o < 3; o++) {
+                double sum = b[o];
+                for (int ch = 0; ch < 6; ch++) sum += W[ch * 3 + o] * feat[ch];
+                want[i * 3 + o] = sum;
+            }
+        }
+        for (int d = 0; d < g_ndevices; d++) {
+            oct_context *ctx = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+            oct__graph *g = import(ctx, &t, OCT_OK);
+            if (g) {
+                CU_ASSERT_EQUAL(oct__graph_macs(g, 5, 4), 18);
+                CU_ASSERT_EQUAL(g->params, 6 * 3 + 3);
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, 5, 4, y, NULL, NULL), OCT_OK);
+                check(gemm ? "Gemm" : "MatMul", want, y, (size_t)n * 3);
+                if (!gemm && d == 0) {
+                    const oct__gnode *fc = by_name(g, "mm");
+                    CU_ASSERT(fc && fc->fused && strcmp(fc->fused, "Add plus") == 0);
+                }
+            }
+            oct__graph_free(g);
+            oct_context_free(ctx);
+        }
+        net_free(&t);
+    }
+    free(x);
+}
+
 /* Resize to a size computed from Shape(x): followed at any input size while the chain
  * is one the importer tracks (here dims * 2), refused at other sizes when it is not
  * (dims + dims), never a size silently frozen at the exported one. */
@@ -749,9 +830,9 @@ static void test_legacy_and_edges(void)
     legacy_bn(&t, 6, 1, -1);
     expect_loads(&t);
     legacy_bn(&t, 6, -1, -1);
-    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'bn' (BatchNormalization): attribute 'is_test' = 0 at opset 6");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'bn' (BatchNormalization): attribute 'is_test' = 0 (batch statistics");
     legacy_bn(&t, 6, 1, 0);
-    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'spatial' = 0 (1 only)");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'spatial' = 0 (per-channel statistics only)");
     legacy_bn(&t, 7, -1, -1); /* is_test is gone at 7 */
     expect_loads(&t);
     /* Legacy broadcast = 1: one value means the same, one per channel may not. */
@@ -863,6 +944,7 @@ int main(void)
     CU_add_test(s, "small net: fusion, parameters, MACs, trace", test_small_net);
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
+    CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
     CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);

@@ -12,6 +12,10 @@ py=$here/../python
 scratch=${1:?usage: test_onnx_ort.sh SCRATCH_DIR}
 venv=$scratch/ort-venv
 mkdir -p "$scratch" || exit 1
+if ! /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null; then
+    echo "SKIP: /usr/bin/python3 cannot import torch, torchvision and onnx (scripts/install-deps.sh --python)"
+    exit 77
+fi
 
 # ---- the virtual environment (serialised: ctest -j may start two tests that want it)
 exec 9>"$scratch/ort-venv.lock"

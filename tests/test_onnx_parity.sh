@@ -16,6 +16,10 @@ scratch=${2:?usage: test_onnx_parity.sh OCTCL SCRATCH_DIR}
 models=$scratch/models
 outdir=$scratch/parity
 mkdir -p "$outdir" || exit 1
+if ! /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null; then
+    echo "SKIP: /usr/bin/python3 cannot import torch, torchvision and onnx (scripts/install-deps.sh --python)"
+    exit 77
+fi
 
 /usr/bin/python3 "$py/make_onnx.py" --all "$models" || { echo "FAIL: make_onnx.py --all"; exit 1; }
 

@@ -9,7 +9,10 @@
  * before the view and a tail after the buffer) is a canary that must come back
  * unchanged.
  *
- *   test_ops                 the suites (OpenCL suites only where a device exists)
+ *   test_ops                 the suites (OpenCL suites only where a device exists), each
+ *                            op also with every fallible call failing in turn
+ *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
+ *                            writes the cases into DIR; exit 77 without torch)
  *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
  *   OCTCL_OPS_GRID=tiny      the grids without the network-size shapes (oclgrind)
  *   test_ops --perf [--reps R] [--batch N] [--device SPEC] [--shape TEXT]
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static oct_context *g_ref, *g_dut;
 static const char *g_dut_name = "";
@@ -528,6 +532,106 @@ static void test_ref_add_affine_hand(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* The reference against PyTorch (float64), cases written by test_ops_torch.py           */
+
+static const char *g_torch_dir;
+#ifndef OCT_OPS_TORCH_SCRIPT /* set by tests/CMakeLists.txt */
+#define OCT_OPS_TORCH_SCRIPT "tests/test_ops_torch.py"
+#endif
+static int conv_out(int in, int k, int s, int p0, int p1, int d);
+
+/* Load OUTDIR/case<i>_<name>.npy into a new buffer of the reference context; *count
+ * receives its length. 0 on failure (reported). */
+static int torch_load(int i, const char *name, oct__buf *b, float **host, size_t *count)
+{
+    char path[4096];
+    oct_array a = {0};
+    snprintf(path, sizeof path, "%s/case%03d_%s.npy", g_torch_dir, i, name);
+    if (oct_npy_load(path, &a) != OCT_OK) {
+        printf("\n    %s: %s", path, oct_last_error());
+        return 0;
+    }
+    *count = oct_array_count(&a);
+    int ok = oct__buf_upload(g_ref, b, a.data, *count) == OCT_OK;
+    if (host) {
+        *host = a.data;
+        a.data = NULL;
+    }
+    oct_array_release(&a);
+    return ok;
+}
+
+static void test_ref_torch(void)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/manifest.txt", g_torch_dir);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        int v[21] = {0}, i = -1;
+        char kind[8] = "";
+        oct__buf x = {0}, w = {0}, b = {0}, y0 = {0}, res = {0}, yw = {0};
+        float *want = NULL, *got = NULL;
+        size_t nx = 0, nw = 0, nb = 0, ny = 0, nres = 0, nwant = 0;
+        if (sscanf(line, "%7s %d", kind, &i) != 2) continue;
+        int ok = 1;
+        oct_status s = OCT_OK;
+        if (strcmp(kind, "conv") == 0) {
+            ok = sscanf(line, "conv %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1],
+                        &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13],
+                        &v[14], &v[15], &v[16], &v[17], &v[18], &v[19]) == 21;
+            ok = ok && torch_load(i, "x", &x, NULL, &nx) && torch_load(i, "w", &w, NULL, &nw) &&
+                 torch_load(i, "b", &b, NULL, &nb) && torch_load(i, "y0", &y0, NULL, &ny) &&
+                 torch_load(i, "res", &res, NULL, &nres) && torch_load(i, "y", &yw, &want, &nwant);
+            if (ok) {
+                int n = v[0], ci = v[1], h = v[2], wd = v[3], co = v[4];
+                /* Output size from the definition, checked against the file's. */
+                int ho = conv_out(h, v[5], v[7], v[9], v[11], v[13]), wo = conv_out(wd, v[6], v[8], v[10], v[12], v[14]);
+                CU_ASSERT_EQUAL(ny, (size_t)n * co * ho * wo);
+                oct__convg_op op = {oct__view_of(&x, n, ci, h, wd), oct__view_of(&y0, n, co, ho, wo), {0}, &w,
+                                    v[16] ? &b : NULL, v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
+                                    v[14], v[15], v[17], v[19]};
+                if (v[18]) op.res = oct__view_of(&res, n, co, ho, wo);
+                s = g_ref->be->convg(g_ref, &op);
+            }
+        } else if (strcmp(kind, "pool") == 0) {
+            ok = sscanf(line, "pool %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1], &v[2],
+                        &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
+                        &v[15], &v[16]) == 18;
+            ok = ok && torch_load(i, "x", &x, NULL, &nx) && torch_load(i, "y", &yw, &want, &nwant);
+            ny = nwant;
+            ok = ok && oct__buf_alloc(g_ref, &y0, ny) == OCT_OK;
+            if (ok) {
+                oct__poolg_op op = {oct__view_of(&x, v[0], v[1], v[2], v[3]), oct__view_of(&y0, v[0], v[1], v[4], v[5]),
+                                    v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
+                s = g_ref->be->poolg(g_ref, &op);
+            }
+        } else {
+            ok = 0;
+        }
+        CU_ASSERT(ok);
+        CU_ASSERT_EQUAL(s, OCT_OK);
+        if (ok && s == OCT_OK && ny == nwant && (got = malloc(ny * sizeof(float)))) {
+            CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &y0, got), OCT_OK);
+            char what[600];
+            snprintf(what, sizeof what, "ref vs torch: %.*s", (int)strcspn(line, "\n"), line);
+            /* Both sum in double and round once: only float32 rounding of the result. */
+            CU_ASSERT_EQUAL(compare_floats(what, want, got, ny, 1e-6, 1e-6), 0);
+            cases++;
+        } else {
+            CU_FAIL("case");
+        }
+        free(got), free(want);
+        oct__buf_free(g_ref, &yw), oct__buf_free(g_ref, &res), oct__buf_free(g_ref, &y0);
+        oct__buf_free(g_ref, &b), oct__buf_free(g_ref, &w), oct__buf_free(g_ref, &x);
+    }
+    fclose(f);
+    printf("\n    %d cases: ", cases);
+    CU_ASSERT(cases >= 16);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* The grids                                                                              */
 
 /* A channel slice: c channels at c0 of c + c0 + extra, `lead` floats into the buffer. */
@@ -725,6 +829,151 @@ static void test_add_affine(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Failures: every fallible call of an op (allocation, OpenCL call) fails in turn         */
+
+/* For k = 1, 2, ...: a fresh context of the suite's device, the k-th fallible call from
+ * the first upload on made to fail; the op must then return an error with a message (or
+ * OCT_OK with the unfaulted bits when it made fewer calls), and freeing the context must
+ * leave no OpenCL object behind. Ends when a run made fewer than k calls. */
+static void check_faults(const ocase *c, uint64_t seed)
+{
+    odata d;
+    float *want = NULL;
+    size_t nwant = 0;
+    char what[400];
+    describe(what, sizeof what, c);
+    if (!odata_make(c, seed, &d)) {
+        CU_FAIL("case data");
+        odata_free(&d);
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(case_run(g_dut, c, &d, 0, &want, &nwant), OCT_OK);
+    long live = oct_debug_live_cl_objects();
+    int failed = 0;
+    for (long k = 1; k < 10000; k++) {
+        oct_context *ctx = NULL;
+        if (oct_context_create(g_dut_name, &ctx) != OCT_OK) {
+            CU_FAIL("context");
+            break;
+        }
+        float *got = NULL;
+        size_t ngot = 0;
+        oct_debug_fail_at(k);
+        oct_status s = case_run(ctx, c, &d, 0, &got, &ngot);
+        long calls = oct_debug_fault_calls();
+        oct_debug_fail_at(0);
+        if (s == OCT_OK) {
+            int same = ngot == nwant && memcmp(got, want, nwant * sizeof(float)) == 0;
+            if (!same) printf("\n    %s: fault at call %ld: OCT_OK but other results", what, k);
+            CU_ASSERT(same);
+        } else {
+            int ok = (s == OCT_ERR_HOST_MEMORY || s == OCT_ERR_DEVICE_MEMORY || s == OCT_ERR_OPENCL) &&
+                     oct_last_error()[0] != '\0';
+            if (!ok) printf("\n    %s: fault at call %ld: status %d, '%s'", what, k, (int)s, oct_last_error());
+            CU_ASSERT(ok);
+            failed++;
+        }
+        free(got);
+        oct_context_free(ctx);
+        if (oct_debug_live_cl_objects() != live) {
+            printf("\n    %s: fault at call %ld: %ld OpenCL objects left", what, k,
+                   oct_debug_live_cl_objects() - live);
+            CU_FAIL("OpenCL objects left");
+        }
+        if (calls < k) break;
+    }
+    CU_ASSERT(failed > 0);
+    free(want);
+    odata_free(&d);
+}
+
+static void test_faults(void)
+{
+    static const int p0[4] = {0, 0, 0, 0}, p1[4] = {1, 1, 1, 1}, pa[4] = {0, 1, 1, 0};
+    ocase c;
+    /* 1x1 GEMM; the conv2d direct kernel (packing, scratch); im2col blocks; shared im2col;
+     * depthwise. */
+    const struct {
+        int n, ci, co, h, w, k, s;
+        const int *pad;
+        int groups, i;
+    } cfg[] = {{1, 16, 32, 9, 9, 1, 1, p0, 1, 3}, {1, 16, 16, 14, 14, 3, 1, p1, 1, 9},
+               {2, 8, 12, 11, 9, 3, 2, pa, 2, 4}, {1, 64, 64, 7, 7, 3, 1, p1, 1, 1},
+               {1, 16, 16, 12, 12, 3, 1, p1, 16, 5}};
+    for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
+        if (!make_conv(&c, cfg[j].n, cfg[j].ci, cfg[j].co, cfg[j].h, cfg[j].w, cfg[j].k, cfg[j].k, cfg[j].s, cfg[j].s,
+                       cfg[j].pad, 1, 1, cfg[j].groups, cfg[j].i))
+            continue;
+        check_faults(&c, 9500 + j);
+    }
+    memset(&c, 0, sizeof c);
+    c.kind = OP_POOL, c.max = 1, c.kh = c.kw = 3, c.sh = c.sw = 2, c.pt = c.pl = c.pb = c.pr = 1;
+    c.x = vs(2, 5, 12, 12, 1, 1, 0), c.y = vs(2, 5, 6, 6, 0, 1, 2);
+    check_faults(&c, 9600);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_ADD, c.relu = 1, c.a = vs(2, 3, 5, 5, 0, 1, 0), c.b = vs(2, 3, 5, 5, 1, 0, 1), c.y = c.a, c.inplace = 1;
+    check_faults(&c, 9601);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_AFFINE, c.scale = 1, c.x = vs(1, 4, 6, 6, 1, 0, 0), c.y = vs(1, 4, 6, 6, 0, 2, 3);
+    check_faults(&c, 9602);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Misuse: shapes that do not fit are errors with a message, on every backend            */
+
+#define CHECK_BAD(ctx, call, want)                                                                         \
+    do {                                                                                                   \
+        oct__clear_error();                                                                                \
+        oct_status s_ = (call);                                                                            \
+        if (s_ != (want)) printf("\n    %s: %s: status %d, expected %d (%s)", name, #call, (int)s_, (int)(want), \
+                                 oct_last_error());                                                        \
+        CU_ASSERT_EQUAL(s_, (want));                                                                       \
+        if ((want) != OCT_OK) CU_ASSERT(oct_last_error()[0] != '\0');                                     \
+    } while (0)
+
+static void check_misuse(oct_context *ctx, const char *name)
+{
+    oct__buf x = {0}, y = {0}, w = {0}, b = {0};
+    float z[512] = {0};
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &x, z, 2 * 4 * 5 * 5), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &y, z, 2 * 6 * 5 * 5), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &w, z, 6 * 4 * 3 * 3), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &b, z, 6), OCT_OK);
+    oct__convg_op ok = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 6, 5, 5), {0}, &w, &b, 3, 3, 1, 1, 1, 1,
+                        1, 1, 1, 1, 1, 0, 0};
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &ok), OCT_OK);
+    oct__convg_op c = ok;
+    c.y.h = 4; /* Ho must be (5 + 2 - 3) / 1 + 1 = 5 */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.groups = 4; /* does not divide Co = 6 */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    c = ok, c.groups = 2; /* weight then holds twice what (6, 2, 3, 3) needs */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.res = oct__view_of(&y, 2, 6, 4, 5); /* not y's shape */
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    c = ok, c.dil_h = 0;
+    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    oct__poolg_op p = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 3, 3, 3), 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
+    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
+    p.y.c = 4, p.stride_w = 0;
+    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_BAD_SIZE);
+    oct__add_op a = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 4), oct__view_of(&y, 2, 4, 5, 5), 0};
+    CHECK_BAD(ctx, ctx->be->add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
+    oct__affine_op f = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 5), &b, NULL, 0};
+    /* scale holds 6 values for 4 channels: the CPU paths want exactly C, OpenCL at least C */
+    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    f.y = oct__view_of(&y, 1, 4, 5, 5);
+    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
+    oct__buf_free(ctx, &b), oct__buf_free(ctx, &w), oct__buf_free(ctx, &y), oct__buf_free(ctx, &x);
+}
+
+static void test_misuse(void)
+{
+    check_misuse(g_ref, "ref");
+    check_misuse(g_dut, g_dut_name);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Performance: ResNet-50 layer shapes at 224, batch 1, on the CPU backend                */
 
 typedef struct {
@@ -876,6 +1125,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) perf_spec = argv[++i];
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+        if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc) g_torch_dir = argv[++i];
     }
     if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
@@ -893,6 +1143,22 @@ int main(int argc, char **argv)
     for (int i = 0; i < n && i < MAX_DUTS - 1; i++)
         snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
     int rc = 1;
+    if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", OCT_OPS_TORCH_SCRIPT, g_torch_dir);
+        int st = system(cmd);
+        if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            int code = st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+            printf("%s: exit %d%s\n", cmd, code, code == 77 ? " (no torch: skipped)" : "");
+            rc = code == 77 ? 77 : 1;
+            goto done;
+        }
+        if (CU_initialize_registry() != CUE_SUCCESS) goto done;
+        CU_pSuite t = CU_add_suite("reference vs PyTorch (float64)", NULL, NULL);
+        CU_add_test(t, "convolutions and pools", test_ref_torch);
+        rc = run_cunit();
+        goto done;
+    }
     if (CU_initialize_registry() != CUE_SUCCESS) goto done;
     CU_pSuite s = CU_add_suite("reference vs values from the definitions", NULL, NULL);
     CU_add_test(s, "convolution: kernel, epilogue, dilation, padding, 1x3", test_ref_conv_hand);
@@ -907,6 +1173,8 @@ int main(int argc, char **argv)
         CU_add_test(s, "convg network shapes", test_convg_paths);
         CU_add_test(s, "poolg grid", test_poolg_grid);
         CU_add_test(s, "add and affine", test_add_affine);
+        CU_add_test(s, "every fallible call failing in turn", test_faults);
+        CU_add_test(s, "shapes that do not fit", test_misuse);
     }
     rc = run_cunit();
 done:

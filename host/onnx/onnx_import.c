@@ -156,6 +156,29 @@ static oct_status bind_const(imp *im, const char *name, const oct__onnx_tensor *
     return OCT_OK;
 }
 
+/* A zero Pad that no Conv or pool absorbs: an average pool of 1x1 windows over the
+ * padded input, counting the padding (so a copy with zeros around it). */
+static oct_status materialize_pad(imp *im, sym *s)
+{
+    oct__gnode *nd;
+    int index, x = s->value;
+    OCT__TRY(oct__g_node(im->g, OCT__GK_POOL, s->name, &nd, &index));
+    OCT__TRY(oct__g_set_inputs(im->g, nd, 1, &x));
+    nd->nout = 1;
+    nd->kh = nd->kw = 1, nd->cip = 1;
+    nd->pt = s->pad[0], nd->pl = s->pad[1], nd->pb = s->pad[2], nd->pr = s->pad[3];
+    OCT__TRY(oct__g_note_fused(nd, "Pad", s->name));
+    const char *names[1] = {s->name};
+    OCT__TRY(oct__g_finish_node(im->g, index, names));
+    OCT__TRY(grow_vuses(im));
+    int y = im->g->nd[index].out[0];
+    /* The reads of the padded name now go to the new value. */
+    im->vuses[y] = uses(im, s->name);
+    s->value = y;
+    s->padded = 0;
+    return OCT_OK;
+}
+
 /* Input k of the current node as a graph value (a pending Pad only where allowed). */
 static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pad)
 {
@@ -167,9 +190,7 @@ static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pa
     if (s->empty) return unsupported(n, "input '%s' has zero channels", n->inputs[k]);
     if (s->value < 0)
         return unsupported(n, "input '%s' is a constant; octcl runs this op on activations only", n->inputs[k]);
-    if (s->padded && !allow_pad)
-        return unsupported(n, "input '%s' comes from a Pad; a zero Pad is folded only into Conv and AveragePool",
-                           n->inputs[k]);
+    if (s->padded && !allow_pad) OCT__TRY(materialize_pad(im, s));
     *v = s->value;
     if (pad) *pad = s->padded ? s->pad : NULL;
     return OCT_OK;
@@ -496,6 +517,9 @@ static oct_status op_bn(imp *im)
         OCT__TRY(need_float(im, t[k], "BatchNormalization input"));
     }
     if (attr_int(n, "training_mode", 0) != 0) return unsupported(n, "attribute 'training_mode' = 1 (inference only)");
+    if (im->opset < 7 && attr_int(n, "is_test", 0) != 1)
+        return unsupported(n, "attribute 'is_test' = %lld (batch statistics; inference only)", attr_int(n, "is_test", 0));
+    if (attr_int(n, "spatial", 1) != 1) return unsupported(n, "attribute 'spatial' = 0 (per-channel statistics only)");
     for (int k = 1; k < n->noutputs; k++)
         if (*n->outputs[k] && uses(im, n->outputs[k]))
             return unsupported(n, "output %d (running statistics) is read; inference only", k);
@@ -1491,6 +1515,13 @@ static oct_status op_identity(imp *im)
     const oct__onnx_node *n = im->node;
     if (strcmp(n->op_type, "Dropout") == 0) {
         if (n->noutputs > 1 && *n->outputs[1] && uses(im, n->outputs[1])) return unsupported(n, "output 'mask' is read");
+        if (im->opset < 7 && attr_int(n, "is_test", 0) != 1)
+            return unsupported(n, "attribute 'is_test' = %lld (training dropout; inference only)", attr_int(n, "is_test", 0));
+        const oct__onnx_tensor *tm = NULL;
+        if (n->ninputs > 2 && *n->inputs[2]) {
+            OCT__TRY(in_const(im, 2, 1, &tm));
+            if (tm->count && cval(tm, 0) != 0) return unsupported(n, "input 'training_mode' is true (inference only)");
+        }
     }
     if (is_const(im, 0)) {
         const oct__onnx_tensor *t;
@@ -1517,13 +1548,7 @@ static oct_status legacy_opset(imp *im)
 {
     const oct__onnx_node *n = im->node;
     const char *op = n->op_type;
-    if (im->opset >= 7) return OCT_OK;
-    if (strcmp(op, "BatchNormalization") == 0) {
-        if (attr_int(n, "is_test", 0) != 1)
-            return unsupported(n, "attribute 'is_test' = %lld at opset %lld (inference: 1 only)", attr_int(n, "is_test", 0),
-                               (long long)im->opset);
-        if (attr_int(n, "spatial", 1) != 1) return unsupported(n, "attribute 'spatial' = 0 (1 only)");
-    }
+    if (im->opset >= 7) return OCT_OK; /* BatchNormalization's and Dropout's is_test: op_bn, op_identity */
     if ((strcmp(op, "Add") == 0 || strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) &&
         attr_int(n, "broadcast", 0) != 0) {
         /* Legacy broadcasting aligns the second operand at 'axis', not at the end: only a
@@ -1588,7 +1613,7 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     oct_status s = oct__graph_create(ctx, &im.g);
     if (s != OCT_OK) return s;
     oct__graph *g = im.g;
-    if (m->opset && (m->opset < 1 || m->opset > 18)) {
+    if (m->opset > 18) {
         s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (1..18 supported)", path, (long long)m->opset);
         goto done;
     }
@@ -1625,15 +1650,30 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     }
     if (s != OCT_OK) goto done;
     sym *o = find_sym(&im, m->outputs[0].name);
+    if (o && o->value >= 0 && o->padded && (s = materialize_pad(&im, o)) != OCT_OK) goto done;
     if (!o || o->value < 0 || o->padded) {
         s = oct__fail(o ? OCT_ERR_UNSUPPORTED : OCT_ERR_MODEL, "%s: output '%s' is %s", path, m->outputs[0].name,
                       !o ? "written by no node" : o->padded ? "a Pad's output" : "a constant");
         goto done;
     }
     g->output = o->value;
-    if (g->output == g->input) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: the output is the input (no computation)", path);
-        goto done;
+    int root = g->output;
+    while (g->v[root].view_of >= 0) root = g->v[root].view_of;
+    if (root == g->input) {
+        /* The output is (a view of) the input: a copy gives it storage of its own. */
+        oct__gnode *nd;
+        int index;
+        im.node = NULL;
+        if ((s = oct__g_node(g, OCT__GK_AFFINE, "output copy", &nd, &index)) != OCT_OK ||
+            (s = oct__g_set_inputs(g, nd, 1, &g->output)) != OCT_OK)
+            goto done;
+        nd->nout = 1;
+        nd->co = g->v[g->output].d.c;
+        char name[160];
+        snprintf(name, sizeof name, "%s (copy)", m->outputs[0].name);
+        const char *names[1] = {name};
+        if ((s = oct__g_finish_node(g, index, names)) != OCT_OK) goto done;
+        g->output = g->nd[index].out[0];
     }
     if ((s = oct__graph_shapes(g, g->in_h, g->in_w)) != OCT_OK) goto done;
     if ((s = oct__graph_fuse_octconv(g, &g->octconv_layers)) != OCT_OK) goto done;
