@@ -132,7 +132,11 @@ static int model_info(const char *path, const char *device, int batch, int h, in
     out.dims[0] = -1;
     shape_text(b, sizeof b, &out);
     int layers = oct_model_layer_count(m), octconv = 0, fused = 0;
-    printf("Model: %s\n", path);
+    oct_model_info mi;
+    if (oct_model_info_get(m, &mi) == OCT_OK && mi.alpha >= 0)
+        printf("Model: %s (OctNetMini, alpha %g)\n", path, mi.alpha);
+    else
+        printf("Model: %s (ONNX graph)\n", path);
     printf("Input:  '%s' %s\n", in.name, a);
     printf("Output: '%s' %s at %dx%d\n", out.name, b, h, w);
     printf("Trainable parameters: %lld\n", oct_model_parameters(m));

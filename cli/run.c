@@ -40,7 +40,7 @@ static void usage(FILE *f)
             "  --raw              feed the input as it is: no mean/std (stderr says which was done)\n"
             "  (no --input)       a random normal batch from --seed with:\n"
             "    --batch N          images (default 2)\n"
-            "    --size HxW         image size (default 32x32)\n"
+            "    --size HxW         image size (default: the model file's declared size, else 32x32)\n"
             "  --seed S           seed of the random model and batch (default 0)\n"
             "output:\n"
             "  --output Y.npy     write the logits as float32 .npy (default: print them as text rows)\n"
@@ -298,6 +298,12 @@ int cli_cmd_run(int argc, char **argv)
         rc = cli_fail_status(s);
         goto done;
     }
+    if (!o.input && !o.img.dir && !GIVEN(&o, OPT_SIZE)) {
+        /* A random batch at the size the model file declares (ONNX), if it declares one. */
+        oct_model_tensor in;
+        if (oct_model_input(model, 0, &in) == OCT_OK && in.dims[2] > 0 && in.dims[3] > 0)
+            o.h = (int)in.dims[2], o.w = (int)in.dims[3];
+    }
     if (o.img.dir)
         rc = cli_images_batch(model, &mi, &o.img, &x);
     else
@@ -307,6 +313,15 @@ int cli_cmd_run(int argc, char **argv)
     else if (!o.img.dir) fprintf(stderr, "input: a random normal batch, used as it is (no mean/std)\n");
 
     n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
+    {
+        /* Outputs per image at this size (a feature map grows with the input). */
+        oct_model_tensor ot;
+        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
+            rc = cli_fail_status(s);
+            goto done;
+        }
+        mi.num_classes = (int)(ot.dims[1] * ot.dims[2] * ot.dims[3]);
+    }
     logits = malloc((size_t)n * (size_t)mi.num_classes * sizeof(float));
     if (!logits) {
         rc = cli_fail("out of host memory for the logits (%d, %d)", n, mi.num_classes);

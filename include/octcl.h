@@ -206,8 +206,9 @@ typedef struct {
     double mean, std;           /* x = (pixel / 255 - mean) / std */
 } oct_model_info;
 
-/* Load a safetensors file holding the seed's OctNetMini state_dict. BatchNorm is folded
- * into the preceding convolutions on load. */
+/* Load a safetensors file holding the seed's OctNetMini state_dict (BatchNorm folded
+ * into the preceding convolutions on load), or an ONNX file (see "Any network" below);
+ * the two are told apart by the file's content. */
 oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out);
 /* Build a model with deterministic weights from a seed. */
 oct_status oct_model_create_random(oct_context *ctx, int in_channels, int num_classes,
@@ -239,7 +240,7 @@ size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w);
 /* ------------------------------------------------------------------------------------ */
 /* Any network: models from ONNX                                                          */
 /*
- * oct_model_load also reads ONNX files written by torch.onnx.export (opsets 7 to 18),
+ * oct_model_load also reads ONNX files written by torch.onnx.export (opsets 1 to 18),
  * told apart from safetensors by their content. Such a model is a graph of nodes; the
  * calls above work on it (oct_model_forward writes the output (n, F) with F the
  * product of the output's dims after the batch; oct_model_info_get gives in_channels,
@@ -263,7 +264,9 @@ oct_status oct_model_io(const oct_model *m, int *ninputs, int *noutputs);
 oct_status oct_model_input(const oct_model *m, int i, oct_model_tensor *out);
 oct_status oct_model_output(const oct_model *m, int i, oct_model_tensor *out);
 /* The output shape for an input (n, in_channels, h, w); checks every node's shape rule
- * (OCT_ERR_SHAPE_MISMATCH / OCT_ERR_BAD_SIZE naming the node otherwise). */
+ * (OCT_ERR_SHAPE_MISMATCH / OCT_ERR_BAD_SIZE naming the node otherwise). The output
+ * buffer of oct_model_forward holds n * dims[1] * dims[2] * dims[3] floats: for a model
+ * whose output is a feature map that depends on h and w. */
 oct_status oct_model_output_shape(oct_model *m, int n, int h, int w, oct_model_tensor *out);
 /* Trainable parameters of the source model (BatchNorm running statistics excluded). */
 long long oct_model_parameters(const oct_model *m);

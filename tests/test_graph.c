@@ -599,15 +599,19 @@ static void test_errors(void)
     net_init(&t, 3, 8, 8);
     init_f(&t, "sc", 2, 2, 1, 4);
     n = node(&t, "Resize", "up", "x,-,sc", "y");
-    attr_str(&t, n, "coordinate_transformation_mode", "half_pixel");
+    attr_str(&t, n, "coordinate_transformation_mode", "align_corners");
     net_output(&t, "y");
-    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'coordinate_transformation_mode' = 'half_pixel'");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'coordinate_transformation_mode' = 'align_corners'");
     /* Broadcasting. */
     net_init(&t, 3, 8, 8);
     init_f(&t, "k", 1, 2, 1, 1);
     node(&t, "Add", "plus", "x,k", "y");
     net_output(&t, "y");
-    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'plus' (Add): adding constant 'k' to an activation (broadcasting)");
+    ((float *)find_init(&t, "k")->f)[0] = 1; /* one value is an affine node; 2 are not */
+    t.inits[0].count = 2, t.inits[0].dims[0] = 2;
+    free(t.inits[0].f);
+    t.inits[0].f = calloc(2, sizeof(float));
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'plus' (Add): Add of constant 'k' (2 values) and an activation of 3 channels");
     net_init(&t, 3, 8, 8);
     pool2(&t, "p", "x", "q");
     node(&t, "Add", "plus", "x,q", "y");
@@ -653,6 +657,282 @@ static void test_errors(void)
     expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'rs' (Reshape): target shape (1, 3, 64)");
 }
 
+/* Split into channel views, a ReLU on a view (an affine node), Concat, GAP, Flatten and
+ * a linear head as MatMul + Add (opset 13 Split sizes as an input) or Gemm with transB 0
+ * (opset 11, sizes as an attribute). */
+static void misc_net(net *t, int gemm)
+{
+    net_init(t, 6, 5, 4);
+    t->m.opset = gemm ? 11 : 13;
+    oct__onnx_node *sp;
+    if (gemm) {
+        sp = node(t, "Split", "split", "x", "a,b");
+        attr_ints(t, sp, "split", 2, 2, 4);
+    } else {
+        init_i(t, "sizes", 2, 2LL, 4LL);
+        sp = node(t, "Split", "split", "x,sizes", "a,b");
+    }
+    attr_int(t, sp, "axis", 1);
+    node(t, "Relu", "relu", "b", "rb");
+    oct__onnx_node *c = node(t, "Concat", "cat", "rb,a", "c");
+    attr_int(t, c, "axis", 1);
+    node(t, "GlobalAveragePool", "gap", "c", "g");
+    node(t, "Flatten", "flat", "g", "f");
+    init_f(t, "W", -1, 1, 2, 6, 3);
+    init_f(t, "bias", -1, 1, 1, 3);
+    if (gemm) {
+        node(t, "Gemm", "fc", "f,W,bias", "y");
+    } else {
+        node(t, "MatMul", "mm", "f,W", "m");
+        node(t, "Add", "plus", "m,bias", "y");
+    }
+    net_output(t, "y");
+}
+
+static void test_misc_ops(void)
+{
+    rng_t r = {11};
+    int n = 2, hw = 20;
+    float *x = rng_array(&r, (size_t)n * 6 * hw, -2, 2), y[2 * 3];
+    for (int gemm = 0; gemm < 2; gemm++) {
+        net t;
+        misc_net(&t, gemm);
+        const float *W = find_init(&t, "W")->f, *b = find_init(&t, "bias")->f;
+        double want[2 * 3];
+        for (int i = 0; i < n; i++) {
+            double feat[6];
+            for (int ch = 0; ch < 6; ch++) { /* concat(relu(x[2:6]), x[0:2]) */
+                int src = ch < 4 ? ch + 2 : ch - 4;
+                double m = 0;
+                for (int k = 0; k < hw; k++) {
+                    double v = x[((size_t)i * 6 + src) * hw + k];
+                    m += ch < 4 && v < 0 ? 0 : v;
+                }
+                feat[ch] = m / hw;
+            }
+            for (int o = 0; o < 3; o++) {
+                double sum = b[o];
+                for (int ch = 0; ch < 6; ch++) sum += W[ch * 3 + o] * feat[ch];
+                want[i * 3 + o] = sum;
+            }
+        }
+        for (int d = 0; d < g_ndevices; d++) {
+            oct_context *ctx = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+            oct__graph *g = import(ctx, &t, OCT_OK);
+            if (g) {
+                CU_ASSERT_EQUAL(oct__graph_macs(g, 5, 4), 18);
+                CU_ASSERT_EQUAL(g->params, 6 * 3 + 3);
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, 5, 4, y, NULL, NULL), OCT_OK);
+                check(gemm ? "Gemm" : "MatMul", want, y, (size_t)n * 3);
+                if (!gemm && d == 0) {
+                    const oct__gnode *fc = by_name(g, "mm");
+                    CU_ASSERT(fc && fc->fused && strcmp(fc->fused, "Add plus") == 0);
+                }
+            }
+            oct__graph_free(g);
+            oct_context_free(ctx);
+        }
+        net_free(&t);
+    }
+    free(x);
+}
+
+/* Resize to a size computed from Shape(x): followed at any input size while the chain
+ * is one the importer tracks (here dims * 2), refused at other sizes when it is not
+ * (dims + dims), never a size silently frozen at the exported one. */
+static void shape_net(net *t, int tracked)
+{
+    net_init(t, 2, 6, 5);
+    init_i(t, "i0", 1, 0LL);
+    init_i(t, "i2", 1, 2LL);
+    init_i(t, "i4", 1, 4LL);
+    init_i(t, "two", 1, 2LL);
+    node(t, "Shape", "shape", "x", "sh");
+    node(t, "Slice", "nc", "sh,i0,i2", "nc");
+    node(t, "Slice", "hw", "sh,i2,i4", "hw");
+    if (tracked)
+        node(t, "Mul", "twice", "hw,two", "hw2");
+    else
+        node(t, "Add", "twice", "hw,hw", "hw2");
+    oct__onnx_node *c = node(t, "Concat", "sizes", "nc,hw2", "sz");
+    attr_int(t, c, "axis", 0);
+    oct__onnx_node *r = node(t, "Resize", "up", "x,-,-,sz", "y");
+    attr_str(t, r, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, r, "nearest_mode", "floor");
+    net_output(t, "y");
+}
+
+static void test_shape_chains(void)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    for (int tracked = 1; tracked >= 0; tracked--) {
+        net t;
+        shape_net(&t, tracked);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            CU_ASSERT_EQUAL(oct__graph_shapes(g, 6, 5), OCT_OK);
+            CU_ASSERT(g->v[g->output].d.h == 12 && g->v[g->output].d.w == 10);
+            oct_status s = oct__graph_shapes(g, 7, 9);
+            if (tracked) {
+                CU_ASSERT_EQUAL(s, OCT_OK);
+                CU_ASSERT(g->v[g->output].d.h == 14 && g->v[g->output].d.w == 18);
+            } else {
+                CU_ASSERT_EQUAL(s, OCT_ERR_UNSUPPORTED);
+                CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "node 'up' (Resize) computes its output size from the shapes the model was exported at (6x5)"));
+            }
+        }
+        oct__graph_free(g);
+        net_free(&t);
+    }
+    oct_context_free(ctx);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Old opsets and the attribute values ONNX's backend tests brought in                      */
+
+static void expect_loads(net *t)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    oct__graph *g = import(ctx, t, OCT_OK);
+    CU_ASSERT_PTR_NOT_NULL(g);
+    oct__graph_free(g);
+    oct_context_free(ctx);
+    net_free(t);
+}
+
+static void attr_real(net *t, oct__onnx_node *n, const char *nm, double v)
+{
+    oct__onnx_attr *a = &n->attrs[n->nattrs++];
+    a->name = name(t, nm);
+    a->type = OCT__ONNX_ATTR_FLOAT;
+    a->f = v;
+}
+
+/* y = BatchNormalization(x) at opset `opset` with is_test / spatial (-1: absent). */
+static void legacy_bn(net *t, int opset, int is_test, int spatial)
+{
+    net_init(t, 3, 4, 4);
+    t->m.opset = opset;
+    bn(t, "bn", "x", "y", 3);
+    oct__onnx_node *n = &t->nodes[t->m.nnodes - 1];
+    if (is_test >= 0) attr_int(t, n, "is_test", is_test);
+    if (spatial >= 0) attr_int(t, n, "spatial", spatial);
+    net_output(t, "y");
+}
+
+static void test_legacy_and_edges(void)
+{
+    net t;
+    /* Opset 6 (PyTorch's oldest exports): BatchNormalization in inference mode only. */
+    legacy_bn(&t, 6, 1, -1);
+    expect_loads(&t);
+    legacy_bn(&t, 6, -1, -1);
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'bn' (BatchNormalization): attribute 'is_test' = 0 (batch statistics");
+    legacy_bn(&t, 6, 1, 0);
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'spatial' = 0 (per-channel statistics only)");
+    legacy_bn(&t, 7, -1, -1); /* is_test is gone at 7 */
+    expect_loads(&t);
+    /* Legacy broadcast = 1: one value means the same, one per channel may not. */
+    for (int count = 1; count <= 3; count += 2) {
+        net_init(&t, 3, 4, 4);
+        t.m.opset = 6;
+        init_f(&t, "k", 1, 2, 1, count);
+        attr_int(&t, node(&t, "Add", "plus", "x,k", "y"), "broadcast", 1);
+        net_output(&t, "y");
+        if (count == 1) expect_loads(&t);
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'broadcast' = 1 at opset 6 with a constant of 3 values");
+    }
+    /* Ops whose inputs were attributes before: unsupported there, not misread. */
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 6;
+    init_f(&t, "sc", 2, 2, 1, 4);
+    node(&t, "Upsample", "up", "x,sc", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Upsample): Upsample at opset 6");
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 4;
+    attr_ints(&t, node(&t, "Reshape", "r", "x", "y"), "shape", 2, 1, 48);
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'r' (Reshape): Reshape at opset 4");
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 5;
+    init_i(&t, "s", 2, 1LL, 48LL);
+    attr_str(&t, node(&t, "Cast", "c", "s", "s2"), "to", "INT64");
+    node(&t, "Reshape", "r", "x,s2", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'c' (Cast): Cast at opset 5");
+    /* Resize with half_pixel coordinates: integer scales with rounding only (the same
+     * pixels as asymmetric + floor there). */
+    static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "ceil"};
+    for (int i = 0; i < 3; i++) {
+        net_init(&t, 3, 4, 4);
+        oct__onnx_tensor *sc = init_f(&t, "sc", 1, 1, 1, 4);
+        sc->f[2] = 2, sc->f[3] = 3;
+        oct__onnx_node *n = node(&t, "Resize", "up", "x,-,sc", "y");
+        attr_str(&t, n, "nearest_mode", nearest[i]);
+        net_output(&t, "y");
+        if (i < 2) expect_loads(&t);
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'nearest_mode' = 'ceil' with 'half_pixel' coordinates");
+    }
+    net_init(&t, 3, 4, 4);
+    init_i(&t, "sz", 4, 1LL, 3LL, 8LL, 8LL);
+    node(&t, "Resize", "up", "x,-,-,sz", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Resize): sizes with half_pixel coordinates");
+    /* (N, F) inputs; Gemm's alpha / beta fold, a matrix bias or transA do not. */
+    for (int k = 0; k < 3; k++) {
+        net_init(&t, 6, 1, 1);
+        t.in.ndim = 2;
+        init_f(&t, "B", -1, 1, 2, 6, 4);
+        init_f(&t, "C", -1, 1, k == 1 ? 2 : 1, k == 1 ? 2 : 4, 4);
+        oct__onnx_node *n = node(&t, "Gemm", "fc", "x,B,C", "y");
+        attr_real(&t, n, "alpha", 0.5);
+        if (k == 2) attr_int(&t, n, "transA", 1);
+        net_output(&t, "y");
+        if (k == 0) expect_loads(&t);
+        else if (k == 1) expect_error(&t, OCT_ERR_UNSUPPORTED, "bias of 8 values for 4 outputs");
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'transA' = 1");
+    }
+    net_init(&t, 3, 4, 4);
+    t.in.ndim = 3;
+    node(&t, "Relu", "r", "x", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "input 'x' is rank 3 of type 1; a float (N, C, H, W) or (N, F) input");
+}
+
+/* Every fallible allocation of an import and a forward pass failing in turn: a clean
+ * out-of-memory status, nothing left allocated (the sanitizer build checks the host side). */
+static void test_faults(void)
+{
+    net t;
+    octconv_net(&t);
+    rng_t r = {3};
+    float *x = rng_array(&r, (size_t)O_C * O_H * O_W, -2, 2), y[(O_OH + O_OL) * O_H * O_W];
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    int done = 0;
+    for (long k = 1; k < 5000 && !done; k++) {
+        oct__graph *g = NULL;
+        oct_debug_fail_at(k);
+        oct_status s = oct__onnx_import(ctx, &t.m, "test.onnx", &g);
+        if (s == OCT_OK) s = oct__graph_forward(g, x, 1, O_H, O_W, y, NULL, NULL);
+        done = oct_debug_fault_calls() < k; /* the k-th call was never reached */
+        oct_debug_fail_at(0);
+        if (s != OCT_OK && s != OCT_ERR_HOST_MEMORY) printf("\nfault at %ld: status %d (%s)\n", k, s, oct_last_error());
+        CU_ASSERT(s == OCT_OK || s == OCT_ERR_HOST_MEMORY);
+        CU_ASSERT_EQUAL(done, s == OCT_OK);
+        oct__graph_free(g);
+        CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
+    }
+    CU_ASSERT(done);
+    oct_context_free(ctx);
+    free(x);
+    net_free(&t);
+}
+
 int main(void)
 {
     find_devices();
@@ -664,6 +944,10 @@ int main(void)
     CU_add_test(s, "small net: fusion, parameters, MACs, trace", test_small_net);
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
+    CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
+    CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
+    CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);
+    CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     return run_cunit();
 }

@@ -76,6 +76,46 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
             OCT__TRY(label(ll, count, "ll"));
         }
     }
+    /* Stride-2 layers (d-li14's rule: pool, then convolve): y_h = HH(P(x_h)) + LH(x_l)
+     * and y_l = HL(P(P(x_h))) + LL(P(x_l)), two pairs with no upsampling; hh is the
+     * member of the first pair that reads a pool output. */
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *b = &g->nd[i];
+        if (b->kind != OCT__GK_CONV || !b->acc || b->pair < 0 || b->octconv) continue;
+        oct__gnode *a = &g->nd[b->pair];
+        if (a->octconv) continue;
+        int u = a->in[0], v = b->in[0];
+        for (int j = 0; j < g->nn; j++) {
+            oct__gnode *d = &g->nd[j];
+            if (j == i || d->kind != OCT__GK_CONV || !d->acc || d->pair < 0 || d->octconv) continue;
+            oct__gnode *c = &g->nd[d->pair];
+            int p = c->in[0], q = d->in[0];
+            oct__gnode *hh = NULL, *lh = NULL, *hl = NULL, *ll = NULL;
+            int pu = is_down(g, p, u), pv = is_down(g, p, v), qu = is_down(g, q, u), qv = is_down(g, q, v);
+            if (!((pu && qv) || (pv && qu))) continue;
+            int a_high = g->v[u].producer >= 0 && g->nd[g->v[u].producer].kind == OCT__GK_POOL;
+            hh = a_high ? a : b, lh = a_high ? b : a;
+            int high_in = hh->in[0];
+            hl = is_down(g, p, high_in) ? c : d, ll = hl == c ? d : c;
+            count++;
+            OCT__TRY(label(hh, count, "hh"));
+            OCT__TRY(label(lh, count, "lh"));
+            OCT__TRY(label(hl, count, "hl"));
+            OCT__TRY(label(ll, count, "ll"));
+            break;
+        }
+    }
+    /* Number the layers in the order they run. */
+    int next = 0;
+    for (int i = 0; i < g->nn; i++) {
+        int old = g->nd[i].octconv;
+        if (old <= 0) continue;
+        next++;
+        for (int j = i; j < g->nn; j++)
+            if (g->nd[j].octconv == old) g->nd[j].octconv = -next;
+    }
+    for (int i = 0; i < g->nn; i++)
+        if (g->nd[i].octconv < 0) g->nd[i].octconv = -g->nd[i].octconv;
     *layers = count;
     return OCT_OK;
 }

@@ -205,6 +205,11 @@ oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)
 oct_status oct__graph_shapes(oct__graph *g, int h, int w)
 {
     if (g->input < 0 || g->output < 0) return oct__fail(OCT_ERR_NOT_READY, "graph: no input or output");
+    if (g->fixed_size_node[0] && (h != g->in_h || w != g->in_w))
+        return oct__fail(OCT_ERR_UNSUPPORTED,
+                         "%s computes its output size from the shapes the model was exported at (%dx%d); it runs at "
+                         "that size only, not %dx%d",
+                         g->fixed_size_node, g->in_h, g->in_w, h, w);
     g->v[g->input].d.h = h;
     g->v[g->input].d.w = w;
     for (int i = 0; i < g->nn; i++) {
@@ -376,8 +381,12 @@ static void trace_node(const oct__graph *g, const oct__gnode *nd, int n, oct_tra
 {
     for (int k = 0; k < nd->nout; k++) {
         const oct__gvalue *v = &g->v[nd->out[k]];
-        char label[200];
-        snprintf(label, sizeof label, "%s (%s)%s", nd->nout > 1 ? v->name : nd->name, oct__kinds[nd->kind]->name,
+        char label[200], kind[48];
+        if (nd->octconv)
+            snprintf(kind, sizeof kind, "OctConv %d %s", nd->octconv, nd->role);
+        else
+            snprintf(kind, sizeof kind, "%s", oct__kinds[nd->kind]->name);
+        snprintf(label, sizeof label, "%s (%s)%s", nd->nout > 1 ? v->name : nd->name, kind,
                  nd->nout > 1 ? (k ? " low" : " high") : "");
         int dims[4] = {n, v->d.c, v->d.h, v->d.w};
         trace(user, label, v->rank, dims);
@@ -404,9 +413,10 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
         if (k->run) OCT__TRY(k->run(g, nd, n));
         if (trace) trace_node(g, nd, trace_n, trace, user);
     }
-    /* The output's root has a buffer of its own, exactly its size. */
+    /* The output's root has a buffer of its own, exactly its size (the input buffer
+     * when the output is a view of the input, e.g. a lone Flatten). */
     int r = root_of(g, g->output);
-    const oct__buf *b = &g->slots[g->v[r].slot];
+    const oct__buf *b = r == g->input ? &g->inbuf : &g->slots[g->v[r].slot];
     oct__view ov = oct__g_view(g, g->output, n);
     if (ov.off == 0 && ov.nstride == (size_t)ov.c * ov.h * ov.w) return ctx->be->read(ctx, b, out);
     float *tmp = oct__malloc(b->count * sizeof *tmp);

@@ -14,6 +14,17 @@ typedef struct {
     int c, h, w;
 } oct__gdims;
 
+/* A number computed at load from a static shape, kept as a program so it follows the
+ * input size: start from dim `d` of the value, apply op[i] with k[i] in order
+ * ('+' add, '*' multiply, 'i' integer divide (floor), 'd' divide, 'f' floor, 'c' ceil,
+ * 't' truncate). */
+typedef struct {
+    int d, nops;
+    char op[12];
+    double k[12];
+} oct__gexpr;
+double oct__gexpr_eval(const oct__gexpr *e, const int dims[4]);
+
 typedef struct {
     char *name;      /* the front end's tensor name */
     int rank;        /* 4: (N, C, H, W); 2: (N, C) */
@@ -52,8 +63,10 @@ typedef struct {
     oct__buf wb, bb;
     /* pool: max or average, kernel / stride / pads as in conv, ceil mode */
     int max, ceil, cip;
-    /* resize: integer scales up_h, up_w, or (up_h == 0) a fixed output oh x ow */
+    /* resize: integer scales up_h, up_w, or (up_h == 0) a fixed output oh x ow, or
+     * (oh < 0) a size computed from in[1]'s dims: size[a] = expr[a](dims of in[1]) */
     int up_h, up_w, oh, ow;
+    oct__gexpr size_expr[2];
     /* slice: channels [c0, c0 + c) of in[0] (co holds c) */
     int c0;
     /* linear: y (N, fout) = x (N, fin) w^T + b; w (fout, fin) */
@@ -97,6 +110,8 @@ struct oct__graph {
     int in_h, in_w;          /* input size as exported */
     long long params;        /* trainable parameters of the source model */
     int octconv_layers;      /* OctConv layers recognised (fuse.c) */
+    char fixed_size_node[160];  /* a node whose sizes were computed from the exported shapes
+                                   (so only in_h x in_w runs); "" when any size may run */
     /* The plan for (pn, ph, pw): storage slots, the input, the scratch. */
     int pn, ph, pw;
     int nslots;

@@ -30,7 +30,9 @@ static oct_status conv_shape(const oct__graph *g, const oct__gnode *nd, oct__gdi
     }
     if (nd->up >= 0) {
         const oct__gdims *t = &g->v[nd->in[nd->up]].d;
-        int eh = nd->up_h ? t->h * nd->up_h : nd->oh, ew = nd->up_h ? t->w * nd->up_w : nd->ow;
+        /* oh < 0: the resize was to this conv's own output size (any ratio). */
+        int eh = nd->up_h ? t->h * nd->up_h : nd->oh < 0 ? out->h : nd->oh;
+        int ew = nd->up_h ? t->w * nd->up_w : nd->ow < 0 ? out->w : nd->ow;
         if (t->c != out->c || eh != out->h || ew != out->w)
             return oct__gfail_shape(nd, "the upsampled (%d, %d, %d) does not match the convolution's (%d, %d, %d)", t->c,
                                     eh, ew, out->c, out->h, out->w);

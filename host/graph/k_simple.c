@@ -4,8 +4,27 @@
  */
 #include "graph/graph.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+double oct__gexpr_eval(const oct__gexpr *e, const int dims[4])
+{
+    double x = e->d >= 0 && e->d < 4 ? dims[e->d] : 0;
+    for (int i = 0; i < e->nops; i++) {
+        double k = e->k[i];
+        switch (e->op[i]) {
+        case '+': x += k; break;
+        case '*': x *= k; break;
+        case 'i': x = k != 0 ? floor(x / k) : 0; break;
+        case 'd': x = k != 0 ? x / k : 0; break;
+        case 'f': x = floor(x); break;
+        case 'c': x = ceil(x); break;
+        default: x = trunc(x); break;
+        }
+    }
+    return x;
+}
 
 static int same(const oct__gdims *a, const oct__gdims *b) { return a->c == b->c && a->h == b->h && a->w == b->w; }
 
@@ -93,7 +112,16 @@ const oct__gkind oct__gk_affine = {"Affine", affine_shape, NULL, NULL, affine_ru
 static oct_status resize_shape(const oct__graph *g, const oct__gnode *nd, oct__gdims *out)
 {
     const oct__gdims *x = &g->v[nd->in[0]].d;
-    *out = (oct__gdims){x->c, nd->up_h ? x->h * nd->up_h : nd->oh, nd->up_h ? x->w * nd->up_w : nd->ow};
+    if (nd->oh < 0) { /* computed from in[1]'s dims */
+        const oct__gdims *like = &g->v[nd->in[1]].d;
+        int dims[4] = {1, like->c, like->h, like->w};
+        double h = oct__gexpr_eval(&nd->size_expr[0], dims), w = oct__gexpr_eval(&nd->size_expr[1], dims);
+        if (!(h >= 1 && w >= 1 && h <= 1 << 20 && w <= 1 << 20))
+            return oct__gfail_shape(nd, "computed size %gx%g is out of range", h, w);
+        *out = (oct__gdims){x->c, (int)h, (int)w};
+    } else {
+        *out = (oct__gdims){x->c, nd->up_h ? x->h * nd->up_h : nd->oh, nd->up_h ? x->w * nd->up_w : nd->ow};
+    }
     return OCT_OK;
 }
 

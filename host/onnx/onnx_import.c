@@ -26,6 +26,17 @@ typedef struct {
     int padded;
     int empty;                  /* a zero-channel activation (alpha 0 or 1): only its shape is read */
     int64_t edims[4];
+    /* A small constant computed from static shapes: element k is dim prov_d[k] of graph
+     * value prov_v[k] (prov_v -1: a plain number). Lets a Resize to "the size of x_h"
+     * follow x_h at any input size. */
+    int nprov;
+    int prov_v[8];
+    oct__gexpr prov[8];
+    int shape_dep;              /* computed from static shapes (possibly without provenance) */
+    int ndprov;                 /* ConstantOfShape: provenance of the tensor's own dims */
+    int dprov_v[8];
+    oct__gexpr dprov[8];
+    int empty_of;               /* empty: the value it was sliced from */
 } sym;
 
 typedef struct {
@@ -145,6 +156,29 @@ static oct_status bind_const(imp *im, const char *name, const oct__onnx_tensor *
     return OCT_OK;
 }
 
+/* A zero Pad that no Conv or pool absorbs: an average pool of 1x1 windows over the
+ * padded input, counting the padding (so a copy with zeros around it). */
+static oct_status materialize_pad(imp *im, sym *s)
+{
+    oct__gnode *nd;
+    int index, x = s->value;
+    OCT__TRY(oct__g_node(im->g, OCT__GK_POOL, s->name, &nd, &index));
+    OCT__TRY(oct__g_set_inputs(im->g, nd, 1, &x));
+    nd->nout = 1;
+    nd->kh = nd->kw = 1, nd->cip = 1;
+    nd->pt = s->pad[0], nd->pl = s->pad[1], nd->pb = s->pad[2], nd->pr = s->pad[3];
+    OCT__TRY(oct__g_note_fused(nd, "Pad", s->name));
+    const char *names[1] = {s->name};
+    OCT__TRY(oct__g_finish_node(im->g, index, names));
+    OCT__TRY(grow_vuses(im));
+    int y = im->g->nd[index].out[0];
+    /* The reads of the padded name now go to the new value. */
+    im->vuses[y] = uses(im, s->name);
+    s->value = y;
+    s->padded = 0;
+    return OCT_OK;
+}
+
 /* Input k of the current node as a graph value (a pending Pad only where allowed). */
 static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pad)
 {
@@ -156,9 +190,7 @@ static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pa
     if (s->empty) return unsupported(n, "input '%s' has zero channels", n->inputs[k]);
     if (s->value < 0)
         return unsupported(n, "input '%s' is a constant; octcl runs this op on activations only", n->inputs[k]);
-    if (s->padded && !allow_pad)
-        return unsupported(n, "input '%s' comes from a Pad; a zero Pad is folded only into Conv and AveragePool",
-                           n->inputs[k]);
+    if (s->padded && !allow_pad) OCT__TRY(materialize_pad(im, s));
     *v = s->value;
     if (pad) *pad = s->padded ? s->pad : NULL;
     return OCT_OK;
@@ -187,6 +219,29 @@ static int is_const(imp *im, int k)
     if (k >= im->node->ninputs || !*n->inputs[k]) return 0;
     sym *s = find_sym(im, n->inputs[k]);
     return s && s->t;
+}
+
+/* Provenance of element k of the constant read as input `in` of the current node:
+ * value and dim, or -1. */
+static int prov_of(imp *im, int in, size_t k, oct__gexpr *e)
+{
+    const oct__onnx_node *n = im->node;
+    memset(e, 0, sizeof *e);
+    e->d = -1;
+    if (in >= n->ninputs || !*n->inputs[in]) return -1;
+    sym *s = find_sym(im, n->inputs[in]);
+    if (!s || (int)k >= s->nprov) return -1;
+    *e = s->prov[k];
+    return s->prov_v[k];
+}
+
+/* Append an op to a provenance program; -1 when it is full. */
+static int prov_push(int v, oct__gexpr *e, char op, double k)
+{
+    if (v < 0 || e->nops == (int)sizeof e->op) return -1;
+    e->op[e->nops] = op;
+    e->k[e->nops++] = k;
+    return v;
 }
 
 static double cval(const oct__onnx_tensor *t, size_t k) { return t->f ? (double)t->f[k] : (double)t->i[k]; }
@@ -462,6 +517,9 @@ static oct_status op_bn(imp *im)
         OCT__TRY(need_float(im, t[k], "BatchNormalization input"));
     }
     if (attr_int(n, "training_mode", 0) != 0) return unsupported(n, "attribute 'training_mode' = 1 (inference only)");
+    if (im->opset < 7 && attr_int(n, "is_test", 0) != 1)
+        return unsupported(n, "attribute 'is_test' = %lld (batch statistics; inference only)", attr_int(n, "is_test", 0));
+    if (attr_int(n, "spatial", 1) != 1) return unsupported(n, "attribute 'spatial' = 0 (per-channel statistics only)");
     for (int k = 1; k < n->noutputs; k++)
         if (*n->outputs[k] && uses(im, n->outputs[k]))
             return unsupported(n, "output %d (running statistics) is read; inference only", k);
@@ -628,7 +686,31 @@ static oct_status fold_const(imp *im, int *done)
         OCT__TRY(new_const(im, 0, 1, &len, &r));
         for (int64_t i = 0; i < len; i++) r->i[i] = d[start + i];
         *done = 1;
-        return bind_const(im, n->outputs[0], NULL, r);
+        OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+        sym *o = &im->s[im->nsym - 1];
+        o->shape_dep = 1;
+        if ((in->empty || (in->t && in->ndprov == nd)) && len <= 8) {
+            o->nprov = (int)len;
+            for (int64_t i = 0; i < len; i++) {
+                int k = (int)(start + i);
+                memset(&o->prov[i], 0, sizeof o->prov[i]);
+                if (in->empty) {
+                    o->prov_v[i] = k >= 2 ? in->empty_of : -1;
+                    o->prov[i].d = k;
+                } else {
+                    o->prov_v[i] = in->dprov_v[k];
+                    o->prov[i] = in->dprov[k];
+                }
+            }
+        } else if (!in->t && !in->empty && !in->padded && len <= 8) {
+            o->nprov = (int)len;
+            for (int64_t i = 0; i < len; i++) {
+                o->prov_v[i] = in->value;
+                memset(&o->prov[i], 0, sizeof o->prov[i]);
+                o->prov[i].d = (int)(start + i);
+            }
+        }
+        return OCT_OK;
     }
     static const char *const foldable[] = {"ConstantOfShape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul",
                                            "Div",    "Add",       "Sub",     "Floor",  "Ceil", "Reshape", "Sqrt"};
@@ -638,6 +720,9 @@ static oct_status fold_const(imp *im, int *done)
     for (int k = 0; k < n->ninputs; k++)
         if (*n->inputs[k] && !is_const(im, k)) return OCT_OK; /* runs on activations */
     *done = 1;
+    int pv[8], track = 0; /* provenance of the result's elements */
+    oct__gexpr pd[8];
+    for (int k = 0; k < 8; k++) pv[k] = -1;
     const oct__onnx_tensor *a;
     OCT__TRY(in_const(im, 0, 1, &a));
     OCT__TRY(need_data(im, a, "input"));
@@ -668,7 +753,9 @@ static oct_status fold_const(imp *im, int *done)
                 goto fail;
             }
             cset(r, i, cval(a, (size_t)j));
+            if (i < 8) pv[i] = prov_of(im, 0, (size_t)j, &pd[i]);
         }
+        track = 1;
     } else if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0) {
         long long axes[OCT__ONNX_MAX_DIMS];
         int na;
@@ -692,6 +779,8 @@ static oct_status fold_const(imp *im, int *done)
         }
         OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
         for (size_t i = 0; i < a->count; i++) cset(r, i, cval(a, i));
+        for (size_t i = 0; i < a->count && i < 8; i++) pv[i] = prov_of(im, 0, i, &pd[i]);
+        track = 1;
     } else if (strcmp(op, "Concat") == 0) {
         int64_t total = 0;
         int isf = 0;
@@ -708,8 +797,12 @@ static oct_status fold_const(imp *im, int *done)
         for (int k = 0; k < n->ninputs; k++) {
             const oct__onnx_tensor *t;
             (void)in_const(im, k, 1, &t);
-            for (size_t i = 0; i < t->count; i++) cset(r, o++, cval(t, i));
+            for (size_t i = 0; i < t->count; i++) {
+                if (o < 8) pv[o] = prov_of(im, k, i, &pd[o]);
+                cset(r, o++, cval(t, i));
+            }
         }
+        track = 1;
     } else if (strcmp(op, "Cast") == 0) {
         long long to = attr_int(n, "to", OCT__ONNX_FLOAT);
         int isf = to == OCT__ONNX_FLOAT || to == OCT__ONNX_DOUBLE || to == OCT__ONNX_FLOAT16;
@@ -717,7 +810,12 @@ static oct_status fold_const(imp *im, int *done)
         for (size_t i = 0; i < a->count; i++) {
             double v = cval(a, i);
             cset(r, i, isf ? v : trunc(v));
+            if (i < 8) {
+                pv[i] = prov_of(im, 0, i, &pd[i]);
+                if (!isf && a->f) pv[i] = prov_push(pv[i], &pd[i], 't', 0); /* float to int */
+            }
         }
+        track = 1;
     } else if (strcmp(op, "Reshape") == 0) {
         const oct__onnx_tensor *sh;
         OCT__TRY(in_const(im, 1, 1, &sh));
@@ -753,11 +851,18 @@ static oct_status fold_const(imp *im, int *done)
         e = e < 0 ? 0 : e > len ? len : e;
         int64_t cnt = e > b ? e - b : 0;
         OCT__TRY(new_const(im, a->f != NULL, 1, &cnt, &r));
-        for (int64_t i = 0; i < cnt; i++) cset(r, (size_t)i, cval(a, (size_t)(b + i)));
+        for (int64_t i = 0; i < cnt; i++) {
+            cset(r, (size_t)i, cval(a, (size_t)(b + i)));
+            if (i < 8) pv[i] = prov_of(im, 0, (size_t)(b + i), &pd[i]);
+        }
+        track = 1;
     } else if (strcmp(op, "Floor") == 0 || strcmp(op, "Ceil") == 0 || strcmp(op, "Sqrt") == 0) {
         OCT__TRY(new_const(im, a->f != NULL, a->ndim, a->dims, &r));
-        for (size_t i = 0; i < a->count; i++)
+        for (size_t i = 0; i < a->count; i++) {
             cset(r, i, op[0] == 'F' ? floor(cval(a, i)) : op[0] == 'C' ? ceil(cval(a, i)) : sqrt(cval(a, i)));
+            if (i < 8 && op[0] != 'S') pv[i] = prov_push(prov_of(im, 0, i, &pd[i]), &pd[i], op[0] == 'F' ? 'f' : 'c', 0);
+        }
+        track = 1;
     } else { /* Mul, Div, Add, Sub: equal shapes or a scalar operand */
         const oct__onnx_tensor *b;
         OCT__TRY(in_const(im, 1, 1, &b));
@@ -781,9 +886,41 @@ static oct_status fold_const(imp *im, int *done)
                 v = isf ? x / y : floor(x / y);
             }
             cset(r, i, v);
+            /* dim (op) constant: the program grows by one op. */
+            if (i < 8) {
+                oct__gexpr ea, eb;
+                int va = prov_of(im, 0, a->count == 1 ? 0 : i, &ea), vb = prov_of(im, 1, b->count == 1 ? 0 : i, &eb);
+                if (va >= 0 && vb < 0) {
+                    pd[i] = ea;
+                    pv[i] = op[0] == 'A' ? prov_push(va, &pd[i], '+', y) : op[0] == 'S' ? prov_push(va, &pd[i], '+', -y)
+                          : op[0] == 'M' ? prov_push(va, &pd[i], '*', y) : prov_push(va, &pd[i], isf ? 'd' : 'i', y);
+                } else if (vb >= 0 && va < 0 && (op[0] == 'A' || op[0] == 'M')) {
+                    pd[i] = eb;
+                    pv[i] = prov_push(vb, &pd[i], op[0] == 'A' ? '+' : '*', x);
+                }
+            }
         }
+        track = 1;
     }
-    return bind_const(im, n->outputs[0], NULL, r);
+    int nprov = track && r->count <= 8 ? (int)r->count : 0, dep = 0;
+    for (int k = 0; k < n->ninputs; k++) {
+        sym *si = *n->inputs[k] ? find_sym(im, n->inputs[k]) : NULL;
+        dep |= si && si->shape_dep;
+    }
+    int cos = strcmp(op, "ConstantOfShape") == 0 && a->count <= 8;
+    oct__gexpr dp[8];
+    int dv[8];
+    for (size_t k = 0; cos && k < a->count; k++) dv[k] = prov_of(im, 0, k, &dp[k]);
+    OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+    sym *o = &im->s[im->nsym - 1];
+    o->shape_dep = dep;
+    if (cos) {
+        o->ndprov = (int)a->count;
+        for (int k = 0; k < o->ndprov; k++) o->dprov_v[k] = dv[k], o->dprov[k] = dp[k];
+    }
+    o->nprov = nprov;
+    for (int k = 0; k < nprov; k++) o->prov_v[k] = pv[k], o->prov[k] = pd[k];
+    return OCT_OK;
 fail:
     free_owned(r);
     return s;
@@ -873,6 +1010,68 @@ static oct_status fuse_add(imp *im, int a, int b, int *fused)
     return OCT_OK;
 }
 
+/* Add / Sub / Mul / Div of an activation and a constant that is one value or one per
+ * channel ((C), (C, 1, 1), (1, C, 1, 1)): an affine node (input normalisation). */
+static oct_status op_arith(imp *im)
+{
+    const oct__onnx_node *n = im->node;
+    if (n->ninputs != 2) return unsupported(n, "%d inputs", n->ninputs);
+    int ca = is_const(im, 0), x;
+    const oct__onnx_tensor *t;
+    OCT__TRY(in_value(im, ca ? 1 : 0, 0, &x, NULL));
+    OCT__TRY(in_const(im, ca ? 0 : 1, 1, &t));
+    OCT__TRY(need_data(im, t, "operand"));
+    const oct__gvalue *v = &im->g->v[x];
+    int c = v->d.c, per_channel = (int)t->count == c && c > 1;
+    if (per_channel) {
+        /* The channel axis must be the one that is not 1 (rank 4: axis 1 of 4, or the
+         * first of 3 for (C, 1, 1); rank 2 values: the last). */
+        int ok = 0;
+        if (v->rank == 4) ok = (t->ndim == 4 && t->dims[0] == 1 && t->dims[2] == 1 && t->dims[3] == 1) ||
+                               (t->ndim == 3 && t->dims[1] == 1 && t->dims[2] == 1);
+        else ok = t->ndim == 1 || (t->ndim == 2 && t->dims[0] == 1);
+        if (!ok) per_channel = 0;
+    }
+    if (t->count != 1 && !per_channel)
+        return unsupported(n, "%s of constant '%s' (%zu values) and an activation of %d channels (broadcasting is "
+                              "supported for one value or one per channel only)",
+                           n->op_type, n->inputs[ca ? 0 : 1], t->count, c);
+    float *scale = oct__malloc((size_t)c * sizeof *scale), *shift = oct__malloc((size_t)c * sizeof *shift);
+    oct_status s = OCT_OK;
+    if (!scale || !shift) {
+        s = oct__fail(OCT_ERR_HOST_MEMORY, "onnx import: out of host memory");
+        goto done;
+    }
+    char op = n->op_type[0];
+    for (int i = 0; i < c; i++) {
+        double k = cval(t, per_channel ? (size_t)i : 0), sc = 1, sh = 0;
+        if (op == 'A') sh = k;
+        else if (op == 'S') sc = ca ? -1 : 1, sh = ca ? k : -k;
+        else if (op == 'M') sc = k;
+        else if (!ca && k != 0) sc = 1 / k;
+        else {
+            s = unsupported(n, "dividing %s", ca ? "a constant by an activation" : "by zero");
+            goto done;
+        }
+        scale[i] = (float)sc, shift[i] = (float)sh;
+        if (!isfinite(scale[i]) || !isfinite(shift[i])) {
+            s = oct__fail(OCT_ERR_MODEL, NODE_FMT ": constant gives a non-finite scale or shift", NODE_ARGS(n));
+            goto done;
+        }
+    }
+    oct__gnode *nd;
+    int index;
+    if ((s = emit(im, OCT__GK_AFFINE, 1, &x, &nd, &index)) != OCT_OK) goto done;
+    nd->co = c;
+    nd->scale = scale, nd->shift = shift;
+    scale = shift = NULL;
+    s = finish(im, index, n->outputs[0]);
+done:
+    free(scale);
+    free(shift);
+    return s;
+}
+
 static oct_status op_add(imp *im)
 {
     const oct__onnx_node *n = im->node;
@@ -895,8 +1094,7 @@ static oct_status op_add(imp *im)
                 return pass_through(im, x, n->outputs[0]);
             }
         }
-        return unsupported(n, "adding constant '%s' to an activation (broadcasting) is not supported",
-                           n->inputs[ca ? 0 : 1]);
+        return op_arith(im);
     }
     int a, b;
     OCT__TRY(in_value(im, 0, 0, &a, NULL));
@@ -967,12 +1165,26 @@ static oct_status op_resize(imp *im)
     const char *mode = attr_str(n, "mode", "nearest");
     if (strcmp(mode, "nearest") != 0) return unsupported(n, "attribute 'mode' = '%s' (nearest only)", mode);
     int upsample = strcmp(n->op_type, "Upsample") == 0;
+    /* octcl's nearest resize is asymmetric + floor: source = floor(x / scale). At an
+     * integer scale s, half_pixel (and pytorch_half_pixel) with rounding to the nearest
+     * gives the same source, (x + 0.5) / s - 0.5 = floor(x / s) + (x mod s + 0.5) / s - 0.5
+     * being strictly within 0.5 of it; those are taken when the scale is an integer. */
+    int integer_only = 0;
     if (!upsample && im->opset >= 11) {
         const char *ctm = attr_str(n, "coordinate_transformation_mode", "half_pixel");
-        if (strcmp(ctm, "asymmetric") != 0)
-            return unsupported(n, "attribute 'coordinate_transformation_mode' = '%s' (asymmetric only)", ctm);
         const char *nm = attr_str(n, "nearest_mode", "round_prefer_floor");
-        if (strcmp(nm, "floor") != 0) return unsupported(n, "attribute 'nearest_mode' = '%s' (floor only)", nm);
+        int half = strcmp(ctm, "half_pixel") == 0 || strcmp(ctm, "pytorch_half_pixel") == 0;
+        int round = strcmp(nm, "round_prefer_floor") == 0 || strcmp(nm, "round_prefer_ceil") == 0;
+        if (half && round) {
+            integer_only = 1;
+        } else if (half) {
+            return unsupported(n, "attribute 'nearest_mode' = '%s' with '%s' coordinates (round_prefer_floor or "
+                                  "round_prefer_ceil only)", nm, ctm);
+        } else {
+            if (strcmp(ctm, "asymmetric") != 0)
+                return unsupported(n, "attribute 'coordinate_transformation_mode' = '%s' (asymmetric only)", ctm);
+            if (strcmp(nm, "floor") != 0) return unsupported(n, "attribute 'nearest_mode' = '%s' (floor only)", nm);
+        }
         if (attr_int(n, "exclude_outside", 0) != 0) return unsupported(n, "attribute 'exclude_outside' = 1");
     }
     const oct__onnx_tensor *scales = NULL, *sizes = NULL;
@@ -997,13 +1209,19 @@ static oct_status op_resize(imp *im)
         }
     }
     oct__gdims d = im->g->v[x].d;
-    int up_h = 0, up_w = 0, oh = 0, ow = 0;
+    int up_h = 0, up_w = 0, oh = 0, ow = 0, like = -1;
+    oct__gexpr ex[2];
+    memset(ex, 0, sizeof ex);
     if (have_scales) {
         if (sc[0] != 1 || sc[1] != 1) return unsupported(n, "scales (%g, %g) on batch / channels (1 only)", sc[0], sc[1]);
         if (sc[2] != floor(sc[2]) || sc[3] != floor(sc[3]) || sc[2] < 1 || sc[3] < 1 || sc[2] > 64 || sc[3] > 64)
             return unsupported(n, "scales (%g, %g): integer upscaling only", sc[2], sc[3]);
         up_h = (int)sc[2], up_w = (int)sc[3];
     } else {
+        /* Sizes give a ratio that changes with the input size (and is rarely an integer). */
+        if (integer_only)
+            return unsupported(n, "sizes with half_pixel coordinates (integer scales only, where asymmetric + floor "
+                                  "picks the same pixels)");
         OCT__TRY(need_data(im, sizes, "sizes"));
         int64_t s0 = (int64_t)cval(sizes, 0), s1 = (int64_t)cval(sizes, 1);
         if ((s0 != (im->g->in_n > 0 ? im->g->in_n : 1) && s0 != 1) || s1 != d.c)
@@ -1011,12 +1229,19 @@ static oct_status op_resize(imp *im)
         double h = cval(sizes, 2), w = cval(sizes, 3);
         if (h < 1 || w < 1 || h > 1 << 20 || w > 1 << 20) return unsupported(n, "sizes (%g, %g) out of range", h, w);
         oh = (int)h, ow = (int)w;
-        if (oh % d.h == 0 && ow % d.w == 0) up_h = oh / d.h, up_w = ow / d.w; /* follows the input size */
+        oct__gexpr e2, e3;
+        int v2 = prov_of(im, 3, 2, &e2), v3 = prov_of(im, 3, 3, &e3);
+        if (v2 >= 0 && v2 == v3 && im->g->v[v2].rank == 4)
+            like = v2, ex[0] = e2, ex[1] = e3; /* computed from v's size: follows it at any input size */
+        else if (find_sym(im, n->inputs[3])->shape_dep && !im->g->fixed_size_node[0])
+            snprintf(im->g->fixed_size_node, sizeof im->g->fixed_size_node, NODE_FMT, NODE_ARGS(n));
     }
     oct__gnode *nd;
-    int index;
-    OCT__TRY(emit(im, OCT__GK_RESIZE, 1, &x, &nd, &index));
-    nd->up_h = up_h, nd->up_w = up_w, nd->oh = oh, nd->ow = ow;
+    int index, in[2] = {x, like};
+    if (like >= 0) im->vuses[like]++; /* read for its size */
+    OCT__TRY(emit(im, OCT__GK_RESIZE, like >= 0 ? 2 : 1, in, &nd, &index));
+    nd->up_h = up_h, nd->up_w = up_w, nd->oh = like >= 0 ? -1 : oh, nd->ow = like >= 0 ? -1 : ow;
+    nd->size_expr[0] = ex[0], nd->size_expr[1] = ex[1];
     return finish(im, index, n->outputs[0]);
 }
 
@@ -1087,6 +1312,7 @@ static oct_status bind_empty(imp *im, int x, const char *out)
     OCT__TRY(add_sym(im, out, &s));
     const oct__gvalue *v = &im->g->v[x];
     s->empty = 1;
+    s->empty_of = x;
     s->edims[0] = im->g->in_n > 0 ? im->g->in_n : 1;
     s->edims[1] = 0, s->edims[2] = v->d.h, s->edims[3] = v->d.w;
     return OCT_OK;
@@ -1186,7 +1412,8 @@ static oct_status op_flatten(imp *im)
     int x;
     OCT__TRY(in_value(im, 0, 0, &x, NULL));
     long long axis = attr_int(im->node, "axis", 1);
-    if (axis != 1) return unsupported(im->node, "attribute 'axis' = %lld (1 only)", axis);
+    if (axis != 1 && axis != 1 - im->g->v[x].rank) /* -3 of (N, C, H, W) is 1 */
+        return unsupported(im->node, "attribute 'axis' = %lld (1 only)", axis);
     return flatten(im, x, im->node->outputs[0]);
 }
 
@@ -1226,13 +1453,15 @@ static oct_status op_linear(imp *im, int gemm)
     OCT__TRY(in_const(im, 1, 1, &B));
     OCT__TRY(need_float(im, B, "weight"));
     long long transb = 0;
+    double alpha = 1, beta = 1; /* y = alpha x B + beta C: folded into the weight and bias */
     if (gemm) {
         OCT__TRY(in_const(im, 2, 0, &C));
         if (C) OCT__TRY(need_float(im, C, "bias"));
         if (attr_int(n, "transA", 0) != 0) return unsupported(n, "attribute 'transA' = 1");
         transb = attr_int(n, "transB", 0);
-        double alpha = attr_float(n, "alpha", 1), beta = attr_float(n, "beta", 1);
-        if (alpha != 1 || (C && beta != 1)) return unsupported(n, "alpha = %g, beta = %g (1 only)", alpha, beta);
+        alpha = attr_float(n, "alpha", 1), beta = attr_float(n, "beta", 1);
+        if (!isfinite(alpha) || !isfinite(beta)) return unsupported(n, "alpha = %g, beta = %g", alpha, beta);
+        if (beta == 0) C = NULL;
     }
     const oct__gvalue *v = &im->g->v[x];
     if (v->rank != 2) return unsupported(n, "input is rank %d; a (N, features) input is expected", v->rank);
@@ -1241,8 +1470,9 @@ static oct_status op_linear(imp *im, int gemm)
     if (in != v->d.c)
         return oct__fail(OCT_ERR_SHAPE_MISMATCH, NODE_FMT ": weight takes %lld features, the input has %d", NODE_ARGS(n),
                          in, v->d.c);
-    if (C && (long long)C->count != out)
-        return unsupported(n, "bias has %zu values for %lld outputs (no broadcasting)", C->count, out);
+    /* A bias of one value, or one per output ((F) or (1, F)), broadcasts over the batch. */
+    if (C && C->count != 1 && ((long long)C->count != out || (C->ndim == 2 && C->dims[0] != 1) || C->ndim > 2))
+        return unsupported(n, "bias of %zu values for %lld outputs (one value or one per output only)", C->count, out);
     oct__gnode *nd;
     int index;
     OCT__TRY(emit(im, OCT__GK_LINEAR, 1, &x, &nd, &index));
@@ -1250,8 +1480,10 @@ static oct_status op_linear(imp *im, int gemm)
     if (!(nd->w = oct__malloc(B->count * sizeof(float))) || !(nd->b = oct__calloc((size_t)out, sizeof(float))))
         return oct__fail(OCT_ERR_HOST_MEMORY, "onnx import: out of host memory for %s's weights", node_name(n));
     for (long long o = 0; o < out; o++)
-        for (long long i = 0; i < in; i++) nd->w[o * in + i] = transb ? B->f[o * in + i] : B->f[i * out + o];
-    if (C) memcpy(nd->b, C->f, C->count * sizeof(float));
+        for (long long i = 0; i < in; i++)
+            nd->w[o * in + i] = (float)(alpha * (transb ? B->f[o * in + i] : B->f[i * out + o]));
+    if (C)
+        for (long long o = 0; o < out; o++) nd->b[o] = (float)(beta * C->f[C->count == 1 ? 0 : o]);
     OCT__TRY(count_params(im, B));
     OCT__TRY(count_params(im, C));
     return finish(im, index, n->outputs[0]);
@@ -1283,6 +1515,13 @@ static oct_status op_identity(imp *im)
     const oct__onnx_node *n = im->node;
     if (strcmp(n->op_type, "Dropout") == 0) {
         if (n->noutputs > 1 && *n->outputs[1] && uses(im, n->outputs[1])) return unsupported(n, "output 'mask' is read");
+        if (im->opset < 7 && attr_int(n, "is_test", 0) != 1)
+            return unsupported(n, "attribute 'is_test' = %lld (training dropout; inference only)", attr_int(n, "is_test", 0));
+        const oct__onnx_tensor *tm = NULL;
+        if (n->ninputs > 2 && *n->inputs[2]) {
+            OCT__TRY(in_const(im, 2, 1, &tm));
+            if (tm->count && cval(tm, 0) != 0) return unsupported(n, "input 'training_mode' is true (inference only)");
+        }
     }
     if (is_const(im, 0)) {
         const oct__onnx_tensor *t;
@@ -1301,6 +1540,35 @@ static oct_status op_identity(imp *im)
     return OCT_OK;
 }
 
+/* Opsets 1 to 6 (PyTorch's oldest exports; ONNX's pytorch-converted tests are opset 6):
+ * the ops octcl runs mean there what they mean at 7 but for these attributes and ops
+ * ('consumed_inputs' is ignored; Pad-1's 'paddings' is not read, so such a Pad is
+ * unsupported). */
+static oct_status legacy_opset(imp *im)
+{
+    const oct__onnx_node *n = im->node;
+    const char *op = n->op_type;
+    if (im->opset >= 7) return OCT_OK; /* BatchNormalization's and Dropout's is_test: op_bn, op_identity */
+    if ((strcmp(op, "Add") == 0 || strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) &&
+        attr_int(n, "broadcast", 0) != 0) {
+        /* Legacy broadcasting aligns the second operand at 'axis', not at the end: only a
+         * constant of one value (or operands of equal shapes, which Add checks) means the
+         * same either way. */
+        for (int k = 0; k < n->ninputs; k++) {
+            sym *s = *n->inputs[k] ? find_sym(im, n->inputs[k]) : NULL;
+            if (s && s->t && s->t->count != 1)
+                return unsupported(n, "attribute 'broadcast' = 1 at opset %lld with a constant of %zu values",
+                                   (long long)im->opset, s->t->count);
+        }
+    }
+    if (strcmp(op, "Upsample") == 0) return unsupported(n, "Upsample at opset %lld (7 and later)", (long long)im->opset);
+    if (strcmp(op, "Cast") == 0 && im->opset < 6)
+        return unsupported(n, "Cast at opset %lld ('to' as a string; 6 and later)", (long long)im->opset);
+    if (strcmp(op, "Reshape") == 0 && im->opset < 5)
+        return unsupported(n, "Reshape at opset %lld ('shape' as an attribute; 5 and later)", (long long)im->opset);
+    return OCT_OK;
+}
+
 static oct_status import_node(imp *im)
 {
     const oct__onnx_node *n = im->node;
@@ -1308,6 +1576,7 @@ static oct_status import_node(imp *im)
     if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0)
         return unsupported(n, "domain '%s' (the default ONNX domain only)", n->domain);
     if (n->noutputs < 1) return unsupported(n, "no outputs");
+    OCT__TRY(legacy_opset(im));
     int done;
     OCT__TRY(fold_const(im, &done));
     if (done) return OCT_OK;
@@ -1315,6 +1584,7 @@ static oct_status import_node(imp *im)
     if (strcmp(op, "BatchNormalization") == 0) return op_bn(im);
     if (strcmp(op, "Relu") == 0) return op_relu(im);
     if (strcmp(op, "Add") == 0) return op_add(im);
+    if (strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0 || strcmp(op, "Div") == 0) return op_arith(im);
     if (strcmp(op, "MaxPool") == 0) return op_pool(im, 1);
     if (strcmp(op, "AveragePool") == 0) return op_pool(im, 0);
     if (strcmp(op, "GlobalAveragePool") == 0) return op_unary_node(im, OCT__GK_GAP);
@@ -1343,8 +1613,8 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     oct_status s = oct__graph_create(ctx, &im.g);
     if (s != OCT_OK) return s;
     oct__graph *g = im.g;
-    if (m->opset && (m->opset < 7 || m->opset > 18)) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (7..18 supported)", path, (long long)m->opset);
+    if (m->opset > 18) {
+        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: opset %lld (1..18 supported)", path, (long long)m->opset);
         goto done;
     }
     for (int i = 0; i < m->ninits && s == OCT_OK; i++) s = bind_const(&im, m->inits[i].name, &m->inits[i], NULL);
@@ -1355,20 +1625,23 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
         goto done;
     }
     const oct__onnx_value *in = &m->inputs[0];
-    if (in->ndim != 4 || (in->elem_type && in->elem_type != OCT__ONNX_FLOAT)) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: input '%s' is rank %d of type %d; a float (N, C, H, W) input is expected",
-                      path, in->name, in->ndim, in->elem_type);
+    /* (N, C, H, W), or (N, F) as a rank 2 value of F channels at 1 x 1. */
+    if ((in->ndim != 4 && in->ndim != 2) || (in->elem_type && in->elem_type != OCT__ONNX_FLOAT)) {
+        s = oct__fail(OCT_ERR_UNSUPPORTED,
+                      "%s: input '%s' is rank %d of type %d; a float (N, C, H, W) or (N, F) input is expected", path,
+                      in->name, in->ndim, in->elem_type);
         goto done;
     }
-    for (int d = 1; d < 4; d++)
+    for (int d = 1; d < in->ndim; d++)
         if (in->dims[d] < 1 || in->dims[d] > 1 << 20) {
             s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: input '%s' dim %d is %s; channels, height and width must be fixed",
                           path, in->name, d, in->dim_param[d] ? in->dim_param[d] : "unknown");
             goto done;
         }
     g->in_n = in->dims[0] > 0 && in->dims[0] < 1 << 20 ? (int)in->dims[0] : -1;
-    g->in_h = (int)in->dims[2], g->in_w = (int)in->dims[3];
-    if ((s = oct__g_value(g, in->name, 4, (oct__gdims){(int)in->dims[1], g->in_h, g->in_w}, -1, &g->input)) != OCT_OK)
+    g->in_h = in->ndim == 4 ? (int)in->dims[2] : 1, g->in_w = in->ndim == 4 ? (int)in->dims[3] : 1;
+    if ((s = oct__g_value(g, in->name, in->ndim, (oct__gdims){(int)in->dims[1], g->in_h, g->in_w}, -1, &g->input)) !=
+        OCT_OK)
         goto done;
     if ((s = bind_value(&im, in->name, g->input)) != OCT_OK) goto done;
     for (int i = 0; i < m->nnodes && s == OCT_OK; i++) {
@@ -1377,15 +1650,30 @@ oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const ch
     }
     if (s != OCT_OK) goto done;
     sym *o = find_sym(&im, m->outputs[0].name);
+    if (o && o->value >= 0 && o->padded && (s = materialize_pad(&im, o)) != OCT_OK) goto done;
     if (!o || o->value < 0 || o->padded) {
         s = oct__fail(o ? OCT_ERR_UNSUPPORTED : OCT_ERR_MODEL, "%s: output '%s' is %s", path, m->outputs[0].name,
                       !o ? "written by no node" : o->padded ? "a Pad's output" : "a constant");
         goto done;
     }
     g->output = o->value;
-    if (g->output == g->input) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "%s: the output is the input (no computation)", path);
-        goto done;
+    int root = g->output;
+    while (g->v[root].view_of >= 0) root = g->v[root].view_of;
+    if (root == g->input) {
+        /* The output is (a view of) the input: a copy gives it storage of its own. */
+        oct__gnode *nd;
+        int index;
+        im.node = NULL;
+        if ((s = oct__g_node(g, OCT__GK_AFFINE, "output copy", &nd, &index)) != OCT_OK ||
+            (s = oct__g_set_inputs(g, nd, 1, &g->output)) != OCT_OK)
+            goto done;
+        nd->nout = 1;
+        nd->co = g->v[g->output].d.c;
+        char name[160];
+        snprintf(name, sizeof name, "%s (copy)", m->outputs[0].name);
+        const char *names[1] = {name};
+        if ((s = oct__g_finish_node(g, index, names)) != OCT_OK) goto done;
+        g->output = g->nd[index].out[0];
     }
     if ((s = oct__graph_shapes(g, g->in_h, g->in_w)) != OCT_OK) goto done;
     if ((s = oct__graph_fuse_octconv(g, &g->octconv_layers)) != OCT_OK) goto done;
