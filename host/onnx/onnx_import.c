@@ -837,7 +837,7 @@ static oct_status fold_const(imp *im, int *done)
         }
         for (size_t i = 0; i < a->count; i++) cset(r, i, cval(a, i));
     } else if (strcmp(op, "Slice") == 0) {
-        long long st[1], en[1], ax[1] = {0}, sp[1] = {1};
+        long long st[OCT__ONNX_MAX_DIMS], en[OCT__ONNX_MAX_DIMS], ax[OCT__ONNX_MAX_DIMS] = {0}, sp[OCT__ONNX_MAX_DIMS] = {1};
         int c1, c2, c3 = 1, c4 = 1;
         if (a->ndim != 1) return unsupported(n, "Slice of a constant of rank %d (1-D only)", a->ndim);
         OCT__TRY(read_axes(im, "starts", 1, st, &c1));
