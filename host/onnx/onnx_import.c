@@ -1145,6 +1145,19 @@ static oct_status op_pool(imp *im, int max)
     return finish(im, index, n->outputs[0]);
 }
 
+static oct_status op_global_max(imp *im)
+{
+    int x;
+    OCT__TRY(in_value(im, 0, 0, &x, NULL));
+    if (im->g->v[x].rank != 4)
+        return unsupported(im->node, "input is rank %d; GlobalMaxPool runs on (N, C, H, W)", im->g->v[x].rank);
+    oct__gnode *nd;
+    int index;
+    OCT__TRY(emit(im, OCT__GK_POOL, 1, &x, &nd, &index));
+    nd->max = 1, nd->kh = nd->kw = 0;
+    return finish(im, index, im->node->outputs[0]);
+}
+
 static oct_status op_unary_node(imp *im, int kind)
 {
     int x;
@@ -1534,6 +1547,7 @@ static oct_status import_node(imp *im)
     if (strcmp(op, "MaxPool") == 0) return op_pool(im, 1);
     if (strcmp(op, "AveragePool") == 0) return op_pool(im, 0);
     if (strcmp(op, "GlobalAveragePool") == 0) return op_unary_node(im, OCT__GK_GAP);
+    if (strcmp(op, "GlobalMaxPool") == 0) return op_global_max(im);
     if (strcmp(op, "Resize") == 0 || strcmp(op, "Upsample") == 0) return op_resize(im);
     if (strcmp(op, "Pad") == 0) return op_pad(im);
     if (strcmp(op, "Concat") == 0) return op_concat(im);
