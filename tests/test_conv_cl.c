@@ -7,6 +7,11 @@
  * Outputs outside the view are canaries that must come back unchanged.
  *
  *   test_conv_cl            the CUnit suite (exit 77 when there is no OpenCL device)
+ *   test_conv_cl --quick    one case in seven of the grid, the GEMM and direct kernels
+ *                           only, the linear layer on its own kernel only (slow devices:
+ *                           oclgrind; reruns under every tile set). $OCTCL_TEST_QUICK=1
+ *                           does the same.
+ *   test_conv_cl --case I   only case I of the shape grid (and no other test)
  *   test_conv_cl --perf     device GFLOP/s of OctNetMini's convolutions, direct vs GEMM
  */
 #include "internal.h"
@@ -18,6 +23,10 @@
 #include <string.h>
 
 static oct_context *g_ref, *g_gemm, *g_direct, *g_auto;
+static int g_quick;     /* a shrunk grid */
+static int g_case = -1; /* only this case of the shape grid */
+#define QUICK_STRIDE 2
+#define QUICK_MACS 160000 /* the largest case of a quick run, in multiply-adds */
 
 /* ------------------------------------------------------------------------------------ */
 /* One convolution case                                                                   */
@@ -130,6 +139,7 @@ static void check_case(const conv_case *c, uint64_t seed)
     oct_context *duts[3] = {g_gemm, g_direct, g_auto};
     const char *names[3] = {"gemm", "direct", "auto"};
     for (int i = 0; i < 3; i++) {
+        if (!duts[i]) continue; /* auto is left out of quick runs */
         float *got = NULL;
         char what[200];
         describe(what, sizeof what, c, names[i]);
@@ -157,6 +167,13 @@ static void check_case(const conv_case *c, uint64_t seed)
 /* ------------------------------------------------------------------------------------ */
 /* Tests                                                                                  */
 
+/* Multiply-adds of a case (its cost on a simulator). */
+static double case_macs(const conv_case *c)
+{
+    int ho = oct__conv_out(c->h, c->k, c->stride, c->pad), wo = oct__conv_out(c->w, c->k, c->stride, c->pad);
+    return (double)c->n * c->co * ho * wo * (c->ci + c->ci2) * c->k * c->k;
+}
+
 /* Kernel x stride x padding x size, channels rotating through counts that leave partial
  * tiles in M, in K (both row orders) and in pixels, views with offsets, flags rotating. */
 static void test_shapes(void)
@@ -180,6 +197,8 @@ static void test_shapes(void)
                     c.cx0 = i % 4, c.cx_total = c.ci + c.cx0 + (i % 2);
                     c.cy0 = (i / 2) % 3, c.cy_total = c.co + c.cy0 + (i % 3 == 1);
                     c.bias = i % 2, c.acc = (i / 2) % 2, c.relu = (i / 4) % 2;
+                    if (g_case >= 0 ? i != g_case : g_quick && (i % QUICK_STRIDE != 0 || case_macs(&c) > QUICK_MACS))
+                        continue;
                     check_case(&c, 1000 + (uint64_t)i);
                 }
 }
@@ -197,6 +216,14 @@ static void test_network_shapes(void)
          .cy_total = 96},
         {.n = 2, .h = 8, .w = 8, .co = 40, .k = 1, .stride = 1, .pad = 0, .ci = 200, .cx_total = 200, .cy_total = 40},
     };
+    /* Quick runs: one case with two tiles of every GPU size in M (65 > 64) and in pixels
+     * (144 > 128), partial ones, and two partial K steps per tap (17 channels). */
+    static const conv_case quick = {.n = 1, .h = 12, .w = 12, .co = 65, .k = 3, .stride = 1, .pad = 1, .ci = 17,
+                                    .cx_total = 19, .cx0 = 1, .cy_total = 66, .cy0 = 1, .bias = 1, .relu = 1};
+    if (g_quick) {
+        check_case(&quick, 2100);
+        return;
+    }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 2000 + i);
 }
 
@@ -210,6 +237,7 @@ static void test_pair(void)
         {1, 1, 1, 1, 1, 1, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        if (g_quick && (i == 0 || i == 2 || i == 5)) continue; /* the large ones */
         const int *f = cfg[i];
         conv_case c = {0};
         c.pair = 1;
@@ -341,6 +369,16 @@ static oct_context *make_ctx_env(const char *var, const char *mode)
 
 static oct_context *make_ctx(const char *mode) { return make_ctx_env("OCTCL_CONV", mode); }
 
+/* Whether a context's reason says it runs tile set `name` ("direct": the direct kernel
+ * alone). */
+static int reason_has_tiles(const char *reason, const char *name)
+{
+    char key[64];
+    if (strcmp(name, "direct") == 0) return strstr(reason, "conv direct only") != NULL;
+    snprintf(key, sizeof key, "conv tiles %s (", name);
+    return strstr(reason, key) != NULL;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* The linear layer                                                                       */
 
@@ -353,6 +391,7 @@ static void check_linear(oct_context *ctx, const char *name)
     rng_t r = {11};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         int n = shapes[i][0], in = shapes[i][1], out = shapes[i][2], has_bias = shapes[i][3];
+        if (g_quick && (double)n * in * out > QUICK_MACS) continue;
         float *x = rng_array(&r, (size_t)n * in, -1, 1), *w = rng_array(&r, (size_t)out * in, -1, 1);
         float *b = rng_array(&r, (size_t)out, -1, 1), *y[2] = {NULL, NULL};
         oct_context *c[2] = {g_ref, ctx};
@@ -382,6 +421,7 @@ static void test_linear(void)
 {
     static const char *const modes[] = {"kernel", "clblast", NULL};
     for (int i = 0; i < 3; i++) {
+        if (g_quick && i != 0) continue;
         oct_context *ctx = make_ctx_env("OCTCL_LINEAR", modes[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
         check_linear(ctx, modes[i] ? modes[i] : "auto");
@@ -392,7 +432,11 @@ static void test_linear(void)
 int main(int argc, char **argv)
 {
     int perf = 0, reps = 5, only = -1;
+    const char *quick_env = getenv("OCTCL_TEST_QUICK");
+    g_quick = quick_env && *quick_env && strcmp(quick_env, "0") != 0;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) g_quick = 1;
+        if (strcmp(argv[i], "--case") == 0 && i + 1 < argc) g_case = atoi(argv[++i]);
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = atoi(argv[++i]);
@@ -406,7 +450,21 @@ int main(int argc, char **argv)
     }
     int rc = 1;
     if (oct_context_create("ref", &g_ref) != OCT_OK) goto done;
-    if (!(g_gemm = make_ctx("gemm")) || !(g_direct = make_ctx("direct")) || !(g_auto = make_ctx(NULL))) goto done;
+    if (!(g_gemm = make_ctx("gemm")) || !(g_direct = make_ctx("direct"))) goto done;
+    if (!g_quick && g_case < 0 && !(g_auto = make_ctx(NULL))) goto done;
+    {
+        oct_device_info info;
+        oct_context_info(g_gemm, &info);
+        printf("device: %s (%s)\n", info.name, info.reason);
+        /* $OCTCL_EXPECT_TILES=NAME: the run is void unless that tile set (or "direct
+         * only") is what the context built, so a forced set that silently fell back
+         * fails instead of testing another one. */
+        const char *want = getenv("OCTCL_EXPECT_TILES");
+        if (want && *want && !reason_has_tiles(info.reason, want)) {
+            printf("error: expected conv tiles \"%s\", the context says: %s\n", want, info.reason);
+            goto done;
+        }
+    }
     if (perf) {
         rc = run_perf(reps < 1 ? 1 : reps, only);
         goto done;
@@ -414,9 +472,11 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS) goto done;
     CU_pSuite s = CU_add_suite("OpenCL convolution vs ref", NULL, NULL);
     CU_add_test(s, "kernel x stride x padding x size, views", test_shapes);
-    CU_add_test(s, "network shapes", test_network_shapes);
-    CU_add_test(s, "fused pair", test_pair);
-    CU_add_test(s, "linear: own kernel, CLBlast, automatic choice", test_linear);
+    if (g_case < 0) {
+        CU_add_test(s, "network shapes", test_network_shapes);
+        CU_add_test(s, "fused pair", test_pair);
+        CU_add_test(s, "linear: own kernel, CLBlast, automatic choice", test_linear);
+    }
     rc = run_cunit();
 done:
     oct_context_free(g_auto);
