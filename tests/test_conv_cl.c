@@ -12,6 +12,7 @@
  *                           oclgrind; reruns under every tile set). $OCTCL_TEST_QUICK=1
  *                           does the same.
  *   test_conv_cl --case I   only case I of the shape grid (and no other test)
+ * The device is "opencl" (the best one, GPUs first), or $OCTCL_TEST_DEVICE (opencl:P:D).
  *   test_conv_cl --perf     device GFLOP/s of OctNetMini's convolutions, direct vs GEMM
  */
 #include "internal.h"
@@ -25,6 +26,7 @@
 static oct_context *g_ref, *g_gemm, *g_direct, *g_auto;
 static int g_quick;     /* a shrunk grid */
 static int g_case = -1; /* only this case of the shape grid */
+static const char *g_spec = "opencl"; /* the device under test: $OCTCL_TEST_DEVICE, else "opencl" */
 #define QUICK_STRIDE 2
 #define QUICK_MACS 160000 /* the largest case of a quick run, in multiply-adds */
 
@@ -361,8 +363,8 @@ static oct_context *make_ctx_env(const char *var, const char *mode)
         setenv(var, mode, 1);
     else
         unsetenv(var);
-    if (oct_context_create("opencl", &ctx) != OCT_OK)
-        printf("opencl context (%s=%s): %s\n", var, mode ? mode : "auto", oct_last_error());
+    if (oct_context_create(g_spec, &ctx) != OCT_OK)
+        printf("%s context (%s=%s): %s\n", g_spec, var, mode ? mode : "auto", oct_last_error());
     unsetenv(var);
     return ctx;
 }
@@ -432,8 +434,9 @@ static void test_linear(void)
 int main(int argc, char **argv)
 {
     int perf = 0, reps = 5, only = -1;
-    const char *quick_env = getenv("OCTCL_TEST_QUICK");
+    const char *quick_env = getenv("OCTCL_TEST_QUICK"), *spec_env = getenv("OCTCL_TEST_DEVICE");
     g_quick = quick_env && *quick_env && strcmp(quick_env, "0") != 0;
+    if (spec_env && *spec_env) g_spec = spec_env;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) g_quick = 1;
         if (strcmp(argv[i], "--case") == 0 && i + 1 < argc) g_case = atoi(argv[++i]);
