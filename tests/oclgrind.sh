@@ -156,9 +156,10 @@ self_test_barrier() {
     must_report planted_barrier
 }
 self_test_oob() {
-    inject bad-oob pool.cl 's/x\[xi + w + 1\]/x[xi + w + 2]/'
-    # The split's pooling reads the whole input tensor, whose buffer ends at its last
-    # element: the last window's read is one past it.
+    inject bad-oob pool.cl 's/x\[xi + w + 1\]);/x[xi + w + 1]) + 0.0f * x[xi + 2 * w];/'
+    # A read of the row below each window, its value multiplied by 0 (results stay
+    # right): the split's pooling reads a whole input tensor, whose buffer ends at its
+    # last element, so the last row's windows read past it.
     run_og planted_oob OCTCL_KERNEL_DIR="$SCRATCH/bad-oob" $GPU_LIMITS -- "$OCTCONV" --quick --opencl-only
     must_report planted_oob
 }
