@@ -3,13 +3,14 @@
 # GPU (see /work/shared/device/README.md): build, the test suite on every OpenCL device
 # (including every conv tile set forced on the GPU), OctNetMini across alphas at batch 1
 # and 256 on `auto` beside PyTorch + cuDNN (eager, and torch.compile for alpha 0.5 at
-# batch 256, the target row) on the same GPU, then JSON + PNG.
+# batch 256, the target row) on the same GPU, the target row under each conv tile set,
+# then JSON + PNG.
 #
 #   sh scripts/gpu-check.sh [--cpu-dry-run] [--build DIR] [OUT_DIR]
 #
 # OUT_DIR: $OUT when set (the device machine's folder that comes back), else
 # ./gpu-check-out. Writes there: summary.json (every step, its status and seconds, the
-# devices), octcl.json/.csv, pytorch_cuda.json, pytorch_compile.json, *.png, and each
+# devices), octcl.json/.csv, pytorch_cuda.json, pytorch_compile.json, tiles_*.json, *.png, and each
 # step's log (NAME.log). With --cpu-dry-run, or when no OpenCL GPU is found, the same
 # steps run on PoCL with tiny sizes and PyTorch on the CPU (a rehearsal of the script,
 # not a measurement). Exit status: 0 every step passed, 1 some step failed (the others
@@ -18,7 +19,7 @@
 # On the device machine: carry .device-deps/ (sh ../shared/device/pack-deps.sh), then
 #   sh scripts/gpu-check.sh "$OUT"
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 DRY=0
 BUILD=build-gpu
@@ -139,6 +140,14 @@ if [ -n "$PY" ]; then
 else
     skip bench_pytorch "no python with torch"
 fi
+
+# Until `octcl tune` exists: the model at the target row under each tile set forced, so
+# the first GPU run says which set wins on it (the default is "gpu").
+if [ "$DRY" -eq 1 ]; then TB=4; TS=16x16; else TB=256; TS=32x32; fi
+for set in gpu small cpu; do
+    step "tiles_$set" 90 env OCTCL_GEMM_TILES=$set "$OCTCL" bench --device "$BENCH_DEV" --alphas 0.5 --batch "$TB" \
+        --size "$TS" --repeat 10 --warmup 2 --no-check --json "$OUTDIR/tiles_$set.json"
+done
 
 # ------------------------------------------------------------------------------------
 # >>> Oct-ResNet-50 (issue 10): runs only once `octcl bench` takes --model (the ONNX path)
