@@ -419,6 +419,74 @@ static void check_linear(oct_context *ctx, const char *name)
     }
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Init's step down                                                                       */
+
+/* The case on ctx against the reference (values only). */
+static void check_on(oct_context *ctx, const char *label, const conv_case *c, uint64_t seed)
+{
+    case_data d;
+    float *want = NULL, *got = NULL;
+    char what[200];
+    CU_ASSERT_FATAL(data_make(c, seed, &d));
+    describe(what, sizeof what, c, label);
+    CU_ASSERT_EQUAL(case_run(g_ref, c, &d, &want), OCT_OK);
+    oct_status s = case_run(ctx, c, &d, &got);
+    if (s != OCT_OK) printf("\n    %s: %s", what, oct_last_error());
+    CU_ASSERT_EQUAL(s, OCT_OK);
+    if (want && got) CU_ASSERT_EQUAL(compare_floats(what, want, got, d.ny, TOL_ABS, TOL_REL), 0);
+    free(got), free(want);
+    data_free(&d);
+}
+
+/* Compiled kernels allowing fewer work-items than a tile set's work-group (as on
+ * register-limited GPUs; $OCTCL_KERNEL_WG_LIMIT pretends it): init rebuilds with the
+ * next set, or the direct kernel alone, says so in the reason, and the convolutions
+ * still match the reference. */
+static void test_init_step_down(void)
+{
+    static const struct {
+        const char *tiles, *limit, *want, *unwanted;
+    } runs[] = {
+        {"gpu", "100", "[gpu: the built kernel allows 100 of 256 work-items", "conv tiles gpu ("},
+        {NULL, "3", "conv direct only [", "conv tiles"},
+    };
+    static const conv_case c1 = {.n = 1, .h = 9, .w = 7, .co = 33, .k = 3, .stride = 1, .pad = 1, .ci = 17,
+                                 .cx_total = 17, .cy_total = 33, .bias = 1, .relu = 1};
+    static const conv_case c2 = {.n = 1, .h = 8, .w = 8, .co = 20, .k = 3, .stride = 1, .pad = 1, .ci = 9,
+                                 .cx_total = 9, .ci2 = 7, .cx2_total = 7, .cy_total = 20, .bias = 1, .bias2 = 1,
+                                 .pair = 1};
+    /* What the run was started with (the tile-set reruns set OCTCL_GEMM_TILES), restored
+     * after each context. */
+    static const char *const vars[] = {"OCTCL_GEMM_TILES", "OCTCL_KERNEL_WG_LIMIT", "OCTCL_CONV"};
+    char *saved[3];
+    for (int v = 0; v < 3; v++) {
+        const char *e = getenv(vars[v]);
+        saved[v] = e ? strdup(e) : NULL;
+    }
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        oct_context *ctx = NULL;
+        oct_device_info info;
+        if (runs[i].tiles) setenv("OCTCL_GEMM_TILES", runs[i].tiles, 1);
+        setenv("OCTCL_KERNEL_WG_LIMIT", runs[i].limit, 1);
+        setenv("OCTCL_CONV", "gemm", 1);
+        oct_status s = oct_context_create(g_spec, &ctx);
+        for (int v = 0; v < 3; v++)
+            if (saved[v]) setenv(vars[v], saved[v], 1);
+            else unsetenv(vars[v]);
+        if (s != OCT_OK) printf("\n    %s: %s", g_spec, oct_last_error());
+        CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
+        CU_ASSERT_EQUAL(oct_context_info(ctx, &info), OCT_OK);
+        printf("\n    kernel work-group limit %s: %s", runs[i].limit, info.reason);
+        CU_ASSERT_PTR_NOT_NULL(strstr(info.reason, runs[i].want));
+        CU_ASSERT_PTR_NULL(strstr(info.reason, runs[i].unwanted));
+        check_on(ctx, runs[i].limit, &c1, 4000 + i);
+        check_on(ctx, runs[i].limit, &c2, 4100 + i);
+        oct_context_free(ctx);
+    }
+    for (int v = 0; v < 3; v++) free(saved[v]);
+}
+
 static void test_linear(void)
 {
     static const char *const modes[] = {"kernel", "clblast", NULL};
@@ -479,6 +547,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "network shapes", test_network_shapes);
         CU_add_test(s, "fused pair", test_pair);
         CU_add_test(s, "linear: own kernel, CLBlast, automatic choice", test_linear);
+        CU_add_test(s, "init steps down on a kernel work-group limit", test_init_step_down);
     }
     rc = run_cunit();
 done:
