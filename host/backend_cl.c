@@ -633,6 +633,7 @@ static void oct__note(char *note, size_t len, const char *fmt, ...)
 typedef struct {
     oct__tiles t;
     char name[40];
+    const char *origin; /* "forced" ($OCTCL_GEMM_TILES) or "default" (untuned) */
 } oct__tile_try;
 
 #define OCT__MAX_TRIES 4
@@ -674,6 +675,7 @@ static int oct__tile_tries(const oct__limits *lim, oct__tile_try *out, char *not
             oct__note(note, note_len, "OCTCL_GEMM_TILES=%.40s does not fit the device", env);
         else {
             snprintf(f.name, sizeof f.name, "%.39s", env);
+            f.origin = "forced";
             out[n++] = f;
         }
     }
@@ -696,6 +698,7 @@ static int oct__tile_tries(const oct__limits *lim, oct__tile_try *out, char *not
             continue;
         }
         out[n].t = *t;
+        out[n].origin = "default";
         snprintf(out[n].name, sizeof out[n].name, "%s", name);
         n++;
     }
@@ -891,10 +894,10 @@ static oct_status cl_init(oct_context *ctx)
         goto fail;
     }
     {
-        char text[256], conv[64];
+        char text[320], conv[96];
         if (st->gemm_ok)
-            snprintf(conv, sizeof conv, "conv tiles %.20s (%d,%d,%d,%d,%d,%d)", tries[chosen].name, st->tiles.tm,
-                     st->tiles.tn, st->tiles.tk, st->tiles.rm, st->tiles.rn, st->tiles.wglobal);
+            snprintf(conv, sizeof conv, "conv tiles %.20s (%d,%d,%d,%d,%d,%d) %s", tries[chosen].name, st->tiles.tm,
+                     st->tiles.tn, st->tiles.tk, st->tiles.rm, st->tiles.rn, st->tiles.wglobal, tries[chosen].origin);
         else
             snprintf(conv, sizeof conv, "conv direct only");
         snprintf(text, sizeof text, "OpenCL C %d.%d, %s; %s%s%.160s%s", lim.c_major, lim.c_minor,

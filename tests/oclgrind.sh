@@ -226,7 +226,7 @@ if [ "$(grep -c '^octcl' "$SCRATCH/build_fails_opencl.out")" -ne 1 ]; then
 fi
 # Small work-groups: the device's limit picks a smaller set, or the direct kernel alone.
 check wg64 0 $OFF OCLGRIND_MAX_WGSIZE=64 -- "$OCTCL" info --device opencl
-expect wg64 "conv tiles small \(32,32,16,4,4,0\) \[gpu: 256 work-items > device's 64\]"
+expect wg64 "conv tiles small \(32,32,16,4,4,0\) default \[gpu: 256 work-items > device's 64\]"
 check wg2 0 $OFF OCLGRIND_MAX_WGSIZE=2 -- "$OCTCL" info --device opencl
 expect wg2 "conv direct only \[gpu: .*small: .*cpu: 4 work-items > device's 2\]"
 # A built kernel allowing fewer work-items than the tiles (a register-limited GPU).
