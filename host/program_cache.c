@@ -14,7 +14,11 @@
  */
 #include "internal.h"
 
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
