@@ -62,13 +62,20 @@ typedef struct {
 } cpu__scratch_t;
 
 /* Weights of a convolution repacked for the direct kernel, kept while their buffer is
- * neither written nor freed (the backend sees both: cpu_write, cpu_free, op outputs). */
-#define OCT__CPU_PACKED_SLOTS 16
+ * neither written nor freed (the backend sees both: cpu_write, cpu_free, op outputs).
+ * Enough slots for every convolution of a ResNet-50-sized graph (an OctConv one has four
+ * per layer): with fewer, a forward pass evicted and repacked every layer's weights (9% of
+ * Oct-ResNet-50's time). OCT__CPU_PACKED_BYTES bounds the packed copies' memory. */
+#define OCT__CPU_PACKED_SLOTS 512
+#ifndef OCT__CPU_PACKED_BYTES
+#define OCT__CPU_PACKED_BYTES ((size_t)512 << 20)
+#endif
 typedef struct {
     const float *src;  /* the weight buffer's host pointer, NULL when the slot is free */
     size_t count;      /* floats of src (co * kdim) */
     int co;
     float *packed;     /* (co blocks, kdim, OCT__DK_MR) */
+    size_t bytes;      /* of packed */
 } cpu__packed_t;
 
 /* The backend's state, one per context (ctx->state). */
@@ -81,6 +88,7 @@ typedef struct {
     int direct;                /* the direct convolution kernel can run here (AVX-512F) */
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
+    size_t packed_bytes;       /* bytes of the packed copies held */
 } oct__cpu_state;
 
 /* ------------------------------------------------------------------------------------ */
@@ -129,6 +137,7 @@ static void cpu__unpack(oct__cpu_state *st, const float *host)
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++)
         if (st->packed[i].src == host) {
             free(st->packed[i].packed);
+            st->packed_bytes -= st->packed[i].bytes;
             memset(&st->packed[i], 0, sizeof st->packed[i]);
         }
 }
@@ -735,6 +744,16 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, in
                 size_t o = bl * OCT__DK_MR + (size_t)m;
                 pk[(bl * kdim + i) * OCT__DK_MR + (size_t)m] = o < (size_t)co ? src[o * kdim + i] : 0.0f;
             }
+    /* Over the byte budget: free slots in turn until it fits (or all are free). */
+    size_t bytes = blocks * kdim * OCT__DK_MR * sizeof(float);
+    for (int i = 0; i < OCT__CPU_PACKED_SLOTS && st->packed_bytes + bytes > OCT__CPU_PACKED_BYTES; i++) {
+        cpu__packed_t *p = &st->packed[st->packed_next];
+        st->packed_next = (st->packed_next + 1) % OCT__CPU_PACKED_SLOTS;
+        if (!p->src) continue;
+        free(p->packed);
+        st->packed_bytes -= p->bytes;
+        memset(p, 0, sizeof *p);
+    }
     /* A free slot, else the next in turn. */
     int slot = -1;
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS && slot < 0; i++)
@@ -743,8 +762,10 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, in
         slot = st->packed_next;
         st->packed_next = (st->packed_next + 1) % OCT__CPU_PACKED_SLOTS;
         free(st->packed[slot].packed);
+        st->packed_bytes -= st->packed[slot].bytes;
     }
-    st->packed[slot] = (cpu__packed_t){wb->host, wb->count, co, pk};
+    st->packed[slot] = (cpu__packed_t){wb->host, wb->count, co, pk, bytes};
+    st->packed_bytes += bytes;
     *out = pk;
     return OCT_OK;
 }
