@@ -234,6 +234,20 @@ static void test_kernel_stride_padding(void)
     }
 }
 
+/* 1x1 stride-1 unpadded layers, whose planes the cpu direct kernel cuts into rows of its
+ * own width (a multiple of 16 dividing h * w: 28x28 -> 7 x 112, 32x32 -> 4 x 256,
+ * 12x20 -> 1 x 240; else one row: 14x14, 5x9) or keeps (33x33): every output the same sum. */
+static void test_flat_1x1(void)
+{
+    static const int hw[][2] = {{28, 28}, {32, 32}, {12, 20}, {14, 14}, {5, 9}, {33, 33}};
+    uint64_t seed = 250;
+    for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) {
+        int h = hw[i][0], w = hw[i][1];
+        CU_ASSERT_EQUAL(check_case(&(oct_octconv_params){24, 20, 1, 1, 0, 0.5, 0.5, 1}, 2, h, w, seed++), OCT_OK);
+        CU_ASSERT_EQUAL(check_case(&(oct_octconv_params){9, 6, 1, 1, 0, 0.25, 0.75, 0}, 1, h, w, seed++), OCT_OK);
+    }
+}
+
 /* Odd, even and non-square sizes, with and without bias. */
 static void test_sizes(void)
 {
@@ -676,6 +690,7 @@ static int add_dut_suite(const char *spec)
     CU_add_test(s, "round half to even", test_round_half_even);
     CU_add_test(s, "alpha pairs", test_alpha_pairs);
     CU_add_test(s, "kernel x stride x padding", test_kernel_stride_padding);
+    CU_add_test(s, "1x1 planes as rows of any width", test_flat_1x1);
     CU_add_test(s, "sizes", test_sizes);
     CU_add_test(s, "split and merge", test_split_merge);
     CU_add_test(s, "PyTorch layer fixtures", test_pytorch_fixtures);
