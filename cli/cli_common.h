@@ -77,6 +77,14 @@ void cli_format_shape(char *buf, size_t len, int rank, const int64_t *dims);
 /* A JSON string literal, quotes included. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Install handlers for SIGINT, SIGTERM, SIGHUP and SIGQUIT that remove the temporaries of
+ * output files being written and then die of the signal; ignore SIGXFSZ so a file-size
+ * limit is a write error. Called first thing by main. */
+void cli_install_signal_cleanup(void);
+/* Write a whole output file atomically (oct_file_write); prints the error, returns an
+ * exit code. */
+int cli_write_file(const char *path, const void *bytes, size_t len);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,42 @@ const char *cli_status_text(oct_status s)
 int cli_fail_status(oct_status s)
 {
     return cli_fail("%s", cli_status_text(s));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Signals                                                                               */
+
+/* SIGINT, SIGTERM, SIGHUP, SIGQUIT: remove the temporaries of output files being written
+ * (the old files stay as they were), then die of the same signal. */
+static void on_fatal_signal(int sig)
+{
+    oct_file_abandon_pending();
+    raise(sig); /* the handler was reset (SA_RESETHAND): the default action now */
+}
+
+void cli_install_signal_cleanup(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* A signal ignored by the parent (nohup, a shell's background job) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+    /* Past a file-size limit (ulimit -f) a write fails with EFBIG and the output's
+     * temporary is removed, instead of the process dying with the temporary left. */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+int cli_write_file(const char *path, const void *bytes, size_t len)
+{
+    oct_status s = oct_file_write(path, bytes, len);
+    return s == OCT_OK ? CLI_OK : cli_fail_status(s);
 }
 
 /* ------------------------------------------------------------------------------------ */

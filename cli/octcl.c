@@ -55,6 +55,7 @@ static const command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    cli_install_signal_cleanup();
     if (argc < 2) {
         print_usage(stderr);
         return CLI_USAGE;

@@ -652,9 +652,9 @@ oct_status oct__st_save(const char *path, int count, const char *const *names,
 {
     oct_status st = OCT_OK;
     oct__st_text h = {0};
-    FILE *f = NULL;
+    oct__ofile f;
     size_t offset = 0;
-    int created = 0;
+    int opened = 0;
     uint8_t head[8];
     char num[64];
 
@@ -730,29 +730,21 @@ oct_status oct__st_save(const char *path, int count, const char *const *names,
     }
     for (int i = 0; i < 8; i++) head[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
 
-    f = fopen(path, "wb");
-    if (!f) {
-        st = oct__fail(OCT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        goto done;
-    }
-    created = 1;
-    if (fwrite(head, 1, 8, f) != 8 || fwrite(h.p, 1, h.len, f) != h.len) goto write_error;
+    if ((st = oct__ofile_open(&f, path, 0)) != OCT_OK) goto done;
+    opened = 1;
+    if (oct__ofile_write(&f, head, 8) != OCT_OK || oct__ofile_write(&f, h.p, h.len) != OCT_OK) goto write_error;
     for (int i = 0; i < count; i++) {
         size_t n = 0;
         oct__shape_count(shapes[i], ndims[i], &n);
-        if (!oct__write_f32le(f, data[i], n)) goto write_error;
+        if (!oct__write_f32le(&f, data[i], n)) goto write_error;
     }
-    {
-        FILE *g = f;
-        f = NULL;
-        if (fclose(g) != 0) goto write_error;
-    }
+    opened = 0;
+    st = oct__ofile_commit(&f);
     goto done;
 write_error:
-    st = oct__fail(OCT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    st = OCT_ERR_IO; /* the message was set by the failed write */
 done:
-    if (f) fclose(f);
-    if (st != OCT_OK && created) remove(path);
+    if (opened) oct__ofile_abort(&f);
     free(h.p);
     return st;
 }

@@ -261,6 +261,25 @@ typedef struct {
 oct_status oct_idx_load(const char *path, oct_idx *out);
 void oct_idx_release(oct_idx *a);
 
+/* Write len bytes to path as one atomic replacement: a temporary file in the same folder,
+ * fsync'd and renamed into place, so readers see the old file or the new one, never a
+ * part; on failure the old file is intact and no temporary is left. A target that is not
+ * a regular file (/dev/null, a FIFO, /dev/stdout) is written in place and never removed.
+ * oct_npy_save writes the same way. */
+oct_status oct_file_write(const char *path, const void *bytes, size_t len);
+/* Remove the temporaries of the writes in progress in this process. Async-signal-safe:
+ * call it from a SIGINT / SIGTERM handler, then re-raise the signal. */
+void oct_file_abandon_pending(void);
+
+/* The on-disk OpenCL program cache: its folder into dir (returns 0 and dir "" when the
+ * cache is off or no folder is known: $OCTCL_CACHE_DIR, "off" disables it, else
+ * $XDG_CACHE_HOME/octcl, else $HOME/.cache/octcl). */
+int oct_cache_dir(char *dir, size_t len);
+/* Why this process refused the cache (a folder or entry owned by another user or
+ * writable by group or others, or not a regular file) and ran uncached; "" when it did
+ * not. The library does not print it: programs may. */
+const char *oct_cache_warning(void);
+
 /* ------------------------------------------------------------------------------------ */
 /* Testing aids                                                                           */
 
