@@ -410,8 +410,8 @@ static oct_status cpu_init(oct_context *ctx)
     if (env && *env) {
         char *end = NULL;
         errno = 0;
-        threads = strtol(env, &end, 10);
-        if (errno != 0 || *end != '\0' || threads < 1 || threads > 4096)
+        threads = env[0] >= '0' && env[0] <= '9' ? strtol(env, &end, 10) : 0; /* digits only: no " 2", "+2" */
+        if (errno != 0 || !end || *end != '\0' || threads < 1 || threads > 4096)
             return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_THREADS = '%s' (must be an integer 1..4096)", env);
     } else {
         threads = sysconf(_SC_NPROCESSORS_ONLN);

@@ -117,6 +117,34 @@ static int st_uint(const cJSON *j, uint64_t *v)
     return 1;
 }
 
+/* The offset of the first number token outside strings in JSON text that is not a
+ * plain non-negative integer (digits, no leading zero), or (size_t)-1 when none. */
+static size_t st_bad_number(const char *text)
+{
+    int in_string = 0;
+    for (const char *p = text; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1]) p++;
+            else if (*p == '"') in_string = 0;
+            continue;
+        }
+        if (*p == '"') {
+            in_string = 1;
+            continue;
+        }
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            const char *q = p;
+            int plain = *q != '-';
+            while (*q >= '0' && *q <= '9') q++;
+            if (q != p && *q && strchr("+-.eE", *q)) plain = 0;
+            if (*p == '0' && q - p > 1) plain = 0;
+            if (!plain) return (size_t)(p - text);
+            p = q - 1;
+        }
+    }
+    return (size_t)-1;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Parsing                                                                                */
 
@@ -419,6 +447,16 @@ static oct_status st_parse_owned(uint8_t *file, size_t len, const char *name, oc
                 goto fail;
             }
         }
+    }
+    /* Last, once every value checked out: cJSON keeps numbers as doubles, which would take 2.0, -0 or 2e0 for 2: every number
+     * of the header (shapes and offsets; metadata values are strings) must be written as
+     * a plain non-negative integer. */
+    if ((bad = st_bad_number(text)) != (size_t)-1) {
+        size_t e = bad;
+        while (text[e] && strchr("+-0123456789.eE", text[e])) e++;
+        st = oct__fail(OCT_ERR_FORMAT, "%s: header number '%.*s' (header byte %zu) is not a plain non-negative integer",
+                       name, (int)(e - bad > 32 ? 32 : e - bad), text + bad, bad);
+        goto fail;
     }
     goto done;
 fail:
