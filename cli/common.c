@@ -242,6 +242,10 @@ int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_
         return cli_fail_status(s);
     }
     fprintf(stderr, "device: %s (%s)\n", info->name, info->reason);
+    /* The library refuses a program cache someone else could have planted and runs
+     * uncached; say so once. */
+    const char *warn = oct_cache_warning();
+    if (warn && *warn) fprintf(stderr, "octcl: warning: %s\n", warn);
     return CLI_OK;
 }
 

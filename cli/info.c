@@ -86,6 +86,17 @@ int cli_cmd_info(int argc, char **argv)
     } else {
         printf("$OCTCL_DEVICE is not set: commands without --device use auto\n");
     }
+    char cache[4096];
+    if (oct_cache_dir(cache, sizeof cache))
+        printf("OpenCL program cache: %s ($OCTCL_CACHE_DIR, else $XDG_CACHE_HOME/octcl, else $HOME/.cache/octcl; "
+               "OCTCL_CACHE_DIR=off disables it)\n",
+               cache);
+    else
+        printf("OpenCL program cache: off (%s)\n", getenv("OCTCL_CACHE_DIR") && *getenv("OCTCL_CACHE_DIR")
+                                                         ? "OCTCL_CACHE_DIR=off"
+                                                         : "no $XDG_CACHE_HOME or $HOME");
+    const char *warn = oct_cache_warning();
+    if (warn && *warn) printf("  warning: %s\n", warn);
     if (device) {
         char label[320];
         snprintf(label, sizeof label, "--device %.256s picks", device);
