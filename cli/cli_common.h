@@ -85,6 +85,10 @@ void cli_install_signal_cleanup(void);
  * exit code. */
 int cli_write_file(const char *path, const void *bytes, size_t len);
 
+/* Bytes of host memory this process may use at most: the physical memory, or the
+ * address-space limit (ulimit -v) when lower. */
+double cli_host_memory(void);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 
