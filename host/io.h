@@ -64,8 +64,9 @@ void oct__ofile_abort(oct__ofile *f);
 oct_status oct__write_file_ex(const char *path, unsigned flags, const void *bytes, size_t len);
 
 /* Tests only: called before every write(2) of an ofile with its count (from 1) over the
- * process, so a test can fail or kill the writer at a chosen write. */
-extern void (*oct__file_write_hook)(long nth);
+ * process, so a test can kill the writer at a chosen write, or fail it: a nonzero return
+ * is taken as that write's errno (ENOSPC: a full disk). */
+extern int (*oct__file_write_hook)(long nth);
 
 /* *count = product of shape[0 .. ndim) (1 for ndim 0; 0 when any dim is 0). Returns 0
  * when a dim is negative or the product of the nonzero dims overflows size_t, else 1. */

@@ -123,7 +123,7 @@ oct_status oct__read_file(const char *path, size_t cap, uint8_t **bytes, size_t 
 static char oct__pending_path[OCT__PENDING_SLOTS][OCT__PATH_CAP];
 static atomic_int oct__pending_state[OCT__PENDING_SLOTS]; /* 0 free, 1 claimed, 2 live */
 
-void (*oct__file_write_hook)(long nth);
+int (*oct__file_write_hook)(long nth);
 static atomic_long oct__file_writes;
 
 static int pending_claim(void)
@@ -281,9 +281,10 @@ oct_status oct__ofile_write(oct__ofile *f, const void *data, size_t len)
     const uint8_t *p = data;
     if (f->err) return OCT_ERR_IO;
     while (len > 0) {
-        if (oct__file_write_hook) oct__file_write_hook(atomic_fetch_add(&oct__file_writes, 1) + 1);
+        long nth = atomic_fetch_add(&oct__file_writes, 1) + 1;
+        int injected = oct__file_write_hook ? oct__file_write_hook(nth) : 0;
         size_t part = len < ((size_t)1 << 30) ? len : ((size_t)1 << 30);
-        ssize_t w = write(f->fd, p, part);
+        ssize_t w = injected ? (errno = injected, -1) : write(f->fd, p, part);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             f->err = w < 0 ? errno : EIO;
