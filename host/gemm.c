@@ -1,9 +1,10 @@
 /* gemm.c — octcl's own single-threaded SGEMM (oct__sgemm, see gemm.h): Goto-style
- * blocking (panels of B (KC, NC) and of A (MC, KC) packed on the stack, a register-tile
- * micro-kernel over them), with micro-kernels for AVX-512 (8 x 32), AVX2 + FMA (6 x 16)
- * and plain C (4 x 4), chosen at run time from what the CPU supports. It allocates
- * nothing and starts no thread, so it cannot fail and cannot hang under a memory limit
- * (OpenBLAS's buffer allocator retried a failed mmap forever; it is no longer linked).
+ * blocking (panels of B (KC, NC) and of A (MC, KC) packed into per-thread buffers, a
+ * register-tile micro-kernel over them), with micro-kernels for AVX-512 (8 x 32), AVX2 + FMA (6 x 16)
+ * and plain C (4 x 4), chosen at run time from what the CPU supports. It starts no
+ * thread and cannot fail: when a thread's 350 KB of buffers cannot be had, small blocks
+ * on the stack do the work; nothing can spin under a memory limit (OpenBLAS's allocator
+ * retried a failed mmap forever; it is no longer linked).
  * $OCTCL_GEMM = avx512 | avx2 | scalar forces a kernel the CPU has (for tests).
  */
 #include "gemm.h"
@@ -17,6 +18,9 @@
 #define KC 256
 #define MC 96   /* a multiple of every MR: 8, 6, 4 */
 #define NC 256  /* a multiple of every NR: 32, 16, 4 */
+#define SMALL_KC 64   /* the fallback's blocks, on the stack */
+#define SMALL_MC 24
+#define SMALL_NC 32
 #define MR_MAX 8
 #define NR_MAX 32
 
@@ -216,31 +220,21 @@ static void pack_b(const float *b, int ldb, int trans, int p0, int kc, int j0, i
 /* ------------------------------------------------------------------------------------ */
 /* The blocked product                                                                    */
 
-void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                float *c, int ldc, int accumulate)
+/* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
+ * pb (kcb * ncb), both 64-byte aligned. */
+static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int m, int n, int k, const float *a,
+                          int lda, const float *b, int ldb, float *c, int ldc, int accumulate, int kcb, int mcb, int ncb,
+                          float *pa, float *pb)
 {
-    _Alignas(64) float pa[MC * KC];
-    _Alignas(64) float pb[KC * NC];
     _Alignas(64) float tile[MR_MAX * NR_MAX];
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        if (!accumulate)
-            for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
-        return;
-    }
-    const oct__gemm_impl *f = gemm_forced;
-    if (!f) {
-        pthread_once(&gemm_once, gemm_choose);
-        f = gemm_chosen;
-    }
     const int mr = f->mr, nr = f->nr;
-    for (int j0 = 0; j0 < n; j0 += NC) {
-        int nc = n - j0 < NC ? n - j0 : NC;
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0;
+    for (int j0 = 0; j0 < n; j0 += ncb) {
+        int nc = n - j0 < ncb ? n - j0 : ncb;
+        for (int p0 = 0; p0 < k; p0 += kcb) {
+            int kc = k - p0 < kcb ? k - p0 : kcb, add = accumulate || p0 > 0;
             pack_b(b, ldb, trans_b, p0, kc, j0, nc, nr, pb);
-            for (int i0 = 0; i0 < m; i0 += MC) {
-                int mc = m - i0 < MC ? m - i0 : MC;
+            for (int i0 = 0; i0 < m; i0 += mcb) {
+                int mc = m - i0 < mcb ? m - i0 : mcb;
                 pack_a(a, lda, trans_a, i0, mc, p0, kc, mr, pa);
                 for (int js = 0; js < nc; js += nr) {
                     const float *bp = pb + (size_t)(js / nr) * kc * nr;
@@ -265,4 +259,84 @@ void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, i
             }
         }
     }
+}
+
+/* Packing buffers: one pair per thread on the heap (a thread's stack may be small: musl
+ * gives 128 KB, `ulimit -s` less), made on the thread's first call and freed when it
+ * ends. */
+typedef struct oct__gemm_bufs {
+    _Alignas(64) float a[MC * KC];
+    _Alignas(64) float b[KC * NC];
+    struct oct__gemm_bufs *prev, *next; /* every live pair, reachable from gemm_live */
+} oct__gemm_bufs;
+
+static _Atomic int gemm_small;
+void oct__sgemm_small_blocks(int on) { gemm_small = on; }
+
+static pthread_key_t gemm_key;
+static int gemm_key_ok;
+static pthread_once_t gemm_key_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t gemm_live_lock = PTHREAD_MUTEX_INITIALIZER;
+static oct__gemm_bufs *gemm_live; /* the main thread's pair stays here until exit */
+
+static void gemm_bufs_free(void *v)
+{
+    oct__gemm_bufs *p = v;
+    pthread_mutex_lock(&gemm_live_lock);
+    if (p->prev) p->prev->next = p->next;
+    else gemm_live = p->next;
+    if (p->next) p->next->prev = p->prev;
+    pthread_mutex_unlock(&gemm_live_lock);
+    free(p);
+}
+
+static void gemm_key_make(void) { gemm_key_ok = pthread_key_create(&gemm_key, gemm_bufs_free) == 0; }
+
+static oct__gemm_bufs *gemm_bufs(void)
+{
+    pthread_once(&gemm_key_once, gemm_key_make);
+    if (!gemm_key_ok) return NULL;
+    oct__gemm_bufs *p = pthread_getspecific(gemm_key);
+    if (p) return p;
+    /* Not oct__malloc: this call has no failure to report (the small blocks below serve
+     * when memory is short), so fault injection has nothing to test here. */
+    if (posix_memalign((void **)&p, 64, sizeof *p) != 0) return NULL;
+    if (pthread_setspecific(gemm_key, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_lock(&gemm_live_lock);
+    p->prev = NULL;
+    p->next = gemm_live;
+    if (gemm_live) gemm_live->prev = p;
+    gemm_live = p;
+    pthread_mutex_unlock(&gemm_live_lock);
+    return p;
+}
+
+void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                float *c, int ldc, int accumulate)
+{
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    const oct__gemm_impl *f = gemm_forced;
+    if (!f) {
+        pthread_once(&gemm_once, gemm_choose);
+        f = gemm_chosen;
+    }
+    oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
+    if (bufs) {
+        sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, KC, MC, NC, bufs->a, bufs->b);
+        return;
+    }
+    /* Out of memory for the buffers: small blocks on the stack (~15 KB), slower but the
+     * same sums in the same order within each block. */
+    _Alignas(64) float pa[SMALL_MC * SMALL_KC];
+    _Alignas(64) float pb[SMALL_KC * SMALL_NC];
+    sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, SMALL_KC, SMALL_MC, SMALL_NC, pa,
+                  pb);
 }

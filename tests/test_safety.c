@@ -431,10 +431,16 @@ static void test_gemm(void)
         }
         tested++;
         CU_ASSERT_EQUAL(oct__sgemm_isa(), isa);
-        for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
-            for (int ta = 0; ta < 2; ta++)
-                for (int tb = 0; tb < 2; tb++)
-                    for (int acc = 0; acc < 2; acc++) check_gemm(isa, ta, tb, dims[d][0], dims[d][1], dims[d][2], acc, &r);
+        /* The per-thread buffers, then the small stack blocks of the out-of-memory path. */
+        for (int small = 0; small < 2; small++) {
+            oct__sgemm_small_blocks(small);
+            for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+                for (int ta = 0; ta < 2; ta++)
+                    for (int tb = 0; tb < 2; tb++)
+                        for (int acc = 0; acc < 2; acc++)
+                            check_gemm(isa, ta, tb, dims[d][0], dims[d][1], dims[d][2], acc, &r);
+        }
+        oct__sgemm_small_blocks(0);
         /* k = 0: C = acc ? C : 0. */
         float c[4] = {1, 2, 3, 4}, z[1] = {0};
         oct__sgemm(0, 0, 2, 2, 0, z, 1, z, 2, c, 2, 1);
