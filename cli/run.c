@@ -282,8 +282,8 @@ int cli_cmd_run(int argc, char **argv)
     if (o.verbose) print_header(&o, &mi, &di, &x);
     s = oct_model_forward(model, x.data, n, h, w, logits, o.verbose ? print_trace : NULL, NULL);
     if (s == OCT_OK && oct_model_last_chunk(model) < n)
-        fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the device memory limit\n", n,
-                oct_model_last_chunk(model));
+        fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the memory limit or the free memory\n",
+                n, oct_model_last_chunk(model));
     if (s != OCT_OK) {
         fflush(stdout);
         rc = cli_fail_status(s);
