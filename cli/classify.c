@@ -394,6 +394,7 @@ int cli_cmd_classify(int argc, char **argv)
 
     if (o->predictions) {
         int64_t shape[1] = {t.images};
+        fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
         if ((s = oct_npy_save(o->predictions, t.predicted, 1, shape)) != OCT_OK) {
             rc = cli_fail_status(s);
             goto done;

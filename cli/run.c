@@ -293,6 +293,7 @@ int cli_cmd_run(int argc, char **argv)
 
     if (o.output) {
         int64_t shape[2] = {n, mi.num_classes};
+        fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
         if ((s = oct_npy_save(o.output, logits, 2, shape)) != OCT_OK) {
             rc = cli_fail_status(s);
             goto done;

@@ -170,6 +170,24 @@ static int is_process_link(const char *path, const char *resolved)
            strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
 }
 
+/* The descriptor a path names in this process (/dev/stdout, /dev/fd/N, /proc/self/fd/N),
+ * or -1. */
+static int self_fd(const char *path)
+{
+    if (strcmp(path, "/dev/stdout") == 0) return 1;
+    if (strcmp(path, "/dev/stderr") == 0) return 2;
+    const char *num = strncmp(path, "/dev/fd/", 8) == 0         ? path + 8
+                      : strncmp(path, "/proc/self/fd/", 14) == 0 ? path + 14
+                                                                 : NULL;
+    if (!num || !*num || strlen(num) > 6) return -1;
+    int n = 0;
+    for (; *num; num++) {
+        if (*num < '0' || *num > '9') return -1;
+        n = n * 10 + (*num - '0');
+    }
+    return n;
+}
+
 oct_status oct__ofile_open(oct__ofile *f, const char *path, unsigned flags)
 {
     struct stat lsb, sb;
@@ -213,8 +231,15 @@ oct_status oct__ofile_open(oct__ofile *f, const char *path, unsigned flags)
     if (f->direct) {
         /* A device, a FIFO or this process's own stdout: write it where it is, never
          * create, never remove. */
-        int oflags = O_WRONLY | O_CLOEXEC | O_NOCTTY | (S_ISREG(sb.st_mode) ? O_TRUNC : 0);
-        f->fd = open(path, oflags);
+        int sfd = self_fd(path);
+        if (sfd >= 0) {
+            /* Our own stdout (or another open descriptor): written where it stands, at
+             * its offset, as a shell redirection meant; never reopened or truncated. */
+            f->fd = fcntl(sfd, F_DUPFD_CLOEXEC, 0);
+        } else {
+            int oflags = O_WRONLY | O_CLOEXEC | O_NOCTTY | (S_ISREG(sb.st_mode) ? O_TRUNC : 0);
+            f->fd = open(path, oflags);
+        }
         if (f->fd < 0) st = oct__fail(OCT_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
         goto done;
     }
