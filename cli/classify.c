@@ -371,7 +371,8 @@ int cli_cmd_classify(int argc, char **argv)
         rc = cli_fail_status(s);
         goto done;
     }
-    if (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK) {
+    size_t limit = cli_memory_limit(&di, o->max_mem);
+    if (limit && (s = oct_model_set_memory_limit(model, limit)) != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
     }

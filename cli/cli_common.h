@@ -89,6 +89,12 @@ int cli_write_file(const char *path, const void *bytes, size_t len);
  * address-space limit (ulimit -v) when lower. */
 double cli_host_memory(void);
 
+/* The activation memory a pass may hold: `given` (--max-device-mem) when set; else, on
+ * the CPU paths, half the host memory (cli_host_memory), so a huge batch runs in chunks
+ * instead of waking the kernel's out-of-memory killer; else 0 (no limit: an OpenCL
+ * device that runs out retries in halves). */
+size_t cli_memory_limit(const oct_device_info *di, size_t given);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

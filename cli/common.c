@@ -305,6 +305,13 @@ double cli_host_memory(void)
     return cap;
 }
 
+size_t cli_memory_limit(const oct_device_info *di, size_t given)
+{
+    if (given || di->backend == OCT_BACKEND_OPENCL) return given;
+    double half = cli_host_memory() / 2;
+    return half >= (double)SIZE_MAX ? 0 : (size_t)half;
+}
+
 double cli_now(void)
 {
     struct timespec t;

@@ -143,15 +143,17 @@ static void fill_normal(float *x, size_t count, uint64_t seed)
 
 /* Sizes before any work: one image's activations must make a pass the library can hold
  * (and, on the CPU paths, fit host memory), and the input batch must fit host memory. */
-static int check_fits(const oct_model *model, const oct_device_info *di, int channels, int n, int h, int w)
+static int check_fits(const oct_model *model, const oct_device_info *di, int channels, int n, int h, int w,
+                      size_t given)
 {
-    size_t one = oct_model_activation_bytes(model, 1, h, w);
+    size_t one = oct_model_activation_bytes(model, 1, h, w), limit = cli_memory_limit(di, 0);
     double cap = cli_host_memory(), input = (double)n * channels * h * w * sizeof(float);
     if (one == 0)
         return cli_fail("a %dx%d image is too large for one pass (a tensor would exceed 2^31 elements)", h, w);
-    if (di->backend != OCT_BACKEND_OPENCL && (double)one > cap)
-        return cli_fail("one %dx%d image needs %zu bytes of activations; out of host memory (%.0f bytes available)", h,
-                        w, one, cap);
+    if (!given && limit && one > limit)
+        return cli_fail("one %dx%d image needs %zu bytes of activations; out of host memory (a pass may hold half of "
+                        "the %.0f bytes there are)",
+                        h, w, one, cap);
     if (input > cap)
         return cli_fail("the input (%d, %d, %d, %d) needs %.0f bytes; out of host memory (%.0f bytes available)", n,
                         channels, h, w, input, cap);
@@ -262,15 +264,16 @@ int cli_cmd_run(int argc, char **argv)
     else
         s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
     if (s == OCT_OK) s = oct_model_info_get(model, &mi);
-    if (s == OCT_OK && o.max_mem) s = oct_model_set_memory_limit(model, o.max_mem);
+    size_t limit = cli_memory_limit(&di, o.max_mem);
+    if (s == OCT_OK && limit) s = oct_model_set_memory_limit(model, limit);
     if (s != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
     }
-    if (!o.input && (rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w)) != CLI_OK) goto done;
+    if (!o.input && (rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w, o.max_mem)) != CLI_OK) goto done;
     if ((rc = make_input(&o, mi.in_channels, &x)) != CLI_OK) goto done;
-    if (o.input &&
-        (rc = check_fits(model, &di, mi.in_channels, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3])) != CLI_OK)
+    if (o.input && (rc = check_fits(model, &di, mi.in_channels, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3],
+                                    o.max_mem)) != CLI_OK)
         goto done;
 
     n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
