@@ -7,6 +7,8 @@
 #include "cli_common.h"
 #include "octcl.h"
 
+#define _DEFAULT_SOURCE /* strdup on glibc */
+#include <dirent.h>
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -31,7 +33,6 @@
 #define CHECK_RTOL 1e-3
 #define ACC_CHUNK 256         /* images per forward pass when measuring accuracy */
 #define DEFAULT_SEED 1234
-#define MODEL_FILE_FMT "%s/octnet_fmnist_a%.2f.safetensors"
 
 /* ------------------------------------------------------------------------------------ */
 /* Small helpers                                                                          */
@@ -74,22 +75,27 @@ typedef struct {
     char *devices[MAX_LIST];     /* point into device_buf */
     int n_devices;
     char device_buf[4096];
-    int h, w, size_given;
+    int hs[MAX_LIST], ws[MAX_LIST];  /* --size list */
+    int n_sizes, size_given;
+    int alphas_given;
     int in_channels, classes, in_given, classes_given;
     int repeat, warmup;
     int accuracy_images;
     int check;                   /* 0: --no-check */
     uint64_t seed;
     const char *models, *data, *json, *csv;
+    const char *model_files[MAX_LIST];   /* --model, repeatable: rows per file instead of per alpha */
+    int n_model_files;
 } bench_opts;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: octcl bench [--alphas LIST] [--batch LIST] [--size HxW] [--in-channels C]\n"
+            "usage: octcl bench [--alphas LIST] [--batch LIST] [--size LIST] [--in-channels C]\n"
             "                   [--classes K] [--device LIST] [--repeat N] [--warmup N]\n"
             "                   [--models DIR [--data DIR] [--accuracy-images N]] [--seed S]\n"
             "                   [--no-check] [--json FILE] [--csv FILE]\n"
+            "       octcl bench --model FILE [--model FILE ...] [--batch LIST] [--size LIST] ...\n"
             "\n"
             "Time OctNetMini's forward pass for every (device, alpha, batch): a warm-up, then\n"
             "N timed passes; report the minimum and median wall time (and device time where\n"
@@ -100,15 +106,21 @@ static void usage(FILE *f)
             "options:\n"
             "  --alphas LIST        alphas in [0, 1] (default 0,0.25,0.5,0.75)\n"
             "  --batch LIST         batch sizes (default 1,256)\n"
-            "  --size HxW           input size (default 32x32; with --models, the data set's)\n"
+            "  --size LIST          input sizes HxW,HxW,... (default 32x32; with --models, the data\n"
+            "                       set's)\n"
             "  --in-channels C      input channels of the random models (default 3)\n"
             "  --classes K          classes of the random models (default 10)\n"
             "  --device LIST        devices: auto, opencl, opencl:P:D, cpu, ref (default auto,cpu;\n"
             "                       a device listed twice under two names runs once)\n"
             "  --repeat N           timed passes per row (default 20)\n"
             "  --warmup N           untimed passes before them (default 3)\n"
-            "  --models DIR         time trained models DIR/octnet_fmnist_a<alpha %%.2f>.safetensors\n"
-            "                       instead of random ones, and measure their accuracy\n"
+            "  --models DIR         time the model files in DIR (every *.safetensors and *.onnx, any\n"
+            "                       name; alpha from each file) instead of random ones, and measure\n"
+            "                       their accuracy; --alphas then picks among them\n"
+            "  --model FILE         time this model file (ONNX, or OctNetMini safetensors) instead of the\n"
+            "                       alphas; repeat for several (rows per file and batch; --size defaults\n"
+            "                       to the first file's declared input size; MACs from its graph; the\n"
+            "                       reference check runs at the full size)\n"
             "  --data DIR           Fashion-MNIST folder (default " OCTCL_BENCH_DATA_DIR ")\n"
             "  --accuracy-images N  test images for the accuracy (default 2000)\n"
             "  --seed S             seed of the random weights and inputs (default %d)\n"
@@ -117,7 +129,9 @@ static void usage(FILE *f)
             "  --csv FILE           write the rows as CSV ('-': stdout)\n"
             "  -h, --help           this help\n"
             "\n"
-            "The table goes to stdout, or to stderr when --json or --csv is '-'.\n"
+            "The table goes to stdout, or to stderr when --json or --csv is '-', a row at a time as\n"
+            "each finishes; alpha 0 runs first so that every row's speed-up is known when printed.\n"
+            "JSON and CSV are written at the end.\n"
             "Exit status: 0 success, 1 a device or model failed or a result disagreed with\n"
             "the reference, 2 bad usage.\n",
             CHECK_BATCH, DEFAULT_SEED);
@@ -153,6 +167,21 @@ static int parse_alphas(const char *s, bench_opts *o)
     return 1;
 }
 
+static int parse_sizes(const char *s, bench_opts *o)
+{
+    char buf[4096], *items[MAX_LIST];
+    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+        return cli_usage_error(CMD, "--size: list too long"), 0;
+    if (!split_list("size", buf, items, &o->n_sizes)) return 0;
+    for (int i = 0; i < o->n_sizes; i++) {
+        if (!cli_parse_size(CMD, "size", items[i], 16384, &o->hs[i], &o->ws[i])) return 0;
+        for (int j = 0; j < i; j++)
+            if (o->hs[j] == o->hs[i] && o->ws[j] == o->ws[i])
+                return cli_usage_error(CMD, "--size: %s is listed twice", items[i]), 0;
+    }
+    return 1;
+}
+
 static int parse_batches(const char *s, bench_opts *o)
 {
     char buf[4096], *items[MAX_LIST];
@@ -169,6 +198,7 @@ static int parse_batches(const char *s, bench_opts *o)
 }
 
 enum {
+    OPT_MODEL = 100,
     OPT_ALPHAS = 1, OPT_BATCH, OPT_SIZE, OPT_IN, OPT_CLASSES, OPT_DEVICE, OPT_REPEAT, OPT_WARMUP,
     OPT_MODELS, OPT_DATA, OPT_ACC, OPT_SEED, OPT_NO_CHECK, OPT_JSON, OPT_CSV
 };
@@ -177,7 +207,8 @@ static const cli_option opt_defs[] = {
     {"alphas", 1, OPT_ALPHAS}, {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},   {"in-channels", 1, OPT_IN},
     {"classes", 1, OPT_CLASSES}, {"device", 1, OPT_DEVICE}, {"repeat", 1, OPT_REPEAT}, {"warmup", 1, OPT_WARMUP},
     {"models", 1, OPT_MODELS}, {"data", 1, OPT_DATA},     {"accuracy-images", 1, OPT_ACC}, {"seed", 1, OPT_SEED},
-    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {NULL, 0, 0},
+    {"no-check", 0, OPT_NO_CHECK}, {"json", 1, OPT_JSON}, {"csv", 1, OPT_CSV},     {"model", 1, OPT_MODEL},
+    {NULL, 0, 0},
 };
 
 /* CLI_OK to go on (*help set for -h / --help), or CLI_USAGE after a one-line error. */
@@ -187,7 +218,7 @@ static int parse_options(int argc, char **argv, bench_opts *o, int *help)
     *help = 0;
     parse_alphas("0,0.25,0.5,0.75", o);
     parse_batches("1,256", o);
-    o->h = o->w = 32;
+    parse_sizes("32x32", o);
     o->in_channels = 3, o->classes = 10;
     snprintf(o->device_buf, sizeof o->device_buf, "auto,cpu");
     o->repeat = 20, o->warmup = 3;
@@ -203,9 +234,9 @@ static int parse_options(int argc, char **argv, bench_opts *o, int *help)
         switch (id) {
         case CLI_OPT_ERROR: return CLI_USAGE;
         case CLI_OPT_HELP: *help = 1; return CLI_OK;
-        case OPT_ALPHAS: ok = parse_alphas(v, o); break;
+        case OPT_ALPHAS: ok = o->alphas_given = parse_alphas(v, o); break;
         case OPT_BATCH: ok = parse_batches(v, o); break;
-        case OPT_SIZE: ok = o->size_given = cli_parse_size(CMD, "size", v, 16384, &o->h, &o->w); break;
+        case OPT_SIZE: ok = o->size_given = parse_sizes(v, o); break;
         case OPT_IN: ok = o->in_given = cli_parse_int(CMD, "in-channels", v, 1, 4096, &o->in_channels); break;
         case OPT_CLASSES: ok = o->classes_given = cli_parse_int(CMD, "classes", v, 1, 1000000, &o->classes); break;
         case OPT_DEVICE:
@@ -221,11 +252,19 @@ static int parse_options(int argc, char **argv, bench_opts *o, int *help)
         case OPT_NO_CHECK: o->check = 0; break;
         case OPT_JSON: o->json = v; break;
         case OPT_CSV: o->csv = v; break;
+        case OPT_MODEL:
+            if (o->n_model_files == MAX_LIST) return cli_usage_error(CMD, "--model: more than %d files", MAX_LIST);
+            o->model_files[o->n_model_files++] = v;
+            break;
         }
         if (!ok) return CLI_USAGE;
     }
     if (!split_list("device", o->device_buf, o->devices, &o->n_devices)) return CLI_USAGE;
     if (o->models && strlen(o->models) > 4000) return cli_usage_error(CMD, "--models: path too long");
+    if (o->n_model_files && (o->models || o->alphas_given || o->in_given || o->classes_given))
+        return cli_usage_error(CMD, "--%s cannot be combined with --model: it comes from the model file",
+                               o->models ? "models" : o->alphas_given ? "alphas" : o->in_given ? "in-channels"
+                                                                                                : "classes");
     if (o->models && (o->in_given || o->classes_given))
         return cli_usage_error(CMD, "--%s cannot be combined with --models: it comes from the model files",
                                o->in_given ? "in-channels" : "classes");
@@ -302,7 +341,10 @@ static const char *const field_names[] = {
 #define FIELD_COUNT (int)(sizeof field_names / sizeof field_names[0])
 
 static double row_gflops(const bench_row *r) { return 2.0 * (double)r->macs * r->batch / (r->ms_min * 1e6); }
-static double row_theoretical(const bench_row *r) { return r->macs > 0 ? (double)r->macs0 / (double)r->macs : NAN; }
+static double row_theoretical(const bench_row *r)
+{
+    return r->macs > 0 && r->macs0 > 0 ? (double)r->macs0 / (double)r->macs : NAN;
+}
 
 /* Field k of row r; buf holds formatted strings that outlive the call. */
 static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, size_t len)
@@ -411,37 +453,52 @@ static const char *tab_num(char *buf, size_t len, double v, const char *fmt)
     return buf;
 }
 
-static void write_table(FILE *f, const bench_row *rows, int n, const run_meta *m)
+/* The table streams: a device's header before its first row, a row as soon as it is
+ * measured, the footnote at the end. */
+static void table_device(FILE *f, const bench_row *r, int first)
 {
-    int last_dev = -1;
-    for (int i = 0; i < n; i++) {
-        const bench_row *r = &rows[i];
-        if (r->dev != last_dev) {
-            char a[32], b[32];
-            fprintf(f, "%s%s: %s [%s%s%s], driver %s, peak %s GFLOP/s, first result %s ms\n", i ? "\n" : "", r->label,
-                    r->device, r->backend, r->platform[0] ? ", " : "", r->platform, r->driver[0] ? r->driver : "-",
-                    tab_num(a, sizeof a, r->peak, "%.1f"), tab_num(b, sizeof b, r->first_result_ms, "%.1f"));
-            fprintf(f, "  %-5s %5s %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", "alpha", "batch", "size",
-                    "ms_min", "ms_median", "dev_ms_min", "img/s", "GFLOP/s", "%peak", "speedup", "theory", "realised",
-                    "ref", "acc");
-            last_dev = r->dev;
-        }
-        char size[24], t[10][32];
-        double g = row_gflops(r), th = row_theoretical(r);
-        snprintf(size, sizeof size, "%dx%d", r->h, r->w);
-        fprintf(f, "  %-5.2f %5d %5s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", r->alpha, r->batch, size,
-                tab_num(t[0], 32, r->ms_min, "%.3f"), tab_num(t[1], 32, r->ms_median, "%.3f"),
-                tab_num(t[2], 32, r->dev_min, "%.3f"), tab_num(t[3], 32, r->batch / (r->ms_min * 1e-3), "%.1f"),
-                tab_num(t[4], 32, g, "%.2f"), tab_num(t[5], 32, 100.0 * g / r->peak, "%.1f"),
-                tab_num(t[6], 32, r->speedup, "%.2f"), tab_num(t[7], 32, th, "%.2f"),
-                tab_num(t[8], 32, r->speedup / th, "%.2f"),
-                r->matched < 0 ? "-" : r->matched ? "ok" : "FAIL", tab_num(t[9], 32, 100.0 * r->accuracy, "%.2f%%"));
+    char a[32], b[32];
+    fprintf(f, "%s%s: %s [%s%s%s], driver %s, peak %s GFLOP/s, first result %s ms\n", first ? "" : "\n", r->label,
+            r->device, r->backend, r->platform[0] ? ", " : "", r->platform, r->driver[0] ? r->driver : "-",
+            tab_num(a, sizeof a, r->peak, "%.1f"), tab_num(b, sizeof b, r->first_result_ms, "%.1f"));
+    fprintf(f, "  %-5s %5s %9s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", "alpha", "batch", "size",
+            "ms_min", "ms_median", "dev_ms_min", "img/s", "GFLOP/s", "%peak", "speedup", "theory", "realised", "ref",
+            "acc");
+}
+
+static void table_row(FILE *f, const bench_row *r)
+{
+    char size[24], t[10][32], alb[32];
+    double g = row_gflops(r), th = row_theoretical(r);
+    snprintf(size, sizeof size, "%dx%d", r->h, r->w);
+    fprintf(f, "  %-5s %5d %9s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", tab_num(alb, sizeof alb, r->alpha, "%.2f"),
+            r->batch, size,
+            tab_num(t[0], 32, r->ms_min, "%.3f"), tab_num(t[1], 32, r->ms_median, "%.3f"),
+            tab_num(t[2], 32, r->dev_min, "%.3f"), tab_num(t[3], 32, r->batch / (r->ms_min * 1e-3), "%.1f"),
+            tab_num(t[4], 32, g, "%.2f"), tab_num(t[5], 32, 100.0 * g / r->peak, "%.1f"),
+            tab_num(t[6], 32, r->speedup, "%.2f"), tab_num(t[7], 32, th, "%.2f"), tab_num(t[8], 32, r->speedup / th, "%.2f"),
+            r->matched < 0 ? "-" : r->matched ? "ok" : "FAIL", tab_num(t[9], 32, 100.0 * r->accuracy, "%.2f%%"));
+    fflush(f);
+}
+
+static void table_footnote(FILE *f, const run_meta *m)
+{
+    fprintf(f,
+            "\nms: wall clock of oct_model_forward (upload, kernels, read-back), min / median of %d passes after "
+            "%d warm-up; img/s, GFLOP/s (2 x MACs) and speedup from ms_min; theory = MACs(alpha 0) / MACs(alpha)\n",
+            m->repeat, m->warmup);
+}
+
+/* Speed-up of row r over alpha 0 on the same device, batch and size, from ms_min (NAN
+ * while no such row exists). */
+static double row_speedup(const bench_row *rows, int n, const bench_row *r)
+{
+    for (int j = 0; j < n; j++) {
+        const bench_row *z = &rows[j];
+        if (z->dev == r->dev && z->batch == r->batch && z->h == r->h && z->w == r->w && z->alpha == 0.0)
+            return z->ms_min / r->ms_min;
     }
-    if (n)
-        fprintf(f,
-                "\nms: wall clock of oct_model_forward (upload, kernels, read-back), min / median of %d passes after "
-                "%d warm-up; img/s, GFLOP/s (2 x MACs) and speedup from ms_min; theory = MACs(alpha 0) / MACs(alpha)\n",
-                m->repeat, m->warmup);
+    return NAN;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -450,7 +507,14 @@ static void write_table(FILE *f, const bench_row *rows, int n, const run_meta *m
 typedef struct {
     const bench_opts *o;
     oct_context *ref;           /* the reference path, for the check */
-    float **ref_logits;         /* per alpha: (CHECK_BATCH, classes), NULL until computed */
+    float **ref_logits;         /* per model: (CHECK_BATCH, classes), NULL until computed */
+    double *alphas;             /* per model: its alpha (alpha 0 first) */
+    char **paths;               /* per model: its file (--models), or NULL: random weights */
+    int n_models;
+    FILE *table;                /* where the table streams */
+    int files_mode;             /* --model files: no alpha-0 MAC baseline */
+    int full_check;             /* the check runs at the full size (models with a fixed input size) */
+    int printed_dev;            /* the device whose header the table last printed, -1 none */
     int check_h, check_w;
     float *check_x;             /* (CHECK_BATCH, in_c, check_h, check_w) */
     float *x;                   /* (max batch, in_c, h, w) timing input */
@@ -460,17 +524,27 @@ typedef struct {
     int acc_images;             /* images in the accuracy */
 } bench_state;
 
-/* The model of one alpha on ctx: a file under --models, or seeded random weights. */
-static oct_status make_model(const bench_state *st, oct_context *ctx, double alpha, oct_model **m, char *desc,
-                             size_t len)
+/* Model k of the run on ctx: a file under --models, or seeded random weights. */
+static oct_status make_model(const bench_state *st, oct_context *ctx, int k, oct_model **m, char *desc, size_t len)
 {
     const bench_opts *o = st->o;
-    if (!o->models) {
+    if (!st->paths) {
         snprintf(desc, len, "random seed %llu", (unsigned long long)o->seed);
-        return oct_model_create_random(ctx, o->in_channels, o->classes, alpha, o->seed, m);
+        return oct_model_create_random(ctx, o->in_channels, o->classes, st->alphas[k], o->seed, m);
     }
-    snprintf(desc, len, MODEL_FILE_FMT, o->models, alpha);
-    return oct_model_load(ctx, desc, m);
+    snprintf(desc, len, "%s", st->paths[k]);
+    return oct_model_load(ctx, st->paths[k], m);
+}
+
+/* "alpha 0.50", or the file of model k (its alpha, if any, in brackets), for messages. */
+static void model_what(const bench_state *st, int k, char *buf, size_t len)
+{
+    if (!st->paths)
+        snprintf(buf, len, "alpha %.2f", st->alphas[k]);
+    else if (st->alphas[k] >= 0)
+        snprintf(buf, len, "%s (alpha %.2f)", st->paths[k], st->alphas[k]);
+    else
+        snprintf(buf, len, "%s", st->paths[k]);
 }
 
 /* MACs of one image at alpha 0 for the model's in_channels and classes. */
@@ -491,7 +565,7 @@ static oct_status ref_logits(bench_state *st, int ai, const oct_model_info *mi, 
         char desc[4096];
         float *l = malloc((size_t)CHECK_BATCH * (size_t)mi->num_classes * sizeof *l);
         if (!l) return OCT_ERR_HOST_MEMORY;
-        oct_status s = make_model(st, st->ref, st->o->alphas[ai], &m, desc, sizeof desc);
+        oct_status s = make_model(st, st->ref, ai, &m, desc, sizeof desc);
         if (s == OCT_OK) s = oct_model_forward(m, st->check_x, CHECK_BATCH, st->check_h, st->check_w, l, NULL, NULL);
         oct_model_free(m);
         if (s != OCT_OK) {
@@ -573,11 +647,11 @@ static int same_device(const oct_device_info *a, const oct_device_info *b)
     return a->backend == b->backend && a->platform_index == b->platform_index && a->device_index == b->device_index;
 }
 
-static void progress(const char *label, double alpha, int batch)
+static void progress(const char *label, const char *what, int batch)
 {
     if (!isatty(STDERR_FILENO)) return;
     if (label)
-        fprintf(stderr, "\r\033[K%s alpha %.2f batch %d ...", label, alpha, batch);
+        fprintf(stderr, "\r\033[K%s %s batch %d ...", label, what, batch);
     else
         fputs("\r\033[K", stderr);
     fflush(stderr);
@@ -605,6 +679,8 @@ static int run_device(bench_state *st, int d, bench_out *out)
     int rc = CLI_OK, dev_ok = 1, max_batch = CHECK_BATCH;
     for (int i = 0; i < o->n_batches; i++)
         if (o->batches[i] > max_batch) max_batch = o->batches[i];
+    char first_what[4200];
+    model_what(st, 0, first_what, sizeof first_what);
 
     /* Cold start: context, the first alpha's model, one image's logits. */
     double t0 = cli_now();
@@ -633,13 +709,13 @@ static int run_device(bench_state *st, int d, bench_out *out)
         rc = cli_fail("out of host memory for batch %d", max_batch);
         goto done;
     }
-    if ((s = make_model(st, ctx, o->alphas[0], &m, desc, sizeof desc)) == OCT_OK &&
-        (s = oct_model_forward(m, st->x, 1, o->h, o->w, logits, NULL, NULL)) == OCT_OK)
+    if ((s = make_model(st, ctx, 0, &m, desc, sizeof desc)) == OCT_OK &&
+        (s = oct_model_forward(m, st->x, 1, o->hs[0], o->ws[0], logits, NULL, NULL)) == OCT_OK)
         first_ms = 1e3 * (cli_now() - t0);
     oct_model_free(m);
     m = NULL;
     if (s != OCT_OK) {
-        rc = cli_fail("%s, alpha %.2f: %s", label, o->alphas[0], cli_status_text(s));
+        rc = cli_fail("%s, %s: %s", label, first_what, cli_status_text(s));
         goto done;
     }
     fprintf(stderr, "octcl bench: %s: %s (%s)\n", label, info.name, info.reason);
@@ -648,12 +724,14 @@ static int run_device(bench_state *st, int d, bench_out *out)
         peak = NAN;
     }
 
-    for (int ai = 0; ai < o->n_alphas; ai++) {
-        double alpha = o->alphas[ai];
+    for (int ai = 0; ai < st->n_models; ai++) {
+        double alpha = st->alphas[ai];
+        char what[4200];
+        model_what(st, ai, what, sizeof what);
         oct_model_info mi;
-        if ((s = make_model(st, ctx, alpha, &m, desc, sizeof desc)) != OCT_OK ||
+        if ((s = make_model(st, ctx, ai, &m, desc, sizeof desc)) != OCT_OK ||
             (s = oct_model_info_get(m, &mi)) != OCT_OK) {
-            rc = cli_fail("%s, alpha %.2f: %s", label, alpha, cli_status_text(s));
+            rc = cli_fail("%s, %s: %s", label, what, cli_status_text(s));
             goto next_alpha;
         }
         /* The check: two images on this device against the reference path. */
@@ -661,14 +739,14 @@ static int run_device(bench_state *st, int d, bench_out *out)
         double max_err = 0;
         if (o->check) {
             const float *want;
-            progress(label, alpha, CHECK_BATCH);
+            progress(label, what, CHECK_BATCH);
             if ((s = ref_logits(st, ai, &mi, &want)) != OCT_OK) {
-                rc = cli_fail("ref, alpha %.2f: %s", alpha, cli_status_text(s));
+                rc = cli_fail("ref, %s: %s", what, cli_status_text(s));
                 goto next_alpha;
             }
             if ((s = oct_model_forward(m, st->check_x, CHECK_BATCH, st->check_h, st->check_w, logits, NULL, NULL)) !=
                 OCT_OK) {
-                rc = cli_fail("%s, alpha %.2f: %s", label, alpha, cli_status_text(s));
+                rc = cli_fail("%s, %s: %s", label, what, cli_status_text(s));
                 goto next_alpha;
             }
             matched = 1;
@@ -678,24 +756,25 @@ static int run_device(bench_state *st, int d, bench_out *out)
                 if (!(e <= CHECK_ATOL + CHECK_RTOL * fabs((double)want[i]))) matched = 0;
             }
             if (!matched) {
-                rc = cli_fail("%s, alpha %.2f: logits differ from the reference path by up to %.3g "
+                rc = cli_fail("%s, %s: logits differ from the reference path by up to %.3g "
                               "(tolerance %g + %g x |ref|)",
-                              label, alpha, max_err, CHECK_ATOL, CHECK_RTOL);
+                              label, what, max_err, CHECK_ATOL, CHECK_RTOL);
             }
         }
         double acc = NAN;
         if (st->have_data) {
-            progress(label, alpha, ACC_CHUNK);
+            progress(label, what, ACC_CHUNK);
             if ((s = accuracy(st, m, &mi, &acc)) != OCT_OK) {
-                rc = cli_fail("%s, alpha %.2f, accuracy: %s", label, alpha, cli_status_text(s));
+                rc = cli_fail("%s, %s, accuracy: %s", label, what, cli_status_text(s));
                 acc = NAN;
             }
         }
-        for (int bi = 0; bi < o->n_batches; bi++) {
-            int n = o->batches[bi];
-            progress(label, alpha, n);
-            if ((s = time_batch(o, ctx, m, st->x, n, o->h, o->w, logits, wall, dev, &dev_ok, label)) != OCT_OK) {
-                rc = cli_fail("%s, alpha %.2f, batch %d: %s", label, alpha, n, cli_status_text(s));
+        for (int si = 0; si < o->n_sizes * o->n_batches; si++) {
+            int n = o->batches[si % o->n_batches], h = o->hs[si / o->n_batches], w = o->ws[si / o->n_batches];
+            progress(label, what, n);
+            if ((s = time_batch(o, ctx, m, st->x, n, h, w, logits, wall, dev, &dev_ok, label)) != OCT_OK) {
+                progress(NULL, NULL, 0);
+                rc = cli_fail("%s, %s, batch %d, size %dx%d: %s", label, what, n, h, w, cli_status_text(s));
                 continue;
             }
             if (out->n_rows == out->cap) {
@@ -717,12 +796,12 @@ static int run_device(bench_state *st, int d, bench_out *out)
             snprintf(r->label, sizeof r->label, "%s", label);
             snprintf(r->model, sizeof r->model, "%s", desc);
             r->alpha = alpha;
-            r->batch = n, r->h = o->h, r->w = o->w;
+            r->batch = n, r->h = h, r->w = w;
             r->in_channels = mi.in_channels, r->classes = mi.num_classes;
-            r->macs = oct_model_macs(m, o->h, o->w);
-            r->macs0 = macs_alpha0(st, &mi, o->h, o->w);
+            r->macs = oct_model_macs(m, h, w);
+            r->macs0 = st->files_mode || !(alpha >= 0) ? 0 : macs_alpha0(st, &mi, h, w);
             r->parameters = mi.parameters;
-            r->activation_bytes = oct_model_activation_bytes(m, n, o->h, o->w);
+            r->activation_bytes = oct_model_activation_bytes(m, n, h, w);
             min_median(wall, o->repeat, &r->ms_min, &r->ms_median);
             if (dev_ok)
                 min_median(dev, o->repeat, &r->dev_min, &r->dev_median);
@@ -736,12 +815,17 @@ static int run_device(bench_state *st, int d, bench_out *out)
             r->check_h = st->check_h, r->check_w = st->check_w;
             r->accuracy = acc;
             r->accuracy_images = st->acc_images;
+            r->speedup = row_speedup(out->rows, out->n_rows, r);
+            progress(NULL, NULL, 0);
+            if (st->printed_dev != r->dev) table_device(st->table, r, st->printed_dev < 0);
+            st->printed_dev = r->dev;
+            table_row(st->table, r);
         }
     next_alpha:
         oct_model_free(m);
         m = NULL;
     }
-    progress(NULL, 0, 0);
+    progress(NULL, NULL, 0);
 done:
     oct_model_free(m);
     free(dev);
@@ -765,25 +849,172 @@ static int load_idx(const char *dir, const char *name, oct_idx *out)
     return s == OCT_OK ? CLI_OK : cli_fail("%s: %s", path, cli_status_text(s));
 }
 
-/* --models: every alpha's file loads (on the reference context) with one in_channels and
- * class count; the test set is there, grayscale, with labels inside the classes. */
-static int prepare_models(bench_state *st, int *h, int *w)
+/* Random models: one per --alphas value, alpha 0 moved first. */
+static int random_models(bench_state *st)
 {
     const bench_opts *o = st->o;
-    for (int ai = 0; ai < o->n_alphas; ai++) {
-        oct_model *m = NULL;
+    st->alphas = malloc((size_t)o->n_alphas * sizeof *st->alphas);
+    if (!st->alphas) return cli_fail("out of host memory");
+    int k = 0;
+    for (int i = 0; i < o->n_alphas; i++)
+        if (o->alphas[i] == 0.0) st->alphas[k++] = 0.0;
+    for (int i = 0; i < o->n_alphas; i++)
+        if (o->alphas[i] != 0.0) st->alphas[k++] = o->alphas[i];
+    st->n_models = k;
+    return CLI_OK;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+typedef struct {
+    double alpha;
+    char *path;
+} model_file;
+
+/* By alpha (files without one, NaN, last), then by name. */
+static int cmp_model_file(const void *a, const void *b)
+{
+    const model_file *x = a, *y = b;
+    if (isnan(x->alpha) != isnan(y->alpha)) return isnan(x->alpha) ? 1 : -1;
+    if (!isnan(x->alpha) && x->alpha != y->alpha) return x->alpha < y->alpha ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+/* One model file on the reference context: its info, and whether its input size is fixed
+ * (an ONNX graph exported at one size). */
+static oct_status probe_model(bench_state *st, const char *path, oct_model_info *mi, int *fixed_h, int *fixed_w)
+{
+    oct_model *m = NULL;
+    oct_model_tensor in;
+    oct_status s = oct_model_load(st->ref, path, &m);
+    if (s == OCT_OK) s = oct_model_info_get(m, mi);
+    if (s == OCT_OK) s = oct_model_input(m, 0, &in);
+    oct_model_free(m);
+    *fixed_h = *fixed_w = 0;
+    if (s == OCT_OK && in.rank == 4 && in.dims[2] > 0 && in.dims[3] > 0)
+        *fixed_h = (int)in.dims[2], *fixed_w = (int)in.dims[3];
+    if (s == OCT_OK && mi->alpha < 0) mi->alpha = NAN; /* not an OctNetMini: no alpha */
+    return s;
+}
+
+/* --model FILE ...: the files in the order given; one in_channels; the size is --size or
+ * the first file's declared input size; logits hold the widest output; the reference
+ * check runs at the full size (a graph exported at one size may need it). */
+static int prepare_model_files(bench_state *st, int *declared_h, int *declared_w)
+{
+    const bench_opts *o = st->o;
+    int n = o->n_model_files;
+    st->alphas = malloc((size_t)n * sizeof *st->alphas);
+    st->paths = calloc((size_t)n, sizeof *st->paths);
+    if (!st->alphas || !st->paths) return cli_fail("out of host memory");
+    st->classes = 1;
+    st->files_mode = st->full_check = 1;
+    for (int i = 0; i < n; i++) {
         oct_model_info mi;
-        char path[4096];
-        oct_status s = make_model(st, st->ref, o->alphas[ai], &m, path, sizeof path);
-        if (s == OCT_OK) s = oct_model_info_get(m, &mi);
-        oct_model_free(m);
-        if (s != OCT_OK) return cli_fail_status(s);
-        if (ai > 0 && (mi.in_channels != st->in_c || mi.num_classes != st->classes))
-            return cli_fail("%s has %d input channels and %d classes, the first model %d and %d", path,
-                            mi.in_channels, mi.num_classes, st->in_c, st->classes);
-        st->in_c = mi.in_channels, st->classes = mi.num_classes;
+        int fh, fw;
+        oct_status s = probe_model(st, o->model_files[i], &mi, &fh, &fw);
+        if (s != OCT_OK) return cli_fail("%s: %s", o->model_files[i], cli_status_text(s));
+        if (i > 0 && mi.in_channels != st->in_c)
+            return cli_fail("%s takes %d input channels, %s %d", o->model_files[i], mi.in_channels, o->model_files[0],
+                            st->in_c);
+        st->in_c = mi.in_channels;
+        if (mi.num_classes > st->classes) st->classes = mi.num_classes;
+        if (i == 0) *declared_h = fh, *declared_w = fw;
+        if (!(st->paths[i] = strdup(o->model_files[i]))) return cli_fail("out of host memory");
+        st->alphas[i] = mi.alpha;
+        st->n_models = i + 1;
     }
+    return CLI_OK;
+}
+
+/* --models DIR: every *.safetensors / *.onnx file, whatever its name, loads (on the
+ * reference context) with one in_channels and class count; alpha comes from the file.
+ * With --alphas only those alphas run, and each must have a file. Sorted by alpha. */
+static int scan_models(bench_state *st)
+{
+    const bench_opts *o = st->o;
+    model_file *files = NULL;
+    int n = 0, cap = 0, rc = CLI_OK;
+    DIR *d = opendir(o->models);
+    if (!d) return cli_fail("--models %s: cannot open the folder: %s", o->models, strerror(errno));
+    for (struct dirent *e; (e = readdir(d)) && rc == CLI_OK;) {
+        char path[4200];
+        struct stat sb;
+        if (e->d_name[0] == '.' || !(has_suffix(e->d_name, ".safetensors") || has_suffix(e->d_name, ".onnx")))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", o->models, e->d_name);
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        oct_model_info mi;
+        int fh, fw;
+        oct_status s = probe_model(st, path, &mi, &fh, &fw);
+        if (s != OCT_OK) {
+            rc = cli_fail("%s: %s", path, cli_status_text(s));
+            break;
+        }
+        if (fh > 0) st->full_check = 1;
+        int wanted = !o->alphas_given;
+        for (int i = 0; i < o->n_alphas && !wanted; i++) wanted = fabs(o->alphas[i] - mi.alpha) < 1e-9;
+        if (!wanted) continue;
+        if (n > 0 && (mi.in_channels != st->in_c || mi.num_classes != st->classes)) {
+            rc = cli_fail("%s has %d input channels and %d classes, %s %d and %d", path, mi.in_channels,
+                          mi.num_classes, files[0].path, st->in_c, st->classes);
+            break;
+        }
+        st->in_c = mi.in_channels, st->classes = mi.num_classes;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            model_file *grown = realloc(files, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = cli_fail("out of host memory");
+                break;
+            }
+            files = grown;
+        }
+        files[n].alpha = mi.alpha;
+        if (!(files[n].path = strdup(path))) {
+            rc = cli_fail("out of host memory");
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == CLI_OK && n == 0)
+        rc = cli_fail("--models %s: no model file (*.safetensors, *.onnx)%s", o->models,
+                      o->alphas_given ? " with one of the --alphas" : "");
+    for (int i = 0; i < o->n_alphas && rc == CLI_OK && o->alphas_given; i++) {
+        int found = 0;
+        for (int k = 0; k < n; k++) found |= fabs(files[k].alpha - o->alphas[i]) < 1e-9;
+        if (!found) rc = cli_fail("--models %s: no model file has alpha %g", o->models, o->alphas[i]);
+    }
+    if (rc == CLI_OK) {
+        qsort(files, (size_t)n, sizeof *files, cmp_model_file);
+        st->alphas = malloc((size_t)n * sizeof *st->alphas);
+        st->paths = calloc((size_t)n, sizeof *st->paths);
+        if (!st->alphas || !st->paths) rc = cli_fail("out of host memory");
+    }
+    for (int k = 0; k < n; k++) {
+        if (rc == CLI_OK) {
+            st->alphas[k] = files[k].alpha;
+            st->paths[k] = files[k].path;
+            st->n_models = k + 1;
+        } else {
+            free(files[k].path);
+        }
+    }
+    free(files);
+    return rc;
+}
+
+/* --models: the models, then the test set (grayscale, labels inside the classes). */
+static int prepare_models(bench_state *st)
+{
+    const bench_opts *o = st->o;
     int rc;
+    if ((rc = scan_models(st)) != CLI_OK) return rc;
     if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &st->images)) != CLI_OK) return rc;
     if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &st->labels)) != CLI_OK) return rc;
     const oct_idx *im = &st->images, *lb = &st->labels;
@@ -797,7 +1028,6 @@ static int prepare_models(bench_state *st, int *h, int *w)
             return cli_fail("%s: label %d of image %d is not a class of the models (%d classes)", o->data,
                             lb->data[i], i, st->classes);
     st->have_data = 1;
-    if (!o->size_given) *h = (int)im->shape[1], *w = (int)im->shape[2];
     return CLI_OK;
 }
 
@@ -930,21 +1160,36 @@ int octcl_bench_main(int argc, char **argv)
         rc = cli_fail("reference context: %s", cli_status_text(s));
         goto done;
     }
-    st.ref_logits = calloc((size_t)o.n_alphas, sizeof *st.ref_logits);
+    int declared_h = 0, declared_w = 0;
+    rc = o.models          ? prepare_models(&st)
+         : o.n_model_files ? prepare_model_files(&st, &declared_h, &declared_w)
+                           : random_models(&st);
+    if (rc != CLI_OK) goto done;
+    if (o.n_model_files && !o.size_given && declared_h > 0) {
+        o.n_sizes = 1;
+        o.hs[0] = declared_h, o.ws[0] = declared_w;
+    }
+    if (o.models && !o.size_given) {
+        o.n_sizes = 1;
+        o.hs[0] = (int)st.images.shape[1], o.ws[0] = (int)st.images.shape[2];
+    }
+    st.ref_logits = calloc((size_t)st.n_models, sizeof *st.ref_logits);
     if (!st.ref_logits) {
         rc = cli_fail("out of host memory");
         goto done;
     }
-    if (o.models && (rc = prepare_models(&st, &o.h, &o.w)) != CLI_OK) goto done;
 
     /* Inputs: the timed batches (largest batch, seeded, [-2, 2]) and the check's images
      * at the bench size with each side capped at CHECK_SIDE. */
     int max_batch = 1;
     for (int i = 0; i < o.n_batches; i++)
         if (o.batches[i] > max_batch) max_batch = o.batches[i];
-    st.check_h = o.h < CHECK_SIDE ? o.h : CHECK_SIDE;
-    st.check_w = o.w < CHECK_SIDE ? o.w : CHECK_SIDE;
-    size_t per_image = (size_t)st.in_c * (size_t)o.h * (size_t)o.w;
+    st.check_h = o.hs[0] < CHECK_SIDE || st.full_check ? o.hs[0] : CHECK_SIDE;
+    st.check_w = o.ws[0] < CHECK_SIDE || st.full_check ? o.ws[0] : CHECK_SIDE;
+    size_t per_image = 0;
+    for (int i = 0; i < o.n_sizes; i++)
+        if ((size_t)st.in_c * (size_t)o.hs[i] * (size_t)o.ws[i] > per_image)
+            per_image = (size_t)st.in_c * (size_t)o.hs[i] * (size_t)o.ws[i];
     size_t check_count = (size_t)CHECK_BATCH * (size_t)st.in_c * (size_t)st.check_h * (size_t)st.check_w;
     st.x = malloc((size_t)max_batch * per_image * sizeof *st.x);
     st.check_x = malloc(check_count * sizeof *st.check_x);
@@ -955,6 +1200,21 @@ int octcl_bench_main(int argc, char **argv)
     fill_random(st.x, (size_t)max_batch * per_image, o.seed + 1);
     fill_random(st.check_x, check_count, o.seed + 2);
 
+    /* The table's title; rows follow as they are measured. */
+    st.table = (o.json && !strcmp(o.json, "-")) || (o.csv && !strcmp(o.csv, "-")) ? stderr : stdout;
+    st.printed_dev = -1;
+    if (o.n_model_files) {
+        fprintf(st.table, "octcl bench %s, %s: %d model file(s), %d input channel(s), size", OCTCL_VERSION, stamp,
+                o.n_model_files, st.in_c);
+    } else {
+        fprintf(st.table, "octcl bench %s, %s: OctNetMini, %d input channel(s) -> %d classes, size", OCTCL_VERSION,
+                stamp, st.in_c, st.classes);
+    }
+    for (int i = 0; i < o.n_sizes; i++) fprintf(st.table, "%s%dx%d", i ? ", " : " ", o.hs[i], o.ws[i]);
+    if (o.n_model_files) fprintf(st.table, ":");
+    for (int i = 0; i < o.n_model_files; i++) fprintf(st.table, " %s", o.model_files[i]);
+    fprintf(st.table, "\n");
+    fflush(st.table);
     for (int d = 0; d < o.n_devices; d++) {
         int r = run_device(&st, d, &out);
         if (r == CLI_USAGE) {
@@ -964,20 +1224,11 @@ int octcl_bench_main(int argc, char **argv)
         if (r != CLI_OK) rc = r;
     }
 
-    /* Speed-up over alpha 0 on the same device and batch, from ms_min. */
-    for (int i = 0; i < out.n_rows; i++) {
-        bench_row *r = &out.rows[i];
-        for (int j = 0; j < out.n_rows; j++) {
-            const bench_row *z = &out.rows[j];
-            if (z->dev == r->dev && z->batch == r->batch && z->alpha == 0.0) r->speedup = z->ms_min / r->ms_min;
-        }
-    }
-
-    FILE *table = (o.json && !strcmp(o.json, "-")) || (o.csv && !strcmp(o.csv, "-")) ? stderr : stdout;
-    fprintf(table, "octcl bench %s, %s: OctNetMini %dx%dx%d -> %d classes\n", OCTCL_VERSION, stamp, st.in_c, o.h, o.w,
-            st.classes);
-    write_table(table, out.rows, out.n_rows, &meta);
-    fflush(table);
+    /* Speed-up over alpha 0 on the same device, batch and size, from ms_min (alpha 0 ran
+     * first, so the table had these already). */
+    for (int i = 0; i < out.n_rows; i++) out.rows[i].speedup = row_speedup(out.rows, out.n_rows, &out.rows[i]);
+    if (out.n_rows) table_footnote(st.table, &meta);
+    fflush(st.table);
     if (json.f) write_json(json.f, out.rows, out.n_rows, &meta);
     if (csv.f) write_csv(csv.f, out.rows, out.n_rows, &meta);
     written = 1;
@@ -987,8 +1238,12 @@ done:
     if (close_output(&json, written && rc == CLI_OK) != CLI_OK) rc = CLI_FAILED;
     if (close_output(&csv, written && rc == CLI_OK) != CLI_OK) rc = CLI_FAILED;
     if (st.ref_logits)
-        for (int i = 0; i < o.n_alphas; i++) free(st.ref_logits[i]);
+        for (int i = 0; i < st.n_models; i++) free(st.ref_logits[i]);
     free(st.ref_logits);
+    if (st.paths)
+        for (int i = 0; i < st.n_models; i++) free(st.paths[i]);
+    free(st.paths);
+    free(st.alphas);
     free(st.check_x);
     free(st.x);
     oct_idx_release(&st.images);

@@ -3,15 +3,15 @@
  * model, per-class accuracy and the most frequent confusions (or one JSON object).
  */
 #include "cli.h"
+#include "images.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#ifndef OCTCL_MODELS_DIR
-#define OCTCL_MODELS_DIR "models"
-#endif
+/* Where the default model is looked for, as --help states it (see default_model). */
+#define OCTCL_MODELS_DIR "PREFIX/share/octcl/models for PREFIX/bin/octcl"
 #ifndef OCTCL_DATA_DIR
 #define OCTCL_DATA_DIR "/usr/share/datasets/fashion-mnist"
 #endif
@@ -26,6 +26,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: octcl classify [--model FILE] [--data DIR] [--device D] [--batch N]\n"
             "                      [--limit K] [--json] [--predictions FILE.npy]\n"
+            "       octcl classify --images DIR [--model FILE] [--device D] [--batch N] [--top K]\n"
+            "                      [--json] [--strict] [--resize N] [--crop HxW]\n"
             "\n"
             "Classify the Fashion-MNIST test set and report accuracy, images per second,\n"
             "per-class accuracy and the most frequent confusions.\n"
@@ -44,6 +46,20 @@ static void usage(FILE *f)
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); batches run in chunks\n"
             "  -h, --help         this help\n"
             "\n"
+            "PNG and JPEG files instead of the IDX test set:\n"
+            "  --images DIR       with sub-folders, each is a class (sorted names are classes 0, 1, ...,\n"
+            "                     torchvision's ImageFolder) and the accuracy is reported; without,\n"
+            "                     each file gets a line with its top classes (or a JSON entry)\n"
+            "  --top K            classes per file without sub-folders (default 3, at most 16)\n"
+            "  --strict           a file that is not a readable PNG or JPEG is fatal (default: it\n"
+            "                     is named on stderr, skipped and counted)\n"
+            "  --resize N         resize the shorter side to N (0: none; default 28 for 1-channel\n"
+            "                     models, 256 for 3-channel ones)\n"
+            "  --crop HxW         centre crop (default 28x28, or 224x224 for 3 channels)\n"
+            "  Images are made grey or RGB as the model takes, resized with PIL's bilinear filter\n"
+            "  (as torchvision's Resize on PIL images), centre-cropped, then (p / 255 - mean) / std\n"
+            "  with the model file's mean/std, else ImageNet's for 3-channel models.\n"
+            "\n"
             "Pixels are preprocessed as (p / 255 - mean) / std with the model file's mean and std\n"
             "metadata, or p / 255 when the file has none. Images per second is the wall clock of\n"
             "the forward passes (upload, compute, read-back) after one untimed warm-up pass over\n"
@@ -53,7 +69,10 @@ static void usage(FILE *f)
 /* ------------------------------------------------------------------------------------ */
 /* Options                                                                               */
 
-enum { OPT_MODEL = 1, OPT_DATA, OPT_DEVICE, OPT_BATCH, OPT_LIMIT, OPT_JSON, OPT_PREDICTIONS, OPT_MAX_MEM };
+enum {
+    OPT_MODEL = 1, OPT_DATA, OPT_DEVICE, OPT_BATCH, OPT_LIMIT, OPT_JSON, OPT_PREDICTIONS, OPT_MAX_MEM,
+    OPT_IMAGES, OPT_TOP, OPT_STRICT, OPT_RESIZE, OPT_CROP
+};
 
 typedef struct {
     const char *model, *data, *device, *predictions;
@@ -61,18 +80,54 @@ typedef struct {
     int batch, limit;       /* limit 0: all */
     int json;
     size_t max_mem;         /* --max-device-mem, 0: none */
+    cli_images_options img; /* --images and its options (images.c) */
 } classify_options;
+
+/* The default model: $OCTCL_MODELS/DEFAULT_MODEL_FILE when $OCTCL_MODELS is set, else
+ * found relative to this program (never through a path compiled in): PREFIX/bin/octcl
+ * looks in PREFIX/share/octcl/models, and build/octcl in build/share/octcl/models (a link
+ * to the source tree's models/ that CMake makes). When neither exists, the installed
+ * location is named so that the error says where the model was expected. */
+static int default_model(const char *cmd, char *buf, size_t len)
+{
+    const char *dir = getenv("OCTCL_MODELS");
+    if (dir && *dir) {
+        if (snprintf(buf, len, "%s/%s", dir, DEFAULT_MODEL_FILE) >= (int)len)
+            return cli_usage_error(cmd, "$OCTCL_MODELS is too long (%zu characters)", strlen(dir)), 0;
+        return 1;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || n >= (ssize_t)sizeof exe - 1) {
+        snprintf(buf, len, "share/octcl/models/%s", DEFAULT_MODEL_FILE);
+        return 1;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';   /* exe is now the program's folder */
+    static const char *const rel[] = {"../share/octcl/models", "share/octcl/models"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++)
+        if (snprintf(buf, len, "%s/%s/%s", exe, rel[i], DEFAULT_MODEL_FILE) < (int)len && access(buf, F_OK) == 0)
+            return 1;
+    if (snprintf(buf, len, "%s/%s/%s", exe, rel[0], DEFAULT_MODEL_FILE) >= (int)len)
+        return cli_usage_error(cmd, "the program's folder %s is too long; set $OCTCL_MODELS", exe), 0;
+    return 1;
+}
 
 static int parse_options(int argc, char **argv, classify_options *o)
 {
     static const cli_option opts[] = {{"model", 1, OPT_MODEL}, {"data", 1, OPT_DATA},   {"device", 1, OPT_DEVICE},
                                       {"batch", 1, OPT_BATCH}, {"limit", 1, OPT_LIMIT}, {"json", 0, OPT_JSON},
                                       {"predictions", 1, OPT_PREDICTIONS}, {"max-device-mem", 1, OPT_MAX_MEM},
-                                      {NULL, 0, 0}};
+                                      {"images", 1, OPT_IMAGES}, {"top", 1, OPT_TOP}, {"strict", 0, OPT_STRICT},
+                                      {"resize", 1, OPT_RESIZE}, {"crop", 1, OPT_CROP}, {NULL, 0, 0}};
     const char *cmd = "classify", *v;
     memset(o, 0, sizeof *o);
     o->batch = 256;
     o->data = OCTCL_DATA_DIR;
+    cli_images_defaults(&o->img);
+    int batch_given = 0, data_given = 0;
+    const char *image_only = NULL; /* an --images option given without --images */
     cli_parser p;
     cli_parser_init(&p, cmd, argc, argv, opts);
     for (int id; (id = cli_next(&p, &v)) != CLI_OPT_END;) {
@@ -88,16 +143,29 @@ static int parse_options(int argc, char **argv, classify_options *o)
         case OPT_JSON: o->json = 1; break;
         case OPT_PREDICTIONS: o->predictions = v; break;
         case OPT_MAX_MEM: ok = cli_parse_bytes(cmd, "max-device-mem", v, &o->max_mem); break;
+        case OPT_IMAGES: o->img.dir = v; break;
+        case OPT_TOP: ok = cli_parse_int(cmd, "top", v, 1, 16, &o->img.top_k); break;
+        case OPT_STRICT: o->img.strict = 1; break;
+        case OPT_RESIZE: ok = cli_parse_int(cmd, "resize", v, 0, 32768, &o->img.resize); break;
+        case OPT_CROP: ok = cli_parse_size(cmd, "crop", v, 32768, &o->img.crop_h, &o->img.crop_w); break;
         }
         if (!ok) return CLI_USAGE;
+        batch_given |= id == OPT_BATCH;
+        data_given |= id == OPT_DATA;
+        if (id == OPT_TOP || id == OPT_STRICT || id == OPT_RESIZE || id == OPT_CROP)
+            image_only = id == OPT_TOP ? "--top" : id == OPT_STRICT ? "--strict" : id == OPT_RESIZE ? "--resize" : "--crop";
     }
-    if (!o->model) {
-        const char *dir = getenv("OCTCL_MODELS");
-        if (!dir || !*dir) dir = OCTCL_MODELS_DIR;
-        if (snprintf(o->model_buf, sizeof o->model_buf, "%s/%s", dir, DEFAULT_MODEL_FILE) >= (int)sizeof o->model_buf)
-            return cli_usage_error(cmd, "$OCTCL_MODELS is too long (%zu characters)", strlen(dir));
-        o->model = o->model_buf;
+    if (o->img.dir) {
+        if (o->limit || o->predictions || data_given)
+            return cli_usage_error(cmd, "--%s applies to the IDX test set, not to --images",
+                                   o->limit ? "limit" : o->predictions ? "predictions" : "data");
+        o->img.json = o->json;
+        if (batch_given) o->img.batch = o->batch;
+    } else if (image_only) {
+        return cli_usage_error(cmd, "option '%s' applies to --images only", image_only);
     }
+    if (!o->model && !default_model(cmd, o->model_buf, sizeof o->model_buf)) return CLI_USAGE;
+    if (!o->model) o->model = o->model_buf;
     return -1;
 }
 
@@ -365,6 +433,15 @@ int cli_cmd_classify(int argc, char **argv)
     oct_status s;
 
     if ((rc = cli_open_device("classify", o->device, &ctx, &di)) != CLI_OK) goto done;
+    if (o->img.dir) {
+        if ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK || (s = oct_model_info_get(model, &mi)) != OCT_OK ||
+            (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK)) {
+            rc = cli_fail_status(s);
+            goto done;
+        }
+        rc = cli_images_classify(model, &mi, &di, o->model, &o->img);
+        goto done;
+    }
     if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &images)) != CLI_OK) goto done;
     if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &labels)) != CLI_OK) goto done;
     if ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK || (s = oct_model_info_get(model, &mi)) != OCT_OK) {

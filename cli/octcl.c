@@ -15,9 +15,9 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"info", cli_cmd_info, "list OpenCL platforms and devices, and which one `auto` picks"},
-    {"run", cli_cmd_run, "run OctNetMini on a .npy batch (or a random one) and write the logits"},
-    {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set and report accuracy and speed"},
+    {"info", cli_cmd_info, "list OpenCL devices (memory, units, versions, FP16/FP64), what `auto` picks, the cache"},
+    {"run", cli_cmd_run, "run a model on a .npy batch, PNG/JPEG files or a random batch; write the logits"},
+    {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set or PNG/JPEG folders (--images)"},
     {"bench", octcl_bench_main, "time OctNetMini over alphas, batches and devices (table, JSON, CSV)"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -43,7 +43,37 @@ static void print_usage(FILE *f)
             "  cpu         the native CPU path\n"
             "  ref         the reference path (plain loops, double accumulation; slow)\n"
             "\n"
+            "environment (every variable octcl reads):\n"
+            "  OCTCL_DEVICE      the device when --device is not given (default auto)\n"
+            "  OCTCL_MODELS      the folder of classify's default model\n"
+            "  OCTCL_THREADS     threads of the cpu path (default: one per online core)\n"
+            "  OCTCL_CACHE_DIR   folder of the compiled OpenCL program cache; off or 0: no cache\n"
+            "  XDG_CACHE_HOME    without OCTCL_CACHE_DIR the cache is $XDG_CACHE_HOME/octcl (an\n"
+            "                    absolute path), else\n"
+            "  HOME              $HOME/.cache/octcl (`octcl info` shows which)\n"
+            "  OCTCL_KERNEL_DIR  read the OpenCL kernels from this folder's .cl files instead of\n"
+            "                    the built-in copies (kernel development)\n"
+            "  OCTCL_CONV        OpenCL convolutions: direct, gemm or auto (default)\n"
+            "  OCTCL_LINEAR      OpenCL linear layer: kernel, clblast or auto (default)\n"
+            "  OCTCL_GEMM_TILES  OpenCL GEMM tiles TM,TN,TK,RM,RN,WGLOBAL (tuning aid)\n"
+            "  OCTCL_CPU_CONVG   cpu graph convolutions: im2col forces im2col + GEMM for every shape\n"
+            "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
+            "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
+            "  (the OpenCL ICD loader reads OCL_ICD_VENDORS and OCL_ICD_FILENAMES; the Python\n"
+            "  package reads OCTCL_LIBRARY, the path of liboctcl)\n"
+            "\n"
             "exit status: 0 success, 1 the run failed, 2 bad usage\n");
+}
+
+/* The library's notes on slow one-off work, said on stderr (the library never prints). */
+static void on_event(void *user, const oct_event *e)
+{
+    (void)user;
+    if (e->kind == OCT_EVENT_BUILD_START)
+        fprintf(stderr, "building OpenCL kernels for %s, %s\n", e->device,
+                e->cached ? "cached for next time" : "not cached (the program cache is off)");
+    else if (e->kind == OCT_EVENT_BUILD_DONE)
+        fprintf(stderr, "built OpenCL kernels for %s in %.1f s\n", e->device, e->seconds);
 }
 
 static const command *find_command(const char *name)
@@ -56,6 +86,7 @@ static const command *find_command(const char *name)
 int main(int argc, char **argv)
 {
     cli_install_signal_cleanup();
+    oct_set_event_callback(on_event, NULL);
     if (argc < 2) {
         print_usage(stderr);
         return CLI_USAGE;

@@ -3,6 +3,7 @@
  * seed's shape trace ("Stem out: (2, 64, 32, 32)" ... "Logits: (2, 10)").
  */
 #include "cli.h"
+#include "images.h"
 
 #include <limits.h>
 #include <math.h>
@@ -17,21 +18,29 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: octcl run [--model FILE | --alpha A --in-channels C --classes K] [--seed S]\n"
             "                 [--input X.npy | --batch N --size HxW] [--output Y.npy]\n"
-            "                 [--device D] [--verbose]\n"
+            "                 [--device D] [--verbose] [--raw]\n"
+            "       octcl run --images DIR [--model FILE] [--strict] [--resize N] [--crop HxW] ...\n"
             "\n"
             "Run OctNetMini on a batch and write its logits (N, classes).\n"
             "\n"
             "model (one of):\n"
-            "  --model FILE       a safetensors file holding the PyTorch state_dict\n"
+            "  --model FILE       an ONNX file (torch.onnx.export), or a safetensors file holding\n"
+            "                     OctNetMini's PyTorch state_dict\n"
             "  (no --model)       a random model built from --seed with:\n"
             "    --alpha A          low-band fraction in [0, 1] (default 0.5)\n"
             "    --in-channels C    input channels (default 3)\n"
             "    --classes K        output classes (default 10)\n"
             "input (one of):\n"
-            "  --input X.npy      float32 array of shape (N, C, H, W), C = the model's in_channels\n"
+            "  --input X.npy      float32 array of shape (N, C, H, W), C = the model's in_channels,\n"
+            "                     pixels scaled to [0, 1]: the model file's mean/std is applied,\n"
+            "                     x = (x - mean) / std, unless --raw is given\n"
+            "  --images DIR       every PNG/JPEG under DIR (sorted, recursively) preprocessed as\n"
+            "                     `octcl classify --images` does, one row each (listed on stderr);\n"
+            "                     --strict, --resize N and --crop HxW as there\n"
+            "  --raw              feed the input as it is: no mean/std (stderr says which was done)\n"
             "  (no --input)       a random normal batch from --seed with:\n"
             "    --batch N          images (default 2)\n"
-            "    --size HxW         image size (default 32x32)\n"
+            "    --size HxW         image size (default: the model file's declared size, else 32x32)\n"
             "  --seed S           seed of the random model and batch (default 0)\n"
             "output:\n"
             "  --output Y.npy     write the logits as float32 .npy (default: print them as text rows)\n"
@@ -48,7 +57,7 @@ static void usage(FILE *f)
 
 enum {
     OPT_MODEL = 1, OPT_ALPHA, OPT_IN_CHANNELS, OPT_CLASSES, OPT_SEED, OPT_INPUT, OPT_BATCH, OPT_SIZE,
-    OPT_OUTPUT, OPT_DEVICE, OPT_VERBOSE, OPT_MAX_MEM
+    OPT_OUTPUT, OPT_DEVICE, OPT_VERBOSE, OPT_MAX_MEM, OPT_IMAGES, OPT_RAW, OPT_STRICT, OPT_RESIZE, OPT_CROP
 };
 
 typedef struct {
@@ -60,6 +69,7 @@ typedef struct {
     int verbose;
     size_t max_mem;   /* --max-device-mem, 0: none */
     unsigned given;   /* bit OPT_x set when --x was given */
+    cli_images_options img; /* --images and its options (images.c) */
 } run_options;
 
 #define GIVEN(o, id) (((o)->given >> (id)) & 1u)
@@ -72,9 +82,11 @@ static int parse_options(int argc, char **argv, run_options *o)
         {"classes", 1, OPT_CLASSES}, {"seed", 1, OPT_SEED},   {"input", 1, OPT_INPUT},
         {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},     {"output", 1, OPT_OUTPUT},
         {"device", 1, OPT_DEVICE}, {"verbose", 0, OPT_VERBOSE}, {"max-device-mem", 1, OPT_MAX_MEM},
-        {NULL, 0, 0}};
+        {"images", 1, OPT_IMAGES}, {"raw", 0, OPT_RAW}, {"strict", 0, OPT_STRICT}, {"resize", 1, OPT_RESIZE},
+        {"crop", 1, OPT_CROP}, {NULL, 0, 0}};
     const char *cmd = "run", *v;
     *o = (run_options){.alpha = 0.5, .in_channels = 3, .classes = 10, .seed = 0, .batch = 2, .h = 32, .w = 32};
+    cli_images_defaults(&o->img);
     cli_parser p;
     cli_parser_init(&p, cmd, argc, argv, opts);
     for (int id; (id = cli_next(&p, &v)) != CLI_OPT_END;) {
@@ -82,6 +94,11 @@ static int parse_options(int argc, char **argv, run_options *o)
         switch (id) {
         case CLI_OPT_ERROR: return CLI_USAGE;
         case CLI_OPT_HELP: usage(stdout); return CLI_OK;
+        case OPT_IMAGES: o->img.dir = v; break;
+        case OPT_RAW: o->img.raw = 1; break;
+        case OPT_STRICT: o->img.strict = 1; break;
+        case OPT_RESIZE: ok = cli_parse_int(cmd, "resize", v, 0, 32768, &o->img.resize); break;
+        case OPT_CROP: ok = cli_parse_size(cmd, "crop", v, 32768, &o->img.crop_h, &o->img.crop_w); break;
         case OPT_MODEL: o->model = v; break;
         case OPT_ALPHA: ok = cli_parse_double(cmd, "alpha", v, 0.0, 1.0, &o->alpha); break;
         case OPT_IN_CHANNELS: ok = cli_parse_int(cmd, "in-channels", v, 1, 4096, &o->in_channels); break;
@@ -105,6 +122,14 @@ static int parse_options(int argc, char **argv, run_options *o)
             if (GIVEN(o, random_only[i]))
                 return cli_usage_error(cmd, "--%s applies to the random model only; --model %s sets it", names[i],
                                        o->model);
+    }
+    if (o->img.dir) {
+        if (o->input || GIVEN(o, OPT_BATCH) || GIVEN(o, OPT_SIZE))
+            return cli_usage_error(cmd, "--%s and --images both give the input; use one",
+                                   o->input ? "input" : GIVEN(o, OPT_BATCH) ? "batch" : "size");
+    } else if (GIVEN(o, OPT_STRICT) || GIVEN(o, OPT_RESIZE) || GIVEN(o, OPT_CROP)) {
+        return cli_usage_error(cmd, "--%s applies to --images only",
+                               GIVEN(o, OPT_STRICT) ? "strict" : GIVEN(o, OPT_RESIZE) ? "resize" : "crop");
     }
     if (o->input) {
         if (GIVEN(o, OPT_BATCH) || GIVEN(o, OPT_SIZE))
@@ -201,6 +226,24 @@ static int make_input(const run_options *o, int channels, oct_array *x)
     return CLI_OK;
 }
 
+/* x = (x - mean) / std with the model file's preprocessing metadata, unless --raw; says
+ * on stderr which was done. */
+static void normalise_input(const run_options *o, const oct_model_info *mi, oct_array *x)
+{
+    if (o->img.raw) {
+        fprintf(stderr, "input: used as it is (--raw: no mean/std applied)\n");
+        return;
+    }
+    if (!mi->has_norm) {
+        fprintf(stderr, "input: used as it is (the model declares no mean/std)\n");
+        return;
+    }
+    size_t count = oct_array_count(x);
+    for (size_t i = 0; i < count; i++) x->data[i] = (float)((x->data[i] - mi->mean) / mi->std);
+    fprintf(stderr, "input: normalised with the model file's mean %g and std %g: x = (x - mean) / std "
+                    "(--raw to feed it as it is)\n", mi->mean, mi->std);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Output                                                                                */
 
@@ -226,7 +269,10 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
                          const oct_array *x)
 {
     char shape[160];
-    if (o->model)
+    if (o->model && mi->alpha < 0)
+        printf("Model: %s (ONNX graph, in_channels %d, %d outputs per image)\n", o->model, mi->in_channels,
+               mi->num_classes);
+    else if (o->model)
         printf("Model: %s (alpha %g, in_channels %d, classes %d)\n", o->model, mi->alpha, mi->in_channels,
                mi->num_classes);
     else
@@ -235,6 +281,8 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
     cli_format_shape(shape, sizeof shape, x->ndim, x->shape);
     if (o->input)
         printf("Input: %s %s\n", o->input, shape);
+    else if (o->img.dir)
+        printf("Input: images under %s %s\n", o->img.dir, shape);
     else
         printf("Input: %s random normal (seed %llu)\n", shape, (unsigned long long)o->seed);
     printf("Device: %s (%s)\n", di->name, di->reason);
@@ -270,13 +318,45 @@ int cli_cmd_run(int argc, char **argv)
         rc = cli_fail_status(s);
         goto done;
     }
-    if (!o.input && (rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w, o.max_mem)) != CLI_OK) goto done;
-    if ((rc = make_input(&o, mi.in_channels, &x)) != CLI_OK) goto done;
-    if (o.input && (rc = check_fits(model, &di, mi.in_channels, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3],
-                                    o.max_mem)) != CLI_OK)
+    if (!o.input && !o.img.dir && !GIVEN(&o, OPT_SIZE)) {
+        /* A random batch at the size the model file declares (ONNX), if it declares one. */
+        oct_model_tensor in;
+        if (oct_model_input(model, 0, &in) == OCT_OK && in.dims[2] > 0 && in.dims[3] > 0)
+            o.h = (int)in.dims[2], o.w = (int)in.dims[3];
+    }
+    /* Sizes before work: a random batch before it is made, a file's or a folder's once
+     * its shape is known (before any pass). */
+    if (!o.input && !o.img.dir &&
+        (rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w, o.max_mem)) != CLI_OK)
         goto done;
+    if (o.img.dir)
+        rc = cli_images_batch(model, &mi, &o.img, &x);
+    else
+        rc = make_input(&o, mi.in_channels, &x);
+    if (rc != CLI_OK) goto done;
+    if ((o.input || o.img.dir) && (rc = check_fits(model, &di, mi.in_channels, (int)x.shape[0], (int)x.shape[2],
+                                                   (int)x.shape[3], o.max_mem)) != CLI_OK)
+        goto done;
+    if (o.input) normalise_input(&o, &mi, &x);
+    else if (!o.img.dir) fprintf(stderr, "input: a random normal batch, used as it is (no mean/std)\n");
 
     n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
+    {
+        /* Outputs per image at this size (a feature map grows with the input). */
+        oct_model_tensor ot;
+        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
+            rc = cli_fail_status(s);
+            goto done;
+        }
+        int64_t per = ot.dims[1] * ot.dims[2] * ot.dims[3];
+        double bytes = (double)n * (double)per * sizeof(float);
+        if (per < 1 || per > INT_MAX || bytes > cli_host_memory()) {
+            rc = cli_fail("the output (%d, %lld) needs %.0f bytes; out of host memory (%.0f bytes available)", n,
+                          (long long)per, bytes, cli_host_memory());
+            goto done;
+        }
+        mi.num_classes = (int)per;
+    }
     logits = malloc((size_t)n * (size_t)mi.num_classes * sizeof(float));
     if (!logits) {
         rc = cli_fail("out of host memory for the logits (%d, %d)", n, mi.num_classes);
@@ -295,13 +375,20 @@ int cli_cmd_run(int argc, char **argv)
     if (o.verbose) printf("Trainable params: %lld\n", mi.parameters);
 
     if (o.output) {
-        int64_t shape[2] = {n, mi.num_classes};
+        /* The output's own shape: (N, K) logits, or a feature map (N, C, H, W). */
+        oct_model_tensor ot;
         fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
-        if ((s = oct_npy_save(o.output, logits, 2, shape)) != OCT_OK) {
+        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
             rc = cli_fail_status(s);
             goto done;
         }
-        if (o.verbose) printf("Wrote logits (%d, %d) to %s\n", n, mi.num_classes, o.output);
+        if ((s = oct_npy_save(o.output, logits, ot.rank, ot.dims)) != OCT_OK) {
+            rc = cli_fail_status(s);
+            goto done;
+        }
+        char shape[160];
+        cli_format_shape(shape, sizeof shape, ot.rank, ot.dims);
+        if (o.verbose) printf("Wrote output %s to %s\n", shape, o.output);
     } else {
         print_logits(logits, n, mi.num_classes);
     }

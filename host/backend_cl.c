@@ -5,10 +5,13 @@
  *
  * Convolutions run as a tiled implicit GEMM (conv_gemm.cl) whose tile sizes are -D knobs
  * picked per device at init, or as the direct kernel (conv.cl) for tiny ops and devices
- * where the GEMM's work-group or local memory does not fit. While profiling is on,
+ * where the GEMM's work-group or local memory does not fit. The graph ops (graph.cl)
+ * send one-group square convolutions to those kernels and the rest (groups, depthwise,
+ * dilation, asymmetric padding) to a direct kernel. While profiling is on,
  * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
 #include "internal.h"
+#include "io.h"
 #include "octcl_kernels.h"
 
 #include <CL/cl.h>
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* No fast-math: results must agree with the reference backend. */
 #define OCT__BUILD_OPTIONS "-cl-std=CL1.2"
@@ -43,6 +47,11 @@ enum {
     OCT__K_BIAS,
     OCT__K_LINEAR,
     OCT__K_PROBE,
+    OCT__K_CONVG,
+    OCT__K_CONVG_DW,
+    OCT__K_POOLG,
+    OCT__K_ADD,
+    OCT__K_AFFINE,
     OCT__K_COUNT
 };
 
@@ -59,6 +68,11 @@ static const struct {
     [OCT__K_BIAS] = {"oct_linear_bias", OCT__LOCAL_1D},
     [OCT__K_LINEAR] = {"oct_linear", OCT__LOCAL_1D},
     [OCT__K_PROBE] = {"oct_probe_fma", OCT__LOCAL_PROBE},
+    [OCT__K_CONVG] = {"oct_convg_direct", OCT__LOCAL_1D},
+    [OCT__K_CONVG_DW] = {"oct_convg_dw", OCT__LOCAL_1D},
+    [OCT__K_POOLG] = {"oct_poolg", OCT__LOCAL_1D},
+    [OCT__K_ADD] = {"oct_add", OCT__LOCAL_1D},
+    [OCT__K_AFFINE] = {"oct_affine", OCT__LOCAL_1D},
 };
 
 /* Tile sizes of the implicit GEMM (conv_gemm.cl's OCT_TM ... OCT_RN). */
@@ -404,33 +418,22 @@ static oct_status oct__launch(oct__cl *st, int k, const oct__args *a, size_t ite
 /* ------------------------------------------------------------------------------------ */
 /* Init and release                                                                       */
 
-/* Read a whole text file into a NUL-terminated string (NULL on failure). */
-static char *oct__read_text(const char *path)
+/* Read a whole kernel source into a NUL-terminated string, through io_file.c's bounded
+ * reader: a regular file of at most 64 MiB (a FIFO or a device cannot hang or flood it). */
+static oct_status oct__read_text(const char *path, char **text)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            size_t ncap = cap ? 2 * cap : 16384;
-            char *p = oct__realloc(text, ncap);
-            if (!p) goto fail;
-            text = p;
-            cap = ncap;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    *text = NULL;
+    OCT__TRY(oct__read_file(path, (size_t)64 << 20, &bytes, &len));
+    char *t = oct__realloc(bytes, len + 1);
+    if (!t) {
+        free(bytes);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "%s: out of host memory for %zu bytes", path, len + 1);
     }
-    if (ferror(f)) goto fail;
-    fclose(f);
-    text[len] = '\0';
-    return text;
-fail:
-    free(text);
-    fclose(f);
-    return NULL;
+    t[len] = '\0';
+    *text = t;
+    return OCT_OK;
 }
 
 /* The program's sources in build order: common first, then the rest in table order.
@@ -456,8 +459,7 @@ static oct_status oct__sources(const char **src, char **owned)
         if (len < 0 || (size_t)len >= sizeof path)
             return oct__fail(OCT_ERR_IO, "OCTCL_KERNEL_DIR: path too long for %s.cl",
                              oct__kernel_sources[order[j]].name);
-        owned[j] = oct__read_text(path);
-        if (!owned[j]) return oct__fail(OCT_ERR_IO, "OCTCL_KERNEL_DIR: cannot read %s", path);
+        OCT__TRY(oct__read_text(path, &owned[j])); /* the message names the path */
         src[j] = owned[j];
     }
     return OCT_OK;
@@ -592,6 +594,13 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
         st->cache_hit = 1;
         goto done;
     }
+    /* A compile from source takes seconds (tens on PoCL): tell the program first. */
+    char name[256] = "";
+    if (clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS) name[0] = '\0';
+    oct_event ev = {OCT_EVENT_BUILD_START, name, cache != NULL, 0.0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    oct__event(&ev);
     err = oct__inject();
     st->program = err == CL_SUCCESS
                       ? clCreateProgramWithSource(st->context, OCT__KERNEL_SOURCE_COUNT, src, NULL, &err)
@@ -608,6 +617,10 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
         goto done;
     }
     oct__pcache_store(cache, st->program);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ev.kind = OCT_EVENT_BUILD_DONE;
+    ev.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    oct__event(&ev);
 done:
     oct__pcache_close(cache);
     return s;
@@ -1297,6 +1310,271 @@ done:
     return s;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Graph ops: general convolution, pooling, add, affine (graph.cl)                        */
+
+/* Queue kernel k over a dims-D range of at least global[] work-items (the kernels check
+ * bounds) in work-groups that span rows: up to st->local[k] work-items (a power of two),
+ * dim 0 first, then dim 1. Larger groups let PoCL vectorise across work-items. */
+static oct_status oct__launch_nd(oct__cl *st, int k, const oct__args *a, cl_uint dims, const size_t *global)
+{
+    size_t cap = st->local[k] ? st->local[k] : 1, local[3] = {1, 1, 1}, g[3] = {1, 1, 1};
+    while (local[0] < cap && local[0] < global[0]) local[0] *= 2;
+    if (dims > 1)
+        while (local[0] * local[1] < cap && local[1] < global[1]) local[1] *= 2;
+    for (cl_uint d = 0; d < dims; d++) g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+    return oct__enqueue(st, k, a, dims, g, local);
+}
+
+/* Same (n, c, h, w). */
+static int oct__same4(const oct__view *a, const oct__view *b)
+{
+    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
+}
+
+/* y = a + b, then ReLU (views checked by the caller). */
+static oct_status oct__add_launch(oct__cl *st, const oct__kview *a, const oct__kview *b, const oct__kview *y,
+                                  const oct__view *yv, int relu)
+{
+    oct__args k = oct__args_start(st, OCT__K_ADD);
+    oct__arg_mem(&k, a->mem);
+    oct__arg_int(&k, a->off);
+    oct__arg_int(&k, a->nstride);
+    oct__arg_mem(&k, b->mem);
+    oct__arg_int(&k, b->off);
+    oct__arg_int(&k, b->nstride);
+    oct__arg_mem(&k, y->mem);
+    oct__arg_int(&k, y->off);
+    oct__arg_int(&k, y->nstride);
+    oct__arg_int(&k, yv->n);
+    oct__arg_int(&k, yv->c * yv->h * yv->w);
+    oct__arg_int(&k, relu != 0);
+    size_t global[2] = {(size_t)yv->c * yv->h * yv->w, (size_t)yv->n};
+    return oct__launch_nd(st, OCT__K_ADD, &k, 2, global);
+}
+
+/* y = x * scale + shift, then ReLU (either may be NULL; views checked by the caller). */
+static oct_status oct__affine_launch(oct__cl *st, const oct__kview *x, const oct__kview *y, const oct__view *yv,
+                                     const oct__buf *scale, const oct__buf *shift, int relu)
+{
+    oct__args k = oct__args_start(st, OCT__K_AFFINE);
+    oct__arg_mem(&k, x->mem);
+    oct__arg_int(&k, x->off);
+    oct__arg_int(&k, x->nstride);
+    oct__arg_mem(&k, y->mem);
+    oct__arg_int(&k, y->off);
+    oct__arg_int(&k, y->nstride);
+    oct__arg_mem(&k, oct__mem_or(scale ? scale->mem : NULL, y->mem));
+    oct__arg_int(&k, scale != NULL);
+    oct__arg_mem(&k, oct__mem_or(shift ? shift->mem : NULL, y->mem));
+    oct__arg_int(&k, shift != NULL);
+    oct__arg_int(&k, yv->n);
+    oct__arg_int(&k, yv->c);
+    oct__arg_int(&k, yv->h * yv->w);
+    oct__arg_int(&k, relu != 0);
+    size_t global[3] = {(size_t)yv->h * yv->w, (size_t)yv->c, (size_t)yv->n};
+    return oct__launch_nd(st, OCT__K_AFFINE, &k, 3, global);
+}
+
+/* y (=|+=) conv2d(x, weight, groups) + bias, + res, then ReLU. One group with a square
+ * kernel, one padding, one stride and no dilation runs the convolution kernels of
+ * conv2d (the implicit GEMM where it is chosen) after the residual was added to y
+ * (sum + bias + old + res, in that order of terms); one input channel per group
+ * (depthwise) runs oct_convg_dw; everything else oct_convg_direct. */
+static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
+{
+    static const char *what = "convg";
+    oct__cl *st = ctx->state;
+    const oct__view *xv = &op->x, *yv = &op->y;
+    oct__kview x = {0}, y = {0}, r = {0};
+    int g = op->groups;
+    OCT__TRY(oct__check_view(what, "y", yv, &y));
+    OCT__TRY(oct__check_view(what, "x", xv, &x));
+    if (op->res.buf) OCT__TRY(oct__check_view(what, "res", &op->res, &r));
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 ||
+        op->pad_t < 0 || op->pad_l < 0 || op->pad_b < 0 || op->pad_r < 0 || g < 1 || xv->c % g || yv->c % g)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "%s: kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, groups %d of %d -> %d "
+                         "channels",
+                         what, op->kh, op->kw, op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
+                         op->pad_b, op->pad_r, g, xv->c, yv->c);
+    long long sh = (long long)xv->h + op->pad_t + op->pad_b - (long long)op->dil_h * (op->kh - 1) - 1;
+    long long sw = (long long)xv->w + op->pad_l + op->pad_r - (long long)op->dil_w * (op->kw - 1) - 1;
+    if (xv->n != yv->n || sh < 0 || sw < 0 || yv->h != sh / op->stride_h + 1 || yv->w != sw / op->stride_w + 1)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: y (%d, %d, %d, %d) does not fit x (%d, %d, %d, %d)", what,
+                         yv->n, yv->c, yv->h, yv->w, xv->n, xv->c, xv->h, xv->w);
+    if (op->res.buf && !oct__same4(&op->res, yv))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: res (%d, %d, %d, %d) is not y's shape", what, op->res.n,
+                         op->res.c, op->res.h, op->res.w);
+    /* Window corners and clipping in int. */
+    if ((long long)yv->h * op->stride_h > INT_MAX || (long long)yv->w * op->stride_w > INT_MAX ||
+        (long long)op->dil_h * op->kh + xv->h + op->pad_t + op->pad_b > INT_MAX ||
+        (long long)op->dil_w * op->kw + xv->w + op->pad_l + op->pad_r > INT_MAX || yv->c > INT_MAX - 3)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: window indices exceed int", what);
+    if (y.items == 0) return OCT_OK;
+    size_t cig = (size_t)(xv->c / g), wcount = oct__count4(yv->c, (int)cig, op->kh, op->kw);
+    OCT__TRY(oct__check_buf(what, "weight", op->weight, wcount));
+    if (op->bias) OCT__TRY(oct__check_buf(what, "bias", op->bias, (size_t)yv->c));
+
+    if (g == 1 && op->kh == op->kw && op->stride_h == op->stride_w && op->dil_h == 1 && op->dil_w == 1 &&
+        op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r && cig > 0) {
+        if (op->res.buf) {
+            if (op->accumulate)
+                OCT__TRY(oct__add_launch(st, &y, &r, &y, yv, 0));
+            else
+                OCT__TRY(oct__affine_launch(st, &r, &y, yv, NULL, NULL, 0));
+        }
+        oct__conv_op c = {*xv, *yv, op->weight, op->bias, op->kh, op->stride_h, op->pad_t,
+                          op->accumulate || op->res.buf != NULL, op->relu};
+        return cl_conv2d(ctx, &c);
+    }
+    if (cig == 1 && g > 1) { /* depthwise, channel multipliers */
+        oct__args a = oct__args_start(st, OCT__K_CONVG_DW);
+        oct__arg_mem(&a, x.mem);
+        oct__arg_int(&a, x.off);
+        oct__arg_int(&a, x.nstride);
+        oct__arg_int(&a, xv->h);
+        oct__arg_int(&a, xv->w);
+        oct__arg_mem(&a, op->weight->mem);
+        oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem));
+        oct__arg_int(&a, op->bias != NULL);
+        oct__arg_mem(&a, oct__mem_or(op->res.buf ? r.mem : NULL, y.mem));
+        oct__arg_int(&a, r.off);
+        oct__arg_int(&a, r.nstride);
+        oct__arg_int(&a, op->res.buf != NULL);
+        oct__arg_mem(&a, y.mem);
+        oct__arg_int(&a, y.off);
+        oct__arg_int(&a, y.nstride);
+        oct__arg_int(&a, yv->n);
+        oct__arg_int(&a, yv->c);
+        oct__arg_int(&a, yv->h);
+        oct__arg_int(&a, yv->w);
+        oct__arg_int(&a, op->kh);
+        oct__arg_int(&a, op->kw);
+        oct__arg_int(&a, op->stride_h);
+        oct__arg_int(&a, op->stride_w);
+        oct__arg_int(&a, op->pad_t);
+        oct__arg_int(&a, op->pad_l);
+        oct__arg_int(&a, op->dil_h);
+        oct__arg_int(&a, op->dil_w);
+        oct__arg_int(&a, yv->c / g);
+        oct__arg_int(&a, op->accumulate != 0);
+        oct__arg_int(&a, op->relu != 0);
+        size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)yv->c};
+        return oct__launch_nd(st, OCT__K_CONVG_DW, &a, 3, global);
+    }
+    oct__args a = oct__args_start(st, OCT__K_CONVG);
+    oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));
+    oct__arg_int(&a, x.off);
+    oct__arg_int(&a, x.nstride);
+    oct__arg_int(&a, xv->c);
+    oct__arg_int(&a, xv->h);
+    oct__arg_int(&a, xv->w);
+    oct__arg_mem(&a, oct__mem_or(wcount ? op->weight->mem : NULL, y.mem));
+    oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem));
+    oct__arg_int(&a, op->bias != NULL);
+    oct__arg_mem(&a, oct__mem_or(op->res.buf ? r.mem : NULL, y.mem));
+    oct__arg_int(&a, r.off);
+    oct__arg_int(&a, r.nstride);
+    oct__arg_int(&a, op->res.buf != NULL);
+    oct__arg_mem(&a, y.mem);
+    oct__arg_int(&a, y.off);
+    oct__arg_int(&a, y.nstride);
+    oct__arg_int(&a, yv->n);
+    oct__arg_int(&a, yv->c);
+    oct__arg_int(&a, yv->h);
+    oct__arg_int(&a, yv->w);
+    oct__arg_int(&a, op->kh);
+    oct__arg_int(&a, op->kw);
+    oct__arg_int(&a, op->stride_h);
+    oct__arg_int(&a, op->stride_w);
+    oct__arg_int(&a, op->pad_t);
+    oct__arg_int(&a, op->pad_l);
+    oct__arg_int(&a, op->dil_h);
+    oct__arg_int(&a, op->dil_w);
+    oct__arg_int(&a, g);
+    oct__arg_int(&a, op->accumulate != 0);
+    oct__arg_int(&a, op->relu != 0);
+    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4)};
+    return oct__launch_nd(st, OCT__K_CONVG, &a, 3, global);
+}
+
+static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)
+{
+    static const char *what = "poolg";
+    oct__cl *st = ctx->state;
+    oct__kview x = {0}, y = {0};
+    OCT__TRY(oct__check_view(what, "x", &op->x, &x));
+    OCT__TRY(oct__check_view(what, "y", &op->y, &y));
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->pad_t < 0 || op->pad_l < 0 ||
+        op->pad_b < 0 || op->pad_r < 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: kernel %dx%d, stride %d,%d, pads %d,%d,%d,%d", what, op->kh, op->kw,
+                         op->stride_h, op->stride_w, op->pad_t, op->pad_l, op->pad_b, op->pad_r);
+    if (op->y.n != op->x.n || op->y.c != op->x.c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: y (%d, %d, ...) and x (%d, %d, ...) differ", what, op->y.n,
+                         op->y.c, op->x.n, op->x.c);
+    if ((long long)op->y.h * op->stride_h + op->kh + op->x.h + op->pad_b > INT_MAX ||
+        (long long)op->y.w * op->stride_w + op->kw + op->x.w + op->pad_r > INT_MAX)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: window indices exceed int", what);
+    if (y.items == 0) return OCT_OK;
+    oct__args a = oct__args_start(st, OCT__K_POOLG);
+    oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));
+    oct__arg_int(&a, x.off);
+    oct__arg_int(&a, x.nstride);
+    oct__arg_int(&a, op->x.h);
+    oct__arg_int(&a, op->x.w);
+    oct__arg_mem(&a, y.mem);
+    oct__arg_int(&a, y.off);
+    oct__arg_int(&a, y.nstride);
+    oct__arg_int(&a, op->y.n);
+    oct__arg_int(&a, op->y.c);
+    oct__arg_int(&a, op->y.h);
+    oct__arg_int(&a, op->y.w);
+    oct__arg_int(&a, op->max != 0);
+    oct__arg_int(&a, op->kh);
+    oct__arg_int(&a, op->kw);
+    oct__arg_int(&a, op->stride_h);
+    oct__arg_int(&a, op->stride_w);
+    oct__arg_int(&a, op->pad_t);
+    oct__arg_int(&a, op->pad_l);
+    oct__arg_int(&a, op->pad_b);
+    oct__arg_int(&a, op->pad_r);
+    oct__arg_int(&a, op->count_include_pad != 0);
+    oct__arg_int(&a, op->relu != 0);
+    size_t global[3] = {(size_t)op->y.w, (size_t)op->y.h, (size_t)op->y.n * (size_t)op->y.c};
+    return oct__launch_nd(st, OCT__K_POOLG, &a, 3, global);
+}
+
+static oct_status cl_add(oct_context *ctx, const oct__add_op *op)
+{
+    static const char *what = "add";
+    oct__kview a = {0}, b = {0}, y = {0};
+    OCT__TRY(oct__check_view(what, "a", &op->a, &a));
+    OCT__TRY(oct__check_view(what, "b", &op->b, &b));
+    OCT__TRY(oct__check_view(what, "y", &op->y, &y));
+    if (!oct__same4(&op->a, &op->y) || !oct__same4(&op->b, &op->y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: a (%d, %d, %d, %d), b (%d, %d, %d, %d), y (%d, %d, %d, %d)",
+                         what, op->a.n, op->a.c, op->a.h, op->a.w, op->b.n, op->b.c, op->b.h, op->b.w, op->y.n,
+                         op->y.c, op->y.h, op->y.w);
+    if (y.items == 0) return OCT_OK;
+    return oct__add_launch(ctx->state, &a, &b, &y, &op->y, op->relu);
+}
+
+static oct_status cl_affine(oct_context *ctx, const oct__affine_op *op)
+{
+    static const char *what = "affine";
+    oct__kview x = {0}, y = {0};
+    OCT__TRY(oct__check_view(what, "x", &op->x, &x));
+    OCT__TRY(oct__check_view(what, "y", &op->y, &y));
+    if (!oct__same4(&op->x, &op->y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: x (%d, %d, %d, %d) and y (%d, %d, %d, %d) differ", what,
+                         op->x.n, op->x.c, op->x.h, op->x.w, op->y.n, op->y.c, op->y.h, op->y.w);
+    if (y.items == 0) return OCT_OK;
+    if (op->scale) OCT__TRY(oct__check_buf(what, "scale", op->scale, (size_t)op->x.c));
+    if (op->shift) OCT__TRY(oct__check_buf(what, "shift", op->shift, (size_t)op->x.c));
+    return oct__affine_launch(ctx->state, &x, &y, &op->y, op->scale, op->shift, op->relu);
+}
+
 const oct__backend oct__backend_cl = {
     .name = "opencl",
     .init = cl_init,
@@ -1315,8 +1593,8 @@ const oct__backend oct__backend_cl = {
     .device_ms = cl_device_ms,
     .peak_gflops = cl_peak_gflops,
     .conv2d_pair = oct__cl_conv2d_pair,
-    .convg = NULL,  /* TODO(graph ops): not yet implemented */
-    .poolg = NULL,
-    .add = NULL,
-    .affine = NULL,
+    .convg = cl_convg,
+    .poolg = cl_poolg,
+    .add = cl_add,
+    .affine = cl_affine,
 };

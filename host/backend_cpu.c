@@ -3,14 +3,18 @@
  * Stride-1 convolutions run a direct AVX-512 kernel on a zero-padded copy of the input
  * rows (no im2col), with bias, accumulate and ReLU applied as the outputs are stored;
  * other convolutions (or CPUs without AVX-512) use im2col + octcl's single-threaded
- * sgemm (gemm.c) per thread and a fused epilogue. Pooling, resize and GAP are row loops (AVX-512
- * where it pays). Checked op by op against the reference backend (backend_ref.c). */
-#include "gemm.h"
+ * sgemm (gemm.c) per thread and a fused epilogue. Pooling, resize and GAP are row loops
+ * (AVX-512 where it pays). The graph ops of imported networks (convg, poolg, add, affine;
+ * at the end of the file) reuse the direct kernel for stride-1 square convolutions and run
+ * the rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
+ * separable pooling. Checked op by op against the reference backend (backend_ref.c). */
 #include "internal.h"
+#include "gemm.h"
 #include "threadpool.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -1015,6 +1019,776 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     return OCT_OK;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Graph ops: general convolution, pooling, add, affine                                   */
+
+/* The row loops below are compiled twice: for AVX-512 (chosen when the CPU has it, like
+ * the direct kernel) and for the baseline; the compiler vectorises the plain C. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define OCT__G_AVX512 __attribute__((target("avx512f")))
+#define OCT__G_INLINE __attribute__((always_inline)) static inline
+#else
+#define OCT__G_AVX512
+#define OCT__G_INLINE static inline
+#endif
+
+/* Outputs o in [*lo, *hi) (of n) whose input o * s + off lies in [0, in). */
+static void cpu__g_valid(int n, int in, int s, int off, int *lo, int *hi)
+{
+    int first = -off, end = in - off; /* first <= o * s < end */
+    int l = first <= 0 ? 0 : (first + s - 1) / s;
+    int h = end <= 0 ? 0 : (end + s - 1) / s;
+    if (h > n) h = n;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* y (rows of len, row stride ys) = relu(y + bias[r] + res), in place; each part may be off. */
+OCT__G_INLINE void cpu__g_epi_body(float *restrict y, size_t ys, int rows, size_t len, const float *restrict bias,
+                                   const float *restrict res, size_t rs, int relu)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict o = y + (size_t)r * ys;
+        const float *restrict q = res ? res + (size_t)r * rs : NULL;
+        float bv = bias ? bias[r] : 0.0f;
+        if (q && relu)
+            for (size_t i = 0; i < len; i++) {
+                float v = (o[i] + bv) + q[i];
+                o[i] = v < 0.0f ? 0.0f : v;
+            }
+        else if (q)
+            for (size_t i = 0; i < len; i++) o[i] = (o[i] + bv) + q[i];
+        else if (relu)
+            for (size_t i = 0; i < len; i++) {
+                float v = o[i] + bv;
+                o[i] = v < 0.0f ? 0.0f : v;
+            }
+        else if (bias)
+            for (size_t i = 0; i < len; i++) o[i] += bv;
+    }
+}
+static OCT__G_AVX512 void cpu__g_epi_512(float *y, size_t ys, int rows, size_t len, const float *bias,
+                                         const float *res, size_t rs, int relu)
+{
+    cpu__g_epi_body(y, ys, rows, len, bias, res, rs, relu);
+}
+static void cpu__g_epi_any(float *y, size_t ys, int rows, size_t len, const float *bias, const float *res, size_t rs,
+                           int relu)
+{
+    cpu__g_epi_body(y, ys, rows, len, bias, res, rs, relu);
+}
+
+/* ---- im2col + GEMM (groups, dilation, any padding), and 1x1 stride 1 as a plain GEMM */
+
+/* im2col of output pixels [p0, p1) (flattened oy * wo + ox) of one image, input channels
+ * [0, cig) of x (the group's first channel):
+ *   x (cig, h, w) -> col (cig * kh * kw, ld), row (c, ky, kx), column p - p0. */
+static void cpu__g_im2col(const float *restrict x, int h, int w, const oct__convg_op *op, int cig, int wo,
+                          size_t p0, size_t p1, float *restrict col, size_t ld)
+{
+    int kh = op->kh, kw = op->kw, sh = op->stride_h, sw = op->stride_w;
+    for (int c = 0; c < cig; c++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                float *restrict row = col + ((size_t)(c * kh + ky) * kw + kx) * ld;
+                int offy = ky * op->dil_h - op->pad_t, offx = kx * op->dil_w - op->pad_l, lo, hi;
+                cpu__g_valid(wo, w, sw, offx, &lo, &hi);
+                for (size_t p = p0; p < p1;) {
+                    int oy = (int)(p / (size_t)wo), ox0 = (int)(p % (size_t)wo);
+                    int ox1 = (size_t)(wo - ox0) < p1 - p ? wo : ox0 + (int)(p1 - p);
+                    float *restrict dst = row + (p - p0); /* output column ox0 first */
+                    int iy = oy * sh + offy;
+                    p += (size_t)(ox1 - ox0);
+                    if (iy < 0 || iy >= h) {
+                        memset(dst, 0, (size_t)(ox1 - ox0) * sizeof(float));
+                        continue;
+                    }
+                    const float *restrict src = x + ((size_t)c * h + iy) * w; /* the input row */
+                    int a = lo > ox0 ? lo : ox0, b = hi < ox1 ? hi : ox1;
+                    if (a > ox1) a = ox1;
+                    if (b < a) b = a;
+                    if (a > ox0) memset(dst, 0, (size_t)(a - ox0) * sizeof(float));
+                    if (sw == 1)
+                        memcpy(dst + (a - ox0), src + (a + offx), (size_t)(b - a) * sizeof(float));
+                    else
+                        for (int ox = a; ox < b; ox++) dst[ox - ox0] = src[ox * sw + offx];
+                    if (ox1 > b) memset(dst + (b - ox0), 0, (size_t)(ox1 - b) * sizeof(float));
+                }
+            }
+}
+
+/* The GEMM paths of a convolution, shared by the pool. An item is (image, group, block
+ * of output channels, block of output pixels); a thread builds the block's im2col
+ * columns in its scratch (for 1x1 stride-1 unpadded kernels the input rows are the
+ * columns already), runs one GEMM straight into y (adding to it when accumulating),
+ * then adds bias and residual and applies ReLU while the block is in cache. When an
+ * image has too few pixels to share out this way (small late-stage planes at batch 1),
+ * its whole im2col matrix is built once, by all threads, into one shared buffer, and
+ * the GEMM is cut into blocks of output channels and pixels over it. */
+typedef struct {
+    const oct__convg_op *op;
+    oct__cpu_state *st;
+    int direct_b;       /* 1x1 stride 1 unpadded: the GEMM reads x itself */
+    int cig, cog;       /* channels per group */
+    size_t kdim;        /* cig * kh * kw */
+    size_t cols;        /* output pixels per block */
+    int cob;            /* output channels per block */
+    size_t ncb, ncob;   /* blocks of pixels and of channels per (image, group) */
+    int avx512;
+    const float *shared; /* the (image, group)'s whole im2col (kdim, ho * wo), or NULL */
+    int b, g;            /* that image and group */
+    cpu__chunks work;   /* over n * groups * ncob * ncb items (ncob * ncb when shared) */
+} cpu__g_gemm_job;
+
+static void cpu__g_gemm_task(void *arg, int t)
+{
+    cpu__g_gemm_job *j = arg;
+    const oct__convg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    size_t hwo = (size_t)y->h * y->w, hwi = (size_t)x->h * x->w, i, i1;
+    const float *wt = op->weight->host, *bias = op->bias ? op->bias->host : NULL;
+    float *col = j->st->scratch[t].f;
+    while (cpu__take(&j->work, &i, &i1))
+        for (; i < i1; i++) {
+            size_t cb = i % j->ncb, rest = i / j->ncb;
+            int ob = (int)(rest % j->ncob);
+            rest /= j->ncob;
+            int g = j->shared ? j->g : (int)(rest % (size_t)op->groups);
+            int b = j->shared ? j->b : (int)(rest / (size_t)op->groups);
+            size_t p0 = cb * j->cols, p1 = p0 + j->cols < hwo ? p0 + j->cols : hwo;
+            int co0 = g * j->cog + ob * j->cob, rows = j->cog - ob * j->cob < j->cob ? j->cog - ob * j->cob : j->cob;
+            const float *xg = cpu__image(x, b) + (size_t)g * j->cig * hwi;
+            const float *bmat;
+            size_t ldb;
+            if (j->shared) {
+                bmat = j->shared + p0;
+                ldb = hwo;
+            } else if (j->direct_b) {
+                bmat = xg + p0;
+                ldb = hwi;
+            } else {
+                cpu__g_im2col(xg, x->h, x->w, op, j->cig, y->w, p0, p1, col, j->cols);
+                bmat = col;
+                ldb = j->cols;
+            }
+            float *yp = cpu__image(y, b) + (size_t)co0 * hwo + p0;
+            oct__sgemm(0, 0, rows, (int)(p1 - p0), (int)j->kdim, wt + (size_t)co0 * j->kdim, (int)j->kdim, bmat,
+                       (int)ldb, yp, (int)hwo, op->accumulate);
+            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
+            if (bias || rp || op->relu) {
+                if (j->avx512)
+                    cpu__g_epi_512(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
+                else
+                    cpu__g_epi_any(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
+            }
+        }
+}
+
+/* The shared im2col of one (image, group), its input channels cut among the threads. */
+typedef struct {
+    const cpu__g_gemm_job *j;
+    float *col;          /* (kdim, ho * wo) */
+    cpu__chunks work;    /* over the group's cig input channels */
+} cpu__g_im2col_job;
+
+static void cpu__g_im2col_task(void *arg, int t)
+{
+    (void)t;
+    cpu__g_im2col_job *c = arg;
+    const cpu__g_gemm_job *j = c->j;
+    const oct__convg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    size_t hwi = (size_t)x->h * x->w, hwo = (size_t)y->h * y->w, kk = (size_t)op->kh * op->kw, c0, c1;
+    const float *xg = cpu__image(x, j->b) + (size_t)j->g * j->cig * hwi;
+    while (cpu__take(&c->work, &c0, &c1))
+        cpu__g_im2col(xg + c0 * hwi, x->h, x->w, op, (int)(c1 - c0), y->w, 0, hwo, c->col + c0 * kk * hwo, hwo);
+}
+
+/* Blocks of pixels (and, when they are too few, of output channels) for about `want`
+ * items over `per` (image, group) pairs: at most `cols_max` pixels, at least 64 unless
+ * the plane is smaller, a multiple of 16. */
+static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co)
+{
+    size_t cols = cols_max < hwo ? cols_max : hwo;
+    if (per * ((hwo + cols - 1) / cols) < want) {
+        size_t parts = (want + per - 1) / per, c = (hwo + parts - 1) / parts;
+        c = (c + 15) / 16 * 16;
+        if (c < 64) c = 64;
+        if (c < cols) cols = c;
+    }
+    if (cols >= hwo) cols = hwo;
+    j->cols = cols;
+    j->ncb = (hwo + cols - 1) / cols;
+    j->cob = j->cog;
+    size_t items = per * j->ncb;
+    if (cut_co && items < want && j->cog >= 32) {
+        size_t parts = (want + items - 1) / items;
+        size_t cob = ((size_t)j->cog + parts - 1) / parts;
+        cob = (cob + 15) / 16 * 16;
+        j->cob = (int)cob;
+    }
+    j->ncob = ((size_t)j->cog + j->cob - 1) / j->cob;
+}
+
+static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int direct_b)
+{
+    const oct__view *x = &op->x, *y = &op->y;
+    cpu__g_gemm_job j = {op, st, direct_b, x->c / op->groups, y->c / op->groups, 0, 0, 0, 0, 0, st->direct, NULL,
+                         0, 0, {0}};
+    size_t hwo = (size_t)y->h * y->w, per = (size_t)y->n * op->groups;
+    j.kdim = (size_t)j.cig * op->kh * op->kw;
+    if (j.kdim > INT_MAX || hwo > INT_MAX || (size_t)j.cog * j.kdim > INT_MAX)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu convg: GEMM of %d x %zu x %zu exceeds the BLAS int range", j.cog,
+                         j.kdim, hwo);
+    size_t macs = (size_t)y->n * hwo * (size_t)y->c * j.kdim;
+    size_t want = macs >= OCT__CPU_PAR_MACS ? (size_t)st->threads * 4 : 1;
+    /* Pixel blocks of up to 1024 columns, fewer where an im2col block would pass the
+     * scratch cap. */
+    size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
+    if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
+    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b);
+    if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
+        /* Shared im2col, one (image, group) after another. */
+        OCT__TRY(cpu__scratch(st, 0, j.kdim * hwo, "convg"));
+        float *col = st->scratch[0].f;
+        cpu__g_blocks(&j, hwo, 1, want, 1024, 1);
+        for (int b = 0; b < y->n; b++)
+            for (int g = 0; g < op->groups; g++) {
+                cpu__g_im2col_job c = {&j, col, {0}};
+                j.b = b, j.g = g;
+                cpu__chunk(st, &c.work, (size_t)j.cig, 1, macs, OCT__CPU_PAR_MACS);
+                oct__pool_run(st->pool, cpu__threads(st, &c.work), cpu__g_im2col_task, &c);
+                j.shared = col;
+                cpu__chunk(st, &j.work, j.ncb * j.ncob, 1, macs, OCT__CPU_PAR_MACS);
+                oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__g_gemm_task, &j);
+            }
+        return OCT_OK;
+    }
+    cpu__chunk(st, &j.work, per * j.ncb * j.ncob, 1, macs, OCT__CPU_PAR_MACS);
+    int threads = cpu__threads(st, &j.work);
+    if (!direct_b)
+        for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, j.kdim * j.cols, "convg"));
+    oct__pool_run(st->pool, threads, cpu__g_gemm_task, &j);
+    return OCT_OK;
+}
+
+/* ---- One input channel per group (depthwise, channel multiplier): direct row loops */
+
+/* acc[ox] += wv * row[ox * s + off] for ox in [lo, hi) (all inside the row). */
+OCT__G_INLINE void cpu__g_axpy_body(float *restrict acc, const float *restrict row, int off, float wv, int s, int lo,
+                                    int hi)
+{
+    if (s == 1)
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * row[ox + off];
+    else if (s == 2)
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * row[2 * ox + off];
+    else
+        for (int ox = lo; ox < hi; ox++) acc[ox] += wv * row[ox * s + off];
+}
+
+/* One output plane: y (ho, wo) from x (h, w) with kernel wk (kh, kw); acc: wo floats. */
+OCT__G_INLINE void cpu__g_dw_body(const oct__convg_op *op, const float *restrict x, const float *restrict wk,
+                                  float bias, float *restrict y, const float *restrict res, float *restrict acc)
+{
+    int h = op->x.h, w = op->x.w, ho = op->y.h, wo = op->y.w;
+    int lo[64], hi[64]; /* per kx; kernels wider than 64 take the slow road below */
+    int kwc = op->kw <= 64 ? op->kw : 0;
+    for (int kx = 0; kx < kwc; kx++) cpu__g_valid(wo, w, op->stride_w, kx * op->dil_w - op->pad_l, &lo[kx], &hi[kx]);
+    for (int oy = 0; oy < ho; oy++) {
+        for (int ox = 0; ox < wo; ox++) acc[ox] = bias;
+        for (int ky = 0; ky < op->kh; ky++) {
+            int iy = oy * op->stride_h + ky * op->dil_h - op->pad_t;
+            if (iy < 0 || iy >= h) continue;
+            for (int kx = 0; kx < op->kw; kx++) {
+                int offx = kx * op->dil_w - op->pad_l, l, r;
+                if (kx < kwc)
+                    l = lo[kx], r = hi[kx];
+                else
+                    cpu__g_valid(wo, w, op->stride_w, offx, &l, &r);
+                cpu__g_axpy_body(acc, x + (size_t)iy * w, offx, wk[ky * op->kw + kx], op->stride_w, l, r);
+            }
+        }
+        float *restrict o = y + (size_t)oy * wo;
+        const float *restrict q = res ? res + (size_t)oy * wo : NULL;
+        if (op->accumulate)
+            for (int ox = 0; ox < wo; ox++) acc[ox] += o[ox];
+        if (q)
+            for (int ox = 0; ox < wo; ox++) acc[ox] += q[ox];
+        if (op->relu)
+            for (int ox = 0; ox < wo; ox++) o[ox] = acc[ox] < 0.0f ? 0.0f : acc[ox];
+        else
+            for (int ox = 0; ox < wo; ox++) o[ox] = acc[ox];
+    }
+}
+#if defined(__GNUC__) && defined(__x86_64__)
+/* The same plane in AVX-512 registers: 16 outputs of a row at a time, every tap a
+ * masked load of the input row (lanes whose input column is padding load zero and touch
+ * no memory): stride 1 a plain load, stride 2 two loads and an even-lane permute, other
+ * strides a gather; then the epilogue and a masked store. acc is unused. */
+static OCT__G_AVX512 void cpu__g_dw_512(const oct__convg_op *op, const float *x, const float *wk, float bias, float *y,
+                                        const float *res, float *acc)
+{
+    (void)acc;
+    int h = op->x.h, w = op->x.w, ho = op->y.h, wo = op->y.w, sw = op->stride_w;
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i lane_s = _mm512_mullo_epi32(lane, _mm512_set1_epi32(sw));
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i zero_i = _mm512_setzero_si512(), wv_i = _mm512_set1_epi32(w);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int oy = 0; oy < ho; oy++)
+        for (int ox0 = 0; ox0 < wo; ox0 += 16) {
+            __mmask16 om = cpu__lanes((size_t)(wo - ox0));
+            __m512 a = _mm512_set1_ps(bias);
+            for (int ky = 0; ky < op->kh; ky++) {
+                int iy = oy * op->stride_h + ky * op->dil_h - op->pad_t;
+                if (iy < 0 || iy >= h) continue;
+                uintptr_t row = (uintptr_t)(x + (size_t)iy * w);
+                for (int kx = 0; kx < op->kw; kx++) {
+                    int c0 = ox0 * sw + kx * op->dil_w - op->pad_l; /* input column of lane 0 */
+                    __m512 wv = _mm512_set1_ps(wk[ky * op->kw + kx]), xv;
+                    if (sw == 1 || sw == 2) {
+                        __m512i cols = _mm512_add_epi32(lane, _mm512_set1_epi32(c0));
+                        __mmask16 m = _mm512_cmpge_epi32_mask(cols, zero_i) & _mm512_cmplt_epi32_mask(cols, wv_i);
+                        const float *p = (const float *)(row + (uintptr_t)((intptr_t)c0 * (intptr_t)sizeof(float)));
+                        xv = _mm512_maskz_loadu_ps(m, p);
+                        if (sw == 2) {
+                            cols = _mm512_add_epi32(cols, _mm512_set1_epi32(16));
+                            __mmask16 m2 = _mm512_cmpge_epi32_mask(cols, zero_i) & _mm512_cmplt_epi32_mask(cols, wv_i);
+                            __m512 hi = _mm512_maskz_loadu_ps(m2, p + 16);
+                            xv = _mm512_permutex2var_ps(xv, even, hi);
+                        }
+                    } else {
+                        __m512i cols = _mm512_add_epi32(lane_s, _mm512_set1_epi32(c0));
+                        __mmask16 m = om & _mm512_cmpge_epi32_mask(cols, zero_i) & _mm512_cmplt_epi32_mask(cols, wv_i);
+                        xv = _mm512_mask_i32gather_ps(zero, m, cols, (const void *)row, 4);
+                    }
+                    a = _mm512_fmadd_ps(wv, xv, a);
+                }
+            }
+            float *o = y + (size_t)oy * wo + ox0;
+            if (op->accumulate) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(om, o));
+            if (res) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(om, res + (size_t)oy * wo + ox0));
+            if (op->relu) a = _mm512_max_ps(a, zero);
+            _mm512_mask_storeu_ps(o, om, a);
+        }
+}
+#else
+static void cpu__g_dw_512(const oct__convg_op *op, const float *x, const float *wk, float bias, float *y,
+                          const float *res, float *acc)
+{
+    cpu__g_dw_body(op, x, wk, bias, y, res, acc);
+}
+#endif
+static void cpu__g_dw_any(const oct__convg_op *op, const float *x, const float *wk, float bias, float *y,
+                          const float *res, float *acc)
+{
+    cpu__g_dw_body(op, x, wk, bias, y, res, acc);
+}
+
+typedef struct {
+    const oct__convg_op *op;
+    oct__cpu_state *st;
+    int avx512;
+    cpu__chunks work;   /* over the n * co output planes */
+} cpu__g_plane_job;
+
+static void cpu__g_dw_task(void *arg, int t)
+{
+    cpu__g_plane_job *j = arg;
+    const oct__convg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    int cog = y->c / op->groups;
+    size_t hwi = (size_t)x->h * x->w, hwo = (size_t)y->h * y->w, kk = (size_t)op->kh * op->kw, p, p1;
+    float *acc = j->st->scratch[t].f;
+    while (cpu__take(&j->work, &p, &p1))
+        for (; p < p1; p++) {
+            int b = (int)(p / (size_t)y->c), co = (int)(p % (size_t)y->c);
+            const float *xp = cpu__image(x, b) + (size_t)(co / cog) * hwi;
+            float *yp = cpu__image(y, b) + (size_t)co * hwo;
+            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co * hwo : NULL;
+            const float *wk = op->weight->host + (size_t)co * kk;
+            float bv = op->bias ? op->bias->host[co] : 0.0f;
+            if (j->avx512)
+                cpu__g_dw_512(op, xp, wk, bv, yp, rp, acc);
+            else
+                cpu__g_dw_any(op, xp, wk, bv, yp, rp, acc);
+        }
+}
+
+/* ---- Element-wise ops over (n, c) planes */
+
+/* dst = relu(a + b) over n floats (any of the three may be the same array). */
+OCT__G_INLINE void cpu__g_add_body(float *dst, const float *a, const float *b, size_t n, int relu)
+{
+    if (relu)
+        for (size_t i = 0; i < n; i++) {
+            float v = a[i] + b[i];
+            dst[i] = v < 0.0f ? 0.0f : v;
+        }
+    else
+        for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
+}
+static OCT__G_AVX512 void cpu__g_add_512(float *dst, const float *a, const float *b, size_t n, int relu)
+{
+    cpu__g_add_body(dst, a, b, n, relu);
+}
+static void cpu__g_add_any(float *dst, const float *a, const float *b, size_t n, int relu)
+{
+    cpu__g_add_body(dst, a, b, n, relu);
+}
+
+/* dst = relu(x * s + t) over n floats (dst may be x). */
+OCT__G_INLINE void cpu__g_affine_body(float *dst, const float *x, float s, float t, size_t n, int scale, int relu)
+{
+    if (!scale && relu)
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] + t;
+            dst[i] = v < 0.0f ? 0.0f : v;
+        }
+    else if (!scale)
+        for (size_t i = 0; i < n; i++) dst[i] = x[i] + t;
+    else if (relu)
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] * s + t;
+            dst[i] = v < 0.0f ? 0.0f : v;
+        }
+    else
+        for (size_t i = 0; i < n; i++) dst[i] = x[i] * s + t;
+}
+static OCT__G_AVX512 void cpu__g_affine_512(float *dst, const float *x, float s, float t, size_t n, int scale, int relu)
+{
+    cpu__g_affine_body(dst, x, s, t, n, scale, relu);
+}
+static void cpu__g_affine_any(float *dst, const float *x, float s, float t, size_t n, int scale, int relu)
+{
+    cpu__g_affine_body(dst, x, s, t, n, scale, relu);
+}
+
+/* An element-wise op's planes, or whole images at once (every view's image is one
+ * contiguous (c, h, w) block) when planes are small and no per-channel value is needed. */
+typedef struct {
+    const oct__view *a, *b, *y;  /* add: a, b; affine: a = x, b = NULL */
+    const float *scale, *shift;
+    int relu, affine, avx512;
+    size_t len;                  /* floats per item: a plane or an image */
+    int per_image;
+    cpu__chunks work;
+} cpu__g_ew_job;
+
+static void cpu__g_ew_task(void *arg, int t)
+{
+    (void)t;
+    cpu__g_ew_job *j = arg;
+    const oct__view *y = j->y;
+    size_t plane = (size_t)y->h * y->w, p, p1;
+    while (cpu__take(&j->work, &p, &p1))
+        for (; p < p1; p++) {
+            int b = j->per_image ? (int)p : (int)(p / (size_t)y->c), c = j->per_image ? 0 : (int)(p % (size_t)y->c);
+            float *dst = cpu__image(y, b) + (size_t)c * plane;
+            const float *pa = cpu__image(j->a, b) + (size_t)c * plane;
+            if (!j->affine) {
+                const float *pb = cpu__image(j->b, b) + (size_t)c * plane;
+                if (j->avx512)
+                    cpu__g_add_512(dst, pa, pb, j->len, j->relu);
+                else
+                    cpu__g_add_any(dst, pa, pb, j->len, j->relu);
+                continue;
+            }
+            /* per_image only when there is neither scale nor shift */
+            float s = j->scale ? j->scale[c] : 1.0f, sh = j->shift ? j->shift[c] : 0.0f;
+            if (!j->scale && !j->shift && !j->relu) {
+                if (dst != pa) memmove(dst, pa, j->len * sizeof(float));
+            } else if (j->avx512)
+                cpu__g_affine_512(dst, pa, s, sh, j->len, j->scale != NULL, j->relu);
+            else
+                cpu__g_affine_any(dst, pa, s, sh, j->len, j->scale != NULL, j->relu);
+        }
+}
+
+static void cpu__g_ew_run(oct__cpu_state *st, cpu__g_ew_job *j)
+{
+    const oct__view *y = j->y;
+    size_t plane = (size_t)y->h * y->w, items = (size_t)y->n * y->c;
+    j->len = plane;
+    j->avx512 = st->direct;
+    if (j->per_image) {
+        items = (size_t)y->n;
+        j->len = plane * y->c;
+    }
+    cpu__chunk(st, &j->work, items, 1, (size_t)y->n * y->c * plane, OCT__CPU_PAR_FLOATS);
+    oct__pool_run(st->pool, cpu__threads(st, &j->work), cpu__g_ew_task, j);
+}
+
+/* Same (n, c, h, w). */
+static int cpu__g_same(const oct__view *a, const oct__view *b)
+{
+    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
+}
+
+/* ---- The ops */
+
+static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x = &op->x, *y = &op->y;
+    int g = op->groups;
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 ||
+        op->pad_t < 0 || op->pad_l < 0 || op->pad_b < 0 || op->pad_r < 0 || g < 1 || x->c % g || y->c % g)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "cpu convg: kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, groups %d of %d "
+                         "-> %d channels",
+                         op->kh, op->kw, op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
+                         op->pad_b, op->pad_r, g, x->c, y->c);
+    long sh = (long)x->h + op->pad_t + op->pad_b - (long)op->dil_h * (op->kh - 1) - 1;
+    long sw = (long)x->w + op->pad_l + op->pad_r - (long)op->dil_w * (op->kw - 1) - 1;
+    if (x->n != y->n || sh < 0 || sw < 0 || y->h != sh / op->stride_h + 1 || y->w != sw / op->stride_w + 1)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
+                         "cpu convg: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d)", y->n, y->c, y->h,
+                         y->w, x->n, x->c, x->h, x->w);
+    size_t cig = (size_t)(x->c / g);
+    if (op->weight->count != (size_t)y->c * cig * op->kh * op->kw)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: weight has %zu values, expected (%d, %zu, %d, %d)",
+                         op->weight->count, y->c, cig, op->kh, op->kw);
+    if (op->bias && op->bias->count != (size_t)y->c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: bias has %zu values, expected %d", op->bias->count, y->c);
+    if (op->res.buf && !cpu__g_same(&op->res, y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: residual (%d, %d, %d, %d) is not the output's shape",
+                         op->res.n, op->res.c, op->res.h, op->res.w);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host);
+    if (cig == 0) { /* an empty sum: y (=|+=) bias (+ res), then ReLU */
+        size_t hwo = (size_t)y->h * y->w;
+        for (int b = 0; b < y->n; b++) {
+            float *yb = cpu__image(y, b);
+            if (!op->accumulate) memset(yb, 0, (size_t)y->c * hwo * sizeof(float));
+            cpu__g_epi_any(yb, hwo, y->c, hwo, op->bias ? op->bias->host : NULL,
+                           op->res.buf ? cpu__image(&op->res, b) : NULL, hwo, op->relu);
+        }
+        return OCT_OK;
+    }
+    /* $OCTCL_CPU_CONVG=im2col forces the general im2col + GEMM path for every shape. */
+    const char *force = getenv("OCTCL_CPU_CONVG");
+    if (force && strcmp(force, "im2col") == 0) return cpu__g_gemm(st, op, 0);
+    int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&
+              !op->pad_b && !op->pad_r;
+    /* 1x1, stride 1, no padding: one GEMM per block straight from x. */
+    if (one) return cpu__g_gemm(st, op, 1);
+    /* One input channel per group (depthwise, channel multipliers): direct row loops. */
+    if (cig == 1 && g > 1) {
+        cpu__g_plane_job j = {op, st, st->direct, {0}};
+        size_t macs = (size_t)y->n * y->c * y->h * y->w * op->kh * op->kw;
+        cpu__chunk(st, &j.work, (size_t)y->n * y->c, 1, macs, OCT__CPU_PAR_MACS);
+        int threads = cpu__threads(st, &j.work);
+        for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, (size_t)y->w + 16, "convg"));
+        oct__pool_run(st->pool, threads, cpu__g_dw_task, &j);
+        return OCT_OK;
+    }
+    /* One group, square kernel, one padding, stride 1, no dilation, rows of 12 or more
+     * outputs: the AVX-512 direct kernel of conv2d (faster per core there than im2col +
+     * GEMM: 96-100 against 81-88 GFLOP/s on one thread for ResNet-50's 3x3 layers at
+     * 56..14). Rows narrower than that fill under 3/4 of its 16 lanes (3x3 512->512 at
+     * 7x7: 49 against 74 GFLOP/s), and its im2col fallback ran the 7x7 stride-2 stem at
+     * 8-11 GFLOP/s against 67, so every other shape takes the GEMM paths here. A residual
+     * is added to y first and the convolution accumulates onto it:
+     * sum + bias + (old) + res. */
+    if (st->direct && g == 1 && op->kh == op->kw && op->stride_h == 1 && op->stride_w == 1 && op->dil_h == 1 &&
+        op->dil_w == 1 && op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r && y->w >= 12) {
+        if (op->res.buf) {
+            cpu__g_ew_job e = {&op->res, y, y, NULL, NULL, 0, 0, 0, 0, 0, {0}};
+            if (op->accumulate) {
+                e.a = y, e.b = &op->res;
+            } else {
+                e.a = &op->res, e.b = NULL, e.affine = 1;
+            }
+            cpu__g_ew_run(st, &e);
+        }
+        oct__conv_op c = {*x, *y, op->weight, op->bias, op->kh, 1, op->pad_t, op->accumulate || op->res.buf != NULL,
+                          op->relu};
+        return cpu_conv2d(ctx, &c);
+    }
+    return cpu__g_gemm(st, op, 0);
+}
+
+/* Pooling, separably: for each output row, the in-bounds input rows of its window are
+ * reduced column by column into a row (max, or sum), a vectorised pass over whole rows;
+ * then each output reduces its window's in-bounds columns of that row. NaN wins a max,
+ * as in PyTorch. */
+OCT__G_INLINE void cpu__g_vmax_body(float *restrict t, const float *restrict r, int w, int first)
+{
+    if (first)
+        memcpy(t, r, (size_t)w * sizeof(float));
+    else
+        for (int i = 0; i < w; i++) {
+            float e = r[i], v = t[i];
+            t[i] = (e > v || e != e) ? e : v;
+        }
+}
+OCT__G_INLINE void cpu__g_vsum_body(float *restrict t, const float *restrict r, int w, int first)
+{
+    if (first)
+        memcpy(t, r, (size_t)w * sizeof(float));
+    else
+        for (int i = 0; i < w; i++) t[i] += r[i];
+}
+static OCT__G_AVX512 void cpu__g_vmax_512(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
+static void cpu__g_vmax_any(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
+static OCT__G_AVX512 void cpu__g_vsum_512(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
+static void cpu__g_vsum_any(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
+
+/* The horizontal pass: out[ox] from the reduced row over the window's in-bounds
+ * columns, tap by tap (each tap a strided sweep the compiler vectorises), then the
+ * divisor and ReLU. rows: in-bounds rows of the window; rows_pad: rows counted with
+ * padding (count_include_pad). */
+OCT__G_INLINE void cpu__g_hred_body(const oct__poolg_op *op, const float *restrict row, float *restrict out, int wo,
+                                    int w, int rows, int rows_pad)
+{
+    int s = op->stride_w;
+    for (int ox = 0; ox < wo; ox++) out[ox] = op->max ? -INFINITY : 0.0f;
+    for (int kx = 0; kx < op->kw; kx++) {
+        int lo, hi, off = kx - op->pad_l;
+        cpu__g_valid(wo, w, s, off, &lo, &hi);
+        if (op->max) {
+            if (s == 1)
+                for (int ox = lo; ox < hi; ox++) {
+                    float e = row[ox + off], v = out[ox];
+                    out[ox] = (e > v || e != e) ? e : v;
+                }
+            else if (s == 2)
+                for (int ox = lo; ox < hi; ox++) {
+                    float e = row[2 * ox + off], v = out[ox];
+                    out[ox] = (e > v || e != e) ? e : v;
+                }
+            else
+                for (int ox = lo; ox < hi; ox++) {
+                    float e = row[ox * s + off], v = out[ox];
+                    out[ox] = (e > v || e != e) ? e : v;
+                }
+        } else {
+            if (s == 1)
+                for (int ox = lo; ox < hi; ox++) out[ox] += row[ox + off];
+            else if (s == 2)
+                for (int ox = lo; ox < hi; ox++) out[ox] += row[2 * ox + off];
+            else
+                for (int ox = lo; ox < hi; ox++) out[ox] += row[ox * s + off];
+        }
+    }
+    if (!op->max)
+        for (int ox = 0; ox < wo; ox++) {
+            int x0 = ox * s - op->pad_l, xa = x0 < 0 ? 0 : x0, xb = x0 + op->kw < w ? x0 + op->kw : w;
+            int xe = x0 + op->kw < w + op->pad_r ? x0 + op->kw : w + op->pad_r;
+            int div = op->count_include_pad ? rows_pad * (xe - x0) : rows * (xb - xa);
+            out[ox] = xa < xb ? out[ox] / (float)div : 0.0f;
+        }
+    if (op->relu)
+        for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
+}
+static OCT__G_AVX512 void cpu__g_hred_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
+                                          int rows, int rows_pad)
+{
+    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
+static void cpu__g_hred_any(const oct__poolg_op *op, const float *row, float *out, int wo, int w, int rows,
+                            int rows_pad)
+{
+    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
+
+typedef struct {
+    const oct__poolg_op *op;
+    oct__cpu_state *st;
+    int avx512;
+    cpu__chunks work;   /* over the n * c planes */
+} cpu__g_pool_job;
+
+static void cpu__g_pool_task(void *arg, int t)
+{
+    cpu__g_pool_job *j = arg;
+    const oct__poolg_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    int h = x->h, w = x->w;
+    size_t hwi = (size_t)h * w, hwo = (size_t)y->h * y->w, p, p1;
+    float *row = j->st->scratch[t].f; /* w floats */
+    void (*vred)(float *, const float *, int, int) =
+        op->max ? (j->avx512 ? cpu__g_vmax_512 : cpu__g_vmax_any) : (j->avx512 ? cpu__g_vsum_512 : cpu__g_vsum_any);
+    void (*hred)(const oct__poolg_op *, const float *, float *, int, int, int, int) =
+        j->avx512 ? cpu__g_hred_512 : cpu__g_hred_any;
+    while (cpu__take(&j->work, &p, &p1))
+        for (; p < p1; p++) {
+            int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
+            const float *xp = cpu__image(x, b) + (size_t)c * hwi;
+            float *yp = cpu__image(y, b) + (size_t)c * hwo;
+            for (int oy = 0; oy < y->h; oy++) {
+                int y0 = oy * op->stride_h - op->pad_t, ya = y0 < 0 ? 0 : y0;
+                int yb = y0 + op->kh < h ? y0 + op->kh : h;
+                int ye = y0 + op->kh < h + op->pad_b ? y0 + op->kh : h + op->pad_b;
+                float *out = yp + (size_t)oy * y->w;
+                if (ya >= yb) { /* no in-bounds row */
+                    for (int ox = 0; ox < y->w; ox++) out[ox] = op->max ? (op->relu ? 0.0f : -INFINITY) : 0.0f;
+                    continue;
+                }
+                for (int iy = ya; iy < yb; iy++) vred(row, xp + (size_t)iy * w, w, iy == ya);
+                hred(op, row, out, y->w, w, yb - ya, ye - y0);
+            }
+        }
+}
+
+static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x = &op->x, *y = &op->y;
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->pad_t < 0 || op->pad_l < 0 ||
+        op->pad_b < 0 || op->pad_r < 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu poolg: kernel %dx%d, stride %d,%d, pads %d,%d,%d,%d", op->kh, op->kw,
+                         op->stride_h, op->stride_w, op->pad_t, op->pad_l, op->pad_b, op->pad_r);
+    if (x->n != y->n || x->c != y->c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu poolg: input (%d, %d, ...) and output (%d, %d, ...) differ",
+                         x->n, x->c, y->n, y->c);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host);
+    cpu__g_pool_job j = {op, st, st->direct, {0}};
+    size_t planes = (size_t)y->n * y->c;
+    cpu__chunk(st, &j.work, planes, 1, planes * y->h * y->w * op->kh * op->kw, OCT__CPU_PAR_FLOATS);
+    int threads = cpu__threads(st, &j.work);
+    for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, (size_t)x->w + 16, "poolg"));
+    oct__pool_run(st->pool, threads, cpu__g_pool_task, &j);
+    return OCT_OK;
+}
+
+static oct_status cpu_add(oct_context *ctx, const oct__add_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    if (!cpu__g_same(&op->a, &op->y) || !cpu__g_same(&op->b, &op->y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu add: a (%d, %d, %d, %d), b (%d, %d, %d, %d), y (%d, %d, %d, %d)",
+                         op->a.n, op->a.c, op->a.h, op->a.w, op->b.n, op->b.c, op->b.h, op->b.w, op->y.n, op->y.c,
+                         op->y.h, op->y.w);
+    if (op->y.n <= 0 || op->y.c <= 0 || op->y.h <= 0 || op->y.w <= 0) return OCT_OK;
+    cpu__unpack(st, op->y.buf->host);
+    cpu__g_ew_job j = {&op->a, &op->b, &op->y, NULL, NULL, op->relu, 0, 0, 0, 0, {0}};
+    j.per_image = op->y.h * op->y.w < 256; /* small planes: whole images (a view's image is one block) */
+    cpu__g_ew_run(st, &j);
+    return OCT_OK;
+}
+
+static oct_status cpu_affine(oct_context *ctx, const oct__affine_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x = &op->x, *y = &op->y;
+    if (!cpu__g_same(x, y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu affine: x (%d, %d, %d, %d) and y (%d, %d, %d, %d) differ", x->n,
+                         x->c, x->h, x->w, y->n, y->c, y->h, y->w);
+    if ((op->scale && op->scale->count != (size_t)x->c) || (op->shift && op->shift->count != (size_t)x->c))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu affine: scale / shift of %zu / %zu values for %d channels",
+                         op->scale ? op->scale->count : 0, op->shift ? op->shift->count : 0, x->c);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host);
+    cpu__g_ew_job j = {x, NULL, y, op->scale ? op->scale->host : NULL, op->shift ? op->shift->host : NULL, op->relu, 1,
+                       0, 0, 0, {0}};
+    j.per_image = !op->scale && !op->shift && y->h * y->w < 256;
+    cpu__g_ew_run(st, &j);
+    return OCT_OK;
+}
+
 const oct__backend oct__backend_cpu = {
     .name = "cpu",
     .init = cpu_init,
@@ -1033,8 +1807,8 @@ const oct__backend oct__backend_cpu = {
     .device_ms = oct__cpu_device_ms,
     .peak_gflops = oct__cpu_peak_gflops,
     .conv2d_pair = NULL, /* two conv2d ops */
-    .convg = NULL,  /* TODO(graph ops): not yet implemented */
-    .poolg = NULL,
-    .add = NULL,
-    .affine = NULL,
+    .convg = cpu_convg,
+    .poolg = cpu_poolg,
+    .add = cpu_add,
+    .affine = cpu_affine,
 };

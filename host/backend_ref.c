@@ -3,6 +3,7 @@
  * right before fast. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,175 @@ static oct_status ref_linear(oct_context *ctx, const oct__linear_op *op)
     return OCT_OK;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Graph ops                                                                              */
+
+/* Outputs o in [*lo, *hi) (of n_out) whose input o * stride + off lies in [0, n_in). */
+static void oct__valid_range_off(int n_out, int n_in, int stride, int off, int *lo, int *hi)
+{
+    int first = -off, end = n_in - off; /* need first <= o * stride < end */
+    *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+    *hi = end <= 0 ? 0 : (end + stride - 1) / stride;
+    if (*hi > n_out) *hi = n_out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* Each output is bias + the sum over (ci of its group, ky, kx), in that order, of w * x
+ * in double; then the old value when accumulating, then the residual, then ReLU. As in
+ * ref_conv2d the sums of an output plane are carried together and the loops skip the
+ * zero padding; the order of every single sum is the plain loop's. */
+/* Same (n, c, h, w). */
+static int oct__same_shape(const oct__view *a, const oct__view *b)
+{
+    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
+}
+
+static oct_status ref_convg(oct_context *ctx, const oct__convg_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y, *res = &op->res;
+    int kh = op->kh, kw = op->kw, g = op->groups;
+    if (kh < 1 || kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 ||
+        op->pad_t < 0 || op->pad_l < 0 || op->pad_b < 0 || op->pad_r < 0 || g < 1 || x->c % g || y->c % g)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "ref convg: kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, groups %d of %d "
+                         "-> %d channels",
+                         kh, kw, op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l, op->pad_b,
+                         op->pad_r, g, x->c, y->c);
+    long sh = (long)x->h + op->pad_t + op->pad_b - (long)op->dil_h * (kh - 1) - 1;
+    long sw = (long)x->w + op->pad_l + op->pad_r - (long)op->dil_w * (kw - 1) - 1;
+    if (x->n != y->n || sh < 0 || sw < 0 || y->h != sh / op->stride_h + 1 || y->w != sw / op->stride_w + 1 ||
+        (res->buf && !oct__same_shape(res, y)))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
+                         "ref convg: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d) or residual", y->n,
+                         y->c, y->h, y->w, x->n, x->c, x->h, x->w);
+    if (op->weight->count != (size_t)y->c * (x->c / g) * kh * kw || (op->bias && op->bias->count != (size_t)y->c))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref convg: weight of %zu / bias of %zu values for (%d, %d, %d, %d)",
+                         op->weight->count, op->bias ? op->bias->count : 0, y->c, x->c / g, kh, kw);
+    if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
+    const float *w = op->weight->host;
+    int cig = x->c / g, cog = y->c / g; /* channels per group */
+    size_t plane = (size_t)y->h * y->w;
+    double *acc = oct__malloc(plane * sizeof *acc);
+    if (!acc) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory for a %dx%d conv plane", y->h, y->w);
+    for (int b = 0; b < y->n; b++)
+        for (int co = 0; co < y->c; co++) {
+            int c0 = (co / cog) * cig; /* first input channel of co's group */
+            double bias = op->bias ? op->bias->host[co] : 0.0;
+            for (size_t i = 0; i < plane; i++) acc[i] = bias;
+            for (int ci = 0; ci < cig; ci++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        double wv = w[(((size_t)co * cig + ci) * kh + ky) * kw + kx];
+                        int offy = ky * op->dil_h - op->pad_t, offx = kx * op->dil_w - op->pad_l;
+                        int oy0, oy1, ox0, ox1;
+                        oct__valid_range_off(y->h, x->h, op->stride_h, offy, &oy0, &oy1);
+                        oct__valid_range_off(y->w, x->w, op->stride_w, offx, &ox0, &ox1);
+                        for (int oy = oy0; oy < oy1; oy++) {
+                            const float *row = oct__at(x, b, c0 + ci, oy * op->stride_h + offy, 0);
+                            double *a = acc + (size_t)oy * y->w;
+                            for (int ox = ox0; ox < ox1; ox++) a[ox] += wv * row[ox * op->stride_w + offx];
+                        }
+                    }
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    float *out = oct__at(y, b, co, oy, ox);
+                    double v = acc[(size_t)oy * y->w + ox];
+                    if (op->accumulate) v += *out;
+                    if (res->buf) v += *oct__at(res, b, co, oy, ox);
+                    if (op->relu && v < 0) v = 0;
+                    *out = (float)v;
+                }
+        }
+    free(acc);
+    return OCT_OK;
+}
+
+/* Straight from the definition in internal.h, one output at a time. */
+static oct_status ref_poolg(oct_context *ctx, const oct__poolg_op *op)
+{
+    (void)ctx;
+    const oct__view *x = &op->x, *y = &op->y;
+    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->pad_t < 0 || op->pad_l < 0 ||
+        op->pad_b < 0 || op->pad_r < 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "ref poolg: kernel %dx%d, stride %d,%d, pads %d,%d,%d,%d", op->kh, op->kw,
+                         op->stride_h, op->stride_w, op->pad_t, op->pad_l, op->pad_b, op->pad_r);
+    if (x->n != y->n || x->c != y->c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref poolg: input (%d, %d, ...) and output (%d, %d, ...) differ",
+                         x->n, x->c, y->n, y->c);
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++)
+            for (int oy = 0; oy < y->h; oy++)
+                for (int ox = 0; ox < y->w; ox++) {
+                    int y0 = oy * op->stride_h - op->pad_t, x0 = ox * op->stride_w - op->pad_l;
+                    double sum = 0, best = -INFINITY;
+                    long inb = 0;
+                    for (int iy = y0; iy < y0 + op->kh; iy++)
+                        for (int ix = x0; ix < x0 + op->kw; ix++) {
+                            if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
+                            double v = *oct__at(x, b, c, iy, ix);
+                            sum += v;
+                            if (v > best || (isnan(v) && !isnan(best))) best = v; /* NaN wins, like PyTorch */
+                            inb++;
+                        }
+                    double v;
+                    if (op->max)
+                        v = best;
+                    else if (inb == 0)
+                        v = 0;
+                    else {
+                        int ye = y0 + op->kh < x->h + op->pad_b ? y0 + op->kh : x->h + op->pad_b;
+                        int xe = x0 + op->kw < x->w + op->pad_r ? x0 + op->kw : x->w + op->pad_r;
+                        double div = op->count_include_pad ? (double)(ye - y0) * (xe - x0) : (double)inb;
+                        v = sum / div;
+                    }
+                    if (op->relu && v < 0) v = 0;
+                    *oct__at(y, b, c, oy, ox) = (float)v;
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_add(oct_context *ctx, const oct__add_op *op)
+{
+    (void)ctx;
+    const oct__view *y = &op->y;
+    if (!oct__same_shape(&op->a, y) || !oct__same_shape(&op->b, y))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref add: a (%d, %d, %d, %d), b (%d, %d, %d, %d), y (%d, %d, %d, %d)",
+                         op->a.n, op->a.c, op->a.h, op->a.w, op->b.n, op->b.c, op->b.h, op->b.w, y->n, y->c, y->h,
+                         y->w);
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++)
+            for (int iy = 0; iy < y->h; iy++)
+                for (int ix = 0; ix < y->w; ix++) {
+                    double v = (double)*oct__at(&op->a, b, c, iy, ix) + *oct__at(&op->b, b, c, iy, ix);
+                    if (op->relu && v < 0) v = 0;
+                    *oct__at(y, b, c, iy, ix) = (float)v;
+                }
+    return OCT_OK;
+}
+
+static oct_status ref_affine(oct_context *ctx, const oct__affine_op *op)
+{
+    (void)ctx;
+    const oct__view *y = &op->y;
+    if (!oct__same_shape(&op->x, y) || (op->scale && op->scale->count != (size_t)y->c) ||
+        (op->shift && op->shift->count != (size_t)y->c))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref affine: x (%d, %d, %d, %d), y (%d, %d, %d, %d), scale / shift "
+                         "of %zu / %zu values", op->x.n, op->x.c, op->x.h, op->x.w, y->n, y->c, y->h, y->w,
+                         op->scale ? op->scale->count : 0, op->shift ? op->shift->count : 0);
+    for (int b = 0; b < y->n; b++)
+        for (int c = 0; c < y->c; c++) {
+            double sc = op->scale ? op->scale->host[c] : 1.0, sh = op->shift ? op->shift->host[c] : 0.0;
+            for (int iy = 0; iy < y->h; iy++)
+                for (int ix = 0; ix < y->w; ix++) {
+                    double v = *oct__at(&op->x, b, c, iy, ix) * sc + sh;
+                    if (op->relu && v < 0) v = 0;
+                    *oct__at(y, b, c, iy, ix) = (float)v;
+                }
+        }
+    return OCT_OK;
+}
+
 static oct_status ref_finish(oct_context *ctx)
 {
     (void)ctx;
@@ -188,8 +358,8 @@ const oct__backend oct__backend_ref = {
     .device_ms = oct__cpu_device_ms,
     .peak_gflops = oct__cpu_peak_gflops,
     .conv2d_pair = NULL, /* the oracle runs the two convolutions as separate ops */
-    .convg = NULL,  /* TODO(graph ops): not yet implemented */
-    .poolg = NULL,
-    .add = NULL,
-    .affine = NULL,
+    .convg = ref_convg,
+    .poolg = ref_poolg,
+    .add = ref_add,
+    .affine = ref_affine,
 };

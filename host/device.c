@@ -3,7 +3,9 @@
  * platforms. */
 #include "internal.h"
 
+#if OCTCL_HAVE_OPENCL
 #include <CL/cl.h>
+#endif
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,20 @@
 #define OCT__MAX_PLATFORMS 16
 #define OCT__MAX_DEVICES 64
 
+static void oct__cpu_describe(oct_backend be, oct_device_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->backend = be;
+    info->platform_index = info->device_index = -1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (be == OCT_BACKEND_REF)
+        snprintf(info->name, sizeof info->name, "reference (plain loops, double accumulation)");
+    else
+        snprintf(info->name, sizeof info->name, "native CPU (%ld cores)", cores);
+    snprintf(info->driver, sizeof info->driver, "octcl %s", OCTCL_VERSION);
+}
+
+#if OCTCL_HAVE_OPENCL
 typedef struct {
     cl_platform_id platform;
     cl_device_id device;
@@ -65,19 +81,6 @@ static void oct__cl_describe(const oct__cl_dev *e, oct_device_info *info)
     clGetDeviceInfo(e->device, CL_DRIVER_VERSION, sizeof info->driver - 1, info->driver, NULL);
 }
 
-static void oct__cpu_describe(oct_backend be, oct_device_info *info)
-{
-    memset(info, 0, sizeof *info);
-    info->backend = be;
-    info->platform_index = info->device_index = -1;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (be == OCT_BACKEND_REF)
-        snprintf(info->name, sizeof info->name, "reference (plain loops, double accumulation)");
-    else
-        snprintf(info->name, sizeof info->name, "native CPU (%ld cores)", cores);
-    snprintf(info->driver, sizeof info->driver, "octcl %s", OCTCL_VERSION);
-}
-
 /* Rank for "opencl": GPUs first, then accelerators, then CPUs, then the rest. */
 static int oct__type_rank(cl_device_type t)
 {
@@ -86,6 +89,33 @@ static int oct__type_rank(cl_device_type t)
     if (t & CL_DEVICE_TYPE_CPU) return 2;
     return 3;
 }
+#else
+/* Built with -DOCTCL_OPENCL=OFF: no OpenCL platform is ever found, so every OpenCL branch
+ * below stops at the enumeration; the stand-ins only let those branches compile. */
+typedef struct {
+    void *platform, *device;
+    int p, d;
+    int type;
+} oct__cl_dev;
+#define CL_DEVICE_TYPE_GPU 1
+
+static int oct__cl_enumerate(oct__cl_dev *out, int max, char *why, size_t why_len)
+{
+    (void)out;
+    (void)max;
+    snprintf(why, why_len,
+             "no OpenCL platform found: OpenCL is not built into this octcl (configured with -DOCTCL_OPENCL=OFF)");
+    return -1;
+}
+
+static void oct__cl_describe(const oct__cl_dev *e, oct_device_info *info)
+{
+    (void)e;
+    memset(info, 0, sizeof *info);
+}
+
+static int oct__type_rank(int t) { return t; }
+#endif
 
 /* Parse a non-negative decimal integer that spans [s, end). */
 static int oct__parse_index(const char *s, const char *end, int *out)
@@ -190,10 +220,15 @@ oct_status oct_context_create(const char *device, oct_context **out)
     case OCT_BACKEND_REF: ctx->be = &oct__backend_ref; break;
     case OCT_BACKEND_CPU: ctx->be = &oct__backend_cpu; break;
     default:
+#if OCTCL_HAVE_OPENCL
         ctx->be = &oct__backend_cl;
         ctx->cl_platform = dev.platform;
         ctx->cl_device = dev.device;
         break;
+#else
+        free(ctx);
+        return oct__fail(OCT_ERR_NO_OPENCL, "device \"%s\": OpenCL is not built into this octcl", spec);
+#endif
     }
     s = ctx->be->init(ctx);
     if (s != OCT_OK) {

@@ -3,14 +3,19 @@
  * forward plan (stem conv + bias + ReLU, split, two OctConv blocks with ReLU, global
  * average pool per band in place of the merge, linear). Backends only run its ops.
  */
+#include "graph/graph.h"
+#include "io.h"
 #include "octconv.h"
+#include "onnx/onnx_import.h"
 #include "safetensors.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STEM_C 64
 #define BLOCK_C 128
@@ -140,13 +145,17 @@ struct oct_model {
     oct__buf pooled, logits;   /* (n, 128), (n, classes) */
     size_t mem_limit;          /* bytes of activations per pass, 0: no limit */
     int last_chunk;            /* images per pass in the last forward */
+    oct__graph *graph;         /* a model loaded from ONNX: everything forwards to it */
 };
+
+oct__graph *oct__model_graph(const oct_model *m) { return m ? m->graph : NULL; }
 
 static void release_activations(oct_model *m);
 
 void oct_model_free(oct_model *m)
 {
     if (!m) return;
+    oct__graph_free(m->graph);
     release_activations(m);
     oct__buf_free(m->ctx, &m->fc_b);
     oct__buf_free(m->ctx, &m->fc_w);
@@ -355,12 +364,54 @@ static int is_bn_counter(const oct__table *t, const oct__st_tensor *f)
     return 0;
 }
 
+/* A safetensors file opens with its header length (8 bytes) and then '{'; anything
+ * else that opens is taken for ONNX. Opened through io_file.c (without blocking, regular
+ * files only), so a FIFO or a device cannot hang the sniff; what fails to open goes the
+ * safetensors way, whose reader reports it. */
+static int oct__is_onnx_file(const char *path)
+{
+    unsigned char head[9];
+    size_t size = 0, got = 0;
+    int fd = -1;
+    if (oct__open_regular(path, 0, SIZE_MAX, &fd, &size) != OCT_OK) return 0;
+    while (got < sizeof head) {
+        ssize_t k = read(fd, head + got, sizeof head - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
+    return got > 0 && !(got == sizeof head && head[8] == '{');
+}
+
+/* An ONNX model: the graph does the work; the info is read off its input and output. */
+static oct_status load_onnx(oct_context *ctx, const char *path, oct_model **out)
+{
+    oct__graph *g;
+    OCT__TRY(oct__onnx_load(ctx, path, &g));
+    oct_model *m = oct__calloc(1, sizeof *m);
+    if (!m) {
+        oct__graph_free(g);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "model: out of host memory");
+    }
+    m->ctx = ctx;
+    m->graph = g;
+    const oct__gdims *o = &g->v[g->output].d;
+    m->info.in_channels = g->v[g->input].d.c;
+    m->info.num_classes = o->c * o->h * o->w;
+    m->info.alpha = -1;
+    m->info.parameters = g->params;
+    *out = m;
+    return OCT_OK;
+}
+
 oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
 {
     if (!out) return oct__fail(OCT_ERR_NULL_ARG, "oct_model_load: out is NULL");
     *out = NULL;
     if (!ctx || !path)
         return oct__fail(OCT_ERR_NULL_ARG, "oct_model_load: %s is NULL", !ctx ? "context" : "path");
+    if (oct__is_onnx_file(path)) return load_onnx(ctx, path, out);
     oct__st st;
     OCT__TRY(oct__st_load(path, &st));
     oct__table *t = oct__calloc(1, sizeof *t);
@@ -554,6 +605,7 @@ oct_status oct_model_info_get(const oct_model *m, oct_model_info *out)
 long long oct_model_macs(const oct_model *m, int h, int w)
 {
     if (!m || h < 1 || w < 1) return 0;
+    if (m->graph) return oct__graph_macs(m->graph, h, w);
     const oct_model_info *i = &m->info;
     long long hw = (long long)h * w, lhw = (long long)(h / 2) * (w / 2);
     long long macs = (long long)STEM_C * i->in_channels * 9 * hw;
@@ -634,6 +686,7 @@ static oct_status make_activations(oct_model *m, int n, int h, int w)
 size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
 {
     oct_shape sh[5];
+    if (m && m->graph) return oct__graph_activation_bytes(m->graph, n, h, w);
     if (!m || n < 1 || h < 1 || w < 1 || pass_shapes(m, n, h, w, sh) != OCT_OK) return 0;
     size_t floats = (size_t)n * BLOCK_C + (size_t)n * m->info.num_classes;
     for (int i = 0; i < 2; i++) floats += slot_count(sh, i, 0) + slot_count(sh, i, 1);
@@ -739,6 +792,7 @@ oct_status oct_model_set_memory_limit(oct_model *m, size_t bytes)
 {
     if (!m) return oct__fail(OCT_ERR_NULL_ARG, "oct_model_set_memory_limit: model is NULL");
     m->mem_limit = bytes;
+    if (m->graph) m->graph->mem_limit = bytes;
     return OCT_OK;
 }
 
@@ -747,6 +801,7 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
 {
     if (!m || !x || !logits)
         return oct__fail(OCT_ERR_NULL_ARG, "oct_model_forward: %s is NULL", !m ? "model" : !x ? "input" : "logits");
+    if (m->graph) return oct__graph_forward(m->graph, x, n, h, w, logits, trace, user);
     if (n < 1 || h < 1 || w < 1)
         return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
                          m->info.in_channels, h, w);
@@ -816,4 +871,4 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
     return OCT_OK;
 }
 
-int oct_model_last_chunk(const oct_model *m) { return m ? m->last_chunk : 0; }
+int oct_model_last_chunk(const oct_model *m) { return !m ? 0 : m->graph ? m->graph->last_chunk : m->last_chunk; }

@@ -7,7 +7,7 @@
  * the folder and each entry must be owned by the effective user and not writable by
  * group or others, entries are opened with O_NOFOLLOW | O_NONBLOCK and must be regular
  * files (a FIFO cannot hang a run). A refusal runs uncached and is recorded once for
- * oct_cache_warning(). Temporaries older than ten minutes (a killed writer's) are
+ * oct_cache_warning() (oct__cache_refuse, cache_dir.c). Temporaries older than ten minutes (a killed writer's) are
  * removed when the folder is opened.
  *
  * File layout (host byte order; the key names the device, so files never travel):
@@ -24,7 +24,6 @@
 #include <CL/cl.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,31 +120,17 @@ static int oct__mkdirs(char *path)
 /* ------------------------------------------------------------------------------------ */
 /* Refusals                                                                               */
 
-static char oct__pc_warning[512];
-static atomic_int oct__pc_warned; /* 0 none, 1 being written, 2 written */
-
-/* Record the first refusal of this process (the library never prints; the CLI does). */
-static void oct__pc_refuse(const char *fmt, const char *a, const char *b)
-{
-    int expect = 0;
-    if (!atomic_compare_exchange_strong(&oct__pc_warned, &expect, 1)) return;
-    if (snprintf(oct__pc_warning, sizeof oct__pc_warning, fmt, a, b) < 0) oct__pc_warning[0] = '\0';
-    atomic_store(&oct__pc_warned, 2);
-}
-
-const char *oct_cache_warning(void) { return atomic_load(&oct__pc_warned) == 2 ? oct__pc_warning : ""; }
-
 /* The folder must be a directory of ours that no one else can write. */
 static int oct__pc_dir_ok(const char *dir)
 {
     struct stat sb;
     if (stat(dir, &sb) != 0) return 0;
     if (!S_ISDIR(sb.st_mode)) {
-        oct__pc_refuse("program cache %s is not a directory%s; running uncached", dir, "");
+        oct__cache_refuse("program cache %s is not a directory%s; running uncached", dir, "");
         return 0;
     }
     if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
-        oct__pc_refuse("program cache folder %s is %s; running uncached", dir,
+        oct__cache_refuse("program cache folder %s is %s; running uncached", dir,
                        sb.st_uid != geteuid() ? "owned by another user" : "writable by group or others");
         return 0;
     }
@@ -173,37 +158,14 @@ static void oct__pc_clean(const char *dir)
     closedir(d);
 }
 
-/* The cache folder into dir; 0 when the cache is off or no folder is known. */
-int oct_cache_dir(char *dir, size_t len)
-{
-    if (!dir || len == 0) return 0;
-    dir[0] = '\0';
-    const char *env = getenv("OCTCL_CACHE_DIR");
-    int n;
-    if (env && *env) {
-        if (strcmp(env, "off") == 0 || strcmp(env, "0") == 0) return 0;
-        n = snprintf(dir, len, "%s", env);
-    } else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') {
-        n = snprintf(dir, len, "%s/octcl", env);
-    } else if ((env = getenv("HOME")) && *env) {
-        n = snprintf(dir, len, "%s/.cache/octcl", env);
-    } else {
-        return 0;
-    }
-    if (n <= 0 || (size_t)n >= len) {
-        dir[0] = '\0';
-        return 0;
-    }
-    return 1;
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Open / close                                                                           */
 
 oct__pcache *oct__pcache_open(void *device, const char *const *src, int nsrc, const char *options)
 {
     char dir[OCT__PC_PATH];
-    if (!device || !oct_cache_dir(dir, sizeof dir)) return NULL;
+    const char *why;
+    if (!device || !oct__cache_dir(dir, sizeof dir, &why)) return NULL;
     cl_device_id dev = device;
     cl_platform_id plat = NULL;
     if (oct__fault_hit() || clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL) != CL_SUCCESS)
@@ -261,7 +223,7 @@ void *oct__pcache_load(oct__pcache *c, void *context)
     /* Ours, regular, not a link, no one else can write it; the open cannot block. */
     if (oct__read_file_ex(c->path, OCT__PC_MAX_FILE, OCT__FILE_PRIVATE, &data, &len) != OCT_OK) {
         if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)))
-            oct__pc_refuse("program cache entry refused: %s%s; running uncached", oct_last_error(), "");
+            oct__cache_refuse("program cache entry refused: %s%s; running uncached", oct_last_error(), "");
         oct__clear_error();
         return NULL;
     }

@@ -16,7 +16,10 @@
 extern "C" {
 #endif
 
-#define OCTCL_VERSION "0.1.0"
+/* The one place the version is set: CMake reads it for the project, the shared
+ * library's version (soname liboctcl.so.MAJOR), octcl.pc, the CMake package and the
+ * Debian package. */
+#define OCTCL_VERSION "0.2.0"
 
 /* ------------------------------------------------------------------------------------ */
 /* Status codes                                                                          */
@@ -41,6 +44,7 @@ typedef enum {
     OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
     OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
     OCT_ERR_NOT_READY,        /* an object used before it was complete (e.g. no weights) */
+    OCT_ERR_UNSUPPORTED,      /* a model uses an op or attribute value octcl does not run */
     OCT_STATUS_COUNT
 } oct_status;
 
@@ -202,8 +206,9 @@ typedef struct {
     double mean, std;           /* x = (pixel / 255 - mean) / std */
 } oct_model_info;
 
-/* Load a safetensors file holding the seed's OctNetMini state_dict. BatchNorm is folded
- * into the preceding convolutions on load. */
+/* Load a safetensors file holding the seed's OctNetMini state_dict (BatchNorm folded
+ * into the preceding convolutions on load), or an ONNX file (see "Any network" below);
+ * the two are told apart by the file's content. */
 oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out);
 /* Build a model with deterministic weights from a seed. */
 oct_status oct_model_create_random(oct_context *ctx, int in_channels, int num_classes,
@@ -231,6 +236,54 @@ int oct_model_last_chunk(const oct_model *m);
 long long oct_model_macs(const oct_model *m, int h, int w);
 /* Bytes of device memory the forward pass holds for activations at (n, h, w). */
 size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w);
+
+/* ------------------------------------------------------------------------------------ */
+/* Any network: models from ONNX                                                          */
+/*
+ * oct_model_load also reads ONNX files written by torch.onnx.export (opsets 1 to 18),
+ * told apart from safetensors by their content. Such a model is a graph of nodes; the
+ * calls above work on it (oct_model_forward writes the output (n, F) with F the
+ * product of the output's dims after the batch; oct_model_info_get gives in_channels,
+ * num_classes = F, parameters, and alpha = -1). An op or attribute value octcl does not
+ * run is OCT_ERR_UNSUPPORTED, naming the node, the op and the value. The calls below
+ * work on every model, OctNetMini included.
+ */
+
+/* A model input or output. */
+typedef struct {
+    char name[128];
+    int rank;          /* 4: (N, C, H, W); 2: (N, F) */
+    int64_t dims[4];   /* dims[0] = -1 (the batch is free); -1 also for a size that is free
+                          (OctNetMini's H and W); rank 2 sets dims[2], dims[3] to 1 */
+} oct_model_tensor;
+
+/* Number of inputs and outputs (one each for every model octcl loads). */
+oct_status oct_model_io(const oct_model *m, int *ninputs, int *noutputs);
+/* Input / output i as the file declares it (an ONNX model's H and W are the exported
+ * size; other sizes run where every node's shape rule allows them). */
+oct_status oct_model_input(const oct_model *m, int i, oct_model_tensor *out);
+oct_status oct_model_output(const oct_model *m, int i, oct_model_tensor *out);
+/* The output shape for an input (n, in_channels, h, w); checks every node's shape rule
+ * (OCT_ERR_SHAPE_MISMATCH / OCT_ERR_BAD_SIZE naming the node otherwise). The output
+ * buffer of oct_model_forward holds n * dims[1] * dims[2] * dims[3] floats: for a model
+ * whose output is a feature map that depends on h and w. */
+oct_status oct_model_output_shape(oct_model *m, int n, int h, int w, oct_model_tensor *out);
+/* Trainable parameters of the source model (BatchNorm running statistics excluded). */
+long long oct_model_parameters(const oct_model *m);
+/* The shape trace of a pass at (n, h, w) without running it (OctNetMini runs one pass
+ * on zeros): one call per node output, label "name (Kind)". */
+oct_status oct_model_trace(oct_model *m, int n, int h, int w, oct_trace_fn trace, void *user);
+
+/* The layers a model runs, in order, with the source nodes fused into each. */
+typedef struct {
+    char kind[32];     /* "Conv", "OctConv", "Pool", "Add", "Affine", "Linear", ... */
+    char name[128];    /* the source node it came from (the first one when fused) */
+    char fused[1024];  /* "BatchNormalization bn1, Relu relu1" folded into it; "" if none */
+    long long macs;    /* multiply-accumulates per image at the declared input size */
+} oct_model_layer;
+/* Number of layers (0 for OctNetMini). */
+int oct_model_layer_count(const oct_model *m);
+oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out);
 
 /* ------------------------------------------------------------------------------------ */
 /* Files                                                                                  */
@@ -271,14 +324,100 @@ oct_status oct_file_write(const char *path, const void *bytes, size_t len);
  * call it from a SIGINT / SIGTERM handler, then re-raise the signal. */
 void oct_file_abandon_pending(void);
 
-/* The on-disk OpenCL program cache: its folder into dir (returns 0 and dir "" when the
- * cache is off or no folder is known: $OCTCL_CACHE_DIR, "off" disables it, else
- * $XDG_CACHE_HOME/octcl, else $HOME/.cache/octcl). */
-int oct_cache_dir(char *dir, size_t len);
-/* Why this process refused the cache (a folder or entry owned by another user or
- * writable by group or others, or not a regular file) and ran uncached; "" when it did
- * not. The library does not print it: programs may. */
+/* Why this process refused the on-disk OpenCL program cache (whose folder
+ * oct_program_cache_dir gives): a folder or entry owned by another user or writable by
+ * group or others, or not a regular file, so it ran uncached; "" when it did not (always
+ * "" in a build without OpenCL). The library does not print it: programs may. */
 const char *oct_cache_warning(void);
+
+/* ------------------------------------------------------------------------------------ */
+/* Images: PNG and JPEG in, preprocessed as torchvision's ImageFolder pipelines           */
+
+/* Decoded pixels, 8 bits per sample. */
+typedef struct {
+    uint8_t *data;      /* (h, w, channels) interleaved */
+    int h, w;
+    int channels;       /* 1: grey, 3: RGB */
+} oct_image;
+
+/* Decode a PNG (libpng) or JPEG (libjpeg-turbo) file, told apart by its first bytes: grey
+ * stays grey, everything else becomes RGB; alpha is dropped, palettes expanded, 16-bit
+ * samples cut to their high byte (as PIL reads RGB). A corrupt or truncated file is
+ * OCT_ERR_FORMAT naming the file and what the decoder said (a truncated JPEG too, which
+ * libjpeg itself would pad with grey); anything else is OCT_ERR_FORMAT as well. */
+oct_status oct_image_load(const char *path, oct_image *out);
+oct_status oct_image_decode(const void *data, size_t len, oct_image *out);
+void oct_image_release(oct_image *img);   /* frees data, zeroes the struct */
+
+/* What turns an image into a model input x (channels, h, w):
+ *   1. channels: RGB -> grey with PIL's convert("L") luma, grey -> RGB by copying;
+ *   2. resize so the shorter side is `resize` and the longer int(resize * long / short)
+ *      (torchvision's Resize(int)) with PIL's antialiased bilinear filter (0: no resize);
+ *   3. centre crop crop_h x crop_w (torchvision's CenterCrop; 0: no crop);
+ *   4. x = (p / 255 - mean[c]) / std[c]. */
+typedef struct {
+    int channels;
+    int resize;
+    int crop_h, crop_w;
+    double mean[3], std[3];
+} oct_image_prep;
+
+/* The preprocessing for a model: 1 channel: grey, resize 28, crop 28x28 (Fashion-MNIST);
+ * 3 channels: RGB, resize 256, crop 224x224 (ImageNet). mean/std: the file's
+ * preprocessing metadata when it has some, else ImageNet's (0.485, 0.456, 0.406) /
+ * (0.229, 0.224, 0.225) for 3 channels and 0 / 1 for 1. Other channel counts are
+ * OCT_ERR_SHAPE_MISMATCH. */
+oct_status oct_image_prep_default(const oct_model_info *mi, oct_image_prep *out);
+/* The same for a model whose file declares its input size h x w (0, 0: any size, as
+ * above): crop h x w; resize 256 for 224x224 RGB models, else the crop's shorter side. */
+oct_status oct_image_prep_for_input(const oct_model_info *mi, int h, int w, oct_image_prep *out);
+/* The (h, w) of x for this image. */
+oct_status oct_image_prep_shape(const oct_image_prep *p, const oct_image *img, int *h, int *w);
+/* x (p->channels, h, w) = preprocess(img); count must be exactly that many floats. */
+oct_status oct_image_preprocess(const oct_image *img, const oct_image_prep *p, float *x, size_t count);
+
+/* ------------------------------------------------------------------------------------ */
+/* Device details, the program cache, events                                              */
+
+/* What an OpenCL device offers (`octcl info`). */
+typedef struct {
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;     /* largest single buffer */
+    uint64_t local_mem_bytes;
+    int compute_units;
+    int max_clock_mhz;
+    char opencl_version[128];     /* CL_DEVICE_VERSION, e.g. "OpenCL 3.0 PoCL ..." */
+    char opencl_c_version[128];   /* CL_DEVICE_OPENCL_C_VERSION */
+    int fp16, fp64;               /* half / double precision supported */
+} oct_device_caps;
+
+/* The device `octcl info` and oct_list_devices call platform_index:device_index. A
+ * missing device is OCT_ERR_NO_DEVICE; no OpenCL (or a build without it) OCT_ERR_NO_OPENCL. */
+oct_status oct_device_caps_get(int platform_index, int device_index, oct_device_caps *out);
+
+/* The folder of the on-disk OpenCL program cache: $OCTCL_CACHE_DIR ("off" or "0" turns
+ * the cache off), else $XDG_CACHE_HOME/octcl (absolute paths only), else
+ * $HOME/.cache/octcl. *enabled is 0 (and buf "") when there is no cache; *why (may be
+ * NULL) names the rule that decided, as static text. */
+oct_status oct_program_cache_dir(char *buf, size_t len, int *enabled, const char **why);
+
+/* Slow one-off work the library tells a program about (the library never prints). */
+typedef enum {
+    OCT_EVENT_BUILD_START = 0, /* an OpenCL program is being compiled from source (seconds) */
+    OCT_EVENT_BUILD_DONE       /* ... and has been built */
+} oct_event_kind;
+
+typedef struct {
+    oct_event_kind kind;
+    const char *device;   /* the device's name */
+    int cached;           /* the build is (START: will be) stored in the on-disk cache */
+    double seconds;       /* DONE: how long the build took */
+} oct_event;
+
+typedef void (*oct_event_fn)(void *user, const oct_event *e);
+/* One callback for the whole process (NULL: none), called on the thread doing the work
+ * (inside oct_context_create for program builds). */
+void oct_set_event_callback(oct_event_fn fn, void *user);
 
 /* ------------------------------------------------------------------------------------ */
 /* Testing aids                                                                           */

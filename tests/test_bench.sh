@@ -104,7 +104,11 @@ expect_rc 1
 expect_err "out.json"
 run --device cpu --alphas 0.5 --models "$SCRATCH/no-models"
 expect_rc 1
-expect_err "octnet_fmnist_a0.50.safetensors"
+expect_err "no-models: cannot open the folder"
+mkdir -p "$SCRATCH/empty-models"
+run --device cpu --alphas 0.5 --models "$SCRATCH/empty-models"
+expect_rc 1
+expect_err "no model file"
 
 # ---- a tiny run ----------------------------------------------------------------------------
 "$OCTCL" info >"$OUT" 2>"$ERR"
@@ -151,6 +155,40 @@ expect_err "ms_min"
 grep -q '"speedup": null, "theoretical_speedup": 1.4' "$SCRATCH/stdout.json" ||
     fail "alpha 0.25 alone: speedup null, theoretical_speedup 1.4..."
 pass
+
+# Several sizes in one run, alpha 0 run first whatever the order given, so every
+# streamed row has its speed-up; rows on stdout before the footnote, one per (alpha, size).
+run --device cpu --alphas 0.5,0 --batch 1 --size 8x8,12x10 --repeat 1 --warmup 0 --json "$SCRATCH/sizes.json"
+expect_rc 0
+check_json "$SCRATCH/sizes.json" 4
+[ "$(grep -c '^  0\.00      1 ' "$OUT")" -eq 2 ] && [ "$(grep -c '^  0\.50      1 ' "$OUT")" -eq 2 ] ||
+    fail "a row per alpha and size"
+pass
+first=$(grep -n '^  0\.' "$OUT" | head -n 1)
+case "$first" in *" 0.00 "*) pass ;; *) fail "alpha 0 should run first: $first" ;; esac
+[ -z "$(grep '^  0\.50 ' "$OUT" | awk '$10 == "-"')" ] || fail "a streamed alpha 0.5 row lacks its speed-up"
+pass
+grep -q '"size": "12x10"' "$SCRATCH/sizes.json" || fail "JSON rows for 12x10"
+pass
+# --models takes any file names; alpha comes from each file's metadata; --alphas picks.
+MODELS_SRC=${OCTCL_MODELS:-$SRC_DIR/models}
+if [ -f "$MODELS_SRC/octnet_fmnist_a0.50.safetensors" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
+    mkdir -p "$SCRATCH/any-names"
+    cp "$MODELS_SRC/octnet_fmnist_a0.50.safetensors" "$SCRATCH/any-names/mine.safetensors"
+    cp "$MODELS_SRC/octnet_fmnist_a0.00.safetensors" "$SCRATCH/any-names/baseline.safetensors"
+    echo "not a model" >"$SCRATCH/any-names/notes.txt"
+    run --device cpu --models "$SCRATCH/any-names" --batch 2 --repeat 1 --warmup 0 --accuracy-images 50 \
+        --json "$SCRATCH/models.json"
+    expect_rc 0
+    check_json "$SCRATCH/models.json" 2
+    grep -q '"alpha": 0.5, .*"model": "[^"]*/mine.safetensors"' "$SCRATCH/models.json" || fail "alpha 0.5 from mine.safetensors"
+    pass
+    run --device cpu --models "$SCRATCH/any-names" --alphas 0.25 --batch 2 --repeat 1 --warmup 0
+    expect_rc 1
+    expect_err "no model file"
+else
+    echo "note: no shipped models or data set; --models with any names is not checked"
+fi
 
 # ---- PyTorch counts the same MACs -------------------------------------------------------------
 if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then

@@ -21,6 +21,8 @@
 enum {
     OCT__ONNX_FLOAT = 1, OCT__ONNX_UINT8 = 2, OCT__ONNX_INT8 = 3, OCT__ONNX_INT32 = 6,
     OCT__ONNX_INT64 = 7, OCT__ONNX_BOOL = 9, OCT__ONNX_FLOAT16 = 10, OCT__ONNX_DOUBLE = 11,
+    /* also converted: INT16, UINT16, UINT32 into `i`; BFLOAT16 into `f` */
+    OCT__ONNX_UINT16 = 4, OCT__ONNX_INT16 = 5, OCT__ONNX_UINT32 = 12, OCT__ONNX_BFLOAT16 = 16,
 };
 
 /* A constant tensor: an initializer, a Constant node's value, a tensor attribute. */
@@ -53,7 +55,7 @@ typedef struct {
 typedef struct {
     char *name;                 /* "" when the file gives none */
     char *op_type;
-    char *domain;               /* "" is the default ONNX domain */
+    char *domain;               /* "" is the default ONNX domain ("ai.onnx" reads as "") */
     int ninputs;  char **inputs;   /* "" marks an omitted optional input */
     int noutputs; char **outputs;
     int nattrs;   oct__onnx_attr *attrs;
@@ -67,10 +69,11 @@ typedef struct {
     int ndim;
     int64_t dims[OCT__ONNX_MAX_DIMS];
     char *dim_param[OCT__ONNX_MAX_DIMS];   /* NULL where the dim is a number */
+    int shape_known;            /* 0 when the file gives no shape (then ndim is 0) */
 } oct__onnx_value;
 
 typedef struct {
-    int64_t opset;              /* of the default domain ("" or "ai.onnx") */
+    int64_t opset;              /* of the default domain ("" or "ai.onnx"); 0 when absent */
     int64_t ir_version;
     char *producer;             /* "pytorch", ... */
     char *graph_name;
@@ -89,8 +92,11 @@ oct_status oct__onnx_parse(const void *data, size_t len, const char *dir, oct__o
 void oct__onnx_free(oct__onnx_model *m);
 
 /* A serialized TensorProto file (the input_N.pb / output_N.pb of ONNX's backend test
- * data). out->name may be "". */
+ * data). out->name may be "". A type the reader does not convert (STRING, UINT64, ...)
+ * is OCT_ERR_FORMAT here; on any error *out is zeroed. */
 oct_status oct__onnx_read_tensor(const char *path, oct__onnx_tensor *out);
+/* The same from memory (fuzzers, tests); `dir` as for oct__onnx_parse. */
+oct_status oct__onnx_parse_tensor(const void *data, size_t len, const char *dir, oct__onnx_tensor *out);
 void oct__onnx_tensor_release(oct__onnx_tensor *t);
 
 /* Lookups (NULL when absent). */

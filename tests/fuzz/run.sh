@@ -7,12 +7,26 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
 build=build-fuzz
-harnesses="fuzz_safetensors fuzz_npy fuzz_idx"
+harnesses="fuzz_safetensors fuzz_npy fuzz_idx fuzz_onnx"
 
 cmake -S . -B "$build" -DCMAKE_C_COMPILER="${FUZZ_CC:-clang}" -DCMAKE_BUILD_TYPE=Debug \
       -DOCTCL_FUZZ=ON >/dev/null
 # shellcheck disable=SC2086
-cmake --build "$build" -j"$(nproc)" --target $harnesses
+cmake --build "$build" -j"$(nproc)" --target $harnesses onnx_seeds
+# The ONNX seeds are written by a program (protobuf-c pack), not committed.
+rm -rf "$build/corpus-seeds/onnx"
+mkdir -p "$build/corpus-seeds/onnx"
+"$build/tests/fuzz/onnx_seeds" "$build/corpus-seeds/onnx"
+# ... plus a few small real models and tensors from ONNX's backend test data (libonnx-testdata).
+td=/usr/share/libonnx-testdata/data
+for t in node/test_conv_with_strides_padding node/test_constant node/test_averagepool_2d_pads_count_include_pad \
+         node/test_batchnorm_example node/test_resize_upsample_scales_nearest node/test_reshape_negative_dim \
+         node/test_maxpool_2d_ceil node/test_if node/test_slice pytorch-converted/test_Conv2d_groups \
+         pytorch-operator/test_operator_flatten; do
+  for f in model.onnx test_data_set_0/input_0.pb; do
+    if [ -f "$td/$t/$f" ]; then cp "$td/$t/$f" "$build/corpus-seeds/onnx/$(basename "$t")_$(basename "$f")"; fi
+  done
+done
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -24,7 +38,9 @@ for h in $harnesses; do
   work="$build/corpus-work/$name" findings="$build/findings/$h" log="$build/$h.log"
   rm -rf "$work" "$findings"
   mkdir -p "$work" "$findings"
-  cp tests/fuzz/corpus/"$name"/* "$work"/
+  seeds=tests/fuzz/corpus/$name
+  [ -d "$seeds" ] || seeds=$build/corpus-seeds/$name
+  cp "$seeds"/* "$work"/
   dict=()
   [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
   echo "== $h: ${secs}s (log: $log)"

@@ -1,0 +1,121 @@
+/* fuse.c — the passes after a front end has built a graph with its epilogue fusions:
+ * pairing sums of convolutions into conv2d_pair ops, and recognising OctConv layers.
+ *
+ * After the importer's fusions an OctConv layer (d-li14's OctaveConv, the seed's
+ * OctaveConv2d) with BatchNorm, ReLU and a residual is four conv nodes:
+ *   hh: y_h = conv_hh(x_h) [+ residual] + Up(lh's output), ReLU   (lh: conv_lh(x_l))
+ *   hl: y_l = conv_hl(AvgPool2(x_h))                            (pool node before it)
+ *   ll:      + conv_ll(x_l) [+ residual], ReLU  (adds onto hl's output)
+ * which queue exactly the band layer's ops: conv, conv at low resolution, resize with
+ * accumulate, average pool, and the low band as one conv2d_pair op where the backend
+ * has it. This pass names them for `octcl info`.
+ */
+#include "graph/graph.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is_down(const oct__graph *g, int v, int x_h)
+{
+    int p = g->v[v].producer;
+    if (p < 0) return 0;
+    const oct__gnode *nd = &g->nd[p];
+    return nd->kind == OCT__GK_POOL && !nd->max && nd->kh == 2 && nd->kw == 2 && nd->sh == 2 && nd->sw == 2 &&
+           nd->in[0] == x_h;
+}
+
+static oct_status label(oct__gnode *nd, int layer, const char *role)
+{
+    nd->octconv = layer;
+    snprintf(nd->role, sizeof nd->role, "%s", role);
+    return OCT_OK;
+}
+
+oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
+{
+    /* Pairs: B adds onto A's output. B reads A's input too (kept alive for it). */
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *b = &g->nd[i];
+        if (b->kind != OCT__GK_CONV || !b->acc) continue;
+        for (int j = i - 1; j >= 0; j--) {
+            oct__gnode *a = &g->nd[j];
+            if (a->nout < 1 || a->out[0] != b->out[0]) continue;
+            if (a->kind == OCT__GK_CONV && !a->acc && !a->paired) {
+                int in[8], nin = 0;
+                for (int k = 0; k < b->nin && k < 7; k++) in[nin++] = b->in[k];
+                in[nin++] = a->in[0];
+                OCT__TRY(oct__g_set_inputs(g, b, nin, in));
+                b->pair = j;
+                a->paired = 1;
+            }
+            break;
+        }
+    }
+    /* OctConv layers. */
+    int count = 0;
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *hh = &g->nd[i];
+        if (hh->kind != OCT__GK_CONV || hh->up < 0 || hh->octconv) continue;
+        int lhi = g->v[hh->in[hh->up]].producer;
+        if (lhi < 0) continue;
+        oct__gnode *lh = &g->nd[lhi];
+        int x_h = hh->in[0], x_l = lh->in[0];
+        oct__gnode *hl = NULL, *ll = NULL;
+        for (int j = 0; j < g->nn && !hl; j++) {
+            oct__gnode *b = &g->nd[j];
+            if (b->kind != OCT__GK_CONV || !b->acc || b->pair < 0) continue;
+            oct__gnode *a = &g->nd[b->pair];
+            if (is_down(g, a->in[0], x_h) && b->in[0] == x_l) hl = a, ll = b;
+            else if (is_down(g, b->in[0], x_h) && a->in[0] == x_l) hl = b, ll = a;
+        }
+        count++;
+        OCT__TRY(label(hh, count, "hh"));
+        OCT__TRY(label(lh, count, "lh"));
+        if (hl) {
+            OCT__TRY(label(hl, count, "hl"));
+            OCT__TRY(label(ll, count, "ll"));
+        }
+    }
+    /* Stride-2 layers (d-li14's rule: pool, then convolve): y_h = HH(P(x_h)) + LH(x_l)
+     * and y_l = HL(P(P(x_h))) + LL(P(x_l)), two pairs with no upsampling; hh is the
+     * member of the first pair that reads a pool output. */
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *b = &g->nd[i];
+        if (b->kind != OCT__GK_CONV || !b->acc || b->pair < 0 || b->octconv) continue;
+        oct__gnode *a = &g->nd[b->pair];
+        if (a->octconv) continue;
+        int u = a->in[0], v = b->in[0];
+        for (int j = 0; j < g->nn; j++) {
+            oct__gnode *d = &g->nd[j];
+            if (j == i || d->kind != OCT__GK_CONV || !d->acc || d->pair < 0 || d->octconv) continue;
+            oct__gnode *c = &g->nd[d->pair];
+            int p = c->in[0], q = d->in[0];
+            oct__gnode *hh = NULL, *lh = NULL, *hl = NULL, *ll = NULL;
+            int pu = is_down(g, p, u), pv = is_down(g, p, v), qu = is_down(g, q, u), qv = is_down(g, q, v);
+            if (!((pu && qv) || (pv && qu))) continue;
+            int a_high = g->v[u].producer >= 0 && g->nd[g->v[u].producer].kind == OCT__GK_POOL;
+            hh = a_high ? a : b, lh = a_high ? b : a;
+            int high_in = hh->in[0];
+            hl = is_down(g, p, high_in) ? c : d, ll = hl == c ? d : c;
+            count++;
+            OCT__TRY(label(hh, count, "hh"));
+            OCT__TRY(label(lh, count, "lh"));
+            OCT__TRY(label(hl, count, "hl"));
+            OCT__TRY(label(ll, count, "ll"));
+            break;
+        }
+    }
+    /* Number the layers in the order they run. */
+    int next = 0;
+    for (int i = 0; i < g->nn; i++) {
+        int old = g->nd[i].octconv;
+        if (old <= 0) continue;
+        next++;
+        for (int j = i; j < g->nn; j++)
+            if (g->nd[j].octconv == old) g->nd[j].octconv = -next;
+    }
+    for (int i = 0; i < g->nn; i++)
+        if (g->nd[i].octconv < 0) g->nd[i].octconv = -g->nd[i].octconv;
+    *layers = count;
+    return OCT_OK;
+}

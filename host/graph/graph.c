@@ -1,0 +1,473 @@
+/* graph.c — building a graph, and the walks everything about a model derives from:
+ * shapes, MACs, the storage plan (slots reused by lifetime), activation bytes, the
+ * forward pass with chunking under a memory limit and halving on out-of-memory, the
+ * shape trace.
+ */
+#include "graph/graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const oct__gkind *const oct__kinds[OCT__GK_COUNT] = {
+    [OCT__GK_CONV] = &oct__gk_conv,       [OCT__GK_POOL] = &oct__gk_pool,     [OCT__GK_GAP] = &oct__gk_gap,
+    [OCT__GK_ADD] = &oct__gk_add,         [OCT__GK_AFFINE] = &oct__gk_affine, [OCT__GK_RESIZE] = &oct__gk_resize,
+    [OCT__GK_CONCAT] = &oct__gk_concat,   [OCT__GK_SLICE] = &oct__gk_slice,   [OCT__GK_FLATTEN] = &oct__gk_flatten,
+    [OCT__GK_LINEAR] = &oct__gk_linear,
+};
+
+const oct__gkind *oct__gkind_of(int kind) { return oct__kinds[kind]; }
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    char *d = oct__malloc(n);
+    if (d) memcpy(d, s ? s : "", n);
+    return d;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Building                                                                               */
+
+oct_status oct__graph_create(oct_context *ctx, oct__graph **out)
+{
+    oct__graph *g = oct__calloc(1, sizeof *g);
+    if (!g) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
+    g->ctx = ctx;
+    g->input = g->output = -1;
+    g->in_n = -1;
+    *out = g;
+    return OCT_OK;
+}
+
+static void release_plan(oct__graph *g)
+{
+    for (int i = 0; i < g->nslots; i++) oct__buf_free(g->ctx, &g->slots[i]);
+    free(g->slots);
+    g->slots = NULL;
+    g->nslots = 0;
+    oct__buf_free(g->ctx, &g->inbuf);
+    oct__buf_free(g->ctx, &g->scratch);
+    g->pn = g->ph = g->pw = 0;
+}
+
+void oct__graph_free(oct__graph *g)
+{
+    if (!g) return;
+    release_plan(g);
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *nd = &g->nd[i];
+        const oct__gkind *k = oct__kinds[nd->kind];
+        if (k->release) k->release(g, nd);
+        free(nd->name);
+        free(nd->fused);
+        free(nd->in);
+    }
+    for (int i = 0; i < g->nv; i++) free(g->v[i].name);
+    free(g->nd);
+    free(g->v);
+    free(g);
+}
+
+oct_status oct__g_value(oct__graph *g, const char *name, int rank, oct__gdims d, int producer, int *id)
+{
+    if (g->nv == g->cap_v) {
+        int cap = g->cap_v ? 2 * g->cap_v : 64;
+        oct__gvalue *v = oct__realloc(g->v, (size_t)cap * sizeof *v);
+        if (!v) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for values");
+        g->v = v, g->cap_v = cap;
+    }
+    oct__gvalue *v = &g->v[g->nv];
+    memset(v, 0, sizeof *v);
+    if (!(v->name = dupstr(name))) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
+    v->rank = rank;
+    v->d = d;
+    v->producer = producer;
+    v->view_of = -1;
+    v->slot = -1;
+    *id = g->nv++;
+    return OCT_OK;
+}
+
+oct_status oct__g_node(oct__graph *g, int kind, const char *name, oct__gnode **nd, int *index)
+{
+    if (g->nn == g->cap_n) {
+        int cap = g->cap_n ? 2 * g->cap_n : 64;
+        oct__gnode *n = oct__realloc(g->nd, (size_t)cap * sizeof *n);
+        if (!n) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for nodes");
+        g->nd = n, g->cap_n = cap;
+    }
+    oct__gnode *n = &g->nd[g->nn];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->res = n->up = n->pair = -1;
+    n->dh = n->dw = n->sh = n->sw = n->groups = 1;
+    if (!(n->name = dupstr(name))) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
+    *nd = n;
+    *index = g->nn++;
+    return OCT_OK;
+}
+
+oct_status oct__g_set_inputs(oct__graph *g, oct__gnode *nd, int nin, const int *in)
+{
+    (void)g;
+    int *a = oct__malloc((size_t)(nin ? nin : 1) * sizeof *a);
+    if (!a) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
+    memcpy(a, in, (size_t)nin * sizeof *a);
+    free(nd->in);
+    nd->in = a;
+    nd->nin = nin;
+    return OCT_OK;
+}
+
+oct_status oct__g_note_fused(oct__gnode *nd, const char *op, const char *name)
+{
+    size_t old = nd->fused ? strlen(nd->fused) : 0, add = strlen(op) + strlen(name) + 4;
+    char *f = oct__realloc(nd->fused, old + add);
+    if (!f) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
+    snprintf(f + old, add, "%s%s %s", old ? ", " : "", op, name);
+    nd->fused = f;
+    return OCT_OK;
+}
+
+oct_status oct__g_finish_node(oct__graph *g, int index, const char *const *names)
+{
+    oct__gnode *nd = &g->nd[index];
+    oct__gdims d[2];
+    OCT__TRY(oct__kinds[nd->kind]->shape(g, nd, d));
+    for (int i = 0; i < nd->nout; i++) {
+        int rank = nd->kind == OCT__GK_LINEAR || nd->kind == OCT__GK_FLATTEN ? 2 : 4;
+        if (nd->kind == OCT__GK_AFFINE || nd->kind == OCT__GK_ADD) rank = g->v[nd->in[0]].rank;
+        OCT__TRY(oct__g_value(g, names[i], rank, d[i], index, &nd->out[i]));
+        nd = &g->nd[index];
+        if (nd->kind == OCT__GK_SLICE || nd->kind == OCT__GK_FLATTEN) {
+            g->v[nd->out[i]].view_of = nd->in[0];
+            g->v[nd->out[i]].c0 = nd->kind == OCT__GK_SLICE ? nd->c0 : 0;
+        }
+    }
+    return OCT_OK;
+}
+
+void oct__g_move_to_end(oct__graph *g, int index)
+{
+    oct__gnode tmp = g->nd[index];
+    memmove(&g->nd[index], &g->nd[index + 1], (size_t)(g->nn - index - 1) * sizeof tmp);
+    g->nd[g->nn - 1] = tmp;
+    for (int i = 0; i < g->nv; i++) {
+        int *p = &g->v[i].producer;
+        if (*p == index)
+            *p = g->nn - 1;
+        else if (*p > index)
+            (*p)--;
+    }
+}
+
+void oct__g_remove(oct__graph *g, int index)
+{
+    oct__gnode *nd = &g->nd[index];
+    const oct__gkind *k = oct__kinds[nd->kind];
+    if (k->release) k->release(g, nd);
+    free(nd->name);
+    free(nd->fused);
+    free(nd->in);
+    memmove(&g->nd[index], &g->nd[index + 1], (size_t)(g->nn - index - 1) * sizeof *nd);
+    g->nn--;
+    for (int i = 0; i < g->nv; i++) {
+        int *p = &g->v[i].producer;
+        if (*p == index)
+            *p = -2;
+        else if (*p > index)
+            (*p)--;
+    }
+}
+
+int oct__g_readers(const oct__graph *g, int v)
+{
+    int count = v == g->output;
+    for (int i = 0; i < g->nn; i++)
+        for (int k = 0; k < g->nd[i].nin; k++) count += g->nd[i].in[k] == v;
+    return count;
+}
+
+oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return oct__fail(OCT_ERR_SHAPE_MISMATCH, "node '%s' (%s): %s", nd->name, oct__kinds[nd->kind]->name, msg);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Walks                                                                                  */
+
+oct_status oct__graph_shapes(oct__graph *g, int h, int w)
+{
+    if (g->input < 0 || g->output < 0) return oct__fail(OCT_ERR_NOT_READY, "graph: no input or output");
+    if (g->fixed_size_node[0] && (h != g->in_h || w != g->in_w))
+        return oct__fail(OCT_ERR_UNSUPPORTED,
+                         "%s computes its output size from the shapes the model was exported at (%dx%d); it runs at "
+                         "that size only, not %dx%d",
+                         g->fixed_size_node, g->in_h, g->in_w, h, w);
+    g->v[g->input].d.h = h;
+    g->v[g->input].d.w = w;
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *nd = &g->nd[i];
+        oct__gdims d[2];
+        OCT__TRY(oct__kinds[nd->kind]->shape(g, nd, d));
+        for (int k = 0; k < nd->nout; k++) {
+            if (d[k].c < 1 || d[k].h < 1 || d[k].w < 1)
+                return oct__gfail_shape(nd, "output %d would be (%d, %d, %d) for a %dx%d input", k, d[k].c, d[k].h,
+                                        d[k].w, h, w);
+            g->v[nd->out[k]].d = d[k];
+        }
+    }
+    return OCT_OK;
+}
+
+oct_status oct__graph_upload(oct__graph *g)
+{
+    for (int i = 0; i < g->nn; i++) {
+        const oct__gkind *k = oct__kinds[g->nd[i].kind];
+        if (k->upload) OCT__TRY(k->upload(g, &g->nd[i]));
+    }
+    return OCT_OK;
+}
+
+long long oct__graph_macs(oct__graph *g, int h, int w)
+{
+    if (oct__graph_shapes(g, h, w) != OCT_OK) return 0;
+    long long macs = 0;
+    for (int i = 0; i < g->nn; i++) {
+        const oct__gkind *k = oct__kinds[g->nd[i].kind];
+        if (k->macs) macs += k->macs(g, &g->nd[i]);
+    }
+    return macs;
+}
+
+static int root_of(const oct__graph *g, int v)
+{
+    while (g->v[v].view_of >= 0) v = g->v[v].view_of;
+    return v;
+}
+
+static size_t value_floats(const oct__graph *g, int v, int n)
+{
+    const oct__gdims *d = &g->v[v].d;
+    return (size_t)n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
+}
+
+/* Storage plan at the current dims: every value that owns storage gets a slot; a slot is
+ * reused once the last reader of its value (or of a view of it) has run. The graph
+ * input has a buffer of its own (written whole), so does the output's root. Returns
+ * the slot sizes (floats) in *sizes (caller frees) and their number. */
+static oct_status plan_slots(oct__graph *g, int n, size_t **sizes_out, int *nslots_out, size_t *scratch_out)
+{
+    int nv = g->nv, nn = g->nn, out_root = root_of(g, g->output);
+    for (int v = 0; v < nv; v++) g->v[v].last = -1, g->v[v].slot = -1;
+    for (int i = 0; i < nn; i++) {
+        for (int k = 0; k < g->nd[i].nin; k++) {
+            int r = root_of(g, g->nd[i].in[k]);
+            if (g->v[r].last < i) g->v[r].last = i;
+        }
+        for (int k = 0; k < g->nd[i].nout; k++) { /* a sum of convs writes one value twice */
+            int r = root_of(g, g->nd[i].out[k]);
+            if (g->v[r].last < i) g->v[r].last = i;
+        }
+    }
+    g->v[out_root].last = nn;
+    size_t *sizes = oct__calloc((size_t)nv + 1, sizeof *sizes);
+    int *busy_until = oct__calloc((size_t)nv + 1, sizeof *busy_until);
+    if (!sizes || !busy_until) {
+        free(sizes);
+        free(busy_until);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the plan");
+    }
+    int nslots = 0;
+    size_t scratch = 0;
+    /* Slot 0 is the output root's own. */
+    sizes[nslots] = value_floats(g, out_root, n);
+    busy_until[nslots++] = nn + 1;
+    g->v[out_root].slot = 0;
+    for (int i = 0; i < nn; i++) {
+        oct__gnode *nd = &g->nd[i];
+        const oct__gkind *k = oct__kinds[nd->kind];
+        if (k->scratch) {
+            size_t s = k->scratch(g, nd, n);
+            if (s > scratch) scratch = s;
+        }
+        for (int o = 0; o < nd->nout; o++) {
+            int v = nd->out[o];
+            if (g->v[v].view_of >= 0 || g->v[v].slot >= 0) continue;
+            size_t need = value_floats(g, v, n);
+            int last = g->v[v].last < 0 ? i : g->v[v].last;
+            /* A free slot: the smallest that holds it, else the largest (it grows). */
+            int best = -1;
+            for (int s = 1; s < nslots; s++) {
+                if (busy_until[s] >= i) continue;
+                if (best < 0) {
+                    best = s;
+                    continue;
+                }
+                int fits = sizes[s] >= need, bfits = sizes[best] >= need;
+                if ((fits && (!bfits || sizes[s] < sizes[best])) || (!fits && !bfits && sizes[s] > sizes[best]))
+                    best = s;
+            }
+            if (best < 0) best = nslots++;
+            if (sizes[best] < need) sizes[best] = need;
+            busy_until[best] = last;
+            g->v[v].slot = best;
+        }
+    }
+    free(busy_until);
+    *sizes_out = sizes;
+    *nslots_out = nslots;
+    *scratch_out = scratch;
+    return OCT_OK;
+}
+
+size_t oct__graph_activation_bytes(oct__graph *g, int n, int h, int w)
+{
+    if (n < 1 || oct__graph_shapes(g, h, w) != OCT_OK) return 0;
+    size_t *sizes, scratch, floats = value_floats(g, g->input, n);
+    int nslots;
+    if (plan_slots(g, n, &sizes, &nslots, &scratch) != OCT_OK) return 0;
+    for (int s = 0; s < nslots; s++) floats += sizes[s];
+    free(sizes);
+    return (floats + scratch) * sizeof(float);
+}
+
+static oct_status make_plan(oct__graph *g, int n, int h, int w)
+{
+    if (g->slots && g->pn == n && g->ph == h && g->pw == w) return OCT_OK;
+    release_plan(g);
+    OCT__TRY(oct__graph_shapes(g, h, w));
+    size_t *sizes, scratch;
+    int nslots;
+    OCT__TRY(plan_slots(g, n, &sizes, &nslots, &scratch));
+    oct_status s = OCT_OK;
+    g->slots = oct__calloc((size_t)nslots, sizeof *g->slots);
+    if (!g->slots) s = oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the plan");
+    g->nslots = g->slots ? nslots : 0;
+    for (int i = 0; i < g->nslots && s == OCT_OK; i++) s = oct__buf_alloc(g->ctx, &g->slots[i], sizes[i]);
+    if (s == OCT_OK) s = oct__buf_alloc(g->ctx, &g->inbuf, value_floats(g, g->input, n));
+    if (s == OCT_OK) s = oct__buf_alloc(g->ctx, &g->scratch, scratch);
+    free(sizes);
+    if (s != OCT_OK) {
+        release_plan(g);
+        return s;
+    }
+    g->pn = n, g->ph = h, g->pw = w;
+    return OCT_OK;
+}
+
+oct__view oct__g_view(const oct__graph *g, int v, int n)
+{
+    const oct__gvalue *val = &g->v[v];
+    if (val->view_of < 0) {
+        const oct__buf *b = v == g->input ? &g->inbuf : &g->slots[val->slot];
+        return oct__view_of(b, n, val->d.c, val->d.h, val->d.w);
+    }
+    oct__view p = oct__g_view(g, val->view_of, n);
+    const oct__gdims *pd = &g->v[val->view_of].d;
+    oct__view r = {p.buf, p.off + (size_t)val->c0 * pd->h * pd->w, p.nstride, n, val->d.c, val->d.h, val->d.w};
+    return r;
+}
+
+const oct__buf *oct__g_scratch(const oct__graph *g) { return &g->scratch; }
+
+static void trace_node(const oct__graph *g, const oct__gnode *nd, int n, oct_trace_fn trace, void *user)
+{
+    for (int k = 0; k < nd->nout; k++) {
+        const oct__gvalue *v = &g->v[nd->out[k]];
+        char label[200], kind[48];
+        if (nd->octconv)
+            snprintf(kind, sizeof kind, "OctConv %d %s", nd->octconv, nd->role);
+        else
+            snprintf(kind, sizeof kind, "%s", oct__kinds[nd->kind]->name);
+        snprintf(label, sizeof label, "%s (%s)%s", nd->nout > 1 ? v->name : nd->name, kind,
+                 nd->nout > 1 ? (k ? " low" : " high") : "");
+        int dims[4] = {n, v->d.c, v->d.h, v->d.w};
+        trace(user, label, v->rank, dims);
+    }
+}
+
+oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn trace, void *user)
+{
+    OCT__TRY(oct__graph_shapes(g, h, w));
+    for (int i = 0; i < g->nn; i++) trace_node(g, &g->nd[i], n, trace, user);
+    return OCT_OK;
+}
+
+/* One pass over n images whose activations fit. */
+static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int w, float *out, oct_trace_fn trace,
+                                void *user, int trace_n)
+{
+    oct_context *ctx = g->ctx;
+    OCT__TRY(make_plan(g, n, h, w));
+    OCT__TRY(ctx->be->write(ctx, &g->inbuf, x));
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *nd = &g->nd[i];
+        const oct__gkind *k = oct__kinds[nd->kind];
+        if (k->run) OCT__TRY(k->run(g, nd, n));
+        if (trace) trace_node(g, nd, trace_n, trace, user);
+    }
+    /* The output's root has a buffer of its own, exactly its size (the input buffer
+     * when the output is a view of the input, e.g. a lone Flatten). */
+    int r = root_of(g, g->output);
+    const oct__buf *b = r == g->input ? &g->inbuf : &g->slots[g->v[r].slot];
+    oct__view ov = oct__g_view(g, g->output, n);
+    if (ov.off == 0 && ov.nstride == (size_t)ov.c * ov.h * ov.w) return ctx->be->read(ctx, b, out);
+    float *tmp = oct__malloc(b->count * sizeof *tmp);
+    if (!tmp) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory reading the output");
+    oct_status s = ctx->be->read(ctx, b, tmp);
+    size_t per = (size_t)ov.c * ov.h * ov.w;
+    for (int i = 0; s == OCT_OK && i < n; i++) memcpy(out + i * per, tmp + ov.off + i * ov.nstride, per * sizeof *out);
+    free(tmp);
+    return s;
+}
+
+oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w, float *out, oct_trace_fn trace,
+                              void *user)
+{
+    if (n < 1 || h < 1 || w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "model: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
+                         g->v[g->input].d.c, h, w);
+    OCT__TRY(oct__graph_shapes(g, h, w));
+    int chunk = n;
+    if (g->mem_limit) {
+        size_t one = oct__graph_activation_bytes(g, 1, h, w);
+        if (one == 0 || one > g->mem_limit)
+            return oct__fail(OCT_ERR_DEVICE_MEMORY,
+                             "model: one %dx%d image needs %zu bytes of activations, over the limit of %zu bytes", h, w,
+                             one, g->mem_limit);
+        int lo = 1, hi = n;
+        while (lo < hi) {
+            int mid = lo + (hi - lo + 1) / 2;
+            size_t b = oct__graph_activation_bytes(g, mid, h, w);
+            if (b != 0 && b <= g->mem_limit)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        chunk = lo;
+    }
+    g->last_chunk = chunk;
+    OCT__TRY(oct__graph_shapes(g, h, w));
+    size_t in_stride = value_floats(g, g->input, 1), out_stride = value_floats(g, g->output, 1);
+    for (int start = 0; start < n;) {
+        int k = n - start < chunk ? n - start : chunk;
+        oct_status s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
+                                     start == 0 ? trace : NULL, user, n);
+        if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
+            release_plan(g);
+            chunk = k / 2;
+            g->last_chunk = chunk;
+            continue;
+        }
+        OCT__TRY(s);
+        start += k;
+    }
+    return OCT_OK;
+}

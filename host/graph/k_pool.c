@@ -1,0 +1,47 @@
+/* k_pool.c — max or average pooling (ONNX MaxPool / AveragePool): floor or ceil mode,
+ * pads, count_include_pad; AvgPool(2) without padding runs the backends' avgpool2.
+ *   x (N, C, H, W) -> y (N, C, Ho, Wo).
+ */
+#include "graph/graph.h"
+
+/* PyTorch's rule: out = (in + p0 + p1 - k) / s + 1, rounded up in ceil mode, and a
+ * window that would start in the right padding is dropped. */
+static int pool_out(int in, int k, int s, int p0, int p1, int ceil)
+{
+    int num = in + p0 + p1 - k;
+    if (num < 0) return 0;
+    int o = (ceil ? (num + s - 1) / s : num / s) + 1;
+    if (ceil && (o - 1) * s >= in + p0) o--;
+    return o;
+}
+
+static oct_status pool_shape(const oct__graph *g, const oct__gnode *nd, oct__gdims *out)
+{
+    const oct__gdims *x = &g->v[nd->in[0]].d;
+    out->c = x->c;
+    out->h = pool_out(x->h, nd->kh, nd->sh, nd->pt, nd->pb, nd->ceil);
+    out->w = pool_out(x->w, nd->kw, nd->sw, nd->pl, nd->pr, nd->ceil);
+    if (out->h < 1 || out->w < 1)
+        return oct__gfail_shape(nd, "window %dx%d does not fit the input %dx%d padded by (%d, %d, %d, %d)", nd->kh,
+                                nd->kw, x->h, x->w, nd->pt, nd->pl, nd->pb, nd->pr);
+    return OCT_OK;
+}
+
+static oct_status pool_run(oct__graph *g, oct__gnode *nd, int n)
+{
+    oct_context *ctx = g->ctx;
+    oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
+    int plain2 = !nd->max && nd->kh == 2 && nd->kw == 2 && nd->sh == 2 && nd->sw == 2 && !nd->pt && !nd->pl &&
+                 !nd->pb && !nd->pr && !nd->relu && y.h == x.h / 2 && y.w == x.w / 2;
+    if (plain2 || !ctx->be->poolg) {
+        if (!plain2)
+            return oct__fail(OCT_ERR_NOT_READY, "node '%s' (Pool): backend %s has no general pooling", nd->name,
+                             ctx->be->name);
+        oct__pool_op op = {x, y};
+        return ctx->be->avgpool2(ctx, &op);
+    }
+    oct__poolg_op op = {x, y, nd->max, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr, nd->cip, nd->relu};
+    return ctx->be->poolg(ctx, &op);
+}
+
+const oct__gkind oct__gk_pool = {"Pool", pool_shape, NULL, NULL, pool_run, NULL, NULL};

@@ -1,0 +1,953 @@
+/* test_graph.c — the ONNX importer and the graph engine on models built by hand as
+ * oct__onnx_model structs: fusion decisions, each load error with its message, the
+ * shape trace, MACs against a hand count, activation bytes against what the context
+ * allocated, chunking, and the forward pass against plain double loops written here,
+ * on ref, cpu and every OpenCL device.
+ */
+#include "graph/graph.h"
+#include "onnx/onnx.h"
+#include "onnx/onnx_import.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------ */
+/* A model built by hand                                                                  */
+
+#define MAXN 48
+#define MAXA 8
+
+typedef struct {
+    oct__onnx_model m;
+    oct__onnx_node nodes[MAXN];
+    oct__onnx_tensor inits[MAXN];
+    oct__onnx_value in, out;
+    char *ins[MAXN][8], *outs[MAXN][4];
+    oct__onnx_attr attrs[MAXN][MAXA];
+    int64_t ints[MAXN][MAXA][8];
+    char strs[MAXN][MAXA][32];
+    char names[MAXN * 12][48];
+    int nnames;
+    rng_t r;
+} net;
+
+static char *name(net *t, const char *s)
+{
+    char *p = t->names[t->nnames++];
+    snprintf(p, 48, "%s", s);
+    return p;
+}
+
+static void net_init(net *t, int c, int h, int w)
+{
+    memset(t, 0, sizeof *t);
+    t->r.s = 12345;
+    t->m.opset = 13;
+    t->in.name = name(t, "x");
+    t->in.elem_type = OCT__ONNX_FLOAT;
+    t->in.ndim = 4;
+    t->in.dims[0] = -1, t->in.dims[1] = c, t->in.dims[2] = h, t->in.dims[3] = w;
+    t->m.inputs = &t->in, t->m.ninputs = 1;
+    t->m.outputs = &t->out, t->m.noutputs = 1;
+    t->m.nodes = t->nodes;
+    t->m.inits = t->inits;
+}
+
+static void net_output(net *t, const char *s)
+{
+    t->out.name = name(t, s);
+    t->out.elem_type = OCT__ONNX_FLOAT;
+}
+
+/* A float initializer of the given dims, uniform in [lo, hi). */
+static oct__onnx_tensor *init_f(net *t, const char *s, float lo, float hi, int ndim, ...)
+{
+    oct__onnx_tensor *x = &t->inits[t->m.ninits++];
+    va_list ap;
+    va_start(ap, ndim);
+    x->name = name(t, s);
+    x->dtype = OCT__ONNX_FLOAT;
+    x->ndim = ndim;
+    x->count = 1;
+    for (int i = 0; i < ndim; i++) x->count *= (size_t)(x->dims[i] = va_arg(ap, int));
+    va_end(ap);
+    x->f = rng_array(&t->r, x->count, lo, hi);
+    return x;
+}
+
+/* An int64 initializer holding the given values (1-D). */
+static void init_i(net *t, const char *s, int count, ...)
+{
+    oct__onnx_tensor *x = &t->inits[t->m.ninits++];
+    va_list ap;
+    va_start(ap, count);
+    x->name = name(t, s);
+    x->dtype = OCT__ONNX_INT64;
+    x->ndim = 1;
+    x->dims[0] = count;
+    x->count = (size_t)count;
+    x->i = calloc((size_t)count + 1, sizeof *x->i);
+    for (int i = 0; i < count; i++) x->i[i] = va_arg(ap, long long);
+    va_end(ap);
+}
+
+/* A node: inputs and outputs as comma lists. */
+static oct__onnx_node *node(net *t, const char *op, const char *nm, const char *ins, const char *outs)
+{
+    int k = t->m.nnodes++;
+    oct__onnx_node *n = &t->nodes[k];
+    n->op_type = name(t, op);
+    n->name = name(t, nm);
+    n->domain = name(t, "");
+    n->inputs = t->ins[k], n->outputs = t->outs[k], n->attrs = t->attrs[k];
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", ins);
+    for (char *p = strtok(buf, ","); p; p = strtok(NULL, ",")) n->inputs[n->ninputs++] = name(t, strcmp(p, "-") ? p : "");
+    snprintf(buf, sizeof buf, "%s", outs);
+    for (char *p = strtok(buf, ","); p; p = strtok(NULL, ",")) n->outputs[n->noutputs++] = name(t, p);
+    return n;
+}
+
+static void attr_ints(net *t, oct__onnx_node *n, const char *nm, int count, ...)
+{
+    int k = (int)(n - t->nodes);
+    oct__onnx_attr *a = &n->attrs[n->nattrs];
+    va_list ap;
+    va_start(ap, count);
+    a->name = name(t, nm);
+    a->type = OCT__ONNX_ATTR_INTS;
+    a->ints = t->ints[k][n->nattrs];
+    a->nints = count;
+    for (int i = 0; i < count; i++) a->ints[i] = va_arg(ap, int);
+    va_end(ap);
+    n->nattrs++;
+}
+
+static void attr_int(net *t, oct__onnx_node *n, const char *nm, int v)
+{
+    oct__onnx_attr *a = &n->attrs[n->nattrs++];
+    a->name = name(t, nm);
+    a->type = OCT__ONNX_ATTR_INT;
+    a->i = v;
+}
+
+static void attr_str(net *t, oct__onnx_node *n, const char *nm, const char *v)
+{
+    int k = (int)(n - t->nodes);
+    oct__onnx_attr *a = &n->attrs[n->nattrs];
+    a->name = name(t, nm);
+    a->type = OCT__ONNX_ATTR_STRING;
+    a->s = t->strs[k][n->nattrs];
+    snprintf(a->s, 32, "%s", v);
+    n->nattrs++;
+}
+
+static void net_free(net *t)
+{
+    for (int i = 0; i < t->m.ninits; i++) {
+        free(t->inits[i].f);
+        free(t->inits[i].i);
+    }
+}
+
+static const oct__onnx_tensor *find_init(const net *t, const char *s)
+{
+    for (int i = 0; i < t->m.ninits; i++)
+        if (strcmp(t->inits[i].name, s) == 0) return &t->inits[i];
+    return NULL;
+}
+
+/* A conv node with weight "<nm>.w" (co, ci, k, k), bias "<nm>.b", stride 1, pad k / 2. */
+static oct__onnx_node *conv(net *t, const char *nm, const char *in, const char *out, int ci, int co, int k)
+{
+    char w[48], b[48], ins[160];
+    snprintf(w, sizeof w, "%s.w", nm);
+    snprintf(b, sizeof b, "%s.b", nm);
+    init_f(t, w, -0.5f, 0.5f, 4, co, ci, k, k);
+    init_f(t, b, -0.5f, 0.5f, 1, co);
+    snprintf(ins, sizeof ins, "%s,%s,%s", in, w, b);
+    oct__onnx_node *n = node(t, "Conv", nm, ins, out);
+    attr_ints(t, n, "kernel_shape", 2, k, k);
+    attr_ints(t, n, "pads", 4, k / 2, k / 2, k / 2, k / 2);
+    return n;
+}
+
+static void bn(net *t, const char *nm, const char *in, const char *out, int c)
+{
+    char p[4][48], ins[256];
+    static const char *const part[4] = {"g", "b", "m", "v"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p[i], 48, "%s.%s", nm, part[i]);
+        init_f(t, p[i], i == 3 ? 0.5f : i == 0 ? 0.5f : -0.3f, i == 3 || i == 0 ? 1.5f : 0.3f, 1, c);
+    }
+    snprintf(ins, sizeof ins, "%s,%s,%s,%s,%s", in, p[0], p[1], p[2], p[3]);
+    node(t, "BatchNormalization", nm, ins, out);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Plain double loops: the expected values                                               */
+
+/* y (n, co, h, w) = conv(x (n, ci, h, w)), 'same' padding, stride 1. */
+static void ref_conv(const double *x, int n, int ci, int h, int w, const float *wt, const float *b, int co, int k,
+                     double *y)
+{
+    int p = k / 2;
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < co; o++)
+            for (int yy = 0; yy < h; yy++)
+                for (int xx = 0; xx < w; xx++) {
+                    double s = b ? b[o] : 0;
+                    for (int c = 0; c < ci; c++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int sy = yy + ky - p, sx = xx + kx - p;
+                                if (sy < 0 || sy >= h || sx < 0 || sx >= w) continue;
+                                s += wt[((o * ci + c) * k + ky) * k + kx] * x[((size_t)(i * ci + c) * h + sy) * w + sx];
+                            }
+                    y[((size_t)(i * co + o) * h + yy) * w + xx] = s;
+                }
+}
+
+static void ref_bn(double *x, int n, int c, int hw, const net *t, const char *nm, int relu)
+{
+    char p[48];
+    snprintf(p, 48, "%s.g", nm);
+    const float *g = find_init(t, p)->f;
+    snprintf(p, 48, "%s.b", nm);
+    const float *b = find_init(t, p)->f;
+    snprintf(p, 48, "%s.m", nm);
+    const float *m = find_init(t, p)->f;
+    snprintf(p, 48, "%s.v", nm);
+    const float *v = find_init(t, p)->f;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            for (int k = 0; k < hw; k++) {
+                double *e = &x[((size_t)i * c + ch) * hw + k];
+                *e = (*e - m[ch]) / sqrt(v[ch] + 1e-5) * g[ch] + b[ch];
+                if (relu && *e < 0) *e = 0;
+            }
+}
+
+/* 2x2 pooling, stride 2: average or max. */
+static void ref_pool2(const double *x, int n, int c, int h, int w, int max, double *y)
+{
+    int ho = h / 2, wo = w / 2;
+    for (int i = 0; i < n * c; i++)
+        for (int yy = 0; yy < ho; yy++)
+            for (int xx = 0; xx < wo; xx++) {
+                const double *p = x + (size_t)i * h * w + (2 * yy) * w + 2 * xx;
+                y[(size_t)i * ho * wo + yy * wo + xx] =
+                    max ? fmax(fmax(p[0], p[1]), fmax(p[w], p[w + 1])) : (p[0] + p[1] + p[w] + p[w + 1]) / 4;
+            }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Devices                                                                                */
+
+static const char *g_devices[10];
+static char g_dev_names[8][32];
+static int g_ndevices;
+
+static void find_devices(void)
+{
+    g_devices[g_ndevices++] = "ref";
+    g_devices[g_ndevices++] = "cpu";
+    oct_device_info d[8];
+    int count = 0;
+    if (oct_list_devices(d, 8, &count) == OCT_OK)
+        for (int i = 0; i < count && i < 8; i++) {
+            snprintf(g_dev_names[i], sizeof g_dev_names[i], "opencl:%d:%d", d[i].platform_index, d[i].device_index);
+            g_devices[g_ndevices++] = g_dev_names[i];
+        }
+}
+
+static oct__graph *import(oct_context *ctx, net *t, oct_status want)
+{
+    oct__graph *g = NULL;
+    oct_status s = oct__onnx_import(ctx, &t->m, "test.onnx", &g);
+    if (s != want) printf("\nimport: status %d (%s), expected %d\n", s, oct_last_error(), want);
+    CU_ASSERT_EQUAL(s, want);
+    return g;
+}
+
+/* Compare out (float) to want (double). */
+static void check(const char *what, const double *want, const float *got, size_t n)
+{
+    float *w = malloc(n * sizeof *w);
+    for (size_t i = 0; i < n; i++) w[i] = (float)want[i];
+    CU_ASSERT_EQUAL(compare_floats(what, w, got, n, TOL_ABS, TOL_REL), 0);
+    free(w);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* A small plain net: Conv + BN + ReLU, MaxPool, GAP, Flatten, Gemm                         */
+
+enum { S_C = 3, S_H = 9, S_W = 8, S_CO = 4, S_K = 5 };
+
+static void small_net(net *t)
+{
+    net_init(t, S_C, S_H, S_W);
+    conv(t, "conv", "x", "c", S_C, S_CO, 3);
+    bn(t, "bn", "c", "b", S_CO);
+    node(t, "Relu", "relu", "b", "r");
+    oct__onnx_node *p = node(t, "MaxPool", "pool", "r", "p");
+    attr_ints(t, p, "kernel_shape", 2, 2, 2);
+    attr_ints(t, p, "strides", 2, 2, 2);
+    node(t, "GlobalAveragePool", "gap", "p", "g");
+    node(t, "Flatten", "flat", "g", "f");
+    init_f(t, "fc.w", -1, 1, 2, S_K, S_CO);
+    init_f(t, "fc.b", -1, 1, 1, S_K);
+    oct__onnx_node *fc = node(t, "Gemm", "fc", "f,fc.w,fc.b", "y");
+    attr_int(t, fc, "transB", 1);
+    net_output(t, "y");
+}
+
+static void small_expected(const net *t, const float *x, int n, double *y)
+{
+    size_t hw = S_H * S_W;
+    double *xd = malloc((size_t)n * S_C * hw * sizeof *xd), *c = malloc((size_t)n * S_CO * hw * sizeof *c);
+    double *p = malloc((size_t)n * S_CO * (hw / 4) * sizeof *p);
+    for (size_t i = 0; i < (size_t)n * S_C * hw; i++) xd[i] = x[i];
+    ref_conv(xd, n, S_C, S_H, S_W, find_init(t, "conv.w")->f, find_init(t, "conv.b")->f, S_CO, 3, c);
+    ref_bn(c, n, S_CO, (int)hw, t, "bn", 1);
+    ref_pool2(c, n, S_CO, S_H, S_W, 1, p);
+    const float *fw = find_init(t, "fc.w")->f, *fb = find_init(t, "fc.b")->f;
+    int ph = S_H / 2, pw = S_W / 2;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < S_K; k++) {
+            double s = fb[k];
+            for (int ch = 0; ch < S_CO; ch++) {
+                double m = 0;
+                for (int e = 0; e < ph * pw; e++) m += p[((size_t)i * S_CO + ch) * ph * pw + e];
+                s += fw[k * S_CO + ch] * (m / (ph * pw));
+            }
+            y[i * S_K + k] = s;
+        }
+    free(xd);
+    free(c);
+    free(p);
+}
+
+static int g_trace_lines;
+static int g_trace_last[4], g_trace_last_rank;
+static char g_trace_first[128];
+
+static void count_trace(void *user, const char *label, int rank, const int *dims)
+{
+    (void)user;
+    if (g_trace_lines++ == 0) snprintf(g_trace_first, sizeof g_trace_first, "%s (%d, %d, %d, %d)", label, dims[0], dims[1], dims[2], dims[3]);
+    g_trace_last_rank = rank;
+    memcpy(g_trace_last, dims, sizeof g_trace_last);
+}
+
+static void test_small_net(void)
+{
+    net t;
+    small_net(&t);
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    oct__graph *g = import(ctx, &t, OCT_OK);
+    if (g) {
+        /* Conv (BN and ReLU folded), pool, gap, flatten, linear. */
+        CU_ASSERT_EQUAL(g->nn, 5);
+        CU_ASSERT_EQUAL(g->nd[0].kind, OCT__GK_CONV);
+        CU_ASSERT_PTR_NOT_NULL(g->nd[0].fused);
+        if (g->nd[0].fused) CU_ASSERT_STRING_EQUAL(g->nd[0].fused, "BatchNormalization bn, Relu relu");
+        CU_ASSERT_EQUAL(g->nd[0].relu, 1);
+        CU_ASSERT_EQUAL(g->nd[1].kind, OCT__GK_POOL);
+        CU_ASSERT_EQUAL(g->nd[4].kind, OCT__GK_LINEAR);
+        /* Conv weight + bias, BN scale + shift, Gemm weight + bias. */
+        CU_ASSERT_EQUAL(g->params, S_CO * S_C * 9 + S_CO + 2 * S_CO + S_K * S_CO + S_K);
+        /* MACs by hand: the conv at full size plus the Gemm. */
+        CU_ASSERT_EQUAL(oct__graph_macs(g, S_H, S_W), (long long)S_CO * S_C * 9 * S_H * S_W + S_CO * S_K);
+        CU_ASSERT_EQUAL(oct__graph_macs(g, 16, 12), (long long)S_CO * S_C * 9 * 16 * 12 + S_CO * S_K);
+        /* Trace: one line per node, the last the logits. */
+        g_trace_lines = 0;
+        CU_ASSERT_EQUAL(oct__graph_trace(g, 2, S_H, S_W, count_trace, NULL), OCT_OK);
+        CU_ASSERT_EQUAL(g_trace_lines, 5);
+        CU_ASSERT_STRING_EQUAL(g_trace_first, "conv (Conv) (2, 4, 9, 8)");
+        CU_ASSERT_EQUAL(g_trace_last_rank, 2);
+        CU_ASSERT(g_trace_last[0] == 2 && g_trace_last[1] == S_K);
+    }
+    oct__graph_free(g);
+    oct_context_free(ctx);
+    net_free(&t);
+}
+
+/* The forward pass against the double loops, on every device; batch sizes 1 and 3. */
+static void test_small_forward(void)
+{
+    net t;
+    small_net(&t);
+    rng_t r = {99};
+    int n = 3;
+    float *x = rng_array(&r, (size_t)n * S_C * S_H * S_W, -2, 2), y[3 * S_K];
+    double want[3 * S_K];
+    small_expected(&t, x, n, want);
+    for (int d = 0; d < g_ndevices; d++) {
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            size_t before = ctx->buf_bytes;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, S_H, S_W, y, NULL, NULL), OCT_OK);
+            /* Activation bytes are exactly what the pass allocated. */
+            size_t got = ctx->buf_bytes - before, predicted = oct__graph_activation_bytes(g, n, S_H, S_W);
+            if (got != predicted) printf("\n%s: the pass allocated %zu bytes, predicted %zu\n", g_devices[d], got, predicted);
+            CU_ASSERT_EQUAL(got, predicted);
+            check(g_devices[d], want, y, (size_t)n * S_K);
+            /* Batch 1 on the same graph (a new plan). */
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, 1, S_H, S_W, y, NULL, NULL), OCT_OK);
+            check(g_devices[d], want, y, S_K);
+            /* Chunks under a limit: same values, fewer images per pass. */
+            g->mem_limit = oct__graph_activation_bytes(g, 2, S_H, S_W);
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, S_H, S_W, y, NULL, NULL), OCT_OK);
+            CU_ASSERT_EQUAL(g->last_chunk, 2);
+            check("chunked", want, y, (size_t)n * S_K);
+            g->mem_limit = oct__graph_activation_bytes(g, 1, S_H, S_W) - 1;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, S_H, S_W, y, NULL, NULL), OCT_ERR_DEVICE_MEMORY);
+        }
+        oct__graph_free(g);
+        CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
+        oct_context_free(ctx);
+    }
+    free(x);
+    net_free(&t);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* An OctConv layer as PyTorch exports it                                                  */
+
+enum { O_C = 6, O_H = 10, O_W = 8, O_CH = 4, O_CL = 2, O_OH = 3, O_OL = 3 };
+
+static void pool2(net *t, const char *nm, const char *in, const char *out)
+{
+    oct__onnx_node *p = node(t, "AveragePool", nm, in, out);
+    attr_ints(t, p, "kernel_shape", 2, 2, 2);
+    attr_ints(t, p, "strides", 2, 2, 2);
+}
+
+/* x -> split (Slice high, Slice + AvgPool low) -> OctConv 3x3 with BN + ReLU per band ->
+ * merge (Resize nearest x2 of the low band, Concat). */
+static void octconv_net(net *t)
+{
+    net_init(t, O_C, O_H, O_W);
+    init_i(t, "s0", 1, 0LL);
+    init_i(t, "s1", 1, (long long)O_CH);
+    init_i(t, "s2", 1, 1000000LL);
+    init_i(t, "ax", 1, 1LL);
+    node(t, "Slice", "split_h", "x,s0,s1,ax", "xh");
+    node(t, "Slice", "split_l", "x,s1,s2,ax", "xl0");
+    pool2(t, "split_pool", "xl0", "xl");
+    conv(t, "hh", "xh", "hh_o", O_CH, O_OH, 3);
+    pool2(t, "down", "xh", "d");
+    conv(t, "hl", "d", "hl_o", O_CH, O_OL, 3);
+    conv(t, "lh", "xl", "lh_o", O_CL, O_OH, 3);
+    init_f(t, "scales", 1, 1, 1, 4);
+    float *sc = (float *)find_init(t, "scales")->f;
+    sc[2] = sc[3] = 2;
+    oct__onnx_node *up = node(t, "Resize", "up", "lh_o,-,scales", "lh_up");
+    attr_str(t, up, "mode", "nearest");
+    attr_str(t, up, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, up, "nearest_mode", "floor");
+    node(t, "Add", "add_h", "lh_up,hh_o", "yh0");
+    conv(t, "ll", "xl", "ll_o", O_CL, O_OL, 3);
+    node(t, "Add", "add_l", "hl_o,ll_o", "yl0");
+    bn(t, "bn_h", "yh0", "yh1", O_OH);
+    node(t, "Relu", "relu_h", "yh1", "yh");
+    bn(t, "bn_l", "yl0", "yl1", O_OL);
+    node(t, "Relu", "relu_l", "yl1", "yl");
+    oct__onnx_node *m = node(t, "Resize", "merge_up", "yl,-,scales", "yl_up");
+    attr_str(t, m, "mode", "nearest");
+    attr_str(t, m, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, m, "nearest_mode", "floor");
+    oct__onnx_node *c = node(t, "Concat", "merge", "yh,yl_up", "y");
+    attr_int(t, c, "axis", 1);
+    net_output(t, "y");
+}
+
+static void octconv_expected(const net *t, const float *x, int n, double *y)
+{
+    int H = O_H, W = O_W, h = H / 2, w = W / 2;
+    size_t HW = (size_t)H * W, hw = (size_t)h * w;
+    double *xh = calloc((size_t)n * O_CH * HW, 8), *xl0 = calloc((size_t)n * O_CL * HW, 8);
+    double *xl = calloc((size_t)n * O_CL * hw, 8), *d = calloc((size_t)n * O_CH * hw, 8);
+    double *a = calloc((size_t)n * O_OH * HW, 8), *b = calloc((size_t)n * O_OH * hw, 8);
+    double *c = calloc((size_t)n * O_OL * hw, 8), *e = calloc((size_t)n * O_OL * hw, 8);
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < O_C; ch++)
+            for (size_t k = 0; k < HW; k++) {
+                double v = x[((size_t)i * O_C + ch) * HW + k];
+                if (ch < O_CH)
+                    xh[((size_t)i * O_CH + ch) * HW + k] = v;
+                else
+                    xl0[((size_t)i * O_CL + ch - O_CH) * HW + k] = v;
+            }
+    ref_pool2(xl0, n, O_CL, H, W, 0, xl);
+    ref_pool2(xh, n, O_CH, H, W, 0, d);
+    ref_conv(xh, n, O_CH, H, W, find_init(t, "hh.w")->f, find_init(t, "hh.b")->f, O_OH, 3, a);
+    ref_conv(xl, n, O_CL, h, w, find_init(t, "lh.w")->f, find_init(t, "lh.b")->f, O_OH, 3, b);
+    for (int i = 0; i < n * O_OH; i++)
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) a[(size_t)i * HW + yy * W + xx] += b[(size_t)i * hw + (yy / 2) * w + xx / 2];
+    ref_conv(d, n, O_CH, h, w, find_init(t, "hl.w")->f, find_init(t, "hl.b")->f, O_OL, 3, c);
+    ref_conv(xl, n, O_CL, h, w, find_init(t, "ll.w")->f, find_init(t, "ll.b")->f, O_OL, 3, e);
+    for (size_t i = 0; i < (size_t)n * O_OL * hw; i++) c[i] += e[i];
+    ref_bn(a, n, O_OH, (int)HW, t, "bn_h", 1);
+    ref_bn(c, n, O_OL, (int)hw, t, "bn_l", 1);
+    int co = O_OH + O_OL;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < co; ch++)
+            for (int yy = 0; yy < H; yy++)
+                for (int xx = 0; xx < W; xx++)
+                    y[(((size_t)i * co + ch) * H + yy) * W + xx] =
+                        ch < O_OH ? a[((size_t)i * O_OH + ch) * HW + yy * W + xx]
+                                  : c[((size_t)i * O_OL + ch - O_OH) * hw + (yy / 2) * w + xx / 2];
+    free(xh), free(xl0), free(xl), free(d), free(a), free(b), free(c), free(e);
+}
+
+static const oct__gnode *by_name(const oct__graph *g, const char *s)
+{
+    for (int i = 0; i < g->nn; i++)
+        if (strcmp(g->nd[i].name, s) == 0) return &g->nd[i];
+    return NULL;
+}
+
+static void test_octconv_fusion(void)
+{
+    net t;
+    octconv_net(&t);
+    rng_t r = {5};
+    int n = 2;
+    size_t count = (size_t)n * (O_OH + O_OL) * O_H * O_W;
+    float *x = rng_array(&r, (size_t)n * O_C * O_H * O_W, -2, 2), *y = malloc(count * sizeof *y);
+    double *want = malloc(count * sizeof *want);
+    octconv_expected(&t, x, n, want);
+    for (int d = 0; d < g_ndevices; d++) {
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g && d == 0) {
+            /* The four paths became one OctConv layer; BN, ReLU, the Up and both Adds
+             * are epilogues; no Add or Affine node is left. */
+            CU_ASSERT_EQUAL(g->octconv_layers, 1);
+            const oct__gnode *hh = by_name(g, "hh"), *ll = by_name(g, "ll"), *hl = by_name(g, "hl"), *lh = by_name(g, "lh");
+            CU_ASSERT_FATAL(hh && ll && hl && lh);
+            CU_ASSERT_STRING_EQUAL(hh->role, "hh");
+            CU_ASSERT_STRING_EQUAL(lh->role, "lh");
+            CU_ASSERT_STRING_EQUAL(hl->role, "hl");
+            CU_ASSERT_STRING_EQUAL(ll->role, "ll");
+            CU_ASSERT_STRING_EQUAL(hh->fused, "Resize up, Add add_h, BatchNormalization bn_h, Relu relu_h");
+            CU_ASSERT_STRING_EQUAL(ll->fused, "Add add_l, BatchNormalization bn_l, Relu relu_l");
+            CU_ASSERT(hh->up >= 0 && ll->acc && ll->pair == (int)(hl - g->nd) && hl->paired);
+            for (int i = 0; i < g->nn; i++) CU_ASSERT(g->nd[i].kind != OCT__GK_ADD && g->nd[i].kind != OCT__GK_AFFINE);
+            /* MACs: the four paths at their resolutions. */
+            long long HW = O_H * O_W, hw = (O_H / 2) * (O_W / 2);
+            CU_ASSERT_EQUAL(oct__graph_macs(g, O_H, O_W),
+                            9 * (O_OH * O_CH * HW + O_OL * O_CH * hw + O_OH * O_CL * hw + O_OL * O_CL * hw));
+        }
+        if (g) {
+            size_t before = ctx->buf_bytes;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, O_H, O_W, y, NULL, NULL), OCT_OK);
+            CU_ASSERT_EQUAL(ctx->buf_bytes - before, oct__graph_activation_bytes(g, n, O_H, O_W));
+            check(g_devices[d], want, y, count);
+        }
+        oct__graph_free(g);
+        oct_context_free(ctx);
+    }
+    free(x), free(y), free(want);
+    net_free(&t);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Load errors: each names the node, the op and the value                                  */
+
+static void expect_error(net *t, oct_status want, const char *text)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    oct__graph *g = import(ctx, t, want);
+    const char *msg = oct_last_error();
+    if (!strstr(msg, text)) printf("\nmessage \"%s\" lacks \"%s\"\n", msg, text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, text));
+    CU_ASSERT_PTR_NULL(g);
+    oct__graph_free(g);
+    CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
+    oct_context_free(ctx);
+    net_free(t);
+}
+
+static void test_errors(void)
+{
+    net t;
+    /* An op octcl does not run. */
+    net_init(&t, 3, 8, 8);
+    node(&t, "Gelu", "act", "x", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'act' (Gelu): op 'Gelu' is not supported");
+    /* An attribute value it does not run. */
+    net_init(&t, 3, 8, 8);
+    init_f(&t, "sc", 2, 2, 1, 4);
+    oct__onnx_node *n = node(&t, "Resize", "up", "x,-,sc", "y");
+    attr_str(&t, n, "mode", "linear");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Resize): attribute 'mode' = 'linear' (nearest only)");
+    net_init(&t, 3, 8, 8);
+    init_f(&t, "sc", 2, 2, 1, 4);
+    n = node(&t, "Resize", "up", "x,-,sc", "y");
+    attr_str(&t, n, "coordinate_transformation_mode", "align_corners");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'coordinate_transformation_mode' = 'align_corners'");
+    /* Broadcasting. */
+    net_init(&t, 3, 8, 8);
+    init_f(&t, "k", 1, 2, 1, 1);
+    node(&t, "Add", "plus", "x,k", "y");
+    net_output(&t, "y");
+    ((float *)find_init(&t, "k")->f)[0] = 1; /* one value is an affine node; 2 are not */
+    t.inits[0].count = 2, t.inits[0].dims[0] = 2;
+    free(t.inits[0].f);
+    t.inits[0].f = calloc(2, sizeof(float));
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'plus' (Add): Add of constant 'k' (2 values) and an activation of 3 channels");
+    net_init(&t, 3, 8, 8);
+    pool2(&t, "p", "x", "q");
+    node(&t, "Add", "plus", "x,q", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'plus' (Add): operands (3, 8, 8) and (3, 4, 4) differ");
+    /* A tensor nobody writes. */
+    net_init(&t, 3, 8, 8);
+    node(&t, "Relu", "r", "nope", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_MODEL, "node 'r' (Relu): reads 'nope', which no node writes");
+    /* Non-finite weights after BatchNorm folding. */
+    net_init(&t, 3, 8, 8);
+    conv(&t, "c", "x", "c_o", 3, 2, 3);
+    bn(&t, "bn", "c_o", "y", 2);
+    ((float *)find_init(&t, "bn.g")->f)[1] = 3e38f;
+    ((float *)find_init(&t, "bn.v")->f)[1] = 0.0f;
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_MODEL, "node 'bn' (BatchNormalization): folding into 'c' gives a non-finite weight [1]");
+    /* Slicing an axis other than channels. */
+    net_init(&t, 3, 8, 8);
+    init_i(&t, "a", 1, 0LL);
+    init_i(&t, "b", 1, 4LL);
+    init_i(&t, "ax", 1, 2LL);
+    node(&t, "Slice", "sl", "x,a,b,ax", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'sl' (Slice): slicing axis 2 (channels only)");
+    /* An auto_pad it does not know. */
+    net_init(&t, 3, 8, 8);
+    n = conv(&t, "c", "x", "y", 3, 2, 3);
+    attr_str(&t, n, "auto_pad", "MIRROR");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'c' (Conv): attribute 'auto_pad' = 'MIRROR' is not supported");
+    /* A weight that does not fit the input. */
+    net_init(&t, 3, 8, 8);
+    conv(&t, "c", "x", "y", 5, 2, 3);
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_SHAPE_MISMATCH, "node 'c' (Conv): weight (2, 5, 3, 3) with group 1 does not fit an input of 3 channels");
+    /* Reshape to something other than (N, -1). */
+    net_init(&t, 3, 8, 8);
+    init_i(&t, "shape", 3, 1LL, 3LL, 64LL);
+    node(&t, "Reshape", "rs", "x,shape", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'rs' (Reshape): target shape (1, 3, 64)");
+}
+
+/* Split into channel views, a ReLU on a view (an affine node), Concat, GAP, Flatten and
+ * a linear head as MatMul + Add (opset 13 Split sizes as an input) or Gemm with transB 0
+ * (opset 11, sizes as an attribute). */
+static void misc_net(net *t, int gemm)
+{
+    net_init(t, 6, 5, 4);
+    t->m.opset = gemm ? 11 : 13;
+    oct__onnx_node *sp;
+    if (gemm) {
+        sp = node(t, "Split", "split", "x", "a,b");
+        attr_ints(t, sp, "split", 2, 2, 4);
+    } else {
+        init_i(t, "sizes", 2, 2LL, 4LL);
+        sp = node(t, "Split", "split", "x,sizes", "a,b");
+    }
+    attr_int(t, sp, "axis", 1);
+    node(t, "Relu", "relu", "b", "rb");
+    oct__onnx_node *c = node(t, "Concat", "cat", "rb,a", "c");
+    attr_int(t, c, "axis", 1);
+    node(t, "GlobalAveragePool", "gap", "c", "g");
+    node(t, "Flatten", "flat", "g", "f");
+    init_f(t, "W", -1, 1, 2, 6, 3);
+    init_f(t, "bias", -1, 1, 1, 3);
+    if (gemm) {
+        node(t, "Gemm", "fc", "f,W,bias", "y");
+    } else {
+        node(t, "MatMul", "mm", "f,W", "m");
+        node(t, "Add", "plus", "m,bias", "y");
+    }
+    net_output(t, "y");
+}
+
+static void test_misc_ops(void)
+{
+    rng_t r = {11};
+    int n = 2, hw = 20;
+    float *x = rng_array(&r, (size_t)n * 6 * hw, -2, 2), y[2 * 3];
+    for (int gemm = 0; gemm < 2; gemm++) {
+        net t;
+        misc_net(&t, gemm);
+        const float *W = find_init(&t, "W")->f, *b = find_init(&t, "bias")->f;
+        double want[2 * 3];
+        for (int i = 0; i < n; i++) {
+            double feat[6];
+            for (int ch = 0; ch < 6; ch++) { /* concat(relu(x[2:6]), x[0:2]) */
+                int src = ch < 4 ? ch + 2 : ch - 4;
+                double m = 0;
+                for (int k = 0; k < hw; k++) {
+                    double v = x[((size_t)i * 6 + src) * hw + k];
+                    m += ch < 4 && v < 0 ? 0 : v;
+                }
+                feat[ch] = m / hw;
+            }
+            for (int o = 0; o < 3; o++) {
+                double sum = b[o];
+                for (int ch = 0; ch < 6; ch++) sum += W[ch * 3 + o] * feat[ch];
+                want[i * 3 + o] = sum;
+            }
+        }
+        for (int d = 0; d < g_ndevices; d++) {
+            oct_context *ctx = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+            oct__graph *g = import(ctx, &t, OCT_OK);
+            if (g) {
+                CU_ASSERT_EQUAL(oct__graph_macs(g, 5, 4), 18);
+                CU_ASSERT_EQUAL(g->params, 6 * 3 + 3);
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, 5, 4, y, NULL, NULL), OCT_OK);
+                check(gemm ? "Gemm" : "MatMul", want, y, (size_t)n * 3);
+                if (!gemm && d == 0) {
+                    const oct__gnode *fc = by_name(g, "mm");
+                    CU_ASSERT(fc && fc->fused && strcmp(fc->fused, "Add plus") == 0);
+                }
+            }
+            oct__graph_free(g);
+            oct_context_free(ctx);
+        }
+        net_free(&t);
+    }
+    free(x);
+}
+
+/* Resize to a size computed from Shape(x): followed at any input size while the chain
+ * is one the importer tracks (here dims * 2), refused at other sizes when it is not
+ * (dims + dims), never a size silently frozen at the exported one. */
+static void shape_net(net *t, int tracked)
+{
+    net_init(t, 2, 6, 5);
+    init_i(t, "i0", 1, 0LL);
+    init_i(t, "i2", 1, 2LL);
+    init_i(t, "i4", 1, 4LL);
+    init_i(t, "two", 1, 2LL);
+    node(t, "Shape", "shape", "x", "sh");
+    node(t, "Slice", "nc", "sh,i0,i2", "nc");
+    node(t, "Slice", "hw", "sh,i2,i4", "hw");
+    if (tracked)
+        node(t, "Mul", "twice", "hw,two", "hw2");
+    else
+        node(t, "Add", "twice", "hw,hw", "hw2");
+    oct__onnx_node *c = node(t, "Concat", "sizes", "nc,hw2", "sz");
+    attr_int(t, c, "axis", 0);
+    oct__onnx_node *r = node(t, "Resize", "up", "x,-,-,sz", "y");
+    attr_str(t, r, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, r, "nearest_mode", "floor");
+    net_output(t, "y");
+}
+
+static void test_shape_chains(void)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    for (int tracked = 1; tracked >= 0; tracked--) {
+        net t;
+        shape_net(&t, tracked);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            CU_ASSERT_EQUAL(oct__graph_shapes(g, 6, 5), OCT_OK);
+            CU_ASSERT(g->v[g->output].d.h == 12 && g->v[g->output].d.w == 10);
+            oct_status s = oct__graph_shapes(g, 7, 9);
+            if (tracked) {
+                CU_ASSERT_EQUAL(s, OCT_OK);
+                CU_ASSERT(g->v[g->output].d.h == 14 && g->v[g->output].d.w == 18);
+            } else {
+                CU_ASSERT_EQUAL(s, OCT_ERR_UNSUPPORTED);
+                CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "node 'up' (Resize) computes its output size from the shapes the model was exported at (6x5)"));
+            }
+        }
+        oct__graph_free(g);
+        net_free(&t);
+    }
+    oct_context_free(ctx);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Old opsets and the attribute values ONNX's backend tests brought in                      */
+
+static void expect_loads(net *t)
+{
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    oct__graph *g = import(ctx, t, OCT_OK);
+    CU_ASSERT_PTR_NOT_NULL(g);
+    oct__graph_free(g);
+    oct_context_free(ctx);
+    net_free(t);
+}
+
+static void attr_real(net *t, oct__onnx_node *n, const char *nm, double v)
+{
+    oct__onnx_attr *a = &n->attrs[n->nattrs++];
+    a->name = name(t, nm);
+    a->type = OCT__ONNX_ATTR_FLOAT;
+    a->f = v;
+}
+
+/* y = BatchNormalization(x) at opset `opset` with is_test / spatial (-1: absent). */
+static void legacy_bn(net *t, int opset, int is_test, int spatial)
+{
+    net_init(t, 3, 4, 4);
+    t->m.opset = opset;
+    bn(t, "bn", "x", "y", 3);
+    oct__onnx_node *n = &t->nodes[t->m.nnodes - 1];
+    if (is_test >= 0) attr_int(t, n, "is_test", is_test);
+    if (spatial >= 0) attr_int(t, n, "spatial", spatial);
+    net_output(t, "y");
+}
+
+static void test_legacy_and_edges(void)
+{
+    net t;
+    /* Opset 6 (PyTorch's oldest exports): BatchNormalization in inference mode only. */
+    legacy_bn(&t, 6, 1, -1);
+    expect_loads(&t);
+    legacy_bn(&t, 6, -1, -1);
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'bn' (BatchNormalization): attribute 'is_test' = 0 (batch statistics");
+    legacy_bn(&t, 6, 1, 0);
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'spatial' = 0 (per-channel statistics only)");
+    legacy_bn(&t, 7, -1, -1); /* is_test is gone at 7 */
+    expect_loads(&t);
+    /* Legacy broadcast = 1: one value means the same, one per channel may not. */
+    for (int count = 1; count <= 3; count += 2) {
+        net_init(&t, 3, 4, 4);
+        t.m.opset = 6;
+        init_f(&t, "k", 1, 2, 1, count);
+        attr_int(&t, node(&t, "Add", "plus", "x,k", "y"), "broadcast", 1);
+        net_output(&t, "y");
+        if (count == 1) expect_loads(&t);
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'broadcast' = 1 at opset 6 with a constant of 3 values");
+    }
+    /* Ops whose inputs were attributes before: unsupported there, not misread. */
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 6;
+    init_f(&t, "sc", 2, 2, 1, 4);
+    node(&t, "Upsample", "up", "x,sc", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Upsample): Upsample at opset 6");
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 4;
+    attr_ints(&t, node(&t, "Reshape", "r", "x", "y"), "shape", 2, 1, 48);
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'r' (Reshape): Reshape at opset 4");
+    net_init(&t, 3, 4, 4);
+    t.m.opset = 5;
+    init_i(&t, "s", 2, 1LL, 48LL);
+    attr_str(&t, node(&t, "Cast", "c", "s", "s2"), "to", "INT64");
+    node(&t, "Reshape", "r", "x,s2", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'c' (Cast): Cast at opset 5");
+    /* Resize with half_pixel coordinates: integer scales with rounding only (the same
+     * pixels as asymmetric + floor there). */
+    static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "ceil"};
+    for (int i = 0; i < 3; i++) {
+        net_init(&t, 3, 4, 4);
+        oct__onnx_tensor *sc = init_f(&t, "sc", 1, 1, 1, 4);
+        sc->f[2] = 2, sc->f[3] = 3;
+        oct__onnx_node *n = node(&t, "Resize", "up", "x,-,sc", "y");
+        attr_str(&t, n, "nearest_mode", nearest[i]);
+        net_output(&t, "y");
+        if (i < 2) expect_loads(&t);
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'nearest_mode' = 'ceil' with 'half_pixel' coordinates");
+    }
+    net_init(&t, 3, 4, 4);
+    init_i(&t, "sz", 4, 1LL, 3LL, 8LL, 8LL);
+    node(&t, "Resize", "up", "x,-,-,sz", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "node 'up' (Resize): sizes with half_pixel coordinates");
+    /* (N, F) inputs; Gemm's alpha / beta fold, a matrix bias or transA do not. */
+    for (int k = 0; k < 3; k++) {
+        net_init(&t, 6, 1, 1);
+        t.in.ndim = 2;
+        init_f(&t, "B", -1, 1, 2, 6, 4);
+        init_f(&t, "C", -1, 1, k == 1 ? 2 : 1, k == 1 ? 2 : 4, 4);
+        oct__onnx_node *n = node(&t, "Gemm", "fc", "x,B,C", "y");
+        attr_real(&t, n, "alpha", 0.5);
+        if (k == 2) attr_int(&t, n, "transA", 1);
+        net_output(&t, "y");
+        if (k == 0) expect_loads(&t);
+        else if (k == 1) expect_error(&t, OCT_ERR_UNSUPPORTED, "bias of 8 values for 4 outputs");
+        else expect_error(&t, OCT_ERR_UNSUPPORTED, "attribute 'transA' = 1");
+    }
+    net_init(&t, 3, 4, 4);
+    t.in.ndim = 3;
+    node(&t, "Relu", "r", "x", "y");
+    net_output(&t, "y");
+    expect_error(&t, OCT_ERR_UNSUPPORTED, "input 'x' is rank 3 of type 1; a float (N, C, H, W) or (N, F) input");
+}
+
+/* Every fallible allocation of an import and a forward pass failing in turn: a clean
+ * out-of-memory status, nothing left allocated (the sanitizer build checks the host side). */
+static void test_faults(void)
+{
+    net t;
+    octconv_net(&t);
+    rng_t r = {3};
+    float *x = rng_array(&r, (size_t)O_C * O_H * O_W, -2, 2), y[(O_OH + O_OL) * O_H * O_W];
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ctx), OCT_OK);
+    int done = 0;
+    for (long k = 1; k < 5000 && !done; k++) {
+        oct__graph *g = NULL;
+        oct_debug_fail_at(k);
+        oct_status s = oct__onnx_import(ctx, &t.m, "test.onnx", &g);
+        if (s == OCT_OK) s = oct__graph_forward(g, x, 1, O_H, O_W, y, NULL, NULL);
+        done = oct_debug_fault_calls() < k; /* the k-th call was never reached */
+        oct_debug_fail_at(0);
+        if (s != OCT_OK && s != OCT_ERR_HOST_MEMORY) printf("\nfault at %ld: status %d (%s)\n", k, s, oct_last_error());
+        CU_ASSERT(s == OCT_OK || s == OCT_ERR_HOST_MEMORY);
+        CU_ASSERT_EQUAL(done, s == OCT_OK);
+        oct__graph_free(g);
+        CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
+    }
+    CU_ASSERT(done);
+    oct_context_free(ctx);
+    free(x);
+    net_free(&t);
+}
+
+int main(void)
+{
+    find_devices();
+    printf("devices:");
+    for (int i = 0; i < g_ndevices; i++) printf(" %s", g_devices[i]);
+    printf("\n");
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("graph", NULL, NULL);
+    CU_add_test(s, "small net: fusion, parameters, MACs, trace", test_small_net);
+    CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
+    CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
+    CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
+    CU_add_test(s, "load errors name the node, op and value", test_errors);
+    CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
+    CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);
+    CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
+    return run_cunit();
+}
