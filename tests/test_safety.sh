@@ -223,9 +223,20 @@ mkfifo "$SCRATCH/in.fifo"
 run run --device cpu --input "$SCRATCH/in.fifo"
 expect_rc 1
 expect_err "not a regular file (a FIFO)"
-run run --device cpu --model "$SCRATCH/in.fifo"
+# The model loader's ONNX-or-safetensors sniff must not block on a FIFO either (timeout: a
+# hang fails here instead of at ctest's limit), whatever the name says.
+LAST="octcl run --device cpu --model $SCRATCH/in.fifo"
+timeout 30 "$OCTCL" run --device cpu --model "$SCRATCH/in.fifo" >"$OUT" 2>"$ERR"
+RC=$?
 expect_rc 1
-rm -f "$SCRATCH/in.fifo"
+expect_err "not a regular file (a FIFO)"
+mkfifo "$SCRATCH/m.onnx"
+LAST="octcl run --device cpu --model $SCRATCH/m.onnx"
+timeout 30 "$OCTCL" run --device cpu --model "$SCRATCH/m.onnx" >"$OUT" 2>"$ERR"
+RC=$?
+expect_rc 1
+expect_err "m.onnx: not a regular file (a FIFO)"
+rm -f "$SCRATCH/in.fifo" "$SCRATCH/m.onnx"
 run run --device cpu --size 16384x16384
 expect_rc 1
 expect_err "too large for one pass"
@@ -337,6 +348,14 @@ if "$OCTCL" run --device opencl >"$SCRATCH/uncached" 2>/dev/null; then
     pass
     [ -e "$C/.$base.tmpFRESH1" ] || fail "a fresh temporary (another writer's, maybe) was removed"
     pass
+    # $OCTCL_KERNEL_DIR's sources go through the same bounded reader: a FIFO is refused.
+    K=$SCRATCH/kernels
+    mkdir -p "$K" && cp "$SRC_DIR"/kernels/*.cl "$K"/ && rm -f "$K/common.cl" && mkfifo "$K/common.cl"
+    LAST="OCTCL_KERNEL_DIR with a FIFO for common.cl"
+    OCTCL_CACHE_DIR=off OCTCL_KERNEL_DIR=$K timeout 60 "$OCTCL" run --device opencl >"$OUT" 2>"$ERR"
+    RC=$?
+    expect_rc 1
+    expect_err "common.cl: not a regular file (a FIFO)"
 else
     note "no OpenCL device: program-cache cases skipped"
 fi
