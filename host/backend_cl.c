@@ -4,9 +4,11 @@
  * (program_cache.c); CLBlast's SGEMM for the linear layer.
  *
  * Convolutions run as a tiled implicit GEMM (conv_gemm.cl) whose tile sizes are -D knobs
- * picked per device at init, or as the direct kernel (conv.cl) for tiny ops and devices
- * where the GEMM's work-group or local memory does not fit. The graph ops (graph.cl)
- * send one-group square convolutions to those kernels and the rest (groups, depthwise,
+ * picked per device at init, or as the direct kernel (conv.cl) for tiny ops. Init steps
+ * down (gpu -> small -> cpu tiles -> direct kernel alone) when a set does not fit the
+ * device, fails to build, or builds into a kernel allowing fewer work-items than its
+ * work-group, and says why in the context's reason. The graph ops (graph.cl) send
+ * one-group square convolutions to those kernels and the rest (groups, depthwise,
  * dilation, asymmetric padding) to a direct kernel. While profiling is on,
  * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
@@ -14,7 +16,11 @@
 #include "io.h"
 #include "octcl_kernels.h"
 
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
 #include <clblast_c.h>
 #include <limits.h>
 #include <stdint.h>
@@ -23,8 +29,9 @@
 #include <string.h>
 #include <time.h>
 
-/* No fast-math: results must agree with the reference backend. */
-#define OCT__BUILD_OPTIONS "-cl-std=CL1.2"
+/* No fast-math: results must agree with the reference backend. The language version
+ * (-cl-std=CL1.1 or CL1.2) follows the device's CL_DEVICE_OPENCL_C_VERSION; every
+ * kernel compiles as OpenCL C 1.1. */
 /* Preferred work-group sizes (capped by what the device and kernel allow). */
 #define OCT__LOCAL_1D 64
 #define OCT__LOCAL_GAP 256
@@ -439,7 +446,7 @@ static oct_status oct__read_text(const char *path, char **text)
 /* The program's sources in build order: common first, then the rest in table order.
  * With $OCTCL_KERNEL_DIR set, the same names are read from <dir>/<name>.cl instead
  * (a development aid; owned[] holds what was read, for the caller to free). */
-static oct_status oct__sources(const char **src, char **owned)
+static oct_status oct__sources(const char **src, const char **names, char **owned)
 {
     int order[OCT__KERNEL_SOURCE_COUNT], n = 0;
     for (int i = 0; i < OCT__KERNEL_SOURCE_COUNT; i++)
@@ -451,6 +458,7 @@ static oct_status oct__sources(const char **src, char **owned)
     for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++) {
         owned[j] = NULL;
         src[j] = oct__kernel_sources[order[j]].source;
+        names[j] = oct__kernel_sources[order[j]].name;
     }
     if (!dir || !*dir) return OCT_OK;
     for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++) {
@@ -486,14 +494,16 @@ static oct_status oct__build_fail(cl_program program, cl_device_id dev, cl_int e
                      oct__cl_errstr(err), options, head[0] ? head : "(empty)");
 }
 
-/* What the device allows a work-group: its size, per-dimension sizes, local memory. */
+/* What the device allows a work-group: its size, per-dimension sizes, local memory; and
+ * the OpenCL C version its compiler takes. */
 typedef struct {
     size_t max_group;
     size_t items[3];
     cl_ulong local_mem;
     cl_uint units;
     cl_device_type type;
-    int fma; /* single-precision fused multiply-add in hardware */
+    int fma;              /* single-precision fused multiply-add in hardware */
+    int c_major, c_minor; /* CL_DEVICE_OPENCL_C_VERSION; 1.0 when the device does not say */
 } oct__limits;
 
 static oct_status oct__device_limits(cl_device_id dev, oct__limits *lim)
@@ -519,6 +529,42 @@ static oct_status oct__device_limits(cl_device_id dev, oct__limits *lim)
     lim->fma = (fp & CL_FP_FMA) != 0;
     for (int i = 0; i < 3; i++) lim->items[i] = i < (int)dims ? items[i] : 1;
     if (lim->units < 1) lim->units = 1;
+    /* "OpenCL C <major>.<minor> <vendor text>"; OpenCL 1.0 devices lack the query. */
+    char ver[128] = "";
+    lim->c_major = 1, lim->c_minor = 0;
+    if (clGetDeviceInfo(dev, CL_DEVICE_OPENCL_C_VERSION, sizeof ver - 1, ver, NULL) == CL_SUCCESS &&
+        sscanf(ver, "OpenCL C %d.%d", &lim->c_major, &lim->c_minor) != 2)
+        lim->c_major = 1, lim->c_minor = 0;
+    return OCT_OK;
+}
+
+/* The -cl-std option for the device: 1.2 where it has it (2.x and 3.0 compilers take
+ * 1.2 too), 1.1 on 1.1-only drivers, none for 1.0. The kernels are OpenCL C 1.1. */
+static const char *oct__cl_std(const oct__limits *lim)
+{
+    if (lim->c_major > 1 || (lim->c_major == 1 && lim->c_minor >= 2)) return "-cl-std=CL1.2";
+    if (lim->c_major == 1 && lim->c_minor == 1) return "-cl-std=CL1.1";
+    return "";
+}
+
+/* Test aid: $OCTCL_KERNEL_WG_LIMIT=N makes every compiled kernel look limited to N
+ * work-items (as a register-limited GPU reports), so the step down to smaller tiles
+ * runs on any device. */
+static size_t oct__wg_limit_override(size_t kmax)
+{
+    const char *env = getenv("OCTCL_KERNEL_WG_LIMIT");
+    long v = env ? strtol(env, NULL, 10) : 0;
+    return v > 0 && (size_t)v < kmax ? (size_t)v : kmax;
+}
+
+/* The compiled kernel's CL_KERNEL_WORK_GROUP_SIZE. */
+static oct_status oct__kernel_wg(cl_kernel k, cl_device_id dev, size_t *kmax)
+{
+    *kmax = 0;
+    cl_int err = oct__inject();
+    if (err == CL_SUCCESS) err = clGetKernelWorkGroupInfo(k, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof *kmax, kmax, NULL);
+    if (err != CL_SUCCESS) return oct__cl_fail("clGetKernelWorkGroupInfo", err);
+    *kmax = oct__wg_limit_override(*kmax);
     return OCT_OK;
 }
 
@@ -527,9 +573,7 @@ static oct_status oct__pick_local(cl_kernel k, cl_device_id dev, const oct__limi
                                   size_t *out)
 {
     size_t kmax = 0;
-    cl_int err = oct__inject();
-    if (err == CL_SUCCESS) err = clGetKernelWorkGroupInfo(k, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
-    if (err != CL_SUCCESS) return oct__cl_fail("clGetKernelWorkGroupInfo", err);
+    OCT__TRY(oct__kernel_wg(k, dev, &kmax));
     size_t cap = preferred;
     if (kmax < cap) cap = kmax;
     if (lim->items[0] < cap) cap = lim->items[0];
@@ -556,6 +600,9 @@ static int oct__tiles_valid(const oct__tiles *t)
     return oct__loader_valid(wg, t->tn, t->tk) && oct__loader_valid(wg, t->tm, t->tk);
 }
 
+/* Work-items of the tiles' work-group. */
+static size_t oct__tiles_wg(const oct__tiles *t) { return (size_t)(t->tn / t->rn) * (size_t)(t->tm / t->rm); }
+
 /* Whether the tiles' work-group and local memory fit the device. */
 static int oct__tiles_fit(const oct__tiles *t, const oct__limits *lim)
 {
@@ -564,31 +611,111 @@ static int oct__tiles_fit(const oct__tiles *t, const oct__limits *lim)
     return wx * wy <= lim->max_group && wx <= lim->items[0] && wy <= lim->items[1] && lmem <= lim->local_mem;
 }
 
-/* Tiles for the device: $OCTCL_GEMM_TILES="TM,TN,TK,RM,RN,WGLOBAL" when valid and
- * fitting (a tuning aid), else the device type's defaults, else the small ones.
- * 0: none fits. */
-static int oct__choose_tiles(const oct__limits *lim, oct__tiles *out)
+/* Append to a note: "; " between parts, truncated at the buffer's end. */
+static void oct__note(char *note, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void oct__note(char *note, size_t len, const char *fmt, ...)
 {
-    const char *env = getenv("OCTCL_GEMM_TILES");
-    oct__tiles t;
-    if (env && sscanf(env, "%d,%d,%d,%d,%d,%d", &t.tm, &t.tn, &t.tk, &t.rm, &t.rn, &t.wglobal) == 6 &&
-        oct__tiles_valid(&t) && oct__tiles_fit(&t, lim)) {
-        *out = t;
-        return 1;
+    size_t used = strlen(note);
+    if (used + 3 >= len) return;
+    if (used) {
+        memcpy(note + used, "; ", 3);
+        used += 2;
     }
-    t = (lim->type & CL_DEVICE_TYPE_GPU) ? oct__tiles_gpu : oct__tiles_cpu;
-    if (!oct__tiles_fit(&t, lim)) t = oct__tiles_small;
-    *out = t;
-    return oct__tiles_fit(&t, lim);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note + used, len - used, fmt, ap);
+    va_end(ap);
 }
 
-/* Build the program: from the on-disk cache when it holds this exact build, else from
- * source (then stored for next time). */
-static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
+/* A tile set to try, with its name for messages. */
+typedef struct {
+    oct__tiles t;
+    char name[40];
+    const char *origin; /* "forced" ($OCTCL_GEMM_TILES) or "default" (untuned) */
+} oct__tile_try;
+
+#define OCT__MAX_TRIES 4
+
+/* The tile sets to try, best first (the direct kernel alone comes after them):
+ * $OCTCL_GEMM_TILES when it names a set ("gpu", "small", "cpu"; "direct": none) or spells
+ * one ("TM,TN,TK,RM,RN,WGLOBAL") that is valid and fits, then the device type's list
+ * (GPUs: gpu, small, cpu; other devices: cpu, small) less the sets whose work-group or
+ * local memory the device does not have; each set left out is said in `note`. */
+static int oct__tile_tries(const oct__limits *lim, oct__tile_try *out, char *note, size_t note_len)
+{
+    static const struct {
+        const char *name;
+        const oct__tiles *t;
+    } named[] = {{"gpu", &oct__tiles_gpu}, {"small", &oct__tiles_small}, {"cpu", &oct__tiles_cpu}};
+    const oct__tiles *list[3];
+    int nlist = 0, n = 0;
+    if (lim->type & CL_DEVICE_TYPE_GPU) {
+        list[nlist++] = &oct__tiles_gpu, list[nlist++] = &oct__tiles_small, list[nlist++] = &oct__tiles_cpu;
+    } else {
+        list[nlist++] = &oct__tiles_cpu, list[nlist++] = &oct__tiles_small;
+    }
+
+    const char *env = getenv("OCTCL_GEMM_TILES");
+    if (env && *env) {
+        oct__tile_try f;
+        int known = 0;
+        for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+            if (strcmp(env, named[i].name) == 0) f.t = *named[i].t, known = 1;
+        if (strcmp(env, "direct") == 0) {
+            oct__note(note, note_len, "OCTCL_GEMM_TILES=direct");
+            return 0;
+        }
+        if (!known && sscanf(env, "%d,%d,%d,%d,%d,%d", &f.t.tm, &f.t.tn, &f.t.tk, &f.t.rm, &f.t.rn, &f.t.wglobal) == 6)
+            known = oct__tiles_valid(&f.t);
+        if (!known)
+            oct__note(note, note_len, "OCTCL_GEMM_TILES=%.40s not understood", env);
+        else if (!oct__tiles_fit(&f.t, lim))
+            oct__note(note, note_len, "OCTCL_GEMM_TILES=%.40s does not fit the device", env);
+        else {
+            snprintf(f.name, sizeof f.name, "%.39s", env);
+            f.origin = "forced";
+            out[n++] = f;
+        }
+    }
+    for (int i = 0; i < nlist && n < OCT__MAX_TRIES; i++) {
+        const oct__tiles *t = list[i];
+        const char *name = t == &oct__tiles_gpu ? "gpu" : t == &oct__tiles_small ? "small" : "cpu";
+        int dup = 0;
+        for (int j = 0; j < n; j++) dup |= memcmp(&out[j].t, t, sizeof *t) == 0;
+        if (dup) continue;
+        if (!oct__tiles_fit(t, lim)) {
+            cl_ulong lmem = (cl_ulong)((t->wglobal ? 0 : t->tm) + t->tn) * (cl_ulong)t->tk * sizeof(float);
+            if (n > 0) continue; /* only a set passed over before the first one tried is news */
+            if (oct__tiles_wg(t) > lim->max_group)
+                oct__note(note, note_len, "%s: %zu work-items > device's %zu", name, oct__tiles_wg(t), lim->max_group);
+            else if (lmem > lim->local_mem)
+                oct__note(note, note_len, "%s: %lu B local memory > device's %lu B", name, (unsigned long)lmem,
+                          (unsigned long)lim->local_mem);
+            else
+                oct__note(note, note_len, "%s: work-group shape exceeds the device's", name);
+            continue;
+        }
+        out[n].t = *t;
+        out[n].origin = "default";
+        snprintf(out[n].name, sizeof out[n].name, "%s", name);
+        n++;
+    }
+    return n;
+}
+
+/* Build the program from src[0..nsrc): from the on-disk cache when it holds this exact
+ * build, else from source (then stored for next time). *build_err: clBuildProgram's
+ * code when that is what failed. */
+static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src, int nsrc, cl_int *build_err)
 {
     oct_status s = OCT_OK;
     cl_int err;
-    oct__pcache *cache = oct__pcache_open(dev, src, OCT__KERNEL_SOURCE_COUNT, st->options);
+    *build_err = CL_SUCCESS;
+    oct__pcache *cache = oct__pcache_open(dev, src, nsrc, st->options);
     st->program = oct__pcache_load(cache, st->context); /* counted as created there */
     if (st->program) {
         st->cache_hit = 1;
@@ -602,9 +729,7 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     oct__event(&ev);
     err = oct__inject();
-    st->program = err == CL_SUCCESS
-                      ? clCreateProgramWithSource(st->context, OCT__KERNEL_SOURCE_COUNT, src, NULL, &err)
-                      : NULL;
+    st->program = err == CL_SUCCESS ? clCreateProgramWithSource(st->context, (cl_uint)nsrc, src, NULL, &err) : NULL;
     if (st->program) oct__cl_object_created();
     if (!st->program || err != CL_SUCCESS) {
         s = oct__cl_fail("clCreateProgramWithSource", err);
@@ -613,6 +738,7 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src)
     err = oct__inject();
     if (err == CL_SUCCESS) err = clBuildProgram(st->program, 1, &dev, st->options, NULL, NULL);
     if (err != CL_SUCCESS) {
+        *build_err = err;
         s = oct__build_fail(st->program, dev, err, st->options);
         goto done;
     }
@@ -626,14 +752,64 @@ done:
     return s;
 }
 
+/* The kernels of the built program (the GEMM's two only when it is used) and the
+ * work-group size of each 1-D kernel. */
+static oct_status oct__make_kernels(oct__cl *st, cl_device_id dev, const oct__limits *lim)
+{
+    for (int k = 0; k < OCT__K_COUNT; k++) {
+        if (!st->gemm_ok && (k == OCT__K_GEMM || k == OCT__K_PACK)) continue;
+        cl_int err = oct__inject();
+        st->kernel[k] = err == CL_SUCCESS ? clCreateKernel(st->program, oct__kernels[k].name, &err) : NULL;
+        if (st->kernel[k]) oct__cl_object_created();
+        if (!st->kernel[k] || err != CL_SUCCESS)
+            return oct__fail(OCT_ERR_OPENCL, "clCreateKernel failed: %d (%s) (kernel %s)", (int)err,
+                             oct__cl_errstr(err), oct__kernels[k].name);
+        if (oct__kernels[k].preferred_local)
+            OCT__TRY(oct__pick_local(st->kernel[k], dev, lim, oct__kernels[k].preferred_local, &st->local[k]));
+    }
+    return OCT_OK;
+}
+
+/* Release the program and its kernels (before building another). */
+static void oct__drop_program(oct__cl *st)
+{
+    for (int k = OCT__K_COUNT - 1; k >= 0; k--)
+        if (st->kernel[k]) {
+            clReleaseKernel(st->kernel[k]);
+            oct__cl_object_released();
+            st->kernel[k] = NULL;
+        }
+    if (st->program) {
+        clReleaseProgram(st->program);
+        oct__cl_object_released();
+        st->program = NULL;
+    }
+    st->cache_hit = 0;
+}
+
 static void cl_release(oct_context *ctx);
 
+/* Append "; <text>" to the context's reason (what `octcl info` and the CLI's device
+ * line show), truncated to fit. */
+static void oct__reason_add(oct_context *ctx, const char *text)
+{
+    oct__note(ctx->info.reason, sizeof ctx->info.reason, "%s", text);
+}
+
+/* Context and queue, then the program: the tile sets of oct__tile_tries in turn, then
+ * the direct kernel alone (conv_gemm.cl left out), until one builds and its GEMM kernel
+ * allows the tiles' work-group. A step down happens only for a failed compile
+ * (CL_BUILD_PROGRAM_FAILURE, CL_INVALID_BUILD_OPTIONS) or a work-group limit; every
+ * other failure ends init. What ran and why goes into the context's reason. */
 static oct_status cl_init(oct_context *ctx)
 {
     cl_platform_id platform = (cl_platform_id)ctx->cl_platform;
     cl_device_id dev = (cl_device_id)ctx->cl_device;
-    const char *src[OCT__KERNEL_SOURCE_COUNT];
+    const char *src[OCT__KERNEL_SOURCE_COUNT], *names[OCT__KERNEL_SOURCE_COUNT];
+    const char *dsrc[OCT__KERNEL_SOURCE_COUNT]; /* without conv_gemm.cl */
     char *owned[OCT__KERNEL_SOURCE_COUNT] = {0};
+    oct__tile_try tries[OCT__MAX_TRIES];
+    char note[256] = "", last[320] = "", tried[64] = "";
     oct__limits lim;
     oct_status s = OCT_OK;
     cl_int err;
@@ -662,7 +838,6 @@ static oct_status cl_init(oct_context *ctx)
 
     s = oct__device_limits(dev, &lim);
     if (s != OCT_OK) goto fail;
-    st->gemm_ok = oct__choose_tiles(&lim, &st->tiles);
     const char *mode = getenv("OCTCL_CONV");
     st->conv_mode = !mode                       ? OCT__CONV_AUTO
                     : strcmp(mode, "direct") == 0 ? OCT__CONV_DIRECT
@@ -673,48 +848,74 @@ static oct_status cl_init(oct_context *ctx)
                       : strcmp(mode, "kernel") == 0  ? OCT__LINEAR_KERNEL
                       : strcmp(mode, "clblast") == 0 ? OCT__LINEAR_CLBLAST
                                                      : OCT__LINEAR_AUTO;
+    /* Multiply-adds: fma where the device has it in hardware; elsewhere a multiply and an
+     * add, each correctly rounded (never mad, whose precision is implementation-defined),
+     * so the error bound is that of any float32 dot product: the tests' tolerance holds
+     * either way. $OCTCL_FMA=off forces the second form (a test aid). */
+    const char *fma_env = getenv("OCTCL_FMA");
+    int hw_fma = lim.fma && !(fma_env && strcmp(fma_env, "off") == 0);
     /* The probe fills a CPU's SIMD lanes from one work-item (wide vectors), a GPU's from
      * many (float4 chains). */
     int cpu = (lim.type & CL_DEVICE_TYPE_GPU) == 0;
     st->probe_vec = cpu ? 16 : 4;
     st->probe_chains = cpu ? 4 : 8;
-    snprintf(st->options, sizeof st->options,
-             "%s -DOCT_FMA=%s -DOCT_TM=%d -DOCT_TN=%d -DOCT_TK=%d -DOCT_RM=%d -DOCT_RN=%d -DOCT_WGLOBAL=%d "
-             "-DOCT_PROBE_VEC=%d -DOCT_PROBE_CHAINS=%d",
-             OCT__BUILD_OPTIONS, lim.fma ? "fma" : "mad", st->tiles.tm, st->tiles.tn, st->tiles.tk, st->tiles.rm,
-             st->tiles.rn, st->tiles.wglobal != 0, st->probe_vec, st->probe_chains);
 
-    s = oct__sources(src, owned);
+    s = oct__sources(src, names, owned);
     if (s != OCT_OK) goto fail;
-    s = oct__build(st, dev, src);
-    if (s != OCT_OK) goto fail;
+    int ndirect = 0;
+    for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++)
+        if (strcmp(names[j], "conv_gemm") != 0) dsrc[ndirect++] = src[j];
 
-    for (int k = 0; k < OCT__K_COUNT; k++) {
-        err = oct__inject();
-        st->kernel[k] = err == CL_SUCCESS ? clCreateKernel(st->program, oct__kernels[k].name, &err) : NULL;
-        if (st->kernel[k]) oct__cl_object_created();
-        if (!st->kernel[k] || err != CL_SUCCESS) {
-            s = oct__fail(OCT_ERR_OPENCL, "clCreateKernel failed: %d (%s) (kernel %s)", (int)err,
-                          oct__cl_errstr(err), oct__kernels[k].name);
-            goto fail;
+    int ntries = oct__tile_tries(&lim, tries, note, sizeof note);
+    int built = 0, chosen = -1;
+    for (int i = 0; i <= ntries && !built; i++) {
+        const char *what = i < ntries ? tries[i].name : "direct-only";
+        st->gemm_ok = i < ntries;
+        if (st->gemm_ok) st->tiles = tries[i].t;
+        snprintf(st->options, sizeof st->options,
+                 "%s -DOCT_HW_FMA=%d -DOCT_TM=%d -DOCT_TN=%d -DOCT_TK=%d -DOCT_RM=%d -DOCT_RN=%d -DOCT_WGLOBAL=%d "
+                 "-DOCT_PROBE_VEC=%d -DOCT_PROBE_CHAINS=%d",
+                 oct__cl_std(&lim), hw_fma, st->tiles.tm, st->tiles.tn, st->tiles.tk, st->tiles.rm, st->tiles.rn,
+                 st->tiles.wglobal != 0, st->probe_vec, st->probe_chains);
+        cl_int berr = CL_SUCCESS;
+        s = st->gemm_ok ? oct__build(st, dev, src, OCT__KERNEL_SOURCE_COUNT, &berr)
+                        : oct__build(st, dev, dsrc, ndirect, &berr);
+        if (s == OCT_OK) s = oct__make_kernels(st, dev, &lim);
+        if (s == OCT_OK && st->gemm_ok) {
+            /* The GEMM's fixed work-group must fit what the compiled kernel allows. */
+            size_t kmax = 0, wg = oct__tiles_wg(&st->tiles);
+            s = oct__kernel_wg(st->kernel[OCT__K_GEMM], dev, &kmax);
+            if (s == OCT_OK && kmax < wg) {
+                oct__note(note, sizeof note, "%s: the built kernel allows %zu of %zu work-items", what,
+                          kmax, wg);
+                oct__drop_program(st);
+                continue;
+            }
         }
-        if (oct__kernels[k].preferred_local) {
-            s = oct__pick_local(st->kernel[k], dev, &lim, oct__kernels[k].preferred_local, &st->local[k]);
-            if (s != OCT_OK) goto fail;
+        if (s == OCT_OK) {
+            built = 1, chosen = i;
+            break;
         }
+        if (berr != CL_BUILD_PROGRAM_FAILURE && berr != CL_INVALID_BUILD_OPTIONS) goto fail;
+        snprintf(last, sizeof last, "%s", oct_last_error());
+        snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", tried[0] ? ", " : "", what);
+        oct__note(note, sizeof note, "%s: %s", what, oct__cl_errstr(berr));
+        oct__drop_program(st);
     }
-    /* The GEMM's fixed work-group must fit what the compiled kernel allows. */
-    if (st->gemm_ok) {
-        size_t kmax = 0;
-        err = oct__inject();
-        if (err == CL_SUCCESS)
-            err = clGetKernelWorkGroupInfo(st->kernel[OCT__K_GEMM], dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                                           NULL);
-        if (err != CL_SUCCESS) {
-            s = oct__cl_fail("clGetKernelWorkGroupInfo", err);
-            goto fail;
-        }
-        st->gemm_ok = kmax >= (size_t)(st->tiles.tm / st->tiles.rm) * (size_t)(st->tiles.tn / st->tiles.rn);
+    if (!built) {
+        s = oct__fail(OCT_ERR_BUILD, "no OpenCL program builds for this device (tried %s); last: %s", tried, last);
+        goto fail;
+    }
+    {
+        char text[320], conv[96];
+        if (st->gemm_ok)
+            snprintf(conv, sizeof conv, "conv tiles %.20s (%d,%d,%d,%d,%d,%d) %s", tries[chosen].name, st->tiles.tm,
+                     st->tiles.tn, st->tiles.tk, st->tiles.rm, st->tiles.rn, st->tiles.wglobal, tries[chosen].origin);
+        else
+            snprintf(conv, sizeof conv, "conv direct only");
+        snprintf(text, sizeof text, "OpenCL C %d.%d, %s; %s%s%.160s%s", lim.c_major, lim.c_minor,
+                 hw_fma ? "fma" : "mul+add", conv, note[0] ? " [" : "", note, note[0] ? "]" : "");
+        oct__reason_add(ctx, text);
     }
 
     for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++) free(owned[j]);

@@ -4,7 +4,11 @@
 #include "internal.h"
 
 #if OCTCL_HAVE_OPENCL
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
 #endif
 #include <ctype.h>
 #include <stdio.h>
@@ -231,6 +235,21 @@ oct_status oct_context_create(const char *device, oct_context **out)
 #endif
     }
     s = ctx->be->init(ctx);
+#if OCTCL_HAVE_OPENCL
+    if (s != OCT_OK && strcmp(spec, "auto") == 0 && ctx->be == &oct__backend_cl && s != OCT_ERR_HOST_MEMORY) {
+        /* auto: a GPU that cannot run (no program builds, no context) leaves the native
+         * CPU path, and the reason says why. */
+        char why[256];
+        snprintf(why, sizeof why, "%s", oct_last_error());
+        oct_device_info gpu = ctx->info;
+        oct__cpu_describe(OCT_BACKEND_CPU, &ctx->info);
+        snprintf(ctx->info.reason, sizeof ctx->info.reason, "auto: GPU %.32s (%d:%d) unusable: %.140s; using the native CPU path",
+                 gpu.name, gpu.platform_index, gpu.device_index, why);
+        ctx->be = &oct__backend_cpu;
+        ctx->cl_platform = ctx->cl_device = NULL;
+        s = ctx->be->init(ctx);
+    }
+#endif
     if (s != OCT_OK) {
         free(ctx);
         return s;

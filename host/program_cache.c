@@ -7,8 +7,8 @@
  * the folder and each entry must be owned by the effective user and not writable by
  * group or others, entries are opened with O_NOFOLLOW | O_NONBLOCK and must be regular
  * files (a FIFO cannot hang a run). A refusal runs uncached and is recorded once for
- * oct_cache_warning() (oct__cache_refuse, cache_dir.c). Temporaries older than ten minutes (a killed writer's) are
- * removed when the folder is opened.
+ * oct_cache_warning() (oct__cache_refuse, cache_dir.c). Temporaries older than ten
+ * minutes (a killed writer's) are removed when the folder is opened.
  *
  * File layout (host byte order; the key names the device, so files never travel):
  *   "OCTCLPC1"   8 bytes of magic
@@ -21,7 +21,11 @@
 #include "internal.h"
 #include "io.h"
 
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
 #include <CL/cl.h>
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -131,7 +135,7 @@ static int oct__pc_dir_ok(const char *dir)
     }
     if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
         oct__cache_refuse("program cache folder %s is %s; running uncached", dir,
-                       sb.st_uid != geteuid() ? "owned by another user" : "writable by group or others");
+                          sb.st_uid != geteuid() ? "owned by another user" : "writable by group or others");
         return 0;
     }
     return 1;

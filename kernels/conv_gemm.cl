@@ -19,7 +19,7 @@
  * An op may have two inputs (x1, x2) of the same batch and size, each with its own
  * weights: their rows follow one another (steps1 steps of x1, then those of x2), which
  * is how HL(Down(x_h)) + LL(x_l) becomes one GEMM. A single conv has ci2 = 0.
- * Tile sizes are -D knobs (the host picks them per device). OpenCL C 1.2. */
+ * Tile sizes are -D knobs (the host picks them per device). OpenCL C 1.1. */
 
 #ifndef OCT_TM
 #define OCT_TM 64 /* output channels per work-group */

@@ -7,6 +7,12 @@
  * Outputs outside the view are canaries that must come back unchanged.
  *
  *   test_conv_cl            the CUnit suite (exit 77 when there is no OpenCL device)
+ *   test_conv_cl --quick    one case in seven of the grid, the GEMM and direct kernels
+ *                           only, the linear layer on its own kernel only (slow devices:
+ *                           oclgrind; reruns under every tile set). $OCTCL_TEST_QUICK=1
+ *                           does the same.
+ *   test_conv_cl --case I   only case I of the shape grid (and no other test)
+ * The device is "opencl" (the best one, GPUs first), or $OCTCL_TEST_DEVICE (opencl:P:D).
  *   test_conv_cl --perf     device GFLOP/s of OctNetMini's convolutions, direct vs GEMM
  */
 #include "internal.h"
@@ -18,6 +24,11 @@
 #include <string.h>
 
 static oct_context *g_ref, *g_gemm, *g_direct, *g_auto;
+static int g_quick;     /* a shrunk grid */
+static int g_case = -1; /* only this case of the shape grid */
+static const char *g_spec = "opencl"; /* the device under test: $OCTCL_TEST_DEVICE, else "opencl" */
+#define QUICK_STRIDE 2
+#define QUICK_MACS 160000 /* the largest case of a quick run, in multiply-adds */
 
 /* ------------------------------------------------------------------------------------ */
 /* One convolution case                                                                   */
@@ -130,6 +141,7 @@ static void check_case(const conv_case *c, uint64_t seed)
     oct_context *duts[3] = {g_gemm, g_direct, g_auto};
     const char *names[3] = {"gemm", "direct", "auto"};
     for (int i = 0; i < 3; i++) {
+        if (!duts[i]) continue; /* auto is left out of quick runs */
         float *got = NULL;
         char what[200];
         describe(what, sizeof what, c, names[i]);
@@ -157,6 +169,13 @@ static void check_case(const conv_case *c, uint64_t seed)
 /* ------------------------------------------------------------------------------------ */
 /* Tests                                                                                  */
 
+/* Multiply-adds of a case (its cost on a simulator). */
+static double case_macs(const conv_case *c)
+{
+    int ho = oct__conv_out(c->h, c->k, c->stride, c->pad), wo = oct__conv_out(c->w, c->k, c->stride, c->pad);
+    return (double)c->n * c->co * ho * wo * (c->ci + c->ci2) * c->k * c->k;
+}
+
 /* Kernel x stride x padding x size, channels rotating through counts that leave partial
  * tiles in M, in K (both row orders) and in pixels, views with offsets, flags rotating. */
 static void test_shapes(void)
@@ -180,6 +199,8 @@ static void test_shapes(void)
                     c.cx0 = i % 4, c.cx_total = c.ci + c.cx0 + (i % 2);
                     c.cy0 = (i / 2) % 3, c.cy_total = c.co + c.cy0 + (i % 3 == 1);
                     c.bias = i % 2, c.acc = (i / 2) % 2, c.relu = (i / 4) % 2;
+                    if (g_case >= 0 ? i != g_case : g_quick && (i % QUICK_STRIDE != 0 || case_macs(&c) > QUICK_MACS))
+                        continue;
                     check_case(&c, 1000 + (uint64_t)i);
                 }
 }
@@ -197,6 +218,14 @@ static void test_network_shapes(void)
          .cy_total = 96},
         {.n = 2, .h = 8, .w = 8, .co = 40, .k = 1, .stride = 1, .pad = 0, .ci = 200, .cx_total = 200, .cy_total = 40},
     };
+    /* Quick runs: one case with two tiles of every GPU size in M (65 > 64) and in pixels
+     * (144 > 128), partial ones, and two partial K steps per tap (17 channels). */
+    static const conv_case quick = {.n = 1, .h = 12, .w = 12, .co = 65, .k = 3, .stride = 1, .pad = 1, .ci = 17,
+                                    .cx_total = 19, .cx0 = 1, .cy_total = 66, .cy0 = 1, .bias = 1, .relu = 1};
+    if (g_quick) {
+        check_case(&quick, 2100);
+        return;
+    }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 2000 + i);
 }
 
@@ -210,6 +239,7 @@ static void test_pair(void)
         {1, 1, 1, 1, 1, 1, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        if (g_quick && (i == 0 || i == 2 || i == 5)) continue; /* the large ones */
         const int *f = cfg[i];
         conv_case c = {0};
         c.pair = 1;
@@ -333,13 +363,23 @@ static oct_context *make_ctx_env(const char *var, const char *mode)
         setenv(var, mode, 1);
     else
         unsetenv(var);
-    if (oct_context_create("opencl", &ctx) != OCT_OK)
-        printf("opencl context (%s=%s): %s\n", var, mode ? mode : "auto", oct_last_error());
+    if (oct_context_create(g_spec, &ctx) != OCT_OK)
+        printf("%s context (%s=%s): %s\n", g_spec, var, mode ? mode : "auto", oct_last_error());
     unsetenv(var);
     return ctx;
 }
 
 static oct_context *make_ctx(const char *mode) { return make_ctx_env("OCTCL_CONV", mode); }
+
+/* Whether a context's reason says it runs tile set `name` ("direct": the direct kernel
+ * alone). */
+static int reason_has_tiles(const char *reason, const char *name)
+{
+    char key[64];
+    if (strcmp(name, "direct") == 0) return strstr(reason, "conv direct only") != NULL;
+    snprintf(key, sizeof key, "conv tiles %s (", name);
+    return strstr(reason, key) != NULL;
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* The linear layer                                                                       */
@@ -353,6 +393,7 @@ static void check_linear(oct_context *ctx, const char *name)
     rng_t r = {11};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         int n = shapes[i][0], in = shapes[i][1], out = shapes[i][2], has_bias = shapes[i][3];
+        if (g_quick && (double)n * in * out > QUICK_MACS) continue;
         float *x = rng_array(&r, (size_t)n * in, -1, 1), *w = rng_array(&r, (size_t)out * in, -1, 1);
         float *b = rng_array(&r, (size_t)out, -1, 1), *y[2] = {NULL, NULL};
         oct_context *c[2] = {g_ref, ctx};
@@ -378,10 +419,79 @@ static void check_linear(oct_context *ctx, const char *name)
     }
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Init's step down                                                                       */
+
+/* The case on ctx against the reference (values only). */
+static void check_on(oct_context *ctx, const char *label, const conv_case *c, uint64_t seed)
+{
+    case_data d;
+    float *want = NULL, *got = NULL;
+    char what[200];
+    CU_ASSERT_FATAL(data_make(c, seed, &d));
+    describe(what, sizeof what, c, label);
+    CU_ASSERT_EQUAL(case_run(g_ref, c, &d, &want), OCT_OK);
+    oct_status s = case_run(ctx, c, &d, &got);
+    if (s != OCT_OK) printf("\n    %s: %s", what, oct_last_error());
+    CU_ASSERT_EQUAL(s, OCT_OK);
+    if (want && got) CU_ASSERT_EQUAL(compare_floats(what, want, got, d.ny, TOL_ABS, TOL_REL), 0);
+    free(got), free(want);
+    data_free(&d);
+}
+
+/* Compiled kernels allowing fewer work-items than a tile set's work-group (as on
+ * register-limited GPUs; $OCTCL_KERNEL_WG_LIMIT pretends it): init rebuilds with the
+ * next set, or the direct kernel alone, says so in the reason, and the convolutions
+ * still match the reference. */
+static void test_init_step_down(void)
+{
+    static const struct {
+        const char *tiles, *limit, *want, *unwanted;
+    } runs[] = {
+        {"gpu", "100", "[gpu: the built kernel allows 100 of 256 work-items", "conv tiles gpu ("},
+        {NULL, "3", "conv direct only [", "conv tiles"},
+    };
+    static const conv_case c1 = {.n = 1, .h = 9, .w = 7, .co = 33, .k = 3, .stride = 1, .pad = 1, .ci = 17,
+                                 .cx_total = 17, .cy_total = 33, .bias = 1, .relu = 1};
+    static const conv_case c2 = {.n = 1, .h = 8, .w = 8, .co = 20, .k = 3, .stride = 1, .pad = 1, .ci = 9,
+                                 .cx_total = 9, .ci2 = 7, .cx2_total = 7, .cy_total = 20, .bias = 1, .bias2 = 1,
+                                 .pair = 1};
+    /* What the run was started with (the tile-set reruns set OCTCL_GEMM_TILES), restored
+     * after each context. */
+    static const char *const vars[] = {"OCTCL_GEMM_TILES", "OCTCL_KERNEL_WG_LIMIT", "OCTCL_CONV"};
+    char *saved[3];
+    for (int v = 0; v < 3; v++) {
+        const char *e = getenv(vars[v]);
+        saved[v] = e ? strdup(e) : NULL;
+    }
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        oct_context *ctx = NULL;
+        oct_device_info info;
+        if (runs[i].tiles) setenv("OCTCL_GEMM_TILES", runs[i].tiles, 1);
+        setenv("OCTCL_KERNEL_WG_LIMIT", runs[i].limit, 1);
+        setenv("OCTCL_CONV", "gemm", 1);
+        oct_status s = oct_context_create(g_spec, &ctx);
+        for (int v = 0; v < 3; v++)
+            if (saved[v]) setenv(vars[v], saved[v], 1);
+            else unsetenv(vars[v]);
+        if (s != OCT_OK) printf("\n    %s: %s", g_spec, oct_last_error());
+        CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
+        CU_ASSERT_EQUAL(oct_context_info(ctx, &info), OCT_OK);
+        printf("\n    kernel work-group limit %s: %s", runs[i].limit, info.reason);
+        CU_ASSERT_PTR_NOT_NULL(strstr(info.reason, runs[i].want));
+        CU_ASSERT_PTR_NULL(strstr(info.reason, runs[i].unwanted));
+        check_on(ctx, runs[i].limit, &c1, 4000 + i);
+        check_on(ctx, runs[i].limit, &c2, 4100 + i);
+        oct_context_free(ctx);
+    }
+    for (int v = 0; v < 3; v++) free(saved[v]);
+}
+
 static void test_linear(void)
 {
     static const char *const modes[] = {"kernel", "clblast", NULL};
     for (int i = 0; i < 3; i++) {
+        if (g_quick && i != 0) continue;
         oct_context *ctx = make_ctx_env("OCTCL_LINEAR", modes[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
         check_linear(ctx, modes[i] ? modes[i] : "auto");
@@ -392,7 +502,12 @@ static void test_linear(void)
 int main(int argc, char **argv)
 {
     int perf = 0, reps = 5, only = -1;
+    const char *quick_env = getenv("OCTCL_TEST_QUICK"), *spec_env = getenv("OCTCL_TEST_DEVICE");
+    g_quick = quick_env && *quick_env && strcmp(quick_env, "0") != 0;
+    if (spec_env && *spec_env) g_spec = spec_env;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) g_quick = 1;
+        if (strcmp(argv[i], "--case") == 0 && i + 1 < argc) g_case = atoi(argv[++i]);
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = atoi(argv[++i]);
@@ -406,7 +521,21 @@ int main(int argc, char **argv)
     }
     int rc = 1;
     if (oct_context_create("ref", &g_ref) != OCT_OK) goto done;
-    if (!(g_gemm = make_ctx("gemm")) || !(g_direct = make_ctx("direct")) || !(g_auto = make_ctx(NULL))) goto done;
+    if (!(g_gemm = make_ctx("gemm")) || !(g_direct = make_ctx("direct"))) goto done;
+    if (!g_quick && g_case < 0 && !(g_auto = make_ctx(NULL))) goto done;
+    {
+        oct_device_info info;
+        oct_context_info(g_gemm, &info);
+        printf("device: %s (%s)\n", info.name, info.reason);
+        /* $OCTCL_EXPECT_TILES=NAME: the run is void unless that tile set (or "direct
+         * only") is what the context built, so a forced set that silently fell back
+         * fails instead of testing another one. */
+        const char *want = getenv("OCTCL_EXPECT_TILES");
+        if (want && *want && !reason_has_tiles(info.reason, want)) {
+            printf("error: expected conv tiles \"%s\", the context says: %s\n", want, info.reason);
+            goto done;
+        }
+    }
     if (perf) {
         rc = run_perf(reps < 1 ? 1 : reps, only);
         goto done;
@@ -414,9 +543,12 @@ int main(int argc, char **argv)
     if (CU_initialize_registry() != CUE_SUCCESS) goto done;
     CU_pSuite s = CU_add_suite("OpenCL convolution vs ref", NULL, NULL);
     CU_add_test(s, "kernel x stride x padding x size, views", test_shapes);
-    CU_add_test(s, "network shapes", test_network_shapes);
-    CU_add_test(s, "fused pair", test_pair);
-    CU_add_test(s, "linear: own kernel, CLBlast, automatic choice", test_linear);
+    if (g_case < 0) {
+        CU_add_test(s, "network shapes", test_network_shapes);
+        CU_add_test(s, "fused pair", test_pair);
+        CU_add_test(s, "linear: own kernel, CLBlast, automatic choice", test_linear);
+        CU_add_test(s, "init steps down on a kernel work-group limit", test_init_step_down);
+    }
     rc = run_cunit();
 done:
     oct_context_free(g_auto);

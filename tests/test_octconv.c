@@ -5,6 +5,10 @@
  * (PoCL here and in CI, the H100 on the GPU machine). Run with --expect-no-opencl when
  * the ICD loader is pointed at an empty folder: the CPU suites still run and the OpenCL
  * ones are reported as skipped, with the reason.
+ *
+ * --quick (or $OCTCL_TEST_QUICK=1) runs about one case in five of each grid, for slow
+ * devices (oclgrind) and reruns under every tile set; --opencl-only leaves out the native
+ * CPU suite.
  */
 #include "testutil.h"
 
@@ -25,6 +29,11 @@ static char g_dut_spec[MAX_DUTS][32];
 static int g_dut_count;
 static int g_dut_next;
 static int g_expect_no_opencl;
+static int g_quick; /* run one grid case in QUICK_STRIDE */
+#define QUICK_STRIDE 5
+
+/* Whether the grid's case number i is left out of a quick run. */
+static int quick_skip(int i) { return g_quick && i % QUICK_STRIDE != 0; }
 
 static const double ALPHAS[] = {0, 0.25, 0.5, 0.75, 1};
 #define N_ALPHAS (int)(sizeof ALPHAS / sizeof ALPHAS[0])
@@ -183,6 +192,10 @@ static void test_alpha_pairs(void)
     uint64_t seed = 100;
     for (int i = 0; i < N_ALPHAS; i++)
         for (int j = 0; j < N_ALPHAS; j++) {
+            if (quick_skip(i * N_ALPHAS + j + i)) {
+                seed += 2;
+                continue;
+            }
             CU_ASSERT_EQUAL(check_case(&(oct_octconv_params){7, 13, 3, 1, 1, ALPHAS[i], ALPHAS[j], j % 2}, 3, 9, 5,
                                        seed++),
                             OCT_OK);
@@ -202,6 +215,10 @@ static void test_kernel_stride_padding(void)
     for (int ki = 0; ki < 3; ki++)
         for (int s = 1; s <= 2; s++)
             for (int pad = 0; pad <= 2; pad++) {
+                if (quick_skip(ki * 6 + (s - 1) * 3 + pad)) {
+                    seed += 2;
+                    continue;
+                }
                 oct_octconv_params p = params(5, 7, ks[ki], s, pad, 0.5, 0.25, pad == 1);
                 oct_status st = check_case(&p, 3, 7, 7, seed++);
                 CU_ASSERT(st == OCT_OK || st == OCT_ERR_KERNEL_TOO_LARGE);
@@ -211,8 +228,10 @@ static void test_kernel_stride_padding(void)
                 CU_ASSERT_EQUAL(st == OCT_ERR_KERNEL_TOO_LARGE, ks[ki] == 5 && pad == 0);
                 CU_ASSERT_EQUAL(check_case(&p, 1, 33, 33, seed++), OCT_OK);
             }
-    CU_ASSERT_EQUAL(ran, 16);
-    CU_ASSERT_EQUAL(too_large, 2);
+    if (!g_quick) {
+        CU_ASSERT_EQUAL(ran, 16);
+        CU_ASSERT_EQUAL(too_large, 2);
+    }
 }
 
 /* Odd, even and non-square sizes, with and without bias. */
@@ -221,6 +240,10 @@ static void test_sizes(void)
     static const int hw[][2] = {{7, 7}, {9, 5}, {5, 9}, {33, 33}, {8, 8}, {16, 12}, {2, 2}, {3, 2}};
     uint64_t seed = 300;
     for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) {
+        if (g_quick && i % 3 != 0) {
+            seed += 2;
+            continue;
+        }
         int h = hw[i][0], w = hw[i][1];
         int pad = (h < 4 || w < 4) ? 1 : (int)(i % 3);
         CU_ASSERT_EQUAL(check_case(&(oct_octconv_params){13, 5, 3, 1, 1, 0.5, 0.5, 1}, 3, h, w, seed++), OCT_OK);
@@ -286,6 +309,7 @@ static void test_split_merge(void)
     rng_t r = {500};
     for (int a = 0; a < N_ALPHAS; a++)
         for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++) {
+            if (quick_skip(a * 5 + (int)i + a)) continue;
             int n = 3, c = 13, h = hw[i][0], w = hw[i][1];
             float *x = rng_array(&r, (size_t)n * c * h * w, -2, 2);
             oct_shape rs, ds;
@@ -620,6 +644,18 @@ static int suite_init_dut(void)
     oct_device_info info;
     oct_context_info(g_dut, &info);
     printf("\n  device under test: %s = %s | %s | %s\n", spec, info.name, info.platform, info.driver);
+    /* $OCTCL_EXPECT_TILES=NAME: an OpenCL context must run that tile set ("direct": the
+     * direct kernel alone), so a forced set that silently fell back fails the suite. */
+    const char *want = getenv("OCTCL_EXPECT_TILES");
+    if (want && *want && info.backend == OCT_BACKEND_OPENCL) {
+        char key[64];
+        snprintf(key, sizeof key, strcmp(want, "direct") == 0 ? "conv direct only" : "conv tiles %s (", want);
+        printf("  (%s)\n", info.reason);
+        if (!strstr(info.reason, key)) {
+            printf("error: expected \"%s\" in the context's reason\n", key);
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -651,8 +687,14 @@ static int add_dut_suite(const char *spec)
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
+    int opencl_only = 0;
+    const char *quick_env = getenv("OCTCL_TEST_QUICK");
+    g_quick = quick_env && *quick_env && strcmp(quick_env, "0") != 0;
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--expect-no-opencl") == 0) g_expect_no_opencl = 1;
+        if (strcmp(argv[i], "--quick") == 0) g_quick = 1;
+        if (strcmp(argv[i], "--opencl-only") == 0) opencl_only = 1;
+    }
     if (oct_context_create("ref", &g_ref) != OCT_OK) {
         printf("cannot create the reference context: %s\n", oct_last_error());
         return 1;
@@ -664,7 +706,7 @@ int main(int argc, char **argv)
     CU_add_test(common, "device names", test_device_specs);
     CU_add_test(common, "reference vs PyTorch fixtures", test_ref_pytorch_fixtures);
 
-    add_dut_suite("cpu");
+    if (!opencl_only) add_dut_suite("cpu");
     oct_device_info devs[MAX_DUTS];
     int n = 0;
     oct_list_devices(devs, MAX_DUTS, &n);

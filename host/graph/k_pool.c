@@ -1,5 +1,6 @@
-/* k_pool.c — max or average pooling (ONNX MaxPool / AveragePool): floor or ceil mode,
- * pads, count_include_pad; AvgPool(2) without padding runs the backends' avgpool2.
+/* k_pool.c — max or average pooling (ONNX MaxPool / AveragePool / GlobalMaxPool): floor
+ * or ceil mode, pads, count_include_pad, kh = 0 for one window over the whole plane;
+ * AvgPool(2) without padding runs the backends' avgpool2.
  *   x (N, C, H, W) -> y (N, C, Ho, Wo).
  */
 #include "graph/graph.h"
@@ -19,6 +20,10 @@ static oct_status pool_shape(const oct__graph *g, const oct__gnode *nd, oct__gdi
 {
     const oct__gdims *x = &g->v[nd->in[0]].d;
     out->c = x->c;
+    if (nd->kh == 0) { /* global: one window over the whole plane */
+        out->h = out->w = 1;
+        return OCT_OK;
+    }
     out->h = pool_out(x->h, nd->kh, nd->sh, nd->pt, nd->pb, nd->ceil);
     out->w = pool_out(x->w, nd->kw, nd->sw, nd->pl, nd->pr, nd->ceil);
     if (out->h < 1 || out->w < 1)
@@ -41,6 +46,7 @@ static oct_status pool_run(oct__graph *g, oct__gnode *nd, int n)
         return ctx->be->avgpool2(ctx, &op);
     }
     oct__poolg_op op = {x, y, nd->max, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr, nd->cip, nd->relu};
+    if (nd->kh == 0) op.kh = x.h, op.kw = x.w; /* global */
     return ctx->be->poolg(ctx, &op);
 }
 

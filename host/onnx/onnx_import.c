@@ -837,7 +837,7 @@ static oct_status fold_const(imp *im, int *done)
         }
         for (size_t i = 0; i < a->count; i++) cset(r, i, cval(a, i));
     } else if (strcmp(op, "Slice") == 0) {
-        long long st[1], en[1], ax[1] = {0}, sp[1] = {1};
+        long long st[OCT__ONNX_MAX_DIMS], en[OCT__ONNX_MAX_DIMS], ax[OCT__ONNX_MAX_DIMS] = {0}, sp[OCT__ONNX_MAX_DIMS] = {1};
         int c1, c2, c3 = 1, c4 = 1;
         if (a->ndim != 1) return unsupported(n, "Slice of a constant of rank %d (1-D only)", a->ndim);
         OCT__TRY(read_axes(im, "starts", 1, st, &c1));
@@ -1143,6 +1143,19 @@ static oct_status op_pool(imp *im, int max)
     nd->kh = wd.kh, nd->kw = wd.kw, nd->sh = wd.sh, nd->sw = wd.sw;
     nd->pt = wd.pt, nd->pl = wd.pl, nd->pb = wd.pb, nd->pr = wd.pr;
     return finish(im, index, n->outputs[0]);
+}
+
+static oct_status op_global_max(imp *im)
+{
+    int x;
+    OCT__TRY(in_value(im, 0, 0, &x, NULL));
+    if (im->g->v[x].rank != 4)
+        return unsupported(im->node, "input is rank %d; GlobalMaxPool runs on (N, C, H, W)", im->g->v[x].rank);
+    oct__gnode *nd;
+    int index;
+    OCT__TRY(emit(im, OCT__GK_POOL, 1, &x, &nd, &index));
+    nd->max = 1, nd->kh = nd->kw = 0;
+    return finish(im, index, im->node->outputs[0]);
 }
 
 static oct_status op_unary_node(imp *im, int kind)
@@ -1588,6 +1601,7 @@ static oct_status import_node(imp *im)
     if (strcmp(op, "MaxPool") == 0) return op_pool(im, 1);
     if (strcmp(op, "AveragePool") == 0) return op_pool(im, 0);
     if (strcmp(op, "GlobalAveragePool") == 0) return op_unary_node(im, OCT__GK_GAP);
+    if (strcmp(op, "GlobalMaxPool") == 0) return op_global_max(im);
     if (strcmp(op, "Resize") == 0 || strcmp(op, "Upsample") == 0) return op_resize(im);
     if (strcmp(op, "Pad") == 0) return op_pad(im);
     if (strcmp(op, "Concat") == 0) return op_concat(im);

@@ -1,0 +1,196 @@
+#!/bin/sh
+# gpu-check.sh — the GPU acceptance run, in under 10 minutes on a machine with an NVIDIA
+# GPU (see /work/shared/device/README.md): build, the test suite on every OpenCL device
+# (including every conv tile set forced on the GPU), OctNetMini across alphas at batch 1
+# and 256 on `auto` beside PyTorch + cuDNN (eager, and torch.compile for alpha 0.5 at
+# batch 256, the target row) on the same GPU, the target row under each conv tile set,
+# then JSON + PNG.
+#
+#   sh scripts/gpu-check.sh [--cpu-dry-run] [--build DIR] [OUT_DIR]
+#
+# OUT_DIR: $OUT when set (the device machine's folder that comes back), else
+# ./gpu-check-out. Writes there: summary.json (every step, its status and seconds, the
+# devices), octcl.json/.csv, pytorch_cuda.json, pytorch_compile.json, tiles_*.json, *.png, and each
+# step's log (NAME.log). With --cpu-dry-run, or when no OpenCL GPU is found, the same
+# steps run on PoCL with tiny sizes and PyTorch on the CPU (a rehearsal of the script,
+# not a measurement). Exit status: 0 every step passed, 1 some step failed (the others
+# still ran).
+#
+# On the device machine: carry .device-deps/ (sh ../shared/device/pack-deps.sh), then
+#   sh scripts/gpu-check.sh "$OUT"
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$(pwd)
+DRY=0
+BUILD=build-gpu
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --cpu-dry-run) DRY=1; shift ;;
+    --build) BUILD=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -*) echo "gpu-check.sh: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+    esac
+done
+OUTDIR=${1:-${OUT:-gpu-check-out}}
+mkdir -p "$OUTDIR" || exit 1
+OUTDIR=$(cd "$OUTDIR" && pwd)
+T0=$(date +%s)
+STEPS=""
+FAILED=0
+
+[ -f .device-deps/setup.sh ] && . ./.device-deps/setup.sh
+NPROC=$(nproc 2>/dev/null || echo 2)
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+    for p in python3 /usr/bin/python3; do
+        if "$p" -c 'import torch' 2>/dev/null; then PY=$p; break; fi
+    done
+fi
+
+# step NAME LIMIT_S COMMAND ...: run with a time limit, log in NAME.log, record status.
+step() {
+    name=$1 limit=$2
+    shift 2
+    t=$(date +%s)
+    echo "== $name (limit ${limit} s): $*"
+    timeout "$limit" "$@" > "$OUTDIR/$name.log" 2>&1
+    rc=$?
+    dt=$(($(date +%s) - t))
+    tail -n 5 "$OUTDIR/$name.log" | sed 's/^/   /'
+    if [ "$rc" -eq 0 ]; then st=ok; else st="failed ($rc)"; FAILED=1; fi
+    [ "$rc" -eq 124 ] && st="timed out"
+    echo "   -> $st, ${dt} s"
+    STEPS="$STEPS${STEPS:+,}
+    {\"step\": \"$name\", \"status\": \"$st\", \"seconds\": $dt}"
+    return "$rc"
+}
+skip() {
+    echo "== $1: skipped ($2)"
+    STEPS="$STEPS${STEPS:+,}
+    {\"step\": \"$1\", \"status\": \"skipped: $2\", \"seconds\": 0}"
+}
+
+# ------------------------------------------------------------------------------------
+# Build (Release; the same flags as CI).
+step build 300 sh -c "cmake -S . -B '$BUILD' -DCMAKE_BUILD_TYPE=Release -DOCTCL_WERROR=ON && \
+    cmake --build '$BUILD' -j$NPROC" || { echo "build failed: nothing else can run"; }
+OCTCL=$ROOT/$BUILD/octcl
+"$OCTCL" info > "$OUTDIR/info.txt" 2>&1
+cat "$OUTDIR/info.txt"
+command -v nvidia-smi > /dev/null && nvidia-smi -L > "$OUTDIR/nvidia-smi.txt" 2>&1
+
+# A GPU, unless told to rehearse: an OpenCL device listed as [GPU] that is not oclgrind.
+GPU_NAME=$(grep -B0 '\[GPU\]' "$OUTDIR/info.txt" | grep -v Oclgrind | head -n 1 | sed 's/^ *[0-9]*:[0-9]*  //; s/  \[GPU\]$//')
+if [ "$DRY" -eq 0 ] && [ -z "$GPU_NAME" ]; then
+    echo "no OpenCL GPU found: a dry run on PoCL with tiny sizes"
+    DRY=1
+fi
+if [ "$DRY" -eq 1 ]; then
+    MODE=dry-run
+    ALPHAS=0,0.5
+    BATCH=1,4
+    SIZE=16x16
+    REPEAT="--repeat 2 --warmup 1"
+    TORCH_DEV=cpu
+    BENCH_DEV=opencl # PoCL: auto would pick the native CPU
+    CTEST_ARGS="-R '^(conv_cl|octconv)'"
+else
+    MODE=gpu
+    ALPHAS=0,0.25,0.5,0.75
+    BATCH=1,256
+    SIZE=32x32
+    REPEAT="--repeat 20 --warmup 3"
+    TORCH_DEV=cuda
+    BENCH_DEV=auto
+    CTEST_ARGS="-LE 'long|oclgrind'"
+fi
+
+# ------------------------------------------------------------------------------------
+# The suite on every OpenCL device: the CUnit suites run one suite per device found,
+# the tile-set reruns force each set on "opencl" (the GPU first); test_conv_cl then
+# runs once more on every other OpenCL device by its P:D.
+step ctest 360 sh -c "cd '$BUILD' && ctest --output-on-failure -j4 --timeout 240 $CTEST_ARGS"
+for spec in $(sed -n 's/^  \([0-9]*:[0-9]*\)  .*/\1/p' "$OUTDIR/info.txt"); do
+    name=conv_cl_$(echo "$spec" | tr : _)
+    step "$name" 120 env OCTCL_TEST_DEVICE="opencl:$spec" "$BUILD/tests/test_conv_cl" $([ "$DRY" -eq 1 ] && echo --quick)
+done
+
+# ------------------------------------------------------------------------------------
+# Per-device tuning, once `octcl tune` exists (issue 12): its winners are then what the
+# benchmark below runs.
+if "$OCTCL" tune --help > /dev/null 2>&1; then
+    step tune 120 "$OCTCL" tune --device auto
+else
+    skip tune "octcl has no tune command yet"
+fi
+
+# ------------------------------------------------------------------------------------
+# OctNetMini: octcl on auto, PyTorch on the same device (cuDNN, FP32: TF32 off).
+step bench_octcl 180 "$OCTCL" bench --device "$BENCH_DEV" --alphas "$ALPHAS" --batch "$BATCH" --size "$SIZE" $REPEAT \
+    --json "$OUTDIR/octcl.json" --csv "$OUTDIR/octcl.csv"
+if [ -n "$PY" ]; then
+    step bench_pytorch 180 "$PY" bench/pytorch_bench.py --device "$TORCH_DEV" --alphas "$ALPHAS" --batch "$BATCH" \
+        --size "$SIZE" $REPEAT --json "$OUTDIR/pytorch_$TORCH_DEV.json"
+    if [ "$DRY" -eq 0 ]; then
+        # The target row: alpha 0.5 at batch 256 against torch.compile FP32.
+        step bench_pytorch_compile 240 "$PY" bench/pytorch_bench.py --device cuda --compile --alphas 0.5 \
+            --batch 256 --size 32x32 $REPEAT --json "$OUTDIR/pytorch_compile.json"
+    fi
+else
+    skip bench_pytorch "no python with torch"
+fi
+
+# Until `octcl tune` exists: the model at the target row under each tile set forced, so
+# the first GPU run says which set wins on it (the default is "gpu").
+if [ "$DRY" -eq 1 ]; then TB=4; TS=16x16; else TB=256; TS=32x32; fi
+for set in gpu small cpu; do
+    step "tiles_$set" 90 env OCTCL_GEMM_TILES=$set "$OCTCL" bench --device "$BENCH_DEV" --alphas 0.5 --batch "$TB" \
+        --size "$TS" --repeat 10 --warmup 2 --no-check --json "$OUTDIR/tiles_$set.json"
+done
+
+# ------------------------------------------------------------------------------------
+# >>> Oct-ResNet-50 (issue 10): runs only once `octcl bench` takes --model (the ONNX path)
+# and a model file is at hand ($OCTCL_RESNET50, else models/oct_resnet50.onnx). <<<
+RESNET=${OCTCL_RESNET50:-models/oct_resnet50.onnx}
+if "$OCTCL" bench --help 2>&1 | grep -q -- '--model '; then
+    if [ -f "$RESNET" ]; then
+        if [ "$DRY" -eq 1 ]; then RB=1; RS=32x32; else RB=1,64; RS=224x224; fi
+        step bench_resnet50 240 "$OCTCL" bench --device "$BENCH_DEV" --model "$RESNET" --batch "$RB" --size "$RS" $REPEAT \
+            --json "$OUTDIR/octcl_resnet50.json"
+    else
+        skip bench_resnet50 "no model file at $RESNET"
+    fi
+else
+    skip bench_resnet50 "octcl bench has no --model yet"
+fi
+
+# ------------------------------------------------------------------------------------
+# Figures (bench/plot.py needs matplotlib).
+PLOTPY=$PY
+for p in "$PY" /usr/bin/python3 python3; do
+    if [ -n "$p" ] && "$p" -c 'import matplotlib' 2>/dev/null; then PLOTPY=$p; break; fi
+done
+if [ -n "$PLOTPY" ] && [ -f "$OUTDIR/octcl.json" ]; then
+    step plot 60 "$PLOTPY" bench/plot.py "$OUTDIR"/octcl.json $(ls "$OUTDIR"/pytorch_*.json 2>/dev/null) --out "$OUTDIR"
+else
+    skip plot "no python with matplotlib, or no octcl.json"
+fi
+
+# ------------------------------------------------------------------------------------
+AUTO=$(sed -n 's/^  why: //p' "$OUTDIR/info.txt" | head -n 1 | sed 's/\\/\\\\/g; s/"/\\"/g')
+cat > "$OUTDIR/summary.json" <<EOF
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "mode": "$MODE",
+  "gpu": "$(echo "$GPU_NAME" | sed 's/"/\\"/g')",
+  "auto_reason": "$AUTO",
+  "host_cpu": "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)",
+  "seconds": $(($(date +%s) - T0)),
+  "steps": [$STEPS
+  ]
+}
+EOF
+echo "== summary: $OUTDIR/summary.json ($MODE, $(($(date +%s) - T0)) s)"
+cat "$OUTDIR/summary.json"
+exit "$FAILED"
