@@ -64,6 +64,7 @@ void oct__graph_free(oct__graph *g)
         free(nd->in);
     }
     for (int i = 0; i < g->nv; i++) free(g->v[i].name);
+    free(g->traces);
     free(g->nd);
     free(g->v);
     free(g);
@@ -179,6 +180,20 @@ void oct__g_remove(oct__graph *g, int index)
         else if (*p > index)
             (*p)--;
     }
+}
+
+oct_status oct__g_trace_point(oct__graph *g, int after, const char *label, int v, int c)
+{
+    oct__gtrace *t = oct__realloc(g->traces, (size_t)(g->ntraces + 1) * sizeof *t);
+    if (!t) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the trace");
+    g->traces = t;
+    t += g->ntraces++;
+    memset(t, 0, sizeof *t);
+    t->after = after;
+    snprintf(t->label, sizeof t->label, "%s", label);
+    t->v = v;
+    t->c = c;
+    return OCT_OK;
 }
 
 int oct__g_readers(const oct__graph *g, int v)
@@ -379,6 +394,21 @@ const oct__buf *oct__g_scratch(const oct__graph *g) { return &g->scratch; }
 
 static void trace_node(const oct__graph *g, const oct__gnode *nd, int n, oct_trace_fn trace, void *user)
 {
+    if (g->traces) { /* the front end's own lines after this node */
+        int index = (int)(nd - g->nd);
+        for (int i = 0; i < g->ntraces; i++) {
+            const oct__gtrace *t = &g->traces[i];
+            if (t->after != index) continue;
+            if (t->v < 0) {
+                trace(user, t->label, 0, (int[4]){0, 0, 0, 0});
+                continue;
+            }
+            const oct__gvalue *v = &g->v[t->v];
+            int dims[4] = {n, t->c > 0 ? t->c : v->d.c, v->rank == 4 ? v->d.h : 0, v->rank == 4 ? v->d.w : 0};
+            trace(user, t->label, v->rank, dims);
+        }
+        return;
+    }
     for (int k = 0; k < nd->nout; k++) {
         const oct__gvalue *v = &g->v[nd->out[k]];
         char label[200], kind[48];
