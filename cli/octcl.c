@@ -56,6 +56,8 @@ static void print_usage(FILE *f)
             "  OCTCL_CONV        OpenCL convolutions: direct, gemm or auto (default)\n"
             "  OCTCL_LINEAR      OpenCL linear layer: kernel, clblast or auto (default)\n"
             "  OCTCL_GEMM_TILES  OpenCL GEMM tiles TM,TN,TK,RM,RN,WGLOBAL (tuning aid)\n"
+            "  OCTCL_CPU_CONVG   cpu graph convolutions: im2col forces im2col + GEMM for every shape\n"
+            "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
             "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
             "  (the OpenCL ICD loader reads OCL_ICD_VENDORS and OCL_ICD_FILENAMES; the Python\n"
             "  package reads OCTCL_LIBRARY, the path of liboctcl)\n"
@@ -83,6 +85,7 @@ static const command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    cli_install_signal_cleanup();
     oct_set_event_callback(on_event, NULL);
     if (argc < 2) {
         print_usage(stderr);

@@ -11,6 +11,7 @@
  * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
 #include "internal.h"
+#include "io.h"
 #include "octcl_kernels.h"
 
 #include <CL/cl.h>
@@ -417,33 +418,22 @@ static oct_status oct__launch(oct__cl *st, int k, const oct__args *a, size_t ite
 /* ------------------------------------------------------------------------------------ */
 /* Init and release                                                                       */
 
-/* Read a whole text file into a NUL-terminated string (NULL on failure). */
-static char *oct__read_text(const char *path)
+/* Read a whole kernel source into a NUL-terminated string, through io_file.c's bounded
+ * reader: a regular file of at most 64 MiB (a FIFO or a device cannot hang or flood it). */
+static oct_status oct__read_text(const char *path, char **text)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            size_t ncap = cap ? 2 * cap : 16384;
-            char *p = oct__realloc(text, ncap);
-            if (!p) goto fail;
-            text = p;
-            cap = ncap;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    *text = NULL;
+    OCT__TRY(oct__read_file(path, (size_t)64 << 20, &bytes, &len));
+    char *t = oct__realloc(bytes, len + 1);
+    if (!t) {
+        free(bytes);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "%s: out of host memory for %zu bytes", path, len + 1);
     }
-    if (ferror(f)) goto fail;
-    fclose(f);
-    text[len] = '\0';
-    return text;
-fail:
-    free(text);
-    fclose(f);
-    return NULL;
+    t[len] = '\0';
+    *text = t;
+    return OCT_OK;
 }
 
 /* The program's sources in build order: common first, then the rest in table order.
@@ -469,8 +459,7 @@ static oct_status oct__sources(const char **src, char **owned)
         if (len < 0 || (size_t)len >= sizeof path)
             return oct__fail(OCT_ERR_IO, "OCTCL_KERNEL_DIR: path too long for %s.cl",
                              oct__kernel_sources[order[j]].name);
-        owned[j] = oct__read_text(path);
-        if (!owned[j]) return oct__fail(OCT_ERR_IO, "OCTCL_KERNEL_DIR: cannot read %s", path);
+        OCT__TRY(oct__read_text(path, &owned[j])); /* the message names the path */
         src[j] = owned[j];
     }
     return OCT_OK;

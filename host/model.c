@@ -6,14 +6,18 @@
  * the graph's walks.
  */
 #include "graph/graph.h"
+#include "io.h"
 #include "octconv.h"
 #include "onnx/onnx_import.h"
 #include "safetensors.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STEM_C 64
 #define BLOCK_C 128
@@ -160,7 +164,25 @@ static oct_status bn_fold(oct__table *t, const char *prefix, int c, double eps, 
         double sc = v[0][i] / sqrt(var + eps);
         scale[i] = (float)sc;
         shift[i] = (float)(v[1][i] - v[2][i] * sc);
+        /* Folding must leave numbers a float holds: a tiny bn_eps over a zero variance
+         * (or a huge weight) would give inf, which backends then treat differently. */
+        if (!isfinite(scale[i]) || !isfinite(shift[i]))
+            return oct__fail(OCT_ERR_MODEL,
+                             "%s: folding BatchNorm channel %d gives a non-finite %s (weight %g / sqrt(running_var %g + "
+                             "bn_eps %g), bias %g, running_mean %g)",
+                             prefix, i, !isfinite(scale[i]) ? "scale" : "shift", (double)v[0][i], var, eps,
+                             (double)v[1][i], (double)v[2][i]);
     }
+    return OCT_OK;
+}
+
+/* Every value finite, or OCT_ERR_MODEL naming the tensor (after BatchNorm folding). */
+static oct_status check_finite(const float *v, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(v[i]))
+            return oct__fail(OCT_ERR_MODEL, "%s: folding BatchNorm into it gives a non-finite value at index %zu",
+                             name, i);
     return OCT_OK;
 }
 
@@ -171,8 +193,6 @@ static void scale_rows(float *w, int co, size_t per_row, const float *scale)
         for (size_t i = 0; i < per_row; i++) w[(size_t)o * per_row + i] *= scale[o];
 }
 
-/* One block: fold bn_h into HH and LH, bn_l into HL and LL; each band's shift becomes
- * the bias of one path into it (the resize adds it back at full size). */
 /* Fold the BatchNorms into the table's weights (stem, and per block bn_h into HH and LH,
  * bn_l into HL and LL; each band's shift becomes the bias of the first path into it) and
  * build the graph. */
@@ -194,6 +214,7 @@ static oct_status model_from_table(oct_context *ctx, oct__table *t, const oct_mo
     oct_status s = bn_fold(t, "stem.1", STEM_C, eps, stem_scale, stem_shift);
     if (s != OCT_OK) goto fail;
     scale_rows(sw->data, STEM_C, entry_count(sw) / STEM_C, stem_scale);
+    if ((s = check_finite(sw->data, entry_count(sw), "stem.0.weight")) != OCT_OK) goto fail;
     wt.stem_w = sw->data, wt.stem_b = stem_shift;
     for (int b = 0; b < 2; b++) {
         const char *bname = b == 0 ? "b1" : "b2";
@@ -209,6 +230,7 @@ static oct_status model_from_table(oct_context *ctx, oct__table *t, const oct_mo
                 oct__entry *e = tab_find(t, name);
                 if (!e) continue;
                 scale_rows(e->data, co, entry_count(e) / (size_t)co, scale);
+                if ((s = check_finite(e->data, entry_count(e), name)) != OCT_OK) goto fail;
                 wt.path_w[b][into[k]] = e->data;
             }
             wt.band_b[b][band] = shift[b][band];
@@ -240,11 +262,29 @@ static void info_fill(oct_model_info *info, const oct__table *t, int in_c, int c
 /* ------------------------------------------------------------------------------------ */
 /* Loading a safetensors state_dict                                                       */
 
+/* A plain decimal number, all of s: [+-]digits[.digits][(e|E)[+-]digits] (or .digits);
+ * no spaces, no hex floats, no inf / nan, and finite. */
 static int parse_double(const char *s, double *out)
 {
+    const char *p = s;
+    int digits = 0;
+    if (*p == '+' || *p == '-') p++;
+    while (*p >= '0' && *p <= '9') p++, digits++;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') p++, digits++;
+    }
+    if (!digits) return 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if (*p != '\0') return 0;
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v)) return 0;
+    if (end != p || !isfinite(v)) return 0;
     *out = v;
     return 1;
 }
@@ -280,28 +320,38 @@ static oct_status splits_from_file(const oct__st *st, const char *path, int *l0,
     return oct__fail(OCT_ERR_MODEL, "%s: none of b1.oct.{hh,hl,ll,lh}.weight is present with a usable shape", path);
 }
 
-static int is_bn_counter(const oct__table *t, const char *name)
+/* A BatchNorm's counter: "<bn>.num_batches_tracked" where <bn> is a BatchNorm of the
+ * table (it has a running_var), a scalar (PyTorch saves a 0-d int64). */
+static int is_bn_counter(const oct__table *t, const oct__st_tensor *f)
 {
-    const char *suffix = ".num_batches_tracked";
+    const char *suffix = ".num_batches_tracked", *name = f->name;
     size_t n = strlen(name), k = strlen(suffix);
-    if (n <= k || strcmp(name + n - k, suffix) != 0) return 0;
+    if (n <= k || strcmp(name + n - k, suffix) != 0 || f->ndim != 0) return 0;
     char prefix[48];
-    if (n - k + strlen(".weight") >= sizeof prefix) return 0;
-    snprintf(prefix, sizeof prefix, "%.*s.weight", (int)(n - k), name);
+    if (n - k + strlen(".running_var") >= sizeof prefix) return 0;
+    snprintf(prefix, sizeof prefix, "%.*s.running_var", (int)(n - k), name);
     for (int i = 0; i < t->count; i++)
         if (strcmp(t->e[i].name, prefix) == 0) return 1;
     return 0;
 }
 
 /* A safetensors file opens with its header length (8 bytes) and then '{'; anything
- * else that opens is taken for ONNX. */
+ * else that opens is taken for ONNX. Opened through io_file.c (without blocking, regular
+ * files only), so a FIFO or a device cannot hang the sniff; what fails to open goes the
+ * safetensors way, whose reader reports it. */
 static int oct__is_onnx_file(const char *path)
 {
     unsigned char head[9];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0; /* the safetensors path reports the error */
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
+    size_t size = 0, got = 0;
+    int fd = -1;
+    if (oct__open_regular(path, 0, SIZE_MAX, &fd, &size) != OCT_OK) return 0;
+    while (got < sizeof head) {
+        ssize_t k = read(fd, head + got, sizeof head - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
     return got > 0 && !(got == sizeof head && head[8] == '{');
 }
 
@@ -417,10 +467,13 @@ oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
     }
     /* Nothing else, but the BatchNorm counters PyTorch saves beside each BN. */
     for (int i = 0; i < st.count; i++)
-        if (!tab_find(t, st.tensors[i].name) && !is_bn_counter(t, st.tensors[i].name)) {
-            s = oct__fail(OCT_ERR_MODEL, "%s: unexpected tensor '%s' of shape %s (not part of OctNetMini at alpha %g)",
-                          path, st.tensors[i].name, fmt_shape(a, sizeof a, st.tensors[i].ndim, st.tensors[i].shape),
-                          alpha);
+        if (!tab_find(t, st.tensors[i].name) && !is_bn_counter(t, &st.tensors[i])) {
+            s = oct__fail(OCT_ERR_MODEL,
+                          "%s: unexpected tensor '%s' of shape %s (not part of OctNetMini at alpha %g%s)", path,
+                          st.tensors[i].name, fmt_shape(a, sizeof a, st.tensors[i].ndim, st.tensors[i].shape), alpha,
+                          strstr(st.tensors[i].name, "num_batches_tracked")
+                              ? "; a num_batches_tracked is a scalar beside a BatchNorm"
+                              : "");
             goto done;
         }
     oct_model_info info;
@@ -430,6 +483,15 @@ oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
         if (!mean || !std || !parse_double(mean, &info.mean) || !parse_double(std, &info.std) || !(info.std > 0)) {
             s = oct__fail(OCT_ERR_MODEL, "%s: __metadata__ mean \"%s\" / std \"%s\" must both be numbers, std > 0", path,
                           mean ? mean : "(missing)", std ? std : "(missing)");
+            goto done;
+        }
+        /* The normalised pixels, (p / 255 - mean) / std for p in [0, 255], must be
+         * finite floats: the extremes p = 0 and p = 255 bound them. */
+        float lo = (float)((0.0 - info.mean) / info.std), hi = (float)((1.0 - info.mean) / info.std);
+        if (!isfinite(lo) || !isfinite(hi)) {
+            s = oct__fail(OCT_ERR_MODEL,
+                          "%s: __metadata__ %s \"%s\" makes normalised pixels (p / 255 - mean) / std overflow a float",
+                          path, fabs(info.mean) > 1e30 ? "mean" : "std", fabs(info.mean) > 1e30 ? mean : std);
             goto done;
         }
         info.has_norm = 1;
@@ -538,16 +600,40 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
 {
     if (!m || !x || !logits)
         return oct__fail(OCT_ERR_NULL_ARG, "oct_model_forward: %s is NULL", !m ? "model" : !x ? "input" : "logits");
-    if (m->octnet) {
-        if (n < 1 || h < 1 || w < 1)
-            return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
-                             m->info.in_channels, h, w);
-        if ((m->info.c_l[0] > 0 || m->info.c_l[1] > 0) && (h < 2 || w < 2))
-            return oct__fail(OCT_ERR_BAD_SIZE,
-                             "OctNetMini: input %dx%d is too small for a low band at alpha %g (needs 2x2)", h, w,
-                             m->info.alpha);
-    }
-    return oct__graph_forward(m->graph, x, n, h, w, logits, trace, user);
+    if (!m->octnet) return oct__graph_forward(m->graph, x, n, h, w, logits, trace, user);
+    if (n < 1 || h < 1 || w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
+                         m->info.in_channels, h, w);
+    if ((m->info.c_l[0] > 0 || m->info.c_l[1] > 0) && (h < 2 || w < 2))
+        return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input %dx%d is too small for a low band at alpha %g (needs 2x2)",
+                         h, w, m->info.alpha);
+    /* Sizes before any work: the widest tensor of a pass (max(in_channels, 128) channels
+     * at h x w per image) must keep every band within the element limit of a tensor
+     * (INT_MAX); a larger batch runs in chunks that do. */
+    size_t per_image = (size_t)(m->info.in_channels > BLOCK_C ? m->info.in_channels : BLOCK_C) * (size_t)h * (size_t)w;
+    if (per_image > (size_t)INT_MAX)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "OctNetMini: one %dx%d image has a tensor of %zu elements, over the limit of %d per tensor", h,
+                         w, per_image, INT_MAX);
+    /* Inputs must be finite: a NaN or an Inf turns its image's logits into NaN. */
+    size_t in_count = (size_t)n * (size_t)m->info.in_channels * (size_t)h * (size_t)w;
+    for (size_t i = 0; i < in_count; i++)
+        if (!isfinite(x[i]))
+            return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input value %zu (image %zu) is %s; inputs must be finite", i,
+                             i / (in_count / (size_t)n), isnan(x[i]) ? "NaN" : "Inf");
+    /* The graph runs it in chunks: under the memory limit, of at most INT_MAX elements
+     * per tensor, in halves when the device (for the CPU backends: the host) runs out. */
+    m->graph->max_chunk = (size_t)n > (size_t)INT_MAX / per_image ? (int)((size_t)INT_MAX / per_image) : 0;
+    OCT__TRY(oct__graph_forward(m->graph, x, n, h, w, logits, trace, user));
+    /* A logit that overflowed is an error, not an answer. */
+    size_t out_stride = (size_t)m->info.num_classes, out_count = (size_t)n * out_stride;
+    for (size_t i = 0; i < out_count; i++)
+        if (!isfinite(logits[i]))
+            return oct__fail(OCT_ERR_MODEL,
+                             "OctNetMini: logit %zu of image %zu is %s: the model's weights overflow float32 on this "
+                             "input",
+                             i % out_stride, i / out_stride, isnan(logits[i]) ? "NaN" : "Inf");
+    return OCT_OK;
 }
 
 int oct_model_last_chunk(const oct_model *m) { return m ? m->graph->last_chunk : 0; }

@@ -1,7 +1,7 @@
 /* graph.c — building a graph, and the walks everything about a model derives from:
  * shapes, MACs, the storage plan (slots reused by lifetime), activation bytes, the
- * forward pass with chunking under a memory limit and halving on out-of-memory, the
- * shape trace.
+ * forward pass with chunking under a memory limit and halving on out-of-memory (device
+ * or host), the shape trace.
  */
 #include "graph/graph.h"
 
@@ -465,14 +465,14 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         return oct__fail(OCT_ERR_BAD_SIZE, "model: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
                          g->v[g->input].d.c, h, w);
     OCT__TRY(oct__graph_shapes(g, h, w));
-    int chunk = n;
+    int chunk = g->max_chunk > 0 && g->max_chunk < n ? g->max_chunk : n;
     if (g->mem_limit) {
         size_t one = oct__graph_activation_bytes(g, 1, h, w);
         if (one == 0 || one > g->mem_limit)
             return oct__fail(OCT_ERR_DEVICE_MEMORY,
                              "model: one %dx%d image needs %zu bytes of activations, over the limit of %zu bytes", h, w,
                              one, g->mem_limit);
-        int lo = 1, hi = n;
+        int lo = 1, hi = chunk;
         while (lo < hi) {
             int mid = lo + (hi - lo + 1) / 2;
             size_t b = oct__graph_activation_bytes(g, mid, h, w);
@@ -490,7 +490,9 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         int k = n - start < chunk ? n - start : chunk;
         oct_status s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
                                      start == 0 ? trace : NULL, user, n);
-        if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
+        if ((s == OCT_ERR_DEVICE_MEMORY || s == OCT_ERR_HOST_MEMORY) && k > 1) {
+            /* The device (for the CPU backends: the host) ran out: give back what this
+             * pass held and go on in halves. */
             release_plan(g);
             chunk = k / 2;
             g->last_chunk = chunk;

@@ -127,6 +127,7 @@ struct oct__graph {
     oct__buf *slots;
     oct__buf inbuf, scratch;
     size_t mem_limit;
+    int max_chunk;           /* > 0: at most this many images per pass (the caller's size limit) */
     int last_chunk;
     /* A front end's own trace lines (replacing the one line per node), NULL: none. */
     int ntraces;
