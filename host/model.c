@@ -582,9 +582,18 @@ long long oct_model_macs(const oct_model *m, int h, int w)
 /* ------------------------------------------------------------------------------------ */
 /* Forward: the graph's                                                                   */
 
+/* Elements of OctNetMini's widest tensor for one h x w image: max(in_channels, 128)
+ * channels at full size. */
+static size_t widest(const oct_model *m, int h, int w)
+{
+    return (size_t)(m->info.in_channels > BLOCK_C ? m->info.in_channels : BLOCK_C) * (size_t)h * (size_t)w;
+}
+
 size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
 {
     if (!m || n < 1 || h < 1 || w < 1) return 0;
+    /* A pass no tensor could hold (over INT_MAX elements) has no size. */
+    if (m->octnet && (double)n * (double)widest(m, h, w) > (double)INT_MAX) return 0;
     return oct__graph_activation_bytes(m->graph, n, h, w);
 }
 
@@ -610,7 +619,7 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
     /* Sizes before any work: the widest tensor of a pass (max(in_channels, 128) channels
      * at h x w per image) must keep every band within the element limit of a tensor
      * (INT_MAX); a larger batch runs in chunks that do. */
-    size_t per_image = (size_t)(m->info.in_channels > BLOCK_C ? m->info.in_channels : BLOCK_C) * (size_t)h * (size_t)w;
+    size_t per_image = widest(m, h, w);
     if (per_image > (size_t)INT_MAX)
         return oct__fail(OCT_ERR_BAD_SIZE,
                          "OctNetMini: one %dx%d image has a tensor of %zu elements, over the limit of %d per tensor", h,
