@@ -1629,42 +1629,11 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
                           op->accumulate || op->res.buf != NULL, op->relu};
         return cl_conv2d(ctx, &c);
     }
-    if (cig == 1 && g > 1) { /* depthwise, channel multipliers */
-        oct__args a = oct__args_start(st, OCT__K_CONVG_DW);
-        oct__arg_mem(&a, x.mem);
-        oct__arg_int(&a, x.off);
-        oct__arg_int(&a, x.nstride);
-        oct__arg_int(&a, xv->h);
-        oct__arg_int(&a, xv->w);
-        oct__arg_mem(&a, op->weight->mem);
-        oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem));
-        oct__arg_int(&a, op->bias != NULL);
-        oct__arg_mem(&a, oct__mem_or(op->res.buf ? r.mem : NULL, y.mem));
-        oct__arg_int(&a, r.off);
-        oct__arg_int(&a, r.nstride);
-        oct__arg_int(&a, op->res.buf != NULL);
-        oct__arg_mem(&a, y.mem);
-        oct__arg_int(&a, y.off);
-        oct__arg_int(&a, y.nstride);
-        oct__arg_int(&a, yv->n);
-        oct__arg_int(&a, yv->c);
-        oct__arg_int(&a, yv->h);
-        oct__arg_int(&a, yv->w);
-        oct__arg_int(&a, op->kh);
-        oct__arg_int(&a, op->kw);
-        oct__arg_int(&a, op->stride_h);
-        oct__arg_int(&a, op->stride_w);
-        oct__arg_int(&a, op->pad_t);
-        oct__arg_int(&a, op->pad_l);
-        oct__arg_int(&a, op->dil_h);
-        oct__arg_int(&a, op->dil_w);
-        oct__arg_int(&a, yv->c / g);
-        oct__arg_int(&a, op->accumulate != 0);
-        oct__arg_int(&a, op->relu != 0);
-        size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)yv->c};
-        return oct__launch_nd(st, OCT__K_CONVG_DW, &a, 3, global);
-    }
-    oct__args a = oct__args_start(st, OCT__K_CONVG);
+    /* Both kernels take the same arguments; the last group argument is the output
+     * channels per group for the depthwise kernel and the group count for the other. */
+    int dw = cig == 1 && g > 1; /* depthwise, channel multipliers */
+    int kernel = dw ? OCT__K_CONVG_DW : OCT__K_CONVG;
+    oct__args a = oct__args_start(st, kernel);
     oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));
     oct__arg_int(&a, x.off);
     oct__arg_int(&a, x.nstride);
@@ -1693,11 +1662,12 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
     oct__arg_int(&a, op->pad_l);
     oct__arg_int(&a, op->dil_h);
     oct__arg_int(&a, op->dil_w);
-    oct__arg_int(&a, g);
+    oct__arg_int(&a, dw ? yv->c / g : g);
     oct__arg_int(&a, op->accumulate != 0);
     oct__arg_int(&a, op->relu != 0);
-    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4)};
-    return oct__launch_nd(st, OCT__K_CONVG, &a, 3, global);
+    size_t planes = dw ? (size_t)yv->c : (size_t)g * (size_t)((yv->c / g + 3) / 4);
+    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * planes};
+    return oct__launch_nd(st, kernel, &a, 3, global);
 }
 
 static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)
