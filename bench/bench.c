@@ -1070,23 +1070,54 @@ static char *command_line(int argc, char **argv)
     return c;
 }
 
-static FILE *open_output(const char *path, const char *opt)
+/* A --json / --csv output: '-' is stdout; a file is built in memory and written at the
+ * end in one atomic replacement, so a failed or interrupted run leaves the old file. */
+typedef struct {
+    const char *path;
+    FILE *f;
+    char *buf;
+    size_t len;
+} bench_output;
+
+static int open_output(bench_output *o, const char *path, const char *opt)
 {
-    if (strcmp(path, "-") == 0) return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f) cli_fail("--%s %s: %s", opt, path, strerror(errno));
-    return f;
+    o->path = path;
+    if (strcmp(path, "-") == 0) {
+        o->f = stdout;
+        return CLI_OK;
+    }
+    /* Fail now, not after minutes of measuring, when the file cannot be made. */
+    struct stat sb;
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return cli_fail("--%s %s: is a directory", opt, path);
+    if (!(stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) && access(dir, W_OK | X_OK) != 0)
+        return cli_fail("--%s %s: cannot write in %s: %s", opt, path, dir, strerror(errno));
+    o->f = open_memstream(&o->buf, &o->len);
+    if (!o->f) return cli_fail("--%s %s: %s", opt, path, strerror(errno));
+    return CLI_OK;
 }
 
-static int close_output(FILE *f, const char *path)
+/* Finish an output: write it when `commit`, else drop it (the old file stays). */
+static int close_output(bench_output *o, int commit)
 {
-    if (!f) return CLI_OK;
-    int bad = ferror(f);
-    if (f == stdout)
-        bad |= fflush(f) != 0;
-    else
-        bad |= fclose(f) != 0;
-    return bad ? cli_fail("%s: write failed", path) : CLI_OK;
+    if (!o->f) return CLI_OK;
+    int rc = CLI_OK;
+    if (o->f == stdout) {
+        if (ferror(stdout) || fflush(stdout) != 0) rc = cli_fail("%s: write failed", o->path);
+    } else {
+        int bad = ferror(o->f);
+        bad |= fclose(o->f) != 0;
+        if (bad)
+            rc = cli_fail("%s: out of host memory building the output", o->path);
+        else if (commit)
+            rc = cli_write_file(o->path, o->buf, o->len);
+        free(o->buf);
+    }
+    o->f = NULL;
+    o->buf = NULL;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1111,16 +1142,17 @@ int octcl_bench_main(int argc, char **argv)
     memset(&out, 0, sizeof out);
     st.o = &o;
     st.in_c = o.in_channels, st.classes = o.classes;
-    FILE *json = NULL, *csv = NULL;
+    bench_output json = {0}, csv = {0};
     char *command = command_line(argc, argv), stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
     run_meta meta = {OCTCL_VERSION, command ? command : "octcl bench", stamp, o.warmup, o.repeat};
     oct_status s;
+    int written = 0;
 
     /* Outputs first, so a bad path fails before minutes of measuring. */
-    if ((o.json && !(json = open_output(o.json, "json"))) || (o.csv && !(csv = open_output(o.csv, "csv")))) {
+    if ((o.json && open_output(&json, o.json, "json") != CLI_OK) || (o.csv && open_output(&csv, o.csv, "csv") != CLI_OK)) {
         rc = CLI_FAILED;
         goto done;
     }
@@ -1197,12 +1229,14 @@ int octcl_bench_main(int argc, char **argv)
     for (int i = 0; i < out.n_rows; i++) out.rows[i].speedup = row_speedup(out.rows, out.n_rows, &out.rows[i]);
     if (out.n_rows) table_footnote(st.table, &meta);
     fflush(st.table);
-    if (json) write_json(json, out.rows, out.n_rows, &meta);
-    if (csv) write_csv(csv, out.rows, out.n_rows, &meta);
+    if (json.f) write_json(json.f, out.rows, out.n_rows, &meta);
+    if (csv.f) write_csv(csv.f, out.rows, out.n_rows, &meta);
+    written = 1;
 
 done:
-    if (close_output(json, o.json) != CLI_OK) rc = CLI_FAILED;
-    if (close_output(csv, o.csv) != CLI_OK) rc = CLI_FAILED;
+    /* Files are written only after a complete run: a failure keeps the old ones. */
+    if (close_output(&json, written && rc == CLI_OK) != CLI_OK) rc = CLI_FAILED;
+    if (close_output(&csv, written && rc == CLI_OK) != CLI_OK) rc = CLI_FAILED;
     if (st.ref_logits)
         for (int i = 0; i < st.n_models; i++) free(st.ref_logits[i]);
     free(st.ref_logits);

@@ -448,7 +448,8 @@ int cli_cmd_classify(int argc, char **argv)
         rc = cli_fail_status(s);
         goto done;
     }
-    if (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK) {
+    size_t limit = cli_memory_limit(&di, o->max_mem);
+    if (limit && (s = oct_model_set_memory_limit(model, limit)) != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
     }
@@ -471,6 +472,7 @@ int cli_cmd_classify(int argc, char **argv)
 
     if (o->predictions) {
         int64_t shape[1] = {t.images};
+        fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
         if ((s = oct_npy_save(o->predictions, t.predicted, 1, shape)) != OCT_OK) {
             rc = cli_fail_status(s);
             goto done;

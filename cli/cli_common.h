@@ -77,6 +77,24 @@ void cli_format_shape(char *buf, size_t len, int rank, const int64_t *dims);
 /* A JSON string literal, quotes included. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Install handlers for SIGINT, SIGTERM, SIGHUP and SIGQUIT that remove the temporaries of
+ * output files being written and then die of the signal; ignore SIGXFSZ so a file-size
+ * limit is a write error. Called first thing by main. */
+void cli_install_signal_cleanup(void);
+/* Write a whole output file atomically (oct_file_write); prints the error, returns an
+ * exit code. */
+int cli_write_file(const char *path, const void *bytes, size_t len);
+
+/* Bytes of host memory this process may use at most: the physical memory, or the
+ * address-space limit (ulimit -v) when lower. */
+double cli_host_memory(void);
+
+/* The activation memory a pass may hold: `given` (--max-device-mem) when set; else, on
+ * the CPU paths, half the host memory (cli_host_memory), so a huge batch runs in chunks
+ * instead of waking the kernel's out-of-memory killer; else 0 (no limit: an OpenCL
+ * device that runs out retries in halves). */
+size_t cli_memory_limit(const oct_device_info *di, size_t given);
+
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 

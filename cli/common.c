@@ -8,10 +8,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------ */
 /* Reporting                                                                             */
@@ -47,6 +50,42 @@ const char *cli_status_text(oct_status s)
 int cli_fail_status(oct_status s)
 {
     return cli_fail("%s", cli_status_text(s));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Signals                                                                               */
+
+/* SIGINT, SIGTERM, SIGHUP, SIGQUIT: remove the temporaries of output files being written
+ * (the old files stay as they were), then die of the same signal. */
+static void on_fatal_signal(int sig)
+{
+    oct_file_abandon_pending();
+    raise(sig); /* the handler was reset (SA_RESETHAND): the default action now */
+}
+
+void cli_install_signal_cleanup(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* A signal ignored by the parent (nohup, a shell's background job) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+    /* Past a file-size limit (ulimit -f) a write fails with EFBIG and the output's
+     * temporary is removed, instead of the process dying with the temporary left. */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+int cli_write_file(const char *path, const void *bytes, size_t len)
+{
+    oct_status s = oct_file_write(path, bytes, len);
+    return s == OCT_OK ? CLI_OK : cli_fail_status(s);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -205,6 +244,10 @@ int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_
         return cli_fail_status(s);
     }
     fprintf(stderr, "device: %s (%s)\n", info->name, info->reason);
+    /* The library refuses a program cache someone else could have planted and runs
+     * uncached; say so once. */
+    const char *warn = oct_cache_warning();
+    if (warn && *warn) fprintf(stderr, "octcl: warning: %s\n", warn);
     return CLI_OK;
 }
 
@@ -250,6 +293,23 @@ void cli_json_string(FILE *f, const char *s)
             fputc(*p, f);
     }
     fputc('"', f);
+}
+
+double cli_host_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double cap = pages > 0 && page > 0 ? (double)pages * (double)page : 1e300;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (double)rl.rlim_cur < cap)
+        cap = (double)rl.rlim_cur;
+    return cap;
+}
+
+size_t cli_memory_limit(const oct_device_info *di, size_t given)
+{
+    if (given || di->backend == OCT_BACKEND_OPENCL) return given;
+    double half = cli_host_memory() / 2;
+    return half >= (double)SIZE_MAX ? 0 : (size_t)half;
 }
 
 double cli_now(void)

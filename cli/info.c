@@ -220,6 +220,8 @@ int cli_cmd_info(int argc, char **argv)
         printf("OpenCL program cache: %s (from %s)\n", dir, why);
     else
         printf("OpenCL program cache: off (%s): every run compiles the kernels\n", why);
+    const char *warn = oct_cache_warning();
+    if (warn && *warn) printf("  warning: %s\n", warn);
     if (device) {
         char label[320];
         snprintf(label, sizeof label, "--device %.256s picks", device);

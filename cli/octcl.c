@@ -55,7 +55,14 @@ static void print_usage(FILE *f)
             "                    the built-in copies (kernel development)\n"
             "  OCTCL_CONV        OpenCL convolutions: direct, gemm or auto (default)\n"
             "  OCTCL_LINEAR      OpenCL linear layer: kernel, clblast or auto (default)\n"
-            "  OCTCL_GEMM_TILES  OpenCL GEMM tiles TM,TN,TK,RM,RN,WGLOBAL (tuning aid)\n"
+            "  OCTCL_GEMM_TILES  OpenCL GEMM tiles: gpu, small, cpu, direct (none) or\n"
+            "                    TM,TN,TK,RM,RN,WGLOBAL (tuning aid)\n"
+            "  OCTCL_FMA         off: OpenCL multiply-adds as a correctly rounded mul + add even\n"
+            "                    where the device has fma (testing aid)\n"
+            "  OCTCL_KERNEL_WG_LIMIT  make compiled OpenCL kernels look limited to N work-items\n"
+            "                    (testing aid: the step down to smaller tiles)\n"
+            "  OCTCL_CPU_CONVG   cpu graph convolutions: im2col forces im2col + GEMM for every shape\n"
+            "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
             "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
             "  (the OpenCL ICD loader reads OCL_ICD_VENDORS and OCL_ICD_FILENAMES; the Python\n"
             "  package reads OCTCL_LIBRARY, the path of liboctcl)\n"
@@ -83,6 +90,7 @@ static const command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    cli_install_signal_cleanup();
     oct_set_event_callback(on_event, NULL);
     if (argc < 2) {
         print_usage(stderr);

@@ -166,6 +166,25 @@ static void fill_normal(float *x, size_t count, uint64_t seed)
     }
 }
 
+/* Sizes before any work: one image's activations must make a pass the library can hold
+ * (and, on the CPU paths, fit host memory), and the input batch must fit host memory. */
+static int check_fits(const oct_model *model, const oct_device_info *di, int channels, int n, int h, int w,
+                      size_t given)
+{
+    size_t one = oct_model_activation_bytes(model, 1, h, w), limit = cli_memory_limit(di, 0);
+    double cap = cli_host_memory(), input = (double)n * channels * h * w * sizeof(float);
+    if (one == 0)
+        return cli_fail("a %dx%d image is too large for one pass (a tensor would exceed 2^31 elements)", h, w);
+    if (!given && limit && one > limit)
+        return cli_fail("one %dx%d image needs %zu bytes of activations; out of host memory (a pass may hold half of "
+                        "the %.0f bytes there are)",
+                        h, w, one, cap);
+    if (input > cap)
+        return cli_fail("the input (%d, %d, %d, %d) needs %.0f bytes; out of host memory (%.0f bytes available)", n,
+                        channels, h, w, input, cap);
+    return CLI_OK;
+}
+
 /* The input batch (N, C, H, W) into *x: from the .npy file or random. */
 static int make_input(const run_options *o, int channels, oct_array *x)
 {
@@ -293,7 +312,8 @@ int cli_cmd_run(int argc, char **argv)
     else
         s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
     if (s == OCT_OK) s = oct_model_info_get(model, &mi);
-    if (s == OCT_OK && o.max_mem) s = oct_model_set_memory_limit(model, o.max_mem);
+    size_t limit = cli_memory_limit(&di, o.max_mem);
+    if (s == OCT_OK && limit) s = oct_model_set_memory_limit(model, limit);
     if (s != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
@@ -304,11 +324,19 @@ int cli_cmd_run(int argc, char **argv)
         if (oct_model_input(model, 0, &in) == OCT_OK && in.dims[2] > 0 && in.dims[3] > 0)
             o.h = (int)in.dims[2], o.w = (int)in.dims[3];
     }
+    /* Sizes before work: a random batch before it is made, a file's or a folder's once
+     * its shape is known (before any pass). */
+    if (!o.input && !o.img.dir &&
+        (rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w, o.max_mem)) != CLI_OK)
+        goto done;
     if (o.img.dir)
         rc = cli_images_batch(model, &mi, &o.img, &x);
     else
         rc = make_input(&o, mi.in_channels, &x);
     if (rc != CLI_OK) goto done;
+    if ((o.input || o.img.dir) && (rc = check_fits(model, &di, mi.in_channels, (int)x.shape[0], (int)x.shape[2],
+                                                   (int)x.shape[3], o.max_mem)) != CLI_OK)
+        goto done;
     if (o.input) normalise_input(&o, &mi, &x);
     else if (!o.img.dir) fprintf(stderr, "input: a random normal batch, used as it is (no mean/std)\n");
 
@@ -320,7 +348,14 @@ int cli_cmd_run(int argc, char **argv)
             rc = cli_fail_status(s);
             goto done;
         }
-        mi.num_classes = (int)(ot.dims[1] * ot.dims[2] * ot.dims[3]);
+        int64_t per = ot.dims[1] * ot.dims[2] * ot.dims[3];
+        double bytes = (double)n * (double)per * sizeof(float);
+        if (per < 1 || per > INT_MAX || bytes > cli_host_memory()) {
+            rc = cli_fail("the output (%d, %lld) needs %.0f bytes; out of host memory (%.0f bytes available)", n,
+                          (long long)per, bytes, cli_host_memory());
+            goto done;
+        }
+        mi.num_classes = (int)per;
     }
     logits = malloc((size_t)n * (size_t)mi.num_classes * sizeof(float));
     if (!logits) {
@@ -330,8 +365,8 @@ int cli_cmd_run(int argc, char **argv)
     if (o.verbose) print_header(&o, &mi, &di, &x);
     s = oct_model_forward(model, x.data, n, h, w, logits, o.verbose ? print_trace : NULL, NULL);
     if (s == OCT_OK && oct_model_last_chunk(model) < n)
-        fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the device memory limit\n", n,
-                oct_model_last_chunk(model));
+        fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the memory limit or the free memory\n",
+                n, oct_model_last_chunk(model));
     if (s != OCT_OK) {
         fflush(stdout);
         rc = cli_fail_status(s);
@@ -342,6 +377,7 @@ int cli_cmd_run(int argc, char **argv)
     if (o.output) {
         /* The output's own shape: (N, K) logits, or a feature map (N, C, H, W). */
         oct_model_tensor ot;
+        fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
         if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
             rc = cli_fail_status(s);
             goto done;

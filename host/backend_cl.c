@@ -13,6 +13,7 @@
  * every kernel's event is kept and its device time summed.
  * A context is not thread-safe: ops set arguments on kernels the context shares. */
 #include "internal.h"
+#include "io.h"
 #include "octcl_kernels.h"
 
 #ifdef __APPLE__
@@ -424,33 +425,22 @@ static oct_status oct__launch(oct__cl *st, int k, const oct__args *a, size_t ite
 /* ------------------------------------------------------------------------------------ */
 /* Init and release                                                                       */
 
-/* Read a whole text file into a NUL-terminated string (NULL on failure). */
-static char *oct__read_text(const char *path)
+/* Read a whole kernel source into a NUL-terminated string, through io_file.c's bounded
+ * reader: a regular file of at most 64 MiB (a FIFO or a device cannot hang or flood it). */
+static oct_status oct__read_text(const char *path, char **text)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            size_t ncap = cap ? 2 * cap : 16384;
-            char *p = oct__realloc(text, ncap);
-            if (!p) goto fail;
-            text = p;
-            cap = ncap;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    *text = NULL;
+    OCT__TRY(oct__read_file(path, (size_t)64 << 20, &bytes, &len));
+    char *t = oct__realloc(bytes, len + 1);
+    if (!t) {
+        free(bytes);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "%s: out of host memory for %zu bytes", path, len + 1);
     }
-    if (ferror(f)) goto fail;
-    fclose(f);
-    text[len] = '\0';
-    return text;
-fail:
-    free(text);
-    fclose(f);
-    return NULL;
+    t[len] = '\0';
+    *text = t;
+    return OCT_OK;
 }
 
 /* The program's sources in build order: common first, then the rest in table order.
@@ -477,8 +467,7 @@ static oct_status oct__sources(const char **src, const char **names, char **owne
         if (len < 0 || (size_t)len >= sizeof path)
             return oct__fail(OCT_ERR_IO, "OCTCL_KERNEL_DIR: path too long for %s.cl",
                              oct__kernel_sources[order[j]].name);
-        owned[j] = oct__read_text(path);
-        if (!owned[j]) return oct__fail(OCT_ERR_IO, "OCTCL_KERNEL_DIR: cannot read %s", path);
+        OCT__TRY(oct__read_text(path, &owned[j])); /* the message names the path */
         src[j] = owned[j];
     }
     return OCT_OK;
@@ -1640,42 +1629,11 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
                           op->accumulate || op->res.buf != NULL, op->relu};
         return cl_conv2d(ctx, &c);
     }
-    if (cig == 1 && g > 1) { /* depthwise, channel multipliers */
-        oct__args a = oct__args_start(st, OCT__K_CONVG_DW);
-        oct__arg_mem(&a, x.mem);
-        oct__arg_int(&a, x.off);
-        oct__arg_int(&a, x.nstride);
-        oct__arg_int(&a, xv->h);
-        oct__arg_int(&a, xv->w);
-        oct__arg_mem(&a, op->weight->mem);
-        oct__arg_mem(&a, oct__mem_or(op->bias ? op->bias->mem : NULL, y.mem));
-        oct__arg_int(&a, op->bias != NULL);
-        oct__arg_mem(&a, oct__mem_or(op->res.buf ? r.mem : NULL, y.mem));
-        oct__arg_int(&a, r.off);
-        oct__arg_int(&a, r.nstride);
-        oct__arg_int(&a, op->res.buf != NULL);
-        oct__arg_mem(&a, y.mem);
-        oct__arg_int(&a, y.off);
-        oct__arg_int(&a, y.nstride);
-        oct__arg_int(&a, yv->n);
-        oct__arg_int(&a, yv->c);
-        oct__arg_int(&a, yv->h);
-        oct__arg_int(&a, yv->w);
-        oct__arg_int(&a, op->kh);
-        oct__arg_int(&a, op->kw);
-        oct__arg_int(&a, op->stride_h);
-        oct__arg_int(&a, op->stride_w);
-        oct__arg_int(&a, op->pad_t);
-        oct__arg_int(&a, op->pad_l);
-        oct__arg_int(&a, op->dil_h);
-        oct__arg_int(&a, op->dil_w);
-        oct__arg_int(&a, yv->c / g);
-        oct__arg_int(&a, op->accumulate != 0);
-        oct__arg_int(&a, op->relu != 0);
-        size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)yv->c};
-        return oct__launch_nd(st, OCT__K_CONVG_DW, &a, 3, global);
-    }
-    oct__args a = oct__args_start(st, OCT__K_CONVG);
+    /* Both kernels take the same arguments; the last group argument is the output
+     * channels per group for the depthwise kernel and the group count for the other. */
+    int dw = cig == 1 && g > 1; /* depthwise, channel multipliers */
+    int kernel = dw ? OCT__K_CONVG_DW : OCT__K_CONVG;
+    oct__args a = oct__args_start(st, kernel);
     oct__arg_mem(&a, oct__mem_or(x.mem, y.mem));
     oct__arg_int(&a, x.off);
     oct__arg_int(&a, x.nstride);
@@ -1704,11 +1662,12 @@ static oct_status cl_convg(oct_context *ctx, const oct__convg_op *op)
     oct__arg_int(&a, op->pad_l);
     oct__arg_int(&a, op->dil_h);
     oct__arg_int(&a, op->dil_w);
-    oct__arg_int(&a, g);
+    oct__arg_int(&a, dw ? yv->c / g : g);
     oct__arg_int(&a, op->accumulate != 0);
     oct__arg_int(&a, op->relu != 0);
-    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * (size_t)g * (size_t)((yv->c / g + 3) / 4)};
-    return oct__launch_nd(st, OCT__K_CONVG, &a, 3, global);
+    size_t planes = dw ? (size_t)yv->c : (size_t)g * (size_t)((yv->c / g + 3) / 4);
+    size_t global[3] = {(size_t)yv->w, (size_t)yv->h, (size_t)yv->n * planes};
+    return oct__launch_nd(st, kernel, &a, 3, global);
 }
 
 static oct_status cl_poolg(oct_context *ctx, const oct__poolg_op *op)

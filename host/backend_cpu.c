@@ -2,17 +2,16 @@
  * the context's pool of threads (threadpool.c) as chunks of output rows or planes.
  * Stride-1 convolutions run a direct AVX-512 kernel on a zero-padded copy of the input
  * rows (no im2col), with bias, accumulate and ReLU applied as the outputs are stored;
- * other convolutions (or CPUs without AVX-512) use im2col + single-threaded OpenBLAS
- * sgemm per thread and a fused epilogue. Pooling, resize and GAP are row loops (AVX-512
- * where it pays). The graph ops of imported networks (convg, poolg, add, affine; at the
- * end of the file) reuse the direct kernel for stride-1 square convolutions and run the
- * rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
+ * other convolutions (or CPUs without AVX-512) use im2col + octcl's single-threaded
+ * sgemm (gemm.c) per thread and a fused epilogue. Pooling, resize and GAP are row loops
+ * (AVX-512 where it pays). The graph ops of imported networks (convg, poolg, add, affine;
+ * at the end of the file) reuse the direct kernel for stride-1 square convolutions and run
+ * the rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
  * separable pooling. Checked op by op against the reference backend (backend_ref.c). */
 #include "internal.h"
 #include "gemm.h"
 #include "threadpool.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -414,12 +413,6 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
 /* ------------------------------------------------------------------------------------ */
 /* Context and buffers                                                                    */
 
-/* The pool's threads run single-threaded GEMMs side by side, so OpenBLAS's own threading
- * is switched off, once, for the process (OpenBLAS >= 0.3.7 may be called from several
- * threads at once). */
-static pthread_once_t cpu__blas_once = PTHREAD_ONCE_INIT;
-static void cpu__blas_single(void) { openblas_set_num_threads(1); }
-
 static void cpu_release(oct_context *ctx);
 
 static oct_status cpu_init(oct_context *ctx)
@@ -430,15 +423,14 @@ static oct_status cpu_init(oct_context *ctx)
     if (env && *env) {
         char *end = NULL;
         errno = 0;
-        threads = strtol(env, &end, 10);
-        if (errno != 0 || *end != '\0' || threads < 1 || threads > 4096)
+        threads = env[0] >= '0' && env[0] <= '9' ? strtol(env, &end, 10) : 0; /* digits only: no " 2", "+2" */
+        if (errno != 0 || !end || *end != '\0' || threads < 1 || threads > 4096)
             return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_THREADS = '%s' (must be an integer 1..4096)", env);
     } else {
         threads = sysconf(_SC_NPROCESSORS_ONLN);
         if (threads < 1) threads = 1;
         if (threads > 256) threads = 256;
     }
-    pthread_once(&cpu__blas_once, cpu__blas_single);
 
     oct__cpu_state *st = oct__calloc(1, sizeof *st);
     if (!st) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for the backend state");
@@ -657,13 +649,12 @@ static void cpu__conv_task(void *arg, int t)
             }
             if (np == 1) { /* one piece: the GEMM writes (or adds to) y itself */
                 float *yp = cpu__image(y, pc[0].b) + (size_t)pc[0].oy0 * wo;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)cols, (int)j->kdim, 1.0f, wt,
-                            (int)j->kdim, col, (int)ld, op->accumulate ? 1.0f : 0.0f, yp, (int)hw);
+                oct__sgemm(0, 0, co, (int)cols, (int)j->kdim, wt, (int)j->kdim, col, (int)ld, yp, (int)hw,
+                           op->accumulate);
                 if (bias || op->relu) cpu__bias_relu(yp, co, cols, hw, bias, op->relu);
                 continue;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)cols, (int)j->kdim, 1.0f, wt,
-                        (int)j->kdim, col, (int)ld, 0.0f, out, (int)ld);
+            oct__sgemm(0, 0, co, (int)cols, (int)j->kdim, wt, (int)j->kdim, col, (int)ld, out, (int)ld, 0);
             for (int i = 0; i < np; i++)
                 cpu__store(cpu__image(y, pc[i].b) + (size_t)pc[i].oy0 * wo, hw, out + pc[i].c0, ld, co,
                            (size_t)(pc[i].oy1 - pc[i].oy0) * wo, bias, op->accumulate, op->relu);
@@ -1074,8 +1065,7 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
         return OCT_OK;
     }
     /* y (n, out) = x (n, in) W^T, W (out, in) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, op->x->host, in, op->weight->host, in,
-                beta, y, out);
+    oct__sgemm(0, 1, n, out, in, op->x->host, in, op->weight->host, in, y, out, beta != 0.0f);
     return OCT_OK;
 }
 

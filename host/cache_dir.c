@@ -1,9 +1,12 @@
 /* cache_dir.c — where the on-disk OpenCL program cache lives (program_cache.c keeps the
  * files; `octcl info` shows the folder): $OCTCL_CACHE_DIR ("off" or "0": no cache), else
- * $XDG_CACHE_HOME/octcl when that is an absolute path, else $HOME/.cache/octcl.
+ * $XDG_CACHE_HOME/octcl when that is an absolute path, else $HOME/.cache/octcl. Also the
+ * program cache's first refusal (oct_cache_warning), here so that a build without OpenCL
+ * answers it too ("").
  */
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,4 +48,21 @@ oct_status oct_program_cache_dir(char *buf, size_t len, int *enabled, const char
     if (!*enabled) buf[0] = '\0';
     if (why) *why = reason;
     return OCT_OK;
+}
+
+static char oct__cache_warning_text[512];
+static atomic_int oct__cache_warned; /* 0 none, 1 being written, 2 written */
+
+void oct__cache_refuse(const char *fmt, const char *a, const char *b)
+{
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&oct__cache_warned, &expect, 1)) return;
+    if (snprintf(oct__cache_warning_text, sizeof oct__cache_warning_text, fmt, a, b) < 0)
+        oct__cache_warning_text[0] = '\0';
+    atomic_store(&oct__cache_warned, 2);
+}
+
+const char *oct_cache_warning(void)
+{
+    return atomic_load(&oct__cache_warned) == 2 ? oct__cache_warning_text : "";
 }

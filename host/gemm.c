@@ -1,12 +1,342 @@
-/* gemm.c — oct__sgemm over the BLAS the build links (OpenBLAS, pinned to one thread by
- * the CPU backend). */
+/* gemm.c — octcl's own single-threaded SGEMM (oct__sgemm, see gemm.h): Goto-style
+ * blocking (panels of B (KC, NC) and of A (MC, KC) packed into per-thread buffers, a
+ * register-tile micro-kernel over them), with micro-kernels for AVX-512 (8 x 32), AVX2 + FMA (6 x 16)
+ * and plain C (4 x 4), chosen at run time from what the CPU supports. It starts no
+ * thread and cannot fail: when a thread's 350 KB of buffers cannot be had, small blocks
+ * on the stack do the work; nothing can spin under a memory limit (OpenBLAS's allocator
+ * retried a failed mmap forever; it is no longer linked).
+ * $OCTCL_GEMM = avx512 | avx2 | scalar forces a kernel the CPU has (for tests).
+ */
 #include "gemm.h"
 
-#include <cblas.h>
+#include <immintrin.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KC 256
+#define MC 96   /* a multiple of every MR: 8, 6, 4 */
+#define NC 256  /* a multiple of every NR: 32, 16, 4 */
+#define SMALL_KC 64   /* the fallback's blocks, on the stack */
+#define SMALL_MC 24
+#define SMALL_NC 32
+#define MR_MAX 8
+#define NR_MAX 32
+
+typedef void (*oct__gemm_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int add);
+
+/* ------------------------------------------------------------------------------------ */
+/* Micro-kernels: c (MR, NR; row stride ldc) (=|+=) a-panel (kc, MR)^T b-panel (kc, NR)    */
+
+static void kernel_scalar(int kc, const float *a, const float *b, float *c, size_t ldc, int add)
+{
+    float acc[4][4] = {{0}};
+    for (int p = 0; p < kc; p++, a += 4, b += 4)
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define OCT__GEMM_X86 1
+
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *c,
+                                                             size_t ldc, int add)
+{
+    __m256 c0[6], c1[6];
+    for (int i = 0; i < 6; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++, a += 6, b += 16) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        for (int i = 0; i < 6; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        float *ci = c + i * ldc;
+        if (add) {
+            c0[i] = _mm256_add_ps(_mm256_loadu_ps(ci), c0[i]);
+            c1[i] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), c1[i]);
+        }
+        _mm256_storeu_ps(ci, c0[i]);
+        _mm256_storeu_ps(ci + 8, c1[i]);
+    }
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
+                                                              size_t ldc, int add)
+{
+    __m512 c0[8], c1[8];
+    for (int i = 0; i < 8; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++, a += 8, b += 32) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        for (int i = 0; i < 8; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        float *ci = c + i * ldc;
+        if (add) {
+            c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
+            c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
+        }
+        _mm512_storeu_ps(ci, c0[i]);
+        _mm512_storeu_ps(ci + 16, c1[i]);
+    }
+}
+#endif
+
+/* ------------------------------------------------------------------------------------ */
+/* Dispatch                                                                               */
+
+typedef struct {
+    int isa;
+    int mr, nr;
+    oct__gemm_kernel kernel;
+} oct__gemm_impl;
+
+static const oct__gemm_impl impls[] = {
+    {OCT__GEMM_SCALAR, 4, 4, kernel_scalar},
+#ifdef OCT__GEMM_X86
+    {OCT__GEMM_AVX2, 6, 16, kernel_avx2},
+    {OCT__GEMM_AVX512, 8, 32, kernel_avx512},
+#endif
+};
+
+int oct__sgemm_supported(int isa)
+{
+    switch (isa) {
+    case OCT__GEMM_SCALAR: return 1;
+#ifdef OCT__GEMM_X86
+    case OCT__GEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case OCT__GEMM_AVX512: return __builtin_cpu_supports("avx512f");
+#endif
+    default: return 0;
+    }
+}
+
+static const oct__gemm_impl *impl_of(int isa)
+{
+    for (size_t i = 0; i < sizeof impls / sizeof impls[0]; i++)
+        if (impls[i].isa == isa) return &impls[i];
+    return &impls[0];
+}
+
+static pthread_once_t gemm_once = PTHREAD_ONCE_INIT;
+static const oct__gemm_impl *gemm_chosen;
+static const oct__gemm_impl *_Atomic gemm_forced;
+
+static void gemm_choose(void)
+{
+    int isa = oct__sgemm_supported(OCT__GEMM_AVX512) ? OCT__GEMM_AVX512
+              : oct__sgemm_supported(OCT__GEMM_AVX2) ? OCT__GEMM_AVX2
+                                                     : OCT__GEMM_SCALAR;
+    const char *env = getenv("OCTCL_GEMM");
+    if (env) {
+        int want = strcmp(env, "avx512") == 0 ? OCT__GEMM_AVX512
+                   : strcmp(env, "avx2") == 0 ? OCT__GEMM_AVX2
+                   : strcmp(env, "scalar") == 0 ? OCT__GEMM_SCALAR
+                                                : -1;
+        if (want >= 0 && oct__sgemm_supported(want)) isa = want;
+    }
+    gemm_chosen = impl_of(isa);
+}
+
+int oct__sgemm_force(int isa)
+{
+    if (isa < 0) {
+        gemm_forced = NULL;
+        return 1;
+    }
+    if (!oct__sgemm_supported(isa)) return 0;
+    gemm_forced = impl_of(isa);
+    return 1;
+}
+
+int oct__sgemm_isa(void)
+{
+    const oct__gemm_impl *f = gemm_forced;
+    if (f) return f->isa;
+    pthread_once(&gemm_once, gemm_choose);
+    return gemm_chosen->isa;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Packing                                                                                */
+
+/* A' rows [i0, i0 + mc) x columns [p0, p0 + kc) into strips of mr rows: strip s holds
+ * (kc, mr) with rows past mc zero. A' (i, p) is a[i * lda + p], or a[p * lda + i] when
+ * transposed. */
+static void pack_a(const float *a, int lda, int trans, int i0, int mc, int p0, int kc, int mr, float *dst)
+{
+    for (int s = 0; s < mc; s += mr, dst += (size_t)kc * mr) {
+        int rows = mc - s < mr ? mc - s : mr;
+        for (int p = 0; p < kc; p++) {
+            float *d = dst + (size_t)p * mr;
+            int r = 0;
+            if (trans) {
+                const float *src = a + (size_t)(p0 + p) * lda + i0 + s;
+                for (; r < rows; r++) d[r] = src[r];
+            } else {
+                const float *src = a + (size_t)(i0 + s) * lda + p0 + p;
+                for (; r < rows; r++) d[r] = src[(size_t)r * lda];
+            }
+            for (; r < mr; r++) d[r] = 0.0f;
+        }
+    }
+}
+
+/* B' rows [p0, p0 + kc) x columns [j0, j0 + nc) into strips of nr columns: strip s holds
+ * (kc, nr) with columns past nc zero. B' (p, j) is b[p * ldb + j], or b[j * ldb + p]
+ * when transposed. */
+static void pack_b(const float *b, int ldb, int trans, int p0, int kc, int j0, int nc, int nr, float *dst)
+{
+    for (int s = 0; s < nc; s += nr, dst += (size_t)kc * nr) {
+        int cols = nc - s < nr ? nc - s : nr;
+        for (int p = 0; p < kc; p++) {
+            float *d = dst + (size_t)p * nr;
+            int j = 0;
+            if (trans) {
+                const float *src = b + (size_t)(j0 + s) * ldb + p0 + p;
+                for (; j < cols; j++) d[j] = src[(size_t)j * ldb];
+            } else {
+                const float *src = b + (size_t)(p0 + p) * ldb + j0 + s;
+                if (cols == nr) {
+                    memcpy(d, src, (size_t)nr * sizeof *d);
+                    continue;
+                }
+                for (; j < cols; j++) d[j] = src[j];
+            }
+            for (; j < nr; j++) d[j] = 0.0f;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The blocked product                                                                    */
+
+/* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
+ * pb (kcb * ncb), both 64-byte aligned. */
+static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int m, int n, int k, const float *a,
+                          int lda, const float *b, int ldb, float *c, int ldc, int accumulate, int kcb, int mcb, int ncb,
+                          float *pa, float *pb)
+{
+    _Alignas(64) float tile[MR_MAX * NR_MAX];
+    const int mr = f->mr, nr = f->nr;
+    for (int j0 = 0; j0 < n; j0 += ncb) {
+        int nc = n - j0 < ncb ? n - j0 : ncb;
+        for (int p0 = 0; p0 < k; p0 += kcb) {
+            int kc = k - p0 < kcb ? k - p0 : kcb, add = accumulate || p0 > 0;
+            pack_b(b, ldb, trans_b, p0, kc, j0, nc, nr, pb);
+            for (int i0 = 0; i0 < m; i0 += mcb) {
+                int mc = m - i0 < mcb ? m - i0 : mcb;
+                pack_a(a, lda, trans_a, i0, mc, p0, kc, mr, pa);
+                for (int js = 0; js < nc; js += nr) {
+                    const float *bp = pb + (size_t)(js / nr) * kc * nr;
+                    int cols = nc - js < nr ? nc - js : nr;
+                    for (int is = 0; is < mc; is += mr) {
+                        const float *ap = pa + (size_t)(is / mr) * kc * mr;
+                        int rows = mc - is < mr ? mc - is : mr;
+                        float *cp = c + (size_t)(i0 + is) * ldc + j0 + js;
+                        if (rows == mr && cols == nr) {
+                            f->kernel(kc, ap, bp, cp, (size_t)ldc, add);
+                            continue;
+                        }
+                        /* An edge tile: the whole tile into scratch, the valid part out. */
+                        f->kernel(kc, ap, bp, tile, (size_t)nr, 0);
+                        for (int i = 0; i < rows; i++)
+                            for (int j = 0; j < cols; j++) {
+                                float v = tile[i * nr + j];
+                                cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
+                            }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Packing buffers: one pair per thread on the heap (a thread's stack may be small: musl
+ * gives 128 KB, `ulimit -s` less), made on the thread's first call and freed when it
+ * ends. */
+typedef struct oct__gemm_bufs {
+    _Alignas(64) float a[MC * KC];
+    _Alignas(64) float b[KC * NC];
+    struct oct__gemm_bufs *prev, *next; /* every live pair, reachable from gemm_live */
+} oct__gemm_bufs;
+
+static _Atomic int gemm_small;
+void oct__sgemm_small_blocks(int on) { gemm_small = on; }
+
+static pthread_key_t gemm_key;
+static int gemm_key_ok;
+static pthread_once_t gemm_key_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t gemm_live_lock = PTHREAD_MUTEX_INITIALIZER;
+static oct__gemm_bufs *gemm_live; /* the main thread's pair stays here until exit */
+
+static void gemm_bufs_free(void *v)
+{
+    oct__gemm_bufs *p = v;
+    pthread_mutex_lock(&gemm_live_lock);
+    if (p->prev) p->prev->next = p->next;
+    else gemm_live = p->next;
+    if (p->next) p->next->prev = p->prev;
+    pthread_mutex_unlock(&gemm_live_lock);
+    free(p);
+}
+
+static void gemm_key_make(void) { gemm_key_ok = pthread_key_create(&gemm_key, gemm_bufs_free) == 0; }
+
+static oct__gemm_bufs *gemm_bufs(void)
+{
+    pthread_once(&gemm_key_once, gemm_key_make);
+    if (!gemm_key_ok) return NULL;
+    oct__gemm_bufs *p = pthread_getspecific(gemm_key);
+    if (p) return p;
+    /* Not oct__malloc: this call has no failure to report (the small blocks below serve
+     * when memory is short), so fault injection has nothing to test here. */
+    if (posix_memalign((void **)&p, 64, sizeof *p) != 0) return NULL;
+    if (pthread_setspecific(gemm_key, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_lock(&gemm_live_lock);
+    p->prev = NULL;
+    p->next = gemm_live;
+    if (gemm_live) gemm_live->prev = p;
+    gemm_live = p;
+    pthread_mutex_unlock(&gemm_live_lock);
+    return p;
+}
 
 void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                 float *c, int ldc, int accumulate)
 {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-                1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    const oct__gemm_impl *f = gemm_forced;
+    if (!f) {
+        pthread_once(&gemm_once, gemm_choose);
+        f = gemm_chosen;
+    }
+    oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
+    if (bufs) {
+        sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, KC, MC, NC, bufs->a, bufs->b);
+        return;
+    }
+    /* Out of memory for the buffers: small blocks on the stack (~15 KB), slower but the
+     * same sums in the same order within each block. */
+    _Alignas(64) float pa[SMALL_MC * SMALL_KC];
+    _Alignas(64) float pb[SMALL_KC * SMALL_NC];
+    sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, SMALL_KC, SMALL_MC, SMALL_NC, pa,
+                  pb);
 }

@@ -24,6 +24,13 @@ void oct__clear_error(void);
 /* The program cache's folder into dir (cache_dir.c); 0 when there is none, *why says
  * which rule decided (static text). */
 int oct__cache_dir(char *dir, size_t len, const char **why);
+/* Record the program cache's first refusal in this process for oct_cache_warning()
+ * (cache_dir.c; fmt takes two strings). The library never prints it; the CLI does. */
+void oct__cache_refuse(const char *fmt, const char *a, const char *b)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 0)))
+#endif
+    ;
 /* Hand an event to the program's callback, if it set one (notify.c). */
 void oct__event(const oct_event *e);
 

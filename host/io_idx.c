@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* Check an IDX image: fills out->ndim / out->shape (data untouched) and *header, the
@@ -79,9 +80,16 @@ static oct_status idx_read(const char *path, uint8_t **bytes, size_t *len)
     const size_t limit = OCT__IDX_MAX_BYTES + 1; /* one past the cap tells a too-large file */
     int errnum = Z_OK, rc;
 
+    int fd = -1;
+    size_t file_size = 0;
+    /* A regular file only, checked before reading (a device or FIFO is refused at once);
+     * the compressed size is bounded like the decompressed one. */
+    if ((st = oct__open_regular(path, 0, OCT__IDX_MAX_BYTES, &fd, &file_size)) != OCT_OK) goto done;
+    (void)file_size;
     errno = 0;
-    f = gzopen(path, "rb");
+    f = gzdopen(fd, "rb");
     if (!f) {
+        close(fd);
         st = oct__fail(OCT_ERR_IO, "%s: cannot open: %s", path,
                        errno ? strerror(errno) : "out of memory in zlib");
         goto done;

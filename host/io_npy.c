@@ -1,6 +1,6 @@
 /* io_npy.c — float32 .npy files: a checked reader (versions 1.0 / 2.0 / 3.0, '<f4',
- * C order) built on a parse-from-memory core, the version 1.0 writer, and the
- * whole-file read the file readers share.
+ * C order) built on a parse-from-memory core, and the version 1.0 writer (atomic, through
+ * io_file.c).
  */
 #include "io.h"
 
@@ -29,83 +29,6 @@ int oct__shape_count(const int64_t *shape, int ndim, size_t *count)
     }
     if (count) *count = zero ? 0 : n;
     return 1;
-}
-
-oct_status oct__read_file(const char *path, size_t cap, uint8_t **bytes, size_t *len)
-{
-    oct_status st = OCT_OK;
-    FILE *f = NULL;
-    uint8_t *buf = NULL;
-    size_t size = 0, alloc = 0, limit;
-
-    if (!bytes || !len) return oct__fail(OCT_ERR_NULL_ARG, "read_file: output pointer is NULL");
-    *bytes = NULL;
-    *len = 0;
-    if (!path) return oct__fail(OCT_ERR_NULL_ARG, "read_file: path is NULL");
-    if (cap > SIZE_MAX - 1) cap = SIZE_MAX - 1;
-    limit = cap + 1; /* reading one byte past the cap tells a too-large file */
-
-    f = fopen(path, "rb");
-    if (!f) {
-        st = oct__fail(OCT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        goto done;
-    }
-    /* A regular file's size sizes the buffer once (the loop below still decides; a
-     * size hint that is absurd, as directories give, or that fails to allocate is
-     * dropped). */
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long end = ftell(f);
-        if (end >= 0 && (unsigned long)end < limit && (unsigned long)end < (1ul << 30))
-            alloc = (size_t)end + 1;
-    }
-    if (fseek(f, 0, SEEK_SET) != 0) {
-        clearerr(f);
-        alloc = 0;
-    }
-    if (alloc) buf = oct__malloc(alloc);
-    if (!buf) {
-        alloc = limit < 65536 ? limit : 65536;
-        buf = oct__malloc(alloc);
-    }
-    if (!buf) {
-        st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, alloc);
-        goto done;
-    }
-    for (;;) {
-        if (size == alloc) {
-            size_t next;
-            uint8_t *grown;
-            if (alloc >= limit) {
-                st = oct__fail(OCT_ERR_IO, "%s: file is larger than %zu bytes", path, cap);
-                goto done;
-            }
-            next = alloc > limit / 2 ? limit : alloc * 2;
-            grown = oct__realloc(buf, next);
-            if (!grown) {
-                st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, next);
-                goto done;
-            }
-            buf = grown;
-            alloc = next;
-        }
-        size_t want = alloc - size;
-        size_t got = fread(buf + size, 1, want, f);
-        size += got;
-        if (got < want) {
-            if (ferror(f)) {
-                st = oct__fail(OCT_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-                goto done;
-            }
-            break; /* end of file */
-        }
-    }
-    *bytes = buf;
-    *len = size;
-    buf = NULL;
-done:
-    free(buf);
-    if (f) fclose(f);
-    return st;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -381,33 +304,13 @@ void oct_array_release(oct_array *a)
 /* ------------------------------------------------------------------------------------ */
 /* Writing                                                                                */
 
-int oct__write_f32le(FILE *f, const float *data, size_t count)
-{
-    uint8_t chunk[4096];
-    for (size_t i = 0; i < count;) {
-        size_t m = count - i < sizeof chunk / 4 ? count - i : sizeof chunk / 4;
-        for (size_t j = 0; j < m; j++) {
-            uint32_t u;
-            memcpy(&u, &data[i + j], sizeof u);
-            chunk[4 * j] = (uint8_t)u;
-            chunk[4 * j + 1] = (uint8_t)(u >> 8);
-            chunk[4 * j + 2] = (uint8_t)(u >> 16);
-            chunk[4 * j + 3] = (uint8_t)(u >> 24);
-        }
-        if (fwrite(chunk, 4, m, f) != m) return 0;
-        i += m;
-    }
-    return 1;
-}
-
 oct_status oct_npy_save(const char *path, const float *data, int ndim, const int64_t *shape)
 {
     oct_status st = OCT_OK;
-    FILE *f = NULL;
+    oct__ofile f;
     char dict[400];
     uint8_t head[512];
     size_t count, n, total;
-    int written = 0;
 
     if (!path) return oct__fail(OCT_ERR_NULL_ARG, "npy_save: path is NULL");
     if (ndim < 0 || ndim > OCT_MAX_DIMS)
@@ -433,24 +336,12 @@ oct_status oct_npy_save(const char *path, const float *data, int ndim, const int
     memset(head + 10 + n, ' ', total - 10 - n - 1);
     head[total - 1] = '\n';
 
-    f = fopen(path, "wb");
-    if (!f) {
-        st = oct__fail(OCT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        goto done;
+    /* Atomic: a temporary beside path renamed into place; a failure removes only the
+     * temporary (never path itself, which may be a device or someone else's file). */
+    if ((st = oct__ofile_open(&f, path, 0)) != OCT_OK) return st;
+    if ((st = oct__ofile_write(&f, head, total)) != OCT_OK || !oct__write_f32le(&f, data, count)) {
+        oct__ofile_abort(&f);
+        return st != OCT_OK ? st : OCT_ERR_IO;
     }
-    written = 1;
-    if (fwrite(head, 1, total, f) != total) goto write_error;
-    if (!oct__write_f32le(f, data, count)) goto write_error;
-    {
-        FILE *g = f;
-        f = NULL;
-        if (fclose(g) != 0) goto write_error;
-    }
-    goto done;
-write_error:
-    st = oct__fail(OCT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-done:
-    if (f) fclose(f);
-    if (st != OCT_OK && written) remove(path);
-    return st;
+    return oct__ofile_commit(&f);
 }

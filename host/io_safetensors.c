@@ -117,6 +117,34 @@ static int st_uint(const cJSON *j, uint64_t *v)
     return 1;
 }
 
+/* The offset of the first number token outside strings in JSON text that is not a
+ * plain non-negative integer (digits, no leading zero), or (size_t)-1 when none. */
+static size_t st_bad_number(const char *text)
+{
+    int in_string = 0;
+    for (const char *p = text; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1]) p++;
+            else if (*p == '"') in_string = 0;
+            continue;
+        }
+        if (*p == '"') {
+            in_string = 1;
+            continue;
+        }
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            const char *q = p;
+            int plain = *q != '-';
+            while (*q >= '0' && *q <= '9') q++;
+            if (q != p && *q && strchr("+-.eE", *q)) plain = 0;
+            if (*p == '0' && q - p > 1) plain = 0;
+            if (!plain) return (size_t)(p - text);
+            p = q - 1;
+        }
+    }
+    return (size_t)-1;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Parsing                                                                                */
 
@@ -420,6 +448,16 @@ static oct_status st_parse_owned(uint8_t *file, size_t len, const char *name, oc
             }
         }
     }
+    /* Last, once every value checked out: cJSON keeps numbers as doubles, which would take 2.0, -0 or 2e0 for 2: every number
+     * of the header (shapes and offsets; metadata values are strings) must be written as
+     * a plain non-negative integer. */
+    if ((bad = st_bad_number(text)) != (size_t)-1) {
+        size_t e = bad;
+        while (text[e] && strchr("+-0123456789.eE", text[e])) e++;
+        st = oct__fail(OCT_ERR_FORMAT, "%s: header number '%.*s' (header byte %zu) is not a plain non-negative integer",
+                       name, (int)(e - bad > 32 ? 32 : e - bad), text + bad, bad);
+        goto fail;
+    }
     goto done;
 fail:
     oct__st_release(out);
@@ -652,9 +690,9 @@ oct_status oct__st_save(const char *path, int count, const char *const *names,
 {
     oct_status st = OCT_OK;
     oct__st_text h = {0};
-    FILE *f = NULL;
+    oct__ofile f;
     size_t offset = 0;
-    int created = 0;
+    int opened = 0;
     uint8_t head[8];
     char num[64];
 
@@ -730,29 +768,21 @@ oct_status oct__st_save(const char *path, int count, const char *const *names,
     }
     for (int i = 0; i < 8; i++) head[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
 
-    f = fopen(path, "wb");
-    if (!f) {
-        st = oct__fail(OCT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        goto done;
-    }
-    created = 1;
-    if (fwrite(head, 1, 8, f) != 8 || fwrite(h.p, 1, h.len, f) != h.len) goto write_error;
+    if ((st = oct__ofile_open(&f, path, 0)) != OCT_OK) goto done;
+    opened = 1;
+    if (oct__ofile_write(&f, head, 8) != OCT_OK || oct__ofile_write(&f, h.p, h.len) != OCT_OK) goto write_error;
     for (int i = 0; i < count; i++) {
         size_t n = 0;
         oct__shape_count(shapes[i], ndims[i], &n);
-        if (!oct__write_f32le(f, data[i], n)) goto write_error;
+        if (!oct__write_f32le(&f, data[i], n)) goto write_error;
     }
-    {
-        FILE *g = f;
-        f = NULL;
-        if (fclose(g) != 0) goto write_error;
-    }
+    opened = 0;
+    st = oct__ofile_commit(&f);
     goto done;
 write_error:
-    st = oct__fail(OCT_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    st = OCT_ERR_IO; /* the message was set by the failed write */
 done:
-    if (f) fclose(f);
-    if (st != OCT_OK && created) remove(path);
+    if (opened) oct__ofile_abort(&f);
     free(h.p);
     return st;
 }

@@ -1,17 +1,23 @@
-/* model.c — OctNetMini described once: the seed's state_dict keys and shapes, reading
- * the band splits off a file, BatchNorm folded into the convolutions on load, and the
- * forward plan (stem conv + bias + ReLU, split, two OctConv blocks with ReLU, global
- * average pool per band in place of the merge, linear). Backends only run its ops.
+/* model.c — the oct_model_* entry points. OctNetMini's state_dict described once (keys
+ * and shapes for a configuration), read off a safetensors file with its band splits and
+ * metadata checked, or generated from a seed; BatchNorm folded into the convolutions;
+ * then built as a graph (graph/from_octnet.c). An ONNX file becomes a graph through
+ * onnx/onnx_import.c. Forward, MACs, activation memory, chunking and the shape trace are
+ * the graph's walks.
  */
 #include "graph/graph.h"
+#include "io.h"
 #include "octconv.h"
 #include "onnx/onnx_import.h"
 #include "safetensors.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STEM_C 64
 #define BLOCK_C 128
@@ -124,45 +130,24 @@ static const char *fmt_shape(char *buf, size_t len, int ndim, const int64_t *sha
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* The model                                                                              */
+/* The model: a graph either way (from_octnet.c for OctNetMini, onnx_import.c for ONNX)   */
 
 struct oct_model {
     oct_context *ctx;
     oct_model_info info;
-    oct__buf stem_w, stem_b;   /* (64, in, 3, 3), (64): BN folded */
-    oct_octconv *b1, *b2;      /* BN folded into weights and path biases */
-    oct__buf fc_w, fc_b;       /* (classes, 128), (classes) */
-    /* Activations, reused while the input shape stays the same. Each stage reads one
-     * tensor and writes the next, so they live in two ping-pong slots (high and low
-     * band storage each): x, s and y2 in slot 0, stem and y1 in slot 1. */
-    int n, h, w;
-    oct__buf slot[2][2];       /* [slot][0: high, 1: low] */
-    oct_tensor *x, *stem, *s, *y1, *y2;
-    oct__buf pooled, logits;   /* (n, 128), (n, classes) */
-    size_t mem_limit;          /* bytes of activations per pass, 0: no limit */
-    int last_chunk;            /* images per pass in the last forward */
-    oct__graph *graph;         /* a model loaded from ONNX: everything forwards to it */
+    oct__graph *graph;
+    int octnet;                /* 1: OctNetMini (the queries answer from info) */
 };
 
-oct__graph *oct__model_graph(const oct_model *m) { return m ? m->graph : NULL; }
-
-static void release_activations(oct_model *m);
+oct__graph *oct__model_graph(const oct_model *m) { return m && !m->octnet ? m->graph : NULL; }
 
 void oct_model_free(oct_model *m)
 {
     if (!m) return;
     oct__graph_free(m->graph);
-    release_activations(m);
-    oct__buf_free(m->ctx, &m->fc_b);
-    oct__buf_free(m->ctx, &m->fc_w);
-    oct_octconv_free(m->b2);
-    oct_octconv_free(m->b1);
-    oct__buf_free(m->ctx, &m->stem_b);
-    oct__buf_free(m->ctx, &m->stem_w);
     free(m);
 }
 
-/* scale = gamma / sqrt(var + eps), shift = beta - mean * scale, per channel. */
 static oct_status bn_fold(oct__table *t, const char *prefix, int c, double eps, float *scale, float *shift)
 {
     char name[48];
@@ -179,7 +164,25 @@ static oct_status bn_fold(oct__table *t, const char *prefix, int c, double eps, 
         double sc = v[0][i] / sqrt(var + eps);
         scale[i] = (float)sc;
         shift[i] = (float)(v[1][i] - v[2][i] * sc);
+        /* Folding must leave numbers a float holds: a tiny bn_eps over a zero variance
+         * (or a huge weight) would give inf, which backends then treat differently. */
+        if (!isfinite(scale[i]) || !isfinite(shift[i]))
+            return oct__fail(OCT_ERR_MODEL,
+                             "%s: folding BatchNorm channel %d gives a non-finite %s (weight %g / sqrt(running_var %g + "
+                             "bn_eps %g), bias %g, running_mean %g)",
+                             prefix, i, !isfinite(scale[i]) ? "scale" : "shift", (double)v[0][i], var, eps,
+                             (double)v[1][i], (double)v[2][i]);
     }
+    return OCT_OK;
+}
+
+/* Every value finite, or OCT_ERR_MODEL naming the tensor (after BatchNorm folding). */
+static oct_status check_finite(const float *v, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(v[i]))
+            return oct__fail(OCT_ERR_MODEL, "%s: folding BatchNorm into it gives a non-finite value at index %zu",
+                             name, i);
     return OCT_OK;
 }
 
@@ -190,41 +193,9 @@ static void scale_rows(float *w, int co, size_t per_row, const float *scale)
         for (size_t i = 0; i < per_row; i++) w[(size_t)o * per_row + i] *= scale[o];
 }
 
-/* One block: fold bn_h into HH and LH, bn_l into HL and LL; each band's shift becomes
- * the bias of one path into it (the resize adds it back at full size). */
-static oct_status load_block(oct_model *m, oct__table *t, const char *b, int cin, int cout, double alpha,
-                             double eps, oct_octconv **out)
-{
-    oct_octconv_params p = oct_octconv_defaults(cin, cout);
-    p.alpha_in = p.alpha_out = alpha;
-    OCT__TRY(oct_octconv_create(m->ctx, &p, out));
-    oct_octconv *l = *out;
-    float scale[BLOCK_C], shift[BLOCK_C];
-    char name[48];
-    for (int band = 0; band < 2; band++) {
-        int co = band == 0 ? l->cout_h : l->cout_l;
-        if (!co) continue;
-        join(name, sizeof name, b, band == 0 ? "bn_h" : "bn_l");
-        OCT__TRY(bn_fold(t, name, co, eps, scale, shift));
-        oct_path into[2] = {band == 0 ? OCT_PATH_HH : OCT_PATH_HL, band == 0 ? OCT_PATH_LH : OCT_PATH_LL};
-        int biased = 0;
-        for (int k = 0; k < 2; k++) {
-            if (!oct_octconv_has_path(l, into[k])) continue;
-            snprintf(name, sizeof name, "%s.oct.%s.weight", b, oct__path_name(into[k]));
-            oct__entry *e = tab_find(t, name);
-            size_t cnt = entry_count(e);
-            scale_rows(e->data, co, cnt / (size_t)co, scale);
-            OCT__TRY(oct_octconv_set_path(l, into[k], e->data, cnt, NULL, 0));
-            if (!biased) {
-                OCT__TRY(oct__octconv_set_bias(l, into[k], shift));
-                biased = 1;
-            }
-        }
-    }
-    return OCT_OK;
-}
-
-/* Build the device model from a complete, checked table. */
+/* Fold the BatchNorms into the table's weights (stem, and per block bn_h into HH and LH,
+ * bn_l into HL and LL; each band's shift becomes the bias of the first path into it) and
+ * build the graph. */
 static oct_status model_from_table(oct_context *ctx, oct__table *t, const oct_model_info *info, double eps,
                                    oct_model **out)
 {
@@ -232,18 +203,42 @@ static oct_status model_from_table(oct_context *ctx, oct__table *t, const oct_mo
     if (!m) return oct__fail(OCT_ERR_HOST_MEMORY, "model: out of host memory");
     m->ctx = ctx;
     m->info = *info;
-    float scale[STEM_C], shift[STEM_C];
+    m->octnet = 1;
+    float stem_scale[STEM_C], stem_shift[STEM_C], scale[BLOCK_C], shift[2][2][BLOCK_C];
+    oct__octnet_weights wt;
+    memset(&wt, 0, sizeof wt);
+    wt.in_c = info->in_channels, wt.classes = info->num_classes, wt.stem_c = STEM_C, wt.block_c = BLOCK_C;
+    for (int i = 0; i < 3; i++) wt.c_h[i] = info->c_h[i], wt.c_l[i] = info->c_l[i];
+    wt.params = info->parameters;
     oct__entry *sw = tab_find(t, "stem.0.weight");
-    oct_status s = bn_fold(t, "stem.1", STEM_C, eps, scale, shift);
+    oct_status s = bn_fold(t, "stem.1", STEM_C, eps, stem_scale, stem_shift);
     if (s != OCT_OK) goto fail;
-    scale_rows(sw->data, STEM_C, entry_count(sw) / STEM_C, scale);
-    if ((s = oct__buf_upload(ctx, &m->stem_w, sw->data, entry_count(sw))) != OCT_OK) goto fail;
-    if ((s = oct__buf_upload(ctx, &m->stem_b, shift, STEM_C)) != OCT_OK) goto fail;
-    if ((s = load_block(m, t, "b1", STEM_C, BLOCK_C, info->alpha, eps, &m->b1)) != OCT_OK) goto fail;
-    if ((s = load_block(m, t, "b2", BLOCK_C, BLOCK_C, info->alpha, eps, &m->b2)) != OCT_OK) goto fail;
+    scale_rows(sw->data, STEM_C, entry_count(sw) / STEM_C, stem_scale);
+    if ((s = check_finite(sw->data, entry_count(sw), "stem.0.weight")) != OCT_OK) goto fail;
+    wt.stem_w = sw->data, wt.stem_b = stem_shift;
+    for (int b = 0; b < 2; b++) {
+        const char *bname = b == 0 ? "b1" : "b2";
+        char name[48];
+        for (int band = 0; band < 2; band++) {
+            int co = band == 0 ? info->c_h[b + 1] : info->c_l[b + 1];
+            if (!co) continue;
+            join(name, sizeof name, bname, band == 0 ? "bn_h" : "bn_l");
+            if ((s = bn_fold(t, name, co, eps, scale, shift[b][band])) != OCT_OK) goto fail;
+            oct_path into[2] = {band == 0 ? OCT_PATH_HH : OCT_PATH_HL, band == 0 ? OCT_PATH_LH : OCT_PATH_LL};
+            for (int k = 0; k < 2; k++) {
+                snprintf(name, sizeof name, "%s.oct.%s.weight", bname, oct__path_name(into[k]));
+                oct__entry *e = tab_find(t, name);
+                if (!e) continue;
+                scale_rows(e->data, co, entry_count(e) / (size_t)co, scale);
+                if ((s = check_finite(e->data, entry_count(e), name)) != OCT_OK) goto fail;
+                wt.path_w[b][into[k]] = e->data;
+            }
+            wt.band_b[b][band] = shift[b][band];
+        }
+    }
     oct__entry *fw = tab_find(t, "fc.weight"), *fb = tab_find(t, "fc.bias");
-    if ((s = oct__buf_upload(ctx, &m->fc_w, fw->data, entry_count(fw))) != OCT_OK) goto fail;
-    if ((s = oct__buf_upload(ctx, &m->fc_b, fb->data, entry_count(fb))) != OCT_OK) goto fail;
+    wt.fc_w = fw->data, wt.fc_b = fb->data;
+    if ((s = oct__octnet_graph(ctx, &wt, &m->graph)) != OCT_OK) goto fail;
     *out = m;
     return OCT_OK;
 fail:
@@ -267,11 +262,29 @@ static void info_fill(oct_model_info *info, const oct__table *t, int in_c, int c
 /* ------------------------------------------------------------------------------------ */
 /* Loading a safetensors state_dict                                                       */
 
+/* A plain decimal number, all of s: [+-]digits[.digits][(e|E)[+-]digits] (or .digits);
+ * no spaces, no hex floats, no inf / nan, and finite. */
 static int parse_double(const char *s, double *out)
 {
+    const char *p = s;
+    int digits = 0;
+    if (*p == '+' || *p == '-') p++;
+    while (*p >= '0' && *p <= '9') p++, digits++;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') p++, digits++;
+    }
+    if (!digits) return 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if (*p != '\0') return 0;
     char *end;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v)) return 0;
+    if (end != p || !isfinite(v)) return 0;
     *out = v;
     return 1;
 }
@@ -307,28 +320,38 @@ static oct_status splits_from_file(const oct__st *st, const char *path, int *l0,
     return oct__fail(OCT_ERR_MODEL, "%s: none of b1.oct.{hh,hl,ll,lh}.weight is present with a usable shape", path);
 }
 
-static int is_bn_counter(const oct__table *t, const char *name)
+/* A BatchNorm's counter: "<bn>.num_batches_tracked" where <bn> is a BatchNorm of the
+ * table (it has a running_var), a scalar (PyTorch saves a 0-d int64). */
+static int is_bn_counter(const oct__table *t, const oct__st_tensor *f)
 {
-    const char *suffix = ".num_batches_tracked";
+    const char *suffix = ".num_batches_tracked", *name = f->name;
     size_t n = strlen(name), k = strlen(suffix);
-    if (n <= k || strcmp(name + n - k, suffix) != 0) return 0;
+    if (n <= k || strcmp(name + n - k, suffix) != 0 || f->ndim != 0) return 0;
     char prefix[48];
-    if (n - k + strlen(".weight") >= sizeof prefix) return 0;
-    snprintf(prefix, sizeof prefix, "%.*s.weight", (int)(n - k), name);
+    if (n - k + strlen(".running_var") >= sizeof prefix) return 0;
+    snprintf(prefix, sizeof prefix, "%.*s.running_var", (int)(n - k), name);
     for (int i = 0; i < t->count; i++)
         if (strcmp(t->e[i].name, prefix) == 0) return 1;
     return 0;
 }
 
 /* A safetensors file opens with its header length (8 bytes) and then '{'; anything
- * else that opens is taken for ONNX. */
+ * else that opens is taken for ONNX. Opened through io_file.c (without blocking, regular
+ * files only), so a FIFO or a device cannot hang the sniff; what fails to open goes the
+ * safetensors way, whose reader reports it. */
 static int oct__is_onnx_file(const char *path)
 {
     unsigned char head[9];
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0; /* the safetensors path reports the error */
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
+    size_t size = 0, got = 0;
+    int fd = -1;
+    if (oct__open_regular(path, 0, SIZE_MAX, &fd, &size) != OCT_OK) return 0;
+    while (got < sizeof head) {
+        ssize_t k = read(fd, head + got, sizeof head - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    close(fd);
     return got > 0 && !(got == sizeof head && head[8] == '{');
 }
 
@@ -444,10 +467,13 @@ oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
     }
     /* Nothing else, but the BatchNorm counters PyTorch saves beside each BN. */
     for (int i = 0; i < st.count; i++)
-        if (!tab_find(t, st.tensors[i].name) && !is_bn_counter(t, st.tensors[i].name)) {
-            s = oct__fail(OCT_ERR_MODEL, "%s: unexpected tensor '%s' of shape %s (not part of OctNetMini at alpha %g)",
-                          path, st.tensors[i].name, fmt_shape(a, sizeof a, st.tensors[i].ndim, st.tensors[i].shape),
-                          alpha);
+        if (!tab_find(t, st.tensors[i].name) && !is_bn_counter(t, &st.tensors[i])) {
+            s = oct__fail(OCT_ERR_MODEL,
+                          "%s: unexpected tensor '%s' of shape %s (not part of OctNetMini at alpha %g%s)", path,
+                          st.tensors[i].name, fmt_shape(a, sizeof a, st.tensors[i].ndim, st.tensors[i].shape), alpha,
+                          strstr(st.tensors[i].name, "num_batches_tracked")
+                              ? "; a num_batches_tracked is a scalar beside a BatchNorm"
+                              : "");
             goto done;
         }
     oct_model_info info;
@@ -457,6 +483,15 @@ oct_status oct_model_load(oct_context *ctx, const char *path, oct_model **out)
         if (!mean || !std || !parse_double(mean, &info.mean) || !parse_double(std, &info.std) || !(info.std > 0)) {
             s = oct__fail(OCT_ERR_MODEL, "%s: __metadata__ mean \"%s\" / std \"%s\" must both be numbers, std > 0", path,
                           mean ? mean : "(missing)", std ? std : "(missing)");
+            goto done;
+        }
+        /* The normalised pixels, (p / 255 - mean) / std for p in [0, 255], must be
+         * finite floats: the extremes p = 0 and p = 255 bound them. */
+        float lo = (float)((0.0 - info.mean) / info.std), hi = (float)((1.0 - info.mean) / info.std);
+        if (!isfinite(lo) || !isfinite(hi)) {
+            s = oct__fail(OCT_ERR_MODEL,
+                          "%s: __metadata__ %s \"%s\" makes normalised pixels (p / 255 - mean) / std overflow a float",
+                          path, fabs(info.mean) > 1e30 ? "mean" : "std", fabs(info.mean) > 1e30 ? mean : std);
             goto done;
         }
         info.has_norm = 1;
@@ -541,194 +576,31 @@ oct_status oct_model_info_get(const oct_model *m, oct_model_info *out)
 long long oct_model_macs(const oct_model *m, int h, int w)
 {
     if (!m || h < 1 || w < 1) return 0;
-    if (m->graph) return oct__graph_macs(m->graph, h, w);
-    const oct_model_info *i = &m->info;
-    long long hw = (long long)h * w, lhw = (long long)(h / 2) * (w / 2);
-    long long macs = (long long)STEM_C * i->in_channels * 9 * hw;
-    int cin_h = i->c_h[0], cin_l = i->c_l[0];
-    for (int b = 1; b <= 2; b++) {
-        int co_h = i->c_h[b], co_l = i->c_l[b];
-        macs += 9LL * co_h * cin_h * hw;  /* HH */
-        macs += 9LL * co_l * cin_h * lhw; /* HL, after Down */
-        macs += 9LL * co_l * cin_l * lhw; /* LL */
-        macs += 9LL * co_h * cin_l * lhw; /* LH, before Up */
-        cin_h = co_h, cin_l = co_l;
-    }
-    return macs + (long long)BLOCK_C * i->num_classes;
+    return oct__graph_macs(m->graph, h, w);
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* Forward                                                                                */
+/* Forward: the graph's                                                                   */
 
-static void release_activations(oct_model *m)
+/* Elements of OctNetMini's widest tensor for one h x w image: max(in_channels, 128)
+ * channels at full size. */
+static size_t widest(const oct_model *m, int h, int w)
 {
-    oct__buf_free(m->ctx, &m->logits);
-    oct__buf_free(m->ctx, &m->pooled);
-    oct_tensor_free(m->y2);
-    oct_tensor_free(m->y1);
-    oct_tensor_free(m->s);
-    oct_tensor_free(m->stem);
-    oct_tensor_free(m->x);
-    m->x = m->stem = m->s = m->y1 = m->y2 = NULL;
-    for (int i = 0; i < 2; i++)
-        for (int band = 0; band < 2; band++) oct__buf_free(m->ctx, &m->slot[i][band]);
-    m->n = m->h = m->w = 0;
-}
-
-/* The shapes of a pass: input, stem output, split bands, after b1, after b2. */
-static oct_status pass_shapes(const oct_model *m, int n, int h, int w, oct_shape sh[5])
-{
-    sh[0] = oct_shape_plain(n, m->info.in_channels, h, w);
-    sh[1] = oct_shape_plain(n, STEM_C, h, w);
-    OCT__TRY(oct_split_shape(&sh[1], m->info.alpha, &sh[2]));
-    OCT__TRY(oct_octconv_output_shape(m->b1, &sh[2], &sh[3]));
-    return oct_octconv_output_shape(m->b2, &sh[3], &sh[4]);
-}
-
-/* Floats of slot i's band (0 high, 1 low): the largest of the tensors that live there. */
-static size_t slot_count(const oct_shape sh[5], int i, int band)
-{
-    size_t most = 0;
-    for (int t = i; t < 5; t += 2) {
-        size_t c = band ? oct_shape_low_count(&sh[t]) : oct_shape_high_count(&sh[t]);
-        if (c > most) most = c;
-    }
-    return most;
-}
-
-static oct_status make_activations(oct_model *m, int n, int h, int w)
-{
-    if (m->x && m->n == n && m->h == h && m->w == w) return OCT_OK;
-    release_activations(m);
-    oct_context *ctx = m->ctx;
-    oct_shape sh[5];
-    oct_tensor **t[5] = {&m->x, &m->stem, &m->s, &m->y1, &m->y2};
-    oct_status s = pass_shapes(m, n, h, w, sh);
-    for (int i = 0; i < 2 && s == OCT_OK; i++)
-        for (int band = 0; band < 2 && s == OCT_OK; band++)
-            s = oct__buf_alloc(ctx, &m->slot[i][band], slot_count(sh, i, band));
-    for (int i = 0; i < 5 && s == OCT_OK; i++)
-        s = oct__tensor_borrow(ctx, &sh[i], &m->slot[i % 2][0], &m->slot[i % 2][1], t[i]);
-    if (s == OCT_OK) s = oct__buf_alloc(ctx, &m->pooled, (size_t)n * BLOCK_C);
-    if (s == OCT_OK) s = oct__buf_alloc(ctx, &m->logits, (size_t)n * m->info.num_classes);
-    if (s != OCT_OK) {
-        release_activations(m);
-        return s;
-    }
-    m->n = n, m->h = h, m->w = w;
-    return OCT_OK;
+    return (size_t)(m->info.in_channels > BLOCK_C ? m->info.in_channels : BLOCK_C) * (size_t)h * (size_t)w;
 }
 
 size_t oct_model_activation_bytes(const oct_model *m, int n, int h, int w)
 {
-    oct_shape sh[5];
-    if (m && m->graph) return oct__graph_activation_bytes(m->graph, n, h, w);
-    if (!m || n < 1 || h < 1 || w < 1 || pass_shapes(m, n, h, w, sh) != OCT_OK) return 0;
-    size_t floats = (size_t)n * BLOCK_C + (size_t)n * m->info.num_classes;
-    for (int i = 0; i < 2; i++) floats += slot_count(sh, i, 0) + slot_count(sh, i, 1);
-    /* The layers' scratch; b2's LH scratch also holds the resized low band of the pooled
-     * merge when the bands are not exactly 2:1. */
-    const oct_octconv *b[2] = {m->b1, m->b2};
-    const oct_shape *o = &sh[4];
-    int resized = o->c_l > 0 && (o->h != 2 * o->hl || o->w != 2 * o->wl);
-    for (int i = 0; i < 2; i++) {
-        oct_shape down, lh;
-        oct__octconv_scratch(b[i], &sh[2 + i], &down, &lh);
-        size_t t = oct_shape_high_count(&lh), up = i == 1 && resized ? (size_t)n * o->c_l * o->h * o->w : 0;
-        floats += oct_shape_high_count(&down) + (t > up ? t : up);
-    }
-    return floats * sizeof(float);
-}
-
-static void trace_bands(oct_trace_fn trace, void *user, const char *stage, const oct_shape *s)
-{
-    char label[48];
-    int hi[4] = {s->n, s->c_h, s->h, s->w}, lo[4] = {s->n, s->c_l, s->hl, s->wl};
-    snprintf(label, sizeof label, "%s x_h", stage);
-    trace(user, label, s->c_h ? 4 : 0, hi);
-    snprintf(label, sizeof label, "%s x_l", stage);
-    trace(user, label, s->c_l ? 4 : 0, lo);
-}
-
-/* One pass over n images whose activations fit the device. */
-static oct_status forward_chunk(oct_model *m, const float *x, int n, int h, int w, float *logits, oct_trace_fn trace,
-                                void *user)
-{
-    oct_context *ctx = m->ctx;
-    OCT__TRY(make_activations(m, n, h, w));
-    OCT__TRY(oct_tensor_write(m->x, x, NULL));
-    int in_c = m->info.in_channels, classes = m->info.num_classes;
-
-    /* Stem: conv 3x3 pad 1 with BN folded, + ReLU. */
-    oct__conv_op stem = {oct__view_of(&m->x->high, n, in_c, h, w), oct__view_of(&m->stem->high, n, STEM_C, h, w),
-                         &m->stem_w, &m->stem_b, 3, 1, 1, 0, 1};
-    OCT__TRY(ctx->be->conv2d(ctx, &stem));
-    if (trace) trace(user, "Stem out", 4, (int[4]){n, STEM_C, h, w});
-
-    OCT__TRY(oct_split(ctx, m->stem, m->info.alpha, m->s));
-    if (trace) trace_bands(trace, user, "Split", &m->s->shape);
-    OCT__TRY(oct__octconv_run(m->b1, m->s, m->y1, 1));
-    if (trace) trace_bands(trace, user, "After b1", &m->y1->shape);
-    OCT__TRY(oct__octconv_run(m->b2, m->y1, m->y2, 1));
-    const oct_shape *o = &m->y2->shape;
-    if (trace) trace_bands(trace, user, "After b2", o);
-
-    /* Merge + global average pool, without materialising the merge: the mean of the
-     * high band, then of the low band. Nearest resizing to exactly twice the size
-     * repeats every low value four times, so its mean is the low band's own mean;
-     * for any other ratio the resized band is formed in scratch (the layer's LH
-     * scratch is free now) and averaged. */
-    if (o->c_h) {
-        oct__gap_op g = {oct__view_of(&m->y2->high, n, o->c_h, o->h, o->w), &m->pooled, BLOCK_C, 0};
-        OCT__TRY(ctx->be->gap(ctx, &g));
-    }
-    if (o->c_l) {
-        oct__view low = oct__view_of(&m->y2->low, n, o->c_l, o->hl, o->wl);
-        if (o->h != 2 * o->hl || o->w != 2 * o->wl) {
-            oct_octconv *b2 = m->b2;
-            size_t need = (size_t)n * o->c_l * o->h * o->w;
-            if (b2->tmp.count < need) {
-                oct__buf_free(ctx, &b2->tmp);
-                OCT__TRY(oct__buf_alloc(ctx, &b2->tmp, need));
-            }
-            oct__view up = oct__view_of(&b2->tmp, n, o->c_l, o->h, o->w);
-            oct__resize_op r = {low, up, 0, 0};
-            OCT__TRY(ctx->be->resize(ctx, &r));
-            low = up;
-        }
-        oct__gap_op g = {low, &m->pooled, BLOCK_C, o->c_h};
-        OCT__TRY(ctx->be->gap(ctx, &g));
-    }
-    if (trace) trace(user, "Merged x", 4, (int[4]){n, BLOCK_C, o->h, o->w});
-
-    oct__linear_op fc = {&m->pooled, &m->fc_w, &m->fc_b, &m->logits, n, BLOCK_C, classes};
-    OCT__TRY(ctx->be->linear(ctx, &fc));
-    OCT__TRY(ctx->be->read(ctx, &m->logits, logits));
-    if (trace) trace(user, "Logits", 2, (int[4]){n, classes, 0, 0});
-    return OCT_OK;
-}
-
-/* The trace of a chunked pass reports the whole batch. */
-typedef struct {
-    oct_trace_fn fn;
-    void *user;
-    int n;
-} batch_trace;
-
-static void trace_whole_batch(void *user, const char *label, int rank, const int *dims)
-{
-    batch_trace *t = user;
-    int d[4] = {0, 0, 0, 0};
-    for (int i = 0; i < rank && i < 4; i++) d[i] = dims[i];
-    if (rank > 0) d[0] = t->n;
-    t->fn(t->user, label, rank, d);
+    if (!m || n < 1 || h < 1 || w < 1) return 0;
+    /* A pass no tensor could hold (over INT_MAX elements) has no size. */
+    if (m->octnet && (double)n * (double)widest(m, h, w) > (double)INT_MAX) return 0;
+    return oct__graph_activation_bytes(m->graph, n, h, w);
 }
 
 oct_status oct_model_set_memory_limit(oct_model *m, size_t bytes)
 {
     if (!m) return oct__fail(OCT_ERR_NULL_ARG, "oct_model_set_memory_limit: model is NULL");
-    m->mem_limit = bytes;
-    if (m->graph) m->graph->mem_limit = bytes;
+    m->graph->mem_limit = bytes;
     return OCT_OK;
 }
 
@@ -737,50 +609,40 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
 {
     if (!m || !x || !logits)
         return oct__fail(OCT_ERR_NULL_ARG, "oct_model_forward: %s is NULL", !m ? "model" : !x ? "input" : "logits");
-    if (m->graph) return oct__graph_forward(m->graph, x, n, h, w, logits, trace, user);
+    if (!m->octnet) return oct__graph_forward(m->graph, x, n, h, w, logits, trace, user);
     if (n < 1 || h < 1 || w < 1)
         return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
                          m->info.in_channels, h, w);
     if ((m->info.c_l[0] > 0 || m->info.c_l[1] > 0) && (h < 2 || w < 2))
         return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input %dx%d is too small for a low band at alpha %g (needs 2x2)",
                          h, w, m->info.alpha);
-    /* Images per chunk: all of them, or as many as the memory limit allows. */
-    int chunk = n;
-    if (m->mem_limit) {
-        size_t one = oct_model_activation_bytes(m, 1, h, w);
-        if (one == 0 || one > m->mem_limit)
-            return oct__fail(OCT_ERR_DEVICE_MEMORY,
-                             "OctNetMini: one %dx%d image needs %zu bytes of activations, over the limit of %zu bytes", h,
-                             w, one, m->mem_limit);
-        int lo = 1, hi = n;
-        while (lo < hi) { /* the largest chunk within the limit */
-            int mid = lo + (hi - lo + 1) / 2;
-            size_t b = oct_model_activation_bytes(m, mid, h, w);
-            if (b != 0 && b <= m->mem_limit)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-        chunk = lo;
-    }
-    m->last_chunk = chunk;
-    size_t in_stride = (size_t)m->info.in_channels * h * w, out_stride = (size_t)m->info.num_classes;
-    batch_trace bt = {trace, user, n};
-    for (int start = 0; start < n;) {
-        int k = n - start < chunk ? n - start : chunk;
-        oct_status s = forward_chunk(m, x + (size_t)start * in_stride, k, h, w, logits + (size_t)start * out_stride,
-                                     start == 0 && trace ? trace_whole_batch : NULL, &bt);
-        if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
-            /* The device ran out: give back what this pass held and go on in halves. */
-            release_activations(m);
-            chunk = k / 2;
-            m->last_chunk = chunk;
-            continue;
-        }
-        OCT__TRY(s);
-        start += k;
-    }
+    /* Sizes before any work: the widest tensor of a pass (max(in_channels, 128) channels
+     * at h x w per image) must keep every band within the element limit of a tensor
+     * (INT_MAX); a larger batch runs in chunks that do. */
+    size_t per_image = widest(m, h, w);
+    if (per_image > (size_t)INT_MAX)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "OctNetMini: one %dx%d image has a tensor of %zu elements, over the limit of %d per tensor", h,
+                         w, per_image, INT_MAX);
+    /* Inputs must be finite: a NaN or an Inf turns its image's logits into NaN. */
+    size_t in_count = (size_t)n * (size_t)m->info.in_channels * (size_t)h * (size_t)w;
+    for (size_t i = 0; i < in_count; i++)
+        if (!isfinite(x[i]))
+            return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input value %zu (image %zu) is %s; inputs must be finite", i,
+                             i / (in_count / (size_t)n), isnan(x[i]) ? "NaN" : "Inf");
+    /* The graph runs it in chunks: under the memory limit, of at most INT_MAX elements
+     * per tensor, in halves when the device (for the CPU backends: the host) runs out. */
+    m->graph->max_chunk = (size_t)n > (size_t)INT_MAX / per_image ? (int)((size_t)INT_MAX / per_image) : 0;
+    OCT__TRY(oct__graph_forward(m->graph, x, n, h, w, logits, trace, user));
+    /* A logit that overflowed is an error, not an answer. */
+    size_t out_stride = (size_t)m->info.num_classes, out_count = (size_t)n * out_stride;
+    for (size_t i = 0; i < out_count; i++)
+        if (!isfinite(logits[i]))
+            return oct__fail(OCT_ERR_MODEL,
+                             "OctNetMini: logit %zu of image %zu is %s: the model's weights overflow float32 on this "
+                             "input",
+                             i % out_stride, i / out_stride, isnan(logits[i]) ? "NaN" : "Inf");
     return OCT_OK;
 }
 
-int oct_model_last_chunk(const oct_model *m) { return !m ? 0 : m->graph ? m->graph->last_chunk : m->last_chunk; }
+int oct_model_last_chunk(const oct_model *m) { return m ? m->graph->last_chunk : 0; }

@@ -3,6 +3,12 @@
  * holding the whole key, which is compared on load so a hash collision is a miss.
  * Written to a temp file in the same folder and renamed into place, so readers never
  * see half a file. Every failure here is silent: the caller compiles from source.
+ * Nothing here is trusted that another user could have planted (as ccache and pip do):
+ * the folder and each entry must be owned by the effective user and not writable by
+ * group or others, entries are opened with O_NOFOLLOW | O_NONBLOCK and must be regular
+ * files (a FIFO cannot hang a run). A refusal runs uncached and is recorded once for
+ * oct_cache_warning() (oct__cache_refuse, cache_dir.c). Temporaries older than ten
+ * minutes (a killed writer's) are removed when the folder is opened.
  *
  * File layout (host byte order; the key names the device, so files never travel):
  *   "OCTCLPC1"   8 bytes of magic
@@ -13,24 +19,28 @@
  *   binary       bin_len bytes, what CL_PROGRAM_BINARIES returned
  */
 #include "internal.h"
+#include "io.h"
 
 #ifdef __APPLE__
 #include <OpenCL/opencl.h>
 #else
 #include <CL/cl.h>
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OCT__PC_MAGIC "OCTCLPC1"
 #define OCT__PC_HEADER 32
 #define OCT__PC_MAX_FILE ((size_t)1 << 30) /* larger files are not ours */
 #define OCT__PC_PATH 4096
+#define OCT__PC_STALE_SECONDS (10 * 60) /* a temporary this old is a killed writer's */
 
 struct oct__pcache {
     cl_device_id device;
@@ -112,6 +122,47 @@ static int oct__mkdirs(char *path)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Refusals                                                                               */
+
+/* The folder must be a directory of ours that no one else can write. */
+static int oct__pc_dir_ok(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) return 0;
+    if (!S_ISDIR(sb.st_mode)) {
+        oct__cache_refuse("program cache %s is not a directory%s; running uncached", dir, "");
+        return 0;
+    }
+    if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        oct__cache_refuse("program cache folder %s is %s; running uncached", dir,
+                          sb.st_uid != geteuid() ? "owned by another user" : "writable by group or others");
+        return 0;
+    }
+    return 1;
+}
+
+/* Remove our temporaries older than OCT__PC_STALE_SECONDS: ".<hash>.bin.tmpXXXXXX" (and
+ * "<hash>.bin.XXXXXX" of earlier versions), regular files owned by us. */
+static void oct__pc_clean(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    time_t now = time(NULL);
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name, *bin = strstr(n, ".bin.");
+        if (!bin || bin - n < 16 || strlen(bin) < 11) continue;
+        char path[OCT__PC_PATH];
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s/%s", dir, n) >= (int)sizeof path) continue;
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) continue;
+        if (now - sb.st_mtime < OCT__PC_STALE_SECONDS) continue;
+        unlink(path);
+    }
+    closedir(d);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Open / close                                                                           */
 
 oct__pcache *oct__pcache_open(void *device, const char *const *src, int nsrc, const char *options)
@@ -141,7 +192,8 @@ oct__pcache *oct__pcache_open(void *device, const char *const *src, int nsrc, co
     c->options = options;
     c->key = t.s;
     c->key_len = t.len;
-    if (!oct__mkdirs(dir)) goto fail;
+    if (!oct__mkdirs(dir) || !oct__pc_dir_ok(dir)) goto fail;
+    oct__pc_clean(dir);
     int n = snprintf(c->path, sizeof c->path, "%s/%016llx.bin", dir,
                      (unsigned long long)oct__fnv1a(OCT__FNV_SEED, t.s, t.len));
     if (n < 0 || (size_t)n >= sizeof c->path) goto fail;
@@ -164,33 +216,22 @@ const char *oct__pcache_path(const oct__pcache *c) { return c ? c->path : ""; }
 /* ------------------------------------------------------------------------------------ */
 /* Load                                                                                   */
 
-/* The whole file (NULL when missing, unreadable or too large). */
-static unsigned char *oct__read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *data = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < OCT__PC_HEADER || (unsigned long)size > OCT__PC_MAX_FILE || fseek(f, 0, SEEK_SET) != 0) goto fail;
-    data = oct__malloc((size_t)size);
-    if (!data || fread(data, 1, (size_t)size, f) != (size_t)size) goto fail;
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-fail:
-    free(data);
-    fclose(f);
-    return NULL;
-}
-
 void *oct__pcache_load(oct__pcache *c, void *context)
 {
     if (!c || !context) return NULL;
     size_t len = 0;
-    unsigned char *data = oct__read_file(c->path, &len);
+    unsigned char *data = NULL;
     cl_program prog = NULL;
-    if (!data) return NULL;
+    struct stat sb;
+    if (lstat(c->path, &sb) != 0) return NULL; /* a plain miss */
+    /* Ours, regular, not a link, no one else can write it; the open cannot block. */
+    if (oct__read_file_ex(c->path, OCT__PC_MAX_FILE, OCT__FILE_PRIVATE, &data, &len) != OCT_OK) {
+        if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)))
+            oct__cache_refuse("program cache entry refused: %s%s; running uncached", oct_last_error(), "");
+        oct__clear_error();
+        return NULL;
+    }
+    if (len < OCT__PC_HEADER) goto done;
 
     uint64_t key_len, bin_len, bin_hash;
     memcpy(&key_len, data + 8, 8);
@@ -228,10 +269,7 @@ void oct__pcache_store(oct__pcache *c, void *program)
     cl_program prog = program;
     cl_uint ndev = 0;
     size_t size = 0;
-    unsigned char *bin = NULL;
-    FILE *f = NULL;
-    char tmp[OCT__PC_PATH + 16];
-    int fd = -1;
+    unsigned char *file = NULL;
 
     /* The program is built for exactly one device (ours). */
     if (oct__fault_hit() || clGetProgramInfo(prog, CL_PROGRAM_NUM_DEVICES, sizeof ndev, &ndev, NULL) != CL_SUCCESS ||
@@ -240,34 +278,20 @@ void oct__pcache_store(oct__pcache *c, void *program)
     if (oct__fault_hit() || clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
         size == 0 || size > OCT__PC_MAX_FILE - OCT__PC_HEADER - c->key_len)
         return;
-    if (!(bin = oct__malloc(size))) return;
+    size_t total = OCT__PC_HEADER + c->key_len + size;
+    if (!(file = oct__malloc(total))) return;
+    unsigned char *bin = file + OCT__PC_HEADER + c->key_len;
     unsigned char *bins[1] = {bin};
     if (oct__fault_hit() || clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS)
         goto done;
-
-    int n = snprintf(tmp, sizeof tmp, "%s.XXXXXX", c->path);
-    if (n < 0 || (size_t)n >= sizeof tmp) goto done;
-    fd = mkstemp(tmp);
-    if (fd < 0) goto done;
-    f = fdopen(fd, "wb");
-    if (!f) goto fail;
-    fd = -1; /* now owned by f */
-    unsigned char head[OCT__PC_HEADER];
     uint64_t key_len = c->key_len, bin_len = size, bin_hash = oct__fnv1a(OCT__FNV_SEED, bin, size);
-    memcpy(head, OCT__PC_MAGIC, 8);
-    memcpy(head + 8, &key_len, 8);
-    memcpy(head + 16, &bin_len, 8);
-    memcpy(head + 24, &bin_hash, 8);
-    int ok = fwrite(head, 1, sizeof head, f) == sizeof head && fwrite(c->key, 1, c->key_len, f) == c->key_len &&
-             fwrite(bin, 1, size, f) == size;
-    ok = (fclose(f) == 0) && ok;
-    f = NULL;
-    if (!ok || oct__fault_hit() || rename(tmp, c->path) != 0) goto fail;
-    goto done;
-fail:
-    if (fd >= 0) close(fd);
-    if (f) fclose(f);
-    unlink(tmp);
+    memcpy(file, OCT__PC_MAGIC, 8);
+    memcpy(file + 8, &key_len, 8);
+    memcpy(file + 16, &bin_len, 8);
+    memcpy(file + 24, &bin_hash, 8);
+    memcpy(file + OCT__PC_HEADER, c->key, c->key_len);
+    /* A private temporary (0600) beside the entry, renamed into place (io_file.c). */
+    if (oct__fault_hit() || oct__write_file_ex(c->path, OCT__FILE_PRIVATE, file, total) != OCT_OK) oct__clear_error();
 done:
-    free(bin);
+    free(file);
 }

@@ -111,13 +111,24 @@ oct_status oct__pool_create(int threads, oct__pool **out)
     atomic_init(&p->stop, 0);
     /* A worker that cannot be started leaves a smaller pool: the work is shared by the
      * threads there are (fault injection counts this call as fallible). */
+    /* Workers run only octcl's kernels (whose buffers are on the heap): 2 MB of stack
+     * each, not the 8 MB the stack limit gives by default, so many threads fit an
+     * address-space limit (OCTCL_THREADS=600 under 4 GB), and a small `ulimit -s` does
+     * not shrink them. */
+    pthread_attr_t attr;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    if (have_attr && pthread_attr_setstacksize(&attr, (size_t)2 << 20) != 0) {
+        pthread_attr_destroy(&attr);
+        have_attr = 0;
+    }
     for (int i = 1; i < threads; i++) {
         pool__worker *w = &p->workers[i - 1];
         w->pool = p;
         w->index = i;
-        if (oct__fault_hit() || pthread_create(&w->thread, NULL, pool__main, w) != 0) break;
+        if (oct__fault_hit() || pthread_create(&w->thread, have_attr ? &attr : NULL, pool__main, w) != 0) break;
         p->size++;
     }
+    if (have_attr) pthread_attr_destroy(&attr);
     *out = p;
     return OCT_OK;
 

@@ -314,6 +314,22 @@ typedef struct {
 oct_status oct_idx_load(const char *path, oct_idx *out);
 void oct_idx_release(oct_idx *a);
 
+/* Write len bytes to path as one atomic replacement: a temporary file in the same folder,
+ * fsync'd and renamed into place, so readers see the old file or the new one, never a
+ * part; on failure the old file is intact and no temporary is left. A target that is not
+ * a regular file (/dev/null, a FIFO, /dev/stdout) is written in place and never removed.
+ * oct_npy_save writes the same way. */
+oct_status oct_file_write(const char *path, const void *bytes, size_t len);
+/* Remove the temporaries of the writes in progress in this process. Async-signal-safe:
+ * call it from a SIGINT / SIGTERM handler, then re-raise the signal. */
+void oct_file_abandon_pending(void);
+
+/* Why this process refused the on-disk OpenCL program cache (whose folder
+ * oct_program_cache_dir gives): a folder or entry owned by another user or writable by
+ * group or others, or not a regular file, so it ran uncached; "" when it did not (always
+ * "" in a build without OpenCL). The library does not print it: programs may. */
+const char *oct_cache_warning(void);
+
 /* ------------------------------------------------------------------------------------ */
 /* Images: PNG and JPEG in, preprocessed as torchvision's ImageFolder pipelines           */
 

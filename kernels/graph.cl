@@ -79,7 +79,8 @@ __kernel void oct_convg_direct(__global const float *x, int x_off, int x_ns, int
 /* The same for one input channel per group (depthwise, channel multipliers): output
  * channel co reads input channel co / cog; one output per work-item.
  * Global size (Wo, Ho, N * Co). */
-__kernel void oct_convg_dw(__global const float *x, int x_off, int x_ns, int h, int w,
+__kernel void oct_convg_dw(__global const float *x, int x_off, int x_ns, int ci_n /* unused: the host passes
+                           oct_convg_direct's arguments */, int h, int w,
                            __global const float *wt, __global const float *bias, int has_bias,
                            __global const float *res, int r_off, int r_ns, int has_res,
                            __global float *y, int y_off, int y_ns, int n, int co_n, int ho, int wo,

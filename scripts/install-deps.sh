@@ -6,7 +6,7 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-      libclblast-dev libcunit1-dev libcjson-dev zlib1g-dev libopenblas-dev dataset-fashion-mnist
+      libclblast-dev libcunit1-dev libcjson-dev zlib1g-dev dataset-fashion-mnist
       clang libclang-rt-14-dev libpng-dev libjpeg62-turbo-dev
       python3 python3-venv python3-numpy python3-setuptools python3-pytest python3-pil
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata

@@ -1,7 +1,7 @@
 /* graph.c — building a graph, and the walks everything about a model derives from:
  * shapes, MACs, the storage plan (slots reused by lifetime), activation bytes, the
- * forward pass with chunking under a memory limit and halving on out-of-memory, the
- * shape trace.
+ * forward pass with chunking under a memory limit and halving on out-of-memory (device
+ * or host), the shape trace.
  */
 #include "graph/graph.h"
 
@@ -64,6 +64,7 @@ void oct__graph_free(oct__graph *g)
         free(nd->in);
     }
     for (int i = 0; i < g->nv; i++) free(g->v[i].name);
+    free(g->traces);
     free(g->nd);
     free(g->v);
     free(g);
@@ -179,6 +180,20 @@ void oct__g_remove(oct__graph *g, int index)
         else if (*p > index)
             (*p)--;
     }
+}
+
+oct_status oct__g_trace_point(oct__graph *g, int after, const char *label, int v, int c)
+{
+    oct__gtrace *t = oct__realloc(g->traces, (size_t)(g->ntraces + 1) * sizeof *t);
+    if (!t) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the trace");
+    g->traces = t;
+    t += g->ntraces++;
+    memset(t, 0, sizeof *t);
+    t->after = after;
+    snprintf(t->label, sizeof t->label, "%s", label);
+    t->v = v;
+    t->c = c;
+    return OCT_OK;
 }
 
 int oct__g_readers(const oct__graph *g, int v)
@@ -379,6 +394,21 @@ const oct__buf *oct__g_scratch(const oct__graph *g) { return &g->scratch; }
 
 static void trace_node(const oct__graph *g, const oct__gnode *nd, int n, oct_trace_fn trace, void *user)
 {
+    if (g->traces) { /* the front end's own lines after this node */
+        int index = (int)(nd - g->nd);
+        for (int i = 0; i < g->ntraces; i++) {
+            const oct__gtrace *t = &g->traces[i];
+            if (t->after != index) continue;
+            if (t->v < 0) {
+                trace(user, t->label, 0, (int[4]){0, 0, 0, 0});
+                continue;
+            }
+            const oct__gvalue *v = &g->v[t->v];
+            int dims[4] = {n, t->c > 0 ? t->c : v->d.c, v->rank == 4 ? v->d.h : 0, v->rank == 4 ? v->d.w : 0};
+            trace(user, t->label, v->rank, dims);
+        }
+        return;
+    }
     for (int k = 0; k < nd->nout; k++) {
         const oct__gvalue *v = &g->v[nd->out[k]];
         char label[200], kind[48];
@@ -435,14 +465,14 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         return oct__fail(OCT_ERR_BAD_SIZE, "model: input (%d, %d, %d, %d) must have n, h, w >= 1", n,
                          g->v[g->input].d.c, h, w);
     OCT__TRY(oct__graph_shapes(g, h, w));
-    int chunk = n;
+    int chunk = g->max_chunk > 0 && g->max_chunk < n ? g->max_chunk : n;
     if (g->mem_limit) {
         size_t one = oct__graph_activation_bytes(g, 1, h, w);
         if (one == 0 || one > g->mem_limit)
             return oct__fail(OCT_ERR_DEVICE_MEMORY,
                              "model: one %dx%d image needs %zu bytes of activations, over the limit of %zu bytes", h, w,
                              one, g->mem_limit);
-        int lo = 1, hi = n;
+        int lo = 1, hi = chunk;
         while (lo < hi) {
             int mid = lo + (hi - lo + 1) / 2;
             size_t b = oct__graph_activation_bytes(g, mid, h, w);
@@ -460,7 +490,9 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         int k = n - start < chunk ? n - start : chunk;
         oct_status s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
                                      start == 0 ? trace : NULL, user, n);
-        if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
+        if ((s == OCT_ERR_DEVICE_MEMORY || s == OCT_ERR_HOST_MEMORY) && k > 1) {
+            /* The device (for the CPU backends: the host) ran out: give back what this
+             * pass held and go on in halves. */
             release_plan(g);
             chunk = k / 2;
             g->last_chunk = chunk;

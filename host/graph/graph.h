@@ -79,6 +79,15 @@ typedef struct {
 
 typedef struct oct__graph oct__graph;
 
+/* A line of a front end's own shape trace (OctNetMini's "Stem out", "Split x_h", ...):
+ * printed after node `after` has run; dims of value v (-1: rank 0, "None"), with the
+ * channels replaced by c when c > 0. */
+typedef struct {
+    int after;
+    char label[32];
+    int v, c;
+} oct__gtrace;
+
 /* What a node kind answers. `run` is NULL for views (slice, flatten). */
 typedef struct {
     const char *name;
@@ -118,7 +127,11 @@ struct oct__graph {
     oct__buf *slots;
     oct__buf inbuf, scratch;
     size_t mem_limit;
+    int max_chunk;           /* > 0: at most this many images per pass (the caller's size limit) */
     int last_chunk;
+    /* A front end's own trace lines (replacing the one line per node), NULL: none. */
+    int ntraces;
+    oct__gtrace *traces;
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -141,6 +154,8 @@ oct_status oct__g_finish_node(oct__graph *g, int index, const char *const *names
 void oct__g_move_to_end(oct__graph *g, int index);
 /* Remove node `index` (its outputs keep their dims; nothing may read them). */
 void oct__g_remove(oct__graph *g, int index);
+/* Add a trace line (see oct__gtrace) printed after node `after`. */
+oct_status oct__g_trace_point(oct__graph *g, int after, const char *label, int v, int c);
 /* Number of nodes reading value v (graph output counts as one). */
 int oct__g_readers(const oct__graph *g, int v);
 
@@ -168,8 +183,21 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
 /* One line per node without running anything: label "name (Kind)", output dims. */
 oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn trace, void *user);
 
-/* The graph behind a model loaded from ONNX, NULL for OctNetMini (model.c). */
+/* The graph behind a model loaded from ONNX, NULL for OctNetMini (model.c), whose
+ * queries answer from its info. */
 oct__graph *oct__model_graph(const oct_model *m);
+
+/* OctNetMini (the seed's network) as a graph: weights with BatchNorm already folded
+ * (from_octnet.c). c_h / c_l: high / low channels after the split (0), after b1 (1) and
+ * after b2 (2); path_w[b][p] the folded weight of block b's path p (oct_path order,
+ * NULL where the path has no channels), band_b[b][band] the folded shift of block b's
+ * high (0) / low (1) output. The arrays are copied. */
+typedef struct {
+    int in_c, classes, stem_c, block_c, c_h[3], c_l[3];
+    long long params;
+    const float *stem_w, *stem_b, *path_w[2][4], *band_b[2][2], *fc_w, *fc_b;
+} oct__octnet_weights;
+oct_status oct__octnet_graph(oct_context *ctx, const oct__octnet_weights *wt, oct__graph **out);
 
 /* Shared helpers for the kinds. */
 oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)

@@ -28,23 +28,59 @@ double oct__gexpr_eval(const oct__gexpr *e, const int dims[4])
 
 static int same(const oct__gdims *a, const oct__gdims *b) { return a->c == b->c && a->h == b->h && a->w == b->w; }
 
-/* ---- GlobalAveragePool: x (N, C, H, W) -> (N, C, 1, 1) -------------------------------- */
+/* ---- GlobalAveragePool: x (N, C, H, W) -> (N, C, 1, 1) --------------------------------
+ * With more than one input (OctNetMini's merge + pool): the means of the inputs side by
+ * side on channels; in[up] (up >= 0) is a low band, nearest-resized to the plane of the
+ * last input (read for its size only, not averaged) before its mean is taken, unless it
+ * is exactly half that plane: then every value repeats four times and its own mean is
+ * the resized band's. */
+
+static int gap_count(const oct__gnode *nd) { return nd->up >= 0 ? nd->nin - 1 : nd->nin; }
+
+/* 1: in[up] needs resizing into scratch. */
+static int gap_resized(const oct__graph *g, const oct__gnode *nd)
+{
+    if (nd->up < 0) return 0;
+    const oct__gdims *lo = &g->v[nd->in[nd->up]].d, *like = &g->v[nd->in[nd->nin - 1]].d;
+    return like->h != 2 * lo->h || like->w != 2 * lo->w;
+}
 
 static oct_status gap_shape(const oct__graph *g, const oct__gnode *nd, oct__gdims *out)
 {
-    (void)nd;
-    *out = (oct__gdims){g->v[nd->in[0]].d.c, 1, 1};
+    int c = 0;
+    for (int i = 0; i < gap_count(nd); i++) c += g->v[nd->in[i]].d.c;
+    *out = (oct__gdims){c, 1, 1};
     return OCT_OK;
+}
+
+static size_t gap_scratch(const oct__graph *g, const oct__gnode *nd, int n)
+{
+    if (!gap_resized(g, nd)) return 0;
+    const oct__gdims *lo = &g->v[nd->in[nd->up]].d, *like = &g->v[nd->in[nd->nin - 1]].d;
+    return (size_t)n * lo->c * like->h * like->w;
 }
 
 static oct_status gap_run(oct__graph *g, oct__gnode *nd, int n)
 {
-    oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
-    oct__gap_op op = {x, y.buf, x.c, 0};
-    return g->ctx->be->gap(g->ctx, &op);
+    oct__view y = oct__g_view(g, nd->out[0], n);
+    int c0 = 0;
+    for (int i = 0; i < gap_count(nd); i++) {
+        oct__view x = oct__g_view(g, nd->in[i], n);
+        if (i == nd->up && gap_resized(g, nd)) {
+            const oct__gdims *like = &g->v[nd->in[nd->nin - 1]].d;
+            oct__view up = oct__view_of(oct__g_scratch(g), n, x.c, like->h, like->w);
+            oct__resize_op r = {x, up, 0, 0};
+            OCT__TRY(g->ctx->be->resize(g->ctx, &r));
+            x = up;
+        }
+        oct__gap_op op = {x, y.buf, y.c, c0};
+        OCT__TRY(g->ctx->be->gap(g->ctx, &op));
+        c0 += x.c;
+    }
+    return OCT_OK;
 }
 
-const oct__gkind oct__gk_gap = {"GlobalAveragePool", gap_shape, NULL, NULL, gap_run, NULL, NULL};
+const oct__gkind oct__gk_gap = {"GlobalAveragePool", gap_shape, NULL, gap_scratch, gap_run, NULL, NULL};
 
 /* ---- Add: a + b, same shapes ------------------------------------------------------------ */
 
