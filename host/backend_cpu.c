@@ -48,9 +48,13 @@
 #define OCT__CPU_BAND_FLOATS ((size_t)192 << 10)
 #endif
 /* Output channels per direct-kernel tile (the weights are packed in blocks of this). */
+#ifndef OCT__DK_MR
 #define OCT__DK_MR 4
+#endif
 /* Row segments of 16 output pixels per direct-kernel tile. */
+#ifndef OCT__DK_V
 #define OCT__DK_V 4
+#endif
 /* Row pieces (an image's consecutive output rows) one GEMM chunk may gather. */
 #define OCT__CPU_MAX_PIECES 64
 
@@ -71,7 +75,8 @@ typedef struct {
 #endif
 typedef struct {
     const float *src;  /* the weight buffer's host pointer, NULL when the slot is free */
-    size_t count;      /* floats of src (co * kdim) */
+    const float *src2; /* conv2d_pair: the second weight buffer's, packed after src's (else NULL) */
+    size_t count;      /* floats of src and src2 (co * kdim) */
     int co;
     float *packed;     /* (co blocks, kdim, OCT__DK_MR) */
     size_t bytes;      /* of packed */
@@ -134,7 +139,7 @@ static void cpu__unpack(oct__cpu_state *st, const float *host)
 {
     if (!st || !host) return;
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++)
-        if (st->packed[i].src == host) {
+        if (st->packed[i].src == host || st->packed[i].src2 == host) {
             free(st->packed[i].packed);
             st->packed_bytes -= st->packed[i].bytes;
             memset(&st->packed[i], 0, sizeof st->packed[i]);
@@ -254,13 +259,13 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
 }
 
 /* The instances: 1 .. OCT__DK_V segments, for 3x3 kernels and for any other size. */
-_Static_assert(OCT__DK_V == 4, "one instance per segment count 1..4 below");
+_Static_assert(OCT__DK_V >= 1 && OCT__DK_V <= 4, "one instance per segment count 1..4 below");
 typedef void (*cpu__dk_fn)(const cpu__dk_args *a, const float *const *in, float *const *out, const __mmask16 *mask);
 #define OCT__DK_INSTANCE(name, nv, k)                                                                        \
     static OCT__DK_TARGET void name(const cpu__dk_args *a, const float *const *in, float *const *out,        \
                                     const __mmask16 *mask)                                                   \
     {                                                                                                        \
-        cpu__dk_tile(a, nv, k, in, out, mask);                                                               \
+        cpu__dk_tile(a, (nv) < OCT__DK_V ? (nv) : OCT__DK_V, k, in, out, mask);                               \
     }
 OCT__DK_INSTANCE(cpu__dk_3x3_1, 1, 3)
 OCT__DK_INSTANCE(cpu__dk_3x3_2, 2, 3)
@@ -271,9 +276,9 @@ OCT__DK_INSTANCE(cpu__dk_kxk_2, 2, a->k)
 OCT__DK_INSTANCE(cpu__dk_kxk_3, 3, a->k)
 OCT__DK_INSTANCE(cpu__dk_kxk_4, 4, a->k)
 #undef OCT__DK_INSTANCE
-static const cpu__dk_fn cpu__dk_3x3[OCT__DK_V + 1] = {NULL, cpu__dk_3x3_1, cpu__dk_3x3_2, cpu__dk_3x3_3,
+static const cpu__dk_fn cpu__dk_3x3[5] = {NULL, cpu__dk_3x3_1, cpu__dk_3x3_2, cpu__dk_3x3_3,
                                                       cpu__dk_3x3_4};
-static const cpu__dk_fn cpu__dk_kxk[OCT__DK_V + 1] = {NULL, cpu__dk_kxk_1, cpu__dk_kxk_2, cpu__dk_kxk_3,
+static const cpu__dk_fn cpu__dk_kxk[5] = {NULL, cpu__dk_kxk_1, cpu__dk_kxk_2, cpu__dk_kxk_3,
                                                       cpu__dk_kxk_4};
 
 /* Lanes [0, n) of a 16-lane mask (n >= 16: all). */
@@ -672,6 +677,8 @@ static void cpu__conv_task(void *arg, int t)
  * is cut, so the bits do not depend on the number of threads either. */
 typedef struct {
     const oct__conv_op *op;
+    const oct__view *x2; /* conv2d_pair: the second input, stacked after op->x's channels */
+    const float *bias;   /* per output channel, or NULL */
     oct__cpu_state *st;
     const float *wpk;   /* packed weights */
     size_t kdim;
@@ -691,7 +698,8 @@ static void cpu__direct_task(void *arg, int t)
     int ho = y->h, wo = y->w, k = op->k;
     float *buf = j->st->scratch[t].f;
     size_t i, i1, held = SIZE_MAX; /* the (image, band) in buf */
-    cpu__dk_args base = {NULL, NULL, x->c, k, j->wp, 0, (size_t)ho * wo, 0, op->accumulate, op->relu};
+    int ci = x->c + (j->x2 ? j->x2->c : 0);
+    cpu__dk_args base = {NULL, NULL, ci, k, j->wp, 0, (size_t)ho * wo, 0, op->accumulate, op->relu};
     while (cpu__take(&j->work, &i, &i1))
         for (; i < i1; i++) {
             size_t band = i / (size_t)j->groups;
@@ -702,22 +710,29 @@ static void cpu__direct_task(void *arg, int t)
             if (band != held) {
                 cpu__dk_pad_band(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, oy0, oy1 - oy0 + k - 1,
                                  base.plane);
+                if (j->x2)
+                    cpu__dk_pad_band(buf + (size_t)x->c * base.plane, cpu__image(j->x2, b), j->x2->c, x->h, x->w,
+                                     op->pad, oy0, oy1 - oy0 + k - 1, base.plane);
                 held = band;
             }
             int cb0 = (int)((size_t)j->blocks * g / j->groups), cb1 = (int)((size_t)j->blocks * (g + 1) / j->groups);
-            cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb0, cb1, op->bias ? op->bias->host : NULL, buf,
+            cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb0, cb1, j->bias, buf,
                          cpu__image(y, b), wo, oy0, oy1);
         }
 }
 
 /* The weights of op packed for the direct kernel, from the cache or packed now:
- *   weight (co, kdim) -> (co / MR rounded up, kdim, MR), channels past co zero. */
-static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, int co, size_t kdim,
-                                      const float **out)
+ *   weight (co, kdim) -> (co / MR rounded up, kdim, MR), channels past co zero;
+ * with wb2 (conv2d_pair), row o is wb's row o then wb2's: the weights of the stacked
+ * input, kdim the two rows' length together. */
+static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, const oct__buf *wb2, int co,
+                                      size_t kdim, const float **out)
 {
+    size_t count = wb->count + (wb2 ? wb2->count : 0);
+    const float *host2 = wb2 ? wb2->host : NULL;
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
         cpu__packed_t *p = &st->packed[i];
-        if (p->src == wb->host && p->count == wb->count && p->co == co) {
+        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co) {
             *out = p->packed;
             return OCT_OK;
         }
@@ -729,11 +744,14 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, in
     if (!pk)
         return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory packing %d x %zu weights", co, kdim);
     const float *src = wb->host;
+    size_t k1 = wb->count / (size_t)co, k2 = kdim - k1; /* row lengths in wb and wb2 */
     for (size_t bl = 0; bl < blocks; bl++)
         for (size_t i = 0; i < kdim; i++)
             for (int m = 0; m < OCT__DK_MR; m++) {
                 size_t o = bl * OCT__DK_MR + (size_t)m;
-                pk[(bl * kdim + i) * OCT__DK_MR + (size_t)m] = o < (size_t)co ? src[o * kdim + i] : 0.0f;
+                float v = 0.0f;
+                if (o < (size_t)co) v = i < k1 ? src[o * k1 + i] : host2[o * k2 + (i - k1)];
+                pk[(bl * kdim + i) * OCT__DK_MR + (size_t)m] = v;
             }
     /* Over the byte budget: free slots in turn until it fits (or all are free). */
     size_t bytes = blocks * kdim * OCT__DK_MR * sizeof(float);
@@ -755,9 +773,34 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, in
         free(st->packed[slot].packed);
         st->packed_bytes -= st->packed[slot].bytes;
     }
-    st->packed[slot] = (cpu__packed_t){wb->host, wb->count, co, pk, bytes};
+    st->packed[slot] = (cpu__packed_t){wb->host, host2, count, co, pk, bytes};
     st->packed_bytes += bytes;
     *out = pk;
+    return OCT_OK;
+}
+
+/* The direct path of op (stride 1; with x2, over the stacked input [op->x; x2]): bands
+ * of at most OCT__CPU_BAND_FLOATS of padded input (at least one output row). */
+static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const float *wpk,
+                              size_t kdim, const float *bias, size_t macs)
+{
+    const oct__view *x = &op->x, *y = &op->y;
+    int k = op->k, pad = op->pad, n = y->n, co = y->c, ho = y->h;
+    int ci = x->c + (x2 ? x2->c : 0);
+    int wp = x->w + 2 * pad;
+    size_t per_row = (size_t)ci * wp, rows = OCT__CPU_BAND_FLOATS / per_row;
+    rows = rows > (size_t)k ? rows - (size_t)(k - 1) : 1;
+    if (rows > (size_t)ho) rows = (size_t)ho;
+    int blocks = (co + OCT__DK_MR - 1) / OCT__DK_MR, bands = (int)(((size_t)ho + rows - 1) / rows);
+    /* Fewer images than two per thread: cut the channels in one group per thread. */
+    int groups = n < 2 * st->threads && macs >= OCT__CPU_PAR_MACS ? st->threads : 1;
+    if (groups > blocks) groups = blocks;
+    cpu__direct_job job = {op, x2, bias, st, wpk, kdim, (int)rows, bands, groups, blocks, wp, {0}};
+    cpu__chunk(st, &job.work, (size_t)n * bands * groups, 1, macs, OCT__CPU_PAR_MACS);
+    int threads = cpu__threads(st, &job.work);
+    size_t need = per_row * (rows + (size_t)k - 1) + 16;
+    for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
+    oct__pool_run(st->pool, threads, cpu__direct_task, &job);
     return OCT_OK;
 }
 
@@ -822,25 +865,11 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
         }
     }
 
-    /* Stride 1: the direct kernel, in bands of at most OCT__CPU_BAND_FLOATS of padded
-     * input (at least one output row). */
+    /* Stride 1: the direct kernel. */
     if (st->direct && s == 1 && (size_t)x->w + 2 * (size_t)pad < INT_MAX / 2) {
-        int wp = x->w + 2 * pad;
-        size_t per_row = (size_t)ci * wp, rows = OCT__CPU_BAND_FLOATS / per_row;
-        rows = rows > (size_t)k ? rows - (size_t)(k - 1) : 1;
-        if (rows > (size_t)ho) rows = (size_t)ho;
-        int blocks = (co + OCT__DK_MR - 1) / OCT__DK_MR, bands = (int)(((size_t)ho + rows - 1) / rows);
-        /* Fewer images than two per thread: cut the channels in one group per thread. */
-        int groups = n < 2 * st->threads && macs >= OCT__CPU_PAR_MACS ? st->threads : 1;
-        if (groups > blocks) groups = blocks;
-        cpu__direct_job job = {op, st, NULL, kdim, (int)rows, bands, groups, blocks, wp, {0}};
-        OCT__TRY(cpu__packed_weights(st, op->weight, co, kdim, &job.wpk));
-        cpu__chunk(st, &job.work, (size_t)n * bands * groups, 1, macs, OCT__CPU_PAR_MACS);
-        int threads = cpu__threads(st, &job.work);
-        size_t need = per_row * (rows + (size_t)k - 1) + 16;
-        for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
-        oct__pool_run(st->pool, threads, cpu__direct_task, &job);
-        return OCT_OK;
+        const float *wpk = NULL;
+        OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
+        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);
     }
 
     if (kdim > INT_MAX || (size_t)co > INT_MAX / kdim)
@@ -863,6 +892,66 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, job.col_floats + (size_t)co * ld, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__conv_task, &job);
     return OCT_OK;
+}
+
+/* y (=|+=) conv(x1, weight1) + conv(x2, weight2) + bias1 + bias2, then ReLU: the OctConv
+ * low band HL(Down(x_h)) + LL(x_l). Stride 1 on the direct kernel: ONE pass over the
+ * stacked input [x1; x2] with the weights packed side by side (each output is one sum
+ * over x1's channels, then x2's, plus the two biases' sum), so the low band is written
+ * once and its small convolutions fill longer tiles. Otherwise two conv2d ops. */
+static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
+{
+    oct__cpu_state *st = ctx->state;
+    const oct__view *x1 = &op->x1, *x2 = &op->x2, *y = &op->y;
+    int k = op->k, s = op->stride, pad = op->pad;
+    if (k < 1 || s < 1 || pad < 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu conv2d_pair: kernel %d, stride %d, padding %d", k, s, pad);
+    if (x2->n != x1->n || x2->h != x1->h || x2->w != x1->w)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu conv2d_pair: x2 (%d, %d, %d, %d) and x1 (%d, %d, %d, %d) differ in batch or size",
+                         x2->n, x2->c, x2->h, x2->w, x1->n, x1->c, x1->h, x1->w);
+    if (!st->direct || s != 1 || x1->c <= 0 || x2->c <= 0 || (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
+        oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
+        OCT__TRY(cpu_conv2d(ctx, &a));
+        oct__conv_op b = {op->x2, op->y, op->weight2, op->bias2, k, s, pad, 1, op->relu};
+        return cpu_conv2d(ctx, &b);
+    }
+    int n = y->n, co = y->c, ho = y->h, wo = y->w;
+    if (x1->n != n || ho != oct__conv_out(x1->h, k, s, pad) || wo != oct__conv_out(x1->w, k, s, pad))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
+                         "cpu conv2d_pair: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d), k %d s %d p %d",
+                         n, co, ho, wo, x1->n, x1->c, x1->h, x1->w, k, s, pad);
+    size_t k2 = (size_t)k * k, kdim = (size_t)(x1->c + x2->c) * k2;
+    if (op->weight1->count != (size_t)co * x1->c * k2 || op->weight2->count != (size_t)co * x2->c * k2)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
+                         "cpu conv2d_pair: weights have %zu and %zu values, expected (%d, %d | %d, %d, %d)",
+                         op->weight1->count, op->weight2->count, co, x1->c, x2->c, k, k);
+    if ((op->bias1 && op->bias1->count != (size_t)co) || (op->bias2 && op->bias2->count != (size_t)co))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu conv2d_pair: biases have %zu and %zu values, expected %d",
+                         op->bias1 ? op->bias1->count : 0, op->bias2 ? op->bias2->count : 0, co);
+    if (n <= 0 || co <= 0 || ho <= 0 || wo <= 0) return OCT_OK;
+    cpu__unpack(st, y->buf->host); /* the output is being written */
+    size_t hw = (size_t)ho * wo, macs = (size_t)n * hw * kdim * (size_t)co;
+    oct__conv_op one = {op->x1, op->y, op->weight1, NULL, k, s, pad, op->accumulate, op->relu};
+    oct__view v2 = op->x2;
+    if (k == 1 && pad == 0) { /* planes as rows that fill the segments, as in cpu_conv2d */
+        int fw = cpu__flat_width(hw);
+        if (fw > 0 && (size_t)fw != (size_t)wo) {
+            one.x.w = one.y.w = v2.w = fw;
+            one.x.h = one.y.h = v2.h = (int)(hw / (size_t)fw);
+        }
+    }
+    float *bias = NULL;
+    if (op->bias1 || op->bias2) {
+        bias = oct__malloc((size_t)co * sizeof(float));
+        if (!bias) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d_pair: out of host memory for %d biases", co);
+        for (int o = 0; o < co; o++)
+            bias[o] = (op->bias1 ? op->bias1->host[o] : 0.0f) + (op->bias2 ? op->bias2->host[o] : 0.0f);
+    }
+    const float *wpk = NULL;
+    oct_status status = cpu__packed_weights(st, op->weight1, op->weight2, co, kdim, &wpk);
+    if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs);
+    free(bias);
+    return status;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1856,7 +1945,7 @@ const oct__backend oct__backend_cpu = {
     .profile = oct__cpu_profile,
     .device_ms = oct__cpu_device_ms,
     .peak_gflops = oct__cpu_peak_gflops,
-    .conv2d_pair = NULL, /* two conv2d ops */
+    .conv2d_pair = cpu_conv2d_pair,
     .convg = cpu_convg,
     .poolg = cpu_poolg,
     .add = cpu_add,
