@@ -213,12 +213,16 @@ typedef struct {
     size_t ys;           /* channel stride of the output (ho * wo) */
     int rows;            /* channels of the block that exist (1..OCT__DK_MR) */
     int accumulate, relu;
+    int packed_rows;     /* segments run along the padded rows: out[v] takes the mask's lanes packed */
 } cpu__dk_args;
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define OCT__DK_TARGET __attribute__((target("avx512f")))
 #define OCT__DK_INLINE __attribute__((always_inline)) inline
+
+/* Lanes [0, n) of a 16-lane mask (n >= 16: all). */
+static inline __mmask16 cpu__lanes(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
 
 /* nv segments (a constant after inlining): in[v] the padded input at the segment's
  * first output pixel, out[v] the output there, mask[v] its valid pixels. */
@@ -251,6 +255,14 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
         for (int v = 0; v < nv; v++) {
             float *o = out[v] + (size_t)m * a->ys;
             __m512 r = _mm512_add_ps(acc[m][v], b);
+            if (a->packed_rows) {
+                /* The valid lanes are consecutive outputs (a row's end, the next row's start). */
+                __mmask16 lo = cpu__lanes((size_t)__builtin_popcount((unsigned)mask[v]));
+                if (a->accumulate) r = _mm512_add_ps(r, _mm512_maskz_expand_ps(mask[v], _mm512_maskz_loadu_ps(lo, o)));
+                if (a->relu) r = _mm512_max_ps(r, zero);
+                _mm512_mask_storeu_ps(o, lo, _mm512_maskz_compress_ps(mask[v], r));
+                continue;
+            }
             if (a->accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[v], o));
             if (a->relu) r = _mm512_max_ps(r, zero);
             _mm512_mask_storeu_ps(o, mask[v], r);
@@ -281,8 +293,6 @@ static const cpu__dk_fn cpu__dk_3x3[5] = {NULL, cpu__dk_3x3_1, cpu__dk_3x3_2, cp
 static const cpu__dk_fn cpu__dk_kxk[5] = {NULL, cpu__dk_kxk_1, cpu__dk_kxk_2, cpu__dk_kxk_3,
                                                       cpu__dk_kxk_4};
 
-/* Lanes [0, n) of a 16-lane mask (n >= 16: all). */
-static inline __mmask16 cpu__lanes(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
 
 /* The padded band a direct-kernel run reads: rows [oy0, oy0 + hb) of the zero-padded
  * input (padded row r holds input row r - pad), channel c at buf + c * plane, rows wp =
@@ -372,6 +382,40 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
     int spr = (wo + 15) / 16, segs = (oy1 - oy0) * spr;
     const cpu__dk_fn *kernels = base->k == 3 ? cpu__dk_3x3 : cpu__dk_kxk;
     __mmask16 tail = (__mmask16)((1u << (wo - (spr - 1) * 16)) - 1u);
+    /* Segments along the padded rows (wp apart; an output row's last wp - wo columns are
+     * lanes left out) where that takes fewer of them: 7 rows of 7 in 4 segments, not 7. */
+    int wp = base->wp, span = (oy1 - oy0 - 1) * wp + wo, wide = (span + 15) / 16;
+    if (wide < segs) {
+        for (int c0 = cb0 * OCT__DK_MR; c0 < co && c0 < cb1 * OCT__DK_MR; c0 += OCT__DK_MR) {
+            cpu__dk_args a = *base;
+            a.w = wpk + (size_t)(c0 / OCT__DK_MR) * kdim * OCT__DK_MR;
+            a.bias = bias ? bias + c0 : NULL;
+            a.rows = co - c0 < OCT__DK_MR ? co - c0 : OCT__DK_MR;
+            a.packed_rows = 1;
+            float *yc = y + (size_t)c0 * a.ys + (size_t)oy0 * wo;
+            for (int s = 0; s < wide;) {
+                int nv = wide - s >= OCT__DK_V ? OCT__DK_V : wide - s;
+                const float *in[OCT__DK_V];
+                float *out[OCT__DK_V];
+                __mmask16 mask[OCT__DK_V];
+                for (int v = 0; v < nv; v++, s++) {
+                    int p0 = s * 16, first = -1;
+                    unsigned m = 0;
+                    for (int l = 0; l < 16 && p0 + l < span; l++) {
+                        int r = (p0 + l) / wp, x = (p0 + l) % wp;
+                        if (x >= wo) continue;
+                        m |= 1u << l;
+                        if (first < 0) first = r * wo + x;
+                    }
+                    in[v] = xpad + p0;
+                    out[v] = yc + (first < 0 ? 0 : first);
+                    mask[v] = (__mmask16)m;
+                }
+                kernels[nv](&a, in, out, mask);
+            }
+        }
+        return;
+    }
     for (int c0 = cb0 * OCT__DK_MR; c0 < co && c0 < cb1 * OCT__DK_MR; c0 += OCT__DK_MR) {
         cpu__dk_args a = *base;
         a.w = wpk + (size_t)(c0 / OCT__DK_MR) * kdim * OCT__DK_MR;
@@ -699,7 +743,7 @@ static void cpu__direct_task(void *arg, int t)
     float *buf = j->st->scratch[t].f;
     size_t i, i1, held = SIZE_MAX; /* the (image, band) in buf */
     int ci = x->c + (j->x2 ? j->x2->c : 0);
-    cpu__dk_args base = {NULL, NULL, ci, k, j->wp, 0, (size_t)ho * wo, 0, op->accumulate, op->relu};
+    cpu__dk_args base = {NULL, NULL, ci, k, j->wp, 0, (size_t)ho * wo, 0, op->accumulate, op->relu, 0};
     while (cpu__take(&j->work, &i, &i1))
         for (; i < i1; i++) {
             size_t band = i / (size_t)j->groups;
