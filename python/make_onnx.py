@@ -103,11 +103,15 @@ ALL_SET = [
     ('oct_resnet26_w16_a05_63x61', 'oct_resnet26', 0.5, (63, 61), 1, 17, 16, 100),
     ('oct_resnet50_w8_a05_64x64', 'oct_resnet50', 0.5, (64, 64), 2, 17, 8, 100),
     ('oct_resnet50_w8_a0_65x57', 'oct_resnet50', 0.0, (65, 57), 2, 13, 8, 100),
+    ('oct_resnet101_w8_a05_64x64', 'oct_resnet101', 0.5, (64, 64), 1, 13, 8, 100),
+    ('oct_resnet152_w8_a05_61x63', 'oct_resnet152', 0.5, (61, 63), 1, 11, 8, 100),
+    ('oct_resnet152_w8_a0_57x65', 'oct_resnet152', 0.0, (57, 65), 1, 17, 8, 100),
     ('oct_mobilenet_w8_a05_64x64', 'oct_mobilenet', 0.5, (64, 64), 2, 11, 8, 100),
     ('oct_mobilenet_w8_a0_64x64', 'oct_mobilenet', 0.0, (64, 64), 2, 17, 8, 100),
     ('oct_mobilenet_w8_a05_65x63', 'oct_mobilenet', 0.5, (65, 63), 1, 13, 8, 100),
     ('tv_resnet18_w16_64x64', 'tv_resnet18', 0.0, (64, 64), 2, 17, 16, 100),
     ('tv_resnet18_w16_65x57', 'tv_resnet18', 0.0, (65, 57), 1, 11, 16, 100),
+    ('tv_resnet50_w8_64x64', 'tv_resnet50', 0.0, (64, 64), 2, 13, 8, 100),
 ]
 
 
