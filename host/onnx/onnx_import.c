@@ -401,6 +401,20 @@ static oct_status finish(imp *im, int index, const char *out_name)
     return bind_value(im, out_name, im->g->nd[index].out[0]);
 }
 
+/* An affine node y = x * scale + shift (then ReLU if asked) over c channels; the node
+ * takes *scale and *shift (either may be NULL: 1 and 0) and the pointers are cleared. */
+static oct_status emit_affine(imp *im, int x, int c, float **scale, float **shift, int relu, const char *out_name)
+{
+    oct__gnode *nd;
+    int index;
+    OCT__TRY(emit(im, OCT__GK_AFFINE, 1, &x, &nd, &index));
+    nd->co = c;
+    nd->relu = relu;
+    nd->scale = *scale, nd->shift = *shift;
+    *scale = *shift = NULL;
+    return finish(im, index, out_name);
+}
+
 /* A fusable epilogue's owner: the node producing v when v has exactly one more reader
  * (the node being imported), or NULL. */
 static oct__gnode *sole_producer(imp *im, int v)
@@ -555,13 +569,7 @@ static oct_status op_bn(imp *im)
             s = pass_through(im, x, n->outputs[0]);
         goto done;
     }
-    oct__gnode *nd;
-    int index;
-    if ((s = emit(im, OCT__GK_AFFINE, 1, &x, &nd, &index)) != OCT_OK) goto done;
-    nd->co = c;
-    nd->scale = scale, nd->shift = shift;
-    scale = shift = NULL;
-    s = finish(im, index, n->outputs[0]);
+    s = emit_affine(im, x, c, &scale, &shift, 0, n->outputs[0]);
 done:
     free(scale);
     free(shift);
@@ -580,12 +588,8 @@ static oct_status op_relu(imp *im)
         OCT__TRY(oct__g_note_fused(p, "Relu", node_name(n)));
         return pass_through(im, x, n->outputs[0]);
     }
-    oct__gnode *nd;
-    int index;
-    OCT__TRY(emit(im, OCT__GK_AFFINE, 1, &x, &nd, &index));
-    nd->relu = 1;
-    nd->co = im->g->v[x].d.c;
-    return finish(im, index, n->outputs[0]);
+    float *none = NULL, *none2 = NULL;
+    return emit_affine(im, x, im->g->v[x].d.c, &none, &none2, 1, n->outputs[0]);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1059,13 +1063,7 @@ static oct_status op_arith(imp *im)
             goto done;
         }
     }
-    oct__gnode *nd;
-    int index;
-    if ((s = emit(im, OCT__GK_AFFINE, 1, &x, &nd, &index)) != OCT_OK) goto done;
-    nd->co = c;
-    nd->scale = scale, nd->shift = shift;
-    scale = shift = NULL;
-    s = finish(im, index, n->outputs[0]);
+    s = emit_affine(im, x, c, &scale, &shift, 0, n->outputs[0]);
 done:
     free(scale);
     free(shift);
