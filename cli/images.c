@@ -110,6 +110,13 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+/* Whether path names a folder (following links, as os.walk's listing does). */
+static int is_folder(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int add_entry(listing *l, char *path, int label)
 {
     if (l->n == l->cap) {
@@ -143,12 +150,11 @@ static int walk(listing *l, const char *dir, int label, int depth)
     for (int pass = 0; pass < 2 && rc == CLI_OK; pass++)
         for (size_t i = 0; i < n && rc == CLI_OK; i++) {
             char *path = join(dir, names[i]);
-            struct stat st;
             if (!path) {
                 rc = cli_fail("out of host memory listing %s", dir);
                 break;
             }
-            int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+            int is_dir = is_folder(path);
             if (pass == 0 && !is_dir) {
                 rc = add_entry(l, path, label);
                 continue;
@@ -172,8 +178,7 @@ static int list_images(const char *dir, int strict, listing *l)
     int nsub = 0;
     for (size_t i = 0; i < n; i++) {
         char *path = join(dir, names[i]);
-        struct stat st;
-        if (path && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) nsub++;
+        if (path && is_folder(path)) nsub++;
         free(path);
     }
     if (nsub == 0) {
@@ -184,12 +189,11 @@ static int list_images(const char *dir, int strict, listing *l)
     if (!l->classes) rc = cli_fail("out of host memory listing %s", dir);
     for (size_t i = 0; i < n && rc == CLI_OK; i++) {
         char *path = join(dir, names[i]);
-        struct stat st;
         if (!path) {
             rc = cli_fail("out of host memory listing %s", dir);
             break;
         }
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (is_folder(path)) {
             int label = l->nclasses;
             if (!(l->classes[l->nclasses] = strdup(names[i]))) rc = cli_fail("out of host memory listing %s", dir);
             else l->nclasses++;
