@@ -43,6 +43,7 @@ echo "$ICD" > "$SCRATCH/vendors/oclgrind.icd"
 OCTCL=$BUILD/octcl
 CONV_CL=$BUILD/tests/test_conv_cl
 OCTCONV=$BUILD/tests/test_octconv
+OPS=$BUILD/tests/test_ops
 export OCL_ICD_VENDORS="$SCRATCH/vendors" OCTCL_CACHE_DIR="$SCRATCH/cache"
 unset OCL_ICD_FILENAMES OCTCL_DEVICE OCTCL_GEMM_TILES OCTCL_CONV OCTCL_LINEAR OCTCL_KERNEL_DIR OCTCL_FMA \
     OCTCL_KERNEL_WG_LIMIT OCTCL_EXPECT_TILES OCTCL_TEST_QUICK OCLGRIND_BUILD_OPTIONS OCLGRIND_MAX_WGSIZE \
@@ -182,12 +183,16 @@ if [ "$MODE" = full ]; then
             "$OCTCONV" --opencl-only
     done
     check conv_cl_nofma 0 OCTCL_FMA=off OCTCL_EXPECT_TILES=gpu $GPU_LIMITS -- "$CONV_CL"
+    check ops_gpu 0 $GPU_LIMITS -- "$OPS"
 else
     check conv_cl_gpu 0 OCTCL_GEMM_TILES=gpu OCTCL_EXPECT_TILES=gpu $GPU_LIMITS -- "$CONV_CL" --quick
     check octconv_gpu 0 OCTCL_GEMM_TILES=gpu OCTCL_EXPECT_TILES=gpu OCTCL_CONV=gemm $GPU_LIMITS -- \
         "$OCTCONV" --quick --opencl-only
     check octconv_small_limits 0 OCTCL_EXPECT_TILES=small OCTCL_CONV=gemm $SMALL_LIMITS -- \
         "$OCTCONV" --quick --opencl-only
+    # The graph ops (kernels/graph.cl: general and depthwise convolution, pooling, add,
+    # affine) over the grid without its network-size shapes.
+    check ops_gpu 0 OCTCL_OPS_GRID=tiny $GPU_LIMITS -- "$OPS"
 fi
 
 # ------------------------------------------------------------------------------------
