@@ -140,6 +140,7 @@ struct oct_model {
 };
 
 oct__graph *oct__model_graph(const oct_model *m) { return m && !m->octnet ? m->graph : NULL; }
+oct__graph *oct__model_any_graph(const oct_model *m) { return m ? m->graph : NULL; }
 
 void oct_model_free(oct_model *m)
 {

@@ -160,6 +160,23 @@ static void test_params_and_trace(void)
             free(x);
         }
         CU_ASSERT(oct_model_macs(m, 32, 32) > 0);
+        /* OctNetMini lists its layers like an ONNX model: its two OctConv blocks are
+         * recognised, and the layers' MACs sum to the model's (at the 32x32 the list uses). */
+        int nl = oct_model_layer_count(m), octconv_blocks = 0;
+        long long layer_macs = 0;
+        CU_ASSERT(nl > 0);
+        for (int i = 0; i < nl; i++) {
+            oct_model_layer l;
+            CU_ASSERT_EQUAL_FATAL(oct_model_layer_get(m, i, &l), OCT_OK);
+            layer_macs += l.macs;
+            int blk = 0;
+            if (sscanf(l.kind, "OctConv %d", &blk) == 1 && blk > octconv_blocks) octconv_blocks = blk;
+        }
+        CU_ASSERT_EQUAL(layer_macs, oct_model_macs(m, 32, 32));
+        /* alpha 0 and 1 have one band: no OctConv layer, plain convs. */
+        CU_ASSERT_EQUAL(octconv_blocks, a == 0 || a == 4 ? 0 : 2);
+        oct_model_layer bad_l;
+        CU_ASSERT_EQUAL(oct_model_layer_get(m, nl, &bad_l), OCT_ERR_BAD_SIZE);
         oct_model_free(m);
     }
     /* MACs fall with alpha, as the seed's FLOP argument says. */

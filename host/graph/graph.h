@@ -186,6 +186,8 @@ oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn tra
 /* The graph behind a model loaded from ONNX, NULL for OctNetMini (model.c), whose
  * queries answer from its info. */
 oct__graph *oct__model_graph(const oct_model *m);
+/* The graph of any model, OctNetMini's included (its layers list like an ONNX model's). */
+oct__graph *oct__model_any_graph(const oct_model *m);
 
 /* OctNetMini (the seed's network) as a graph: weights with BatchNorm already folded
  * (from_octnet.c). c_h / c_l: high / low channels after the split (0), after b1 (1) and

@@ -1,6 +1,7 @@
 /* model_api.c — the model queries that work on any network (oct_model_io, _input,
  * _output, _output_shape, _parameters, _trace, _layer_*): walks over the graph of an
- * ONNX model; OctNetMini answers from its info.
+ * ONNX model; OctNetMini answers io/trace from its info and lists its layers from
+ * its graph (graph/from_octnet.c).
  */
 #include "graph/graph.h"
 
@@ -111,14 +112,14 @@ oct_status oct_model_trace(oct_model *m, int n, int h, int w, oct_trace_fn trace
 
 int oct_model_layer_count(const oct_model *m)
 {
-    oct__graph *g = oct__model_graph(m);
+    oct__graph *g = oct__model_any_graph(m);
     return g ? g->nn : 0;
 }
 
 oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out)
 {
     if (!m || !out) return oct__fail(OCT_ERR_NULL_ARG, "oct_model_layer_get: %s is NULL", !m ? "model" : "out");
-    oct__graph *g = oct__model_graph(m);
+    oct__graph *g = oct__model_any_graph(m);
     if (!g || i < 0 || i >= g->nn)
         return oct__fail(OCT_ERR_BAD_SIZE, "oct_model_layer_get: index %d (the model has %d layers)", i, g ? g->nn : 0);
     OCT__TRY(oct__graph_shapes(g, g->in_h, g->in_w));
