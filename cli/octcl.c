@@ -79,6 +79,8 @@ static void on_event(void *user, const oct_event *e)
                 e->cached ? "cached for next time" : "not cached (the program cache is off)");
     else if (e->kind == OCT_EVENT_BUILD_DONE)
         fprintf(stderr, "built OpenCL kernels for %s in %.1f s\n", e->device, e->seconds);
+    else if (e->kind == OCT_EVENT_DEVICE_DROPPED)
+        fprintf(stderr, "octcl: warning: %s\n", e->message);
 }
 
 static const command *find_command(const char *name)
