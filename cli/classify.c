@@ -38,8 +38,12 @@ static void usage(FILE *f)
             "                     " OCTCL_MODELS_DIR "\n"
             "  --data DIR         folder holding t10k-images-idx3-ubyte[.gz] and\n"
             "                     t10k-labels-idx1-ubyte[.gz] (default " OCTCL_DATA_DIR ")\n"
-            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto)\n"
-            "  --batch N          images per forward pass (default 256)\n"
+            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto);\n"
+            "                     several at once: all (every OpenCL device and cpu) or a comma list\n"
+            "                     (cpu,opencl:0:0): devices take chunks from a shared queue as they\n"
+            "                     finish, and the report gives each device's images per second\n"
+            "  --batch N          images per forward pass (default 256); with several devices, per\n"
+            "                     device pass (a chunk)\n"
             "  --limit K          classify only the first K images (default: all)\n"
             "  --json             print one JSON object instead of the report\n"
             "  --predictions F    write the predicted labels as float32 .npy of shape (N,)\n"
@@ -247,7 +251,7 @@ static oct_status forward_batch(oct_model *model, const oct_model_info *mi, cons
     const uint8_t *px = images->data + (size_t)start * pixels;
     for (size_t i = 0; i < (size_t)n * pixels; i++) x[i] = (float)((px[i] / 255.0 - mean) / std);
     double t0 = cli_now();
-    oct_status s = oct_model_forward(model, x, n, h, w, logits, NULL, NULL);
+    oct_status s = cli_forward(model, x, n, h, w, logits, NULL, NULL);
     *seconds = cli_now() - t0;
     return s;
 }
@@ -271,6 +275,7 @@ static int classify_all(oct_model *model, const oct_model_info *mi, const oct_id
         rc = cli_fail_status(s);
         goto done;
     }
+    if (cli_devset()) oct_devset_reset_stats(cli_devset()); /* per-device figures without the warm-up */
     for (int start = 0; start < t->images; start += batch) {
         int n = t->images - start < batch ? t->images - start : batch;
         double seconds;
@@ -350,6 +355,7 @@ static void report_text(const tally *t, const classify_options *o, const oct_dev
         printf("speed: %.1f images/s (%d images in %.3f s of forward passes, batch %d; warm-up pass %.3f s)\n",
                t->images / t->seconds, t->images, t->seconds, o->batch, t->warmup_seconds);
     printf("device: %s (%s) [%s]\n", di->name, di->reason, cli_backend_name(di->backend));
+    cli_devset_print(stdout, "  ");
     printf("model: %s (alpha %g, %lld parameters, %s)\n", o->model, mi->alpha, mi->parameters,
            mi->has_norm ? "normalised with the file's mean/std" : "pixels / 255");
     printf("per-class accuracy:\n");
@@ -390,6 +396,7 @@ static void report_json(const tally *t, const classify_options *o, const oct_dev
     printf(", \"alpha\": %.17g, \"parameters\": %lld, \"normalised\": %s, \"data\": ", mi->alpha, mi->parameters,
            mi->has_norm ? "true" : "false");
     cli_json_string(stdout, o->data);
+    cli_devset_json(stdout);
     printf(", \"class_names\": [");
     for (int k = 0; k < t->classes; k++) {
         printf("%s", k ? ", " : "");
@@ -432,9 +439,14 @@ int cli_cmd_classify(int argc, char **argv)
     tally t = {0};
     oct_status s;
 
-    if ((rc = cli_open_device("classify", o->device, &ctx, &di)) != CLI_OK) goto done;
+    /* Several devices (--device all or a list): the model on each, as one device set. */
+    int on_set = cli_device_is_set(o->device);
+    if ((rc = on_set ? cli_devset_open("classify", o->device, o->model, NULL, o->max_mem, &model, &di)
+                     : cli_open_device("classify", o->device, &ctx, &di)) != CLI_OK)
+        goto done;
     if (o->img.dir) {
-        if ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK || (s = oct_model_info_get(model, &mi)) != OCT_OK ||
+        if ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
+            (s = oct_model_info_get(model, &mi)) != OCT_OK ||
             (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK)) {
             rc = cli_fail_status(s);
             goto done;
@@ -444,7 +456,8 @@ int cli_cmd_classify(int argc, char **argv)
     }
     if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &images)) != CLI_OK) goto done;
     if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &labels)) != CLI_OK) goto done;
-    if ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK || (s = oct_model_info_get(model, &mi)) != OCT_OK) {
+    if ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
+        (s = oct_model_info_get(model, &mi)) != OCT_OK) {
         rc = cli_fail_status(s);
         goto done;
     }
@@ -468,7 +481,13 @@ int cli_cmd_classify(int argc, char **argv)
         rc = cli_fail("out of host memory for the confusion matrix (%d classes)", t.classes);
         goto done;
     }
-    if ((rc = classify_all(model, &mi, &images, &labels, o->batch, &t)) != CLI_OK) goto done;
+    /* A set runs passes of --batch images per device (chunks), four per device per call. */
+    if (on_set && (s = oct_devset_set_chunk(cli_devset(), o->batch)) != OCT_OK) {
+        rc = cli_fail_status(s);
+        goto done;
+    }
+    int per_call = on_set ? o->batch * 4 * oct_devset_count(cli_devset()) : o->batch;
+    if ((rc = classify_all(model, &mi, &images, &labels, per_call, &t)) != CLI_OK) goto done;
 
     if (o->predictions) {
         int64_t shape[1] = {t.images};
@@ -488,7 +507,7 @@ done:
     free(t.confusion);
     oct_idx_release(&labels);
     oct_idx_release(&images);
-    oct_model_free(model);
+    cli_model_free(model);
     oct_context_free(ctx);
     return rc;
 }

@@ -64,6 +64,8 @@ static void print_usage(FILE *f)
             "  OCTCL_CPU_CONVG   cpu graph convolutions: im2col forces im2col + GEMM for every shape\n"
             "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
             "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
+            "  OCTCL_FAULT_DEVSET D:K[,D:K...]: device D of a device set fails its K-th chunk\n"
+            "                    (testing aid)\n"
             "  (the OpenCL ICD loader reads OCL_ICD_VENDORS and OCL_ICD_FILENAMES; the Python\n"
             "  package reads OCTCL_LIBRARY, the path of liboctcl)\n"
             "\n"
@@ -79,6 +81,8 @@ static void on_event(void *user, const oct_event *e)
                 e->cached ? "cached for next time" : "not cached (the program cache is off)");
     else if (e->kind == OCT_EVENT_BUILD_DONE)
         fprintf(stderr, "built OpenCL kernels for %s in %.1f s\n", e->device, e->seconds);
+    else if (e->kind == OCT_EVENT_DEVICE_DROPPED)
+        fprintf(stderr, "octcl: warning: %s\n", e->message);
 }
 
 static const command *find_command(const char *name)

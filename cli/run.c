@@ -45,7 +45,10 @@ static void usage(FILE *f)
             "output:\n"
             "  --output Y.npy     write the logits as float32 .npy (default: print them as text rows)\n"
             "  --verbose          print the model's shape trace and parameter count\n"
-            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto)\n"
+            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto);\n"
+            "                     several at once: all (every OpenCL device and cpu) or a comma list\n"
+            "                     (cpu,opencl:0:0): the batch is cut into chunks the devices take as\n"
+            "                     they finish; each device's images and images/s go to stderr\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
             "  -h, --help         this help\n"
             "\n"
@@ -306,8 +309,14 @@ int cli_cmd_run(int argc, char **argv)
     oct_status s;
     int n, h, w;
 
-    if ((rc = cli_open_device("run", o.device, &ctx, &di)) != CLI_OK) goto done;
-    if (o.model)
+    /* Several devices (--device all or a list): the model on each, as one device set. */
+    cli_random_model rnd = {o.in_channels, o.classes, o.alpha, o.seed};
+    if ((rc = cli_device_is_set(o.device) ? cli_devset_open("run", o.device, o.model, &rnd, o.max_mem, &model, &di)
+                                          : cli_open_device("run", o.device, &ctx, &di)) != CLI_OK)
+        goto done;
+    if (model)
+        s = OCT_OK; /* the set's, made on every device */
+    else if (o.model)
         s = oct_model_load(ctx, o.model, &model);
     else
         s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
@@ -363,8 +372,9 @@ int cli_cmd_run(int argc, char **argv)
         goto done;
     }
     if (o.verbose) print_header(&o, &mi, &di, &x);
-    s = oct_model_forward(model, x.data, n, h, w, logits, o.verbose ? print_trace : NULL, NULL);
-    if (s == OCT_OK && oct_model_last_chunk(model) < n)
+    s = cli_forward(model, x.data, n, h, w, logits, o.verbose ? print_trace : NULL, NULL);
+    if (s == OCT_OK) cli_devset_print(stderr, "ran ");
+    if (s == OCT_OK && !cli_devset() && oct_model_last_chunk(model) < n)
         fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the memory limit or the free memory\n",
                 n, oct_model_last_chunk(model));
     if (s != OCT_OK) {
@@ -396,7 +406,7 @@ int cli_cmd_run(int argc, char **argv)
 done:
     free(logits);
     oct_array_release(&x);
-    oct_model_free(model);
+    cli_model_free(model);
     oct_context_free(ctx);
     return rc;
 }
