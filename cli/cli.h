@@ -12,5 +12,6 @@
 int cli_cmd_info(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_classify(int argc, char **argv);
+int cli_cmd_tune(int argc, char **argv);
 
 #endif /* OCTCL_CLI_H */
