@@ -490,7 +490,7 @@ static oct_status cpu_init(oct_context *ctx)
     if (s != OCT_OK) goto fail;
     st->threads = oct__pool_size(st->pool);
     st->direct = cpu__have_direct();
-    oct__tune_cpu(ctx, st->threads, &st->tune); /* tuning hook: tune.c */
+    oct__tune_cpu(ctx, st->threads, &st->tune); /* tuning hooks: tune.c */
 #ifdef OCT__CPU_NO_DIRECT /* the im2col + GEMM path and plain loops only (for testing) */
     st->direct = 0;
 #endif
@@ -499,6 +499,7 @@ static oct_status cpu_init(oct_context *ctx)
         s = oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for %d scratch slots", st->threads);
         goto fail;
     }
+    oct__tune_cpu_report(ctx, &st->tune);
     return OCT_OK;
 fail:
     cpu_release(ctx);

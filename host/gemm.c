@@ -282,6 +282,10 @@ void oct__sgemm_blocks(int kc, int mc, int nc)
     gemm_mc = mc > 0 && mc <= MC && mc % 24 == 0 ? mc : MC;
     gemm_nc = nc > 0 && nc <= NC && nc % 32 == 0 ? nc : NC;
 }
+void oct__sgemm_blocks_get(int *kc, int *mc, int *nc)
+{
+    *kc = gemm_kc, *mc = gemm_mc, *nc = gemm_nc;
+}
 
 static pthread_key_t gemm_key;
 static int gemm_key_ok;

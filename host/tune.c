@@ -371,8 +371,16 @@ void oct__tune_cpu(oct_context *ctx, int threads, oct__cpu_tune *t)
     if (t->gemm_isa >= 0 && getenv("OCTCL_GEMM")) t->gemm_isa = -1; /* the test aid wins */
     oct__sgemm_force(t->gemm_isa);
     oct__sgemm_blocks(t->kc, t->mc, t->nc);
+}
+
+void oct__tune_cpu_report(oct_context *ctx, const oct__cpu_tune *held)
+{
+    /* What the backend holds, and what gemm.c runs now (not what the file said). */
+    oct__cpu_tune now = *held;
+    oct__sgemm_blocks_get(&now.kc, &now.mc, &now.nc);
+    if (now.gemm_isa >= 0) now.gemm_isa = oct__sgemm_isa();
     char text[160];
-    oct__cpu_tune_text(t, text, sizeof text);
+    oct__cpu_tune_text(&now, text, sizeof text);
     size_t used = strlen(ctx->tuning);
     snprintf(ctx->tuning + used, sizeof ctx->tuning - used, ": %s", text);
 }

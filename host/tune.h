@@ -31,6 +31,9 @@ void oct__cpu_tune_text(const oct__cpu_tune *t, char *buf, size_t len);
  * the CPU's identity). With $OCTCL_TUNE=1 and no usable file, a
  * short tuning pass runs first. Cannot fail. */
 void oct__tune_cpu(oct_context *ctx, int threads, oct__cpu_tune *t);
+/* cpu_init, once its state holds them: append the parameters the backend holds (and the
+ * SGEMM's blocks and kernel as gemm.c has them now) to ctx->tuning. */
+void oct__tune_cpu_report(oct_context *ctx, const oct__cpu_tune *held);
 
 /* cl_init, before the tile sets are tried: 1 with t = {TM, TN, TK, RM, RN, WGLOBAL} and
  * *origin ("tuned" or "tuning") when a tuned (or, while tuning, the tuner's) set comes
@@ -47,5 +50,6 @@ int oct__cl_tile_variants(void *device, int (*out)[6], char (*names)[24], int ma
 
 /* gemm.c: the blocks oct__sgemm uses from now on (0: the default for that one). */
 void oct__sgemm_blocks(int kc, int mc, int nc);
+void oct__sgemm_blocks_get(int *kc, int *mc, int *nc);
 
 #endif /* OCT_TUNE_H */
