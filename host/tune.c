@@ -30,6 +30,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@
 /* A variant replaces the best so far only when at least 3% faster: timings on a shared
  * machine are noisy, and a tie keeps the defaults. */
 #define OCT__TUNE_MARGIN 0.97
+/* Alternating rounds of default and winner once the search is done. */
+#define OCT__TUNE_CONFIRM 3
 
 /* ------------------------------------------------------------------------------------ */
 /* The variant the tuner forces on the contexts it creates (this thread only)            */
@@ -63,6 +66,7 @@ typedef struct {
 
 static _Thread_local const oct__variant *oct__forced; /* set around oct_context_create */
 static _Thread_local int oct__tuning_now;              /* no first-run tuning inside the tuner */
+static atomic_int oct__tune_forced_isa;                /* a tuned SGEMM kernel is forced now */
 
 /* ------------------------------------------------------------------------------------ */
 /* CPU parameters                                                                         */
@@ -369,7 +373,14 @@ void oct__tune_cpu(oct_context *ctx, int threads, oct__cpu_tune *t)
         oct__tune_load(ctx, threads, "cpu", tiles, t);
     }
     if (t->gemm_isa >= 0 && getenv("OCTCL_GEMM")) t->gemm_isa = -1; /* the test aid wins */
-    oct__sgemm_force(t->gemm_isa);
+    /* A tuned kernel is forced; a default context undoes only a force tuning made (a
+     * test's own oct__sgemm_force stays). */
+    if (t->gemm_isa >= 0) {
+        oct__sgemm_force(t->gemm_isa);
+        atomic_store(&oct__tune_forced_isa, 1);
+    } else if (atomic_exchange(&oct__tune_forced_isa, 0)) {
+        oct__sgemm_force(-1);
+    }
     oct__sgemm_blocks(t->kc, t->mc, t->nc);
 }
 
@@ -637,6 +648,25 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
     return OCT_OK;
 }
 
+/* The confirmation: the default and the winner timed alternately, OCT__TUNE_CONFIRM
+ * rounds, minimum of each; the winner stays only when still OCT__TUNE_MARGIN faster (a
+ * load that changed while the search ran cannot crown a variant). 1: the winner stays. */
+static oct_status oct__tune_confirm(oct__tuner *tu, const oct__variant *def, const oct__variant *win, double *def_ms,
+                                    double *win_ms, int *keep)
+{
+    double d = INFINITY, w = INFINITY, ms;
+    oct__say(tu, "confirming: the default and the winner, alternately, %d rounds", OCT__TUNE_CONFIRM);
+    for (int r = 0; r < OCT__TUNE_CONFIRM; r++) {
+        OCT__TRY(oct__tune_one(tu, def, "default", &ms));
+        if (ms < d) d = ms;
+        OCT__TRY(oct__tune_one(tu, win, "winner", &ms));
+        if (ms < w) w = ms;
+    }
+    *def_ms = d, *win_ms = w;
+    *keep = w < d * OCT__TUNE_MARGIN;
+    return OCT_OK;
+}
+
 /* Store the winner (atomically: a temporary renamed into place). */
 static oct_status oct__tune_store(const oct__tuner *tu, const char *path, const char *backend, const char *key,
                                   const int *tiles, const oct__cpu_tune *cpu, double default_ms, double best_ms)
@@ -817,6 +847,31 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
             goto done;
         }
     }
+    {
+        oct__variant def = {0}, win = {0};
+        int differs;
+        if (ctx->info.backend == OCT_BACKEND_CPU) {
+            oct__cpu_tune_default(&def.cpu);
+            win.cpu = best_cpu;
+            differs = memcmp(&def.cpu, &win.cpu, sizeof def.cpu) != 0;
+        } else {
+            int tiles[1][6];
+            char names[1][24];
+            def.cl = win.cl = 1;
+            if (oct__cl_tile_variants(ctx->cl_device, tiles, names, 1) == 1) memcpy(def.tiles, tiles[0], sizeof def.tiles);
+            memcpy(win.tiles, best_tiles, sizeof win.tiles);
+            differs = memcmp(def.tiles, win.tiles, sizeof def.tiles) != 0;
+        }
+        int keep = 1;
+        if (differs && (s = oct__tune_confirm(&tu, &def, &win, &default_ms, &best_ms, &keep)) != OCT_OK) goto done;
+        if (!keep) {
+            oct__say(&tu, "the winner is not %d%% faster than the default when timed alternately: keeping the default",
+                     (int)lround(100 * (1 - OCT__TUNE_MARGIN)));
+            best_cpu = def.cpu;
+            memcpy(best_tiles, def.tiles, sizeof best_tiles);
+            best_ms = default_ms;
+        }
+    }
     if ((s = oct__tune_store(&tu, path, backend, key, ctx->info.backend == OCT_BACKEND_CPU ? NULL : best_tiles, &best_cpu,
                              default_ms, best_ms)) != OCT_OK)
         goto done;
@@ -833,7 +888,7 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
     if (file && file_len) snprintf(file, file_len, "%s", path);
 done:
     /* Later cpu contexts set the GEMM's process-wide choices again; until then, defaults. */
-    oct__sgemm_force(-1);
+    if (atomic_exchange(&oct__tune_forced_isa, 0)) oct__sgemm_force(-1);
     oct__sgemm_blocks(0, 0, 0);
     oct__tuning_now = was_tuning;
     free(tu.x);
