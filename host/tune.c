@@ -137,9 +137,20 @@ static uint64_t oct__tune_fnv(const char *s)
     return h;
 }
 
-/* The CPU's model name from /proc/cpuinfo ("unknown CPU" where there is none). */
+/* The CPU's model name from /proc/cpuinfo ("unknown CPU" where there is none), read once
+ * per process. */
+static char oct__cpu_model_text[256];
+static pthread_once_t oct__cpu_model_once = PTHREAD_ONCE_INIT;
+static void oct__cpu_model_read(void);
 static void oct__cpu_model(char *buf, size_t len)
 {
+    pthread_once(&oct__cpu_model_once, oct__cpu_model_read);
+    snprintf(buf, len, "%s", oct__cpu_model_text);
+}
+static void oct__cpu_model_read(void)
+{
+    char *buf = oct__cpu_model_text;
+    size_t len = sizeof oct__cpu_model_text;
     snprintf(buf, len, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f) return;
