@@ -52,6 +52,8 @@
 /* A variant replaces the best so far only when at least 3% faster: timings on a shared
  * machine are noisy, and a tie keeps the defaults. */
 #define OCT__TUNE_MARGIN 0.97
+/* A variant whose first pass takes this many times the best total so far is dropped. */
+#define OCT__TUNE_GIVE_UP 3.0
 /* Alternating rounds of default and winner once the search is done. */
 #define OCT__TUNE_CONFIRM 3
 
@@ -460,6 +462,15 @@ oct_status oct_context_tuning(const oct_context *ctx, int *tuned, char *text, si
     return OCT_OK;
 }
 
+#if !OCTCL_HAVE_OPENCL
+/* Built without OpenCL (backend_cl.c left out): no OpenCL context ever reaches the tuner. */
+int oct__cl_tile_variants(void *device, int (*out)[6], char (*names)[24], int max)
+{
+    (void)device, (void)out, (void)names, (void)max;
+    return 0;
+}
+#endif
+
 /* ------------------------------------------------------------------------------------ */
 /* The tuner                                                                              */
 
@@ -512,7 +523,7 @@ static void oct__fill(float *x, size_t n, uint64_t seed)
 /* One variant: a context made with it forced, the check against the reference, then the
  * minimum of `repeat` passes per shape, summed. *ms is INFINITY for a variant that does
  * not run as asked or fails the check (the line says why). */
-static oct_status oct__tune_one(oct__tuner *tu, const oct__variant *v, const char *label, double *ms)
+static oct_status oct__tune_one(oct__tuner *tu, const oct__variant *v, const char *label, double bound, double *ms)
 {
     oct_context *ctx = NULL;
     oct_model *m = NULL;
@@ -561,6 +572,11 @@ static oct_status oct__tune_one(oct__tuner *tu, const oct__variant *v, const cha
             if ((s = oct_model_forward(m, tu->x, n, h, w, tu->y, NULL, NULL)) != OCT_OK) goto done;
             double t = oct__now_ms() - t0;
             if (r >= 0 && t < best) best = t;
+            if (r < 0 && t > bound) { /* the warm-up alone: far behind, not worth the passes */
+                oct__say(tu, "  %-40s %9.3f ms for one pass, over %.0fx the best: not timed further", label, t,
+                         OCT__TUNE_GIVE_UP);
+                goto done;
+            }
         }
         total += best;
     }
@@ -617,7 +633,7 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
     oct__cpu_tune_default(&v.cpu);
     char label[96], text[160];
     int max = tu->p->max_variants > 0 ? tu->p->max_variants : 1000;
-    OCT__TRY(oct__tune_one(tu, &v, "default", default_ms));
+    OCT__TRY(oct__tune_one(tu, &v, "default", INFINITY, default_ms));
     *best = v.cpu;
     *best_ms = *default_ms;
     *tried = 1;
@@ -651,7 +667,7 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
             oct__cpu_tune_text(&v.cpu, text, sizeof text);
             snprintf(label, sizeof label, "%.80s", text);
             double ms;
-            OCT__TRY(oct__tune_one(tu, &v, label, &ms));
+            OCT__TRY(oct__tune_one(tu, &v, label, *best_ms * OCT__TUNE_GIVE_UP, &ms));
             (*tried)++;
             if (ms < *best_ms * OCT__TUNE_MARGIN) *best_ms = ms, *best = v.cpu;
         }
@@ -668,9 +684,9 @@ static oct_status oct__tune_confirm(oct__tuner *tu, const oct__variant *def, con
     double d = INFINITY, w = INFINITY, ms;
     oct__say(tu, "confirming: the default and the winner, alternately, %d rounds", OCT__TUNE_CONFIRM);
     for (int r = 0; r < OCT__TUNE_CONFIRM; r++) {
-        OCT__TRY(oct__tune_one(tu, def, "default", &ms));
+        OCT__TRY(oct__tune_one(tu, def, "default", INFINITY, &ms));
         if (ms < d) d = ms;
-        OCT__TRY(oct__tune_one(tu, win, "winner", &ms));
+        OCT__TRY(oct__tune_one(tu, win, "winner", INFINITY, &ms));
         if (ms < w) w = ms;
     }
     *def_ms = d, *win_ms = w;
@@ -847,7 +863,7 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
             snprintf(label, sizeof label, "%.23s (%d,%d,%d,%d,%d,%d)", names[i], tiles[i][0], tiles[i][1], tiles[i][2],
                      tiles[i][3], tiles[i][4], tiles[i][5]);
             double ms;
-            if ((s = oct__tune_one(&tu, &v, label, &ms)) != OCT_OK) goto done;
+            if ((s = oct__tune_one(&tu, &v, label, best_ms * OCT__TUNE_GIVE_UP, &ms)) != OCT_OK) goto done;
             tried++;
             if (i == 0) default_ms = ms; /* the first is the device's default set */
             if (i == 0 ? isfinite(ms) : ms < best_ms * OCT__TUNE_MARGIN)
