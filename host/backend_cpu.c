@@ -26,7 +26,9 @@
 /* Buffers and scratch are aligned to a cache line (and any AVX-512 vector). */
 #define OCT__CPU_ALIGN 64
 /* GEMM path: columns (output pixels, over one or more images) per GEMM, so small planes
- * are grouped over the batch (thin GEMMs are slow) and large ones cut into row bands. */
+ * are grouped over the batch (thin GEMMs are slow) and large ones cut into row bands.
+ * This and the band and chunk counts below are the defaults of st->tune (tune.c's
+ * oct__cpu_tune_default holds the same values; a tuning file may change them). */
 #ifndef OCT__CPU_MIN_COLS
 #define OCT__CPU_MIN_COLS 1024
 #endif

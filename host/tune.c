@@ -73,6 +73,8 @@ static atomic_int oct__tune_forced_isa;                /* a tuned SGEMM kernel i
 /* ------------------------------------------------------------------------------------ */
 /* CPU parameters                                                                         */
 
+/* backend_cpu.c's OCT__CPU_BAND_FLOATS / 1024, OCT__CPU_MIN_COLS and
+ * OCT__CPU_CHUNKS_PER_THREAD; gemm.c's KC, MC, NC. */
 void oct__cpu_tune_default(oct__cpu_tune *t)
 {
     t->band_kfloats = 192;
