@@ -438,8 +438,12 @@ void oct__tune_cl_chosen(oct_context *ctx, const int *t, const char *origin, con
          * $OCTCL_GEMM_TILES forced another. */
         char file[sizeof ctx->tuning];
         snprintf(file, sizeof file, "%s", ctx->tuning);
+        int variant = ctx->tuned == 2;
         ctx->tuned = 0;
-        if (origin && strcmp(origin, "forced") == 0)
+        if (variant)
+            oct__cat(ctx->tuning, sizeof ctx->tuning, "default (the tuner's variant did not fit, build or allow its "
+                     "work-group)", (const char *)NULL);
+        else if (origin && strcmp(origin, "forced") == 0)
             oct__cat(ctx->tuning, sizeof ctx->tuning, "forced ($OCTCL_GEMM_TILES; not the ", file, ")", (const char *)NULL);
         else
             oct__cat(ctx->tuning, sizeof ctx->tuning, "default (the ", file, " holds tiles that do not run here)",
