@@ -61,14 +61,14 @@
 /* The variant the tuner forces on the contexts it creates (this thread only)            */
 
 typedef struct {
-    int cl;                  /* 1: tiles, 0: cpu */
+    int cl; /* 1: tiles, 0: cpu */
     int tiles[6];
     oct__cpu_tune cpu;
 } oct__variant;
 
 static _Thread_local const oct__variant *oct__forced; /* set around oct_context_create */
-static _Thread_local int oct__tuning_now;              /* no first-run tuning inside the tuner */
-static atomic_int oct__tune_forced_isa;                /* a tuned SGEMM kernel is forced now */
+static _Thread_local int oct__tuning_now;             /* no first-run tuning inside the tuner */
+static atomic_int oct__tune_forced_isa;               /* a tuned SGEMM kernel is forced now */
 
 /* ------------------------------------------------------------------------------------ */
 /* CPU parameters                                                                         */
@@ -86,7 +86,10 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
 
 static const char *oct__isa_name(int isa)
 {
-    return isa == OCT__GEMM_AVX512 ? "avx512" : isa == OCT__GEMM_AVX2 ? "avx2" : isa == OCT__GEMM_SCALAR ? "scalar" : "auto";
+    return isa == OCT__GEMM_AVX512   ? "avx512"
+           : isa == OCT__GEMM_AVX2   ? "avx2"
+           : isa == OCT__GEMM_SCALAR ? "scalar"
+                                     : "auto";
 }
 
 void oct__cpu_tune_text(const oct__cpu_tune *t, char *buf, size_t len)
@@ -204,7 +207,8 @@ static int oct__tune_identity(const oct_context *ctx, int threads, char *key, si
             return 0;
         }
         size_t used = (size_t)snprintf(key, len, "octcl tune opencl\n");
-        for (int i = 0; i < 5 && used < len; i++) used += (size_t)snprintf(key + used, len - used, "%s: %s\n", label[i], v[i]);
+        for (int i = 0; i < 5 && used < len; i++)
+            used += (size_t)snprintf(key + used, len - used, "%s: %s\n", label[i], v[i]);
         return used < len ? 1 : (*why = "identity too long", 0);
     }
 #endif
@@ -252,7 +256,8 @@ static void oct__tune_hooks(void)
 static int oct__json_int(const cJSON *o, const char *name, int lo, int hi, int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) || v->valuedouble != floor(v->valuedouble))
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) ||
+        v->valuedouble != floor(v->valuedouble))
         return 0;
     *out = (int)v->valuedouble;
     return 1;
@@ -285,12 +290,18 @@ static int oct__tune_read(const char *path, const char *backend, const char *key
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(root, "date");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
     const char *bad = NULL;
-    if (!cJSON_IsObject(root)) bad = "not a JSON object (corrupt or truncated)";
-    else if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, OCT__TUNE_FORMAT) != 0) bad = "not an \"" OCT__TUNE_FORMAT "\" file";
-    else if (!cJSON_IsString(be) || strcmp(be->valuestring, backend) != 0) bad = "written for another backend";
-    else if (!cJSON_IsString(id) || strcmp(id->valuestring, key) != 0) bad = "written for another device or driver";
-    else if (!cJSON_IsString(dt) || strlen(dt->valuestring) > 40) bad = "no date";
-    else if (!cJSON_IsObject(params)) bad = "no params";
+    if (!cJSON_IsObject(root))
+        bad = "not a JSON object (corrupt or truncated)";
+    else if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, OCT__TUNE_FORMAT) != 0)
+        bad = "not an \"" OCT__TUNE_FORMAT "\" file";
+    else if (!cJSON_IsString(be) || strcmp(be->valuestring, backend) != 0)
+        bad = "written for another backend";
+    else if (!cJSON_IsString(id) || strcmp(id->valuestring, key) != 0)
+        bad = "written for another device or driver";
+    else if (!cJSON_IsString(dt) || strlen(dt->valuestring) > 40)
+        bad = "no date";
+    else if (!cJSON_IsObject(params))
+        bad = "no params";
     else if (strcmp(backend, "opencl") == 0) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(params, "tiles");
         int n = cJSON_GetArraySize(t);
@@ -309,9 +320,9 @@ static int oct__tune_read(const char *path, const char *backend, const char *key
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(params, "gemm");
         if (!oct__json_int(params, "band_kfloats", 1, 1 << 20, &c.band_kfloats) ||
             !oct__json_int(params, "min_cols", 1, 1 << 20, &c.min_cols) ||
-            !oct__json_int(params, "chunks", 1, 1 << 20, &c.chunks) || !oct__json_int(params, "kc", 1, 1 << 20, &c.kc) ||
-            !oct__json_int(params, "mc", 1, 1 << 20, &c.mc) || !oct__json_int(params, "nc", 1, 1 << 20, &c.nc) ||
-            !cJSON_IsString(g))
+            !oct__json_int(params, "chunks", 1, 1 << 20, &c.chunks) ||
+            !oct__json_int(params, "kc", 1, 1 << 20, &c.kc) || !oct__json_int(params, "mc", 1, 1 << 20, &c.mc) ||
+            !oct__json_int(params, "nc", 1, 1 << 20, &c.nc) || !cJSON_IsString(g))
             bad = "params lack a cpu parameter";
         else {
             c.gemm_isa = strcmp(g->valuestring, "avx512") == 0   ? OCT__GEMM_AVX512
@@ -338,7 +349,8 @@ done:
 /* ------------------------------------------------------------------------------------ */
 /* The hooks                                                                              */
 
-#define oct__set_tuning(ctx, t, ...) ((ctx)->tuned = (t), oct__cat((ctx)->tuning, sizeof (ctx)->tuning, __VA_ARGS__, (const char *)NULL))
+#define oct__set_tuning(ctx, t, ...)                                                                                   \
+    ((ctx)->tuned = (t), oct__cat((ctx)->tuning, sizeof(ctx)->tuning, __VA_ARGS__, (const char *)NULL))
 
 /* First-run tuning ($OCTCL_TUNE=1) for ctx's device, when not inside the tuner. */
 static int oct__first_run_tune(oct_context *ctx)
@@ -362,7 +374,8 @@ static int oct__tune_load(oct_context *ctx, int threads, const char *backend, in
 {
     char key[4096], path[OCT__TUNE_PATH], date[64] = "", why[OCT__TUNE_PATH + 128];
     const char *reason = "";
-    if (!oct__tune_identity(ctx, threads, key, sizeof key, &reason) || !oct__tune_path(key, path, sizeof path, &reason)) {
+    if (!oct__tune_identity(ctx, threads, key, sizeof key, &reason) ||
+        !oct__tune_path(key, path, sizeof path, &reason)) {
         oct__set_tuning(ctx, 0, "default (no tuning file: ", reason, ")");
         return 0;
     }
@@ -441,10 +454,13 @@ void oct__tune_cl_chosen(oct_context *ctx, const int *t, const char *origin, con
         int variant = ctx->tuned == 2;
         ctx->tuned = 0;
         if (variant)
-            oct__cat(ctx->tuning, sizeof ctx->tuning, "default (the tuner's variant did not fit, build or allow its "
-                     "work-group)", (const char *)NULL);
+            oct__cat(ctx->tuning, sizeof ctx->tuning,
+                     "default (the tuner's variant did not fit, build or allow its "
+                     "work-group)",
+                     (const char *)NULL);
         else if (origin && strcmp(origin, "forced") == 0)
-            oct__cat(ctx->tuning, sizeof ctx->tuning, "forced ($OCTCL_GEMM_TILES; not the ", file, ")", (const char *)NULL);
+            oct__cat(ctx->tuning, sizeof ctx->tuning, "forced ($OCTCL_GEMM_TILES; not the ", file, ")",
+                     (const char *)NULL);
         else
             oct__cat(ctx->tuning, sizeof ctx->tuning, "default (the ", file, " holds tiles that do not run here)",
                      (const char *)NULL);
@@ -457,7 +473,8 @@ void oct__tune_cl_chosen(oct_context *ctx, const int *t, const char *origin, con
 
 oct_status oct_context_tuning(const oct_context *ctx, int *tuned, char *text, size_t len)
 {
-    if (!ctx || !tuned) return oct__fail(OCT_ERR_NULL_ARG, "oct_context_tuning: %s is NULL", !ctx ? "context" : "tuned");
+    if (!ctx || !tuned)
+        return oct__fail(OCT_ERR_NULL_ARG, "oct_context_tuning: %s is NULL", !ctx ? "context" : "tuned");
     *tuned = ctx->tuned == 1;
     if (text && len) {
         if (ctx->tuning[0])
@@ -485,10 +502,10 @@ typedef struct {
     char spec[256];
     int shapes[OCT__TUNE_MAX_VARIANTS * 3];
     int nshapes;
-    float *x;           /* the largest timed batch, seeded, [-2, 2] */
-    float *y;           /* logits of the largest batch */
-    float *check_x;     /* (CHECK_BATCH, C, ch, cw) */
-    float *want;        /* the reference's logits of check_x */
+    float *x;       /* the largest timed batch, seeded, [-2, 2] */
+    float *y;       /* logits of the largest batch */
+    float *check_x; /* (CHECK_BATCH, C, ch, cw) */
+    float *want;    /* the reference's logits of check_x */
     size_t want_count;
     int in_c, ch, cw;
     char model_text[512];
@@ -633,7 +650,8 @@ done:
 
 /* The cpu variants, one parameter at a time from the defaults (coordinate descent):
  * each parameter's values are timed with the others at the best so far. */
-static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, double *best_ms, double *default_ms, int *tried)
+static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, double *best_ms, double *default_ms,
+                                       int *tried)
 {
     oct__variant v = {0};
     oct__cpu_tune_default(&v.cpu);
@@ -652,9 +670,12 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
         const int *vals;
         int n;
     } axes[] = {
-        {"band_kfloats", &v.cpu.band_kfloats, bands, 2}, {"min_cols", &v.cpu.min_cols, cols, 2},
-        {"chunks", &v.cpu.chunks, chunks, 2},           {"kc", &v.cpu.kc, kcs, 1},
-        {"mc", &v.cpu.mc, mcs, 1},                       {"nc", &v.cpu.nc, ncs, 1},
+        {"band_kfloats", &v.cpu.band_kfloats, bands, 2},
+        {"min_cols", &v.cpu.min_cols, cols, 2},
+        {"chunks", &v.cpu.chunks, chunks, 2},
+        {"kc", &v.cpu.kc, kcs, 1},
+        {"mc", &v.cpu.mc, mcs, 1},
+        {"nc", &v.cpu.nc, ncs, 1},
     };
     int isas[2], nisa = 0;
     if (!getenv("OCTCL_GEMM")) {
@@ -720,11 +741,12 @@ static oct_status oct__tune_store(const oct__tuner *tu, const char *path, const 
     oct_status s = OCT_OK;
     if (!root || !params) goto oom;
     cJSON_AddItemToObject(root, "params", params);
-    int ok = cJSON_AddStringToObject(root, "format", OCT__TUNE_FORMAT) && cJSON_AddStringToObject(root, "backend", backend) &&
-             cJSON_AddStringToObject(root, "identity", key) && cJSON_AddStringToObject(root, "date", date) &&
-             cJSON_AddStringToObject(root, "octcl", OCTCL_VERSION) &&
-             cJSON_AddStringToObject(root, "model", tu->model_text) && cJSON_AddStringToObject(root, "shapes", shapes) &&
-             cJSON_AddNumberToObject(root, "default_ms", default_ms) && cJSON_AddNumberToObject(root, "tuned_ms", best_ms);
+    int ok =
+        cJSON_AddStringToObject(root, "format", OCT__TUNE_FORMAT) &&
+        cJSON_AddStringToObject(root, "backend", backend) && cJSON_AddStringToObject(root, "identity", key) &&
+        cJSON_AddStringToObject(root, "date", date) && cJSON_AddStringToObject(root, "octcl", OCTCL_VERSION) &&
+        cJSON_AddStringToObject(root, "model", tu->model_text) && cJSON_AddStringToObject(root, "shapes", shapes) &&
+        cJSON_AddNumberToObject(root, "default_ms", default_ms) && cJSON_AddNumberToObject(root, "tuned_ms", best_ms);
     if (ok && tiles) {
         cJSON *arr = cJSON_CreateIntArray(tiles, 6);
         ok = arr != NULL;
@@ -768,7 +790,8 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
         return oct__fail(OCT_ERR_BAD_SIZE, "oct_tune: %d shapes (1..%d, with shapes given)", p->nshapes,
                          OCT__TUNE_MAX_VARIANTS);
     if (p->repeat < 0 || p->repeat > 1000 || p->max_variants < 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "oct_tune: repeat %d / max_variants %d out of range", p->repeat, p->max_variants);
+        return oct__fail(OCT_ERR_BAD_SIZE, "oct_tune: repeat %d / max_variants %d out of range", p->repeat,
+                         p->max_variants);
     oct__tuner tu;
     memset(&tu, 0, sizeof tu);
     tu.p = p;
@@ -783,8 +806,8 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
     oct_status s = oct_context_create(tu.spec, &ctx);
     if (s != OCT_OK) goto done;
     if (ctx->info.backend == OCT_BACKEND_REF) {
-        s = oct__fail(OCT_ERR_UNSUPPORTED, "oct_tune: device \"%s\" is the reference backend, which has nothing to tune",
-                      tu.spec);
+        s = oct__fail(OCT_ERR_UNSUPPORTED,
+                      "oct_tune: device \"%s\" is the reference backend, which has nothing to tune", tu.spec);
         goto done;
     }
     oct__cpu_tune unused;
@@ -840,7 +863,8 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
         goto done;
     }
     oct__fill(tu.x, xmax, 1);
-    snprintf(tu.model_text, sizeof tu.model_text, "%.500s", p->model ? p->model : "OctNetMini alpha 0.5 (random weights)");
+    snprintf(tu.model_text, sizeof tu.model_text, "%.500s",
+             p->model ? p->model : "OctNetMini alpha 0.5 (random weights)");
     oct__say(&tu, "tuning %s (%s) on %s; each variant checked against the reference first", ctx->info.name, tu.spec,
              tu.model_text);
     if ((s = oct__tune_reference(&tu)) != OCT_OK) goto done;
@@ -855,7 +879,8 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
     } else {
         const char *forced = getenv("OCTCL_GEMM_TILES");
         if (forced && *forced) {
-            s = oct__fail(OCT_ERR_UNSUPPORTED, "oct_tune: $OCTCL_GEMM_TILES=%.40s forces the tiles; unset it to tune", forced);
+            s = oct__fail(OCT_ERR_UNSUPPORTED, "oct_tune: $OCTCL_GEMM_TILES=%.40s forces the tiles; unset it to tune",
+                          forced);
             goto done;
         }
         int tiles[OCT__TUNE_MAX_VARIANTS][6];
@@ -891,7 +916,8 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
             int tiles[1][6];
             char names[1][24];
             def.cl = win.cl = 1;
-            if (oct__cl_tile_variants(ctx->cl_device, tiles, names, 1) == 1) memcpy(def.tiles, tiles[0], sizeof def.tiles);
+            if (oct__cl_tile_variants(ctx->cl_device, tiles, names, 1) == 1)
+                memcpy(def.tiles, tiles[0], sizeof def.tiles);
             memcpy(win.tiles, best_tiles, sizeof win.tiles);
             differs = memcmp(def.tiles, win.tiles, sizeof def.tiles) != 0;
         }
@@ -905,8 +931,8 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
             best_ms = default_ms;
         }
     }
-    if ((s = oct__tune_store(&tu, path, backend, key, ctx->info.backend == OCT_BACKEND_CPU ? NULL : best_tiles, &best_cpu,
-                             default_ms, best_ms)) != OCT_OK)
+    if ((s = oct__tune_store(&tu, path, backend, key, ctx->info.backend == OCT_BACKEND_CPU ? NULL : best_tiles,
+                             &best_cpu, default_ms, best_ms)) != OCT_OK)
         goto done;
     if (ctx->info.backend == OCT_BACKEND_CPU) {
         char text[160];

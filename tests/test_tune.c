@@ -48,8 +48,8 @@ static int check_blocks(int isa, int kc, int mc, int nc, rng_t *r)
                     }
                     double tol = 1e-6 + 2.0 * (k + 2) * FLT_EPSILON * mag;
                     if (fabs(c[(size_t)i * n + j] - want) > tol && bad++ < 3)
-                        printf("\n    isa %d blocks %d/%d/%d t %d %dx%dx%d: C(%d, %d) = %.9g, want %.9g", isa, kc, mc, nc,
-                               t, m, n, k, i, j, c[(size_t)i * n + j], want);
+                        printf("\n    isa %d blocks %d/%d/%d t %d %dx%dx%d: C(%d, %d) = %.9g, want %.9g", isa, kc, mc,
+                               nc, t, m, n, k, i, j, c[(size_t)i * n + j], want);
                 }
             free(a), free(b), free(c);
         }
