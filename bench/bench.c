@@ -294,6 +294,7 @@ typedef struct {
     int check_h, check_w;
     double accuracy;                                 /* NAN: not measured */
     int accuracy_images;
+    char tuning[640];                                /* oct_context_tuning: tuned or default, why */
 } bench_row;
 
 typedef struct {
@@ -336,7 +337,7 @@ static const char *const field_names[] = {
     "macs_per_image", "parameters", "activation_bytes", "warmup", "repeat", "ms_min", "ms_median",
     "device_ms_min", "device_ms_median", "images_per_second", "gflops", "peak_gflops", "peak_fraction",
     "speedup", "theoretical_speedup", "realised", "matched_reference", "max_abs_error", "check_size",
-    "accuracy", "accuracy_images", "first_result_ms", "octcl_version", "command", "timestamp",
+    "accuracy", "accuracy_images", "first_result_ms", "octcl_version", "command", "timestamp", "tuning",
 };
 #define FIELD_COUNT (int)(sizeof field_names / sizeof field_names[0])
 
@@ -388,6 +389,7 @@ static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, s
     case 32: return v_str(m->version);
     case 33: return v_str(m->command);
     case 34: return v_str(m->timestamp);
+    case 35: return v_str(r->tuning);
     }
     return v_null();
 }
@@ -461,6 +463,7 @@ static void table_device(FILE *f, const bench_row *r, int first)
     fprintf(f, "%s%s: %s [%s%s%s], driver %s, peak %s GFLOP/s, first result %s ms\n", first ? "" : "\n", r->label,
             r->device, r->backend, r->platform[0] ? ", " : "", r->platform, r->driver[0] ? r->driver : "-",
             tab_num(a, sizeof a, r->peak, "%.1f"), tab_num(b, sizeof b, r->first_result_ms, "%.1f"));
+    fprintf(f, "  tuning: %s\n", r->tuning);
     fprintf(f, "  %-5s %5s %9s %10s %10s %10s %10s %9s %6s %7s %6s %8s %6s %7s\n", "alpha", "batch", "size",
             "ms_min", "ms_median", "dev_ms_min", "img/s", "GFLOP/s", "%peak", "speedup", "theory", "realised", "ref",
             "acc");
@@ -719,6 +722,9 @@ static int run_device(bench_state *st, int d, bench_out *out)
         goto done;
     }
     fprintf(stderr, "octcl bench: %s: %s (%s)\n", label, info.name, info.reason);
+    char tuning[640] = "";
+    int tuned = 0;
+    if (oct_context_tuning(ctx, &tuned, tuning, sizeof tuning) != OCT_OK) snprintf(tuning, sizeof tuning, "unknown");
     if ((s = oct_context_peak_gflops(ctx, &peak)) != OCT_OK) {
         fprintf(stderr, "octcl bench: note: %s: no peak (%s); peak_* are null\n", label, cli_status_text(s));
         peak = NAN;
@@ -794,6 +800,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
             snprintf(r->driver, sizeof r->driver, "%s", info.driver);
             snprintf(r->backend, sizeof r->backend, "%s", cli_backend_name(info.backend));
             snprintf(r->label, sizeof r->label, "%s", label);
+            snprintf(r->tuning, sizeof r->tuning, "%s", tuning);
             snprintf(r->model, sizeof r->model, "%s", desc);
             r->alpha = alpha;
             r->batch = n, r->h = h, r->w = w;

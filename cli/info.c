@@ -77,6 +77,9 @@ static oct_status show_pick(const char *label, const char *spec)
     if (s == OCT_OK) s = oct_context_info(ctx, &info);
     if (s == OCT_OK) {
         printf("%s: %s [%s]\n  why: %s\n", label, info.name, cli_backend_name(info.backend), info.reason);
+        char tuning[640];
+        int tuned = 0;
+        if (oct_context_tuning(ctx, &tuned, tuning, sizeof tuning) == OCT_OK) printf("  tuning: %s\n", tuning);
     } else {
         const char *msg = oct_last_error();
         printf("%s: fails: %s\n", label, msg && *msg ? msg : oct_status_string(s));

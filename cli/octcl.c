@@ -19,6 +19,7 @@ static const command commands[] = {
     {"run", cli_cmd_run, "run a model on a .npy batch, PNG/JPEG files or a random batch; write the logits"},
     {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set or PNG/JPEG folders (--images)"},
     {"bench", octcl_bench_main, "time OctNetMini over alphas, batches and devices (table, JSON, CSV)"},
+    {"tune", cli_cmd_tune, "time a device's tile / blocking variants on a model; store the winner per device"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -57,6 +58,8 @@ static void print_usage(FILE *f)
             "  OCTCL_LINEAR      OpenCL linear layer: kernel, clblast or auto (default)\n"
             "  OCTCL_GEMM_TILES  OpenCL GEMM tiles: gpu, small, cpu, direct (none) or\n"
             "                    TM,TN,TK,RM,RN,WGLOBAL (tuning aid)\n"
+            "  OCTCL_TUNE        1: a device with no usable tuning file is tuned when a context is\n"
+            "                    first made for it (see `octcl tune --help`)\n"
             "  OCTCL_FMA         off: OpenCL multiply-adds as a correctly rounded mul + add even\n"
             "                    where the device has fma (testing aid)\n"
             "  OCTCL_KERNEL_WG_LIMIT  make compiled OpenCL kernels look limited to N work-items\n"

@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "io.h"
 #include "octcl_kernels.h"
+#include "tune.h"
 
 #ifdef __APPLE__
 #include <OpenCL/opencl.h>
@@ -635,17 +636,18 @@ static void oct__note(char *note, size_t len, const char *fmt, ...)
 typedef struct {
     oct__tiles t;
     char name[40];
-    const char *origin; /* "forced" ($OCTCL_GEMM_TILES) or "default" (untuned) */
+    const char *origin; /* "forced" ($OCTCL_GEMM_TILES), "tuned" / "tuning" (tune.c) or "default" */
 } oct__tile_try;
 
-#define OCT__MAX_TRIES 4
+#define OCT__MAX_TRIES 5
 
 /* The tile sets to try, best first (the direct kernel alone comes after them):
  * $OCTCL_GEMM_TILES when it names a set ("gpu", "small", "cpu"; "direct": none) or spells
  * one ("TM,TN,TK,RM,RN,WGLOBAL") that is valid and fits, then the device type's list
  * (GPUs: gpu, small, cpu; other devices: cpu, small) less the sets whose work-group or
  * local memory the device does not have; each set left out is said in `note`. */
-static int oct__tile_tries(const oct__limits *lim, oct__tile_try *out, char *note, size_t note_len)
+static int oct__tile_tries(const oct__limits *lim, const int *tuned, const char *tuned_origin, oct__tile_try *out,
+                           char *note, size_t note_len)
 {
     static const struct {
         const char *name;
@@ -678,6 +680,19 @@ static int oct__tile_tries(const oct__limits *lim, oct__tile_try *out, char *not
         else {
             snprintf(f.name, sizeof f.name, "%.39s", env);
             f.origin = "forced";
+            out[n++] = f;
+        }
+    }
+    /* Tuning hook (tune.c): this device's tuned set (or the tuner's variant) next. */
+    if (tuned) {
+        oct__tile_try f;
+        f.t = (oct__tiles){tuned[0], tuned[1], tuned[2], tuned[3], tuned[4], tuned[5]};
+        if (!oct__tiles_valid(&f.t) || !oct__tiles_fit(&f.t, lim)) {
+            oct__note(note, note_len, "%s tiles %d,%d,%d,%d,%d,%d %s", tuned_origin, tuned[0], tuned[1], tuned[2],
+                      tuned[3], tuned[4], tuned[5], oct__tiles_valid(&f.t) ? "do not fit the device" : "not valid");
+        } else if (n == 0 || memcmp(&out[0].t, &f.t, sizeof f.t) != 0) {
+            snprintf(f.name, sizeof f.name, "%s", tuned_origin);
+            f.origin = tuned_origin;
             out[n++] = f;
         }
     }
@@ -866,7 +881,10 @@ static oct_status cl_init(oct_context *ctx)
     for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++)
         if (strcmp(names[j], "conv_gemm") != 0) dsrc[ndirect++] = src[j];
 
-    int ntries = oct__tile_tries(&lim, tries, note, sizeof note);
+    int tuned[6];
+    const char *tuned_origin = NULL;
+    int have_tuned = oct__tune_cl(ctx, tuned, &tuned_origin); /* tuning hook: tune.c */
+    int ntries = oct__tile_tries(&lim, have_tuned ? tuned : NULL, tuned_origin, tries, note, sizeof note);
     int built = 0, chosen = -1;
     for (int i = 0; i <= ntries && !built; i++) {
         const char *what = i < ntries ? tries[i].name : "direct-only";
@@ -916,6 +934,10 @@ static oct_status cl_init(oct_context *ctx)
         snprintf(text, sizeof text, "OpenCL C %d.%d, %s; %s%s%.160s%s", lim.c_major, lim.c_minor,
                  hw_fma ? "fma" : "mul+add", conv, note[0] ? " [" : "", note, note[0] ? "]" : "");
         oct__reason_add(ctx, text);
+        const oct__tiles *t = &st->tiles;
+        int used[6] = {t->tm, t->tn, t->tk, t->rm, t->rn, t->wglobal};
+        oct__tune_cl_chosen(ctx, st->gemm_ok ? used : NULL, st->gemm_ok ? tries[chosen].origin : NULL,
+                            st->gemm_ok ? tries[chosen].name : NULL); /* tuning hook: tune.c */
     }
 
     for (int j = 0; j < OCT__KERNEL_SOURCE_COUNT; j++) free(owned[j]);
@@ -1769,3 +1791,64 @@ const oct__backend oct__backend_cl = {
     .add = cl_add,
     .affine = cl_affine,
 };
+
+/* ------------------------------------------------------------------------------------ */
+/* Tuning hook (tune.c): the tile sets worth timing on a device                          */
+
+int oct__cl_tile_variants(void *device, int (*out)[6], char (*names)[24], int max)
+{
+    oct__limits lim;
+    oct__tile_try tries[OCT__MAX_TRIES];
+    char note[256] = "";
+    if (!device || max < 1 || oct__device_limits((cl_device_id)device, &lim) != OCT_OK) {
+        oct__clear_error();
+        return 0;
+    }
+    /* The device's own list (its default first), then neighbours of each: half and double
+     * the depth TK, of the work-group's width TN / RN and height TM / RM, the register
+     * tile RM, and weights from global or local memory. */
+    const char *env = getenv("OCTCL_GEMM_TILES");
+    int nt = env && *env ? 0 : oct__tile_tries(&lim, NULL, NULL, tries, note, sizeof note);
+    oct__tiles cand[64];
+    char cname[64][24];
+    int nc = 0;
+    for (int i = 0; i < nt && nc < 64; i++) {
+        cand[nc] = tries[i].t;
+        snprintf(cname[nc++], sizeof cname[0], "%s", tries[i].name);
+    }
+    static const oct__tiles named[] = {{64, 128, 16, 8, 4, 0}, {32, 32, 16, 4, 4, 0}, {64, 16, 32, 16, 16, 1}};
+    static const char *const named_name[] = {"gpu", "small", "cpu"};
+    for (int i = 0; i < 3 && nc < 64; i++) { /* the named sets that fit, whatever the type */
+        cand[nc] = named[i];
+        snprintf(cname[nc++], sizeof cname[0], "%s", named_name[i]);
+    }
+    for (int i = 0; i < nt && nc + 8 <= 64; i++) {
+        const oct__tiles b = tries[i].t;
+        const oct__tiles nb[8] = {
+            {b.tm, b.tn, b.tk * 2, b.rm, b.rn, b.wglobal}, {b.tm, b.tn, b.tk / 2, b.rm, b.rn, b.wglobal},
+            {b.tm, b.tn * 2, b.tk, b.rm, b.rn, b.wglobal}, {b.tm, b.tn / 2, b.tk, b.rm, b.rn, b.wglobal},
+            {b.tm * 2, b.tn, b.tk, b.rm, b.rn, b.wglobal}, {b.tm / 2, b.tn, b.tk, b.rm, b.rn, b.wglobal},
+            {b.tm, b.tn, b.tk, b.rm / 2, b.rn, b.wglobal}, {b.tm, b.tn, b.tk, b.rm, b.rn, !b.wglobal},
+        };
+        static const char *const nn[8] = {"TKx2", "TK/2", "TNx2", "TN/2", "TMx2", "TM/2", "RM/2", "WGLOBAL!"};
+        for (int j = 0; j < 8; j++) {
+            cand[nc] = nb[j];
+            snprintf(cname[nc++], sizeof cname[0], "%.12s %s", tries[i].name, nn[j]);
+        }
+    }
+    int n = 0;
+    for (int i = 0; i < nc && n < max; i++) {
+        const oct__tiles *t = &cand[i];
+        if (!oct__tiles_valid(t) || !oct__tiles_fit(t, &lim)) continue;
+        int dup = 0;
+        for (int j = 0; j < n; j++)
+            dup |= out[j][0] == t->tm && out[j][1] == t->tn && out[j][2] == t->tk && out[j][3] == t->rm &&
+                   out[j][4] == t->rn && out[j][5] == t->wglobal;
+        if (dup) continue;
+        int v[6] = {t->tm, t->tn, t->tk, t->rm, t->rn, t->wglobal};
+        memcpy(out[n], v, sizeof v);
+        snprintf(names[n], 24, "%.23s", cname[i]);
+        n++;
+    }
+    return n;
+}

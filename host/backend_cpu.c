@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "gemm.h"
 #include "threadpool.h"
+#include "tune.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,7 +26,9 @@
 /* Buffers and scratch are aligned to a cache line (and any AVX-512 vector). */
 #define OCT__CPU_ALIGN 64
 /* GEMM path: columns (output pixels, over one or more images) per GEMM, so small planes
- * are grouped over the batch (thin GEMMs are slow) and large ones cut into row bands. */
+ * are grouped over the batch (thin GEMMs are slow) and large ones cut into row bands.
+ * This and the band and chunk counts below are the defaults of st->tune (tune.c's
+ * oct__cpu_tune_default holds the same values; a tuning file may change them). */
 #ifndef OCT__CPU_MIN_COLS
 #define OCT__CPU_MIN_COLS 1024
 #endif
@@ -93,6 +96,7 @@ typedef struct {
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
     size_t packed_bytes;       /* bytes of the packed copies held */
+    oct__cpu_tune tune;        /* band, columns, chunks: tuned or the constants (tune.c) */
 } oct__cpu_state;
 
 /* ------------------------------------------------------------------------------------ */
@@ -172,7 +176,7 @@ typedef struct {
 static void cpu__chunk(const oct__cpu_state *st, cpu__chunks *c, size_t items, size_t min_items, size_t work,
                        size_t min_work)
 {
-    size_t want = work < min_work ? 1 : (size_t)st->threads * OCT__CPU_CHUNKS_PER_THREAD;
+    size_t want = work < min_work ? 1 : (size_t)st->threads * (size_t)st->tune.chunks; /* tuned */
     if (min_items < 1) min_items = 1;
     if (want > items / min_items) want = items / min_items;
     c->items = items;
@@ -488,6 +492,7 @@ static oct_status cpu_init(oct_context *ctx)
     if (s != OCT_OK) goto fail;
     st->threads = oct__pool_size(st->pool);
     st->direct = cpu__have_direct();
+    oct__tune_cpu(ctx, st->threads, &st->tune); /* tuning hooks: tune.c */
 #ifdef OCT__CPU_NO_DIRECT /* the im2col + GEMM path and plain loops only (for testing) */
     st->direct = 0;
 #endif
@@ -496,6 +501,7 @@ static oct_status cpu_init(oct_context *ctx)
         s = oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for %d scratch slots", st->threads);
         goto fail;
     }
+    oct__tune_cpu_report(ctx, &st->tune);
     return OCT_OK;
 fail:
     cpu_release(ctx);
@@ -832,7 +838,7 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
     int k = op->k, pad = op->pad, n = y->n, co = y->c, ho = y->h;
     int ci = x->c + (x2 ? x2->c : 0);
     int wp = x->w + 2 * pad;
-    size_t per_row = (size_t)ci * wp, rows = OCT__CPU_BAND_FLOATS / per_row;
+    size_t per_row = (size_t)ci * wp, rows = ((size_t)st->tune.band_kfloats << 10) / per_row; /* tuned */
     rows = rows > (size_t)k ? rows - (size_t)(k - 1) : 1;
     if (rows > (size_t)ho) rows = (size_t)ho;
     int blocks = (co + OCT__DK_MR - 1) / OCT__DK_MR, bands = (int)(((size_t)ho + rows - 1) / rows);
@@ -921,7 +927,7 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
 
     /* Columns per chunk: OCT__CPU_MIN_COLS, fewer when the scratch cap says so, but at
      * least one output row; a multiple of 16 so every scratch row stays aligned. */
-    size_t ld = OCT__CPU_MIN_COLS, cap = OCT__CPU_SCRATCH_FLOATS / (kdim + (size_t)co);
+    size_t ld = (size_t)st->tune.min_cols /* tuned */, cap = OCT__CPU_SCRATCH_FLOATS / (kdim + (size_t)co);
     if (ld > cap) ld = cap;
     ld = ld / 16 * 16;
     if (ld < (size_t)wo) ld = cpu__round_line((size_t)wo);

@@ -273,6 +273,20 @@ typedef struct oct__gemm_bufs {
 static _Atomic int gemm_small;
 void oct__sgemm_small_blocks(int on) { gemm_small = on; }
 
+/* Tuning hook (tune.c): the blocks of the heap path, at most the buffers' KC, MC, NC; mc
+ * a multiple of 24 and nc of 32 (every MR and NR divides them). Process-wide. */
+static _Atomic int gemm_kc = KC, gemm_mc = MC, gemm_nc = NC;
+void oct__sgemm_blocks(int kc, int mc, int nc)
+{
+    gemm_kc = kc > 0 && kc <= KC ? kc : KC;
+    gemm_mc = mc > 0 && mc <= MC && mc % 24 == 0 ? mc : MC;
+    gemm_nc = nc > 0 && nc <= NC && nc % 32 == 0 ? nc : NC;
+}
+void oct__sgemm_blocks_get(int *kc, int *mc, int *nc)
+{
+    *kc = gemm_kc, *mc = gemm_mc, *nc = gemm_nc;
+}
+
 static pthread_key_t gemm_key;
 static int gemm_key_ok;
 static pthread_once_t gemm_key_once = PTHREAD_ONCE_INIT;
@@ -330,7 +344,8 @@ void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, i
     }
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
     if (bufs) {
-        sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, KC, MC, NC, bufs->a, bufs->b);
+        sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, gemm_kc, gemm_mc, gemm_nc, bufs->a,
+                      bufs->b);
         return;
     }
     /* Out of memory for the buffers: small blocks on the stack (~15 KB), slower but the

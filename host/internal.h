@@ -286,6 +286,10 @@ struct oct_context {
     double prof_start_ms;
     double peak_gflops;  /* measured once, 0 until then */
     size_t buf_bytes;    /* bytes held in buffers allocated through this context */
+    /* Per-device tuning (tune.c): 1 tuned parameters run, 0 defaults, 2 the tuner's
+     * variant; the text oct_context_tuning returns. */
+    int tuned;
+    char tuning[512];
 };
 
 struct oct_tensor {

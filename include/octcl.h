@@ -498,6 +498,44 @@ typedef void (*oct_event_fn)(void *user, const oct_event *e);
 void oct_set_event_callback(oct_event_fn fn, void *user);
 
 /* ------------------------------------------------------------------------------------ */
+/* Per-device tuning                                                                      */
+/*
+ * `octcl tune` (oct_tune) times the variants of a device's tunable parameters (OpenCL:
+ * the implicit-GEMM tile sets that fit the device; cpu: band, column and chunk sizes, the
+ * SGEMM blocks and micro-kernel) on a model's forward pass, checks each against the
+ * reference backend, and stores the winner in a JSON file beside the program cache
+ * (oct_program_cache_dir; "off" stores nothing), one per OpenCL device + driver or per
+ * CPU model + ISA + threads. Contexts made later load it; a file that is corrupt,
+ * truncated or of another device is ignored, and oct_context_tuning says why. With
+ * $OCTCL_TUNE=1 a context whose device has no usable file tunes it first (OctNetMini,
+ * one 32x32 image: seconds on cpu, a program build per tile set on OpenCL).
+ */
+
+/* How ctx's tunable parameters were chosen: *tuned 1 when a tuning file's winners run,
+ * else 0; text (may be NULL) gets "tuned (FILE, DATE): PARAMS" or "default (REASON):
+ * PARAMS" (or "forced (...)" under $OCTCL_GEMM_TILES). */
+oct_status oct_context_tuning(const oct_context *ctx, int *tuned, char *text, size_t len);
+
+typedef void (*oct_tune_fn)(void *user, const char *line);
+
+typedef struct {
+    const char *device;   /* as oct_context_create (NULL: $OCTCL_DEVICE, else auto); not ref */
+    const char *model;    /* a model file (safetensors or ONNX); NULL: OctNetMini, alpha 0.5,
+                             random weights */
+    const int *shapes;    /* nshapes inputs (n, h, w) to time, their times summed; NULL / 0:
+                             one image at the model's declared size (32x32 when free) */
+    int nshapes;          /* 0..16 */
+    int repeat;           /* timed passes per shape and variant, the minimum kept (0: 10) */
+    int max_variants;     /* variants timed at most, the default first (0: all) */
+    oct_tune_fn progress; /* one line per variant (NULL: silent) */
+    void *user;
+} oct_tune_params;
+
+/* Tune p->device and store the winner; file (may be NULL) gets the file's path. Not
+ * thread-safe against cpu contexts in use: the SGEMM's blocks are process-wide. */
+oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len);
+
+/* ------------------------------------------------------------------------------------ */
 /* Testing aids                                                                           */
 
 /* Make the Nth fallible host allocation or OpenCL call from now on fail (counted over

@@ -1,0 +1,186 @@
+/* test_tune.c — what tuning may change must stay right: octcl's SGEMM with every block
+ * size a tuning file may hold (kc 16..256, mc a multiple of 24, nc of 32) against a double
+ * reference, and the cpu backend's convolutions and model with extreme tuned values of the
+ * band, columns and chunks against the reference backend; oct_context_tuning's answers
+ * and misuse. The file handling itself is tests/test_tune.sh.
+ */
+#include "gemm.h"
+#include "internal.h"
+#include "testutil.h"
+#include "tune.h"
+
+#include <float.h>
+#include <unistd.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* C = A B (no transposes, then both), with blocks (kc, mc, nc), against double sums. */
+static int check_blocks(int isa, int kc, int mc, int nc, rng_t *r)
+{
+    static const int dims[][3] = {{1, 1, 1}, {13, 33, 27}, {97, 130, 300}, {25, 65, 41}, {130, 17, 513}};
+    int bad = 0;
+    oct__sgemm_blocks(kc, mc, nc);
+    int gk, gm, gn;
+    oct__sgemm_blocks_get(&gk, &gm, &gn);
+    CU_ASSERT(gk == kc && gm == mc && gn == nc);
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        int m = dims[d][0], n = dims[d][1], k = dims[d][2];
+        for (int t = 0; t < 2; t++) {
+            float *a = rng_array(r, (size_t)m * k, -2, 2), *b = rng_array(r, (size_t)k * n, -2, 2);
+            float *c = calloc((size_t)m * n, sizeof *c);
+            if (!a || !b || !c) {
+                CU_FAIL("out of memory");
+                free(a), free(b), free(c);
+                return 1;
+            }
+            /* t = 1: A stored (K, M) and B stored (N, K). */
+            oct__sgemm(t, t, m, n, k, a, t ? m : k, b, t ? k : n, c, n, 0);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double want = 0, mag = 0;
+                    for (int p = 0; p < k; p++) {
+                        double x = t ? a[(size_t)p * m + i] : a[(size_t)i * k + p];
+                        double y = t ? b[(size_t)j * k + p] : b[(size_t)p * n + j];
+                        want += x * y;
+                        mag += fabs(x * y);
+                    }
+                    double tol = 1e-6 + 2.0 * (k + 2) * FLT_EPSILON * mag;
+                    if (fabs(c[(size_t)i * n + j] - want) > tol && bad++ < 3)
+                        printf("\n    isa %d blocks %d/%d/%d t %d %dx%dx%d: C(%d, %d) = %.9g, want %.9g", isa, kc, mc,
+                               nc, t, m, n, k, i, j, c[(size_t)i * n + j], want);
+                }
+            free(a), free(b), free(c);
+        }
+    }
+    return bad;
+}
+
+static void test_gemm_blocks(void)
+{
+    static const int blocks[][3] = {{256, 96, 256}, {16, 24, 32}, {40, 24, 64}, {128, 48, 128}, {200, 72, 224}};
+    rng_t r = {7};
+    for (int isa = OCT__GEMM_SCALAR; isa <= OCT__GEMM_AVX512; isa++) {
+        if (!oct__sgemm_force(isa)) continue;
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
+            CU_ASSERT_EQUAL(check_blocks(isa, blocks[b][0], blocks[b][1], blocks[b][2], &r), 0);
+    }
+    /* Values a file could hold that the buffers cannot: the defaults instead. */
+    oct__sgemm_blocks(512, 50, 33);
+    int k, m, n;
+    oct__sgemm_blocks_get(&k, &m, &n);
+    CU_ASSERT(k == 256 && m == 96 && n == 256);
+    oct__sgemm_blocks(0, 0, 0);
+    oct__sgemm_force(-1);
+}
+
+/* Extreme band / columns / chunks / blocks through a cpu context that loads them from a
+ * tuning file (written by oct_tune, its params then replaced), against the reference. */
+static void test_cpu_extremes(void)
+{
+    char dir[] = "/tmp/octcl-tune-test-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CU_FAIL("mkdtemp");
+        return;
+    }
+    setenv("OCTCL_CACHE_DIR", dir, 1);
+    /* Tune (the default only, 1 pass) to have a file for this CPU, then replace its params. */
+    oct_tune_params p = {0};
+    p.device = "cpu";
+    p.repeat = 1;
+    p.max_variants = 1;
+    char file[4096];
+    CU_ASSERT_EQUAL_FATAL(oct_tune(&p, file, sizeof file), OCT_OK);
+    FILE *f = fopen(file, "r");
+    char text[8192];
+    size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[len] = '\0';
+    char *params = strstr(text, "\"params\"");
+    char *end = params ? strchr(params, '}') : NULL;
+    CU_ASSERT_FATAL(params && end);
+    static const struct {
+        const char *json, *shown;
+    } cases[] = {
+        {"\"params\": {\"band_kfloats\": 8, \"min_cols\": 64, \"chunks\": 1, \"gemm\": \"scalar\", \"kc\": 16, "
+         "\"mc\": 24, \"nc\": 32}",
+         "band 8K floats, 64 cols, 1 chunks/thread, gemm scalar 16/24/32"},
+        {"\"params\": {\"band_kfloats\": 4096, \"min_cols\": 65536, \"chunks\": 64, \"gemm\": \"auto\", \"kc\": 256, "
+         "\"mc\": 96, \"nc\": 256}",
+         "band 4096K floats, 65536 cols, 64 chunks/thread, gemm auto 256/96/256"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *o = fopen(file, "w");
+        CU_ASSERT_FATAL(o != NULL);
+        fprintf(o, "%.*s%s%s", (int)(params - text), text, cases[i].json, end + 1);
+        fclose(o);
+        oct_context *cpu = NULL, *ref = NULL;
+        oct_model *mc = NULL, *mr = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &cpu), OCT_OK);
+        CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+        int tuned = 0;
+        char shown[640];
+        CU_ASSERT_EQUAL(oct_context_tuning(cpu, &tuned, shown, sizeof shown), OCT_OK);
+        CU_ASSERT_EQUAL(tuned, 1);
+        if (!strstr(shown, cases[i].shown)) printf("\n    tuning: %s\n    want: %s", shown, cases[i].shown);
+        CU_ASSERT(strstr(shown, cases[i].shown) != NULL);
+        for (int a = 0; a < 2; a++) {
+            double alpha = a ? 0.5 : 0.0;
+            CU_ASSERT_EQUAL_FATAL(oct_model_create_random(cpu, 3, 10, alpha, 3, &mc), OCT_OK);
+            CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ref, 3, 10, alpha, 3, &mr), OCT_OK);
+            enum { N = 3, H = 21, W = 30 };
+            rng_t r = {11};
+            float *x = rng_array(&r, (size_t)N * 3 * H * W, -2, 2), yc[N * 10], yr[N * 10];
+            CU_ASSERT_EQUAL(oct_model_forward(mc, x, N, H, W, yc, NULL, NULL), OCT_OK);
+            CU_ASSERT_EQUAL(oct_model_forward(mr, x, N, H, W, yr, NULL, NULL), OCT_OK);
+            /* Logits through the whole network: bench's model-level tolerance. */
+            CU_ASSERT_EQUAL(compare_floats(cases[i].shown, yr, yc, N * 10, 1e-3, 1e-3), 0);
+            free(x);
+            oct_model_free(mc);
+            oct_model_free(mr);
+        }
+        oct_context_free(cpu);
+        oct_context_free(ref);
+    }
+    remove(file);
+    rmdir(dir);
+    unsetenv("OCTCL_CACHE_DIR");
+    oct__sgemm_blocks(0, 0, 0);
+    oct__sgemm_force(-1);
+}
+
+static void test_misuse(void)
+{
+    int tuned = 5;
+    char text[256];
+    CU_ASSERT_EQUAL(oct_context_tuning(NULL, &tuned, text, sizeof text), OCT_ERR_NULL_ARG);
+    oct_context *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_tuning(ref, NULL, text, sizeof text), OCT_ERR_NULL_ARG);
+    CU_ASSERT_EQUAL(oct_context_tuning(ref, &tuned, text, sizeof text), OCT_OK);
+    CU_ASSERT_EQUAL(tuned, 0);
+    CU_ASSERT(strncmp(text, "default (", 9) == 0);
+    CU_ASSERT_EQUAL(oct_context_tuning(ref, &tuned, NULL, 0), OCT_OK);
+    oct_context_free(ref);
+    CU_ASSERT_EQUAL(oct_tune(NULL, NULL, 0), OCT_ERR_NULL_ARG);
+    oct_tune_params p = {0};
+    p.device = "ref";
+    CU_ASSERT_EQUAL(oct_tune(&p, NULL, 0), OCT_ERR_UNSUPPORTED);
+    p.device = "cpu";
+    p.nshapes = 1; /* shapes NULL */
+    CU_ASSERT_EQUAL(oct_tune(&p, NULL, 0), OCT_ERR_BAD_SIZE);
+    p.device = "nonsense";
+    p.nshapes = 0;
+    CU_ASSERT_EQUAL(oct_tune(&p, NULL, 0), OCT_ERR_BAD_DEVICE_SPEC);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    CU_pSuite s = CU_add_suite("tune", NULL, NULL);
+    CU_add_test(s, "sgemm with every tunable block size", test_gemm_blocks);
+    CU_add_test(s, "cpu model with extreme tuned values == ref", test_cpu_extremes);
+    CU_add_test(s, "oct_context_tuning / oct_tune misuse", test_misuse);
+    return run_cunit();
+}
