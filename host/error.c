@@ -25,7 +25,7 @@ static const char *const oct__status_strings[OCT_STATUS_COUNT] = {
     [OCT_ERR_FORMAT] = "a file is malformed",
     [OCT_ERR_MODEL] = "a model file does not hold the expected tensors",
     [OCT_ERR_NOT_READY] = "an object was used before it was complete",
-    [OCT_ERR_UNSUPPORTED] = "the model uses an op or attribute value octcl does not run",
+    [OCT_ERR_UNSUPPORTED] = "an op, attribute value or feature is not supported (by octcl or this backend)",
 };
 
 const char *oct_status_string(oct_status s)

@@ -44,7 +44,7 @@ typedef enum {
     OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
     OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
     OCT_ERR_NOT_READY,        /* an object used before it was complete (e.g. no weights) */
-    OCT_ERR_UNSUPPORTED,      /* a model uses an op or attribute value octcl does not run */
+    OCT_ERR_UNSUPPORTED,      /* an op, attribute value or feature octcl (or this backend) does not have */
     OCT_STATUS_COUNT
 } oct_status;
 
@@ -74,6 +74,10 @@ typedef struct {
     char reason[256];     /* why this device was chosen */
 } oct_device_info;
 
+/* The name of a backend as device specs spell it: "ref", "cpu", "opencl" ("unknown" for
+ * a value that is none of them). */
+const char *oct_backend_name(oct_backend b);
+
 typedef struct oct_context oct_context;
 
 /* Create a context. `device` is one of:
@@ -84,6 +88,10 @@ typedef struct oct_context oct_context;
  *   "ref"         the reference path
  * NULL means $OCTCL_DEVICE, or "auto" when that is unset or empty. */
 oct_status oct_context_create(const char *device, oct_context **out);
+/* OCT_OK when `spec` is a device spec oct_context_create understands (it opens no
+ * device, so the device may still not exist), else OCT_ERR_BAD_DEVICE_SPEC with the
+ * reason in oct_last_error(). */
+oct_status oct_device_spec_check(const char *spec);
 void oct_context_free(oct_context *ctx);
 /* Which device the context runs on and why. */
 oct_status oct_context_info(const oct_context *ctx, oct_device_info *out);

@@ -183,24 +183,24 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
         oct__convg_op op = {vs_view(&x, &c->x), yv, {0}, &w, c->bias ? &bias : NULL, c->kh, c->kw, c->sh, c->sw,
                             c->pt, c->pl, c->pb, c->pr, c->dh, c->dw, c->groups, c->acc, relu};
         if (c->res.n) op.res = vs_view(&res, &c->res);
-        s = ctx->be->convg ? ctx->be->convg(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no convg op");
+        s = oct__op_convg(ctx, &op);
         break;
     }
     case OP_POOL: {
         oct__poolg_op op = {vs_view(&x, &c->x), yv, c->max, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl, c->pb, c->pr,
                             c->cip, relu};
         if (magnitude) op.max = 0; /* the mean of |x| bounds the terms of both kinds */
-        s = ctx->be->poolg ? ctx->be->poolg(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no poolg op");
+        s = oct__op_poolg(ctx, &op);
         break;
     }
     case OP_ADD: {
         oct__add_op op = {vs_view(&a, &c->a), vs_view(&b, &c->b), yv, relu};
-        s = ctx->be->add ? ctx->be->add(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no add op");
+        s = oct__op_add(ctx, &op);
         break;
     }
     default: {
         oct__affine_op op = {vs_view(&x, &c->x), yv, c->scale ? &scale : NULL, c->shift ? &shift : NULL, relu};
-        s = ctx->be->affine ? ctx->be->affine(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no affine op");
+        s = oct__op_affine(ctx, &op);
         break;
     }
     }
@@ -348,7 +348,7 @@ static oct_status ref_conv(const float *x, int n, int ci, int h, int w, const fl
     if (res) op.res = oct__view_of(&rb, n, co, ho, wo);
     op.weight = &wb;
     op.bias = bias ? &bb : NULL;
-    if ((s = g_ref->be->convg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
+    if ((s = oct__op_convg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
 done:
     oct__buf_free(g_ref, &yb), oct__buf_free(g_ref, &rb), oct__buf_free(g_ref, &bb), oct__buf_free(g_ref, &wb);
     oct__buf_free(g_ref, &xb);
@@ -363,7 +363,7 @@ static oct_status ref_pool(const float *x, int n, int c, int h, int w, float *y,
     if ((s = oct__buf_upload(g_ref, &yb, y, (size_t)n * c * ho * wo)) != OCT_OK) goto done;
     op.x = oct__view_of(&xb, n, c, h, w);
     op.y = oct__view_of(&yb, n, c, ho, wo);
-    if ((s = g_ref->be->poolg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
+    if ((s = oct__op_poolg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
 done:
     oct__buf_free(g_ref, &yb), oct__buf_free(g_ref, &xb);
     return s;
@@ -512,19 +512,19 @@ static void test_ref_add_affine_hand(void)
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(g_ref, &scb, sc, 2), OCT_OK);
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(g_ref, &shb, sh, 2), OCT_OK);
     oct__add_op add = {oct__view_of(&ab, 1, 1, 2, 2), oct__view_of(&bb, 1, 1, 2, 2), oct__view_of(&ab, 1, 1, 2, 2), 1};
-    CU_ASSERT_EQUAL(g_ref->be->add(g_ref, &add), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_add(g_ref, &add), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &ab, y), OCT_OK);
     ref_expect("add in place, relu", y, add_want, 4);
     oct__affine_op aff = {oct__view_of(&xb, 1, 2, 1, 2), oct__view_of(&yb, 1, 2, 1, 2), &scb, &shb, 0};
-    CU_ASSERT_EQUAL(g_ref->be->affine(g_ref, &aff), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_affine(g_ref, &aff), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &yb, y), OCT_OK);
     ref_expect("affine", y, aff_want, 4);
     aff.shift = NULL;
-    CU_ASSERT_EQUAL(g_ref->be->affine(g_ref, &aff), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_affine(g_ref, &aff), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &yb, y), OCT_OK);
     ref_expect("affine, scale only", y, sc_want, 4);
     aff.scale = NULL, aff.relu = 1, aff.y = aff.x;
-    CU_ASSERT_EQUAL(g_ref->be->affine(g_ref, &aff), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_affine(g_ref, &aff), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &xb, y), OCT_OK);
     ref_expect("affine in place, relu only", y, relu_want, 4);
     oct__buf_free(g_ref, &shb), oct__buf_free(g_ref, &scb), oct__buf_free(g_ref, &yb);
@@ -593,7 +593,7 @@ static void test_ref_torch(void)
                                     v[16] ? &b : NULL, v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
                                     v[14], v[15], v[17], v[19]};
                 if (v[18]) op.res = oct__view_of(&res, n, co, ho, wo);
-                s = g_ref->be->convg(g_ref, &op);
+                s = oct__op_convg(g_ref, &op);
             }
         } else if (strcmp(kind, "pool") == 0) {
             ok = sscanf(line, "pool %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1], &v[2],
@@ -605,7 +605,7 @@ static void test_ref_torch(void)
             if (ok) {
                 oct__poolg_op op = {oct__view_of(&x, v[0], v[1], v[2], v[3]), oct__view_of(&y0, v[0], v[1], v[4], v[5]),
                                     v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
-                s = g_ref->be->poolg(g_ref, &op);
+                s = oct__op_poolg(g_ref, &op);
             }
         } else {
             ok = 0;
@@ -941,29 +941,29 @@ static void check_misuse(oct_context *ctx, const char *name)
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &b, z, 6), OCT_OK);
     oct__convg_op ok = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 6, 5, 5), {0}, &w, &b, 3, 3, 1, 1, 1, 1,
                         1, 1, 1, 1, 1, 0, 0};
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &ok), OCT_OK);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &ok), OCT_OK);
     oct__convg_op c = ok;
     c.y.h = 4; /* Ho must be (5 + 2 - 3) / 1 + 1 = 5 */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.groups = 4; /* does not divide Co = 6 */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_BAD_SIZE);
     c = ok, c.groups = 2; /* weight then holds twice what (6, 2, 3, 3) needs */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.res = oct__view_of(&y, 2, 6, 4, 5); /* not y's shape */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.dil_h = 0;
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_BAD_SIZE);
     oct__poolg_op p = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 3, 3, 3), 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
-    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
     p.y.c = 4, p.stride_w = 0;
-    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_BAD_SIZE);
+    CHECK_BAD(ctx, oct__op_poolg(ctx, &p), OCT_ERR_BAD_SIZE);
     oct__add_op a = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 4), oct__view_of(&y, 2, 4, 5, 5), 0};
-    CHECK_BAD(ctx, ctx->be->add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
     oct__affine_op f = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 5), &b, NULL, 0};
-    /* scale holds 6 values for 4 channels: the CPU paths want exactly C, OpenCL at least C */
-    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    /* scale holds 6 values for 4 channels: every backend wants exactly C (dispatch.c) */
+    CHECK_BAD(ctx, oct__op_affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
     f.y = oct__view_of(&y, 1, 4, 5, 5);
-    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
     oct__buf_free(ctx, &b), oct__buf_free(ctx, &w), oct__buf_free(ctx, &y), oct__buf_free(ctx, &x);
 }
 
@@ -1035,7 +1035,7 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
                                 &wb, &bb, p->k, p->k, p->s, p->s, pad, pad, pad, pad, 1, 1, p->groups, 0, 1};
             for (int rep = 0; rep <= reps && rc == 0; rep++) {
                 double t0 = oct__now_ms();
-                if (ctx->be->convg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) {
+                if (oct__op_convg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) {
                     printf("%s: %s\n", p->name, oct_last_error());
                     rc = 1;
                 }
@@ -1063,7 +1063,7 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
                                 2, 2, 1, 1, 1, 1, 0, 0};
             for (int rep = 0; rep <= reps; rep++) {
                 double t0 = oct__now_ms();
-                if (ctx->be->poolg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) break;
+                if (oct__op_poolg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) break;
                 double ms = oct__now_ms() - t0;
                 if (rep > 0 && (best < 0 || ms < best)) best = ms;
             }
