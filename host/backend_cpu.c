@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -520,6 +521,11 @@ static oct_status cpu_init(oct_context *ctx)
 #endif
     if (path == OCT__CPU_PATH_GEMM) st->direct = 0;
     st->im2col = path == OCT__CPU_PATH_IM2COL;
+    if (path != OCT__CPU_PATH_AUTO) { /* say so: a forced path is a test's, never a default */
+        size_t len = strlen(ctx->info.reason);
+        snprintf(ctx->info.reason + len, sizeof ctx->info.reason - len, "; cpu code path forced: %s",
+                 oct__cpu_path_names[path]);
+    }
     st->scratch = oct__calloc((size_t)st->threads, sizeof *st->scratch);
     if (!st->scratch) {
         s = oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for %d scratch slots", st->threads);

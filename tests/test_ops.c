@@ -9,8 +9,10 @@
  * before the view and a tail after the buffer) is a canary that must come back
  * unchanged.
  *
- *   test_ops                 the suites (OpenCL suites only where a device exists), each
- *                            op also with every fallible call failing in turn
+ *   test_ops                 the suites on ref, cpu and every OpenCL device found, each
+ *                            op also with every fallible call failing in turn;
+ *                            OCTCL_CPU_PATH=gemm|im2col forces the CPU backend's paths
+ *                            (ctest: ops_cpu_gemm, ops_cpu_im2col)
  *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
  *                            writes the cases into DIR; exit 77 without torch)
  *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
@@ -1081,6 +1083,20 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
 /* ------------------------------------------------------------------------------------ */
 
 #define MAX_DUTS 8
+
+/* A CPU context under $OCTCL_CPU_PATH says in its reason that the path was forced: a
+ * forced-path run that silently ran the default path would test nothing new. */
+static int check_forced_path(const oct_context *ctx)
+{
+    const char *path = getenv("OCTCL_CPU_PATH");
+    if (ctx->info.backend != OCT_BACKEND_CPU || !path || !*path || strcmp(path, "auto") == 0) return 0;
+    char want[64];
+    snprintf(want, sizeof want, "cpu code path forced: %s", path);
+    printf("\n    cpu: %s", ctx->info.reason);
+    if (strstr(ctx->info.reason, want)) return 0;
+    printf("\n    OCTCL_CPU_PATH=%s but the context's reason lacks \"%s\"\n", path, want);
+    return 1;
+}
 static char g_specs[MAX_DUTS][64];
 static oct_context *g_ctxs[MAX_DUTS];
 static int g_ndut;
@@ -1094,7 +1110,7 @@ static int g_ndut;
             return 1;                                                                                 \
         }                                                                                             \
         g_dut = g_ctxs[i], g_dut_name = g_specs[i];                                                   \
-        return 0;                                                                                     \
+        return check_forced_path(g_dut);                                                              \
     }                                                                                                 \
     static int suite_clean_##i(void)                                                                  \
     {                                                                                                 \
@@ -1135,12 +1151,15 @@ int main(int argc, char **argv)
         printf("cannot create the reference context: %s\n", oct_last_error());
         return 1;
     }
+    /* Every backend: the reference too (its views, canaries, faults and misuse), the
+     * CPU backend (its code path as $OCTCL_CPU_PATH forces it), every OpenCL device. */
+    snprintf(g_specs[g_ndut++], sizeof g_specs[0], "ref");
     snprintf(g_specs[g_ndut++], sizeof g_specs[0], "cpu");
-    oct_device_info devs[MAX_DUTS - 1];
+    oct_device_info devs[MAX_DUTS - 2];
     int n = 0;
-    oct_list_devices(devs, MAX_DUTS - 1, &n);
+    oct_list_devices(devs, MAX_DUTS - 2, &n);
     if (n == 0) printf("OpenCL suites skipped: %s\n", oct_last_error());
-    for (int i = 0; i < n && i < MAX_DUTS - 1; i++)
+    for (int i = 0; i < n && i < MAX_DUTS - 2; i++)
         snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
     int rc = 1;
     if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
