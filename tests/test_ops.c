@@ -12,7 +12,9 @@
  *   test_ops                 the suites on ref, cpu and every OpenCL device found, each
  *                            op also with every fallible call failing in turn;
  *                            OCTCL_CPU_PATH=gemm|im2col forces the CPU backend's paths
- *                            (ctest: ops_cpu_gemm, ops_cpu_im2col)
+ *                            (ctest: ops_cpu_gemm_*, ops_cpu_im2col)
+ *   test_ops --backend NAME  only that backend's suites (ref, cpu, opencl; 77 when it has
+ *                            no device): OpenCL's forced paths (ctest: ops_opencl_*)
  *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
  *                            writes the cases into DIR; exit 77 without torch)
  *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
@@ -1084,10 +1086,20 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
 
 #define MAX_DUTS 8
 
-/* A CPU context under $OCTCL_CPU_PATH says in its reason that the path was forced: a
- * forced-path run that silently ran the default path would test nothing new. */
+/* A CPU context under $OCTCL_CPU_PATH says in its reason that the path was forced, an
+ * OpenCL one under $OCTCL_EXPECT_TILES which tile set it runs: a forced-path run that
+ * silently ran the default path would test nothing new. */
 static int check_forced_path(const oct_context *ctx)
 {
+    const char *tiles = getenv("OCTCL_EXPECT_TILES");
+    if (ctx->info.backend == OCT_BACKEND_OPENCL && tiles && *tiles) {
+        char key[64];
+        snprintf(key, sizeof key, strcmp(tiles, "direct") == 0 ? "conv direct only" : "conv tiles %s (", tiles);
+        printf("\n    %s", ctx->info.reason);
+        if (strstr(ctx->info.reason, key)) return 0;
+        printf("\n    expected \"%s\" in the context's reason\n", key);
+        return 1;
+    }
     const char *path = getenv("OCTCL_CPU_PATH");
     if (ctx->info.backend != OCT_BACKEND_CPU || !path || !*path || strcmp(path, "auto") == 0) return 0;
     char want[64];
@@ -1134,7 +1146,7 @@ static int (*const g_cleans[MAX_DUTS])(void) = {suite_clean_0, suite_clean_1, su
 int main(int argc, char **argv)
 {
     int perf = 0, reps = 5, batch = 1;
-    const char *perf_spec = "cpu", *only = NULL;
+    const char *perf_spec = "cpu", *only = NULL, *only_backend = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
@@ -1142,6 +1154,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
         if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc) g_torch_dir = argv[++i];
+        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) only_backend = argv[++i];
     }
     if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
@@ -1153,15 +1166,22 @@ int main(int argc, char **argv)
     }
     /* Every backend: the reference too (its views, canaries, faults and misuse), the
      * CPU backend (its code path as $OCTCL_CPU_PATH forces it), every OpenCL device. */
-    snprintf(g_specs[g_ndut++], sizeof g_specs[0], "ref");
-    snprintf(g_specs[g_ndut++], sizeof g_specs[0], "cpu");
+    int rc = 1;
+    /* --backend NAME: that backend's suites only (a forced path of one backend). */
+    if (!only_backend || strcmp(only_backend, "ref") == 0) snprintf(g_specs[g_ndut++], sizeof g_specs[0], "ref");
+    if (!only_backend || strcmp(only_backend, "cpu") == 0) snprintf(g_specs[g_ndut++], sizeof g_specs[0], "cpu");
     oct_device_info devs[MAX_DUTS - 2];
     int n = 0;
-    oct_list_devices(devs, MAX_DUTS - 2, &n);
-    if (n == 0) printf("OpenCL suites skipped: %s\n", oct_last_error());
+    if (!only_backend || strcmp(only_backend, "opencl") == 0) {
+        oct_list_devices(devs, MAX_DUTS - 2, &n);
+        if (n == 0) printf("OpenCL suites skipped: %s\n", oct_last_error());
+        if (n == 0 && only_backend) {
+            rc = 77;
+            goto done;
+        }
+    }
     for (int i = 0; i < n && i < MAX_DUTS - 2; i++)
         snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
-    int rc = 1;
     if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", OCT_OPS_TORCH_SCRIPT, g_torch_dir);
