@@ -60,7 +60,7 @@ void oct__cl_object_released(void);
 /* Storage of `count` floats: host memory for the CPU backends, a cl_mem for OpenCL. */
 typedef struct {
     float *host;   /* CPU backends */
-    void *mem;     /* cl_mem for OpenCL */
+    void *mem;     /* a device backend's handle (OpenCL: cl_mem) */
     size_t count;  /* floats */
 } oct__buf;
 

@@ -38,8 +38,9 @@ typedef enum {
     OCT_ERR_OPENCL,           /* an OpenCL call failed */
     OCT_ERR_BUILD,            /* an OpenCL program failed to build */
     OCT_ERR_CLBLAST,          /* a CLBlast call failed */
-    OCT_ERR_HOST_MEMORY,      /* a host allocation failed */
-    OCT_ERR_DEVICE_MEMORY,    /* a device allocation failed */
+    OCT_ERR_HOST_MEMORY,      /* a host allocation of the library's own failed */
+    OCT_ERR_DEVICE_MEMORY,    /* the backend's memory ran out (device memory; for cpu and ref
+                                 the host memory holding tensors and scratch) */
     OCT_ERR_IO,               /* a file could not be opened, read or written */
     OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
     OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
@@ -235,7 +236,7 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w,
 /* Limit the device memory a forward pass may hold for activations (0: no limit). A
  * larger batch runs in chunks that fit, with the same logits as one pass; a limit too
  * small for one image is OCT_ERR_DEVICE_MEMORY. Without a limit, a pass that runs out of
- * device memory is retried in halves. */
+ * device memory (OCT_ERR_DEVICE_MEMORY, on every backend) is retried in halves. */
 oct_status oct_model_set_memory_limit(oct_model *m, size_t bytes);
 /* Images per pass in the last oct_model_forward (the chunk size). */
 int oct_model_last_chunk(const oct_model *m);
