@@ -11,7 +11,9 @@
  * one-group square convolutions to those kernels and the rest (groups, depthwise,
  * dilation, asymmetric padding) to a direct kernel. While profiling is on,
  * every kernel's event is kept and its device time summed.
- * A context is not thread-safe: ops set arguments on kernels the context shares. */
+ * A context is not thread-safe: ops set arguments on kernels the context shares.
+ * Ops arrive checked by the dispatcher (dispatch.c); every failed OpenCL call maps to a
+ * status through oct__cl_status. */
 #include "backend_cl.h"
 #include "io.h"
 #include "octcl_kernels.h"
@@ -382,15 +384,16 @@ static oct_status oct__enqueue(oct__cl *st, int k, const oct__args *a, cl_uint d
                                const size_t *local)
 {
     if (a->err != CL_SUCCESS)
-        return oct__fail(oct__cl_status(a->err), "clSetKernelArg failed: %d (%s) (kernel %s, argument %u)", (int)a->err,
-                         oct__cl_errstr(a->err), oct__kernels[k].name, (unsigned)a->bad);
+        return oct__fail(oct__cl_status(a->err), "clSetKernelArg failed: %d (%s) (kernel %s, argument %u)",
+                         (int)a->err, oct__cl_errstr(a->err), oct__kernels[k].name, (unsigned)a->bad);
     cl_event ev;
     cl_int err = oct__inject();
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(st->queue, st->kernel[k], dims, NULL, global, local, 0, NULL,
                                      oct__prof_slot(st, &ev));
     if (err != CL_SUCCESS)
-        return oct__fail(oct__cl_status(err), "clEnqueueNDRangeKernel failed: %d (%s) (kernel %s, global %zu x %zu, local %zu x %zu)",
+        return oct__fail(oct__cl_status(err),
+                         "clEnqueueNDRangeKernel failed: %d (%s) (kernel %s, global %zu x %zu, local %zu x %zu)",
                          (int)err, oct__cl_errstr(err), oct__kernels[k].name, global[0], dims > 1 ? global[1] : 1,
                          local[0], dims > 1 ? local[1] : 1);
     return st->prof_on && ev ? oct__prof_keep(st, ev) : OCT_OK;
@@ -962,7 +965,8 @@ static oct_status oct__create_buffer(oct__cl *st, size_t count, cl_mem *out)
     if (m) oct__cl_object_created();
     if (!m || err != CL_SUCCESS) {
         oct__release_mem(m);
-        return oct__fail(oct__cl_status(err), "clCreateBuffer failed: %d (%s) (%zu floats)", (int)err, oct__cl_errstr(err), count);
+        return oct__fail(oct__cl_status(err), "clCreateBuffer failed: %d (%s) (%zu floats)", (int)err,
+                         oct__cl_errstr(err), count);
     }
     *out = m;
     return OCT_OK;

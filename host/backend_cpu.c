@@ -7,7 +7,9 @@
  * (AVX-512 where it pays). The graph ops of imported networks (convg, poolg, add, affine;
  * at the end of the file) reuse the direct kernel for stride-1 square convolutions and run
  * the rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
- * separable pooling. Checked op by op against the reference backend (backend_ref.c). */
+ * separable pooling. Checked op by op against the reference backend (backend_ref.c).
+ * Ops arrive checked by the dispatcher (dispatch.c); out of memory is
+ * OCT_ERR_DEVICE_MEMORY (internal.h: the contract); OCTCL_CPU_PATH forces a path. */
 #include "backend_cpu.h"
 #include "gemm.h"
 #include "threadpool.h"

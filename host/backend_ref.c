@@ -1,6 +1,6 @@
 /* backend_ref.c — the reference backend: the oracle every other backend is tested
  * against. Plain loops over host memory, double accumulation, written to be obviously
- * right before fast. */
+ * right before fast. Ops arrive checked by the dispatcher (dispatch.c). */
 #include "backend_ref.h"
 #include "backend_cpu.h" /* the host backends' benchmark support */
 

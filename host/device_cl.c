@@ -171,8 +171,9 @@ oct_status oct__cl_choose(const char *spec, oct__choice *out)
             snprintf(out->info.reason, sizeof out->info.reason, "requested \"%s\"", spec);
             return OCT_OK;
         }
-    return oct__fail(OCT_ERR_NO_DEVICE, "device \"%s\": no OpenCL platform %d device %d (%d device(s) found; see `octcl info`)",
-                     spec, p, d, n);
+    return oct__fail(OCT_ERR_NO_DEVICE,
+                     "device \"%s\": no OpenCL platform %d device %d (%d device(s) found; see `octcl info`)", spec, p,
+                     d, n);
 }
 
 int oct__cl_auto_pick(oct__choice *out, char *why, size_t why_len)

@@ -105,7 +105,8 @@ oct_status oct__op_conv2d(oct_context *ctx, const oct__conv_op *op)
 {
     static const char *what = "conv2d";
     OCT__TRY(oct__view_ok(what, "y", &op->y));
-    OCT__TRY(oct__conv_ok(what, "x", &op->x, &op->y, op->weight, "weight", op->bias, "bias", op->k, op->stride, op->pad));
+    OCT__TRY(oct__conv_ok(what, "x", &op->x, &op->y, op->weight, "weight", op->bias, "bias", op->k, op->stride,
+                          op->pad));
     if (oct__items(&op->y) == 0) return OCT_OK;
     return ctx->be->conv2d(ctx, op);
 }

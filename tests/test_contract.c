@@ -12,6 +12,7 @@
  *   - one cl_int -> status mapping (where OpenCL is built).
  */
 #include "internal.h"
+#include "backend_cpu.h"
 #include "testutil.h"
 #if OCTCL_HAVE_OPENCL
 #include "backend_cl.h"
@@ -123,6 +124,38 @@ static void test_registry_contexts(void)
     CU_ASSERT_PTR_NOT_NULL(oct__backend_of(ctx->info.backend));
     CU_ASSERT(strncmp(ctx->info.reason, "auto: ", 6) == 0);
     oct_context_free(ctx);
+}
+
+/* The CPU backend's path switch: the setter and $OCTCL_CPU_PATH reach the context (its
+ * reason says so), an unknown value fails creation naming it. */
+static void test_cpu_path_switch(void)
+{
+    const char *saved = getenv("OCTCL_CPU_PATH");
+    char keep[64] = "";
+    if (saved) snprintf(keep, sizeof keep, "%s", saved);
+    for (int p = 0; p < OCT__CPU_PATH_COUNT; p++) {
+        oct_context *ctx = NULL;
+        oct__cpu_force_path(p);
+        CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &ctx), OCT_OK);
+        int says = strstr(ctx->info.reason, "forced") != NULL;
+        CU_ASSERT_EQUAL(says, p != OCT__CPU_PATH_AUTO);
+        if (p != OCT__CPU_PATH_AUTO) CU_ASSERT_PTR_NOT_NULL(strstr(ctx->info.reason, oct__cpu_path_names[p]));
+        oct_context_free(ctx);
+    }
+    oct__cpu_force_path(-1);
+    setenv("OCTCL_CPU_PATH", "fast", 1);
+    oct_context *ctx = NULL;
+    CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
+    CU_ASSERT_PTR_NULL(ctx);
+    CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "'fast'"));
+    setenv("OCTCL_CPU_PATH", "gemm", 1);
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &ctx), OCT_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->info.reason, "cpu code path forced: gemm"));
+    oct_context_free(ctx);
+    if (saved)
+        setenv("OCTCL_CPU_PATH", keep, 1);
+    else
+        unsetenv("OCTCL_CPU_PATH");
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -469,6 +502,7 @@ int main(void)
     CU_add_test(s, "device specs: good forms pass, unknown names and bad forms are BAD_DEVICE_SPEC",
                 test_registry_specs);
     CU_add_test(s, "contexts of every backend under test", test_registry_contexts);
+    CU_add_test(s, "the cpu path switch", test_cpu_path_switch);
     s = CU_add_suite("one validation layer", NULL, NULL);
     CU_add_test(s, "every op broken four ways: the same status on every backend, y untouched", test_validation);
     s = CU_add_suite("one out-of-memory status", NULL, NULL);
