@@ -203,9 +203,10 @@ static oct_status oct__cl_fail(const char *call, cl_int err)
     return oct__fail(oct__cl_status(err), "%s failed: %d (%s)", call, (int)err, oct__cl_errstr(err));
 }
 
-/* Fault injection (fault.c): CL_OUT_OF_HOST_MEMORY when this call's turn has come, so
+/* Fault injection (fault.c): CL_OUT_OF_HOST_MEMORY (or the code a test chose with
+ * oct__fault_set_cl_code) when this call's turn has come, so
  * `err = oct__inject(); if (err == CL_SUCCESS) err = clXxx(...)` fails on purpose. */
-static cl_int oct__inject(void) { return oct__fault_hit() ? CL_OUT_OF_HOST_MEMORY : CL_SUCCESS; }
+static cl_int oct__inject(void) { return oct__fault_hit() ? (cl_int)oct__fault_cl_code() : CL_SUCCESS; }
 
 /* Release helpers that keep fault.c's count of live OpenCL objects. */
 static void oct__release_mem(cl_mem m)

@@ -25,6 +25,11 @@ int oct__cl_list(oct_device_info *out, int max, char *why, size_t why_len);
  * CL_OUT_OF_HOST_MEMORY out of host memory, CL_BUILD_PROGRAM_FAILURE a build failure,
  * anything else OCT_ERR_OPENCL. */
 oct_status oct__cl_status(int err);
+/* The cl_int an injected OpenCL failure returns (fault.c): CL_OUT_OF_HOST_MEMORY (-6)
+ * unless a test chose another (CL_OUT_OF_RESOURCES: a launch the device cannot hold);
+ * 0 restores the default. */
+int oct__fault_cl_code(void);
+void oct__fault_set_cl_code(int code);
 /* The name of a cl_int error code ("CL_OUT_OF_RESOURCES"), or "unknown OpenCL error". */
 const char *oct__cl_errstr(int err);
 

@@ -7,8 +7,9 @@
  *     buffer, a batch that disagrees, a wrong weight count is rejected with the same
  *     status on every backend, the output buffer untouched (the backend never ran);
  *   - one out-of-memory status: a failed allocation of the backend's storage is
- *     OCT_ERR_DEVICE_MEMORY on every backend, and a CPU forward pass that meets one
- *     completes in halves with the logits of a clean pass;
+ *     OCT_ERR_DEVICE_MEMORY on every backend, and a CPU forward pass that meets one (an
+ *     OpenCL pass whose call returns CL_OUT_OF_RESOURCES or
+ *     CL_MEM_OBJECT_ALLOCATION_FAILURE) completes in halves with the clean logits;
  *   - one cl_int -> status mapping (where OpenCL is built).
  */
 #include "internal.h"
@@ -408,12 +409,13 @@ static void test_oom_status(void)
     check_oom_status("ref");
 }
 
-/* A CPU batch of 4 whose activation allocation fails: the pass completes in halves
- * with the logits of a clean pass, for every allocation it makes. */
-static void test_oom_halving_cpu(void)
+/* A batch of 4 whose backend allocation (or, on OpenCL, any call: injected as `cl_code`)
+ * fails: the pass completes in halves with the logits of a clean pass, for every
+ * fallible call it makes; what fails the pass for good is the library's own memory. */
+static void check_halving(const char *spec, int cl_code)
 {
     oct_context *ctx = NULL;
-    CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &ctx), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct_context_create(spec, &ctx), OCT_OK);
     rng_t r = {6};
     enum { B = 4, IH = 9, IW = 7 };
     float *x = rng_array(&r, B * 3 * IH * IW, -2, 2), clean[B * 10], got[B * 10];
@@ -427,10 +429,18 @@ static void test_oom_halving_cpu(void)
         m = NULL;
         CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, 3, 10, 0.5, 3, &m), OCT_OK);
         memset(got, 0, sizeof got);
+#if OCTCL_HAVE_OPENCL
+        oct__fault_set_cl_code(cl_code);
+#else
+        (void)cl_code;
+#endif
         oct_debug_fail_at(at);
         oct_status s = oct_model_forward(m, x, B, IH, IW, got, NULL, NULL);
         long calls = oct_debug_fault_calls();
         oct_debug_fail_at(0);
+#if OCTCL_HAVE_OPENCL
+        oct__fault_set_cl_code(0);
+#endif
         if (s == OCT_OK && oct_model_last_chunk(m) < B) {
             halved++;
             CU_ASSERT_EQUAL(oct_model_last_chunk(m), B / 2);
@@ -444,12 +454,33 @@ static void test_oom_halving_cpu(void)
         oct_model_free(m);
         if (calls < at) break;
     }
-    printf("\n    cpu: %d failed allocations were retried in halves (same logits), %d failed the pass", halved,
+    printf("\n    %s: %d failed calls were retried in halves (same logits), %d failed the pass", spec, halved,
            failed);
     CU_ASSERT(halved > 0);
     CU_ASSERT_EQUAL(ctx->buf_bytes, 0);
     oct_context_free(ctx);
     free(x);
+}
+
+static void test_oom_halving_cpu(void) { check_halving("cpu", 0); }
+
+/* OpenCL: every call of the pass failing in turn with CL_OUT_OF_RESOURCES (a launch or
+ * buffer the device cannot hold), then CL_MEM_OBJECT_ALLOCATION_FAILURE. */
+static void test_oom_halving_opencl(void)
+{
+#if OCTCL_HAVE_OPENCL
+    int any = 0;
+    for (int d = 0; d < g_nspecs; d++)
+        if (strncmp(g_specs[d], "opencl:", 7) == 0) {
+            check_halving(g_specs[d], CL_OUT_OF_RESOURCES);
+            check_halving(g_specs[d], CL_MEM_OBJECT_ALLOCATION_FAILURE);
+            any = 1;
+        }
+    if (!any) printf("(no OpenCL device) ");
+    CU_ASSERT_EQUAL(oct_debug_live_cl_objects(), 0);
+#else
+    printf("(OpenCL not built) ");
+#endif
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -508,6 +539,7 @@ int main(void)
     s = CU_add_suite("one out-of-memory status", NULL, NULL);
     CU_add_test(s, "a backend allocation failing is DEVICE_MEMORY on cpu and ref", test_oom_status);
     CU_add_test(s, "a cpu pass whose allocation fails completes in halves", test_oom_halving_cpu);
+    CU_add_test(s, "an OpenCL pass that runs out of resources completes in halves", test_oom_halving_opencl);
     CU_add_test(s, "the cl_int -> status mapping", test_cl_status);
     return run_cunit();
 }
