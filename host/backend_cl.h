@@ -25,6 +25,10 @@ int oct__cl_list(oct_device_info *out, int max, char *why, size_t why_len);
  * CL_OUT_OF_HOST_MEMORY out of host memory, CL_BUILD_PROGRAM_FAILURE a build failure,
  * anything else OCT_ERR_OPENCL. */
 oct_status oct__cl_status(int err);
+/* fault.c's count of live OpenCL objects (contexts, queues, programs, kernels, buffers,
+ * events), read by oct_debug_live_cl_objects. */
+void oct__cl_object_created(void);
+void oct__cl_object_released(void);
 /* The cl_int an injected OpenCL failure returns (fault.c): CL_OUT_OF_HOST_MEMORY (-6)
  * unless a test chose another (CL_OUT_OF_RESOURCES: a launch the device cannot hold);
  * 0 restores the default. */

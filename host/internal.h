@@ -44,15 +44,12 @@ void oct__event(const oct_event *e);
 /* Fault injection (fault.c)                                                              */
 
 /* 1 when this fallible call must fail (see oct_debug_fail_at). Every host allocation
- * goes through oct__malloc / oct__calloc / oct__realloc, and every OpenCL call that can
- * fail asks oct__fault_hit first. */
+ * goes through oct__malloc / oct__calloc / oct__realloc, and every device call that can
+ * fail (backend_cl.c: every OpenCL call) asks oct__fault_hit first. */
 int oct__fault_hit(void);
 void *oct__malloc(size_t n);
 void *oct__calloc(size_t n, size_t size);
 void *oct__realloc(void *p, size_t n);
-/* Live OpenCL objects (contexts, queues, programs, kernels, buffers, events). */
-void oct__cl_object_created(void);
-void oct__cl_object_released(void);
 
 /* ------------------------------------------------------------------------------------ */
 /* Buffers and views                                                                      */
