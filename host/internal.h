@@ -1,5 +1,7 @@
 /* internal.h — what the host files share and users never see: the context, buffers,
- * tensor views, the op table every backend fills in, and the error helpers.
+ * tensor views, the backend contract (the op structs, the op table every backend fills
+ * in, the dispatcher that checks every op, the backend registry) and the error helpers.
+ * Nothing here is one backend's: those live in backend_X.h (docs/BACKENDS.md).
  * Private names carry the oct__ prefix.
  */
 #ifndef OCT_INTERNAL_H
@@ -196,7 +198,7 @@ typedef struct {
 /* The OctConv low band as one op                                                         */
 
 /* y (=|+=) conv2d(x1, weight1) + conv2d(x2, weight2) + bias1 + bias2, then ReLU if asked
- * (after the sum), as ONE implicit GEMM over the stacked input [x1; x2]:
+ * (after the sum), as ONE pass over the stacked input [x1; x2] where the backend has it:
  *   x1 (N, C1, H, W), x2 (N, C2, H, W), weight1 (Co, C1, K, K), weight2 (Co, C2, K, K),
  *   bias1, bias2 (Co) or NULL, y (N, Co, Ho, Wo); one kernel size, stride and padding.
  * The OctConv low band HL(Down(x_h)) + LL(x_l) is this op with x1 = Down(x_h). */
@@ -209,6 +211,7 @@ typedef struct {
     int accumulate;
     int relu;
 } oct__conv_pair_op;
+
 /* ------------------------------------------------------------------------------------ */
 /* The op table                                                                           */
 
