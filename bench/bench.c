@@ -1038,18 +1038,6 @@ static int prepare_models(bench_state *st)
     return CLI_OK;
 }
 
-/* auto, opencl, cpu, ref or opencl:P:D; the library has the last word. */
-static int device_spec_ok(const char *s)
-{
-    if (!strcmp(s, "auto") || !strcmp(s, "opencl") || !strcmp(s, "cpu") || !strcmp(s, "ref")) return 1;
-    if (strncmp(s, "opencl:", 7) != 0) return 0;
-    s += 7;
-    if (*s < '0' || *s > '9') return 0;
-    while (*s >= '0' && *s <= '9') s++;
-    if (*s++ != ':' || *s < '0' || *s > '9') return 0;
-    while (*s >= '0' && *s <= '9') s++;
-    return *s == '\0';
-}
 
 /* "octcl bench ARGS", quoting arguments with spaces or quotes. */
 static char *command_line(int argc, char **argv)
@@ -1140,8 +1128,8 @@ int octcl_bench_main(int argc, char **argv)
         return CLI_OK;
     }
     for (int i = 0; i < o.n_devices; i++)
-        if (!device_spec_ok(o.devices[i]))
-            return cli_usage_error(CMD, "--device \"%s\": expected auto, opencl, opencl:P:D, cpu or ref", o.devices[i]);
+        if (oct_device_spec_check(o.devices[i]) != OCT_OK) /* the backend registry's forms */
+            return cli_usage_error(CMD, "--device: %s", oct_last_error());
 
     bench_state st;
     bench_out out;

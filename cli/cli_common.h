@@ -68,7 +68,7 @@ int cli_fail_status(oct_status s);
  * understand is bad usage (CLI_USAGE); a device that is missing is CLI_FAILED. */
 int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_device_info *info);
 
-/* "opencl", "cpu" or "ref". */
+/* The backend's name as device specs spell it (the library's registry: oct_backend_name). */
 const char *cli_backend_name(oct_backend b);
 
 /* A shape as Python prints a tuple: "(2, 64, 32, 32)", "(10,)"; rank 0 is "None". */

@@ -251,15 +251,7 @@ int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_
     return CLI_OK;
 }
 
-const char *cli_backend_name(oct_backend b)
-{
-    switch (b) {
-    case OCT_BACKEND_OPENCL: return "opencl";
-    case OCT_BACKEND_CPU: return "cpu";
-    case OCT_BACKEND_REF: return "ref";
-    }
-    return "unknown";
-}
+const char *cli_backend_name(oct_backend b) { return oct_backend_name(b); }
 
 /* ------------------------------------------------------------------------------------ */
 /* Formatting                                                                            */

@@ -7,8 +7,10 @@
  * (AVX-512 where it pays). The graph ops of imported networks (convg, poolg, add, affine;
  * at the end of the file) reuse the direct kernel for stride-1 square convolutions and run
  * the rest as GEMMs over x or im2col blocks (oct__sgemm), AVX-512 depthwise rows and
- * separable pooling. Checked op by op against the reference backend (backend_ref.c). */
-#include "internal.h"
+ * separable pooling. Checked op by op against the reference backend (backend_ref.c).
+ * Ops arrive checked by the dispatcher (dispatch.c); out of memory is
+ * OCT_ERR_DEVICE_MEMORY (internal.h: the contract); OCTCL_CPU_PATH forces a path. */
+#include "backend_cpu.h"
 #include "gemm.h"
 #include "threadpool.h"
 #include "tune.h"
@@ -19,6 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,7 +95,8 @@ typedef struct {
     cpu__scratch_t *scratch;   /* [threads]: im2col columns and GEMM output, or padded input (floats) */
     int *index;                /* resize source-index tables (ints) */
     size_t index_count;
-    int direct;                /* the direct convolution kernel can run here (AVX-512F) */
+    int direct;                /* the direct convolution kernel can run here (AVX-512F), not forced off */
+    int im2col;                /* OCT__CPU_PATH_IM2COL: every convg on im2col + sgemm */
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
     size_t packed_bytes;       /* bytes of the packed copies held */
@@ -120,7 +124,7 @@ static oct_status cpu__scratch(oct__cpu_state *st, int t, size_t count, const ch
     s->count = 0;
     s->f = cpu__alloc_floats(count);
     if (!s->f)
-        return oct__fail(OCT_ERR_HOST_MEMORY, "cpu %s: out of host memory for %zu floats of scratch", what, count);
+        return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu %s: out of memory for %zu floats of scratch", what, count);
     s->count = count;
     return OCT_OK;
 }
@@ -133,7 +137,7 @@ static oct_status cpu__index(oct__cpu_state *st, size_t count)
     st->index_count = 0;
     st->index = count <= SIZE_MAX / sizeof(int) ? oct__malloc(count * sizeof(int)) : NULL;
     if (!st->index)
-        return oct__fail(OCT_ERR_HOST_MEMORY, "cpu resize: out of host memory for %zu index entries", count);
+        return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu resize: out of memory for %zu index entries", count);
     st->index_count = count;
     return OCT_OK;
 }
@@ -468,8 +472,34 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
 
 static void cpu_release(oct_context *ctx);
 
+/* The forced code path (backend_cpu.h): -1 until oct__cpu_force_path sets one. */
+const char *const oct__cpu_path_names[OCT__CPU_PATH_COUNT] = {"auto", "gemm", "im2col"};
+static _Atomic int cpu__forced_path = -1;
+
+void oct__cpu_force_path(int path) { cpu__forced_path = path >= 0 && path < OCT__CPU_PATH_COUNT ? path : -1; }
+
+/* The path for a new context: the forced one, else $OCTCL_CPU_PATH, else auto (with
+ * $OCTCL_CPU_CONVG=im2col, the older spelling, as im2col). */
+static oct_status cpu__path(int *path)
+{
+    *path = cpu__forced_path;
+    if (*path >= 0) return OCT_OK;
+    *path = OCT__CPU_PATH_AUTO;
+    const char *env = getenv("OCTCL_CPU_PATH");
+    if (env && *env) {
+        for (int i = 0; i < OCT__CPU_PATH_COUNT; i++)
+            if (strcmp(env, oct__cpu_path_names[i]) == 0) return *path = i, OCT_OK;
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_CPU_PATH = '%s' (must be auto, gemm or im2col)", env);
+    }
+    const char *convg = getenv("OCTCL_CPU_CONVG");
+    if (convg && strcmp(convg, "im2col") == 0) *path = OCT__CPU_PATH_IM2COL;
+    return OCT_OK;
+}
+
 static oct_status cpu_init(oct_context *ctx)
 {
+    int path;
+    OCT__TRY(cpu__path(&path));
     /* OCTCL_THREADS sets the context's threads; unset or empty: one per online core. */
     long threads = 0;
     const char *env = getenv("OCTCL_THREADS");
@@ -496,6 +526,13 @@ static oct_status cpu_init(oct_context *ctx)
 #ifdef OCT__CPU_NO_DIRECT /* the im2col + GEMM path and plain loops only (for testing) */
     st->direct = 0;
 #endif
+    if (path == OCT__CPU_PATH_GEMM) st->direct = 0;
+    st->im2col = path == OCT__CPU_PATH_IM2COL;
+    if (path != OCT__CPU_PATH_AUTO) { /* say so: a forced path is a test's, never a default */
+        size_t len = strlen(ctx->info.reason);
+        snprintf(ctx->info.reason + len, sizeof ctx->info.reason - len, "; cpu code path forced: %s",
+                 oct__cpu_path_names[path]);
+    }
     st->scratch = oct__calloc((size_t)st->threads, sizeof *st->scratch);
     if (!st->scratch) {
         s = oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for %d scratch slots", st->threads);
@@ -526,7 +563,7 @@ static oct_status cpu_alloc(oct_context *ctx, oct__buf *b, size_t count)
 {
     (void)ctx;
     b->host = cpu__alloc_floats(count);
-    if (!b->host) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory allocating %zu floats", count);
+    if (!b->host) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu: out of memory allocating %zu floats", count);
     b->count = count;
     return OCT_OK;
 }
@@ -792,7 +829,7 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, co
         return oct__fail(OCT_ERR_BAD_SIZE, "cpu conv2d: %d x %zu weights are too many to pack", co, kdim);
     float *pk = cpu__alloc_floats(blocks * kdim * OCT__DK_MR);
     if (!pk)
-        return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory packing %d x %zu weights", co, kdim);
+        return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu conv2d: out of memory packing %d x %zu weights", co, kdim);
     const float *src = wb->host;
     size_t k1 = wb->count / (size_t)co, k2 = kdim - k1; /* row lengths in wb and wb2 */
     for (size_t bl = 0; bl < blocks; bl++)
@@ -870,18 +907,7 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     const oct__view *x = &op->x, *y = &op->y;
     int k = op->k, s = op->stride, pad = op->pad;
     int n = y->n, ci = x->c, co = y->c, ho = y->h, wo = y->w;
-    if (k < 1 || s < 1 || pad < 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "cpu conv2d: kernel %d, stride %d, padding %d", k, s, pad);
-    if (x->n != n || ho != oct__conv_out(x->h, k, s, pad) || wo != oct__conv_out(x->w, k, s, pad))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
-                         "cpu conv2d: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d), k %d s %d p %d",
-                         n, co, ho, wo, x->n, ci, x->h, x->w, k, s, pad);
     size_t kdim = (size_t)ci * k * k; /* GEMM inner dimension */
-    if (op->weight->count != (size_t)co * kdim)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu conv2d: weight has %zu values, expected (%d, %d, %d, %d)",
-                         op->weight->count, co, ci, k, k);
-    if (op->bias && op->bias->count != (size_t)co)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu conv2d: bias has %zu values, expected %d", op->bias->count, co);
     if (n <= 0 || co <= 0 || ho <= 0 || wo <= 0) return OCT_OK;
     size_t hw = (size_t)ho * wo;
     const float *bias = op->bias ? op->bias->host : NULL;
@@ -954,11 +980,6 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     oct__cpu_state *st = ctx->state;
     const oct__view *x1 = &op->x1, *x2 = &op->x2, *y = &op->y;
     int k = op->k, s = op->stride, pad = op->pad;
-    if (k < 1 || s < 1 || pad < 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "cpu conv2d_pair: kernel %d, stride %d, padding %d", k, s, pad);
-    if (x2->n != x1->n || x2->h != x1->h || x2->w != x1->w)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu conv2d_pair: x2 (%d, %d, %d, %d) and x1 (%d, %d, %d, %d) differ in batch or size",
-                         x2->n, x2->c, x2->h, x2->w, x1->n, x1->c, x1->h, x1->w);
     if (!st->direct || s != 1 || x1->c <= 0 || x2->c <= 0 || (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
         oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
         OCT__TRY(cpu_conv2d(ctx, &a));
@@ -966,18 +987,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
         return cpu_conv2d(ctx, &b);
     }
     int n = y->n, co = y->c, ho = y->h, wo = y->w;
-    if (x1->n != n || ho != oct__conv_out(x1->h, k, s, pad) || wo != oct__conv_out(x1->w, k, s, pad))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
-                         "cpu conv2d_pair: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d), k %d s %d p %d",
-                         n, co, ho, wo, x1->n, x1->c, x1->h, x1->w, k, s, pad);
     size_t k2 = (size_t)k * k, kdim = (size_t)(x1->c + x2->c) * k2;
-    if (op->weight1->count != (size_t)co * x1->c * k2 || op->weight2->count != (size_t)co * x2->c * k2)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
-                         "cpu conv2d_pair: weights have %zu and %zu values, expected (%d, %d | %d, %d, %d)",
-                         op->weight1->count, op->weight2->count, co, x1->c, x2->c, k, k);
-    if ((op->bias1 && op->bias1->count != (size_t)co) || (op->bias2 && op->bias2->count != (size_t)co))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu conv2d_pair: biases have %zu and %zu values, expected %d",
-                         op->bias1 ? op->bias1->count : 0, op->bias2 ? op->bias2->count : 0, co);
     if (n <= 0 || co <= 0 || ho <= 0 || wo <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host); /* the output is being written */
     size_t hw = (size_t)ho * wo, macs = (size_t)n * hw * kdim * (size_t)co;
@@ -993,7 +1003,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     float *bias = NULL;
     if (op->bias1 || op->bias2) {
         bias = oct__malloc((size_t)co * sizeof(float));
-        if (!bias) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d_pair: out of host memory for %d biases", co);
+        if (!bias) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu conv2d_pair: out of memory for %d biases", co);
         for (int o = 0; o < co; o++)
             bias[o] = (op->bias1 ? op->bias1->host[o] : 0.0f) + (op->bias2 ? op->bias2->host[o] : 0.0f);
     }
@@ -1045,10 +1055,6 @@ static oct_status cpu_avgpool2(oct_context *ctx, const oct__pool_op *op)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
-    if (x->n != y->n || x->c != y->c || y->h != x->h / 2 || y->w != x->w / 2)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
-                         "cpu avgpool2: output (%d, %d, %d, %d) is not half of (%d, %d, %d, %d)", y->n, y->c, y->h,
-                         y->w, x->n, x->c, x->h, x->w);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
     cpu__plane_job job = {op, NULL, NULL, st->direct, {0}};
@@ -1113,12 +1119,7 @@ static oct_status cpu_resize(oct_context *ctx, const oct__resize_op *op)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
-    if (x->n != y->n || x->c != y->c)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu resize: input (%d, %d, ...) and output (%d, %d, ...) differ",
-                         x->n, x->c, y->n, y->c);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
-    if (x->h <= 0 || x->w <= 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "cpu resize: empty input plane %dx%d", x->h, x->w);
     cpu__unpack(st, y->buf->host);
     cpu__plane_job job = {op, NULL, NULL, 0, {0}};
     size_t planes = (size_t)y->n * y->c;
@@ -1172,9 +1173,6 @@ static oct_status cpu_gap(oct_context *ctx, const oct__gap_op *op)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x;
-    if (op->c0 < 0 || op->c0 + x->c > op->ctotal || op->y->count < (size_t)x->n * op->ctotal)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu gap: channels [%d, %d) do not fit %d (output holds %zu)",
-                         op->c0, op->c0 + x->c, op->ctotal, op->y->count);
     if (x->n <= 0 || x->c <= 0) return OCT_OK;
     cpu__unpack(st, op->y->host);
     cpu__plane_job job = {op, NULL, NULL, 0, {0}};
@@ -1188,9 +1186,6 @@ static oct_status cpu_gap(oct_context *ctx, const oct__gap_op *op)
 static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
 {
     int n = op->n, in = op->in, out = op->out;
-    if (n < 0 || in < 0 || out < 0 || op->x->count < (size_t)n * in || op->weight->count < (size_t)out * in ||
-        op->y->count < (size_t)n * out || (op->bias && op->bias->count < (size_t)out))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu linear: buffers too small for n %d, in %d, out %d", n, in, out);
     if (n == 0 || out == 0) return OCT_OK;
     cpu__unpack(ctx->state, op->y->host);
     float *y = op->y->host; /* (n, out) */
@@ -1709,12 +1704,6 @@ static void cpu__g_ew_run(oct__cpu_state *st, cpu__g_ew_job *j)
     oct__pool_run(st->pool, cpu__threads(st, &j->work), cpu__g_ew_task, j);
 }
 
-/* Same (n, c, h, w). */
-static int cpu__g_same(const oct__view *a, const oct__view *b)
-{
-    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
-}
-
 /* ---- The ops */
 
 static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
@@ -1722,28 +1711,7 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
     int g = op->groups;
-    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 ||
-        op->pad_t < 0 || op->pad_l < 0 || op->pad_b < 0 || op->pad_r < 0 || g < 1 || x->c % g || y->c % g)
-        return oct__fail(OCT_ERR_BAD_SIZE,
-                         "cpu convg: kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, groups %d of %d "
-                         "-> %d channels",
-                         op->kh, op->kw, op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l,
-                         op->pad_b, op->pad_r, g, x->c, y->c);
-    long sh = (long)x->h + op->pad_t + op->pad_b - (long)op->dil_h * (op->kh - 1) - 1;
-    long sw = (long)x->w + op->pad_l + op->pad_r - (long)op->dil_w * (op->kw - 1) - 1;
-    if (x->n != y->n || sh < 0 || sw < 0 || y->h != sh / op->stride_h + 1 || y->w != sw / op->stride_w + 1)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
-                         "cpu convg: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d)", y->n, y->c, y->h,
-                         y->w, x->n, x->c, x->h, x->w);
     size_t cig = (size_t)(x->c / g);
-    if (op->weight->count != (size_t)y->c * cig * op->kh * op->kw)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: weight has %zu values, expected (%d, %zu, %d, %d)",
-                         op->weight->count, y->c, cig, op->kh, op->kw);
-    if (op->bias && op->bias->count != (size_t)y->c)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: bias has %zu values, expected %d", op->bias->count, y->c);
-    if (op->res.buf && !cpu__g_same(&op->res, y))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu convg: residual (%d, %d, %d, %d) is not the output's shape",
-                         op->res.n, op->res.c, op->res.h, op->res.w);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
     if (cig == 0) { /* an empty sum: y (=|+=) bias (+ res), then ReLU */
@@ -1756,9 +1724,8 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
         }
         return OCT_OK;
     }
-    /* $OCTCL_CPU_CONVG=im2col forces the general im2col + GEMM path for every shape. */
-    const char *force = getenv("OCTCL_CPU_CONVG");
-    if (force && strcmp(force, "im2col") == 0) return cpu__g_gemm(st, op, 0);
+    /* The im2col path (backend_cpu.h) forces the general im2col + GEMM for every shape. */
+    if (st->im2col) return cpu__g_gemm(st, op, 0);
     int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&
               !op->pad_b && !op->pad_r;
     /* 1x1, stride 1, no padding: one GEMM per block straight from x. */
@@ -1926,13 +1893,6 @@ static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
-    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->pad_t < 0 || op->pad_l < 0 ||
-        op->pad_b < 0 || op->pad_r < 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "cpu poolg: kernel %dx%d, stride %d,%d, pads %d,%d,%d,%d", op->kh, op->kw,
-                         op->stride_h, op->stride_w, op->pad_t, op->pad_l, op->pad_b, op->pad_r);
-    if (x->n != y->n || x->c != y->c)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu poolg: input (%d, %d, ...) and output (%d, %d, ...) differ",
-                         x->n, x->c, y->n, y->c);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
     cpu__g_pool_job j = {op, st, st->direct, {0}};
@@ -1947,10 +1907,6 @@ static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op)
 static oct_status cpu_add(oct_context *ctx, const oct__add_op *op)
 {
     oct__cpu_state *st = ctx->state;
-    if (!cpu__g_same(&op->a, &op->y) || !cpu__g_same(&op->b, &op->y))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu add: a (%d, %d, %d, %d), b (%d, %d, %d, %d), y (%d, %d, %d, %d)",
-                         op->a.n, op->a.c, op->a.h, op->a.w, op->b.n, op->b.c, op->b.h, op->b.w, op->y.n, op->y.c,
-                         op->y.h, op->y.w);
     if (op->y.n <= 0 || op->y.c <= 0 || op->y.h <= 0 || op->y.w <= 0) return OCT_OK;
     cpu__unpack(st, op->y.buf->host);
     cpu__g_ew_job j = {&op->a, &op->b, &op->y, NULL, NULL, op->relu, 0, 0, 0, 0, {0}};
@@ -1963,12 +1919,6 @@ static oct_status cpu_affine(oct_context *ctx, const oct__affine_op *op)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
-    if (!cpu__g_same(x, y))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu affine: x (%d, %d, %d, %d) and y (%d, %d, %d, %d) differ", x->n,
-                         x->c, x->h, x->w, y->n, y->c, y->h, y->w);
-    if ((op->scale && op->scale->count != (size_t)x->c) || (op->shift && op->shift->count != (size_t)x->c))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "cpu affine: scale / shift of %zu / %zu values for %d channels",
-                         op->scale ? op->scale->count : 0, op->shift ? op->shift->count : 0, x->c);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
     cpu__g_ew_job j = {x, NULL, y, op->scale ? op->scale->host : NULL, op->shift ? op->shift->host : NULL, op->relu, 1,

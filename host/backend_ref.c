@@ -1,7 +1,8 @@
 /* backend_ref.c — the reference backend: the oracle every other backend is tested
  * against. Plain loops over host memory, double accumulation, written to be obviously
- * right before fast. */
-#include "internal.h"
+ * right before fast. Ops arrive checked by the dispatcher (dispatch.c). */
+#include "backend_ref.h"
+#include "backend_cpu.h" /* the host backends' benchmark support */
 
 #include <math.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static oct_status ref_alloc(oct_context *ctx, oct__buf *b, size_t count)
 {
     (void)ctx;
     b->host = oct__malloc(count * sizeof(float));
-    if (!b->host) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory allocating %zu floats", count);
+    if (!b->host) return oct__fail(OCT_ERR_DEVICE_MEMORY, "ref: out of memory allocating %zu floats", count);
     b->count = count;
     return OCT_OK;
 }
@@ -79,7 +80,7 @@ static oct_status ref_conv2d(oct_context *ctx, const oct__conv_op *op)
     int k = op->k, s = op->stride, pad = op->pad;
     size_t plane = (size_t)y->h * y->w;
     double *acc = oct__malloc(plane * sizeof *acc);
-    if (!acc) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory for a %dx%d conv plane", y->h, y->w);
+    if (!acc) return oct__fail(OCT_ERR_DEVICE_MEMORY, "ref: out of memory for a %dx%d conv plane", y->h, y->w);
     for (int b = 0; b < y->n; b++)
         for (int co = 0; co < y->c; co++) {
             double bias = op->bias ? op->bias->host[co] : 0.0;
@@ -183,39 +184,17 @@ static void oct__valid_range_off(int n_out, int n_in, int stride, int off, int *
  * ref_conv2d the sums of an output plane are carried together and the loops skip the
  * zero padding; the order of every single sum is the plain loop's. */
 /* Same (n, c, h, w). */
-static int oct__same_shape(const oct__view *a, const oct__view *b)
-{
-    return a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w;
-}
-
 static oct_status ref_convg(oct_context *ctx, const oct__convg_op *op)
 {
     (void)ctx;
     const oct__view *x = &op->x, *y = &op->y, *res = &op->res;
     int kh = op->kh, kw = op->kw, g = op->groups;
-    if (kh < 1 || kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->dil_h < 1 || op->dil_w < 1 ||
-        op->pad_t < 0 || op->pad_l < 0 || op->pad_b < 0 || op->pad_r < 0 || g < 1 || x->c % g || y->c % g)
-        return oct__fail(OCT_ERR_BAD_SIZE,
-                         "ref convg: kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, groups %d of %d "
-                         "-> %d channels",
-                         kh, kw, op->stride_h, op->stride_w, op->dil_h, op->dil_w, op->pad_t, op->pad_l, op->pad_b,
-                         op->pad_r, g, x->c, y->c);
-    long sh = (long)x->h + op->pad_t + op->pad_b - (long)op->dil_h * (kh - 1) - 1;
-    long sw = (long)x->w + op->pad_l + op->pad_r - (long)op->dil_w * (kw - 1) - 1;
-    if (x->n != y->n || sh < 0 || sw < 0 || y->h != sh / op->stride_h + 1 || y->w != sw / op->stride_w + 1 ||
-        (res->buf && !oct__same_shape(res, y)))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH,
-                         "ref convg: output (%d, %d, %d, %d) does not fit input (%d, %d, %d, %d) or residual", y->n,
-                         y->c, y->h, y->w, x->n, x->c, x->h, x->w);
-    if (op->weight->count != (size_t)y->c * (x->c / g) * kh * kw || (op->bias && op->bias->count != (size_t)y->c))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref convg: weight of %zu / bias of %zu values for (%d, %d, %d, %d)",
-                         op->weight->count, op->bias ? op->bias->count : 0, y->c, x->c / g, kh, kw);
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     const float *w = op->weight->host;
     int cig = x->c / g, cog = y->c / g; /* channels per group */
     size_t plane = (size_t)y->h * y->w;
     double *acc = oct__malloc(plane * sizeof *acc);
-    if (!acc) return oct__fail(OCT_ERR_HOST_MEMORY, "out of host memory for a %dx%d conv plane", y->h, y->w);
+    if (!acc) return oct__fail(OCT_ERR_DEVICE_MEMORY, "ref: out of memory for a %dx%d conv plane", y->h, y->w);
     for (int b = 0; b < y->n; b++)
         for (int co = 0; co < y->c; co++) {
             int c0 = (co / cog) * cig; /* first input channel of co's group */
@@ -254,13 +233,6 @@ static oct_status ref_poolg(oct_context *ctx, const oct__poolg_op *op)
 {
     (void)ctx;
     const oct__view *x = &op->x, *y = &op->y;
-    if (op->kh < 1 || op->kw < 1 || op->stride_h < 1 || op->stride_w < 1 || op->pad_t < 0 || op->pad_l < 0 ||
-        op->pad_b < 0 || op->pad_r < 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "ref poolg: kernel %dx%d, stride %d,%d, pads %d,%d,%d,%d", op->kh, op->kw,
-                         op->stride_h, op->stride_w, op->pad_t, op->pad_l, op->pad_b, op->pad_r);
-    if (x->n != y->n || x->c != y->c)
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref poolg: input (%d, %d, ...) and output (%d, %d, ...) differ",
-                         x->n, x->c, y->n, y->c);
     for (int b = 0; b < y->n; b++)
         for (int c = 0; c < y->c; c++)
             for (int oy = 0; oy < y->h; oy++)
@@ -297,10 +269,6 @@ static oct_status ref_add(oct_context *ctx, const oct__add_op *op)
 {
     (void)ctx;
     const oct__view *y = &op->y;
-    if (!oct__same_shape(&op->a, y) || !oct__same_shape(&op->b, y))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref add: a (%d, %d, %d, %d), b (%d, %d, %d, %d), y (%d, %d, %d, %d)",
-                         op->a.n, op->a.c, op->a.h, op->a.w, op->b.n, op->b.c, op->b.h, op->b.w, y->n, y->c, y->h,
-                         y->w);
     for (int b = 0; b < y->n; b++)
         for (int c = 0; c < y->c; c++)
             for (int iy = 0; iy < y->h; iy++)
@@ -316,11 +284,6 @@ static oct_status ref_affine(oct_context *ctx, const oct__affine_op *op)
 {
     (void)ctx;
     const oct__view *y = &op->y;
-    if (!oct__same_shape(&op->x, y) || (op->scale && op->scale->count != (size_t)y->c) ||
-        (op->shift && op->shift->count != (size_t)y->c))
-        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "ref affine: x (%d, %d, %d, %d), y (%d, %d, %d, %d), scale / shift "
-                         "of %zu / %zu values", op->x.n, op->x.c, op->x.h, op->x.w, y->n, y->c, y->h, y->w,
-                         op->scale ? op->scale->count : 0, op->shift ? op->shift->count : 0);
     for (int b = 0; b < y->n; b++)
         for (int c = 0; c < y->c; c++) {
             double sc = op->scale ? op->scale->host[c] : 1.0, sh = op->shift ? op->shift->host[c] : 0.0;

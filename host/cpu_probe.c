@@ -1,6 +1,6 @@
 /* cpu_probe.c — benchmark support shared by the CPU backends: wall-clock "device time"
  * (their ops run synchronously) and an FP32 fused-multiply-add probe for the peak. */
-#include "internal.h"
+#include "backend_cpu.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -82,7 +82,7 @@ oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops)
     if (cores < 1) cores = 1;
     if (cores > MAX_THREADS) cores = MAX_THREADS;
     if (!probe_supported())
-        return oct__fail(OCT_ERR_NOT_READY, "the CPU peak probe needs AVX2 and FMA, which this CPU lacks");
+        return oct__fail(OCT_ERR_UNSUPPORTED, "the CPU peak probe needs AVX2 and FMA, which this CPU lacks");
     pthread_t th[MAX_THREADS];
     probe_arg args[MAX_THREADS];
     double best = 0;

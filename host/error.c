@@ -20,12 +20,12 @@ static const char *const oct__status_strings[OCT_STATUS_COUNT] = {
     [OCT_ERR_BUILD] = "an OpenCL program failed to build",
     [OCT_ERR_CLBLAST] = "a CLBlast call failed",
     [OCT_ERR_HOST_MEMORY] = "out of host memory",
-    [OCT_ERR_DEVICE_MEMORY] = "out of device memory",
+    [OCT_ERR_DEVICE_MEMORY] = "out of device memory (the backend's memory: host memory on cpu and ref)",
     [OCT_ERR_IO] = "a file could not be opened, read or written",
     [OCT_ERR_FORMAT] = "a file is malformed",
     [OCT_ERR_MODEL] = "a model file does not hold the expected tensors",
     [OCT_ERR_NOT_READY] = "an object was used before it was complete",
-    [OCT_ERR_UNSUPPORTED] = "the model uses an op or attribute value octcl does not run",
+    [OCT_ERR_UNSUPPORTED] = "an op, attribute value or feature is not supported (by octcl or this backend)",
 };
 
 const char *oct_status_string(oct_status s)

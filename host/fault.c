@@ -2,7 +2,7 @@
  * (counted across the process) fails on purpose, so every error path gets exercised.
  * Off unless OCTCL_FAULT_AT=N is set or a test calls oct_debug_fail_at(N).
  */
-#include "internal.h"
+#include "backend_cl.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 static atomic_long oct__fault_calls;
 static atomic_long oct__fault_at = -1; /* -1: not read from the environment yet */
 static atomic_long oct__live_cl;
+static atomic_int oct__fault_cl = -6; /* CL_OUT_OF_HOST_MEMORY */
 
 static long oct__fault_target(void)
 {
@@ -37,6 +38,9 @@ void oct_debug_fail_at(long n)
 }
 
 long oct_debug_fault_calls(void) { return atomic_load(&oct__fault_calls); }
+
+int oct__fault_cl_code(void) { return atomic_load(&oct__fault_cl); }
+void oct__fault_set_cl_code(int code) { atomic_store(&oct__fault_cl, code ? code : -6); }
 
 void oct__cl_object_created(void) { atomic_fetch_add(&oct__live_cl, 1); }
 void oct__cl_object_released(void) { atomic_fetch_sub(&oct__live_cl, 1); }

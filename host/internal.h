@@ -1,5 +1,7 @@
 /* internal.h — what the host files share and users never see: the context, buffers,
- * tensor views, the op table every backend fills in, and the error helpers.
+ * tensor views, the backend contract (the op structs, the op table every backend fills
+ * in, the dispatcher that checks every op, the backend registry) and the error helpers.
+ * Nothing here is one backend's: those live in backend_X.h (docs/BACKENDS.md).
  * Private names carry the oct__ prefix.
  */
 #ifndef OCT_INTERNAL_H
@@ -44,15 +46,12 @@ void oct__event(const oct_event *e);
 /* Fault injection (fault.c)                                                              */
 
 /* 1 when this fallible call must fail (see oct_debug_fail_at). Every host allocation
- * goes through oct__malloc / oct__calloc / oct__realloc, and every OpenCL call that can
- * fail asks oct__fault_hit first. */
+ * goes through oct__malloc / oct__calloc / oct__realloc, and every device call that can
+ * fail (backend_cl.c: every OpenCL call) asks oct__fault_hit first. */
 int oct__fault_hit(void);
 void *oct__malloc(size_t n);
 void *oct__calloc(size_t n, size_t size);
 void *oct__realloc(void *p, size_t n);
-/* Live OpenCL objects (contexts, queues, programs, kernels, buffers, events). */
-void oct__cl_object_created(void);
-void oct__cl_object_released(void);
 
 /* ------------------------------------------------------------------------------------ */
 /* Buffers and views                                                                      */
@@ -60,7 +59,7 @@ void oct__cl_object_released(void);
 /* Storage of `count` floats: host memory for the CPU backends, a cl_mem for OpenCL. */
 typedef struct {
     float *host;   /* CPU backends */
-    void *mem;     /* cl_mem for OpenCL */
+    void *mem;     /* a device backend's handle (OpenCL: cl_mem) */
     size_t count;  /* floats */
 } oct__buf;
 
@@ -196,10 +195,10 @@ typedef struct {
 } oct__affine_op;
 
 /* ------------------------------------------------------------------------------------ */
-/* OpenCL backend extras (backend_cl.c, program_cache.c)                                  */
+/* The OctConv low band as one op                                                         */
 
 /* y (=|+=) conv2d(x1, weight1) + conv2d(x2, weight2) + bias1 + bias2, then ReLU if asked
- * (after the sum), as ONE implicit GEMM over the stacked input [x1; x2]:
+ * (after the sum), as ONE pass over the stacked input [x1; x2] where the backend has it:
  *   x1 (N, C1, H, W), x2 (N, C2, H, W), weight1 (Co, C1, K, K), weight2 (Co, C2, K, K),
  *   bias1, bias2 (Co) or NULL, y (N, Co, Ho, Wo); one kernel size, stride and padding.
  * The OctConv low band HL(Down(x_h)) + LL(x_l) is this op with x1 = Down(x_h). */
@@ -212,34 +211,26 @@ typedef struct {
     int accumulate;
     int relu;
 } oct__conv_pair_op;
-/* The OpenCL implementation of that op (ctx must be an OpenCL context). */
-oct_status oct__cl_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op);
-/* 1 when an OpenCL context's program came from the on-disk binary cache, 0 when it was
- * compiled from source, -1 for a context of another backend. */
-int oct__cl_cache_hit(const oct_context *ctx);
-
-/* The on-disk program-binary cache. A key is the text of (sources, build options,
- * platform, device, device version, driver version); the file is named by its 64-bit
- * FNV-1a hash and holds the whole key, which is compared on load. The folder is
- * $OCTCL_CACHE_DIR ("off" disables the cache), else $XDG_CACHE_HOME/octcl, else
- * $HOME/.cache/octcl. Nothing here ever fails a build: every problem is a miss.
- * OpenCL handles are passed as void * (cl_device_id, cl_context, cl_program). */
-typedef struct oct__pcache oct__pcache;
-/* NULL when the cache is off or the key cannot be made. */
-oct__pcache *oct__pcache_open(void *device, const char *const *src, int nsrc, const char *options);
-/* A program built from the cached binary, or NULL (missing, truncated, corrupt, other
- * key, CL_INVALID_BINARY, build failure). */
-void *oct__pcache_load(oct__pcache *c, void *context);
-/* Store a program built from source: a temp file in the folder renamed into place. */
-void oct__pcache_store(oct__pcache *c, void *program);
-/* The cache file's path ("" when c is NULL). */
-const char *oct__pcache_path(const oct__pcache *c);
-void oct__pcache_close(oct__pcache *c);
 
 /* ------------------------------------------------------------------------------------ */
 /* The op table                                                                           */
 
-/* The table a backend fills in. Ops are queued in order; read waits for them. */
+/* The table a backend fills in, by label. Ops are queued in order; read waits for them.
+ *
+ * The contract:
+ * - Nothing calls an op slot directly: every caller goes through the dispatcher below
+ *   (dispatch.c), which checks the op once (views inside their buffers, every index an
+ *   int, sizes positive, shapes consistent with the op's definition, weight and bias
+ *   counts exact) and never hands a backend an op whose output is empty. Backends trust
+ *   it and check only what is theirs (e.g. a BLAS int range of one of their paths).
+ * - Out of memory: an allocation of the backend's own storage (alloc, scratch, packed
+ *   weights, device buffers, a launch that runs out of resources) is
+ *   OCT_ERR_DEVICE_MEMORY on every backend, the CPU ones included (their "device
+ *   memory" is host memory): it is what a forward pass retries in halves.
+ *   OCT_ERR_HOST_MEMORY is the library's own bookkeeping, never retried.
+ * - What a backend cannot do is OCT_ERR_UNSUPPORTED (a missing optional slot, a probe
+ *   this machine lacks); OCT_ERR_NOT_READY only means an object used before complete.
+ * - Slots marked optional may be NULL; the rest are required. */
 typedef struct oct__backend {
     const char *name;
     oct_status (*init)(oct_context *ctx);
@@ -254,24 +245,80 @@ typedef struct oct__backend {
     oct_status (*gap)(oct_context *ctx, const oct__gap_op *op);
     oct_status (*linear)(oct_context *ctx, const oct__linear_op *op);
     oct_status (*finish)(oct_context *ctx);
-    /* Benchmark support: start/stop summing device time, read the sum (waiting for
-     * queued work), measure the FP32 peak (GFLOP/s). */
+    /* Optional benchmark support (NULL: OCT_ERR_UNSUPPORTED): start/stop summing device
+     * time, read the sum (waiting for queued work), measure the FP32 peak (GFLOP/s). */
     oct_status (*profile)(oct_context *ctx, int enable);
     oct_status (*device_ms)(oct_context *ctx, double *ms);
     oct_status (*peak_gflops)(oct_context *ctx, double *gflops);
-    /* Optional (NULL: the plan queues two conv2d ops instead): the OctConv low band
+    /* Optional (NULL: the dispatcher runs two conv2d ops instead): the OctConv low band
      * HL(Down(x_h)) + LL(x_l) as one op over the stacked input. */
     oct_status (*conv2d_pair)(oct_context *ctx, const oct__conv_pair_op *op);
-    /* The graph ops (see above); every backend has them. */
+    /* The graph ops (see above); required. */
     oct_status (*convg)(oct_context *ctx, const oct__convg_op *op);
     oct_status (*poolg)(oct_context *ctx, const oct__poolg_op *op);
     oct_status (*add)(oct_context *ctx, const oct__add_op *op);
     oct_status (*affine)(oct_context *ctx, const oct__affine_op *op);
 } oct__backend;
 
-extern const oct__backend oct__backend_ref;
-extern const oct__backend oct__backend_cpu;
-extern const oct__backend oct__backend_cl;
+/* ------------------------------------------------------------------------------------ */
+/* The dispatcher (dispatch.c): the one validation layer                                   */
+
+/* Check the op (messages name the op and the value at fault; OCT_ERR_BAD_SIZE for a
+ * size out of range or a view past its buffer, OCT_ERR_SHAPE_MISMATCH for shapes that
+ * disagree, OCT_ERR_NULL_ARG for a missing buffer), return OCT_OK at once when its output
+ * is empty, else run it on ctx's backend. */
+oct_status oct__op_conv2d(oct_context *ctx, const oct__conv_op *op);
+/* Runs the backend's conv2d_pair, or two conv2d ops where the backend has none. */
+oct_status oct__op_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op);
+oct_status oct__op_avgpool2(oct_context *ctx, const oct__pool_op *op);
+oct_status oct__op_resize(oct_context *ctx, const oct__resize_op *op);
+oct_status oct__op_gap(oct_context *ctx, const oct__gap_op *op);
+oct_status oct__op_linear(oct_context *ctx, const oct__linear_op *op);
+oct_status oct__op_convg(oct_context *ctx, const oct__convg_op *op);
+oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op);
+oct_status oct__op_add(oct_context *ctx, const oct__add_op *op);
+oct_status oct__op_affine(oct_context *ctx, const oct__affine_op *op);
+
+/* ------------------------------------------------------------------------------------ */
+/* The backend registry (registry.c)                                                      */
+
+/* The device a backend's choose / auto_pick found: what oct_context_info reports, and
+ * the device as the backend knows it (OpenCL: cl_platform_id, cl_device_id), which its
+ * init reads from ctx->device. */
+typedef struct {
+    oct_device_info info;
+    void *device[2];
+} oct__choice;
+
+/* One line per backend. Adding a backend is its files, one line in registry.c and a
+ * value of the public oct_backend enum. */
+typedef struct {
+    const char *name;          /* the device spec's word: "ref", "cpu", "opencl" */
+    oct_backend id;            /* its public enum value */
+    const oct__backend *ops;   /* the op table */
+    const char *forms;         /* the specs it takes, for messages: "opencl, opencl:P:D" */
+    /* OCT_OK when the spec (`name` or `name:...`) is well formed, else
+     * OCT_ERR_BAD_DEVICE_SPEC with a message; opens no device. */
+    oct_status (*parse)(const char *spec);
+    /* The device for a spec parse accepted; fails with OCT_ERR_NO_DEVICE,
+     * OCT_ERR_NO_OPENCL ... */
+    oct_status (*choose)(const char *spec, oct__choice *out);
+    /* "auto": 1 and the device this backend offers (the entries are asked in table
+     * order; out->info.reason gets a phrase that follows "auto: "), or 0 with the
+     * reason in why. NULL: never picked by auto. */
+    int (*auto_pick)(oct__choice *out, char *why, size_t why_len);
+    /* oct_list_devices: devices written (at most max) and found, or -1 with why. NULL:
+     * this backend lists none. */
+    int (*list)(oct_device_info *out, int max, char *why, size_t why_len);
+} oct__backend_entry;
+
+/* The entries, in "auto" preference order, and their count. */
+extern const oct__backend_entry oct__backends[];
+extern const int oct__backend_count;
+/* The entry whose name is spec or spec's word before ':', or NULL. */
+const oct__backend_entry *oct__backend_find(const char *spec);
+/* The entry of a public enum value, or NULL. */
+const oct__backend_entry *oct__backend_of(oct_backend id);
 
 /* ------------------------------------------------------------------------------------ */
 /* Context and tensors                                                                     */
@@ -279,8 +326,7 @@ extern const oct__backend oct__backend_cl;
 struct oct_context {
     oct_device_info info;
     const oct__backend *be;
-    void *cl_platform;   /* cl_platform_id when OpenCL */
-    void *cl_device;     /* cl_device_id when OpenCL */
+    void *device[2];     /* the chosen device as its backend knows it (oct__choice) */
     void *state;         /* the backend's own state */
     int prof_on;         /* profiling enabled (CPU paths: wall time since prof_start_ms) */
     double prof_start_ms;
@@ -300,11 +346,8 @@ struct oct_tensor {
     int borrowed;   /* the bands are another owner's storage: freeing leaves them */
 };
 
-/* Benchmark support of the CPU backends (cpu_probe.c). */
+/* A monotonic clock in milliseconds (cpu_probe.c). */
 double oct__now_ms(void);
-oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
-oct_status oct__cpu_profile(oct_context *ctx, int enable);
-oct_status oct__cpu_device_ms(oct_context *ctx, double *ms);
 
 /* Allocate / free a buffer through the context's backend; count 0 allocates nothing.
  * ctx->buf_bytes follows what they hold. */

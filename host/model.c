@@ -632,7 +632,8 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w, 
             return oct__fail(OCT_ERR_BAD_SIZE, "OctNetMini: input value %zu (image %zu) is %s; inputs must be finite", i,
                              i / (in_count / (size_t)n), isnan(x[i]) ? "NaN" : "Inf");
     /* The graph runs it in chunks: under the memory limit, of at most INT_MAX elements
-     * per tensor, in halves when the device (for the CPU backends: the host) runs out. */
+     * per tensor, in halves when the backend's memory (device memory; host memory for
+     * the CPU backends) runs out. */
     m->graph->max_chunk = (size_t)n > (size_t)INT_MAX / per_image ? (int)((size_t)INT_MAX / per_image) : 0;
     OCT__TRY(oct__graph_forward(m->graph, x, n, h, w, logits, trace, user));
     /* A logit that overflowed is an error, not an answer. */

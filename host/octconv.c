@@ -274,15 +274,15 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
      * is added by the resize op, so it is never written at full size. */
     if (hh) {
         oct__conv_op op = oct__conv_for(l, OCT_PATH_HH, xh, yh, 0, relu && !lh);
-        OCT__TRY(ctx->be->conv2d(ctx, &op));
+        OCT__TRY(oct__op_conv2d(ctx, &op));
     }
     if (lh) {
         OCT__TRY(oct__scratch(ctx, &l->tmp, oct_shape_high_count(&ts)));
         oct__view t = oct__view_of(&l->tmp, n, ts.c_h, ts.h, ts.w);
         oct__conv_op op = oct__conv_for(l, OCT_PATH_LH, xl, t, 0, 0);
-        OCT__TRY(ctx->be->conv2d(ctx, &op));
+        OCT__TRY(oct__op_conv2d(ctx, &op));
         oct__resize_op up = {t, yh, hh, relu};
-        OCT__TRY(ctx->be->resize(ctx, &up));
+        OCT__TRY(oct__op_resize(ctx, &up));
     }
     /* Low output: y_l = HL(Down(x_h)) + LL(x_l); one op over the stacked input
      * [Down(x_h); x_l] where the backend has it. */
@@ -290,19 +290,19 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
         OCT__TRY(oct__scratch(ctx, &l->down, oct_shape_high_count(&ds)));
         oct__view d = oct__view_of(&l->down, n, ds.c_h, ds.h, ds.w);
         oct__pool_op pool = {xh, d};
-        OCT__TRY(ctx->be->avgpool2(ctx, &pool));
-        if (ll && ctx->be->conv2d_pair) {
+        OCT__TRY(oct__op_avgpool2(ctx, &pool));
+        if (ll) { /* the dispatcher runs it as two conv2d ops where the backend has no pair op */
             oct__conv_op a = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, 0);
             oct__conv_op b = oct__conv_for(l, OCT_PATH_LL, xl, yl, 0, 0);
             oct__conv_pair_op op = {d, xl, yl, a.weight, b.weight, a.bias, b.bias, a.k, a.stride, a.pad, 0, relu};
-            return ctx->be->conv2d_pair(ctx, &op);
+            return oct__op_conv2d_pair(ctx, &op);
         }
-        oct__conv_op op = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, relu && !ll);
-        OCT__TRY(ctx->be->conv2d(ctx, &op));
+        oct__conv_op op = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, relu);
+        OCT__TRY(oct__op_conv2d(ctx, &op));
     }
     if (ll) {
         oct__conv_op op = oct__conv_for(l, OCT_PATH_LL, xl, yl, hl, relu);
-        OCT__TRY(ctx->be->conv2d(ctx, &op));
+        OCT__TRY(oct__op_conv2d(ctx, &op));
     }
     return OCT_OK;
 }
@@ -363,12 +363,12 @@ oct_status oct_split(oct_context *ctx, const oct_tensor *x, double alpha, oct_te
     if (os.c_h > 0) {
         oct__resize_op copy = {oct__view_channels(&x->high, xs->n, c, 0, os.c_h, xs->h, xs->w),
                                oct__view_of(&y->high, os.n, os.c_h, os.h, os.w), 0, 0};
-        OCT__TRY(ctx->be->resize(ctx, &copy));
+        OCT__TRY(oct__op_resize(ctx, &copy));
     }
     if (os.c_l > 0) {
         oct__pool_op pool = {oct__view_channels(&x->high, xs->n, c, os.c_h, os.c_l, xs->h, xs->w),
                              oct__view_of(&y->low, os.n, os.c_l, os.hl, os.wl)};
-        OCT__TRY(ctx->be->avgpool2(ctx, &pool));
+        OCT__TRY(oct__op_avgpool2(ctx, &pool));
     }
     return OCT_OK;
 }
@@ -392,12 +392,12 @@ oct_status oct_merge(oct_context *ctx, const oct_tensor *x, oct_tensor *y)
     if (xs->c_h > 0) {
         oct__resize_op copy = {oct__view_of(&x->high, xs->n, xs->c_h, xs->h, xs->w),
                                oct__view_channels(&y->high, os.n, c, 0, xs->c_h, os.h, os.w), 0, 0};
-        OCT__TRY(ctx->be->resize(ctx, &copy));
+        OCT__TRY(oct__op_resize(ctx, &copy));
     }
     if (xs->c_l > 0) {
         oct__resize_op up = {oct__view_of(&x->low, xs->n, xs->c_l, xs->hl, xs->wl),
                              oct__view_channels(&y->high, os.n, c, xs->c_h, xs->c_l, os.h, os.w), 0, 0};
-        OCT__TRY(ctx->be->resize(ctx, &up));
+        OCT__TRY(oct__op_resize(ctx, &up));
     }
     return OCT_OK;
 }

@@ -18,7 +18,7 @@
  *   key          key_len bytes of text
  *   binary       bin_len bytes, what CL_PROGRAM_BINARIES returned
  */
-#include "internal.h"
+#include "backend_cl.h"
 #include "io.h"
 
 #ifdef __APPLE__

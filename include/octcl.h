@@ -38,13 +38,14 @@ typedef enum {
     OCT_ERR_OPENCL,           /* an OpenCL call failed */
     OCT_ERR_BUILD,            /* an OpenCL program failed to build */
     OCT_ERR_CLBLAST,          /* a CLBlast call failed */
-    OCT_ERR_HOST_MEMORY,      /* a host allocation failed */
-    OCT_ERR_DEVICE_MEMORY,    /* a device allocation failed */
+    OCT_ERR_HOST_MEMORY,      /* a host allocation of the library's own failed */
+    OCT_ERR_DEVICE_MEMORY,    /* the backend's memory ran out (device memory; for cpu and ref
+                                 the host memory holding tensors and scratch) */
     OCT_ERR_IO,               /* a file could not be opened, read or written */
     OCT_ERR_FORMAT,           /* a file is malformed (safetensors, .npy, IDX) */
     OCT_ERR_MODEL,            /* a model file's tensors are missing, extra or mis-shaped */
     OCT_ERR_NOT_READY,        /* an object used before it was complete (e.g. no weights) */
-    OCT_ERR_UNSUPPORTED,      /* a model uses an op or attribute value octcl does not run */
+    OCT_ERR_UNSUPPORTED,      /* an op, attribute value or feature octcl (or this backend) does not have */
     OCT_STATUS_COUNT
 } oct_status;
 
@@ -74,6 +75,10 @@ typedef struct {
     char reason[256];     /* why this device was chosen */
 } oct_device_info;
 
+/* The name of a backend as device specs spell it: "ref", "cpu", "opencl" ("unknown" for
+ * a value that is none of them). */
+const char *oct_backend_name(oct_backend b);
+
 typedef struct oct_context oct_context;
 
 /* Create a context. `device` is one of:
@@ -84,6 +89,10 @@ typedef struct oct_context oct_context;
  *   "ref"         the reference path
  * NULL means $OCTCL_DEVICE, or "auto" when that is unset or empty. */
 oct_status oct_context_create(const char *device, oct_context **out);
+/* OCT_OK when `spec` is a device spec oct_context_create understands (it opens no
+ * device, so the device may still not exist), else OCT_ERR_BAD_DEVICE_SPEC with the
+ * reason in oct_last_error(). */
+oct_status oct_device_spec_check(const char *spec);
 void oct_context_free(oct_context *ctx);
 /* Which device the context runs on and why. */
 oct_status oct_context_info(const oct_context *ctx, oct_device_info *out);
@@ -227,7 +236,7 @@ oct_status oct_model_forward(oct_model *m, const float *x, int n, int h, int w,
 /* Limit the device memory a forward pass may hold for activations (0: no limit). A
  * larger batch runs in chunks that fit, with the same logits as one pass; a limit too
  * small for one image is OCT_ERR_DEVICE_MEMORY. Without a limit, a pass that runs out of
- * device memory is retried in halves. */
+ * device memory (OCT_ERR_DEVICE_MEMORY, on every backend) is retried in halves. */
 oct_status oct_model_set_memory_limit(oct_model *m, size_t bytes);
 /* Images per pass in the last oct_model_forward (the chunk size). */
 int oct_model_last_chunk(const oct_model *m);

@@ -5,7 +5,7 @@
  * XDG_CACHE_HOME / HOME are honoured.
  * Every case runs in its own temporary folder. Exit 77 when there is no OpenCL device.
  */
-#include "internal.h"
+#include "backend_cl.h"
 #include "testutil.h"
 
 #include <dirent.h>

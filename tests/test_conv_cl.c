@@ -93,18 +93,18 @@ static oct_status case_run(oct_context *ctx, const conv_case *c, const case_data
     oct__view yv = oct__view_channels(&yb, c->n, c->cy_total, c->cy0, c->co, d->ho, d->wo);
     if (!c->pair) {
         oct__conv_op op = {xv, yv, &w, c->bias ? &b : NULL, c->k, c->stride, c->pad, c->acc, c->relu};
-        s = ctx->be->conv2d(ctx, &op);
+        s = oct__op_conv2d(ctx, &op);
     } else {
         oct__view xv2 = oct__view_channels(&x2, c->n, c->cx2_total, c->cx20, c->ci2, c->h, c->w);
         if (ctx->info.backend == OCT_BACKEND_OPENCL) {
             oct__conv_pair_op op = {xv, xv2, yv, &w, &w2, c->bias ? &b : NULL, c->bias2 ? &b2 : NULL,
                                     c->k, c->stride, c->pad, c->acc, c->relu};
-            s = oct__cl_conv2d_pair(ctx, &op);
+            s = oct__op_conv2d_pair(ctx, &op);
         } else {
             oct__conv_op op1 = {xv, yv, &w, c->bias ? &b : NULL, c->k, c->stride, c->pad, c->acc, 0};
             oct__conv_op op2 = {xv2, yv, &w2, c->bias2 ? &b2 : NULL, c->k, c->stride, c->pad, 1, c->relu};
-            s = ctx->be->conv2d(ctx, &op1);
-            if (s == OCT_OK) s = ctx->be->conv2d(ctx, &op2);
+            s = oct__op_conv2d(ctx, &op1);
+            if (s == OCT_OK) s = oct__op_conv2d(ctx, &op2);
         }
     }
     if (s == OCT_OK) s = ctx->be->read(ctx, &yb, *y);
@@ -296,15 +296,15 @@ static double perf_run(oct_context *ctx, const conv_case *c, const case_data *d,
         oct_status s = oct_context_profile(ctx, 1);
         if (!c->pair) {
             oct__conv_op op = {xv, yv, &w, NULL, c->k, c->stride, c->pad, 0, 1};
-            if (s == OCT_OK) s = ctx->be->conv2d(ctx, &op);
+            if (s == OCT_OK) s = oct__op_conv2d(ctx, &op);
         } else if (split_pair) {
             oct__conv_op op1 = {xv, yv, &w, NULL, c->k, c->stride, c->pad, 0, 0};
             oct__conv_op op2 = {xv2, yv, &w2, NULL, c->k, c->stride, c->pad, 1, 1};
-            if (s == OCT_OK) s = ctx->be->conv2d(ctx, &op1);
-            if (s == OCT_OK) s = ctx->be->conv2d(ctx, &op2);
+            if (s == OCT_OK) s = oct__op_conv2d(ctx, &op1);
+            if (s == OCT_OK) s = oct__op_conv2d(ctx, &op2);
         } else {
             oct__conv_pair_op op = {xv, xv2, yv, &w, &w2, NULL, NULL, c->k, c->stride, c->pad, 0, 1};
-            if (s == OCT_OK) s = oct__cl_conv2d_pair(ctx, &op);
+            if (s == OCT_OK) s = oct__op_conv2d_pair(ctx, &op);
         }
         if (s == OCT_OK) s = oct_context_device_ms(ctx, &ms);
         if (s != OCT_OK) {
@@ -408,7 +408,7 @@ static void check_linear(oct_context *ctx, const char *name)
             CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bb, b, (size_t)out), OCT_OK);
             CU_ASSERT_EQUAL(oct__buf_upload(c[k], &yb, y[k], (size_t)n * out), OCT_OK);
             oct__linear_op op = {&xb, &wb, has_bias ? &bb : NULL, &yb, n, in, out};
-            CU_ASSERT_EQUAL(c[k]->be->linear(c[k], &op), OCT_OK);
+            CU_ASSERT_EQUAL(oct__op_linear(c[k], &op), OCT_OK);
             CU_ASSERT_EQUAL(c[k]->be->read(c[k], &yb, y[k]), OCT_OK);
             oct__buf_free(c[k], &yb), oct__buf_free(c[k], &bb), oct__buf_free(c[k], &wb), oct__buf_free(c[k], &xb);
         }

@@ -1,5 +1,6 @@
-/* test_ops.c — the graph ops (general convolution, pooling, add, affine: internal.h) on
- * every backend. The reference first against small cases whose values come from the
+/* test_ops.c — the op-level conformance suite: the graph ops (general convolution,
+ * pooling, add, affine: internal.h) and the OctConv plan's ops (conv2d, conv2d_pair,
+ * avgpool2, resize, gap, linear) on every backend, through the dispatcher (dispatch.c). The reference first against small cases whose values come from the
  * definitions (worked by hand in the comments); then the native CPU backend and every
  * OpenCL device against the reference over a grid of groups (1, 2, depthwise), kernel
  * shapes (1, 3, 5, 7, 1x3, 3x1), strides, asymmetric padding, dilation, odd sizes,
@@ -9,8 +10,12 @@
  * before the view and a tail after the buffer) is a canary that must come back
  * unchanged.
  *
- *   test_ops                 the suites (OpenCL suites only where a device exists), each
- *                            op also with every fallible call failing in turn
+ *   test_ops                 the suites on ref, cpu and every OpenCL device found, each
+ *                            op also with every fallible call failing in turn;
+ *                            OCTCL_CPU_PATH=gemm|im2col forces the CPU backend's paths
+ *                            (ctest: ops_cpu_gemm_*, ops_cpu_im2col)
+ *   test_ops --backend NAME  only that backend's suites (ref, cpu, opencl; 77 when it has
+ *                            no device): OpenCL's forced paths (ctest: ops_opencl_*)
  *   test_ops --torch DIR     the reference against PyTorch in float64 (test_ops_torch.py
  *                            writes the cases into DIR; exit 77 without torch)
  *   OCTCL_OPS_GRID=full      the large grid (seconds on PoCL, minutes under oclgrind)
@@ -68,12 +73,15 @@ static int vs_inside(const vspec *v, size_t i)
 /* ------------------------------------------------------------------------------------ */
 /* One op case                                                                            */
 
-enum { OP_CONV, OP_POOL, OP_ADD, OP_AFFINE };
+enum { OP_CONV, OP_POOL, OP_ADD, OP_AFFINE, OP_CONV2D, OP_PAIR, OP_POOL2, OP_RESIZE, OP_GAP, OP_LINEAR };
 
 typedef struct {
     int kind;
     vspec x, y, res;          /* conv: x, y, res (res.n == 0: none); pool / affine: x, y */
-    vspec a, b;               /* add: inputs (y is a or b when inplace is 1 or 2) */
+    vspec a, b;               /* add: inputs (y is a or b when inplace is 1 or 2); pair: a is x2 */
+    /* The OctConv plan's ops: conv2d and pair use kh (K), sh (stride), pt (padding),
+     * bias, acc, relu; resize acc, relu; gap and linear take y as (n, C, 1, 1) with lead
+     * 0 (gap writes channels [c0, c0 + C) of ctot; linear x (n, in, 1, 1), y (n, out, 1, 1)). */
     int inplace;              /* add: y is a (1) or b (2); affine: y is x (1) */
     /* conv */
     int kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups, bias, acc;
@@ -86,14 +94,14 @@ typedef struct {
 
 /* Host data of a case: every buffer's initial contents. */
 typedef struct {
-    float *x, *y, *res, *a, *b, *w, *bias, *scale, *shift;
-    size_t nx, ny, nres, na, nb, nw, nc;
+    float *x, *y, *res, *a, *b, *w, *bias, *scale, *shift, *w2, *bias2;
+    size_t nx, ny, nres, na, nb, nw, nc, nw2;
 } odata;
 
 static void odata_free(odata *d)
 {
     free(d->x), free(d->y), free(d->res), free(d->a), free(d->b), free(d->w), free(d->bias), free(d->scale);
-    free(d->shift);
+    free(d->shift), free(d->w2), free(d->bias2);
     memset(d, 0, sizeof *d);
 }
 
@@ -112,7 +120,18 @@ static int odata_make(const ocase *c, uint64_t seed, odata *d)
     d->nx = vs_count(&c->x), d->ny = vs_count(&c->y);
     d->x = rng_array(&r, d->nx, -2, 2), d->y = rng_array(&r, d->ny, -2, 2);
     if (!d->x || !d->y) return 0;
-    if (c->kind == OP_CONV) {
+    if (c->kind == OP_LINEAR) {
+        d->nw = (size_t)c->y.c * c->x.c, d->nc = (size_t)c->y.c;
+        d->w = rng_array(&r, d->nw, -0.5f, 0.5f), d->bias = rng_array(&r, d->nc, -2, 2);
+        return d->w && d->bias;
+    }
+    if (c->kind == OP_PAIR) {
+        d->na = vs_count(&c->a), d->nw2 = (size_t)c->y.c * c->a.c * c->kh * c->kh;
+        d->a = rng_array(&r, d->na, -2, 2), d->w2 = rng_array(&r, d->nw2, -0.5f, 0.5f);
+        d->bias2 = rng_array(&r, (size_t)c->y.c, -2, 2);
+        if (!d->a || !d->w2 || !d->bias2) return 0;
+    }
+    if (c->kind == OP_CONV || c->kind == OP_CONV2D || c->kind == OP_PAIR) {
         d->nw = (size_t)c->y.c * (c->x.c / c->groups) * c->kh * c->kw;
         d->nc = (size_t)c->y.c;
         d->w = rng_array(&r, d->nw, -0.5f, 0.5f), d->bias = rng_array(&r, d->nc, -2, 2);
@@ -145,6 +164,8 @@ static int odata_abs(const odata *d, odata *m)
     m->x = abs_copy(d->x, d->nx), m->y = abs_copy(d->y, d->ny), m->res = abs_copy(d->res, d->nres);
     m->a = abs_copy(d->a, d->na), m->b = abs_copy(d->b, d->nb), m->w = abs_copy(d->w, d->nw);
     m->bias = abs_copy(d->bias, d->nc), m->scale = abs_copy(d->scale, d->nc), m->shift = abs_copy(d->shift, d->nc);
+    m->w2 = abs_copy(d->w2, d->nw2), m->bias2 = abs_copy(d->bias2, d->nc);
+    if ((d->w2 && !m->w2) || (d->bias2 && !m->bias2)) return 0;
     return (!d->x || m->x) && (!d->y || m->y) && (!d->res || m->res) && (!d->a || m->a) && (!d->b || m->b) &&
            (!d->w || m->w) && (!d->bias || m->bias) && (!d->scale || m->scale) && (!d->shift || m->shift);
 }
@@ -158,6 +179,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
                            size_t *nout)
 {
     oct__buf x = {0}, y = {0}, res = {0}, a = {0}, b = {0}, w = {0}, bias = {0}, scale = {0}, shift = {0};
+    oct__buf w2 = {0}, bias2 = {0};
     oct_status s = OCT_OK;
     int relu = magnitude ? 0 : c->relu;
     const oct__buf *yb = &y;
@@ -171,6 +193,8 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
     if ((s = oct__buf_upload(ctx, &bias, d->bias, d->bias ? d->nc : 0)) != OCT_OK) goto done;
     if ((s = oct__buf_upload(ctx, &scale, d->scale, d->scale ? d->nc : 0)) != OCT_OK) goto done;
     if ((s = oct__buf_upload(ctx, &shift, d->shift, d->shift ? d->nc : 0)) != OCT_OK) goto done;
+    if ((s = oct__buf_upload(ctx, &w2, d->w2, d->nw2)) != OCT_OK) goto done;
+    if ((s = oct__buf_upload(ctx, &bias2, d->bias2, d->bias2 ? d->nc : 0)) != OCT_OK) goto done;
     if (c->kind == OP_ADD && c->inplace)
         yb = c->inplace == 1 ? &a : &b, ny = c->inplace == 1 ? d->na : d->nb;
     else if (c->kind == OP_AFFINE && c->inplace)
@@ -183,24 +207,55 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
         oct__convg_op op = {vs_view(&x, &c->x), yv, {0}, &w, c->bias ? &bias : NULL, c->kh, c->kw, c->sh, c->sw,
                             c->pt, c->pl, c->pb, c->pr, c->dh, c->dw, c->groups, c->acc, relu};
         if (c->res.n) op.res = vs_view(&res, &c->res);
-        s = ctx->be->convg ? ctx->be->convg(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no convg op");
+        s = oct__op_convg(ctx, &op);
         break;
     }
     case OP_POOL: {
         oct__poolg_op op = {vs_view(&x, &c->x), yv, c->max, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl, c->pb, c->pr,
                             c->cip, relu};
         if (magnitude) op.max = 0; /* the mean of |x| bounds the terms of both kinds */
-        s = ctx->be->poolg ? ctx->be->poolg(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no poolg op");
+        s = oct__op_poolg(ctx, &op);
         break;
     }
     case OP_ADD: {
         oct__add_op op = {vs_view(&a, &c->a), vs_view(&b, &c->b), yv, relu};
-        s = ctx->be->add ? ctx->be->add(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no add op");
+        s = oct__op_add(ctx, &op);
+        break;
+    }
+    case OP_AFFINE: {
+        oct__affine_op op = {vs_view(&x, &c->x), yv, c->scale ? &scale : NULL, c->shift ? &shift : NULL, relu};
+        s = oct__op_affine(ctx, &op);
+        break;
+    }
+    case OP_CONV2D: {
+        oct__conv_op op = {vs_view(&x, &c->x), yv, &w, c->bias ? &bias : NULL, c->kh, c->sh, c->pt, c->acc, relu};
+        s = oct__op_conv2d(ctx, &op);
+        break;
+    }
+    case OP_PAIR: {
+        oct__conv_pair_op op = {vs_view(&x, &c->x), vs_view(&a, &c->a), yv, &w, &w2, c->bias ? &bias : NULL,
+                                c->bias ? &bias2 : NULL, c->kh, c->sh, c->pt, c->acc, relu};
+        s = oct__op_conv2d_pair(ctx, &op);
+        break;
+    }
+    case OP_POOL2: {
+        oct__pool_op op = {vs_view(&x, &c->x), yv};
+        s = oct__op_avgpool2(ctx, &op);
+        break;
+    }
+    case OP_RESIZE: {
+        oct__resize_op op = {vs_view(&x, &c->x), yv, c->acc, relu};
+        s = oct__op_resize(ctx, &op);
+        break;
+    }
+    case OP_GAP: {
+        oct__gap_op op = {vs_view(&x, &c->x), yb, c->y.ctot, c->y.c0};
+        s = oct__op_gap(ctx, &op);
         break;
     }
     default: {
-        oct__affine_op op = {vs_view(&x, &c->x), yv, c->scale ? &scale : NULL, c->shift ? &shift : NULL, relu};
-        s = ctx->be->affine ? ctx->be->affine(ctx, &op) : oct__fail(OCT_ERR_NOT_READY, "no affine op");
+        oct__linear_op op = {&x, &w, c->bias ? &bias : NULL, yb, c->y.n, c->x.c, c->y.c};
+        s = oct__op_linear(ctx, &op);
         break;
     }
     }
@@ -212,6 +267,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
     *nout = ny;
     s = ctx->be->read(ctx, yb, *out);
 done:
+    oct__buf_free(ctx, &bias2), oct__buf_free(ctx, &w2);
     oct__buf_free(ctx, &shift), oct__buf_free(ctx, &scale), oct__buf_free(ctx, &bias), oct__buf_free(ctx, &w);
     oct__buf_free(ctx, &b), oct__buf_free(ctx, &a), oct__buf_free(ctx, &res), oct__buf_free(ctx, &y);
     oct__buf_free(ctx, &x);
@@ -243,6 +299,25 @@ static void describe(char *buf, size_t len, const ocase *c)
         k = snprintf(buf, len, "%s add n%d c%d %dx%d a[%d/%d]+%d b[%d/%d]+%d y[%d/%d]+%d%s", g_dut_name, y->n, y->c,
                      y->h, y->w, c->a.c0, c->a.ctot, c->a.lead, c->b.c0, c->b.ctot, c->b.lead, y->c0, y->ctot,
                      y->lead, c->inplace == 1 ? " y=a" : c->inplace == 2 ? " y=b" : "");
+        break;
+    case OP_CONV2D:
+    case OP_PAIR:
+        k = snprintf(buf, len, "%s %s n%d x(%d[%d/%d]+%d,%dx%d)%s y(%d[%d/%d]+%d,%dx%d) k%d s%d p%d", g_dut_name,
+                     c->kind == OP_PAIR ? "conv2d_pair" : "conv2d", c->x.n, c->x.c, c->x.c0, c->x.ctot, c->x.lead,
+                     c->x.h, c->x.w, c->kind == OP_PAIR ? " +x2" : "", y->c, y->c0, y->ctot, y->lead, y->h, y->w, c->kh,
+                     c->sh, c->pt);
+        if (k > 0 && c->kind == OP_PAIR && (size_t)k < len)
+            k += snprintf(buf + k, len - (size_t)k, " x2(%d[%d/%d]+%d)", c->a.c, c->a.c0, c->a.ctot, c->a.lead);
+        break;
+    case OP_POOL2:
+    case OP_RESIZE:
+    case OP_GAP:
+        k = snprintf(buf, len, "%s %s n%d c%d x[%d/%d]+%d %dx%d -> y[%d/%d]+%d %dx%d", g_dut_name,
+                     c->kind == OP_POOL2 ? "avgpool2" : c->kind == OP_RESIZE ? "resize" : "gap", c->x.n, c->x.c,
+                     c->x.c0, c->x.ctot, c->x.lead, c->x.h, c->x.w, y->c0, y->ctot, y->lead, y->h, y->w);
+        break;
+    case OP_LINEAR:
+        k = snprintf(buf, len, "%s linear n%d in%d out%d", g_dut_name, y->n, c->x.c, y->c);
         break;
     default:
         k = snprintf(buf, len, "%s affine n%d c%d %dx%d x[%d/%d]+%d y[%d/%d]+%d%s%s%s", g_dut_name, y->n, y->c, y->h,
@@ -348,7 +423,7 @@ static oct_status ref_conv(const float *x, int n, int ci, int h, int w, const fl
     if (res) op.res = oct__view_of(&rb, n, co, ho, wo);
     op.weight = &wb;
     op.bias = bias ? &bb : NULL;
-    if ((s = g_ref->be->convg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
+    if ((s = oct__op_convg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
 done:
     oct__buf_free(g_ref, &yb), oct__buf_free(g_ref, &rb), oct__buf_free(g_ref, &bb), oct__buf_free(g_ref, &wb);
     oct__buf_free(g_ref, &xb);
@@ -363,7 +438,7 @@ static oct_status ref_pool(const float *x, int n, int c, int h, int w, float *y,
     if ((s = oct__buf_upload(g_ref, &yb, y, (size_t)n * c * ho * wo)) != OCT_OK) goto done;
     op.x = oct__view_of(&xb, n, c, h, w);
     op.y = oct__view_of(&yb, n, c, ho, wo);
-    if ((s = g_ref->be->poolg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
+    if ((s = oct__op_poolg(g_ref, &op)) == OCT_OK) s = g_ref->be->read(g_ref, &yb, y);
 done:
     oct__buf_free(g_ref, &yb), oct__buf_free(g_ref, &xb);
     return s;
@@ -512,19 +587,19 @@ static void test_ref_add_affine_hand(void)
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(g_ref, &scb, sc, 2), OCT_OK);
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(g_ref, &shb, sh, 2), OCT_OK);
     oct__add_op add = {oct__view_of(&ab, 1, 1, 2, 2), oct__view_of(&bb, 1, 1, 2, 2), oct__view_of(&ab, 1, 1, 2, 2), 1};
-    CU_ASSERT_EQUAL(g_ref->be->add(g_ref, &add), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_add(g_ref, &add), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &ab, y), OCT_OK);
     ref_expect("add in place, relu", y, add_want, 4);
     oct__affine_op aff = {oct__view_of(&xb, 1, 2, 1, 2), oct__view_of(&yb, 1, 2, 1, 2), &scb, &shb, 0};
-    CU_ASSERT_EQUAL(g_ref->be->affine(g_ref, &aff), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_affine(g_ref, &aff), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &yb, y), OCT_OK);
     ref_expect("affine", y, aff_want, 4);
     aff.shift = NULL;
-    CU_ASSERT_EQUAL(g_ref->be->affine(g_ref, &aff), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_affine(g_ref, &aff), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &yb, y), OCT_OK);
     ref_expect("affine, scale only", y, sc_want, 4);
     aff.scale = NULL, aff.relu = 1, aff.y = aff.x;
-    CU_ASSERT_EQUAL(g_ref->be->affine(g_ref, &aff), OCT_OK);
+    CU_ASSERT_EQUAL(oct__op_affine(g_ref, &aff), OCT_OK);
     CU_ASSERT_EQUAL(g_ref->be->read(g_ref, &xb, y), OCT_OK);
     ref_expect("affine in place, relu only", y, relu_want, 4);
     oct__buf_free(g_ref, &shb), oct__buf_free(g_ref, &scb), oct__buf_free(g_ref, &yb);
@@ -593,7 +668,7 @@ static void test_ref_torch(void)
                                     v[16] ? &b : NULL, v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
                                     v[14], v[15], v[17], v[19]};
                 if (v[18]) op.res = oct__view_of(&res, n, co, ho, wo);
-                s = g_ref->be->convg(g_ref, &op);
+                s = oct__op_convg(g_ref, &op);
             }
         } else if (strcmp(kind, "pool") == 0) {
             ok = sscanf(line, "pool %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d", &i, &v[0], &v[1], &v[2],
@@ -605,7 +680,7 @@ static void test_ref_torch(void)
             if (ok) {
                 oct__poolg_op op = {oct__view_of(&x, v[0], v[1], v[2], v[3]), oct__view_of(&y0, v[0], v[1], v[4], v[5]),
                                     v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
-                s = g_ref->be->poolg(g_ref, &op);
+                s = oct__op_poolg(g_ref, &op);
             }
         } else {
             ok = 0;
@@ -828,6 +903,72 @@ static void test_add_affine(void)
         }
 }
 
+/* The OctConv plan's ops (conv2d, conv2d_pair, avgpool2, resize, gap, linear) with
+ * channel-slice views at odd offsets, batches 1 and 3, every epilogue: the CPU's direct
+ * kernel (stride 1), its 1x1 planes as rows, im2col + SGEMM (stride 2, or forced), the
+ * OpenCL GEMM and direct kernels. */
+static void test_octconv_ops(void)
+{
+    static const struct {
+        int ci, co, h, w, k, s, p;
+    } conv[] = {{3, 5, 7, 7, 3, 1, 1},   {16, 8, 9, 5, 3, 1, 1}, {8, 16, 14, 14, 1, 1, 0}, {5, 7, 7, 9, 1, 1, 0},
+                {6, 4, 11, 13, 5, 1, 2}, {4, 6, 9, 9, 3, 2, 1}, {7, 3, 8, 8, 1, 2, 0},    {17, 33, 6, 6, 3, 1, 0},
+                {2, 3, 5, 4, 3, 1, 2},   {32, 32, 16, 16, 3, 1, 1}};
+    int run = 0, fails = 0;
+    for (int i = 0; i < (int)(sizeof conv / sizeof conv[0]) * (g_full ? 4 : 2); i++) {
+        int j = i % (int)(sizeof conv / sizeof conv[0]);
+        int n = 1 + 2 * ((i / 3) % 2);
+        int ho = conv_out(conv[j].h, conv[j].k, conv[j].s, conv[j].p, conv[j].p, 1);
+        int wo = conv_out(conv[j].w, conv[j].k, conv[j].s, conv[j].p, conv[j].p, 1);
+        ocase c;
+        memset(&c, 0, sizeof c);
+        c.kind = OP_CONV2D, c.groups = 1, c.kh = c.kw = conv[j].k, c.sh = c.sw = conv[j].s, c.pt = conv[j].p;
+        c.bias = i % 2, c.acc = (i / 2) % 2, c.relu = (i / 4) % 2;
+        c.x = vs(n, conv[j].ci, conv[j].h, conv[j].w, i % 3, i % 2, (i / 3) % 2 ? 3 : 0);
+        c.y = vs(n, conv[j].co, ho, wo, (i / 2) % 3, i % 3 == 1, (i / 5) % 2 ? 5 : 0);
+        fails += check_case(&c, 11000 + (uint64_t)i), run++;
+        /* The low band's pair: x2 of other channels beside x. */
+        c.kind = OP_PAIR;
+        c.a = vs(n, 1 + (conv[j].ci * 2 + i) % 9, conv[j].h, conv[j].w, (i / 2) % 2, 1, i % 2 ? 1 : 0);
+        fails += check_case(&c, 12000 + (uint64_t)i), run++;
+        if (fails > 10) return;
+    }
+    static const int sizes[][4] = {{8, 8, 16, 16}, {7, 5, 14, 10}, {5, 5, 5, 5}, {4, 6, 9, 13},
+                                   {1, 1, 3, 2},   {16, 17, 32, 34}, {9, 9, 18, 18}};
+    for (int i = 0; i < (int)(sizeof sizes / sizeof sizes[0]) * 2; i++) {
+        const int *hw = sizes[i % 7];
+        int n = 1 + 2 * (i % 2), ch = 1 + (i * 5) % 13;
+        ocase c;
+        memset(&c, 0, sizeof c);
+        /* avgpool2 of the larger plane: y is exactly half (floors odd sizes). */
+        c.kind = OP_POOL2;
+        c.x = vs(n, ch, hw[2] + i % 2, hw[3], i % 3, i % 2, i % 4 == 1 ? 3 : 0);
+        c.y = vs(n, ch, (hw[2] + i % 2) / 2, hw[3] / 2, (i / 2) % 2, 1, i % 3 == 2 ? 2 : 0);
+        fails += check_case(&c, 13000 + (uint64_t)i), run++;
+        /* resize from the small plane up (an exact 2x where sizes say so), or a copy. */
+        memset(&c, 0, sizeof c);
+        c.kind = OP_RESIZE, c.acc = (i / 2) % 2, c.relu = (i / 3) % 2;
+        c.x = vs(n, ch, hw[0], hw[1], i % 2, 2, i % 3 ? 1 : 0);
+        c.y = vs(n, ch, hw[2], hw[3], (i / 3) % 3, i % 2, i % 5 == 1 ? 4 : 0);
+        fails += check_case(&c, 14000 + (uint64_t)i), run++;
+        /* gap into channels [c0, c0 + ch) of ctot. */
+        memset(&c, 0, sizeof c);
+        c.kind = OP_GAP;
+        c.x = vs(n, ch, hw[2], hw[3], i % 3, i % 2, i % 4 == 3 ? 5 : 0);
+        c.y = vs(n, ch, 1, 1, i % 4, (i / 2) % 3, 0);
+        fails += check_case(&c, 15000 + (uint64_t)i), run++;
+        /* linear (n, in) -> (n, out). */
+        memset(&c, 0, sizeof c);
+        c.kind = OP_LINEAR, c.bias = i % 3 != 0;
+        int in = 1 + (i * 37) % 130, out = 1 + (i * 7) % 12;
+        c.x = vs(n, in, 1, 1, 0, 0, 0);
+        c.y = vs(n, out, 1, 1, 0, 0, 0);
+        fails += check_case(&c, 16000 + (uint64_t)i), run++;
+        if (fails > 10) return;
+    }
+    printf("\n    %d cases: ", run);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Failures: every fallible call of an op (allocation, OpenCL call) fails in turn         */
 
@@ -916,6 +1057,16 @@ static void test_faults(void)
     memset(&c, 0, sizeof c);
     c.kind = OP_AFFINE, c.scale = 1, c.x = vs(1, 4, 6, 6, 1, 0, 0), c.y = vs(1, 4, 6, 6, 0, 2, 3);
     check_faults(&c, 9602);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_PAIR, c.groups = 1, c.kh = c.kw = 3, c.sh = c.sw = 1, c.pt = 1, c.bias = 1, c.relu = 1;
+    c.x = vs(2, 8, 9, 9, 1, 1, 2), c.a = vs(2, 5, 9, 9, 0, 2, 0), c.y = vs(2, 6, 9, 9, 2, 0, 1);
+    check_faults(&c, 9603);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_RESIZE, c.acc = 1, c.relu = 1, c.x = vs(2, 3, 4, 5, 1, 0, 1), c.y = vs(2, 3, 8, 10, 0, 1, 0);
+    check_faults(&c, 9604);
+    memset(&c, 0, sizeof c);
+    c.kind = OP_LINEAR, c.bias = 1, c.x = vs(3, 40, 1, 1, 0, 0, 0), c.y = vs(3, 10, 1, 1, 0, 0, 0);
+    check_faults(&c, 9605);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -941,29 +1092,29 @@ static void check_misuse(oct_context *ctx, const char *name)
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &b, z, 6), OCT_OK);
     oct__convg_op ok = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 6, 5, 5), {0}, &w, &b, 3, 3, 1, 1, 1, 1,
                         1, 1, 1, 1, 1, 0, 0};
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &ok), OCT_OK);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &ok), OCT_OK);
     oct__convg_op c = ok;
     c.y.h = 4; /* Ho must be (5 + 2 - 3) / 1 + 1 = 5 */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.groups = 4; /* does not divide Co = 6 */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_BAD_SIZE);
     c = ok, c.groups = 2; /* weight then holds twice what (6, 2, 3, 3) needs */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.res = oct__view_of(&y, 2, 6, 4, 5); /* not y's shape */
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.dil_h = 0;
-    CHECK_BAD(ctx, ctx->be->convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_BAD_SIZE);
     oct__poolg_op p = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 3, 3, 3), 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
-    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
     p.y.c = 4, p.stride_w = 0;
-    CHECK_BAD(ctx, ctx->be->poolg(ctx, &p), OCT_ERR_BAD_SIZE);
+    CHECK_BAD(ctx, oct__op_poolg(ctx, &p), OCT_ERR_BAD_SIZE);
     oct__add_op a = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 4), oct__view_of(&y, 2, 4, 5, 5), 0};
-    CHECK_BAD(ctx, ctx->be->add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_add(ctx, &a), OCT_ERR_SHAPE_MISMATCH);
     oct__affine_op f = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 4, 5, 5), &b, NULL, 0};
-    /* scale holds 6 values for 4 channels: the CPU paths want exactly C, OpenCL at least C */
-    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), ctx->info.backend == OCT_BACKEND_OPENCL ? OCT_OK : OCT_ERR_SHAPE_MISMATCH);
+    /* scale holds 6 values for 4 channels: every backend wants exactly C (dispatch.c) */
+    CHECK_BAD(ctx, oct__op_affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
     f.y = oct__view_of(&y, 1, 4, 5, 5);
-    CHECK_BAD(ctx, ctx->be->affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
+    CHECK_BAD(ctx, oct__op_affine(ctx, &f), OCT_ERR_SHAPE_MISMATCH);
     oct__buf_free(ctx, &b), oct__buf_free(ctx, &w), oct__buf_free(ctx, &y), oct__buf_free(ctx, &x);
 }
 
@@ -1035,7 +1186,7 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
                                 &wb, &bb, p->k, p->k, p->s, p->s, pad, pad, pad, pad, 1, 1, p->groups, 0, 1};
             for (int rep = 0; rep <= reps && rc == 0; rep++) {
                 double t0 = oct__now_ms();
-                if (ctx->be->convg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) {
+                if (oct__op_convg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) {
                     printf("%s: %s\n", p->name, oct_last_error());
                     rc = 1;
                 }
@@ -1063,7 +1214,7 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
                                 2, 2, 1, 1, 1, 1, 0, 0};
             for (int rep = 0; rep <= reps; rep++) {
                 double t0 = oct__now_ms();
-                if (ctx->be->poolg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) break;
+                if (oct__op_poolg(ctx, &op) != OCT_OK || ctx->be->finish(ctx) != OCT_OK) break;
                 double ms = oct__now_ms() - t0;
                 if (rep > 0 && (best < 0 || ms < best)) best = ms;
             }
@@ -1081,6 +1232,30 @@ static int run_perf(const char *spec, int reps, const char *only, int batch)
 /* ------------------------------------------------------------------------------------ */
 
 #define MAX_DUTS 8
+
+/* A CPU context under $OCTCL_CPU_PATH says in its reason that the path was forced, an
+ * OpenCL one under $OCTCL_EXPECT_TILES which tile set it runs: a forced-path run that
+ * silently ran the default path would test nothing new. */
+static int check_forced_path(const oct_context *ctx)
+{
+    const char *tiles = getenv("OCTCL_EXPECT_TILES");
+    if (ctx->info.backend == OCT_BACKEND_OPENCL && tiles && *tiles) {
+        char key[64];
+        snprintf(key, sizeof key, strcmp(tiles, "direct") == 0 ? "conv direct only" : "conv tiles %s (", tiles);
+        printf("\n    %s", ctx->info.reason);
+        if (strstr(ctx->info.reason, key)) return 0;
+        printf("\n    expected \"%s\" in the context's reason\n", key);
+        return 1;
+    }
+    const char *path = getenv("OCTCL_CPU_PATH");
+    if (ctx->info.backend != OCT_BACKEND_CPU || !path || !*path || strcmp(path, "auto") == 0) return 0;
+    char want[64];
+    snprintf(want, sizeof want, "cpu code path forced: %s", path);
+    printf("\n    cpu: %s", ctx->info.reason);
+    if (strstr(ctx->info.reason, want)) return 0;
+    printf("\n    OCTCL_CPU_PATH=%s but the context's reason lacks \"%s\"\n", path, want);
+    return 1;
+}
 static char g_specs[MAX_DUTS][64];
 static oct_context *g_ctxs[MAX_DUTS];
 static int g_ndut;
@@ -1094,7 +1269,7 @@ static int g_ndut;
             return 1;                                                                                 \
         }                                                                                             \
         g_dut = g_ctxs[i], g_dut_name = g_specs[i];                                                   \
-        return 0;                                                                                     \
+        return check_forced_path(g_dut);                                                              \
     }                                                                                                 \
     static int suite_clean_##i(void)                                                                  \
     {                                                                                                 \
@@ -1118,7 +1293,7 @@ static int (*const g_cleans[MAX_DUTS])(void) = {suite_clean_0, suite_clean_1, su
 int main(int argc, char **argv)
 {
     int perf = 0, reps = 5, batch = 1;
-    const char *perf_spec = "cpu", *only = NULL;
+    const char *perf_spec = "cpu", *only = NULL, *only_backend = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--perf") == 0) perf = 1;
         if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
@@ -1126,6 +1301,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc) only = argv[++i];
         if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
         if (strcmp(argv[i], "--torch") == 0 && i + 1 < argc) g_torch_dir = argv[++i];
+        if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) only_backend = argv[++i];
     }
     if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     const char *grid = getenv("OCTCL_OPS_GRID");
@@ -1135,14 +1311,24 @@ int main(int argc, char **argv)
         printf("cannot create the reference context: %s\n", oct_last_error());
         return 1;
     }
-    snprintf(g_specs[g_ndut++], sizeof g_specs[0], "cpu");
-    oct_device_info devs[MAX_DUTS - 1];
-    int n = 0;
-    oct_list_devices(devs, MAX_DUTS - 1, &n);
-    if (n == 0) printf("OpenCL suites skipped: %s\n", oct_last_error());
-    for (int i = 0; i < n && i < MAX_DUTS - 1; i++)
-        snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
+    /* Every backend: the reference too (its views, canaries, faults and misuse), the
+     * CPU backend (its code path as $OCTCL_CPU_PATH forces it), every OpenCL device. */
     int rc = 1;
+    /* --backend NAME: that backend's suites only (a forced path of one backend). */
+    if (!only_backend || strcmp(only_backend, "ref") == 0) snprintf(g_specs[g_ndut++], sizeof g_specs[0], "ref");
+    if (!only_backend || strcmp(only_backend, "cpu") == 0) snprintf(g_specs[g_ndut++], sizeof g_specs[0], "cpu");
+    oct_device_info devs[MAX_DUTS - 2];
+    int n = 0;
+    if (!only_backend || strcmp(only_backend, "opencl") == 0) {
+        oct_list_devices(devs, MAX_DUTS - 2, &n);
+        if (n == 0) printf("OpenCL suites skipped: %s\n", oct_last_error());
+        if (n == 0 && only_backend) {
+            rc = 77;
+            goto done;
+        }
+    }
+    for (int i = 0; i < n && i < MAX_DUTS - 2; i++)
+        snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
     if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", OCT_OPS_TORCH_SCRIPT, g_torch_dir);
@@ -1173,6 +1359,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "convg network shapes", test_convg_paths);
         CU_add_test(s, "poolg grid", test_poolg_grid);
         CU_add_test(s, "add and affine", test_add_affine);
+        CU_add_test(s, "conv2d, conv2d_pair, avgpool2, resize, gap, linear", test_octconv_ops);
         CU_add_test(s, "every fallible call failing in turn", test_faults);
         CU_add_test(s, "shapes that do not fit", test_misuse);
     }

@@ -1,7 +1,7 @@
 /* graph.c — building a graph, and the walks everything about a model derives from:
  * shapes, MACs, the storage plan (slots reused by lifetime), activation bytes, the
- * forward pass with chunking under a memory limit and halving on out-of-memory (device
- * or host), the shape trace.
+ * forward pass with chunking under a memory limit and halving when the backend runs out
+ * of memory (OCT_ERR_DEVICE_MEMORY, on every backend), the shape trace.
  */
 #include "graph/graph.h"
 
@@ -490,9 +490,10 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         int k = n - start < chunk ? n - start : chunk;
         oct_status s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
                                      start == 0 ? trace : NULL, user, n);
-        if ((s == OCT_ERR_DEVICE_MEMORY || s == OCT_ERR_HOST_MEMORY) && k > 1) {
-            /* The device (for the CPU backends: the host) ran out: give back what this
-             * pass held and go on in halves. */
+        if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
+            /* The backend's memory ran out (device memory; host memory for the CPU
+             * backends, which report it as OCT_ERR_DEVICE_MEMORY too: internal.h): give
+             * back what this pass held and go on in halves. */
             release_plan(g);
             chunk = k / 2;
             g->last_chunk = chunk;

@@ -83,19 +83,19 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
         const oct__gnode *a = &g->nd[nd->pair];
         oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
                                 nd->kh, nd->sh, nd->pt, 0, relu};
-        OCT__TRY(ctx->be->conv2d_pair(ctx, &op));
+        OCT__TRY(oct__op_conv2d_pair(ctx, &op));
     } else if (fits_conv2d(nd)) {
         oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
-        OCT__TRY(ctx->be->conv2d(ctx, &op));
+        OCT__TRY(oct__op_conv2d(ctx, &op));
     } else {
         oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
                             nd->dh, nd->dw, nd->groups, nd->acc, relu};
         if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
-        OCT__TRY(ctx->be->convg(ctx, &op));
+        OCT__TRY(oct__op_convg(ctx, &op));
     }
     if (nd->up >= 0) {
         oct__resize_op up = {oct__g_view(g, nd->in[nd->up], n), y, 1, nd->relu};
-        OCT__TRY(ctx->be->resize(ctx, &up));
+        OCT__TRY(oct__op_resize(ctx, &up));
     }
     return OCT_OK;
 }

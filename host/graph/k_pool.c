@@ -38,16 +38,13 @@ static oct_status pool_run(oct__graph *g, oct__gnode *nd, int n)
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     int plain2 = !nd->max && nd->kh == 2 && nd->kw == 2 && nd->sh == 2 && nd->sw == 2 && !nd->pt && !nd->pl &&
                  !nd->pb && !nd->pr && !nd->relu && y.h == x.h / 2 && y.w == x.w / 2;
-    if (plain2 || !ctx->be->poolg) {
-        if (!plain2)
-            return oct__fail(OCT_ERR_NOT_READY, "node '%s' (Pool): backend %s has no general pooling", nd->name,
-                             ctx->be->name);
+    if (plain2) {
         oct__pool_op op = {x, y};
-        return ctx->be->avgpool2(ctx, &op);
+        return oct__op_avgpool2(ctx, &op);
     }
     oct__poolg_op op = {x, y, nd->max, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr, nd->cip, nd->relu};
     if (nd->kh == 0) op.kh = x.h, op.kw = x.w; /* global */
-    return ctx->be->poolg(ctx, &op);
+    return oct__op_poolg(ctx, &op);
 }
 
 const oct__gkind oct__gk_pool = {"Pool", pool_shape, NULL, NULL, pool_run, NULL, NULL};

@@ -70,11 +70,11 @@ static oct_status gap_run(oct__graph *g, oct__gnode *nd, int n)
             const oct__gdims *like = &g->v[nd->in[nd->nin - 1]].d;
             oct__view up = oct__view_of(oct__g_scratch(g), n, x.c, like->h, like->w);
             oct__resize_op r = {x, up, 0, 0};
-            OCT__TRY(g->ctx->be->resize(g->ctx, &r));
+            OCT__TRY(oct__op_resize(g->ctx, &r));
             x = up;
         }
         oct__gap_op op = {x, y.buf, y.c, c0};
-        OCT__TRY(g->ctx->be->gap(g->ctx, &op));
+        OCT__TRY(oct__op_gap(g->ctx, &op));
         c0 += x.c;
     }
     return OCT_OK;
@@ -94,11 +94,9 @@ static oct_status add_shape(const oct__graph *g, const oct__gnode *nd, oct__gdim
 
 static oct_status add_run(oct__graph *g, oct__gnode *nd, int n)
 {
-    if (!g->ctx->be->add)
-        return oct__fail(OCT_ERR_NOT_READY, "node '%s' (Add): backend %s has no add op", nd->name, g->ctx->be->name);
     oct__add_op op = {oct__g_view(g, nd->in[0], n), oct__g_view(g, nd->in[1], n), oct__g_view(g, nd->out[0], n),
                       nd->relu};
-    return g->ctx->be->add(g->ctx, &op);
+    return oct__op_add(g->ctx, &op);
 }
 
 const oct__gkind oct__gk_add = {"Add", add_shape, NULL, NULL, add_run, NULL, NULL};
@@ -115,12 +113,9 @@ static oct_status affine_shape(const oct__graph *g, const oct__gnode *nd, oct__g
 
 static oct_status affine_run(oct__graph *g, oct__gnode *nd, int n)
 {
-    if (!g->ctx->be->affine)
-        return oct__fail(OCT_ERR_NOT_READY, "node '%s' (Affine): backend %s has no affine op", nd->name,
-                         g->ctx->be->name);
     oct__affine_op op = {oct__g_view(g, nd->in[0], n), oct__g_view(g, nd->out[0], n), nd->sb.count ? &nd->sb : NULL,
                          nd->tb.count ? &nd->tb : NULL, nd->relu};
-    return g->ctx->be->affine(g->ctx, &op);
+    return oct__op_affine(g->ctx, &op);
 }
 
 static oct_status affine_upload(oct__graph *g, oct__gnode *nd)
@@ -164,7 +159,7 @@ static oct_status resize_shape(const oct__graph *g, const oct__gnode *nd, oct__g
 static oct_status resize_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct__resize_op op = {oct__g_view(g, nd->in[0], n), oct__g_view(g, nd->out[0], n), 0, 0};
-    return g->ctx->be->resize(g->ctx, &op);
+    return oct__op_resize(g->ctx, &op);
 }
 
 const oct__gkind oct__gk_resize = {"Resize", resize_shape, NULL, NULL, resize_run, NULL, NULL};
@@ -193,7 +188,7 @@ static oct_status concat_run(oct__graph *g, oct__gnode *nd, int n)
         win.off += (size_t)c0 * y.h * y.w;
         win.c = x.c;
         oct__resize_op copy = {x, win, 0, 0};
-        OCT__TRY(g->ctx->be->resize(g->ctx, &copy));
+        OCT__TRY(oct__op_resize(g->ctx, &copy));
         c0 += x.c;
     }
     return OCT_OK;
@@ -266,10 +261,10 @@ static oct_status linear_run(oct__graph *g, oct__gnode *nd, int n)
         xb = oct__g_scratch(g);
         oct__view s = oct__view_of(xb, n, x.c, x.h, x.w);
         oct__resize_op copy = {x, s, 0, 0};
-        OCT__TRY(g->ctx->be->resize(g->ctx, &copy));
+        OCT__TRY(oct__op_resize(g->ctx, &copy));
     }
     oct__linear_op op = {xb, &nd->wb, nd->bb.count ? &nd->bb : NULL, y.buf, n, nd->fin, nd->fout};
-    return g->ctx->be->linear(g->ctx, &op);
+    return oct__op_linear(g->ctx, &op);
 }
 
 static oct_status linear_upload(oct__graph *g, oct__gnode *nd)

@@ -132,7 +132,7 @@ def on_event(fn):
 
 def _need(name):
     if not _lib.has(name):
-        raise error_for("OCT_ERR_NOT_READY", f"{library_path()} has no {name}(): a library older than this package")
+        raise error_for("OCT_ERR_UNSUPPORTED", f"{library_path()} has no {name}(): a library older than this package")
     return getattr(_lib.lib(), name)
 
 

@@ -44,7 +44,7 @@ class FileError(Error, OSError): pass          # OCT_ERR_IO
 class FormatError(Error, ValueError): pass
 class ModelError(Error, ValueError): pass
 class NotReadyError(Error): pass
-class UnsupportedError(Error, NotImplementedError): pass   # an ONNX op or attribute octcl does not run
+class UnsupportedError(Error, NotImplementedError): pass   # an op, attribute or feature octcl (or a backend) lacks
 
 
 # In the order of the oct_status enum in include/octcl.h (OCT_OK = 0 first).

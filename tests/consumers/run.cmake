@@ -209,7 +209,8 @@ elseif(STEP STREQUAL "cpu_only")
   oct_run(COMMAND ${CMAKE_COMMAND} -S ${SRC} -B ${WORK} -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
           -DCMAKE_C_COMPILER=${CC} -DOCTCL_OPENCL=OFF -DOCTCL_WERROR=ON "-DCMAKE_C_FLAGS=${hide}"
           -DCMAKE_DISABLE_FIND_PACKAGE_OpenCL=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLBlast=ON)
-  oct_run(COMMAND ${CMAKE_COMMAND} --build ${WORK} -j2 --target octcl_cli test_octconv test_io test_faults)
+  oct_run(COMMAND ${CMAKE_COMMAND} --build ${WORK} -j2 --target octcl_cli test_octconv test_io test_faults
+          test_contract)
   oct_dynamic(${WORK}/octcl d)
   file(GLOB lib ${WORK}/liboctcl.so.0)
   if(lib)
@@ -222,9 +223,10 @@ elseif(STEP STREQUAL "cpu_only")
   oct_run(COMMAND ${WORK}/octcl info OUT out)
   message(STATUS "${out}")
   oct_expect("${out}" "OpenCL is not built into this octcl")
-  oct_run(COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${WORK} --output-on-failure -R "^(octconv|io|faults|cli)$" OUT out)
+  oct_run(COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${WORK} --output-on-failure
+          -R "^(octconv|io|faults|cli|contract)$" OUT out)
   message(STATUS "${out}")
-  oct_expect("${out}" "100% tests passed, 0 tests failed out of 4")
+  oct_expect("${out}" "100% tests passed, 0 tests failed out of 5")
 else()
   message(FATAL_ERROR "run.cmake: unknown STEP '${STEP}'")
 endif()

@@ -1,0 +1,38 @@
+/* backend_cpu.h — the native CPU backend's private declarations: its op table, its
+ * device description for the registry, the switch that forces its code paths, and the
+ * benchmark support the two host backends (cpu, ref) share (cpu_probe.c). */
+#ifndef OCT_BACKEND_CPU_H
+#define OCT_BACKEND_CPU_H
+
+#include "internal.h"
+
+extern const oct__backend oct__backend_cpu;
+
+/* The registry's hooks: "cpu" and auto's fallback (always there). */
+oct_status oct__cpu_parse(const char *spec);
+oct_status oct__cpu_choose(const char *spec, oct__choice *out);
+int oct__cpu_auto_pick(oct__choice *out, char *why, size_t why_len);
+/* The oct_device_info of a host backend (cpu or ref), reason left empty. */
+void oct__host_describe(oct_backend be, oct_device_info *info);
+
+/* The CPU backend's code paths, forced for tests by $OCTCL_CPU_PATH (read when a context
+ * is created) or by oct__cpu_force_path (which wins while set):
+ *   auto    (default) what this CPU runs fastest: the AVX-512 direct kernel for stride-1
+ *           convolutions, AVX-512 rows for pooling, resize and depthwise convolutions
+ *   gemm    what a CPU without AVX-512 runs: every convolution on im2col + sgemm (the
+ *           sgemm's ISA is $OCTCL_GEMM's), scalar pooling / resize / depthwise rows
+ *   im2col  auto, but every general convolution (convg) on im2col + sgemm, 1x1 and
+ *           depthwise included (also $OCTCL_CPU_CONVG=im2col, the older spelling)
+ * An unknown value fails context creation with OCT_ERR_BAD_SIZE naming it. */
+enum { OCT__CPU_PATH_AUTO = 0, OCT__CPU_PATH_GEMM, OCT__CPU_PATH_IM2COL, OCT__CPU_PATH_COUNT };
+/* Force `path` for contexts created from now on (-1: back to the environment's). */
+void oct__cpu_force_path(int path);
+/* The path names, indexed by OCT__CPU_PATH_*. */
+extern const char *const oct__cpu_path_names[OCT__CPU_PATH_COUNT];
+
+/* Benchmark support of the host backends (cpu_probe.c). */
+oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
+oct_status oct__cpu_profile(oct_context *ctx, int enable);
+oct_status oct__cpu_device_ms(oct_context *ctx, double *ms);
+
+#endif /* OCT_BACKEND_CPU_H */
