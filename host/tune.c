@@ -188,8 +188,8 @@ static int oct__tune_identity(const oct_context *ctx, int threads, char *key, si
         return n > 0 && (size_t)n < len ? 1 : (*why = "identity too long", 0);
     }
 #if OCTCL_HAVE_OPENCL
-    if (ctx->info.backend == OCT_BACKEND_OPENCL && ctx->cl_device) {
-        cl_device_id dev = ctx->cl_device;
+    if (ctx->info.backend == OCT_BACKEND_OPENCL && ctx->device[1]) {
+        cl_device_id dev = (cl_device_id)ctx->device[1];
         cl_platform_id plat = NULL;
         char v[5][512];
         static const char *const label[5] = {"platform", "platform version", "device", "device version", "driver"};
@@ -885,7 +885,7 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
         }
         int tiles[OCT__TUNE_MAX_VARIANTS][6];
         char names[OCT__TUNE_MAX_VARIANTS][24];
-        int nv = oct__cl_tile_variants(ctx->cl_device, tiles, names, OCT__TUNE_MAX_VARIANTS);
+        int nv = oct__cl_tile_variants(ctx->device[1], tiles, names, OCT__TUNE_MAX_VARIANTS);
         if (p->max_variants > 0 && nv > p->max_variants) nv = p->max_variants;
         for (int i = 0; i < nv; i++) {
             oct__variant v = {1, {0}, {0}};
@@ -916,7 +916,7 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len)
             int tiles[1][6];
             char names[1][24];
             def.cl = win.cl = 1;
-            if (oct__cl_tile_variants(ctx->cl_device, tiles, names, 1) == 1)
+            if (oct__cl_tile_variants(ctx->device[1], tiles, names, 1) == 1)
                 memcpy(def.tiles, tiles[0], sizeof def.tiles);
             memcpy(win.tiles, best_tiles, sizeof win.tiles);
             differs = memcmp(def.tiles, win.tiles, sizeof def.tiles) != 0;
