@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "gemm.h"
 #include "threadpool.h"
+#include "winograd.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -80,7 +81,10 @@ typedef struct {
     int co;
     float *packed;     /* (co blocks, kdim, OCT__DK_MR) */
     size_t bytes;      /* of packed */
+    int kind;          /* OCT__CPU_PACK_DIRECT, or OCT__CPU_PACK_WINO + the GEMM kernel (gemm.h) of
+                          Winograd's transformed weights (winograd.h) */
 } cpu__packed_t;
+enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1 };
 
 /* The backend's state, one per context (ctx->state). */
 typedef struct {
@@ -765,6 +769,8 @@ static void cpu__direct_task(void *arg, int t)
         }
 }
 
+static void cpu__cache_put(oct__cpu_state *st, cpu__packed_t e);
+
 /* The weights of op packed for the direct kernel, from the cache or packed now:
  *   weight (co, kdim) -> (co / MR rounded up, kdim, MR), channels past co zero;
  * with wb2 (conv2d_pair), row o is wb's row o then wb2's: the weights of the stacked
@@ -776,7 +782,8 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, co
     const float *host2 = wb2 ? wb2->host : NULL;
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
         cpu__packed_t *p = &st->packed[i];
-        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co) {
+        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co &&
+            p->kind == OCT__CPU_PACK_DIRECT) {
             *out = p->packed;
             return OCT_OK;
         }
@@ -797,8 +804,17 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, co
                 if (o < (size_t)co) v = i < k1 ? src[o * k1 + i] : host2[o * k2 + (i - k1)];
                 pk[(bl * kdim + i) * OCT__DK_MR + (size_t)m] = v;
             }
-    /* Over the byte budget: free slots in turn until it fits (or all are free). */
     size_t bytes = blocks * kdim * OCT__DK_MR * sizeof(float);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, pk, bytes, OCT__CPU_PACK_DIRECT});
+    *out = pk;
+    return OCT_OK;
+}
+
+/* Keep entry e (its packed copy now owned by the cache) in a slot. */
+static void cpu__cache_put(oct__cpu_state *st, cpu__packed_t e)
+{
+    size_t bytes = e.bytes;
+    /* Over the byte budget: free slots in turn until it fits (or all are free). */
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS && st->packed_bytes + bytes > OCT__CPU_PACKED_BYTES; i++) {
         cpu__packed_t *p = &st->packed[st->packed_next];
         st->packed_next = (st->packed_next + 1) % OCT__CPU_PACKED_SLOTS;
@@ -817,10 +833,8 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, co
         free(st->packed[slot].packed);
         st->packed_bytes -= st->packed[slot].bytes;
     }
-    st->packed[slot] = (cpu__packed_t){wb->host, host2, count, co, pk, bytes};
+    st->packed[slot] = e;
     st->packed_bytes += bytes;
-    *out = pk;
-    return OCT_OK;
 }
 
 /* The direct path of op (stride 1; with x2, over the stacked input [op->x; x2]): bands
@@ -845,6 +859,109 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
     size_t need = per_row * (rows + (size_t)k - 1) + 16;
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__direct_task, &job);
+    return OCT_OK;
+}
+
+/* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (winograd.c) */
+
+/* Tiles per GEMM block: the 16 GEMMs' column count. */
+#ifndef OCT__CPU_WINO_TB
+#define OCT__CPU_WINO_TB 96
+#endif
+
+/* Whether a 3x3 stride-1 convolution of ci -> co channels over n images of h x w (output
+ * ho x wo) runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 forces it for every such
+ * convolution, 0 never; unset, the shapes where it measured faster than the direct kernel. */
+static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
+{
+    const char *env = getenv("OCTCL_CPU_WINOGRAD");
+    if (pad < 0) return 0;
+    if (env && strcmp(env, "1") == 0) return 1;
+    if (env && strcmp(env, "0") == 0) return 0;
+    size_t tiles = (size_t)n * oct__wino_tiles(ho, wo);
+    (void)st;
+    return ci >= 16 && co >= 16 && tiles >= 2 * OCT__CPU_WINO_TB;
+}
+
+/* The transformed weights of (wb, wb2) from the cache, or made now. */
+static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, const oct__buf *wb2, int c1, int c2,
+                                    int co, int isa, const float **out)
+{
+    size_t count = wb->count + (wb2 ? wb2->count : 0);
+    const float *host2 = wb2 ? wb2->host : NULL;
+    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
+        cpu__packed_t *p = &st->packed[i];
+        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co &&
+            p->kind == OCT__CPU_PACK_WINO + isa) {
+            *out = p->packed;
+            return OCT_OK;
+        }
+    }
+    size_t floats = oct__wino_weight_floats(c1 + c2, co, isa), tf = (size_t)(c1 + c2) * (size_t)co;
+    float *u = cpu__alloc_floats(floats), *tmp = cpu__alloc_floats(tf);
+    if (!u || !tmp) {
+        free(u);
+        free(tmp);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory for %zu Winograd weights", floats + tf);
+    }
+    oct__wino_weights(wb->host, c1, host2, c2, co, isa, tmp, u);
+    free(tmp);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, u, floats * sizeof(float), OCT__CPU_PACK_WINO + isa});
+    *out = u;
+    return OCT_OK;
+}
+
+typedef struct {
+    oct__wino_conv cv;
+    oct__cpu_state *st;
+    size_t tiles, tb;   /* over the batch; per block */
+    int groups;         /* output-channel groups (whole GEMM strips of mr rows each) */
+    int mr;
+    cpu__chunks work;   /* over blocks * groups */
+} cpu__wino_job;
+
+static void cpu__wino_task(void *arg, int t)
+{
+    cpu__wino_job *j = arg;
+    size_t i, i1;
+    while (cpu__take(&j->work, &i, &i1))
+        for (; i < i1; i++) {
+            size_t blk = i / (size_t)j->groups, g = i % (size_t)j->groups;
+            size_t t0 = blk * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
+            int strips = (j->cv.co + j->mr - 1) / j->mr;
+            int o0 = (int)((size_t)strips * g / (size_t)j->groups) * j->mr;
+            int o1 = (int)((size_t)strips * (g + 1) / (size_t)j->groups) * j->mr;
+            if (o1 > j->cv.co) o1 = j->cv.co;
+            oct__wino_run(&j->cv, t0, t1, o0, o1, j->st->scratch[t].f, j->st->direct);
+        }
+}
+
+/* op (3x3, stride 1; with x2, over the stacked input [op->x; x2], weights w1 | w2) by
+ * Winograd: blocks of tiles, and when they are fewer than two per thread, groups of
+ * output channels as well (each group transforms its block's input itself). */
+static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const oct__buf *w2,
+                            const float *bias, size_t macs)
+{
+    const oct__view *x = &op->x, *y = &op->y;
+    int c2 = x2 ? x2->c : 0, co = y->c;
+    const float *u = NULL;
+    int isa = oct__sgemm_isa(), mr = oct__sgemm_mr(isa);
+    OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, &u));
+    cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
+                        x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
+                        op->accumulate, op->relu},
+                       st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, {0}};
+    size_t blocks = (j.tiles + j.tb - 1) / j.tb;
+    if (blocks < 2 * (size_t)st->threads && macs >= OCT__CPU_PAR_MACS) {
+        j.groups = st->threads;
+        if (j.groups > co / 16) j.groups = co / 16 > 0 ? co / 16 : 1;
+    }
+    cpu__chunk(st, &j.work, blocks * (size_t)j.groups, 1, macs, OCT__CPU_PAR_MACS);
+    int threads = cpu__threads(st, &j.work);
+    int strips = (co + mr - 1) / mr;
+    size_t need = oct__wino_scratch(&j.cv, j.tb, ((strips + j.groups - 1) / j.groups) * mr);
+    for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
+    oct__pool_run(st->pool, threads, cpu__wino_task, &j);
     return OCT_OK;
 }
 
@@ -908,6 +1025,10 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
             wo = y->w;
         }
     }
+
+    /* 3x3 stride 1 where Winograd wins (or is forced). */
+    if (k == 3 && s == 1 && cpu__wino_use(st, ci, co, n, ho, wo, pad))
+        return cpu__wino(st, op, NULL, NULL, bias, macs);
 
     /* Stride 1: the direct kernel. */
     if (st->direct && s == 1 && (size_t)x->w + 2 * (size_t)pad < INT_MAX / 2) {
@@ -992,7 +1113,14 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
             bias[o] = (op->bias1 ? op->bias1->host[o] : 0.0f) + (op->bias2 ? op->bias2->host[o] : 0.0f);
     }
     const float *wpk = NULL;
-    oct_status status = cpu__packed_weights(st, op->weight1, op->weight2, co, kdim, &wpk);
+    oct_status status;
+    if (k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad)) {
+        one.x = op->x1, one.y = op->y;
+        status = cpu__wino(st, &one, x2, op->weight2, bias, macs);
+        free(bias);
+        return status;
+    }
+    status = cpu__packed_weights(st, op->weight1, op->weight2, co, kdim, &wpk);
     if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs);
     free(bias);
     return status;
