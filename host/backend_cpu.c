@@ -869,18 +869,29 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
 #define OCT__CPU_WINO_TB 96
 #endif
 
-/* Whether a 3x3 stride-1 convolution of ci -> co channels over n images of h x w (output
- * ho x wo) runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 forces it for every such
- * convolution, 0 never; unset, the shapes where it measured faster than the direct kernel. */
+/* Whether a 3x3 stride-1 convolution of ci -> co channels over n images (output ho x wo)
+ * runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 forces it for every such
+ * convolution, 0 never; unset, the shapes where it measured faster than the direct
+ * kernel: one thread's CPU time, minimum of 6, ResNet-50's and Oct-ResNet-50's 3x3 layers
+ * (and the stacked low-band pairs) at batch 1 and 8 on an AMD EPYC (AVX-512). There the
+ * direct kernel runs at 97-103 GFLOP/s whatever the shape, Winograd 1.14-1.70x faster
+ * with 64 channels or more each way; its 16 GEMMs sum only ci terms each, so narrower
+ * layers gain less (32 -> 32 at 28x28: 0.94 for one image, 1.06 for 8; 64 -> 32: 1.07);
+ * a 7x7 plane computes 8x8 outputs (31% waste): 0.74-0.87 for one image (16 tiles),
+ * 1.25-1.62 for 8. */
 static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
 {
     const char *env = getenv("OCTCL_CPU_WINOGRAD");
+    (void)st;
     if (pad < 0) return 0;
     if (env && strcmp(env, "1") == 0) return 1;
     if (env && strcmp(env, "0") == 0) return 0;
-    size_t tiles = (size_t)n * oct__wino_tiles(ho, wo);
-    (void)st;
-    return ci >= 16 && co >= 16 && tiles >= 2 * OCT__CPU_WINO_TB;
+    size_t per = oct__wino_tiles(ho, wo), tiles = (size_t)n * per;
+    int mn = ci < co ? ci : co;
+    if (mn < 32 || tiles < 48) return 0;
+    if (per * 4 * 5 > (size_t)ho * wo * 6) return tiles >= 64; /* over 20% of the outputs wasted */
+    if (mn < 64) return ci + co >= 96 || tiles >= 512;
+    return 1;
 }
 
 /* The transformed weights of (wb, wb2) from the cache, or made now. */
@@ -915,30 +926,46 @@ typedef struct {
     oct__wino_conv cv;
     oct__cpu_state *st;
     size_t tiles, tb;   /* over the batch; per block */
-    int groups;         /* output-channel groups (whole GEMM strips of mr rows each) */
+    int groups;         /* output-channel groups of the shared mode (whole GEMM strips) */
     int mr;
-    cpu__chunks work;   /* over blocks * groups */
+    size_t vf;          /* floats of a block's transformed input, at the start of each scratch */
+    /* shared mode: one block [t0, t1) at a time, its input transform in thread 0's
+     * scratch, cut by input channels, then its GEMMs by output-channel groups */
+    int phase;          /* -1: whole blocks per item; 0: input channels; 1: output groups */
+    size_t t0, t1;
+    cpu__chunks work;
 } cpu__wino_job;
 
 static void cpu__wino_task(void *arg, int t)
 {
     cpu__wino_job *j = arg;
+    float *scratch = j->st->scratch[t].f, *v = j->st->scratch[0].f;
+    int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr;
     size_t i, i1;
-    while (cpu__take(&j->work, &i, &i1))
-        for (; i < i1; i++) {
-            size_t blk = i / (size_t)j->groups, g = i % (size_t)j->groups;
-            size_t t0 = blk * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
-            int strips = (j->cv.co + j->mr - 1) / j->mr;
-            int o0 = (int)((size_t)strips * g / (size_t)j->groups) * j->mr;
-            int o1 = (int)((size_t)strips * (g + 1) / (size_t)j->groups) * j->mr;
-            if (o1 > j->cv.co) o1 = j->cv.co;
-            oct__wino_run(&j->cv, t0, t1, o0, o1, j->st->scratch[t].f, j->st->direct);
+    while (cpu__take(&j->work, &i, &i1)) {
+        if (j->phase == 0) {
+            oct__wino_input(&j->cv, j->t0, j->t1, (int)i, (int)i1, v, scratch + j->vf, j->st->direct);
+            continue;
         }
+        for (; i < i1; i++) {
+            if (j->phase == 1) {
+                int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
+                int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
+                oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf,
+                                 j->st->direct);
+                continue;
+            }
+            size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
+            oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->st->direct);
+        }
+    }
+    (void)ci;
 }
 
 /* op (3x3, stride 1; with x2, over the stacked input [op->x; x2], weights w1 | w2) by
- * Winograd: blocks of tiles, and when they are fewer than two per thread, groups of
- * output channels as well (each group transforms its block's input itself). */
+ * Winograd: blocks of tiles shared among the threads; when there are fewer than two per
+ * thread, one block at a time, its input transform cut by input channels and then its
+ * GEMMs and output transform by output channels. */
 static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const oct__buf *w2,
                             const float *bias, size_t macs)
 {
@@ -950,18 +977,33 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu},
-                       st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, {0}};
+                       st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, 0, -1, 0, 0, {0}};
     size_t blocks = (j.tiles + j.tb - 1) / j.tb;
-    if (blocks < 2 * (size_t)st->threads && macs >= OCT__CPU_PAR_MACS) {
-        j.groups = st->threads;
-        if (j.groups > co / 16) j.groups = co / 16 > 0 ? co / 16 : 1;
+    int strips = (co + mr - 1) / mr, ci = x->c + c2;
+    int shared = blocks < 2 * (size_t)st->threads && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
+    if (shared) {
+        j.tb = j.tiles < j.tb ? j.tiles : j.tb;
+        j.groups = st->threads < strips ? st->threads : strips;
     }
-    cpu__chunk(st, &j.work, blocks * (size_t)j.groups, 1, macs, OCT__CPU_PAR_MACS);
-    int threads = cpu__threads(st, &j.work);
-    int strips = (co + mr - 1) / mr;
-    size_t need = oct__wino_scratch(&j.cv, j.tb, ((strips + j.groups - 1) / j.groups) * mr);
-    for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
-    oct__pool_run(st->pool, threads, cpu__wino_task, &j);
+    j.vf = oct__wino_vfloats(&j.cv, j.tb);
+    size_t need = j.vf + oct__wino_work(&j.cv, j.tb, shared ? ((strips + j.groups - 1) / j.groups) * mr : co);
+    if (!shared) {
+        cpu__chunk(st, &j.work, blocks, 1, macs, OCT__CPU_PAR_MACS);
+        int threads = cpu__threads(st, &j.work);
+        for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
+        oct__pool_run(st->pool, threads, cpu__wino_task, &j);
+        return OCT_OK;
+    }
+    for (int t = 0; t < st->threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
+    for (j.t0 = 0; j.t0 < j.tiles; j.t0 = j.t1) {
+        j.t1 = j.t0 + j.tb < j.tiles ? j.t0 + j.tb : j.tiles;
+        j.phase = 0;
+        cpu__chunk(st, &j.work, (size_t)ci, 1, macs, OCT__CPU_PAR_MACS);
+        oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__wino_task, &j);
+        j.phase = 1;
+        cpu__chunk(st, &j.work, (size_t)j.groups, 1, macs, OCT__CPU_PAR_MACS);
+        oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__wino_task, &j);
+    }
     return OCT_OK;
 }
 

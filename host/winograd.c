@@ -64,10 +64,14 @@ static size_t wino_line(size_t n) { return (n + 15) / 16 * 16; }
 
 size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog)
 {
-    size_t ci = (size_t)(c->c1 + c->c2), tw = (size_t)((c->wo + 1) / 2);
-    size_t row = 2 * (tw < tb ? tw : tb) + 2;
-    return wino_line(OCT__WINO_E * ci * tb) + wino_line(OCT__WINO_E * (size_t)cog * tb) + wino_line(4 * row) +
-           wino_line(2 * row);
+    return oct__wino_vfloats(c, tb) + oct__wino_work(c, tb, cog);
+}
+
+size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog)
+{
+    size_t tw = (size_t)((c->wo + 1) / 2), row = 2 * (tw < tb ? tw : tb) + 2;
+    size_t in = wino_line(4 * row), out = wino_line(OCT__WINO_E * (size_t)cog * tb) + wino_line(2 * row);
+    return (in > out ? in : out) + 16; /* 16: the AVX-512 output transform reads up to 15 past m */
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -182,15 +186,15 @@ static inline __mmask16 wino_lanes(int lo, int hi)
 }
 
 /* Input transform, AVX-512, straight from the image (masked loads give the zero padding):
- * `len` tiles of tile row ty from tile tx, channels [0, ci) of the stacked input of
+ * `len` tiles of tile row ty from tile tx, channels [c0, c1) of the stacked input of
  * image b; v[e * vs + c * tb + k] receives element e of tile k of channel c. */
 static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len,
-                                          float *v, size_t vs, size_t cs)
+                                          int c0, int c1, float *v, size_t vs, size_t cs)
 {
     const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    int ci = cv->c1 + cv->c2, y0 = 2 * ty - cv->pad;
-    for (int c = 0; c < ci; c++) {
+    int y0 = 2 * ty - cv->pad;
+    for (int c = c0; c < c1; c++) {
         const float *plane = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + (size_t)c * cv->h * cv->w
                                         : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
         float *vc = v + (size_t)c * cs;
@@ -295,19 +299,25 @@ static void wino_row(const oct__wino_conv *cv, int b, int c, int iy, int x0, int
     if (n > hi) memset(dst + hi, 0, (size_t)(n - hi) * sizeof *dst);
 }
 
-void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512)
+size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb)
 {
-    int ci = cv->c1 + cv->c2, cog = o1 - o0, th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
-    size_t tb = t1 - t0, per = (size_t)th * tw, hwo = (size_t)cv->ho * cv->wo;
-    if (tb == 0 || cog <= 0) return;
-    size_t row = 2 * ((size_t)tw < tb ? (size_t)tw : tb) + 2;
-    float *v = scratch;                                             /* (16, ci, tb) */
-    float *m = v + wino_line(OCT__WINO_E * (size_t)ci * tb);        /* (16, cog, tb) */
-    float *r = m + wino_line(OCT__WINO_E * (size_t)cog * tb);       /* 4 patch rows */
-    float *ob = r + wino_line(4 * row);                             /* 2 output rows */
-    size_t vs = (size_t)ci * tb, ms = (size_t)cog * tb;
+    return wino_line(OCT__WINO_E * (size_t)(c->c1 + c->c2) * tb);
+}
 
-    /* Input transform, segment by segment (consecutive tiles of one tile row). */
+/* The patch-row buffer's floats (plain transforms) for blocks of tb tiles. */
+static size_t wino_row_floats(const oct__wino_conv *c, size_t tb)
+{
+    size_t tw = (size_t)((c->wo + 1) / 2);
+    return 2 * (tw < tb ? tw : tb) + 2;
+}
+
+void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
+                     int avx512)
+{
+    int th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
+    size_t tb = t1 - t0, per = (size_t)th * tw, vs = (size_t)(cv->c1 + cv->c2) * tb, row = wino_row_floats(cv, tb);
+    float *r = work; /* 4 patch rows */
+    /* Segment by segment (consecutive tiles of one tile row). */
     for (size_t t = t0; t < t1;) {
         int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
         int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
@@ -315,12 +325,12 @@ void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o
         int n = 2 * len + 2, x0 = 2 * tx - cv->pad;
 #ifdef OCT__W_HAVE_512
         if (avx512) {
-            wino_in_seg_512(cv, b, ty, tx, len, v + k0, vs, tb);
+            wino_in_seg_512(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb);
             t += (size_t)len;
             continue;
         }
 #endif
-        for (int c = 0; c < ci; c++) {
+        for (int c = c0; c < c1; c++) {
             for (int i = 0; i < 4; i++) wino_row(cv, b, c, 2 * ty - cv->pad + i, x0, n, r + (size_t)i * row);
             float *vc = v + (size_t)c * tb + k0;
             if (avx512)
@@ -330,12 +340,24 @@ void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o
         }
         t += (size_t)len;
     }
+}
+
+void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
+                      int avx512)
+{
+    int ci = cv->c1 + cv->c2, cog = o1 - o0, th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
+    size_t tb = t1 - t0, per = (size_t)th * tw, row = wino_row_floats(cv, tb);
+    if (tb == 0 || cog <= 0) return;
+    float *m = work;                                          /* (16, cog, tb) */
+    float *ob = m + wino_line(OCT__WINO_E * (size_t)cog * tb); /* 2 output rows */
+    size_t vs = (size_t)ci * tb, ms = (size_t)cog * tb;
     /* M[e] (cog, tb) = U[e] rows [o0, o1) (co, ci; packed) V[e] (ci, tb). */
     size_t us = oct__sgemm_apack_floats(cv->isa, cv->co, ci);
     for (int e = 0; e < OCT__WINO_E; e++)
         oct__sgemm_apacked(cv->isa, o0, o1, cv->co, (int)tb, ci, cv->u + (size_t)e * us, v + (size_t)e * vs, (int)tb,
                            m + (size_t)e * ms, (int)tb, 0);
     /* Output transform and store. */
+    size_t hwo = (size_t)cv->ho * cv->wo;
     for (int o = 0; o < cog; o++) {
         float bias = cv->bias ? cv->bias[o0 + o] : 0.0f;
         for (size_t t = t0; t < t1;) {
@@ -366,4 +388,12 @@ void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o
             t += (size_t)len;
         }
     }
+}
+
+void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512)
+{
+    size_t vf = oct__wino_vfloats(cv, t1 - t0);
+    if (t1 <= t0 || o1 <= o0) return;
+    oct__wino_input(cv, t0, t1, 0, cv->c1 + cv->c2, scratch, scratch + vf, avx512);
+    oct__wino_output(cv, t0, t1, o0, o1, scratch, scratch + vf, avx512);
 }

@@ -44,13 +44,25 @@ size_t oct__wino_weight_floats(int ci, int co, int isa);
 void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *tmp, float *u);
 
 /* Floats of scratch oct__wino_run needs for blocks of up to tb tiles and cog output
- * channels (64-byte aligned regions inside). */
+ * channels: the transformed input of a block (oct__wino_vfloats) then the work space of
+ * oct__wino_input / oct__wino_output (oct__wino_work); every region 64-byte aligned when
+ * the scratch is. */
 size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog);
+size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb);
+size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog);
 
 /* Tiles [t0, t1) (over the whole batch) of output channels [o0, o1): transform the input
  * patches, 16 GEMMs, transform back and store with bias, accumulate and ReLU. scratch:
  * oct__wino_scratch(c, t1 - t0, o1 - o0) floats, 64-byte aligned. avx512: 1 runs the
  * transforms compiled for AVX-512F (the caller checked the CPU has it). */
 void oct__wino_run(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512);
+
+/* The two halves of oct__wino_run, for threads that share one block: the input transform
+ * of channels [c0, c1) into v (oct__wino_vfloats(c, t1 - t0)); then, once every channel
+ * is in v, the GEMMs and output transform of channels [o0, o1). work: oct__wino_work. */
+void oct__wino_input(const oct__wino_conv *c, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
+                     int avx512);
+void oct__wino_output(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
+                      int avx512);
 
 #endif /* OCT_WINOGRAD_H */
