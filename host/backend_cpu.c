@@ -908,7 +908,7 @@ static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, cons
             return OCT_OK;
         }
     }
-    size_t floats = oct__wino_weight_floats(c1 + c2, co, isa), tf = (size_t)(c1 + c2) * (size_t)co;
+    size_t floats = oct__wino_weight_floats(c1 + c2, co, isa), tf = (size_t)OCT__WINO_E * (c1 + c2) * (size_t)co;
     float *u = cpu__alloc_floats(floats), *tmp = cpu__alloc_floats(tf);
     if (!u || !tmp) {
         free(u);

@@ -40,23 +40,27 @@ size_t oct__wino_weight_floats(int ci, int co, int isa) { return OCT__WINO_E * o
 void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *tmp, float *u)
 {
     int ci = c1 + c2;
-    size_t us = oct__sgemm_apack_floats(isa, co, ci);
-    for (int e = 0; e < OCT__WINO_E; e++) {
-        int ei = e / 4, ej = e % 4;
-        for (int o = 0; o < co; o++)
-            for (int c = 0; c < ci; c++) {
-                const float *g = c < c1 ? w1 + ((size_t)o * c1 + c) * 9 : w2 + ((size_t)o * c2 + (c - c1)) * 9;
-                double t[3]; /* row ei of G g */
-                for (int j = 0; j < 3; j++) {
-                    double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                    t[j] = ei == 0 ? g0 : ei == 1 ? 0.5 * (g0 + g1 + g2) : ei == 2 ? 0.5 * (g0 - g1 + g2) : g2;
-                }
-                double r = ej == 0 ? t[0] : ej == 1 ? 0.5 * (t[0] + t[1] + t[2]) : ej == 2 ? 0.5 * (t[0] - t[1] + t[2])
-                                                                                          : t[2];
-                tmp[(size_t)c * co + o] = (float)r; /* (ci, co): A' = tmp^T */
+    size_t us = oct__sgemm_apack_floats(isa, co, ci), es = (size_t)ci * co;
+    for (int o = 0; o < co; o++)
+        for (int c = 0; c < ci; c++) {
+            const float *g = c < c1 ? w1 + ((size_t)o * c1 + c) * 9 : w2 + ((size_t)o * c2 + (c - c1)) * 9;
+            double t[4][3]; /* G g */
+            for (int j = 0; j < 3; j++) {
+                double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                t[0][j] = g0;
+                t[1][j] = 0.5 * (g0 + g1 + g2);
+                t[2][j] = 0.5 * (g0 - g1 + g2);
+                t[3][j] = g2;
             }
-        oct__sgemm_apack(isa, 1, co, ci, tmp, co, u + (size_t)e * us);
-    }
+            float *d = tmp + (size_t)c * co + o; /* U[e] stored (ci, co): A' = its transpose */
+            for (int i = 0; i < 4; i++) {
+                d[(size_t)(4 * i + 0) * es] = (float)t[i][0];
+                d[(size_t)(4 * i + 1) * es] = (float)(0.5 * (t[i][0] + t[i][1] + t[i][2]));
+                d[(size_t)(4 * i + 2) * es] = (float)(0.5 * (t[i][0] - t[i][1] + t[i][2]));
+                d[(size_t)(4 * i + 3) * es] = (float)t[i][2];
+            }
+        }
+    for (int e = 0; e < OCT__WINO_E; e++) oct__sgemm_apack(isa, 1, co, ci, tmp + (size_t)e * es, co, u + (size_t)e * us);
 }
 
 /* Floats rounded up to a cache line. */

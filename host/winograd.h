@@ -39,7 +39,7 @@ size_t oct__wino_tiles(int ho, int wo);
 /* Transformed weights u of w1 (co, c1, 3, 3) and w2 (co, c2, 3, 3) (w2 NULL when c2 = 0):
  * U[e] (co, c1 + c2) with U[e][o][c] = (G g_oc G^T)[e] computed in double, each packed for
  * oct__sgemm_apacked with kernel isa (gemm.h); oct__wino_weight_floats(ci, co, isa) floats
- * in u, ci * co in tmp (work space). */
+ * in u, 16 * ci * co in tmp (work space). */
 size_t oct__wino_weight_floats(int ci, int co, int isa);
 void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *tmp, float *u);
 

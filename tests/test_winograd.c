@@ -187,7 +187,7 @@ static void test_transforms(void)
     float *b1 = rng_array(&rng, co, -2, 2), *b2 = rng_array(&rng, co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
     float *want = malloc((LEAD + ny + TAIL) * sizeof *want), *got = malloc(ny * sizeof *got);
     float *bias = malloc(co * sizeof *bias);
-    float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u), *tmp = malloc((c1 + c2) * co * sizeof *tmp);
+    float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u), *tmp = malloc(16 * (c1 + c2) * co * sizeof *tmp);
     CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && want && got && bias && u && tmp);
     wcase c = {n, c1, c2, co, h, w, pad, 1, 1, 1, 0};
     CU_ASSERT_FATAL(run_case(g_ref, &c, x1, x2, w1, w2, b1, b2, NULL, y0, want) == OCT_OK);
