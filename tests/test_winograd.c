@@ -5,7 +5,8 @@
  * and 2, channel counts that are not multiples of any GEMM register tile or vector width,
  * batches of 1 to 3, bias on and off, accumulate and ReLU; then oct__wino_run itself with
  * the AVX-512 and the plain transforms and every GEMM kernel the CPU has. Output buffers
- * carry canaries before and after the tensor.
+ * carry canaries before and after the tensor. A second suite checks the CPU linear
+ * layer's few-row path (dot products) and its GEMM path.
  *
  * Tolerance: the reference accumulates in double; the direct path is held to TOL_ABS +
  * TOL_REL |want| (testutil.h). Winograd's terms are the transformed products, whose size
@@ -18,6 +19,7 @@
 #include "testutil.h"
 #include "winograd.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +219,40 @@ static void test_transforms(void)
     free(x2), free(x1);
 }
 
+/* The CPU linear layer's few-row path (dot products over weight rows, threads over the
+ * outputs) and its GEMM path (more rows) against the reference. y starts as NaN. */
+static void test_linear(void)
+{
+    static const int shapes[][4] = {{1, 2048, 1000, 1}, {3, 33, 7, 0}, {16, 100, 37, 1}, {17, 50, 5, 1},
+                                    {1, 5, 3, 0}, {8, 47, 129, 1}};
+    rng_t r = {99};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int n = shapes[i][0], in = shapes[i][1], out = shapes[i][2], has_bias = shapes[i][3];
+        float *x = rng_array(&r, (size_t)n * in, -1, 1), *w = rng_array(&r, (size_t)out * in, -1, 1);
+        float *b = rng_array(&r, (size_t)out, -1, 1), *y[2] = {NULL, NULL};
+        oct_context *c[2] = {g_ref, g_cpu};
+        CU_ASSERT_FATAL(x && w && b);
+        for (int k = 0; k < 2; k++) {
+            oct__buf xb = {0}, wb = {0}, bb = {0}, yb = {0};
+            y[k] = malloc((size_t)n * out * sizeof(float));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(y[k]);
+            for (size_t j = 0; j < (size_t)n * out; j++) y[k][j] = NAN;
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &xb, x, (size_t)n * in), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &wb, w, (size_t)out * in), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bb, b, (size_t)out), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &yb, y[k], (size_t)n * out), OCT_OK);
+            oct__linear_op op = {&xb, &wb, has_bias ? &bb : NULL, &yb, n, in, out};
+            CU_ASSERT_EQUAL(c[k]->be->linear(c[k], &op), OCT_OK);
+            CU_ASSERT_EQUAL(c[k]->be->read(c[k], &yb, y[k]), OCT_OK);
+            oct__buf_free(c[k], &yb), oct__buf_free(c[k], &bb), oct__buf_free(c[k], &wb), oct__buf_free(c[k], &xb);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "linear (%d x %d -> %d)%s", n, in, out, has_bias ? " + bias" : "");
+        CU_ASSERT_EQUAL(compare_floats(what, y[0], y[1], (size_t)n * out, TOL_ABS, TOL_REL), 0);
+        free(y[1]), free(y[0]), free(b), free(w), free(x);
+    }
+}
+
 int main(void)
 {
     if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK) {
@@ -231,6 +267,8 @@ int main(void)
     CU_add_test(s, "automatic choice: the same cases", test_auto);
     CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
     CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
+    s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
+    CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
     rc = run_cunit();
 done:
     oct_context_free(g_cpu);
