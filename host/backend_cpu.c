@@ -97,6 +97,8 @@ typedef struct {
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
     size_t packed_bytes;       /* bytes of the packed copies held */
+    long long macs_done;       /* multiply-adds executed by convolutions and linear layers
+                                  (Winograd's GEMMs: fewer than the model's): oct_context_macs_executed */
 } oct__cpu_state;
 
 /* ------------------------------------------------------------------------------------ */
@@ -980,6 +982,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
                        st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, 0, -1, 0, 0, {0}};
     size_t blocks = (j.tiles + j.tb - 1) / j.tb;
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
+    st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
     int shared = blocks < 2 * (size_t)st->threads && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
     if (shared) {
         j.tb = j.tiles < j.tb ? j.tiles : j.tb;
@@ -1072,6 +1075,8 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     if (k == 3 && s == 1 && cpu__wino_use(st, ci, co, n, ho, wo, pad))
         return cpu__wino(st, op, NULL, NULL, bias, macs);
 
+    st->macs_done += (long long)macs;
+
     /* Stride 1: the direct kernel. */
     if (st->direct && s == 1 && (size_t)x->w + 2 * (size_t)pad < INT_MAX / 2) {
         const float *wpk = NULL;
@@ -1162,6 +1167,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
         free(bias);
         return status;
     }
+    st->macs_done += (long long)macs;
     status = cpu__packed_weights(st, op->weight1, op->weight2, co, kdim, &wpk);
     if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs);
     free(bias);
@@ -1408,6 +1414,7 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     if (n == 0 || out == 0) return OCT_OK;
     cpu__unpack(ctx->state, op->y->host);
     oct__cpu_state *st = ctx->state;
+    st->macs_done += (long long)n * in * out;
     if (st->direct && n <= OCT__CPU_LINEAR_ROWS && in > 0) { /* a few rows: dot products, threads over outputs */
         cpu__lin_job j = {op, {0}};
         cpu__chunk(st, &j.work, (size_t)out, 16, (size_t)n * in * out, OCT__CPU_PAR_MACS);
@@ -1977,15 +1984,24 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
         }
         return OCT_OK;
     }
+    /* Multiply-adds of every path but the direct one below (cpu_conv2d counts its own). */
+    long long gmacs = (long long)y->n * y->c * y->h * y->w * (long long)cig * op->kh * op->kw;
     /* $OCTCL_CPU_CONVG=im2col forces the general im2col + GEMM path for every shape. */
     const char *force = getenv("OCTCL_CPU_CONVG");
-    if (force && strcmp(force, "im2col") == 0) return cpu__g_gemm(st, op, 0);
+    if (force && strcmp(force, "im2col") == 0) {
+        st->macs_done += gmacs;
+        return cpu__g_gemm(st, op, 0);
+    }
     int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&
               !op->pad_b && !op->pad_r;
     /* 1x1, stride 1, no padding: one GEMM per block straight from x. */
-    if (one) return cpu__g_gemm(st, op, 1);
+    if (one) {
+        st->macs_done += gmacs;
+        return cpu__g_gemm(st, op, 1);
+    }
     /* One input channel per group (depthwise, channel multipliers): direct row loops. */
     if (cig == 1 && g > 1) {
+        st->macs_done += gmacs;
         cpu__g_plane_job j = {op, st, st->direct, {0}};
         size_t macs = (size_t)y->n * y->c * y->h * y->w * op->kh * op->kw;
         cpu__chunk(st, &j.work, (size_t)y->n * y->c, 1, macs, OCT__CPU_PAR_MACS);
@@ -2017,6 +2033,7 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
                           op->relu};
         return cpu_conv2d(ctx, &c);
     }
+    st->macs_done += gmacs;
     return cpu__g_gemm(st, op, 0);
 }
 
@@ -2222,3 +2239,12 @@ const oct__backend oct__backend_cpu = {
     .add = cpu_add,
     .affine = cpu_affine,
 };
+
+/* The CPU backend's count of multiply-adds executed (octcl.h); -1 on other backends. */
+oct_status oct_context_macs_executed(const oct_context *ctx, long long *macs)
+{
+    if (!ctx || !macs)
+        return oct__fail(OCT_ERR_NULL_ARG, "oct_context_macs_executed: %s is NULL", !ctx ? "context" : "macs");
+    *macs = ctx->be == &oct__backend_cpu && ctx->state ? ((const oct__cpu_state *)ctx->state)->macs_done : -1;
+    return OCT_OK;
+}

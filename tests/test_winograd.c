@@ -219,6 +219,34 @@ static void test_transforms(void)
     free(x2), free(x1);
 }
 
+/* oct_context_macs_executed: a conv2d adds the model's multiply-adds on the direct path,
+ * 16 per tile, input and output channel on Winograd's; -1 on the reference. */
+static void test_macs_executed(void)
+{
+    const wcase c = {2, 5, 0, 7, 9, 7, 1, 1, 0, 0, 0}; /* 9x7 outputs: 5 x 4 tiles per image */
+    rng_t rng = {5};
+    size_t ny = (size_t)2 * 7 * 9 * 7;
+    float *x = rng_array(&rng, (size_t)2 * 5 * 9 * 7, -2, 2), *w = rng_array(&rng, (size_t)7 * 5 * 9, -2, 2);
+    float *b = rng_array(&rng, 7, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+    float *out = malloc((LEAD + ny + TAIL) * sizeof *out);
+    CU_ASSERT_FATAL(x && w && b && y0 && out);
+    long long m0 = 0, m1 = 0, m2 = 0, r = 0;
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m0), OCT_OK);
+    set_wino("0");
+    CU_ASSERT_EQUAL(run_case(g_cpu, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m1), OCT_OK);
+    set_wino("1");
+    CU_ASSERT_EQUAL(run_case(g_cpu, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m2), OCT_OK);
+    unsetenv("OCTCL_CPU_WINOGRAD");
+    CU_ASSERT_EQUAL(m1 - m0, 2LL * 7 * 9 * 7 * 5 * 9);   /* n co ho wo ci k k */
+    CU_ASSERT_EQUAL(m2 - m1, 16LL * 5 * 7 * 2 * 5 * 4);  /* 16 ci co tiles */
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_ref, &r), OCT_OK);
+    CU_ASSERT_EQUAL(r, -1);
+    CU_ASSERT_NOT_EQUAL(oct_context_macs_executed(NULL, &r), OCT_OK);
+    free(out), free(y0), free(b), free(w), free(x);
+}
+
 /* The CPU linear layer's few-row path (dot products over weight rows, threads over the
  * outputs) and its GEMM path (more rows) against the reference. y starts as NaN. */
 static void test_linear(void)
@@ -267,6 +295,7 @@ int main(void)
     CU_add_test(s, "automatic choice: the same cases", test_auto);
     CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
     CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
+    CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
     rc = run_cunit();
