@@ -6,7 +6,8 @@
  * batches of 1 to 3, bias on and off, accumulate and ReLU; then oct__wino_run itself with
  * the AVX-512 and the plain transforms and every GEMM kernel the CPU has. Output buffers
  * carry canaries before and after the tensor. A second suite checks the CPU linear
- * layer's few-row path (dot products) and its GEMM path.
+ * layer's few-row path (dot products) and its GEMM path, a third the 1x1 convolutions
+ * with a residual that small planes send to the direct kernel.
  *
  * Tolerance: the reference accumulates in double; the direct path is held to TOL_ABS +
  * TOL_REL |want| (testutil.h). Winograd's terms are the transformed products, whose size
@@ -247,6 +248,45 @@ static void test_macs_executed(void)
     free(out), free(y0), free(b), free(w), free(x);
 }
 
+/* convg 1x1 stride 1 with a residual: planes of 14x14 or less take the direct kernel
+ * (y = res, then the convolution accumulates), larger ones the GEMM; against the
+ * reference, with and without accumulate, bias and ReLU, odd channel counts. */
+static void test_convg_1x1_residual(void)
+{
+    static const int cases[][8] = {/* n ci co h w acc bias relu */
+                                   {1, 7, 9, 7, 7, 0, 1, 1},   {2, 33, 17, 14, 14, 1, 1, 1}, {3, 5, 70, 3, 5, 0, 0, 1},
+                                   {1, 64, 256, 7, 7, 0, 1, 1}, {2, 16, 24, 15, 14, 0, 1, 0}, {1, 8, 8, 1, 1, 1, 0, 0}};
+    rng_t rng = {314};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = cases[i][0], ci = cases[i][1], co = cases[i][2], h = cases[i][3], w = cases[i][4];
+        size_t nx = (size_t)n * ci * h * w, ny = (size_t)n * co * h * w;
+        float *x = rng_array(&rng, nx, -2, 2), *wt = rng_array(&rng, (size_t)co * ci, -2, 2);
+        float *b = rng_array(&rng, co, -2, 2), *r = rng_array(&rng, ny, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+        float *got[2] = {malloc(ny * sizeof(float)), malloc(ny * sizeof(float))};
+        CU_ASSERT_FATAL(x && wt && b && r && y0 && got[0] && got[1]);
+        oct_context *c[2] = {g_ref, g_cpu};
+        for (int k = 0; k < 2; k++) {
+            oct__buf bx = {0}, bw = {0}, bb = {0}, br = {0}, by = {0};
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bx, x, nx), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bw, wt, (size_t)co * ci), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bb, b, co), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &br, r, ny), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &by, y0, ny), OCT_OK);
+            oct__convg_op op = {oct__view_of(&bx, n, ci, h, w), oct__view_of(&by, n, co, h, w),
+                                oct__view_of(&br, n, co, h, w), &bw, cases[i][6] ? &bb : NULL, 1, 1, 1, 1, 0, 0, 0, 0,
+                                1, 1, 1, cases[i][5], cases[i][7]};
+            CU_ASSERT_EQUAL(c[k]->be->convg(c[k], &op), OCT_OK);
+            CU_ASSERT_EQUAL(c[k]->be->read(c[k], &by, got[k]), OCT_OK);
+            oct__buf_free(c[k], &by), oct__buf_free(c[k], &br), oct__buf_free(c[k], &bb), oct__buf_free(c[k], &bw);
+            oct__buf_free(c[k], &bx);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "convg 1x1 + residual n%d %d->%d %dx%d acc%d", n, ci, co, h, w, cases[i][5]);
+        CU_ASSERT_EQUAL(compare_floats(what, got[0], got[1], ny, TOL_ABS, TOL_REL), 0);
+        free(got[1]), free(got[0]), free(y0), free(r), free(b), free(wt), free(x);
+    }
+}
+
 /* The CPU linear layer's few-row path (dot products over weight rows, threads over the
  * outputs) and its GEMM path (more rows) against the reference. y starts as NaN. */
 static void test_linear(void)
@@ -298,6 +338,8 @@ int main(void)
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
+    s = CU_add_suite("cpu convg 1x1 + residual (direct kernel on small planes) vs ref", NULL, NULL);
+    CU_add_test(s, "7x7 .. 15x14 planes, accumulate, bias, ReLU", test_convg_1x1_residual);
     rc = run_cunit();
 done:
     oct_context_free(g_cpu);
