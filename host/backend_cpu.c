@@ -910,15 +910,10 @@ static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, cons
             return OCT_OK;
         }
     }
-    size_t floats = oct__wino_weight_floats(c1 + c2, co, isa), tf = (size_t)OCT__WINO_E * (c1 + c2) * (size_t)co;
-    float *u = cpu__alloc_floats(floats), *tmp = cpu__alloc_floats(tf);
-    if (!u || !tmp) {
-        free(u);
-        free(tmp);
-        return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory for %zu Winograd weights", floats + tf);
-    }
-    oct__wino_weights(wb->host, c1, host2, c2, co, isa, tmp, u);
-    free(tmp);
+    size_t floats = oct__wino_weight_floats(c1 + c2, co, isa);
+    float *u = cpu__alloc_floats(floats);
+    if (!u) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory for %zu Winograd weights", floats);
+    oct__wino_weights(wb->host, c1, host2, c2, co, isa, u);
     cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, u, floats * sizeof(float), OCT__CPU_PACK_WINO + isa});
     *out = u;
     return OCT_OK;

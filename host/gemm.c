@@ -414,3 +414,9 @@ void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const floa
         }
     }
 }
+
+size_t oct__sgemm_apack_at(int isa, int m, int k, int i, int p)
+{
+    int mr = impl_of(isa)->mr, mrnd = (m + mr - 1) / mr * mr, p0 = p / KC * KC, kc = k - p0 < KC ? k - p0 : KC;
+    return (size_t)p0 * mrnd + (size_t)(i / mr) * kc * mr + (size_t)(p - p0) * mr + (size_t)(i % mr);
+}

@@ -37,6 +37,9 @@ void oct__sgemm_small_blocks(int on);
 int oct__sgemm_mr(int isa);
 size_t oct__sgemm_apack_floats(int isa, int m, int k);
 void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap);
+/* Where A' (i, p) lies in that packing (to write it in place; rows past m in the last
+ * strip must then be zeroed by the caller). */
+size_t oct__sgemm_apack_at(int isa, int m, int k, int i, int p);
 void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                         float *c, int ldc, int accumulate);
 

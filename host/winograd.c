@@ -37,10 +37,11 @@ size_t oct__wino_tiles(int ho, int wo) { return (size_t)((ho + 1) / 2) * (size_t
 
 size_t oct__wino_weight_floats(int ci, int co, int isa) { return OCT__WINO_E * oct__sgemm_apack_floats(isa, co, ci); }
 
-void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *tmp, float *u)
+void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *u)
 {
     int ci = c1 + c2;
-    size_t us = oct__sgemm_apack_floats(isa, co, ci), es = (size_t)ci * co;
+    size_t us = oct__sgemm_apack_floats(isa, co, ci);
+    memset(u, 0, OCT__WINO_E * us * sizeof *u); /* rows past co in the last strip */
     for (int o = 0; o < co; o++)
         for (int c = 0; c < ci; c++) {
             const float *g = c < c1 ? w1 + ((size_t)o * c1 + c) * 9 : w2 + ((size_t)o * c2 + (c - c1)) * 9;
@@ -52,15 +53,14 @@ void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co,
                 t[2][j] = 0.5 * (g0 - g1 + g2);
                 t[3][j] = g2;
             }
-            float *d = tmp + (size_t)c * co + o; /* U[e] stored (ci, co): A' = its transpose */
+            float *d = u + oct__sgemm_apack_at(isa, co, ci, o, c); /* U[e] (co, ci), packed */
             for (int i = 0; i < 4; i++) {
-                d[(size_t)(4 * i + 0) * es] = (float)t[i][0];
-                d[(size_t)(4 * i + 1) * es] = (float)(0.5 * (t[i][0] + t[i][1] + t[i][2]));
-                d[(size_t)(4 * i + 2) * es] = (float)(0.5 * (t[i][0] - t[i][1] + t[i][2]));
-                d[(size_t)(4 * i + 3) * es] = (float)t[i][2];
+                d[(size_t)(4 * i + 0) * us] = (float)t[i][0];
+                d[(size_t)(4 * i + 1) * us] = (float)(0.5 * (t[i][0] + t[i][1] + t[i][2]));
+                d[(size_t)(4 * i + 2) * us] = (float)(0.5 * (t[i][0] - t[i][1] + t[i][2]));
+                d[(size_t)(4 * i + 3) * us] = (float)t[i][2];
             }
         }
-    for (int e = 0; e < OCT__WINO_E; e++) oct__sgemm_apack(isa, 1, co, ci, tmp + (size_t)e * es, co, u + (size_t)e * us);
 }
 
 /* Floats rounded up to a cache line. */

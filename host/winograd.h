@@ -37,11 +37,11 @@ typedef struct oct__wino_conv_s {
 size_t oct__wino_tiles(int ho, int wo);
 
 /* Transformed weights u of w1 (co, c1, 3, 3) and w2 (co, c2, 3, 3) (w2 NULL when c2 = 0):
- * U[e] (co, c1 + c2) with U[e][o][c] = (G g_oc G^T)[e] computed in double, each packed for
- * oct__sgemm_apacked with kernel isa (gemm.h); oct__wino_weight_floats(ci, co, isa) floats
- * in u, 16 * ci * co in tmp (work space). */
+ * U[e] (co, c1 + c2) with U[e][o][c] = (G g_oc G^T)[e] computed in double, written in
+ * place in the packing of oct__sgemm_apacked for kernel isa (gemm.h), one after another
+ * (oct__wino_weight_floats(ci, co, isa) floats in all). */
 size_t oct__wino_weight_floats(int ci, int co, int isa);
-void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *tmp, float *u);
+void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *u);
 
 /* Floats of scratch oct__wino_run needs for blocks of up to tb tiles and cog output
  * channels: the transformed input of a block (oct__wino_vfloats) then the work space of

@@ -190,12 +190,12 @@ static void test_transforms(void)
     float *b1 = rng_array(&rng, co, -2, 2), *b2 = rng_array(&rng, co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
     float *want = malloc((LEAD + ny + TAIL) * sizeof *want), *got = malloc(ny * sizeof *got);
     float *bias = malloc(co * sizeof *bias);
-    float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u), *tmp = malloc(16 * (c1 + c2) * co * sizeof *tmp);
-    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && want && got && bias && u && tmp);
+    float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u);
+    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && want && got && bias && u);
     wcase c = {n, c1, c2, co, h, w, pad, 1, 1, 1, 0};
     CU_ASSERT_FATAL(run_case(g_ref, &c, x1, x2, w1, w2, b1, b2, NULL, y0, want) == OCT_OK);
     for (int o = 0; o < co; o++) bias[o] = b1[o] + b2[o];
-    oct__wino_weights(w1, c1, w2, c2, co, isa, tmp, u);
+    oct__wino_weights(w1, c1, w2, c2, co, isa, u);
     size_t tiles = (size_t)n * oct__wino_tiles(ho, wo);
     for (int avx = 0; avx <= 1; avx++) {
         if (avx && !__builtin_cpu_supports("avx512f")) continue;
@@ -216,7 +216,7 @@ static void test_transforms(void)
         snprintf(what, sizeof what, "oct__wino_run avx512=%d", avx);
         CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
     }
-    free(tmp), free(u), free(bias), free(got), free(want), free(y0), free(b2), free(b1), free(w2), free(w1);
+    free(u), free(bias), free(got), free(want), free(y0), free(b2), free(b1), free(w2), free(w1);
     free(x2), free(x1);
 }
 
