@@ -285,6 +285,7 @@ typedef struct {
     int batch, h, w, in_channels, classes;
     char model[4096];
     long long macs, macs0, parameters;
+    long long macs_exec;                             /* executed per image, -1: not counted */
     size_t activation_bytes;
     double ms_min, ms_median, dev_min, dev_median;   /* NAN: unavailable */
     double peak, first_result_ms;                    /* NAN: unavailable */
@@ -338,6 +339,7 @@ static const char *const field_names[] = {
     "device_ms_min", "device_ms_median", "images_per_second", "gflops", "peak_gflops", "peak_fraction",
     "speedup", "theoretical_speedup", "realised", "matched_reference", "max_abs_error", "check_size",
     "accuracy", "accuracy_images", "first_result_ms", "octcl_version", "command", "timestamp", "tuning",
+    "macs_executed_per_image",
 };
 #define FIELD_COUNT (int)(sizeof field_names / sizeof field_names[0])
 
@@ -390,6 +392,7 @@ static fval row_field(const bench_row *r, const run_meta *m, int k, char *buf, s
     case 33: return v_str(m->command);
     case 34: return v_str(m->timestamp);
     case 35: return v_str(r->tuning);
+    case 36: return r->macs_exec < 0 ? v_null() : v_ll(r->macs_exec);
     }
     return v_null();
 }
@@ -623,11 +626,14 @@ static void note_no_device_time(const char *label, oct_status s)
 /* Warm up, then time o->repeat passes of a batch of n: wall[] and dev[] (ms) get the
  * times. *dev_ok is cleared, with a note, the first time device time is unavailable. */
 static oct_status time_batch(const bench_opts *o, oct_context *ctx, oct_model *m, const float *x, int n, int h, int w,
-                             float *logits, double *wall, double *dev, int *dev_ok, const char *label)
+                             float *logits, double *wall, double *dev, int *dev_ok, const char *label,
+                             long long *macs_exec)
 {
     oct_status s;
+    long long before = -1, after = -1;
     for (int i = 0; i < o->warmup; i++)
         if ((s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL)) != OCT_OK) return s;
+    oct_context_macs_executed(ctx, &before);
     for (int r = 0; r < o->repeat; r++) {
         if (*dev_ok && (s = oct_context_profile(ctx, 1)) != OCT_OK) {
             note_no_device_time(label, s);
@@ -642,6 +648,10 @@ static oct_status time_batch(const bench_opts *o, oct_context *ctx, oct_model *m
         }
     }
     if (*dev_ok) oct_context_profile(ctx, 0);
+    oct_context_macs_executed(ctx, &after);
+    *macs_exec = before >= 0 && after >= before && o->repeat > 0 && n > 0
+                     ? (after - before) / ((long long)o->repeat * n)
+                     : -1;
     return OCT_OK;
 }
 
@@ -778,7 +788,9 @@ static int run_device(bench_state *st, int d, bench_out *out)
         for (int si = 0; si < o->n_sizes * o->n_batches; si++) {
             int n = o->batches[si % o->n_batches], h = o->hs[si / o->n_batches], w = o->ws[si / o->n_batches];
             progress(label, what, n);
-            if ((s = time_batch(o, ctx, m, st->x, n, h, w, logits, wall, dev, &dev_ok, label)) != OCT_OK) {
+            long long macs_exec = -1;
+            if ((s = time_batch(o, ctx, m, st->x, n, h, w, logits, wall, dev, &dev_ok, label, &macs_exec)) !=
+                OCT_OK) {
                 progress(NULL, NULL, 0);
                 rc = cli_fail("%s, %s, batch %d, size %dx%d: %s", label, what, n, h, w, cli_status_text(s));
                 continue;
@@ -806,6 +818,7 @@ static int run_device(bench_state *st, int d, bench_out *out)
             r->batch = n, r->h = h, r->w = w;
             r->in_channels = mi.in_channels, r->classes = mi.num_classes;
             r->macs = oct_model_macs(m, h, w);
+            r->macs_exec = macs_exec;
             r->macs0 = st->files_mode || !(alpha >= 0) ? 0 : macs_alpha0(st, &mi, h, w);
             r->parameters = mi.parameters;
             r->activation_bytes = oct_model_activation_bytes(m, n, h, w);

@@ -30,7 +30,8 @@ engines
 
 Rows (a JSON array, --json, default WORK/onnx_bench.json): engine, engine_version, net,
 alpha, batch, size, min_ms, median_ms, images_per_second, macs (per image, forward hooks
-on every Conv2d/Linear), gflops (2 x macs x batch / min time), peak_rss_mb, base_rss_mb,
+on every Conv2d/Linear), macs_executed (octcl: the multiply-adds it ran per image, from
+`octcl bench`'s macs_executed_per_image; fewer than macs where Winograd serves 3x3 layers), gflops (2 x macs x batch / min time), peak_rss_mb, base_rss_mb,
 threads, repeat, warmup, cpu (/proc/cpuinfo model name), model_file, error, and for a net
 measured at alpha 0 and at alpha a by the same engine and batch: speedup (t0 / ta),
 theoretical (macs0 / macsa) and realised (speedup / theoretical).  A PNG (--png, default
@@ -232,7 +233,8 @@ def octcl_row(a, f, batch, env):
         rows = data if isinstance(data, list) else [data]
         r = next(r for r in rows if int(r.get('batch', batch)) == batch)
         row.update(min_ms=float(r['ms_min']), median_ms=float(r['ms_median']),
-                   engine_version=f"octcl {r.get('octcl_version')}")
+                   engine_version=f"octcl {r.get('octcl_version')}",
+                   macs_executed=r.get('macs_executed_per_image'))
     except (ValueError, KeyError, StopIteration, TypeError) as e:
         row['error'] = f'octcl bench output not understood ({type(e).__name__}: {e}): {out[:200]!r}'
     return row
@@ -297,20 +299,26 @@ def table(rows):
         k = (r['net'], r['alpha'], r['size'], r['batch'])
         if k not in keys:
             keys.append(k)
-    head = ['net', 'alpha', 'size', 'batch', 'GMACs'] + [f'{e} ms' for e in engines] + \
-        [f'{e} realised' for e in engines]
+    executed = any(r.get('macs_executed') for r in rows if r['engine'] == 'octcl')
+    head = ['net', 'alpha', 'size', 'batch', 'GMACs'] + (['octcl GMACs executed'] if executed else []) + \
+        [f'{e} ms' for e in engines] + [f'{e} realised' for e in engines]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for (n, al, sz, b) in keys:
         cells = [n, f'{al:g}', sz, str(b)]
         rs = [by.get((e, n, al, sz, b)) or {} for e in engines]
         macs = next((r['macs'] for r in rs if r.get('macs')), None)
         cells.append(f'{macs / 1e9:.3f}' if macs else '')
+        if executed:
+            ex = (by.get(('octcl', n, al, sz, b)) or {}).get('macs_executed')
+            cells.append(f'{ex / 1e9:.3f}' if ex else '')
         cells += [f"{r['min_ms']:.2f}" if r.get('min_ms') else ('failed' if r else '') for r in rs]
         cells += [f"{r['realised']:.2f}" if r.get('realised') is not None else '' for r in rs]
         lines.append('| ' + ' | '.join(cells) + ' |')
     r0 = rows[0]
     lines.append(f"\n{r0['cpu']}, {r0['threads']} threads, min of {r0['repeat']} passes after {r0['warmup']}; "
-                 'realised = (t at alpha 0 / t) / (MACs at alpha 0 / MACs), same engine and batch.')
+                 'realised = (t at alpha 0 / t) / (MACs at alpha 0 / MACs), same engine and batch'
+                 + (' (the model\'s MACs; "octcl GMACs executed" counts the multiply-adds octcl ran, '
+                    'fewer where Winograd serves 3x3 layers).' if executed else '.'))
     return '\n'.join(lines)
 
 

@@ -355,3 +355,83 @@ void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, i
     sgemm_blocked(f, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, SMALL_KC, SMALL_MC, SMALL_NC, pa,
                   pb);
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* A packed once (weights used by many products)                                          */
+
+int oct__sgemm_mr(int isa) { return impl_of(isa)->mr; }
+
+/* Rows of A rounded up to whole strips, times k. */
+size_t oct__sgemm_apack_floats(int isa, int m, int k)
+{
+    int mr = impl_of(isa)->mr;
+    return (size_t)((m + mr - 1) / mr * mr) * (size_t)(k > 0 ? k : 0);
+}
+
+/* ap: for each block of KC along k (the last one shorter), all of A' rows in strips of mr
+ * (kc, mr) -- what sgemm_blocked packs for (i0, p0), side by side: the strip of row i
+ * (i a multiple of mr) in the block at p0 starts at p0 * Mr + i * kc, Mr = m rounded up. */
+void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap)
+{
+    const oct__gemm_impl *f = impl_of(isa);
+    int mr = f->mr, mrnd = (m + mr - 1) / mr * mr;
+    for (int p0 = 0; p0 < k; p0 += KC) {
+        int kc = k - p0 < KC ? k - p0 : KC;
+        pack_a(a, lda, trans_a, 0, m, p0, kc, mr, ap + (size_t)p0 * mrnd);
+    }
+}
+
+void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
+                        float *c, int ldc, int accumulate)
+{
+    const oct__gemm_impl *f = impl_of(isa);
+    const int mr = f->mr, nr = f->nr, mrnd = (m + mr - 1) / mr * mr;
+    if (m1 <= m0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (int i = m0; i < m1; i++) memset(c + (size_t)(i - m0) * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
+    /* Without buffers: B one strip at a time on the stack (kc is A's block, up to KC). */
+    _Alignas(64) float small_b[KC * NR_MAX];
+    _Alignas(64) float tile[MR_MAX * NR_MAX];
+    int ncb = bufs ? NC : nr;
+    float *pb = bufs ? bufs->b : small_b;
+    for (int j0 = 0; j0 < n; j0 += ncb) {
+        int nc = n - j0 < ncb ? n - j0 : ncb;
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0;
+            pack_b(b, ldb, 0, p0, kc, j0, nc, nr, pb);
+            const float *apk = ap + (size_t)p0 * mrnd;
+            for (int i0 = m0; i0 < m1; i0 += MC) {
+                int mc = m1 - i0 < MC ? m1 - i0 : MC;
+                for (int js = 0; js < nc; js += nr) {
+                    const float *bp = pb + (size_t)(js / nr) * kc * nr;
+                    int cols = nc - js < nr ? nc - js : nr;
+                    for (int is = 0; is < mc; is += mr) {
+                        const float *apan = apk + (size_t)(i0 + is) * kc;
+                        int rows = mc - is < mr ? mc - is : mr;
+                        float *cp = c + (size_t)(i0 + is - m0) * ldc + j0 + js;
+                        if (rows == mr && cols == nr) {
+                            f->kernel(kc, apan, bp, cp, (size_t)ldc, add);
+                            continue;
+                        }
+                        f->kernel(kc, apan, bp, tile, (size_t)nr, 0);
+                        for (int i = 0; i < rows; i++)
+                            for (int j = 0; j < cols; j++) {
+                                float v = tile[i * nr + j];
+                                cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
+                            }
+                    }
+                }
+            }
+        }
+    }
+}
+
+size_t oct__sgemm_apack_at(int isa, int m, int k, int i, int p)
+{
+    int mr = impl_of(isa)->mr, mrnd = (m + mr - 1) / mr * mr, p0 = p / KC * KC, kc = k - p0 < KC ? k - p0 : KC;
+    return (size_t)p0 * mrnd + (size_t)(i / mr) * kc * mr + (size_t)(p - p0) * mr + (size_t)(i % mr);
+}

@@ -9,6 +9,8 @@
 #ifndef OCT_GEMM_H
 #define OCT_GEMM_H
 
+#include <stddef.h>
+
 void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                 float *c, int ldc, int accumulate);
 
@@ -24,5 +26,21 @@ int oct__sgemm_isa(void);
 int oct__sgemm_force(int isa);
 /* Tests: 1 runs every call on the small stack blocks of the out-of-memory fallback. */
 void oct__sgemm_small_blocks(int on);
+
+/* A packed once, used by many products (Winograd's transformed weights): kernel `isa`'s
+ * rows per register tile; floats of A (m, k) packed; the packing of A' (A (m, k; lda), or
+ * stored (k, m) when trans_a); and C rows [m0, m1) of C = A' B (C's row 0 is A's row m0;
+ * m0 a multiple of oct__sgemm_mr(isa); B (k, n; ldb) not transposed) from that packing,
+ * with kernel `isa` (the one it was packed for; the caller keeps it supported). The same
+ * sums in the same order as oct__sgemm with that kernel. Up to 40 KB of stack when the
+ * thread's buffers cannot be had. */
+int oct__sgemm_mr(int isa);
+size_t oct__sgemm_apack_floats(int isa, int m, int k);
+void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap);
+/* Where A' (i, p) lies in that packing (to write it in place; rows past m in the last
+ * strip must then be zeroed by the caller). */
+size_t oct__sgemm_apack_at(int isa, int m, int k, int i, int p);
+void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
+                        float *c, int ldc, int accumulate);
 
 #endif /* OCT_GEMM_H */

@@ -105,6 +105,11 @@ oct_status oct_context_finish(oct_context *ctx);
  * profiling was last enabled. */
 oct_status oct_context_profile(oct_context *ctx, int enable);
 oct_status oct_context_device_ms(oct_context *ctx, double *ms);
+/* Multiply-adds the context's convolutions and linear layers have executed since it was
+ * made: the model's MACs on direct paths, fewer where a fast algorithm gives the same
+ * result with fewer (the CPU backend's Winograd F(2x2, 3x3): 16 per 2x2 outputs and
+ * channel pair against 36). *macs is -1 where the backend does not count (ref, OpenCL). */
+oct_status oct_context_macs_executed(const oct_context *ctx, long long *macs);
 /* Peak FP32 rate of the context's device in GFLOP/s, measured once by a built-in
  * fused-multiply-add probe (a few tens of milliseconds) and then remembered. */
 oct_status oct_context_peak_gflops(oct_context *ctx, double *gflops);

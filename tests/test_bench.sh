@@ -62,7 +62,7 @@ expect_usage() {
 FIELDS="device backend platform driver alpha batch size in_channels classes model macs_per_image parameters
 activation_bytes warmup repeat ms_min ms_median device_ms_min device_ms_median images_per_second gflops
 peak_gflops peak_fraction speedup theoretical_speedup realised matched_reference max_abs_error check_size
-accuracy accuracy_images first_result_ms octcl_version command timestamp tuning"
+accuracy accuracy_images first_result_ms octcl_version command timestamp tuning macs_executed_per_image"
 
 # check_json FILE ROWS: an array of ROWS one-line objects, each with every field and
 # matched_reference true.

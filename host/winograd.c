@@ -1,0 +1,403 @@
+/* winograd.c — F(2x2, 3x3) Winograd convolution for the CPU backend (see winograd.h).
+ *
+ * The matrices (Lavin & Gray 2016, points 0, 1, -1, infinity):
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]    input patch d (4x4):  V = B^T d B
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]  kernel g (3x3):       U = G g G^T
+ *   A^T = [1 1 1 0; 0 1 -1 -1]                        output (2x2):  Y = A^T (sum_c U.V) A
+ *
+ * Rounding. Every coefficient is 0, +-1 or +-1/2 (exact in binary), so the input and
+ * weight transforms round only in their few additions, and the error of an output is,
+ * like the direct sum's, about sqrt(K) u of the size of the terms summed -- but the
+ * terms are the transformed products, not g d. Bounding |Y| by |A^T| (|G| |g| |G^T| .
+ * |B^T| |d| |B|) |A| per dimension: row 0 of |A^T| |G| row sums (1, 3/2, 3/2, 1) times
+ * |B^T| row sums (2, 2, 2, 2) gives 1 * 1 * 2 + 1 * 1.5 * 2 + 1 * 1.5 * 2 = 8 against 3 for
+ * the direct form, a factor 8/3 per dimension and (8/3)^2 ~ 7.1 in 2-D. So the same
+ * tolerance argument as the direct path's holds with its error budget multiplied by at
+ * most ~7 (the tests use TOL * 8; compare_npy.py's model-level 1e-4 keeps a margin: its
+ * typical estimate 3e-5 counts every layer, of which ResNet-50's 16 3x3 layers are a
+ * third). F(4x4, 3x3) (points 0, +-1, +-2) has |B^T| rows up to 10 and |A^T| entries up
+ * to 8: the same bound gives 16 per dimension, ~256 in 2-D, above that budget, so it is
+ * not used.
+ */
+#include "winograd.h"
+
+#include "gemm.h"
+
+#include <string.h>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define OCT__W_AVX512 __attribute__((target("avx512f")))
+#define OCT__W_INLINE __attribute__((always_inline)) static inline
+#else
+#define OCT__W_AVX512
+#define OCT__W_INLINE static inline
+#endif
+
+size_t oct__wino_tiles(int ho, int wo) { return (size_t)((ho + 1) / 2) * (size_t)((wo + 1) / 2); }
+
+size_t oct__wino_weight_floats(int ci, int co, int isa) { return OCT__WINO_E * oct__sgemm_apack_floats(isa, co, ci); }
+
+void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *u)
+{
+    int ci = c1 + c2;
+    size_t us = oct__sgemm_apack_floats(isa, co, ci);
+    memset(u, 0, OCT__WINO_E * us * sizeof *u); /* rows past co in the last strip */
+    for (int o = 0; o < co; o++)
+        for (int c = 0; c < ci; c++) {
+            const float *g = c < c1 ? w1 + ((size_t)o * c1 + c) * 9 : w2 + ((size_t)o * c2 + (c - c1)) * 9;
+            double t[4][3]; /* G g */
+            for (int j = 0; j < 3; j++) {
+                double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                t[0][j] = g0;
+                t[1][j] = 0.5 * (g0 + g1 + g2);
+                t[2][j] = 0.5 * (g0 - g1 + g2);
+                t[3][j] = g2;
+            }
+            float *d = u + oct__sgemm_apack_at(isa, co, ci, o, c); /* U[e] (co, ci), packed */
+            for (int i = 0; i < 4; i++) {
+                d[(size_t)(4 * i + 0) * us] = (float)t[i][0];
+                d[(size_t)(4 * i + 1) * us] = (float)(0.5 * (t[i][0] + t[i][1] + t[i][2]));
+                d[(size_t)(4 * i + 2) * us] = (float)(0.5 * (t[i][0] - t[i][1] + t[i][2]));
+                d[(size_t)(4 * i + 3) * us] = (float)t[i][2];
+            }
+        }
+}
+
+/* Floats rounded up to a cache line. */
+static size_t wino_line(size_t n) { return (n + 15) / 16 * 16; }
+
+size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog)
+{
+    return oct__wino_vfloats(c, tb) + oct__wino_work(c, tb, cog);
+}
+
+size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog)
+{
+    size_t tw = (size_t)((c->wo + 1) / 2), row = 2 * (tw < tb ? tw : tb) + 2;
+    size_t in = wino_line(4 * row), out = wino_line(OCT__WINO_E * (size_t)cog * tb) + wino_line(2 * row);
+    return (in > out ? in : out) + 16; /* 16: the AVX-512 output transform reads up to 15 past m */
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The transforms (bodies compiled twice: AVX-512 and baseline)                           */
+
+/* Input transform of `len` consecutive tiles of one tile row, one channel: r[i] holds the
+ * patch rows (2 len + 2 floats, zeros outside the image), tile k's patch at columns
+ * 2k .. 2k + 3; v[e * vs + k] receives element e of tile k. */
+OCT__W_INLINE void wino_in_body(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+                                const float *restrict r3, int len, float *restrict v, size_t vs)
+{
+    for (int k = 0; k < len; k++) {
+        const float *a = r0 + 2 * k, *b = r1 + 2 * k, *c = r2 + 2 * k, *d = r3 + 2 * k;
+        /* t = B^T patch (rows), then V = t B (columns) */
+        float t0[4], t1[4], t2[4], t3[4];
+        for (int j = 0; j < 4; j++) {
+            t0[j] = a[j] - c[j];
+            t1[j] = b[j] + c[j];
+            t2[j] = c[j] - b[j];
+            t3[j] = b[j] - d[j];
+        }
+        v[0 * vs + k] = t0[0] - t0[2];
+        v[1 * vs + k] = t0[1] + t0[2];
+        v[2 * vs + k] = t0[2] - t0[1];
+        v[3 * vs + k] = t0[1] - t0[3];
+        v[4 * vs + k] = t1[0] - t1[2];
+        v[5 * vs + k] = t1[1] + t1[2];
+        v[6 * vs + k] = t1[2] - t1[1];
+        v[7 * vs + k] = t1[1] - t1[3];
+        v[8 * vs + k] = t2[0] - t2[2];
+        v[9 * vs + k] = t2[1] + t2[2];
+        v[10 * vs + k] = t2[2] - t2[1];
+        v[11 * vs + k] = t2[1] - t2[3];
+        v[12 * vs + k] = t3[0] - t3[2];
+        v[13 * vs + k] = t3[1] + t3[2];
+        v[14 * vs + k] = t3[2] - t3[1];
+        v[15 * vs + k] = t3[1] - t3[3];
+    }
+}
+
+/* Output transform of `len` tiles of one channel: m[e * ms + k] element e of tile k;
+ * o0 / o1 receive the tiles' two output rows (2 len floats each). */
+OCT__W_INLINE void wino_out_body(const float *restrict m, size_t ms, int len, float *restrict o0,
+                                 float *restrict o1)
+{
+    for (int k = 0; k < len; k++) {
+        float e[16];
+        for (int i = 0; i < 16; i++) e[i] = m[(size_t)i * ms + k];
+        /* s = A^T M (rows 0 and 1), then Y = s A */
+        float s0[4], s1[4];
+        for (int j = 0; j < 4; j++) {
+            s0[j] = e[j] + e[4 + j] + e[8 + j];
+            s1[j] = e[4 + j] - e[8 + j] - e[12 + j];
+        }
+        o0[2 * k] = s0[0] + s0[1] + s0[2];
+        o0[2 * k + 1] = s0[1] - s0[2] - s0[3];
+        o1[2 * k] = s1[0] + s1[1] + s1[2];
+        o1[2 * k + 1] = s1[1] - s1[2] - s1[3];
+    }
+}
+
+/* dst[i] = relu((acc ? dst[i] : 0) + src[i] + bias) for i < n. Order of the sum as the
+ * direct kernel's store: (sum + bias) + old. */
+OCT__W_INLINE void wino_store_body(float *restrict dst, const float *restrict src, int n, float bias, int acc,
+                                   int relu)
+{
+    for (int i = 0; i < n; i++) {
+        float v = src[i] + bias;
+        if (acc) v += dst[i];
+        if (relu) v = v < 0.0f ? 0.0f : v;
+        dst[i] = v;
+    }
+}
+
+static OCT__W_AVX512 void wino_in_512(const float *r0, const float *r1, const float *r2, const float *r3, int len,
+                                      float *v, size_t vs)
+{
+    wino_in_body(r0, r1, r2, r3, len, v, vs);
+}
+static void wino_in_any(const float *r0, const float *r1, const float *r2, const float *r3, int len, float *v,
+                        size_t vs)
+{
+    wino_in_body(r0, r1, r2, r3, len, v, vs);
+}
+static OCT__W_AVX512 void wino_out_512(const float *m, size_t ms, int len, float *o0, float *o1)
+{
+    wino_out_body(m, ms, len, o0, o1);
+}
+static void wino_out_any(const float *m, size_t ms, int len, float *o0, float *o1)
+{
+    wino_out_body(m, ms, len, o0, o1);
+}
+static OCT__W_AVX512 void wino_store_512(float *dst, const float *src, int n, float bias, int acc, int relu)
+{
+    wino_store_body(dst, src, n, bias, acc, relu);
+}
+static void wino_store_any(float *dst, const float *src, int n, float bias, int acc, int relu)
+{
+    wino_store_body(dst, src, n, bias, acc, relu);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+/* Lanes [lo, hi) of a 16-lane mask (clamped to [0, 16]). */
+static inline __mmask16 wino_lanes(int lo, int hi)
+{
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* Input transform, AVX-512, straight from the image (masked loads give the zero padding):
+ * `len` tiles of tile row ty from tile tx, channels [c0, c1) of the stacked input of
+ * image b; v[e * vs + c * tb + k] receives element e of tile k of channel c. */
+static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len,
+                                          int c0, int c1, float *v, size_t vs, size_t cs)
+{
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    int y0 = 2 * ty - cv->pad;
+    for (int c = c0; c < c1; c++) {
+        const float *plane = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + (size_t)c * cv->h * cv->w
+                                        : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
+        float *vc = v + (size_t)c * cs;
+        for (int g = 0; g < len; g += 16) {
+            int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
+            __mmask16 ma = wino_lanes(-q, cv->w - q), mb = wino_lanes(-q - 16, cv->w - q - 16);
+            __mmask16 mc = wino_lanes(-q - 2, cv->w - q - 2), md = wino_lanes(-q - 18, cv->w - q - 18);
+            __m512 d[4][4];
+            for (int i = 0; i < 4; i++) {
+                int iy = y0 + i;
+                if (iy < 0 || iy >= cv->h) {
+                    d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm512_setzero_ps();
+                    continue;
+                }
+                const float *rp = plane + (size_t)iy * cv->w + q; /* may point before the row: masked */
+                __m512 a = _mm512_maskz_loadu_ps(ma, rp), bb = _mm512_maskz_loadu_ps(mb, rp + 16);
+                __m512 a2 = _mm512_maskz_loadu_ps(mc, rp + 2), b2 = _mm512_maskz_loadu_ps(md, rp + 18);
+                d[i][0] = _mm512_permutex2var_ps(a, ev, bb);
+                d[i][1] = _mm512_permutex2var_ps(a, od, bb);
+                d[i][2] = _mm512_permutex2var_ps(a2, ev, b2);
+                d[i][3] = _mm512_permutex2var_ps(a2, od, b2);
+            }
+            __m512 t[4][4];
+            for (int j = 0; j < 4; j++) {
+                t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
+                t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
+                t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
+                t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
+            }
+            __mmask16 st = wino_lanes(0, len - g);
+            float *o = vc + g;
+            for (int i = 0; i < 4; i++) {
+                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 0) * vs, st, _mm512_sub_ps(t[i][0], t[i][2]));
+                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 1) * vs, st, _mm512_add_ps(t[i][1], t[i][2]));
+                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 2) * vs, st, _mm512_sub_ps(t[i][2], t[i][1]));
+                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 3) * vs, st, _mm512_sub_ps(t[i][1], t[i][3]));
+            }
+        }
+    }
+}
+
+/* Output transform and store, AVX-512: `len` tiles of tile row ty from tx, image b,
+ * output channel o (bias bv); m[e * ms + k] element e of tile k. */
+static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int o,
+                                           float bv, const float *m, size_t ms)
+{
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    const __m512 zero = _mm512_setzero_ps(), bias = _mm512_set1_ps(bv);
+    size_t hwo = (size_t)cv->ho * cv->wo;
+    float *y = cv->y + (size_t)b * cv->ys + (size_t)o * hwo + (size_t)(2 * ty) * cv->wo;
+    int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2;
+    for (int g = 0; g < len; g += 16) {
+        __m512 e[16];
+        for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms + g); /* past len: unused lanes */
+        __m512 s[2][4];
+        for (int j = 0; j < 4; j++) {
+            s[0][j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
+            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+        }
+        int x0 = 2 * (tx + g), cols = cv->wo - x0 < 2 * (len - g) ? cv->wo - x0 : 2 * (len - g);
+        for (int i = 0; i < rows; i++) {
+            __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
+            __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+            __m512 r0 = _mm512_add_ps(_mm512_permutex2var_ps(y0, lo, y1), bias);
+            __m512 r1 = _mm512_add_ps(_mm512_permutex2var_ps(y0, hi, y1), bias);
+            float *yp = y + (size_t)i * cv->wo + x0;
+            __mmask16 m0 = wino_lanes(0, cols), m1 = wino_lanes(0, cols - 16);
+            if (cv->accumulate) {
+                r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, yp));
+                r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, yp + 16));
+            }
+            if (cv->relu) {
+                r0 = _mm512_max_ps(r0, zero);
+                r1 = _mm512_max_ps(r1, zero);
+            }
+            _mm512_mask_storeu_ps(yp, m0, r0);
+            _mm512_mask_storeu_ps(yp + 16, m1, r1);
+        }
+    }
+}
+#define OCT__W_HAVE_512 1
+#endif
+
+/* ------------------------------------------------------------------------------------ */
+/* One block of tiles                                                                     */
+
+/* Patch row of channel c (of the stacked input), image b, input row iy, columns
+ * [x0, x0 + n) into dst, zeros outside the image. */
+static void wino_row(const oct__wino_conv *cv, int b, int c, int iy, int x0, int n, float *restrict dst)
+{
+    if (iy < 0 || iy >= cv->h) {
+        memset(dst, 0, (size_t)n * sizeof *dst);
+        return;
+    }
+    const float *src = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + ((size_t)c * cv->h + iy) * cv->w
+                                  : cv->x2 + (size_t)b * cv->xs2 + ((size_t)(c - cv->c1) * cv->h + iy) * cv->w;
+    int lo = x0 < 0 ? -x0 : 0, hi = cv->w - x0 < n ? cv->w - x0 : n; /* dst [lo, hi) from the row */
+    if (hi < lo) hi = lo;
+    if (lo > 0) memset(dst, 0, (size_t)lo * sizeof *dst);
+    if (hi > lo) memcpy(dst + lo, src + x0 + lo, (size_t)(hi - lo) * sizeof *dst);
+    if (n > hi) memset(dst + hi, 0, (size_t)(n - hi) * sizeof *dst);
+}
+
+size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb)
+{
+    return wino_line(OCT__WINO_E * (size_t)(c->c1 + c->c2) * tb);
+}
+
+/* The patch-row buffer's floats (plain transforms) for blocks of tb tiles. */
+static size_t wino_row_floats(const oct__wino_conv *c, size_t tb)
+{
+    size_t tw = (size_t)((c->wo + 1) / 2);
+    return 2 * (tw < tb ? tw : tb) + 2;
+}
+
+void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
+                     int avx512)
+{
+    int th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
+    size_t tb = t1 - t0, per = (size_t)th * tw, vs = (size_t)(cv->c1 + cv->c2) * tb, row = wino_row_floats(cv, tb);
+    float *r = work; /* 4 patch rows */
+    /* Segment by segment (consecutive tiles of one tile row). */
+    for (size_t t = t0; t < t1;) {
+        int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
+        int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
+        size_t k0 = t - t0;
+        int n = 2 * len + 2, x0 = 2 * tx - cv->pad;
+#ifdef OCT__W_HAVE_512
+        if (avx512) {
+            wino_in_seg_512(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb);
+            t += (size_t)len;
+            continue;
+        }
+#endif
+        for (int c = c0; c < c1; c++) {
+            for (int i = 0; i < 4; i++) wino_row(cv, b, c, 2 * ty - cv->pad + i, x0, n, r + (size_t)i * row);
+            float *vc = v + (size_t)c * tb + k0;
+            if (avx512)
+                wino_in_512(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
+            else
+                wino_in_any(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
+        }
+        t += (size_t)len;
+    }
+}
+
+void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
+                      int avx512)
+{
+    int ci = cv->c1 + cv->c2, cog = o1 - o0, th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
+    size_t tb = t1 - t0, per = (size_t)th * tw, row = wino_row_floats(cv, tb);
+    if (tb == 0 || cog <= 0) return;
+    float *m = work;                                          /* (16, cog, tb) */
+    float *ob = m + wino_line(OCT__WINO_E * (size_t)cog * tb); /* 2 output rows */
+    size_t vs = (size_t)ci * tb, ms = (size_t)cog * tb;
+    /* M[e] (cog, tb) = U[e] rows [o0, o1) (co, ci; packed) V[e] (ci, tb). */
+    size_t us = oct__sgemm_apack_floats(cv->isa, cv->co, ci);
+    for (int e = 0; e < OCT__WINO_E; e++)
+        oct__sgemm_apacked(cv->isa, o0, o1, cv->co, (int)tb, ci, cv->u + (size_t)e * us, v + (size_t)e * vs, (int)tb,
+                           m + (size_t)e * ms, (int)tb, 0);
+    /* Output transform and store. */
+    size_t hwo = (size_t)cv->ho * cv->wo;
+    for (int o = 0; o < cog; o++) {
+        float bias = cv->bias ? cv->bias[o0 + o] : 0.0f;
+        for (size_t t = t0; t < t1;) {
+            int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
+            int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
+            const float *mk = m + (size_t)o * tb + (t - t0);
+#ifdef OCT__W_HAVE_512
+            if (avx512) {
+                wino_out_seg_512(cv, b, ty, tx, len, o0 + o, bias, mk, ms);
+                t += (size_t)len;
+                continue;
+            }
+#endif
+            if (avx512)
+                wino_out_512(mk, ms, len, ob, ob + row);
+            else
+                wino_out_any(mk, ms, len, ob, ob + row);
+            int oy = 2 * ty, ox = 2 * tx, cols = 2 * len < cv->wo - ox ? 2 * len : cv->wo - ox;
+            float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
+            for (int i = 0; i < 2 && oy + i < cv->ho; i++) {
+                if (avx512)
+                    wino_store_512(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
+                                   cv->relu);
+                else
+                    wino_store_any(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
+                                   cv->relu);
+            }
+            t += (size_t)len;
+        }
+    }
+}
+
+void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512)
+{
+    size_t vf = oct__wino_vfloats(cv, t1 - t0);
+    if (t1 <= t0 || o1 <= o0) return;
+    oct__wino_input(cv, t0, t1, 0, cv->c1 + cv->c2, scratch, scratch + vf, avx512);
+    oct__wino_output(cv, t0, t1, o0, o1, scratch, scratch + vf, avx512);
+}

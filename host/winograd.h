@@ -1,0 +1,68 @@
+/* winograd.h — 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3)
+ * (Lavin & Gray 2016) for the CPU backend: each 2x2 block of outputs ("tile") of each
+ * output channel is A^T [ sum_c (G g_oc G^T) . (B^T d_c B) ] A, where d_c is the 4x4 input
+ * patch under the tile. The sums over c are 16 GEMMs (one per element of the 4x4
+ * transformed domain) over a block of tiles, run by oct__sgemm (gemm.c): 16 ci co MACs per
+ * tile where the direct convolution does 36 ci co (2.25x fewer). The transforms use only
+ * 0, +-1 and +-1/2, so rounding grows by a small constant factor (see winograd.c).
+ * Threads are the caller's: oct__wino_run does one block of tiles for a range of output
+ * channels on the calling thread.
+ */
+#ifndef OCT_WINOGRAD_H
+#define OCT_WINOGRAD_H
+
+#include <stddef.h>
+
+/* Elements of the transformed 4x4 domain. */
+#define OCT__WINO_E 16
+
+/* One convolution: y (n, co, ho, wo) (=|+=) conv3x3(x, stride 1, pad) + bias, then ReLU,
+ * over the input [x1; x2] stacked along channels (x2 may be absent: c2 = 0). */
+typedef struct oct__wino_conv_s {
+    const float *x1, *x2; /* image 0 of each input: (c1, h, w), (c2, h, w) */
+    size_t xs1, xs2;      /* their image strides (floats) */
+    int c1, c2, h, w, pad;
+    float *y;             /* image 0 of the output (co, ho, wo) */
+    size_t ys;            /* its image stride */
+    int co, ho, wo;
+    const float *u;       /* transformed weights: oct__wino_weights for kernel isa */
+    int isa;              /* the GEMM kernel (gemm.h) u is packed for; o0 of oct__wino_run
+                             a multiple of oct__sgemm_mr(isa) */
+    const float *bias;    /* (co) or NULL */
+    int accumulate, relu;
+} oct__wino_conv;
+
+/* Tiles of one image: ceil(ho / 2) * ceil(wo / 2); they are numbered image by image,
+ * row by row. */
+size_t oct__wino_tiles(int ho, int wo);
+
+/* Transformed weights u of w1 (co, c1, 3, 3) and w2 (co, c2, 3, 3) (w2 NULL when c2 = 0):
+ * U[e] (co, c1 + c2) with U[e][o][c] = (G g_oc G^T)[e] computed in double, written in
+ * place in the packing of oct__sgemm_apacked for kernel isa (gemm.h), one after another
+ * (oct__wino_weight_floats(ci, co, isa) floats in all). */
+size_t oct__wino_weight_floats(int ci, int co, int isa);
+void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co, int isa, float *u);
+
+/* Floats of scratch oct__wino_run needs for blocks of up to tb tiles and cog output
+ * channels: the transformed input of a block (oct__wino_vfloats) then the work space of
+ * oct__wino_input / oct__wino_output (oct__wino_work); every region 64-byte aligned when
+ * the scratch is. */
+size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog);
+size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb);
+size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog);
+
+/* Tiles [t0, t1) (over the whole batch) of output channels [o0, o1): transform the input
+ * patches, 16 GEMMs, transform back and store with bias, accumulate and ReLU. scratch:
+ * oct__wino_scratch(c, t1 - t0, o1 - o0) floats, 64-byte aligned. avx512: 1 runs the
+ * transforms compiled for AVX-512F (the caller checked the CPU has it). */
+void oct__wino_run(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512);
+
+/* The two halves of oct__wino_run, for threads that share one block: the input transform
+ * of channels [c0, c1) into v (oct__wino_vfloats(c, t1 - t0)); then, once every channel
+ * is in v, the GEMMs and output transform of channels [o0, o1). work: oct__wino_work. */
+void oct__wino_input(const oct__wino_conv *c, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
+                     int avx512);
+void oct__wino_output(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
+                      int avx512);
+
+#endif /* OCT_WINOGRAD_H */

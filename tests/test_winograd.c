@@ -1,0 +1,348 @@
+/* test_winograd.c — the CPU backend's Winograd F(2x2, 3x3) path (host/winograd.c) against
+ * the reference backend: conv2d, conv2d_pair (the OctConv low band over a stacked input)
+ * and convg with a residual, forced on with $OCTCL_CPU_WINOGRAD=1 (and the same cases
+ * forced off, so both paths of the backend are covered), over odd sizes, padding 0, 1
+ * and 2, channel counts that are not multiples of any GEMM register tile or vector width,
+ * batches of 1 to 3, bias on and off, accumulate and ReLU; then oct__wino_run itself with
+ * the AVX-512 and the plain transforms and every GEMM kernel the CPU has. Output buffers
+ * carry canaries before and after the tensor. A second suite checks the CPU linear
+ * layer's few-row path (dot products) and its GEMM path, a third the 1x1 convolutions
+ * with a residual that small planes send to the direct kernel.
+ *
+ * Tolerance: the reference accumulates in double; the direct path is held to TOL_ABS +
+ * TOL_REL |want| (testutil.h). Winograd's terms are the transformed products, whose size
+ * bound is (8/3)^2 ~ 7.1 times that of the direct terms (winograd.c derives it from the
+ * transform matrices), so its budget is that tolerance times 8, fixed before any result
+ * was seen. A wrong transform coefficient or a tile off by one moves outputs by O(1).
+ */
+#include "internal.h"
+#include "gemm.h"
+#include "testutil.h"
+#include "winograd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WTOL 8.0
+#define LEAD 5  /* canary floats before the output tensor */
+#define TAIL 7  /* and after it */
+#define CANARY 12345.0f
+
+static oct_context *g_ref, *g_cpu;
+
+typedef struct {
+    int n, c1, c2, co, h, w, pad, bias, acc, relu, res;
+} wcase;
+
+static void set_wino(const char *v) { setenv("OCTCL_CPU_WINOGRAD", v, 1); }
+
+/* One case on one context: y (LEAD + n co ho wo + TAIL floats, canaries around, the
+ * tensor holding y0 first) from x1, x2, w1, w2, b1, b2, r. c2 > 0: a conv2d_pair on
+ * contexts that have it (the reference runs it as two conv2d ops); res: convg with a
+ * residual. Returns the status. */
+static oct_status run_case(oct_context *ctx, const wcase *c, const float *x1, const float *x2, const float *w1,
+                           const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
+                           float *out)
+{
+    int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
+    size_t nx1 = (size_t)c->n * c->c1 * c->h * c->w, nx2 = (size_t)c->n * c->c2 * c->h * c->w;
+    size_t ny = (size_t)c->n * c->co * ho * wo;
+    oct__buf bx1 = {0}, bx2 = {0}, bw1 = {0}, bw2 = {0}, bb1 = {0}, bb2 = {0}, br = {0}, by = {0};
+    float *ybuf = malloc((LEAD + ny + TAIL) * sizeof *ybuf);
+    oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
+    if (s == OCT_OK) {
+        for (size_t i = 0; i < LEAD + ny + TAIL; i++) ybuf[i] = CANARY;
+        memcpy(ybuf + LEAD, y0, ny * sizeof *ybuf);
+    }
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bx1, x1, nx1);
+    if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bx2, x2, nx2);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bw1, w1, (size_t)c->co * c->c1 * 9);
+    if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bw2, w2, (size_t)c->co * c->c2 * 9);
+    if (s == OCT_OK && c->bias) s = oct__buf_upload(ctx, &bb1, b1, (size_t)c->co);
+    if (s == OCT_OK && c->bias && c->c2) s = oct__buf_upload(ctx, &bb2, b2, (size_t)c->co);
+    if (s == OCT_OK && c->res) s = oct__buf_upload(ctx, &br, r, ny);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &by, ybuf, LEAD + ny + TAIL);
+    oct__view vx1 = oct__view_of(&bx1, c->n, c->c1, c->h, c->w), vx2 = oct__view_of(&bx2, c->n, c->c2, c->h, c->w);
+    oct__view vy = oct__view_of(&by, c->n, c->co, ho, wo);
+    vy.off = LEAD;
+    if (s == OCT_OK && c->res) {
+        oct__convg_op op = {vx1, vy, oct__view_of(&br, c->n, c->co, ho, wo), &bw1, c->bias ? &bb1 : NULL, 3, 3, 1, 1,
+                            c->pad, c->pad, c->pad, c->pad, 1, 1, 1, c->acc, c->relu};
+        s = ctx->be->convg(ctx, &op);
+    } else if (s == OCT_OK && c->c2 && ctx->be->conv2d_pair) {
+        oct__conv_pair_op op = {vx1, vx2, vy, &bw1, &bw2, c->bias ? &bb1 : NULL, c->bias ? &bb2 : NULL, 3, 1, c->pad,
+                                c->acc, c->relu};
+        s = ctx->be->conv2d_pair(ctx, &op);
+    } else if (s == OCT_OK && c->c2) {
+        oct__conv_op a = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, 3, 1, c->pad, c->acc, 0};
+        oct__conv_op b = {vx2, vy, &bw2, c->bias ? &bb2 : NULL, 3, 1, c->pad, 1, c->relu};
+        s = ctx->be->conv2d(ctx, &a);
+        if (s == OCT_OK) s = ctx->be->conv2d(ctx, &b);
+    } else if (s == OCT_OK) {
+        oct__conv_op op = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, 3, 1, c->pad, c->acc, c->relu};
+        s = ctx->be->conv2d(ctx, &op);
+    }
+    if (s == OCT_OK) s = ctx->be->read(ctx, &by, out);
+    oct__buf_free(ctx, &by), oct__buf_free(ctx, &br), oct__buf_free(ctx, &bb2), oct__buf_free(ctx, &bb1);
+    oct__buf_free(ctx, &bw2), oct__buf_free(ctx, &bw1), oct__buf_free(ctx, &bx2), oct__buf_free(ctx, &bx1);
+    free(ybuf);
+    return s;
+}
+
+/* The case on the reference and on the CPU backend with Winograd forced to `mode`;
+ * 0 when they agree and the canaries hold. */
+static int check_case(const wcase *c, const char *mode, rng_t *rng)
+{
+    int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
+    size_t nx1 = (size_t)c->n * c->c1 * c->h * c->w, nx2 = (size_t)c->n * c->c2 * c->h * c->w;
+    size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
+    float *x1 = rng_array(rng, nx1, -2, 2), *x2 = c->c2 ? rng_array(rng, nx2, -2, 2) : NULL;
+    float *w1 = rng_array(rng, (size_t)c->co * c->c1 * 9, -2, 2);
+    float *w2 = c->c2 ? rng_array(rng, (size_t)c->co * c->c2 * 9, -2, 2) : NULL;
+    float *b1 = rng_array(rng, (size_t)c->co, -2, 2), *b2 = rng_array(rng, (size_t)c->co, -2, 2);
+    float *r = rng_array(rng, ny, -2, 2), *y0 = rng_array(rng, ny, -2, 2);
+    float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
+    int bad = 1;
+    if (!x1 || !w1 || !b1 || !b2 || !r || !y0 || !want || !got || (c->c2 && (!x2 || !w2))) goto done;
+    oct_status s = run_case(g_ref, c, x1, x2, w1, w2, b1, b2, r, y0, want);
+    set_wino(mode);
+    oct_status t = s == OCT_OK ? run_case(g_cpu, c, x1, x2, w1, w2, b1, b2, r, y0, got) : s;
+    if (s != OCT_OK || t != OCT_OK) {
+        printf("\n  case failed to run: %s\n", oct_last_error());
+        goto done;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "wino=%s n%d c%d+%d->%d %dx%d p%d bias%d acc%d relu%d res%d", mode, c->n, c->c1, c->c2,
+             c->co, c->h, c->w, c->pad, c->bias, c->acc, c->relu, c->res);
+    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS * WTOL, TOL_REL * WTOL);
+    for (size_t i = 0; i < total; i++)
+        if ((i < LEAD || i >= LEAD + ny) && got[i] != CANARY) {
+            printf("\n  %s: canary %zu overwritten (%g)\n", what, i, got[i]);
+            miss++;
+            break;
+        }
+    bad = miss != 0;
+done:
+    free(got), free(want), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2), free(x1);
+    return bad;
+}
+
+static const wcase g_cases[] = {
+    /* n c1 c2 co  h  w pad bias acc relu res */
+    {1, 1, 0, 1, 3, 3, 0, 0, 0, 0, 0},      /* one tile, one output */
+    {1, 3, 0, 5, 4, 4, 0, 1, 0, 0, 0},
+    {2, 5, 0, 7, 7, 9, 1, 1, 0, 1, 0},      /* odd sizes: half tiles at the right and bottom */
+    {1, 17, 0, 9, 1, 1, 1, 1, 1, 0, 0},     /* 1x1 image, all padding */
+    {3, 4, 0, 24, 13, 6, 2, 0, 1, 1, 0},    /* pad 2: output larger than the input */
+    {2, 3, 0, 5, 9, 11, 2, 1, 0, 0, 0},     /* pad 2, odd width: a patch's second column in the padding */
+    {1, 2, 0, 3, 5, 37, 2, 1, 0, 1, 0},     /* pad 2, rows of 41 outputs: three 16-tile groups */
+    {1, 33, 0, 37, 35, 33, 1, 1, 1, 1, 0},  /* tile rows of 17: two 16-lane groups */
+    {2, 19, 0, 70, 31, 40, 1, 1, 0, 1, 0},  /* many tiles: several blocks, threads */
+    {1, 40, 0, 50, 56, 14, 1, 1, 0, 1, 0},  /* one image, many tiles: channel groups */
+    {2, 6, 5, 11, 9, 7, 1, 1, 0, 1, 0},     /* conv2d_pair: stacked input */
+    {1, 16, 16, 33, 28, 28, 1, 1, 1, 1, 0}, /* conv2d_pair, accumulate */
+    {3, 7, 9, 13, 5, 17, 0, 0, 0, 0, 0},    /* conv2d_pair, pad 0 */
+    {1, 3, 2, 6, 7, 7, 2, 1, 1, 0, 0},      /* conv2d_pair, pad 2 */
+    {2, 8, 0, 12, 15, 14, 1, 1, 0, 1, 1},   /* convg with a residual (rows of 14) */
+    {1, 21, 0, 18, 29, 27, 1, 0, 1, 1, 1},  /* convg, residual and accumulate */
+};
+
+static void test_forced(const char *mode)
+{
+    rng_t rng = {20261129};
+    for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++) CU_ASSERT_EQUAL(check_case(&g_cases[i], mode, &rng), 0);
+    unsetenv("OCTCL_CPU_WINOGRAD");
+}
+
+static void test_on(void) { test_forced("1"); }
+static void test_off(void) { test_forced("0"); }
+static void test_auto(void) { test_forced(""); }
+
+/* The cases again with each GEMM kernel the CPU has (their register tiles set where the
+ * output-channel groups may be cut). */
+static void test_kernels(void)
+{
+    static const int isas[] = {OCT__GEMM_SCALAR, OCT__GEMM_AVX2, OCT__GEMM_AVX512};
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+        if (!oct__sgemm_supported(isas[k])) continue;
+        CU_ASSERT_FATAL(oct__sgemm_force(isas[k]));
+        rng_t rng = {77 + k};
+        for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
+            CU_ASSERT_EQUAL(check_case(&g_cases[i], "1", &rng), 0);
+    }
+    oct__sgemm_force(-1);
+    unsetenv("OCTCL_CPU_WINOGRAD");
+}
+
+/* oct__wino_run directly, with the AVX-512 transforms (where the CPU has them) and the
+ * plain ones, over the whole batch in blocks of 5 tiles and two channel groups: against
+ * the reference's conv2d. */
+static void test_transforms(void)
+{
+    rng_t rng = {4242};
+    const int n = 2, c1 = 6, c2 = 3, co = 19, h = 11, w = 21, pad = 1;
+    int ho = h, wo = w, isa = oct__sgemm_isa(), mr = oct__sgemm_mr(isa);
+    size_t nx1 = (size_t)n * c1 * h * w, nx2 = (size_t)n * c2 * h * w, ny = (size_t)n * co * ho * wo;
+    float *x1 = rng_array(&rng, nx1, -2, 2), *x2 = rng_array(&rng, nx2, -2, 2);
+    float *w1 = rng_array(&rng, (size_t)co * c1 * 9, -2, 2), *w2 = rng_array(&rng, (size_t)co * c2 * 9, -2, 2);
+    float *b1 = rng_array(&rng, co, -2, 2), *b2 = rng_array(&rng, co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+    float *want = malloc((LEAD + ny + TAIL) * sizeof *want), *got = malloc(ny * sizeof *got);
+    float *bias = malloc(co * sizeof *bias);
+    float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u);
+    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && want && got && bias && u);
+    wcase c = {n, c1, c2, co, h, w, pad, 1, 1, 1, 0};
+    CU_ASSERT_FATAL(run_case(g_ref, &c, x1, x2, w1, w2, b1, b2, NULL, y0, want) == OCT_OK);
+    for (int o = 0; o < co; o++) bias[o] = b1[o] + b2[o];
+    oct__wino_weights(w1, c1, w2, c2, co, isa, u);
+    size_t tiles = (size_t)n * oct__wino_tiles(ho, wo);
+    for (int avx = 0; avx <= 1; avx++) {
+        if (avx && !__builtin_cpu_supports("avx512f")) continue;
+        memcpy(got, y0, ny * sizeof *got);
+        oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, got,
+                             (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1};
+        int half = (co + mr - 1) / mr / 2 * mr;
+        size_t need = oct__wino_scratch(&cv, 5, co);
+        float *scratch = NULL;
+        CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, need * sizeof(float)) == 0);
+        for (size_t t0 = 0; t0 < tiles; t0 += 5) {
+            size_t t1 = t0 + 5 < tiles ? t0 + 5 : tiles;
+            oct__wino_run(&cv, t0, t1, 0, half, scratch, avx);
+            oct__wino_run(&cv, t0, t1, half, co, scratch, avx);
+        }
+        free(scratch);
+        char what[64];
+        snprintf(what, sizeof what, "oct__wino_run avx512=%d", avx);
+        CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
+    }
+    free(u), free(bias), free(got), free(want), free(y0), free(b2), free(b1), free(w2), free(w1);
+    free(x2), free(x1);
+}
+
+/* oct_context_macs_executed: a conv2d adds the model's multiply-adds on the direct path,
+ * 16 per tile, input and output channel on Winograd's; -1 on the reference. */
+static void test_macs_executed(void)
+{
+    const wcase c = {2, 5, 0, 7, 9, 7, 1, 1, 0, 0, 0}; /* 9x7 outputs: 5 x 4 tiles per image */
+    rng_t rng = {5};
+    size_t ny = (size_t)2 * 7 * 9 * 7;
+    float *x = rng_array(&rng, (size_t)2 * 5 * 9 * 7, -2, 2), *w = rng_array(&rng, (size_t)7 * 5 * 9, -2, 2);
+    float *b = rng_array(&rng, 7, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+    float *out = malloc((LEAD + ny + TAIL) * sizeof *out);
+    CU_ASSERT_FATAL(x && w && b && y0 && out);
+    long long m0 = 0, m1 = 0, m2 = 0, r = 0;
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m0), OCT_OK);
+    set_wino("0");
+    CU_ASSERT_EQUAL(run_case(g_cpu, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m1), OCT_OK);
+    set_wino("1");
+    CU_ASSERT_EQUAL(run_case(g_cpu, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m2), OCT_OK);
+    unsetenv("OCTCL_CPU_WINOGRAD");
+    CU_ASSERT_EQUAL(m1 - m0, 2LL * 7 * 9 * 7 * 5 * 9);   /* n co ho wo ci k k */
+    CU_ASSERT_EQUAL(m2 - m1, 16LL * 5 * 7 * 2 * 5 * 4);  /* 16 ci co tiles */
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_ref, &r), OCT_OK);
+    CU_ASSERT_EQUAL(r, -1);
+    CU_ASSERT_NOT_EQUAL(oct_context_macs_executed(NULL, &r), OCT_OK);
+    free(out), free(y0), free(b), free(w), free(x);
+}
+
+/* convg 1x1 stride 1 with a residual: planes of 14x14 or less take the direct kernel
+ * (y = res, then the convolution accumulates), larger ones the GEMM; against the
+ * reference, with and without accumulate, bias and ReLU, odd channel counts. */
+static void test_convg_1x1_residual(void)
+{
+    static const int cases[][8] = {/* n ci co h w acc bias relu */
+                                   {1, 7, 9, 7, 7, 0, 1, 1},   {2, 33, 17, 14, 14, 1, 1, 1}, {3, 5, 70, 3, 5, 0, 0, 1},
+                                   {1, 64, 256, 7, 7, 0, 1, 1}, {2, 16, 24, 15, 14, 0, 1, 0}, {1, 8, 8, 1, 1, 1, 0, 0}};
+    rng_t rng = {314};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = cases[i][0], ci = cases[i][1], co = cases[i][2], h = cases[i][3], w = cases[i][4];
+        size_t nx = (size_t)n * ci * h * w, ny = (size_t)n * co * h * w;
+        float *x = rng_array(&rng, nx, -2, 2), *wt = rng_array(&rng, (size_t)co * ci, -2, 2);
+        float *b = rng_array(&rng, co, -2, 2), *r = rng_array(&rng, ny, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+        float *got[2] = {malloc(ny * sizeof(float)), malloc(ny * sizeof(float))};
+        CU_ASSERT_FATAL(x && wt && b && r && y0 && got[0] && got[1]);
+        oct_context *c[2] = {g_ref, g_cpu};
+        for (int k = 0; k < 2; k++) {
+            oct__buf bx = {0}, bw = {0}, bb = {0}, br = {0}, by = {0};
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bx, x, nx), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bw, wt, (size_t)co * ci), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bb, b, co), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &br, r, ny), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &by, y0, ny), OCT_OK);
+            oct__convg_op op = {oct__view_of(&bx, n, ci, h, w), oct__view_of(&by, n, co, h, w),
+                                oct__view_of(&br, n, co, h, w), &bw, cases[i][6] ? &bb : NULL, 1, 1, 1, 1, 0, 0, 0, 0,
+                                1, 1, 1, cases[i][5], cases[i][7]};
+            CU_ASSERT_EQUAL(c[k]->be->convg(c[k], &op), OCT_OK);
+            CU_ASSERT_EQUAL(c[k]->be->read(c[k], &by, got[k]), OCT_OK);
+            oct__buf_free(c[k], &by), oct__buf_free(c[k], &br), oct__buf_free(c[k], &bb), oct__buf_free(c[k], &bw);
+            oct__buf_free(c[k], &bx);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "convg 1x1 + residual n%d %d->%d %dx%d acc%d", n, ci, co, h, w, cases[i][5]);
+        CU_ASSERT_EQUAL(compare_floats(what, got[0], got[1], ny, TOL_ABS, TOL_REL), 0);
+        free(got[1]), free(got[0]), free(y0), free(r), free(b), free(wt), free(x);
+    }
+}
+
+/* The CPU linear layer's few-row path (dot products over weight rows, threads over the
+ * outputs) and its GEMM path (more rows) against the reference. y starts as NaN. */
+static void test_linear(void)
+{
+    static const int shapes[][4] = {{1, 2048, 1000, 1}, {3, 33, 7, 0}, {16, 100, 37, 1}, {17, 50, 5, 1},
+                                    {1, 5, 3, 0}, {8, 47, 129, 1}};
+    rng_t r = {99};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int n = shapes[i][0], in = shapes[i][1], out = shapes[i][2], has_bias = shapes[i][3];
+        float *x = rng_array(&r, (size_t)n * in, -1, 1), *w = rng_array(&r, (size_t)out * in, -1, 1);
+        float *b = rng_array(&r, (size_t)out, -1, 1), *y[2] = {NULL, NULL};
+        oct_context *c[2] = {g_ref, g_cpu};
+        CU_ASSERT_FATAL(x && w && b);
+        for (int k = 0; k < 2; k++) {
+            oct__buf xb = {0}, wb = {0}, bb = {0}, yb = {0};
+            y[k] = malloc((size_t)n * out * sizeof(float));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(y[k]);
+            for (size_t j = 0; j < (size_t)n * out; j++) y[k][j] = NAN;
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &xb, x, (size_t)n * in), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &wb, w, (size_t)out * in), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &bb, b, (size_t)out), OCT_OK);
+            CU_ASSERT_EQUAL(oct__buf_upload(c[k], &yb, y[k], (size_t)n * out), OCT_OK);
+            oct__linear_op op = {&xb, &wb, has_bias ? &bb : NULL, &yb, n, in, out};
+            CU_ASSERT_EQUAL(c[k]->be->linear(c[k], &op), OCT_OK);
+            CU_ASSERT_EQUAL(c[k]->be->read(c[k], &yb, y[k]), OCT_OK);
+            oct__buf_free(c[k], &yb), oct__buf_free(c[k], &bb), oct__buf_free(c[k], &wb), oct__buf_free(c[k], &xb);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "linear (%d x %d -> %d)%s", n, in, out, has_bias ? " + bias" : "");
+        CU_ASSERT_EQUAL(compare_floats(what, y[0], y[1], (size_t)n * out, TOL_ABS, TOL_REL), 0);
+        free(y[1]), free(y[0]), free(b), free(w), free(x);
+    }
+}
+
+int main(void)
+{
+    if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK) {
+        printf("cannot create the contexts: %s\n", oct_last_error());
+        return 1;
+    }
+    int rc = 1;
+    if (CU_initialize_registry() != CUE_SUCCESS) goto done;
+    CU_pSuite s = CU_add_suite("cpu Winograd F(2x2, 3x3) vs ref", NULL, NULL);
+    CU_add_test(s, "forced on: conv2d, conv2d_pair, convg + residual", test_on);
+    CU_add_test(s, "forced off: the same cases", test_off);
+    CU_add_test(s, "automatic choice: the same cases", test_auto);
+    CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
+    CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
+    CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
+    s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
+    CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
+    s = CU_add_suite("cpu convg 1x1 + residual (direct kernel on small planes) vs ref", NULL, NULL);
+    CU_add_test(s, "7x7 .. 15x14 planes, accumulate, bias, ReLU", test_convg_1x1_residual);
+    rc = run_cunit();
+done:
+    oct_context_free(g_cpu);
+    oct_context_free(g_ref);
+    return rc;
+}
