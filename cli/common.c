@@ -30,14 +30,26 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+static char cli_error_line[1024];
+static int cli_errors_held;
+
+void cli_hold_errors(int on)
+{
+    cli_errors_held = on;
+}
+
+const char *cli_last_error(void)
+{
+    return cli_error_line;
+}
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("octcl: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(cli_error_line, sizeof cli_error_line, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (!cli_errors_held) fprintf(stderr, "octcl: error: %s\n", cli_error_line);
     return CLI_FAILED;
 }
 
