@@ -48,8 +48,8 @@ static void usage(FILE *f)
             "  --verbose          print the model's shape trace and parameter count\n"
             "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto)\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
-            "  --chunk N          rows of --input read at a time (per MPI rank; default: 64 MiB of\n"
-            "                     input): memory stays constant in the size of the input; the output\n"
+            "  --chunk N          rows of --input read (and run) at a time, per MPI rank (default: 16\n"
+            "                     MiB of input): memory stays constant in the size of the input; the output\n"
             "                     is written as it comes into a temporary renamed into place at the end\n"
             "  -h, --help         this help\n"
             "\n"
@@ -438,10 +438,11 @@ int cli_cmd_run(int argc, char **argv)
         }
     }
     if (rc == CLI_OK) {
-        /* Rows per rank and round: 64 MiB of input, and a round's gathered outputs under
-         * 2^31 floats (an MPI count). */
+        /* Rows per rank and round: 16 MiB of input (at least one row), and a round's
+         * gathered outputs under 2^31 floats (an MPI count). */
         size_t row = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3] * sizeof(float);
-        if (!chunk) chunk = (int)(((size_t)64 << 20) / row < 1 ? 1 : (((size_t)64 << 20) / row > MAX_BATCH ? MAX_BATCH : ((size_t)64 << 20) / row));
+        size_t rows = ((size_t)16 << 20) / row;
+        if (!chunk) chunk = rows < 1 ? 1 : rows > MAX_BATCH ? MAX_BATCH : (int)rows;
         if (!o.input && chunk < shape[0]) chunk = (int)shape[0]; /* in memory already: one round */
         if ((int64_t)chunk * m.size * per > INT_MAX) chunk = (int)(INT_MAX / ((int64_t)m.size * per));
         if (chunk < 1) rc = cli_fail("one output row of %lld floats is too large to gather", (long long)per);
