@@ -224,7 +224,7 @@ typedef struct {
     long long *confusion;   /* (classes, classes): [true][predicted] */
     /* An MPI job (mpi_shard.h): rank 0's wall clock of the sharded loop and each rank's
      * images, forward seconds and device. */
-    int ranks;
+    int mpi, ranks;         /* launched by mpirun (even -n 1): the MPI report */
     double wall;
     double *rank_images, *rank_seconds;
     char (*rank_devices)[256];
@@ -398,9 +398,9 @@ static void report_text(const tally *t, const classify_options *o, const oct_dev
 {
     char a[32], b[32];
     printf("accuracy: %.2f%% (%d/%d)\n", 100.0 * t->correct / t->images, t->correct, t->images);
-    if (t->ranks > 1) {
+    if (t->mpi) {
         if (t->wall > 0)
-            printf("speed: %.1f images/s over %d MPI ranks (%d images in %.3f s wall clock of the sharded loop: "
+            printf("speed: %.1f images/s over %d MPI rank(s) (%d images in %.3f s wall clock of the sharded loop: "
                    "reads, forward passes, gathers; batch %d; rank 0's warm-up pass %.3f s)\n",
                    t->images / t->wall, t->ranks, t->images, t->wall, o->batch, t->warmup_seconds);
         for (int r = 0; r < t->ranks; r++)
@@ -437,9 +437,9 @@ static void report_json(const tally *t, const classify_options *o, const oct_dev
     char a[32], b[32];
     printf("{\"accuracy\": %.6f, \"correct\": %d, \"images\": %d, ", (double)t->correct / t->images, t->correct,
            t->images);
-    if (t->ranks > 1 && t->wall > 0)
+    if (t->mpi && t->wall > 0)
         printf("\"images_per_second\": %.3f, ", t->images / t->wall);
-    else if (t->ranks <= 1 && t->seconds > 0)
+    else if (!t->mpi && t->seconds > 0)
         printf("\"images_per_second\": %.3f, ", t->images / t->seconds);
     else
         printf("\"images_per_second\": null, ");
@@ -477,7 +477,7 @@ static void report_json(const tally *t, const classify_options *o, const oct_dev
         printf(", \"count\": %lld}", top[i].count);
     }
     printf("]");
-    if (t->ranks > 1) {
+    if (t->mpi) {
         printf(", \"ranks\": %d, \"wall_seconds\": %.6f, \"per_rank\": [", t->ranks, t->wall);
         for (int r = 0; r < t->ranks; r++) {
             printf("%s{\"rank\": %d, \"images\": %.0f, \"seconds\": %.6f, \"images_per_second\": ", r ? ", " : "",
@@ -549,10 +549,10 @@ int cli_cmd_classify(int argc, char **argv)
         t.classes = mi.num_classes;
         t.images = (int)ishape[0];
         if (o->limit && o->limit < t.images) t.images = o->limit;
-        rc = cli_mpi_same(&m, t.images, "images in the input");
     }
     if (rc == CLI_OK) {
         t.ranks = m.size;
+        t.mpi = m.active;
         t.confusion = calloc((size_t)t.classes * (size_t)t.classes, sizeof *t.confusion);
         t.rank_images = calloc((size_t)m.size, sizeof *t.rank_images);
         t.rank_seconds = calloc((size_t)m.size, sizeof *t.rank_seconds);
@@ -570,6 +570,10 @@ int cli_cmd_classify(int argc, char **argv)
         if ((s = oct_npy_writer_open(o->predictions, 1, shape, &pred)) != OCT_OK) rc = cli_fail_status(s);
     }
     if ((rc = cli_mpi_agree(&m, rc, "open")) != CLI_OK) goto done;
+    /* Every rank must cut the same input the same way (files differ between nodes?). */
+    rc = cli_mpi_same(&m, t.images, "images in the input");
+    if (rc == CLI_OK) rc = cli_mpi_same(&m, chunk, "images per chunk");
+    if ((rc = cli_mpi_agree(&m, rc, "same")) != CLI_OK) goto done;
     cli_mpi_gather_name(&m, di.name, t.rank_devices);
     if ((rc = classify_stream(&m, model, &mi, images, labels, (int)ishape[1], (int)ishape[2], o->batch, chunk, pred,
                               &t)) != CLI_OK)

@@ -52,8 +52,9 @@ void cli_mpi_block(const cli_mpi *m, int64_t base, int64_t n, int64_t *begin, in
  * $OCTCL_TEST_FAIL_AT is unset or equals it (see README). */
 int cli_mpi_agree(const cli_mpi *m, int rc, const char *at);
 
-/* The same value on every rank: CLI_OK, else fails naming the first rank whose v differs
- * from rank 0's (what: "rows in the input"). */
+/* The same value on every rank: CLI_OK, else fails on each rank whose v differs from
+ * rank 0's (what: "rows in the input"). A collective: every rank calls it, after an
+ * agreement that all succeeded, then agrees on its result. */
 int cli_mpi_same(const cli_mpi *m, int64_t v, const char *what);
 
 /* Gather `count` floats from every rank (any count, may be 0) into rank 0's dst, in rank

@@ -447,12 +447,16 @@ int cli_cmd_run(int argc, char **argv)
         if ((int64_t)chunk * m.size * per > INT_MAX) chunk = (int)(INT_MAX / ((int64_t)m.size * per));
         if (chunk < 1) rc = cli_fail("one output row of %lld floats is too large to gather", (long long)per);
     }
-    if (rc == CLI_OK) rc = cli_mpi_same(&m, shape[0], "rows in the input");
     if (rc == CLI_OK && cli_mpi_root(&m) && o.output) {
         fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
         if ((s = oct_npy_writer_open(o.output, ot.rank, ot.dims, &out)) != OCT_OK) rc = cli_fail_status(s);
     }
     if ((rc = cli_mpi_agree(&m, rc, "open")) != CLI_OK) goto done;
+    /* Every rank must cut the same input the same way (files differ between nodes?). */
+    rc = cli_mpi_same(&m, shape[0], "rows in the input");
+    if (rc == CLI_OK) rc = cli_mpi_same(&m, chunk, "rows per chunk");
+    if (rc == CLI_OK) rc = cli_mpi_same(&m, per, "outputs per row");
+    if ((rc = cli_mpi_agree(&m, rc, "same")) != CLI_OK) goto done;
     if (cli_mpi_root(&m)) {
         if (o.input)
             say_normalisation(&o, &mi);

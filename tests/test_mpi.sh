@@ -130,7 +130,7 @@ EOF
     # A rank that fails, when the inputs are opened and mid-run (after rank 0 wrote part
     # of the output): the job fails naming the rank, an existing file is untouched, a new
     # one is never created.
-    for at in open round write; do
+    for at in open same alloc round write; do
         fail_at 1 $at
         mpi 2 run --device cpu --seed 7 --input "$SCRATCH/x.npy" --output "$SCRATCH/keep.npy" --chunk 4
         expect_fail
@@ -169,7 +169,7 @@ if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
     grep '^accuracy: ' "$OUT" >"$SCRATCH/acc_two" || fail "no accuracy line under mpirun"
     same "$SCRATCH/acc_one" "$SCRATCH/acc_two"
     same "$SCRATCH/p_one.npy" "$SCRATCH/p_two.npy"
-    expect_out "over 2 MPI ranks"
+    expect_out "over 2 MPI rank(s)"
     expect_out "  rank 1: "
     [ "$(grep -c '^accuracy: ' "$OUT")" -eq 1 ] || fail "the report was printed more than once"
     pass
@@ -185,6 +185,10 @@ if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
     same "$SCRATCH/keep.npy" "$SCRATCH/keep.orig"
     grep -q '^accuracy' "$OUT" && fail "a failed job printed a report"
     no_temporaries
+    fail_at 1 warmup
+    mpi 2 classify --device cpu --model "$MODEL" --data "$DATA" --limit 300
+    expect_fail
+    expect_err "octcl: error: rank 1: rank 1 failed on purpose (test hook OCTCL_TEST_FAIL_RANK, at 'warmup')"
 else
     echo "note: skipping the classify checks: no model $MODEL or no data set $DATA"
 fi
