@@ -39,8 +39,12 @@ static void usage(FILE *f)
             "                     " OCTCL_MODELS_DIR "\n"
             "  --data DIR         folder holding t10k-images-idx3-ubyte[.gz] and\n"
             "                     t10k-labels-idx1-ubyte[.gz] (default " OCTCL_DATA_DIR ")\n"
-            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto)\n"
-            "  --batch N          images per forward pass (default 256)\n"
+            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto);\n"
+            "                     several at once: all (every OpenCL device and cpu) or a comma list\n"
+            "                     (cpu,opencl:0:0): devices take chunks from a shared queue as they\n"
+            "                     finish, and the report gives each device's images per second\n"
+            "  --batch N          images per forward pass (default 256); with several devices, per\n"
+            "                     device pass (a chunk)\n"
             "  --limit K          classify only the first K images (default: all)\n"
             "  --json             print one JSON object instead of the report\n"
             "  --predictions F    write the predicted labels as float32 .npy of shape (N,)\n"
@@ -257,7 +261,7 @@ static oct_status forward_batch(oct_model *model, const oct_model_info *mi, cons
     double mean = mi->has_norm ? mi->mean : 0.0, std = mi->has_norm ? mi->std : 1.0;
     for (size_t i = 0; i < (size_t)n * pixels; i++) x[i] = (float)((px[i] / 255.0 - mean) / std);
     double t0 = cli_now();
-    oct_status s = oct_model_forward(model, x, n, h, w, logits, NULL, NULL);
+    oct_status s = cli_forward(model, x, n, h, w, logits, NULL, NULL);
     *seconds = cli_now() - t0;
     return s;
 }
@@ -291,6 +295,7 @@ static int classify_stream(const cli_mpi *m, oct_model *model, const oct_model_i
             rc = cli_fail_status(s);
     }
     if ((rc = cli_mpi_agree(m, rc, "warmup")) != CLI_OK) goto done;
+    if (cli_devset()) oct_devset_reset_stats(cli_devset()); /* per-device figures without the warm-up */
     double t0 = cli_now();
     for (int64_t base = 0; base < t->images; base += (int64_t)chunk * m->size) {
         int64_t round = t->images - base < (int64_t)chunk * m->size ? t->images - base : (int64_t)chunk * m->size;
@@ -411,6 +416,7 @@ static void report_text(const tally *t, const classify_options *o, const oct_dev
         printf("speed: %.1f images/s (%d images in %.3f s of forward passes, batch %d; warm-up pass %.3f s)\n",
                t->images / t->seconds, t->images, t->seconds, o->batch, t->warmup_seconds);
     printf("device: %s (%s) [%s]\n", di->name, di->reason, cli_backend_name(di->backend));
+    cli_devset_print(stdout, "  ");
     printf("model: %s (alpha %g, %lld parameters, %s)\n", o->model, mi->alpha, mi->parameters,
            mi->has_norm ? "normalised with the file's mean/std" : "pixels / 255");
     printf("per-class accuracy:\n");
@@ -453,6 +459,7 @@ static void report_json(const tally *t, const classify_options *o, const oct_dev
     printf(", \"alpha\": %.17g, \"parameters\": %lld, \"normalised\": %s, \"data\": ", mi->alpha, mi->parameters,
            mi->has_norm ? "true" : "false");
     cli_json_string(stdout, o->data);
+    cli_devset_json(stdout);
     printf(", \"class_names\": [");
     for (int k = 0; k < t->classes; k++) {
         printf("%s", k ? ", " : "");
@@ -514,16 +521,21 @@ int cli_cmd_classify(int argc, char **argv)
     tally t = {0};
     oct_status s;
     int64_t ishape[4], lshape[4];
-    int ind = 0, lnd = 0, chunk = o->chunk;
+    int ind = 0, lnd = 0, chunk = o->chunk, per_call = o->batch;
     char device_buf[64];
 
-    rc = cli_open_device("classify", cli_mpi_device(&m, o->device, device_buf, sizeof device_buf), &ctx, &di);
+    /* Several devices (--device all or a list): the model on each, as one device set; under
+     * MPI each rank opens its own, node-local set (or, for auto/opencl, its local GPU). */
+    int on_set = cli_device_is_set(o->device);
+    rc = on_set ? cli_devset_open("classify", o->device, o->model, NULL, o->max_mem, &model, &di)
+                : cli_open_device("classify", cli_mpi_device(&m, o->device, device_buf, sizeof device_buf), &ctx, &di);
     if (o->img.dir) {
         /* Image folders are not sharded: a job of several ranks is refused. */
         if (rc == CLI_OK && m.size > 1)
             rc = cli_fail("--images is not sharded over MPI ranks yet; run it as one process");
         if (rc == CLI_OK &&
-            ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK || (s = oct_model_info_get(model, &mi)) != OCT_OK ||
+            ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
+             (s = oct_model_info_get(model, &mi)) != OCT_OK ||
              (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK)))
             rc = cli_fail_status(s);
         if ((rc = cli_mpi_agree(&m, rc, "open")) == CLI_OK) rc = cli_images_classify(model, &mi, &di, o->model, &o->img);
@@ -531,7 +543,7 @@ int cli_cmd_classify(int argc, char **argv)
     }
     if (rc == CLI_OK) rc = open_idx(o->data, "t10k-images-idx3-ubyte", &images);
     if (rc == CLI_OK) rc = open_idx(o->data, "t10k-labels-idx1-ubyte", &labels);
-    if (rc == CLI_OK && ((s = oct_model_load(ctx, o->model, &model)) != OCT_OK ||
+    if (rc == CLI_OK && ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
                          (s = oct_model_info_get(model, &mi)) != OCT_OK))
         rc = cli_fail_status(s);
     if (rc == CLI_OK) {
@@ -560,10 +572,17 @@ int cli_cmd_classify(int argc, char **argv)
         if (!t.confusion || !t.rank_images || !t.rank_seconds || !t.rank_devices)
             rc = cli_fail("out of host memory for the confusion matrix (%d classes)", t.classes);
     }
-    if (rc == CLI_OK && !chunk) /* default: 16 batches per rank and round, at most 64 MiB of pixels */
-        chunk = (int)(((size_t)64 << 20) / ((size_t)ishape[1] * (size_t)ishape[2] + 4) < (size_t)o->batch * 16
+    /* A set runs passes of --batch images per device (chunks), four per device per call. */
+    if (rc == CLI_OK && on_set) {
+        if ((s = oct_devset_set_chunk(cli_devset(), o->batch)) != OCT_OK)
+            rc = cli_fail_status(s);
+        else
+            per_call = o->batch * 4 * oct_devset_count(cli_devset());
+    }
+    if (rc == CLI_OK && !chunk) /* default: 16 passes per rank and round, at most 64 MiB of pixels */
+        chunk = (int)(((size_t)64 << 20) / ((size_t)ishape[1] * (size_t)ishape[2] + 4) < (size_t)per_call * 16
                           ? ((size_t)64 << 20) / ((size_t)ishape[1] * (size_t)ishape[2] + 4) + 1
-                          : (size_t)o->batch * 16);
+                          : (size_t)per_call * 16);
     if (rc == CLI_OK && cli_mpi_root(&m) && o->predictions) {
         int64_t shape[1] = {t.images};
         fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
@@ -575,7 +594,7 @@ int cli_cmd_classify(int argc, char **argv)
     if (rc == CLI_OK) rc = cli_mpi_same(&m, chunk, "images per chunk");
     if ((rc = cli_mpi_agree(&m, rc, "same")) != CLI_OK) goto done;
     cli_mpi_gather_name(&m, di.name, t.rank_devices);
-    if ((rc = classify_stream(&m, model, &mi, images, labels, (int)ishape[1], (int)ishape[2], o->batch, chunk, pred,
+    if ((rc = classify_stream(&m, model, &mi, images, labels, (int)ishape[1], (int)ishape[2], per_call, chunk, pred,
                               &t)) != CLI_OK)
         goto done;
     if (pred) {
@@ -599,7 +618,7 @@ done:
     free(t.confusion);
     oct_idx_reader_close(labels);
     oct_idx_reader_close(images);
-    oct_model_free(model);
+    cli_model_free(model);
     oct_context_free(ctx);
     cli_mpi_stop(&m);
     return rc;

@@ -19,16 +19,6 @@
 /* ------------------------------------------------------------------------------------ */
 /* Reporting                                                                             */
 
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "octcl %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see octcl %s --help)\n", cmd);
-    return CLI_USAGE;
-}
 
 static char cli_error_line[1024];
 static int cli_errors_held;
@@ -41,6 +31,20 @@ void cli_hold_errors(int on)
 const char *cli_last_error(void)
 {
     return cli_error_line;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[sizeof cli_error_line];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (snprintf(cli_error_line, sizeof cli_error_line, "octcl %s: %s (see octcl %s --help)", cmd, msg, cmd) >=
+        (int)sizeof cli_error_line)
+        memcpy(cli_error_line + sizeof cli_error_line - 4, "...", 4); /* cut, and says so */
+    if (!cli_errors_held) fprintf(stderr, "%s\n", cli_error_line);
+    return CLI_USAGE;
 }
 
 int cli_fail(const char *fmt, ...)

@@ -6,6 +6,7 @@
  * (--strict: the first one is fatal).
  */
 #define _DEFAULT_SOURCE /* DT_* and strdup on glibc */
+#include "cli.h"
 #include "images.h"
 
 #include <dirent.h>
@@ -414,7 +415,7 @@ int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_de
             goto done;
         if (got == 0) break;
         double t0 = cli_now();
-        oct_status s = oct_model_forward(model, x, got, h, w, logits, NULL, NULL);
+        oct_status s = cli_forward(model, x, got, h, w, logits, NULL, NULL);
         seconds += cli_now() - t0;
         if (s != OCT_OK) {
             rc = cli_fail_status(s);

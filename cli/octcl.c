@@ -70,6 +70,8 @@ static void print_usage(FILE *f)
             "  OCTCL_TEST_FAIL_RANK  make this MPI rank (0 in a plain run) fail (test hook)...\n"
             "  OCTCL_TEST_FAIL_AT    ...at this point only: open, same, warmup (classify), alloc\n"
             "                    (run), round, write (test hook)\n"
+            "  OCTCL_FAULT_DEVSET D:K[,D:K...]: device D of a device set fails its K-th chunk\n"
+            "                    (testing aid)\n"
             "  (the OpenCL ICD loader reads OCL_ICD_VENDORS and OCL_ICD_FILENAMES; the Python\n"
             "  package reads OCTCL_LIBRARY, the path of liboctcl)\n"
             "\n"
@@ -85,6 +87,8 @@ static void on_event(void *user, const oct_event *e)
                 e->cached ? "cached for next time" : "not cached (the program cache is off)");
     else if (e->kind == OCT_EVENT_BUILD_DONE)
         fprintf(stderr, "built OpenCL kernels for %s in %.1f s\n", e->device, e->seconds);
+    else if (e->kind == OCT_EVENT_DEVICE_DROPPED)
+        fprintf(stderr, "octcl: warning: %s\n", e->message);
 }
 
 static const command *find_command(const char *name)

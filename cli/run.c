@@ -46,7 +46,10 @@ static void usage(FILE *f)
             "output:\n"
             "  --output Y.npy     write the logits as float32 .npy (default: print them as text rows)\n"
             "  --verbose          print the model's shape trace and parameter count\n"
-            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto)\n"
+            "  --device D         auto, opencl, opencl:P:D, cpu or ref (default $OCTCL_DEVICE, else auto);\n"
+            "                     several at once: all (every OpenCL device and cpu) or a comma list\n"
+            "                     (cpu,opencl:0:0): the batch is cut into chunks the devices take as\n"
+            "                     they finish; each device's images and images/s go to stderr\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
             "  --chunk N          rows of --input read (and run) at a time, per MPI rank (default: 16\n"
             "                     MiB of input): memory stays constant in the size of the input; the output\n"
@@ -340,13 +343,13 @@ static int run_stream(const cli_mpi *m, const run_options *o, oct_model *model, 
         if (rc == CLI_OK && count > 0) {
             int trace = o->verbose && cli_mpi_root(m) && !traced;
             double t0 = cli_now();
-            s = oct_model_forward(model, rows, (int)count, h, w, ys, trace ? print_trace : NULL, NULL);
+            s = cli_forward(model, rows, (int)count, h, w, ys, trace ? print_trace : NULL, NULL);
             *seconds += cli_now() - t0;
             traced = 1;
             if (s != OCT_OK) {
                 fflush(stdout);
                 rc = cli_fail_status(s);
-            } else if (oct_model_last_chunk(model) < count && !told) {
+            } else if (!cli_devset() && oct_model_last_chunk(model) < count && !told) {
                 fprintf(stderr, "ran the batch of %lld in chunks of %d image(s) to fit the memory limit or the free "
                         "memory\n", (long long)count, oct_model_last_chunk(model));
                 told = 1;
@@ -392,9 +395,16 @@ int cli_cmd_run(int argc, char **argv)
     double rows_done = 0, seconds = 0, wall = 0, *rank_rows = NULL, *rank_seconds = NULL;
     char device_buf[64];
 
-    rc = cli_open_device("run", cli_mpi_device(&m, o.device, device_buf, sizeof device_buf), &ctx, &di);
+    /* Several devices (--device all or a list): the model on each, as one device set; under
+     * MPI each rank opens its own, node-local set (or, for auto/opencl, its local GPU). */
+    cli_random_model rnd = {o.in_channels, o.classes, o.alpha, o.seed};
+    rc = cli_device_is_set(o.device)
+             ? cli_devset_open("run", o.device, o.model, &rnd, o.max_mem, &model, &di)
+             : cli_open_device("run", cli_mpi_device(&m, o.device, device_buf, sizeof device_buf), &ctx, &di);
     if (rc == CLI_OK) {
-        if (o.model)
+        if (model)
+            s = OCT_OK; /* the set's, made on every device */
+        else if (o.model)
             s = oct_model_load(ctx, o.model, &model);
         else
             s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
@@ -470,6 +480,7 @@ int cli_cmd_run(int argc, char **argv)
     if ((rc = run_stream(&m, &o, model, &mi, in, &x, shape, per, chunk, out, &rows_done, &seconds)) != CLI_OK)
         goto done;
     wall = cli_now() - t0;
+    cli_devset_print(stderr, "ran "); /* each device's share, with a device set */
     if (out) {
         s = oct_npy_writer_commit(out);
         out = NULL;
@@ -506,7 +517,7 @@ done:
     free(rank_rows);
     oct_npy_reader_close(in);
     oct_array_release(&x);
-    oct_model_free(model);
+    cli_model_free(model);
     oct_context_free(ctx);
     cli_mpi_stop(&m);
     return rc;

@@ -724,7 +724,7 @@ static oct_status oct__build(oct__cl *st, cl_device_id dev, const char **src, in
     /* A compile from source takes seconds (tens on PoCL): tell the program first. */
     char name[256] = "";
     if (clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS) name[0] = '\0';
-    oct_event ev = {OCT_EVENT_BUILD_START, name, cache != NULL, 0.0};
+    oct_event ev = {OCT_EVENT_BUILD_START, name, cache != NULL, 0.0, NULL};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     oct__event(&ev);

@@ -286,6 +286,79 @@ int oct_model_layer_count(const oct_model *m);
 oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out);
 
 /* ------------------------------------------------------------------------------------ */
+/* Device sets: one model on several devices of this host at once                         */
+/*
+ * A device set holds one model on each of several devices. Every device has its own
+ * context (its own program cache and tuned parameters, as oct_context_create makes them),
+ * its own copy of the model and one worker thread. oct_devset_forward cuts the batch
+ * into chunks of images, which the workers take from one shared queue as they finish
+ * their last, so a fast device takes more chunks than a slow one; outputs are written in
+ * input order. A row's outputs are what its device gives for that image in a pass of its
+ * own: no backend's result for an image depends on the other images of its pass (the
+ * tests check this bit for bit on ref, cpu and OpenCL).
+ *
+ * A device whose pass fails (any status: lost, out of memory, ...) hands its chunk back to
+ * the queue, where another device takes it, and is dropped for the rest of the set's life;
+ * the program hears of it through an OCT_EVENT_DEVICE_DROPPED event (the library never
+ * prints). A pass fails only when no device is left: with the last failing device's
+ * status, and oct_last_error() naming that device and its error.
+ *
+ * One oct_devset_forward runs at a time per set (calls on one set are serialised); the
+ * set's models must not be run directly meanwhile.
+ */
+
+typedef struct oct_devset oct_devset;
+
+/* Make a set from `devices`, a comma list of the device strings oct_context_create takes
+ * ("opencl:0:0,opencl:1:0,cpu"; a single item makes a set of one), or "all": every
+ * OpenCL device plus the native CPU path "cpu". "all" leaves out "ref", the reference
+ * (plain loops, slow: an oracle, not a worker), which a list may still name; "all" may
+ * also be one item of a list ("all,ref"). NULL means $OCTCL_DEVICE, else "auto". An empty
+ * item, an item oct_context_create does not understand, or two items that name the same
+ * device are OCT_ERR_BAD_DEVICE_SPEC naming the item; a device that does not exist is
+ * OCT_ERR_NO_DEVICE. Every device loads `model_path` as oct_model_load does. */
+oct_status oct_devset_create(const char *devices, const char *model_path, oct_devset **out);
+/* The same with oct_model_create_random's OctNetMini on every device. */
+oct_status oct_devset_create_random(const char *devices, int in_channels, int num_classes, double alpha,
+                                    uint64_t seed, oct_devset **out);
+/* Stop the workers, free every model and context; NULL does nothing. */
+void oct_devset_free(oct_devset *s);
+
+/* Devices the set was made with, dropped ones included (0 for NULL). */
+int oct_devset_count(const oct_devset *s);
+/* Device i (0 <= i < count), in the order the list named them. */
+oct_status oct_devset_device(const oct_devset *s, int i, oct_device_info *out);
+/* Device i's model (NULL when i is out of range): for queries (oct_model_info_get,
+ * oct_model_output_shape, ...) and per-device settings (oct_model_set_memory_limit). */
+oct_model *oct_devset_model(oct_devset *s, int i);
+
+/* Images per chunk; 0 (the default) chooses per pass: ceil(n / (4 x devices left)),
+ * at most 256, so every device gets several chunks and a slow device's last chunk is a
+ * small part of the pass. */
+oct_status oct_devset_set_chunk(oct_devset *s, int images);
+
+/* out (n, F) = model(x (n, C, h, w)) over the set's devices, F as oct_model_forward
+ * gives it (oct_model_output_shape). device_of (n ints, or NULL) receives the index of
+ * the device that computed each image. */
+oct_status oct_devset_forward(oct_devset *s, const float *x, int n, int h, int w, float *out, int *device_of);
+
+/* What a device did since the set was made or oct_devset_reset_stats. */
+typedef struct {
+    char device[64];      /* the list item that named it ("opencl:0:0", "cpu"); totals: "all" */
+    int active;           /* 1 while it takes chunks, 0 once dropped; totals: devices left */
+    long long images;     /* images it computed (a chunk it handed back does not count) */
+    long long chunks;     /* chunks it computed */
+    double seconds;       /* wall time of its passes; totals: of the oct_devset_forward calls */
+    oct_status error;     /* why it was dropped (OCT_OK while active) */
+    char message[256];    /* that failure's oct_last_error() ("" while active) */
+} oct_devset_stats;
+/* Device i's statistics, or the set's totals for i = -1 (images / seconds is then the
+ * set's throughput, and images / seconds of a device its own). */
+oct_status oct_devset_stats_get(const oct_devset *s, int i, oct_devset_stats *out);
+/* Zero the images, chunks and seconds (not which devices are dropped). */
+void oct_devset_reset_stats(oct_devset *s);
+
+/* ------------------------------------------------------------------------------------ */
 /* Files                                                                                  */
 
 #define OCT_MAX_DIMS 8
@@ -435,7 +508,9 @@ oct_status oct_program_cache_dir(char *buf, size_t len, int *enabled, const char
 /* Slow one-off work the library tells a program about (the library never prints). */
 typedef enum {
     OCT_EVENT_BUILD_START = 0, /* an OpenCL program is being compiled from source (seconds) */
-    OCT_EVENT_BUILD_DONE       /* ... and has been built */
+    OCT_EVENT_BUILD_DONE,      /* ... and has been built */
+    OCT_EVENT_DEVICE_DROPPED   /* a device of a device set failed a pass and was dropped
+                                  (see oct_devset_forward; `message` says why) */
 } oct_event_kind;
 
 typedef struct {
@@ -443,11 +518,14 @@ typedef struct {
     const char *device;   /* the device's name */
     int cached;           /* the build is (START: will be) stored in the on-disk cache */
     double seconds;       /* DONE: how long the build took */
+    const char *message;  /* DEVICE_DROPPED: one line naming the device, its error and what
+                             became of its chunk; NULL for the other kinds */
 } oct_event;
 
 typedef void (*oct_event_fn)(void *user, const oct_event *e);
 /* One callback for the whole process (NULL: none), called on the thread doing the work
- * (inside oct_context_create for program builds). */
+ * (inside oct_context_create for program builds; on a device set's worker thread for
+ * DEVICE_DROPPED, so the callback must be thread-safe when device sets are used). */
 void oct_set_event_callback(oct_event_fn fn, void *user);
 
 /* ------------------------------------------------------------------------------------ */
@@ -455,7 +533,11 @@ void oct_set_event_callback(oct_event_fn fn, void *user);
 
 /* Make the Nth fallible host allocation or OpenCL call from now on fail (counted over
  * the whole process); 0 turns injection off. The environment variable OCTCL_FAULT_AT=N
- * does the same from the start. Not for production use. */
+ * does the same from the start. Not for production use.
+ * Device sets: OCTCL_FAULT_DEVSET="D:K[,D:K...]", read when a set is made, makes device
+ * D of the set (its index in the list) fail its K-th chunk (counted from 1 over the set's
+ * life) with OCT_ERR_DEVICE_MEMORY after the pass has scribbled NaN over the chunk's
+ * outputs, as a device lost mid-pass would; K = 0 never. */
 void oct_debug_fail_at(long n);
 /* Fallible calls counted since the last oct_debug_fail_at. */
 long oct_debug_fault_calls(void);

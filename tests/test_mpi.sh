@@ -127,6 +127,37 @@ EOF
     expect_rc 0
     same "$SCRATCH/y_one.txt" "$OUT"
 
+    # Each rank on its own device set (--device cpu,opencl: the node-local devices take
+    # chunks as they finish): every row within the logits tolerance of one cpu process.
+    if "$OCTCL" run --device opencl --batch 1 --size 8x8 >/dev/null 2>&1; then
+        mpi 2 run --device cpu,opencl --seed 7 --input "$SCRATCH/x.npy" --output "$SCRATCH/y_set.npy" --chunk 4
+        expect_rc 0
+        expect_err "ran cpu"
+        /usr/bin/python3 - "$SCRATCH/y_one.npy" "$SCRATCH/y_set.npy" <<'EOF' || fail "device-set rows differ from one cpu process"
+import sys
+import numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+tol = 1e-3 + 1e-3 * np.abs(a)  # the logits tolerance of the test suites (README, Tests)
+bad = np.argwhere(np.abs(a - b) > tol)
+if a.shape != b.shape or len(bad):
+    print(f"shapes {a.shape} {b.shape}; first mismatch {bad[:1]}", file=sys.stderr)
+    sys.exit(1)
+EOF
+        pass
+        if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
+            mpi 2 classify --device cpu,opencl --model "$MODEL" --data "$DATA" --limit 600 --chunk 150 --json
+            expect_rc 0
+            expect_out '"ranks": 2'
+            expect_out '"devices": ['
+        fi
+    else
+        echo "note: skipping the device-set checks: no OpenCL device"
+    fi
+    # A usage error inside the job (a device list naming cpu twice) is reported per rank.
+    mpi 2 run --device cpu,cpu --input "$SCRATCH/x.npy"
+    expect_rc 2
+    expect_err "octcl: error: rank 1: octcl run: device list"
+
     # A rank that fails, when the inputs are opened and mid-run (after rank 0 wrote part
     # of the output): the job fails naming the rank, an existing file is untouched, a new
     # one is never created.

@@ -5,6 +5,9 @@
     logits = m(x)                      # x: float32 (N, C, H, W) -> (N, num_classes)
     m.info, m.macs(28, 28), m.trace((1, 1, 28, 28)), octcl.devices()
 
+    s = octcl.Model(path, device="all")      # or "cpu,opencl:0:0": a device set
+    logits = s(x); s.device_of; s.stats()  # who computed each row; images/s per device
+
 A thin ctypes layer over the C library liboctcl (no compiled extension). The library is
 found through $OCTCL_LIBRARY, else the installed liboctcl.so.0, else a build in the
 source tree (see octcl._lib). Failures raise octcl.Error subclasses carrying the
@@ -13,6 +16,8 @@ around every foreign call), so other Python threads run meanwhile; calls on one 
 are serialised by a lock, distinct Models run in parallel.
 """
 import ctypes
+import inspect
+import os
 import threading
 from collections import namedtuple
 
@@ -26,7 +31,7 @@ from .errors import (STATUS, BadAlphaError, BadDeviceSpecError, BadSizeError, Bu
                      OpenCLError, ShapeMismatchError, UnsupportedError, error_for, make_error)
 
 __version__ = "0.2.0"
-__all__ = ["Model", "Device", "devices", "library_path", "read_image", "on_event", "Error", "LibraryNotFoundError"] + \
+__all__ = ["Model", "Device", "DeviceStats", "is_device_set", "devices", "library_path", "read_image", "on_event", "Error", "LibraryNotFoundError"] + \
     [cls.__name__ for _, cls in STATUS if cls is not None]
 
 _BACKENDS = {0: "ref", 1: "cpu", 2: "opencl"}
@@ -40,6 +45,10 @@ def _check(status):
         if not msg:
             msg = (lib.oct_status_string(status) or b"").decode("utf-8", "replace")
         raise make_error(status, msg)
+
+
+def oct_status_string(status):
+    return (_lib.lib().oct_status_string(status) or b"").decode("utf-8", "replace")
 
 
 def _text(b):
@@ -90,6 +99,9 @@ def on_event(fn):
     work: kind "build_start" when an OpenCL program is compiled from source (seconds;
     tens on PoCL), "build_done" after it. cached says whether the build goes to the
     on-disk program cache. None turns it off. Process-wide, like the library's callback.
+    kind "device_dropped": a device of a device set failed a pass and was dropped; a fn
+    that takes a fifth parameter gets the library's one-line message there (None for the
+    other kinds). It is called on the set's worker thread.
     A print-to-stderr example: octcl.on_event(lambda k, d, c, s: print(k, d, file=sys.stderr))."""
     global _event_cb
     set_cb = _need("oct_set_event_callback")
@@ -97,12 +109,21 @@ def on_event(fn):
         set_cb(_lib.EVENT_FN(), None)
         _event_cb = None
         return
-    kinds = {0: "build_start", 1: "build_done"}
+    kinds = {0: "build_start", 1: "build_done", 2: "device_dropped"}
+    try:
+        params = inspect.signature(fn).parameters.values()
+        five = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) >= 5 or \
+            any(p.kind == p.VAR_POSITIONAL for p in params)
+    except (TypeError, ValueError):
+        five = False
 
     def relay(_user, ev):
         e = ev.contents
-        fn(kinds.get(e.kind, str(e.kind)), (e.device or b"").decode("utf-8", "replace"), bool(e.cached),
-           float(e.seconds))
+        args = [kinds.get(e.kind, str(e.kind)), (e.device or b"").decode("utf-8", "replace"), bool(e.cached),
+                float(e.seconds)]
+        if five:  # the message field exists only in libraries that send device_dropped
+            args.append((e.message or b"").decode("utf-8", "replace") if e.kind == 2 else None)
+        fn(*args)
 
     cb = _lib.EVENT_FN(relay)
     set_cb(cb, None)
@@ -136,6 +157,18 @@ Tensor.__doc__ = """A model input or output as the file declares it; None for a 
 
 Layer = namedtuple("Layer", "kind name fused macs")
 
+DeviceStats = namedtuple("DeviceStats", "device name active images chunks seconds images_per_second error")
+DeviceStats.__doc__ = """What one device of a set did (Model.stats()): device is its spec ("cpu",
+"opencl:0:0"; "all" for the totals), images / chunks it computed, seconds of its passes (the
+totals: of the whole passes), error the message it was dropped with (None while active)."""
+
+
+def is_device_set(device):
+    """Whether a device string names several devices: "all" or a comma list (None: $OCTCL_DEVICE)."""
+    if device is None:
+        device = os.environ.get("OCTCL_DEVICE") or ""
+    return device == "all" or "," in device
+
 
 def _tensor(t):
     dims = tuple(None if d < 0 else int(d) for d in list(t.dims)[:max(0, min(t.rank, 4))])
@@ -147,15 +180,29 @@ class Model:
 
     Model(path, device="auto"): a model file the library reads (the seed's OctNetMini
     state_dict as .safetensors; ONNX where the library supports it). device is "auto",
-    "opencl", "opencl:P:D", "cpu", "ref", or None for $OCTCL_DEVICE (else auto)."""
+    "opencl", "opencl:P:D", "cpu", "ref", or None for $OCTCL_DEVICE (else auto).
+
+    Several devices at once: device="all" (every OpenCL device and cpu) or a comma list
+    ("cpu,opencl:0:0") makes a device set: the model on each device, a batch cut into
+    chunks the devices take as they finish, rows in input order, each row what its device
+    gives alone. Then .devices lists them, .device_of says which one computed each row of
+    the last pass, .stats() gives images per second per device, set_chunk() the chunk
+    size; a device that fails is dropped (see on_event) and a pass fails only when none
+    is left."""
 
     def __init__(self, path, device="auto", *, _random=None):
         lib = _lib.lib()
         self._ctx = ctypes.c_void_p()
         self._model = ctypes.c_void_p()
+        self._set = ctypes.c_void_p()
         self._lock = threading.Lock()
         self.path = None if path is None else str(path)
+        self.devices = None
+        self.device_of = None
         dev = None if device is None else str(device).encode()
+        if is_device_set(None if device is None else str(device)):
+            self._open_set(dev, _random)
+            return
         _check(lib.oct_context_create(dev, ctypes.byref(self._ctx)))
         try:
             if _random is not None:
@@ -176,6 +223,67 @@ class Model:
             self.close()
             raise
 
+    def _open_set(self, dev, random):
+        """The model on every device of the list `dev` (bytes or None) as one device set."""
+        _need("oct_devset_create")
+        lib = _lib.lib()
+        try:
+            if random is not None:
+                cin, classes, alpha, seed = random
+                _check(lib.oct_devset_create_random(dev, cin, classes, alpha, seed, ctypes.byref(self._set)))
+            else:
+                _check(lib.oct_devset_create(dev, self.path.encode(), ctypes.byref(self._set)))
+            self.devices = []
+            for i in range(lib.oct_devset_count(self._set)):
+                buf, dinfo = _info_buffer(_lib.DeviceInfo)
+                _check(lib.oct_devset_device(self._set, i, buf))
+                self.devices.append(_device(dinfo))
+            self._model = ctypes.c_void_p(lib.oct_devset_model(self._set, 0))  # borrowed: the set frees it
+            spec = ",".join(d.spec for d in self.devices)
+            self.device = Device(spec, "set", f"device set of {len(self.devices)}: {spec}", "", "",
+                                 any(d.is_gpu for d in self.devices), "chunks from a shared queue")
+            buf, mi = _info_buffer(_lib.ModelInfo)
+            _check(lib.oct_model_info_get(self._model, buf))
+            self.info = ModelInfo(mi.in_channels, mi.num_classes, mi.alpha if mi.alpha >= 0 else None,
+                                  mi.stem_channels, tuple(mi.c_l), tuple(mi.c_h), mi.parameters,
+                                  mi.mean if mi.has_norm else None, mi.std if mi.has_norm else None)
+        except BaseException:
+            self.close()
+            raise
+
+    def _need_set(self, what):
+        self._live()
+        if not self._set:
+            raise error_for("OCT_ERR_BAD_DEVICE_SPEC", f"{what}: this model runs on one device, not a device set "
+                            "(give device=\"all\" or a comma list)")
+
+    def stats(self):
+        """(per-device list of DeviceStats, totals as DeviceStats) since the set was made or
+        reset_stats(); device sets only."""
+        self._need_set("stats")
+        lib = _lib.lib()
+        out = []
+        for i in range(-1, len(self.devices)):
+            buf, st = _info_buffer(_lib.DevsetStats)
+            _check(lib.oct_devset_stats_get(self._set, i, buf))
+            name = "device set" if i < 0 else self.devices[i].name
+            active = int(st.active) if i < 0 else bool(st.active)  # the totals: devices left
+            error = (_text(st.message) or oct_status_string(st.error)) if not st.active else None
+            rate = st.images / st.seconds if st.seconds > 0 else None
+            out.append(DeviceStats(_text(st.device), name, active, int(st.images), int(st.chunks),
+                                   float(st.seconds), rate, error))
+        return out[1:], out[0]
+
+    def reset_stats(self):
+        """Zero the images, chunks and seconds of stats() (dropped devices stay dropped)."""
+        self._need_set("reset_stats")
+        _lib.lib().oct_devset_reset_stats(self._set)
+
+    def set_chunk(self, images):
+        """Images per chunk of a device set's passes (0: chosen per pass)."""
+        self._need_set("set_chunk")
+        _check(_lib.lib().oct_devset_set_chunk(self._set, int(images)))
+
     @classmethod
     def random(cls, in_channels=3, num_classes=10, alpha=0.5, seed=0, device="auto"):
         """An OctNetMini with deterministic weights from `seed` (the CLI's `run` without --model)."""
@@ -187,6 +295,10 @@ class Model:
         lib = _lib._lib
         if lib is None:
             return
+        if getattr(self, "_set", None):
+            lib.oct_devset_free(self._set)  # its models and contexts with it
+            self._set = ctypes.c_void_p()
+            self._model = ctypes.c_void_p()
         if getattr(self, "_model", None):
             lib.oct_model_free(self._model)
             self._model = ctypes.c_void_p()
@@ -282,6 +394,15 @@ class Model:
             shape = tuple(int(d) for d in list(t.dims)[:t.rank]) if t.rank >= 2 else shape
         logits = np.empty(shape, dtype=np.float32)
         cb = _lib.TRACE_FN(trace) if trace else _lib.TRACE_FN()
+        if self._set:
+            who = np.empty(n, dtype=np.intc)
+            with self._lock:
+                if trace:
+                    _check(_lib.lib().oct_model_trace(self._model, n, h, w, cb, None))
+                _check(_lib.lib().oct_devset_forward(self._set, x.ctypes.data, n, h, w, logits.ctypes.data,
+                                                     who.ctypes.data))
+                self.device_of = who
+            return logits
         with self._lock:
             # ctypes drops the GIL for the whole call: other Python threads run meanwhile.
             _check(_lib.lib().oct_model_forward(self._model, x.ctypes.data, n, h, w, logits.ctypes.data, cb, None))
@@ -360,6 +481,12 @@ class Model:
         return x
 
     def set_memory_limit(self, nbytes):
-        """Cap the activation memory of a pass (0: none); larger batches run in chunks."""
+        """Cap the activation memory of a pass (0: none); larger batches run in chunks.
+        On a device set: on every device."""
         self._live()
-        _check(_lib.lib().oct_model_set_memory_limit(self._model, int(nbytes)))
+        lib = _lib.lib()
+        if self._set:
+            for i in range(len(self.devices)):
+                _check(lib.oct_model_set_memory_limit(lib.oct_devset_model(self._set, i), int(nbytes)))
+            return
+        _check(lib.oct_model_set_memory_limit(self._model, int(nbytes)))

@@ -138,8 +138,15 @@ class ModelLayer(ctypes.Structure):
 SLACK = 4096
 
 class Event(ctypes.Structure):
+    # `message` (DEVICE_DROPPED) is read only from libraries that have device sets.
     _fields_ = [("kind", ctypes.c_int), ("device", ctypes.c_char_p), ("cached", ctypes.c_int),
-                ("seconds", ctypes.c_double)]
+                ("seconds", ctypes.c_double), ("message", ctypes.c_char_p)]
+
+
+class DevsetStats(ctypes.Structure):
+    _fields_ = [("device", ctypes.c_char * 64), ("active", ctypes.c_int), ("images", ctypes.c_longlong),
+                ("chunks", ctypes.c_longlong), ("seconds", ctypes.c_double), ("error", ctypes.c_int),
+                ("message", ctypes.c_char * 256)]
 
 
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
@@ -184,6 +191,18 @@ _OPTIONAL = {
     "oct_model_trace": (_c.c_int, [_P, _c.c_int, _c.c_int, _c.c_int, TRACE_FN, _P]),
     "oct_model_layer_count": (_c.c_int, [_P]),
     "oct_model_layer_get": (_c.c_int, [_P, _c.c_int, _P]),
+    # Device sets: one model on several devices at once.
+    "oct_devset_create": (_c.c_int, [_c.c_char_p, _c.c_char_p, _c.POINTER(_P)]),
+    "oct_devset_create_random": (_c.c_int, [_c.c_char_p, _c.c_int, _c.c_int, _c.c_double, _c.c_uint64,
+                                            _c.POINTER(_P)]),
+    "oct_devset_free": (None, [_P]),
+    "oct_devset_count": (_c.c_int, [_P]),
+    "oct_devset_device": (_c.c_int, [_P, _c.c_int, _P]),
+    "oct_devset_model": (_P, [_P, _c.c_int]),
+    "oct_devset_set_chunk": (_c.c_int, [_P, _c.c_int]),
+    "oct_devset_forward": (_c.c_int, [_P, _P, _c.c_int, _c.c_int, _c.c_int, _P, _P]),
+    "oct_devset_stats_get": (_c.c_int, [_P, _c.c_int, _P]),
+    "oct_devset_reset_stats": (None, [_P]),
 }
 
 

@@ -401,3 +401,100 @@ def test_onnx_model_matches_pytorch(tmp_path):
     t = m.trace((2, 3, 20, 20))
     assert t and t[-1][1][0] == 2
     assert m.macs(20, 20) > 0
+
+
+# ------------------------------------------------------------------------------------------
+# Device sets: one model on several devices at once (device="all" or a comma list)
+
+def set_list():
+    """cpu, ref and the first OpenCL device when there is one."""
+    cl = [x.spec for x in octcl.devices() if x.backend == "opencl"]
+    return ",".join(["cpu", "ref"] + cl[:1])
+
+
+def check_rows_alone(m, x, got, make):
+    """Every row of got is, bit for bit, that row of its device (m.device_of) alone."""
+    assert m.device_of is not None and m.device_of.shape == (x.shape[0],)
+    alone = []
+    for d in m.devices:
+        one = make(d.spec)
+        alone.append(one(x))
+        one.close()
+    for i, d in enumerate(m.device_of):
+        assert 0 <= d < len(m.devices), (i, d)
+        if not np.array_equal(got[i], alone[d][i]):
+            j = int(np.argmax(got[i] != alone[d][i]))
+            pytest.fail(f"row {i} (device {m.devices[d].spec}) output {j}: alone {alone[d][i][j]!r}, "
+                        f"in the set {got[i][j]!r}")
+
+
+def test_device_set_rows_equal_each_device_alone():
+    spec = set_list()
+    m = octcl.Model.random(3, 10, 0.5, seed=5, device=spec)
+    assert [d.spec for d in m.devices] == spec.split(",") and m.device.backend == "set"
+    m.set_chunk(3)
+    x = batch(17, 3, 9, 8, seed=21)   # 6 chunks, the last of 2
+    got = m(x)
+    assert got.shape == (17, 10) and got.dtype == np.float32
+    check_rows_alone(m, x, got, lambda d: octcl.Model.random(3, 10, 0.5, seed=5, device=d))
+    per, total = m.stats()
+    assert sum(s.images for s in per) == 17 and total.images == 17 and total.active == len(m.devices)
+    assert all(s.active and s.error is None for s in per)
+    assert total.images_per_second and total.images_per_second > 0
+    m.reset_stats()
+    assert m.stats()[1].images == 0
+    m.close()
+
+
+def test_device_set_from_file_and_all():
+    m = octcl.Model(MODEL, device="all")
+    assert m.devices[-1].spec == "cpu" and all(d.backend == "opencl" for d in m.devices[:-1])
+    assert m.info.in_channels == 1 and m.info.num_classes == 10
+    x = batch(10, 1, 28, 28, seed=3)
+    got = m(x)
+    check_rows_alone(m, x, got, lambda d: octcl.Model(MODEL, device=d))
+    m.close()
+
+
+def test_device_set_drops_a_failing_device(monkeypatch):
+    monkeypatch.setenv("OCTCL_FAULT_DEVSET", "0:1")     # cpu fails its first chunk
+    m = octcl.Model.random(3, 10, 0.5, seed=5, device="cpu,ref")
+    monkeypatch.delenv("OCTCL_FAULT_DEVSET")
+    seen = []
+    octcl.on_event(lambda kind, dev, cached, s, msg: seen.append((kind, dev, msg)))
+    try:
+        m.set_chunk(1)
+        x = batch(6, 3, 8, 8, seed=4)
+        got = m(x)
+    finally:
+        octcl.on_event(None)
+    assert [k for k, *_ in seen] == ["device_dropped"], seen
+    assert "device 0 (cpu" in seen[0][2] and "goes back to the queue" in seen[0][2]
+    ref = octcl.Model.random(3, 10, 0.5, seed=5, device="ref")
+    assert np.array_equal(got, ref(x)) and list(m.device_of) == [1] * 6
+    per, total = m.stats()
+    assert not per[0].active and "OCTCL_FAULT_DEVSET" in per[0].error and total.active == 1
+    ref.close()
+    m.close()
+
+
+def test_device_set_every_device_failing(monkeypatch):
+    monkeypatch.setenv("OCTCL_FAULT_DEVSET", "0:1,1:1")
+    m = octcl.Model.random(3, 10, 0.5, seed=5, device="cpu,ref")
+    monkeypatch.delenv("OCTCL_FAULT_DEVSET")
+    with pytest.raises(octcl.DeviceMemoryError, match="no device left"):
+        m(batch(4, 3, 8, 8, seed=4))
+    m.close()
+
+
+@pytest.mark.parametrize("spec,part", [("cpu,,ref", "item 2 is empty"), ("cpu,", "item 2 is empty"),
+                                       ("cpu,cpu", "names the same device"), ("cpu,gpu", "item 2")])
+def test_device_set_bad_lists(spec, part):
+    with pytest.raises(octcl.BadDeviceSpecError, match=part):
+        octcl.Model.random(1, 10, 0.5, device=spec)
+
+
+def test_device_set_calls_on_one_device(model):
+    assert not octcl.is_device_set("cpu") and octcl.is_device_set("all") and octcl.is_device_set("cpu,ref")
+    with pytest.raises(octcl.BadDeviceSpecError):
+        model.stats()
