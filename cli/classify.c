@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "images.h"
+#include "mpi_shard.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -48,7 +49,13 @@ static void usage(FILE *f)
             "  --json             print one JSON object instead of the report\n"
             "  --predictions F    write the predicted labels as float32 .npy of shape (N,)\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); batches run in chunks\n"
+            "  --chunk N          images read at a time (per MPI rank; default 16 batches): memory\n"
+            "                     stays constant in the size of the test set\n"
             "  -h, --help         this help\n"
+            "\n"
+            "Under mpirun (mpirun -n K octcl classify ...) the ranks share the test set in contiguous\n"
+            "blocks of each chunk; rank 0 gathers the predictions in order, reports the accuracy and\n"
+            "the speed in total and per rank, and alone writes --predictions. See README (MPI).\n"
             "\n"
             "PNG and JPEG files instead of the IDX test set:\n"
             "  --images DIR       with sub-folders, each is a class (sorted names are classes 0, 1, ...,\n"
@@ -75,13 +82,14 @@ static void usage(FILE *f)
 
 enum {
     OPT_MODEL = 1, OPT_DATA, OPT_DEVICE, OPT_BATCH, OPT_LIMIT, OPT_JSON, OPT_PREDICTIONS, OPT_MAX_MEM,
-    OPT_IMAGES, OPT_TOP, OPT_STRICT, OPT_RESIZE, OPT_CROP
+    OPT_IMAGES, OPT_TOP, OPT_STRICT, OPT_RESIZE, OPT_CROP, OPT_CHUNK
 };
 
 typedef struct {
     const char *model, *data, *device, *predictions;
     char model_buf[4096];   /* the default model path */
     int batch, limit;       /* limit 0: all */
+    int chunk;              /* --chunk: images per rank and round, 0: the default */
     int json;
     size_t max_mem;         /* --max-device-mem, 0: none */
     cli_images_options img; /* --images and its options (images.c) */
@@ -124,7 +132,8 @@ static int parse_options(int argc, char **argv, classify_options *o)
                                       {"batch", 1, OPT_BATCH}, {"limit", 1, OPT_LIMIT}, {"json", 0, OPT_JSON},
                                       {"predictions", 1, OPT_PREDICTIONS}, {"max-device-mem", 1, OPT_MAX_MEM},
                                       {"images", 1, OPT_IMAGES}, {"top", 1, OPT_TOP}, {"strict", 0, OPT_STRICT},
-                                      {"resize", 1, OPT_RESIZE}, {"crop", 1, OPT_CROP}, {NULL, 0, 0}};
+                                      {"resize", 1, OPT_RESIZE}, {"crop", 1, OPT_CROP}, {"chunk", 1, OPT_CHUNK},
+                                      {NULL, 0, 0}};
     const char *cmd = "classify", *v;
     memset(o, 0, sizeof *o);
     o->batch = 256;
@@ -144,6 +153,7 @@ static int parse_options(int argc, char **argv, classify_options *o)
         case OPT_DEVICE: o->device = v; break;
         case OPT_BATCH: ok = cli_parse_int(cmd, "batch", v, 1, 65536, &o->batch); break;
         case OPT_LIMIT: ok = cli_parse_int(cmd, "limit", v, 1, INT_MAX, &o->limit); break;
+        case OPT_CHUNK: ok = cli_parse_int(cmd, "chunk", v, 1, 1 << 24, &o->chunk); break;
         case OPT_JSON: o->json = 1; break;
         case OPT_PREDICTIONS: o->predictions = v; break;
         case OPT_MAX_MEM: ok = cli_parse_bytes(cmd, "max-device-mem", v, &o->max_mem); break;
@@ -176,8 +186,8 @@ static int parse_options(int argc, char **argv, classify_options *o)
 /* ------------------------------------------------------------------------------------ */
 /* The data set                                                                          */
 
-/* Load DIR/NAME.gz, or DIR/NAME when the .gz is absent. */
-static int load_idx(const char *dir, const char *name, oct_idx *out)
+/* Open DIR/NAME.gz, or DIR/NAME when the .gz is absent, for reading rows. */
+static int open_idx(const char *dir, const char *name, oct_idx_reader **out)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s.gz", dir, name) >= (int)sizeof path)
@@ -188,26 +198,23 @@ static int load_idx(const char *dir, const char *name, oct_idx *out)
         if (access(plain, F_OK) != 0) return cli_fail("%s: neither %s.gz nor %s is there", dir, name, name);
         memcpy(path, plain, sizeof path);
     }
-    oct_status s = oct_idx_load(path, out);
+    oct_status s = oct_idx_reader_open(path, out);
     return s == OCT_OK ? CLI_OK : cli_fail_status(s);
 }
 
-/* Images (N, H, W), labels (N) with every label a class of the model. */
-static int check_data(const oct_idx *images, const oct_idx *labels, const char *dir, int classes)
+/* Images (N, H, W), labels (N). */
+static int check_data(const int64_t *images, int images_ndim, const int64_t *labels, int labels_ndim,
+                      const char *dir)
 {
-    if (images->ndim != 3 || images->shape[0] < 1 || images->shape[1] < 1 || images->shape[2] < 1)
+    if (images_ndim != 3)
         return cli_fail("%s: the test images have %d dimension(s); expected (N, H, W) with N, H, W >= 1", dir,
-                        images->ndim);
-    if (images->shape[1] > 16384 || images->shape[2] > 16384 || images->shape[0] > INT_MAX)
-        return cli_fail("%s: the test images (%lld, %lld, %lld) are too large", dir, (long long)images->shape[0],
-                        (long long)images->shape[1], (long long)images->shape[2]);
-    if (labels->ndim != 1 || labels->shape[0] != images->shape[0])
+                        images_ndim);
+    if (images[1] > 16384 || images[2] > 16384 || images[0] > INT_MAX)
+        return cli_fail("%s: the test images (%lld, %lld, %lld) are too large", dir, (long long)images[0],
+                        (long long)images[1], (long long)images[2]);
+    if (labels_ndim != 1 || labels[0] != images[0])
         return cli_fail("%s: %lld test images but the labels have %d dimension(s) of %lld", dir,
-                        (long long)images->shape[0], labels->ndim, (long long)labels->shape[0]);
-    for (int64_t i = 0; i < labels->shape[0]; i++)
-        if (labels->data[i] >= classes)
-            return cli_fail("%s: label %d of image %lld is not a class of the model (%d classes)", dir,
-                            labels->data[i], (long long)i, classes);
+                        (long long)images[0], labels_ndim, (long long)labels[0]);
     return CLI_OK;
 }
 
@@ -216,10 +223,15 @@ static int check_data(const oct_idx *images, const oct_idx *labels, const char *
 
 typedef struct {
     int images, correct, classes;
-    double seconds;         /* the timed forward passes */
+    double seconds;         /* the timed forward passes (this rank's, or the sum over ranks) */
     double warmup_seconds;  /* the untimed first pass (program builds, allocation) */
     long long *confusion;   /* (classes, classes): [true][predicted] */
-    float *predicted;       /* (images) */
+    /* An MPI job (mpi_shard.h): rank 0's wall clock of the sharded loop and each rank's
+     * images, forward seconds and device. */
+    int mpi, ranks;         /* launched by mpirun (even -n 1): the MPI report */
+    double wall;
+    double *rank_images, *rank_seconds;
+    char (*rank_devices)[256];
 } tally;
 
 static int argmax(const float *v, int n)
@@ -240,15 +252,13 @@ static void progress(int done, int total)
     fflush(stderr);
 }
 
-/* Images [start, start + n) preprocessed into x (n, 1, h, w), then logits (n, classes)
- * = model(x); *seconds is the wall clock of the forward pass alone. */
-static oct_status forward_batch(oct_model *model, const oct_model_info *mi, const oct_idx *images, int start, int n,
+/* n images of px (h * w bytes each) preprocessed into x (n, 1, h, w), then logits
+ * (n, classes) = model(x); *seconds is the wall clock of the forward pass alone. */
+static oct_status forward_batch(oct_model *model, const oct_model_info *mi, const uint8_t *px, int n, int h, int w,
                                 float *x, float *logits, double *seconds)
 {
-    int h = (int)images->shape[1], w = (int)images->shape[2];
     size_t pixels = (size_t)h * (size_t)w;
     double mean = mi->has_norm ? mi->mean : 0.0, std = mi->has_norm ? mi->std : 1.0;
-    const uint8_t *px = images->data + (size_t)start * pixels;
     for (size_t i = 0; i < (size_t)n * pixels; i++) x[i] = (float)((px[i] / 255.0 - mean) / std);
     double t0 = cli_now();
     oct_status s = cli_forward(model, x, n, h, w, logits, NULL, NULL);
@@ -256,46 +266,88 @@ static oct_status forward_batch(oct_model *model, const oct_model_info *mi, cons
     return s;
 }
 
-/* One untimed warm-up pass over the first batch (it builds the OpenCL programs), then
- * every batch of the first t->images images, timed; fills the tally. */
-static int classify_all(oct_model *model, const oct_model_info *mi, const oct_idx *images, const oct_idx *labels,
-                        int batch, tally *t)
+/* The stream: the first t->images images in rounds of `chunk` images per rank, each
+ * rank its contiguous block of the round (mpi_shard.h), read from the files, classified
+ * in batches; rank 0 gathers the predicted labels and writes them to `pred` (may be
+ * NULL) as they come. One untimed warm-up pass over a rank's first batch comes first
+ * (it builds the OpenCL programs). Fills the tally (summed on rank 0). */
+static int classify_stream(const cli_mpi *m, oct_model *model, const oct_model_info *mi, oct_idx_reader *images,
+                           oct_idx_reader *labels, int h, int w, int batch, int chunk, oct_npy_writer *pred, tally *t)
 {
-    int classes = mi->num_classes, show = isatty(STDERR_FILENO), rc = CLI_OK;
-    size_t pixels = (size_t)images->shape[1] * (size_t)images->shape[2];
+    int classes = mi->num_classes, show = cli_mpi_root(m) && isatty(STDERR_FILENO), rc = CLI_OK;
+    size_t pixels = (size_t)h * (size_t)w;
+    uint8_t *px = malloc((size_t)chunk * pixels), *truth = malloc((size_t)chunk);
     float *x = malloc((size_t)batch * pixels * sizeof(float));
     float *logits = malloc((size_t)batch * (size_t)classes * sizeof(float));
+    float *mine = malloc((size_t)chunk * sizeof(float));
+    float *all = cli_mpi_root(m) ? malloc((size_t)chunk * (size_t)m->size * sizeof(float)) : NULL;
+    long long done_here = 0;
+    int64_t begin, count;
     oct_status s;
-    if (!x || !logits) {
-        rc = cli_fail("out of host memory for a batch of %d images", batch);
-        goto done;
-    }
-    int first = t->images < batch ? t->images : batch;
-    if ((s = forward_batch(model, mi, images, 0, first, x, logits, &t->warmup_seconds)) != OCT_OK) {
-        rc = cli_fail_status(s);
-        goto done;
-    }
-    if (cli_devset()) oct_devset_reset_stats(cli_devset()); /* per-device figures without the warm-up */
-    for (int start = 0; start < t->images; start += batch) {
-        int n = t->images - start < batch ? t->images - start : batch;
-        double seconds;
-        if ((s = forward_batch(model, mi, images, start, n, x, logits, &seconds)) != OCT_OK) {
-            if (show) fputc('\n', stderr);
+    if (!px || !truth || !x || !logits || !mine || (cli_mpi_root(m) && !all))
+        rc = cli_fail("out of host memory for a chunk of %d images", chunk);
+    /* Warm-up over the first batch of this rank's first block. */
+    cli_mpi_block(m, 0, t->images < (int64_t)chunk * m->size ? t->images : (int64_t)chunk * m->size, &begin, &count);
+    if (rc == CLI_OK && count > 0) {
+        int first = count < batch ? (int)count : batch;
+        if ((s = oct_idx_reader_read(images, begin, first, px)) != OCT_OK ||
+            (s = forward_batch(model, mi, px, first, h, w, x, logits, &t->warmup_seconds)) != OCT_OK)
             rc = cli_fail_status(s);
+    }
+    if ((rc = cli_mpi_agree(m, rc, "warmup")) != CLI_OK) goto done;
+    if (cli_devset()) oct_devset_reset_stats(cli_devset()); /* per-device figures without the warm-up */
+    double t0 = cli_now();
+    for (int64_t base = 0; base < t->images; base += (int64_t)chunk * m->size) {
+        int64_t round = t->images - base < (int64_t)chunk * m->size ? t->images - base : (int64_t)chunk * m->size;
+        cli_mpi_block(m, base, round, &begin, &count);
+        if ((s = oct_idx_reader_read(images, begin, count, px)) != OCT_OK ||
+            (s = oct_idx_reader_read(labels, begin, count, truth)) != OCT_OK)
+            rc = cli_fail_status(s);
+        for (int64_t i = 0; rc == CLI_OK && i < count; i++)
+            if (truth[i] >= classes)
+                rc = cli_fail("label %d of image %lld is not a class of the model (%d classes)", truth[i],
+                              (long long)(begin + i), classes);
+        for (int64_t at = 0; rc == CLI_OK && at < count; at += batch) {
+            int n = count - at < batch ? (int)(count - at) : batch;
+            double seconds;
+            if ((s = forward_batch(model, mi, px + (size_t)at * pixels, n, h, w, x, logits, &seconds)) != OCT_OK) {
+                rc = cli_fail_status(s);
+                break;
+            }
+            t->seconds += seconds;
+            for (int i = 0; i < n; i++) {
+                int k = truth[at + i], guess = argmax(logits + (size_t)i * classes, classes);
+                mine[at + i] = (float)guess;
+                t->confusion[(size_t)k * classes + guess]++;
+                t->correct += k == guess;
+            }
+        }
+        if ((rc = cli_mpi_agree(m, rc, "round")) != CLI_OK) {
+            if (show) fputc('\n', stderr);
             goto done;
         }
-        t->seconds += seconds;
-        for (int i = 0; i < n; i++) {
-            int truth = labels->data[start + i], guess = argmax(logits + (size_t)i * classes, classes);
-            t->predicted[start + i] = (float)guess;
-            t->confusion[(size_t)truth * classes + guess]++;
-            t->correct += truth == guess;
-        }
-        if (show) progress(start + n, t->images);
+        done_here += count;
+        cli_mpi_gather(m, mine, count, all);
+        if (cli_mpi_root(m) && pred && (s = oct_npy_writer_write(pred, all, (size_t)round)) != OCT_OK)
+            rc = cli_fail_status(s);
+        if ((rc = cli_mpi_agree(m, rc, "write")) != CLI_OK) goto done;
+        if (show) progress((int)(base + round), t->images);
     }
+    t->wall = cli_now() - t0;
+    /* Rank 0 reports the sums and each rank's share. */
+    long long sums[2] = {t->correct, 0};
+    cli_mpi_sum(m, sums, 1);
+    cli_mpi_sum(m, t->confusion, classes * classes);
+    cli_mpi_gather_double(m, (double)done_here, t->rank_images);
+    cli_mpi_gather_double(m, t->seconds, t->rank_seconds);
+    t->correct = (int)sums[0];
 done:
+    free(all);
+    free(mine);
     free(logits);
     free(x);
+    free(truth);
+    free(px);
     return rc;
 }
 
@@ -351,7 +403,16 @@ static void report_text(const tally *t, const classify_options *o, const oct_dev
 {
     char a[32], b[32];
     printf("accuracy: %.2f%% (%d/%d)\n", 100.0 * t->correct / t->images, t->correct, t->images);
-    if (t->seconds > 0)
+    if (t->mpi) {
+        if (t->wall > 0)
+            printf("speed: %.1f images/s over %d MPI rank(s) (%d images in %.3f s wall clock of the sharded loop: "
+                   "reads, forward passes, gathers; batch %d; rank 0's warm-up pass %.3f s)\n",
+                   t->images / t->wall, t->ranks, t->images, t->wall, o->batch, t->warmup_seconds);
+        for (int r = 0; r < t->ranks; r++)
+            printf("  rank %d: %.1f images/s (%.0f images in %.3f s of forward passes) on %s\n", r,
+                   t->rank_seconds[r] > 0 ? t->rank_images[r] / t->rank_seconds[r] : 0.0, t->rank_images[r],
+                   t->rank_seconds[r], t->rank_devices[r]);
+    } else if (t->seconds > 0)
         printf("speed: %.1f images/s (%d images in %.3f s of forward passes, batch %d; warm-up pass %.3f s)\n",
                t->images / t->seconds, t->images, t->seconds, o->batch, t->warmup_seconds);
     printf("device: %s (%s) [%s]\n", di->name, di->reason, cli_backend_name(di->backend));
@@ -382,7 +443,9 @@ static void report_json(const tally *t, const classify_options *o, const oct_dev
     char a[32], b[32];
     printf("{\"accuracy\": %.6f, \"correct\": %d, \"images\": %d, ", (double)t->correct / t->images, t->correct,
            t->images);
-    if (t->seconds > 0)
+    if (t->mpi && t->wall > 0)
+        printf("\"images_per_second\": %.3f, ", t->images / t->wall);
+    else if (!t->mpi && t->seconds > 0)
         printf("\"images_per_second\": %.3f, ", t->images / t->seconds);
     else
         printf("\"images_per_second\": null, ");
@@ -420,7 +483,23 @@ static void report_json(const tally *t, const classify_options *o, const oct_dev
         cli_json_string(stdout, class_name(top[i].guess, t->classes, b, sizeof b));
         printf(", \"count\": %lld}", top[i].count);
     }
-    printf("]}\n");
+    printf("]");
+    if (t->mpi) {
+        printf(", \"ranks\": %d, \"wall_seconds\": %.6f, \"per_rank\": [", t->ranks, t->wall);
+        for (int r = 0; r < t->ranks; r++) {
+            printf("%s{\"rank\": %d, \"images\": %.0f, \"seconds\": %.6f, \"images_per_second\": ", r ? ", " : "",
+                   r, t->rank_images[r], t->rank_seconds[r]);
+            if (t->rank_seconds[r] > 0)
+                printf("%.3f", t->rank_images[r] / t->rank_seconds[r]);
+            else
+                printf("null");
+            printf(", \"device\": ");
+            cli_json_string(stdout, t->rank_devices[r]);
+            printf("}");
+        }
+        printf("]");
+    }
+    printf("}\n");
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -431,83 +510,116 @@ int cli_cmd_classify(int argc, char **argv)
     classify_options opts, *o = &opts;
     int rc = parse_options(argc, argv, o);
     if (rc >= 0) return rc;
+    cli_mpi m;
+    if ((rc = cli_mpi_start(&m)) != CLI_OK) return rc;
     oct_context *ctx = NULL;
     oct_model *model = NULL;
-    oct_idx images = {0}, labels = {0};
+    oct_idx_reader *images = NULL, *labels = NULL;
+    oct_npy_writer *pred = NULL;
     oct_device_info di;
     oct_model_info mi;
     tally t = {0};
     oct_status s;
+    int64_t ishape[4], lshape[4];
+    int ind = 0, lnd = 0, chunk = o->chunk, per_call = o->batch;
+    char device_buf[64];
 
-    /* Several devices (--device all or a list): the model on each, as one device set. */
+    /* Several devices (--device all or a list): the model on each, as one device set; under
+     * MPI each rank opens its own, node-local set (or, for auto/opencl, its local GPU). */
     int on_set = cli_device_is_set(o->device);
-    if ((rc = on_set ? cli_devset_open("classify", o->device, o->model, NULL, o->max_mem, &model, &di)
-                     : cli_open_device("classify", o->device, &ctx, &di)) != CLI_OK)
-        goto done;
+    rc = on_set ? cli_devset_open("classify", o->device, o->model, NULL, o->max_mem, &model, &di)
+                : cli_open_device("classify", cli_mpi_device(&m, o->device, device_buf, sizeof device_buf), &ctx, &di);
     if (o->img.dir) {
-        if ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
-            (s = oct_model_info_get(model, &mi)) != OCT_OK ||
-            (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK)) {
+        /* Image folders are not sharded: a job of several ranks is refused. */
+        if (rc == CLI_OK && m.size > 1)
+            rc = cli_fail("--images is not sharded over MPI ranks yet; run it as one process");
+        if (rc == CLI_OK &&
+            ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
+             (s = oct_model_info_get(model, &mi)) != OCT_OK ||
+             (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK)))
             rc = cli_fail_status(s);
-            goto done;
-        }
-        rc = cli_images_classify(model, &mi, &di, o->model, &o->img);
+        if ((rc = cli_mpi_agree(&m, rc, "open")) == CLI_OK) rc = cli_images_classify(model, &mi, &di, o->model, &o->img);
         goto done;
     }
-    if ((rc = load_idx(o->data, "t10k-images-idx3-ubyte", &images)) != CLI_OK) goto done;
-    if ((rc = load_idx(o->data, "t10k-labels-idx1-ubyte", &labels)) != CLI_OK) goto done;
-    if ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
-        (s = oct_model_info_get(model, &mi)) != OCT_OK) {
+    if (rc == CLI_OK) rc = open_idx(o->data, "t10k-images-idx3-ubyte", &images);
+    if (rc == CLI_OK) rc = open_idx(o->data, "t10k-labels-idx1-ubyte", &labels);
+    if (rc == CLI_OK && ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
+                         (s = oct_model_info_get(model, &mi)) != OCT_OK))
         rc = cli_fail_status(s);
-        goto done;
+    if (rc == CLI_OK) {
+        size_t limit = cli_memory_limit(&di, o->max_mem);
+        if (limit && (s = oct_model_set_memory_limit(model, limit)) != OCT_OK) rc = cli_fail_status(s);
     }
-    size_t limit = cli_memory_limit(&di, o->max_mem);
-    if (limit && (s = oct_model_set_memory_limit(model, limit)) != OCT_OK) {
-        rc = cli_fail_status(s);
-        goto done;
-    }
-    if (mi.in_channels != 1) {
+    if (rc == CLI_OK && mi.in_channels != 1)
         rc = cli_fail("%s: the model takes %d input channels; Fashion-MNIST images have 1", o->model, mi.in_channels);
-        goto done;
+    if (rc == CLI_OK) {
+        ind = oct_idx_reader_shape(images, ishape);
+        lnd = oct_idx_reader_shape(labels, lshape);
+        rc = check_data(ishape, ind, lshape, lnd, o->data);
     }
-    if ((rc = check_data(&images, &labels, o->data, mi.num_classes)) != CLI_OK) goto done;
-
-    t.classes = mi.num_classes;
-    t.images = (int)images.shape[0];
-    if (o->limit && o->limit < t.images) t.images = o->limit;
-    t.confusion = calloc((size_t)t.classes * (size_t)t.classes, sizeof *t.confusion);
-    t.predicted = malloc((size_t)t.images * sizeof *t.predicted);
-    if (!t.confusion || !t.predicted) {
-        rc = cli_fail("out of host memory for the confusion matrix (%d classes)", t.classes);
-        goto done;
+    if (rc == CLI_OK) {
+        t.classes = mi.num_classes;
+        t.images = (int)ishape[0];
+        if (o->limit && o->limit < t.images) t.images = o->limit;
+    }
+    if (rc == CLI_OK) {
+        t.ranks = m.size;
+        t.mpi = m.active;
+        t.confusion = calloc((size_t)t.classes * (size_t)t.classes, sizeof *t.confusion);
+        t.rank_images = calloc((size_t)m.size, sizeof *t.rank_images);
+        t.rank_seconds = calloc((size_t)m.size, sizeof *t.rank_seconds);
+        t.rank_devices = calloc((size_t)m.size, sizeof *t.rank_devices);
+        if (!t.confusion || !t.rank_images || !t.rank_seconds || !t.rank_devices)
+            rc = cli_fail("out of host memory for the confusion matrix (%d classes)", t.classes);
     }
     /* A set runs passes of --batch images per device (chunks), four per device per call. */
-    if (on_set && (s = oct_devset_set_chunk(cli_devset(), o->batch)) != OCT_OK) {
-        rc = cli_fail_status(s);
-        goto done;
+    if (rc == CLI_OK && on_set) {
+        if ((s = oct_devset_set_chunk(cli_devset(), o->batch)) != OCT_OK)
+            rc = cli_fail_status(s);
+        else
+            per_call = o->batch * 4 * oct_devset_count(cli_devset());
     }
-    int per_call = on_set ? o->batch * 4 * oct_devset_count(cli_devset()) : o->batch;
-    if ((rc = classify_all(model, &mi, &images, &labels, per_call, &t)) != CLI_OK) goto done;
-
-    if (o->predictions) {
+    if (rc == CLI_OK && !chunk) /* default: 16 passes per rank and round, at most 64 MiB of pixels */
+        chunk = (int)(((size_t)64 << 20) / ((size_t)ishape[1] * (size_t)ishape[2] + 4) < (size_t)per_call * 16
+                          ? ((size_t)64 << 20) / ((size_t)ishape[1] * (size_t)ishape[2] + 4) + 1
+                          : (size_t)per_call * 16);
+    if (rc == CLI_OK && cli_mpi_root(&m) && o->predictions) {
         int64_t shape[1] = {t.images};
         fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
-        if ((s = oct_npy_save(o->predictions, t.predicted, 1, shape)) != OCT_OK) {
-            rc = cli_fail_status(s);
-            goto done;
-        }
+        if ((s = oct_npy_writer_open(o->predictions, 1, shape, &pred)) != OCT_OK) rc = cli_fail_status(s);
     }
-    if (o->json)
-        report_json(&t, o, &di, &mi);
-    else
-        report_text(&t, o, &di, &mi);
+    if ((rc = cli_mpi_agree(&m, rc, "open")) != CLI_OK) goto done;
+    /* Every rank must cut the same input the same way (files differ between nodes?). */
+    rc = cli_mpi_same(&m, t.images, "images in the input");
+    if (rc == CLI_OK) rc = cli_mpi_same(&m, chunk, "images per chunk");
+    if ((rc = cli_mpi_agree(&m, rc, "same")) != CLI_OK) goto done;
+    cli_mpi_gather_name(&m, di.name, t.rank_devices);
+    if ((rc = classify_stream(&m, model, &mi, images, labels, (int)ishape[1], (int)ishape[2], per_call, chunk, pred,
+                              &t)) != CLI_OK)
+        goto done;
+    if (pred) {
+        s = oct_npy_writer_commit(pred);
+        pred = NULL;
+        if (s != OCT_OK) rc = cli_fail_status(s);
+    }
+    if ((rc = cli_mpi_agree(&m, rc, "commit")) != CLI_OK) goto done;
+    if (cli_mpi_root(&m)) {
+        if (o->json)
+            report_json(&t, o, &di, &mi);
+        else
+            report_text(&t, o, &di, &mi);
+    }
     rc = CLI_OK;
 done:
-    free(t.predicted);
+    oct_npy_writer_abort(pred);
+    free(t.rank_devices);
+    free(t.rank_seconds);
+    free(t.rank_images);
     free(t.confusion);
-    oct_idx_release(&labels);
-    oct_idx_release(&images);
+    oct_idx_reader_close(labels);
+    oct_idx_reader_close(images);
     cli_model_free(model);
     oct_context_free(ctx);
+    cli_mpi_stop(&m);
     return rc;
 }

@@ -58,6 +58,11 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, int max, int
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "octcl: error: <message>" on stderr; returns CLI_FAILED. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The message of the last cli_fail or cli_usage_error ("" before any). While errors are
+ * held (an MPI rank: rank 0 reports every rank's line, see mpi_shard.h), they record it
+ * and print nothing. */
+const char *cli_last_error(void);
+void cli_hold_errors(int on);
 /* oct_last_error(), or the status string when the message is empty. */
 const char *cli_status_text(oct_status s);
 /* cli_fail with cli_status_text(s). */

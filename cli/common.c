@@ -19,14 +19,31 @@
 /* ------------------------------------------------------------------------------------ */
 /* Reporting                                                                             */
 
+
+static char cli_error_line[1024];
+static int cli_errors_held;
+
+void cli_hold_errors(int on)
+{
+    cli_errors_held = on;
+}
+
+const char *cli_last_error(void)
+{
+    return cli_error_line;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char msg[sizeof cli_error_line];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "octcl %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see octcl %s --help)\n", cmd);
+    if (snprintf(cli_error_line, sizeof cli_error_line, "octcl %s: %s (see octcl %s --help)", cmd, msg, cmd) >=
+        (int)sizeof cli_error_line)
+        memcpy(cli_error_line + sizeof cli_error_line - 4, "...", 4); /* cut, and says so */
+    if (!cli_errors_held) fprintf(stderr, "%s\n", cli_error_line);
     return CLI_USAGE;
 }
 
@@ -34,10 +51,9 @@ int cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("octcl: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(cli_error_line, sizeof cli_error_line, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (!cli_errors_held) fprintf(stderr, "octcl: error: %s\n", cli_error_line);
     return CLI_FAILED;
 }
 

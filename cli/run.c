@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "images.h"
+#include "mpi_shard.h"
 
 #include <limits.h>
 #include <math.h>
@@ -50,9 +51,15 @@ static void usage(FILE *f)
             "                     (cpu,opencl:0:0): the batch is cut into chunks the devices take as\n"
             "                     they finish; each device's images and images/s go to stderr\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
+            "  --chunk N          rows of --input read (and run) at a time, per MPI rank (default: 16\n"
+            "                     MiB of input): memory stays constant in the size of the input; the output\n"
+            "                     is written as it comes into a temporary renamed into place at the end\n"
             "  -h, --help         this help\n"
             "\n"
-            "The chosen device and why are printed on stderr as \"device: <name> (<reason>)\".\n");
+            "The chosen device and why are printed on stderr as \"device: <name> (<reason>)\".\n"
+            "Under mpirun (mpirun -n K octcl run ...) the ranks share the rows in contiguous blocks of\n"
+            "each chunk; rank 0 gathers the outputs in order, alone prints or writes them, and says the\n"
+            "speed in total and per rank on stderr. See README (MPI).\n");
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -60,7 +67,8 @@ static void usage(FILE *f)
 
 enum {
     OPT_MODEL = 1, OPT_ALPHA, OPT_IN_CHANNELS, OPT_CLASSES, OPT_SEED, OPT_INPUT, OPT_BATCH, OPT_SIZE,
-    OPT_OUTPUT, OPT_DEVICE, OPT_VERBOSE, OPT_MAX_MEM, OPT_IMAGES, OPT_RAW, OPT_STRICT, OPT_RESIZE, OPT_CROP
+    OPT_OUTPUT, OPT_DEVICE, OPT_VERBOSE, OPT_MAX_MEM, OPT_IMAGES, OPT_RAW, OPT_STRICT, OPT_RESIZE, OPT_CROP,
+    OPT_CHUNK
 };
 
 typedef struct {
@@ -71,6 +79,7 @@ typedef struct {
     int batch, h, w;
     int verbose;
     size_t max_mem;   /* --max-device-mem, 0: none */
+    int chunk;        /* --chunk: rows per rank and round, 0: the default */
     unsigned given;   /* bit OPT_x set when --x was given */
     cli_images_options img; /* --images and its options (images.c) */
 } run_options;
@@ -86,7 +95,7 @@ static int parse_options(int argc, char **argv, run_options *o)
         {"batch", 1, OPT_BATCH},   {"size", 1, OPT_SIZE},     {"output", 1, OPT_OUTPUT},
         {"device", 1, OPT_DEVICE}, {"verbose", 0, OPT_VERBOSE}, {"max-device-mem", 1, OPT_MAX_MEM},
         {"images", 1, OPT_IMAGES}, {"raw", 0, OPT_RAW}, {"strict", 0, OPT_STRICT}, {"resize", 1, OPT_RESIZE},
-        {"crop", 1, OPT_CROP}, {NULL, 0, 0}};
+        {"crop", 1, OPT_CROP}, {"chunk", 1, OPT_CHUNK}, {NULL, 0, 0}};
     const char *cmd = "run", *v;
     *o = (run_options){.alpha = 0.5, .in_channels = 3, .classes = 10, .seed = 0, .batch = 2, .h = 32, .w = 32};
     cli_images_defaults(&o->img);
@@ -114,6 +123,7 @@ static int parse_options(int argc, char **argv, run_options *o)
         case OPT_DEVICE: o->device = v; break;
         case OPT_VERBOSE: o->verbose = 1; break;
         case OPT_MAX_MEM: ok = cli_parse_bytes(cmd, "max-device-mem", v, &o->max_mem); break;
+        case OPT_CHUNK: ok = cli_parse_int(cmd, "chunk", v, 1, MAX_BATCH, &o->chunk); break;
         }
         if (!ok) return CLI_USAGE;
         o->given |= 1u << id;
@@ -174,6 +184,7 @@ static void fill_normal(float *x, size_t count, uint64_t seed)
 static int check_fits(const oct_model *model, const oct_device_info *di, int channels, int n, int h, int w,
                       size_t given)
 {
+    /* A streamed --input needs one chunk in memory, not the whole input (n 0). */
     size_t one = oct_model_activation_bytes(model, 1, h, w), limit = cli_memory_limit(di, 0);
     double cap = cli_host_memory(), input = (double)n * channels * h * w * sizeof(float);
     if (one == 0)
@@ -182,69 +193,72 @@ static int check_fits(const oct_model *model, const oct_device_info *di, int cha
         return cli_fail("one %dx%d image needs %zu bytes of activations; out of host memory (a pass may hold half of "
                         "the %.0f bytes there are)",
                         h, w, one, cap);
-    if (input > cap)
+    if (n > 0 && input > cap)
         return cli_fail("the input (%d, %d, %d, %d) needs %.0f bytes; out of host memory (%.0f bytes available)", n,
                         channels, h, w, input, cap);
     return CLI_OK;
 }
 
-/* The input batch (N, C, H, W) into *x: from the .npy file or random. */
-static int make_input(const run_options *o, int channels, oct_array *x)
+/* The random input batch (N, C, H, W) into *x. */
+static int make_random(const run_options *o, int channels, oct_array *x)
 {
-    if (!o->input) {
-        size_t count = (size_t)o->batch * (size_t)channels * (size_t)o->h * (size_t)o->w;
-        memset(x, 0, sizeof *x);
-        x->data = malloc(count * sizeof(float));
-        if (!x->data) return cli_fail("out of host memory for a random batch of %zu floats", count);
-        fill_normal(x->data, count, o->seed);
-        x->ndim = 4;
-        x->shape[0] = o->batch, x->shape[1] = channels, x->shape[2] = o->h, x->shape[3] = o->w;
-        return CLI_OK;
-    }
-    oct_status s = oct_npy_load(o->input, x);
+    size_t count = (size_t)o->batch * (size_t)channels * (size_t)o->h * (size_t)o->w;
+    memset(x, 0, sizeof *x);
+    x->data = malloc(count * sizeof(float));
+    if (!x->data) return cli_fail("out of host memory for a random batch of %zu floats", count);
+    fill_normal(x->data, count, o->seed);
+    x->ndim = 4;
+    x->shape[0] = o->batch, x->shape[1] = channels, x->shape[2] = o->h, x->shape[3] = o->w;
+    return CLI_OK;
+}
+
+/* Open --input for reading rows; its shape (N, C, H, W) into shape[]. */
+static int open_input(const run_options *o, int channels, oct_npy_reader **r, int64_t *shape)
+{
+    oct_status s = oct_npy_reader_open(o->input, r);
     if (s != OCT_OK) return cli_fail_status(s);
-    char shape[160];
-    cli_format_shape(shape, sizeof shape, x->ndim, x->shape);
-    if (x->ndim != 4 || x->shape[1] != channels) {
-        cli_fail("%s: input has shape %s; the model expects (N, %d, H, W) float32 (rank 4, %d channel%s)", o->input,
-                 shape, channels, channels, channels == 1 ? "" : "s");
-        oct_array_release(x);
-        return CLI_FAILED;
-    }
+    char text[160];
+    int ndim = oct_npy_reader_shape(*r, shape);
+    cli_format_shape(text, sizeof text, ndim, shape);
+    if (ndim != 4 || shape[1] != channels)
+        return cli_fail("%s: input has shape %s; the model expects (N, %d, H, W) float32 (rank 4, %d channel%s)",
+                        o->input, text, channels, channels, channels == 1 ? "" : "s");
     for (int d = 0; d < 4; d++)
-        if (x->shape[d] < 1 || x->shape[d] > INT_MAX) {
-            cli_fail("%s: input has shape %s; every dimension must be in 1..%d", o->input, shape, INT_MAX);
-            oct_array_release(x);
-            return CLI_FAILED;
-        }
-    /* NaN or Inf would turn every logit of its image into NaN without a word. */
-    size_t count = oct_array_count(x);
+        if (shape[d] < 1 || shape[d] > INT_MAX)
+            return cli_fail("%s: input has shape %s; every dimension must be in 1..%d", o->input, text, INT_MAX);
+    return CLI_OK;
+}
+
+/* NaN or Inf would turn every logit of its image into NaN without a word. x holds rows
+ * from `first` on, `per` floats each. */
+static int check_finite(const char *name, const float *x, size_t count, int64_t first, size_t per)
+{
     for (size_t i = 0; i < count; i++)
-        if (!isfinite(x->data[i])) {
-            cli_fail("%s: input holds %s at index %zu (image %zu); inputs must be finite", o->input,
-                     isnan(x->data[i]) ? "NaN" : "Inf", i, i / (count / (size_t)x->shape[0]));
-            oct_array_release(x);
-            return CLI_FAILED;
+        if (!isfinite(x[i])) {
+            size_t at = (size_t)first * per + i;
+            return cli_fail("%s: input holds %s at index %zu (image %zu); inputs must be finite", name,
+                            isnan(x[i]) ? "NaN" : "Inf", at, at / per);
         }
     return CLI_OK;
 }
 
-/* x = (x - mean) / std with the model file's preprocessing metadata, unless --raw; says
- * on stderr which was done. */
-static void normalise_input(const run_options *o, const oct_model_info *mi, oct_array *x)
+/* x = (x - mean) / std with the model file's preprocessing metadata, unless --raw. */
+static void normalise_input(const run_options *o, const oct_model_info *mi, float *x, size_t count)
 {
-    if (o->img.raw) {
+    if (o->img.raw || !mi->has_norm) return;
+    for (size_t i = 0; i < count; i++) x[i] = (float)((x[i] - mi->mean) / mi->std);
+}
+
+/* Says on stderr which preprocessing normalise_input does. */
+static void say_normalisation(const run_options *o, const oct_model_info *mi)
+{
+    if (o->img.raw)
         fprintf(stderr, "input: used as it is (--raw: no mean/std applied)\n");
-        return;
-    }
-    if (!mi->has_norm) {
+    else if (!mi->has_norm)
         fprintf(stderr, "input: used as it is (the model declares no mean/std)\n");
-        return;
-    }
-    size_t count = oct_array_count(x);
-    for (size_t i = 0; i < count; i++) x->data[i] = (float)((x->data[i] - mi->mean) / mi->std);
-    fprintf(stderr, "input: normalised with the model file's mean %g and std %g: x = (x - mean) / std "
-                    "(--raw to feed it as it is)\n", mi->mean, mi->std);
+    else
+        fprintf(stderr, "input: normalised with the model file's mean %g and std %g: x = (x - mean) / std "
+                        "(--raw to feed it as it is)\n", mi->mean, mi->std);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -269,7 +283,7 @@ static void print_logits(const float *logits, int n, int classes)
 }
 
 static void print_header(const run_options *o, const oct_model_info *mi, const oct_device_info *di,
-                         const oct_array *x)
+                         const int64_t *x_shape)
 {
     char shape[160];
     if (o->model && mi->alpha < 0)
@@ -281,7 +295,7 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
     else
         printf("Model: random OctNetMini (alpha %g, in_channels %d, classes %d, seed %llu)\n", mi->alpha,
                mi->in_channels, mi->num_classes, (unsigned long long)o->seed);
-    cli_format_shape(shape, sizeof shape, x->ndim, x->shape);
+    cli_format_shape(shape, sizeof shape, 4, x_shape);
     if (o->input)
         printf("Input: %s %s\n", o->input, shape);
     else if (o->img.dir)
@@ -294,119 +308,217 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
 /* ------------------------------------------------------------------------------------ */
 /* The command                                                                           */
 
+/* The rows of the input in rounds of `chunk` rows per rank, each rank its contiguous
+ * block of the round (mpi_shard.h): read from the .npy reader `in` (else copied from the
+ * in-memory batch x), checked, normalised (a file's rows), through the model; rank 0
+ * gathers the outputs (per floats a row) and writes them to `out`, or prints them when
+ * out is NULL. *rows_done and *seconds: this rank's rows and forward seconds. */
+static int run_stream(const cli_mpi *m, const run_options *o, oct_model *model, const oct_model_info *mi,
+                      oct_npy_reader *in, const oct_array *x, const int64_t *shape, int64_t per, int chunk,
+                      oct_npy_writer *out, double *rows_done, double *seconds)
+{
+    int64_t n = shape[0], begin, count;
+    size_t row = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
+    int h = (int)shape[2], w = (int)shape[3], rc = CLI_OK, told = 0, traced = 0;
+    float *xs = in ? malloc((size_t)chunk * row * sizeof(float)) : NULL;
+    float *ys = malloc((size_t)chunk * (size_t)per * sizeof(float));
+    float *all = cli_mpi_root(m) ? malloc((size_t)chunk * (size_t)m->size * (size_t)per * sizeof(float)) : NULL;
+    oct_status s;
+    if ((in && !xs) || !ys || (cli_mpi_root(m) && !all))
+        rc = cli_fail("out of host memory for a chunk of %d rows", chunk);
+    if ((rc = cli_mpi_agree(m, rc, "alloc")) != CLI_OK) goto done;
+    for (int64_t base = 0; base < n; base += (int64_t)chunk * m->size) {
+        int64_t round = n - base < (int64_t)chunk * m->size ? n - base : (int64_t)chunk * m->size;
+        const float *rows;
+        cli_mpi_block(m, base, round, &begin, &count);
+        if (in) {
+            if ((s = oct_npy_reader_read(in, begin, count, xs)) != OCT_OK)
+                rc = cli_fail_status(s);
+            else if ((rc = check_finite(o->input, xs, (size_t)count * row, begin, row)) == CLI_OK)
+                normalise_input(o, mi, xs, (size_t)count * row);
+            rows = xs;
+        } else {
+            rows = x->data + (size_t)begin * row;
+        }
+        if (rc == CLI_OK && count > 0) {
+            int trace = o->verbose && cli_mpi_root(m) && !traced;
+            double t0 = cli_now();
+            s = cli_forward(model, rows, (int)count, h, w, ys, trace ? print_trace : NULL, NULL);
+            *seconds += cli_now() - t0;
+            traced = 1;
+            if (s != OCT_OK) {
+                fflush(stdout);
+                rc = cli_fail_status(s);
+            } else if (!cli_devset() && oct_model_last_chunk(model) < count && !told) {
+                fprintf(stderr, "ran the batch of %lld in chunks of %d image(s) to fit the memory limit or the free "
+                        "memory\n", (long long)count, oct_model_last_chunk(model));
+                told = 1;
+            }
+        }
+        if ((rc = cli_mpi_agree(m, rc, "round")) != CLI_OK) goto done;
+        *rows_done += (double)count;
+        cli_mpi_gather(m, ys, count * per, all);
+        if (cli_mpi_root(m)) {
+            if (out && (s = oct_npy_writer_write(out, all, (size_t)round * (size_t)per)) != OCT_OK)
+                rc = cli_fail_status(s);
+            else if (!out)
+                print_logits(all, (int)round, (int)per);
+        }
+        if ((rc = cli_mpi_agree(m, rc, "write")) != CLI_OK) goto done;
+    }
+done:
+    free(all);
+    free(ys);
+    free(xs);
+    return rc;
+}
+
 int cli_cmd_run(int argc, char **argv)
 {
     run_options o;
     int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
+    cli_mpi m;
+    if ((rc = cli_mpi_start(&m)) != CLI_OK) return rc;
 
     oct_context *ctx = NULL;
     oct_model *model = NULL;
+    oct_npy_reader *in = NULL;
+    oct_npy_writer *out = NULL;
     oct_array x = {0};
-    float *logits = NULL;
     oct_device_info di;
     oct_model_info mi;
-    oct_status s;
-    int n, h, w;
+    oct_model_tensor ot = {0};
+    oct_status s = OCT_OK;
+    int64_t shape[OCT_MAX_DIMS] = {0}, per = 0;
+    int chunk = o.chunk;
+    double rows_done = 0, seconds = 0, wall = 0, *rank_rows = NULL, *rank_seconds = NULL;
+    char device_buf[64];
 
-    /* Several devices (--device all or a list): the model on each, as one device set. */
+    /* Several devices (--device all or a list): the model on each, as one device set; under
+     * MPI each rank opens its own, node-local set (or, for auto/opencl, its local GPU). */
     cli_random_model rnd = {o.in_channels, o.classes, o.alpha, o.seed};
-    if ((rc = cli_device_is_set(o.device) ? cli_devset_open("run", o.device, o.model, &rnd, o.max_mem, &model, &di)
-                                          : cli_open_device("run", o.device, &ctx, &di)) != CLI_OK)
-        goto done;
-    if (model)
-        s = OCT_OK; /* the set's, made on every device */
-    else if (o.model)
-        s = oct_model_load(ctx, o.model, &model);
-    else
-        s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
-    if (s == OCT_OK) s = oct_model_info_get(model, &mi);
-    size_t limit = cli_memory_limit(&di, o.max_mem);
-    if (s == OCT_OK && limit) s = oct_model_set_memory_limit(model, limit);
-    if (s != OCT_OK) {
-        rc = cli_fail_status(s);
-        goto done;
+    rc = cli_device_is_set(o.device)
+             ? cli_devset_open("run", o.device, o.model, &rnd, o.max_mem, &model, &di)
+             : cli_open_device("run", cli_mpi_device(&m, o.device, device_buf, sizeof device_buf), &ctx, &di);
+    if (rc == CLI_OK) {
+        if (model)
+            s = OCT_OK; /* the set's, made on every device */
+        else if (o.model)
+            s = oct_model_load(ctx, o.model, &model);
+        else
+            s = oct_model_create_random(ctx, o.in_channels, o.classes, o.alpha, o.seed, &model);
+        if (s == OCT_OK) s = oct_model_info_get(model, &mi);
+        size_t limit = s == OCT_OK ? cli_memory_limit(&di, o.max_mem) : 0;
+        if (s == OCT_OK && limit) s = oct_model_set_memory_limit(model, limit);
+        if (s != OCT_OK) rc = cli_fail_status(s);
     }
-    if (!o.input && !o.img.dir && !GIVEN(&o, OPT_SIZE)) {
+    if (rc == CLI_OK && !o.input && !o.img.dir && !GIVEN(&o, OPT_SIZE)) {
         /* A random batch at the size the model file declares (ONNX), if it declares one. */
-        oct_model_tensor in;
-        if (oct_model_input(model, 0, &in) == OCT_OK && in.dims[2] > 0 && in.dims[3] > 0)
-            o.h = (int)in.dims[2], o.w = (int)in.dims[3];
+        oct_model_tensor it;
+        if (oct_model_input(model, 0, &it) == OCT_OK && it.dims[2] > 0 && it.dims[3] > 0)
+            o.h = (int)it.dims[2], o.w = (int)it.dims[3];
     }
     /* Sizes before work: a random batch before it is made, a file's or a folder's once
-     * its shape is known (before any pass). */
-    if (!o.input && !o.img.dir &&
-        (rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w, o.max_mem)) != CLI_OK)
-        goto done;
-    if (o.img.dir)
-        rc = cli_images_batch(model, &mi, &o.img, &x);
-    else
-        rc = make_input(&o, mi.in_channels, &x);
-    if (rc != CLI_OK) goto done;
-    if ((o.input || o.img.dir) && (rc = check_fits(model, &di, mi.in_channels, (int)x.shape[0], (int)x.shape[2],
-                                                   (int)x.shape[3], o.max_mem)) != CLI_OK)
-        goto done;
-    if (o.input) normalise_input(&o, &mi, &x);
-    else if (!o.img.dir) fprintf(stderr, "input: a random normal batch, used as it is (no mean/std)\n");
-
-    n = (int)x.shape[0], h = (int)x.shape[2], w = (int)x.shape[3];
-    {
+     * its shape is known (before any pass). A file is read in chunks: its size needs not
+     * fit memory. */
+    if (rc == CLI_OK && !o.input && !o.img.dir)
+        rc = check_fits(model, &di, mi.in_channels, o.batch, o.h, o.w, o.max_mem);
+    if (rc == CLI_OK) {
+        if (o.input)
+            rc = open_input(&o, mi.in_channels, &in, shape);
+        else if (o.img.dir)
+            rc = cli_images_batch(model, &mi, &o.img, &x);
+        else
+            rc = make_random(&o, mi.in_channels, &x);
+        if (rc == CLI_OK && !o.input) memcpy(shape, x.shape, sizeof x.shape);
+    }
+    if (rc == CLI_OK && (o.input || o.img.dir))
+        rc = check_fits(model, &di, mi.in_channels, o.img.dir ? (int)shape[0] : 0, (int)shape[2], (int)shape[3],
+                        o.max_mem);
+    if (rc == CLI_OK) {
         /* Outputs per image at this size (a feature map grows with the input). */
-        oct_model_tensor ot;
-        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
+        if ((s = oct_model_output_shape(model, 1, (int)shape[2], (int)shape[3], &ot)) != OCT_OK)
             rc = cli_fail_status(s);
-            goto done;
+        else {
+            per = ot.dims[1] * (ot.rank > 2 ? ot.dims[2] * ot.dims[3] : 1);
+            ot.dims[0] = shape[0];
+            if (per < 1 || per > INT_MAX)
+                rc = cli_fail("the output (%lld, %lld) is too large", (long long)shape[0], (long long)per);
         }
-        int64_t per = ot.dims[1] * ot.dims[2] * ot.dims[3];
-        double bytes = (double)n * (double)per * sizeof(float);
-        if (per < 1 || per > INT_MAX || bytes > cli_host_memory()) {
-            rc = cli_fail("the output (%d, %lld) needs %.0f bytes; out of host memory (%.0f bytes available)", n,
-                          (long long)per, bytes, cli_host_memory());
-            goto done;
-        }
-        mi.num_classes = (int)per;
     }
-    logits = malloc((size_t)n * (size_t)mi.num_classes * sizeof(float));
-    if (!logits) {
-        rc = cli_fail("out of host memory for the logits (%d, %d)", n, mi.num_classes);
-        goto done;
+    if (rc == CLI_OK) {
+        /* Rows per rank and round: 16 MiB of input (at least one row), and a round's
+         * gathered outputs under 2^31 floats (an MPI count). */
+        size_t row = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3] * sizeof(float);
+        size_t rows = ((size_t)16 << 20) / row;
+        if (!chunk) chunk = rows < 1 ? 1 : rows > MAX_BATCH ? MAX_BATCH : (int)rows;
+        if (!o.input && chunk < shape[0]) chunk = (int)shape[0]; /* in memory already: one round */
+        if ((int64_t)chunk * m.size * per > INT_MAX) chunk = (int)(INT_MAX / ((int64_t)m.size * per));
+        if (chunk < 1) rc = cli_fail("one output row of %lld floats is too large to gather", (long long)per);
     }
-    if (o.verbose) print_header(&o, &mi, &di, &x);
-    s = cli_forward(model, x.data, n, h, w, logits, o.verbose ? print_trace : NULL, NULL);
-    if (s == OCT_OK) cli_devset_print(stderr, "ran ");
-    if (s == OCT_OK && !cli_devset() && oct_model_last_chunk(model) < n)
-        fprintf(stderr, "ran the batch of %d in chunks of %d image(s) to fit the memory limit or the free memory\n",
-                n, oct_model_last_chunk(model));
-    if (s != OCT_OK) {
-        fflush(stdout);
-        rc = cli_fail_status(s);
-        goto done;
-    }
-    if (o.verbose) printf("Trainable params: %lld\n", mi.parameters);
-
-    if (o.output) {
-        /* The output's own shape: (N, K) logits, or a feature map (N, C, H, W). */
-        oct_model_tensor ot;
+    if (rc == CLI_OK && cli_mpi_root(&m) && o.output) {
         fflush(stdout); /* text printed so far comes first when the file is /dev/stdout */
-        if ((s = oct_model_output_shape(model, n, h, w, &ot)) != OCT_OK) {
-            rc = cli_fail_status(s);
-            goto done;
+        if ((s = oct_npy_writer_open(o.output, ot.rank, ot.dims, &out)) != OCT_OK) rc = cli_fail_status(s);
+    }
+    if ((rc = cli_mpi_agree(&m, rc, "open")) != CLI_OK) goto done;
+    /* Every rank must cut the same input the same way (files differ between nodes?). */
+    rc = cli_mpi_same(&m, shape[0], "rows in the input");
+    if (rc == CLI_OK) rc = cli_mpi_same(&m, chunk, "rows per chunk");
+    if (rc == CLI_OK) rc = cli_mpi_same(&m, per, "outputs per row");
+    if ((rc = cli_mpi_agree(&m, rc, "same")) != CLI_OK) goto done;
+    if (cli_mpi_root(&m)) {
+        if (o.input)
+            say_normalisation(&o, &mi);
+        else if (!o.img.dir)
+            fprintf(stderr, "input: a random normal batch, used as it is (no mean/std)\n");
+    }
+    mi.num_classes = (int)per;
+    if (o.verbose && cli_mpi_root(&m)) print_header(&o, &mi, &di, shape);
+    fflush(stdout);
+    double t0 = cli_now();
+    if ((rc = run_stream(&m, &o, model, &mi, in, &x, shape, per, chunk, out, &rows_done, &seconds)) != CLI_OK)
+        goto done;
+    wall = cli_now() - t0;
+    cli_devset_print(stderr, "ran "); /* each device's share, with a device set */
+    if (out) {
+        s = oct_npy_writer_commit(out);
+        out = NULL;
+        if (s != OCT_OK) rc = cli_fail_status(s);
+    }
+    if ((rc = cli_mpi_agree(&m, rc, "commit")) != CLI_OK) goto done;
+    if (m.active) {
+        /* Under mpirun: the speed in total and per rank, on stderr. */
+        rank_rows = calloc((size_t)m.size, sizeof *rank_rows);
+        rank_seconds = calloc((size_t)m.size, sizeof *rank_seconds);
+        if (!rank_rows || !rank_seconds) rc = cli_fail("out of host memory");
+        if ((rc = cli_mpi_agree(&m, rc, "report")) != CLI_OK) goto done;
+        cli_mpi_gather_double(&m, rows_done, rank_rows);
+        cli_mpi_gather_double(&m, seconds, rank_seconds);
+        if (cli_mpi_root(&m)) {
+            fprintf(stderr, "speed: %.2f images/s over %d MPI rank(s) (%lld images in %.3f s wall clock of the sharded "
+                    "loop: reads, forward passes, gathers, writes)\n", wall > 0 ? (double)shape[0] / wall : 0.0,
+                    m.size, (long long)shape[0], wall);
+            for (int r = 0; r < m.size; r++)
+                fprintf(stderr, "  rank %d: %.2f images/s (%.0f images in %.3f s of forward passes)\n", r,
+                        rank_seconds[r] > 0 ? rank_rows[r] / rank_seconds[r] : 0.0, rank_rows[r], rank_seconds[r]);
         }
-        if ((s = oct_npy_save(o.output, logits, ot.rank, ot.dims)) != OCT_OK) {
-            rc = cli_fail_status(s);
-            goto done;
-        }
-        char shape[160];
-        cli_format_shape(shape, sizeof shape, ot.rank, ot.dims);
-        if (o.verbose) printf("Wrote output %s to %s\n", shape, o.output);
-    } else {
-        print_logits(logits, n, mi.num_classes);
+    }
+    if (o.verbose && cli_mpi_root(&m)) printf("Trainable params: %lld\n", mi.parameters);
+    if (o.output && o.verbose && cli_mpi_root(&m)) {
+        char text[160];
+        cli_format_shape(text, sizeof text, ot.rank, ot.dims);
+        printf("Wrote output %s to %s\n", text, o.output);
     }
     rc = CLI_OK;
 done:
-    free(logits);
+    oct_npy_writer_abort(out);
+    free(rank_seconds);
+    free(rank_rows);
+    oct_npy_reader_close(in);
     oct_array_release(&x);
     cli_model_free(model);
     oct_context_free(ctx);
+    cli_mpi_stop(&m);
     return rc;
 }

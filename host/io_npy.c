@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------ */
 /* Shared helpers                                                                         */
@@ -202,18 +203,14 @@ static int npy_dict(oct__npy_cur *c, oct__npy_header *h)
 
 static const uint8_t oct__npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-oct_status oct__npy_parse(const uint8_t *bytes, size_t len, const char *name, oct_array *out)
+/* Check a .npy header held in bytes[0 .. len) (len may stop right after the header):
+ * magic, version, dict, dtype '<f4', C order, a shape whose byte size fits. Fills *h,
+ * *data_off (the offset of the data) and *count (elements). */
+static oct_status npy_head(const uint8_t *bytes, size_t len, const char *name, oct__npy_header *h,
+                           size_t *data_off, size_t *count)
 {
-    oct__npy_header h;
     oct__npy_cur c;
-    size_t hstart, hlen, count, nbytes, data_len;
-    const uint8_t *data;
-    float *values = NULL;
-
-    if (!out) return oct__fail(OCT_ERR_NULL_ARG, "npy_parse: output is NULL");
-    memset(out, 0, sizeof *out);
-    if (!name) name = "<memory>";
-    if (!bytes && len) return oct__fail(OCT_ERR_NULL_ARG, "%s: bytes are NULL", name);
+    size_t hstart, hlen;
 
     if (len < 10)
         return oct__fail(OCT_ERR_FORMAT, "%s: %zu bytes is too short for a .npy file", name, len);
@@ -236,23 +233,48 @@ oct_status oct__npy_parse(const uint8_t *bytes, size_t len, const char *name, oc
         return oct__fail(OCT_ERR_FORMAT, "%s: header length %zu past the end of the file (%zu bytes)",
                          name, hlen, len);
 
-    memset(&h, 0, sizeof h);
+    memset(h, 0, sizeof *h);
     c.begin = c.p = (const char *)bytes + hstart;
     c.end = c.begin + hlen;
     c.why[0] = '\0';
-    if (!npy_dict(&c, &h))
+    if (!npy_dict(&c, h))
         return oct__fail(OCT_ERR_FORMAT, "%s: bad header dict: %s at header byte %zu", name,
                          c.why[0] ? c.why : "malformed", (size_t)(c.p - c.begin));
-    if (strcmp(h.descr, "<f4") != 0)
-        return oct__fail(OCT_ERR_FORMAT, "%s: dtype '%s' is not float32 ('<f4')", name, h.descr);
-    if (h.fortran)
+    if (strcmp(h->descr, "<f4") != 0)
+        return oct__fail(OCT_ERR_FORMAT, "%s: dtype '%s' is not float32 ('<f4')", name, h->descr);
+    if (h->fortran)
         return oct__fail(OCT_ERR_FORMAT, "%s: fortran_order True is not supported (C order only)",
                          name);
-    if (!oct__shape_count(h.shape, h.ndim, &count) || count > SIZE_MAX / sizeof(float))
+    if (!oct__shape_count(h->shape, h->ndim, count) || *count > SIZE_MAX / sizeof(float))
         return oct__fail(OCT_ERR_FORMAT, "%s: shape overflows the addressable size", name);
+    *data_off = hstart + hlen;
+    return OCT_OK;
+}
+
+/* Little-endian float32 bytes to floats, in place (dst may be the bytes themselves). */
+static void npy_f32le(const uint8_t *src, float *dst, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *b = src + 4 * i;
+        uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        memcpy(&dst[i], &u, sizeof u);
+    }
+}
+
+oct_status oct__npy_parse(const uint8_t *bytes, size_t len, const char *name, oct_array *out)
+{
+    oct__npy_header h;
+    size_t data_off = 0, count = 0, nbytes, data_len;
+    float *values = NULL;
+    oct_status st;
+
+    if (!out) return oct__fail(OCT_ERR_NULL_ARG, "npy_parse: output is NULL");
+    memset(out, 0, sizeof *out);
+    if (!name) name = "<memory>";
+    if (!bytes && len) return oct__fail(OCT_ERR_NULL_ARG, "%s: bytes are NULL", name);
+    if ((st = npy_head(bytes, len, name, &h, &data_off, &count)) != OCT_OK) return st;
     nbytes = count * sizeof(float);
-    data = bytes + hstart + hlen;
-    data_len = len - hstart - hlen;
+    data_len = len - data_off;
     if (data_len != nbytes)
         return oct__fail(OCT_ERR_FORMAT, "%s: data is %zu bytes but the shape needs %zu (%s)", name,
                          data_len, nbytes, data_len < nbytes ? "truncated" : "trailing bytes");
@@ -260,11 +282,7 @@ oct_status oct__npy_parse(const uint8_t *bytes, size_t len, const char *name, oc
     values = oct__malloc(nbytes ? nbytes : sizeof(float));
     if (!values)
         return oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", name, nbytes);
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *b = data + 4 * i;
-        uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-        memcpy(&values[i], &u, sizeof u);
-    }
+    npy_f32le(bytes + data_off, values, count);
     out->data = values;
     out->ndim = h.ndim;
     for (int i = 0; i < h.ndim; i++) out->shape[i] = h.shape[i];
@@ -344,4 +362,225 @@ oct_status oct_npy_save(const char *path, const float *data, int ndim, const int
         return st != OCT_OK ? st : OCT_ERR_IO;
     }
     return oct__ofile_commit(&f);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Streaming: rows of a large file without holding it                                     */
+
+/* Largest .npy header the reader accepts (numpy writes at most a few hundred bytes). */
+#define OCT__NPY_MAX_HEADER ((size_t)1 << 20)
+
+struct oct_npy_reader {
+    int fd;
+    char *name;
+    size_t data_off;   /* file offset of element 0 */
+    size_t row;        /* elements per row (product of shape[1:]) */
+    int ndim;
+    int64_t shape[OCT_MAX_DIMS];
+};
+
+/* Exactly len bytes at offset off, or a one-line error naming the file. */
+static oct_status npy_pread(int fd, const char *name, void *dst, size_t len, size_t off)
+{
+    uint8_t *p = dst;
+    while (len) {
+        size_t want = len > ((size_t)1 << 30) ? ((size_t)1 << 30) : len;
+        ssize_t got = pread(fd, p, want, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return oct__fail(OCT_ERR_IO, "%s: read failed at byte %zu: %s", name, off, strerror(errno));
+        if (got == 0)
+            return oct__fail(OCT_ERR_IO, "%s: file ends at byte %zu, before the data the header declares "
+                             "(truncated while being read?)", name, off);
+        p += got, off += (size_t)got, len -= (size_t)got;
+    }
+    return OCT_OK;
+}
+
+oct_status oct_npy_reader_open(const char *path, oct_npy_reader **out)
+{
+    oct_status st;
+    oct_npy_reader *r = NULL;
+    uint8_t *head = NULL;
+    size_t size = 0, count = 0, hl;
+    int fd = -1;
+    oct__npy_header h;
+
+    if (!out) return oct__fail(OCT_ERR_NULL_ARG, "npy_reader_open: output is NULL");
+    *out = NULL;
+    if (!path) return oct__fail(OCT_ERR_NULL_ARG, "npy_reader_open: path is NULL");
+    if ((st = oct__open_regular(path, 0, SIZE_MAX / 2, &fd, &size)) != OCT_OK) return st;
+    /* The fixed part first (12 bytes cover versions 1 to 3), then the whole header. */
+    uint8_t fixed[12];
+    size_t first = size < sizeof fixed ? size : sizeof fixed;
+    if ((st = npy_pread(fd, path, fixed, first, 0)) != OCT_OK) goto fail;
+    if (first < 10 || memcmp(fixed, oct__npy_magic, 6) != 0 || fixed[6] < 1 || fixed[6] > 3 ||
+        (fixed[6] > 1 && first < 12)) {
+        st = npy_head(fixed, first, path, &h, &hl, &count); /* says why */
+        if (st == OCT_OK) st = oct__fail(OCT_ERR_FORMAT, "%s: not a .npy file", path);
+        goto fail;
+    }
+    hl = fixed[6] == 1 ? 10 + ((size_t)fixed[8] | (size_t)fixed[9] << 8)
+                       : 12 + (size_t)((uint32_t)fixed[8] | (uint32_t)fixed[9] << 8 | (uint32_t)fixed[10] << 16 |
+                                       (uint32_t)fixed[11] << 24);
+    if (hl > OCT__NPY_MAX_HEADER) {
+        st = oct__fail(OCT_ERR_FORMAT, "%s: header of %zu bytes exceeds the limit of %zu", path, hl,
+                       (size_t)OCT__NPY_MAX_HEADER);
+        goto fail;
+    }
+    if (hl > size) {
+        st = oct__fail(OCT_ERR_FORMAT, "%s: header length %zu past the end of the file (%zu bytes)", path, hl, size);
+        goto fail;
+    }
+    if (!(head = oct__malloc(hl))) {
+        st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: cannot allocate %zu bytes", path, hl);
+        goto fail;
+    }
+    if ((st = npy_pread(fd, path, head, hl, 0)) != OCT_OK) goto fail;
+    size_t data_off = 0;
+    if ((st = npy_head(head, hl, path, &h, &data_off, &count)) != OCT_OK) goto fail;
+    if (size - data_off != count * sizeof(float)) {
+        st = oct__fail(OCT_ERR_FORMAT, "%s: data is %zu bytes but the shape needs %zu (%s)", path, size - data_off,
+                       count * sizeof(float), size - data_off < count * sizeof(float) ? "truncated" : "trailing bytes");
+        goto fail;
+    }
+    if (h.ndim < 1) {
+        st = oct__fail(OCT_ERR_FORMAT, "%s: a rank-0 array has no rows", path);
+        goto fail;
+    }
+    r = oct__calloc(1, sizeof *r);
+    if (!r || !(r->name = oct__malloc(strlen(path) + 1))) {
+        st = oct__fail(OCT_ERR_HOST_MEMORY, "%s: out of host memory for a reader", path);
+        goto fail;
+    }
+    memcpy(r->name, path, strlen(path) + 1);
+    r->fd = fd;
+    r->data_off = data_off;
+    r->ndim = h.ndim;
+    r->row = 1;
+    for (int i = 0; i < h.ndim; i++) r->shape[i] = h.shape[i];
+    if (!oct__shape_count(h.shape + 1, h.ndim - 1, &r->row)) r->row = 0; /* checked above: unreachable */
+    free(head);
+    *out = r;
+    return OCT_OK;
+fail:
+    if (r) free(r->name);
+    free(r);
+    free(head);
+    close(fd);
+    return st;
+}
+
+int oct_npy_reader_shape(const oct_npy_reader *r, int64_t shape[OCT_MAX_DIMS])
+{
+    if (!r) return 0;
+    if (shape)
+        for (int i = 0; i < OCT_MAX_DIMS; i++) shape[i] = i < r->ndim ? r->shape[i] : 0;
+    return r->ndim;
+}
+
+oct_status oct_npy_reader_read(oct_npy_reader *r, int64_t first, int64_t rows, float *dst)
+{
+    if (!r) return oct__fail(OCT_ERR_NULL_ARG, "npy_reader_read: reader is NULL");
+    if (first < 0 || rows < 0 || first > r->shape[0] || rows > r->shape[0] - first)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: rows [%lld, %lld) are outside the file's %lld rows", r->name,
+                         (long long)first, (long long)first + (long long)rows, (long long)r->shape[0]);
+    if (rows == 0 || r->row == 0) return OCT_OK;
+    if (!dst) return oct__fail(OCT_ERR_NULL_ARG, "%s: destination is NULL", r->name);
+    size_t count = (size_t)rows * r->row; /* within the file's checked size */
+    oct_status st = npy_pread(r->fd, r->name, dst, count * sizeof(float),
+                              r->data_off + (size_t)first * r->row * sizeof(float));
+    if (st == OCT_OK) npy_f32le((const uint8_t *)dst, dst, count);
+    return st;
+}
+
+void oct_npy_reader_close(oct_npy_reader *r)
+{
+    if (!r) return;
+    close(r->fd);
+    free(r->name);
+    free(r);
+}
+
+struct oct_npy_writer {
+    oct__ofile f;
+    size_t count, written;   /* elements the shape declares, elements written */
+};
+
+oct_status oct_npy_writer_open(const char *path, int ndim, const int64_t *shape, oct_npy_writer **out)
+{
+    oct_status st;
+    char dict[400];
+    uint8_t head[512];
+    size_t count, n, total;
+    oct_npy_writer *w;
+
+    if (!out) return oct__fail(OCT_ERR_NULL_ARG, "npy_writer_open: output is NULL");
+    *out = NULL;
+    if (!path) return oct__fail(OCT_ERR_NULL_ARG, "npy_writer_open: path is NULL");
+    if (ndim < 0 || ndim > OCT_MAX_DIMS)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: rank %d is not in 0..%d", path, ndim, OCT_MAX_DIMS);
+    if (ndim > 0 && !shape) return oct__fail(OCT_ERR_NULL_ARG, "%s: shape is NULL", path);
+    if (!oct__shape_count(shape, ndim, &count) || count > SIZE_MAX / sizeof(float))
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: shape has a negative dim or overflows", path);
+    n = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (int i = 0; i < ndim; i++)
+        n += (size_t)snprintf(dict + n, sizeof dict - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    n += (size_t)snprintf(dict + n, sizeof dict - n, "%s), }", ndim == 1 ? "," : "");
+    total = (10 + n + 1 + 63) / 64 * 64;
+    memcpy(head, oct__npy_magic, 6);
+    head[6] = 1;
+    head[7] = 0;
+    head[8] = (uint8_t)((total - 10) & 0xff);
+    head[9] = (uint8_t)((total - 10) >> 8);
+    memcpy(head + 10, dict, n);
+    memset(head + 10 + n, ' ', total - 10 - n - 1);
+    head[total - 1] = '\n';
+
+    if (!(w = oct__calloc(1, sizeof *w))) return oct__fail(OCT_ERR_HOST_MEMORY, "%s: out of host memory", path);
+    w->count = count;
+    if ((st = oct__ofile_open(&w->f, path, 0)) != OCT_OK) {
+        free(w);
+        return st;
+    }
+    if ((st = oct__ofile_write(&w->f, head, total)) != OCT_OK) {
+        oct__ofile_abort(&w->f);
+        free(w);
+        return st;
+    }
+    *out = w;
+    return OCT_OK;
+}
+
+oct_status oct_npy_writer_write(oct_npy_writer *w, const float *data, size_t count)
+{
+    if (!w) return oct__fail(OCT_ERR_NULL_ARG, "npy_writer_write: writer is NULL");
+    if (count > w->count - w->written)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: writing %zu more elements past the %zu the shape declares (%zu "
+                         "written)", w->f.name, count, w->count, w->written);
+    if (count && !data) return oct__fail(OCT_ERR_NULL_ARG, "%s: data is NULL", w->f.name);
+    if (!oct__write_f32le(&w->f, data, count)) return OCT_ERR_IO; /* the message is set */
+    w->written += count;
+    return OCT_OK;
+}
+
+oct_status oct_npy_writer_commit(oct_npy_writer *w)
+{
+    oct_status st;
+    if (!w) return oct__fail(OCT_ERR_NULL_ARG, "npy_writer_commit: writer is NULL");
+    if (w->written != w->count) {
+        st = oct__fail(OCT_ERR_BAD_SIZE, "%s: %zu elements written but the shape declares %zu; nothing written",
+                       w->f.name, w->written, w->count);
+        oct__ofile_abort(&w->f);
+    } else {
+        st = oct__ofile_commit(&w->f);
+    }
+    free(w);
+    return st;
+}
+
+void oct_npy_writer_abort(oct_npy_writer *w)
+{
+    if (!w) return;
+    oct__ofile_abort(&w->f);
+    free(w);
 }

@@ -401,6 +401,37 @@ typedef struct {
 oct_status oct_idx_load(const char *path, oct_idx *out);
 void oct_idx_release(oct_idx *a);
 
+/* Streaming: rows of a file larger than memory, and a .npy written piece by piece. A
+ * row is one index of the first dimension. The readers check the header and the file's
+ * size (a gzip'd IDX file: its end, when the last row is read) as the loaders do; reads
+ * are bounded by the declared shape, and a file that shrinks while being read is an
+ * error, never a short result. */
+typedef struct oct_npy_reader oct_npy_reader;
+oct_status oct_npy_reader_open(const char *path, oct_npy_reader **out);
+/* The rank (>= 1) and shape (the unused dims 0). */
+int oct_npy_reader_shape(const oct_npy_reader *r, int64_t shape[OCT_MAX_DIMS]);
+/* Rows [first, first + rows) into dst (rows * product(shape[1:]) floats). */
+oct_status oct_npy_reader_read(oct_npy_reader *r, int64_t first, int64_t rows, float *dst);
+void oct_npy_reader_close(oct_npy_reader *r);
+
+typedef struct oct_idx_reader oct_idx_reader;
+oct_status oct_idx_reader_open(const char *path, oct_idx_reader **out);
+int oct_idx_reader_shape(const oct_idx_reader *r, int64_t shape[4]);
+/* Rows [first, first + rows) into dst (rows * product(shape[1:]) bytes); reading forward
+ * is cheap, going back in a gzip'd file decompresses it again from the start. */
+oct_status oct_idx_reader_read(oct_idx_reader *r, int64_t first, int64_t rows, uint8_t *dst);
+void oct_idx_reader_close(oct_idx_reader *r);
+
+/* A .npy of the given shape written as data comes: into a temporary beside path, renamed
+ * into place by commit only when exactly product(shape) elements were written (the same
+ * atomic rules as oct_file_write); abort, or any failure, leaves path untouched. Commit
+ * and abort free the writer. */
+typedef struct oct_npy_writer oct_npy_writer;
+oct_status oct_npy_writer_open(const char *path, int ndim, const int64_t *shape, oct_npy_writer **out);
+oct_status oct_npy_writer_write(oct_npy_writer *w, const float *data, size_t count);
+oct_status oct_npy_writer_commit(oct_npy_writer *w);
+void oct_npy_writer_abort(oct_npy_writer *w);
+
 /* Write len bytes to path as one atomic replacement: a temporary file in the same folder,
  * fsync'd and renamed into place, so readers see the old file or the new one, never a
  * part; on failure the old file is intact and no temporary is left. A target that is not

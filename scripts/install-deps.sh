@@ -10,7 +10,8 @@ PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-
       clang libclang-rt-14-dev libpng-dev libjpeg62-turbo-dev
       python3 python3-venv python3-numpy python3-setuptools python3-pytest python3-pil
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
-      python3-torch python3-torchvision python3-onnx oclgrind"
+      python3-torch python3-torchvision python3-onnx oclgrind
+      libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--python" ]; then PKGS="$PKGS python3-matplotlib"; fi
 apt-get update
 # shellcheck disable=SC2086

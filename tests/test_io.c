@@ -975,6 +975,181 @@ static void test_st_save_args(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Streaming: row-range readers and the incremental .npy writer                          */
+
+static void test_npy_reader(void)
+{
+    const int64_t shape[4] = {7, 3, 2, 5};
+    const size_t row = 30, n = 7 * row;
+    uint64_t seed = 15;
+    float x[7 * 30], got[7 * 30 + 1], sentinel;
+    int64_t sh[OCT_MAX_DIMS];
+    oct_npy_reader *r = NULL;
+    for (size_t i = 0; i < n; i++) x[i] = lcg_float(&seed);
+    EXPECT(oct_npy_save(tpath("r.npy"), x, 4, shape), OCT_OK, "save");
+    EXPECT(oct_npy_reader_open(tpath("r.npy"), &r), OCT_OK, "open");
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(oct_npy_reader_shape(r, sh), 4);
+    CU_ASSERT(sh[0] == 7 && sh[1] == 3 && sh[2] == 2 && sh[3] == 5 && sh[4] == 0);
+    /* Every range, in any order, gives exactly those rows. */
+    for (int a = 0; a <= 7; a++)
+        for (int b = a; b <= 7; b++) {
+            memset(got, 0x7f, sizeof got);
+            EXPECT(oct_npy_reader_read(r, 7 - b, b - a, got), OCT_OK, "range");
+            int same = 1;
+            for (size_t i = 0; i < (size_t)(b - a) * row; i++) same &= same_bits(got[i], x[(size_t)(7 - b) * row + i]);
+            CU_ASSERT(same);
+            memset(&sentinel, 0x7f, sizeof sentinel);
+            CU_ASSERT(same_bits(got[(size_t)(b - a) * row], sentinel)); /* nothing past the range written */
+        }
+    EXPECT(oct_npy_reader_read(r, 6, 2, got), OCT_ERR_BAD_SIZE, "past the end");
+    EXPECT_MSG("rows [6, 8)");
+    EXPECT(oct_npy_reader_read(r, -1, 1, got), OCT_ERR_BAD_SIZE, "negative");
+    EXPECT(oct_npy_reader_read(r, 0, 1, NULL), OCT_ERR_NULL_ARG, "NULL dst");
+    /* The file shrinks while open: an error, never a short read. */
+    CU_ASSERT_FATAL(truncate(tpath("r.npy"), 128 + 4 * 100) == 0);
+    EXPECT(oct_npy_reader_read(r, 3, 2, got), OCT_ERR_IO, "shrunk");
+    EXPECT_MSG("r.npy");
+    oct_npy_reader_close(r);
+    oct_npy_reader_close(NULL);
+    /* Checked at open as the loader checks: truncated, trailing, bad dtype, rank 0. */
+    EXPECT(oct_npy_reader_open(tpath("r.npy"), &r), OCT_ERR_FORMAT, "truncated");
+    EXPECT_MSG("truncated");
+    CU_ASSERT_PTR_NULL(r);
+    size_t len;
+    uint8_t *b = npy_image(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 28, &len);
+    CU_ASSERT_FATAL(write_bytes(tpath("v2.npy"), b, len));
+    EXPECT(oct_npy_reader_open(tpath("v2.npy"), &r), OCT_ERR_FORMAT, "trailing");
+    EXPECT_MSG("trailing bytes");
+    free(b);
+    b = npy_image(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24, &len);
+    CU_ASSERT_FATAL(write_bytes(tpath("v3.npy"), b, len));
+    EXPECT(oct_npy_reader_open(tpath("v3.npy"), &r), OCT_OK, "version 3");
+    EXPECT(oct_npy_reader_read(r, 1, 1, got), OCT_OK, "version 3 row");
+    CU_ASSERT(got[0] > 0.74f && got[0] < 0.75f); /* 0x3f3f3f3f */
+    oct_npy_reader_close(r);
+    free(b);
+    b = npy_image(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 16, &len);
+    CU_ASSERT_FATAL(write_bytes(tpath("f8.npy"), b, len));
+    EXPECT(oct_npy_reader_open(tpath("f8.npy"), &r), OCT_ERR_FORMAT, "f8");
+    EXPECT_MSG("'<f8'");
+    free(b);
+    b = npy_image(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 4, &len);
+    CU_ASSERT_FATAL(write_bytes(tpath("r0.npy"), b, len));
+    EXPECT(oct_npy_reader_open(tpath("r0.npy"), &r), OCT_ERR_FORMAT, "rank 0");
+    free(b);
+    CU_ASSERT_FATAL(write_bytes(tpath("tiny.npy"), "\x93NUMPY", 6));
+    EXPECT(oct_npy_reader_open(tpath("tiny.npy"), &r), OCT_ERR_FORMAT, "6 bytes");
+    EXPECT(oct_npy_reader_open(tpath("missing.npy"), &r), OCT_ERR_IO, "missing");
+    EXPECT(oct_npy_reader_open(g_dir, &r), OCT_ERR_IO, "a directory");
+    EXPECT(oct_npy_reader_open(NULL, &r), OCT_ERR_NULL_ARG, "NULL path");
+}
+
+static void test_npy_writer(void)
+{
+    const int64_t shape[2] = {5, 3};
+    float x[15];
+    uint64_t seed = 7;
+    oct_npy_writer *w = NULL;
+    for (int i = 0; i < 15; i++) x[i] = lcg_float(&seed);
+    EXPECT(oct_npy_save(tpath("whole.npy"), x, 2, shape), OCT_OK, "save");
+    /* In pieces of 4, 0, 7 and 4 elements: the same bytes as oct_npy_save. */
+    EXPECT(oct_npy_writer_open(tpath("parts.npy"), 2, shape, &w), OCT_OK, "open");
+    CU_ASSERT_FATAL(w != NULL);
+    CU_ASSERT_EQUAL(access(tpath("parts.npy"), F_OK), -1); /* a temporary until commit */
+    EXPECT(oct_npy_writer_write(w, x, 4), OCT_OK, "4");
+    EXPECT(oct_npy_writer_write(w, NULL, 0), OCT_OK, "0");
+    EXPECT(oct_npy_writer_write(w, x + 4, 7), OCT_OK, "7");
+    EXPECT(oct_npy_writer_write(w, x + 11, 5), OCT_ERR_BAD_SIZE, "past the shape");
+    EXPECT(oct_npy_writer_write(w, x + 11, 4), OCT_OK, "4 more");
+    EXPECT(oct_npy_writer_commit(w), OCT_OK, "commit");
+    size_t l1, l2;
+    uint8_t *a = read_bytes(tpath("whole.npy"), &l1), *b = read_bytes(tpath("parts.npy"), &l2);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT(l1 == l2 && memcmp(a, b, l1) == 0);
+    free(a);
+    free(b);
+    /* Too few elements, or an abort: the existing file is untouched, no temporary left. */
+    CU_ASSERT_FATAL(write_bytes(tpath("keep.npy"), "keep", 4));
+    EXPECT(oct_npy_writer_open(tpath("keep.npy"), 2, shape, &w), OCT_OK, "open keep");
+    EXPECT(oct_npy_writer_write(w, x, 14), OCT_OK, "14");
+    EXPECT(oct_npy_writer_commit(w), OCT_ERR_BAD_SIZE, "one short");
+    EXPECT_MSG("14 elements written");
+    EXPECT(oct_npy_writer_open(tpath("keep.npy"), 2, shape, &w), OCT_OK, "open keep again");
+    EXPECT(oct_npy_writer_write(w, x, 15), OCT_OK, "15");
+    oct_npy_writer_abort(w);
+    oct_npy_writer_abort(NULL);
+    a = read_bytes(tpath("keep.npy"), &l1);
+    CU_ASSERT(a && l1 == 4 && memcmp(a, "keep", 4) == 0);
+    free(a);
+    DIR *d = opendir(g_dir);
+    int temporaries = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) temporaries += strstr(e->d_name, ".tmp") != NULL;
+    if (d) closedir(d);
+    CU_ASSERT_EQUAL(temporaries, 0);
+    const int64_t bad[2] = {-1, 3};
+    EXPECT(oct_npy_writer_open(tpath("bad.npy"), 2, bad, &w), OCT_ERR_BAD_SIZE, "negative dim");
+    EXPECT(oct_npy_writer_open(tpath("bad.npy"), 9, shape, &w), OCT_ERR_BAD_SIZE, "rank 9");
+    EXPECT(oct_npy_writer_open(tpath("no/such/dir.npy"), 2, shape, &w), OCT_ERR_IO, "bad dir");
+    CU_ASSERT_PTR_NULL(w);
+}
+
+static void test_idx_reader(void)
+{
+    const uint32_t dims[3] = {5, 3, 4};
+    size_t len;
+    uint8_t *b = idx_image(0x08, 3, dims, 60, &len), got[64];
+    const char *files[2] = {tpath("s.idx"), tpath("s.idx.gz")};
+    CU_ASSERT_FATAL(write_bytes(files[0], b, len));
+    CU_ASSERT_FATAL(write_gz(files[1], b, len));
+    for (int f = 0; f < 2; f++) {
+        oct_idx_reader *r = NULL;
+        int64_t sh[4];
+        EXPECT(oct_idx_reader_open(files[f], &r), OCT_OK, files[f]);
+        CU_ASSERT_FATAL(r != NULL);
+        CU_ASSERT_EQUAL(oct_idx_reader_shape(r, sh), 3);
+        CU_ASSERT(sh[0] == 5 && sh[1] == 3 && sh[2] == 4 && sh[3] == 0);
+        /* Forward, backward (a gzip stream restarts), to the end. */
+        static const int ranges[][2] = {{1, 2}, {3, 1}, {0, 2}, {2, 3}, {0, 5}, {4, 1}};
+        for (size_t k = 0; k < sizeof ranges / sizeof ranges[0]; k++) {
+            memset(got, 0xee, sizeof got);
+            EXPECT(oct_idx_reader_read(r, ranges[k][0], ranges[k][1], got), OCT_OK, "range");
+            CU_ASSERT_EQUAL(memcmp(got, b + 16 + 12 * ranges[k][0], 12 * (size_t)ranges[k][1]), 0);
+        }
+        EXPECT(oct_idx_reader_read(r, 4, 2, got), OCT_ERR_BAD_SIZE, "past the end");
+        oct_idx_reader_close(r);
+    }
+    oct_idx_reader_close(NULL);
+    /* Trailing bytes: a plain file is refused at open; a gzip'd one when its last row is
+     * read (its size is unknown before). Truncated: when the missing rows are read. */
+    oct_idx_reader *r = NULL;
+    CU_ASSERT_FATAL(write_bytes(tpath("long.idx"), b, len + 1));
+    EXPECT(oct_idx_reader_open(tpath("long.idx"), &r), OCT_ERR_FORMAT, "plain, trailing");
+    EXPECT_MSG("trailing bytes");
+    CU_ASSERT_FATAL(write_gz(tpath("long.idx.gz"), b, len + 1));
+    EXPECT(oct_idx_reader_open(tpath("long.idx.gz"), &r), OCT_OK, "gzip, trailing");
+    EXPECT(oct_idx_reader_read(r, 0, 4, got), OCT_OK, "gzip, trailing, first rows");
+    EXPECT(oct_idx_reader_read(r, 4, 1, got), OCT_ERR_FORMAT, "gzip, trailing, last row");
+    EXPECT_MSG("trailing bytes");
+    oct_idx_reader_close(r);
+    CU_ASSERT_FATAL(write_gz(tpath("short.idx.gz"), b, len - 13));
+    EXPECT(oct_idx_reader_open(tpath("short.idx.gz"), &r), OCT_OK, "gzip, truncated");
+    EXPECT(oct_idx_reader_read(r, 0, 3, got), OCT_OK, "gzip, truncated, first rows");
+    EXPECT(oct_idx_reader_read(r, 3, 2, got), OCT_ERR_FORMAT, "gzip, truncated, last rows");
+    EXPECT_MSG("truncated");
+    oct_idx_reader_close(r);
+    CU_ASSERT_FATAL(write_bytes(tpath("short.idx"), b, len - 1));
+    EXPECT(oct_idx_reader_open(tpath("short.idx"), &r), OCT_ERR_FORMAT, "plain, truncated");
+    b[2] = 0x0d;
+    CU_ASSERT_FATAL(write_gz(tpath("float.idx.gz"), b, len));
+    EXPECT(oct_idx_reader_open(tpath("float.idx.gz"), &r), OCT_ERR_FORMAT, "float IDX");
+    EXPECT_MSG("not unsigned byte");
+    CU_ASSERT_PTR_NULL(r);
+    EXPECT(oct_idx_reader_open(tpath("missing.idx"), &r), OCT_ERR_IO, "missing");
+    free(b);
+}
+
+/* ------------------------------------------------------------------------------------ */
 
 int main(void)
 {
@@ -993,6 +1168,11 @@ int main(void)
         !CU_add_test(s, "Fashion-MNIST t10k", test_idx_fashion_mnist) ||
         !CU_add_test(s, "malformed, plain and gzip", test_idx_malformed) ||
         !CU_add_test(s, "bad gzip streams and files", test_idx_bad_gzip))
+        goto fail;
+    s = CU_add_suite("streaming", suite_init, suite_clean);
+    if (!s || !CU_add_test(s, ".npy row-range reader", test_npy_reader) ||
+        !CU_add_test(s, ".npy incremental writer", test_npy_writer) ||
+        !CU_add_test(s, "IDX row-range reader, plain and gzip", test_idx_reader))
         goto fail;
     s = CU_add_suite("safetensors", suite_init, suite_clean);
     if (!s || !CU_add_test(s, "save/load round trip with metadata", test_st_roundtrip) ||

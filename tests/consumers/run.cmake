@@ -208,7 +208,8 @@ elseif(STEP STREQUAL "cpu_only")
   set(hide "-D__OPENCL_CL_H -DCLBLAST_CLBLAST_C_H_")
   oct_run(COMMAND ${CMAKE_COMMAND} -S ${SRC} -B ${WORK} -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release
           -DCMAKE_C_COMPILER=${CC} -DOCTCL_OPENCL=OFF -DOCTCL_WERROR=ON "-DCMAKE_C_FLAGS=${hide}"
-          -DCMAKE_DISABLE_FIND_PACKAGE_OpenCL=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLBlast=ON)
+          -DCMAKE_DISABLE_FIND_PACKAGE_OpenCL=ON -DCMAKE_DISABLE_FIND_PACKAGE_CLBlast=ON
+          -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON)
   oct_run(COMMAND ${CMAKE_COMMAND} --build ${WORK} -j2 --target octcl_cli test_octconv test_io test_faults
           test_contract)
   oct_dynamic(${WORK}/octcl d)
@@ -220,6 +221,16 @@ elseif(STEP STREQUAL "cpu_only")
   string(TOLOWER "${d}" d)
   oct_expect_not("${d}" "opencl")
   oct_expect_not("${d}" "clblast")
+  # MPI hidden too: the program never names it, and a job of several ranks launched with
+  # it is refused (each rank would do the whole input) instead of running K times.
+  oct_expect_not("${d}" "libmpi")
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env OMPI_COMM_WORLD_SIZE=2 ${WORK}/octcl run --device cpu
+                  OUTPUT_VARIABLE out ERROR_VARIABLE out RESULT_VARIABLE rc)
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "a build without MPI ran as one of 2 mpirun ranks:\n${out}")
+  endif()
+  oct_expect("${out}" "built without MPI")
+  oct_run(COMMAND ${WORK}/octcl run --device cpu OUT out)
   oct_run(COMMAND ${WORK}/octcl info OUT out)
   message(STATUS "${out}")
   oct_expect("${out}" "OpenCL is not built into this octcl")

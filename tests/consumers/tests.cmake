@@ -7,7 +7,7 @@
 #                          default model relative to itself
 #   build_tree_classify    so does build/octcl (through build/share/octcl/models)
 #   cpu_only_build         configure + build + test a -DOCTCL_OPENCL=OFF tree with OpenCL and
-#                          CLBlast hidden from CMake and the compiler
+#                          CLBlast hidden from CMake and the compiler, and MPI from CMake
 # The steps live in run.cmake.
 set(OCT_INSTALL_PREFIX ${CMAKE_CURRENT_BINARY_DIR}/installed)
 set(OCT_RUN ${CMAKE_COMMAND} -DBUILD=${PROJECT_BINARY_DIR} -DPREFIX=${OCT_INSTALL_PREFIX}
