@@ -931,7 +931,11 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
     if (pad < 0) return 0;
     if (env && strcmp(env, "1") == 0) return 1;
     if (env && strcmp(env, "0") == 0) return 0;
-    size_t per = oct__wino_tiles(ho, wo), tiles = (size_t)n * per;
+    /* Decided per image, never by the batch: a row's result must not depend on how many
+     * images share its pass (device sets and MPI ranks cut batches anywhere), so the
+     * 7x7 planes that win only from 4 images on stay on the direct kernel. */
+    (void)n;
+    size_t per = oct__wino_tiles(ho, wo), tiles = per;
     int mn = ci < co ? ci : co;
     if (mn < 32 || tiles < 48) return 0;
     if (per * 4 * 5 > (size_t)ho * wo * 6) return tiles >= 64; /* over 20% of the outputs wasted */
@@ -1354,14 +1358,14 @@ static oct_status cpu_gap(oct_context *ctx, const oct__gap_op *op)
     return OCT_OK;
 }
 
-/* The linear layer for a few rows (a forward pass's head at small batches): y[b][o] =
- * bias[o] + dot(x[b], W[o]), each weight row read once, contiguously, by the thread
- * whose range of outputs holds it. oct__sgemm with W transposed gathered the whole
- * (out, in) matrix with stride `in` on one thread: 4 ms of a 55 ms Oct-ResNet-50 pass at
- * batch 1 for 2 M multiply-adds. */
-#ifndef OCT__CPU_LINEAR_ROWS
-#define OCT__CPU_LINEAR_ROWS 16
-#endif
+/* The linear layer (a forward pass's head): y[b][o] = bias[o] + dot(x[b], W[o]), each
+ * weight row read contiguously by the thread whose range of outputs holds it.
+ * oct__sgemm with W transposed gathered the whole (out, in) matrix with stride `in` on
+ * one thread: 4 ms of a 55 ms Oct-ResNet-50 pass at batch 1 for 2 M multiply-adds. It
+ * serves every batch size, not only small ones: a row's result must not depend on how
+ * many rows share its pass (device sets and MPI ranks cut batches anywhere and promise
+ * each row what its device gives alone), and the head is a negligible share of a large
+ * batch's time. */
 typedef struct {
     const oct__linear_op *op;
     cpu__chunks work; /* over the outputs */
@@ -1411,7 +1415,7 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     cpu__unpack(ctx->state, op->y->host);
     oct__cpu_state *st = ctx->state;
     st->macs_done += (long long)n * in * out;
-    if (st->direct && n <= OCT__CPU_LINEAR_ROWS && in > 0) { /* a few rows: dot products, threads over outputs */
+    if (st->direct && in > 0) { /* dot products, threads over outputs */
         cpu__lin_job j = {op, {0}};
         cpu__chunk(st, &j.work, (size_t)out, 16, (size_t)n * in * out, OCT__CPU_PAR_MACS);
         oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__lin_task, &j);

@@ -321,6 +321,77 @@ static void test_linear(void)
     }
 }
 
+/* The cpu backend's linear layer over `rows` rows of x with the given weight and bias. */
+static oct_status linear_rows(oct__buf *wb, oct__buf *bb, const float *x, int rows, int in, int out, float *y)
+{
+    oct__buf xb = {0}, yb = {0};
+    oct_status s = oct__buf_upload(g_cpu, &xb, x, (size_t)rows * in);
+    if (s == OCT_OK) s = oct__buf_upload(g_cpu, &yb, y, (size_t)rows * out);
+    oct__linear_op op = {&xb, wb, bb, &yb, rows, in, out};
+    if (s == OCT_OK) s = g_cpu->be->linear(g_cpu, &op);
+    if (s == OCT_OK) s = g_cpu->be->read(g_cpu, &yb, y);
+    oct__buf_free(g_cpu, &yb), oct__buf_free(g_cpu, &xb);
+    return s;
+}
+
+/* A row's result does not depend on how many images share its pass (device sets and MPI
+ * ranks cut batches anywhere): every image of a batch of 9 equals, bit for bit, that
+ * image run alone, on the automatic choice — including the shapes where Winograd wins
+ * only at larger batches (7x7 planes) and a linear head over more than 16 rows. */
+static void test_batch_independent(void)
+{
+    static const wcase cases[] = {{9, 64, 0, 64, 7, 7, 1, 1, 0, 1, 0}, {9, 32, 0, 32, 28, 28, 1, 1, 1, 0, 0},
+                                  {9, 64, 64, 64, 7, 7, 1, 1, 0, 1, 0}, {9, 64, 0, 64, 14, 14, 1, 0, 0, 0, 1}};
+    rng_t rng = {2024};
+    set_wino("");
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const wcase *c = &cases[k];
+        wcase one = *c;
+        one.n = 1;
+        int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
+        size_t i1 = (size_t)c->c1 * c->h * c->w, i2 = (size_t)c->c2 * c->h * c->w, oy = (size_t)c->co * ho * wo;
+        float *x1 = rng_array(&rng, c->n * i1, -2, 2), *x2 = c->c2 ? rng_array(&rng, c->n * i2, -2, 2) : NULL;
+        float *w1 = rng_array(&rng, (size_t)c->co * c->c1 * 9, -2, 2);
+        float *w2 = c->c2 ? rng_array(&rng, (size_t)c->co * c->c2 * 9, -2, 2) : NULL;
+        float *b1 = rng_array(&rng, (size_t)c->co, -2, 2), *b2 = rng_array(&rng, (size_t)c->co, -2, 2);
+        float *r = rng_array(&rng, c->n * oy, -2, 2), *y0 = rng_array(&rng, c->n * oy, -2, 2);
+        float *all = malloc((LEAD + c->n * oy + TAIL) * sizeof *all), *alone = malloc((LEAD + oy + TAIL) * sizeof *alone);
+        CU_ASSERT_FATAL(x1 && w1 && b1 && b2 && r && y0 && all && alone && (!c->c2 || (x2 && w2)));
+        CU_ASSERT_EQUAL_FATAL(run_case(g_cpu, c, x1, x2, w1, w2, b1, b2, r, y0, all), OCT_OK);
+        for (int b = 0; b < c->n; b++) {
+            CU_ASSERT_EQUAL_FATAL(run_case(g_cpu, &one, x1 + b * i1, x2 ? x2 + b * i2 : NULL, w1, w2, b1, b2,
+                                           r + b * oy, y0 + b * oy, alone), OCT_OK);
+            if (memcmp(all + LEAD + b * oy, alone + LEAD, oy * sizeof(float)) != 0) {
+                printf("\n  case %zu (n%d c%d+%d->%d %dx%d): image %d of the batch differs from it alone\n", k, c->n,
+                       c->c1, c->c2, c->co, c->h, c->w, b);
+                CU_FAIL("batch-dependent result");
+                break;
+            }
+        }
+        free(alone), free(all), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2), free(x1);
+    }
+    /* The linear head: 20 rows at once and each row alone. */
+    int n = 20, in = 2048, out = 1000;
+    float *x = rng_array(&rng, (size_t)n * in, -1, 1), *w = rng_array(&rng, (size_t)out * in, -1, 1);
+    float *bias = rng_array(&rng, (size_t)out, -1, 1), *all = malloc((size_t)n * out * sizeof *all);
+    float *alone = malloc((size_t)out * sizeof *alone);
+    CU_ASSERT_FATAL(x && w && bias && all && alone);
+    oct__buf wb = {0}, bb = {0};
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(g_cpu, &wb, w, (size_t)out * in), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(g_cpu, &bb, bias, (size_t)out), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(linear_rows(&wb, &bb, x, n, in, out, all), OCT_OK);
+    for (int b = 0; b < n; b++) {
+        CU_ASSERT_EQUAL_FATAL(linear_rows(&wb, &bb, x + (size_t)b * in, 1, in, out, alone), OCT_OK);
+        if (memcmp(all + (size_t)b * out, alone, (size_t)out * sizeof *alone) != 0) {
+            printf("\n  linear: row %d of %d differs from it alone\n", b, n);
+            CU_FAIL("batch-dependent linear row");
+            break;
+        }
+    }
+    oct__buf_free(g_cpu, &bb), oct__buf_free(g_cpu, &wb);
+    free(alone), free(all), free(bias), free(w), free(x);
+}
+
 int main(void)
 {
     if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK) {
@@ -338,6 +409,7 @@ int main(void)
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
+    CU_add_test(s, "each image of a batch equals it alone (automatic choice, linear head)", test_batch_independent);
     s = CU_add_suite("cpu convg 1x1 + residual (direct kernel on small planes) vs ref", NULL, NULL);
     CU_add_test(s, "7x7 .. 15x14 planes, accumulate, bias, ReLU", test_convg_1x1_residual);
     rc = run_cunit();
