@@ -1715,7 +1715,7 @@ int oct__cl_tile_variants(void *device, int (*out)[6], char (*names)[24], int ma
     int nc = 0;
     for (int i = 0; i < nt && nc < 64; i++) {
         cand[nc] = tries[i].t;
-        snprintf(cname[nc++], sizeof cname[0], "%s", tries[i].name);
+        snprintf(cname[nc++], sizeof cname[0], "%.23s", tries[i].name);
     }
     static const oct__tiles named[] = {{64, 128, 16, 8, 4, 0}, {32, 32, 16, 4, 4, 0}, {64, 16, 32, 16, 16, 1}};
     static const char *const named_name[] = {"gpu", "small", "cpu"};
