@@ -32,6 +32,9 @@ except ImportError as e:  # pragma: no cover
 
 OCTCL, SCRATCH = sys.argv[1], sys.argv[2]
 MB = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+# Under AddressSanitizer (shadow memory, quarantine) peak RSS says nothing about streaming:
+# the build sets OCTCL_TEST_NO_RSS=1 there and only the outputs are compared.
+NO_RSS = os.environ.get("OCTCL_TEST_NO_RSS") == "1"
 os.makedirs(SCRATCH, exist_ok=True)
 C, H, W, K = 3, 64, 64, 4
 ROW = C * H * W * 4
@@ -95,18 +98,20 @@ whole = os.path.join(SCRATCH, "y_whole.npy")
 base = ["run", "--device", "cpu", "--raw", "--model", MODEL, "--input", INPUT]
 rc, err, rss_s = peak_rss(base + ["--output", streamed, "--chunk", "64"])
 check(rc == 0, f"streamed run (--chunk 64) exits 0 ({err.strip()[-300:]})")
-check(rss_s < size / 4, f"streamed peak RSS {rss_s / 2**20:.1f} MiB < a quarter of the input {size / 2**20:.0f} MiB")
+check(NO_RSS or rss_s < size / 4, f"streamed peak RSS {rss_s / 2**20:.1f} MiB < a quarter of the input {size / 2**20:.0f} MiB")
 default = os.path.join(SCRATCH, "y_default.npy")
 rc, err, rss_d = peak_rss(base + ["--output", default])
 check(rc == 0, f"streamed run (default chunk, 16 MiB of input) exits 0 ({err.strip()[-300:]})")
-check(rss_d < size / 2, f"its peak RSS {rss_d / 2**20:.1f} MiB < half the input {size / 2**20:.0f} MiB")
+check(NO_RSS or rss_d < size / 2, f"its peak RSS {rss_d / 2**20:.1f} MiB < half the input {size / 2**20:.0f} MiB")
 rc, err, rss_w = peak_rss(base + ["--output", whole, "--chunk", str(N)])
 check(rc == 0, f"one-chunk run exits 0 ({err.strip()[-300:]})")
-check(rss_w > size, f"one-chunk peak RSS {rss_w / 2**20:.1f} MiB > the input (the measurement sees a whole read)")
+check(NO_RSS or rss_w > size, f"one-chunk peak RSS {rss_w / 2**20:.1f} MiB > the input (the measurement sees a whole read)")
 with open(streamed, "rb") as f1, open(whole, "rb") as f2:
     check(f1.read() == f2.read(), "streamed output is byte-identical to the one-chunk output")
 with open(default, "rb") as f1, open(whole, "rb") as f2:
     check(f1.read() == f2.read(), "so is the default-chunk output")
+if NO_RSS:
+    print("peak-RSS checks skipped (OCTCL_TEST_NO_RSS=1: a sanitizer build)", flush=True)
 y = np.load(streamed)
 ref = means @ w.astype(np.float64).T + b.astype(np.float64)
 err = np.abs(y - ref)
