@@ -1,9 +1,10 @@
 /* images.c — PNG and JPEG folders through a model: `octcl classify --images DIR` (the
  * ImageFolder convention: sub-folders are the classes, in sorted order, and give the
  * accuracy; without sub-folders, the top-k classes of each file) and `octcl run --images
- * DIR` (the files as one batch). Decoding and preprocessing are the library's
- * oct_image_* calls; files that do not decode are named on stderr, skipped and counted
- * (--strict: the first one is fatal).
+ * DIR` (a row per file). Decoding and preprocessing are the library's oct_image_* calls;
+ * files that do not decode are named on stderr, skipped and counted (--strict: the first
+ * one is fatal). Both stream the folder in rounds of --chunk files per MPI rank, each rank
+ * decoding only its block (mpi_shard.h); rank 0 gathers and alone prints, in file order.
  */
 #define _DEFAULT_SOURCE /* DT_* and strdup on glibc */
 #include "cli.h"

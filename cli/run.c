@@ -51,7 +51,7 @@ static void usage(FILE *f)
             "                     (cpu,opencl:0:0): the batch is cut into chunks the devices take as\n"
             "                     they finish; each device's images and images/s go to stderr\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
-            "  --chunk N          rows of --input read (and run) at a time, per MPI rank (default: 16\n"
+            "  --chunk N          rows of --input or --images read (and run) at a time, per MPI rank (default: 16\n"
             "                     MiB of input): memory stays constant in the size of the input; the output\n"
             "                     is written as it comes into a temporary renamed into place at the end\n"
             "  -h, --help         this help\n"
