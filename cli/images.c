@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,8 +320,13 @@ static int text_add(text *t, const char *msg)
     return CLI_OK;
 }
 
-/* Files per rank and round: --chunk, else `dflt`. */
-static int64_t files_per_round(const cli_images_options *o, int dflt) { return o->chunk > 0 ? o->chunk : dflt; }
+/* Files per rank and round: --chunk, else `dflt`; at most what keeps a round's gathered
+ * records and messages (up to `bytes` a file) within an MPI count (2^31 - 1). */
+static int64_t files_per_round(const cli_images_options *o, int dflt, const cli_mpi *m, size_t bytes)
+{
+    int64_t n = o->chunk > 0 ? o->chunk : dflt, most = (int64_t)(INT_MAX / ((size_t)m->size * bytes));
+    return n < most ? n : most > 0 ? most : 1;
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* run --images: rows streamed                                                           */
@@ -349,7 +355,7 @@ int cli_image_rows_open(const cli_mpi *m, const oct_model *model, const oct_mode
     uint8_t *ok = NULL;
     text t = {0};
     char *all = NULL, msg[1024];
-    int64_t all_len = 0, per_round = files_per_round(&o, 256), begin, count;
+    int64_t all_len = 0, per_round = files_per_round(&o, 256, m, 1024), begin, count;
     int rc = r ? CLI_OK : cli_fail("out of host memory");
     *out = NULL;
     o.say = cli_mpi_root(m);
@@ -510,7 +516,8 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
     listing l = {0};
     oct_image_prep p;
     float *x = NULL, *logits = NULL;
-    int64_t *rows = NULL, per_round = files_per_round(opt, 4 * opt->batch), begin, count, all_len = 0, msgs_len = 0;
+    int64_t *rows = NULL, begin, count, all_len = 0, msgs_len = 0;
+    int64_t per_round = files_per_round(opt, 4 * opt->batch, m, sizeof(file_result) + 1024);
     file_result *res = NULL;
     char *all = NULL, *msgs = NULL;
     text t = {0};
