@@ -522,7 +522,7 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
     char *all = NULL, *msgs = NULL;
     text t = {0};
     long long *confusion = NULL;
-    double *rank_seconds = NULL;
+    double *rank_seconds = NULL, *rank_images = NULL, mine = 0.0; /* mine: images this rank decoded */
     int rc, h = 0, w = 0, classes = mi->num_classes, k = o->top_k < classes ? o->top_k : classes;
     int images = 0, correct = 0, first_json = 1;
     double seconds = 0.0, t_start = cli_now();
@@ -542,7 +542,8 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
         res = malloc((size_t)per_round * sizeof *res);
         confusion = calloc((size_t)classes * (size_t)classes, sizeof *confusion);
         rank_seconds = calloc((size_t)m->size, sizeof *rank_seconds);
-        if (!x || !logits || !rows || !res || !confusion || !rank_seconds)
+        rank_images = calloc((size_t)m->size, sizeof *rank_images);
+        if (!x || !logits || !rows || !res || !confusion || !rank_seconds || !rank_images)
             rc = cli_fail("out of host memory for a batch of %d images", o->batch);
     }
     if ((rc = cli_mpi_agree(m, rc, "list")) != CLI_OK) goto done;
@@ -558,6 +559,7 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
         rc = classify_block(model, &l, &p, h, w, o->strict, o->batch, classes, l.nclasses ? 1 : k, begin, count, x,
                             logits, rows, res, &t, &seconds);
         if ((rc = cli_mpi_agree(m, rc, "round")) != CLI_OK) goto done;
+        for (int64_t i = 0; i < count; i++) mine += !res[i].skipped;
         if ((rc = cli_mpi_gather_bytes(m, res, count * (int64_t)sizeof *res, &all, &all_len)) != CLI_OK ||
             (rc = cli_mpi_gather_bytes(m, t.v, (int64_t)t.n, &msgs, &msgs_len)) != CLI_OK)
             goto done;
@@ -598,8 +600,9 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
         free(msgs);
         all = msgs = NULL;
     }
-    /* The forward seconds summed over the ranks. */
+    /* The forward seconds summed over the ranks; each rank's share. */
     cli_mpi_gather_double(m, seconds, rank_seconds);
+    cli_mpi_gather_double(m, mine, rank_images);
     if (!cli_mpi_root(m)) goto done;
     seconds = 0.0;
     for (int r = 0; r < m->size; r++) seconds += rank_seconds[r];
@@ -643,8 +646,16 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
     } else {
         printf("accuracy: %.2f%% (%d/%d)\n", 100.0 * correct / images, correct, images);
         printf("images: %d in %d class folders of %s, %d skipped\n", images, l.nclasses, o->dir, l.skipped);
-        printf("speed: %.1f images/s decoded and classified (%.3f s, of which %.3f s forward passes, batch %d)\n",
-               images / total, total, seconds, o->batch);
+        if (m->active)
+            printf("speed: %.1f images/s decoded and classified over %d MPI rank(s) (%.3f s wall clock of rank 0; "
+                   "forward passes %.3f s summed over the ranks, batch %d)\n",
+                   images / total, m->size, total, seconds, o->batch);
+        else
+            printf("speed: %.1f images/s decoded and classified (%.3f s, of which %.3f s forward passes, batch %d)\n",
+                   images / total, total, seconds, o->batch);
+        for (int r = 0; m->active && r < m->size; r++) /* under mpirun: each rank's share */
+            printf("  rank %d: %.1f images/s (%.0f images in %.3f s of forward passes)\n", r,
+                   rank_seconds[r] > 0 ? rank_images[r] / rank_seconds[r] : 0.0, rank_images[r], rank_seconds[r]);
         printf("device: %s (%s) [%s]\n", di->name, di->reason, cli_backend_name(di->backend));
         if (mi->alpha >= 0)
             printf("model: %s (alpha %g, %lld parameters)\n", model_path, mi->alpha, mi->parameters);
@@ -664,6 +675,7 @@ done:
     free(msgs);
     free(all);
     free(t.v);
+    free(rank_images);
     free(rank_seconds);
     free(confusion);
     free(res);

@@ -285,6 +285,10 @@ EOF
     sed 's/"seconds": [0-9.]*, "forward_seconds": [0-9.]*//' "$OUT" >"$SCRATCH/il_two.txt"
     same "$SCRATCH/il_one.txt" "$SCRATCH/il_two.txt"
     expect_out '"images": 13, "skipped": 1'
+    mpi 2 classify --device cpu --model "$MODEL" --images "$IMG/cls" --batch 3 --chunk 2
+    expect_rc 0
+    expect_out "accuracy: "
+    expect_out "  rank 1: "
 
     # run --images: the output file byte for byte, the rows and skip notices once each.
     one run --device cpu --model "$MODEL" --images "$IMG/flat" --output "$SCRATCH/ir_one.npy"
