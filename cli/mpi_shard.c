@@ -195,7 +195,8 @@ int cli_mpi_gather_bytes(const cli_mpi *m, const void *src, int64_t len, char **
     }
 #endif
     (void)m;
-    if (!(*dst = malloc((size_t)len + 1))) return cli_fail("out of host memory for %lld bytes of results", (long long)len);
+    if (!(*dst = malloc((size_t)len + 1)))
+        return cli_fail("out of host memory for %lld bytes of results", (long long)len);
     if (len) memcpy(*dst, src, (size_t)len);
     *dst_len = len;
     return CLI_OK;

@@ -309,13 +309,13 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
 /* The command                                                                           */
 
 /* The rows of the input in rounds of `chunk` rows per rank, each rank its contiguous
- * block of the round (mpi_shard.h): read from the .npy reader `in` (else copied from the
- * in-memory batch x), checked, normalised (a file's rows), through the model; rank 0
+ * block of the round (mpi_shard.h): read from the .npy reader `in`, decoded from the
+ * image folder `imgs` (images.c), else copied from the in-memory batch x; checked, normalised (a file's rows), through the model; rank 0
  * gathers the outputs (per floats a row) and writes them to `out`, or prints them when
  * out is NULL. *rows_done and *seconds: this rank's rows and forward seconds. */
 static int run_stream(const cli_mpi *m, const run_options *o, oct_model *model, const oct_model_info *mi,
-                      oct_npy_reader *in, cli_image_rows *imgs, const oct_array *x, const int64_t *shape, int64_t per, int chunk,
-                      oct_npy_writer *out, double *rows_done, double *seconds)
+                      oct_npy_reader *in, cli_image_rows *imgs, const oct_array *x, const int64_t *shape,
+                      int64_t per, int chunk, oct_npy_writer *out, double *rows_done, double *seconds)
 {
     int64_t n = shape[0], begin, count;
     size_t row = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
