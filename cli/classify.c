@@ -49,8 +49,8 @@ static void usage(FILE *f)
             "  --json             print one JSON object instead of the report\n"
             "  --predictions F    write the predicted labels as float32 .npy of shape (N,)\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); batches run in chunks\n"
-            "  --chunk N          images read at a time (per MPI rank; default 16 batches): memory\n"
-            "                     stays constant in the size of the test set\n"
+            "  --chunk N          images read at a time (per MPI rank; default 16 batches, with\n"
+            "                     --images 4 batches): memory stays constant in the size of the input\n"
             "  -h, --help         this help\n"
             "\n"
             "Under mpirun (mpirun -n K octcl classify ...) the ranks share the test set in contiguous\n"
@@ -530,15 +530,17 @@ int cli_cmd_classify(int argc, char **argv)
     rc = on_set ? cli_devset_open("classify", o->device, o->model, NULL, o->max_mem, &model, &di)
                 : cli_open_device("classify", cli_mpi_device(&m, o->device, device_buf, sizeof device_buf), &ctx, &di);
     if (o->img.dir) {
-        /* Image folders are not sharded: a job of several ranks is refused. */
-        if (rc == CLI_OK && m.size > 1)
-            rc = cli_fail("--images is not sharded over MPI ranks yet; run it as one process");
+        /* Image folders are sharded like the IDX set (images.c): rounds of --chunk files. */
+        o->img.chunk = o->chunk;
         if (rc == CLI_OK &&
             ((!on_set && (s = oct_model_load(ctx, o->model, &model)) != OCT_OK) ||
              (s = oct_model_info_get(model, &mi)) != OCT_OK ||
              (o->max_mem && (s = oct_model_set_memory_limit(model, o->max_mem)) != OCT_OK)))
             rc = cli_fail_status(s);
-        if ((rc = cli_mpi_agree(&m, rc, "open")) == CLI_OK) rc = cli_images_classify(model, &mi, &di, o->model, &o->img);
+        if ((rc = cli_mpi_agree(&m, rc, "open")) != CLI_OK) goto done;
+        rc = cli_images_classify(&m, model, &mi, &di, o->model, &o->img);
+        /* rank 0's report may fail (no images) where the others did not */
+        if (m.size > 1) rc = cli_mpi_agree(&m, rc, "report");
         goto done;
     }
     if (rc == CLI_OK) rc = open_idx(o->data, "t10k-images-idx3-ubyte", &images);

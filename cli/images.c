@@ -1,9 +1,10 @@
 /* images.c — PNG and JPEG folders through a model: `octcl classify --images DIR` (the
  * ImageFolder convention: sub-folders are the classes, in sorted order, and give the
  * accuracy; without sub-folders, the top-k classes of each file) and `octcl run --images
- * DIR` (the files as one batch). Decoding and preprocessing are the library's
- * oct_image_* calls; files that do not decode are named on stderr, skipped and counted
- * (--strict: the first one is fatal).
+ * DIR` (a row per file). Decoding and preprocessing are the library's oct_image_* calls;
+ * files that do not decode are named on stderr, skipped and counted (--strict: the first
+ * one is fatal). Both stream the folder in rounds of --chunk files per MPI rank, each rank
+ * decoding only its block (mpi_shard.h); rank 0 gathers and alone prints, in file order.
  */
 #define _DEFAULT_SOURCE /* DT_* and strdup on glibc */
 #include "cli.h"
@@ -11,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +171,7 @@ static int walk(listing *l, const char *dir, int label, int depth)
 
 /* DIR with sub-folders: classes; without: plain files. Files beside class folders are
  * reported and skipped. */
-static int list_images(const char *dir, int strict, listing *l)
+static int list_images(const char *dir, int strict, int say, listing *l)
 {
     char **names;
     size_t n;
@@ -202,7 +204,8 @@ static int list_images(const char *dir, int strict, listing *l)
         } else if (strict) {
             rc = cli_fail("%s: not in a class folder (%s has sub-folders, so each is a class)", path, dir);
         } else {
-            fprintf(stderr, "octcl: skipped %s: not in a class folder (%s has sub-folders, so each is a class)\n",
+            if (say)
+                fprintf(stderr, "octcl: skipped %s: not in a class folder (%s has sub-folders, so each is a class)\n",
                     path, dir);
             l->skipped++;
         }
@@ -229,6 +232,7 @@ int cli_images_prep(const oct_model *model, const oct_model_info *mi, const cli_
     if (o->crop_h >= 0) p->crop_h = o->crop_h, p->crop_w = o->crop_w;
     if (o->raw)
         for (int c = 0; c < 3; c++) p->mean[c] = 0.0, p->std[c] = 1.0;
+    if (!o->say) return CLI_OK;
     char norm[160];
     if (o->raw)
         snprintf(norm, sizeof norm, "no mean/std (--raw): p / 255");
@@ -246,64 +250,43 @@ int cli_images_prep(const oct_model *model, const oct_model_info *mi, const cli_
     return CLI_OK;
 }
 
-/* Decode + preprocess files [*next, ...) into x until `batch` images are in or the files
- * run out; rows[i] is the entry of x's image i. Bad files are reported and skipped (or
- * fatal with --strict). *h, *w: the batch's size, fixed by its first image. */
-static int fill_batch(listing *l, size_t *next, const oct_image_prep *p, int strict, int batch, float *x,
-                      size_t per_image, int *h, int *w, size_t *rows, int *got)
+/* One file decoded and preprocessed into dst (c * h * w floats, h x w fixed by the first
+ * file that decodes). A file the library cannot read or preprocess is a skip: *msg gets
+ * the library's message (it names the file) and CLI_OK is returned; an image of another
+ * size, or no host memory, is fatal (CLI_FAILED). dst NULL: decoded and checked only. */
+static int load_one(const char *path, const oct_image_prep *p, int h, int w, float *dst, char *msg, size_t msg_len)
 {
-    *got = 0;
-    while (*got < batch && *next < l->n) {
-        size_t at = (*next)++;
-        const char *path = l->v[at].path;
-        oct_image img;
-        int ih, iw;
-        oct_status s = oct_image_load(path, &img);
-        if (s == OCT_OK) s = oct_image_prep_shape(p, &img, &ih, &iw);
-        if (s == OCT_OK && *h == 0) *h = ih, *w = iw;
-        if (s == OCT_OK && (ih != *h || iw != *w)) {
-            oct_image_release(&img);
-            return cli_fail("%s: preprocesses to %dx%d but earlier images to %dx%d; give --crop HxW", path, ih, iw,
-                            *h, *w);
-        }
-        if (s == OCT_OK && (size_t)p->channels * (size_t)ih * (size_t)iw != per_image) {
-            oct_image_release(&img);
-            return cli_fail("%s: preprocesses to %dx%d, larger than the batch buffer", path, ih, iw);
-        }
-        if (s == OCT_OK) s = oct_image_preprocess(&img, p, x + (size_t)*got * per_image, per_image);
+    oct_image img;
+    int ih, iw;
+    size_t per_image = (size_t)p->channels * (size_t)h * (size_t)w;
+    msg[0] = '\0';
+    oct_status s = oct_image_load(path, &img);
+    if (s == OCT_OK) s = oct_image_prep_shape(p, &img, &ih, &iw);
+    if (s == OCT_OK && (ih != h || iw != w)) {
         oct_image_release(&img);
-        if (s == OCT_ERR_HOST_MEMORY) return cli_fail_status(s);
-        if (s != OCT_OK) {
-            /* The library's message names the file and what is wrong with it. */
-            if (strict) return cli_fail("%s (--strict)", cli_status_text(s));
-            fprintf(stderr, "octcl: skipped %s\n", cli_status_text(s));
-            l->skipped++;
-            continue;
-        }
-        rows[(*got)++] = at;
+        return cli_fail("%s: preprocesses to %dx%d but earlier images to %dx%d; give --crop HxW", path, ih, iw, h, w);
     }
+    if (s == OCT_OK && dst) s = oct_image_preprocess(&img, p, dst, per_image);
+    oct_image_release(&img);
+    if (s == OCT_ERR_HOST_MEMORY) return cli_fail_status(s);
+    if (s != OCT_OK) snprintf(msg, msg_len, "%s", cli_status_text(s));
     return CLI_OK;
 }
 
-/* The floats one preprocessed image needs: from the crop, or from the first file that
- * decodes when there is no crop (later files must match it). */
-static int image_floats(const listing *l, const oct_image_prep *p, size_t *per_image)
+/* The size h x w every image preprocesses to: the first file's that decodes (later files
+ * must match it); 0 x 0 when none decodes. Every rank finds the same. */
+static int first_shape(const listing *l, const oct_image_prep *p, int *h, int *w)
 {
-    if (p->crop_h && p->crop_w) {
-        *per_image = (size_t)p->channels * (size_t)p->crop_h * (size_t)p->crop_w;
-        return CLI_OK;
-    }
+    *h = *w = 0;
     for (size_t i = 0; i < l->n; i++) {
         oct_image img;
-        int h, w;
         if (oct_image_load(l->v[i].path, &img) != OCT_OK) continue;
-        oct_status s = oct_image_prep_shape(p, &img, &h, &w);
+        oct_status s = oct_image_prep_shape(p, &img, h, w);
         oct_image_release(&img);
+        if (s != OCT_OK && p->crop_h && p->crop_w) continue; /* skipped when its turn comes */
         if (s != OCT_OK) return cli_fail_status(s);
-        *per_image = (size_t)p->channels * (size_t)h * (size_t)w;
         return CLI_OK;
     }
-    *per_image = 1;
     return CLI_OK;
 }
 
@@ -314,41 +297,136 @@ static void report_skipped(const listing *l)
                 l->skipped);
 }
 
-/* ------------------------------------------------------------------------------------ */
-/* run --images                                                                          */
+/* A file's skip message, or "" (decoded), appended to a round's text: the messages of a
+ * rank's block, each ended by '\0', in file order. */
+typedef struct {
+    char *v;
+    size_t n, cap;
+} text;
 
-int cli_images_batch(const oct_model *model, const oct_model_info *mi, const cli_images_options *o, oct_array *x)
+static int text_add(text *t, const char *msg)
 {
+    size_t len = strlen(msg) + 1;
+    if (t->n + len > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 4096;
+        while (cap < t->n + len) cap *= 2;
+        char *nv = realloc(t->v, cap);
+        if (!nv) return cli_fail("out of host memory for the messages of a round");
+        t->v = nv;
+        t->cap = cap;
+    }
+    memcpy(t->v + t->n, msg, len);
+    t->n += len;
+    return CLI_OK;
+}
+
+/* Files per rank and round: --chunk, else `dflt`; at most what keeps a round's gathered
+ * records and messages (up to `bytes` a file) within an MPI count (2^31 - 1). */
+static int64_t files_per_round(const cli_images_options *o, int dflt, const cli_mpi *m, size_t bytes)
+{
+    int64_t n = o->chunk > 0 ? o->chunk : dflt, most = (int64_t)(INT_MAX / ((size_t)m->size * bytes));
+    return n < most ? n : most > 0 ? most : 1;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* run --images: rows streamed                                                           */
+
+struct cli_image_rows {
     listing l;
     oct_image_prep p;
-    size_t per_image = 0, *rows = NULL;
-    int rc, h = 0, w = 0, got = 0;
-    memset(x, 0, sizeof *x);
-    if ((rc = cli_images_prep(model, mi, o, &p)) != CLI_OK) return rc;
-    if ((rc = list_images(o->dir, o->strict, &l)) != CLI_OK) goto done;
-    if ((rc = image_floats(&l, &p, &per_image)) != CLI_OK) goto done;
-    size_t n = l.n ? l.n : 1, next = 0;
-    x->data = malloc(n * per_image * sizeof(float));
-    rows = malloc(n * sizeof *rows);
-    if (!x->data || !rows) {
-        rc = cli_fail("out of host memory for %zu images", l.n);
-        goto done;
+    int h, w;
+    int64_t *rows;  /* (n): the listing's entry of each row (the files that decode) */
+    int64_t n;
+};
+
+void cli_image_rows_free(cli_image_rows *r)
+{
+    if (!r) return;
+    listing_free(&r->l);
+    free(r->rows);
+    free(r);
+}
+
+int cli_image_rows_open(const cli_mpi *m, const oct_model *model, const oct_model_info *mi,
+                        const cli_images_options *opt, cli_image_rows **out, int64_t shape[4])
+{
+    cli_images_options o = *opt;
+    cli_image_rows *r = calloc(1, sizeof *r);
+    uint8_t *ok = NULL;
+    text t = {0};
+    char *all = NULL, msg[1024];
+    int64_t all_len = 0, per_round = files_per_round(&o, 256, m, 1024), begin, count;
+    int rc = r ? CLI_OK : cli_fail("out of host memory");
+    *out = NULL;
+    o.say = cli_mpi_root(m);
+    if (rc == CLI_OK) rc = cli_images_prep(model, mi, &o, &r->p);
+    if (rc == CLI_OK) rc = list_images(o.dir, o.strict, o.say, &r->l);
+    if (rc == CLI_OK) rc = first_shape(&r->l, &r->p, &r->h, &r->w);
+    if (rc == CLI_OK && !(ok = calloc(r->l.n + 1, 1))) rc = cli_fail("out of host memory for %zu files", r->l.n);
+    if ((rc = cli_mpi_agree(m, rc, "list")) != CLI_OK) goto done;
+    /* Every rank must list the same files (a folder that differs between nodes?). */
+    rc = cli_mpi_same(m, (int64_t)r->l.n, "files in the folder");
+    if ((rc = cli_mpi_agree(m, rc, "same")) != CLI_OK) goto done;
+    /* Which files decode: each rank checks its block of each round; rank 0 names the
+     * skipped ones in order and sends every rank the round's verdicts. */
+    for (int64_t base = 0; base < (int64_t)r->l.n; base += per_round * m->size) {
+        int64_t round = (int64_t)r->l.n - base < per_round * m->size ? (int64_t)r->l.n - base : per_round * m->size;
+        cli_mpi_block(m, base, round, &begin, &count);
+        t.n = 0;
+        for (int64_t i = begin; rc == CLI_OK && i < begin + count; i++) {
+            if ((rc = load_one(r->l.v[i].path, &r->p, r->h, r->w, NULL, msg, sizeof msg)) != CLI_OK) break;
+            if (*msg && o.strict) rc = cli_fail("%s (--strict)", msg);
+            else rc = text_add(&t, msg);
+        }
+        if ((rc = cli_mpi_agree(m, rc, "images")) != CLI_OK) goto done;
+        if ((rc = cli_mpi_gather_bytes(m, t.v, (int64_t)t.n, &all, &all_len)) != CLI_OK) goto done;
+        if (cli_mpi_root(m)) {
+            const char *at = all;
+            for (int64_t i = 0; i < round; i++, at += strlen(at) + 1) {
+                ok[base + i] = !*at;
+                if (*at) {
+                    fprintf(stderr, "octcl: skipped %s\n", at);
+                    r->l.skipped++;
+                }
+            }
+        }
+        free(all);
+        all = NULL;
+        cli_mpi_bcast(m, ok + base, round);
     }
-    if ((rc = fill_batch(&l, &next, &p, o->strict, (int)n, x->data, per_image, &h, &w, rows, &got)) != CLI_OK)
-        goto done;
-    report_skipped(&l);
-    if (got == 0) {
-        rc = cli_fail("%s: no PNG or JPEG images to run", o->dir);
-        goto done;
-    }
-    for (int i = 0; i < got; i++) fprintf(stderr, "row %d: %s\n", i, l.v[rows[i]].path);
-    x->ndim = 4;
-    x->shape[0] = got, x->shape[1] = p.channels, x->shape[2] = h, x->shape[3] = w;
+    if (o.say) report_skipped(&r->l);
+    for (size_t i = 0; i < r->l.n; i++) r->n += ok[i];
+    if (r->n == 0 && cli_mpi_root(m)) rc = cli_fail("%s: no PNG or JPEG images to run", o.dir); /* said once */
+    if (rc == CLI_OK && !(r->rows = malloc((size_t)(r->n ? r->n : 1) * sizeof *r->rows)))
+        rc = cli_fail("out of host memory for %lld rows", (long long)r->n);
+    if (rc == CLI_OK)
+        for (size_t i = 0, j = 0; i < r->l.n; i++)
+            if (ok[i]) r->rows[j++] = (int64_t)i;
+    if ((rc = cli_mpi_agree(m, rc, "rows")) != CLI_OK) goto done;
+    if (o.say)
+        for (int64_t i = 0; i < r->n; i++) fprintf(stderr, "row %lld: %s\n", (long long)i, r->l.v[r->rows[i]].path);
+    shape[0] = r->n, shape[1] = r->p.channels, shape[2] = r->h, shape[3] = r->w;
+    *out = r;
+    r = NULL;
 done:
-    if (rc != CLI_OK) oct_array_release(x);
-    free(rows);
-    listing_free(&l);
+    free(all);
+    free(t.v);
+    free(ok);
+    cli_image_rows_free(r);
     return rc;
+}
+
+int cli_image_rows_read(cli_image_rows *r, int64_t first, int64_t count, float *dst)
+{
+    size_t per_image = (size_t)r->p.channels * (size_t)r->h * (size_t)r->w;
+    char msg[1024];
+    for (int64_t i = 0; i < count; i++) {
+        const char *path = r->l.v[r->rows[first + i]].path;
+        int rc = load_one(path, &r->p, r->h, r->w, dst + (size_t)i * per_image, msg, sizeof msg);
+        if (rc != CLI_OK) return rc;
+        if (*msg) return cli_fail("%s (it decoded when the folder was checked: did it change?)", msg);
+    }
+    return CLI_OK;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -381,76 +459,153 @@ static void top_classes(const float *logits, int classes, int k, int *idx, doubl
     }
 }
 
-int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_device_info *di,
-                        const char *model_path, const cli_images_options *o)
+/* A file's result in a round, gathered as bytes: skipped, or its top classes. */
+typedef struct {
+    int32_t skipped;
+    int32_t idx[16];
+    double prob[16];
+} file_result;
+
+/* This rank's block [begin, begin + count) of files: decoded in batches of `batch`,
+ * classified; res[i] and the round's messages (one per file, "" when it decoded). */
+static int classify_block(oct_model *model, const listing *l, const oct_image_prep *p, int h, int w, int strict,
+                          int batch, int classes, int k, int64_t begin, int64_t count, float *x, float *logits,
+                          int64_t *rows, file_result *res, text *t, double *seconds)
 {
-    listing l;
+    size_t per_image = (size_t)p->channels * (size_t)h * (size_t)w;
+    char msg[1024];
+    int rc = CLI_OK, got = 0;
+    t->n = 0;
+    for (int64_t i = 0; i <= count && rc == CLI_OK; i++) {
+        if (i < count) {
+            memset(&res[i], 0, sizeof res[i]);
+            if ((rc = load_one(l->v[begin + i].path, p, h, w, x + (size_t)got * per_image, msg, sizeof msg)) != CLI_OK)
+                break;
+            if (*msg && strict) {
+                rc = cli_fail("%s (--strict)", msg);
+                break;
+            }
+            if ((rc = text_add(t, msg)) != CLI_OK) break;
+            res[i].skipped = *msg != '\0';
+            if (!*msg) rows[got++] = i;
+        }
+        if (got == batch || (i == count && got > 0)) {
+            double t0 = cli_now();
+            oct_status s = cli_forward(model, x, got, h, w, logits, NULL, NULL);
+            *seconds += cli_now() - t0;
+            if (s != OCT_OK) {
+                rc = cli_fail_status(s);
+                break;
+            }
+            for (int j = 0; j < got; j++) {
+                int idx[16];
+                double prob[16];
+                top_classes(logits + (size_t)j * classes, classes, k, idx, prob);
+                for (int c = 0; c < k; c++) res[rows[j]].idx[c] = idx[c], res[rows[j]].prob[c] = prob[c];
+            }
+            got = 0;
+        }
+    }
+    return rc;
+}
+
+int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info *mi, const oct_device_info *di,
+                        const char *model_path, const cli_images_options *opt)
+{
+    cli_images_options o_ = *opt, *o = &o_;
+    listing l = {0};
     oct_image_prep p;
     float *x = NULL, *logits = NULL;
-    size_t per_image = 0, *rows = NULL, next = 0;
+    int64_t *rows = NULL, begin, count, all_len = 0, msgs_len = 0;
+    int64_t per_round = files_per_round(opt, 4 * opt->batch, m, sizeof(file_result) + 1024);
+    file_result *res = NULL;
+    char *all = NULL, *msgs = NULL;
+    text t = {0};
     long long *confusion = NULL;
+    double *rank_seconds = NULL, *rank_images = NULL, mine = 0.0; /* mine: images this rank decoded */
     int rc, h = 0, w = 0, classes = mi->num_classes, k = o->top_k < classes ? o->top_k : classes;
     int images = 0, correct = 0, first_json = 1;
     double seconds = 0.0, t_start = cli_now();
     char a[32];
 
-    if ((rc = cli_images_prep(model, mi, o, &p)) != CLI_OK) return rc;
-    if ((rc = list_images(o->dir, o->strict, &l)) != CLI_OK) goto done;
-    if (l.nclasses > classes) {
+    o->say = cli_mpi_root(m);
+    rc = cli_images_prep(model, mi, o, &p);
+    if (rc == CLI_OK) rc = list_images(o->dir, o->strict, o->say, &l);
+    if (rc == CLI_OK && l.nclasses > classes)
         rc = cli_fail("%s has %d class folders but the model has %d classes", o->dir, l.nclasses, classes);
-        goto done;
+    if (rc == CLI_OK) rc = first_shape(&l, &p, &h, &w);
+    if (rc == CLI_OK) {
+        size_t per_image = (size_t)p.channels * (size_t)(h ? h : 1) * (size_t)(w ? w : 1);
+        x = malloc((size_t)o->batch * per_image * sizeof *x);
+        logits = malloc((size_t)o->batch * (size_t)classes * sizeof *logits);
+        rows = malloc((size_t)o->batch * sizeof *rows);
+        res = malloc((size_t)per_round * sizeof *res);
+        confusion = calloc((size_t)classes * (size_t)classes, sizeof *confusion);
+        rank_seconds = calloc((size_t)m->size, sizeof *rank_seconds);
+        rank_images = calloc((size_t)m->size, sizeof *rank_images);
+        if (!x || !logits || !rows || !res || !confusion || !rank_seconds || !rank_images)
+            rc = cli_fail("out of host memory for a batch of %d images", o->batch);
     }
-    if ((rc = image_floats(&l, &p, &per_image)) != CLI_OK) goto done;
-    x = malloc((size_t)o->batch * per_image * sizeof *x);
-    logits = malloc((size_t)o->batch * (size_t)classes * sizeof *logits);
-    rows = malloc((size_t)o->batch * sizeof *rows);
-    confusion = calloc((size_t)classes * (size_t)classes, sizeof *confusion);
-    if (!x || !logits || !rows || !confusion) {
-        rc = cli_fail("out of host memory for a batch of %d images", o->batch);
-        goto done;
-    }
-    for (;;) {
-        int got;
-        if ((rc = fill_batch(&l, &next, &p, o->strict, o->batch, x, per_image, &h, &w, rows, &got)) != CLI_OK)
+    if ((rc = cli_mpi_agree(m, rc, "list")) != CLI_OK) goto done;
+    /* Every rank must list the same files (a folder that differs between nodes?). */
+    rc = cli_mpi_same(m, (int64_t)l.n, "files in the folder");
+    if (rc == CLI_OK) rc = cli_mpi_same(m, per_round, "files per chunk");
+    if ((rc = cli_mpi_agree(m, rc, "same")) != CLI_OK) goto done;
+    /* Rounds of per_round files per rank, each rank its block; rank 0 gathers each file's
+     * verdict and top classes and prints them in file order. */
+    for (int64_t base = 0; base < (int64_t)l.n; base += per_round * m->size) {
+        int64_t round = (int64_t)l.n - base < per_round * m->size ? (int64_t)l.n - base : per_round * m->size;
+        cli_mpi_block(m, base, round, &begin, &count);
+        rc = classify_block(model, &l, &p, h, w, o->strict, o->batch, classes, l.nclasses ? 1 : k, begin, count, x,
+                            logits, rows, res, &t, &seconds);
+        if ((rc = cli_mpi_agree(m, rc, "round")) != CLI_OK) goto done;
+        for (int64_t i = 0; i < count; i++) mine += !res[i].skipped;
+        if ((rc = cli_mpi_gather_bytes(m, res, count * (int64_t)sizeof *res, &all, &all_len)) != CLI_OK ||
+            (rc = cli_mpi_gather_bytes(m, t.v, (int64_t)t.n, &msgs, &msgs_len)) != CLI_OK)
             goto done;
-        if (got == 0) break;
-        double t0 = cli_now();
-        oct_status s = cli_forward(model, x, got, h, w, logits, NULL, NULL);
-        seconds += cli_now() - t0;
-        if (s != OCT_OK) {
-            rc = cli_fail_status(s);
-            goto done;
-        }
-        for (int i = 0; i < got; i++) {
-            const float *row = logits + (size_t)i * classes;
-            const entry *e = &l.v[rows[i]];
-            int idx[16];
-            double prob[16];
-            top_classes(row, classes, l.nclasses ? 1 : k, idx, prob);
+        const char *at = msgs;
+        for (int64_t i = 0; cli_mpi_root(m) && i < round; i++, at += strlen(at) + 1) {
+            const file_result *f = (const file_result *)(all + (size_t)i * sizeof *f);
+            const entry *e = &l.v[base + i];
+            if (f->skipped) {
+                fprintf(stderr, "octcl: skipped %s\n", at);
+                l.skipped++;
+                continue;
+            }
             if (l.nclasses) {
-                confusion[(size_t)e->label * classes + idx[0]]++;
-                correct += idx[0] == e->label;
+                confusion[(size_t)e->label * classes + f->idx[0]]++;
+                correct += f->idx[0] == e->label;
             } else if (o->json) {
                 printf("%s\n  {\"file\": ", first_json ? "{\"images\": [" : ",");
                 first_json = 0;
                 cli_json_string(stdout, e->path);
                 printf(", \"top\": [");
                 for (int j = 0; j < k; j++) {
-                    printf("%s{\"class\": %d, \"name\": ", j ? ", " : "", idx[j]);
-                    cli_json_string(stdout, class_name(&l, mi, idx[j], a, sizeof a));
-                    printf(", \"probability\": %.6f}", prob[j]);
+                    printf("%s{\"class\": %d, \"name\": ", j ? ", " : "", f->idx[j]);
+                    cli_json_string(stdout, class_name(&l, mi, f->idx[j], a, sizeof a));
+                    printf(", \"probability\": %.6f}", f->prob[j]);
                 }
                 printf("]}");
             } else {
                 printf("%s:", e->path);
                 for (int j = 0; j < k; j++)
-                    printf("%s %s %.1f%%", j ? "," : "", class_name(&l, mi, idx[j], a, sizeof a), 100.0 * prob[j]);
+                    printf("%s %s %.1f%%", j ? "," : "", class_name(&l, mi, f->idx[j], a, sizeof a),
+                           100.0 * f->prob[j]);
                 printf("\n");
             }
             images++;
         }
         fflush(stdout);
+        free(all);
+        free(msgs);
+        all = msgs = NULL;
     }
+    /* The forward seconds summed over the ranks; each rank's share. */
+    cli_mpi_gather_double(m, seconds, rank_seconds);
+    cli_mpi_gather_double(m, mine, rank_images);
+    if (!cli_mpi_root(m)) goto done;
+    seconds = 0.0;
+    for (int r = 0; r < m->size; r++) seconds += rank_seconds[r];
     report_skipped(&l);
     double total = cli_now() - t_start;
     if (!l.nclasses) {
@@ -491,8 +646,16 @@ int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_de
     } else {
         printf("accuracy: %.2f%% (%d/%d)\n", 100.0 * correct / images, correct, images);
         printf("images: %d in %d class folders of %s, %d skipped\n", images, l.nclasses, o->dir, l.skipped);
-        printf("speed: %.1f images/s decoded and classified (%.3f s, of which %.3f s forward passes, batch %d)\n",
-               images / total, total, seconds, o->batch);
+        if (m->active)
+            printf("speed: %.1f images/s decoded and classified over %d MPI rank(s) (%.3f s wall clock of rank 0; "
+                   "forward passes %.3f s summed over the ranks, batch %d)\n",
+                   images / total, m->size, total, seconds, o->batch);
+        else
+            printf("speed: %.1f images/s decoded and classified (%.3f s, of which %.3f s forward passes, batch %d)\n",
+                   images / total, total, seconds, o->batch);
+        for (int r = 0; m->active && r < m->size; r++) /* under mpirun: each rank's share */
+            printf("  rank %d: %.1f images/s (%.0f images in %.3f s of forward passes)\n", r,
+                   rank_seconds[r] > 0 ? rank_images[r] / rank_seconds[r] : 0.0, rank_images[r], rank_seconds[r]);
         printf("device: %s (%s) [%s]\n", di->name, di->reason, cli_backend_name(di->backend));
         if (mi->alpha >= 0)
             printf("model: %s (alpha %g, %lld parameters)\n", model_path, mi->alpha, mi->parameters);
@@ -509,7 +672,13 @@ int cli_images_classify(oct_model *model, const oct_model_info *mi, const oct_de
         }
     }
 done:
+    free(msgs);
+    free(all);
+    free(t.v);
+    free(rank_images);
+    free(rank_seconds);
     free(confusion);
+    free(res);
     free(rows);
     free(logits);
     free(x);

@@ -170,6 +170,47 @@ int cli_mpi_gather(const cli_mpi *m, const float *src, int64_t count, float *dst
     return CLI_OK;
 }
 
+int cli_mpi_gather_bytes(const cli_mpi *m, const void *src, int64_t len, char **dst, int64_t *dst_len)
+{
+    *dst = NULL;
+    *dst_len = 0;
+#if OCTCL_HAVE_MPI
+    if (m->active) {
+        int n = (int)len, *counts = NULL, *displs = NULL, total = 0;
+        if (m->rank == 0) {
+            counts = malloc((size_t)m->size * sizeof *counts);
+            displs = malloc((size_t)m->size * sizeof *displs);
+            if (!counts || !displs) MPI_Abort(MPI_COMM_WORLD, 1); /* a few ints: never in practice */
+        }
+        MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (m->rank == 0) {
+            for (int r = 0; r < m->size; r++) displs[r] = total, total += counts[r];
+            if (!(*dst = malloc((size_t)total + 1))) MPI_Abort(MPI_COMM_WORLD, 1); /* a round's records */
+            *dst_len = total;
+        }
+        MPI_Gatherv(src, n, MPI_BYTE, *dst, counts, displs, MPI_BYTE, 0, MPI_COMM_WORLD);
+        free(counts);
+        free(displs);
+        return CLI_OK;
+    }
+#endif
+    (void)m;
+    if (!(*dst = malloc((size_t)len + 1)))
+        return cli_fail("out of host memory for %lld bytes of results", (long long)len);
+    if (len) memcpy(*dst, src, (size_t)len);
+    *dst_len = len;
+    return CLI_OK;
+}
+
+void cli_mpi_bcast(const cli_mpi *m, void *buf, int64_t len)
+{
+#if OCTCL_HAVE_MPI
+    if (m->active && len > 0) MPI_Bcast(buf, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD);
+#else
+    (void)m, (void)buf, (void)len;
+#endif
+}
+
 void cli_mpi_gather_double(const cli_mpi *m, double v, double *all)
 {
 #if OCTCL_HAVE_MPI

@@ -61,6 +61,13 @@ int cli_mpi_same(const cli_mpi *m, int64_t v, const char *what);
  * order; dst needs room for the sum (only on rank 0). */
 int cli_mpi_gather(const cli_mpi *m, const float *src, int64_t count, float *dst);
 
+/* Gather `len` bytes from every rank (any length, may be 0) in rank order into a buffer
+ * rank 0 allocates (*dst, *dst_len bytes; free it); other ranks get NULL and 0. A plain
+ * run gets a copy. Returns CLI_FAILED only when that copy cannot be allocated. */
+int cli_mpi_gather_bytes(const cli_mpi *m, const void *src, int64_t len, char **dst, int64_t *dst_len);
+/* Rank 0's `len` bytes of buf into every rank's buf. */
+void cli_mpi_bcast(const cli_mpi *m, void *buf, int64_t len);
+
 /* One double per rank into rank 0's all[size] (size entries). */
 void cli_mpi_gather_double(const cli_mpi *m, double v, double *all);
 /* Sum of n long longs over the ranks into rank 0's v (in place). */

@@ -51,7 +51,7 @@ static void usage(FILE *f)
             "                     (cpu,opencl:0:0): the batch is cut into chunks the devices take as\n"
             "                     they finish; each device's images and images/s go to stderr\n"
             "  --max-device-mem B activation memory a pass may hold (e.g. 64M); larger batches run in chunks\n"
-            "  --chunk N          rows of --input read (and run) at a time, per MPI rank (default: 16\n"
+            "  --chunk N          rows of --input or --images read (and run) at a time, per MPI rank (default: 16\n"
             "                     MiB of input): memory stays constant in the size of the input; the output\n"
             "                     is written as it comes into a temporary renamed into place at the end\n"
             "  -h, --help         this help\n"
@@ -309,22 +309,22 @@ static void print_header(const run_options *o, const oct_model_info *mi, const o
 /* The command                                                                           */
 
 /* The rows of the input in rounds of `chunk` rows per rank, each rank its contiguous
- * block of the round (mpi_shard.h): read from the .npy reader `in` (else copied from the
- * in-memory batch x), checked, normalised (a file's rows), through the model; rank 0
+ * block of the round (mpi_shard.h): read from the .npy reader `in`, decoded from the
+ * image folder `imgs` (images.c), else copied from the in-memory batch x; checked, normalised (a file's rows), through the model; rank 0
  * gathers the outputs (per floats a row) and writes them to `out`, or prints them when
  * out is NULL. *rows_done and *seconds: this rank's rows and forward seconds. */
 static int run_stream(const cli_mpi *m, const run_options *o, oct_model *model, const oct_model_info *mi,
-                      oct_npy_reader *in, const oct_array *x, const int64_t *shape, int64_t per, int chunk,
-                      oct_npy_writer *out, double *rows_done, double *seconds)
+                      oct_npy_reader *in, cli_image_rows *imgs, const oct_array *x, const int64_t *shape,
+                      int64_t per, int chunk, oct_npy_writer *out, double *rows_done, double *seconds)
 {
     int64_t n = shape[0], begin, count;
     size_t row = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3];
     int h = (int)shape[2], w = (int)shape[3], rc = CLI_OK, told = 0, traced = 0;
-    float *xs = in ? malloc((size_t)chunk * row * sizeof(float)) : NULL;
+    float *xs = in || imgs ? malloc((size_t)chunk * row * sizeof(float)) : NULL;
     float *ys = malloc((size_t)chunk * (size_t)per * sizeof(float));
     float *all = cli_mpi_root(m) ? malloc((size_t)chunk * (size_t)m->size * (size_t)per * sizeof(float)) : NULL;
     oct_status s;
-    if ((in && !xs) || !ys || (cli_mpi_root(m) && !all))
+    if (((in || imgs) && !xs) || !ys || (cli_mpi_root(m) && !all))
         rc = cli_fail("out of host memory for a chunk of %d rows", chunk);
     if ((rc = cli_mpi_agree(m, rc, "alloc")) != CLI_OK) goto done;
     for (int64_t base = 0; base < n; base += (int64_t)chunk * m->size) {
@@ -336,6 +336,9 @@ static int run_stream(const cli_mpi *m, const run_options *o, oct_model *model, 
                 rc = cli_fail_status(s);
             else if ((rc = check_finite(o->input, xs, (size_t)count * row, begin, row)) == CLI_OK)
                 normalise_input(o, mi, xs, (size_t)count * row);
+            rows = xs;
+        } else if (imgs) {
+            rc = cli_image_rows_read(imgs, begin, count, xs);
             rows = xs;
         } else {
             rows = x->data + (size_t)begin * row;
@@ -384,6 +387,7 @@ int cli_cmd_run(int argc, char **argv)
     oct_context *ctx = NULL;
     oct_model *model = NULL;
     oct_npy_reader *in = NULL;
+    cli_image_rows *imgs = NULL;
     oct_npy_writer *out = NULL;
     oct_array x = {0};
     oct_device_info di;
@@ -427,15 +431,18 @@ int cli_cmd_run(int argc, char **argv)
     if (rc == CLI_OK) {
         if (o.input)
             rc = open_input(&o, mi.in_channels, &in, shape);
-        else if (o.img.dir)
-            rc = cli_images_batch(model, &mi, &o.img, &x);
-        else
+        else if (!o.img.dir)
             rc = make_random(&o, mi.in_channels, &x);
-        if (rc == CLI_OK && !o.input) memcpy(shape, x.shape, sizeof x.shape);
+        if (rc == CLI_OK && !o.input && !o.img.dir) memcpy(shape, x.shape, sizeof x.shape);
+    }
+    if (o.img.dir) {
+        /* The folder is listed and checked by every rank together (images.c): agree first. */
+        if ((rc = cli_mpi_agree(&m, rc, "model")) != CLI_OK) goto done;
+        o.img.chunk = o.chunk;
+        if ((rc = cli_image_rows_open(&m, model, &mi, &o.img, &imgs, shape)) != CLI_OK) goto done; /* agreed */
     }
     if (rc == CLI_OK && (o.input || o.img.dir))
-        rc = check_fits(model, &di, mi.in_channels, o.img.dir ? (int)shape[0] : 0, (int)shape[2], (int)shape[3],
-                        o.max_mem);
+        rc = check_fits(model, &di, mi.in_channels, 0, (int)shape[2], (int)shape[3], o.max_mem);
     if (rc == CLI_OK) {
         /* Outputs per image at this size (a feature map grows with the input). */
         if ((s = oct_model_output_shape(model, 1, (int)shape[2], (int)shape[3], &ot)) != OCT_OK)
@@ -453,7 +460,7 @@ int cli_cmd_run(int argc, char **argv)
         size_t row = (size_t)shape[1] * (size_t)shape[2] * (size_t)shape[3] * sizeof(float);
         size_t rows = ((size_t)16 << 20) / row;
         if (!chunk) chunk = rows < 1 ? 1 : rows > MAX_BATCH ? MAX_BATCH : (int)rows;
-        if (!o.input && chunk < shape[0]) chunk = (int)shape[0]; /* in memory already: one round */
+        if (!o.input && !o.img.dir && chunk < shape[0]) chunk = (int)shape[0]; /* in memory already: one round */
         if ((int64_t)chunk * m.size * per > INT_MAX) chunk = (int)(INT_MAX / ((int64_t)m.size * per));
         if (chunk < 1) rc = cli_fail("one output row of %lld floats is too large to gather", (long long)per);
     }
@@ -477,7 +484,7 @@ int cli_cmd_run(int argc, char **argv)
     if (o.verbose && cli_mpi_root(&m)) print_header(&o, &mi, &di, shape);
     fflush(stdout);
     double t0 = cli_now();
-    if ((rc = run_stream(&m, &o, model, &mi, in, &x, shape, per, chunk, out, &rows_done, &seconds)) != CLI_OK)
+    if ((rc = run_stream(&m, &o, model, &mi, in, imgs, &x, shape, per, chunk, out, &rows_done, &seconds)) != CLI_OK)
         goto done;
     wall = cli_now() - t0;
     cli_devset_print(stderr, "ran "); /* each device's share, with a device set */
@@ -516,6 +523,7 @@ done:
     free(rank_seconds);
     free(rank_rows);
     oct_npy_reader_close(in);
+    cli_image_rows_free(imgs);
     oct_array_release(&x);
     cli_model_free(model);
     oct_context_free(ctx);

@@ -2,7 +2,8 @@
 # test_mpi.sh — `mpirun -n 2 octcl classify|run` on this host against one process:
 # the same predictions and byte-identical outputs; a rank made to fail (the test hook
 # $OCTCL_TEST_FAIL_RANK) fails the job with that rank's error on stderr, no output file,
-# an existing output file untouched, no temporaries left, and no hang.
+# an existing output file untouched, no temporaries left, and no hang. Image folders
+# (classify|run --images, with files that do not decode) give the same bytes as one process.
 #
 #   sh tests/test_mpi.sh path/to/octcl MPI_BUILT(0|1) [scratch-dir] [mpirun]
 #
@@ -222,6 +223,119 @@ if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
     expect_err "octcl: error: rank 1: rank 1 failed on purpose (test hook OCTCL_TEST_FAIL_RANK, at 'warmup')"
 else
     echo "note: skipping the classify checks: no model $MODEL or no data set $DATA"
+fi
+
+# ---- image folders: classify --images and run --images, streamed and sharded -------------
+# A flat folder of PNG and JPEG files (two that do not decode and a text file among them)
+# and a class folder; under mpirun each rank decodes only its files, rank 0 prints every
+# file's line and every skip notice once, in file order: the same bytes as one process.
+if [ -f "$MODEL" ] && /usr/bin/python3 -c "import numpy, PIL" 2>/dev/null; then
+    /usr/bin/python3 - "$SCRATCH/img" <<'EOF' || fail "cannot write the images"
+import os
+import sys
+import numpy as np
+from PIL import Image
+root = sys.argv[1]
+rng = np.random.default_rng(15)
+for sub in ("flat", "cls/coat", "cls/shirt"):
+    os.makedirs(os.path.join(root, sub), exist_ok=True)
+for i in range(13):
+    a = (rng.random((28 + i % 3, 28 + i % 2)) * 255).astype(np.uint8)
+    Image.fromarray(a).save(os.path.join(root, "flat", f"img{i:02d}." + ("png" if i % 2 else "jpg")))
+    Image.fromarray(a).save(os.path.join(root, "cls", ("coat", "shirt")[i % 2], f"f{i:02d}.png"))
+# img05 (in rank 1's block with --chunk 3 over 2 ranks) and img09 (cut in half) do not
+# decode, nor does cls/shirt/f20.jpg; notes.txt is no image at all.
+with open(os.path.join(root, "flat", "img05.png"), "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + bytes(40))
+with open(os.path.join(root, "flat", "img09.png"), "rb") as f:
+    cut = f.read()
+with open(os.path.join(root, "flat", "img09.png"), "wb") as f:
+    f.write(cut[: len(cut) // 2])
+with open(os.path.join(root, "flat", "notes.txt"), "w") as f:
+    f.write("not an image\n")
+with open(os.path.join(root, "cls", "shirt", "f20.jpg"), "wb") as f:
+    f.write(b"\xff\xd8\xff\xe0" + bytes(30))
+EOF
+    IMG=$SCRATCH/img
+    skips() { grep 'skipped' "$ERR" >"$1"; }
+    one classify --device cpu --model "$MODEL" --images "$IMG/flat" --batch 2
+    expect_rc 0
+    cp "$OUT" "$SCRATCH/ic_one.txt"
+    skips "$SCRATCH/ic_one.skip"
+    [ "$(wc -l <"$SCRATCH/ic_one.skip")" -eq 4 ] || fail "one process: expected 3 skip notices and a count"
+    pass
+    for k in 2 3; do
+        mpi $k classify --device cpu --model "$MODEL" --images "$IMG/flat" --batch 2 --chunk 3
+        expect_rc 0
+        same "$SCRATCH/ic_one.txt" "$OUT"
+        skips "$SCRATCH/ic_mpi.skip"
+        same "$SCRATCH/ic_one.skip" "$SCRATCH/ic_mpi.skip"
+    done
+    one classify --device cpu --model "$MODEL" --images "$IMG/flat" --json --top 2
+    cp "$OUT" "$SCRATCH/ij_one.txt"
+    mpi 2 classify --device cpu --model "$MODEL" --images "$IMG/flat" --json --top 2 --chunk 1
+    expect_rc 0
+    same "$SCRATCH/ij_one.txt" "$OUT"
+    # Class folders: the accuracy report (all but its timings) as one process gives.
+    one classify --device cpu --model "$MODEL" --images "$IMG/cls" --batch 3 --json
+    expect_rc 0
+    sed 's/"seconds": [0-9.]*, "forward_seconds": [0-9.]*//' "$OUT" >"$SCRATCH/il_one.txt"
+    mpi 2 classify --device cpu --model "$MODEL" --images "$IMG/cls" --batch 3 --chunk 2 --json
+    expect_rc 0
+    sed 's/"seconds": [0-9.]*, "forward_seconds": [0-9.]*//' "$OUT" >"$SCRATCH/il_two.txt"
+    same "$SCRATCH/il_one.txt" "$SCRATCH/il_two.txt"
+    expect_out '"images": 13, "skipped": 1'
+    mpi 2 classify --device cpu --model "$MODEL" --images "$IMG/cls" --batch 3 --chunk 2
+    expect_rc 0
+    expect_out "accuracy: "
+    expect_out "  rank 1: "
+
+    # run --images: the output file byte for byte, the rows and skip notices once each.
+    one run --device cpu --model "$MODEL" --images "$IMG/flat" --output "$SCRATCH/ir_one.npy"
+    expect_rc 0
+    grep -e '^row ' -e 'skipped' "$ERR" >"$SCRATCH/ir_one.err"
+    one run --device cpu --model "$MODEL" --images "$IMG/flat"
+    cp "$OUT" "$SCRATCH/ir_one.txt"
+    mpi 2 run --device cpu --model "$MODEL" --images "$IMG/flat" --chunk 2 --output "$SCRATCH/ir_two.npy"
+    expect_rc 0
+    same "$SCRATCH/ir_one.npy" "$SCRATCH/ir_two.npy"
+    grep -e '^row ' -e 'skipped' "$ERR" >"$SCRATCH/ir_two.err"
+    same "$SCRATCH/ir_one.err" "$SCRATCH/ir_two.err"
+    expect_err "  rank 1: "
+    mpi 3 run --device cpu --model "$MODEL" --images "$IMG/flat" --chunk 1
+    expect_rc 0
+    same "$SCRATCH/ir_one.txt" "$OUT"
+
+    # --strict: the broken file in rank 1's block fails the job, named by rank 1.
+    mpi 2 classify --device cpu --model "$MODEL" --images "$IMG/flat" --chunk 3 --strict
+    expect_fail
+    expect_err "octcl: error: rank 1: "
+    expect_err "img05.png"
+    expect_err "(--strict)"
+    # A rank that fails while the files are listed and checked (run), or in the image
+    # rounds: the job fails naming the rank, and no output file is made or touched.
+    for at in list images rows round write; do
+        fail_at 1 $at
+        mpi 2 run --device cpu --model "$MODEL" --images "$IMG/flat" --chunk 2 --output "$SCRATCH/inew.npy"
+        expect_fail
+        expect_err "octcl: error: rank 1: rank 1 failed on purpose (test hook OCTCL_TEST_FAIL_RANK, at '$at')"
+        [ ! -e "$SCRATCH/inew.npy" ] || fail "a failed job created inew.npy"
+        no_temporaries
+    done
+    fail_at 1 round
+    mpi 2 run --device cpu --model "$MODEL" --images "$IMG/flat" --chunk 2 --output "$SCRATCH/keep.npy"
+    expect_fail
+    same "$SCRATCH/keep.npy" "$SCRATCH/keep.orig"
+    for at in list round; do
+        fail_at 1 $at
+        mpi 2 classify --device cpu --model "$MODEL" --images "$IMG/cls" --chunk 2 --batch 3
+        expect_fail
+        expect_err "octcl: error: rank 1: rank 1 failed on purpose (test hook OCTCL_TEST_FAIL_RANK, at '$at')"
+        grep -q '^accuracy' "$OUT" && fail "a failed job printed a report"
+        pass
+    done
+else
+    echo "note: skipping the image-folder checks: no model $MODEL or no numpy/PIL in /usr/bin/python3"
 fi
 
 echo "$PASSED passed, 0 failed"
