@@ -88,9 +88,10 @@ typedef struct {
     float *packed;     /* (co blocks, kdim, OCT__DK_MR) */
     size_t bytes;      /* of packed */
     int kind;          /* OCT__CPU_PACK_DIRECT, or OCT__CPU_PACK_WINO + the GEMM kernel (gemm.h) of
-                          Winograd's transformed weights (winograd.h) */
+                          Winograd's transformed weights (winograd.h), or OCT__CPU_PACK_GEMM + the
+                          kernel of a 1x1 convolution's weights as oct__sgemm_apack lays them out */
 } cpu__packed_t;
-enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1 };
+enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1, OCT__CPU_PACK_GEMM = 8 };
 
 /* The backend's state, one per context (ctx->state). */
 typedef struct {
@@ -962,6 +963,28 @@ static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, cons
     return OCT_OK;
 }
 
+/* A 1x1 convolution's weights (co, ci) packed for GEMM kernel isa (oct__sgemm_apack),
+ * from the cache or packed now. */
+static oct_status cpu__gemm_weights(oct__cpu_state *st, const oct__buf *wb, int co, int ci, int isa, const float **out)
+{
+    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
+        cpu__packed_t *p = &st->packed[i];
+        if (p->src == wb->host && !p->src2 && p->count == wb->count && p->co == co &&
+            p->kind == OCT__CPU_PACK_GEMM + isa) {
+            *out = p->packed;
+            return OCT_OK;
+        }
+    }
+    size_t floats = oct__sgemm_apack_floats(isa, co, ci);
+    float *ap = cpu__alloc_floats(floats);
+    if (!ap) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu convg: out of memory packing %d x %d weights", co, ci);
+    oct__sgemm_apack(isa, 0, co, ci, wb->host, ci, ap);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, NULL, wb->count, co, ap, floats * sizeof(float),
+                                       OCT__CPU_PACK_GEMM + isa});
+    *out = ap;
+    return OCT_OK;
+}
+
 typedef struct {
     oct__wino_conv cv;
     oct__cpu_state *st;
@@ -1550,6 +1573,8 @@ typedef struct {
     size_t ncb, ncob;   /* blocks of pixels and of channels per (image, group) */
     int avx512;
     const float *shared; /* the (image, group)'s whole im2col (kdim, ho * wo), or NULL */
+    const float *apk;    /* 1x1, one group: the weights packed for kernel isa (oct__sgemm_apack), or NULL */
+    int isa;
     int b, g;            /* that image and group */
     cpu__chunks work;   /* over n * groups * ncob * ncb items (ncob * ncb when shared) */
 } cpu__g_gemm_job;
@@ -1586,9 +1611,16 @@ static void cpu__g_gemm_task(void *arg, int t)
                 ldb = j->cols;
             }
             float *yp = cpu__image(y, b) + (size_t)co0 * hwo + p0;
+            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
+            if (j->apk) {
+                /* Weights packed once; bias, residual and ReLU on each tile as it is final. */
+                oct__gemm_epi e = {bias ? bias + co0 : NULL, rp, hwo, op->relu};
+                oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk, bmat,
+                                       (int)ldb, yp, (int)hwo, op->accumulate, &e);
+                continue;
+            }
             oct__sgemm(0, 0, rows, (int)(p1 - p0), (int)j->kdim, wt + (size_t)co0 * j->kdim, (int)j->kdim, bmat,
                        (int)ldb, yp, (int)hwo, op->accumulate);
-            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
             if (bias || rp || op->relu) {
                 if (j->avx512)
                     cpu__g_epi_512(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
@@ -1621,7 +1653,8 @@ static void cpu__g_im2col_task(void *arg, int t)
 /* Blocks of pixels (and, when they are too few, of output channels) for about `want`
  * items over `per` (image, group) pairs: at most `cols_max` pixels, at least 64 unless
  * the plane is smaller, a multiple of 16. */
-static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co)
+static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co,
+                          size_t co_align)
 {
     size_t cols = cols_max < hwo ? cols_max : hwo;
     if (per * ((hwo + cols - 1) / cols) < want) {
@@ -1638,7 +1671,7 @@ static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t wan
     if (cut_co && items < want && j->cog >= 32) {
         size_t parts = (want + items - 1) / items;
         size_t cob = ((size_t)j->cog + parts - 1) / parts;
-        cob = (cob + 15) / 16 * 16;
+        cob = (cob + co_align - 1) / co_align * co_align;
         j->cob = (int)cob;
     }
     j->ncob = ((size_t)j->cog + j->cob - 1) / j->cob;
@@ -1648,7 +1681,18 @@ static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int d
 {
     const oct__view *x = &op->x, *y = &op->y;
     cpu__g_gemm_job j = {op, st, direct_b, x->c / op->groups, y->c / op->groups, 0, 0, 0, 0, 0, st->direct, NULL,
-                         0, 0, {0}};
+                         NULL, 0, 0, 0, {0}};
+    /* 1x1 stride 1, one group: the weights packed once for the GEMM kernel (cached like
+     * the direct kernel's) and the epilogue fused into the GEMM's tile stores;
+     * $OCTCL_CPU_GEMM_PACKED=0 keeps the per-call packing and the separate pass. */
+    const char *env = getenv("OCTCL_CPU_GEMM_PACKED");
+    size_t co_align = 16;
+    if (direct_b && op->groups == 1 && !(env && strcmp(env, "0") == 0)) {
+        j.isa = oct__sgemm_isa();
+        int mr = oct__sgemm_mr(j.isa);
+        OCT__TRY(cpu__gemm_weights(st, op->weight, y->c, x->c, j.isa, &j.apk));
+        while (co_align % (size_t)mr) co_align += 16; /* channel blocks start on whole strips */
+    }
     size_t hwo = (size_t)y->h * y->w, per = (size_t)y->n * op->groups;
     j.kdim = (size_t)j.cig * op->kh * op->kw;
     if (j.kdim > INT_MAX || hwo > INT_MAX || (size_t)j.cog * j.kdim > INT_MAX)
@@ -1660,12 +1704,12 @@ static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int d
      * scratch cap. */
     size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
     if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
-    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b);
+    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b, co_align);
     if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
         /* Shared im2col, one (image, group) after another. */
         OCT__TRY(cpu__scratch(st, 0, j.kdim * hwo, "convg"));
         float *col = st->scratch[0].f;
-        cpu__g_blocks(&j, hwo, 1, want, 1024, 1);
+        cpu__g_blocks(&j, hwo, 1, want, 1024, 1, co_align);
         for (int b = 0; b < y->n; b++)
             for (int g = 0; g < op->groups; g++) {
                 cpu__g_im2col_job c = {&j, col, {0}};

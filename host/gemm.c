@@ -381,15 +381,79 @@ void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int ld
     }
 }
 
+/* The epilogue on a tile just stored (rows [r0, r0 + rows) of the product, columns
+ * [j0, j0 + cols), c at its first element): c = relu((c + bias[r]) + res), the same float
+ * operations in the same order as a separate pass over C after the product. The body
+ * is compiled once per kernel's instruction set (the loop vectorises to its width). */
+#define OCT__EPI_BODY                                                                                      \
+    for (int i = 0; i < rows; i++) {                                                                       \
+        float *restrict o = c + (size_t)i * ldc;                                                           \
+        const float *restrict q = e->res ? e->res + (size_t)(r0 + i) * e->rs + j0 : NULL;                  \
+        float bv = e->bias ? e->bias[r0 + i] : 0.0f;                                                       \
+        if (q && e->relu)                                                                                  \
+            for (int j = 0; j < cols; j++) {                                                               \
+                float v = (o[j] + bv) + q[j];                                                              \
+                o[j] = v < 0.0f ? 0.0f : v;                                                                \
+            }                                                                                              \
+        else if (q)                                                                                        \
+            for (int j = 0; j < cols; j++) o[j] = (o[j] + bv) + q[j];                                      \
+        else if (e->relu)                                                                                  \
+            for (int j = 0; j < cols; j++) {                                                               \
+                float v = o[j] + bv;                                                                       \
+                o[j] = v < 0.0f ? 0.0f : v;                                                                \
+            }                                                                                              \
+        else if (e->bias)                                                                                  \
+            for (int j = 0; j < cols; j++) o[j] += bv;                                                     \
+    }
+typedef void (*oct__gemm_epi_fn)(const oct__gemm_epi *e, int r0, int rows, size_t j0, int cols, float *c,
+                                 size_t ldc);
+static void epi_scalar(const oct__gemm_epi *e, int r0, int rows, size_t j0, int cols, float *c, size_t ldc)
+{
+    OCT__EPI_BODY
+}
+#ifdef OCT__GEMM_X86
+__attribute__((target("avx2,fma"))) static void epi_avx2(const oct__gemm_epi *e, int r0, int rows, size_t j0,
+                                                          int cols, float *c, size_t ldc)
+{
+    OCT__EPI_BODY
+}
+__attribute__((target("avx512f"))) static void epi_avx512(const oct__gemm_epi *e, int r0, int rows, size_t j0,
+                                                           int cols, float *c, size_t ldc)
+{
+    OCT__EPI_BODY
+}
+#endif
+#undef OCT__EPI_BODY
+
+static oct__gemm_epi_fn epi_of(int isa)
+{
+#ifdef OCT__GEMM_X86
+    if (isa == OCT__GEMM_AVX512) return epi_avx512;
+    if (isa == OCT__GEMM_AVX2) return epi_avx2;
+#endif
+    (void)isa;
+    return epi_scalar;
+}
+
 void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                         float *c, int ldc, int accumulate)
 {
+    oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, NULL);
+}
+
+void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
+                            float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
+{
     const oct__gemm_impl *f = impl_of(isa);
     const int mr = f->mr, nr = f->nr, mrnd = (m + mr - 1) / mr * mr;
+    if (epi && !epi->bias && !epi->res && !epi->relu) epi = NULL;
+    oct__gemm_epi_fn ef = epi_of(isa);
     if (m1 <= m0 || n <= 0) return;
     if (k <= 0) {
-        if (!accumulate)
-            for (int i = m0; i < m1; i++) memset(c + (size_t)(i - m0) * ldc, 0, (size_t)n * sizeof *c);
+        for (int i = m0; i < m1; i++) {
+            if (!accumulate) memset(c + (size_t)(i - m0) * ldc, 0, (size_t)n * sizeof *c);
+            if (epi) ef(epi, i - m0, 1, 0, n, c + (size_t)(i - m0) * ldc, (size_t)ldc);
+        }
         return;
     }
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
@@ -401,7 +465,7 @@ void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const floa
     for (int j0 = 0; j0 < n; j0 += ncb) {
         int nc = n - j0 < ncb ? n - j0 : ncb;
         for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0;
+            int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
             pack_b(b, ldb, 0, p0, kc, j0, nc, nr, pb);
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += MC) {
@@ -415,14 +479,16 @@ void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const floa
                         float *cp = c + (size_t)(i0 + is - m0) * ldc + j0 + js;
                         if (rows == mr && cols == nr) {
                             f->kernel(kc, apan, bp, cp, (size_t)ldc, add);
-                            continue;
+                        } else {
+                            f->kernel(kc, apan, bp, tile, (size_t)nr, 0);
+                            for (int i = 0; i < rows; i++)
+                                for (int j = 0; j < cols; j++) {
+                                    float v = tile[i * nr + j];
+                                    cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
+                                }
                         }
-                        f->kernel(kc, apan, bp, tile, (size_t)nr, 0);
-                        for (int i = 0; i < rows; i++)
-                            for (int j = 0; j < cols; j++) {
-                                float v = tile[i * nr + j];
-                                cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
-                            }
+                        /* The tile is final: its epilogue while it is in L1. */
+                        if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)(j0 + js), cols, cp, (size_t)ldc);
                     }
                 }
             }

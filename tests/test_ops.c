@@ -812,6 +812,12 @@ static void test_convg_paths(void)
         {1, 8, 16, 13, 13, 3, 3, p1, 8, 2},      /* channel multiplier 2, stride 3 */
         {1, 128, 128, 7, 7, 3, 1, p1, 1, 8},     /* small plane: the shared im2col */
         {1, 64, 64, 9, 7, 5, 1, pa, 1, 1},       /* shared im2col, asymmetric padding */
+        /* 1x1 on the packed-weight GEMM with the epilogue in its tile stores */
+        {1, 64, 256, 56, 56, 1, 1, p0, 1, 15},   /* residual, bias, accumulate, ReLU at 56x56 */
+        {2, 17, 33, 15, 15, 1, 1, p0, 1, 11},    /* odd channels, batch 2, residual + bias + accumulate */
+        {3, 300, 70, 16, 16, 1, 1, p0, 1, 13},   /* two k blocks, batch 3, bias + ReLU */
+        {1, 520, 90, 7, 7, 1, 1, p0, 1, 6},      /* three k blocks, 7x7, channels cut, accumulate + ReLU */
+        {1, 200, 1030, 9, 9, 1, 1, p0, 1, 4},    /* wide co, residual + ReLU, small plane */
     };
     if (g_tiny) return;
     for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
