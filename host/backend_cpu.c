@@ -1188,7 +1188,12 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     oct__cpu_state *st = ctx->state;
     const oct__view *x1 = &op->x1, *x2 = &op->x2, *y = &op->y;
     int k = op->k, s = op->stride, pad = op->pad;
-    int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1();
+    /* 1x1 pairs on the GEMM (cpu__gemm_1x1), but planes under 64 pixels on the direct
+     * kernel where there is one: Oct-ResNet-50's low-band pairs, one thread's CPU time,
+     * min of 5, AMD EPYC: the GEMM 1.03-1.07x at 28x28 and 14x14, 0.90-0.97x at 7x7 (two
+     * products into a tile of 49 columns). */
+    int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1() &&
+               (!st->direct || (size_t)y->h * y->w >= 64);
     if ((!st->direct && !gemm) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
         (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
         oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
