@@ -478,7 +478,9 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
     /* Without buffers: B one strip at a time on the stack (kc is A's block, up to KC). */
     _Alignas(64) float small_b[KC * NR_MAX];
     _Alignas(64) float tile[MR_MAX * NR_MAX];
-    int ncb = bufs ? NC : nr;
+    /* The tuned mc and nc (oct__sgemm_blocks; kc is the packing's, KC): they change
+     * which tiles run when, not any sum. */
+    int ncb = bufs ? gemm_nc : nr, mcb = gemm_mc;
     float *pb = bufs ? bufs->b : small_b;
     for (int j0 = 0; j0 < n; j0 += ncb) {
         int nc = n - j0 < ncb ? n - j0 : ncb;
@@ -486,8 +488,8 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
             pack_b(b, ldb, 0, p0, kc, j0, nc, nr, pb);
             const float *apk = ap + (size_t)p0 * mrnd;
-            for (int i0 = m0; i0 < m1; i0 += MC) {
-                int mc = m1 - i0 < MC ? m1 - i0 : MC;
+            for (int i0 = m0; i0 < m1; i0 += mcb) {
+                int mc = m1 - i0 < mcb ? m1 - i0 : mcb;
                 for (int js = 0; js < nc; js += nr) {
                     const float *bp = pb + (size_t)(js / nr) * kc * nr;
                     int cols = nc - js < nr ? nc - js : nr;
