@@ -1,6 +1,8 @@
 /* backend_cpu.c — the native CPU backend: host memory, float32 ops, each op shared by
  * the context's pool of threads (threadpool.c) as chunks of output rows or planes.
- * Stride-1 convolutions run a direct AVX-512 kernel on a zero-padded copy of the input
+ * 1x1 stride-1 convolutions (conv2d, pairs on planes of 64 pixels or more, graph convs)
+ * run one GEMM over x on weights packed once (cached), the epilogue in its tile stores.
+ * Other stride-1 convolutions run a direct AVX-512 kernel on a zero-padded copy of the input
  * rows (no im2col), with bias, accumulate and ReLU applied as the outputs are stored;
  * other convolutions (or CPUs without AVX-512) use im2col + octcl's single-threaded
  * sgemm (gemm.c) per thread and a fused epilogue. Pooling, resize and GAP are row loops

@@ -32,8 +32,9 @@ void oct__sgemm_small_blocks(int on);
  * stored (k, m) when trans_a); and C rows [m0, m1) of C = A' B (C's row 0 is A's row m0;
  * m0 a multiple of oct__sgemm_mr(isa); B (k, n; ldb) not transposed) from that packing,
  * with kernel `isa` (the one it was packed for; the caller keeps it supported). The same
- * sums in the same order as oct__sgemm with that kernel. Up to 40 KB of stack when the
- * thread's buffers cannot be had. */
+ * sums in the same order as oct__sgemm with that kernel and untuned blocks (its kc is
+ * always KC; the tuned mc and nc apply). Up to 40 KB of stack when the thread's buffers
+ * cannot be had. */
 int oct__sgemm_mr(int isa);
 size_t oct__sgemm_apack_floats(int isa, int m, int k);
 void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap);
