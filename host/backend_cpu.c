@@ -1,6 +1,8 @@
 /* backend_cpu.c — the native CPU backend: host memory, float32 ops, each op shared by
  * the context's pool of threads (threadpool.c) as chunks of output rows or planes.
- * Stride-1 convolutions run a direct AVX-512 kernel on a zero-padded copy of the input
+ * 1x1 stride-1 convolutions (conv2d, pairs on planes of 64 pixels or more, graph convs)
+ * run one GEMM over x on weights packed once (cached), the epilogue in its tile stores.
+ * Other stride-1 convolutions run a direct AVX-512 kernel on a zero-padded copy of the input
  * rows (no im2col), with bias, accumulate and ReLU applied as the outputs are stored;
  * other convolutions (or CPUs without AVX-512) use im2col + octcl's single-threaded
  * sgemm (gemm.c) per thread and a fused epilogue. Pooling, resize and GAP are row loops
@@ -88,9 +90,10 @@ typedef struct {
     float *packed;     /* (co blocks, kdim, OCT__DK_MR) */
     size_t bytes;      /* of packed */
     int kind;          /* OCT__CPU_PACK_DIRECT, or OCT__CPU_PACK_WINO + the GEMM kernel (gemm.h) of
-                          Winograd's transformed weights (winograd.h) */
+                          Winograd's transformed weights (winograd.h), or OCT__CPU_PACK_GEMM + the
+                          kernel of a 1x1 convolution's weights as oct__sgemm_apack lays them out */
 } cpu__packed_t;
-enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1 };
+enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1, OCT__CPU_PACK_GEMM = 8 };
 
 /* The backend's state, one per context (ctx->state). */
 typedef struct {
@@ -966,6 +969,28 @@ static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, cons
     return OCT_OK;
 }
 
+/* A 1x1 convolution's weights (co, ci) packed for GEMM kernel isa (oct__sgemm_apack),
+ * from the cache or packed now. */
+static oct_status cpu__gemm_weights(oct__cpu_state *st, const oct__buf *wb, int co, int ci, int isa, const float **out)
+{
+    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
+        cpu__packed_t *p = &st->packed[i];
+        if (p->src == wb->host && !p->src2 && p->count == wb->count && p->co == co &&
+            p->kind == OCT__CPU_PACK_GEMM + isa) {
+            *out = p->packed;
+            return OCT_OK;
+        }
+    }
+    size_t floats = oct__sgemm_apack_floats(isa, co, ci);
+    float *ap = cpu__alloc_floats(floats);
+    if (!ap) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu convg: out of memory packing %d x %d weights", co, ci);
+    oct__sgemm_apack(isa, 0, co, ci, wb->host, ci, ap);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, NULL, wb->count, co, ap, floats * sizeof(float),
+                                       OCT__CPU_PACK_GEMM + isa});
+    *out = ap;
+    return OCT_OK;
+}
+
 typedef struct {
     oct__wino_conv cv;
     oct__cpu_state *st;
@@ -1052,6 +1077,20 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     return OCT_OK;
 }
 
+static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, int direct_b, const oct__view *x2,
+                                 const oct__buf *w2, const float *bias);
+
+/* Whether a 1x1 stride-1 unpadded convolution (or pair) runs as a GEMM on weights packed
+ * once, with its epilogue in the tile stores ($OCTCL_CPU_GEMM_PACKED=0: the direct kernel
+ * when the CPU has it). One thread's CPU time, minimum of 5, ResNet-50's 1x1 layers on an
+ * AMD EPYC (AVX-512): 97-103 GFLOP/s at 56x56..14x14 against the direct kernel's 80-95,
+ * and even (82-85 against 80-81) at 7x7. */
+static int cpu__gemm_1x1(void)
+{
+    const char *env = getenv("OCTCL_CPU_GEMM_PACKED");
+    return !(env && strcmp(env, "0") == 0);
+}
+
 /* The row width a 1x1 conv's planes of hw pixels are best cut into for the direct
  * kernel: the largest multiple of 16 up to 256 that divides hw, else hw itself when it is
  * at most 256 (one row), else 0 (keep the plane's own rows). */
@@ -1082,6 +1121,14 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
         return OCT_OK;
     }
     size_t macs = (size_t)n * hw * kdim * (size_t)co;
+
+    /* 1x1 stride 1 unpadded: a GEMM straight over x (cpu__gemm_1x1). */
+    if (k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1() && kdim <= INT_MAX && hw <= INT_MAX) {
+        oct__convg_op g = {*x, *y, {0}, op->weight, op->bias, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
+                           op->relu};
+        st->macs_done += (long long)macs;
+        return cpu__g_gemm_ex(st, &g, 1, NULL, NULL, bias);
+    }
 
     /* A 1x1 stride-1 unpadded conv sees each channel plane as one run of h * w pixels:
      * the direct kernel then takes it as rows of a width that fills its 16-lane segments
@@ -1147,7 +1194,14 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     oct__cpu_state *st = ctx->state;
     const oct__view *x1 = &op->x1, *x2 = &op->x2, *y = &op->y;
     int k = op->k, s = op->stride, pad = op->pad;
-    if (!st->direct || s != 1 || x1->c <= 0 || x2->c <= 0 || (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
+    /* 1x1 pairs on the GEMM (cpu__gemm_1x1), but planes under 64 pixels on the direct
+     * kernel where there is one: Oct-ResNet-50's low-band pairs, one thread's CPU time,
+     * min of 5, AMD EPYC: the GEMM 1.03-1.07x at 28x28 and 14x14, 0.90-0.97x at 7x7 (two
+     * products into a tile of 49 columns). */
+    int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1() &&
+               (!st->direct || (size_t)y->h * y->w >= 64);
+    if ((!st->direct && !gemm) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
+        (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
         oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
         OCT__TRY(cpu_conv2d(ctx, &a));
         oct__conv_op b = {op->x2, op->y, op->weight2, op->bias2, k, s, pad, 1, op->relu};
@@ -1176,6 +1230,14 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     const float *wpk = NULL;
     oct_status status;
+    if (gemm && hw <= INT_MAX) { /* one GEMM over the stacked input (cpu__gemm_1x1) */
+        oct__convg_op g = {*x1, *y, {0}, op->weight1, NULL, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
+                           op->relu};
+        st->macs_done += (long long)macs;
+        status = cpu__g_gemm_ex(st, &g, 1, x2, op->weight2, bias);
+        free(bias);
+        return status;
+    }
     if (k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad)) {
         one.x = op->x1, one.y = op->y;
         status = cpu__wino(st, &one, x2, op->weight2, bias, macs);
@@ -1554,6 +1616,11 @@ typedef struct {
     size_t ncb, ncob;   /* blocks of pixels and of channels per (image, group) */
     int avx512;
     const float *shared; /* the (image, group)'s whole im2col (kdim, ho * wo), or NULL */
+    const float *apk;    /* 1x1, one group: the weights packed for kernel isa (oct__sgemm_apack), or NULL */
+    int isa;
+    const oct__view *x2; /* conv2d_pair (1x1, with apk): the second input, its weights packed in apk2 */
+    const float *apk2;
+    const float *bias;   /* per output channel (op->bias's, or the pair's two summed), or NULL */
     int b, g;            /* that image and group */
     cpu__chunks work;   /* over n * groups * ncob * ncb items (ncob * ncb when shared) */
 } cpu__g_gemm_job;
@@ -1564,7 +1631,7 @@ static void cpu__g_gemm_task(void *arg, int t)
     const oct__convg_op *op = j->op;
     const oct__view *x = &op->x, *y = &op->y;
     size_t hwo = (size_t)y->h * y->w, hwi = (size_t)x->h * x->w, i, i1;
-    const float *wt = op->weight->host, *bias = op->bias ? op->bias->host : NULL;
+    const float *wt = op->weight->host, *bias = j->bias;
     float *col = j->st->scratch[t].f;
     while (cpu__take(&j->work, &i, &i1))
         for (; i < i1; i++) {
@@ -1590,9 +1657,23 @@ static void cpu__g_gemm_task(void *arg, int t)
                 ldb = j->cols;
             }
             float *yp = cpu__image(y, b) + (size_t)co0 * hwo + p0;
+            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
+            if (j->apk) {
+                /* Weights packed once; bias, residual and ReLU on each tile as it is final. */
+                oct__gemm_epi e = {bias ? bias + co0 : NULL, rp, hwo, op->relu};
+                if (j->x2) { /* the pair: x's channels, then x2's onto them, then the epilogue */
+                    oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk,
+                                           bmat, (int)ldb, yp, (int)hwo, op->accumulate, NULL);
+                    oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), j->x2->c, j->apk2,
+                                           cpu__image(j->x2, b) + p0, (int)ldb, yp, (int)hwo, 1, &e);
+                    continue;
+                }
+                oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk, bmat,
+                                       (int)ldb, yp, (int)hwo, op->accumulate, &e);
+                continue;
+            }
             oct__sgemm(0, 0, rows, (int)(p1 - p0), (int)j->kdim, wt + (size_t)co0 * j->kdim, (int)j->kdim, bmat,
                        (int)ldb, yp, (int)hwo, op->accumulate);
-            const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
             if (bias || rp || op->relu) {
                 if (j->avx512)
                     cpu__g_epi_512(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
@@ -1625,7 +1706,8 @@ static void cpu__g_im2col_task(void *arg, int t)
 /* Blocks of pixels (and, when they are too few, of output channels) for about `want`
  * items over `per` (image, group) pairs: at most `cols_max` pixels, at least 64 unless
  * the plane is smaller, a multiple of 16. */
-static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co)
+static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co,
+                          size_t co_align)
 {
     size_t cols = cols_max < hwo ? cols_max : hwo;
     if (per * ((hwo + cols - 1) / cols) < want) {
@@ -1642,34 +1724,59 @@ static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t wan
     if (cut_co && items < want && j->cog >= 32) {
         size_t parts = (want + items - 1) / items;
         size_t cob = ((size_t)j->cog + parts - 1) / parts;
-        cob = (cob + 15) / 16 * 16;
+        cob = (cob + co_align - 1) / co_align * co_align;
         j->cob = (int)cob;
     }
     j->ncob = ((size_t)j->cog + j->cob - 1) / j->cob;
 }
 
-static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int direct_b)
+/* The GEMM paths of op; with x2 (1x1 only, one group; w2 its weights), over the stacked
+ * input [op->x; x2] (conv2d_pair); bias (per output channel, or NULL) replaces op->bias. */
+static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, int direct_b, const oct__view *x2,
+                                 const oct__buf *w2, const float *bias)
 {
     const oct__view *x = &op->x, *y = &op->y;
     cpu__g_gemm_job j = {op, st, direct_b, x->c / op->groups, y->c / op->groups, 0, 0, 0, 0, 0, st->direct, NULL,
-                         0, 0, {0}};
+                         NULL, 0, NULL, NULL, bias, 0, 0, {0}};
+    /* 1x1 stride 1, one group: the weights packed once for the GEMM kernel (cached like
+     * the direct kernel's) and the epilogue fused into the GEMM's tile stores;
+     * $OCTCL_CPU_GEMM_PACKED=0 keeps the per-call packing and the separate pass. */
+    const char *env = getenv("OCTCL_CPU_GEMM_PACKED");
+    size_t co_align = 16;
+    if (direct_b && op->groups == 1 && !(env && strcmp(env, "0") == 0)) {
+        j.isa = oct__sgemm_isa();
+        int mr = oct__sgemm_mr(j.isa);
+        OCT__TRY(cpu__gemm_weights(st, op->weight, y->c, x->c, j.isa, &j.apk));
+        if (x2) {
+            OCT__TRY(cpu__gemm_weights(st, w2, y->c, x2->c, j.isa, &j.apk2));
+            j.x2 = x2;
+        }
+        while (co_align % (size_t)mr) co_align += 16; /* channel blocks start on whole strips */
+    }
+    if (x2 && !j.x2) { /* the pair without packed weights: two products */
+        oct__convg_op a = *op, b = *op;
+        a.relu = 0;
+        b.x = *x2, b.weight = w2, b.accumulate = 1;
+        OCT__TRY(cpu__g_gemm_ex(st, &a, direct_b, NULL, NULL, NULL));
+        return cpu__g_gemm_ex(st, &b, direct_b, NULL, NULL, bias);
+    }
     size_t hwo = (size_t)y->h * y->w, per = (size_t)y->n * op->groups;
     j.kdim = (size_t)j.cig * op->kh * op->kw;
     if (j.kdim > INT_MAX || hwo > INT_MAX || (size_t)j.cog * j.kdim > INT_MAX)
         return oct__fail(OCT_ERR_BAD_SIZE, "cpu convg: GEMM of %d x %zu x %zu exceeds the BLAS int range", j.cog,
                          j.kdim, hwo);
-    size_t macs = (size_t)y->n * hwo * (size_t)y->c * j.kdim;
+    size_t macs = (size_t)y->n * hwo * (size_t)y->c * (j.kdim + (j.x2 ? (size_t)j.x2->c : 0));
     size_t want = macs >= OCT__CPU_PAR_MACS ? (size_t)st->threads * 4 : 1;
     /* Pixel blocks of up to 1024 columns, fewer where an im2col block would pass the
      * scratch cap. */
     size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
     if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
-    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b);
+    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b, co_align);
     if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
         /* Shared im2col, one (image, group) after another. */
         OCT__TRY(cpu__scratch(st, 0, j.kdim * hwo, "convg"));
         float *col = st->scratch[0].f;
-        cpu__g_blocks(&j, hwo, 1, want, 1024, 1);
+        cpu__g_blocks(&j, hwo, 1, want, 1024, 1, co_align);
         for (int b = 0; b < y->n; b++)
             for (int g = 0; g < op->groups; g++) {
                 cpu__g_im2col_job c = {&j, col, {0}};
@@ -1688,6 +1795,11 @@ static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int d
         for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, j.kdim * j.cols, "convg"));
     oct__pool_run(st->pool, threads, cpu__g_gemm_task, &j);
     return OCT_OK;
+}
+
+static oct_status cpu__g_gemm(oct__cpu_state *st, const oct__convg_op *op, int direct_b)
+{
+    return cpu__g_gemm_ex(st, op, direct_b, NULL, NULL, op->bias ? op->bias->host : NULL);
 }
 
 /* ---- One input channel per group (depthwise, channel multiplier): direct row loops */
@@ -1966,12 +2078,13 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
     }
     int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&
               !op->pad_b && !op->pad_r;
-    /* 1x1 with a residual on planes of 14x14 or smaller goes to the direct kernel below
-     * (its planes as rows that fill the 16-lane segments, see cpu_conv2d): one thread's
-     * CPU time, ResNet-50's residual 1x1 layers, 1.27-1.38x the GEMM's speed at 7x7 and
-     * 1.30x at 14x14 for one image (0.99 for 8), the residual pass included; at 28x28 they
-     * are even and at 56x56 the GEMM is faster (0.80). */
-    int small_res = one && op->res.buf && g == 1 && st->direct && (size_t)y->h * y->w <= 196;
+    /* 1x1 with a residual on planes of 14x14 or smaller went to the direct kernel below
+     * while the GEMM packed its weights per call and added the residual in a second pass
+     * (then 1.27-1.38x the GEMM's speed at 7x7, 1.30x at 14x14); with packed weights and
+     * the epilogue in the tile stores (cpu__gemm_1x1) the GEMM is 1.04-1.06x the direct
+     * kernel there, one image, and 1.00-1.04x for 8, so only $OCTCL_CPU_GEMM_PACKED=0
+     * keeps this routing. */
+    int small_res = one && op->res.buf && g == 1 && st->direct && (size_t)y->h * y->w <= 196 && !cpu__gemm_1x1();
     /* 1x1, stride 1, no padding: one GEMM per block straight from x. */
     if (one && !small_res) {
         st->macs_done += gmacs;

@@ -32,8 +32,9 @@ void oct__sgemm_small_blocks(int on);
  * stored (k, m) when trans_a); and C rows [m0, m1) of C = A' B (C's row 0 is A's row m0;
  * m0 a multiple of oct__sgemm_mr(isa); B (k, n; ldb) not transposed) from that packing,
  * with kernel `isa` (the one it was packed for; the caller keeps it supported). The same
- * sums in the same order as oct__sgemm with that kernel. Up to 40 KB of stack when the
- * thread's buffers cannot be had. */
+ * sums in the same order as oct__sgemm with that kernel and untuned blocks (its kc is
+ * always KC; the tuned mc and nc apply). Up to 40 KB of stack when the thread's buffers
+ * cannot be had. */
 int oct__sgemm_mr(int isa);
 size_t oct__sgemm_apack_floats(int isa, int m, int k);
 void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap);
@@ -42,5 +43,18 @@ void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int ld
 size_t oct__sgemm_apack_at(int isa, int m, int k, int i, int p);
 void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                         float *c, int ldc, int accumulate);
+/* The same with an epilogue applied to each register tile of C as soon as its sum is
+ * final (in L1, no second pass over C): c = relu((c + bias[r]) + res[r, j]) -- exactly
+ * the float operations of that pass after the product. bias is indexed by C's row (row
+ * 0 = A's row m0), res (C's shape, row stride rs) likewise; each part may be off (NULL,
+ * relu 0); epi NULL is oct__sgemm_apacked. */
+typedef struct {
+    const float *bias;
+    const float *res;
+    size_t rs;
+    int relu;
+} oct__gemm_epi;
+void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
+                            float *c, int ldc, int accumulate, const oct__gemm_epi *epi);
 
 #endif /* OCT_GEMM_H */

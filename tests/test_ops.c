@@ -812,6 +812,12 @@ static void test_convg_paths(void)
         {1, 8, 16, 13, 13, 3, 3, p1, 8, 2},      /* channel multiplier 2, stride 3 */
         {1, 128, 128, 7, 7, 3, 1, p1, 1, 8},     /* small plane: the shared im2col */
         {1, 64, 64, 9, 7, 5, 1, pa, 1, 1},       /* shared im2col, asymmetric padding */
+        /* 1x1 on the packed-weight GEMM with the epilogue in its tile stores */
+        {1, 64, 256, 56, 56, 1, 1, p0, 1, 15},   /* residual, bias, accumulate, ReLU at 56x56 */
+        {2, 17, 33, 15, 15, 1, 1, p0, 1, 11},    /* odd channels, batch 2, residual + bias + accumulate */
+        {3, 300, 70, 16, 16, 1, 1, p0, 1, 13},   /* two k blocks, batch 3, bias + ReLU */
+        {1, 520, 90, 7, 7, 1, 1, p0, 1, 6},      /* three k blocks, 7x7, channels cut, accumulate + ReLU */
+        {1, 200, 1030, 9, 9, 1, 1, p0, 1, 4},    /* wide co, residual + ReLU, small plane */
     };
     if (g_tiny) return;
     for (size_t j = 0; j < sizeof cfg / sizeof cfg[0]; j++) {
@@ -931,6 +937,26 @@ static void test_octconv_ops(void)
         c.kind = OP_PAIR;
         c.a = vs(n, 1 + (conv[j].ci * 2 + i) % 9, conv[j].h, conv[j].w, (i / 2) % 2, 1, i % 2 ? 1 : 0);
         fails += check_case(&c, 12000 + (uint64_t)i), run++;
+        if (fails > 10) return;
+    }
+    /* 1x1 convolutions and pairs on the packed-weight GEMM (cpu): k blocks past the
+     * first (more than 256 channels), channel counts no tile divides, batches 1 and 3,
+     * every epilogue. */
+    static const int one[][5] = {{300, 70, 9, 9, 260}, {64, 96, 14, 14, 40}, {17, 33, 15, 15, 5},
+                                 {130, 200, 7, 7, 300}, {33, 17, 28, 28, 65}, {8, 264, 6, 10, 3}};
+    for (int i = 0; i < 12; i++) {
+        const int *o = one[i % 6];
+        int n = 1 + 2 * (i % 2);
+        ocase c;
+        memset(&c, 0, sizeof c);
+        c.kind = OP_CONV2D, c.groups = 1, c.kh = c.kw = 1, c.sh = c.sw = 1, c.pt = 0;
+        c.bias = (i / 2) % 2, c.acc = (i / 3) % 2, c.relu = (i + 1) % 2;
+        c.x = vs(n, o[0], o[2], o[3], i % 3, i % 2, (i / 3) % 2 ? 3 : 0);
+        c.y = vs(n, o[1], o[2], o[3], (i / 2) % 3, i % 3 == 1, (i / 5) % 2 ? 5 : 0);
+        fails += check_case(&c, 17000 + (uint64_t)i), run++;
+        c.kind = OP_PAIR;
+        c.a = vs(n, o[4], o[2], o[3], (i / 2) % 2, 1, i % 2 ? 1 : 0);
+        fails += check_case(&c, 18000 + (uint64_t)i), run++;
         if (fails > 10) return;
     }
     static const int sizes[][4] = {{8, 8, 16, 16}, {7, 5, 14, 10}, {5, 5, 5, 5}, {4, 6, 9, 13},
