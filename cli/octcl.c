@@ -68,6 +68,7 @@ static void print_usage(FILE *f)
             "                    scalar pooling) or im2col (every graph convolution on im2col + SGEMM)\n"
             "  OCTCL_CPU_CONVG   cpu graph convolutions: im2col is OCTCL_CPU_PATH=im2col (older spelling)\n"
             "  OCTCL_CPU_WINOGRAD cpu 3x3 stride-1 convolutions: 1 all as Winograd F(2x2,3x3), 0 none (default: chosen per shape)\n"
+            "  OCTCL_CPU_GEMM_PACKED 0: cpu 1x1 convolutions on the direct kernel instead of the packed-weight GEMM\n"
             "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
             "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
             "  OMPI_COMM_WORLD_SIZE  set by Open MPI's mpirun: classify and run start MPI and\n"
