@@ -23,33 +23,15 @@ mkdir -p "$SCRATCH" || exit 1
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 unset OCTCL_DEVICE
 
-PASSED=0
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
 LAST=
 RC=0
 
-fail() {
-    echo "FAIL: $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  exit status: $RC" >&2
-    echo "  stdout (start):" >&2
-    head -c 2000 "$OUT" 2>/dev/null | sed 's/^/    /' >&2
-    echo "  stderr (start):" >&2
-    head -c 2000 "$ERR" 2>/dev/null | sed 's/^/    /' >&2
-    echo "$PASSED passed, 1 failed" >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
+. "$(dirname "$0")/checks.sh"
 
 # run ARGS...: octcl bench ARGS; sets RC, stdout in $OUT, stderr in $ERR.
-run() {
-    LAST="octcl bench $*"
-    "$OCTCL" bench "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
-expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+run() { run_cmd "$OCTCL" bench "$@"; }
 # A usage error: status 2 and one line on stderr, "octcl bench: <problem> (see octcl bench --help)".
 expect_usage() {
     expect_rc 2

@@ -26,32 +26,12 @@ DATA=/usr/share/datasets/fashion-mnist
 FIXTURES=$SRC_DIR/tests/fixtures
 unset OCTCL_DEVICE OCTCL_MODELS
 
-PASSED=0
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
-
-fail() {
-    echo "FAIL: $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  exit status: $RC" >&2
-    echo "  stdout (start):" >&2
-    head -c 1500 "$OUT" | sed 's/^/    /' >&2
-    echo "  stderr (start):" >&2
-    head -c 1500 "$ERR" | sed 's/^/    /' >&2
-    echo "$PASSED passed, 1 failed" >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
+. "$(dirname "$0")/checks.sh"
 
 # run ARGS...: the program with ARGS; sets RC, stdout in $OUT, stderr in $ERR.
-run() {
-    LAST="octcl $*"
-    "$OCTCL" "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
-expect_out() { grep -F -q -- "$1" "$OUT" || fail "stdout lacks: $1"; pass; }
-expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+run() { run_cmd "$OCTCL" "$@"; }
 # expect_size FILE BYTES
 expect_size() {
     [ -f "$1" ] || fail "no file $1"

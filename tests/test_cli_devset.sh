@@ -26,31 +26,11 @@ DATA=/usr/share/datasets/fashion-mnist
 ONNX=/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d_strided/model.onnx
 unset OCTCL_DEVICE OCTCL_MODELS OCTCL_FAULT_DEVSET
 
-PASSED=0
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
+. "$(dirname "$0")/checks.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  exit status: $RC" >&2
-    echo "  stdout (start):" >&2
-    head -c 1500 "$OUT" | sed 's/^/    /' >&2
-    echo "  stderr (start):" >&2
-    head -c 1500 "$ERR" | sed 's/^/    /' >&2
-    echo "$PASSED passed, 1 failed" >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
-
-run() {
-    LAST="octcl $*"
-    "$OCTCL" "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
-expect_out() { grep -F -q -- "$1" "$OUT" || fail "stdout lacks: $1"; pass; }
-expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+run() { run_cmd "$OCTCL" "$@"; }
 expect_usage() {
     expect_rc 2
     [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"

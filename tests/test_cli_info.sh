@@ -19,24 +19,10 @@ export POCL_CACHE_DIR="${POCL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pocl/kc
 cd "$SCRATCH" || exit 1
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
-PASSED=0
 unset OCTCL_DEVICE OCTCL_CACHE_DIR XDG_CACHE_HOME
 
-fail() {
-    echo "FAIL: $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  stdout:" >&2
-    head -c 1500 "$OUT" | sed 's/^/    /' >&2
-    echo "  stderr:" >&2
-    head -c 1500 "$ERR" | sed 's/^/    /' >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
-run() {
-    LAST="$*"
-    "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
+. "$(dirname "$0")/checks.sh"
+run() { run_cmd "$@"; }
 
 # ---- the program cache folder -------------------------------------------------------------
 run env OCTCL_CACHE_DIR="$SCRATCH/c1" XDG_CACHE_HOME=/xdg "$OCTCL" info

@@ -45,28 +45,12 @@ export OMPI_MCA_orte_base_help_aggregate=0
 MPIFLAGS="--oversubscribe"
 if [ "$(id -u)" -eq 0 ]; then MPIFLAGS="$MPIFLAGS --allow-run-as-root"; fi
 
-PASSED=0
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
-fail() {
-    echo "FAIL: $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  exit status: $RC" >&2
-    echo "  stdout (start):" >&2
-    head -c 1500 "$OUT" | sed 's/^/    /' >&2
-    echo "  stderr (start):" >&2
-    head -c 3000 "$ERR" | sed 's/^/    /' >&2
-    echo "$PASSED passed, 1 failed" >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
+. "$(dirname "$0")/checks.sh"
 # one ARGS...: octcl as one plain process. mpi K ARGS...: octcl under mpirun -n K, with
 # a time limit (a rank left waiting in a collective would hang the job: exit 124).
-one() {
-    LAST="octcl $*"
-    "$OCTCL" "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
+one() { run_cmd "$OCTCL" "$@"; }
 mpi() {
     k=$1
     shift

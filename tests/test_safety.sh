@@ -28,34 +28,18 @@ unset OCTCL_DEVICE OCTCL_THREADS OCTCL_GEMM
 OCTCL_CACHE_DIR=off
 export OCTCL_CACHE_DIR
 
-PASSED=0
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
 W=$SCRATCH/w   # the folder outputs go to
 mkdir -p "$W"
 
-fail() {
-    echo "FAIL: $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  exit status: $RC" >&2
-    echo "  stderr (start):" >&2
-    head -c 1500 "$ERR" | sed 's/^/    /' >&2
-    echo "  files in $W:" >&2
-    ls -la "$W" | sed 's/^/    /' >&2
-    echo "$PASSED passed, 1 failed" >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
+list_w() { echo "  files in $W:"; ls -la "$W" | sed 's/^/    /'; }
+FAIL_MORE=list_w
+. "$(dirname "$0")/checks.sh"
 note() { echo "  note: $*"; }
 
 # run ARGS...: the program; RC, $OUT, $ERR.
-run() {
-    LAST="octcl $*"
-    "$OCTCL" "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
-expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+run() { run_cmd "$OCTCL" "$@"; }
 # no_temporaries: nothing of ours half-written left in $W
 no_temporaries() {
     [ -z "$(ls -A "$W" | grep '\.tmp')" ] || fail "a temporary file was left behind"

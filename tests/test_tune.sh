@@ -23,29 +23,15 @@ export POCL_CACHE_DIR="${POCL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pocl/kc
 cd "$SCRATCH" || exit 1
 OUT=$SCRATCH/stdout
 ERR=$SCRATCH/stderr
-PASSED=0
 unset OCTCL_DEVICE OCTCL_TUNE OCTCL_GEMM_TILES OCTCL_GEMM XDG_CACHE_HOME
 # The program cache persists between runs of this suite (compiles are slow on PoCL); the
 # tuning files are removed before each case.
 CACHE=$SCRATCH/cache
 export OCTCL_CACHE_DIR=$CACHE
 
-fail() {
-    echo "FAIL ($DEV): $*" >&2
-    echo "  command: $LAST" >&2
-    echo "  stdout:" >&2
-    head -c 2500 "$OUT" | sed 's/^/    /' >&2
-    echo "  stderr:" >&2
-    head -c 2500 "$ERR" | sed 's/^/    /' >&2
-    exit 1
-}
-pass() { PASSED=$((PASSED + 1)); }
-run() {
-    LAST="$*"
-    "$@" >"$OUT" 2>"$ERR"
-    RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "exit status $RC, expected $1"; pass; }
+FAIL_TAG=$DEV
+. "$(dirname "$0")/checks.sh"
+run() { run_cmd "$@"; }
 has() { grep -q -e "$1" "$OUT" || fail "stdout lacks: $1"; pass; }
 tuning_line() { grep '^  tuning: ' "$OUT" | tail -n 1; }
 clear_tuning() { rm -f "$CACHE"/tune-*.json; }
