@@ -1,9 +1,10 @@
 #!/bin/sh
 # gpu-check.sh — the GPU acceptance run, in under 10 minutes on a machine with an NVIDIA
 # GPU (see /work/shared/device/README.md): build, the test suite on every OpenCL device
-# (including every conv tile set forced on the GPU), OctNetMini across alphas at batch 1
-# and 256 on `auto` beside PyTorch + cuDNN (eager, and torch.compile for alpha 0.5 at
-# batch 256, the target row) on the same GPU, the target row under each conv tile set,
+# (including every conv tile set forced on the GPU), `octcl tune`, OctNetMini across alphas
+# at batch 1 and 256 on `auto` beside PyTorch + cuDNN (eager, and torch.compile for alpha
+# 0.5 at batch 256, the target row) on the same GPU, the target row under each conv tile
+# set, Oct-ResNet-50 at alpha 0 and 0.5 (224x224, batch 1 and 64) beside PyTorch + cuDNN,
 # then JSON + PNG.
 #
 #   sh scripts/gpu-check.sh [--cpu-dry-run] [--build DIR] [OUT_DIR]
@@ -117,13 +118,10 @@ for spec in $(sed -n 's/^  \([0-9]*:[0-9]*\)  .*/\1/p' "$OUTDIR/info.txt"); do
 done
 
 # ------------------------------------------------------------------------------------
-# Per-device tuning, once `octcl tune` exists (issue 12): its winners are then what the
-# benchmark below runs.
-if "$OCTCL" tune --help > /dev/null 2>&1; then
-    step tune 120 "$OCTCL" tune --device auto
-else
-    skip tune "octcl has no tune command yet"
-fi
+# Per-device tuning (issue 12): its winners are what the benchmarks below run (`bench`
+# says "tuning: tuned (...)" in its header and JSON).
+if [ "$DRY" -eq 1 ]; then TUNE_ARGS="--device $BENCH_DEV --max-variants 2 --repeat 2"; else TUNE_ARGS="--device auto"; fi
+step tune 120 "$OCTCL" tune $TUNE_ARGS
 
 # ------------------------------------------------------------------------------------
 # OctNetMini: octcl on auto, PyTorch on the same device (cuDNN, FP32: TF32 off).
@@ -141,8 +139,8 @@ else
     skip bench_pytorch "no python with torch"
 fi
 
-# Until `octcl tune` exists: the model at the target row under each tile set forced, so
-# the first GPU run says which set wins on it (the default is "gpu").
+# The target row under each tile set forced, beside what `octcl tune` chose above: the
+# first GPU run says which set wins on it (the default is "gpu").
 if [ "$DRY" -eq 1 ]; then TB=4; TS=16x16; else TB=256; TS=32x32; fi
 for set in gpu small cpu; do
     step "tiles_$set" 90 env OCTCL_GEMM_TILES=$set "$OCTCL" bench --device "$BENCH_DEV" --alphas 0.5 --batch "$TB" \
@@ -150,20 +148,30 @@ for set in gpu small cpu; do
 done
 
 # ------------------------------------------------------------------------------------
-# >>> Oct-ResNet-50 (issue 10): runs only once `octcl bench` takes --model (the ONNX path)
-# and a model file is at hand ($OCTCL_RESNET50, else models/oct_resnet50.onnx). <<<
-RESNET=${OCTCL_RESNET50:-models/oct_resnet50.onnx}
-if "$OCTCL" bench --help 2>&1 | grep -q -- '--model '; then
-    if [ -f "$RESNET" ]; then
-        if [ "$DRY" -eq 1 ]; then RB=1; RS=32x32; else RB=1,64; RS=224x224; fi
-        step bench_resnet50 240 "$OCTCL" bench --device "$BENCH_DEV" --model "$RESNET" --batch "$RB" --size "$RS" $REPEAT \
-            --json "$OUTDIR/octcl_resnet50.json"
-    else
-        skip bench_resnet50 "no model file at $RESNET"
-    fi
+# Oct-ResNet-50 across alphas (issue 10's ONNX path): bench/resnet_gpu.py exports the
+# networks (make_onnx.py, d-li14's definition) and times them in PyTorch on the same GPU
+# (cuDNN, FP32); octcl runs the exported ONNX files. $OCTCL_RESNET50 (one file) skips the
+# export and PyTorch, timing only that file.
+if [ "$DRY" -eq 1 ]; then RB=1; RS=32x32; else RB=1,64; RS=224x224; fi
+RESNETS=""
+if [ -n "${OCTCL_RESNET50:-}" ]; then
+    RESNETS=$OCTCL_RESNET50
+elif [ -n "$PY" ]; then
+    if [ "$DRY" -eq 1 ]; then RDEV=cpu; RREP="--repeat 2 --warmup 1"; else RDEV=cuda; RREP="--repeat 20 --warmup 3"; fi
+    # The models stay in the build folder: $OUTDIR comes back from the device machine.
+    RMODELS=$ROOT/$BUILD/resnet50-models
+    step resnet50_pytorch 240 "$PY" bench/resnet_gpu.py --out "$RMODELS" --alphas 0,0.5 --size "$RS" \
+        --batch "$RB" --device "$RDEV" $RREP
+    cp "$RMODELS/pytorch_resnet50_$RDEV.json" "$OUTDIR/" 2>/dev/null
+    RESNETS=$(ls "$RMODELS"/oct_resnet50_a*_"$RS".onnx 2>/dev/null)
 else
-    skip bench_resnet50 "octcl bench has no --model yet"
+    skip resnet50_pytorch "no python with torch to export Oct-ResNet-50"
 fi
+for f in $RESNETS; do
+    name=bench_$(basename "$f" .onnx)
+    step "$name" 240 "$OCTCL" bench --device "$BENCH_DEV" --model "$f" --batch "$RB" --size "$RS" $REPEAT \
+        --json "$OUTDIR/octcl_$(basename "$f" .onnx).json"
+done
 
 # ------------------------------------------------------------------------------------
 # Figures (bench/plot.py needs matplotlib).
