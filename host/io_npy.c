@@ -322,37 +322,46 @@ void oct_array_release(oct_array *a)
 /* ------------------------------------------------------------------------------------ */
 /* Writing                                                                                */
 
+/* The v1.0 header of a little-endian float32 C-order array of `shape` (validated: rank,
+ * dims, element count) in head (512 bytes), its length (a multiple of 64) in *total and
+ * the element count in *count. */
+static oct_status npy_header(const char *path, int ndim, const int64_t *shape, uint8_t *head, size_t *total,
+                             size_t *count)
+{
+    char dict[400];
+    if (ndim < 0 || ndim > OCT_MAX_DIMS)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: rank %d is not in 0..%d", path, ndim, OCT_MAX_DIMS);
+    if (ndim > 0 && !shape) return oct__fail(OCT_ERR_NULL_ARG, "%s: shape is NULL", path);
+    if (!oct__shape_count(shape, ndim, count) || *count > SIZE_MAX / sizeof(float))
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: shape has a negative dim or overflows", path);
+    size_t n = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (int i = 0; i < ndim; i++)
+        n += (size_t)snprintf(dict + n, sizeof dict - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    n += (size_t)snprintf(dict + n, sizeof dict - n, "%s), }", ndim == 1 ? "," : "");
+    /* magic + version + u16 length + dict + spaces + '\n', a multiple of 64. */
+    size_t t = (10 + n + 1 + 63) / 64 * 64;
+    memcpy(head, oct__npy_magic, 6);
+    head[6] = 1;
+    head[7] = 0;
+    head[8] = (uint8_t)((t - 10) & 0xff);
+    head[9] = (uint8_t)((t - 10) >> 8);
+    memcpy(head + 10, dict, n);
+    memset(head + 10 + n, ' ', t - 10 - n - 1);
+    head[t - 1] = '\n';
+    *total = t;
+    return OCT_OK;
+}
+
 oct_status oct_npy_save(const char *path, const float *data, int ndim, const int64_t *shape)
 {
     oct_status st = OCT_OK;
     oct__ofile f;
-    char dict[400];
     uint8_t head[512];
-    size_t count, n, total;
+    size_t count, total;
 
     if (!path) return oct__fail(OCT_ERR_NULL_ARG, "npy_save: path is NULL");
-    if (ndim < 0 || ndim > OCT_MAX_DIMS)
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: rank %d is not in 0..%d", path, ndim, OCT_MAX_DIMS);
-    if (ndim > 0 && !shape) return oct__fail(OCT_ERR_NULL_ARG, "%s: shape is NULL", path);
-    if (!oct__shape_count(shape, ndim, &count) || count > SIZE_MAX / sizeof(float))
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: shape has a negative dim or overflows", path);
+    if ((st = npy_header(path, ndim, shape, head, &total, &count)) != OCT_OK) return st;
     if (count > 0 && !data) return oct__fail(OCT_ERR_NULL_ARG, "%s: data is NULL", path);
-
-    n = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
-    for (int i = 0; i < ndim; i++)
-        n += (size_t)snprintf(dict + n, sizeof dict - n, "%s%lld", i ? ", " : "",
-                              (long long)shape[i]);
-    n += (size_t)snprintf(dict + n, sizeof dict - n, "%s), }", ndim == 1 ? "," : "");
-    /* magic + version + u16 length + dict + spaces + '\n', a multiple of 64. */
-    total = (10 + n + 1 + 63) / 64 * 64;
-    memcpy(head, oct__npy_magic, 6);
-    head[6] = 1;
-    head[7] = 0;
-    head[8] = (uint8_t)((total - 10) & 0xff);
-    head[9] = (uint8_t)((total - 10) >> 8);
-    memcpy(head + 10, dict, n);
-    memset(head + 10 + n, ' ', total - 10 - n - 1);
-    head[total - 1] = '\n';
 
     /* Atomic: a temporary beside path renamed into place; a failure removes only the
      * temporary (never path itself, which may be a device or someone else's file). */
@@ -509,32 +518,14 @@ struct oct_npy_writer {
 oct_status oct_npy_writer_open(const char *path, int ndim, const int64_t *shape, oct_npy_writer **out)
 {
     oct_status st;
-    char dict[400];
     uint8_t head[512];
-    size_t count, n, total;
+    size_t count, total;
     oct_npy_writer *w;
 
     if (!out) return oct__fail(OCT_ERR_NULL_ARG, "npy_writer_open: output is NULL");
     *out = NULL;
     if (!path) return oct__fail(OCT_ERR_NULL_ARG, "npy_writer_open: path is NULL");
-    if (ndim < 0 || ndim > OCT_MAX_DIMS)
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: rank %d is not in 0..%d", path, ndim, OCT_MAX_DIMS);
-    if (ndim > 0 && !shape) return oct__fail(OCT_ERR_NULL_ARG, "%s: shape is NULL", path);
-    if (!oct__shape_count(shape, ndim, &count) || count > SIZE_MAX / sizeof(float))
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: shape has a negative dim or overflows", path);
-    n = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
-    for (int i = 0; i < ndim; i++)
-        n += (size_t)snprintf(dict + n, sizeof dict - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
-    n += (size_t)snprintf(dict + n, sizeof dict - n, "%s), }", ndim == 1 ? "," : "");
-    total = (10 + n + 1 + 63) / 64 * 64;
-    memcpy(head, oct__npy_magic, 6);
-    head[6] = 1;
-    head[7] = 0;
-    head[8] = (uint8_t)((total - 10) & 0xff);
-    head[9] = (uint8_t)((total - 10) >> 8);
-    memcpy(head + 10, dict, n);
-    memset(head + 10 + n, ' ', total - 10 - n - 1);
-    head[total - 1] = '\n';
+    if ((st = npy_header(path, ndim, shape, head, &total, &count)) != OCT_OK) return st;
 
     if (!(w = oct__calloc(1, sizeof *w))) return oct__fail(OCT_ERR_HOST_MEMORY, "%s: out of host memory", path);
     w->count = count;
