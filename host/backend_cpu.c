@@ -1741,9 +1741,8 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
     /* 1x1 stride 1, one group: the weights packed once for the GEMM kernel (cached like
      * the direct kernel's) and the epilogue fused into the GEMM's tile stores;
      * $OCTCL_CPU_GEMM_PACKED=0 keeps the per-call packing and the separate pass. */
-    const char *env = getenv("OCTCL_CPU_GEMM_PACKED");
     size_t co_align = 16;
-    if (direct_b && op->groups == 1 && !(env && strcmp(env, "0") == 0)) {
+    if (direct_b && op->groups == 1 && cpu__gemm_1x1()) {
         j.isa = oct__sgemm_isa();
         int mr = oct__sgemm_mr(j.isa);
         OCT__TRY(cpu__gemm_weights(st, op->weight, y->c, x->c, j.isa, &j.apk));
