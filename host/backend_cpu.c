@@ -104,6 +104,8 @@ typedef struct {
     size_t index_count;
     int direct;                /* the direct convolution kernel can run here (AVX-512F), not forced off */
     int im2col;                /* OCT__CPU_PATH_IM2COL: every convg on im2col + sgemm */
+    int wino;                  /* $OCTCL_CPU_WINOGRAD at creation: 1 forced on, 0 off, -1 by shape */
+    int gemm_1x1;              /* $OCTCL_CPU_GEMM_PACKED at creation: 0 the older 1x1 routing, else 1 */
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
     size_t packed_bytes;       /* bytes of the packed copies held */
@@ -505,10 +507,23 @@ static oct_status cpu__path(int *path)
     return OCT_OK;
 }
 
+/* A 0/1 switch from the environment: unset or empty leaves *value as it is. */
+static oct_status cpu__switch(const char *name, int *value)
+{
+    const char *env = getenv(name);
+    if (!env || !*env) return OCT_OK;
+    if (strcmp(env, "0") != 0 && strcmp(env, "1") != 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu: %s = '%s' (must be 0 or 1, or unset)", name, env);
+    *value = env[0] - '0';
+    return OCT_OK;
+}
+
 static oct_status cpu_init(oct_context *ctx)
 {
-    int path;
+    int path, wino = -1, gemm_1x1 = 1;
     OCT__TRY(cpu__path(&path));
+    OCT__TRY(cpu__switch("OCTCL_CPU_WINOGRAD", &wino));
+    OCT__TRY(cpu__switch("OCTCL_CPU_GEMM_PACKED", &gemm_1x1));
     /* OCTCL_THREADS sets the context's threads; unset or empty: one per online core. */
     long threads = 0;
     const char *env = getenv("OCTCL_THREADS");
@@ -537,6 +552,8 @@ static oct_status cpu_init(oct_context *ctx)
 #endif
     if (path == OCT__CPU_PATH_GEMM) st->direct = 0;
     st->im2col = path == OCT__CPU_PATH_IM2COL;
+    st->wino = wino;
+    st->gemm_1x1 = gemm_1x1;
     if (path != OCT__CPU_PATH_AUTO) { /* say so: a forced path is a test's, never a default */
         size_t len = strlen(ctx->info.reason);
         snprintf(ctx->info.reason + len, sizeof ctx->info.reason - len, "; cpu code path forced: %s",
@@ -918,8 +935,8 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
 #endif
 
 /* Whether a 3x3 stride-1 convolution of ci -> co channels over n images (output ho x wo)
- * runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 forces it for every such
- * convolution, 0 never; unset, the shapes where it measured faster than the direct
+ * runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 when the context was made forces
+ * it for every such convolution, 0 never; unset, the shapes where it measured faster than the direct
  * kernel: one thread's CPU time, minimum of 6, ResNet-50's and Oct-ResNet-50's 3x3 layers
  * (and the stacked low-band pairs) at batch 1 and 8 on an AMD EPYC (AVX-512). There the
  * direct kernel runs at 97-103 GFLOP/s whatever the shape, Winograd 1.14-1.70x faster
@@ -929,11 +946,8 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
  * 1.25-1.62 for 8. */
 static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
 {
-    const char *env = getenv("OCTCL_CPU_WINOGRAD");
-    (void)st;
     if (pad < 0) return 0;
-    if (env && strcmp(env, "1") == 0) return 1;
-    if (env && strcmp(env, "0") == 0) return 0;
+    if (st->wino >= 0) return st->wino;
     /* Decided per image, never by the batch: a row's result must not depend on how many
      * images share its pass (device sets and MPI ranks cut batches anywhere), so the
      * 7x7 planes that win only from 4 images on stay on the direct kernel. */
@@ -1081,15 +1095,11 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
                                  const oct__buf *w2, const float *bias);
 
 /* Whether a 1x1 stride-1 unpadded convolution (or pair) runs as a GEMM on weights packed
- * once, with its epilogue in the tile stores ($OCTCL_CPU_GEMM_PACKED=0: the direct kernel
- * when the CPU has it). One thread's CPU time, minimum of 5, ResNet-50's 1x1 layers on an
+ * once, with its epilogue in the tile stores ($OCTCL_CPU_GEMM_PACKED=0 when the context
+ * was made: the direct kernel when the CPU has it). One thread's CPU time, minimum of 5, ResNet-50's 1x1 layers on an
  * AMD EPYC (AVX-512): 97-103 GFLOP/s at 56x56..14x14 against the direct kernel's 80-95,
  * and even (82-85 against 80-81) at 7x7. */
-static int cpu__gemm_1x1(void)
-{
-    const char *env = getenv("OCTCL_CPU_GEMM_PACKED");
-    return !(env && strcmp(env, "0") == 0);
-}
+static int cpu__gemm_1x1(const oct__cpu_state *st) { return st->gemm_1x1; }
 
 /* The row width a 1x1 conv's planes of hw pixels are best cut into for the direct
  * kernel: the largest multiple of 16 up to 256 that divides hw, else hw itself when it is
@@ -1123,7 +1133,7 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     size_t macs = (size_t)n * hw * kdim * (size_t)co;
 
     /* 1x1 stride 1 unpadded: a GEMM straight over x (cpu__gemm_1x1). */
-    if (k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1() && kdim <= INT_MAX && hw <= INT_MAX) {
+    if (k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1(st) && kdim <= INT_MAX && hw <= INT_MAX) {
         oct__convg_op g = {*x, *y, {0}, op->weight, op->bias, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
                            op->relu};
         st->macs_done += (long long)macs;
@@ -1198,7 +1208,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
      * kernel where there is one: Oct-ResNet-50's low-band pairs, one thread's CPU time,
      * min of 5, AMD EPYC: the GEMM 1.03-1.07x at 28x28 and 14x14, 0.90-0.97x at 7x7 (two
      * products into a tile of 49 columns). */
-    int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1() &&
+    int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1(st) &&
                (!st->direct || (size_t)y->h * y->w >= 64);
     if ((!st->direct && !gemm) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
         (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
@@ -1742,7 +1752,7 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
      * the direct kernel's) and the epilogue fused into the GEMM's tile stores;
      * $OCTCL_CPU_GEMM_PACKED=0 keeps the per-call packing and the separate pass. */
     size_t co_align = 16;
-    if (direct_b && op->groups == 1 && cpu__gemm_1x1()) {
+    if (direct_b && op->groups == 1 && cpu__gemm_1x1(st)) {
         j.isa = oct__sgemm_isa();
         int mr = oct__sgemm_mr(j.isa);
         OCT__TRY(cpu__gemm_weights(st, op->weight, y->c, x->c, j.isa, &j.apk));
@@ -2083,7 +2093,7 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
      * the epilogue in the tile stores (cpu__gemm_1x1) the GEMM is 1.04-1.06x the direct
      * kernel there, one image, and 1.00-1.04x for 8, so only $OCTCL_CPU_GEMM_PACKED=0
      * keeps this routing. */
-    int small_res = one && op->res.buf && g == 1 && st->direct && (size_t)y->h * y->w <= 196 && !cpu__gemm_1x1();
+    int small_res = one && op->res.buf && g == 1 && st->direct && (size_t)y->h * y->w <= 196 && !cpu__gemm_1x1(st);
     /* 1x1, stride 1, no padding: one GEMM per block straight from x. */
     if (one && !small_res) {
         st->macs_done += gmacs;

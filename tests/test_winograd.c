@@ -30,13 +30,16 @@
 #define TAIL 7  /* and after it */
 #define CANARY 12345.0f
 
-static oct_context *g_ref, *g_cpu;
+/* g_cpu: the automatic choice; g_on, g_off: contexts made with $OCTCL_CPU_WINOGRAD=1
+ * and 0 (the backend reads it when a context is made). */
+static oct_context *g_ref, *g_cpu, *g_on, *g_off;
 
 typedef struct {
     int n, c1, c2, co, h, w, pad, bias, acc, relu, res;
 } wcase;
 
-static void set_wino(const char *v) { setenv("OCTCL_CPU_WINOGRAD", v, 1); }
+/* The cpu context of a mode: "1" forced on, "0" off, "" automatic. */
+static oct_context *cpu_of(const char *mode) { return !strcmp(mode, "1") ? g_on : !strcmp(mode, "0") ? g_off : g_cpu; }
 
 /* One case on one context: y (LEAD + n co ho wo + TAIL floats, canaries around, the
  * tensor holding y0 first) from x1, x2, w1, w2, b1, b2, r. c2 > 0: a conv2d_pair on
@@ -107,8 +110,7 @@ static int check_case(const wcase *c, const char *mode, rng_t *rng)
     int bad = 1;
     if (!x1 || !w1 || !b1 || !b2 || !r || !y0 || !want || !got || (c->c2 && (!x2 || !w2))) goto done;
     oct_status s = run_case(g_ref, c, x1, x2, w1, w2, b1, b2, r, y0, want);
-    set_wino(mode);
-    oct_status t = s == OCT_OK ? run_case(g_cpu, c, x1, x2, w1, w2, b1, b2, r, y0, got) : s;
+    oct_status t = s == OCT_OK ? run_case(cpu_of(mode), c, x1, x2, w1, w2, b1, b2, r, y0, got) : s;
     if (s != OCT_OK || t != OCT_OK) {
         printf("\n  case failed to run: %s\n", oct_last_error());
         goto done;
@@ -153,7 +155,6 @@ static void test_forced(const char *mode)
 {
     rng_t rng = {20261129};
     for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++) CU_ASSERT_EQUAL(check_case(&g_cases[i], mode, &rng), 0);
-    unsetenv("OCTCL_CPU_WINOGRAD");
 }
 
 static void test_on(void) { test_forced("1"); }
@@ -173,7 +174,6 @@ static void test_kernels(void)
             CU_ASSERT_EQUAL(check_case(&g_cases[i], "1", &rng), 0);
     }
     oct__sgemm_force(-1);
-    unsetenv("OCTCL_CPU_WINOGRAD");
 }
 
 /* oct__wino_run directly, with the AVX-512 transforms (where the CPU has them) and the
@@ -231,17 +231,15 @@ static void test_macs_executed(void)
     float *b = rng_array(&rng, 7, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
     float *out = malloc((LEAD + ny + TAIL) * sizeof *out);
     CU_ASSERT_FATAL(x && w && b && y0 && out);
-    long long m0 = 0, m1 = 0, m2 = 0, r = 0;
-    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m0), OCT_OK);
-    set_wino("0");
-    CU_ASSERT_EQUAL(run_case(g_cpu, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
-    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m1), OCT_OK);
-    set_wino("1");
-    CU_ASSERT_EQUAL(run_case(g_cpu, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
-    CU_ASSERT_EQUAL(oct_context_macs_executed(g_cpu, &m2), OCT_OK);
-    unsetenv("OCTCL_CPU_WINOGRAD");
-    CU_ASSERT_EQUAL(m1 - m0, 2LL * 7 * 9 * 7 * 5 * 9);   /* n co ho wo ci k k */
-    CU_ASSERT_EQUAL(m2 - m1, 16LL * 5 * 7 * 2 * 5 * 4);  /* 16 ci co tiles */
+    long long off0 = 0, off1 = 0, on0 = 0, on1 = 0, r = 0;
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_off, &off0), OCT_OK);
+    CU_ASSERT_EQUAL(run_case(g_off, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_off, &off1), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_on, &on0), OCT_OK);
+    CU_ASSERT_EQUAL(run_case(g_on, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+    CU_ASSERT_EQUAL(oct_context_macs_executed(g_on, &on1), OCT_OK);
+    CU_ASSERT_EQUAL(off1 - off0, 2LL * 7 * 9 * 7 * 5 * 9); /* n co ho wo ci k k */
+    CU_ASSERT_EQUAL(on1 - on0, 16LL * 5 * 7 * 2 * 5 * 4);  /* 16 ci co tiles */
     CU_ASSERT_EQUAL(oct_context_macs_executed(g_ref, &r), OCT_OK);
     CU_ASSERT_EQUAL(r, -1);
     CU_ASSERT_NOT_EQUAL(oct_context_macs_executed(NULL, &r), OCT_OK);
@@ -343,7 +341,6 @@ static void test_batch_independent(void)
     static const wcase cases[] = {{9, 64, 0, 64, 7, 7, 1, 1, 0, 1, 0}, {9, 32, 0, 32, 28, 28, 1, 1, 1, 0, 0},
                                   {9, 64, 64, 64, 7, 7, 1, 1, 0, 1, 0}, {9, 64, 0, 64, 14, 14, 1, 0, 0, 0, 1}};
     rng_t rng = {2024};
-    set_wino("");
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const wcase *c = &cases[k];
         wcase one = *c;
@@ -392,9 +389,39 @@ static void test_batch_independent(void)
     free(alone), free(all), free(bias), free(w), free(x);
 }
 
+/* A cpu context made with $OCTCL_CPU_WINOGRAD = mode ("": unset). */
+static oct_status cpu_context(const char *mode, oct_context **out)
+{
+    if (*mode) setenv("OCTCL_CPU_WINOGRAD", mode, 1);
+    else unsetenv("OCTCL_CPU_WINOGRAD");
+    oct_status s = oct_context_create("cpu", out);
+    unsetenv("OCTCL_CPU_WINOGRAD");
+    return s;
+}
+
+/* The switches are read when a context is made: a value other than 0, 1 or empty is
+ * refused there with one line naming the variable and the value. */
+static void test_switch_values(void)
+{
+    static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED"};
+    for (int i = 0; i < 2; i++) {
+        oct_context *ctx = NULL;
+        setenv(vars[i], "2", 1);
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_PTR_NULL(ctx);
+        CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), vars[i]));
+        setenv(vars[i], "", 1);
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_OK);
+        oct_context_free(ctx);
+        unsetenv(vars[i]);
+    }
+}
+
 int main(void)
 {
-    if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK) {
+    /* g_cpu first, with the environment the test was started with. */
+    if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK ||
+        cpu_context("1", &g_on) != OCT_OK || cpu_context("0", &g_off) != OCT_OK) {
         printf("cannot create the contexts: %s\n", oct_last_error());
         return 1;
     }
@@ -407,6 +434,7 @@ int main(void)
     CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
     CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
+    CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED: 0, 1, empty; others refused", test_switch_values);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
     CU_add_test(s, "each image of a batch equals it alone (automatic choice, linear head)", test_batch_independent);
@@ -414,6 +442,8 @@ int main(void)
     CU_add_test(s, "7x7 .. 15x14 planes, accumulate, bias, ReLU", test_convg_1x1_residual);
     rc = run_cunit();
 done:
+    oct_context_free(g_off);
+    oct_context_free(g_on);
     oct_context_free(g_cpu);
     oct_context_free(g_ref);
     return rc;
