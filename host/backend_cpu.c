@@ -16,6 +16,7 @@
 #include "gemm.h"
 #include "threadpool.h"
 #include "tune.h"
+#include "smallconv.h"
 #include "winograd.h"
 
 #include <errno.h>
@@ -93,7 +94,7 @@ typedef struct {
                           Winograd's transformed weights (winograd.h), or OCT__CPU_PACK_GEMM + the
                           kernel of a 1x1 convolution's weights as oct__sgemm_apack lays them out */
 } cpu__packed_t;
-enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1, OCT__CPU_PACK_GEMM = 8 };
+enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1, OCT__CPU_PACK_GEMM = 8, OCT__CPU_PACK_SMALL = 16 };
 
 /* The backend's state, one per context (ctx->state). */
 typedef struct {
@@ -106,6 +107,7 @@ typedef struct {
     int im2col;                /* OCT__CPU_PATH_IM2COL: every convg on im2col + sgemm */
     int wino;                  /* $OCTCL_CPU_WINOGRAD at creation: 1 forced on, 0 off, -1 by shape */
     int gemm_1x1;              /* $OCTCL_CPU_GEMM_PACKED at creation: 0 the older 1x1 routing, else 1 */
+    int small;                 /* $OCTCL_CPU_SMALL at creation: 1 forced on, 0 off, -1 by shape */
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
     size_t packed_bytes;       /* bytes of the packed copies held */
@@ -520,10 +522,11 @@ static oct_status cpu__switch(const char *name, int *value)
 
 static oct_status cpu_init(oct_context *ctx)
 {
-    int path, wino = -1, gemm_1x1 = 1;
+    int path, wino = -1, gemm_1x1 = 1, small = -1;
     OCT__TRY(cpu__path(&path));
     OCT__TRY(cpu__switch("OCTCL_CPU_WINOGRAD", &wino));
     OCT__TRY(cpu__switch("OCTCL_CPU_GEMM_PACKED", &gemm_1x1));
+    OCT__TRY(cpu__switch("OCTCL_CPU_SMALL", &small));
     /* OCTCL_THREADS sets the context's threads; unset or empty: one per online core. */
     long threads = 0;
     const char *env = getenv("OCTCL_THREADS");
@@ -554,6 +557,7 @@ static oct_status cpu_init(oct_context *ctx)
     st->im2col = path == OCT__CPU_PATH_IM2COL;
     st->wino = wino;
     st->gemm_1x1 = gemm_1x1;
+    st->small = small;
     if (path != OCT__CPU_PATH_AUTO) { /* say so: a forced path is a test's, never a default */
         size_t len = strlen(ctx->info.reason);
         snprintf(ctx->info.reason + len, sizeof ctx->info.reason - len, "; cpu code path forced: %s",
@@ -1005,6 +1009,116 @@ static oct_status cpu__gemm_weights(oct__cpu_state *st, const oct__buf *wb, int 
     return OCT_OK;
 }
 
+/* ---- Small planes with the output channels in the vector lanes (smallconv.c) */
+
+/* Floats of gathered input held at once: images are taken in rounds that fit. */
+#ifndef OCT__CPU_SC_FLOATS
+#define OCT__CPU_SC_FLOATS ((size_t)4 << 20)
+#endif
+
+/* Whether a stride-1 convolution of kdim = ci k k terms per output onto ho x wo outputs
+ * runs on the channel-lane path: $OCTCL_CPU_SMALL=1 when the context was made sends
+ * every one whose row width has a tile (oct__sc_mr) there, 0 none; unset, those where
+ * the pixel-lane paths leave a fifth of their 32-pixel tiles idle (a 7x7 plane: 49 of
+ * 64) and the sums are long enough to pay for the transposing store (kdim >= 256). One
+ * thread's CPU time, min of 8, Oct-ResNet-50 at 224, batch 1, AMD EPYC (AVX-512), per
+ * (plane, kdim) summed over layers: 7x7 planes 16-22% faster at kdim 512-4608, 12% at
+ * 256, 7% SLOWER at 128; 14x14 planes (196 of 224 lanes busy before) 9-15% slower at
+ * kdim 128-512 (the store's gathers cost what the lanes gain), 54% slower at 64. Needs
+ * the AVX-512 kernels (st->direct: not on a forced gemm or im2col path). */
+static int cpu__sc_use(const oct__cpu_state *st, size_t kdim, int ho, int wo)
+{
+    int mr = oct__sc_mr(wo);
+    if (!st->direct || st->im2col || !mr || !oct__sgemm_kernel_rows(OCT__GEMM_AVX512, mr)) return 0;
+    if (st->small >= 0) return st->small;
+    size_t hw = (size_t)ho * wo, lanes = (hw + 31) / 32 * 32;
+    return kdim >= 256 && hw * 5 < lanes * 4;
+}
+
+/* The transposed weights of (wb, wb2) (rows of k1 and k2) from the cache, or made now. */
+static oct_status cpu__sc_weights(oct__cpu_state *st, const oct__buf *wb, const oct__buf *wb2, size_t k1, size_t k2,
+                                  int co, const float **out)
+{
+    size_t count = wb->count + (wb2 ? wb2->count : 0);
+    const float *host2 = wb2 ? wb2->host : NULL;
+    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
+        cpu__packed_t *p = &st->packed[i];
+        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co &&
+            p->kind == OCT__CPU_PACK_SMALL) {
+            *out = p->packed;
+            return OCT_OK;
+        }
+    }
+    size_t floats = oct__sc_weight_floats(co, k1 + k2);
+    float *bp = cpu__alloc_floats(floats);
+    if (!bp) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu conv2d: out of memory packing %d x %zu weights", co, k1 + k2);
+    oct__sc_weights(wb->host, k1, host2, k2, co, bp);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, bp, floats * sizeof(float), OCT__CPU_PACK_SMALL});
+    *out = bp;
+    return OCT_OK;
+}
+
+typedef struct {
+    oct__sc_conv cv;
+    float *ap;        /* the round's gathered inputs, image after image (thread 0's scratch) */
+    size_t af;        /* floats per image */
+    int b0;           /* the round's first image */
+    int phase;        /* 0: gather pixel strips; 1: compute output-channel strips */
+    size_t per;       /* items per image in this phase */
+    cpu__chunks work;
+} cpu__sc_job;
+
+static void cpu__sc_task(void *arg, int t)
+{
+    (void)t;
+    cpu__sc_job *j = arg;
+    size_t i, i1;
+    while (cpu__take(&j->work, &i, &i1))
+        for (; i < i1; i++) {
+            size_t b = i / j->per, r = i % j->per;
+            float *ap = j->ap + b * j->af;
+            if (j->phase == 0) oct__sc_pack(&j->cv, j->b0 + (int)b, r, r + 1, ap);
+            else oct__sc_run(&j->cv, j->b0 + (int)b, ap, (int)r, (int)r + 1);
+        }
+}
+
+/* y (=|+=) conv(x [; x2], w1 | w2, k, stride 1, pad) + bias (+ res), then ReLU, on the
+ * channel-lane path (cpu__sc_use said yes): per round of images, the inputs gathered
+ * (cut by pixel strips), then the tiles (cut by 32-channel strips). */
+static oct_status cpu__sc(oct__cpu_state *st, const oct__view *x, const oct__view *x2, const oct__buf *w1,
+                          const oct__buf *w2, int k, int pad, const float *bias, const oct__view *res, int accumulate,
+                          int relu, const oct__view *y, size_t macs)
+{
+    int c2 = x2 ? x2->c : 0, co = y->c, n = y->n;
+    size_t kk = (size_t)k * k;
+    const float *bp = NULL;
+    OCT__TRY(cpu__sc_weights(st, w1, w2, (size_t)x->c * kk, (size_t)c2 * kk, co, &bp));
+    int has_res = res && res->buf;
+    cpu__sc_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
+                      x->h, x->w, k, pad, cpu__image(y, 0), y->nstride, co, y->h, y->w,
+                      has_res ? cpu__image(res, 0) : NULL, has_res ? res->nstride : 0, bp, bias, accumulate, relu,
+                      oct__sc_mr(y->w)},
+                     NULL, 0, 0, 0, 0, {0}};
+    j.af = oct__sc_afloats(&j.cv);
+    size_t round = OCT__CPU_SC_FLOATS / j.af;
+    if (round < 1) round = 1;
+    if (round > (size_t)n) round = (size_t)n;
+    OCT__TRY(cpu__scratch(st, 0, j.af * round, "conv2d"));
+    j.ap = st->scratch[0].f;
+    size_t strips = (size_t)y->h * y->w / (size_t)j.cv.mr, cstrips = ((size_t)co + OCT__SC_NR - 1) / OCT__SC_NR;
+    st->macs_done += (long long)macs;
+    for (j.b0 = 0; j.b0 < n; j.b0 += (int)round) {
+        size_t m = (size_t)(n - j.b0) < round ? (size_t)(n - j.b0) : round;
+        j.phase = 0, j.per = strips;
+        cpu__chunk(st, &j.work, m * strips, 1, macs, OCT__CPU_PAR_MACS);
+        oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__sc_task, &j);
+        j.phase = 1, j.per = cstrips;
+        cpu__chunk(st, &j.work, m * cstrips, 1, macs, OCT__CPU_PAR_MACS);
+        oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__sc_task, &j);
+    }
+    return OCT_OK;
+}
+
 typedef struct {
     oct__wino_conv cv;
     oct__cpu_state *st;
@@ -1132,6 +1246,10 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     }
     size_t macs = (size_t)n * hw * kdim * (size_t)co;
 
+    /* Small planes: the output channels in the lanes (but 3x3 where Winograd serves). */
+    if (s == 1 && cpu__sc_use(st, kdim, ho, wo) && !(k == 3 && cpu__wino_use(st, ci, co, n, ho, wo, pad)))
+        return cpu__sc(st, x, NULL, op->weight, NULL, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
+
     /* 1x1 stride 1 unpadded: a GEMM straight over x (cpu__gemm_1x1). */
     if (k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1(st) && kdim <= INT_MAX && hw <= INT_MAX) {
         oct__convg_op g = {*x, *y, {0}, op->weight, op->bias, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
@@ -1240,6 +1358,11 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     const float *wpk = NULL;
     oct_status status;
+    if (cpu__sc_use(st, kdim, ho, wo) && !(k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad))) {
+        status = cpu__sc(st, x1, x2, op->weight1, op->weight2, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
+        free(bias);
+        return status;
+    }
     if (gemm && hw <= INT_MAX) { /* one GEMM over the stacked input (cpu__gemm_1x1) */
         oct__convg_op g = {*x1, *y, {0}, op->weight1, NULL, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
                            op->relu};
@@ -2085,6 +2208,14 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
         st->macs_done += gmacs;
         return cpu__g_gemm(st, op, 0);
     }
+    /* Small planes, one group, square kernel, one padding, stride 1: the channel-lane
+     * path (3x3 where Winograd would not serve), the residual in its epilogue. */
+    if (g == 1 && op->kh == op->kw && op->stride_h == 1 && op->stride_w == 1 && op->dil_h == 1 && op->dil_w == 1 &&
+        op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r &&
+        cpu__sc_use(st, cig * op->kh * op->kw, y->h, y->w) &&
+        !(op->kh == 3 && cpu__wino_use(st, x->c, y->c, y->n, y->h, y->w, op->pad_t)))
+        return cpu__sc(st, x, NULL, op->weight, NULL, op->kh, op->pad_t, op->bias ? op->bias->host : NULL, &op->res,
+                       op->accumulate, op->relu, y, (size_t)gmacs);
     int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&
               !op->pad_b && !op->pad_r;
     /* 1x1 with a residual on planes of 14x14 or smaller went to the direct kernel below

@@ -24,7 +24,6 @@
 #define MR_MAX 8
 #define NR_MAX 32
 
-typedef void (*oct__gemm_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int add);
 
 /* ------------------------------------------------------------------------------------ */
 /* Micro-kernels: c (MR, NR; row stride ldc) (=|+=) a-panel (kc, MR)^T b-panel (kc, NR)    */
@@ -74,20 +73,24 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
     }
 }
 
-__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
-                                                              size_t ldc, int add)
+/* R rows (8, or 7 for oct__sgemm_kernel_rows) x 32 columns; R is a constant in each
+ * instantiation below, so the loops unroll and the accumulators stay in registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void kernel_avx512_rows(const int R, int kc,
+                                                                                        const float *a,
+                                                                                        const float *b, float *c,
+                                                                                        size_t ldc, int add)
 {
     __m512 c0[8], c1[8];
-    OCT__UNROLL for (int i = 0; i < 8; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++, a += 8, b += 32) {
+    OCT__UNROLL for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++, a += R, b += 32) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        for (int i = 0; i < 8; i++) {
+        OCT__UNROLL for (int i = 0; i < R; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
             c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
         }
     }
-    OCT__UNROLL for (int i = 0; i < 8; i++) {
+    OCT__UNROLL for (int i = 0; i < R; i++) {
         float *ci = c + i * ldc;
         if (add) {
             c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
@@ -96,6 +99,18 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
         _mm512_storeu_ps(ci, c0[i]);
         _mm512_storeu_ps(ci + 16, c1[i]);
     }
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
+                                                              size_t ldc, int add)
+{
+    kernel_avx512_rows(8, kc, a, b, c, ldc, add);
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512_r7(int kc, const float *a, const float *b, float *c,
+                                                                 size_t ldc, int add)
+{
+    kernel_avx512_rows(7, kc, a, b, c, ldc, add);
 }
 #endif
 
@@ -378,6 +393,15 @@ void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, i
 /* A packed once (weights used by many products)                                          */
 
 int oct__sgemm_mr(int isa) { return impl_of(isa)->mr; }
+
+oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows)
+{
+#ifdef OCT__GEMM_X86
+    if (isa == OCT__GEMM_AVX512 && oct__sgemm_supported(isa)) return rows == 8 ? kernel_avx512 : rows == 7 ? kernel_avx512_r7 : NULL;
+#endif
+    (void)isa, (void)rows;
+    return NULL;
+}
 
 /* Rows of A rounded up to whole strips, times k. */
 size_t oct__sgemm_apack_floats(int isa, int m, int k)

@@ -27,6 +27,13 @@ int oct__sgemm_force(int isa);
 /* Tests: 1 runs every call on the small stack blocks of the out-of-memory fallback. */
 void oct__sgemm_small_blocks(int on);
 
+/* A register-tile micro-kernel: c (rows, nr; row stride ldc) (=|+=) a-panel (kc, rows)^T
+ * b-panel (kc, nr; 64-byte aligned), the sum over p in order in one register per
+ * output. oct__sgemm_kernel_rows: kernel isa's with `rows` rows and nr = 32 where it has
+ * one (AVX-512: rows 8 and 7), else NULL. */
+typedef void (*oct__gemm_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int add);
+oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
+
 /* A packed once, used by many products (Winograd's transformed weights): kernel `isa`'s
  * rows per register tile; floats of A (m, k) packed; the packing of A' (A (m, k; lda), or
  * stored (k, m) when trans_a); and C rows [m0, m1) of C = A' B (C's row 0 is A's row m0;

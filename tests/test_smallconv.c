@@ -1,0 +1,294 @@
+/* test_smallconv.c — the CPU backend's channel-lane path for small planes
+ * (host/smallconv.c) against the reference backend: conv2d, conv2d_pair (the OctConv
+ * low band over a stacked input) and convg with a residual, on a context made with
+ * $OCTCL_CPU_SMALL=1 (every stride-1 convolution whose output rows have a tile width goes
+ * there) and Winograd off, over kernels 1, 3 and 5, paddings 0 to 2, row widths 7, 8,
+ * 14, 16 and 21, channel counts that are not multiples of the 32-channel tile, batches
+ * of 1 to 3, bias, accumulate, ReLU and a residual. Output buffers carry canaries before
+ * and after the tensor. Then oct__sc_pack / oct__sc_run straight against a plain loop,
+ * and each image of a batch against it alone on the automatic choice.
+ *
+ * Tolerance: each output is one float sum over ci k k terms (< 10^3 here), like the
+ * direct kernel's, so TOL_ABS + TOL_REL |want| (testutil.h) applies as it is. A tile
+ * stored to the wrong pixel or channel, or a padding lane read as data, moves outputs
+ * by O(1).
+ */
+#include "internal.h"
+#include "gemm.h"
+#include "smallconv.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEAD 5
+#define TAIL 7
+#define CANARY 12345.0f
+
+static oct_context *g_ref, *g_small, *g_auto;
+
+typedef struct {
+    int n, c1, c2, co, h, w, k, pad, bias, acc, relu, res;
+} scase;
+
+/* One case on one context (see test_winograd.c's run_case): y holds y0 between canaries. */
+static oct_status run_case(oct_context *ctx, const scase *c, const float *x1, const float *x2, const float *w1,
+                           const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
+                           float *out)
+{
+    int ho = c->h + 2 * c->pad - c->k + 1, wo = c->w + 2 * c->pad - c->k + 1, kk = c->k * c->k;
+    size_t nx1 = (size_t)c->n * c->c1 * c->h * c->w, nx2 = (size_t)c->n * c->c2 * c->h * c->w;
+    size_t ny = (size_t)c->n * c->co * ho * wo;
+    oct__buf bx1 = {0}, bx2 = {0}, bw1 = {0}, bw2 = {0}, bb1 = {0}, bb2 = {0}, br = {0}, by = {0};
+    float *ybuf = malloc((LEAD + ny + TAIL) * sizeof *ybuf);
+    oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
+    if (s == OCT_OK) {
+        for (size_t i = 0; i < LEAD + ny + TAIL; i++) ybuf[i] = CANARY;
+        memcpy(ybuf + LEAD, y0, ny * sizeof *ybuf);
+    }
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bx1, x1, nx1);
+    if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bx2, x2, nx2);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bw1, w1, (size_t)c->co * c->c1 * kk);
+    if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bw2, w2, (size_t)c->co * c->c2 * kk);
+    if (s == OCT_OK && c->bias) s = oct__buf_upload(ctx, &bb1, b1, (size_t)c->co);
+    if (s == OCT_OK && c->bias && c->c2) s = oct__buf_upload(ctx, &bb2, b2, (size_t)c->co);
+    if (s == OCT_OK && c->res) s = oct__buf_upload(ctx, &br, r, ny);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &by, ybuf, LEAD + ny + TAIL);
+    oct__view vx1 = oct__view_of(&bx1, c->n, c->c1, c->h, c->w), vx2 = oct__view_of(&bx2, c->n, c->c2, c->h, c->w);
+    oct__view vy = oct__view_of(&by, c->n, c->co, ho, wo);
+    vy.off = LEAD;
+    if (s == OCT_OK && c->res) {
+        oct__convg_op op = {vx1, vy, oct__view_of(&br, c->n, c->co, ho, wo), &bw1, c->bias ? &bb1 : NULL, c->k, c->k,
+                            1, 1, c->pad, c->pad, c->pad, c->pad, 1, 1, 1, c->acc, c->relu};
+        s = ctx->be->convg(ctx, &op);
+    } else if (s == OCT_OK && c->c2 && ctx->be->conv2d_pair) {
+        oct__conv_pair_op op = {vx1, vx2, vy, &bw1, &bw2, c->bias ? &bb1 : NULL, c->bias ? &bb2 : NULL, c->k, 1,
+                                c->pad, c->acc, c->relu};
+        s = ctx->be->conv2d_pair(ctx, &op);
+    } else if (s == OCT_OK && c->c2) {
+        oct__conv_op a = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, c->k, 1, c->pad, c->acc, 0};
+        oct__conv_op b = {vx2, vy, &bw2, c->bias ? &bb2 : NULL, c->k, 1, c->pad, 1, c->relu};
+        s = ctx->be->conv2d(ctx, &a);
+        if (s == OCT_OK) s = ctx->be->conv2d(ctx, &b);
+    } else if (s == OCT_OK) {
+        oct__conv_op op = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, c->k, 1, c->pad, c->acc, c->relu};
+        s = ctx->be->conv2d(ctx, &op);
+    }
+    if (s == OCT_OK) s = ctx->be->read(ctx, &by, out);
+    oct__buf_free(ctx, &by), oct__buf_free(ctx, &br), oct__buf_free(ctx, &bb2), oct__buf_free(ctx, &bb1);
+    oct__buf_free(ctx, &bw2), oct__buf_free(ctx, &bw1), oct__buf_free(ctx, &bx2), oct__buf_free(ctx, &bx1);
+    free(ybuf);
+    return s;
+}
+
+/* The case's inputs, made from rng. */
+typedef struct {
+    float *x1, *x2, *w1, *w2, *b1, *b2, *r, *y0;
+} sdata;
+
+static int make_data(const scase *c, rng_t *rng, sdata *d)
+{
+    int ho = c->h + 2 * c->pad - c->k + 1, wo = c->w + 2 * c->pad - c->k + 1, kk = c->k * c->k;
+    size_t ny = (size_t)c->n * c->co * ho * wo;
+    memset(d, 0, sizeof *d);
+    d->x1 = rng_array(rng, (size_t)c->n * c->c1 * c->h * c->w, -1, 1);
+    d->x2 = c->c2 ? rng_array(rng, (size_t)c->n * c->c2 * c->h * c->w, -1, 1) : NULL;
+    d->w1 = rng_array(rng, (size_t)c->co * c->c1 * kk, -1, 1);
+    d->w2 = c->c2 ? rng_array(rng, (size_t)c->co * c->c2 * kk, -1, 1) : NULL;
+    d->b1 = rng_array(rng, (size_t)c->co, -1, 1), d->b2 = rng_array(rng, (size_t)c->co, -1, 1);
+    d->r = rng_array(rng, ny, -1, 1), d->y0 = rng_array(rng, ny, -1, 1);
+    return d->x1 && d->w1 && d->b1 && d->b2 && d->r && d->y0 && (!c->c2 || (d->x2 && d->w2));
+}
+
+static void free_data(sdata *d)
+{
+    free(d->x1), free(d->x2), free(d->w1), free(d->w2), free(d->b1), free(d->b2), free(d->r), free(d->y0);
+}
+
+/* 0 when ctx matches the reference (and keeps the canaries) on case c. */
+static int check_case(oct_context *ctx, const scase *c, rng_t *rng)
+{
+    int ho = c->h + 2 * c->pad - c->k + 1, wo = c->w + 2 * c->pad - c->k + 1;
+    size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
+    sdata d;
+    float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
+    int bad = 1;
+    if (!make_data(c, rng, &d) || !want || !got) goto done;
+    oct_status s = run_case(g_ref, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, want);
+    oct_status t = s == OCT_OK ? run_case(ctx, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, got) : s;
+    if (s != OCT_OK || t != OCT_OK) {
+        printf("\n  case failed to run: %s\n", oct_last_error());
+        goto done;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "n%d c%d+%d->%d %dx%d k%d p%d bias%d acc%d relu%d res%d", c->n, c->c1, c->c2, c->co,
+             c->h, c->w, c->k, c->pad, c->bias, c->acc, c->relu, c->res);
+    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL);
+    for (size_t i = 0; i < total; i++)
+        if ((i < LEAD || i >= LEAD + ny) && got[i] != CANARY) {
+            printf("\n  %s: canary %zu overwritten (%g)\n", what, i, got[i]);
+            miss++;
+            break;
+        }
+    bad = miss != 0;
+done:
+    free(got), free(want);
+    free_data(&d);
+    return bad;
+}
+
+static const scase g_cases[] = {
+    /* n c1 c2 co  h  w  k pad bias acc relu res */
+    {1, 1, 0, 1, 7, 7, 1, 0, 0, 0, 0, 0},      /* the smallest: one channel, one tile */
+    {1, 64, 0, 70, 7, 7, 1, 0, 1, 0, 1, 0},    /* 1x1 at 7x7, channels past two strips */
+    {2, 33, 0, 31, 7, 7, 3, 1, 1, 1, 1, 0},    /* 3x3, accumulate, a partial channel strip */
+    {1, 9, 0, 40, 9, 9, 3, 0, 1, 0, 0, 0},     /* pad 0: 7x7 outputs from 9x9 */
+    {3, 5, 0, 33, 5, 5, 3, 2, 1, 0, 1, 0},     /* pad 2: 7x7 outputs from 5x5, rows in the padding */
+    {1, 4, 0, 17, 7, 7, 5, 2, 1, 0, 1, 0},     /* 5x5 */
+    {2, 12, 0, 65, 8, 8, 3, 1, 1, 0, 1, 0},    /* rows of 8: eight-pixel tiles */
+    {1, 20, 0, 32, 14, 14, 3, 1, 0, 1, 0, 0},  /* two tiles per row */
+    {1, 6, 0, 9, 16, 16, 1, 0, 1, 0, 0, 0},    /* 1x1 at 16x16 */
+    {1, 10, 0, 12, 3, 21, 3, 1, 1, 0, 1, 0},   /* rows of 21: three tiles, three rows */
+    {2, 24, 20, 45, 7, 7, 3, 1, 1, 0, 1, 0},   /* conv2d_pair: stacked input */
+    {1, 40, 30, 64, 7, 7, 1, 0, 1, 1, 1, 0},   /* conv2d_pair 1x1, accumulate */
+    {1, 3, 5, 7, 14, 14, 3, 1, 0, 0, 0, 0},    /* conv2d_pair at 14x14 */
+    {2, 48, 0, 50, 7, 7, 1, 0, 1, 0, 1, 1},    /* convg 1x1 with a residual (the bottleneck's last) */
+    {1, 16, 0, 33, 7, 7, 3, 1, 1, 1, 1, 1},    /* convg 3x3, residual and accumulate */
+};
+
+static void test_forced(void)
+{
+    rng_t rng = {20261130};
+    for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
+        CU_ASSERT_EQUAL(check_case(g_small, &g_cases[i], &rng), 0);
+}
+
+static void test_auto(void)
+{
+    rng_t rng = {4242};
+    for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
+        CU_ASSERT_EQUAL(check_case(g_auto, &g_cases[i], &rng), 0);
+}
+
+/* oct__sc_pack and oct__sc_run straight against a plain loop in double: image 1 of 2,
+ * stacked input, all three strips of a 3x21 output (rows of 21: three 7-pixel tiles per
+ * row), 40 output channels (a whole strip and a partial one), and the other image and the
+ * channels outside [j0, j1) untouched. */
+static void test_direct(void)
+{
+    if (!oct__sgemm_kernel_rows(OCT__GEMM_AVX512, 7)) {
+        printf("(no AVX-512 on this CPU: the path is not taken) ");
+        return;
+    }
+    enum { N = 2, C1 = 3, C2 = 2, H = 3, W = 21, K = 3, P = 1, CO = 40 };
+    rng_t rng = {99};
+    size_t hw = (size_t)H * W, kdim = (size_t)(C1 + C2) * K * K;
+    float *x1 = rng_array(&rng, (size_t)N * C1 * hw, -1, 1), *x2 = rng_array(&rng, (size_t)N * C2 * hw, -1, 1);
+    float *w1 = rng_array(&rng, (size_t)CO * C1 * K * K, -1, 1), *w2 = rng_array(&rng, (size_t)CO * C2 * K * K, -1, 1);
+    float *bias = rng_array(&rng, CO, -1, 1), *y = malloc((size_t)N * CO * hw * sizeof *y);
+    float *bp = NULL, *ap = NULL;
+    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && bias && y);
+    CU_ASSERT_FATAL(posix_memalign((void **)&bp, 64, oct__sc_weight_floats(CO, kdim) * sizeof(float)) == 0);
+    for (size_t i = 0; i < (size_t)N * CO * hw; i++) y[i] = CANARY;
+    oct__sc_conv c = {x1, x2, C1 * hw, C2 * hw, C1, C2, H, W, K, P, y, CO * hw, CO, H, W, NULL, 0, bp, bias, 0, 1,
+                      oct__sc_mr(W)};
+    CU_ASSERT_EQUAL(c.mr, 7);
+    CU_ASSERT_FATAL((ap = malloc(oct__sc_afloats(&c) * sizeof *ap)) != NULL);
+    oct__sc_weights(w1, (size_t)C1 * K * K, w2, (size_t)C2 * K * K, CO, bp);
+    oct__sc_pack(&c, 1, 0, hw / 7, ap);
+    oct__sc_run(&c, 1, ap, 0, 2);
+    size_t miss = 0;
+    for (int o = 0; o < CO; o++)
+        for (int py = 0; py < H; py++)
+            for (int px = 0; px < W; px++) {
+                double sum = 0;
+                for (int ch = 0; ch < C1 + C2; ch++)
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++) {
+                            int iy = py + ky - P, ix = px + kx - P;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            const float *xp = ch < C1 ? x1 + hw * C1 + (size_t)ch * hw : x2 + hw * C2 + (size_t)(ch - C1) * hw;
+                            const float *wp = ch < C1 ? w1 + ((size_t)o * C1 + ch) * K * K : w2 + ((size_t)o * C2 + ch - C1) * K * K;
+                            sum += (double)xp[iy * W + ix] * wp[ky * K + kx];
+                        }
+                sum += bias[o];
+                double want = sum < 0 ? 0 : sum, got = y[CO * hw + (size_t)o * hw + (size_t)py * W + px];
+                if (got != got || (got > want ? got - want : want - got) > TOL_ABS + TOL_REL * (want < 0 ? -want : want)) {
+                    if (miss++ < 3) printf("\n  o %d (%d, %d): want %g got %g", o, py, px, want, got);
+                }
+            }
+    for (size_t i = 0; i < (size_t)CO * hw; i++)
+        if (y[i] != CANARY) {
+            printf("\n  image 0 written at %zu", i);
+            miss++;
+            break;
+        }
+    CU_ASSERT_EQUAL(miss, 0);
+    free(ap), free(bp), free(y), free(bias), free(w2), free(w1), free(x2), free(x1);
+}
+
+/* A row's result does not depend on how many images share its pass (device sets and MPI
+ * ranks cut batches anywhere): on the automatic choice, shapes that take the path (7x7,
+ * sums of 256 terms or more) give each image of a batch of 5 bit for bit as it alone. */
+static void test_batch_independent(void)
+{
+    static const scase cases[] = {{5, 64, 0, 70, 7, 7, 1, 0, 1, 0, 1, 0}, {5, 40, 0, 33, 7, 7, 3, 1, 1, 1, 1, 0},
+                                  {5, 160, 160, 40, 7, 7, 1, 0, 1, 0, 1, 0}, {5, 300, 0, 64, 7, 7, 1, 0, 1, 0, 0, 1}};
+    rng_t rng = {7};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const scase *c = &cases[k];
+        scase one = *c;
+        one.n = 1;
+        size_t i1 = (size_t)c->c1 * c->h * c->w, i2 = (size_t)c->c2 * c->h * c->w, oy = (size_t)c->co * c->h * c->w;
+        sdata d;
+        float *all = malloc((LEAD + c->n * oy + TAIL) * sizeof *all), *alone = malloc((LEAD + oy + TAIL) * sizeof *alone);
+        CU_ASSERT_FATAL(make_data(c, &rng, &d) && all && alone);
+        CU_ASSERT_EQUAL_FATAL(run_case(g_auto, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, all), OCT_OK);
+        for (int b = 0; b < c->n; b++) {
+            CU_ASSERT_EQUAL_FATAL(run_case(g_auto, &one, d.x1 + b * i1, d.x2 ? d.x2 + b * i2 : NULL, d.w1, d.w2, d.b1,
+                                           d.b2, d.r + b * oy, d.y0 + b * oy, alone),
+                                  OCT_OK);
+            if (memcmp(all + LEAD + b * oy, alone + LEAD, oy * sizeof(float)) != 0) {
+                printf("\n  case %zu: image %d of the batch differs from it alone\n", k, b);
+                CU_FAIL("batch-dependent result");
+                break;
+            }
+        }
+        free(alone), free(all);
+        free_data(&d);
+    }
+}
+
+/* A cpu context made with $OCTCL_CPU_SMALL = small and $OCTCL_CPU_WINOGRAD = wino ("": unset). */
+static oct_status cpu_context(const char *small, const char *wino, oct_context **out)
+{
+    if (*small) setenv("OCTCL_CPU_SMALL", small, 1);
+    if (*wino) setenv("OCTCL_CPU_WINOGRAD", wino, 1);
+    oct_status s = oct_context_create("cpu", out);
+    unsetenv("OCTCL_CPU_SMALL");
+    unsetenv("OCTCL_CPU_WINOGRAD");
+    return s;
+}
+
+int main(void)
+{
+    if (oct_context_create("ref", &g_ref) != OCT_OK || cpu_context("1", "0", &g_small) != OCT_OK ||
+        cpu_context("", "", &g_auto) != OCT_OK) {
+        printf("cannot create the contexts: %s\n", oct_last_error());
+        return 1;
+    }
+    int rc = 1;
+    if (CU_initialize_registry() != CUE_SUCCESS) goto done;
+    CU_pSuite s = CU_add_suite("cpu channel-lane convolutions on small planes vs ref", NULL, NULL);
+    CU_add_test(s, "forced on: conv2d, conv2d_pair, convg + residual, k 1/3/5", test_forced);
+    CU_add_test(s, "automatic choice: the same cases", test_auto);
+    CU_add_test(s, "oct__sc_pack / oct__sc_run against a plain loop", test_direct);
+    CU_add_test(s, "each image of a batch equals it alone (automatic choice)", test_batch_independent);
+    rc = run_cunit();
+done:
+    oct_context_free(g_auto);
+    oct_context_free(g_small);
+    oct_context_free(g_ref);
+    return rc;
+}
