@@ -40,7 +40,9 @@ static void usage(FILE *f)
             "high->low, ...), output shape (high + low band for a layer with two), MACs per pass\n"
             "(batch included), minimum ms, GFLOP/s = 2 x MACs / time, share of the summed layer\n"
             "minima, the source node it came from. Groups: OctConv by path (hh, lh, hl, ll),\n"
-            "Conv by kernel (1x1, 3x3, 7x7, other), the rest by kind.\n");
+            "Conv by kernel (1x1, 3x3, 7x7, other), the rest by kind. OctNetMini lists no\n"
+            "output shapes (its shape trace is the seed's), and its layer MACs at sizes other\n"
+            "than 32x32 are scaled from the whole network's count.\n");
 }
 
 /* ------------------------------------------------------------------------------------ */
