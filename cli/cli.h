@@ -13,6 +13,7 @@ int cli_cmd_info(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_classify(int argc, char **argv);
 int cli_cmd_tune(int argc, char **argv);
+int cli_cmd_profile(int argc, char **argv);
 
 /* ------------------------------------------------------------------------------------ */
 /* Device sets: --device all, --device cpu,opencl:0:0 (devset.c)                        */

@@ -1,6 +1,6 @@
 /* octcl.c — the `octcl` program: runs OctNetMini on an OpenCL device or the CPU.
  * This file holds the top-level usage and the subcommand table; each subcommand lives
- * in its own file (info.c, run.c, classify.c) and shares the helpers of common.c.
+ * in its own file (info.c, run.c, classify.c, profile.c) and shares the helpers of common.c.
  */
 #include "bench.h"
 #include "cli.h"
@@ -19,6 +19,7 @@ static const command commands[] = {
     {"run", cli_cmd_run, "run a model on a .npy batch, PNG/JPEG files or a random batch; write the logits"},
     {"classify", cli_cmd_classify, "classify the Fashion-MNIST test set or PNG/JPEG folders (--images)"},
     {"bench", octcl_bench_main, "time OctNetMini over alphas, batches and devices (table, JSON, CSV)"},
+    {"profile", cli_cmd_profile, "time a model layer by layer: ms, MACs, GFLOP/s per layer and per kind"},
     {"tune", cli_cmd_tune, "time a device's tile / blocking variants on a model; store the winner per device"},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -290,7 +290,7 @@ oct_status oct_model_trace(oct_model *m, int n, int h, int w, oct_trace_fn trace
 
 /* The layers a model runs, in order, with the source nodes fused into each. */
 typedef struct {
-    char kind[32];     /* "Conv", "OctConv", "Pool", "Add", "Affine", "Linear", ... */
+    char kind[32];     /* "Conv 3x3" (kernel), "OctConv 2 hl" (layer, path), "Pool", "Add", ... */
     char name[128];    /* the source node it came from (the first one when fused) */
     char fused[1024];  /* "BatchNormalization bn1, Relu relu1" folded into it; "" if none */
     long long macs;    /* multiply-accumulates per image at the declared input size */
@@ -298,6 +298,17 @@ typedef struct {
 /* Number of layers (0 for OctNetMini). */
 int oct_model_layer_count(const oct_model *m);
 oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out);
+/* One forward pass exactly as oct_model_forward runs it (the same logits, bit for bit,
+ * and the same chunks under oct_model_set_memory_limit) that also writes the wall time
+ * of layer i (the layers of oct_model_layer_get, in order) into layer_seconds[i] for
+ * 0 <= i < oct_model_layer_count(m), summed over the pass's chunks. The device is
+ * finished (waited for) after every layer so each time is that layer's work alone: the
+ * sum may exceed a plain pass's time by that synchronisation. Writing the input and
+ * reading the logits belong to no layer. Two OctConv convolutions run as one op share
+ * its time by their MACs. Errors as oct_model_forward's; OCT_ERR_UNSUPPORTED for a model
+ * without layers; layer_seconds is unspecified after an error. */
+oct_status oct_model_profile(oct_model *m, const float *x, int n, int h, int w, float *logits,
+                             double *layer_seconds);
 
 /* ------------------------------------------------------------------------------------ */
 /* Device sets: one model on several devices of this host at once                         */

@@ -2,7 +2,7 @@
  * oct__onnx_model structs: fusion decisions, each load error with its message, the
  * shape trace, MACs against a hand count, activation bytes against what the context
  * allocated, chunking, and the forward pass against plain double loops written here,
- * on ref, cpu and every OpenCL device.
+ * on ref, cpu and every OpenCL device; the per-layer timing of oct_model_profile.
  */
 #include "graph/graph.h"
 #include "onnx/onnx.h"
@@ -935,6 +935,164 @@ static void test_faults(void)
     net_free(&t);
 }
 
+
+/* ------------------------------------------------------------------------------------ */
+/* Per-layer timing (oct_model_profile; the graph's g->prof)                              */
+
+/* Bytes equal, else the first differing index printed. */
+static int same_bytes(const char *what, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof *a) != 0) {
+            printf("\n%s: output %zu differs: forward %.9g, profiled %.9g\n", what, i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* Every node time finite and >= 0; > 0 for each node that runs ops (not a view); a
+ * sum over the nodes returned in *total. */
+static int times_ok(const char *what, const oct__graph *g, const double *secs, double *total)
+{
+    int ok = 1;
+    *total = 0;
+    for (int i = 0; i < g->nn; i++) {
+        int runs = oct__gkind_of(g->nd[i].kind)->run != NULL;
+        if (!isfinite(secs[i]) || secs[i] < 0 || (runs && !(secs[i] > 0))) {
+            printf("\n%s: node %d (%s) took %g s\n", what, i, g->nd[i].name, secs[i]);
+            ok = 0;
+        }
+        *total += secs[i];
+    }
+    return ok;
+}
+
+/* A timed graph pass: the same bytes as a plain one, a time for every node, the two
+ * convs run as one conv2d_pair op (cpu) sharing its time by MACs, chunks summed. */
+static void test_profile_graph(void)
+{
+    for (int which = 0; which < 2; which++) {
+        net t;
+        int c = which ? O_C : S_C, h = which ? O_H : S_H, w = which ? O_W : S_W, n = 3;
+        if (which)
+            octconv_net(&t);
+        else
+            small_net(&t);
+        rng_t r = {31 + (uint64_t)which};
+        float *x = rng_array(&r, (size_t)n * c * h * w, -2, 2);
+        for (int d = 0; d < 2; d++) { /* ref, cpu */
+            oct_context *ctx = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+            oct__graph *g = import(ctx, &t, OCT_OK);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+            CU_ASSERT_EQUAL_FATAL(oct__graph_shapes(g, h, w), OCT_OK);
+            const oct__gvalue *ov = &g->v[g->output];
+            size_t outn = (size_t)n * ov->d.c * (ov->rank == 4 ? (size_t)ov->d.h * ov->d.w : 1);
+            float *y1 = calloc(outn, sizeof *y1), *y2 = calloc(outn, sizeof *y2);
+            double *secs = malloc((size_t)g->nn * sizeof *secs), total, one = INFINITY, chunked;
+            for (int i = 0; i < g->nn; i++) secs[i] = -1;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, h, w, y1, NULL, NULL), OCT_OK);
+            g->prof = secs;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, h, w, y2, NULL, NULL), OCT_OK);
+            g->prof = NULL;
+            CU_ASSERT(same_bytes(g_devices[d], y1, y2, outn));
+            CU_ASSERT(times_ok(g_devices[d], g, secs, &total));
+            if (which) {
+                /* hl (paired) and ll: on cpu one op whose time they share by MACs (hl
+                 * has O_CH / O_CL = 2 times ll's), on ref two ops of their own. */
+                const oct__gnode *hl = by_name(g, "hl"), *ll = by_name(g, "ll");
+                CU_ASSERT_FATAL(hl && ll);
+                int ihl = (int)(hl - g->nd), ill = (int)(ll - g->nd);
+                CU_ASSERT_EQUAL(oct__gconv_runs_pair(g, ll), d == 1);
+                if (d == 1 && !(secs[ihl] >= secs[ill]))
+                    printf("\ncpu: paired hl took %g s, ll %g s: hl should hold 2/3 of the pair op\n", secs[ihl], secs[ill]);
+                if (d == 1) CU_ASSERT(secs[ihl] >= secs[ill]);
+            }
+            /* Chunks of one image: the same bytes as the same chunks unprofiled, and each
+             * node's time summed over the three chunks (at least twice one image's). */
+            for (int k = 0; k < 3; k++) {
+                g->prof = secs;
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, 1, h, w, y2, NULL, NULL), OCT_OK);
+                g->prof = NULL;
+                double s1 = 0;
+                for (int i = 0; i < g->nn; i++) s1 += secs[i];
+                if (s1 < one) one = s1;
+            }
+            g->mem_limit = oct__graph_activation_bytes(g, 1, h, w);
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, h, w, y1, NULL, NULL), OCT_OK);
+            g->prof = secs;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, h, w, y2, NULL, NULL), OCT_OK);
+            g->prof = NULL;
+            CU_ASSERT_EQUAL(g->last_chunk, 1);
+            CU_ASSERT(same_bytes("chunked", y1, y2, outn));
+            CU_ASSERT(times_ok("chunked", g, secs, &chunked));
+            if (!(chunked >= 2 * one)) printf("\n%s: 3 chunks took %g s in all, one image %g s\n", g_devices[d], chunked, one);
+            CU_ASSERT(chunked >= 2 * one);
+            free(secs), free(y1), free(y2);
+            oct__graph_free(g);
+            oct_context_free(ctx);
+        }
+        free(x);
+        net_free(&t);
+    }
+}
+
+/* oct_model_profile on OctNetMini: the bytes of oct_model_forward (also in chunks under a
+ * memory limit), a time per layer, and its argument checks. */
+static void test_profile_model(void)
+{
+    enum { N = 3, C = 3, H = 12, W = 10, K = 10 };
+    rng_t r = {77};
+    float *x = rng_array(&r, (size_t)N * C * H * W, -2, 2), y1[N * K], y2[N * K];
+    for (int d = 0; d < 2; d++) { /* ref, cpu */
+        oct_context *ctx = NULL;
+        oct_model *m = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+        CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, C, K, 0.5, 7, &m), OCT_OK);
+        int nl = oct_model_layer_count(m);
+        CU_ASSERT_FATAL(nl > 0);
+        double *secs = malloc((size_t)nl * sizeof *secs);
+        for (int limit = 0; limit < 2; limit++) {
+            if (limit) CU_ASSERT_EQUAL(oct_model_set_memory_limit(m, oct_model_activation_bytes(m, 1, H, W)), OCT_OK);
+            CU_ASSERT_EQUAL(oct_model_forward(m, x, N, H, W, y1, NULL, NULL), OCT_OK);
+            for (int i = 0; i < nl; i++) secs[i] = -1;
+            CU_ASSERT_EQUAL(oct_model_profile(m, x, N, H, W, y2, secs), OCT_OK);
+            if (limit) CU_ASSERT_EQUAL(oct_model_last_chunk(m), 1);
+            CU_ASSERT(same_bytes(g_devices[d], y1, y2, N * K));
+            for (int i = 0; i < nl; i++) {
+                oct_model_layer l;
+                CU_ASSERT_EQUAL(oct_model_layer_get(m, i, &l), OCT_OK);
+                int ok = isfinite(secs[i]) && secs[i] >= 0 && (l.macs == 0 || secs[i] > 0);
+                if (!ok) printf("\n%s: layer %d (%s %s, %lld MACs) took %g s\n", g_devices[d], i, l.kind, l.name, l.macs, secs[i]);
+                CU_ASSERT(ok);
+            }
+        }
+        /* Arguments. */
+        CU_ASSERT_EQUAL(oct_model_profile(NULL, x, N, H, W, y2, secs), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_profile(m, NULL, N, H, W, y2, secs), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, N, H, W, NULL, secs), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, N, H, W, y2, NULL), OCT_ERR_NULL_ARG);
+        CU_ASSERT(strstr(oct_last_error(), "layer_seconds is NULL") != NULL);
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, 0, H, W, y2, secs), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, N, 0, W, y2, secs), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, N, H, -1, y2, secs), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, N, 1, 1, y2, secs), OCT_ERR_BAD_SIZE); /* too small for the low band */
+        /* A model without layers (no file loads as one: the graph is emptied here). */
+        oct__graph *g = oct__model_any_graph(m);
+        int keep = g->nn;
+        g->nn = 0;
+        CU_ASSERT_EQUAL(oct_model_profile(m, x, N, H, W, y2, secs), OCT_ERR_UNSUPPORTED);
+        CU_ASSERT(strstr(oct_last_error(), "layer count 0") != NULL);
+        g->nn = keep;
+        /* The graph is left untimed: a plain pass afterwards writes nothing there. */
+        CU_ASSERT_PTR_NULL(g->prof);
+        free(secs);
+        oct_model_free(m);
+        oct_context_free(ctx);
+    }
+    free(x);
+}
+
 int main(void)
 {
     find_devices();
@@ -951,5 +1109,7 @@ int main(void)
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
     CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);
     CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
+    CU_add_test(s, "per-layer timing of a graph pass: same bytes, every node, pairs, chunks", test_profile_graph);
+    CU_add_test(s, "oct_model_profile on OctNetMini: same logits, layer times, argument checks", test_profile_model);
     return run_cunit();
 }

@@ -1,13 +1,15 @@
 /* graph.c — building a graph, and the walks everything about a model derives from:
  * shapes, MACs, the storage plan (slots reused by lifetime), activation bytes, the
  * forward pass with chunking under a memory limit and halving when the backend runs out
- * of memory (OCT_ERR_DEVICE_MEMORY, on every backend), the shape trace.
+ * of memory (OCT_ERR_DEVICE_MEMORY, on every backend), the shape trace, and the timing of
+ * each node for oct_model_profile.
  */
 #include "graph/graph.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const oct__gkind *const oct__kinds[OCT__GK_COUNT] = {
     [OCT__GK_CONV] = &oct__gk_conv,       [OCT__GK_POOL] = &oct__gk_pool,     [OCT__GK_GAP] = &oct__gk_gap,
@@ -430,17 +432,52 @@ oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn tra
     return OCT_OK;
 }
 
-/* One pass over n images whose activations fit. */
+/* Seconds on a monotonic clock. */
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Node i (its ops queued) took `dt` seconds since it started: dt is its own unless it ran
+ * its partner's conv too (one conv2d_pair op), then the two share it by their MACs (the
+ * partner, run first, queued nothing). */
+static void add_node_time(oct__graph *g, int i, double dt, double *secs)
+{
+    const oct__gnode *nd = &g->nd[i];
+    if (oct__gconv_runs_pair(g, nd)) {
+        const oct__gkind *k = oct__kinds[OCT__GK_CONV];
+        double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
+        double share = a + b > 0 ? dt * a / (a + b) : 0.5 * dt;
+        secs[nd->pair] += share;
+        dt -= share;
+    }
+    secs[i] += dt;
+}
+
+/* One pass over n images whose activations fit. secs (NULL: not timed) receives each
+ * node's seconds: the backend is finished after the input is written and after every
+ * node, so each time is that node's work alone. */
 static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int w, float *out, oct_trace_fn trace,
-                                void *user, int trace_n)
+                                void *user, int trace_n, double *secs)
 {
     oct_context *ctx = g->ctx;
     OCT__TRY(make_plan(g, n, h, w));
     OCT__TRY(ctx->be->write(ctx, &g->inbuf, x));
+    if (secs) {
+        memset(secs, 0, (size_t)g->nn * sizeof *secs);
+        OCT__TRY(ctx->be->finish(ctx));
+    }
     for (int i = 0; i < g->nn; i++) {
         oct__gnode *nd = &g->nd[i];
         const oct__gkind *k = oct__kinds[nd->kind];
+        double t0 = secs ? now_s() : 0;
         if (k->run) OCT__TRY(k->run(g, nd, n));
+        if (secs) {
+            OCT__TRY(ctx->be->finish(ctx));
+            add_node_time(g, i, now_s() - t0, secs);
+        }
         if (trace) trace_node(g, nd, trace_n, trace, user);
     }
     /* The output's root has a buffer of its own, exactly its size (the input buffer
@@ -486,10 +523,19 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
     g->last_chunk = chunk;
     OCT__TRY(oct__graph_shapes(g, h, w));
     size_t in_stride = value_floats(g, g->input, 1), out_stride = value_floats(g, g->output, 1);
+    /* Timed (oct_model_profile): each chunk's node times go to chunk_secs, added into
+     * g->prof once the chunk has run (a chunk retried in halves counts once). */
+    double *chunk_secs = NULL;
+    if (g->prof) {
+        memset(g->prof, 0, (size_t)g->nn * sizeof *g->prof);
+        if (!(chunk_secs = oct__calloc((size_t)g->nn ? (size_t)g->nn : 1, sizeof *chunk_secs)))
+            return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the layer times");
+    }
+    oct_status s = OCT_OK;
     for (int start = 0; start < n;) {
         int k = n - start < chunk ? n - start : chunk;
-        oct_status s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
-                                     start == 0 ? trace : NULL, user, n);
+        s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
+                          start == 0 ? trace : NULL, user, n, chunk_secs);
         if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
             /* The backend's memory ran out (device memory; host memory for the CPU
              * backends, which report it as OCT_ERR_DEVICE_MEMORY too: internal.h): give
@@ -497,10 +543,13 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
             release_plan(g);
             chunk = k / 2;
             g->last_chunk = chunk;
+            s = OCT_OK;
             continue;
         }
-        OCT__TRY(s);
+        if (s != OCT_OK) break;
+        for (int i = 0; chunk_secs && i < g->nn; i++) g->prof[i] += chunk_secs[i];
         start += k;
     }
-    return OCT_OK;
+    free(chunk_secs);
+    return s;
 }

@@ -132,6 +132,9 @@ struct oct__graph {
     /* A front end's own trace lines (replacing the one line per node), NULL: none. */
     int ntraces;
     oct__gtrace *traces;
+    /* Non-NULL while oct_model_profile times a pass: prof[i] receives the wall seconds of
+     * node i, summed over the pass's chunks (the backend is finished after every node). */
+    double *prof;
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -177,7 +180,8 @@ oct__view oct__g_view(const oct__graph *g, int v, int n);
 const oct__buf *oct__g_scratch(const oct__graph *g);
 long long oct__graph_macs(oct__graph *g, int h, int w);
 size_t oct__graph_activation_bytes(oct__graph *g, int n, int h, int w);
-/* out (n, output features) = graph(x (n, C, h, w)), chunked under g->mem_limit. */
+/* out (n, output features) = graph(x (n, C, h, w)), chunked under g->mem_limit. With
+ * g->prof set, also the seconds of each node (see oct__graph.prof). */
 oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w, float *out, oct_trace_fn trace,
                               void *user);
 /* One line per node without running anything: label "name (Kind)", output dims. */
@@ -200,6 +204,10 @@ typedef struct {
     const float *stem_w, *stem_b, *path_w[2][4], *band_b[2][2], *fc_w, *fc_b;
 } oct__octnet_weights;
 oct_status oct__octnet_graph(oct_context *ctx, const oct__octnet_weights *wt, oct__graph **out);
+
+/* 1 when conv node nd runs its partner nd->pair too, as one conv2d_pair op (k_conv.c):
+ * the op's time belongs to both. */
+int oct__gconv_runs_pair(const oct__graph *g, const oct__gnode *nd);
 
 /* Shared helpers for the kinds. */
 oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)

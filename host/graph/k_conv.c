@@ -68,6 +68,11 @@ static int pair_ok(const oct__graph *g, const oct__gnode *a, const oct__gnode *b
            a->kh == b->kh && a->sh == b->sh && a->pt == b->pt && xa->h == xb->h && xa->w == xb->w;
 }
 
+int oct__gconv_runs_pair(const oct__graph *g, const oct__gnode *nd)
+{
+    return nd->kind == OCT__GK_CONV && nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd);
+}
+
 static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct_context *ctx = g->ctx;

@@ -128,10 +128,30 @@ oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out)
     memset(out, 0, sizeof *out);
     if (nd->octconv)
         snprintf(out->kind, sizeof out->kind, "OctConv %d %s", nd->octconv, nd->role);
+    else if (nd->kind == OCT__GK_CONV) /* a plain convolution says its kernel */
+        snprintf(out->kind, sizeof out->kind, "%s %dx%d", k->name, nd->kh, nd->kw);
     else
         snprintf(out->kind, sizeof out->kind, "%s", k->name);
     snprintf(out->name, sizeof out->name, "%s", nd->name);
     snprintf(out->fused, sizeof out->fused, "%s", nd->fused ? nd->fused : "");
     out->macs = k->macs ? k->macs(g, nd) : 0;
     return OCT_OK;
+}
+
+oct_status oct_model_profile(oct_model *m, const float *x, int n, int h, int w, float *logits, double *layer_seconds)
+{
+    if (!m || !x || !logits || !layer_seconds)
+        return oct__fail(OCT_ERR_NULL_ARG, "oct_model_profile: %s is NULL",
+                         !m ? "model" : !x ? "input" : !logits ? "logits" : "layer_seconds");
+    if (n < 1 || h < 1 || w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "oct_model_profile: n, h, w = %d, %d, %d (each must be >= 1)", n, h, w);
+    oct__graph *g = oct__model_any_graph(m);
+    if (!g || g->nn == 0)
+        return oct__fail(OCT_ERR_UNSUPPORTED, "oct_model_profile: the model runs no layers (layer count 0): nothing to time");
+    /* The pass itself is oct_model_forward's (same checks, chunks and logits); the graph
+     * times each node while g->prof is set. */
+    g->prof = layer_seconds;
+    oct_status s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL);
+    g->prof = NULL;
+    return s;
 }

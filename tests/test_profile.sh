@@ -1,0 +1,163 @@
+#!/bin/sh
+# test_profile.sh — `octcl profile`: usage errors (exit 2, one line on stderr), bad model
+# files (exit 1, one error line), and the JSON and table of a run on the shipped
+# OctNetMini and on an Oct-ResNet-26 exported to ONNX here (python/make_onnx.py; that
+# part is skipped with a note when Debian's python3 lacks torch or onnx): as many layers
+# as `octcl info --model` counts, shares summing to 100, layer minima summing to
+# total_ms, the layers' MACs summing to the model's, --top K listing K layers.
+#
+#   sh tests/test_profile.sh path/to/octcl SCRATCH
+#
+# Stops at the first failed check (exit 1); prints "N passed, 0 failed" otherwise; exit 77
+# (skipped) without python3 to read the JSON.
+OCTCL=$1
+SCRATCH=$2
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+if [ -z "$PY" ]; then
+    echo "skipped: no python3 to read the JSON"
+    exit 77
+fi
+mkdir -p "$SCRATCH" || exit 1
+OUT=$SCRATCH/stdout
+ERR=$SCRATCH/stderr
+MODEL=${OCTCL_MODELS:-$SRC_DIR/models}/octnet_fmnist_a0.50.safetensors
+unset OCTCL_DEVICE OCTCL_MODELS
+. "$(dirname "$0")/checks.sh"
+run() { run_cmd "$OCTCL" "$@"; }
+
+# A usage error: exit 2 and one line, "octcl profile: <problem> (see octcl profile --help)".
+expect_usage() {
+    expect_rc 2
+    [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"
+    pass
+    expect_err "octcl profile: "
+    expect_err " (see octcl profile --help)"
+}
+
+# check_json FILE LAYERS MACS TOL: LAYERS layers, shares summing to 100 +- 0.5, layer ms
+# summing to total_ms, layer MACs summing to MACS within TOL (a fraction), every ms finite
+# and >= 0, the groups holding every layer.
+check_json() {
+    "$PY" - "$1" "$2" "$3" "$4" <<'EOF' || fail "JSON check: see above"
+import json, math, sys
+path, layers, macs, tol = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+d = json.load(sys.stdin if path == "-" else open(path))
+bad = []
+for k in ("model", "device", "batch", "size", "repeat", "layers", "groups", "total_ms", "forward_ms"):
+    if k not in d: bad.append("no key %s" % k)
+L = d.get("layers", [])
+if len(L) != layers: bad.append("%d layers, info counts %d" % (len(L), layers))
+share = sum(l["share"] for l in L)
+if abs(share - 100) > 0.5: bad.append("layer shares sum to %g" % share)
+if any(not math.isfinite(l["ms"]) or l["ms"] < 0 for l in L): bad.append("a layer time is not finite and >= 0")
+if abs(sum(l["ms"] for l in L) - d["total_ms"]) > 1e-3 * max(1, d["total_ms"]): bad.append("total_ms is not the sum")
+m = sum(l["macs"] for l in L)
+if abs(m - macs) > tol * macs: bad.append("layer MACs sum to %d, the model has %d" % (m, macs))
+if [l["index"] for l in L] != list(range(len(L))): bad.append("layers out of order")
+G = d.get("groups", [])
+if sum(g["layers"] for g in G) != len(L): bad.append("groups hold %d layers" % sum(g["layers"] for g in G))
+if abs(sum(g["share"] for g in G) - 100) > 0.5: bad.append("group shares do not sum to 100")
+if not d["forward_ms"] > 0: bad.append("forward_ms %r" % d["forward_ms"])
+for b in bad: print("test_profile: " + b)
+sys.exit(1 if bad else 0)
+EOF
+    pass
+}
+
+# info_count FILE SIZE BATCH: sets LAYERS and MACS (per pass) from `octcl info --model`.
+info_count() {
+    run info --model "$1" --size "$2"
+    expect_rc 0
+    LAYERS=$(sed -n 's/^Layers: \([0-9]*\) nodes run.*/\1/p' "$OUT")
+    MACS=$(sed -n 's/^MACs per image at [0-9x]*: \([0-9]*\)$/\1/p' "$OUT")
+    [ -n "$LAYERS" ] && [ -n "$MACS" ] || fail "octcl info gives no layer count or MACs"
+    MACS=$((MACS * $3))
+    pass
+}
+
+# ---- help and usage errors --------------------------------------------------------------
+run --help
+expect_out "  profile "
+run profile --help
+expect_rc 0
+expect_out "usage: octcl profile --model FILE"
+run profile
+expect_usage
+expect_err "--model FILE is required"
+run profile --model "$MODEL" --repeat 0
+expect_usage
+run profile --model "$MODEL" --warmup -1
+expect_usage
+run profile --model "$MODEL" --top x
+expect_usage
+run profile --model "$MODEL" --size 0x4
+expect_usage
+run profile --model "$MODEL" --batch 0
+expect_usage
+run profile --model "$MODEL" --json ""
+expect_usage
+run profile --model "$MODEL" --frobnicate
+expect_usage
+run profile --model "$MODEL" --device nosuch
+expect_usage
+
+# ---- bad files: exit 1, one error line after the device line ------------------------------
+printf 'not a model' >"$SCRATCH/bad.onnx"
+for f in "$SCRATCH/missing.onnx" "$SCRATCH/bad.onnx"; do
+    run profile --model "$f" --device cpu
+    expect_rc 1
+    [ "$(grep -c '^octcl: error: ' "$ERR")" -eq 1 ] && [ "$(grep -vc '^device: ' "$ERR")" -eq 1 ] ||
+        fail "a bad file is one error line"
+    pass
+done
+run profile --model "$MODEL" --device cpu --size 1x1
+expect_rc 1
+expect_err "octcl: error: "
+run profile --model "$MODEL" --device cpu --repeat 1 --json "$SCRATCH/no/such/dir/p.json"
+expect_rc 1
+expect_err "octcl: error: "
+
+# ---- OctNetMini (its MACs at 28x28 scaled from the 32x32 count: within 0.1%) -------------
+info_count "$MODEL" 28x28 2
+for dev in cpu ref; do
+    run profile --model "$MODEL" --device $dev --size 28x28 --batch 2 --repeat 2 --warmup 1 --json -
+    expect_rc 0
+    check_json "$OUT" "$LAYERS" "$MACS" 0.001
+done
+run profile --model "$MODEL" --device cpu --size 28x28 --repeat 2 --warmup 0 --json "$SCRATCH/p.json" --top 3
+expect_rc 0
+expect_out "the 3 slowest of $LAYERS layers:"
+expect_out "sum of the layer minima: "
+[ "$(sed -n '/^layer  kind/,/^$/p' "$OUT" | grep -c '^ *[0-9]')" -eq 3 ] || fail "--top 3 lists 3 layers"
+pass
+info_count "$MODEL" 28x28 1
+check_json "$SCRATCH/p.json" "$LAYERS" "$MACS" 0.001
+
+# ---- an ONNX Oct-ResNet-26 (exact MACs per layer from the shape traces) ---------------------
+if ! "$PY" -c 'import torch, torchvision, onnx' 2>/dev/null; then
+    echo "note: python3 lacks torch, torchvision or onnx; the ONNX checks are skipped"
+    echo "$PASSED passed, 0 failed"
+    exit 0
+fi
+ONNX=$SCRATCH/oct_resnet26.onnx
+if [ ! -f "$ONNX" ]; then
+    run_cmd "$PY" "$SRC_DIR/python/make_onnx.py" --net oct_resnet26 --width 8 --size 32x32 --classes 10 \
+        --out "$SCRATCH"
+    expect_rc 0
+fi
+for size in 32x32 64x64; do
+    info_count "$ONNX" $size 2
+    for dev in cpu ref; do
+        run profile --model "$ONNX" --device $dev --size $size --batch 2 --repeat 2 --warmup 1 --json -
+        expect_rc 0
+        check_json "$OUT" "$LAYERS" "$MACS" 0
+    done
+done
+run profile --model "$ONNX" --device cpu --repeat 2
+expect_rc 0
+expect_out "OctConv hh"
+expect_out "Conv 7x7"
+expect_out "(1, 8, 16, 16)"
+echo "$PASSED passed, 0 failed"
