@@ -1016,23 +1016,26 @@ static oct_status cpu__gemm_weights(oct__cpu_state *st, const oct__buf *wb, int 
 #define OCT__CPU_SC_FLOATS ((size_t)4 << 20)
 #endif
 
-/* Whether a stride-1 convolution of kdim = ci k k terms per output onto ho x wo outputs
- * runs on the channel-lane path: $OCTCL_CPU_SMALL=1 when the context was made sends
- * every one whose row width has a tile (oct__sc_mr) there, 0 none; unset, those where
- * the pixel-lane paths leave a fifth of their 32-pixel tiles idle (a 7x7 plane: 49 of
- * 64) and the sums are long enough to pay for the transposing store (kdim >= 256). One
- * thread's CPU time, min of 8, Oct-ResNet-50 at 224, batch 1, AMD EPYC (AVX-512), per
- * (plane, kdim) summed over layers: 7x7 planes 16-22% faster at kdim 512-4608, 12% at
- * 256, 7% SLOWER at 128; 14x14 planes (196 of 224 lanes busy before) 9-15% slower at
- * kdim 128-512 (the store's gathers cost what the lanes gain), 54% slower at 64. Needs
- * the AVX-512 kernels (st->direct: not on a forced gemm or im2col path). */
-static int cpu__sc_use(const oct__cpu_state *st, size_t kdim, int ho, int wo)
+/* Whether a stride-1 convolution of kdim = ci k k terms per output into co channels of
+ * ho x wo runs on the channel-lane path: $OCTCL_CPU_SMALL=1 when the context was made
+ * sends every one whose row width has a tile (oct__sc_mr) there, 0 none; unset, where
+ * the pixel-lane paths leave lanes of their 32-pixel tiles idle and it measured faster.
+ * One thread's CPU time, min of 8, Oct-ResNet-50 alpha 0 and 0.5 at 224, batch 1, AMD
+ * EPYC (AVX-512), per (plane, kdim, co) summed over layers against the pixel-lane paths:
+ * 7x7 planes (49 of 64 lanes busy before) 8% faster at kdim 128, 11-25% at 256-4608;
+ * 14x14 planes (196 of 224) 5-9% faster with co >= 512 and kdim >= 256, but 3-32% SLOWER
+ * with co <= 256 or kdim <= 128 (the gathered input and the transposing store cost
+ * what the idle lanes did). Needs the AVX-512 kernels (st->direct: not on a forced gemm
+ * or im2col path). */
+static int cpu__sc_use(const oct__cpu_state *st, size_t kdim, int co, int ho, int wo)
 {
     int mr = oct__sc_mr(wo);
     if (!st->direct || st->im2col || !mr || !oct__sgemm_kernel_rows(OCT__GEMM_AVX512, mr)) return 0;
     if (st->small >= 0) return st->small;
     size_t hw = (size_t)ho * wo, lanes = (hw + 31) / 32 * 32;
-    return kdim >= 256 && hw * 5 < lanes * 4;
+    if (hw * 5 < lanes * 4) return kdim >= 128;                 /* a fifth or more idle */
+    if (hw * 8 <= lanes * 7) return co >= 512 && kdim >= 256;   /* an eighth or more */
+    return 0;
 }
 
 /* The transposed weights of (wb, wb2) (rows of k1 and k2) from the cache, or made now. */
@@ -1247,7 +1250,7 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     size_t macs = (size_t)n * hw * kdim * (size_t)co;
 
     /* Small planes: the output channels in the lanes (but 3x3 where Winograd serves). */
-    if (s == 1 && cpu__sc_use(st, kdim, ho, wo) && !(k == 3 && cpu__wino_use(st, ci, co, n, ho, wo, pad)))
+    if (s == 1 && cpu__sc_use(st, kdim, co, ho, wo) && !(k == 3 && cpu__wino_use(st, ci, co, n, ho, wo, pad)))
         return cpu__sc(st, x, NULL, op->weight, NULL, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
 
     /* 1x1 stride 1 unpadded: a GEMM straight over x (cpu__gemm_1x1). */
@@ -1358,7 +1361,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     const float *wpk = NULL;
     oct_status status;
-    if (cpu__sc_use(st, kdim, ho, wo) && !(k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad))) {
+    if (cpu__sc_use(st, kdim, co, ho, wo) && !(k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad))) {
         status = cpu__sc(st, x1, x2, op->weight1, op->weight2, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
         free(bias);
         return status;
@@ -2212,7 +2215,7 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
      * path (3x3 where Winograd would not serve), the residual in its epilogue. */
     if (g == 1 && op->kh == op->kw && op->stride_h == 1 && op->stride_w == 1 && op->dil_h == 1 && op->dil_w == 1 &&
         op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r &&
-        cpu__sc_use(st, cig * op->kh * op->kw, y->h, y->w) &&
+        cpu__sc_use(st, cig * op->kh * op->kw, y->c, y->h, y->w) &&
         !(op->kh == 3 && cpu__wino_use(st, x->c, y->c, y->n, y->h, y->w, op->pad_t)))
         return cpu__sc(st, x, NULL, op->weight, NULL, op->kh, op->pad_t, op->bias ? op->bias->host : NULL, &op->res,
                        op->accumulate, op->relu, y, (size_t)gmacs);
