@@ -73,6 +73,12 @@ int cli_fail_status(oct_status s);
  * understand is bad usage (CLI_USAGE); a device that is missing is CLI_FAILED. */
 int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_device_info *info);
 
+/* cli_open_device, then the model at `path` on it, its input tensor and its output's at
+ * batch n and *h x *w (0 x 0: the model's declared input size, else 32 x 32, written
+ * back). On failure nothing stays open (*ctx and *m NULL) and the error is reported. */
+int cli_open_model(const char *cmd, const char *device, const char *path, int n, int *h, int *w, oct_context **ctx,
+                   oct_device_info *info, oct_model **m, oct_model_tensor *in, oct_model_tensor *out);
+
 /* The backend's name as device specs spell it (the library's registry: oct_backend_name). */
 const char *cli_backend_name(oct_backend b);
 

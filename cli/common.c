@@ -267,6 +267,28 @@ int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_
     return CLI_OK;
 }
 
+int cli_open_model(const char *cmd, const char *device, const char *path, int n, int *h, int *w, oct_context **ctx,
+                   oct_device_info *info, oct_model **m, oct_model_tensor *in, oct_model_tensor *out)
+{
+    *m = NULL;
+    int rc = cli_open_device(cmd, device, ctx, info);
+    if (rc != CLI_OK) return rc;
+    oct_status s = oct_model_load(*ctx, path, m);
+    if (s == OCT_OK) s = oct_model_input(*m, 0, in);
+    if (s == OCT_OK && *h == 0) {
+        *h = in->dims[2] > 0 ? (int)in->dims[2] : 32;
+        *w = in->dims[3] > 0 ? (int)in->dims[3] : 32;
+    }
+    if (s == OCT_OK) s = oct_model_output_shape(*m, n, *h, *w, out);
+    if (s == OCT_OK) return CLI_OK;
+    rc = cli_fail_status(s);
+    oct_model_free(*m);
+    oct_context_free(*ctx);
+    *m = NULL;
+    *ctx = NULL;
+    return rc;
+}
+
 const char *cli_backend_name(oct_backend b) { return oct_backend_name(b); }
 
 /* ------------------------------------------------------------------------------------ */

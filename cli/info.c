@@ -116,20 +116,10 @@ static int model_info(const char *path, const char *device, int batch, int h, in
     oct_context *ctx = NULL;
     oct_model *m = NULL;
     oct_device_info di;
-    int rc = cli_open_device("info", device ? device : "ref", &ctx, &di);
-    if (rc != CLI_OK) return rc;
     oct_model_tensor in, out;
-    oct_status s = oct_model_load(ctx, path, &m);
-    if (s == OCT_OK) s = oct_model_input(m, 0, &in);
-    if (s == OCT_OK && h == 0) {
-        h = in.dims[2] > 0 ? (int)in.dims[2] : 32;
-        w = in.dims[3] > 0 ? (int)in.dims[3] : 32;
-    }
-    if (s == OCT_OK) s = oct_model_output_shape(m, batch, h, w, &out);
-    if (s != OCT_OK) {
-        rc = cli_fail_status(s);
-        goto done;
-    }
+    int rc = cli_open_model("info", device ? device : "ref", path, batch, &h, &w, &ctx, &di, &m, &in, &out);
+    if (rc != CLI_OK) return rc;
+    oct_status s = OCT_OK;
     char a[160], b[160];
     shape_text(a, sizeof a, &in);
     out.dims[0] = -1;

@@ -312,20 +312,10 @@ int cli_cmd_profile(int argc, char **argv)
     group_row *groups = NULL;
     trace_lines tr = {0};
     int *first = NULL, *count = NULL, ng = 0;
-    int rc = cli_open_device(cmd, device, &ctx, &di);
-    if (rc != CLI_OK) return rc;
     oct_model_tensor in, out;
-    oct_status s = oct_model_load(ctx, model, &m);
-    if (s == OCT_OK) s = oct_model_input(m, 0, &in);
-    if (s == OCT_OK && h == 0) {
-        h = in.dims[2] > 0 ? (int)in.dims[2] : 32;
-        w = in.dims[3] > 0 ? (int)in.dims[3] : 32;
-    }
-    if (s == OCT_OK) s = oct_model_output_shape(m, batch, h, w, &out);
-    if (s != OCT_OK) {
-        rc = cli_fail_status(s);
-        goto done;
-    }
+    int rc = cli_open_model(cmd, device, model, batch, &h, &w, &ctx, &di, &m, &in, &out);
+    if (rc != CLI_OK) return rc;
+    oct_status s = OCT_OK;
     int nl = oct_model_layer_count(m);
     size_t in_count = (size_t)batch * (size_t)in.dims[1] * (size_t)h * (size_t)w;
     size_t out_count = (size_t)batch * (size_t)out.dims[1] * (size_t)out.dims[2] * (size_t)out.dims[3];

@@ -15,6 +15,7 @@
  * transform matrices), so its budget is that tolerance times 8, fixed before any result
  * was seen. A wrong transform coefficient or a tile off by one moves outputs by O(1).
  */
+#include "convcase.h"
 #include "internal.h"
 #include "gemm.h"
 #include "testutil.h"
@@ -26,9 +27,9 @@
 #include <string.h>
 
 #define WTOL 8.0
-#define LEAD 5  /* canary floats before the output tensor */
-#define TAIL 7  /* and after it */
-#define CANARY 12345.0f
+#define LEAD CONV_LEAD
+#define TAIL CONV_TAIL
+#define CANARY CONV_CANARY
 
 /* g_cpu: the automatic choice; g_on, g_off: contexts made with $OCTCL_CPU_WINOGRAD=1
  * and 0 (the backend reads it when a context is made). */
@@ -41,61 +42,16 @@ typedef struct {
 /* The cpu context of a mode: "1" forced on, "0" off, "" automatic. */
 static oct_context *cpu_of(const char *mode) { return !strcmp(mode, "1") ? g_on : !strcmp(mode, "0") ? g_off : g_cpu; }
 
-/* One case on one context: y (LEAD + n co ho wo + TAIL floats, canaries around, the
- * tensor holding y0 first) from x1, x2, w1, w2, b1, b2, r. c2 > 0: a conv2d_pair on
- * contexts that have it (the reference runs it as two conv2d ops); res: convg with a
- * residual. Returns the status. */
+/* One case on one context (convcase.c), its 3x3 kernel: y (LEAD + n co ho wo + TAIL
+ * floats, canaries around, the tensor holding y0 first). */
 static oct_status run_case(oct_context *ctx, const wcase *c, const float *x1, const float *x2, const float *w1,
                            const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
                            float *out)
 {
-    int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
-    size_t nx1 = (size_t)c->n * c->c1 * c->h * c->w, nx2 = (size_t)c->n * c->c2 * c->h * c->w;
-    size_t ny = (size_t)c->n * c->co * ho * wo;
-    oct__buf bx1 = {0}, bx2 = {0}, bw1 = {0}, bw2 = {0}, bb1 = {0}, bb2 = {0}, br = {0}, by = {0};
-    float *ybuf = malloc((LEAD + ny + TAIL) * sizeof *ybuf);
-    oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
-    if (s == OCT_OK) {
-        for (size_t i = 0; i < LEAD + ny + TAIL; i++) ybuf[i] = CANARY;
-        memcpy(ybuf + LEAD, y0, ny * sizeof *ybuf);
-    }
-    if (s == OCT_OK) s = oct__buf_upload(ctx, &bx1, x1, nx1);
-    if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bx2, x2, nx2);
-    if (s == OCT_OK) s = oct__buf_upload(ctx, &bw1, w1, (size_t)c->co * c->c1 * 9);
-    if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bw2, w2, (size_t)c->co * c->c2 * 9);
-    if (s == OCT_OK && c->bias) s = oct__buf_upload(ctx, &bb1, b1, (size_t)c->co);
-    if (s == OCT_OK && c->bias && c->c2) s = oct__buf_upload(ctx, &bb2, b2, (size_t)c->co);
-    if (s == OCT_OK && c->res) s = oct__buf_upload(ctx, &br, r, ny);
-    if (s == OCT_OK) s = oct__buf_upload(ctx, &by, ybuf, LEAD + ny + TAIL);
-    oct__view vx1 = oct__view_of(&bx1, c->n, c->c1, c->h, c->w), vx2 = oct__view_of(&bx2, c->n, c->c2, c->h, c->w);
-    oct__view vy = oct__view_of(&by, c->n, c->co, ho, wo);
-    vy.off = LEAD;
-    if (s == OCT_OK && c->res) {
-        oct__convg_op op = {vx1, vy, oct__view_of(&br, c->n, c->co, ho, wo), &bw1, c->bias ? &bb1 : NULL, 3, 3, 1, 1,
-                            c->pad, c->pad, c->pad, c->pad, 1, 1, 1, c->acc, c->relu};
-        s = ctx->be->convg(ctx, &op);
-    } else if (s == OCT_OK && c->c2 && ctx->be->conv2d_pair) {
-        oct__conv_pair_op op = {vx1, vx2, vy, &bw1, &bw2, c->bias ? &bb1 : NULL, c->bias ? &bb2 : NULL, 3, 1, c->pad,
-                                c->acc, c->relu};
-        s = ctx->be->conv2d_pair(ctx, &op);
-    } else if (s == OCT_OK && c->c2) {
-        oct__conv_op a = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, 3, 1, c->pad, c->acc, 0};
-        oct__conv_op b = {vx2, vy, &bw2, c->bias ? &bb2 : NULL, 3, 1, c->pad, 1, c->relu};
-        s = ctx->be->conv2d(ctx, &a);
-        if (s == OCT_OK) s = ctx->be->conv2d(ctx, &b);
-    } else if (s == OCT_OK) {
-        oct__conv_op op = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, 3, 1, c->pad, c->acc, c->relu};
-        s = ctx->be->conv2d(ctx, &op);
-    }
-    if (s == OCT_OK) s = ctx->be->read(ctx, &by, out);
-    oct__buf_free(ctx, &by), oct__buf_free(ctx, &br), oct__buf_free(ctx, &bb2), oct__buf_free(ctx, &bb1);
-    oct__buf_free(ctx, &bw2), oct__buf_free(ctx, &bw1), oct__buf_free(ctx, &bx2), oct__buf_free(ctx, &bx1);
-    free(ybuf);
-    return s;
+    conv_case cc = {c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+    return conv_case_run(ctx, &cc, x1, x2, w1, w2, b1, b2, r, y0, out);
 }
 
-/* The case on the reference and on the CPU backend with Winograd forced to `mode`;
- * 0 when they agree and the canaries hold. */
 static int check_case(const wcase *c, const char *mode, rng_t *rng)
 {
     int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;

@@ -1,0 +1,26 @@
+/* convcase.h — one convolution case run through a backend's ops (conv2d, conv2d_pair,
+ * convg with a residual), its output between canaries: what the CPU path tests
+ * (test_winograd, test_smallconv) compare against the reference backend. */
+#ifndef OCT_CONVCASE_H
+#define OCT_CONVCASE_H
+
+#include "octcl.h"
+
+#define CONV_LEAD 5          /* canary floats before the output tensor */
+#define CONV_TAIL 7          /* and after it */
+#define CONV_CANARY 12345.0f
+
+/* y (n, co, ho, wo) (=|+=) conv(x1 [; x2], k x k, stride 1, pad) [+ bias] [+ res], ReLU:
+ * c2 > 0 a conv2d_pair over the stacked input (two conv2d ops where the backend has no
+ * pair); res a convg with a residual; else a conv2d. */
+typedef struct {
+    int n, c1, c2, co, h, w, k, pad, bias, acc, relu, res;
+} conv_case;
+
+/* Run case c on ctx: out receives CONV_LEAD + n co ho wo + CONV_TAIL floats, the output
+ * (holding y0 before the op) between canaries. Returns the status. */
+oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, const float *x2, const float *w1,
+                         const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
+                         float *out);
+
+#endif
