@@ -369,6 +369,29 @@ class Model:
             out.append(Layer(_text(l.kind), _text(l.name), _text(l.fused), int(l.macs)))
         return out
 
+    def profile(self, x):
+        """One forward pass timed layer by layer (oct_model_profile): (logits, [(Layer,
+        seconds), ...]) in the order of layers(). The device is waited for after every
+        layer, so the times add up to a little more than a plain pass; the logits are
+        model(x)'s."""
+        self._live()
+        if not _lib.has("oct_model_profile"):
+            raise error_for("OCT_ERR_UNSUPPORTED", "this octcl library has no oct_model_profile")
+        if self._set:
+            raise error_for("OCT_ERR_UNSUPPORTED", "profile runs on one device, not a device set")
+        layers = self.layers()
+        x = self._input(x)
+        n, _, h, w = x.shape
+        buf, t = _info_buffer(_lib.ModelTensor)
+        with self._lock:
+            _check(_lib.lib().oct_model_output_shape(self._model, n, h, w, buf))
+        logits = np.empty(tuple(int(d) for d in list(t.dims)[:t.rank]), dtype=np.float32)
+        secs = np.zeros(max(1, len(layers)), dtype=np.float64)
+        with self._lock:
+            _check(_lib.lib().oct_model_profile(self._model, x.ctypes.data, n, h, w, logits.ctypes.data,
+                                                secs.ctypes.data))
+        return logits, list(zip(layers, (float(v) for v in secs)))
+
     def _input(self, x):
         x = np.asarray(x)
         if x.ndim != 4:

@@ -398,6 +398,11 @@ def test_onnx_model_matches_pytorch(tmp_path):
     got = m(x)
     assert got.shape == (3, 5)
     assert_close(got, want, TORCH_ABS, TORCH_REL, "ONNX model vs PyTorch float64")
+    # One pass timed per layer: the same logits, one time per layer, each finite and >= 0.
+    logits, times = m.profile(x)
+    assert np.array_equal(logits, got)
+    assert [layer for layer, _ in times] == m.layers()
+    assert all(np.isfinite(t) and t >= 0 for _, t in times) and sum(t for _, t in times) > 0
     t = m.trace((2, 3, 20, 20))
     assert t and t[-1][1][0] == 2
     assert m.macs(20, 20) > 0
