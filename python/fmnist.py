@@ -94,11 +94,25 @@ def write_models_readme(models_dir=os.path.join(ROOT, 'models')):
         'the Fashion-MNIST training set (60,000 images, Debian package files in',
         '/usr/share/datasets/fashion-mnist) on a shared 2-core CPU (no GPU was lent).  SGD with',
         'a OneCycle schedule sized to the steps that fit the time budget, flips and 2-pixel',
-        'shifts, batch 128.  The alpha-0.5 and alpha-0.75 models had the full 12 epochs (55 and',
-        '41 minutes on 2 threads); alpha 0 and 0.25 still have the budget of a first session',
-        '(under 0.7 epochs on 1 thread), so their accuracies say how long they trained, not what',
-        'their alpha can reach: compare alphas only at equal epochs (`python/train_all.sh`',
-        'retrains all four alike).',
+        'shifts, batch 128.',
+    ]
+    # Which models trained as long as the longest: only those compare alpha against alpha.
+    def epochs(md):
+        try:
+            return float(md.get('epochs', '0'))
+        except ValueError:
+            return 0.0
+    most = max((epochs(md) for _, md in rows), default=0.0)
+    full = [md.get('alpha', '?') for _, md in rows if epochs(md) >= most - 1e-6]
+    short = [(md.get('alpha', '?'), epochs(md)) for _, md in rows if epochs(md) < most - 1e-6]
+    lines.append('Alpha {} had the full {:g} epochs (`python/train_all.sh` trains them alike).'.format(
+        ', '.join(full), most))
+    if short:
+        lines += ['**Not comparable yet:** alpha {} trained {} only, so {} accuracy says how long it'.format(
+                      ', '.join(a for a, _ in short), ', '.join('{:.2f} epochs'.format(e) for _, e in short),
+                      'its' if len(short) == 1 else 'their'),
+                  'trained, not what the alpha can reach; compare alphas only at equal epochs.']
+    lines += [
         '',
         'Input: 1x28x28, x = (pixel/255 - mean)/std with the mean/std in the metadata.',
         'Accuracy: top-1 on all 10,000 test images, PyTorch float32, model.eval().',
