@@ -14,9 +14,9 @@
  * OCT_ERR_DEVICE_MEMORY (internal.h: the contract); OCTCL_CPU_PATH forces a path. */
 #include "backend_cpu.h"
 #include "gemm.h"
+#include "smallconv.h"
 #include "threadpool.h"
 #include "tune.h"
-#include "smallconv.h"
 #include "winograd.h"
 
 #include <errno.h>
@@ -840,6 +840,19 @@ static void cpu__direct_task(void *arg, int t)
 
 static void cpu__cache_put(oct__cpu_state *st, cpu__packed_t e);
 
+/* The packed copy of kind `kind` made from (wb, wb2) for co output channels, or NULL. */
+static const float *cpu__cache_get(const oct__cpu_state *st, const oct__buf *wb, const oct__buf *wb2, int co, int kind)
+{
+    size_t count = wb->count + (wb2 ? wb2->count : 0);
+    const float *host2 = wb2 ? wb2->host : NULL;
+    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
+        const cpu__packed_t *p = &st->packed[i];
+        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co && p->kind == kind)
+            return p->packed;
+    }
+    return NULL;
+}
+
 /* The weights of op packed for the direct kernel, from the cache or packed now:
  *   weight (co, kdim) -> (co / MR rounded up, kdim, MR), channels past co zero;
  * with wb2 (conv2d_pair), row o is wb's row o then wb2's: the weights of the stacked
@@ -849,14 +862,7 @@ static oct_status cpu__packed_weights(oct__cpu_state *st, const oct__buf *wb, co
 {
     size_t count = wb->count + (wb2 ? wb2->count : 0);
     const float *host2 = wb2 ? wb2->host : NULL;
-    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
-        cpu__packed_t *p = &st->packed[i];
-        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co &&
-            p->kind == OCT__CPU_PACK_DIRECT) {
-            *out = p->packed;
-            return OCT_OK;
-        }
-    }
+    if ((*out = cpu__cache_get(st, wb, wb2, co, OCT__CPU_PACK_DIRECT))) return OCT_OK;
     size_t blocks = ((size_t)co + OCT__DK_MR - 1) / OCT__DK_MR;
     if (kdim > SIZE_MAX / OCT__DK_MR / sizeof(float) / blocks)
         return oct__fail(OCT_ERR_BAD_SIZE, "cpu conv2d: %d x %zu weights are too many to pack", co, kdim);
@@ -940,8 +946,8 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
 
 /* Whether a 3x3 stride-1 convolution of ci -> co channels over n images (output ho x wo)
  * runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 when the context was made forces
- * it for every such convolution, 0 never; unset, the shapes where it measured faster than the direct
- * kernel: one thread's CPU time, minimum of 6, ResNet-50's and Oct-ResNet-50's 3x3 layers
+ * it for every such convolution, 0 never; unset, the shapes where it measured faster
+ * than the direct kernel: one thread's CPU time, minimum of 6, ResNet-50's and Oct-ResNet-50's 3x3 layers
  * (and the stacked low-band pairs) at batch 1 and 8 on an AMD EPYC (AVX-512). There the
  * direct kernel runs at 97-103 GFLOP/s whatever the shape, Winograd 1.14-1.70x faster
  * with 64 channels or more each way; its 16 GEMMs sum only ci terms each, so narrower
@@ -970,14 +976,7 @@ static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, cons
 {
     size_t count = wb->count + (wb2 ? wb2->count : 0);
     const float *host2 = wb2 ? wb2->host : NULL;
-    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
-        cpu__packed_t *p = &st->packed[i];
-        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co &&
-            p->kind == OCT__CPU_PACK_WINO + isa) {
-            *out = p->packed;
-            return OCT_OK;
-        }
-    }
+    if ((*out = cpu__cache_get(st, wb, wb2, co, OCT__CPU_PACK_WINO + isa))) return OCT_OK;
     size_t floats = oct__wino_weight_floats(c1 + c2, co, isa);
     float *u = cpu__alloc_floats(floats);
     if (!u) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory for %zu Winograd weights", floats);
@@ -991,14 +990,7 @@ static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, cons
  * from the cache or packed now. */
 static oct_status cpu__gemm_weights(oct__cpu_state *st, const oct__buf *wb, int co, int ci, int isa, const float **out)
 {
-    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
-        cpu__packed_t *p = &st->packed[i];
-        if (p->src == wb->host && !p->src2 && p->count == wb->count && p->co == co &&
-            p->kind == OCT__CPU_PACK_GEMM + isa) {
-            *out = p->packed;
-            return OCT_OK;
-        }
-    }
+    if ((*out = cpu__cache_get(st, wb, NULL, co, OCT__CPU_PACK_GEMM + isa))) return OCT_OK;
     size_t floats = oct__sgemm_apack_floats(isa, co, ci);
     float *ap = cpu__alloc_floats(floats);
     if (!ap) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu convg: out of memory packing %d x %d weights", co, ci);
@@ -1026,12 +1018,14 @@ static oct_status cpu__gemm_weights(oct__cpu_state *st, const oct__buf *wb, int 
  * 14x14 planes (196 of 224) 5-9% faster with co >= 512 and kdim >= 256, but 3-32% SLOWER
  * with co <= 256 or kdim <= 128 (the gathered input and the transposing store cost
  * what the idle lanes did). Needs the AVX-512 kernels (st->direct: not on a forced gemm
- * or im2col path). */
-static int cpu__sc_use(const oct__cpu_state *st, size_t kdim, int co, int ho, int wo)
+ * or im2col path); 3x3 layers that Winograd serves (cpu__wino_use) stay there. */
+static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, int ho, int wo, int pad)
 {
     int mr = oct__sc_mr(wo);
     if (!st->direct || st->im2col || !mr || !oct__sgemm_kernel_rows(OCT__GEMM_AVX512, mr)) return 0;
+    if (k == 3 && cpu__wino_use(st, ci, co, n, ho, wo, pad)) return 0; /* Winograd serves it */
     if (st->small >= 0) return st->small;
+    size_t kdim = (size_t)ci * k * k;
     size_t hw = (size_t)ho * wo, lanes = (hw + 31) / 32 * 32;
     if (hw * 5 < lanes * 4) return kdim >= 128;                 /* a fifth or more idle */
     if (hw * 8 <= lanes * 7) return co >= 512 && kdim >= 256;   /* an eighth or more */
@@ -1044,14 +1038,7 @@ static oct_status cpu__sc_weights(oct__cpu_state *st, const oct__buf *wb, const 
 {
     size_t count = wb->count + (wb2 ? wb2->count : 0);
     const float *host2 = wb2 ? wb2->host : NULL;
-    for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) {
-        cpu__packed_t *p = &st->packed[i];
-        if (p->src == wb->host && p->src2 == host2 && p->count == count && p->co == co &&
-            p->kind == OCT__CPU_PACK_SMALL) {
-            *out = p->packed;
-            return OCT_OK;
-        }
-    }
+    if ((*out = cpu__cache_get(st, wb, wb2, co, OCT__CPU_PACK_SMALL))) return OCT_OK;
     size_t floats = oct__sc_weight_floats(co, k1 + k2);
     float *bp = cpu__alloc_floats(floats);
     if (!bp) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu conv2d: out of memory packing %d x %zu weights", co, k1 + k2);
@@ -1213,8 +1200,8 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
 
 /* Whether a 1x1 stride-1 unpadded convolution (or pair) runs as a GEMM on weights packed
  * once, with its epilogue in the tile stores ($OCTCL_CPU_GEMM_PACKED=0 when the context
- * was made: the direct kernel when the CPU has it). One thread's CPU time, minimum of 5, ResNet-50's 1x1 layers on an
- * AMD EPYC (AVX-512): 97-103 GFLOP/s at 56x56..14x14 against the direct kernel's 80-95,
+ * was made: the direct kernel when the CPU has it). One thread's CPU time, minimum of 5,
+ * ResNet-50's 1x1 layers on an AMD EPYC (AVX-512): 97-103 GFLOP/s at 56x56..14x14 against the direct kernel's 80-95,
  * and even (82-85 against 80-81) at 7x7. */
 static int cpu__gemm_1x1(const oct__cpu_state *st) { return st->gemm_1x1; }
 
@@ -1249,8 +1236,8 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     }
     size_t macs = (size_t)n * hw * kdim * (size_t)co;
 
-    /* Small planes: the output channels in the lanes (but 3x3 where Winograd serves). */
-    if (s == 1 && cpu__sc_use(st, kdim, co, ho, wo) && !(k == 3 && cpu__wino_use(st, ci, co, n, ho, wo, pad)))
+    /* Small planes: the output channels in the lanes (cpu__sc_use). */
+    if (s == 1 && cpu__sc_use(st, k, ci, co, n, ho, wo, pad))
         return cpu__sc(st, x, NULL, op->weight, NULL, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
 
     /* 1x1 stride 1 unpadded: a GEMM straight over x (cpu__gemm_1x1). */
@@ -1361,7 +1348,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     const float *wpk = NULL;
     oct_status status;
-    if (cpu__sc_use(st, kdim, co, ho, wo) && !(k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad))) {
+    if (cpu__sc_use(st, k, x1->c + x2->c, co, n, ho, wo, pad)) {
         status = cpu__sc(st, x1, x2, op->weight1, op->weight2, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
         free(bias);
         return status;
@@ -2212,11 +2199,10 @@ static oct_status cpu_convg(oct_context *ctx, const oct__convg_op *op)
         return cpu__g_gemm(st, op, 0);
     }
     /* Small planes, one group, square kernel, one padding, stride 1: the channel-lane
-     * path (3x3 where Winograd would not serve), the residual in its epilogue. */
+     * path (cpu__sc_use), the residual in its epilogue. */
     if (g == 1 && op->kh == op->kw && op->stride_h == 1 && op->stride_w == 1 && op->dil_h == 1 && op->dil_w == 1 &&
         op->pad_t == op->pad_l && op->pad_t == op->pad_b && op->pad_t == op->pad_r &&
-        cpu__sc_use(st, cig * op->kh * op->kw, y->c, y->h, y->w) &&
-        !(op->kh == 3 && cpu__wino_use(st, x->c, y->c, y->n, y->h, y->w, op->pad_t)))
+        cpu__sc_use(st, op->kh, x->c, y->c, y->n, y->h, y->w, op->pad_t))
         return cpu__sc(st, x, NULL, op->weight, NULL, op->kh, op->pad_t, op->bias ? op->bias->host : NULL, &op->res,
                        op->accumulate, op->relu, y, (size_t)gmacs);
     int one = op->kh == 1 && op->kw == 1 && op->stride_h == 1 && op->stride_w == 1 && !op->pad_t && !op->pad_l &&

@@ -122,7 +122,8 @@ static OCT__SC_AVX512 void sc_store_tile(const oct__sc_conv *c, const float *til
     const float *rbase = c->res ? c->res + (size_t)b * c->rs + p0 : NULL;
     for (int h = 0; h < 2; h++) {
         __m512 r[8];
-        for (int i = 0; i < 8; i++) r[i] = i < c->mr ? _mm512_load_ps(tile + i * OCT__SC_NR + 16 * h) : _mm512_setzero_ps();
+        for (int i = 0; i < 8; i++)
+            r[i] = i < c->mr ? _mm512_load_ps(tile + i * OCT__SC_NR + 16 * h) : _mm512_setzero_ps();
         __m512 t[8], u[4], v[4];
         for (int i = 0; i < 4; i++) {
             t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);

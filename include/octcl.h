@@ -295,7 +295,7 @@ typedef struct {
     char fused[1024];  /* "BatchNormalization bn1, Relu relu1" folded into it; "" if none */
     long long macs;    /* multiply-accumulates per image at the declared input size */
 } oct_model_layer;
-/* Number of layers (0 for OctNetMini). */
+/* Number of layers (OctNetMini's too: its graph). */
 int oct_model_layer_count(const oct_model *m);
 oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out);
 /* One forward pass exactly as oct_model_forward runs it (the same logits, bit for bit,
