@@ -73,6 +73,9 @@ int cli_fail_status(oct_status s);
  * understand is bad usage (CLI_USAGE); a device that is missing is CLI_FAILED. */
 int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_device_info *info);
 
+/* The next number of a splitmix64 stream (seeded inputs of run and profile). */
+uint64_t cli_splitmix64(uint64_t *s);
+
 /* cli_open_device, then the model at `path` on it, its input tensor and its output's at
  * batch n and *h x *w (0 x 0: the model's declared input size, else 32 x 32, written
  * back). On failure nothing stays open (*ctx and *m NULL) and the error is reported. */

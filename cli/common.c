@@ -267,6 +267,14 @@ int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_
     return CLI_OK;
 }
 
+uint64_t cli_splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 int cli_open_model(const char *cmd, const char *device, const char *path, int n, int *h, int *w, oct_context **ctx,
                    oct_device_info *info, oct_model **m, oct_model_tensor *in, oct_model_tensor *out)
 {

@@ -225,14 +225,10 @@ static void print_json(FILE *f, const char *model, const oct_device_info *di, in
 /* ------------------------------------------------------------------------------------ */
 /* The command                                                                            */
 
-/* splitmix64: the random input, uniform in [-1, 1]. */
+/* The random input, uniform in [-1, 1] (a splitmix64 stream). */
 static float next_uniform(uint64_t *s)
 {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)((double)(z >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    return (float)((double)(cli_splitmix64(s) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
 /* MACs per pass of each layer at (batch, h, w). oct_model_layer_get counts one image at

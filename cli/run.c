@@ -157,22 +157,14 @@ static int parse_options(int argc, char **argv, run_options *o)
 /* ------------------------------------------------------------------------------------ */
 /* Inputs                                                                                */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* x[i] ~ N(0, 1) by Box-Muller from a splitmix64 stream (the seed's torch.randn, in kind). */
 static void fill_normal(float *x, size_t count, uint64_t seed)
 {
     const double two_pi = 6.283185307179586476925286766559;
     uint64_t s = seed ^ 0xD1B54A32D192ED03ull; /* a stream apart from the model's weights */
     for (size_t i = 0; i < count; i += 2) {
-        double u1 = (double)((splitmix64(&s) >> 11) + 1) * (1.0 / 9007199254740992.0); /* (0, 1] */
-        double u2 = (double)(splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);       /* [0, 1) */
+        double u1 = (double)((cli_splitmix64(&s) >> 11) + 1) * (1.0 / 9007199254740992.0); /* (0, 1] */
+        double u2 = (double)(cli_splitmix64(&s) >> 11) * (1.0 / 9007199254740992.0);       /* [0, 1) */
         double r = sqrt(-2.0 * log(u1));
         x[i] = (float)(r * cos(two_pi * u2));
         if (i + 1 < count) x[i + 1] = (float)(r * sin(two_pi * u2));
