@@ -31,3 +31,9 @@ run_cmd() {
 expect_rc() { [ "$RC" -eq "$1" ] || fail "expected exit status $1"; pass; }
 expect_out() { grep -F -q -- "$1" "$OUT" || fail "stdout lacks: $1"; pass; }
 expect_err() { grep -F -q -- "$1" "$ERR" || fail "stderr lacks: $1"; pass; }
+# A usage error: exit status 2 and one line on stderr (each suite checks the line's words).
+expect_usage_rc() {
+    expect_rc 2
+    [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"
+    pass
+}

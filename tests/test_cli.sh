@@ -42,9 +42,7 @@ expect_size() {
 # A usage error of subcommand $1 (none: the program itself): exit 2 and one line on
 # stderr, "octcl CMD: <problem> (see octcl CMD --help)".
 expect_usage() {
-    expect_rc 2
-    [ "$(wc -l <"$ERR" | tr -d ' ')" -eq 1 ] || fail "a usage error should be one line on stderr"
-    pass
+    expect_usage_rc
     expect_err "octcl${1:+ $1}: "
     expect_err " (see octcl${1:+ $1} --help)"
 }
