@@ -58,3 +58,15 @@ oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, 
     free(ybuf);
     return s;
 }
+
+oct_status conv_cpu_context(const char *wino, const char *small, oct_context **out)
+{
+    if (*wino) setenv("OCTCL_CPU_WINOGRAD", wino, 1);
+    else unsetenv("OCTCL_CPU_WINOGRAD");
+    if (*small) setenv("OCTCL_CPU_SMALL", small, 1);
+    else unsetenv("OCTCL_CPU_SMALL");
+    oct_status s = oct_context_create("cpu", out);
+    unsetenv("OCTCL_CPU_WINOGRAD");
+    unsetenv("OCTCL_CPU_SMALL");
+    return s;
+}

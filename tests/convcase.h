@@ -23,4 +23,8 @@ oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, 
                          const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
                          float *out);
 
+/* A cpu context made with $OCTCL_CPU_WINOGRAD = wino and $OCTCL_CPU_SMALL = small ("":
+ * unset); both are unset again afterwards (the backend reads them when a context is made). */
+oct_status conv_cpu_context(const char *wino, const char *small, oct_context **out);
+
 #endif

@@ -209,21 +209,10 @@ static void test_batch_independent(void)
     }
 }
 
-/* A cpu context made with $OCTCL_CPU_SMALL = small and $OCTCL_CPU_WINOGRAD = wino ("": unset). */
-static oct_status cpu_context(const char *small, const char *wino, oct_context **out)
-{
-    if (*small) setenv("OCTCL_CPU_SMALL", small, 1);
-    if (*wino) setenv("OCTCL_CPU_WINOGRAD", wino, 1);
-    oct_status s = oct_context_create("cpu", out);
-    unsetenv("OCTCL_CPU_SMALL");
-    unsetenv("OCTCL_CPU_WINOGRAD");
-    return s;
-}
-
 int main(void)
 {
-    if (oct_context_create("ref", &g_ref) != OCT_OK || cpu_context("1", "0", &g_small) != OCT_OK ||
-        cpu_context("", "", &g_auto) != OCT_OK) {
+    if (oct_context_create("ref", &g_ref) != OCT_OK || conv_cpu_context("0", "1", &g_small) != OCT_OK ||
+        conv_cpu_context("", "", &g_auto) != OCT_OK) {
         printf("cannot create the contexts: %s\n", oct_last_error());
         return 1;
     }

@@ -345,22 +345,12 @@ static void test_batch_independent(void)
     free(alone), free(all), free(bias), free(w), free(x);
 }
 
-/* A cpu context made with $OCTCL_CPU_WINOGRAD = mode ("": unset). */
-static oct_status cpu_context(const char *mode, oct_context **out)
-{
-    if (*mode) setenv("OCTCL_CPU_WINOGRAD", mode, 1);
-    else unsetenv("OCTCL_CPU_WINOGRAD");
-    oct_status s = oct_context_create("cpu", out);
-    unsetenv("OCTCL_CPU_WINOGRAD");
-    return s;
-}
-
 /* The switches are read when a context is made: a value other than 0, 1 or empty is
  * refused there with one line naming the variable and the value. */
 static void test_switch_values(void)
 {
-    static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED", "OCTCL_CPU_SMALL"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         oct_context *ctx = NULL;
         setenv(vars[i], "2", 1);
         CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
@@ -377,7 +367,7 @@ int main(void)
 {
     /* g_cpu first, with the environment the test was started with. */
     if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK ||
-        cpu_context("1", &g_on) != OCT_OK || cpu_context("0", &g_off) != OCT_OK) {
+        conv_cpu_context("1", "", &g_on) != OCT_OK || conv_cpu_context("0", "", &g_off) != OCT_OK) {
         printf("cannot create the contexts: %s\n", oct_last_error());
         return 1;
     }
@@ -390,7 +380,7 @@ int main(void)
     CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
     CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
-    CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED: 0, 1, empty; others refused", test_switch_values);
+    CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL: 0, 1, empty; others refused", test_switch_values);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
     CU_add_test(s, "each image of a batch equals it alone (automatic choice, linear head)", test_batch_independent);
