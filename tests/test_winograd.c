@@ -132,6 +132,29 @@ static void test_kernels(void)
     oct__sgemm_force(-1);
 }
 
+/* The cases forced on with 1, 2, 3 and 7 threads: whole blocks taken by the threads and
+ * one block at a time shared by channel groups are each taken by some case at some count
+ * (640 tiles: whole blocks from 1 to 3 threads, shared from 7; 196: whole from 1,
+ * shared from 2), and a case's outputs must be right whichever cut runs them. */
+static void test_thread_counts(void)
+{
+    static const char *counts[] = {"1", "2", "3", "7"};
+    oct_context *save = g_on;
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        oct_context *ctx = NULL;
+        setenv("OCTCL_THREADS", counts[k], 1);
+        oct_status s = conv_cpu_context("1", "", &ctx);
+        unsetenv("OCTCL_THREADS");
+        CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
+        g_on = ctx;
+        rng_t rng = {900 + k};
+        for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
+            CU_ASSERT_EQUAL(check_case(&g_cases[i], "1", &rng), 0);
+        oct_context_free(ctx);
+    }
+    g_on = save;
+}
+
 /* oct__wino_run directly, with the AVX-512 transforms (where the CPU has them) and the
  * plain ones, over the whole batch in blocks of 5 tiles and two channel groups: against
  * the reference's conv2d. */
@@ -378,6 +401,7 @@ int main(void)
     CU_add_test(s, "forced off: the same cases", test_off);
     CU_add_test(s, "automatic choice: the same cases", test_auto);
     CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
+    CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
     CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL: 0, 1, empty; others refused", test_switch_values);
