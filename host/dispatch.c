@@ -101,12 +101,16 @@ static oct_status oct__conv_ok(const char *op, const char *xname, const oct__vie
     return OCT_OK;
 }
 
-oct_status oct__op_conv2d(oct_context *ctx, const oct__conv_op *op)
+static oct_status conv2d_check(const oct__conv_op *op)
 {
     static const char *what = "conv2d";
     OCT__TRY(oct__view_ok(what, "y", &op->y));
-    OCT__TRY(oct__conv_ok(what, "x", &op->x, &op->y, op->weight, "weight", op->bias, "bias", op->k, op->stride,
-                          op->pad));
+    return oct__conv_ok(what, "x", &op->x, &op->y, op->weight, "weight", op->bias, "bias", op->k, op->stride, op->pad);
+}
+
+oct_status oct__op_conv2d(oct_context *ctx, const oct__conv_op *op)
+{
+    OCT__TRY(conv2d_check(op));
     if (oct__items(&op->y) == 0) return OCT_OK;
     return ctx->be->conv2d(ctx, op);
 }
@@ -185,7 +189,7 @@ oct_status oct__op_linear(oct_context *ctx, const oct__linear_op *op)
     return ctx->be->linear(ctx, op);
 }
 
-oct_status oct__op_convg(oct_context *ctx, const oct__convg_op *op)
+static oct_status convg_check(const oct__convg_op *op)
 {
     static const char *what = "convg";
     const oct__view *x = &op->x, *y = &op->y;
@@ -215,8 +219,44 @@ oct_status oct__op_convg(oct_context *ctx, const oct__convg_op *op)
                          OCT__V4(op->res), OCT__V4(*y));
     OCT__TRY(oct__buf_ok(what, "weight", op->weight, oct__count(y->c, x->c / g, op->kh, op->kw), 1));
     if (op->bias) OCT__TRY(oct__buf_ok(what, "bias", op->bias, (size_t)y->c, 1));
-    if (oct__items(y) == 0) return OCT_OK;
+    return OCT_OK;
+}
+
+oct_status oct__op_convg(oct_context *ctx, const oct__convg_op *op)
+{
+    OCT__TRY(convg_check(op));
+    if (oct__items(&op->y) == 0) return OCT_OK;
     return ctx->be->convg(ctx, op);
+}
+
+oct_status oct__op_conv_up(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
+                           const oct__view *up)
+{
+    static const char *what = "conv_up";
+    if (!conv == !convg || !up) return oct__fail(OCT_ERR_NULL_ARG, "%s: needs one of conv and convg, and up", what);
+    OCT__TRY(conv ? conv2d_check(conv) : convg_check(convg));
+    const oct__view *y = conv ? &conv->y : &convg->y;
+    OCT__TRY(oct__view_ok(what, "up", up));
+    if (up->n != y->n || up->c != y->c)
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: y (%d, %d, %d, %d) cannot be resized from up (%d, %d, %d, %d)",
+                         what, OCT__V4(*y), OCT__V4(*up));
+    if (oct__items(y) == 0) return OCT_OK;
+    if (up->h < 1 || up->w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: y (%d, %d, %d, %d) from an empty up plane %dx%d", what, OCT__V4(*y),
+                         up->h, up->w);
+    if (ctx->be->conv_up) return ctx->be->conv_up(ctx, conv, convg, up);
+    int relu;
+    if (conv) {
+        oct__conv_op c = *conv;
+        relu = c.relu, c.relu = 0;
+        OCT__TRY(ctx->be->conv2d(ctx, &c));
+    } else {
+        oct__convg_op g = *convg;
+        relu = g.relu, g.relu = 0;
+        OCT__TRY(ctx->be->convg(ctx, &g));
+    }
+    oct__resize_op r = {*up, *y, 1, relu};
+    return ctx->be->resize(ctx, &r);
 }
 
 oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op)

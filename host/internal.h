@@ -253,6 +253,14 @@ typedef struct oct__backend {
     /* Optional (NULL: the dispatcher runs two conv2d ops instead): the OctConv low band
      * HL(Down(x_h)) + LL(x_l) as one op over the stacked input. */
     oct_status (*conv2d_pair)(oct_context *ctx, const oct__conv_pair_op *op);
+    /* Optional (NULL: the dispatcher runs the convolution without its ReLU, then a
+     * resize of `up` onto y with accumulate and the ReLU): a conv2d (convg NULL) or a
+     * convg (conv NULL) whose output takes the nearest resize of `up` to y's size added
+     * after the convolution's own epilogue and before its ReLU -- the OctConv high band
+     * HH(x_h) + Up(LH(x_l)) -- with the same float operations in the same order, so a
+     * backend can add it in its output stores instead of a second pass over y. */
+    oct_status (*conv_up)(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
+                          const oct__view *up);
     /* The graph ops (see above); required. */
     oct_status (*convg)(oct_context *ctx, const oct__convg_op *op);
     oct_status (*poolg)(oct_context *ctx, const oct__poolg_op *op);
@@ -275,6 +283,10 @@ oct_status oct__op_resize(oct_context *ctx, const oct__resize_op *op);
 oct_status oct__op_gap(oct_context *ctx, const oct__gap_op *op);
 oct_status oct__op_linear(oct_context *ctx, const oct__linear_op *op);
 oct_status oct__op_convg(oct_context *ctx, const oct__convg_op *op);
+/* conv (or convg, the other NULL), then y += nearest resize of up to y's size, then the
+ * op's ReLU: the backend's conv_up, or the two ops. */
+oct_status oct__op_conv_up(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
+                           const oct__view *up);
 oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op);
 oct_status oct__op_add(oct_context *ctx, const oct__add_op *op);
 oct_status oct__op_affine(oct_context *ctx, const oct__affine_op *op);

@@ -137,14 +137,15 @@ OCT__W_INLINE void wino_out_body(const float *restrict m, size_t ms, int len, fl
     }
 }
 
-/* dst[i] = relu((acc ? dst[i] : 0) + src[i] + bias) for i < n. Order of the sum as the
- * direct kernel's store: (sum + bias) + old. */
+/* dst[i] = relu(((sum + bias) + old) + up[i / 2]) for i < n (old when acc, up when not
+ * NULL). Order of the sum as the direct kernel's store, then the upsample's resize pass. */
 OCT__W_INLINE void wino_store_body(float *restrict dst, const float *restrict src, int n, float bias, int acc,
-                                   int relu)
+                                   int relu, const float *restrict up)
 {
     for (int i = 0; i < n; i++) {
         float v = src[i] + bias;
         if (acc) v += dst[i];
+        if (up) v += up[i >> 1];
         if (relu) v = v < 0.0f ? 0.0f : v;
         dst[i] = v;
     }
@@ -168,13 +169,14 @@ static void wino_out_any(const float *m, size_t ms, int len, float *o0, float *o
 {
     wino_out_body(m, ms, len, o0, o1);
 }
-static OCT__W_AVX512 void wino_store_512(float *dst, const float *src, int n, float bias, int acc, int relu)
+static OCT__W_AVX512 void wino_store_512(float *dst, const float *src, int n, float bias, int acc, int relu,
+                                         const float *up)
 {
-    wino_store_body(dst, src, n, bias, acc, relu);
+    wino_store_body(dst, src, n, bias, acc, relu, up);
 }
-static void wino_store_any(float *dst, const float *src, int n, float bias, int acc, int relu)
+static void wino_store_any(float *dst, const float *src, int n, float bias, int acc, int relu, const float *up)
 {
-    wino_store_body(dst, src, n, bias, acc, relu);
+    wino_store_body(dst, src, n, bias, acc, relu, up);
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -241,17 +243,27 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
 }
 
 /* Output transform and store, AVX-512: `len` tiles of tile row ty from tx, image b,
- * output channel o (bias bv); m[e * ms + k] element e of tile k. */
+ * output channel o (bias bv); m[e * ms + k] element e of tile k. With cv->up, tile k's
+ * four outputs take up's pixel (ty, tx + k) (a lane per tile, spread like the outputs). */
 static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int o,
                                            float bv, const float *m, size_t ms)
 {
     const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     const __m512 zero = _mm512_setzero_ps(), bias = _mm512_set1_ps(bv);
+    const __m512i dlo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512i dhi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
     size_t hwo = (size_t)cv->ho * cv->wo;
     float *y = cv->y + (size_t)b * cv->ys + (size_t)o * hwo + (size_t)(2 * ty) * cv->wo;
-    int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2;
+    int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2, uw = cv->wo / 2;
+    const float *up = cv->up ? cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + ty) * uw + tx : NULL;
     for (int g = 0; g < len; g += 16) {
+        __m512 ua = zero, ub = zero;
+        if (up) {
+            __m512 u = _mm512_maskz_loadu_ps(wino_lanes(0, len - g), up + g);
+            ua = _mm512_permutexvar_ps(dlo, u);
+            ub = _mm512_permutexvar_ps(dhi, u);
+        }
         __m512 e[16];
         for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms + g); /* past len: unused lanes */
         __m512 s[2][4];
@@ -270,6 +282,10 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
             if (cv->accumulate) {
                 r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, yp));
                 r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, yp + 16));
+            }
+            if (up) {
+                r0 = _mm512_add_ps(r0, ua);
+                r1 = _mm512_add_ps(r1, ub);
             }
             if (cv->relu) {
                 r0 = _mm512_max_ps(r0, zero);
@@ -381,13 +397,16 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
                 wino_out_any(mk, ms, len, ob, ob + row);
             int oy = 2 * ty, ox = 2 * tx, cols = 2 * len < cv->wo - ox ? 2 * len : cv->wo - ox;
             float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
+            const float *up = cv->up ? cv->up + (size_t)b * cv->ups + ((size_t)(o0 + o) * (cv->ho / 2) + ty) *
+                                                                          (size_t)(cv->wo / 2) + tx
+                                     : NULL;
             for (int i = 0; i < 2 && oy + i < cv->ho; i++) {
                 if (avx512)
                     wino_store_512(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
-                                   cv->relu);
+                                   cv->relu, up);
                 else
                     wino_store_any(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
-                                   cv->relu);
+                                   cv->relu, up);
             }
             t += (size_t)len;
         }

@@ -30,6 +30,10 @@ typedef struct oct__wino_conv_s {
                              a multiple of oct__sgemm_mr(isa) */
     const float *bias;    /* (co) or NULL */
     int accumulate, relu;
+    /* NULL, or image 0 of a (co, ho / 2, wo / 2) plane (ho, wo even) added nearest-
+     * upsampled to each output before the ReLU: y = relu(((sum + bias) + old) + up) */
+    const float *up;
+    size_t ups;           /* its image stride */
 } oct__wino_conv;
 
 /* Tiles of one image: ceil(ho / 2) * ceil(wo / 2); they are numbered image by image,

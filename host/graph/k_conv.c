@@ -83,7 +83,18 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
     }
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     const oct__buf *bias = nd->bb.count ? &nd->bb : NULL;
-    int relu = nd->relu && nd->up < 0;
+    int relu = nd->relu;
+    if (nd->up >= 0) { /* y = ReLU(conv + Up(lh's output)): one op, the sum in the stores where the backend can */
+        oct__view up = oct__g_view(g, nd->in[nd->up], n);
+        if (fits_conv2d(nd)) {
+            oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
+            return oct__op_conv_up(ctx, &op, NULL, &up);
+        }
+        oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
+                            nd->dh, nd->dw, nd->groups, nd->acc, relu};
+        if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
+        return oct__op_conv_up(ctx, NULL, &op, &up);
+    }
     if (nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd)) {
         const oct__gnode *a = &g->nd[nd->pair];
         oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
@@ -97,10 +108,6 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
                             nd->dh, nd->dw, nd->groups, nd->acc, relu};
         if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
         OCT__TRY(oct__op_convg(ctx, &op));
-    }
-    if (nd->up >= 0) {
-        oct__resize_op up = {oct__g_view(g, nd->in[nd->up], n), y, 1, nd->relu};
-        OCT__TRY(oct__op_resize(ctx, &up));
     }
     return OCT_OK;
 }
