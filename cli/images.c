@@ -531,6 +531,7 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
     o->say = cli_mpi_root(m);
     rc = cli_images_prep(model, mi, o, &p);
     if (rc == CLI_OK) rc = list_images(o->dir, o->strict, o->say, &l);
+    if (o->say_device && !(rc == CLI_OK && o->say && !o->json && l.nclasses)) cli_say_device(di);
     if (rc == CLI_OK && l.nclasses > classes)
         rc = cli_fail("%s has %d class folders but the model has %d classes", o->dir, l.nclasses, classes);
     if (rc == CLI_OK) rc = first_shape(&l, &p, &h, &w);

@@ -18,6 +18,8 @@ typedef struct {
     int crop_h, crop_w;     /* -1: the model's default */
     int chunk;              /* files per MPI rank and round (0: the command's default) */
     int say;                /* set inside: this rank prints (rank 0) */
+    int say_device;         /* classify: say the device on stderr (cli_say_device) unless the
+                               accuracy report names it */
 } cli_images_options;
 
 /* Defaults: batch 64, top 3, the model's preprocessing. */

@@ -94,6 +94,8 @@ check(got["classes"] == [str(k) for k in sorted(set(labels.tolist()))], f"classe
 check("preprocessing: grey, resize 28, crop 28x28, mean 0.286 std 0.353" in r.stderr, "preprocessing line", r)
 r = octcl("classify", "--model", MODEL, "--images", jpg_dir, "--device", "cpu")
 check(r.returncode == 0 and r.stdout.startswith("accuracy: "), "classify --images on JPEG class folders", r)
+check((r.stdout + r.stderr).count("device: ") == 1 and "\ndevice: " in r.stdout,
+      "the report names the device, stderr does not repeat it", r)
 acc = float(r.stdout.split()[1].rstrip("%"))
 check(abs(acc - 100.0 * want["correct"] / N) <= 2.0, f"JPEG accuracy {acc}% vs {100.0 * want['correct'] / N}%", r)
 
@@ -116,6 +118,7 @@ check(len(lines) == 5 and all(l.startswith(os.path.join(flat, f"img{i}.png") + "
 check(all(l.count("%") == 2 for l in lines), "two classes per line with --top 2", r)
 check("cut.jpg" in r.stderr and "readme.txt" in r.stderr and "skipped 2 file(s)" in r.stderr,
       "bad files named and counted on stderr", r)
+check(r.stderr.count("device: ") == 1 and "device: " not in r.stdout, "the device once, on stderr", r)
 r = octcl("classify", "--model", MODEL, "--images", flat, "--json", "--device", "cpu")
 check(r.returncode == 0, "classify --images --json", r)
 j = json.loads(r.stdout)
