@@ -527,8 +527,13 @@ int cli_cmd_classify(int argc, char **argv)
     /* Several devices (--device all or a list): the model on each, as one device set; under
      * MPI each rank opens its own, node-local set (or, for auto/opencl, its local GPU). */
     int on_set = cli_device_is_set(o->device);
+    /* Rank 0's text report names the device, so it is not said on stderr as well; with
+     * --images, images.c says it unless its report is the accuracy one (class folders). */
+    int say = !o->img.dir && (o->json || !cli_mpi_root(&m));
+    o->img.say_device = !on_set;
     rc = on_set ? cli_devset_open("classify", o->device, o->model, NULL, o->max_mem, &model, &di)
-                : cli_open_device("classify", cli_mpi_device(&m, o->device, device_buf, sizeof device_buf), &ctx, &di);
+                : cli_open_device("classify", cli_mpi_device(&m, o->device, device_buf, sizeof device_buf), say,
+                                  &ctx, &di);
     if (o->img.dir) {
         /* Image folders are sharded like the IDX set (images.c): rounds of --chunk files. */
         o->img.chunk = o->chunk;

@@ -68,10 +68,12 @@ const char *cli_status_text(oct_status s);
 /* cli_fail with cli_status_text(s). */
 int cli_fail_status(oct_status s);
 
-/* Create a context for `device` (NULL: $OCTCL_DEVICE or auto) and print
- * "device: <name> (<reason>)" on stderr. A device string the library does not
- * understand is bad usage (CLI_USAGE); a device that is missing is CLI_FAILED. */
-int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_device_info *info);
+/* Create a context for `device` (NULL: $OCTCL_DEVICE or auto) and, when `say`, print
+ * "device: <name> (<reason>)" on stderr (cli_say_device; a command whose report names the
+ * device says it there instead). A device string the library does not understand is bad
+ * usage (CLI_USAGE); a device that is missing is CLI_FAILED. */
+int cli_open_device(const char *cmd, const char *device, int say, oct_context **ctx, oct_device_info *info);
+void cli_say_device(const oct_device_info *info);
 
 /* The next number of a splitmix64 stream (seeded inputs of run and profile). */
 uint64_t cli_splitmix64(uint64_t *s);

@@ -246,7 +246,9 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, int max, int
 /* ------------------------------------------------------------------------------------ */
 /* Devices                                                                               */
 
-int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_device_info *info)
+void cli_say_device(const oct_device_info *info) { fprintf(stderr, "device: %s (%s)\n", info->name, info->reason); }
+
+int cli_open_device(const char *cmd, const char *device, int say, oct_context **ctx, oct_device_info *info)
 {
     oct_status s = oct_context_create(device, ctx);
     if (s == OCT_ERR_BAD_DEVICE_SPEC) {
@@ -259,7 +261,7 @@ int cli_open_device(const char *cmd, const char *device, oct_context **ctx, oct_
         *ctx = NULL;
         return cli_fail_status(s);
     }
-    fprintf(stderr, "device: %s (%s)\n", info->name, info->reason);
+    if (say) cli_say_device(info);
     /* The library refuses a program cache someone else could have planted and runs
      * uncached; say so once. */
     const char *warn = oct_cache_warning();
@@ -279,7 +281,7 @@ int cli_open_model(const char *cmd, const char *device, const char *path, int n,
                    oct_device_info *info, oct_model **m, oct_model_tensor *in, oct_model_tensor *out)
 {
     *m = NULL;
-    int rc = cli_open_device(cmd, device, ctx, info);
+    int rc = cli_open_device(cmd, device, 1, ctx, info);
     if (rc != CLI_OK) return rc;
     oct_status s = oct_model_load(*ctx, path, m);
     if (s == OCT_OK) s = oct_model_input(*m, 0, in);

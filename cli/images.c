@@ -253,14 +253,22 @@ int cli_images_prep(const oct_model *model, const oct_model_info *mi, const cli_
 /* One file decoded and preprocessed into dst (c * h * w floats, h x w fixed by the first
  * file that decodes). A file the library cannot read or preprocess is a skip: *msg gets
  * the library's message (it names the file) and CLI_OK is returned; an image of another
- * size, or no host memory, is fatal (CLI_FAILED). dst NULL: decoded and checked only. */
-static int load_one(const char *path, const oct_image_prep *p, int h, int w, float *dst, char *msg, size_t msg_len)
+ * size, or no host memory, is fatal (CLI_FAILED). dst NULL: decoded and checked only.
+ * held: the file decoded already (taken and released here), else NULL or empty. */
+static int load_one(const char *path, oct_image *held, const oct_image_prep *p, int h, int w, float *dst, char *msg,
+                    size_t msg_len)
 {
     oct_image img;
     int ih, iw;
     size_t per_image = (size_t)p->channels * (size_t)h * (size_t)w;
     msg[0] = '\0';
-    oct_status s = oct_image_load(path, &img);
+    oct_status s = OCT_OK;
+    if (held && held->data) {
+        img = *held;
+        memset(held, 0, sizeof *held);
+    } else {
+        s = oct_image_load(path, &img);
+    }
     if (s == OCT_OK) s = oct_image_prep_shape(p, &img, &ih, &iw);
     if (s == OCT_OK && (ih != h || iw != w)) {
         oct_image_release(&img);
@@ -274,15 +282,21 @@ static int load_one(const char *path, const oct_image_prep *p, int h, int w, flo
 }
 
 /* The size h x w every image preprocesses to: the first file's that decodes (later files
- * must match it); 0 x 0 when none decodes. Every rank finds the same. */
-static int first_shape(const listing *l, const oct_image_prep *p, int *h, int *w)
+ * must match it); 0 x 0 when none decodes. Every rank finds the same. held non-NULL:
+ * receives that file's image (the caller releases it) and *at its index (-1: none). */
+static int first_shape(const listing *l, const oct_image_prep *p, int *h, int *w, oct_image *held, int64_t *at)
 {
     *h = *w = 0;
     for (size_t i = 0; i < l->n; i++) {
         oct_image img;
         if (oct_image_load(l->v[i].path, &img) != OCT_OK) continue;
         oct_status s = oct_image_prep_shape(p, &img, h, w);
-        oct_image_release(&img);
+        if (s == OCT_OK && held) {
+            *held = img;
+            *at = (int64_t)i;
+        } else {
+            oct_image_release(&img);
+        }
         if (s != OCT_OK && p->crop_h && p->crop_w) continue; /* skipped when its turn comes */
         if (s != OCT_OK) return cli_fail_status(s);
         return CLI_OK;
@@ -331,12 +345,19 @@ static int64_t files_per_round(const cli_images_options *o, int dflt, const cli_
 /* ------------------------------------------------------------------------------------ */
 /* run --images: rows streamed                                                           */
 
+/* The rows this rank preprocessed while checking the folder are kept, up to this many
+ * bytes, so that reading them does not decode the files again. */
+#define ROWS_CACHE_BYTES ((size_t)128 << 20)
+
 struct cli_image_rows {
     listing l;
     oct_image_prep p;
     int h, w;
     int64_t *rows;  /* (n): the listing's entry of each row (the files that decode) */
     int64_t n;
+    float *cache;   /* (ncached, c, h, w): rows this rank preprocessed when checking */
+    int64_t *slot;  /* (l.n): a file's row in cache, -1: not there (another rank's, or no room) */
+    size_t ncached, cap;
 };
 
 void cli_image_rows_free(cli_image_rows *r)
@@ -344,7 +365,26 @@ void cli_image_rows_free(cli_image_rows *r)
     if (!r) return;
     listing_free(&r->l);
     free(r->rows);
+    free(r->cache);
+    free(r->slot);
     free(r);
+}
+
+/* Room for one more row in r's cache; NULL when it holds ROWS_CACHE_BYTES or the host
+ * has no memory to grow it (that row is decoded again when read). */
+static float *cache_room(cli_image_rows *r, size_t per_image)
+{
+    if (per_image == 0) return NULL;
+    if (r->ncached == r->cap) {
+        size_t most = ROWS_CACHE_BYTES / (per_image * sizeof(float)), cap = r->cap ? 2 * r->cap : 64;
+        if (cap > most) cap = most;
+        if (cap <= r->cap) return NULL;
+        float *nv = realloc(r->cache, cap * per_image * sizeof *nv);
+        if (!nv) return NULL;
+        r->cache = nv;
+        r->cap = cap;
+    }
+    return r->cache + r->ncached * per_image;
 }
 
 int cli_image_rows_open(const cli_mpi *m, const oct_model *model, const oct_model_info *mi,
@@ -355,26 +395,35 @@ int cli_image_rows_open(const cli_mpi *m, const oct_model *model, const oct_mode
     uint8_t *ok = NULL;
     text t = {0};
     char *all = NULL, msg[1024];
-    int64_t all_len = 0, per_round = files_per_round(&o, 256, m, 1024), begin, count;
+    int64_t all_len = 0, per_round = files_per_round(&o, 256, m, 1024), begin, count, first = -1;
+    oct_image held = {0}; /* the file first_shape decoded (index first), until it is checked */
     int rc = r ? CLI_OK : cli_fail("out of host memory");
     *out = NULL;
     o.say = cli_mpi_root(m);
     if (rc == CLI_OK) rc = cli_images_prep(model, mi, &o, &r->p);
     if (rc == CLI_OK) rc = list_images(o.dir, o.strict, o.say, &r->l);
-    if (rc == CLI_OK) rc = first_shape(&r->l, &r->p, &r->h, &r->w);
-    if (rc == CLI_OK && !(ok = calloc(r->l.n + 1, 1))) rc = cli_fail("out of host memory for %zu files", r->l.n);
+    if (rc == CLI_OK) rc = first_shape(&r->l, &r->p, &r->h, &r->w, &held, &first);
+    if (rc == CLI_OK && (!(ok = calloc(r->l.n + 1, 1)) || !(r->slot = malloc((r->l.n + 1) * sizeof *r->slot))))
+        rc = cli_fail("out of host memory for %zu files", r->l.n);
+    for (size_t i = 0; rc == CLI_OK && i < r->l.n; i++) r->slot[i] = -1;
     if ((rc = cli_mpi_agree(m, rc, "list")) != CLI_OK) goto done;
     /* Every rank must list the same files (a folder that differs between nodes?). */
     rc = cli_mpi_same(m, (int64_t)r->l.n, "files in the folder");
     if ((rc = cli_mpi_agree(m, rc, "same")) != CLI_OK) goto done;
-    /* Which files decode: each rank checks its block of each round; rank 0 names the
-     * skipped ones in order and sends every rank the round's verdicts. */
+    /* Which files decode: each rank checks its block of each round, keeping the rows it
+     * preprocesses (cache_room); rank 0 names the skipped ones in order and sends every
+     * rank the round's verdicts. */
+    size_t per_image = (size_t)r->p.channels * (size_t)r->h * (size_t)r->w;
     for (int64_t base = 0; base < (int64_t)r->l.n; base += per_round * m->size) {
         int64_t round = (int64_t)r->l.n - base < per_round * m->size ? (int64_t)r->l.n - base : per_round * m->size;
         cli_mpi_block(m, base, round, &begin, &count);
         t.n = 0;
         for (int64_t i = begin; rc == CLI_OK && i < begin + count; i++) {
-            if ((rc = load_one(r->l.v[i].path, &r->p, r->h, r->w, NULL, msg, sizeof msg)) != CLI_OK) break;
+            float *dst = cache_room(r, per_image);
+            if ((rc = load_one(r->l.v[i].path, i == first ? &held : NULL, &r->p, r->h, r->w, dst, msg, sizeof msg)) !=
+                CLI_OK)
+                break;
+            if (!*msg && dst) r->slot[i] = (int64_t)r->ncached++;
             if (*msg && o.strict) rc = cli_fail("%s (--strict)", msg);
             else rc = text_add(&t, msg);
         }
@@ -409,6 +458,7 @@ int cli_image_rows_open(const cli_mpi *m, const oct_model *model, const oct_mode
     *out = r;
     r = NULL;
 done:
+    oct_image_release(&held);
     free(all);
     free(t.v);
     free(ok);
@@ -421,8 +471,13 @@ int cli_image_rows_read(cli_image_rows *r, int64_t first, int64_t count, float *
     size_t per_image = (size_t)r->p.channels * (size_t)r->h * (size_t)r->w;
     char msg[1024];
     for (int64_t i = 0; i < count; i++) {
-        const char *path = r->l.v[r->rows[first + i]].path;
-        int rc = load_one(path, &r->p, r->h, r->w, dst + (size_t)i * per_image, msg, sizeof msg);
+        int64_t f = r->rows[first + i];
+        if (r->slot[f] >= 0) { /* preprocessed when the folder was checked */
+            memcpy(dst + (size_t)i * per_image, r->cache + (size_t)r->slot[f] * per_image, per_image * sizeof *dst);
+            continue;
+        }
+        const char *path = r->l.v[f].path;
+        int rc = load_one(path, NULL, &r->p, r->h, r->w, dst + (size_t)i * per_image, msg, sizeof msg);
         if (rc != CLI_OK) return rc;
         if (*msg) return cli_fail("%s (it decoded when the folder was checked: did it change?)", msg);
     }
@@ -479,7 +534,8 @@ static int classify_block(oct_model *model, const listing *l, const oct_image_pr
     for (int64_t i = 0; i <= count && rc == CLI_OK; i++) {
         if (i < count) {
             memset(&res[i], 0, sizeof res[i]);
-            if ((rc = load_one(l->v[begin + i].path, p, h, w, x + (size_t)got * per_image, msg, sizeof msg)) != CLI_OK)
+            if ((rc = load_one(l->v[begin + i].path, NULL, p, h, w, x + (size_t)got * per_image, msg, sizeof msg)) !=
+                CLI_OK)
                 break;
             if (*msg && strict) {
                 rc = cli_fail("%s (--strict)", msg);
@@ -531,9 +587,10 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
     o->say = cli_mpi_root(m);
     rc = cli_images_prep(model, mi, o, &p);
     if (rc == CLI_OK) rc = list_images(o->dir, o->strict, o->say, &l);
+    if (o->say_device && !(rc == CLI_OK && o->say && !o->json && l.nclasses)) cli_say_device(di);
     if (rc == CLI_OK && l.nclasses > classes)
         rc = cli_fail("%s has %d class folders but the model has %d classes", o->dir, l.nclasses, classes);
-    if (rc == CLI_OK) rc = first_shape(&l, &p, &h, &w);
+    if (rc == CLI_OK) rc = first_shape(&l, &p, &h, &w, NULL, NULL);
     if (rc == CLI_OK) {
         size_t per_image = (size_t)p.channels * (size_t)(h ? h : 1) * (size_t)(w ? w : 1);
         x = malloc((size_t)o->batch * per_image * sizeof *x);

@@ -18,6 +18,8 @@ typedef struct {
     int crop_h, crop_w;     /* -1: the model's default */
     int chunk;              /* files per MPI rank and round (0: the command's default) */
     int say;                /* set inside: this rank prints (rank 0) */
+    int say_device;         /* classify: say the device on stderr (cli_say_device) unless the
+                               accuracy report names it */
 } cli_images_options;
 
 /* Defaults: batch 64, top 3, the model's preprocessing. */
@@ -42,9 +44,11 @@ int cli_images_classify(const cli_mpi *m, oct_model *model, const oct_model_info
 /* run --images: every image under DIR (sorted, recursively) is a row of x (N, C, H, W).
  * Open lists the folder and checks which files decode (sharded over the ranks in rounds
  * of o->chunk files, default 256; rank 0 names the skipped ones in order, then lists the
- * rows on stderr); read decodes and preprocesses rows [first, first + count) into dst,
- * so memory is bounded by the rows read at a time, not the folder. A collective under
- * MPI (open): every rank calls it after an agreement that all succeeded. */
+ * rows on stderr), keeping the rows this rank preprocesses up to 128 MiB; read copies
+ * rows [first, first + count) into dst from there, or decodes and preprocesses those it
+ * does not hold, so memory is bounded, not by the folder, and a file within the 128 MiB
+ * is decoded once. A collective under MPI (open): every rank calls it after an
+ * agreement that all succeeded. */
 typedef struct cli_image_rows cli_image_rows;
 int cli_image_rows_open(const cli_mpi *m, const oct_model *model, const oct_model_info *mi,
                         const cli_images_options *o, cli_image_rows **out, int64_t shape[4]);

@@ -396,7 +396,7 @@ int cli_cmd_run(int argc, char **argv)
     cli_random_model rnd = {o.in_channels, o.classes, o.alpha, o.seed};
     rc = cli_device_is_set(o.device)
              ? cli_devset_open("run", o.device, o.model, &rnd, o.max_mem, &model, &di)
-             : cli_open_device("run", cli_mpi_device(&m, o.device, device_buf, sizeof device_buf), &ctx, &di);
+             : cli_open_device("run", cli_mpi_device(&m, o.device, device_buf, sizeof device_buf), 1, &ctx, &di);
     if (rc == CLI_OK) {
         if (model)
             s = OCT_OK; /* the set's, made on every device */

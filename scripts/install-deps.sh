@@ -11,7 +11,7 @@ PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-
       python3 python3-venv python3-numpy python3-setuptools python3-pytest python3-pil
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
       python3-torch python3-torchvision python3-onnx oclgrind
-      libopenmpi-dev openmpi-bin"
+      libopenmpi-dev openmpi-bin strace"
 if [ "${1:-}" = "--python" ]; then PKGS="$PKGS python3-matplotlib"; fi
 apt-get update
 # shellcheck disable=SC2086

@@ -370,12 +370,17 @@ if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
     awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy $acc is not above 0.5"
     pass
     expect_size "$SCRATCH/pred.npy" $((128 + 300 * 4))
+    [ "$(grep -c '^device: ' "$ERR")" -eq 1 ] || fail "--json: the device once on stderr"
+    pass
     run classify --model "$MODEL" --data "$DATA" --limit 100 --batch 64
     expect_rc 0
     expect_out "accuracy: "
     expect_out "images/s"
     expect_out "Ankle boot"
     expect_out "most frequent confusions"
+    # The report names the device; stderr does not repeat it.
+    [ "$(cat "$OUT" "$ERR" | grep -c '^device: ')" -eq 1 ] || fail "the device line once in stdout and stderr"
+    pass
 else
     echo "note: skipping the classify accuracy checks: $([ -f "$MODEL" ] || echo "no model $MODEL")$([ -d "$DATA" ] || echo " no data set $DATA")"
 fi

@@ -12,7 +12,8 @@ Writes Fashion-MNIST test images as PNG (and JPEG) files with PIL and checks:
   * a truncated JPEG and a non-image are named on stderr, skipped and counted (exit 0),
     and fatal with --strict (exit 1);
   * run --images gives the logits run --input gives for the same pixels / 255 in a .npy
-    (run applies the model's mean/std to both), and --raw on pre-normalised pixels too.
+    (run applies the model's mean/std to both), and --raw on pre-normalised pixels too;
+  * run --images decodes each file once (strace counts the opens; skipped without strace).
 Exit 0 when every check passes, 1 at the first failure, 77 (skipped) without numpy/PIL
 or the data set.
 """
@@ -94,6 +95,8 @@ check(got["classes"] == [str(k) for k in sorted(set(labels.tolist()))], f"classe
 check("preprocessing: grey, resize 28, crop 28x28, mean 0.286 std 0.353" in r.stderr, "preprocessing line", r)
 r = octcl("classify", "--model", MODEL, "--images", jpg_dir, "--device", "cpu")
 check(r.returncode == 0 and r.stdout.startswith("accuracy: "), "classify --images on JPEG class folders", r)
+check((r.stdout + r.stderr).count("device: ") == 1 and "\ndevice: " in r.stdout,
+      "the report names the device, stderr does not repeat it", r)
 acc = float(r.stdout.split()[1].rstrip("%"))
 check(abs(acc - 100.0 * want["correct"] / N) <= 2.0, f"JPEG accuracy {acc}% vs {100.0 * want['correct'] / N}%", r)
 
@@ -116,6 +119,7 @@ check(len(lines) == 5 and all(l.startswith(os.path.join(flat, f"img{i}.png") + "
 check(all(l.count("%") == 2 for l in lines), "two classes per line with --top 2", r)
 check("cut.jpg" in r.stderr and "readme.txt" in r.stderr and "skipped 2 file(s)" in r.stderr,
       "bad files named and counted on stderr", r)
+check(r.stderr.count("device: ") == 1 and "device: " not in r.stdout, "the device once, on stderr", r)
 r = octcl("classify", "--model", MODEL, "--images", flat, "--json", "--device", "cpu")
 check(r.returncode == 0, "classify --images --json", r)
 j = json.loads(r.stdout)
@@ -148,5 +152,24 @@ c = np.load(os.path.join(SCRATCH, "c.npy"))
 check(np.abs(c - b).max() <= 1e-2, f"run --raw on normalised pixels vs run on pixels: {np.abs(c - b).max()}")
 r = octcl("run", "--help")
 check("--raw" in r.stdout and "mean/std" in r.stdout, "run --help explains --raw", r)
+
+# --- run --images decodes each file once: the rows preprocessed while the folder is checked
+# are kept for the run, so strace sees every file opened once (the library reads a file to
+# decode it). Skipped without a working strace (not installed, or ptrace not allowed).
+log = os.path.join(SCRATCH, "strace.txt")
+strace = shutil.which("strace")
+if strace and subprocess.run([strace, "-o", log, "true"], capture_output=True).returncode == 0:
+    r = subprocess.run([strace, "-f", "-s", "4096", "-e", "trace=open,openat", "-o", log, OCTCL, "run", "--model",
+                        MODEL, "--images", png_dir, "--output", os.path.join(SCRATCH, "d.npy"), "--device", "cpu"],
+                       capture_output=True, text=True, env=ENV, timeout=600)
+    check(r.returncode == 0, "run --images under strace", r)
+    with open(log) as f:
+        opened = [line.split('"')[1] for line in f if '"' in line]
+    files = [os.path.join(d, n) for d, _, names in os.walk(png_dir) for n in names]
+    twice = [(p, opened.count(p)) for p in files if opened.count(p) != 1]
+    check(len(files) == N and not twice,
+          f"run --images opens each of {len(files)} files once; not once: {len(twice)}, e.g. {twice[:3]}", r)
+else:
+    print("note: no working strace: the decode-once check of run --images is skipped")
 
 print(f"{checks} passed, 0 failed")

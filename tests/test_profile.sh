@@ -4,7 +4,8 @@
 # OctNetMini and on an Oct-ResNet-26 exported to ONNX here (python/make_onnx.py; that
 # part is skipped with a note when Debian's python3 lacks torch or onnx): as many layers
 # as `octcl info --model` counts, shares summing to 100, layer minima summing to
-# total_ms, the layers' MACs summing to the model's, --top K listing K layers.
+# total_ms, the layers' MACs summing to the model's, --top K listing K layers, and the
+# OctConv labels of Oct-ResNet's layer4.0 (alpha_out 0) in the profile and info tables.
 #
 #   sh tests/test_profile.sh path/to/octcl SCRATCH
 #
@@ -72,6 +73,24 @@ info_count() {
     MACS=$(sed -n 's/^MACs per image at [0-9x]*: \([0-9]*\)$/\1/p' "$OUT")
     [ -n "$LAYERS" ] && [ -n "$MACS" ] || fail "octcl info gives no layer count or MACs"
     MACS=$((MACS * $3))
+    pass
+}
+
+# kind NAME: the kind ("OctConv 3 hl") of the layer from source node NAME in a table of
+# `octcl profile` (the name last) or `octcl info --verbose` (the name before the MACs).
+kind() { awk -v n="$1" '$1 ~ /^[0-9]+$/ && $2 == "OctConv" && ($NF == n || $5 == n) { print $2, $3, $4 }' "$OUT"; }
+
+# check_layer4: d-li14's layer4.0 has alpha_out 0. conv1 is OctConv K hh + lh; the stride-2
+# downsample, y_h = HH(AvgPool(x_h)) + LH(x_l), is hh + lh of a layer N of its own, not
+# conv1's hl + ll (the same shape as the low band's pair).
+check_layer4() {
+    c1=$(kind /layer4/layer4.0/conv1/conv/conv_h2h/Conv)
+    dh=$(kind /layer4/layer4.0/downsample/downsample.0/conv/conv_h2h/Conv)
+    dl=$(kind /layer4/layer4.0/downsample/downsample.0/conv/conv_l2h/Conv)
+    k=$(echo "$c1" | sed -n 's/^OctConv \([0-9]*\) hh$/\1/p')
+    n=$(echo "$dh" | sed -n 's/^OctConv \([0-9]*\) hh$/\1/p')
+    [ -n "$k" ] && [ -n "$n" ] && [ "$k" != "$n" ] && [ "$dl" = "OctConv $n lh" ] ||
+        fail "layer4.0: conv1 is '$c1', the downsample '$dh' + '$dl' (want OctConv K hh; N hh + N lh, N != K)"
     pass
 }
 
@@ -158,4 +177,8 @@ expect_rc 0
 expect_out "OctConv hh"
 expect_out "Conv 7x7"
 expect_out "(1, 8, 16, 16)"
+check_layer4
+run info --model "$ONNX" --verbose
+expect_rc 0
+check_layer4
 echo "$PASSED passed, 0 failed"

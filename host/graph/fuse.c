@@ -15,13 +15,53 @@
 #include <stdio.h>
 #include <string.h>
 
-static int is_down(const oct__graph *g, int v, int x_h)
+/* The value whose 2x2 average pool (stride 2) v is, -1: v is not one. */
+static int down_of(const oct__graph *g, int v)
 {
     int p = g->v[v].producer;
-    if (p < 0) return 0;
+    if (p < 0) return -1;
     const oct__gnode *nd = &g->nd[p];
-    return nd->kind == OCT__GK_POOL && !nd->max && nd->kh == 2 && nd->kw == 2 && nd->sh == 2 && nd->sw == 2 &&
-           nd->in[0] == x_h;
+    return nd->kind == OCT__GK_POOL && !nd->max && nd->kh == 2 && nd->kw == 2 && nd->sh == 2 && nd->sw == 2
+               ? nd->in[0]
+               : -1;
+}
+
+static int is_down(const oct__graph *g, int v, int x_h)
+{
+    return down_of(g, v) == x_h;
+}
+
+/* Whether the pair hl + ll can be the low band of hh's layer: one OctConv applies one
+ * kernel and one epilogue to both bands. Shape alone cannot tell them apart: a stride-2
+ * layer with alpha_out = 0 over the same bands is a pair over P(x_h) and x_l too. */
+static int same_layer(const oct__gnode *hh, const oct__gnode *hl, const oct__gnode *ll)
+{
+    for (int k = 0; k < 2; k++) {
+        const oct__gnode *c = k ? ll : hl;
+        if (c->kh != hh->kh || c->kw != hh->kw || c->sh != hh->sh || c->sw != hh->sw || c->dh != hh->dh ||
+            c->dw != hh->dw || c->pt != hh->pt || c->pl != hh->pl || c->pb != hh->pb || c->pr != hh->pr)
+            return 0;
+    }
+    return ll->relu == hh->relu && (ll->res >= 0) == (hh->res >= 0);
+}
+
+/* Whether u and v are the high and low band of one layer labelled so far: its outputs
+ * (hh and ll write them) or its inputs (hh reads u or P(u), lh reads v). */
+static int bands(const oct__graph *g, int u, int v)
+{
+    for (int i = 0; i < g->nn; i++) {
+        const oct__gnode *hh = &g->nd[i];
+        if (hh->octconv <= 0 || strcmp(hh->role, "hh") != 0) continue;
+        int wrote = hh->out[0] == u, read = hh->in[0] == u || down_of(g, hh->in[0]) == u;
+        if (!wrote && !read) continue;
+        for (int j = 0; j < g->nn; j++) {
+            const oct__gnode *c = &g->nd[j];
+            if (c->octconv != hh->octconv) continue;
+            if (wrote && !strcmp(c->role, "ll") && c->out[0] == v) return 1;
+            if (read && !strcmp(c->role, "lh") && c->in[0] == v) return 1;
+        }
+    }
+    return 0;
 }
 
 static oct_status label(oct__gnode *nd, int layer, const char *role)
@@ -65,8 +105,8 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
             oct__gnode *b = &g->nd[j];
             if (b->kind != OCT__GK_CONV || !b->acc || b->pair < 0) continue;
             oct__gnode *a = &g->nd[b->pair];
-            if (is_down(g, a->in[0], x_h) && b->in[0] == x_l) hl = a, ll = b;
-            else if (is_down(g, b->in[0], x_h) && a->in[0] == x_l) hl = b, ll = a;
+            if (is_down(g, a->in[0], x_h) && b->in[0] == x_l && same_layer(hh, a, b)) hl = a, ll = b;
+            else if (is_down(g, b->in[0], x_h) && a->in[0] == x_l && same_layer(hh, b, a)) hl = b, ll = a;
         }
         count++;
         OCT__TRY(label(hh, count, "hh"));
@@ -102,6 +142,24 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
             OCT__TRY(label(lh, count, "lh"));
             OCT__TRY(label(hl, count, "hl"));
             OCT__TRY(label(ll, count, "ll"));
+            break;
+        }
+    }
+    /* Stride-2 layers with alpha_out = 0 (d-li14's Oct-ResNet, the first block of the last
+     * stage): y_h = HH(P(x_h)) + LH(x_l), one pair, no low band; x_h and x_l are the bands
+     * of a layer found above (its outputs, or its inputs like the block's first layer). */
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *b = &g->nd[i];
+        if (b->kind != OCT__GK_CONV || !b->acc || b->pair < 0 || b->octconv) continue;
+        oct__gnode *a = &g->nd[b->pair];
+        if (a->octconv) continue;
+        for (int k = 0; k < 2; k++) {
+            oct__gnode *hh = k ? b : a, *lh = k ? a : b;
+            int x_h = down_of(g, hh->in[0]);
+            if (x_h < 0 || !bands(g, x_h, lh->in[0])) continue;
+            count++;
+            OCT__TRY(label(hh, count, "hh"));
+            OCT__TRY(label(lh, count, "lh"));
             break;
         }
     }
