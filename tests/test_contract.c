@@ -56,8 +56,8 @@ static void test_registry_names(void)
             continue;
         }
         CU_ASSERT_STRING_EQUAL(o->name, e->name);
-        /* The required slots (internal.h); conv2d_pair, profile, device_ms and
-         * peak_gflops are optional. */
+        /* The required slots (internal.h); conv2d_pair, conv_up, profile, device_ms
+         * and peak_gflops are optional. */
         int filled = o->init && o->release && o->alloc && o->free && o->write && o->read && o->conv2d &&
                      o->avgpool2 && o->resize && o->gap && o->linear && o->finish && o->convg && o->poolg && o->add &&
                      o->affine;
@@ -195,9 +195,23 @@ static void bufs_free(bufs *B)
 }
 
 /* The op kinds, each made valid by make_op and then broken one way. */
-enum { OP_CONV, OP_PAIR, OP_POOL2, OP_RESIZE, OP_GAP, OP_LINEAR, OP_CONVG, OP_POOLG, OP_ADD, OP_AFFINE, OP_COUNT };
-static const char *const g_op_names[OP_COUNT] = {"conv2d", "conv2d_pair", "avgpool2", "resize", "gap",
-                                                 "linear", "convg",       "poolg",    "add",    "affine"};
+enum {
+    OP_CONV,
+    OP_PAIR,
+    OP_POOL2,
+    OP_RESIZE,
+    OP_GAP,
+    OP_LINEAR,
+    OP_CONVG,
+    OP_POOLG,
+    OP_ADD,
+    OP_AFFINE,
+    OP_CONV_UP,
+    OP_COUNT
+};
+/* conv_up's messages name the conv2d its checks found at fault, or conv_up: "conv". */
+static const char *const g_op_names[OP_COUNT] = {"conv2d", "conv2d_pair", "avgpool2", "resize", "gap",   "linear",
+                                                 "convg",  "poolg",       "add",      "affine", "conv"};
 /* How the op is broken. */
 enum { BAD_NONE, BAD_PAST_END, BAD_NO_BUFFER, BAD_BATCH, BAD_WEIGHTS, BAD_COUNT };
 static const char *const g_bad_names[BAD_COUNT] = {"valid", "a view one float past its buffer", "no buffer",
@@ -227,11 +241,16 @@ static int run_op(bufs *B, int kind, int bad, oct_status *s)
     switch (kind) {
     case OP_CONV:
     case OP_PAIR:
-    case OP_CONVG: {
+    case OP_CONVG:
+    case OP_CONV_UP: {
         oct__view y = oct__view_of(&B->y, yn, CO, H, W);
         int ci = bad == BAD_WEIGHTS ? C - 1 : C; /* fewer input channels: the weights no longer fit */
         x.c = ci;
-        if (kind == OP_CONV) {
+        if (kind == OP_CONV_UP) { /* the upsample read from x's buffer (not y's) */
+            oct__conv_op op = {x, y, w, &B->b, K, 1, 1, 0, 1};
+            oct__view up = oct__view_of(&B->x, N, CO, H / 2, W / 2);
+            *s = oct__op_conv_up(ctx, &op, NULL, &up);
+        } else if (kind == OP_CONV) {
             oct__conv_op op = {x, y, w, &B->b, K, 1, 1, 0, 0};
             *s = oct__op_conv2d(ctx, &op);
         } else if (kind == OP_PAIR) {
