@@ -4,7 +4,7 @@
 """onnx_bench.py — octcl, onnxruntime and PyTorch on the same ONNX files and shapes (issue 14).
 
     bench/onnx_bench.py [--nets oct_resnet50:0:224x224,oct_resnet50:0.5:224x224,...]
-                        [--batch 1,8] [--threads 2] [--repeat 20] [--warmup 3]
+                        [--batch 1,8] [--threads 2] [--repeat 20] [--warmup 3] [--rounds 1]
                         [--engines ort,pytorch,octcl] [--octcl build/octcl] [--work DIR]
                         [--venv DIR] [--json FILE] [--png FILE]
     bench/onnx_bench.py --from-json FILE [--png FILE]     table (and plot) of earlier rows
@@ -37,6 +37,12 @@ measured at alpha 0 and at alpha a by the same engine and batch: speedup (t0 / t
 theoretical (macs0 / macsa) and realised (speedup / theoretical).  A PNG (--png, default
 WORK/onnx_bench.png) plots min ms per engine and the peak memory; stdout gets a markdown
 table of min ms and realised per engine (README's table).
+
+--rounds R repeats the engines' children R times per (network, batch), alternating the
+engines (ort, pytorch, octcl, ort, ...), and keeps each engine's minimum over the rounds
+(median_ms: the median of the rounds' medians; peak_rss_mb: the largest; round_min_ms:
+every round's minimum): on a shared VM a second core can vanish for seconds, and one
+child's block of passes falling in such a spell no longer decides a ratio alone.
 
 On a loaded machine PyTorch's two OpenMP threads stall at every barrier when a core is
 taken away (seen here: OctNetMini alpha 0.25, batch 1: 90 ms with 2 threads, 8.2 ms with
@@ -315,11 +321,62 @@ def table(rows):
         cells += [f"{r['realised']:.2f}" if r.get('realised') is not None else '' for r in rs]
         lines.append('| ' + ' | '.join(cells) + ' |')
     r0 = rows[0]
-    lines.append(f"\n{r0['cpu']}, {r0['threads']} threads, min of {r0['repeat']} passes after {r0['warmup']}; "
+    rounds = f" (best of {r0['rounds']} rounds, engines alternated)" if r0.get('rounds', 1) > 1 else ''
+    lines.append(f"\n{r0['cpu']}, {r0['threads']} threads, min of {r0['repeat']} passes after {r0['warmup']}{rounds}; "
                  'realised = (t at alpha 0 / t) / (MACs at alpha 0 / MACs), same engine and batch'
                  + (' (the model\'s MACs; "octcl GMACs executed" counts the multiply-adds octcl ran, '
                     'fewer where Winograd serves 3x3 layers).' if executed else '.'))
     return '\n'.join(lines)
+
+
+def measure(a, e, n, meta, f, state, b, cpu, ort_py):
+    """One child of engine e on (net n, batch b): its row, or None when e cannot run here."""
+    row = dict(engine=e, net=n['net'], alpha=meta['alpha'], batch=b, size=f"{n['size'][0]}x{n['size'][1]}",
+               width=meta['width'], macs=meta['macs_per_image'], threads=a.threads, repeat=a.repeat,
+               warmup=a.warmup, rounds=a.rounds, cpu=cpu, model_file=f, error=None,
+               timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
+    if e == 'octcl':
+        if not a.octcl:
+            return None
+        env = dict(os.environ, OCTCL_THREADS=str(a.threads))
+        row.update(octcl_row(a, f, b, env))
+    else:
+        if e == 'ort' and not ort_py:
+            return None
+        py = ort_py if e == 'ort' else '/usr/bin/python3'
+        cmd = [py, os.path.abspath(__file__), '--worker', e, '--model', f, '--state', state,
+               '--net', n['net'], '--alpha', str(meta['alpha']), '--classes', str(meta['classes']),
+               '--width', str(meta['width'] or 0), '--size', row['size'], '--batch1', str(b),
+               '--threads', str(a.threads), '--repeat', str(a.repeat), '--warmup', str(a.warmup),
+               '--seed', str(a.seed)]
+        env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+        rc, out, err, peak = run_child(cmd, env)
+        row.update(peak_rss_mb=peak, min_ms=None, median_ms=None, base_rss_mb=None, engine_version=None)
+        if rc == 0:
+            row.update(json.loads(out.strip().splitlines()[-1]))
+        else:
+            row['error'] = f'{e} worker exit {rc}: ' + (err.strip().splitlines() or ['?'])[-1]
+    if row['error']:
+        row['peak_rss_mb'] = None   # the peak of a run that failed says nothing
+    if row.get('min_ms'):
+        row['images_per_second'] = b * 1e3 / row['min_ms']
+        row['gflops'] = 2 * row['macs'] * b / row['min_ms'] / 1e6
+    return row
+
+
+def merge_rounds(rs):
+    """One engine's rows of the rounds as one: the fastest round's row, with the median of the
+    rounds' medians, the largest peak memory and every round's minimum; a failed round makes the
+    row failed (its error kept)."""
+    bad = [r for r in rs if r['error'] or not r.get('min_ms')]
+    if bad:
+        return bad[0]
+    row = dict(min(rs, key=lambda r: r['min_ms']))
+    row['median_ms'] = statistics.median(r['median_ms'] for r in rs)
+    peaks = [r['peak_rss_mb'] for r in rs if r.get('peak_rss_mb')]
+    row['peak_rss_mb'] = max(peaks) if peaks else None
+    row['round_min_ms'] = [r['min_ms'] for r in rs]
+    return row
 
 
 def main(argv):
@@ -329,6 +386,8 @@ def main(argv):
     ap.add_argument('--threads', type=int, default=2, help='threads of every engine (default 2)')
     ap.add_argument('--repeat', type=int, default=20, help='timed passes (default 20)')
     ap.add_argument('--warmup', type=int, default=3, help='untimed passes first (default 3)')
+    ap.add_argument('--rounds', type=int, default=1,
+                    help='children per engine, alternated; each engine keeps its best (default 1)')
     ap.add_argument('--engines', default='ort,pytorch,octcl', help='subset of ort,pytorch,octcl')
     ap.add_argument('--octcl', help='the octcl binary (no octcl rows without it)')
     ap.add_argument('--seed', type=int, default=1234)
@@ -363,6 +422,8 @@ def main(argv):
             plot(rows, a.png)
         return 0
 
+    if a.rounds < 1:
+        ap.error(f'--rounds {a.rounds}: must be 1 or more')
     engines = [e for e in a.engines.split(',') if e]
     if any(e not in ('ort', 'pytorch', 'octcl') for e in engines):
         ap.error(f'--engines {a.engines}: expected a subset of ort,pytorch,octcl')
@@ -402,43 +463,19 @@ def main(argv):
         print(f"{tag}: {meta['macs_per_image'] / 1e9:.3f} GMACs/image, {meta['parameters'] / 1e6:.2f} M params",
               file=sys.stderr)
         for b in batches:
-            for e in engines:
-                row = dict(engine=e, net=n['net'], alpha=meta['alpha'], batch=b, size=f"{n['size'][0]}x{n['size'][1]}",
-                           width=meta['width'], macs=meta['macs_per_image'], threads=a.threads, repeat=a.repeat,
-                           warmup=a.warmup, cpu=cpu, model_file=f, error=None,
-                           timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
-                if e == 'octcl':
-                    if not a.octcl:
+            best = {}
+            for rnd in range(a.rounds):
+                for e in engines:
+                    row = measure(a, e, n, meta, f, state, b, cpu, ort_py)
+                    if row is None:
                         continue
-                    env = dict(os.environ, OCTCL_THREADS=str(a.threads))
-                    row.update(octcl_row(a, f, b, env))
-                else:
-                    if e == 'ort' and not ort_py:
-                        continue
-                    py = ort_py if e == 'ort' else '/usr/bin/python3'
-                    cmd = [py, os.path.abspath(__file__), '--worker', e, '--model', f, '--state', state,
-                           '--net', n['net'], '--alpha', str(meta['alpha']), '--classes', str(meta['classes']),
-                           '--width', str(meta['width'] or 0), '--size', row['size'], '--batch1', str(b),
-                           '--threads', str(a.threads), '--repeat', str(a.repeat), '--warmup', str(a.warmup),
-                           '--seed', str(a.seed)]
-                    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-                    rc, out, err, peak = run_child(cmd, env)
-                    row.update(peak_rss_mb=peak, min_ms=None, median_ms=None, base_rss_mb=None, engine_version=None)
-                    if rc == 0:
-                        row.update(json.loads(out.strip().splitlines()[-1]))
-                    else:
-                        row['error'] = f'{e} worker exit {rc}: ' + (err.strip().splitlines() or ['?'])[-1]
-                if row['error']:
-                    row['peak_rss_mb'] = None   # the peak of a run that failed says nothing
-                if row.get('min_ms'):
-                    row['images_per_second'] = b * 1e3 / row['min_ms']
-                    row['gflops'] = 2 * row['macs'] * b / row['min_ms'] / 1e6
-                rows.append(row)
-                t = f"{row['min_ms']:9.2f} ms (median {row['median_ms']:.2f})" if row.get('min_ms') else \
-                    f"   -- {row['error']}"
-                pk = f"{row['peak_rss_mb']:.0f} MB" if row.get('peak_rss_mb') else '--'
-                print(f"  {e:8s} a={meta['alpha']:<5g} b={b:<3d} {t}  peak {pk}",
-                      file=sys.stderr)
+                    t = f"{row['min_ms']:9.2f} ms (median {row['median_ms']:.2f})" if row.get('min_ms') else \
+                        f"   -- {row['error']}"
+                    pk = f"{row['peak_rss_mb']:.0f} MB" if row.get('peak_rss_mb') else '--'
+                    rd = f' round {rnd + 1}/{a.rounds}' if a.rounds > 1 else ''
+                    print(f"  {e:8s} a={meta['alpha']:<5g} b={b:<3d} {t}  peak {pk}{rd}", file=sys.stderr)
+                    best.setdefault(e, []).append(row)
+            rows += [merge_rounds(rs) for rs in best.values()]
     add_realised(rows)
     with open(json_path, 'w') as fjs:
         json.dump(rows, fjs, indent=1)
