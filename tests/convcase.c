@@ -10,6 +10,15 @@
 #define TAIL CONV_TAIL
 #define CANARY CONV_CANARY
 
+float *conv_canary_y(const float *y0, size_t ny)
+{
+    float *y = malloc((LEAD + ny + TAIL) * sizeof *y);
+    if (!y) return NULL;
+    for (size_t i = 0; i < LEAD + ny + TAIL; i++) y[i] = CANARY;
+    memcpy(y + LEAD, y0, ny * sizeof *y);
+    return y;
+}
+
 oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, const float *x2, const float *w1,
                            const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
                            float *out)
@@ -18,12 +27,8 @@ oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, 
     size_t nx1 = (size_t)c->n * c->c1 * c->h * c->w, nx2 = (size_t)c->n * c->c2 * c->h * c->w;
     size_t ny = (size_t)c->n * c->co * ho * wo;
     oct__buf bx1 = {0}, bx2 = {0}, bw1 = {0}, bw2 = {0}, bb1 = {0}, bb2 = {0}, br = {0}, by = {0};
-    float *ybuf = malloc((LEAD + ny + TAIL) * sizeof *ybuf);
+    float *ybuf = conv_canary_y(y0, ny);
     oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
-    if (s == OCT_OK) {
-        for (size_t i = 0; i < LEAD + ny + TAIL; i++) ybuf[i] = CANARY;
-        memcpy(ybuf + LEAD, y0, ny * sizeof *ybuf);
-    }
     if (s == OCT_OK) s = oct__buf_upload(ctx, &bx1, x1, nx1);
     if (s == OCT_OK && c->c2) s = oct__buf_upload(ctx, &bx2, x2, nx2);
     if (s == OCT_OK) s = oct__buf_upload(ctx, &bw1, w1, (size_t)c->co * c->c1 * kk);

@@ -17,6 +17,10 @@ typedef struct {
     int n, c1, c2, co, h, w, k, pad, bias, acc, relu, res;
 } conv_case;
 
+/* CONV_LEAD canaries, y0's ny floats, CONV_TAIL canaries, in one malloc'd block (NULL when
+ * out of memory): an output tensor between canaries. */
+float *conv_canary_y(const float *y0, size_t ny);
+
 /* Run case c on ctx: out receives CONV_LEAD + n co ho wo + CONV_TAIL floats, the output
  * (holding y0 before the op) between canaries. Returns the status. */
 oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, const float *x2, const float *w1,

@@ -402,12 +402,8 @@ static oct_status run_up(oct_context *ctx, const ucase *c, const float *x, const
     size_t nx = (size_t)c->n * c->ci * c->h * c->w, ny = (size_t)c->n * c->co * ho * wo;
     size_t nu = (size_t)c->n * uc * c->uh * c->uw;
     oct__buf bx = {0}, bw = {0}, bb = {0}, br = {0}, bu = {0}, by = {0};
-    float *ybuf = malloc((LEAD + ny + TAIL) * sizeof *ybuf);
+    float *ybuf = conv_canary_y(y0, ny);
     oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
-    if (s == OCT_OK) {
-        for (size_t i = 0; i < LEAD + ny + TAIL; i++) ybuf[i] = CANARY;
-        memcpy(ybuf + LEAD, y0, ny * sizeof *ybuf);
-    }
     if (s == OCT_OK) s = oct__buf_upload(ctx, &bx, x, nx);
     if (s == OCT_OK) s = oct__buf_upload(ctx, &bw, w, (size_t)c->co * c->ci * 9);
     if (s == OCT_OK && c->bias) s = oct__buf_upload(ctx, &bb, b, (size_t)c->co);
