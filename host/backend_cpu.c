@@ -945,8 +945,8 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
 }
 
 /* The upsample cpu_conv_up left pending (NULL: none), taken by a path that adds it in
- * its own output stores: y = relu(((its value)) + up(c, y / 2, x / 2)) with *relu (the
- * op's ReLU, which that path's op carries as 0) after it. */
+ * its own output stores: y = relu((its value) + up(c, y / 2, x / 2)), *relu being the
+ * op's ReLU (which that path's op carries as 0). */
 static const oct__view *cpu__take_up(oct__cpu_state *st, int *relu)
 {
     const oct__view *up = st->up;
@@ -2459,7 +2459,8 @@ static oct_status cpu_conv_up(oct_context *ctx, const oct__conv_op *conv, const 
     const oct__view *y = conv ? &conv->y : &convg->y;
     int relu = conv ? conv->relu : convg->relu;
     oct_status s;
-    st->up = st->fuse_up && y->h == 2 * up->h && y->w == 2 * up->w ? up : NULL;
+    const oct__view *offer = st->fuse_up && y->h == 2 * up->h && y->w == 2 * up->w ? up : NULL;
+    st->up = offer;
     st->up_relu = relu;
     if (conv) {
         oct__conv_op c = *conv;
@@ -2470,7 +2471,7 @@ static oct_status cpu_conv_up(oct_context *ctx, const oct__conv_op *conv, const 
         g.relu = 0;
         s = cpu_convg(ctx, &g);
     }
-    int taken = st->fuse_up && y->h == 2 * up->h && y->w == 2 * up->w && !st->up;
+    int taken = offer && !st->up;
     st->up = NULL;
     if (s != OCT_OK || taken) return s;
     oct__resize_op r = {*up, *y, 1, relu};

@@ -84,17 +84,9 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     const oct__buf *bias = nd->bb.count ? &nd->bb : NULL;
     int relu = nd->relu;
-    if (nd->up >= 0) { /* y = ReLU(conv + Up(lh's output)): one op, the sum in the stores where the backend can */
-        oct__view up = oct__g_view(g, nd->in[nd->up], n);
-        if (fits_conv2d(nd)) {
-            oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
-            return oct__op_conv_up(ctx, &op, NULL, &up);
-        }
-        oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
-                            nd->dh, nd->dw, nd->groups, nd->acc, relu};
-        if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
-        return oct__op_conv_up(ctx, NULL, &op, &up);
-    }
+    /* With an upsample (never paired): y = ReLU(conv + Up(lh's output)) as one op, so a
+     * backend can add it in its stores. */
+    oct__view up = nd->up >= 0 ? oct__g_view(g, nd->in[nd->up], n) : (oct__view){0};
     if (nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd)) {
         const oct__gnode *a = &g->nd[nd->pair];
         oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
@@ -102,12 +94,12 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
         OCT__TRY(oct__op_conv2d_pair(ctx, &op));
     } else if (fits_conv2d(nd)) {
         oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
-        OCT__TRY(oct__op_conv2d(ctx, &op));
+        OCT__TRY(nd->up >= 0 ? oct__op_conv_up(ctx, &op, NULL, &up) : oct__op_conv2d(ctx, &op));
     } else {
         oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
                             nd->dh, nd->dw, nd->groups, nd->acc, relu};
         if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
-        OCT__TRY(oct__op_convg(ctx, &op));
+        OCT__TRY(nd->up >= 0 ? oct__op_conv_up(ctx, NULL, &op, &up) : oct__op_convg(ctx, &op));
     }
     return OCT_OK;
 }
