@@ -190,13 +190,16 @@ static void test_onnx_rows(void)
     run_and_check(g_list, &other, 11, 5, NULL);
 }
 
-/* Device 0 (cpu) fails its 2nd chunk: the chunk is redone by the others, the result is
- * still each row's device alone, an event names the device, and later passes leave it out. */
+/* Device 0 (cpu) fails its first chunk while the others run theirs (mid-pass): the chunk
+ * is redone by the others, the result is still each row's device alone, an event names
+ * the device, and later passes leave it out. (Its 2nd chunk, as this was, depended on the
+ * machine: the sanitizer CI pass on a loaded VM gave device 0 one chunk of the 12, so no
+ * fault fired. A first chunk of 23 is taken before the other two finish all the rest.) */
 static void test_device_fails(void)
 {
     model_spec ms = {NULL, 3, 6, 7};
     int n = 23;
-    setenv("OCTCL_FAULT_DEVSET", "0:2", 1);
+    setenv("OCTCL_FAULT_DEVSET", "0:1", 1);
     oct_devset *set = NULL;
     oct_status s = open_set(g_list, &ms, &set);
     unsetenv("OCTCL_FAULT_DEVSET");
@@ -207,12 +210,12 @@ static void test_device_fails(void)
     float *x = rng_array(&r, (size_t)n * in, -2, 2), *got = malloc((size_t)n * per * sizeof(float));
     int device_of[64];
     float **want = alone_outputs(set, &ms, x, n, per);
-    CU_ASSERT_EQUAL(oct_devset_set_chunk(set, 2), OCT_OK);
+    CU_ASSERT_EQUAL(oct_devset_set_chunk(set, 1), OCT_OK);
     events_reset();
     s = oct_devset_forward(set, x, n, ms.h, ms.w, got, device_of);
     if (s != OCT_OK) printf("\nforward: %s\n", oct_last_error());
     CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-    CU_ASSERT_EQUAL(check_rows("device 0 fails its 2nd chunk", want, count, got, device_of, n, per), 0);
+    CU_ASSERT_EQUAL(check_rows("device 0 fails its first chunk", want, count, got, device_of, n, per), 0);
     for (int i = 0; i < n * (int)per; i++)
         if (isnan(got[i])) {
             printf("\noutput %d is NaN: the failed chunk was not redone\n", i);
@@ -229,7 +232,7 @@ static void test_device_fails(void)
     CU_ASSERT_EQUAL(oct_devset_stats_get(set, 0, &st), OCT_OK);
     CU_ASSERT_EQUAL(st.active, 0);
     CU_ASSERT_EQUAL(st.error, OCT_ERR_DEVICE_MEMORY);
-    CU_ASSERT_EQUAL(st.images, 2); /* its first chunk only */
+    CU_ASSERT_EQUAL(st.images, 0); /* its one chunk failed */
     CU_ASSERT_PTR_NOT_NULL(strstr(st.message, "OCTCL_FAULT_DEVSET"));
     CU_ASSERT_EQUAL(oct_devset_stats_get(set, -1, &st), OCT_OK);
     CU_ASSERT_EQUAL(st.active, count - 1);
