@@ -179,6 +179,14 @@ static void wino_store_any(float *dst, const float *src, int n, float bias, int 
     wino_store_body(dst, src, n, bias, acc, relu, up);
 }
 
+/* cv->up's pixel (ty, tx) of output channel o, image b: the value tile (ty, tx)'s four
+ * outputs take (NULL without cv->up). */
+static const float *wino_up_at(const struct oct__wino_conv_s *cv, int b, int o, int ty, int tx)
+{
+    if (!cv->up) return NULL;
+    return cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + ty) * (size_t)(cv->wo / 2) + tx;
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
@@ -255,8 +263,8 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
     const __m512i dhi = _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
     size_t hwo = (size_t)cv->ho * cv->wo;
     float *y = cv->y + (size_t)b * cv->ys + (size_t)o * hwo + (size_t)(2 * ty) * cv->wo;
-    int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2, uw = cv->wo / 2;
-    const float *up = cv->up ? cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + ty) * uw + tx : NULL;
+    int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2;
+    const float *up = wino_up_at(cv, b, o, ty, tx);
     for (int g = 0; g < len; g += 16) {
         __m512 ua = zero, ub = zero;
         if (up) {
@@ -397,9 +405,7 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
                 wino_out_any(mk, ms, len, ob, ob + row);
             int oy = 2 * ty, ox = 2 * tx, cols = 2 * len < cv->wo - ox ? 2 * len : cv->wo - ox;
             float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
-            const float *up = cv->up ? cv->up + (size_t)b * cv->ups + ((size_t)(o0 + o) * (cv->ho / 2) + ty) *
-                                                                          (size_t)(cv->wo / 2) + tx
-                                     : NULL;
+            const float *up = wino_up_at(cv, b, o0 + o, ty, tx);
             for (int i = 0; i < 2 && oy + i < cv->ho; i++) {
                 if (avx512)
                     wino_store_512(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
