@@ -13,6 +13,7 @@
  * Ops arrive checked by the dispatcher (dispatch.c); out of memory is
  * OCT_ERR_DEVICE_MEMORY (internal.h: the contract); OCTCL_CPU_PATH forces a path. */
 #include "backend_cpu.h"
+#include "convpack.h"
 #include "gemm.h"
 #include "smallconv.h"
 #include "threadpool.h"
@@ -109,6 +110,7 @@ typedef struct {
     int gemm_1x1;              /* $OCTCL_CPU_GEMM_PACKED at creation: 0 the older 1x1 routing, else 1 */
     int small;                 /* $OCTCL_CPU_SMALL at creation: 1 forced on, 0 off, -1 by shape */
     int fuse_up;               /* $OCTCL_CPU_FUSE_UP at creation: 0 a separate pass adds conv_up's up */
+    int implicit;              /* $OCTCL_CPU_IMPLICIT at creation: 0 keeps conv2d's im2col + SGEMM */
     /* cpu_conv_up's pending upsample: set while its convolution runs; a path that adds it
      * in its own stores takes it (cpu__take_up) and applies up_relu after it. */
     const oct__view *up;
@@ -527,9 +529,10 @@ static oct_status cpu__switch(const char *name, int *value)
 
 static oct_status cpu_init(oct_context *ctx)
 {
-    int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1;
+    int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1, implicit = 1;
     OCT__TRY(cpu__path(&path));
     OCT__TRY(cpu__switch("OCTCL_CPU_FUSE_UP", &fuse_up));
+    OCT__TRY(cpu__switch("OCTCL_CPU_IMPLICIT", &implicit));
     OCT__TRY(cpu__switch("OCTCL_CPU_WINOGRAD", &wino));
     OCT__TRY(cpu__switch("OCTCL_CPU_GEMM_PACKED", &gemm_1x1));
     OCT__TRY(cpu__switch("OCTCL_CPU_SMALL", &small));
@@ -565,6 +568,7 @@ static oct_status cpu_init(oct_context *ctx)
     st->gemm_1x1 = gemm_1x1;
     st->small = small;
     st->fuse_up = fuse_up;
+    st->implicit = implicit && path != OCT__CPU_PATH_IM2COL;
     if (path != OCT__CPU_PATH_AUTO) { /* say so: a forced path is a test's, never a default */
         size_t len = strlen(ctx->info.reason);
         snprintf(ctx->info.reason + len, sizeof ctx->info.reason - len, "; cpu code path forced: %s",
@@ -1238,6 +1242,67 @@ static int cpu__flat_width(size_t hw)
     return hw <= 256 ? (int)hw : 0;
 }
 
+/* ---- The implicit-im2col GEMM (convpack.c) for what the direct kernel cannot take */
+
+/* Whether conv2d `op` runs as a GEMM on packed weights whose B panels convpack.c makes
+ * straight from x, with bias and ReLU in the product's tile epilogue: what the
+ * im2col + SGEMM path computes, bit for bit (the same kernel summing the same terms in
+ * the same order; that path's K blocks are KC too unless tuning changed them), without
+ * writing the im2col matrix, copying it into panels again, or passing over y once more
+ * for bias and ReLU. Not with accumulate (the epilogue would add the bias after the old
+ * value, not before as that path does) and not on planes under 64 outputs, where that
+ * path puts several images' rows side by side in one product. $OCTCL_CPU_IMPLICIT=0 (or
+ * the im2col path forced) keeps that path. */
+static int cpu__implicit_use(const oct__cpu_state *st, const oct__conv_op *op, size_t kdim)
+{
+    size_t hw = (size_t)op->y.h * op->y.w;
+    return st->implicit && !op->accumulate && hw >= 64 && hw <= INT_MAX && kdim <= INT_MAX / 2;
+}
+
+typedef struct {
+    const oct__conv_op *op;
+    const float *ap;     /* the weights (co, kdim) packed for kernel isa */
+    int isa, avx512, kdim;
+    const float *bias;
+    cpu__chunks work;    /* over the n * ho output rows */
+} cpu__implicit_job;
+
+static void cpu__implicit_task(void *arg, int t)
+{
+    cpu__implicit_job *j = arg;
+    const oct__conv_op *op = j->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    int ho = y->h, wo = y->w, co = y->c;
+    size_t r, r1, hw = (size_t)ho * wo;
+    oct__gemm_epi epi = {j->bias, NULL, 0, op->relu};
+    (void)t;
+    while (cpu__take(&j->work, &r, &r1))
+        while (r < r1) { /* one image's rows of the chunk at a time: y's columns run on */
+            int b = (int)(r / (size_t)ho), oy = (int)(r % (size_t)ho);
+            size_t rows = (size_t)(ho - oy) < r1 - r ? (size_t)(ho - oy) : r1 - r;
+            oct__convpack cp = {cpu__image(x, b), x->c, x->h, x->w, op->k, op->stride, op->pad, wo, oy, j->avx512};
+            oct__gemm_bsrc src = {oct__convpack_b, &cp};
+            oct__sgemm_apacked_src(j->isa, 0, co, co, (int)(rows * (size_t)wo), j->kdim, j->ap, &src,
+                                   cpu__image(y, b) + (size_t)oy * wo, (int)hw, 0, &epi);
+            r += rows;
+        }
+}
+
+static oct_status cpu__implicit(oct__cpu_state *st, const oct__conv_op *op, size_t kdim, const float *bias,
+                                size_t macs)
+{
+    const oct__view *y = &op->y;
+    int isa = oct__sgemm_isa();
+    cpu__implicit_job j = {op, NULL, isa, isa == OCT__GEMM_AVX512, (int)kdim, bias, {0}};
+    OCT__TRY(cpu__gemm_weights(st, op->weight, y->c, (int)kdim, isa, &j.ap));
+    /* Chunks of whole rows filling the tuned column count, all threads busy. */
+    size_t rows = (size_t)y->n * y->h, fill = (size_t)st->tune.min_cols / (size_t)y->w;
+    size_t even = (rows + (size_t)st->threads - 1) / (size_t)st->threads;
+    cpu__chunk(st, &j.work, rows, fill < even ? fill : even, macs, OCT__CPU_PAR_MACS);
+    oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__implicit_task, &j);
+    return OCT_OK;
+}
+
 static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
 {
     oct__cpu_state *st = ctx->state;
@@ -1305,6 +1370,8 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
 
     if (kdim > INT_MAX || (size_t)co > INT_MAX / kdim)
         return oct__fail(OCT_ERR_BAD_SIZE, "cpu conv2d: GEMM of %d x %zu exceeds the BLAS int range", co, kdim);
+
+    if (cpu__implicit_use(st, op, kdim)) return cpu__implicit(st, op, kdim, bias, macs);
 
     /* Columns per chunk: OCT__CPU_MIN_COLS, fewer when the scratch cap says so, but at
      * least one output row; a multiple of 16 so every scratch row stays aligned. */
@@ -2354,9 +2421,42 @@ OCT__G_INLINE void cpu__g_hred_body(const oct__poolg_op *op, const float *restri
     if (op->relu)
         for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
 }
+#if defined(__GNUC__) && defined(__x86_64__)
+/* cpu__g_hred_body for a max pool of stride 2 (ResNet's stem pool), AVX-512: per kx, 16
+ * outputs from two loads and an even-lane permute (the plain loop strides through the
+ * row one float at a time); lanes are replaced where e > v or e is NaN, as there. */
+static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w)
+{
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (int ox = 0; ox < wo; ox++) out[ox] = -INFINITY;
+    for (int kx = 0; kx < op->kw; kx++) {
+        int lo, hi, off = kx - op->pad_l;
+        cpu__g_valid(wo, w, 2, off, &lo, &hi);
+        for (int ox = lo; ox < hi; ox += 16) {
+            int n = hi - ox < 16 ? hi - ox : 16, m = 2 * n - 1; /* row floats [2 ox + off, + m): in the row */
+            const float *src = row + 2 * ox + off;
+            __m512 a = _mm512_maskz_loadu_ps(cpu__lanes((size_t)m), src);
+            __m512 b = _mm512_maskz_loadu_ps(m > 16 ? cpu__lanes((size_t)(m - 16)) : 0, src + 16);
+            __m512 e = _mm512_permutex2var_ps(a, ev, b);
+            __mmask16 k = cpu__lanes((size_t)n);
+            __m512 v = _mm512_maskz_loadu_ps(k, out + ox);
+            __mmask16 pick = _mm512_cmp_ps_mask(e, v, _CMP_GT_OQ) | _mm512_cmp_ps_mask(e, e, _CMP_UNORD_Q);
+            _mm512_mask_storeu_ps(out + ox, k & pick, e);
+        }
+    }
+    if (op->relu)
+        for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
+}
+#endif
 static OCT__G_AVX512 void cpu__g_hred_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
                                           int rows, int rows_pad)
 {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (op->max && op->stride_w == 2) {
+        cpu__g_hmax2_512(op, row, out, wo, w);
+        return;
+    }
+#endif
     cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
 }
 static void cpu__g_hred_any(const oct__poolg_op *op, const float *row, float *out, int wo, int w, int rows,

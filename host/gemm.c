@@ -483,7 +483,27 @@ void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const floa
     oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, NULL);
 }
 
+/* B as a plain matrix: the packing of oct__sgemm. */
+typedef struct {
+    const float *b;
+    int ldb;
+} gemm_plain_b;
+
+static void gemm_pack_plain(const void *ctx, int p0, int kc, int j0, int nc, int nr, float *dst)
+{
+    const gemm_plain_b *pb = ctx;
+    pack_b(pb->b, pb->ldb, 0, p0, kc, j0, nc, nr, dst);
+}
+
 void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
+                            float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
+{
+    gemm_plain_b plain = {b, ldb};
+    oct__gemm_bsrc src = {gemm_pack_plain, &plain};
+    oct__sgemm_apacked_src(isa, m0, m1, m, n, k, ap, &src, c, ldc, accumulate, epi);
+}
+
+void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
     const oct__gemm_impl *f = impl_of(isa);
@@ -510,7 +530,7 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
         int nc = n - j0 < ncb ? n - j0 : ncb;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
-            pack_b(b, ldb, 0, p0, kc, j0, nc, nr, pb);
+            src->pack(src->ctx, p0, kc, j0, nc, nr, pb);
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += mcb) {
                 int mc = m1 - i0 < mcb ? m1 - i0 : mcb;

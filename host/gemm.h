@@ -64,4 +64,17 @@ typedef struct {
 void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi);
 
+/* The same with B made by the caller, panel by panel, as the product needs it (an
+ * implicit im2col: no (k, n) matrix is ever stored): pack(ctx, p0, kc, j0, nc, nr, dst)
+ * writes B' rows [p0, p0 + kc), columns [j0, j0 + nc) as ceil(nc / nr) panels of
+ * (kc, nr) one after another (panel s at dst + s kc nr, element (p, j) at p nr + j;
+ * zeros in the columns past nc), dst 64-byte aligned. The sums are oct__sgemm_apacked's
+ * on the B that pack describes. */
+typedef struct {
+    void (*pack)(const void *ctx, int p0, int kc, int j0, int nc, int nr, float *dst);
+    const void *ctx;
+} oct__gemm_bsrc;
+void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
+                            float *c, int ldc, int accumulate, const oct__gemm_epi *epi);
+
 #endif /* OCT_GEMM_H */

@@ -1,0 +1,293 @@
+/* test_convpack.c — the CPU backend's implicit-im2col GEMM (host/convpack.c, the GEMM's
+ * oct__sgemm_apacked_src): the panels oct__convpack_b writes equal, float for float, the
+ * im2col matrix a plain loop builds here, packed the way gemm.h specifies, for strides
+ * 1 to 3, kernels 1 to 7, padding 0 to 3, rows narrower than a vector and wider than a
+ * panel, K blocks starting anywhere, every panel width of the GEMM kernels, with the
+ * AVX-512 loads and the plain ones; then conv2d through a cpu context that takes the
+ * path against one that keeps im2col + SGEMM ($OCTCL_CPU_IMPLICIT=0): the same bits
+ * (memcmp, canaries around the output), and both against the reference backend within
+ * testutil.h's tolerance. A row of a segment off by one, a stride lane wrong or a
+ * padding column not zeroed moves the panels' floats, which memcmp sees. Last, the
+ * stride-2 max pool's AVX-512 rows (the stem's pool after this convolution) against the
+ * reference, float for float, with NaNs and infinities in the input: a NaN wins its
+ * windows, as in the plain loop.
+ */
+#include "convcase.h"
+#include "convpack.h"
+#include "gemm.h"
+#include "internal.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LEAD CONV_LEAD
+#define TAIL CONV_TAIL
+#define CANARY CONV_CANARY
+
+static int conv_len(int in, int k, int s, int pad) { return (in + 2 * pad - k) / s + 1; }
+
+/* The im2col value of row p (c, ky, kx), output pixel (oy, ox), by the definition. */
+static float im2col_at(const oct__convpack *cp, int p, int oy, int ox)
+{
+    int c = p / (cp->k * cp->k), ky = p / cp->k % cp->k, kx = p % cp->k;
+    int iy = oy * cp->s - cp->pad + ky, ix = ox * cp->s - cp->pad + kx;
+    if (iy < 0 || iy >= cp->h || ix < 0 || ix >= cp->w) return 0.0f;
+    return cp->x[((size_t)c * cp->h + iy) * cp->w + ix];
+}
+
+typedef struct {
+    int ci, h, w, k, s, pad;
+} pcase;
+
+/* Every panel of one case, for B rows [p0, p0 + kc) and columns [j0, j0 + nc) from
+ * output row oy0, against im2col_at. Returns the mismatches (0: equal). */
+static int check_panels(const pcase *pc, int oy0, int p0, int kc, int j0, int nc, int nr, int avx512,
+                        const float *x)
+{
+    oct__convpack cp = {x, pc->ci, pc->h, pc->w, pc->k, pc->s, pc->pad, conv_len(pc->w, pc->k, pc->s, pc->pad),
+                        oy0, avx512};
+    int panels = (nc + nr - 1) / nr, bad = 0;
+    size_t floats = (size_t)panels * kc * nr + 16;
+    float *got = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64), *want = malloc(floats * sizeof(float));
+    if (!got || !want) {
+        free(got), free(want);
+        return 1;
+    }
+    for (size_t i = 0; i < floats; i++) got[i] = want[i] = CANARY; /* past the panels: untouched */
+    for (int sp = 0; sp < panels; sp++)
+        for (int p = 0; p < kc; p++)
+            for (int j = 0; j < nr; j++) {
+                int col = j0 + sp * nr + j;
+                float v = 0.0f;
+                if (sp * nr + j < nc) v = im2col_at(&cp, p0 + p, oy0 + col / cp.wo, col % cp.wo);
+                want[((size_t)sp * kc + p) * nr + j] = v;
+            }
+    oct__convpack_b(&cp, p0, kc, j0, nc, nr, got);
+    for (size_t i = 0; i < floats; i++)
+        if (memcmp(&got[i], &want[i], sizeof(float)) != 0) {
+            if (bad++ == 0)
+                printf("\n  ci%d %dx%d k%d s%d p%d oy0 %d rows %d+%d cols %d+%d nr %d avx512 %d: float %zu is %g, not %g\n",
+                       pc->ci, pc->h, pc->w, pc->k, pc->s, pc->pad, oy0, p0, kc, j0, nc, nr, avx512, i, got[i],
+                       want[i]);
+        }
+    free(got), free(want);
+    return bad;
+}
+
+static void test_panels(void)
+{
+    static const pcase cases[] = {
+        /* ci  h   w  k  s pad */
+        {3, 30, 30, 7, 2, 3},   /* the stem's shape, smaller: wo 15 */
+        {3, 75, 75, 7, 2, 3},   /* wo 38: segments cross panels, three 16-lane groups */
+        {2, 9, 5, 3, 2, 1},     /* rows narrower than a vector */
+        {4, 12, 40, 3, 1, 1},   /* stride 1, wo 40 */
+        {2, 8, 21, 5, 1, 2},    /* stride 1, pad 2 */
+        {3, 20, 23, 5, 3, 2},   /* stride 3: the plain loop */
+        {5, 11, 13, 1, 2, 0},   /* 1x1 stride 2 */
+        {2, 6, 7, 3, 2, 3},     /* padding wider than the input's half */
+        {1, 40, 70, 7, 2, 0},   /* pad 0, odd width */
+    };
+    static const int nrs[] = {32, 16, 4};
+    int bad = 0, runs = 0;
+    float *x = NULL;
+    rng_t rng = {4242};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const pcase *pc = &cases[i];
+        int ho = conv_len(pc->h, pc->k, pc->s, pc->pad), wo = conv_len(pc->w, pc->k, pc->s, pc->pad);
+        int kdim = pc->ci * pc->k * pc->k;
+        x = rng_array(&rng, (size_t)pc->ci * pc->h * pc->w, -2, 2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+        for (int v = 0; v < 2; v++) {
+            int avx512 = v == 1;
+            if (avx512 && !oct__sgemm_supported(OCT__GEMM_AVX512)) continue;
+            for (size_t r = 0; r < sizeof nrs / sizeof nrs[0]; r++) {
+                /* All of it; a K block starting inside a channel and columns from inside
+                 * a row; output rows from the middle on. */
+                int oy0 = ho / 3, left = (ho - oy0) * wo;
+                bad += check_panels(pc, 0, 0, kdim, 0, ho * wo, nrs[r], avx512, x), runs++;
+                bad += check_panels(pc, oy0, kdim / 3, kdim - kdim / 3, wo / 2 + 1, left - wo / 2 - 1, nrs[r], avx512,
+                                    x),
+                    runs++;
+                bad += check_panels(pc, oy0, kdim - 1, 1, 3 % left, left - 3 % left, nrs[r], avx512, x), runs++;
+            }
+        }
+        free(x);
+    }
+    printf("\n    %d panel sets: ", runs);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* conv2d on ctx: y (n, co, ho, wo) between canaries (out: LEAD + ny + TAIL floats). */
+typedef struct {
+    int n, ci, co, h, w, k, s, pad, bias, relu;
+} ccase;
+
+static oct_status run_conv(oct_context *ctx, const ccase *c, const float *x, const float *w, const float *b,
+                           const float *y0, float *out)
+{
+    int ho = conv_len(c->h, c->k, c->s, c->pad), wo = conv_len(c->w, c->k, c->s, c->pad);
+    size_t ny = (size_t)c->n * c->co * ho * wo;
+    oct__buf bx = {0}, bw = {0}, bb = {0}, by = {0};
+    float *ybuf = conv_canary_y(y0, ny);
+    oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bx, x, (size_t)c->n * c->ci * c->h * c->w);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bw, w, (size_t)c->co * c->ci * c->k * c->k);
+    if (s == OCT_OK && c->bias) s = oct__buf_upload(ctx, &bb, b, (size_t)c->co);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &by, ybuf, LEAD + ny + TAIL);
+    oct__view vy = oct__view_of(&by, c->n, c->co, ho, wo);
+    vy.off = LEAD;
+    oct__conv_op op = {oct__view_of(&bx, c->n, c->ci, c->h, c->w), vy, &bw, c->bias ? &bb : NULL, c->k, c->s,
+                       c->pad, 0, c->relu};
+    if (s == OCT_OK) s = oct__op_conv2d(ctx, &op);
+    if (s == OCT_OK) s = ctx->be->read(ctx, &by, out);
+    oct__buf_free(ctx, &by), oct__buf_free(ctx, &bb), oct__buf_free(ctx, &bw), oct__buf_free(ctx, &bx);
+    free(ybuf);
+    return s;
+}
+
+/* A cpu context with $OCTCL_CPU_IMPLICIT = implicit, $OCTCL_CPU_PATH = path ("": unset;
+ * "gemm" sends stride-1 convolutions to the GEMM paths) and $OCTCL_THREADS = threads. */
+static oct_context *context_with(const char *implicit, const char *path, const char *threads)
+{
+    oct_context *ctx = NULL;
+    setenv("OCTCL_CPU_IMPLICIT", implicit, 1);
+    setenv("OCTCL_THREADS", threads, 1);
+    if (*path) setenv("OCTCL_CPU_PATH", path, 1);
+    oct_status s = oct_context_create("cpu", &ctx);
+    unsetenv("OCTCL_CPU_IMPLICIT");
+    unsetenv("OCTCL_CPU_PATH");
+    unsetenv("OCTCL_THREADS");
+    return s == OCT_OK ? ctx : NULL;
+}
+
+static void test_conv2d(void)
+{
+    static const ccase cases[] = {
+        /* n ci co   h   w  k  s pad bias relu */
+        {1, 3, 64, 64, 64, 7, 2, 3, 1, 1},   /* the stem, smaller: 32x32 outputs */
+        {2, 3, 10, 45, 39, 7, 2, 3, 1, 0},   /* batch 2, odd sizes, co no tile divides */
+        {1, 8, 12, 30, 30, 7, 2, 3, 0, 1},   /* K = 392: two K blocks */
+        {3, 5, 9, 30, 66, 3, 2, 1, 1, 1},    /* rows of 33 outputs */
+        {1, 4, 8, 40, 40, 5, 3, 2, 1, 1},    /* stride 3 */
+        {2, 16, 20, 17, 19, 3, 1, 1, 1, 1},  /* stride 1 (under OCTCL_CPU_PATH=gemm) */
+        {1, 7, 5, 22, 22, 1, 2, 0, 1, 0},    /* 1x1 stride 2 */
+    };
+    static const char *const paths[] = {"", "gemm"};
+    static const char *const threads[] = {"1", "3"};
+    rng_t rng = {777};
+    for (size_t pi = 0; pi < 2; pi++)
+        for (size_t ti = 0; ti < 2; ti++) {
+            oct_context *imp = context_with("1", paths[pi], threads[ti]);
+            oct_context *old = context_with("0", paths[pi], threads[ti]), *ref = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+            CU_ASSERT_FATAL(imp && old);
+            for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                const ccase *c = &cases[i];
+                int ho = conv_len(c->h, c->k, c->s, c->pad), wo = conv_len(c->w, c->k, c->s, c->pad);
+                size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
+                float *x = rng_array(&rng, (size_t)c->n * c->ci * c->h * c->w, -2, 2);
+                float *w = rng_array(&rng, (size_t)c->co * c->ci * c->k * c->k, -2, 2);
+                float *b = rng_array(&rng, (size_t)c->co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+                float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
+                float *kept = malloc(total * sizeof *kept);
+                CU_ASSERT_FATAL(x && w && b && y0 && want && got && kept);
+                CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, x, w, b, y0, want), OCT_OK);
+                CU_ASSERT_EQUAL_FATAL(run_conv(imp, c, x, w, b, y0, got), OCT_OK);
+                CU_ASSERT_EQUAL_FATAL(run_conv(old, c, x, w, b, y0, kept), OCT_OK);
+                char what[160];
+                snprintf(what, sizeof what, "implicit%s threads %s case %zu (n%d %d->%d %dx%d k%d s%d p%d)",
+                         pi ? " (gemm)" : "", threads[ti], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->s, c->pad);
+                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL), 0);
+                for (size_t j = 0; j < total; j++)
+                    if ((j < LEAD || j >= LEAD + ny) && got[j] != CANARY) {
+                        printf("\n  %s: canary %zu overwritten\n", what, j);
+                        CU_FAIL("canary");
+                        break;
+                    }
+                if (memcmp(got, kept, total * sizeof *got) != 0) {
+                    printf("\n  %s: differs from im2col + SGEMM\n", what);
+                    CU_FAIL("implicit im2col differs from im2col + SGEMM");
+                }
+                free(kept), free(got), free(want), free(y0), free(b), free(w), free(x);
+            }
+            oct_context_free(ref), oct_context_free(old), oct_context_free(imp);
+        }
+}
+
+/* Max pools of stride 2 (kernel 3 pad 1 as ResNet's, 2 pad 0, 3 pad 0 with odd widths,
+ * rows of 1 to 70 outputs) on the cpu backend against the reference, every float equal
+ * (a max selects, it does not round; NaN equal to NaN), ReLU on and off. A tenth of the
+ * input is NaN, +inf or -inf. */
+static void test_maxpool2(void)
+{
+    static const int shapes[][6] = {
+        /* h   w  k pad relu ch */
+        {112, 112, 3, 1, 0, 3}, {9, 141, 3, 1, 1, 2}, {8, 33, 2, 0, 0, 4}, {7, 31, 3, 0, 1, 3}, {5, 2, 3, 1, 0, 2},
+        {6, 3, 2, 0, 1, 1},
+    };
+    oct_context *cpu = NULL, *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &cpu), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+    rng_t rng = {99};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *sh = shapes[i];
+        int h = sh[0], w = sh[1], k = sh[2], pad = sh[3], ch = sh[5], n = 2;
+        int ho = conv_len(h, k, 2, pad), wo = conv_len(w, k, 2, pad);
+        size_t nx = (size_t)n * ch * h * w, ny = (size_t)n * ch * ho * wo;
+        float *x = rng_array(&rng, nx, -2, 2), *got = malloc(ny * sizeof *got), *want = malloc(ny * sizeof *want);
+        CU_ASSERT_FATAL(x && got && want);
+        static const float odd[3] = {NAN, INFINITY, -INFINITY};
+        for (size_t j = 0; j < nx; j++)
+            if (rng_next(&rng) % 10 == 0) x[j] = odd[rng_next(&rng) % 3];
+        float *out[2] = {want, got};
+        oct_context *ctx[2] = {ref, cpu};
+        for (int e = 0; e < 2; e++) {
+            oct__buf bx = {0}, by = {0};
+            oct_status s = oct__buf_upload(ctx[e], &bx, x, nx);
+            if (s == OCT_OK) s = oct__buf_upload(ctx[e], &by, x, ny); /* any start: every output is written */
+            oct__poolg_op op = {oct__view_of(&bx, n, ch, h, w), oct__view_of(&by, n, ch, ho, wo), 1, k, k, 2, 2,
+                                pad, pad, pad, pad, 0, sh[4]};
+            if (s == OCT_OK) s = oct__op_poolg(ctx[e], &op);
+            if (s == OCT_OK) s = ctx[e]->be->read(ctx[e], &by, out[e]);
+            CU_ASSERT_EQUAL(s, OCT_OK);
+            oct__buf_free(ctx[e], &by), oct__buf_free(ctx[e], &bx);
+        }
+        size_t bad = 0;
+        for (size_t j = 0; j < ny; j++)
+            if (!(isnan(want[j]) && isnan(got[j])) && memcmp(&want[j], &got[j], sizeof(float)) != 0) {
+                if (bad++ == 0)
+                    printf("\n  max pool %dx%d k%d p%d relu%d: output %zu is %g, not %g\n", h, w, k, pad, sh[4], j,
+                           got[j], want[j]);
+            }
+        CU_ASSERT_EQUAL(bad, 0);
+        free(want), free(got), free(x);
+    }
+    oct_context_free(ref), oct_context_free(cpu);
+}
+
+/* $OCTCL_CPU_IMPLICIT takes 0, 1 or empty; another value is refused when the context is
+ * made, with one line naming it. */
+static void test_switch(void)
+{
+    oct_context *ctx = NULL;
+    setenv("OCTCL_CPU_IMPLICIT", "yes", 1);
+    CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
+    CU_ASSERT_PTR_NULL(ctx);
+    CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "OCTCL_CPU_IMPLICIT"));
+    unsetenv("OCTCL_CPU_IMPLICIT");
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    CU_pSuite s = CU_add_suite("implicit im2col (convpack.c)", NULL, NULL);
+    CU_add_test(s, "panels equal the im2col matrix packed", test_panels);
+    CU_add_test(s, "conv2d: the same bits as im2col + SGEMM, and the reference", test_conv2d);
+    CU_add_test(s, "OCTCL_CPU_IMPLICIT refuses other values", test_switch);
+    CU_add_test(s, "max pool stride 2 (AVX-512 rows): NaN, infinities, ReLU", test_maxpool2);
+    return run_cunit();
+}
