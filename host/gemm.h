@@ -26,6 +26,9 @@ int oct__sgemm_isa(void);
 int oct__sgemm_force(int isa);
 /* Tests: 1 runs every call on the small stack blocks of the out-of-memory fallback. */
 void oct__sgemm_small_blocks(int on);
+/* Tests: 1 packs B in every oct__sgemm_apacked(_epi) call (as $OCTCL_GEMM_PACK_B=1 does),
+ * 0 lets the AVX-512 kernel read B in place, -1 returns to the environment's choice. */
+void oct__sgemm_pack_b(int on);
 
 /* A register-tile micro-kernel: c (rows, nr; row stride ldc) (=|+=) a-panel (kc, rows)^T
  * b-panel (kc, nr; 64-byte aligned), the sum over p in order in one register per

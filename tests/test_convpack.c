@@ -10,7 +10,10 @@
  * padding column not zeroed moves the panels' floats, which memcmp sees. Last, the
  * stride-2 max pool's AVX-512 rows (the stem's pool after this convolution) against the
  * reference, float for float, with NaNs and infinities in the input: a NaN wins its
- * windows, as in the plain loop.
+ * windows, as in the plain loop. And the packed-weight GEMM (oct__sgemm_apacked_epi)
+ * with B read in place by the AVX-512 kernel against B packed ($OCTCL_GEMM_PACK_B=1):
+ * the same bits, over K blocks, row strides aligned or not, narrow last strips, row
+ * ranges starting mid-matrix, accumulate and every epilogue; and against a double sum.
  */
 #include "convcase.h"
 #include "convpack.h"
@@ -269,6 +272,72 @@ static void test_maxpool2(void)
     oct_context_free(ref), oct_context_free(cpu);
 }
 
+/* oct__sgemm_apacked_epi, B in place against B packed (memcmp), both against a double
+ * sum within k-term float rounding (testutil.h's bound for the reference: set before
+ * any result was seen). */
+static void test_gemm_inplace_b(void)
+{
+    static const int dims[][6] = {
+        /* m   m0  m1    n    k  ldb */
+        {64, 0, 64, 3136, 64, 3136}, /* a 56x56 1x1 layer's block */
+        {40, 8, 37, 49, 300, 49},    /* a 7x7 plane: one strip and an edge, two K blocks, rows 8..37 */
+        {130, 0, 130, 200, 513, 208}, /* three K blocks, a row stride past n */
+        {8, 0, 8, 96, 16, 96},       /* Winograd's block of 96 tiles */
+        {17, 0, 17, 5, 7, 5},        /* narrower than a strip */
+        {24, 16, 24, 33, 256, 40},   /* a whole K block, one column past a strip */
+    };
+    if (!oct__sgemm_supported(OCT__GEMM_AVX512)) {
+        printf("(no AVX-512: the in-place path does not run) ");
+        return;
+    }
+    rng_t rng = {2024};
+    int isa = OCT__GEMM_AVX512;
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (int mode = 0; mode < 4; mode++) {
+            int m = dims[d][0], m0 = dims[d][1], m1 = dims[d][2], n = dims[d][3], k = dims[d][4], ldb = dims[d][5];
+            int acc = mode & 1, rows = m1 - m0;
+            float *a = rng_array(&rng, (size_t)m * k, -1, 1), *b = rng_array(&rng, (size_t)k * ldb, -1, 1);
+            float *bias = rng_array(&rng, (size_t)rows, -1, 1), *res = rng_array(&rng, (size_t)rows * n, -1, 1);
+            float *c0 = rng_array(&rng, (size_t)rows * n, -1, 1);
+            float *ap = aligned_alloc(64, (oct__sgemm_apack_floats(isa, m, k) * sizeof(float) + 63) / 64 * 64);
+            float *cin = malloc((size_t)rows * n * sizeof(float)), *cpk = malloc((size_t)rows * n * sizeof(float));
+            CU_ASSERT_FATAL(a && b && bias && res && c0 && ap && cin && cpk);
+            oct__sgemm_apack(isa, 0, m, k, a, k, ap);
+            oct__gemm_epi epi = {mode & 2 ? bias : NULL, mode & 2 ? res : NULL, (size_t)n, mode >= 2};
+            memcpy(cin, c0, (size_t)rows * n * sizeof(float));
+            memcpy(cpk, c0, (size_t)rows * n * sizeof(float));
+            oct__sgemm_pack_b(0);
+            oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cin, n, acc, &epi);
+            oct__sgemm_pack_b(1);
+            oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cpk, n, acc, &epi);
+            oct__sgemm_pack_b(-1);
+            if (memcmp(cin, cpk, (size_t)rows * n * sizeof(float)) != 0) {
+                printf("\n  gemm %dx%dx%d rows %d..%d ldb %d mode %d: B in place differs from B packed\n", m, n, k,
+                       m0, m1, ldb, mode);
+                CU_FAIL("B in place differs from B packed");
+            }
+            size_t bad = 0;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < n; j++) {
+                    double want = acc ? c0[(size_t)i * n + j] : 0.0, mag = fabs(want);
+                    for (int p = 0; p < k; p++) {
+                        double t = (double)a[(size_t)(m0 + i) * k + p] * b[(size_t)p * ldb + j];
+                        want += t, mag += fabs(t);
+                    }
+                    if (mode & 2) {
+                        want += bias[i] + res[(size_t)i * n + j];
+                        mag += fabs(bias[i]) + fabs(res[(size_t)i * n + j]);
+                        if (mode >= 2 && want < 0) want = 0;
+                    }
+                    if (fabs(cin[(size_t)i * n + j] - want) > TOL_ABS + TOL_REL * mag && bad++ == 0)
+                        printf("\n  gemm %dx%dx%d mode %d: C(%d, %d) = %.9g, want %.9g\n", m, n, k, mode, i, j,
+                               cin[(size_t)i * n + j], want);
+                }
+            CU_ASSERT_EQUAL(bad, 0);
+            free(cpk), free(cin), free(ap), free(c0), free(res), free(bias), free(b), free(a);
+        }
+}
+
 /* $OCTCL_CPU_IMPLICIT takes 0, 1 or empty; another value is refused when the context is
  * made, with one line naming it. */
 static void test_switch(void)
@@ -288,6 +357,7 @@ int main(void)
     CU_add_test(s, "panels equal the im2col matrix packed", test_panels);
     CU_add_test(s, "conv2d: the same bits as im2col + SGEMM, and the reference", test_conv2d);
     CU_add_test(s, "OCTCL_CPU_IMPLICIT refuses other values", test_switch);
+    CU_add_test(s, "packed-weight GEMM: B in place equals B packed, and a double sum", test_gemm_inplace_b);
     CU_add_test(s, "max pool stride 2 (AVX-512 rows): NaN, infinities, ReLU", test_maxpool2);
     return run_cunit();
 }
