@@ -114,9 +114,14 @@ __attribute__((target("avx512f"))) static void kernel_avx512_r7(int kc, const fl
 }
 
 /* The 8-row kernel reading B straight from a row-major matrix (row stride ldb) instead
- * of a packed panel: the same sums in the same order. */
+ * of a packed panel: the same sums in the same order. With e (the product's last K
+ * block), the epilogue of oct__gemm_epi is applied in registers before the store, for
+ * rows r0.. of its bias and residual and residual columns from j0: the float operations
+ * of epi_avx512 -- (c + bias) + res, then v < 0 ? 0 : v (a -0 or a NaN stays) -- on the
+ * same values, without storing C and reading it back. */
 __attribute__((target("avx512f"))) static void kernel_avx512_ldb(int kc, const float *a, const float *b, size_t ldb,
-                                                                  float *c, size_t ldc, int add)
+                                                                  float *c, size_t ldc, int add,
+                                                                  const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m512 c0[8], c1[8];
     OCT__UNROLL for (int i = 0; i < 8; i++) c0[i] = c1[i] = _mm512_setzero_ps();
@@ -128,11 +133,26 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb(int kc, const f
             c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
         }
     }
+    const __m512 zero = _mm512_setzero_ps();
     OCT__UNROLL for (int i = 0; i < 8; i++) {
         float *ci = c + i * ldc;
         if (add) {
             c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
             c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
+        }
+        if (e) {
+            __m512 bv = _mm512_set1_ps(e->bias ? e->bias[r0 + i] : 0.0f);
+            c0[i] = _mm512_add_ps(c0[i], bv);
+            c1[i] = _mm512_add_ps(c1[i], bv);
+            if (e->res) {
+                const float *q = e->res + (size_t)(r0 + i) * e->rs + j0;
+                c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(q));
+                c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(q + 16));
+            }
+            if (e->relu) {
+                c0[i] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(c0[i], zero, _CMP_NLT_UQ), c0[i]);
+                c1[i] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(c1[i], zero, _CMP_NLT_UQ), c1[i]);
+            }
         }
         _mm512_storeu_ps(ci, c0[i]);
         _mm512_storeu_ps(ci + 16, c1[i]);
@@ -574,10 +594,12 @@ static void apacked_direct_512(int m0, int m1, int m, int n, int k, const float 
                     const float *apan = apk + (size_t)(i0 + is) * kc;
                     int rows = mc - is < mr ? mc - is : mr;
                     float *cp = c + (size_t)(i0 + is - m0) * ldc + js;
-                    if (rows == mr && cols == nr) {
-                        kernel_avx512_ldb(kc, apan, bp, lb, cp, (size_t)ldc, add);
+                    if (rows == mr && cols == nr) { /* the epilogue in registers */
+                        kernel_avx512_ldb(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0,
+                                          (size_t)js);
+                        continue;
                     } else {
-                        kernel_avx512_ldb(kc, apan, bp, lb, tile, (size_t)nr, 0);
+                        kernel_avx512_ldb(kc, apan, bp, lb, tile, (size_t)nr, 0, NULL, 0, 0);
                         for (int i = 0; i < rows; i++)
                             for (int j = 0; j < cols; j++) {
                                 float v = tile[i * nr + j];
