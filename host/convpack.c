@@ -28,14 +28,7 @@ static inline void cp_seg_any(const float *restrict row, int w, int q0, int s, i
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
-/* Lanes [lo, hi) of a 16-lane mask (clamped to [0, 16]). */
-static inline __mmask16 cp_lanes(int lo, int hi)
-{
-    if (lo < 0) lo = 0;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+#include "lanes.h"
 
 /* cp_seg_any for s = 1 or 2 with AVX-512F: the masked loads read only [0, w) of the row
  * (the pointer may lie outside it where every lane is masked off). */
@@ -44,15 +37,15 @@ __attribute__((target("avx512f"), always_inline)) static inline void cp_seg_512(
 {
     const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     for (int g = 0; g < len; g += 16) {
-        __mmask16 st = cp_lanes(0, len - g);
+        __mmask16 st = oct__lanes16(0, len - g);
         __m512 v = _mm512_setzero_ps();
         if (row && s == 1) {
             int q = q0 + g;
-            v = _mm512_maskz_loadu_ps(cp_lanes(-q, w - q), row + q);
+            v = _mm512_maskz_loadu_ps(oct__lanes16(-q, w - q), row + q);
         } else if (row) {
             int q = q0 + 2 * g;
-            __m512 a = _mm512_maskz_loadu_ps(cp_lanes(-q, w - q), row + q);
-            __m512 b = _mm512_maskz_loadu_ps(cp_lanes(-q - 16, w - q - 16), row + q + 16);
+            __m512 a = _mm512_maskz_loadu_ps(oct__lanes16(-q, w - q), row + q);
+            __m512 b = _mm512_maskz_loadu_ps(oct__lanes16(-q - 16, w - q - 16), row + q + 16);
             v = _mm512_permutex2var_ps(a, ev, b);
         }
         _mm512_mask_storeu_ps(d + g, st, v);

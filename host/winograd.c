@@ -190,14 +190,7 @@ static const float *wino_up_at(const struct oct__wino_conv_s *cv, int b, int o, 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
-/* Lanes [lo, hi) of a 16-lane mask (clamped to [0, 16]). */
-static inline __mmask16 wino_lanes(int lo, int hi)
-{
-    if (lo < 0) lo = 0;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+#include "lanes.h"
 
 /* Input transform, AVX-512, straight from the image (masked loads give the zero padding):
  * `len` tiles of tile row ty from tile tx, channels [c0, c1) of the stacked input of
@@ -214,8 +207,8 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
         float *vc = v + (size_t)c * cs;
         for (int g = 0; g < len; g += 16) {
             int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
-            __mmask16 ma = wino_lanes(-q, cv->w - q), mb = wino_lanes(-q - 16, cv->w - q - 16);
-            __mmask16 mc = wino_lanes(-q - 2, cv->w - q - 2), md = wino_lanes(-q - 18, cv->w - q - 18);
+            __mmask16 ma = oct__lanes16(-q, cv->w - q), mb = oct__lanes16(-q - 16, cv->w - q - 16);
+            __mmask16 mc = oct__lanes16(-q - 2, cv->w - q - 2), md = oct__lanes16(-q - 18, cv->w - q - 18);
             __m512 d[4][4];
             for (int i = 0; i < 4; i++) {
                 int iy = y0 + i;
@@ -238,7 +231,7 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
                 t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
                 t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
             }
-            __mmask16 st = wino_lanes(0, len - g);
+            __mmask16 st = oct__lanes16(0, len - g);
             float *o = vc + g;
             for (int i = 0; i < 4; i++) {
                 _mm512_mask_storeu_ps(o + (size_t)(4 * i + 0) * vs, st, _mm512_sub_ps(t[i][0], t[i][2]));
@@ -268,7 +261,7 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
     for (int g = 0; g < len; g += 16) {
         __m512 ua = zero, ub = zero;
         if (up) {
-            __m512 u = _mm512_maskz_loadu_ps(wino_lanes(0, len - g), up + g);
+            __m512 u = _mm512_maskz_loadu_ps(oct__lanes16(0, len - g), up + g);
             ua = _mm512_permutexvar_ps(dlo, u);
             ub = _mm512_permutexvar_ps(dhi, u);
         }
@@ -286,7 +279,7 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
             __m512 r0 = _mm512_add_ps(_mm512_permutex2var_ps(y0, lo, y1), bias);
             __m512 r1 = _mm512_add_ps(_mm512_permutex2var_ps(y0, hi, y1), bias);
             float *yp = y + (size_t)i * cv->wo + x0;
-            __mmask16 m0 = wino_lanes(0, cols), m1 = wino_lanes(0, cols - 16);
+            __mmask16 m0 = oct__lanes16(0, cols), m1 = oct__lanes16(0, cols - 16);
             if (cv->accumulate) {
                 r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, yp));
                 r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, yp + 16));
