@@ -73,68 +73,31 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float 
     }
 }
 
-/* R rows (8, or 7 for oct__sgemm_kernel_rows) x 32 columns; R is a constant in each
- * instantiation below, so the loops unroll and the accumulators stay in registers. */
-__attribute__((target("avx512f"), always_inline)) static inline void kernel_avx512_rows(const int R, int kc,
-                                                                                        const float *a,
-                                                                                        const float *b, float *c,
-                                                                                        size_t ldc, int add)
+/* R rows (8, or 7 for oct__sgemm_kernel_rows) x 32 columns; R and `packed` are constants
+ * in each instantiation below, so the loops unroll, the accumulators stay in registers
+ * and the untaken parts fold away. B is a 64-byte aligned panel (packed: rows 32 floats
+ * apart) or rows of a plain matrix ldb floats apart. With e (the product's last K
+ * block), the epilogue of oct__gemm_epi is applied in registers before the store, for
+ * rows r0.. of its bias and residual and residual columns from j0: the float operations
+ * of epi_avx512 -- (c + bias) + res, then v < 0 ? 0 : v (a -0 or a NaN stays) -- on the
+ * same values, without storing C and reading it back. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel_avx512_rows(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
+                   size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m512 c0[8], c1[8];
     OCT__UNROLL for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++, a += R, b += 32) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    for (int p = 0; p < kc; p++, a += R, b += packed ? 32 : ldb) {
+        __m512 b0 = packed ? _mm512_load_ps(b) : _mm512_loadu_ps(b);
+        __m512 b1 = packed ? _mm512_load_ps(b + 16) : _mm512_loadu_ps(b + 16);
         OCT__UNROLL for (int i = 0; i < R; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
             c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
         }
     }
-    OCT__UNROLL for (int i = 0; i < R; i++) {
-        float *ci = c + i * ldc;
-        if (add) {
-            c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
-            c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
-        }
-        _mm512_storeu_ps(ci, c0[i]);
-        _mm512_storeu_ps(ci + 16, c1[i]);
-    }
-}
-
-__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
-                                                              size_t ldc, int add)
-{
-    kernel_avx512_rows(8, kc, a, b, c, ldc, add);
-}
-
-__attribute__((target("avx512f"))) static void kernel_avx512_r7(int kc, const float *a, const float *b, float *c,
-                                                                 size_t ldc, int add)
-{
-    kernel_avx512_rows(7, kc, a, b, c, ldc, add);
-}
-
-/* The 8-row kernel reading B straight from a row-major matrix (row stride ldb) instead
- * of a packed panel: the same sums in the same order. With e (the product's last K
- * block), the epilogue of oct__gemm_epi is applied in registers before the store, for
- * rows r0.. of its bias and residual and residual columns from j0: the float operations
- * of epi_avx512 -- (c + bias) + res, then v < 0 ? 0 : v (a -0 or a NaN stays) -- on the
- * same values, without storing C and reading it back. */
-__attribute__((target("avx512f"))) static void kernel_avx512_ldb(int kc, const float *a, const float *b, size_t ldb,
-                                                                  float *c, size_t ldc, int add,
-                                                                  const oct__gemm_epi *e, int r0, size_t j0)
-{
-    __m512 c0[8], c1[8];
-    OCT__UNROLL for (int i = 0; i < 8; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++, a += 8, b += ldb) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        OCT__UNROLL for (int i = 0; i < 8; i++) {
-            __m512 ai = _mm512_set1_ps(a[i]);
-            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
-        }
-    }
     const __m512 zero = _mm512_setzero_ps();
-    OCT__UNROLL for (int i = 0; i < 8; i++) {
+    OCT__UNROLL for (int i = 0; i < R; i++) {
         float *ci = c + i * ldc;
         if (add) {
             c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
@@ -157,6 +120,26 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb(int kc, const f
         _mm512_storeu_ps(ci, c0[i]);
         _mm512_storeu_ps(ci + 16, c1[i]);
     }
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
+                                                              size_t ldc, int add)
+{
+    kernel_avx512_rows(8, 1, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512_r7(int kc, const float *a, const float *b, float *c,
+                                                                 size_t ldc, int add)
+{
+    kernel_avx512_rows(7, 1, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
+}
+
+/* The 8-row kernel on rows of a plain B (row stride ldb), with the epilogue e. */
+__attribute__((target("avx512f"))) static void kernel_avx512_ldb(int kc, const float *a, const float *b, size_t ldb,
+                                                                  float *c, size_t ldc, int add,
+                                                                  const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows(8, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 #define OCT__GEMM_HAVE_LDB 1
 #endif
@@ -308,6 +291,17 @@ static void pack_b(const float *b, int ldb, int trans, int p0, int kc, int j0, i
 /* ------------------------------------------------------------------------------------ */
 /* The blocked product                                                                    */
 
+/* An edge tile's valid rows x cols from the kernel's scratch tile (row stride nr) into
+ * C (row stride ldc), added to C's values when add. */
+static void tile_out(const float *tile, int nr, float *cp, size_t ldc, int rows, int cols, int add)
+{
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = tile[i * nr + j];
+            cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
+        }
+}
+
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
 static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int m, int n, int k, const float *a,
@@ -337,11 +331,7 @@ static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int
                         }
                         /* An edge tile: the whole tile into scratch, the valid part out. */
                         f->kernel(kc, ap, bp, tile, (size_t)nr, 0);
-                        for (int i = 0; i < rows; i++)
-                            for (int j = 0; j < cols; j++) {
-                                float v = tile[i * nr + j];
-                                cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
-                            }
+                        tile_out(tile, nr, cp, (size_t)ldc, rows, cols, add);
                     }
                 }
             }
@@ -598,14 +588,9 @@ static void apacked_direct_512(int m0, int m1, int m, int n, int k, const float 
                         kernel_avx512_ldb(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0,
                                           (size_t)js);
                         continue;
-                    } else {
-                        kernel_avx512_ldb(kc, apan, bp, lb, tile, (size_t)nr, 0, NULL, 0, 0);
-                        for (int i = 0; i < rows; i++)
-                            for (int j = 0; j < cols; j++) {
-                                float v = tile[i * nr + j];
-                                cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
-                            }
                     }
+                    kernel_avx512_ldb(kc, apan, bp, lb, tile, (size_t)nr, 0, NULL, 0, 0);
+                    tile_out(tile, nr, cp, (size_t)ldc, rows, cols, add);
                     if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)js, cols, cp, (size_t)ldc);
                 }
             }
@@ -671,11 +656,7 @@ void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const 
                             f->kernel(kc, apan, bp, cp, (size_t)ldc, add);
                         } else {
                             f->kernel(kc, apan, bp, tile, (size_t)nr, 0);
-                            for (int i = 0; i < rows; i++)
-                                for (int j = 0; j < cols; j++) {
-                                    float v = tile[i * nr + j];
-                                    cp[(size_t)i * ldc + j] = add ? cp[(size_t)i * ldc + j] + v : v;
-                                }
+                            tile_out(tile, nr, cp, (size_t)ldc, rows, cols, add);
                         }
                         /* The tile is final: its epilogue while it is in L1. */
                         if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)(j0 + js), cols, cp, (size_t)ldc);
