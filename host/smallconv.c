@@ -43,16 +43,10 @@ size_t oct__sc_afloats(const oct__sc_conv *c)
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
-#define OCT__SC_AVX512 __attribute__((target("avx512f")))
 
-/* Lanes [lo, hi) of a 16-lane mask (clamped to [0, 16]). */
-static inline __mmask16 sc_lanes(int lo, int hi)
-{
-    if (lo < 0) lo = 0;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
+#include "lanes.h"
+
+#define OCT__SC_AVX512 __attribute__((target("avx512f")))
 
 OCT__SC_AVX512 void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
 {
@@ -74,7 +68,7 @@ OCT__SC_AVX512 void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t
                 }
                 for (int kx = 0; kx < k; kx++, dst += mr) {
                     int q = ox + kx - c->pad; /* input column of the run's first pixel */
-                    __mmask16 m = sc_lanes(-q, c->w - q) & keep;
+                    __mmask16 m = oct__lanes16(-q, c->w - q) & keep;
                     const float *rp = xp + (size_t)iy * c->w + q; /* may point before the row: masked */
                     _mm512_mask_storeu_ps(dst, keep, _mm512_maskz_loadu_ps(m, rp));
                 }
