@@ -564,6 +564,131 @@ static void test_octconv_fusion(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Merge + pool: GlobalAveragePool(Concat(x_h, Resize(x_l))) is one GAP node              */
+
+enum { M_C = 5, M_CH = 3, M_CL = 2 };
+enum { MERGE_SCALES, MERGE_SIZES, MERGE_LOW_FIRST, MERGE_SHARED };
+
+/* x -> x_h = x[:, :3], x_l = AvgPool2(x[:, 3:]) -> Resize nearest (x2 scales, or sizes
+ * h x w) -> Concat (x_h first, or the low band first) -> GAP. MERGE_SHARED: the resized
+ * band is pooled a second time on its own, so the resize is not the merge's alone; the
+ * output is then Concat(GAP(merge), GAP(resized)). */
+static void merge_net(net *t, int h, int w, int mode)
+{
+    net_init(t, M_C, h, w);
+    init_i(t, "s0", 1, 0LL);
+    init_i(t, "s1", 1, (long long)M_CH);
+    init_i(t, "s2", 1, 1000000LL);
+    init_i(t, "ax", 1, 1LL);
+    node(t, "Slice", "split_h", "x,s0,s1,ax", "xh");
+    node(t, "Slice", "split_l", "x,s1,s2,ax", "xl0");
+    pool2(t, "split_pool", "xl0", "xl");
+    oct__onnx_node *r;
+    if (mode == MERGE_SIZES) {
+        init_i(t, "sz", 4, 1LL, (long long)M_CL, (long long)h, (long long)w);
+        r = node(t, "Resize", "up", "xl,-,-,sz", "up");
+    } else {
+        init_f(t, "scales", 1, 1, 1, 4);
+        float *sc = (float *)find_init(t, "scales")->f;
+        sc[2] = sc[3] = 2;
+        r = node(t, "Resize", "up", "xl,-,scales", "up");
+    }
+    attr_str(t, r, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, r, "nearest_mode", "floor");
+    oct__onnx_node *c = node(t, "Concat", "merge", mode == MERGE_LOW_FIRST ? "up,xh" : "xh,up", "m");
+    attr_int(t, c, "axis", 1);
+    node(t, "GlobalAveragePool", "gap", "m", mode == MERGE_SHARED ? "g1" : "y");
+    if (mode == MERGE_SHARED) {
+        node(t, "GlobalAveragePool", "gap_up", "up", "g2");
+        oct__onnx_node *c2 = node(t, "Concat", "both", "g1,g2", "y");
+        attr_int(t, c2, "axis", 1);
+    }
+    net_output(t, "y");
+}
+
+/* The means of the merged map's channels (then, MERGE_SHARED, of the resized band's),
+ * from the merged map itself. */
+static void merge_expected(const float *x, int n, int h, int w, int mode, double *y)
+{
+    int hl = h / 2, wl = w / 2, co = M_C + (mode == MERGE_SHARED ? M_CL : 0);
+    size_t HW = (size_t)h * w;
+    double *xl0 = calloc((size_t)n * M_CL * HW, 8), *xl = calloc((size_t)n * M_CL * hl * wl, 8);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < M_CL; c++)
+            for (size_t k = 0; k < HW; k++) xl0[((size_t)i * M_CL + c) * HW + k] = x[((size_t)i * M_C + M_CH + c) * HW + k];
+    ref_pool2(xl0, n, M_CL, h, w, 0, xl);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < M_C; c++) {
+            /* merged channel c: the high band's channel, or the low band's resized */
+            int low = mode == MERGE_LOW_FIRST ? c < M_CL : c >= M_CH;
+            int cl = mode == MERGE_LOW_FIRST ? c : c - M_CH, ch = mode == MERGE_LOW_FIRST ? c - M_CL : c;
+            double sum = 0;
+            for (int yy = 0; yy < h; yy++)
+                for (int xx = 0; xx < w; xx++)
+                    sum += low ? xl[((size_t)i * M_CL + cl) * hl * wl + (size_t)(yy * hl / h) * wl + xx * wl / w]
+                               : x[((size_t)i * M_C + ch) * HW + (size_t)yy * w + xx];
+            y[(size_t)i * co + c] = sum / (double)HW;
+            if (mode == MERGE_SHARED && low) y[(size_t)i * co + M_C + cl] = sum / (double)HW;
+        }
+    free(xl0), free(xl);
+}
+
+static void test_merge_gap(void)
+{
+    static const struct { int h, w, mode, fused; } cases[] = {
+        {10, 8, MERGE_SCALES, 1},   /* exactly 2x: the low band's own mean */
+        {9, 7, MERGE_SIZES, 1},     /* 4x3 to 9x7: resized into scratch first */
+        {10, 8, MERGE_LOW_FIRST, 1},
+        {10, 8, MERGE_SHARED, 0},   /* the resize has another reader: nodes kept */
+    };
+    rng_t r = {17};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int h = cases[k].h, w = cases[k].w, mode = cases[k].mode, n = 2;
+        int co = M_C + (mode == MERGE_SHARED ? M_CL : 0);
+        float *x = rng_array(&r, (size_t)n * M_C * h * w, -2, 2), *y = malloc((size_t)n * co * sizeof *y);
+        double *want = malloc((size_t)n * co * sizeof *want);
+        merge_expected(x, n, h, w, mode, want);
+        for (int d = 0; d < g_ndevices; d++) {
+            net t;
+            merge_net(&t, h, w, mode);
+            oct_context *ctx = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+            oct__graph *g = import(ctx, &t, OCT_OK);
+            if (g && d == 0) {
+                int concat = 0, resize = 0;
+                for (int i = 0; i < g->nn; i++)
+                    concat += g->nd[i].kind == OCT__GK_CONCAT, resize += g->nd[i].kind == OCT__GK_RESIZE;
+                const oct__gnode *gap = by_name(g, "gap");
+                CU_ASSERT_FATAL(gap != NULL);
+                CU_ASSERT_EQUAL(resize, !cases[k].fused);
+                CU_ASSERT_EQUAL(concat, mode == MERGE_SHARED ? 2 : 0);
+                if (cases[k].fused) {
+                    CU_ASSERT(gap->fused && strcmp(gap->fused, "Resize up, Concat merge") == 0);
+                    CU_ASSERT_EQUAL(gap->up, mode == MERGE_LOW_FIRST ? 0 : 1);
+                } else {
+                    CU_ASSERT_PTR_NULL(gap->fused);
+                }
+            }
+            if (g) {
+                size_t before = ctx->buf_bytes;
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, h, w, y, NULL, NULL), OCT_OK);
+                CU_ASSERT_EQUAL(ctx->buf_bytes - before, oct__graph_activation_bytes(g, n, h, w));
+                check(g_devices[d], want, y, (size_t)n * co);
+                /* A size the x2 resize does not give back fails as the Concat would. */
+                if (mode == MERGE_SCALES) {
+                    CU_ASSERT_EQUAL(oct__graph_forward(g, x, 1, h - 1, w - 1, y, NULL, NULL), OCT_ERR_SHAPE_MISMATCH);
+                    CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "input 0 is 9x7, the resized band 8x6"));
+                }
+            }
+            oct__graph_free(g);
+            oct_context_free(ctx);
+            net_free(&t);
+        }
+        free(x), free(y), free(want);
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Load errors: each names the node, the op and the value                                  */
 
 static void expect_error(net *t, oct_status want, const char *text)
@@ -1104,6 +1229,7 @@ int main(void)
     CU_add_test(s, "small net: fusion, parameters, MACs, trace", test_small_net);
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
+    CU_add_test(s, "merge + GlobalAveragePool: one GAP node, the band resized or its own mean", test_merge_gap);
     CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);

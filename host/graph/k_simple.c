@@ -29,26 +29,44 @@ double oct__gexpr_eval(const oct__gexpr *e, const int dims[4])
 static int same(const oct__gdims *a, const oct__gdims *b) { return a->c == b->c && a->h == b->h && a->w == b->w; }
 
 /* ---- GlobalAveragePool: x (N, C, H, W) -> (N, C, 1, 1) --------------------------------
- * With more than one input (OctNetMini's merge + pool): the means of the inputs side by
- * side on channels; in[up] (up >= 0) is a low band, nearest-resized to the plane of the
- * last input (read for its size only, not averaged) before its mean is taken, unless it
- * is exactly half that plane: then every value repeats four times and its own mean is
- * the resized band's. */
+ * With more than one input (a merge + pool: OctNetMini's, or an imported
+ * GlobalAveragePool(Concat(..., Resize(b), ...))): the means of the inputs side by side on
+ * channels; in[up] (up >= 0) is a low band, nearest-resized (up_h x up_w, or to oh x ow,
+ * or, oh <= 0, to the plane of the last input, which is read for its size only and not
+ * averaged) before its mean is taken, unless the resize is exactly 2x: then every value
+ * repeats four times and its own mean is the resized band's. */
 
 static int gap_count(const oct__gnode *nd) { return nd->up >= 0 ? nd->nin - 1 : nd->nin; }
+
+/* The plane in[up] is resized to. */
+static void gap_up_size(const oct__graph *g, const oct__gnode *nd, int *h, int *w)
+{
+    const oct__gdims *lo = &g->v[nd->in[nd->up]].d, *like = &g->v[nd->in[nd->nin - 1]].d;
+    *h = nd->up_h ? lo->h * nd->up_h : nd->oh > 0 ? nd->oh : like->h;
+    *w = nd->up_h ? lo->w * nd->up_w : nd->ow > 0 ? nd->ow : like->w;
+}
 
 /* 1: in[up] needs resizing into scratch. */
 static int gap_resized(const oct__graph *g, const oct__gnode *nd)
 {
     if (nd->up < 0) return 0;
-    const oct__gdims *lo = &g->v[nd->in[nd->up]].d, *like = &g->v[nd->in[nd->nin - 1]].d;
-    return like->h != 2 * lo->h || like->w != 2 * lo->w;
+    const oct__gdims *lo = &g->v[nd->in[nd->up]].d;
+    int h, w;
+    gap_up_size(g, nd, &h, &w);
+    return h != 2 * lo->h || w != 2 * lo->w;
 }
 
 static oct_status gap_shape(const oct__graph *g, const oct__gnode *nd, oct__gdims *out)
 {
-    int c = 0;
-    for (int i = 0; i < gap_count(nd); i++) c += g->v[nd->in[i]].d.c;
+    int c = 0, h = 0, w = 0;
+    if (nd->up >= 0) gap_up_size(g, nd, &h, &w);
+    for (int i = 0; i < gap_count(nd); i++) {
+        const oct__gdims *d = &g->v[nd->in[i]].d;
+        /* The merge's planes agree, as the Concat it stands for requires. */
+        if (nd->up >= 0 && i != nd->up && (d->h != h || d->w != w))
+            return oct__gfail_shape(nd, "input %d is %dx%d, the resized band %dx%d", i, d->h, d->w, h, w);
+        c += d->c;
+    }
     *out = (oct__gdims){c, 1, 1};
     return OCT_OK;
 }
@@ -56,8 +74,9 @@ static oct_status gap_shape(const oct__graph *g, const oct__gnode *nd, oct__gdim
 static size_t gap_scratch(const oct__graph *g, const oct__gnode *nd, int n)
 {
     if (!gap_resized(g, nd)) return 0;
-    const oct__gdims *lo = &g->v[nd->in[nd->up]].d, *like = &g->v[nd->in[nd->nin - 1]].d;
-    return (size_t)n * lo->c * like->h * like->w;
+    int h, w;
+    gap_up_size(g, nd, &h, &w);
+    return (size_t)n * g->v[nd->in[nd->up]].d.c * h * w;
 }
 
 static oct_status gap_run(oct__graph *g, oct__gnode *nd, int n)
@@ -67,8 +86,9 @@ static oct_status gap_run(oct__graph *g, oct__gnode *nd, int n)
     for (int i = 0; i < gap_count(nd); i++) {
         oct__view x = oct__g_view(g, nd->in[i], n);
         if (i == nd->up && gap_resized(g, nd)) {
-            const oct__gdims *like = &g->v[nd->in[nd->nin - 1]].d;
-            oct__view up = oct__view_of(oct__g_scratch(g), n, x.c, like->h, like->w);
+            int h, w;
+            gap_up_size(g, nd, &h, &w);
+            oct__view up = oct__view_of(oct__g_scratch(g), n, x.c, h, w);
             oct__resize_op r = {x, up, 0, 0};
             OCT__TRY(oct__op_resize(g->ctx, &r));
             x = up;

@@ -1156,6 +1156,44 @@ static oct_status op_global_max(imp *im)
     return finish(im, index, im->node->outputs[0]);
 }
 
+/* GlobalAveragePool(Concat(..., Resize(b), ...)), the concat and the resize read by
+ * nothing else (an OctConv network's merge, then the classifier's pool): one GAP node
+ * over the concat's inputs side by side, b in place of its resize (k_simple.c: a 2x
+ * resize's mean is b's own), so the merged map is never written. Only when the GAP's
+ * ONNX input x has its last reader here. *index < 0: not that pattern. */
+static oct_status merge_gap(imp *im, int x, int *index)
+{
+    oct__graph *g = im->g;
+    *index = -1;
+    oct__gnode *c = sole_producer(im, x);
+    if (!c || c->kind != OCT__GK_CONCAT || c->nin > 255) return OCT_OK;
+    int in[257], nin = c->nin, up = -1, ri = -1, ci = (int)(c - g->nd);
+    for (int i = 0; i < nin; i++) {
+        int v = c->in[i], p = g->v[v].producer;
+        in[i] = v;
+        if (up >= 0 || p < 0 || g->v[v].view_of >= 0 || g->nd[p].kind != OCT__GK_RESIZE || im->vuses[v] != 0 ||
+            oct__g_readers(g, v) != 1)
+            continue;
+        up = i, ri = p, in[i] = g->nd[p].in[0];
+    }
+    if (up < 0) return OCT_OK;
+    in[nin] = c->in[up == 0 ? 1 : 0]; /* a plane of the merge's size: read for its size */
+    oct__gnode *nd;
+    im->vuses[x]--;
+    OCT__TRY(oct__g_node(g, OCT__GK_GAP, node_name(im->node), &nd, index));
+    OCT__TRY(oct__g_set_inputs(g, nd, nin + 1, in));
+    const oct__gnode *r = &g->nd[ri];
+    nd->nout = 1, nd->up = up;
+    nd->up_h = r->up_h, nd->up_w = r->up_w, nd->oh = r->oh, nd->ow = r->ow;
+    OCT__TRY(oct__g_note_fused(nd, "Resize", r->name));
+    OCT__TRY(oct__g_note_fused(nd, "Concat", g->nd[ci].name));
+    /* The resize and the concat go, the later node first. */
+    oct__g_remove(g, ci > ri ? ci : ri);
+    oct__g_remove(g, ci > ri ? ri : ci);
+    *index -= 2;
+    return OCT_OK;
+}
+
 static oct_status op_unary_node(imp *im, int kind)
 {
     int x;
@@ -1163,8 +1201,9 @@ static oct_status op_unary_node(imp *im, int kind)
     if (kind == OCT__GK_GAP && im->g->v[x].rank != 4)
         return unsupported(im->node, "input is rank %d; GlobalAveragePool runs on (N, C, H, W)", im->g->v[x].rank);
     oct__gnode *nd;
-    int index;
-    OCT__TRY(emit(im, kind, 1, &x, &nd, &index));
+    int index = -1;
+    if (kind == OCT__GK_GAP) OCT__TRY(merge_gap(im, x, &index));
+    if (index < 0) OCT__TRY(emit(im, kind, 1, &x, &nd, &index));
     return finish(im, index, im->node->outputs[0]);
 }
 
