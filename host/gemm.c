@@ -49,28 +49,61 @@ static void kernel_scalar(int kc, const float *a, const float *b, float *c, size
 #define OCT__UNROLL _Pragma("GCC unroll 16")
 #endif
 
-__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *c,
-                                                             size_t ldc, int add)
+/* 6 rows x 16 columns: kernel_avx512_rows below for AVX2 + FMA (the same operations,
+ * ReLU as max(0, v), which keeps a NaN or a -0 as v < 0 ? 0 : v does). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
+                 const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m256 c0[6], c1[6];
     OCT__UNROLL for (int i = 0; i < 6; i++) c0[i] = c1[i] = _mm256_setzero_ps();
-    for (int p = 0; p < kc; p++, a += 6, b += 16) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        for (int i = 0; i < 6; i++) {
+    for (int p = 0; p < kc; p++, a += 6, b += packed ? 16 : ldb) {
+        __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
+        __m256 b1 = packed ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
+        OCT__UNROLL for (int i = 0; i < 6; i++) {
             __m256 ai = _mm256_broadcast_ss(a + i);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
         }
     }
+    const __m256 zero = _mm256_setzero_ps();
     OCT__UNROLL for (int i = 0; i < 6; i++) {
         float *ci = c + i * ldc;
         if (add) {
             c0[i] = _mm256_add_ps(_mm256_loadu_ps(ci), c0[i]);
             c1[i] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), c1[i]);
         }
+        if (e) {
+            __m256 bv = _mm256_set1_ps(e->bias ? e->bias[r0 + i] : 0.0f);
+            c0[i] = _mm256_add_ps(c0[i], bv);
+            c1[i] = _mm256_add_ps(c1[i], bv);
+            if (e->res) {
+                const float *q = e->res + (size_t)(r0 + i) * e->rs + j0;
+                c0[i] = _mm256_add_ps(c0[i], _mm256_loadu_ps(q));
+                c1[i] = _mm256_add_ps(c1[i], _mm256_loadu_ps(q + 8));
+            }
+            if (e->relu) {
+                c0[i] = _mm256_max_ps(zero, c0[i]);
+                c1[i] = _mm256_max_ps(zero, c1[i]);
+            }
+        }
         _mm256_storeu_ps(ci, c0[i]);
         _mm256_storeu_ps(ci + 8, c1[i]);
     }
+}
+
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *c,
+                                                             size_t ldc, int add)
+{
+    kernel_avx2_rows(1, kc, a, b, 16, c, ldc, add, NULL, 0, 0);
+}
+
+/* The 6-row kernel on rows of a plain B (row stride ldb), with the epilogue e. */
+__attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const float *a, const float *b, size_t ldb,
+                                                                 float *c, size_t ldc, int add,
+                                                                 const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx2_rows(0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* R rows (8, or 7 for oct__sgemm_kernel_rows) x 32 columns; R and `packed` are constants
@@ -549,19 +582,26 @@ static int gemm_pack_b(void)
 }
 
 #ifdef OCT__GEMM_HAVE_LDB
-/* oct__sgemm_apacked_epi for the AVX-512 8 x 32 kernel with B read in place: whole
- * 32-column strips straight from b (row stride ldb), the last narrower one packed. A
- * packed panel is reused by every 8-row tile of A; B read in place saves the copy, and
- * the rows it reads stay in L2 for the next tiles. One thread, minimum over runs, per
- * layer on an AMD EPYC (AVX-512): 1x1 and Winograd GEMMs on 56x56 and 28x28 planes 4-8%
- * faster, 14x14 and 7x7 planes (unaligned rows of 196 and 49) within +-2%; whole
- * Oct-ResNet-50 passes 1.6-2% faster (alpha 0 and 0.5). $OCTCL_GEMM_PACK_B=1 packs B as
- * before. The sums are the same, term for term, in the same order. */
-static void apacked_direct_512(int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb, float *c,
-                               int ldc, int accumulate, const oct__gemm_epi *epi)
+/* oct__sgemm_apacked_epi for the AVX-512 8 x 32 kernel (and the AVX2 6 x 16 one) with B
+ * read in place: whole strips of nr columns straight from b (row stride ldb), the last
+ * narrower one packed. A packed panel is reused by every tile of A; B read in place
+ * saves the copy, and the rows it reads stay in L2 for the next tiles. One thread,
+ * minimum over runs, per layer on an AMD EPYC (AVX-512): 1x1 and Winograd GEMMs on 56x56
+ * and 28x28 planes 4-8% faster, 14x14 and 7x7 planes (unaligned rows of 196 and 49)
+ * within +-2%; whole Oct-ResNet-50 passes 1.6-2% faster (alpha 0 and 0.5). The AVX2
+ * kernel (on the same CPU, OCTCL_GEMM=avx2): see oct__sgemm_apacked_epi.
+ * $OCTCL_GEMM_PACK_B=1 packs B as before. The sums are the same, term for term, in the
+ * same order. */
+typedef void (*gemm_ldb_kernel)(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
+                                const oct__gemm_epi *e, int r0, size_t j0);
+
+static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
+                           float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
-    const int mr = 8, nr = 32, mrnd = (m + mr - 1) / mr * mr;
-    oct__gemm_epi_fn ef = epi_of(OCT__GEMM_AVX512);
+    const int avx512 = isa == OCT__GEMM_AVX512, mr = avx512 ? 8 : 6, nr = avx512 ? 32 : 16;
+    const int mrnd = (m + mr - 1) / mr * mr;
+    gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : kernel_avx2_ldb;
+    oct__gemm_epi_fn ef = epi_of(isa);
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
     _Alignas(64) float small_b[KC * NR_MAX];
     _Alignas(64) float tile[MR_MAX * NR_MAX];
@@ -575,7 +615,7 @@ static void apacked_direct_512(int m0, int m1, int m, int n, int k, const float 
             size_t lb = (size_t)ldb;
             if (cols < nr) {
                 pack_b(b, ldb, 0, p0, kc, js, cols, nr, edge);
-                bp = edge, lb = nr;
+                bp = edge, lb = (size_t)nr;
             }
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += mcb) {
@@ -585,11 +625,10 @@ static void apacked_direct_512(int m0, int m1, int m, int n, int k, const float 
                     int rows = mc - is < mr ? mc - is : mr;
                     float *cp = c + (size_t)(i0 + is - m0) * ldc + js;
                     if (rows == mr && cols == nr) { /* the epilogue in registers */
-                        kernel_avx512_ldb(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0,
-                                          (size_t)js);
+                        kern(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0, (size_t)js);
                         continue;
                     }
-                    kernel_avx512_ldb(kc, apan, bp, lb, tile, (size_t)nr, 0, NULL, 0, 0);
+                    kern(kc, apan, bp, lb, tile, (size_t)nr, 0, NULL, 0, 0);
                     tile_out(tile, nr, cp, (size_t)ldc, rows, cols, add);
                     if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)js, cols, cp, (size_t)ldc);
                 }
@@ -603,9 +642,9 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
 #ifdef OCT__GEMM_HAVE_LDB
-    if (isa == OCT__GEMM_AVX512 && !gemm_pack_b() && m1 > m0 && n > 0 && k > 0) {
+    if ((isa == OCT__GEMM_AVX512 || (isa == OCT__GEMM_AVX2 && ldb % 16 == 0)) && !gemm_pack_b() && m1 > m0 && n > 0 && k > 0) {
         if (epi && !epi->bias && !epi->res && !epi->relu) epi = NULL;
-        apacked_direct_512(m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, epi);
+        apacked_direct(isa, m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, epi);
         return;
     }
 #endif

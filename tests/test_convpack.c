@@ -274,7 +274,8 @@ static void test_maxpool2(void)
 
 /* oct__sgemm_apacked_epi, B in place against B packed (memcmp), both against a double
  * sum within k-term float rounding (testutil.h's bound for the reference: set before
- * any result was seen). */
+ * any result was seen); with the AVX-512 kernel (B in place always) and the AVX2 one (in
+ * place where ldb is a multiple of 16: 3136, 208, 96, 784 here). */
 static void test_gemm_inplace_b(void)
 {
     static const int dims[][6] = {
@@ -285,16 +286,20 @@ static void test_gemm_inplace_b(void)
         {8, 0, 8, 96, 16, 96},       /* Winograd's block of 96 tiles */
         {17, 0, 17, 5, 7, 5},        /* narrower than a strip */
         {24, 16, 24, 33, 256, 40},   /* a whole K block, one column past a strip */
+        {30, 6, 29, 784, 100, 784},  /* a 28x28 plane, rows 6..29: an edge tile of rows */
     };
-    if (!oct__sgemm_supported(OCT__GEMM_AVX512)) {
-        printf("(no AVX-512: the in-place path does not run) ");
-        return;
-    }
+    static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512};
     rng_t rng = {2024};
-    int isa = OCT__GEMM_AVX512;
+    for (size_t q = 0; q < sizeof isas / sizeof isas[0]; q++) {
+    int isa = isas[q], mr = oct__sgemm_mr(isa);
+    if (!oct__sgemm_supported(isa)) {
+        printf("(no %s: its in-place path does not run) ", isa == OCT__GEMM_AVX2 ? "AVX2" : "AVX-512");
+        continue;
+    }
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
         for (int mode = 0; mode < 4; mode++) {
-            int m = dims[d][0], m0 = dims[d][1], m1 = dims[d][2], n = dims[d][3], k = dims[d][4], ldb = dims[d][5];
+            int m = dims[d][0], m0 = dims[d][1] / mr * mr, m1 = dims[d][2], n = dims[d][3], k = dims[d][4];
+            int ldb = dims[d][5];
             int acc = mode & 1, rows = m1 - m0;
             float *a = rng_array(&rng, (size_t)m * k, -1, 1), *b = rng_array(&rng, (size_t)k * ldb, -1, 1);
             float *bias = rng_array(&rng, (size_t)rows, -1, 1), *res = rng_array(&rng, (size_t)rows * n, -1, 1);
@@ -314,8 +319,8 @@ static void test_gemm_inplace_b(void)
             oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cpk, n, acc, &epi);
             oct__sgemm_pack_b(-1);
             if (memcmp(cin, cpk, (size_t)rows * n * sizeof(float)) != 0) {
-                printf("\n  gemm %dx%dx%d rows %d..%d ldb %d mode %d: B in place differs from B packed\n", m, n, k,
-                       m0, m1, ldb, mode);
+                printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: B in place differs from B packed\n", isa,
+                       m, n, k, m0, m1, ldb, mode);
                 CU_FAIL("B in place differs from B packed");
             }
             size_t bad = 0;
@@ -341,6 +346,7 @@ static void test_gemm_inplace_b(void)
             CU_ASSERT_EQUAL(bad, 0);
             free(cpk), free(cin), free(ap), free(c0), free(res), free(bias), free(b), free(a);
         }
+    }
 }
 
 /* $OCTCL_CPU_IMPLICIT takes 0, 1 or empty; another value is refused when the context is
