@@ -246,6 +246,8 @@ typedef struct {
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
+
+#include "lanes.h"
 #define OCT__DK_TARGET __attribute__((target("avx512f")))
 #define OCT__DK_INLINE __attribute__((always_inline)) inline
 
@@ -986,6 +988,12 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
     (void)n;
     size_t per = oct__wino_tiles(ho, wo), tiles = per;
     int mn = ci < co ? ci : co;
+    /* Without the direct kernel (CPUs without AVX-512, OCTCL_CPU_PATH=gemm) the other way
+     * is im2col + SGEMM: on the AMD EPYC with the AVX2 kernels, every 3x3 layer of
+     * Oct-ResNet-50 alpha 0.5 ran faster as Winograd (7x7 planes 2.4x, 28x28 low bands
+     * 1.7x, none slower; the pass 69.8 -> 57.2 ms), OctNetMini's 3 -> 64 stem slower
+     * (0.74-0.81x): a few input channels make short GEMMs and whole transforms. */
+    if (!st->direct) return mn >= 16;
     if (mn < 32 || tiles < 48) return 0;
     if (per * 4 * 5 > (size_t)ho * wo * 6) return tiles >= 64; /* over 20% of the outputs wasted */
     if (mn < 64) return ci + co >= 96 || tiles >= 512;
@@ -1137,6 +1145,7 @@ typedef struct {
     size_t tiles, tb;   /* over the batch; per block */
     int groups;         /* output-channel groups of the shared mode (whole GEMM strips) */
     int mr;
+    int simd;           /* the transforms' instructions (winograd.h) */
     size_t vf;          /* floats of a block's transformed input, at the start of each scratch */
     /* shared mode: one block [t0, t1) at a time, its input transform in thread 0's
      * scratch, cut by input channels, then its GEMMs by output-channel groups */
@@ -1153,7 +1162,7 @@ static void cpu__wino_task(void *arg, int t)
     size_t i, i1;
     while (cpu__take(&j->work, &i, &i1)) {
         if (j->phase == 0) {
-            oct__wino_input(&j->cv, j->t0, j->t1, (int)i, (int)i1, v, scratch + j->vf, j->st->direct);
+            oct__wino_input(&j->cv, j->t0, j->t1, (int)i, (int)i1, v, scratch + j->vf, j->simd);
             continue;
         }
         for (; i < i1; i++) {
@@ -1161,11 +1170,11 @@ static void cpu__wino_task(void *arg, int t)
                 int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
                 int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
                 oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf,
-                                 j->st->direct);
+                                 j->simd);
                 continue;
             }
             size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
-            oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->st->direct);
+            oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
         }
     }
     (void)ci;
@@ -1186,7 +1195,14 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0},
-                       st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, 0, -1, 0, 0, {0}};
+                       st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, -1,
+                       0, 0, {0}};
+    /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
+     * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
+    if (st->direct)
+        j.simd = OCT__WINO_AVX512;
+    else if (isa != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2))
+        j.simd = OCT__WINO_AVX2;
     const oct__view *up = x2 ? NULL : cpu__take_up(st, &j.cv.relu); /* added in the output stores */
     if (up) {
         j.cv.up = cpu__image(up, 0);
@@ -1643,6 +1659,7 @@ static oct_status cpu_gap(oct_context *ctx, const oct__gap_op *op)
  * batch's time. */
 typedef struct {
     const oct__linear_op *op;
+    int avx512;       /* 1: cpu__lin_rows_512, 0: cpu__lin_rows_256 (AVX2 + FMA) */
     cpu__chunks work; /* over the outputs */
 } cpu__lin_job;
 
@@ -1671,8 +1688,37 @@ static OCT__DK_TARGET void cpu__lin_rows_512(const oct__linear_op *op, size_t o0
         }
     }
 }
-#else
-static void cpu__lin_rows_512(const oct__linear_op *op, size_t o0, size_t o1) { (void)op, (void)o0, (void)o1; }
+
+/* cpu__lin_rows_512 for AVX2 + FMA: 8 lanes, two accumulators, then the lanes summed. */
+static __attribute__((target("avx2,fma"))) void cpu__lin_rows_256(const oct__linear_op *op, size_t o0, size_t o1)
+{
+    int n = op->n, in = op->in, out = op->out;
+    const float *x = op->x->host, *bias = op->bias ? op->bias->host : NULL;
+    float *y = op->y->host;
+    for (size_t o = o0; o < o1; o++) {
+        const float *w = op->weight->host + o * (size_t)in;
+        for (int b = 0; b < n; b++) {
+            const float *xb = x + (size_t)b * in;
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            int i = 0;
+            for (; i + 16 <= in; i += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(xb + i), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(xb + i + 8), a1);
+            }
+            for (; i < in; i += 8) {
+                __m256i m = oct__lanes8(0, in - i);
+                a0 = _mm256_fmadd_ps(_mm256_maskload_ps(w + i, m), _mm256_maskload_ps(xb + i, m), a0);
+            }
+            __m256 a = _mm256_add_ps(a0, a1);
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            float v = _mm_cvtss_f32(h);
+            y[(size_t)b * out + o] = bias ? bias[o] + v : v;
+        }
+    }
+}
+#define OCT__CPU_HAVE_LIN 1
 #endif
 
 static void cpu__lin_task(void *arg, int t)
@@ -1680,7 +1726,15 @@ static void cpu__lin_task(void *arg, int t)
     (void)t;
     cpu__lin_job *j = arg;
     size_t o0, o1;
-    while (cpu__take(&j->work, &o0, &o1)) cpu__lin_rows_512(j->op, o0, o1);
+#ifdef OCT__CPU_HAVE_LIN
+    while (cpu__take(&j->work, &o0, &o1))
+        if (j->avx512)
+            cpu__lin_rows_512(j->op, o0, o1);
+        else
+            cpu__lin_rows_256(j->op, o0, o1);
+#else
+    (void)j, (void)o0, (void)o1;
+#endif
 }
 
 static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
@@ -1690,8 +1744,14 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     cpu__unpack(ctx->state, op->y->host);
     oct__cpu_state *st = ctx->state;
     st->macs_done += (long long)n * in * out;
-    if (st->direct && in > 0) { /* dot products, threads over outputs */
-        cpu__lin_job j = {op, {0}};
+    /* Dot products, threads over outputs: AVX-512, or AVX2 where a vector GEMM runs on a
+     * CPU with it (AVX2-only CPUs; OCTCL_CPU_PATH=gemm). */
+    int avx2 = oct__sgemm_isa() != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2);
+#ifndef OCT__CPU_HAVE_LIN
+    avx2 = 0;
+#endif
+    if ((st->direct || avx2) && in > 0) {
+        cpu__lin_job j = {op, st->direct, {0}};
         cpu__chunk(st, &j.work, (size_t)out, 16, (size_t)n * in * out, OCT__CPU_PAR_MACS);
         oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__lin_task, &j);
         return OCT_OK;

@@ -1,8 +1,8 @@
-/* lanes.h — the 16-lane AVX-512 mask of lanes [lo, hi), clamped to [0, 16]: what the
- * CPU backend's masked loads and stores use for a run of floats that starts before or
- * ends inside a vector (Winograd's transforms, the channel-lane path's gather, the
- * implicit im2col's panels). Included only where <immintrin.h> is (x86-64 with GCC or
- * Clang). */
+/* lanes.h — the 16-lane AVX-512 mask of lanes [lo, hi), clamped to [0, 16], and the
+ * 8-lane AVX2 one: what the CPU backend's masked loads and stores use for a run of
+ * floats that starts before or ends inside a vector (Winograd's transforms, the
+ * channel-lane path's gather, the implicit im2col's panels). Included only where
+ * <immintrin.h> is (x86-64 with GCC or Clang). */
 #ifndef OCT_LANES_H
 #define OCT_LANES_H
 
@@ -14,6 +14,15 @@ static inline __mmask16 oct__lanes16(int lo, int hi)
     if (hi > 16) hi = 16;
     if (hi <= lo) return 0;
     return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* Lanes [lo, hi) of 8 as an AVX2 vector mask (all bits set in those lanes), for
+ * _mm256_maskload_ps / _mm256_maskstore_ps; any lo and hi. */
+__attribute__((target("avx2"))) static inline __m256i oct__lanes8(int lo, int hi)
+{
+    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
 }
 
 #endif /* OCT_LANES_H */

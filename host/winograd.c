@@ -288,9 +288,9 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
                 r0 = _mm512_add_ps(r0, ua);
                 r1 = _mm512_add_ps(r1, ub);
             }
-            if (cv->relu) {
-                r0 = _mm512_max_ps(r0, zero);
-                r1 = _mm512_max_ps(r1, zero);
+            if (cv->relu) { /* max(0, r): r when either is NaN or both are zeros, as v < 0 ? 0 : v */
+                r0 = _mm512_max_ps(zero, r0);
+                r1 = _mm512_max_ps(zero, r1);
             }
             _mm512_mask_storeu_ps(yp, m0, r0);
             _mm512_mask_storeu_ps(yp + 16, m1, r1);
@@ -298,6 +298,130 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
     }
 }
 #define OCT__W_HAVE_512 1
+
+#define OCT__W_AVX2 __attribute__((target("avx2")))
+
+/* Lanes 0, 2, .., 14 (even) or 1, 3, .., 15 (odd) of the 16 floats a then b. */
+OCT__W_AVX2 static inline __m256 wino_even8(__m256 a, __m256 b)
+{
+    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+OCT__W_AVX2 static inline __m256 wino_odd8(__m256 a, __m256 b)
+{
+    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* wino_in_seg_512 for AVX2: 8 tiles a vector, the padding from masked loads. */
+static OCT__W_AVX2 void wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int c0,
+                                        int c1, float *v, size_t vs, size_t cs)
+{
+    int y0 = 2 * ty - cv->pad;
+    for (int c = c0; c < c1; c++) {
+        const float *plane = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + (size_t)c * cv->h * cv->w
+                                        : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
+        float *vc = v + (size_t)c * cs;
+        for (int g = 0; g < len; g += 8) {
+            int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
+            __m256i ma = oct__lanes8(-q, cv->w - q), mb = oct__lanes8(-q - 8, cv->w - q - 8);
+            __m256i mc = oct__lanes8(-q - 2, cv->w - q - 2), md = oct__lanes8(-q - 10, cv->w - q - 10);
+            __m256 d[4][4];
+            for (int i = 0; i < 4; i++) {
+                int iy = y0 + i;
+                if (iy < 0 || iy >= cv->h) {
+                    d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm256_setzero_ps();
+                    continue;
+                }
+                const float *rp = plane + (size_t)iy * cv->w + q; /* may point before the row: masked */
+                __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
+                __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
+                d[i][0] = wino_even8(a, bb);
+                d[i][1] = wino_odd8(a, bb);
+                d[i][2] = wino_even8(a2, b2);
+                d[i][3] = wino_odd8(a2, b2);
+            }
+            __m256 t[4][4];
+            for (int j = 0; j < 4; j++) {
+                t[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
+                t[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
+                t[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
+                t[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
+            }
+            float *o = vc + g;
+            __m256 r[16];
+            for (int i = 0; i < 4; i++) {
+                r[4 * i + 0] = _mm256_sub_ps(t[i][0], t[i][2]);
+                r[4 * i + 1] = _mm256_add_ps(t[i][1], t[i][2]);
+                r[4 * i + 2] = _mm256_sub_ps(t[i][2], t[i][1]);
+                r[4 * i + 3] = _mm256_sub_ps(t[i][1], t[i][3]);
+            }
+            if (len - g >= 8) {
+                for (int e = 0; e < 16; e++) _mm256_storeu_ps(o + (size_t)e * vs, r[e]);
+            } else {
+                __m256i st = oct__lanes8(0, len - g);
+                for (int e = 0; e < 16; e++) _mm256_maskstore_ps(o + (size_t)e * vs, st, r[e]);
+            }
+        }
+    }
+}
+
+/* wino_out_seg_512 for AVX2: 8 tiles (16 outputs of each row) a step. */
+static OCT__W_AVX2 void wino_out_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int o,
+                                         float bv, const float *m, size_t ms)
+{
+    const __m256 zero = _mm256_setzero_ps(), bias = _mm256_set1_ps(bv);
+    const __m256i dlo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), dhi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
+    size_t hwo = (size_t)cv->ho * cv->wo;
+    float *y = cv->y + (size_t)b * cv->ys + (size_t)o * hwo + (size_t)(2 * ty) * cv->wo;
+    int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2;
+    const float *up = wino_up_at(cv, b, o, ty, tx);
+    for (int g = 0; g < len; g += 8) {
+        __m256 ua = zero, ub = zero;
+        if (up) {
+            __m256 u = _mm256_maskload_ps(up + g, oct__lanes8(0, len - g));
+            ua = _mm256_permutevar8x32_ps(u, dlo);
+            ub = _mm256_permutevar8x32_ps(u, dhi);
+        }
+        __m256 e[16];
+        for (int i = 0; i < 16; i++) e[i] = _mm256_loadu_ps(m + (size_t)i * ms + g); /* past len: unused lanes */
+        __m256 s[2][4];
+        for (int j = 0; j < 4; j++) {
+            s[0][j] = _mm256_add_ps(_mm256_add_ps(e[j], e[4 + j]), e[8 + j]);
+            s[1][j] = _mm256_sub_ps(_mm256_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+        }
+        int x0 = 2 * (tx + g), cols = cv->wo - x0 < 2 * (len - g) ? cv->wo - x0 : 2 * (len - g);
+        __m256i m0 = oct__lanes8(0, cols), m1 = oct__lanes8(0, cols - 8);
+        for (int i = 0; i < rows; i++) {
+            __m256 y0 = _mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), s[i][2]);
+            __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(s[i][1], s[i][2]), s[i][3]);
+            __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1); /* tiles 0,1,4,5 | 2,3,6,7 */
+            __m256 r0 = _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), bias);
+            __m256 r1 = _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x31), bias);
+            float *yp = y + (size_t)i * cv->wo + x0;
+            if (cv->accumulate) {
+                r0 = _mm256_add_ps(r0, _mm256_maskload_ps(yp, m0));
+                r1 = _mm256_add_ps(r1, _mm256_maskload_ps(yp + 8, m1));
+            }
+            if (up) {
+                r0 = _mm256_add_ps(r0, ua);
+                r1 = _mm256_add_ps(r1, ub);
+            }
+            if (cv->relu) { /* as wino_out_seg_512 */
+                r0 = _mm256_max_ps(zero, r0);
+                r1 = _mm256_max_ps(zero, r1);
+            }
+            if (cols >= 16) {
+                _mm256_storeu_ps(yp, r0);
+                _mm256_storeu_ps(yp + 8, r1);
+            } else {
+                _mm256_maskstore_ps(yp, m0, r0);
+                _mm256_maskstore_ps(yp + 8, m1, r1);
+            }
+        }
+    }
+}
+#define OCT__W_HAVE_256 1
 #endif
 
 /* ------------------------------------------------------------------------------------ */
@@ -333,7 +457,7 @@ static size_t wino_row_floats(const oct__wino_conv *c, size_t tb)
 }
 
 void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
-                     int avx512)
+                     int simd)
 {
     int th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
     size_t tb = t1 - t0, per = (size_t)th * tw, vs = (size_t)(cv->c1 + cv->c2) * tb, row = wino_row_floats(cv, tb);
@@ -345,8 +469,15 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
         size_t k0 = t - t0;
         int n = 2 * len + 2, x0 = 2 * tx - cv->pad;
 #ifdef OCT__W_HAVE_512
-        if (avx512) {
+        if (simd == OCT__WINO_AVX512) {
             wino_in_seg_512(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb);
+            t += (size_t)len;
+            continue;
+        }
+#endif
+#ifdef OCT__W_HAVE_256
+        if (simd == OCT__WINO_AVX2) {
+            wino_in_seg_256(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb);
             t += (size_t)len;
             continue;
         }
@@ -354,7 +485,7 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
         for (int c = c0; c < c1; c++) {
             for (int i = 0; i < 4; i++) wino_row(cv, b, c, 2 * ty - cv->pad + i, x0, n, r + (size_t)i * row);
             float *vc = v + (size_t)c * tb + k0;
-            if (avx512)
+            if (simd == OCT__WINO_AVX512)
                 wino_in_512(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
             else
                 wino_in_any(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
@@ -364,7 +495,7 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
 }
 
 void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
-                      int avx512)
+                      int simd)
 {
     int ci = cv->c1 + cv->c2, cog = o1 - o0, th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
     size_t tb = t1 - t0, per = (size_t)th * tw, row = wino_row_floats(cv, tb);
@@ -386,13 +517,20 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
             int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
             const float *mk = m + (size_t)o * tb + (t - t0);
 #ifdef OCT__W_HAVE_512
-            if (avx512) {
+            if (simd == OCT__WINO_AVX512) {
                 wino_out_seg_512(cv, b, ty, tx, len, o0 + o, bias, mk, ms);
                 t += (size_t)len;
                 continue;
             }
 #endif
-            if (avx512)
+#ifdef OCT__W_HAVE_256
+            if (simd == OCT__WINO_AVX2) {
+                wino_out_seg_256(cv, b, ty, tx, len, o0 + o, bias, mk, ms);
+                t += (size_t)len;
+                continue;
+            }
+#endif
+            if (simd == OCT__WINO_AVX512)
                 wino_out_512(mk, ms, len, ob, ob + row);
             else
                 wino_out_any(mk, ms, len, ob, ob + row);
@@ -400,7 +538,7 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
             float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
             const float *up = wino_up_at(cv, b, o0 + o, ty, tx);
             for (int i = 0; i < 2 && oy + i < cv->ho; i++) {
-                if (avx512)
+                if (simd == OCT__WINO_AVX512)
                     wino_store_512(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
                                    cv->relu, up);
                 else
@@ -412,10 +550,10 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
     }
 }
 
-void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512)
+void oct__wino_run(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, float *scratch, int simd)
 {
     size_t vf = oct__wino_vfloats(cv, t1 - t0);
     if (t1 <= t0 || o1 <= o0) return;
-    oct__wino_input(cv, t0, t1, 0, cv->c1 + cv->c2, scratch, scratch + vf, avx512);
-    oct__wino_output(cv, t0, t1, o0, o1, scratch, scratch + vf, avx512);
+    oct__wino_input(cv, t0, t1, 0, cv->c1 + cv->c2, scratch, scratch + vf, simd);
+    oct__wino_output(cv, t0, t1, o0, o1, scratch, scratch + vf, simd);
 }

@@ -55,18 +55,22 @@ size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog);
 size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb);
 size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog);
 
+/* The transforms' instructions: plain C, AVX2 (8 tiles a vector) or AVX-512F (16); the
+ * caller checks the CPU has them. All three give the same bits: the same additions in
+ * the same order, ReLU as v < 0 ? 0 : v (NaN and -0 kept). */
+enum { OCT__WINO_PLAIN = 0, OCT__WINO_AVX2 = 1, OCT__WINO_AVX512 = 2 };
+
 /* Tiles [t0, t1) (over the whole batch) of output channels [o0, o1): transform the input
  * patches, 16 GEMMs, transform back and store with bias, accumulate and ReLU. scratch:
- * oct__wino_scratch(c, t1 - t0, o1 - o0) floats, 64-byte aligned. avx512: 1 runs the
- * transforms compiled for AVX-512F (the caller checked the CPU has it). */
-void oct__wino_run(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, float *scratch, int avx512);
+ * oct__wino_scratch(c, t1 - t0, o1 - o0) floats, 64-byte aligned. simd: OCT__WINO_*. */
+void oct__wino_run(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, float *scratch, int simd);
 
 /* The two halves of oct__wino_run, for threads that share one block: the input transform
  * of channels [c0, c1) into v (oct__wino_vfloats(c, t1 - t0)); then, once every channel
  * is in v, the GEMMs and output transform of channels [o0, o1). work: oct__wino_work. */
 void oct__wino_input(const oct__wino_conv *c, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
-                     int avx512);
+                     int simd);
 void oct__wino_output(const oct__wino_conv *c, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
-                      int avx512);
+                      int simd);
 
 #endif /* OCT_WINOGRAD_H */

@@ -32,15 +32,20 @@
 #define CANARY CONV_CANARY
 
 /* g_cpu: the automatic choice; g_on, g_off: contexts made with $OCTCL_CPU_WINOGRAD=1
- * and 0 (the backend reads it when a context is made). */
-static oct_context *g_ref, *g_cpu, *g_on, *g_off;
+ * and 0 (the backend reads it when a context is made); g_gemm: forced on with
+ * $OCTCL_CPU_PATH=gemm, what a CPU without AVX-512 runs (the AVX2 transforms and
+ * linear layer where a vector GEMM kernel runs). */
+static oct_context *g_ref, *g_cpu, *g_on, *g_off, *g_gemm;
 
 typedef struct {
     int n, c1, c2, co, h, w, pad, bias, acc, relu, res;
 } wcase;
 
 /* The cpu context of a mode: "1" forced on, "0" off, "" automatic. */
-static oct_context *cpu_of(const char *mode) { return !strcmp(mode, "1") ? g_on : !strcmp(mode, "0") ? g_off : g_cpu; }
+static oct_context *cpu_of(const char *mode)
+{
+    return !strcmp(mode, "1") ? g_on : !strcmp(mode, "0") ? g_off : !strcmp(mode, "gemm") ? g_gemm : g_cpu;
+}
 
 /* One case on one context (convcase.c), its 3x3 kernel: y (LEAD + n co ho wo + TAIL
  * floats, canaries around, the tensor holding y0 first). */
@@ -132,6 +137,23 @@ static void test_kernels(void)
     oct__sgemm_force(-1);
 }
 
+/* The cases forced on without the direct kernel (OCTCL_CPU_PATH=gemm), under each GEMM
+ * kernel the CPU has: the AVX2 transforms with the AVX2 kernel (B read in place where
+ * its rows are 16-float aligned) and with the AVX-512 one, the plain transforms with the
+ * scalar kernel. */
+static void test_no_direct(void)
+{
+    static const int isas[] = {OCT__GEMM_SCALAR, OCT__GEMM_AVX2, OCT__GEMM_AVX512};
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+        if (!oct__sgemm_supported(isas[k])) continue;
+        CU_ASSERT_FATAL(oct__sgemm_force(isas[k]));
+        rng_t rng = {3100 + k};
+        for (size_t i = 0; i < sizeof g_cases / sizeof g_cases[0]; i++)
+            CU_ASSERT_EQUAL(check_case(&g_cases[i], "gemm", &rng), 0);
+    }
+    oct__sgemm_force(-1);
+}
+
 /* The cases forced on with 1, 2, 3 and 7 threads: whole blocks taken by the threads and
  * one block at a time shared by channel groups are each taken by some case at some count
  * (640 tiles: whole blocks from 1 to 3 threads, shared from 7; 196: whole from 1,
@@ -155,48 +177,95 @@ static void test_thread_counts(void)
     g_on = save;
 }
 
-/* oct__wino_run directly, with the AVX-512 transforms (where the CPU has them) and the
- * plain ones, over the whole batch in blocks of 5 tiles and two channel groups: against
- * the reference's conv2d. */
-static void test_transforms(void)
+/* Whether the CPU can run the transforms of level simd (winograd.h). */
+static int simd_supported(int simd)
 {
-    rng_t rng = {4242};
-    const int n = 2, c1 = 6, c2 = 3, co = 19, h = 11, w = 21, pad = 1;
+    if (simd == OCT__WINO_AVX512) return __builtin_cpu_supports("avx512f");
+    if (simd == OCT__WINO_AVX2) return __builtin_cpu_supports("avx2");
+    return 1;
+}
+
+/* oct__wino_run directly over the whole batch in blocks of 5 tiles and two channel
+ * groups, with each level of transforms the CPU has (plain, AVX2, AVX-512): against the
+ * reference's conv2d, and bit for bit against the plain transforms (the same additions
+ * in the same order; the GEMM is the same). Even sizes add the upsampled plane (up), odd
+ * ones not. A second pass puts NaN and -0 in the input: every level must give the plain
+ * one's bits, NaN kept through the ReLU (v < 0 ? 0 : v) as PyTorch keeps it. */
+static void transforms_case(int h, int w, int with_up)
+{
+    rng_t rng = {4242u + (unsigned)h};
+    const int n = 2, c1 = 6, c2 = 3, co = 19, pad = 1;
     int ho = h, wo = w, isa = oct__sgemm_isa(), mr = oct__sgemm_mr(isa);
     size_t nx1 = (size_t)n * c1 * h * w, nx2 = (size_t)n * c2 * h * w, ny = (size_t)n * co * ho * wo;
+    size_t nup = with_up ? (size_t)n * co * (ho / 2) * (wo / 2) : 1;
     float *x1 = rng_array(&rng, nx1, -2, 2), *x2 = rng_array(&rng, nx2, -2, 2);
     float *w1 = rng_array(&rng, (size_t)co * c1 * 9, -2, 2), *w2 = rng_array(&rng, (size_t)co * c2 * 9, -2, 2);
     float *b1 = rng_array(&rng, co, -2, 2), *b2 = rng_array(&rng, co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
-    float *want = malloc((LEAD + ny + TAIL) * sizeof *want), *got = malloc(ny * sizeof *got);
+    float *up = rng_array(&rng, nup, -2, 2);
+    float *want = malloc((LEAD + ny + TAIL) * sizeof *want), *got[3] = {0};
     float *bias = malloc(co * sizeof *bias);
     float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u);
-    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && want && got && bias && u);
-    wcase c = {n, c1, c2, co, h, w, pad, 1, 1, 1, 0};
+    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && up && want && bias && u);
+    /* The reference: relu((sum + bias) + old), or with up, (sum + bias) + old and then
+     * relu(that + up) here. */
+    wcase c = {n, c1, c2, co, h, w, pad, 1, 1, !with_up, 0};
     CU_ASSERT_FATAL(run_case(g_ref, &c, x1, x2, w1, w2, b1, b2, NULL, y0, want) == OCT_OK);
+    if (with_up)
+        for (size_t i = 0; i < ny; i++) {
+            size_t xx = i % (size_t)wo, yy = i / (size_t)wo % (size_t)ho, bo = i / ((size_t)wo * ho);
+            float v = want[LEAD + i] + up[(bo * (size_t)(ho / 2) + yy / 2) * (size_t)(wo / 2) + xx / 2];
+            want[LEAD + i] = v < 0 ? 0 : v;
+        }
     for (int o = 0; o < co; o++) bias[o] = b1[o] + b2[o];
     oct__wino_weights(w1, c1, w2, c2, co, isa, u);
     size_t tiles = (size_t)n * oct__wino_tiles(ho, wo);
-    for (int avx = 0; avx <= 1; avx++) {
-        if (avx && !__builtin_cpu_supports("avx512f")) continue;
-        memcpy(got, y0, ny * sizeof *got);
-        oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, got,
-                             (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1, NULL, 0};
-        int half = (co + mr - 1) / mr / 2 * mr;
-        size_t need = oct__wino_scratch(&cv, 5, co);
-        float *scratch = NULL;
-        CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, need * sizeof(float)) == 0);
-        for (size_t t0 = 0; t0 < tiles; t0 += 5) {
-            size_t t1 = t0 + 5 < tiles ? t0 + 5 : tiles;
-            oct__wino_run(&cv, t0, t1, 0, half, scratch, avx);
-            oct__wino_run(&cv, t0, t1, half, co, scratch, avx);
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { /* NaN and -0 in the input */
+            x1[5] = NAN, x1[nx1 / 2] = -0.0f, x2[7] = NAN;
+            for (size_t i = 0; i < nx1; i += 13) x1[i] = -0.0f;
         }
-        free(scratch);
-        char what[64];
-        snprintf(what, sizeof what, "oct__wino_run avx512=%d", avx);
-        CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
+        for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
+            if (!simd_supported(simd)) continue;
+            float *y = got[simd] = malloc(ny * sizeof *y);
+            CU_ASSERT_FATAL(y != NULL);
+            memcpy(y, y0, ny * sizeof *y);
+            oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, y,
+                                 (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1,
+                                 with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2)};
+            int half = (co + mr - 1) / mr / 2 * mr;
+            size_t need = oct__wino_scratch(&cv, 5, co);
+            float *scratch = NULL;
+            CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, need * sizeof(float)) == 0);
+            for (size_t t0 = 0; t0 < tiles; t0 += 5) {
+                size_t t1 = t0 + 5 < tiles ? t0 + 5 : tiles;
+                oct__wino_run(&cv, t0, t1, 0, half, scratch, simd);
+                oct__wino_run(&cv, t0, t1, half, co, scratch, simd);
+            }
+            free(scratch);
+            char what[96];
+            snprintf(what, sizeof what, "oct__wino_run %dx%d up=%d simd=%d pass %d", h, w, with_up, simd, pass);
+            if (pass == 0)
+                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
+            if (simd > OCT__WINO_PLAIN && memcmp(y, got[OCT__WINO_PLAIN], ny * sizeof *y) != 0) {
+                printf("\n  %s: not the plain transforms' bits\n", what);
+                CU_FAIL("transform levels differ");
+            }
+        }
+        if (pass == 1) { /* the NaN reached the outputs over it, and the ReLU kept it */
+            size_t nan = 0;
+            for (size_t i = 0; i < ny; i++) nan += isnan(got[OCT__WINO_PLAIN][i]) != 0;
+            CU_ASSERT(nan >= 2 * (size_t)co);
+        }
+        for (int k = 0; k < 3; k++) free(got[k]), got[k] = NULL;
     }
-    free(u), free(bias), free(got), free(want), free(y0), free(b2), free(b1), free(w2), free(w1);
+    free(u), free(bias), free(want), free(up), free(y0), free(b2), free(b1), free(w2), free(w1);
     free(x2), free(x1);
+}
+
+static void test_transforms(void)
+{
+    transforms_case(11, 21, 0); /* odd: half tiles at the right and bottom */
+    transforms_case(10, 36, 1); /* even, with the upsampled plane; rows of 18 tiles */
 }
 
 /* oct_context_macs_executed: a conv2d adds the model's multiply-adds on the direct path,
@@ -274,10 +343,10 @@ static void test_linear(void)
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         int n = shapes[i][0], in = shapes[i][1], out = shapes[i][2], has_bias = shapes[i][3];
         float *x = rng_array(&r, (size_t)n * in, -1, 1), *w = rng_array(&r, (size_t)out * in, -1, 1);
-        float *b = rng_array(&r, (size_t)out, -1, 1), *y[2] = {NULL, NULL};
-        oct_context *c[2] = {g_ref, g_cpu};
+        float *b = rng_array(&r, (size_t)out, -1, 1), *y[3] = {NULL, NULL, NULL};
+        oct_context *c[3] = {g_ref, g_cpu, g_gemm}; /* g_gemm: the AVX2 dot products */
         CU_ASSERT_FATAL(x && w && b);
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 3; k++) {
             oct__buf xb = {0}, wb = {0}, bb = {0}, yb = {0};
             y[k] = malloc((size_t)n * out * sizeof(float));
             CU_ASSERT_PTR_NOT_NULL_FATAL(y[k]);
@@ -294,7 +363,8 @@ static void test_linear(void)
         char what[96];
         snprintf(what, sizeof what, "linear (%d x %d -> %d)%s", n, in, out, has_bias ? " + bias" : "");
         CU_ASSERT_EQUAL(compare_floats(what, y[0], y[1], (size_t)n * out, TOL_ABS, TOL_REL), 0);
-        free(y[1]), free(y[0]), free(b), free(w), free(x);
+        CU_ASSERT_EQUAL(compare_floats(what, y[0], y[2], (size_t)n * out, TOL_ABS, TOL_REL), 0);
+        free(y[2]), free(y[1]), free(y[0]), free(b), free(w), free(x);
     }
 }
 
@@ -504,7 +574,9 @@ int main(void)
 {
     /* g_cpu first, with the environment the test was started with. */
     if (oct_context_create("ref", &g_ref) != OCT_OK || oct_context_create("cpu", &g_cpu) != OCT_OK ||
-        conv_cpu_context("1", "", &g_on) != OCT_OK || conv_cpu_context("0", "", &g_off) != OCT_OK) {
+        conv_cpu_context("1", "", &g_on) != OCT_OK || conv_cpu_context("0", "", &g_off) != OCT_OK ||
+        setenv("OCTCL_CPU_PATH", "gemm", 1) != 0 || conv_cpu_context("1", "", &g_gemm) != OCT_OK ||
+        unsetenv("OCTCL_CPU_PATH") != 0) {
         printf("cannot create the contexts: %s\n", oct_last_error());
         return 1;
     }
@@ -515,8 +587,11 @@ int main(void)
     CU_add_test(s, "forced off: the same cases", test_off);
     CU_add_test(s, "automatic choice: the same cases", test_auto);
     CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
+    CU_add_test(s, "forced on without the direct kernel (AVX2 / plain transforms), every GEMM kernel",
+                test_no_direct);
     CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
-    CU_add_test(s, "oct__wino_run: AVX-512 and plain transforms, blocks and groups", test_transforms);
+    CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
+                test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
     CU_add_test(s, "conv_up: the upsample in the output stores equals the separate pass", test_conv_up);
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP: 0, 1, empty; others refused",
@@ -528,6 +603,7 @@ int main(void)
     CU_add_test(s, "7x7 .. 15x14 planes, accumulate, bias, ReLU", test_convg_1x1_residual);
     rc = run_cunit();
 done:
+    oct_context_free(g_gemm);
     oct_context_free(g_off);
     oct_context_free(g_on);
     oct_context_free(g_cpu);
