@@ -977,14 +977,15 @@ static const oct__view *cpu__take_up(oct__cpu_state *st, int *relu)
  * with 64 channels or more each way; its 16 GEMMs sum only ci terms each, so narrower
  * layers gain less (32 -> 32 at 28x28: 0.94 for one image, 1.06 for 8; 64 -> 32: 1.07);
  * a 7x7 plane computes 8x8 outputs (31% waste): 0.74-0.87 for one image (16 tiles),
- * 1.25-1.62 for 8. */
+ * 1.25-1.62 for 8 -- with the 32-column AVX-512 GEMM kernel; on the 16-column AVX2 one
+ * it wins at one image too (below). */
 static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
 {
     if (pad < 0) return 0;
     if (st->wino >= 0) return st->wino;
     /* Decided per image, never by the batch: a row's result must not depend on how many
-     * images share its pass (device sets and MPI ranks cut batches anywhere), so the
-     * 7x7 planes that win only from 4 images on stay on the direct kernel. */
+     * images share its pass (device sets and MPI ranks cut batches anywhere). (The GEMM
+     * kernel cpu__wino picks may change with the batch; the bits do not.) */
     (void)n;
     size_t per = oct__wino_tiles(ho, wo), tiles = per;
     int mn = ci < co ? ci : co;
@@ -994,6 +995,12 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
      * 1.7x, none slower; the pass 69.8 -> 57.2 ms), OctNetMini's 3 -> 64 stem slower
      * (0.74-0.81x): a few input channels make short GEMMs and whole transforms. */
     if (!st->direct) return mn >= 16;
+    /* 7x7 planes (16 tiles, 31% of the outputs wasted) with 64 channels or more each way:
+     * against the channel-lane path (cpu__sc_use), one thread, min of 5, Oct-ResNet-50
+     * alpha 0.5 on the AMD EPYC: the 512 -> 512 layers 1.26x faster at batch 1 (their
+     * 16 columns on the AVX2 kernel, see cpu__wino), 1.41x at 8, the low-band pairs
+     * 1.05-1.10x and 1.25x; the pass 50.7 -> 47.9 ms and 418 -> 398 ms. */
+    if (per == 16) return mn >= 64;
     if (mn < 32 || tiles < 48) return 0;
     if (per * 4 * 5 > (size_t)ho * wo * 6) return tiles >= 64; /* over 20% of the outputs wasted */
     if (mn < 64) return ci + co >= 96 || tiles >= 512;
@@ -1190,7 +1197,14 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     const oct__view *x = &op->x, *y = &op->y;
     int c2 = x2 ? x2->c : 0, co = y->c;
     const float *u = NULL;
-    int isa = oct__sgemm_isa(), mr = oct__sgemm_mr(isa);
+    int isa = oct__sgemm_isa();
+    /* 16 tiles or fewer in all (a 7x7 plane, one image): the AVX2 kernel's 16 columns
+     * fit them where the AVX-512 one would leave half of its 32 idle. Both sum the same
+     * terms in the same order (a lane is a column), so the bits do not depend on it. */
+    if (isa == OCT__GEMM_AVX512 && (size_t)y->n * oct__wino_tiles(y->h, y->w) <= 16 &&
+        oct__sgemm_supported(OCT__GEMM_AVX2))
+        isa = OCT__GEMM_AVX2;
+    int mr = oct__sgemm_mr(isa);
     OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, &u));
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
@@ -1424,7 +1438,9 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
      * products into a tile of 49 columns). */
     int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1(st) &&
                (!st->direct || (size_t)y->h * y->w >= 64);
-    if ((!st->direct && !gemm) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
+    /* Without the direct kernel, 3x3 pairs that Winograd serves run as one, stacked. */
+    int wino = k == 3 && s == 1 && cpu__wino_use(st, x1->c + x2->c, y->c, y->n, y->h, y->w, pad);
+    if ((!st->direct && !gemm && !wino) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
         (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
         oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
         OCT__TRY(cpu_conv2d(ctx, &a));
@@ -1467,7 +1483,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
         free(bias);
         return status;
     }
-    if (k == 3 && cpu__wino_use(st, x1->c + x2->c, co, n, ho, wo, pad)) {
+    if (wino) {
         one.x = op->x1, one.y = op->y;
         status = cpu__wino(st, &one, x2, op->weight2, bias, macs);
         free(bias);
