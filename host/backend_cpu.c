@@ -1673,66 +1673,49 @@ static oct_status cpu_gap(oct_context *ctx, const oct__gap_op *op)
  * many rows share its pass (device sets and MPI ranks cut batches anywhere and promise
  * each row what its device gives alone), and the head is a negligible share of a large
  * batch's time. */
+typedef float (*cpu__dot_fn)(const float *w, const float *x, int in);
+
 typedef struct {
     const oct__linear_op *op;
-    int avx512;       /* 1: cpu__lin_rows_512, 0: cpu__lin_rows_256 (AVX2 + FMA) */
+    cpu__dot_fn dot;  /* cpu__dot_512 or cpu__dot_256 */
     cpu__chunks work; /* over the outputs */
 } cpu__lin_job;
 
 #if defined(__GNUC__) && defined(__x86_64__)
-static OCT__DK_TARGET void cpu__lin_rows_512(const oct__linear_op *op, size_t o0, size_t o1)
+/* dot(w, x) over in floats: two 16-lane accumulators, then the lanes summed. */
+static OCT__DK_TARGET float cpu__dot_512(const float *w, const float *x, int in)
 {
-    int n = op->n, in = op->in, out = op->out;
-    const float *x = op->x->host, *bias = op->bias ? op->bias->host : NULL;
-    float *y = op->y->host;
-    for (size_t o = o0; o < o1; o++) {
-        const float *w = op->weight->host + o * (size_t)in;
-        for (int b = 0; b < n; b++) {
-            const float *xb = x + (size_t)b * in;
-            __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-            int i = 0;
-            for (; i + 32 <= in; i += 32) {
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(xb + i), a0);
-                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(xb + i + 16), a1);
-            }
-            for (; i < in; i += 16) {
-                __mmask16 m = cpu__lanes((size_t)(in - i));
-                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, xb + i), a0);
-            }
-            float v = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-            y[(size_t)b * out + o] = bias ? bias[o] + v : v;
-        }
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= in; i += 32) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
     }
+    for (; i < in; i += 16) {
+        __mmask16 m = cpu__lanes((size_t)(in - i));
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, x + i), a0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 }
 
-/* cpu__lin_rows_512 for AVX2 + FMA: 8 lanes, two accumulators, then the lanes summed. */
-static __attribute__((target("avx2,fma"))) void cpu__lin_rows_256(const oct__linear_op *op, size_t o0, size_t o1)
+/* The same with AVX2 + FMA: two 8-lane accumulators. */
+static __attribute__((target("avx2,fma"))) float cpu__dot_256(const float *w, const float *x, int in)
 {
-    int n = op->n, in = op->in, out = op->out;
-    const float *x = op->x->host, *bias = op->bias ? op->bias->host : NULL;
-    float *y = op->y->host;
-    for (size_t o = o0; o < o1; o++) {
-        const float *w = op->weight->host + o * (size_t)in;
-        for (int b = 0; b < n; b++) {
-            const float *xb = x + (size_t)b * in;
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-            int i = 0;
-            for (; i + 16 <= in; i += 16) {
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(xb + i), a0);
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(xb + i + 8), a1);
-            }
-            for (; i < in; i += 8) {
-                __m256i m = oct__lanes8(0, in - i);
-                a0 = _mm256_fmadd_ps(_mm256_maskload_ps(w + i, m), _mm256_maskload_ps(xb + i, m), a0);
-            }
-            __m256 a = _mm256_add_ps(a0, a1);
-            __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-            h = _mm_add_ss(h, _mm_movehdup_ps(h));
-            float v = _mm_cvtss_f32(h);
-            y[(size_t)b * out + o] = bias ? bias[o] + v : v;
-        }
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= in; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     }
+    for (; i < in; i += 8) {
+        __m256i m = oct__lanes8(0, in - i);
+        a0 = _mm256_fmadd_ps(_mm256_maskload_ps(w + i, m), _mm256_maskload_ps(x + i, m), a0);
+    }
+    __m256 a = _mm256_add_ps(a0, a1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
 }
 #define OCT__CPU_HAVE_LIN 1
 #endif
@@ -1741,16 +1724,19 @@ static void cpu__lin_task(void *arg, int t)
 {
     (void)t;
     cpu__lin_job *j = arg;
+    const oct__linear_op *op = j->op;
+    int n = op->n, in = op->in, out = op->out;
+    const float *x = op->x->host, *bias = op->bias ? op->bias->host : NULL;
+    float *y = op->y->host;
     size_t o0, o1;
-#ifdef OCT__CPU_HAVE_LIN
     while (cpu__take(&j->work, &o0, &o1))
-        if (j->avx512)
-            cpu__lin_rows_512(j->op, o0, o1);
-        else
-            cpu__lin_rows_256(j->op, o0, o1);
-#else
-    (void)j, (void)o0, (void)o1;
-#endif
+        for (size_t o = o0; o < o1; o++) {
+            const float *w = op->weight->host + o * (size_t)in;
+            for (int b = 0; b < n; b++) {
+                float v = j->dot(w, x + (size_t)b * in, in);
+                y[(size_t)b * out + o] = bias ? bias[o] + v : v;
+            }
+        }
 }
 
 static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
@@ -1762,12 +1748,15 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     st->macs_done += (long long)n * in * out;
     /* Dot products, threads over outputs: AVX-512, or AVX2 where a vector GEMM runs on a
      * CPU with it (AVX2-only CPUs; OCTCL_CPU_PATH=gemm). */
-    int avx2 = oct__sgemm_isa() != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2);
-#ifndef OCT__CPU_HAVE_LIN
-    avx2 = 0;
+    cpu__dot_fn dot = NULL;
+#ifdef OCT__CPU_HAVE_LIN
+    if (st->direct)
+        dot = cpu__dot_512;
+    else if (oct__sgemm_isa() != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2))
+        dot = cpu__dot_256;
 #endif
-    if ((st->direct || avx2) && in > 0) {
-        cpu__lin_job j = {op, st->direct, {0}};
+    if (dot && in > 0) {
+        cpu__lin_job j = {op, dot, {0}};
         cpu__chunk(st, &j.work, (size_t)out, 16, (size_t)n * in * out, OCT__CPU_PAR_MACS);
         oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__lin_task, &j);
         return OCT_OK;

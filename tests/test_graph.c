@@ -431,18 +431,25 @@ static void pool2(net *t, const char *nm, const char *in, const char *out)
     attr_ints(t, p, "strides", 2, 2, 2);
 }
 
-/* x -> split (Slice high, Slice + AvgPool low) -> OctConv 3x3 with BN + ReLU per band ->
- * merge (Resize nearest x2 of the low band, Concat). */
-static void octconv_net(net *t)
+/* The seed's split of x (c channels, h x w): x_h = x[:, :ch] ("xh"), x_l =
+ * AvgPool2(x[:, ch:]) ("xl"). */
+static void split_net(net *t, int c, int h, int w, int ch)
 {
-    net_init(t, O_C, O_H, O_W);
+    net_init(t, c, h, w);
     init_i(t, "s0", 1, 0LL);
-    init_i(t, "s1", 1, (long long)O_CH);
+    init_i(t, "s1", 1, (long long)ch);
     init_i(t, "s2", 1, 1000000LL);
     init_i(t, "ax", 1, 1LL);
     node(t, "Slice", "split_h", "x,s0,s1,ax", "xh");
     node(t, "Slice", "split_l", "x,s1,s2,ax", "xl0");
     pool2(t, "split_pool", "xl0", "xl");
+}
+
+/* x -> split (Slice high, Slice + AvgPool low) -> OctConv 3x3 with BN + ReLU per band ->
+ * merge (Resize nearest x2 of the low band, Concat). */
+static void octconv_net(net *t)
+{
+    split_net(t, O_C, O_H, O_W, O_CH);
     conv(t, "hh", "xh", "hh_o", O_CH, O_OH, 3);
     pool2(t, "down", "xh", "d");
     conv(t, "hl", "d", "hl_o", O_CH, O_OL, 3);
@@ -575,14 +582,7 @@ enum { MERGE_SCALES, MERGE_SIZES, MERGE_LOW_FIRST, MERGE_SHARED };
  * output is then Concat(GAP(merge), GAP(resized)). */
 static void merge_net(net *t, int h, int w, int mode)
 {
-    net_init(t, M_C, h, w);
-    init_i(t, "s0", 1, 0LL);
-    init_i(t, "s1", 1, (long long)M_CH);
-    init_i(t, "s2", 1, 1000000LL);
-    init_i(t, "ax", 1, 1LL);
-    node(t, "Slice", "split_h", "x,s0,s1,ax", "xh");
-    node(t, "Slice", "split_l", "x,s1,s2,ax", "xl0");
-    pool2(t, "split_pool", "xl0", "xl");
+    split_net(t, M_C, h, w, M_CH);
     oct__onnx_node *r;
     if (mode == MERGE_SIZES) {
         init_i(t, "sz", 4, 1LL, (long long)M_CL, (long long)h, (long long)w);
