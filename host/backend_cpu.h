@@ -19,8 +19,11 @@ void oct__host_describe(oct_backend be, oct_device_info *info);
  * is created) or by oct__cpu_force_path (which wins while set):
  *   auto    (default) what this CPU runs fastest: the AVX-512 direct kernel for stride-1
  *           convolutions, AVX-512 rows for pooling, resize and depthwise convolutions
- *   gemm    what a CPU without AVX-512 runs: every convolution on im2col + sgemm (the
- *           sgemm's ISA is $OCTCL_GEMM's), scalar pooling / resize / depthwise rows
+ *   gemm    what a CPU without AVX-512 runs: no direct or channel-lane kernel; 3x3
+ *           stride-1 convolutions of 16+ channels each way on Winograd (AVX2 transforms
+ *           where the GEMM kernel is a vector one), the rest on GEMMs (packed 1x1,
+ *           implicit im2col, im2col; the sgemm's ISA is $OCTCL_GEMM's), the linear head
+ *           as AVX2 dot products, scalar pooling / resize / depthwise rows
  *   im2col  auto, but every general convolution (convg) on im2col + sgemm, 1x1 and
  *           depthwise included (also $OCTCL_CPU_CONVG=im2col, the older spelling)
  * An unknown value fails context creation with OCT_ERR_BAD_SIZE naming it. */
