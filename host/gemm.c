@@ -106,7 +106,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const fl
     kernel_avx2_rows(0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
-/* R rows (8, or 7 for oct__sgemm_kernel_rows) x 32 columns; R and `packed` are constants
+/* R rows (8, or 7 for oct__sgemm_kernel_rows) x 16 W columns (W = 2: 32; 1: a narrow last
+ * strip of the in-place product, apacked_direct); R, W and `packed` are constants
  * in each instantiation below, so the loops unroll, the accumulators stay in registers
  * and the untaken parts fold away. B is a 64-byte aligned panel (packed: rows 32 floats
  * apart) or rows of a plain matrix ldb floats apart. With e (the product's last K
@@ -115,44 +116,41 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const fl
  * of epi_avx512 -- (c + bias) + res, then v < 0 ? 0 : v (a -0 or a NaN stays) -- on the
  * same values, without storing C and reading it back. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_rows(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
-                   size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
+kernel_avx512_rows_w(const int R, const int W, const int packed, int kc, const float *a, const float *b, size_t ldb,
+                     float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
-    __m512 c0[8], c1[8];
-    OCT__UNROLL for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++, a += R, b += packed ? 32 : ldb) {
-        __m512 b0 = packed ? _mm512_load_ps(b) : _mm512_loadu_ps(b);
-        __m512 b1 = packed ? _mm512_load_ps(b + 16) : _mm512_loadu_ps(b + 16);
+    __m512 acc[8][2];
+    OCT__UNROLL for (int i = 0; i < R; i++) OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
+        __m512 bv[2];
+        OCT__UNROLL for (int v = 0; v < W; v++) bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
         OCT__UNROLL for (int i = 0; i < R; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
-            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+            OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
     }
     const __m512 zero = _mm512_setzero_ps();
     OCT__UNROLL for (int i = 0; i < R; i++) {
         float *ci = c + i * ldc;
-        if (add) {
-            c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);
-            c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);
-        }
-        if (e) {
-            __m512 bv = _mm512_set1_ps(e->bias ? e->bias[r0 + i] : 0.0f);
-            c0[i] = _mm512_add_ps(c0[i], bv);
-            c1[i] = _mm512_add_ps(c1[i], bv);
-            if (e->res) {
-                const float *q = e->res + (size_t)(r0 + i) * e->rs + j0;
-                c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(q));
-                c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(q + 16));
+        OCT__UNROLL for (int v = 0; v < W; v++) {
+            __m512 t = acc[i][v];
+            if (add) t = _mm512_add_ps(_mm512_loadu_ps(ci + 16 * v), t);
+            if (e) {
+                t = _mm512_add_ps(t, _mm512_set1_ps(e->bias ? e->bias[r0 + i] : 0.0f));
+                if (e->res) t = _mm512_add_ps(t, _mm512_loadu_ps(e->res + (size_t)(r0 + i) * e->rs + j0 + 16 * v));
+                if (e->relu) t = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(t, zero, _CMP_NLT_UQ), t);
             }
-            if (e->relu) {
-                c0[i] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(c0[i], zero, _CMP_NLT_UQ), c0[i]);
-                c1[i] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(c1[i], zero, _CMP_NLT_UQ), c1[i]);
-            }
+            _mm512_storeu_ps(ci + 16 * v, t);
         }
-        _mm512_storeu_ps(ci, c0[i]);
-        _mm512_storeu_ps(ci + 16, c1[i]);
     }
+}
+
+/* The 32-column tile (two vectors a row). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+kernel_avx512_rows(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
+                   size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows_w(R, 2, packed, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
@@ -167,12 +165,19 @@ __attribute__((target("avx512f"))) static void kernel_avx512_r7(int kc, const fl
     kernel_avx512_rows(7, 1, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
 }
 
-/* The 8-row kernel on rows of a plain B (row stride ldb), with the epilogue e. */
+/* The 8-row kernel on rows of a plain B (row stride ldb), with the epilogue e; 32
+ * columns, or 16 (_ldb16). */
 __attribute__((target("avx512f"))) static void kernel_avx512_ldb(int kc, const float *a, const float *b, size_t ldb,
                                                                   float *c, size_t ldc, int add,
                                                                   const oct__gemm_epi *e, int r0, size_t j0)
 {
     kernel_avx512_rows(8, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+__attribute__((target("avx512f"))) static void kernel_avx512_ldb16(int kc, const float *a, const float *b,
+                                                                    size_t ldb, float *c, size_t ldc, int add,
+                                                                    const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows_w(8, 1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 #define OCT__GEMM_HAVE_LDB 1
 #endif
@@ -609,13 +614,17 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
     int mcb = gemm_mc;
     for (int js = 0; js < n; js += nr) {
         int cols = n - js < nr ? n - js : nr;
+        /* A last strip of 16 columns or fewer: AVX-512's 16-column kernel (a 14x14
+         * plane's 196 = 6 x 32 + 4 columns ran 7 whole 32-column tiles). */
+        int nrk = avx512 && cols <= 16 ? 16 : nr;
+        gemm_ldb_kernel kk = nrk == nr ? kern : kernel_avx512_ldb16;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
             const float *bp = b + (size_t)p0 * ldb + js;
             size_t lb = (size_t)ldb;
-            if (cols < nr) {
-                pack_b(b, ldb, 0, p0, kc, js, cols, nr, edge);
-                bp = edge, lb = (size_t)nr;
+            if (cols < nrk) {
+                pack_b(b, ldb, 0, p0, kc, js, cols, nrk, edge);
+                bp = edge, lb = (size_t)nrk;
             }
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += mcb) {
@@ -624,12 +633,12 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                     const float *apan = apk + (size_t)(i0 + is) * kc;
                     int rows = mc - is < mr ? mc - is : mr;
                     float *cp = c + (size_t)(i0 + is - m0) * ldc + js;
-                    if (rows == mr && cols == nr) { /* the epilogue in registers */
-                        kern(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0, (size_t)js);
+                    if (rows == mr && cols == nrk) { /* the epilogue in registers */
+                        kk(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0, (size_t)js);
                         continue;
                     }
-                    kern(kc, apan, bp, lb, tile, (size_t)nr, 0, NULL, 0, 0);
-                    tile_out(tile, nr, cp, (size_t)ldc, rows, cols, add);
+                    kk(kc, apan, bp, lb, tile, (size_t)nrk, 0, NULL, 0, 0);
+                    tile_out(tile, nrk, cp, (size_t)ldc, rows, cols, add);
                     if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)js, cols, cp, (size_t)ldc);
                 }
             }

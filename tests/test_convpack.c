@@ -274,8 +274,9 @@ static void test_maxpool2(void)
 
 /* oct__sgemm_apacked_epi, B in place against B packed (memcmp), both against a double
  * sum within k-term float rounding (testutil.h's bound for the reference: set before
- * any result was seen); with the AVX-512 kernel (B in place always) and the AVX2 one (in
- * place where ldb is a multiple of 16: 3136, 208, 96, 784 here). */
+ * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 16
+ * columns or fewer on its 16-column kernel: n = 5, 33, 200, 196, 48 here) and the AVX2 one
+ * (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48). */
 static void test_gemm_inplace_b(void)
 {
     static const int dims[][6] = {
@@ -287,6 +288,8 @@ static void test_gemm_inplace_b(void)
         {17, 0, 17, 5, 7, 5},        /* narrower than a strip */
         {24, 16, 24, 33, 256, 40},   /* a whole K block, one column past a strip */
         {30, 6, 29, 784, 100, 784},  /* a 28x28 plane, rows 6..29: an edge tile of rows */
+        {24, 0, 24, 196, 128, 196},  /* a 14x14 plane: AVX-512's last 4 columns on its 16-column kernel */
+        {16, 0, 16, 48, 70, 48},     /* a whole 16-column last strip, read in place */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512};
     rng_t rng = {2024};
