@@ -25,14 +25,6 @@
 
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define OCT__W_AVX512 __attribute__((target("avx512f")))
-#define OCT__W_INLINE __attribute__((always_inline)) static inline
-#else
-#define OCT__W_AVX512
-#define OCT__W_INLINE static inline
-#endif
-
 size_t oct__wino_tiles(int ho, int wo) { return (size_t)((ho + 1) / 2) * (size_t)((wo + 1) / 2); }
 
 size_t oct__wino_weight_floats(int ci, int co, int isa) { return OCT__WINO_E * oct__sgemm_apack_floats(isa, co, ci); }
@@ -79,13 +71,13 @@ size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog)
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* The transforms (bodies compiled twice: AVX-512 and baseline)                           */
+/* The transforms in plain C (OCT__WINO_PLAIN), on patch rows copied out of the image    */
 
 /* Input transform of `len` consecutive tiles of one tile row, one channel: r[i] holds the
  * patch rows (2 len + 2 floats, zeros outside the image), tile k's patch at columns
  * 2k .. 2k + 3; v[e * vs + k] receives element e of tile k. */
-OCT__W_INLINE void wino_in_body(const float *restrict r0, const float *restrict r1, const float *restrict r2,
-                                const float *restrict r3, int len, float *restrict v, size_t vs)
+static void wino_in_rows(const float *restrict r0, const float *restrict r1, const float *restrict r2,
+                         const float *restrict r3, int len, float *restrict v, size_t vs)
 {
     for (int k = 0; k < len; k++) {
         const float *a = r0 + 2 * k, *b = r1 + 2 * k, *c = r2 + 2 * k, *d = r3 + 2 * k;
@@ -118,8 +110,7 @@ OCT__W_INLINE void wino_in_body(const float *restrict r0, const float *restrict 
 
 /* Output transform of `len` tiles of one channel: m[e * ms + k] element e of tile k;
  * o0 / o1 receive the tiles' two output rows (2 len floats each). */
-OCT__W_INLINE void wino_out_body(const float *restrict m, size_t ms, int len, float *restrict o0,
-                                 float *restrict o1)
+static void wino_out_rows(const float *restrict m, size_t ms, int len, float *restrict o0, float *restrict o1)
 {
     for (int k = 0; k < len; k++) {
         float e[16];
@@ -139,8 +130,8 @@ OCT__W_INLINE void wino_out_body(const float *restrict m, size_t ms, int len, fl
 
 /* dst[i] = relu(((sum + bias) + old) + up[i / 2]) for i < n (old when acc, up when not
  * NULL). Order of the sum as the direct kernel's store, then the upsample's resize pass. */
-OCT__W_INLINE void wino_store_body(float *restrict dst, const float *restrict src, int n, float bias, int acc,
-                                   int relu, const float *restrict up)
+static void wino_store_row(float *restrict dst, const float *restrict src, int n, float bias, int acc, int relu,
+                           const float *restrict up)
 {
     for (int i = 0; i < n; i++) {
         float v = src[i] + bias;
@@ -151,34 +142,6 @@ OCT__W_INLINE void wino_store_body(float *restrict dst, const float *restrict sr
     }
 }
 
-static OCT__W_AVX512 void wino_in_512(const float *r0, const float *r1, const float *r2, const float *r3, int len,
-                                      float *v, size_t vs)
-{
-    wino_in_body(r0, r1, r2, r3, len, v, vs);
-}
-static void wino_in_any(const float *r0, const float *r1, const float *r2, const float *r3, int len, float *v,
-                        size_t vs)
-{
-    wino_in_body(r0, r1, r2, r3, len, v, vs);
-}
-static OCT__W_AVX512 void wino_out_512(const float *m, size_t ms, int len, float *o0, float *o1)
-{
-    wino_out_body(m, ms, len, o0, o1);
-}
-static void wino_out_any(const float *m, size_t ms, int len, float *o0, float *o1)
-{
-    wino_out_body(m, ms, len, o0, o1);
-}
-static OCT__W_AVX512 void wino_store_512(float *dst, const float *src, int n, float bias, int acc, int relu,
-                                         const float *up)
-{
-    wino_store_body(dst, src, n, bias, acc, relu, up);
-}
-static void wino_store_any(float *dst, const float *src, int n, float bias, int acc, int relu, const float *up)
-{
-    wino_store_body(dst, src, n, bias, acc, relu, up);
-}
-
 /* cv->up's pixel (ty, tx) of output channel o, image b: the value tile (ty, tx)'s four
  * outputs take (NULL without cv->up). */
 static const float *wino_up_at(const struct oct__wino_conv_s *cv, int b, int o, int ty, int tx)
@@ -187,8 +150,11 @@ static const float *wino_up_at(const struct oct__wino_conv_s *cv, int b, int o, 
     return cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + ty) * (size_t)(cv->wo / 2) + tx;
 }
 
+/* The vector transforms: x86-64 with GCC or Clang (the caller checks the CPU). */
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
+
+#define OCT__W_AVX512 __attribute__((target("avx512f")))
 
 #include "lanes.h"
 
@@ -485,10 +451,7 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
         for (int c = c0; c < c1; c++) {
             for (int i = 0; i < 4; i++) wino_row(cv, b, c, 2 * ty - cv->pad + i, x0, n, r + (size_t)i * row);
             float *vc = v + (size_t)c * tb + k0;
-            if (simd == OCT__WINO_AVX512)
-                wino_in_512(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
-            else
-                wino_in_any(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
+            wino_in_rows(r, r + row, r + 2 * row, r + 3 * row, len, vc, vs);
         }
         t += (size_t)len;
     }
@@ -530,21 +493,13 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
                 continue;
             }
 #endif
-            if (simd == OCT__WINO_AVX512)
-                wino_out_512(mk, ms, len, ob, ob + row);
-            else
-                wino_out_any(mk, ms, len, ob, ob + row);
+            wino_out_rows(mk, ms, len, ob, ob + row);
             int oy = 2 * ty, ox = 2 * tx, cols = 2 * len < cv->wo - ox ? 2 * len : cv->wo - ox;
             float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
             const float *up = wino_up_at(cv, b, o0 + o, ty, tx);
-            for (int i = 0; i < 2 && oy + i < cv->ho; i++) {
-                if (simd == OCT__WINO_AVX512)
-                    wino_store_512(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
-                                   cv->relu, up);
-                else
-                    wino_store_any(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate,
-                                   cv->relu, up);
-            }
+            for (int i = 0; i < 2 && oy + i < cv->ho; i++)
+                wino_store_row(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate, cv->relu,
+                               up);
             t += (size_t)len;
         }
     }
