@@ -109,7 +109,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const fl
 /* R rows (8, or 7 for oct__sgemm_kernel_rows) x 16 W columns (W = 2: 32; 1: a narrow last
  * strip of the in-place product, apacked_direct); R, W and `packed` are constants
  * in each instantiation below, so the loops unroll, the accumulators stay in registers
- * and the untaken parts fold away. B is a 64-byte aligned panel (packed: rows 32 floats
+ * and the untaken parts fold away. B is a 64-byte aligned panel (packed: rows 16 W floats
  * apart) or rows of a plain matrix ldb floats apart. With e (the product's last K
  * block), the epilogue of oct__gemm_epi is applied in registers before the store, for
  * rows r0.. of its bias and residual and residual columns from j0: the float operations
@@ -123,7 +123,8 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, int kc, const f
     OCT__UNROLL for (int i = 0; i < R; i++) OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
         __m512 bv[2];
-        OCT__UNROLL for (int v = 0; v < W; v++) bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+        OCT__UNROLL for (int v = 0; v < W; v++)
+            bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
         OCT__UNROLL for (int i = 0; i < R; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
             OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
@@ -651,7 +652,10 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
 #ifdef OCT__GEMM_HAVE_LDB
-    if ((isa == OCT__GEMM_AVX512 || (isa == OCT__GEMM_AVX2 && ldb % 16 == 0)) && !gemm_pack_b() && m1 > m0 && n > 0 && k > 0) {
+    /* AVX2: rows of B 16-float aligned only (unaligned 196- and 49-float rows were slower
+     * read in place than packed, Oct-ResNet-50's 14x14 and 7x7 layers). */
+    int in_place = isa == OCT__GEMM_AVX512 || (isa == OCT__GEMM_AVX2 && ldb % 16 == 0);
+    if (in_place && !gemm_pack_b() && m1 > m0 && n > 0 && k > 0) {
         if (epi && !epi->bias && !epi->res && !epi->relu) epi = NULL;
         apacked_direct(isa, m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, epi);
         return;
