@@ -252,7 +252,7 @@ typedef struct {
 #define OCT__DK_INLINE __attribute__((always_inline)) inline
 
 /* Lanes [0, n) of a 16-lane mask (n >= 16: all). */
-static inline __mmask16 cpu__lanes(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
+static inline __mmask16 cpu__lanes(size_t n) { return oct__lanes16(0, n >= 16 ? 16 : (int)n); }
 
 /* nv segments (a constant after inlining): in[v] the padded input at the segment's
  * first output pixel, out[v] the output there, mask[v] its valid pixels. */
@@ -961,6 +961,14 @@ static const oct__view *cpu__take_up(oct__cpu_state *st, int *relu)
     return up;
 }
 
+/* Whether AVX2 vector code serves where the AVX-512 kernels do not (CPUs without
+ * AVX-512; OCTCL_CPU_PATH=gemm): the CPU has AVX2 + FMA and the GEMM kernel in use is a
+ * vector one ($OCTCL_GEMM=scalar keeps the plain C). */
+static int cpu__avx2(void)
+{
+    return oct__sgemm_isa() != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2);
+}
+
 /* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (winograd.c) */
 
 /* Tiles per GEMM block: the 16 GEMMs' column count. */
@@ -1198,24 +1206,22 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int c2 = x2 ? x2->c : 0, co = y->c;
     const float *u = NULL;
     int isa = oct__sgemm_isa();
+    size_t tiles = (size_t)y->n * oct__wino_tiles(y->h, y->w);
     /* 16 tiles or fewer in all (a 7x7 plane, one image): the AVX2 kernel's 16 columns
      * fit them where the AVX-512 one would leave half of its 32 idle. Both sum the same
      * terms in the same order (a lane is a column), so the bits do not depend on it. */
-    if (isa == OCT__GEMM_AVX512 && (size_t)y->n * oct__wino_tiles(y->h, y->w) <= 16 &&
-        oct__sgemm_supported(OCT__GEMM_AVX2))
-        isa = OCT__GEMM_AVX2;
+    if (isa == OCT__GEMM_AVX512 && tiles <= 16 && oct__sgemm_supported(OCT__GEMM_AVX2)) isa = OCT__GEMM_AVX2;
     int mr = oct__sgemm_mr(isa);
     OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, &u));
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0},
-                       st, (size_t)y->n * oct__wino_tiles(y->h, y->w), OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, -1,
-                       0, 0, {0}};
+                       st, tiles, OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, -1, 0, 0, {0}};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
         j.simd = OCT__WINO_AVX512;
-    else if (isa != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2))
+    else if (cpu__avx2())
         j.simd = OCT__WINO_AVX2;
     const oct__view *up = x2 ? NULL : cpu__take_up(st, &j.cv.relu); /* added in the output stores */
     if (up) {
@@ -1752,7 +1758,7 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
 #ifdef OCT__CPU_HAVE_LIN
     if (st->direct)
         dot = cpu__dot_512;
-    else if (oct__sgemm_isa() != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2))
+    else if (cpu__avx2())
         dot = cpu__dot_256;
 #endif
     if (dot && in > 0) {

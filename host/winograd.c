@@ -142,6 +142,13 @@ static void wino_store_row(float *restrict dst, const float *restrict src, int n
     }
 }
 
+/* Channel c of the stacked input [x1; x2] of image b: its (h, w) plane. */
+static const float *wino_plane(const struct oct__wino_conv_s *cv, int b, int c)
+{
+    return c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + (size_t)c * cv->h * cv->w
+                      : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
+}
+
 /* cv->up's pixel (ty, tx) of output channel o, image b: the value tile (ty, tx)'s four
  * outputs take (NULL without cv->up). */
 static const float *wino_up_at(const struct oct__wino_conv_s *cv, int b, int o, int ty, int tx)
@@ -168,8 +175,7 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
     const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     int y0 = 2 * ty - cv->pad;
     for (int c = c0; c < c1; c++) {
-        const float *plane = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + (size_t)c * cv->h * cv->w
-                                        : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
+        const float *plane = wino_plane(cv, b, c);
         float *vc = v + (size_t)c * cs;
         for (int g = 0; g < len; g += 16) {
             int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
@@ -285,8 +291,7 @@ static OCT__W_AVX2 void wino_in_seg_256(const struct oct__wino_conv_s *cv, int b
 {
     int y0 = 2 * ty - cv->pad;
     for (int c = c0; c < c1; c++) {
-        const float *plane = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + (size_t)c * cv->h * cv->w
-                                        : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
+        const float *plane = wino_plane(cv, b, c);
         float *vc = v + (size_t)c * cs;
         for (int g = 0; g < len; g += 8) {
             int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
@@ -401,8 +406,7 @@ static void wino_row(const oct__wino_conv *cv, int b, int c, int iy, int x0, int
         memset(dst, 0, (size_t)n * sizeof *dst);
         return;
     }
-    const float *src = c < cv->c1 ? cv->x1 + (size_t)b * cv->xs1 + ((size_t)c * cv->h + iy) * cv->w
-                                  : cv->x2 + (size_t)b * cv->xs2 + ((size_t)(c - cv->c1) * cv->h + iy) * cv->w;
+    const float *src = wino_plane(cv, b, c) + (size_t)iy * cv->w;
     int lo = x0 < 0 ? -x0 : 0, hi = cv->w - x0 < n ? cv->w - x0 : n; /* dst [lo, hi) from the row */
     if (hi < lo) hi = lo;
     if (lo > 0) memset(dst, 0, (size_t)lo * sizeof *dst);
