@@ -983,8 +983,8 @@ static int cpu__avx2(void)
  * (and the stacked low-band pairs) at batch 1 and 8 on an AMD EPYC (AVX-512). There the
  * direct kernel runs at 97-103 GFLOP/s whatever the shape, Winograd 1.14-1.70x faster
  * with 64 channels or more each way; its 16 GEMMs sum only ci terms each, so narrower
- * layers gain less (32 -> 32 at 28x28: 0.94 for one image, 1.06 for 8; 64 -> 32: 1.07);
- * a 7x7 plane computes 8x8 outputs (31% waste): 0.74-0.87 for one image (16 tiles),
+ * layers gain less, and on small planes nothing (measured again since the transforms and
+ * the GEMM's in-place B got faster: see the 196-tile rule below); a 7x7 plane computes 8x8 outputs (31% waste): 0.74-0.87 for one image (16 tiles),
  * 1.25-1.62 for 8 -- with the 32-column AVX-512 GEMM kernel; on the 16-column AVX2 one
  * it wins at one image too (below). */
 static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
@@ -1009,6 +1009,14 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
      * 16 columns on the AVX2 kernel, see cpu__wino), 1.41x at 8, the low-band pairs
      * 1.05-1.10x and 1.25x; the pass 50.7 -> 47.9 ms and 418 -> 398 ms. */
     if (per == 16) return mn >= 64;
+    /* Planes of 28x28 and up (196 tiles or more) with 16 channels or more each way, one
+     * thread, min of 3, AMD EPYC (AVX-512), Winograd / direct at batch 1 and 8: 16 -> 16 at
+     * 56x56 1.32x / 1.31x, 16 -> 32 at 28x28 1.17 / 1.26, 32 -> 32 at 28x28 1.24 / 1.32,
+     * at 32x32 1.49 / 1.49 (OctNetMini alpha 0.75's high band; the pass 1.16 -> 1.08 ms),
+     * 48 -> 48 at 32x32 1.74 / 1.76; 8 -> 8 at 32x32 0.88 / 0.89, hence the 16. Smaller
+     * planes keep the rule below (16 -> 16 at 16x16 0.72 / 0.94, 32 -> 32 at 14x14 1.05
+     * / 0.90). */
+    if (tiles >= 196 && mn >= 16) return 1;
     if (mn < 32 || tiles < 48) return 0;
     if (per * 4 * 5 > (size_t)ho * wo * 6) return tiles >= 64; /* over 20% of the outputs wasted */
     if (mn < 64) return ci + co >= 96 || tiles >= 512;
