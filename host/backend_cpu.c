@@ -289,12 +289,12 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
                 /* The valid lanes are consecutive outputs (a row's end, the next row's start). */
                 __mmask16 lo = cpu__lanes((size_t)__builtin_popcount((unsigned)mask[v]));
                 if (a->accumulate) r = _mm512_add_ps(r, _mm512_maskz_expand_ps(mask[v], _mm512_maskz_loadu_ps(lo, o)));
-                if (a->relu) r = _mm512_max_ps(r, zero);
+                if (a->relu) r = _mm512_max_ps(zero, r); /* r when NaN or -0, as v < 0 ? 0 : v */
                 _mm512_mask_storeu_ps(o, lo, _mm512_maskz_compress_ps(mask[v], r));
                 continue;
             }
             if (a->accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[v], o));
-            if (a->relu) r = _mm512_max_ps(r, zero);
+            if (a->relu) r = _mm512_max_ps(zero, r); /* r when NaN or -0, as v < 0 ? 0 : v */
             _mm512_mask_storeu_ps(o, mask[v], r);
         }
     }
@@ -370,7 +370,7 @@ static OCT__DK_TARGET void cpu__x2_row(float *restrict dst, const float *restric
         __mmask16 ms = half >= 8 ? (__mmask16)0xFF : (__mmask16)((1u << half) - 1u);
         __m512 v = _mm512_permutexvar_ps(dup, _mm512_maskz_loadu_ps(ms, src + i / 2));
         if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + i), v);
-        if (relu) v = _mm512_max_ps(v, zero);
+        if (relu) v = _mm512_max_ps(zero, v); /* NaN and -0 kept, as v < 0 ? 0 : v */
         _mm512_mask_storeu_ps(dst + i, m, v);
     }
 }
@@ -2189,7 +2189,7 @@ static OCT__G_AVX512 void cpu__g_dw_512(const oct__convg_op *op, const float *x,
             float *o = y + (size_t)oy * wo + ox0;
             if (op->accumulate) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(om, o));
             if (res) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(om, res + (size_t)oy * wo + ox0));
-            if (op->relu) a = _mm512_max_ps(a, zero);
+            if (op->relu) a = _mm512_max_ps(zero, a); /* NaN and -0 kept */
             _mm512_mask_storeu_ps(o, om, a);
         }
 }

@@ -22,5 +22,5 @@
 float oct_finish(float v, __global const float *old, int accumulate, int relu)
 {
     if (accumulate) v += *old;
-    return relu ? fmax(v, 0.0f) : v;
+    return relu && v < 0.0f ? 0.0f : v;
 }

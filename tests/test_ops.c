@@ -90,6 +90,7 @@ typedef struct {
     /* affine */
     int scale, shift;
     int relu;
+    int nonfinite;            /* NaN, +inf and -inf planted in the inputs (test_nonfinite) */
 } ocase;
 
 /* Host data of a case: every buffer's initial contents. */
@@ -144,6 +145,13 @@ static int odata_make(const ocase *c, uint64_t seed, odata *d)
         d->nc = (size_t)c->x.c;
         d->scale = rng_array(&r, d->nc, -2, 2), d->shift = rng_array(&r, d->nc, -2, 2);
         if (!d->scale || !d->shift) return 0;
+    }
+    if (c->nonfinite) { /* every 211th input value, in turn NaN, +inf, -inf */
+        static const float odd[3] = {NAN, INFINITY, -INFINITY};
+        float *in[2] = {d->x, d->a};
+        size_t nin[2] = {d->nx, d->na};
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 5; in[k] && i < nin[k]; i += 211) in[k][i] = odd[(i / 211) % 3];
     }
     return 1;
 }
@@ -995,6 +1003,93 @@ static void test_octconv_ops(void)
     printf("\n    %d cases: ", run);
 }
 
+/* NaN and infinities through every op kind, with ReLU: outputs must be NaN exactly where
+ * the reference's are (ReLU keeps a NaN, as PyTorch does; max pooling propagates it), and
+ * infinite where its are. The shapes keep to the paths that compute each output from its
+ * own window (direct kernels, GEMMs, channel lanes, pools; 3x3 layers under 16 channels
+ * one way, which no path runs as Winograd): Winograd spreads a NaN to the
+ * other outputs of its 2x2 tile (its transforms mix the tile's 4x4 patch), as README's
+ * "Semantics decided beyond the seed" says; test_winograd's transform tests run NaN. */
+static void test_nonfinite(void)
+{
+    static const int p0[4] = {0, 0, 0, 0}, p1[4] = {1, 1, 1, 1}, p2[4] = {2, 2, 2, 2}, p3[4] = {3, 3, 3, 3};
+    static const struct {
+        int ci, co, h, w, k, s;
+        const int *pad;
+        int groups;
+    } conv[] = {
+        {8, 8, 12, 12, 3, 1, p1, 1},   /* 3x3, 8 channels: the direct kernel (no Winograd) */
+        {4, 6, 11, 9, 5, 1, p2, 1},    /* 5x5 direct */
+        {64, 32, 14, 14, 1, 1, p0, 1}, /* 1x1 on the packed GEMM, epilogue in the tile stores */
+        {16, 16, 15, 15, 3, 1, p1, 16}, /* depthwise */
+        {3, 16, 32, 32, 7, 2, p3, 1},  /* stem: im2col + GEMM */
+        {15, 8, 7, 7, 3, 1, p1, 1},    /* 7x7 plane: channel lanes (kdim 135) */
+    };
+    int fails = 0;
+    for (size_t j = 0; j < sizeof conv / sizeof conv[0]; j++)
+        for (int acc = 0; acc < 2; acc++) {
+            ocase c;
+            int i = (int)j * 2 + acc;
+            if (!make_conv(&c, 1 + acc, conv[j].ci, conv[j].co, conv[j].h, conv[j].w, conv[j].k, conv[j].k, conv[j].s,
+                           conv[j].s, conv[j].pad, 1, 1, conv[j].groups, i)) {
+                CU_FAIL("shape");
+                continue;
+            }
+            c.relu = 1, c.acc = acc, c.bias = 1, c.nonfinite = 1;
+            fails += check_case(&c, 21000 + (uint64_t)i);
+            if (conv[j].groups == 1 && conv[j].s == 1) { /* the OctConv plan's conv2d and pair */
+                c.kind = OP_CONV2D;
+                memset(&c.res, 0, sizeof c.res);
+                fails += check_case(&c, 22000 + (uint64_t)i);
+                c.kind = OP_PAIR;
+                c.a = vs(c.x.n, 5, conv[j].h, conv[j].w, 1, 1, 0);
+                fails += check_case(&c, 23000 + (uint64_t)i);
+            }
+        }
+    for (int i = 0; i < 4; i++) {
+        int n = 1 + i % 2, ch = 5 + 3 * i;
+        ocase c;
+        memset(&c, 0, sizeof c);
+        c.nonfinite = 1, c.relu = 1;
+        c.kind = OP_RESIZE, c.acc = i % 2; /* an exact 2x upsample (vector rows), then not */
+        c.x = vs(n, ch, 8 + i, 9, i % 2, 1, 0);
+        c.y = vs(n, ch, i < 2 ? 16 + 2 * i : 19, i < 2 ? 18 : 20, 0, i % 3, 0);
+        fails += check_case(&c, 24000 + (uint64_t)i);
+        memset(&c, 0, sizeof c);
+        c.nonfinite = 1, c.kind = OP_POOL2;
+        c.x = vs(n, ch, 16 + i, 34, i % 2, 1, 0);
+        c.y = vs(n, ch, (16 + i) / 2, 17, 0, 1, 0);
+        fails += check_case(&c, 25000 + (uint64_t)i);
+        static const int pads[4] = {1, 1, 1, 1};
+        if (make_conv(&c, n, ch, ch, 17, 16, 3, 3, 2, 2, pads, 1, 1, 1, i)) { /* max and average pools */
+            c.kind = OP_POOL, c.max = i % 2 == 0, c.cip = i / 2, c.nonfinite = 1, c.relu = 1;
+            fails += check_case(&c, 26000 + (uint64_t)i);
+        }
+        memset(&c, 0, sizeof c);
+        c.nonfinite = 1, c.kind = OP_GAP;
+        c.x = vs(n, ch, 7 + i, 7, 0, 1, 0);
+        c.y = vs(n, ch, 1, 1, i, 1, 0);
+        fails += check_case(&c, 27000 + (uint64_t)i);
+        memset(&c, 0, sizeof c);
+        c.nonfinite = 1, c.kind = OP_LINEAR, c.bias = 1;
+        c.x = vs(n, 40 + 37 * i, 1, 1, 0, 0, 0);
+        c.y = vs(n, 10, 1, 1, 0, 0, 0);
+        fails += check_case(&c, 28000 + (uint64_t)i);
+        memset(&c, 0, sizeof c);
+        c.nonfinite = 1, c.relu = 1, c.kind = OP_ADD;
+        c.a = vs(n, ch, 9, 33, 0, 1, 0);
+        c.b = vs(n, ch, 9, 33, 1, 0, 0);
+        c.y = vs(n, ch, 9, 33, 0, 0, 0);
+        fails += check_case(&c, 29000 + (uint64_t)i);
+        memset(&c, 0, sizeof c);
+        c.nonfinite = 1, c.relu = 1, c.kind = OP_AFFINE, c.scale = 1, c.shift = i % 2;
+        c.x = vs(n, ch, 9, 33, 0, 1, 0);
+        c.y = vs(n, ch, 9, 33, 0, 0, 0);
+        fails += check_case(&c, 30000 + (uint64_t)i);
+    }
+    CU_ASSERT_EQUAL(fails, 0);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Failures: every fallible call of an op (allocation, OpenCL call) fails in turn         */
 
@@ -1386,6 +1481,7 @@ int main(int argc, char **argv)
         CU_add_test(s, "poolg grid", test_poolg_grid);
         CU_add_test(s, "add and affine", test_add_affine);
         CU_add_test(s, "conv2d, conv2d_pair, avgpool2, resize, gap, linear", test_octconv_ops);
+        CU_add_test(s, "NaN and infinities, ReLU, max pooling", test_nonfinite);
         CU_add_test(s, "every fallible call failing in turn", test_faults);
         CU_add_test(s, "shapes that do not fit", test_misuse);
     }
