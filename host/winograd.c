@@ -58,6 +58,13 @@ void oct__wino_weights(const float *w1, int c1, const float *w2, int c2, int co,
 /* Floats rounded up to a cache line. */
 static size_t wino_line(size_t n) { return (n + 15) / 16 * 16; }
 
+/* The distance between the 16 planes of V (ci, tb) or M (cog, tb): n floats rounded up
+ * to a cache line, plus one. With ci * tb a multiple of 1024 (any ci a multiple of 32 at
+ * tb 96) the planes would start 4 KiB multiples apart: the transforms' 16 loads or
+ * stores of a tile then all fall in one L1 set (and alias each other's 4 KiB offsets).
+ * The extra line puts plane e in set i + e. */
+static size_t wino_plane_stride(size_t n) { return wino_line(n) + 16; }
+
 size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog)
 {
     return oct__wino_vfloats(c, tb) + oct__wino_work(c, tb, cog);
@@ -66,7 +73,7 @@ size_t oct__wino_scratch(const oct__wino_conv *c, size_t tb, int cog)
 size_t oct__wino_work(const oct__wino_conv *c, size_t tb, int cog)
 {
     size_t tw = (size_t)((c->wo + 1) / 2), row = 2 * (tw < tb ? tw : tb) + 2;
-    size_t in = wino_line(4 * row), out = wino_line(OCT__WINO_E * (size_t)cog * tb) + wino_line(2 * row);
+    size_t in = wino_line(4 * row), out = OCT__WINO_E * wino_plane_stride((size_t)cog * tb) + wino_line(2 * row);
     return (in > out ? in : out) + 16; /* 16: the AVX-512 output transform reads up to 15 past m */
 }
 
@@ -416,7 +423,7 @@ static void wino_row(const oct__wino_conv *cv, int b, int c, int iy, int x0, int
 
 size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb)
 {
-    return wino_line(OCT__WINO_E * (size_t)(c->c1 + c->c2) * tb);
+    return OCT__WINO_E * wino_plane_stride((size_t)(c->c1 + c->c2) * tb);
 }
 
 /* The patch-row buffer's floats (plain transforms) for blocks of tb tiles. */
@@ -430,7 +437,8 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
                      int simd)
 {
     int th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
-    size_t tb = t1 - t0, per = (size_t)th * tw, vs = (size_t)(cv->c1 + cv->c2) * tb, row = wino_row_floats(cv, tb);
+    size_t tb = t1 - t0, per = (size_t)th * tw, vs = wino_plane_stride((size_t)(cv->c1 + cv->c2) * tb);
+    size_t row = wino_row_floats(cv, tb);
     float *r = work; /* 4 patch rows */
     /* Segment by segment (consecutive tiles of one tile row). */
     for (size_t t = t0; t < t1;) {
@@ -467,9 +475,9 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
     int ci = cv->c1 + cv->c2, cog = o1 - o0, th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
     size_t tb = t1 - t0, per = (size_t)th * tw, row = wino_row_floats(cv, tb);
     if (tb == 0 || cog <= 0) return;
-    float *m = work;                                          /* (16, cog, tb) */
-    float *ob = m + wino_line(OCT__WINO_E * (size_t)cog * tb); /* 2 output rows */
-    size_t vs = (size_t)ci * tb, ms = (size_t)cog * tb;
+    size_t vs = wino_plane_stride((size_t)ci * tb), ms = wino_plane_stride((size_t)cog * tb);
+    float *m = work;                            /* 16 planes (cog, tb), ms apart */
+    float *ob = m + OCT__WINO_E * ms;           /* 2 output rows */
     /* M[e] (cog, tb) = U[e] rows [o0, o1) (co, ci; packed) V[e] (ci, tb). */
     size_t us = oct__sgemm_apack_floats(cv->isa, cv->co, ci);
     for (int e = 0; e < OCT__WINO_E; e++)
