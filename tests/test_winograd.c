@@ -157,7 +157,7 @@ static void test_no_direct(void)
 /* The cases forced on with 1, 2, 3 and 7 threads: whole blocks taken by the threads,
  * blocks cut smaller to give each thread two, and one block at a time shared by channel
  * groups are each taken by some case at some count (640 tiles: blocks of 96 from 1 to 3
- * threads, 14 of 48 at 7; 196: one block at 1, four of 64 at 2, shared from 3), and a
+ * threads, 14 of 48 at 7; 196: blocks of 96 at 1, four of 64 at 2, shared from 3), and a
  * case's outputs must be right whichever cut runs them. */
 static void test_thread_counts(void)
 {
