@@ -1170,9 +1170,9 @@ typedef struct {
     int mr;
     int simd;           /* the transforms' instructions (winograd.h) */
     size_t vf;          /* floats of a block's transformed input, at the start of each scratch */
-    /* shared mode: one block [t0, t1) at a time, its input transform in thread 0's
-     * scratch, cut by input channels, then its GEMMs by output-channel groups */
-    int phase;          /* -1: whole blocks per item; 0: input channels; 1: output groups */
+    /* shared mode: one block [t0, t1) at a time, its GEMMs cut by output-channel groups;
+     * each thread transforms the block's input itself, into its own scratch */
+    int shared;         /* 0: whole blocks per item; 1: output groups of block [t0, t1) */
     size_t t0, t1;
     cpu__chunks work;
 } cpu__wino_job;
@@ -1180,33 +1180,34 @@ typedef struct {
 static void cpu__wino_task(void *arg, int t)
 {
     cpu__wino_job *j = arg;
-    float *scratch = j->st->scratch[t].f, *v = j->st->scratch[0].f;
-    int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr;
+    float *scratch = j->st->scratch[t].f;
+    int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr, have_v = 0;
     size_t i, i1;
-    while (cpu__take(&j->work, &i, &i1)) {
-        if (j->phase == 0) {
-            oct__wino_input(&j->cv, j->t0, j->t1, (int)i, (int)i1, v, scratch + j->vf, j->simd);
-            continue;
-        }
+    while (cpu__take(&j->work, &i, &i1))
         for (; i < i1; i++) {
-            if (j->phase == 1) {
-                int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
-                int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
-                oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf,
-                                 j->simd);
+            if (!j->shared) {
+                size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
+                oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
                 continue;
             }
-            size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
-            oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
+            if (!have_v) { /* the block's input transform, once per thread */
+                oct__wino_input(&j->cv, j->t0, j->t1, 0, ci, scratch, scratch + j->vf, j->simd);
+                have_v = 1;
+            }
+            int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
+            int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
+            oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, scratch, scratch + j->vf,
+                             j->simd);
         }
-    }
-    (void)ci;
 }
 
 /* op (3x3, stride 1; with x2, over the stacked input [op->x; x2], weights w1 | w2) by
  * Winograd: blocks of tiles shared among the threads; when there are fewer than two per
- * thread, one block at a time, its input transform cut by input channels and then its
- * GEMMs and output transform by output channels. */
+ * thread, one block at a time, its GEMMs and output transform cut by output channels,
+ * every thread transforming the block's input for itself. (That transform cut by input
+ * channels first, into one copy, cost a second wait on the pool per block: two threads,
+ * batch 1, min of 3, AMD EPYC, Oct-ResNet-50 alpha 0.5 26.53 -> 25.86 ms without it,
+ * alpha 0 36.44 -> 36.08, its 7x7 and 14x14 layers.) */
 static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const oct__buf *w2,
                             const float *bias, size_t macs)
 {
@@ -1224,7 +1225,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0},
-                       st, tiles, OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, -1, 0, 0, {0}};
+                       st, tiles, OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, {0}};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -1239,11 +1240,14 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     size_t blocks = (j.tiles + j.tb - 1) / j.tb;
     /* Fewer blocks than two a thread, but 16 tiles or more for each of two a thread: blocks
      * of that many tiles (rounded up to 16, which keeps the GEMM's B rows in place) rather
-     * than one block at a time shared by all threads, whose two phases cost two waits on
-     * the pool per block. Two threads, batch 1, min of 4, AMD EPYC: OctNetMini alpha 0
-     * 1.160 -> 1.029 ms (32x32 planes: 256 tiles, 4 blocks of 64), alpha 0.5 0.727 ->
-     * 0.570, alpha 0.75 0.559 -> 0.429; Oct-ResNet-50 alpha 0.5 26.78 -> 26.33 (its 28x28
-     * layers). Blocks of a third as many tiles (32x32: 6 of 48) were slower (1.125 ms). */
+     * than one block at a time shared by all threads (a wait on the pool per block, and
+     * every thread's own input transform). Two threads, batch 1, min of 4, AMD EPYC:
+     * OctNetMini alpha 0 1.160 -> 1.029 ms (32x32 planes: 256 tiles, 4 blocks of 64),
+     * alpha 0.5 0.727 -> 0.570, alpha 0.75 0.559 -> 0.429; Oct-ResNet-50 alpha 0.5 26.78
+     * -> 26.33 (its 28x28 layers), against the shared mode with its input transform cut
+     * by channels; against the one-wait shared mode below, OctNetMini alpha 0 1.070 ->
+     * 1.022, alpha 0.5 0.627 -> 0.572. Blocks of a third as many tiles (32x32: 6 of 48)
+     * were slower (1.125 ms). */
     size_t want = 2 * (size_t)st->threads;
     if (st->threads > 1 && blocks < want && j.tiles >= 16 * want) {
         size_t tb = ((j.tiles + want - 1) / want + 15) / 16 * 16, nb = (j.tiles + tb - 1) / tb;
@@ -1252,6 +1256,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
     int shared = blocks < 2 * (size_t)st->threads && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
+    j.shared = shared;
     if (shared) {
         j.tb = j.tiles < j.tb ? j.tiles : j.tb;
         j.groups = st->threads < strips ? st->threads : strips;
@@ -1268,10 +1273,6 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     for (int t = 0; t < st->threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
     for (j.t0 = 0; j.t0 < j.tiles; j.t0 = j.t1) {
         j.t1 = j.t0 + j.tb < j.tiles ? j.t0 + j.tb : j.tiles;
-        j.phase = 0;
-        cpu__chunk(st, &j.work, (size_t)ci, 1, macs, OCT__CPU_PAR_MACS);
-        oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__wino_task, &j);
-        j.phase = 1;
         cpu__chunk(st, &j.work, (size_t)j.groups, 1, macs, OCT__CPU_PAR_MACS);
         oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__wino_task, &j);
     }
