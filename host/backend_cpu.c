@@ -979,14 +979,20 @@ static int cpu__avx2(void)
 /* Whether a 3x3 stride-1 convolution of ci -> co channels over n images (output ho x wo)
  * runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 when the context was made forces
  * it for every such convolution, 0 never; unset, the shapes where it measured faster
- * than the direct kernel: one thread's CPU time, minimum of 6, ResNet-50's and Oct-ResNet-50's 3x3 layers
- * (and the stacked low-band pairs) at batch 1 and 8 on an AMD EPYC (AVX-512). There the
- * direct kernel runs at 97-103 GFLOP/s whatever the shape, Winograd 1.14-1.70x faster
- * with 64 channels or more each way; its 16 GEMMs sum only ci terms each, so narrower
- * layers gain less, and on small planes nothing (measured again since the transforms and
- * the GEMM's in-place B got faster: see the 196-tile rule below); a 7x7 plane computes 8x8 outputs (31% waste): 0.74-0.87 for one image (16 tiles),
- * 1.25-1.62 for 8 -- with the 32-column AVX-512 GEMM kernel; on the 16-column AVX2 one
- * it wins at one image too (below). */
+ * than the direct kernel (or the channel-lane path on 7x7 planes). Measured on
+ * single-convolution ONNX files, one thread, min of 3, batch 1 and 8, AMD EPYC (AVX-512),
+ * after Winograd's planes were spaced a cache line apart (winograd.c), Winograd / direct:
+ * with 32+ channels each way 1.04-1.76x on every plane from 7x7 (32 -> 32: 7x7 1.14 /
+ * 1.21, 8x8 1.27 / 1.35, 14x14 1.04 / 1.33, 16x16 1.37 / 1.37, 28x28 1.24 / 1.32; 48 ->
+ * 32 at 12x12 1.19 / 1.61; 64 -> 64 at 7x7 1.32 / 1.36); with 16-31 on 28x28 and up
+ * 1.24-1.37 (16 -> 16 at 28x28, 56x56; 16 -> 32 at 28x28), on 16x16 1.12-1.34 when the
+ * two counts sum to 40 or more (16 -> 24, 16 -> 48, 16 -> 96, 96 -> 16, 24 -> 32) but
+ * 1.00 / 1.02 for 16 -> 16, and 0.81-0.89 at one image on 12x12, 14x14 and 8x8; under 16
+ * channels 0.89-1.08 (8 -> 8, 8 -> 16, 12 -> 12 at 32x32). Planes under 7x7 (fewer than
+ * 16 tiles) and odd sizes that waste over a fifth of the computed outputs keep the direct
+ * kernel unless the batch-independent rule below says otherwise (not measured). Before
+ * that fix 32 -> 32 at 16x16 was 1.04 and at 7x7 0.74 at batch 8, and the rule asked for
+ * 64 channels under 512 tiles. */
 static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
 {
     if (pad < 0) return 0;
@@ -995,7 +1001,7 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
      * images share its pass (device sets and MPI ranks cut batches anywhere). (The GEMM
      * kernel cpu__wino picks may change with the batch; the bits do not.) */
     (void)n;
-    size_t per = oct__wino_tiles(ho, wo), tiles = per;
+    size_t per = oct__wino_tiles(ho, wo);
     int mn = ci < co ? ci : co;
     /* Without the direct kernel (CPUs without AVX-512, OCTCL_CPU_PATH=gemm) the other way
      * is im2col + SGEMM: on the AMD EPYC with the AVX2 kernels, every 3x3 layer of
@@ -1003,24 +1009,14 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
      * 1.7x, none slower; the pass 69.8 -> 57.2 ms), OctNetMini's 3 -> 64 stem slower
      * (0.74-0.81x): a few input channels make short GEMMs and whole transforms. */
     if (!st->direct) return mn >= 16;
-    /* 7x7 planes (16 tiles, 31% of the outputs wasted) with 64 channels or more each way:
-     * against the channel-lane path (cpu__sc_use), one thread, min of 5, Oct-ResNet-50
-     * alpha 0.5 on the AMD EPYC: the 512 -> 512 layers 1.26x faster at batch 1 (their
-     * 16 columns on the AVX2 kernel, see cpu__wino), 1.41x at 8, the low-band pairs
-     * 1.05-1.10x and 1.25x; the pass 50.7 -> 47.9 ms and 418 -> 398 ms. */
-    if (per == 16) return mn >= 64;
-    /* Planes of 28x28 and up (196 tiles or more) with 16 channels or more each way, one
-     * thread, min of 3, AMD EPYC (AVX-512), Winograd / direct at batch 1 and 8: 16 -> 16 at
-     * 56x56 1.32x / 1.31x, 16 -> 32 at 28x28 1.17 / 1.26, 32 -> 32 at 28x28 1.24 / 1.32,
-     * at 32x32 1.49 / 1.49 (OctNetMini alpha 0.75's high band; the pass 1.16 -> 1.08 ms),
-     * 48 -> 48 at 32x32 1.74 / 1.76; 8 -> 8 at 32x32 0.88 / 0.89, hence the 16. Smaller
-     * planes keep the rule below (16 -> 16 at 16x16 0.72 / 0.94, 32 -> 32 at 14x14 1.05
-     * / 0.90). */
-    if (tiles >= 196 && mn >= 16) return 1;
-    if (mn < 32 || tiles < 48) return 0;
-    if (per * 4 * 5 > (size_t)ho * wo * 6) return tiles >= 64; /* over 20% of the outputs wasted */
-    if (mn < 64) return ci + co >= 96 || tiles >= 512;
-    return 1;
+    if (mn < 16 || per < 16) return 0;
+    /* 7x7 and 8x8 planes: 16 tiles, which the AVX2 GEMM kernel's 16 columns fit at one
+     * image (cpu__wino); 7x7 wastes 23% of the outputs and still wins from 32 channels. */
+    if (per == 16) return mn >= 32;
+    if (per >= 196) return 1;
+    if (per * 4 * 5 > (size_t)ho * wo * 6) return mn >= 32 && per >= 64; /* over 20% of the outputs wasted */
+    if (mn >= 32) return 1;
+    return ci + co >= 40 && per >= 64;
 }
 
 /* The transformed weights of (wb, wb2) from the cache, or made now. */
