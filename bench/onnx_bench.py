@@ -38,8 +38,9 @@ theoretical (macs0 / macsa) and realised (speedup / theoretical).  A PNG (--png,
 WORK/onnx_bench.png) plots min ms per engine and the peak memory; stdout gets a markdown
 table of min ms and realised per engine (README's table).
 
---rounds R repeats the engines' children R times per (network, batch), alternating the
-engines (ort, pytorch, octcl, ort, ...), and keeps each engine's minimum over the rounds
+--rounds R runs every (network, batch) R times, round after round over all of them (a
+row's rounds spread over the whole run), alternating the engines (ort, pytorch, octcl,
+ort, ...), and keeps each engine's minimum over the rounds
 (median_ms: the median of the rounds' medians; peak_rss_mb: the largest; round_min_ms:
 every round's minimum): on a shared VM a second core can vanish for seconds, and one
 child's block of passes falling in such a spell no longer decides a ratio alone.
@@ -449,6 +450,7 @@ def main(argv):
     torch.set_num_threads(a.threads)
     models = os.path.join(a.work, 'models')
     rows = []
+    prepared = []
     for n in nets:
         tag = f"{n['net']}_a{n['alpha']:g}_{n['size'][0]}x{n['size'][1]}" + (f"_w{n['width']}" if n['width'] else '')
         meta = make_onnx.export(n['net'], n['alpha'], n['size'], 1, 17, a.seed, models, width=n['width'], tag=tag,
@@ -462,9 +464,14 @@ def main(argv):
         del model
         print(f"{tag}: {meta['macs_per_image'] / 1e9:.3f} GMACs/image, {meta['parameters'] / 1e6:.2f} M params",
               file=sys.stderr)
-        for b in batches:
-            best = {}
-            for rnd in range(a.rounds):
+        prepared.append((n, meta, f, state))
+    # Round after round over every row (not a row's rounds back to back), so a spell in
+    # which the VM loses a core hits one round of many rows instead of every round of one
+    # row, and a row and its alpha-0 row (realised) are sampled across the same minutes.
+    best = {}
+    for rnd in range(a.rounds):
+        for i, (n, meta, f, state) in enumerate(prepared):
+            for b in batches:
                 for e in engines:
                     row = measure(a, e, n, meta, f, state, b, cpu, ort_py)
                     if row is None:
@@ -473,9 +480,12 @@ def main(argv):
                         f"   -- {row['error']}"
                     pk = f"{row['peak_rss_mb']:.0f} MB" if row.get('peak_rss_mb') else '--'
                     rd = f' round {rnd + 1}/{a.rounds}' if a.rounds > 1 else ''
-                    print(f"  {e:8s} a={meta['alpha']:<5g} b={b:<3d} {t}  peak {pk}{rd}", file=sys.stderr)
-                    best.setdefault(e, []).append(row)
-            rows += [merge_rounds(rs) for rs in best.values()]
+                    print(f"  {e:8s} {n['net']:13s} a={meta['alpha']:<5g} b={b:<3d} {t}  peak {pk}{rd}",
+                          file=sys.stderr)
+                    best.setdefault((i, b), {}).setdefault(e, []).append(row)
+    for i in range(len(prepared)):
+        for b in batches:
+            rows += [merge_rounds(rs) for rs in best.get((i, b), {}).values()]
     add_realised(rows)
     with open(json_path, 'w') as fjs:
         json.dump(rows, fjs, indent=1)
