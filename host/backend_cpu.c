@@ -989,8 +989,8 @@ static int cpu__avx2(void)
  * two counts sum to 40 or more (16 -> 24, 16 -> 48, 16 -> 96, 96 -> 16, 24 -> 32) but
  * 1.00 / 1.02 for 16 -> 16, and 0.81-0.89 at one image on 12x12, 14x14 and 8x8; under 16
  * channels 0.89-1.08 (8 -> 8, 8 -> 16, 12 -> 12 at 32x32). Planes under 7x7 (fewer than
- * 16 tiles) and odd sizes that waste over a fifth of the computed outputs keep the direct
- * kernel unless the batch-independent rule below says otherwise (not measured). Before
+ * 16 tiles) keep the direct kernel, and odd sizes that waste over a fifth of the computed
+ * outputs take Winograd only from 32 channels and 64 tiles (neither measured). Before
  * that fix 32 -> 32 at 16x16 was 1.04 and at 7x7 0.74 at batch 8, and the rule asked for
  * 64 channels under 512 tiles. */
 static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
@@ -1251,7 +1251,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     }
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
-    int shared = blocks < 2 * (size_t)st->threads && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
+    int shared = blocks < want && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
     j.shared = shared;
     if (shared) {
         j.tb = j.tiles < j.tb ? j.tiles : j.tb;

@@ -18,9 +18,13 @@
 #define OCT_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
+/* ReLU if asked, as the reference and PyTorch compute it: a NaN stays NaN and -0 stays
+ * -0 (fmax(v, 0) gives 0 for a NaN, and either zero for -0). */
+float oct_relu(float v, int relu) { return relu && v < 0.0f ? 0.0f : v; }
+
 /* The value stored into y: the old value added when accumulating, then ReLU if asked. */
 float oct_finish(float v, __global const float *old, int accumulate, int relu)
 {
     if (accumulate) v += *old;
-    return relu && v < 0.0f ? 0.0f : v;
+    return oct_relu(v, relu);
 }

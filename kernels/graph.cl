@@ -72,7 +72,7 @@ __kernel void oct_convg_direct(__global const float *x, int x_off, int x_ns, int
         if (has_bias) v += bias[co0 + j];
         if (accumulate) v += y[yi + j * plane];
         if (has_res) v += res[ri + j * plane];
-        y[yi + j * plane] = relu && v < 0.0f ? 0.0f : v;
+        y[yi + j * plane] = oct_relu(v, relu);
     }
 }
 
@@ -105,7 +105,7 @@ __kernel void oct_convg_dw(__global const float *x, int x_off, int x_ns, int ci_
     if (has_bias) a += bias[co];
     if (accumulate) a += y[yi];
     if (has_res) a += res[r_off + b * r_ns + co * plane + pix];
-    y[yi] = relu && a < 0.0f ? 0.0f : a;
+    y[yi] = oct_relu(a, relu);
 }
 
 /* Max or average pooling: x (N, C, H, W), y (N, C, Ho, Wo); the window of (oy, ox)
@@ -144,7 +144,7 @@ __kernel void oct_poolg(__global const float *x, int x_off, int x_ns, int h, int
                                     : (yb - ya) * (xb - xa);
         v = s / (float)div;
     }
-    y[y_off + b * y_ns + (ch * ho + oy) * wo + ox] = relu && v < 0.0f ? 0.0f : v;
+    y[y_off + b * y_ns + (ch * ho + oy) * wo + ox] = oct_relu(v, relu);
 }
 
 /* y = a + b, then ReLU if asked: three views of (N, C, H, W) with chw = C * H * W; y may
@@ -155,7 +155,7 @@ __kernel void oct_add(__global const float *a, int a_off, int a_ns, __global con
     int r = (int)get_global_id(0), b = (int)get_global_id(1);
     if (r >= chw || b >= n) return;
     float v = a[a_off + b * a_ns + r] + bv[b_off + b * b_ns + r];
-    y[y_off + b * y_ns + r] = relu && v < 0.0f ? 0.0f : v;
+    y[y_off + b * y_ns + r] = oct_relu(v, relu);
 }
 
 /* y = x * scale[c] + shift[c], then ReLU if asked (scale 1 / shift 0 where absent):
@@ -170,5 +170,5 @@ __kernel void oct_affine(__global const float *x, int x_off, int x_ns, __global 
     float v = x[x_off + b * x_ns + r];
     if (has_scale) v *= scale[ch];
     if (has_shift) v += shift[ch];
-    y[y_off + b * y_ns + r] = relu && v < 0.0f ? 0.0f : v;
+    y[y_off + b * y_ns + r] = oct_relu(v, relu);
 }
