@@ -33,7 +33,8 @@ void oct__sgemm_pack_b(int on);
 /* A register-tile micro-kernel: c (rows, nr; row stride ldc) (=|+=) a-panel (kc, rows)^T
  * b-panel (kc, nr; 64-byte aligned), the sum over p in order in one register per
  * output. oct__sgemm_kernel_rows: kernel isa's with `rows` rows and nr = 32 where it has
- * one (AVX-512: rows 8 and 7), else NULL. */
+ * one (AVX-512: rows 8 and 7; AVX2: rows 6, its b the two (kc, 16) halves of the
+ * panel one after the other), else NULL. */
 typedef void (*oct__gemm_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int add);
 oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
 

@@ -1,7 +1,7 @@
 /* smallconv.c — stride-1 convolutions on small planes with the output channels in the
  * vector lanes (smallconv.h): the input gathered per run of mr pixels, the weights
- * transposed once, the register tiles of gemm.c's AVX-512 kernels (mr x 32), and a
- * transposing store with the epilogue.
+ * transposed once, the register tiles of gemm.c's kernels (mr x 32: AVX-512 8 or 7 rows,
+ * AVX2 6), and a transposing store with the epilogue.
  */
 #include "smallconv.h"
 
@@ -10,10 +10,15 @@
 #include <stdint.h>
 #include <string.h>
 
-int oct__sc_mr(int wo)
+int oct__sc_mr(int wo, int isa)
 {
-    return wo > 0 && wo % 8 == 0 ? 8 : wo > 0 && wo % 7 == 0 ? 7 : 0;
+    if (wo <= 0) return 0;
+    if (isa == OCT__GEMM_AVX2) return 6;
+    if (isa != OCT__GEMM_AVX512) return 0;
+    return wo % 8 == 0 ? 8 : wo % 7 == 0 ? 7 : 0;
 }
+
+size_t oct__sc_strips(const oct__sc_conv *c) { return ((size_t)c->ho * c->wo + (size_t)c->mr - 1) / (size_t)c->mr; }
 
 size_t oct__sc_weight_floats(int co, size_t kdim)
 {
@@ -21,24 +26,84 @@ size_t oct__sc_weight_floats(int co, size_t kdim)
     return strips * kdim * OCT__SC_NR;
 }
 
-void oct__sc_weights(const float *w1, size_t k1, const float *w2, size_t k2, int co, float *bp)
+void oct__sc_weights(const float *w1, size_t k1, const float *w2, size_t k2, int co, int isa, float *bp)
 {
     size_t kdim = k1 + k2, strips = ((size_t)co + OCT__SC_NR - 1) / OCT__SC_NR;
-    for (size_t j = 0; j < strips; j++) {
-        float *dst = bp + j * kdim * OCT__SC_NR;
-        for (size_t p = 0; p < kdim; p++)
-            for (size_t q = 0; q < OCT__SC_NR; q++) {
-                size_t o = j * OCT__SC_NR + q;
-                float v = 0.0f;
-                if (o < (size_t)co) v = p < k1 ? w1[o * k1 + p] : w2[o * k2 + (p - k1)];
-                dst[p * OCT__SC_NR + q] = v;
-            }
-    }
+    size_t nr = isa == OCT__GEMM_AVX2 ? 16 : OCT__SC_NR; /* the width of a panel */
+    for (size_t j = 0; j < strips; j++)
+        for (size_t h = 0; h < OCT__SC_NR / nr; h++) {
+            float *dst = bp + j * kdim * OCT__SC_NR + h * kdim * nr;
+            for (size_t p = 0; p < kdim; p++)
+                for (size_t q = 0; q < nr; q++) {
+                    size_t o = j * OCT__SC_NR + h * nr + q;
+                    float v = 0.0f;
+                    if (o < (size_t)co) v = p < k1 ? w1[o * k1 + p] : w2[o * k2 + (p - k1)];
+                    dst[p * nr + q] = v;
+                }
+        }
 }
 
 size_t oct__sc_afloats(const oct__sc_conv *c)
 {
-    return (size_t)c->ho * c->wo * (size_t)(c->c1 + c->c2) * c->k * c->k;
+    return oct__sc_strips(c) * (size_t)c->mr * (size_t)(c->c1 + c->c2) * c->k * c->k;
+}
+
+/* oct__sc_pack in plain C (the AVX2 variant's): each run of mr pixels of the plane (rows
+ * read in order, a run may span two) under each (channel, ky, kx), zeros where it reads
+ * the padding or runs past the plane's end. */
+static void sc_pack_plain(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
+{
+    const int mr = c->mr, k = c->k, ci = c->c1 + c->c2;
+    const size_t kdim = (size_t)ci * k * k, plane = (size_t)c->h * c->w, hw = (size_t)c->ho * c->wo;
+    for (size_t s = s0; s < s1; s++) {
+        int oy[8], ox[8];
+        for (int i = 0; i < mr; i++) {
+            size_t p = s * (size_t)mr + (size_t)i;
+            oy[i] = p < hw ? (int)(p / (size_t)c->wo) : -1 - c->h - k; /* past the end: reads only padding */
+            ox[i] = p < hw ? (int)(p % (size_t)c->wo) : 0;
+        }
+        float *dst = ap + s * kdim * (size_t)mr;
+        size_t p0 = s * (size_t)mr;
+        if (k == 1 && c->pad == 0 && p0 + (size_t)mr <= hw) { /* 1x1: the run is mr floats of each plane */
+            for (int ch = 0; ch < ci; ch++, dst += mr) {
+                const float *xp = ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
+                                             : c->x2 + (size_t)b * c->xs2 + (size_t)(ch - c->c1) * plane;
+                memcpy(dst, xp + p0, (size_t)mr * sizeof *dst);
+            }
+            continue;
+        }
+        for (int ch = 0; ch < ci; ch++) {
+            const float *xp = ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
+                                         : c->x2 + (size_t)b * c->xs2 + (size_t)(ch - c->c1) * plane;
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++, dst += mr)
+                    for (int i = 0; i < mr; i++) {
+                        int iy = oy[i] + ky - c->pad, ix = ox[i] + kx - c->pad;
+                        dst[i] = iy >= 0 && iy < c->h && ix >= 0 && ix < c->w ? xp[(size_t)iy * c->w + ix] : 0.0f;
+                    }
+        }
+    }
+}
+
+/* sc_store_tile in plain C (the AVX2 variant's), the same float operations per output. */
+static void sc_store_plain(const oct__sc_conv *c, const float *tile, int b, int o0, int oc, size_t p0)
+{
+    const size_t hw = (size_t)c->ho * c->wo;
+    const int n = hw - p0 < (size_t)c->mr ? (int)(hw - p0) : c->mr; /* the plane's last run may be short */
+    const int acc = c->accumulate, relu = c->relu;
+    const float *bias = c->bias;
+    for (int q = 0; q < oc; q++) {
+        float *yp = c->y + (size_t)b * c->ys + (size_t)(o0 + q) * hw + p0;
+        const float *rp = c->res ? c->res + (size_t)b * c->rs + (size_t)(o0 + q) * hw + p0 : NULL;
+        for (int i = 0; i < n; i++) {
+            float v = tile[i * OCT__SC_NR + q];
+            if (acc) v = yp[i] + v;
+            if (bias) v = v + bias[o0 + q];
+            if (rp) v = v + rp[i];
+            if (relu) v = v < 0 ? 0.0f : v; /* NaN stays NaN, -0 stays -0 */
+            yp[i] = v;
+        }
+    }
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -48,7 +113,7 @@ size_t oct__sc_afloats(const oct__sc_conv *c)
 
 #define OCT__SC_AVX512 __attribute__((target("avx512f")))
 
-OCT__SC_AVX512 void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
+static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
 {
     const int mr = c->mr, k = c->k, ci = c->c1 + c->c2;
     const size_t kdim = (size_t)ci * k * k, plane = (size_t)c->h * c->w;
@@ -150,31 +215,97 @@ static OCT__SC_AVX512 void sc_store_tile(const oct__sc_conv *c, const float *til
     }
 }
 
-OCT__SC_AVX512 void oct__sc_run(const oct__sc_conv *c, int b, const float *ap, int j0, int j1)
+/* sc_store_plain for whole runs of 6 (the AVX2 variant's, mr = 6): each 8-channel group
+ * of the tile transposed in registers (6 rows of 8 -> 8 runs of 6, the 8 x 8 transpose
+ * with two zero rows), then per channel y = relu(((y + sum) + bias) + res) on its run,
+ * stored as 4 + 2 floats (AVX2 masked stores measured slow on AMD). The same float
+ * operations as sc_store_plain, which takes a short last run. */
+#define OCT__SC_AVX2 __attribute__((target("avx2,fma")))
+
+static OCT__SC_AVX2 __m256 sc_load6(const float *p)
+{
+    __m128 lo = _mm_loadu_ps(p), hi = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(p + 4)));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+
+static OCT__SC_AVX2 void sc_store6(float *p, __m256 v)
+{
+    _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+    _mm_store_sd((double *)(void *)(p + 4), _mm_castps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+static OCT__SC_AVX2 void sc_store_avx2(const oct__sc_conv *c, const float *tile, int b, int o0, int oc, size_t p0)
+{
+    const size_t hw = (size_t)c->ho * c->wo;
+    const __m256 zero = _mm256_setzero_ps();
+    float *yb = c->y + (size_t)b * c->ys + p0;
+    const float *rb = c->res ? c->res + (size_t)b * c->rs + p0 : NULL;
+    for (int g = 0; g < oc; g += 8) {
+        __m256 r[8], t[8], u[8];
+        for (int i = 0; i < 6; i++) r[i] = _mm256_load_ps(tile + i * OCT__SC_NR + g);
+        r[6] = r[7] = zero;
+        for (int i = 0; i < 4; i++) {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 2; i++) {
+            u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+            u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+            u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+            u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+        /* u[k] (rows 0-3) and u[4 + k] (rows 4-7): 128-bit half h holds channel 4 h + k. */
+        for (int k = 0; k < 4; k++)
+            for (int h = 0; h < 2; h++) {
+                int q = g + 4 * h + k;
+                if (q >= oc) continue;
+                __m256 v = _mm256_permute2f128_ps(u[k], u[4 + k], h ? 0x31 : 0x20);
+                float *yp = yb + (size_t)(o0 + q) * hw;
+                if (c->accumulate) v = _mm256_add_ps(sc_load6(yp), v);
+                if (c->bias) v = _mm256_add_ps(v, _mm256_set1_ps(c->bias[o0 + q]));
+                if (rb) v = _mm256_add_ps(v, sc_load6(rb + (size_t)(o0 + q) * hw));
+                if (c->relu) v = _mm256_max_ps(zero, v); /* NaN stays NaN, -0 stays -0 */
+                sc_store6(yp, v);
+            }
+    }
+}
+
+#endif
+
+void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (c->isa == OCT__GEMM_AVX512) {
+        sc_pack_avx512(c, b, s0, s1, ap);
+        return;
+    }
+#endif
+    sc_pack_plain(c, b, s0, s1, ap);
+}
+
+void oct__sc_run(const oct__sc_conv *c, int b, const float *ap, int j0, int j1)
 {
     const int mr = c->mr, ci = c->c1 + c->c2;
-    const size_t kdim = (size_t)ci * c->k * c->k, hw = (size_t)c->ho * c->wo, strips = hw / (size_t)mr;
-    oct__gemm_kernel kernel = oct__sgemm_kernel_rows(OCT__GEMM_AVX512, mr);
+    const size_t kdim = (size_t)ci * c->k * c->k, strips = oct__sc_strips(c);
+    oct__gemm_kernel kernel = oct__sgemm_kernel_rows(c->isa, mr);
+    if (!kernel) return; /* the caller checks oct__sc_mr and the kernel first */
     _Alignas(64) float tile[8 * OCT__SC_NR];
     for (int j = j0; j < j1; j++) {
         const float *bp = c->bp + (size_t)j * kdim * OCT__SC_NR;
         int o0 = j * OCT__SC_NR, oc = c->co - o0 < OCT__SC_NR ? c->co - o0 : OCT__SC_NR;
         for (size_t s = 0; s < strips; s++) {
             kernel((int)kdim, ap + s * kdim * (size_t)mr, bp, tile, OCT__SC_NR, 0);
-            sc_store_tile(c, tile, b, o0, oc, s * (size_t)mr);
+#if defined(__GNUC__) && defined(__x86_64__)
+            if (c->isa == OCT__GEMM_AVX512) {
+                sc_store_tile(c, tile, b, o0, oc, s * (size_t)mr);
+                continue;
+            }
+            if (c->isa == OCT__GEMM_AVX2 && mr == 6 && (s + 1) * (size_t)mr <= (size_t)c->ho * c->wo) {
+                sc_store_avx2(c, tile, b, o0, oc, s * (size_t)mr);
+                continue;
+            }
+#endif
+            sc_store_plain(c, tile, b, o0, oc, s * (size_t)mr);
         }
     }
 }
-
-#else /* no AVX-512 build: the caller never takes this path (oct__sgemm_kernel_rows is NULL) */
-
-void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
-{
-    (void)c, (void)b, (void)s0, (void)s1, (void)ap;
-}
-
-void oct__sc_run(const oct__sc_conv *c, int b, const float *ap, int j0, int j1)
-{
-    (void)c, (void)b, (void)ap, (void)j0, (void)j1;
-}
-#endif

@@ -3,15 +3,21 @@
  *
  * The direct kernel and the 1x1 GEMM put pixels in the lanes: a 7x7 plane is 49 pixels in
  * 64 lanes (77% busy), a 14x14 one 196 in 224 (88%). Here each register tile is a run of
- * mr output pixels of one row (mr = 7 or 8, dividing the row width) times 32 output
- * channels, summed over K = ci k k in order:
+ * mr output pixels times 32 output channels, summed over K = ci k k in order:
  *   C'(pixels, channels) = A'(pixels, K) B'(K, channels)
  * with A' the input under the kernel (gathered per run, zeros where the padding is) and B'
  * the weights transposed and packed once, so every lane does useful work. The tile is
  * then stored channel by channel (a gather of its mr pixels) with accumulate, bias,
  * residual and ReLU: y = relu(((y + sum) + bias) + res), the float operations of the
  * other paths' epilogue. Each output is one sum over K in (c, ky, kx) order, whatever the
- * batch, the threads or the tile it falls in. AVX-512F only (the caller checks).
+ * batch, the threads or the tile it falls in.
+ *
+ * Two variants (the caller checks the CPU has the one it asks for). AVX-512: runs of
+ * mr = 8 or 7 pixels of one row (mr divides the row width), the gather and the
+ * transposing store in AVX-512. AVX2 + FMA: runs of mr = 6 pixels of the plane in row
+ * order (a run may span rows; the last may be short: a 7x7 plane is 9 runs, 49 of 54
+ * rows busy), gemm.c's 6 x 16 AVX2 kernel on each half of the tile, the gather and the
+ * store in plain C. Their kernels sum each output in the same order: the same bits.
  */
 #ifndef OCT_SMALLCONV_H
 #define OCT_SMALLCONV_H
@@ -33,21 +39,25 @@ typedef struct {
     const float *bp;      /* oct__sc_weights */
     const float *bias;    /* (co) or NULL */
     int accumulate, relu;
-    int mr;               /* oct__sc_mr(wo) */
+    int mr;               /* oct__sc_mr(wo, isa) */
+    int isa;              /* OCT__GEMM_AVX512 or OCT__GEMM_AVX2 (gemm.h): the variant */
 } oct__sc_conv;
 
-/* Pixels per tile for rows of wo outputs: 8 or 7 when one divides wo (8 first), else 0
- * (the path does not apply). */
-int oct__sc_mr(int wo);
+/* Pixels per tile for rows of wo outputs on variant isa: AVX-512 8 or 7 when one divides
+ * wo (8 first), AVX2 6; else 0 (the path does not apply). */
+int oct__sc_mr(int wo, int isa);
+/* Runs of mr pixels in an output plane: ceil(ho wo / mr). */
+size_t oct__sc_strips(const oct__sc_conv *c);
 
 /* The weights w1 (co, k1) and w2 (co, k2) (the stacked input's: row o is w1's row o then
- * w2's; w2 NULL when k2 = 0) transposed into strips of 32 output channels, each (K, 32)
- * with K = k1 + k2 and channels past co zero: oct__sc_weight_floats floats, 64-byte
- * aligned strips when bp is. */
+ * w2's; w2 NULL when k2 = 0) transposed into strips of 32 output channels with K = k1 +
+ * k2 and channels past co zero, for variant isa: each strip (K, 32) on AVX-512, two
+ * panels (K, 16) one after the other on AVX2 (each half of the tile then reads its
+ * weights in order). oct__sc_weight_floats floats, 64-byte aligned strips when bp is. */
 size_t oct__sc_weight_floats(int co, size_t kdim);
-void oct__sc_weights(const float *w1, size_t k1, const float *w2, size_t k2, int co, float *bp);
+void oct__sc_weights(const float *w1, size_t k1, const float *w2, size_t k2, int co, int isa, float *bp);
 
-/* One image's gathered input: (ho wo / mr) strips of (K, mr) floats. */
+/* One image's gathered input: oct__sc_strips strips of (K, mr) floats. */
 size_t oct__sc_afloats(const oct__sc_conv *c);
 /* Strips [s0, s1) of image b into ap (that image's oct__sc_afloats floats). */
 void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap);

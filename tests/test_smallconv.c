@@ -5,8 +5,12 @@
  * there) and Winograd off, over kernels 1, 3 and 5, paddings 0 to 2, row widths 7, 8,
  * 14, 16 and 21, channel counts that are not multiples of the 32-channel tile, batches
  * of 1 to 3, bias, accumulate, ReLU and a residual. Output buffers carry canaries before
- * and after the tensor. Then oct__sc_pack / oct__sc_run straight against a plain loop,
- * and each image of a batch against it alone on the automatic choice.
+ * and after the tensor. Then oct__sc_pack / oct__sc_run straight against a plain loop
+ * (both variants, AVX-512 and AVX2, and the same bits from each), and each image of a
+ * batch against it alone on the automatic choice. ctest runs it twice: as the CPU
+ * chooses (AVX-512 here) and on the AVX2 variant (OCTCL_CPU_PATH=gemm OCTCL_GEMM=avx2,
+ * an AVX2-only CPU's path), where runs of 6 pixels span rows and a plane's last run is
+ * short (7x7: 9 runs, the last of one pixel).
  *
  * Tolerance: each output is one float sum over ci k k terms (< 10^3 here), like the
  * direct kernel's, so TOL_ABS + TOL_REL |want| (testutil.h) applies as it is. A tile
@@ -120,32 +124,37 @@ static void test_auto(void)
         CU_ASSERT_EQUAL(check_case(g_auto, &g_cases[i], &rng), 0);
 }
 
-/* oct__sc_pack and oct__sc_run straight against a plain loop in double: image 1 of 2,
- * stacked input, all three strips of a 3x21 output (rows of 21: three 7-pixel tiles per
- * row), 40 output channels (a whole strip and a partial one), and the other image and the
- * channels outside [j0, j1) untouched. */
-static void test_direct(void)
+/* oct__sc_pack and oct__sc_run of variant isa straight against a plain loop in double:
+ * image 1 of 2, stacked input, all the runs of a 3x21 output (AVX-512: three 7-pixel
+ * runs per row; AVX2: 11 runs of 6 spanning rows, the last of 3), 40 output channels (a
+ * whole strip and a partial one), and the
+ * other image and the channels outside [j0, j1) untouched. Returns image 1's output
+ * (malloc'd) for the caller to compare across variants, NULL when the CPU lacks isa. */
+enum { D_N = 2, D_C1 = 3, D_C2 = 2, D_H = 3, D_W = 21, D_K = 3, D_P = 1, D_CO = 40 };
+
+static float *direct_variant(int isa)
 {
-    if (!oct__sgemm_kernel_rows(OCT__GEMM_AVX512, 7)) {
-        printf("(no AVX-512 on this CPU: the path is not taken) ");
-        return;
+    const char *name = isa == OCT__GEMM_AVX512 ? "AVX-512" : "AVX2";
+    if (!oct__sgemm_kernel_rows(isa, isa == OCT__GEMM_AVX512 ? 7 : 6)) {
+        printf("(no %s on this CPU: its variant is not taken) ", name);
+        return NULL;
     }
-    enum { N = 2, C1 = 3, C2 = 2, H = 3, W = 21, K = 3, P = 1, CO = 40 };
+    enum { N = D_N, C1 = D_C1, C2 = D_C2, H = D_H, W = D_W, K = D_K, P = D_P, CO = D_CO };
     rng_t rng = {99};
     size_t hw = (size_t)H * W, kdim = (size_t)(C1 + C2) * K * K;
     float *x1 = rng_array(&rng, (size_t)N * C1 * hw, -1, 1), *x2 = rng_array(&rng, (size_t)N * C2 * hw, -1, 1);
     float *w1 = rng_array(&rng, (size_t)CO * C1 * K * K, -1, 1), *w2 = rng_array(&rng, (size_t)CO * C2 * K * K, -1, 1);
     float *bias = rng_array(&rng, CO, -1, 1), *y = malloc((size_t)N * CO * hw * sizeof *y);
-    float *bp = NULL, *ap = NULL;
-    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && bias && y);
+    float *bp = NULL, *ap = NULL, *out = malloc((size_t)CO * hw * sizeof *out);
+    CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && bias && y && out);
     CU_ASSERT_FATAL(posix_memalign((void **)&bp, 64, oct__sc_weight_floats(CO, kdim) * sizeof(float)) == 0);
     for (size_t i = 0; i < (size_t)N * CO * hw; i++) y[i] = CANARY;
     oct__sc_conv c = {x1, x2, C1 * hw, C2 * hw, C1, C2, H, W, K, P, y, CO * hw, CO, H, W, NULL, 0, bp, bias, 0, 1,
-                      oct__sc_mr(W)};
-    CU_ASSERT_EQUAL(c.mr, 7);
+                      oct__sc_mr(W, isa), isa};
+    CU_ASSERT_EQUAL(c.mr, isa == OCT__GEMM_AVX512 ? 7 : 6);
     CU_ASSERT_FATAL((ap = malloc(oct__sc_afloats(&c) * sizeof *ap)) != NULL);
-    oct__sc_weights(w1, (size_t)C1 * K * K, w2, (size_t)C2 * K * K, CO, bp);
-    oct__sc_pack(&c, 1, 0, hw / 7, ap);
+    oct__sc_weights(w1, (size_t)C1 * K * K, w2, (size_t)C2 * K * K, CO, isa, bp);
+    oct__sc_pack(&c, 1, 0, oct__sc_strips(&c), ap);
     oct__sc_run(&c, 1, ap, 0, 2);
     size_t miss = 0;
     for (int o = 0; o < CO; o++)
@@ -164,17 +173,31 @@ static void test_direct(void)
                 sum += bias[o];
                 double want = sum < 0 ? 0 : sum, got = y[CO * hw + (size_t)o * hw + (size_t)py * W + px];
                 if (got != got || (got > want ? got - want : want - got) > TOL_ABS + TOL_REL * (want < 0 ? -want : want)) {
-                    if (miss++ < 3) printf("\n  o %d (%d, %d): want %g got %g", o, py, px, want, got);
+                    if (miss++ < 3) printf("\n  %s o %d (%d, %d): want %g got %g", name, o, py, px, want, got);
                 }
             }
     for (size_t i = 0; i < (size_t)CO * hw; i++)
         if (y[i] != CANARY) {
-            printf("\n  image 0 written at %zu", i);
+            printf("\n  %s: image 0 written at %zu", name, i);
             miss++;
             break;
         }
     CU_ASSERT_EQUAL(miss, 0);
+    memcpy(out, y + (size_t)CO * hw, (size_t)CO * hw * sizeof *out);
     free(ap), free(bp), free(y), free(bias), free(w2), free(w1), free(x2), free(x1);
+    return out;
+}
+
+/* Both variants against the loop; where the CPU has both, the same bits (their kernels
+ * sum each output in the same order, and the stores do the same float operations). */
+static void test_direct(void)
+{
+    float *a = direct_variant(OCT__GEMM_AVX512), *b = direct_variant(OCT__GEMM_AVX2);
+    if (a && b && memcmp(a, b, (size_t)D_CO * D_H * D_W * sizeof *a) != 0) {
+        printf("\n  the AVX2 variant's bits differ from the AVX-512 one's\n");
+        CU_FAIL("AVX2 and AVX-512 variants differ");
+    }
+    free(a), free(b);
 }
 
 /* A row's result does not depend on how many images share its pass (device sets and MPI
@@ -221,7 +244,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("cpu channel-lane convolutions on small planes vs ref", NULL, NULL);
     CU_add_test(s, "forced on: conv2d, conv2d_pair, convg + residual, k 1/3/5", test_forced);
     CU_add_test(s, "automatic choice: the same cases", test_auto);
-    CU_add_test(s, "oct__sc_pack / oct__sc_run against a plain loop", test_direct);
+    CU_add_test(s, "oct__sc_pack / oct__sc_run, AVX-512 and AVX2, against a plain loop and each other", test_direct);
     CU_add_test(s, "each image of a batch equals it alone (automatic choice)", test_batch_independent);
     rc = run_cunit();
 done:
