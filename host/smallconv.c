@@ -224,14 +224,14 @@ static OCT__SC_AVX512 void sc_store_tile(const oct__sc_conv *c, const float *til
 
 static OCT__SC_AVX2 __m256 sc_load6(const float *p)
 {
-    __m128 lo = _mm_loadu_ps(p), hi = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(p + 4)));
+    __m128 lo = _mm_loadu_ps(p), hi = _mm_castsi128_ps(_mm_loadu_si64(p + 4)); /* unaligned 2 floats */
     return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
 }
 
 static OCT__SC_AVX2 void sc_store6(float *p, __m256 v)
 {
     _mm_storeu_ps(p, _mm256_castps256_ps128(v));
-    _mm_store_sd((double *)(void *)(p + 4), _mm_castps_pd(_mm256_extractf128_ps(v, 1)));
+    _mm_storeu_si64(p + 4, _mm_castps_si128(_mm256_extractf128_ps(v, 1)));
 }
 
 static OCT__SC_AVX2 void sc_store_avx2(const oct__sc_conv *c, const float *tile, int b, int o0, int oc, size_t p0)
@@ -259,7 +259,7 @@ static OCT__SC_AVX2 void sc_store_avx2(const oct__sc_conv *c, const float *tile,
             for (int h = 0; h < 2; h++) {
                 int q = g + 4 * h + k;
                 if (q >= oc) continue;
-                __m256 v = _mm256_permute2f128_ps(u[k], u[4 + k], h ? 0x31 : 0x20);
+                __m256 v = h ? _mm256_permute2f128_ps(u[k], u[4 + k], 0x31) : _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
                 float *yp = yb + (size_t)(o0 + q) * hw;
                 if (c->accumulate) v = _mm256_add_ps(sc_load6(yp), v);
                 if (c->bias) v = _mm256_add_ps(v, _mm256_set1_ps(c->bias[o0 + q]));
