@@ -56,12 +56,6 @@ static void sc_pack_plain(const oct__sc_conv *c, int b, size_t s0, size_t s1, fl
     const int mr = c->mr, k = c->k, ci = c->c1 + c->c2;
     const size_t kdim = (size_t)ci * k * k, plane = (size_t)c->h * c->w, hw = (size_t)c->ho * c->wo;
     for (size_t s = s0; s < s1; s++) {
-        int oy[8], ox[8];
-        for (int i = 0; i < mr; i++) {
-            size_t p = s * (size_t)mr + (size_t)i;
-            oy[i] = p < hw ? (int)(p / (size_t)c->wo) : -1 - c->h - k; /* past the end: reads only padding */
-            ox[i] = p < hw ? (int)(p % (size_t)c->wo) : 0;
-        }
         float *dst = ap + s * kdim * (size_t)mr;
         size_t p0 = s * (size_t)mr;
         if (k == 1 && c->pad == 0 && p0 + (size_t)mr <= hw) { /* 1x1: the run is mr floats of each plane */
@@ -71,6 +65,12 @@ static void sc_pack_plain(const oct__sc_conv *c, int b, size_t s0, size_t s1, fl
                 memcpy(dst, xp + p0, (size_t)mr * sizeof *dst);
             }
             continue;
+        }
+        int oy[8], ox[8]; /* mr <= 8 */
+        for (int i = 0; i < mr; i++) {
+            size_t p = p0 + (size_t)i;
+            oy[i] = p < hw ? (int)(p / (size_t)c->wo) : -1 - c->h - k; /* past the end: reads only padding */
+            ox[i] = p < hw ? (int)(p % (size_t)c->wo) : 0;
         }
         for (int ch = 0; ch < ci; ch++) {
             const float *xp = ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
