@@ -93,7 +93,8 @@ typedef struct {
     size_t bytes;      /* of packed */
     int kind;          /* OCT__CPU_PACK_DIRECT, or OCT__CPU_PACK_WINO + the GEMM kernel (gemm.h) of
                           Winograd's transformed weights (winograd.h), or OCT__CPU_PACK_GEMM + the
-                          kernel of a 1x1 convolution's weights as oct__sgemm_apack lays them out */
+                          kernel of a 1x1 convolution's weights as oct__sgemm_apack lays them out,
+                          or OCT__CPU_PACK_SMALL + the channel-lane variant (smallconv.h) */
 } cpu__packed_t;
 enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1, OCT__CPU_PACK_GEMM = 8, OCT__CPU_PACK_SMALL = 16 };
 
@@ -1089,26 +1090,27 @@ static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, i
     if (!mr || !oct__sgemm_kernel_rows(isa, mr)) return 0;
     if (k == 3 && cpu__wino_use(st, ci, co, n, ho, wo, pad)) return 0; /* Winograd serves it */
     if (st->small >= 0) return st->small;
-    size_t kdim = (size_t)ci * k * k;
-    size_t hw = (size_t)ho * wo, lanes = (hw + 31) / 32 * 32;
-    if (isa == OCT__GEMM_AVX2) return hw * 5 < (hw + 15) / 16 * 16 * 4 && kdim >= 128;
+    size_t kdim = (size_t)ci * k * k, tile = isa == OCT__GEMM_AVX2 ? 16 : 32; /* the pixel lanes' tile */
+    size_t hw = (size_t)ho * wo, lanes = (hw + tile - 1) / tile * tile;
     if (hw * 5 < lanes * 4) return kdim >= 128;                 /* a fifth or more idle */
+    if (isa == OCT__GEMM_AVX2) return 0;                        /* 14x14 within noise there */
     if (hw * 8 <= lanes * 7) return co >= 512 && kdim >= 256;   /* an eighth or more */
     return 0;
 }
 
-/* The transposed weights of (wb, wb2) (rows of k1 and k2) from the cache, or made now. */
+/* The transposed weights of (wb, wb2) (rows of k1 and k2) for variant isa from the cache,
+ * or made now. */
 static oct_status cpu__sc_weights(oct__cpu_state *st, const oct__buf *wb, const oct__buf *wb2, size_t k1, size_t k2,
-                                  int co, const float **out)
+                                  int co, int isa, const float **out)
 {
     size_t count = wb->count + (wb2 ? wb2->count : 0);
     const float *host2 = wb2 ? wb2->host : NULL;
-    if ((*out = cpu__cache_get(st, wb, wb2, co, OCT__CPU_PACK_SMALL))) return OCT_OK;
+    if ((*out = cpu__cache_get(st, wb, wb2, co, OCT__CPU_PACK_SMALL + isa))) return OCT_OK;
     size_t floats = oct__sc_weight_floats(co, k1 + k2);
     float *bp = cpu__alloc_floats(floats);
     if (!bp) return oct__fail(OCT_ERR_DEVICE_MEMORY, "cpu conv2d: out of memory packing %d x %zu weights", co, k1 + k2);
-    oct__sc_weights(wb->host, k1, host2, k2, co, cpu__sc_isa(st), bp);
-    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, bp, floats * sizeof(float), OCT__CPU_PACK_SMALL});
+    oct__sc_weights(wb->host, k1, host2, k2, co, isa, bp);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, bp, floats * sizeof(float), OCT__CPU_PACK_SMALL + isa});
     *out = bp;
     return OCT_OK;
 }
@@ -1147,12 +1149,13 @@ static oct_status cpu__sc(oct__cpu_state *st, const oct__view *x, const oct__vie
     int c2 = x2 ? x2->c : 0, co = y->c, n = y->n;
     size_t kk = (size_t)k * k;
     const float *bp = NULL;
-    OCT__TRY(cpu__sc_weights(st, w1, w2, (size_t)x->c * kk, (size_t)c2 * kk, co, &bp));
+    int isa = cpu__sc_isa(st);
+    OCT__TRY(cpu__sc_weights(st, w1, w2, (size_t)x->c * kk, (size_t)c2 * kk, co, isa, &bp));
     int has_res = res && res->buf;
     cpu__sc_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                       x->h, x->w, k, pad, cpu__image(y, 0), y->nstride, co, y->h, y->w,
                       has_res ? cpu__image(res, 0) : NULL, has_res ? res->nstride : 0, bp, bias, accumulate, relu,
-                      oct__sc_mr(y->w, cpu__sc_isa(st)), cpu__sc_isa(st)},
+                      oct__sc_mr(y->w, isa), isa},
                      NULL, 0, 0, 0, 0, {0}};
     j.af = oct__sc_afloats(&j.cv);
     size_t round = OCT__CPU_SC_FLOATS / j.af;

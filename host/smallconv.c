@@ -48,22 +48,26 @@ size_t oct__sc_afloats(const oct__sc_conv *c)
     return oct__sc_strips(c) * (size_t)c->mr * (size_t)(c->c1 + c->c2) * c->k * c->k;
 }
 
+/* Channel ch of the stacked input [x1; x2] of image b. */
+static const float *sc_plane(const oct__sc_conv *c, int b, int ch)
+{
+    size_t plane = (size_t)c->h * c->w;
+    return ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
+                      : c->x2 + (size_t)b * c->xs2 + (size_t)(ch - c->c1) * plane;
+}
+
 /* oct__sc_pack in plain C (the AVX2 variant's): each run of mr pixels of the plane (rows
  * read in order, a run may span two) under each (channel, ky, kx), zeros where it reads
  * the padding or runs past the plane's end. */
 static void sc_pack_plain(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
 {
     const int mr = c->mr, k = c->k, ci = c->c1 + c->c2;
-    const size_t kdim = (size_t)ci * k * k, plane = (size_t)c->h * c->w, hw = (size_t)c->ho * c->wo;
+    const size_t kdim = (size_t)ci * k * k, hw = (size_t)c->ho * c->wo;
     for (size_t s = s0; s < s1; s++) {
         float *dst = ap + s * kdim * (size_t)mr;
         size_t p0 = s * (size_t)mr;
         if (k == 1 && c->pad == 0 && p0 + (size_t)mr <= hw) { /* 1x1: the run is mr floats of each plane */
-            for (int ch = 0; ch < ci; ch++, dst += mr) {
-                const float *xp = ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
-                                             : c->x2 + (size_t)b * c->xs2 + (size_t)(ch - c->c1) * plane;
-                memcpy(dst, xp + p0, (size_t)mr * sizeof *dst);
-            }
+            for (int ch = 0; ch < ci; ch++, dst += mr) memcpy(dst, sc_plane(c, b, ch) + p0, (size_t)mr * sizeof *dst);
             continue;
         }
         int oy[8], ox[8]; /* mr <= 8 */
@@ -73,8 +77,7 @@ static void sc_pack_plain(const oct__sc_conv *c, int b, size_t s0, size_t s1, fl
             ox[i] = p < hw ? (int)(p % (size_t)c->wo) : 0;
         }
         for (int ch = 0; ch < ci; ch++) {
-            const float *xp = ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
-                                         : c->x2 + (size_t)b * c->xs2 + (size_t)(ch - c->c1) * plane;
+            const float *xp = sc_plane(c, b, ch);
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++, dst += mr)
                     for (int i = 0; i < mr; i++) {
@@ -116,15 +119,14 @@ static void sc_store_plain(const oct__sc_conv *c, const float *tile, int b, int 
 static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
 {
     const int mr = c->mr, k = c->k, ci = c->c1 + c->c2;
-    const size_t kdim = (size_t)ci * k * k, plane = (size_t)c->h * c->w;
+    const size_t kdim = (size_t)ci * k * k;
     const __mmask16 keep = (__mmask16)((1u << mr) - 1u);
     for (size_t s = s0; s < s1; s++) {
         size_t p0 = s * (size_t)mr;
         int oy = (int)(p0 / (size_t)c->wo), ox = (int)(p0 % (size_t)c->wo);
         float *dst = ap + s * kdim * (size_t)mr;
         for (int ch = 0; ch < ci; ch++) {
-            const float *xp = ch < c->c1 ? c->x1 + (size_t)b * c->xs1 + (size_t)ch * plane
-                                         : c->x2 + (size_t)b * c->xs2 + (size_t)(ch - c->c1) * plane;
+            const float *xp = sc_plane(c, b, ch);
             for (int ky = 0; ky < k; ky++) {
                 int iy = oy + ky - c->pad;
                 if (iy < 0 || iy >= c->h) {
