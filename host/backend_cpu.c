@@ -1334,7 +1334,7 @@ static int cpu__implicit_use(const oct__cpu_state *st, const oct__conv_op *op, s
 typedef struct {
     const oct__conv_op *op;
     const float *ap;     /* the weights (co, kdim) packed for kernel isa */
-    int isa, avx512, kdim;
+    int isa, kdim;
     const float *bias;
     cpu__chunks work;    /* over the n * ho output rows */
 } cpu__implicit_job;
@@ -1352,7 +1352,7 @@ static void cpu__implicit_task(void *arg, int t)
         while (r < r1) { /* one image's rows of the chunk at a time: y's columns run on */
             int b = (int)(r / (size_t)ho), oy = (int)(r % (size_t)ho);
             size_t rows = (size_t)(ho - oy) < r1 - r ? (size_t)(ho - oy) : r1 - r;
-            oct__convpack cp = {cpu__image(x, b), x->c, x->h, x->w, op->k, op->stride, op->pad, wo, oy, j->avx512};
+            oct__convpack cp = {cpu__image(x, b), x->c, x->h, x->w, op->k, op->stride, op->pad, wo, oy, j->isa};
             oct__gemm_bsrc src = {oct__convpack_b, &cp};
             oct__sgemm_apacked_src(j->isa, 0, co, co, (int)(rows * (size_t)wo), j->kdim, j->ap, &src,
                                    cpu__image(y, b) + (size_t)oy * wo, (int)hw, 0, &epi);
@@ -1365,7 +1365,7 @@ static oct_status cpu__implicit(oct__cpu_state *st, const oct__conv_op *op, size
 {
     const oct__view *y = &op->y;
     int isa = oct__sgemm_isa();
-    cpu__implicit_job j = {op, NULL, isa, isa == OCT__GEMM_AVX512, (int)kdim, bias, {0}};
+    cpu__implicit_job j = {op, NULL, isa, (int)kdim, bias, {0}};
     OCT__TRY(cpu__gemm_weights(st, op->weight, y->c, (int)kdim, isa, &j.ap));
     /* Chunks of whole rows filling the tuned column count, all threads busy. */
     size_t rows = (size_t)y->n * y->h, fill = (size_t)st->tune.min_cols / (size_t)y->w;

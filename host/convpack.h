@@ -16,7 +16,8 @@ typedef struct {
     int k, s, pad;  /* square kernel, stride, padding on every side */
     int wo;         /* output row width */
     int oy0;        /* output row of column 0 */
-    int avx512;     /* 1: AVX-512F loads for strides 1 and 2 (the caller checked the CPU) */
+    int isa;        /* gemm.h's OCT__GEMM_*: AVX-512F or AVX2 loads for strides 1 and 2 (the
+                     * caller checked the CPU has it), else (OCT__GEMM_SCALAR) the plain loop */
 } oct__convpack;
 
 /* The pack callback of oct__gemm_bsrc; ctx is an oct__convpack. */

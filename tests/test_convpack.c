@@ -3,7 +3,7 @@
  * im2col matrix a plain loop builds here, packed the way gemm.h specifies, for strides
  * 1 to 3, kernels 1 to 7, padding 0 to 3, rows narrower than a vector and wider than a
  * panel, K blocks starting anywhere, every panel width of the GEMM kernels, with the
- * AVX-512 loads and the plain ones; then conv2d through a cpu context that takes the
+ * AVX-512 loads, the AVX2 ones and the plain ones (those the CPU has); then conv2d through a cpu context that takes the
  * path against one that keeps im2col + SGEMM ($OCTCL_CPU_IMPLICIT=0): the same bits
  * (memcmp, canaries around the output), and both against the reference backend within
  * testutil.h's tolerance. A row of a segment off by one, a stride lane wrong or a
@@ -47,11 +47,11 @@ typedef struct {
 
 /* Every panel of one case, for B rows [p0, p0 + kc) and columns [j0, j0 + nc) from
  * output row oy0, against im2col_at. Returns the mismatches (0: equal). */
-static int check_panels(const pcase *pc, int oy0, int p0, int kc, int j0, int nc, int nr, int avx512,
+static int check_panels(const pcase *pc, int oy0, int p0, int kc, int j0, int nc, int nr, int isa,
                         const float *x)
 {
     oct__convpack cp = {x, pc->ci, pc->h, pc->w, pc->k, pc->s, pc->pad, conv_len(pc->w, pc->k, pc->s, pc->pad),
-                        oy0, avx512};
+                        oy0, isa};
     int panels = (nc + nr - 1) / nr, bad = 0;
     size_t floats = (size_t)panels * kc * nr + 16;
     float *got = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64), *want = malloc(floats * sizeof(float));
@@ -72,8 +72,8 @@ static int check_panels(const pcase *pc, int oy0, int p0, int kc, int j0, int nc
     for (size_t i = 0; i < floats; i++)
         if (memcmp(&got[i], &want[i], sizeof(float)) != 0) {
             if (bad++ == 0)
-                printf("\n  ci%d %dx%d k%d s%d p%d oy0 %d rows %d+%d cols %d+%d nr %d avx512 %d: float %zu is %g, not %g\n",
-                       pc->ci, pc->h, pc->w, pc->k, pc->s, pc->pad, oy0, p0, kc, j0, nc, nr, avx512, i, got[i],
+                printf("\n  ci%d %dx%d k%d s%d p%d oy0 %d rows %d+%d cols %d+%d nr %d isa %d: float %zu is %g, not %g\n",
+                       pc->ci, pc->h, pc->w, pc->k, pc->s, pc->pad, oy0, p0, kc, j0, nc, nr, isa, i, got[i],
                        want[i]);
         }
     free(got), free(want);
@@ -104,18 +104,19 @@ static void test_panels(void)
         int kdim = pc->ci * pc->k * pc->k;
         x = rng_array(&rng, (size_t)pc->ci * pc->h * pc->w, -2, 2);
         CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-        for (int v = 0; v < 2; v++) {
-            int avx512 = v == 1;
-            if (avx512 && !oct__sgemm_supported(OCT__GEMM_AVX512)) continue;
+        static const int isas[] = {OCT__GEMM_SCALAR, OCT__GEMM_AVX2, OCT__GEMM_AVX512};
+        for (size_t v = 0; v < sizeof isas / sizeof isas[0]; v++) {
+            int isa = isas[v];
+            if (!oct__sgemm_supported(isa)) continue;
             for (size_t r = 0; r < sizeof nrs / sizeof nrs[0]; r++) {
                 /* All of it; a K block starting inside a channel and columns from inside
                  * a row; output rows from the middle on. */
                 int oy0 = ho / 3, left = (ho - oy0) * wo;
-                bad += check_panels(pc, 0, 0, kdim, 0, ho * wo, nrs[r], avx512, x), runs++;
-                bad += check_panels(pc, oy0, kdim / 3, kdim - kdim / 3, wo / 2 + 1, left - wo / 2 - 1, nrs[r], avx512,
+                bad += check_panels(pc, 0, 0, kdim, 0, ho * wo, nrs[r], isa, x), runs++;
+                bad += check_panels(pc, oy0, kdim / 3, kdim - kdim / 3, wo / 2 + 1, left - wo / 2 - 1, nrs[r], isa,
                                     x),
                     runs++;
-                bad += check_panels(pc, oy0, kdim - 1, 1, 3 % left, left - 3 % left, nrs[r], avx512, x), runs++;
+                bad += check_panels(pc, oy0, kdim - 1, 1, 3 % left, left - 3 % left, nrs[r], isa, x), runs++;
             }
         }
         free(x);
