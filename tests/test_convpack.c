@@ -3,8 +3,9 @@
  * im2col matrix a plain loop builds here, packed the way gemm.h specifies, for strides
  * 1 to 3, kernels 1 to 7, padding 0 to 3, rows narrower than a vector and wider than a
  * panel, K blocks starting anywhere, every panel width of the GEMM kernels, with the
- * AVX-512 loads, the AVX2 ones and the plain ones (those the CPU has); then conv2d through a cpu context that takes the
- * path against one that keeps im2col + SGEMM ($OCTCL_CPU_IMPLICIT=0): the same bits
+ * AVX-512 loads, the AVX2 ones and the plain ones (those the CPU has); then conv2d
+ * through a cpu context that takes the path against one that keeps im2col + SGEMM
+ * ($OCTCL_CPU_IMPLICIT=0): the same bits
  * (memcmp, canaries around the output), and both against the reference backend within
  * testutil.h's tolerance. A row of a segment off by one, a stride lane wrong or a
  * padding column not zeroed moves the panels' floats, which memcmp sees. Last, the
