@@ -268,19 +268,22 @@ static int gemm_pack_env;
 static _Atomic int gemm_pack_forced = -1;
 void oct__sgemm_pack_b(int on) { gemm_pack_forced = on < 0 ? -1 : on != 0; }
 
+int oct__sgemm_isa_named(const char *name)
+{
+    if (!name) return -1;
+    return strcmp(name, "avx512") == 0 ? OCT__GEMM_AVX512
+           : strcmp(name, "avx2") == 0 ? OCT__GEMM_AVX2
+           : strcmp(name, "scalar") == 0 ? OCT__GEMM_SCALAR
+                                         : -1;
+}
+
 static void gemm_choose(void)
 {
     int isa = oct__sgemm_supported(OCT__GEMM_AVX512) ? OCT__GEMM_AVX512
               : oct__sgemm_supported(OCT__GEMM_AVX2) ? OCT__GEMM_AVX2
                                                      : OCT__GEMM_SCALAR;
-    const char *env = getenv("OCTCL_GEMM");
-    if (env) {
-        int want = strcmp(env, "avx512") == 0 ? OCT__GEMM_AVX512
-                   : strcmp(env, "avx2") == 0 ? OCT__GEMM_AVX2
-                   : strcmp(env, "scalar") == 0 ? OCT__GEMM_SCALAR
-                                                : -1;
-        if (want >= 0 && oct__sgemm_supported(want)) isa = want;
-    }
+    int want = oct__sgemm_isa_named(getenv("OCTCL_GEMM"));
+    if (want >= 0 && oct__sgemm_supported(want)) isa = want;
     gemm_chosen = impl_of(isa);
     const char *pb = getenv("OCTCL_GEMM_PACK_B");
     gemm_pack_env = pb && strcmp(pb, "1") == 0;

@@ -19,6 +19,8 @@ void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, i
 enum { OCT__GEMM_SCALAR = 0, OCT__GEMM_AVX2 = 1, OCT__GEMM_AVX512 = 2 };
 /* 1 when this CPU (and OS) runs the kernel. */
 int oct__sgemm_supported(int isa);
+/* The kernel $OCTCL_GEMM names ("avx512", "avx2", "scalar"), -1 for any other text or NULL. */
+int oct__sgemm_isa_named(const char *name);
 /* The kernel in use now. */
 int oct__sgemm_isa(void);
 /* Tests: use kernel `isa` from now on (0 when the CPU lacks it); -1 returns to the

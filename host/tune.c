@@ -325,11 +325,8 @@ static int oct__tune_read(const char *path, const char *backend, const char *key
             !oct__json_int(params, "nc", 1, 1 << 20, &c.nc) || !cJSON_IsString(g))
             bad = "params lack a cpu parameter";
         else {
-            c.gemm_isa = strcmp(g->valuestring, "avx512") == 0   ? OCT__GEMM_AVX512
-                         : strcmp(g->valuestring, "avx2") == 0   ? OCT__GEMM_AVX2
-                         : strcmp(g->valuestring, "scalar") == 0 ? OCT__GEMM_SCALAR
-                         : strcmp(g->valuestring, "auto") == 0   ? -1
-                                                                 : -2;
+            int named = oct__sgemm_isa_named(g->valuestring);
+            c.gemm_isa = named >= 0 ? named : strcmp(g->valuestring, "auto") == 0 ? -1 : -2;
             bad = oct__cpu_tune_check(&c);
         }
         if (!bad) *cpu = c;

@@ -1428,10 +1428,9 @@ int main(int argc, char **argv)
     if (perf) return run_perf(perf_spec, reps < 1 ? 1 : reps, only, batch < 1 ? 1 : batch);
     /* $OCTCL_GEMM naming a kernel this CPU lacks (gemm.c then runs the best it has): the
      * forced suite would pass without running what its name says, so it is skipped (77). */
-    const char *isa = getenv("OCTCL_GEMM");
-    int want = !isa ? -1 : strcmp(isa, "avx512") == 0 ? OCT__GEMM_AVX512 : strcmp(isa, "avx2") == 0 ? OCT__GEMM_AVX2 : -1;
+    int want = oct__sgemm_isa_named(getenv("OCTCL_GEMM"));
     if (want >= 0 && !oct__sgemm_supported(want)) {
-        printf("skipped: OCTCL_GEMM=%s, which this CPU does not have\n", isa);
+        printf("skipped: OCTCL_GEMM=%s, which this CPU does not have\n", getenv("OCTCL_GEMM"));
         return 77;
     }
     const char *grid = getenv("OCTCL_OPS_GRID");
