@@ -4,4 +4,4 @@ set -eu
 cd "$(dirname "$0")/.."
 cmake -S . -B build -DOCTCL_WERROR=ON
 cmake --build build -j"$(nproc)"
-cd build && ctest --output-on-failure
+cd build && ctest --output-on-failure -j"$(nproc)"

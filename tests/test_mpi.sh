@@ -175,11 +175,15 @@ else
 fi
 
 # ---- classify: the Fashion-MNIST test set, predictions identical --------------------------
+# $OCTCL_TEST_MPI_IMAGES images (default 3000; the sanitizer build sets 600), in chunks of
+# 7/30 of them: four whole chunks and a short last one.
+IMAGES=${OCTCL_TEST_MPI_IMAGES:-3000}
+CHUNK=$((IMAGES * 7 / 30))
 if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
-    one classify --device cpu --model "$MODEL" --data "$DATA" --limit 3000 --predictions "$SCRATCH/p_one.npy"
+    one classify --device cpu --model "$MODEL" --data "$DATA" --limit "$IMAGES" --predictions "$SCRATCH/p_one.npy"
     expect_rc 0
     grep '^accuracy: ' "$OUT" >"$SCRATCH/acc_one" || fail "no accuracy line"
-    mpi 2 classify --device cpu --model "$MODEL" --data "$DATA" --limit 3000 --chunk 700 \
+    mpi 2 classify --device cpu --model "$MODEL" --data "$DATA" --limit "$IMAGES" --chunk "$CHUNK" \
         --predictions "$SCRATCH/p_two.npy"
     expect_rc 0
     grep '^accuracy: ' "$OUT" >"$SCRATCH/acc_two" || fail "no accuracy line under mpirun"
@@ -194,7 +198,7 @@ if [ -f "$MODEL" ] && [ -d "$DATA" ]; then
     expect_out '"ranks": 2'
     expect_out '"per_rank": [{"rank": 0, "images": 250'
     fail_at 1 round
-    mpi 2 classify --device cpu --model "$MODEL" --data "$DATA" --limit 3000 --chunk 700 \
+    mpi 2 classify --device cpu --model "$MODEL" --data "$DATA" --limit "$IMAGES" --chunk "$CHUNK" \
         --predictions "$SCRATCH/keep.npy"
     expect_fail
     expect_err "octcl: error: rank 1: rank 1 failed on purpose"
