@@ -397,6 +397,44 @@ static OCT__DK_TARGET void cpu__pool_row(float *restrict dst, const float *restr
     }
 }
 
+/* The two rows above with AVX2 (CPUs without AVX-512 whose GEMM is a vector one,
+ * cpu__avx2): 8 outputs a step, the last under 8 in plain C; the same operations in the
+ * same order, so the same bits. */
+static __attribute__((target("avx2"))) void cpu__x2_row_256(float *restrict dst, const float *restrict src,
+                                                            size_t wo, int accumulate, int relu)
+{
+    const __m256i dup = _mm256_set_epi32(3, 3, 2, 2, 1, 1, 0, 0);
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= wo; i += 8) {
+        __m256 v = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(src + i / 2)), dup);
+        if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(dst + i), v);
+        if (relu) v = _mm256_max_ps(zero, v); /* NaN and -0 kept, as v < 0 ? 0 : v */
+        _mm256_storeu_ps(dst + i, v);
+    }
+    for (; i < wo; i++) {
+        float v = accumulate ? dst[i] + src[i / 2] : src[i / 2];
+        dst[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+static __attribute__((target("avx2"))) void cpu__pool_row_256(float *restrict dst, const float *restrict r0,
+                                                              const float *restrict r1, size_t wo)
+{
+    const __m256 q = _mm256_set1_ps(0.25f);
+    size_t i = 0;
+    for (; i + 8 <= wo; i += 8) {
+        const float *a = r0 + 2 * i, *b = r1 + 2 * i;
+        /* hadd pairs neighbours within 128-bit lanes: outputs 0 1 4 5 2 3 6 7, put back
+         * in order by the 64-bit permute. */
+        __m256 s0 = _mm256_hadd_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8));
+        __m256 s1 = _mm256_hadd_ps(_mm256_loadu_ps(b), _mm256_loadu_ps(b + 8));
+        __m256 v = _mm256_mul_ps(_mm256_add_ps(s0, s1), q);
+        _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8)));
+    }
+    for (; i < wo; i++) dst[i] = ((r0[2 * i] + r0[2 * i + 1]) + (r1[2 * i] + r1[2 * i + 1])) * 0.25f;
+}
+
 static int cpu__have_direct(void)
 {
     __builtin_cpu_init();
@@ -479,6 +517,14 @@ static void cpu__x2_row(float *dst, const float *src, size_t wo, int accumulate,
     (void)dst, (void)src, (void)wo, (void)accumulate, (void)relu;
 }
 static void cpu__pool_row(float *dst, const float *r0, const float *r1, size_t wo)
+{
+    (void)dst, (void)r0, (void)r1, (void)wo;
+}
+static void cpu__x2_row_256(float *dst, const float *src, size_t wo, int accumulate, int relu)
+{
+    (void)dst, (void)src, (void)wo, (void)accumulate, (void)relu;
+}
+static void cpu__pool_row_256(float *dst, const float *r0, const float *r1, size_t wo)
 {
     (void)dst, (void)r0, (void)r1, (void)wo;
 }
@@ -1545,9 +1591,12 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
 typedef struct {
     const void *op;
     const int *sy, *sx;  /* resize: source row and column of each output row and column */
-    int vec;             /* AVX-512 rows: pooling; resize: an exact 2x width */
+    int vec;             /* vector rows (pooling; resize: an exact 2x width): 2 AVX-512, 1 AVX2, 0 none */
     cpu__chunks work;    /* over the n * c planes */
 } cpu__plane_job;
+
+/* Which vector rows pooling and resize use (cpu__plane_job.vec). */
+static int cpu__rows_isa(const oct__cpu_state *st) { return st->direct ? 2 : cpu__avx2() ? 1 : 0; }
 
 static void cpu__avgpool_task(void *arg, int t)
 {
@@ -1565,8 +1614,12 @@ static void cpu__avgpool_task(void *arg, int t)
                 const float *restrict r0 = xp + (size_t)(2 * oy) * wi;
                 const float *restrict r1 = r0 + wi;
                 float *restrict dst = yp + (size_t)oy * wo;
-                if (j->vec) {
+                if (j->vec == 2) {
                     cpu__pool_row(dst, r0, r1, wo);
+                    continue;
+                }
+                if (j->vec == 1) {
+                    cpu__pool_row_256(dst, r0, r1, wo);
                     continue;
                 }
                 for (size_t ox = 0; ox < wo; ox++)
@@ -1581,7 +1634,7 @@ static oct_status cpu_avgpool2(oct_context *ctx, const oct__pool_op *op)
     const oct__view *x = &op->x, *y = &op->y;
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
-    cpu__plane_job job = {op, NULL, NULL, st->direct, {0}};
+    cpu__plane_job job = {op, NULL, NULL, cpu__rows_isa(st), {0}};
     size_t planes = (size_t)y->n * y->c;
     cpu__chunk(st, &job.work, planes, 1, planes * x->h * x->w, OCT__CPU_PAR_FLOATS);
     int threads = cpu__threads(st, &job.work);
@@ -1631,8 +1684,10 @@ static void cpu__resize_task(void *arg, int t)
                 /* Without accumulation a repeated source row repeats the row above. */
                 if (!op->accumulate && oy > 0 && sy[oy] == sy[oy - 1])
                     memcpy(dst, dst - wo, wo * sizeof(float));
-                else if (j->vec)
+                else if (j->vec == 2)
                     cpu__x2_row(dst, xp + (size_t)sy[oy] * wi, wo, op->accumulate, op->relu);
+                else if (j->vec == 1)
+                    cpu__x2_row_256(dst, xp + (size_t)sy[oy] * wi, wo, op->accumulate, op->relu);
                 else
                     cpu__resize_row(dst, xp + (size_t)sy[oy] * wi, sx, wo, op->accumulate, op->relu);
             }
@@ -1655,8 +1710,9 @@ static oct_status cpu_resize(oct_context *ctx, const oct__resize_op *op)
         for (int i = 0; i < y->w; i++) sx[i] = oct__nearest_src(i, x->w, y->w);
         job.sy = sy;
         job.sx = sx;
-        job.vec = st->direct && y->w == 2 * x->w;
-        for (int i = 0; i < y->w && job.vec; i++) job.vec = sx[i] == i / 2;
+        int exact = y->w == 2 * x->w;
+        for (int i = 0; i < y->w && exact; i++) exact = sx[i] == i / 2;
+        job.vec = exact ? cpu__rows_isa(st) : 0;
     }
     cpu__chunk(st, &job.work, planes, 1, planes * y->h * y->w, OCT__CPU_PAR_FLOATS);
     int threads = cpu__threads(st, &job.work);
@@ -1941,9 +1997,43 @@ typedef struct {
     const oct__view *x2; /* conv2d_pair (1x1, with apk): the second input, its weights packed in apk2 */
     const float *apk2;
     const float *bias;   /* per output channel (op->bias's, or the pair's two summed), or NULL */
+    const oct__view *up; /* cpu_conv_up's exact 2x upsample, added to each block after its GEMM, or NULL */
+    int up_relu, up_vec; /* ReLU after it; the row kernels (cpu__rows_isa) */
     int b, g;            /* that image and group */
     cpu__chunks work;   /* over n * groups * ncob * ncb items (ncob * ncb when shared) */
 } cpu__g_gemm_job;
+
+/* Channels [co0, co0 + rows) of y, pixels [p0, p1) of image b: += up's exact 2x nearest
+ * upsample, then ReLU (cpu_conv_up's L->H path), on a GEMM block while it is in cache
+ * rather than in a second pass over y. The sums and their order are cpu_resize's. */
+static void cpu__g_up_block(const cpu__g_gemm_job *j, int b, int co0, int rows, size_t p0, size_t p1)
+{
+    const oct__view *y = &j->op->y, *up = j->up;
+    size_t wo = (size_t)y->w, hwo = (size_t)y->h * wo, wu = (size_t)up->w, hwu = (size_t)up->h * wu;
+    int relu = j->up_relu;
+    for (int c = co0; c < co0 + rows; c++) {
+        float *yc = cpu__image(y, b) + (size_t)c * hwo;
+        const float *uc = cpu__image(up, b) + (size_t)c * hwu;
+        for (size_t p = p0; p < p1;) {
+            size_t oy = p / wo, ox = p % wo, end = (oy + 1) * wo < p1 ? (oy + 1) * wo : p1;
+            float *dst = yc + p;
+            const float *src = uc + oy / 2 * wu;
+            size_t len = end - p;
+            /* Blocks start on multiples of 16 pixels and rows are of even width, so ox
+             * is even; the plain loop would serve any other start. */
+            if (j->up_vec == 2 && !(ox & 1))
+                cpu__x2_row(dst, src + ox / 2, len, 1, relu);
+            else if (j->up_vec == 1 && !(ox & 1))
+                cpu__x2_row_256(dst, src + ox / 2, len, 1, relu);
+            else
+                for (size_t i = 0; i < len; i++) {
+                    float v = dst[i] + src[(ox + i) / 2];
+                    dst[i] = relu && v < 0.0f ? 0.0f : v;
+                }
+            p = end;
+        }
+    }
+}
 
 static void cpu__g_gemm_task(void *arg, int t)
 {
@@ -1986,10 +2076,11 @@ static void cpu__g_gemm_task(void *arg, int t)
                                            bmat, (int)ldb, yp, (int)hwo, op->accumulate, NULL);
                     oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), j->x2->c, j->apk2,
                                            cpu__image(j->x2, b) + p0, (int)ldb, yp, (int)hwo, 1, &e);
-                    continue;
+                } else {
+                    oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk,
+                                           bmat, (int)ldb, yp, (int)hwo, op->accumulate, &e);
                 }
-                oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk, bmat,
-                                       (int)ldb, yp, (int)hwo, op->accumulate, &e);
+                if (j->up) cpu__g_up_block(j, b, co0, rows, p0, p1);
                 continue;
             }
             oct__sgemm(0, 0, rows, (int)(p1 - p0), (int)j->kdim, wt + (size_t)co0 * j->kdim, (int)j->kdim, bmat,
@@ -2000,6 +2091,7 @@ static void cpu__g_gemm_task(void *arg, int t)
                 else
                     cpu__g_epi_any(yp, hwo, rows, p1 - p0, bias ? bias + co0 : NULL, rp, hwo, op->relu);
             }
+            if (j->up) cpu__g_up_block(j, b, co0, rows, p0, p1);
         }
 }
 
@@ -2057,7 +2149,7 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
 {
     const oct__view *x = &op->x, *y = &op->y;
     cpu__g_gemm_job j = {op, st, direct_b, x->c / op->groups, y->c / op->groups, 0, 0, 0, 0, 0, st->direct, NULL,
-                         NULL, 0, NULL, NULL, bias, 0, 0, {0}};
+                         NULL, 0, NULL, NULL, bias, NULL, 0, 0, 0, 0, {0}};
     /* 1x1 stride 1, one group: the weights packed once for the GEMM kernel (cached like
      * the direct kernel's) and the epilogue fused into the GEMM's tile stores;
      * $OCTCL_CPU_GEMM_PACKED=0 keeps the per-call packing and the separate pass. */
@@ -2071,6 +2163,10 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
             j.x2 = x2;
         }
         while (co_align % (size_t)mr) co_align += 16; /* channel blocks start on whole strips */
+    }
+    if (!x2) { /* cpu_conv_up's upsample, added to each block as it is done */
+        j.up = cpu__take_up(st, &j.up_relu);
+        j.up_vec = j.up ? cpu__rows_isa(st) : 0;
     }
     if (x2 && !j.x2) { /* the pair without packed weights: two products */
         oct__convg_op a = *op, b = *op;

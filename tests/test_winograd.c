@@ -458,25 +458,25 @@ static void test_switch_values(void)
     }
 }
 
-/* conv_up (OctConv's HH(x_h) + Up(LH(x_l)), then ReLU), 3x3 stride 1: a conv2d, or a
- * convg with a residual; the upsample source a (n, co, uh, uw) tensor, or channels
- * [1, 1 + co) of a wider one (image stride and offset not its own). */
+/* conv_up (OctConv's HH(x_h) + Up(LH(x_l)), then ReLU), k x k (3 or 1) stride 1: a
+ * conv2d, or a convg with a residual; the upsample source a (n, co, uh, uw) tensor, or
+ * channels [1, 1 + co) of a wider one (image stride and offset not its own). */
 typedef struct {
-    int n, ci, co, h, w, pad, uh, uw, bias, acc, relu, res, slice;
+    int n, ci, co, h, w, k, pad, uh, uw, bias, acc, relu, res, slice;
 } ucase;
 
 /* Case c through oct__op_conv_up on ctx: out as in run_case (canaries around y). */
 static oct_status run_up(oct_context *ctx, const ucase *c, const float *x, const float *w, const float *b,
                          const float *r, const float *u, const float *y0, float *out)
 {
-    int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2, uc = c->co + 2 * c->slice;
+    int ho = c->h + 2 * c->pad - (c->k - 1), wo = c->w + 2 * c->pad - (c->k - 1), uc = c->co + 2 * c->slice;
     size_t nx = (size_t)c->n * c->ci * c->h * c->w, ny = (size_t)c->n * c->co * ho * wo;
     size_t nu = (size_t)c->n * uc * c->uh * c->uw;
     oct__buf bx = {0}, bw = {0}, bb = {0}, br = {0}, bu = {0}, by = {0};
     float *ybuf = conv_canary_y(y0, ny);
     oct_status s = ybuf ? OCT_OK : OCT_ERR_HOST_MEMORY;
     if (s == OCT_OK) s = oct__buf_upload(ctx, &bx, x, nx);
-    if (s == OCT_OK) s = oct__buf_upload(ctx, &bw, w, (size_t)c->co * c->ci * 9);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &bw, w, (size_t)c->co * c->ci * c->k * c->k);
     if (s == OCT_OK && c->bias) s = oct__buf_upload(ctx, &bb, b, (size_t)c->co);
     if (s == OCT_OK && c->res) s = oct__buf_upload(ctx, &br, r, ny);
     if (s == OCT_OK) s = oct__buf_upload(ctx, &bu, u, nu);
@@ -486,11 +486,11 @@ static oct_status run_up(oct_context *ctx, const ucase *c, const float *x, const
                             : oct__view_of(&bu, c->n, c->co, c->uh, c->uw);
     vy.off = LEAD;
     if (s == OCT_OK && c->res) {
-        oct__convg_op op = {vx, vy, oct__view_of(&br, c->n, c->co, ho, wo), &bw, c->bias ? &bb : NULL, 3, 3, 1, 1,
+        oct__convg_op op = {vx, vy, oct__view_of(&br, c->n, c->co, ho, wo), &bw, c->bias ? &bb : NULL, c->k, c->k, 1, 1,
                             c->pad, c->pad, c->pad, c->pad, 1, 1, 1, c->acc, c->relu};
         s = oct__op_conv_up(ctx, NULL, &op, &vu);
     } else if (s == OCT_OK) {
-        oct__conv_op op = {vx, vy, &bw, c->bias ? &bb : NULL, 3, 1, c->pad, c->acc, c->relu};
+        oct__conv_op op = {vx, vy, &bw, c->bias ? &bb : NULL, c->k, 1, c->pad, c->acc, c->relu};
         s = oct__op_conv_up(ctx, &op, NULL, &vu);
     }
     if (s == OCT_OK) s = ctx->be->read(ctx, &by, out);
@@ -500,58 +500,71 @@ static oct_status run_up(oct_context *ctx, const ucase *c, const float *x, const
     return s;
 }
 
-/* A cpu context with Winograd forced on and $OCTCL_CPU_FUSE_UP = fuse, $OCTCL_CPU_PATH
- * = path ("": unset; "gemm" turns the AVX-512 kernels off: the plain transforms). */
+/* A cpu context with Winograd forced on, the channel-lane path off (1x1 layers on the
+ * GEMM), $OCTCL_CPU_FUSE_UP = fuse and $OCTCL_CPU_PATH = path ("": unset; "gemm" turns
+ * the AVX-512 kernels off: the AVX2 rows and transforms where the CPU has them). */
 static oct_context *up_context(const char *fuse, const char *path)
 {
     oct_context *ctx = NULL;
     setenv("OCTCL_CPU_FUSE_UP", fuse, 1);
     if (*path) setenv("OCTCL_CPU_PATH", path, 1);
-    oct_status s = conv_cpu_context("1", "", &ctx);
+    oct_status s = conv_cpu_context("1", "0", &ctx);
     unsetenv("OCTCL_CPU_FUSE_UP");
     unsetenv("OCTCL_CPU_PATH");
     return s == OCT_OK ? ctx : NULL;
 }
 
-/* The upsample added in Winograd's output stores (OCTCL_CPU_FUSE_UP=1) gives the very
- * floats of the separate resize pass (OCTCL_CPU_FUSE_UP=0) -- the same additions in the
- * same order, so memcmp -- with the AVX-512 stores and, under OCTCL_CPU_PATH=gemm, the
- * plain ones (where a convg with a residual takes im2col + GEMM, which leaves the
- * upsample to the pass); all agree with the reference backend (which has no conv_up: the
- * dispatcher's two ops) within Winograd's tolerance. Odd output sizes are not a 2x
- * upsample: the pass serves them. */
+/* The upsample added in the convolution's own stores (OCTCL_CPU_FUSE_UP=1: Winograd's
+ * output stores for 3x3, each GEMM block for 1x1) gives the very floats of the separate
+ * resize pass (OCTCL_CPU_FUSE_UP=0) -- the same additions in the same order, so memcmp --
+ * with the AVX-512 rows and stores, under OCTCL_CPU_PATH=gemm the AVX2 ones (where the
+ * CPU has AVX2; the plain ones else), and with the scalar GEMM forced too the plain ones
+ * (a 3x3 convg with a residual takes im2col + GEMM there); all agree with the reference
+ * backend (which has no conv_up: the dispatcher's two ops) within Winograd's tolerance.
+ * Odd output sizes are not a 2x upsample: the pass serves them. */
 static void test_conv_up(void)
 {
     static const ucase cases[] = {
-        /* n ci co  h   w pad uh uw bias acc relu res slice */
-        {1, 5, 7, 8, 10, 1, 4, 5, 1, 0, 1, 0, 0},    /* plain */
-        {2, 6, 9, 12, 6, 1, 6, 3, 1, 1, 1, 0, 1},    /* batch, accumulate, a channel slice as the source */
-        {1, 4, 33, 14, 14, 1, 7, 7, 1, 0, 1, 1, 0},  /* convg with a residual */
-        {2, 3, 5, 10, 38, 0, 4, 18, 0, 1, 0, 1, 1},  /* pad 0, tile rows of 18 (16 + 2 lanes), no ReLU */
-        {1, 16, 40, 36, 40, 1, 18, 20, 1, 0, 1, 0, 0}, /* several blocks and output-channel strips */
-        {1, 3, 4, 7, 9, 1, 4, 5, 1, 0, 1, 0, 0},     /* odd output: nearest resize, not 2x */
+        /* n ci co  h   w  k pad uh uw bias acc relu res slice */
+        {1, 5, 7, 8, 10, 3, 1, 4, 5, 1, 0, 1, 0, 0},     /* plain */
+        {2, 6, 9, 12, 6, 3, 1, 6, 3, 1, 1, 1, 0, 1},     /* batch, accumulate, a channel slice as the source */
+        {1, 4, 33, 14, 14, 3, 1, 7, 7, 1, 0, 1, 1, 0},   /* convg with a residual */
+        {2, 3, 5, 10, 38, 3, 0, 4, 18, 0, 1, 0, 1, 1},   /* pad 0, tile rows of 18 (16 + 2 lanes), no ReLU */
+        {1, 16, 40, 36, 40, 3, 1, 18, 20, 1, 0, 1, 0, 0}, /* several blocks and output-channel strips */
+        {1, 3, 4, 7, 9, 3, 1, 4, 5, 1, 0, 1, 0, 0},      /* odd output: nearest resize, not 2x */
+        /* 1x1 on the GEMM: the upsample added to each block of pixels */
+        {1, 5, 7, 8, 10, 1, 0, 4, 5, 1, 0, 1, 0, 0},     /* one block, rows of 10 (8 + 2 lanes) */
+        {2, 6, 9, 12, 6, 1, 0, 6, 3, 0, 1, 1, 0, 1},     /* batch, accumulate, a channel slice as the source */
+        {1, 16, 40, 36, 42, 1, 0, 18, 21, 1, 0, 1, 1, 0}, /* convg + residual: 2 blocks, the second mid-row */
+        {2, 33, 20, 34, 34, 1, 0, 17, 17, 1, 1, 0, 0, 1}, /* 2 blocks an image, no ReLU */
+        {1, 3, 4, 7, 9, 1, 0, 4, 5, 1, 0, 1, 0, 0},      /* odd output: not 2x */
     };
-    /* fused, pass; the same two with the plain stores */
-    oct_context *ctx[4] = {up_context("1", ""), up_context("0", ""), up_context("1", "gemm"), up_context("0", "gemm")};
-    for (int k = 0; k < 4; k++) CU_ASSERT_PTR_NOT_NULL_FATAL(ctx[k]);
+    /* fused, pass; the same two under OCTCL_CPU_PATH=gemm; and those with the scalar GEMM */
+    oct_context *ctx[6] = {up_context("1", ""),     up_context("0", ""),     up_context("1", "gemm"),
+                           up_context("0", "gemm"), up_context("1", "gemm"), up_context("0", "gemm")};
+    for (int k = 0; k < 6; k++) CU_ASSERT_PTR_NOT_NULL_FATAL(ctx[k]);
+    static const char *const how[3] = {"", " (OCTCL_CPU_PATH=gemm)", " (scalar GEMM)"};
     rng_t rng = {31337};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const ucase *c = &cases[i];
-        int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
+        int ho = c->h + 2 * c->pad - (c->k - 1), wo = c->w + 2 * c->pad - (c->k - 1);
         size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
         size_t nu = (size_t)c->n * (c->co + 2 * c->slice) * c->uh * c->uw;
         float *x = rng_array(&rng, (size_t)c->n * c->ci * c->h * c->w, -2, 2);
-        float *w = rng_array(&rng, (size_t)c->co * c->ci * 9, -2, 2), *b = rng_array(&rng, (size_t)c->co, -2, 2);
+        float *w = rng_array(&rng, (size_t)c->co * c->ci * c->k * c->k, -2, 2), *b = rng_array(&rng, (size_t)c->co, -2, 2);
         float *r = rng_array(&rng, ny, -2, 2), *u = rng_array(&rng, nu, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
-        float *want = malloc(total * sizeof *want), *got[4];
-        for (int k = 0; k < 4; k++) got[k] = malloc(total * sizeof *got[k]);
-        CU_ASSERT_FATAL(x && w && b && r && u && y0 && want && got[0] && got[1] && got[2] && got[3]);
+        float *want = malloc(total * sizeof *want), *got[6];
+        for (int k = 0; k < 6; k++) got[k] = malloc(total * sizeof *got[k]);
+        CU_ASSERT_FATAL(x && w && b && r && u && y0 && want && got[0] && got[1] && got[2] && got[3] && got[4] && got[5]);
         CU_ASSERT_EQUAL_FATAL(run_up(g_ref, c, x, w, b, r, u, y0, want), OCT_OK);
-        for (int k = 0; k < 4; k++) {
-            char what[160];
-            snprintf(what, sizeof what, "conv_up %s%s case %zu (n%d %d->%d %dx%d p%d)", k % 2 ? "pass" : "fused",
-                     k >= 2 ? " (plain)" : "", i, c->n, c->ci, c->co, c->h, c->w, c->pad);
-            CU_ASSERT_EQUAL_FATAL(run_up(ctx[k], c, x, w, b, r, u, y0, got[k]), OCT_OK);
+        for (int k = 0; k < 6; k++) {
+            char what[200];
+            snprintf(what, sizeof what, "conv_up %s%s case %zu (n%d %d->%d %dx%d k%d p%d)", k % 2 ? "pass" : "fused",
+                     how[k / 2], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->pad);
+            if (k >= 4) CU_ASSERT_FATAL(oct__sgemm_force(OCT__GEMM_SCALAR));
+            oct_status s = run_up(ctx[k], c, x, w, b, r, u, y0, got[k]);
+            oct__sgemm_force(-1);
+            CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
             CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got[k] + LEAD, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
             for (size_t j = 0; j < total; j++)
                 if ((j < LEAD || j >= LEAD + ny) && got[k][j] != CANARY) {
@@ -560,15 +573,15 @@ static void test_conv_up(void)
                     break;
                 }
         }
-        for (int k = 0; k < 4; k += 2)
+        for (int k = 0; k < 6; k += 2)
             if (memcmp(got[k], got[k + 1], total * sizeof *want) != 0) {
-                printf("\n  conv_up case %zu%s: the stores' sum differs from the pass's\n", i, k ? " (plain)" : "");
+                printf("\n  conv_up case %zu%s: the stores' sum differs from the pass's\n", i, how[k / 2]);
                 CU_FAIL("fused upsample differs from the separate pass");
             }
-        for (int k = 0; k < 4; k++) free(got[k]);
+        for (int k = 0; k < 6; k++) free(got[k]);
         free(want), free(y0), free(u), free(r), free(b), free(w), free(x);
     }
-    for (int k = 0; k < 4; k++) oct_context_free(ctx[k]);
+    for (int k = 0; k < 6; k++) oct_context_free(ctx[k]);
 }
 
 int main(void)
@@ -594,7 +607,7 @@ int main(void)
     CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
                 test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
-    CU_add_test(s, "conv_up: the upsample in the output stores equals the separate pass", test_conv_up);
+    CU_add_test(s, "conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up);
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP: 0, 1, empty; others refused",
                 test_switch_values);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
