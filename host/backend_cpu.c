@@ -245,6 +245,16 @@ typedef struct {
     int packed_rows;     /* segments run along the padded rows: out[v] takes the mask's lanes packed */
 } cpu__dk_args;
 
+/* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample
+ * in plain C (cpu__x2_rows' fallback, the AVX2 row's tail). */
+static void cpu__x2_row_c(float *restrict dst, const float *restrict src, size_t wo, int accumulate, int relu)
+{
+    for (size_t i = 0; i < wo; i++) {
+        float v = accumulate ? dst[i] + src[i / 2] : src[i / 2];
+        dst[i] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
@@ -412,10 +422,7 @@ static __attribute__((target("avx2"))) void cpu__x2_row_256(float *restrict dst,
         if (relu) v = _mm256_max_ps(zero, v); /* NaN and -0 kept, as v < 0 ? 0 : v */
         _mm256_storeu_ps(dst + i, v);
     }
-    for (; i < wo; i++) {
-        float v = accumulate ? dst[i] + src[i / 2] : src[i / 2];
-        dst[i] = relu && v < 0.0f ? 0.0f : v;
-    }
+    cpu__x2_row_c(dst + i, src + i / 2, wo - i, accumulate, relu);
 }
 
 static __attribute__((target("avx2"))) void cpu__pool_row_256(float *restrict dst, const float *restrict r0,
@@ -1598,6 +1605,17 @@ typedef struct {
 /* Which vector rows pooling and resize use (cpu__plane_job.vec). */
 static int cpu__rows_isa(const oct__cpu_state *st) { return st->direct ? 2 : cpu__avx2() ? 1 : 0; }
 
+/* An exact 2x upsample row with the rows `vec` names (cpu__rows_isa). */
+static void cpu__x2_rows(int vec, float *dst, const float *src, size_t wo, int accumulate, int relu)
+{
+    if (vec == 2)
+        cpu__x2_row(dst, src, wo, accumulate, relu);
+    else if (vec == 1)
+        cpu__x2_row_256(dst, src, wo, accumulate, relu);
+    else
+        cpu__x2_row_c(dst, src, wo, accumulate, relu);
+}
+
 static void cpu__avgpool_task(void *arg, int t)
 {
     (void)t;
@@ -1684,10 +1702,8 @@ static void cpu__resize_task(void *arg, int t)
                 /* Without accumulation a repeated source row repeats the row above. */
                 if (!op->accumulate && oy > 0 && sy[oy] == sy[oy - 1])
                     memcpy(dst, dst - wo, wo * sizeof(float));
-                else if (j->vec == 2)
-                    cpu__x2_row(dst, xp + (size_t)sy[oy] * wi, wo, op->accumulate, op->relu);
-                else if (j->vec == 1)
-                    cpu__x2_row_256(dst, xp + (size_t)sy[oy] * wi, wo, op->accumulate, op->relu);
+                else if (j->vec)
+                    cpu__x2_rows(j->vec, dst, xp + (size_t)sy[oy] * wi, wo, op->accumulate, op->relu);
                 else
                     cpu__resize_row(dst, xp + (size_t)sy[oy] * wi, sx, wo, op->accumulate, op->relu);
             }
@@ -2020,16 +2036,12 @@ static void cpu__g_up_block(const cpu__g_gemm_job *j, int b, int co0, int rows, 
             const float *src = uc + oy / 2 * wu;
             size_t len = end - p;
             /* Blocks start on multiples of 16 pixels and rows are of even width, so ox
-             * is even; the plain loop would serve any other start. */
-            if (j->up_vec == 2 && !(ox & 1))
-                cpu__x2_row(dst, src + ox / 2, len, 1, relu);
-            else if (j->up_vec == 1 && !(ox & 1))
-                cpu__x2_row_256(dst, src + ox / 2, len, 1, relu);
-            else
-                for (size_t i = 0; i < len; i++) {
-                    float v = dst[i] + src[(ox + i) / 2];
-                    dst[i] = relu && v < 0.0f ? 0.0f : v;
-                }
+             * is even; an odd start would take its first pixel alone. */
+            if (ox & 1) {
+                cpu__x2_row_c(dst, src + ox / 2, 1, 1, relu);
+                dst++, ox++, len--;
+            }
+            cpu__x2_rows(j->up_vec, dst, src + ox / 2, len, 1, relu);
             p = end;
         }
     }
