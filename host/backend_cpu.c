@@ -1030,6 +1030,61 @@ static int cpu__avx2(void)
 #define OCT__CPU_WINO_TB 96
 #endif
 
+/* cpu__wino_tb: a block's fixed cost in tiles, and the most threads it weighs blocks for. */
+#ifndef OCT__CPU_WINO_FIXED
+#define OCT__CPU_WINO_FIXED 8
+#endif
+#define OCT__CPU_WINO_SIM_THREADS 64
+
+/* The finish time of the last thread when `tiles` are cut into blocks of `tb` and the
+ * blocks into chunks as cpu__chunk cuts them, each chunk taken by the thread free first:
+ * a block costs its tiles and `fixed` more (its 16 GEMM calls, the weights they stream). */
+static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t tb, size_t fixed)
+{
+    size_t free_at[OCT__CPU_WINO_SIM_THREADS] = {0}, end = 0;
+    size_t blocks = (tiles + tb - 1) / tb, chunks = (size_t)st->threads * (size_t)st->tune.chunks;
+    if (chunks > blocks) chunks = blocks;
+    for (size_t i = 0; i < chunks; i++) {
+        size_t q = blocks / chunks, r = blocks % chunks, lo = q * i + (i < r ? i : r);
+        size_t hi = lo + q + (i < r ? 1 : 0), t = 0, cost = 0;
+        for (size_t b = lo; b < hi; b++) cost += (b + 1 == blocks ? tiles - b * tb : tb) + fixed;
+        for (int k = 1; k < st->threads; k++)
+            if (free_at[k] < free_at[t]) t = (size_t)k;
+        free_at[t] += cost;
+        if (free_at[t] > end) end = free_at[t];
+    }
+    return end;
+}
+
+/* Tiles per block for `tiles` in all (16 or more for each of two blocks a thread): the
+ * largest multiple of 16 up to `tb` whose blocks the threads finish soonest. A round
+ * number of blocks can leave one thread a whole block behind the others: a 28x28 plane's
+ * 196 tiles in four blocks of 64 (64, 64, 64, 4) keep one of two threads busy for 128
+ * tiles and the other for 68; in blocks of 96 (96, 96, 4) for 104 and 96.
+ *
+ * The blocks it replaces were `tb` tiles, or where that made fewer than two a thread,
+ * the tiles cut in two a thread (rounded up to 16). Against one block at a time shared
+ * by all threads that was faster (two threads, batch 1, min of 4, AMD EPYC): OctNetMini
+ * alpha 0 1.160 -> 1.029 ms (32x32 planes: 256 tiles, 4 blocks of 64), alpha 0.5 0.727 ->
+ * 0.570, alpha 0.75 0.559 -> 0.429; Oct-ResNet-50 alpha 0.5 26.78 -> 26.33 (its 28x28
+ * layers); six blocks of 48 for a 32x32 plane were slower (1.125 ms). The makespan picks
+ * the same four blocks of 64 there. More threads than it weighs: that rule. */
+static size_t cpu__wino_tb(const oct__cpu_state *st, size_t tiles, size_t tb)
+{
+    size_t want = 2 * (size_t)st->threads;
+    if (st->threads > OCT__CPU_WINO_SIM_THREADS) {
+        if ((tiles + tb - 1) / tb >= want) return tb;
+        size_t even = ((tiles + want - 1) / want + 15) / 16 * 16;
+        return (tiles + even - 1) / even >= want ? even : tb;
+    }
+    size_t best = tb, best_end = cpu__wino_makespan(st, tiles, tb, OCT__CPU_WINO_FIXED);
+    for (size_t c = (tb - 1) / 16 * 16; c >= 16; c -= 16) {
+        size_t end = cpu__wino_makespan(st, tiles, c, OCT__CPU_WINO_FIXED);
+        if (end < best_end) best = c, best_end = end;
+    }
+    return best;
+}
+
 /* Whether a 3x3 stride-1 convolution of ci -> co channels over n images (output ho x wo)
  * runs as Winograd F(2x2, 3x3): $OCTCL_CPU_WINOGRAD=1 when the context was made forces
  * it for every such convolution, 0 never; unset, the shapes where it measured faster
@@ -1305,25 +1360,14 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.cv.up = cpu__image(up, 0);
         j.cv.ups = up->nstride;
     }
-    size_t blocks = (j.tiles + j.tb - 1) / j.tb;
-    /* Fewer blocks than two a thread, but 16 tiles or more for each of two a thread: blocks
-     * of that many tiles (rounded up to 16, which keeps the GEMM's B rows in place) rather
-     * than one block at a time shared by all threads (a wait on the pool per block, and
-     * every thread's own input transform). Two threads, batch 1, min of 4, AMD EPYC:
-     * OctNetMini alpha 0 1.160 -> 1.029 ms (32x32 planes: 256 tiles, 4 blocks of 64),
-     * alpha 0.5 0.727 -> 0.570, alpha 0.75 0.559 -> 0.429; Oct-ResNet-50 alpha 0.5 26.78
-     * -> 26.33 (its 28x28 layers), against the shared mode with its input transform cut
-     * by channels; against the one-wait shared mode below, OctNetMini alpha 0 1.070 ->
-     * 1.022, alpha 0.5 0.627 -> 0.572. Blocks of a third as many tiles (32x32: 6 of 48)
-     * were slower (1.125 ms). */
+    /* 16 tiles or more for each of two blocks a thread: blocks of the size the threads
+     * finish soonest (cpu__wino_tb); fewer: one block at a time shared by all threads. */
     size_t want = 2 * (size_t)st->threads;
-    if (st->threads > 1 && blocks < want && j.tiles >= 16 * want) {
-        size_t tb = ((j.tiles + want - 1) / want + 15) / 16 * 16, nb = (j.tiles + tb - 1) / tb;
-        if (nb >= want) j.tb = tb, blocks = nb;
-    }
+    if (st->threads > 1 && j.tiles >= 16 * want) j.tb = cpu__wino_tb(st, j.tiles, j.tb);
+    size_t blocks = (j.tiles + j.tb - 1) / j.tb;
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
-    int shared = blocks < want && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
+    int shared = j.tiles < 16 * want && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
     j.shared = shared;
     if (shared) {
         j.tb = j.tiles < j.tb ? j.tiles : j.tb;

@@ -154,11 +154,11 @@ static void test_no_direct(void)
     oct__sgemm_force(-1);
 }
 
-/* The cases forced on with 1, 2, 3 and 7 threads: whole blocks taken by the threads,
- * blocks cut smaller to give each thread two, and one block at a time shared by channel
- * groups are each taken by some case at some count (640 tiles: blocks of 96 from 1 to 3
- * threads, 14 of 48 at 7; 196: blocks of 96 at 1, four of 64 at 2, shared from 3), and a
- * case's outputs must be right whichever cut runs them. */
+/* The cases forced on with 1, 2, 3 and 7 threads: whole blocks of 96 taken by the
+ * threads, smaller blocks that even them out, and one block at a time shared by channel
+ * groups are each taken by some case at some count (640 tiles: blocks of 96 at 1 and 7
+ * threads, 8 of 80 at 2 and 3; 196: blocks of 96 at 1 and 2, 4 of 64 at 3, shared at 7),
+ * and a case's outputs must be right whichever cut runs them. */
 static void test_thread_counts(void)
 {
     static const char *counts[] = {"1", "2", "3", "7"};
