@@ -1030,16 +1030,22 @@ static int cpu__avx2(void)
 #define OCT__CPU_WINO_TB 96
 #endif
 
-/* cpu__wino_tb: a block's fixed cost in tiles, and the most threads it weighs blocks for. */
+/* How the tiles of a Winograd convolution are cut among the threads (cpu__wino_plan),
+ * costed in quarter tiles: a block of n tiles costs its 16 GEMMs over n columns rounded
+ * up to the kernel's width (a part-filled kernel call costs a whole one) and a fixed
+ * OCT__CPU_WINO_FIXED tiles more (the calls, the weights they stream); the shared mode
+ * costs each thread its share of the GEMMs, the fixed cost and the whole block's input
+ * transform at a quarter of a tile each (every thread transforms the block itself). */
 #ifndef OCT__CPU_WINO_FIXED
 #define OCT__CPU_WINO_FIXED 8
 #endif
 #define OCT__CPU_WINO_SIM_THREADS 64
 
+static size_t cpu__wino_block_cost(size_t n, size_t nr) { return 4 * ((n + nr - 1) / nr * nr + OCT__CPU_WINO_FIXED); }
+
 /* The finish time of the last thread when `tiles` are cut into blocks of `tb` and the
- * blocks into chunks as cpu__chunk cuts them, each chunk taken by the thread free first:
- * a block costs its tiles and `fixed` more (its 16 GEMM calls, the weights they stream). */
-static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t tb, size_t fixed)
+ * blocks into chunks as cpu__chunk cuts them, each chunk taken by the thread free first. */
+static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nr)
 {
     size_t free_at[OCT__CPU_WINO_SIM_THREADS] = {0}, end = 0;
     size_t blocks = (tiles + tb - 1) / tb, chunks = (size_t)st->threads * (size_t)st->tune.chunks;
@@ -1047,7 +1053,7 @@ static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t 
     for (size_t i = 0; i < chunks; i++) {
         size_t q = blocks / chunks, r = blocks % chunks, lo = q * i + (i < r ? i : r);
         size_t hi = lo + q + (i < r ? 1 : 0), t = 0, cost = 0;
-        for (size_t b = lo; b < hi; b++) cost += (b + 1 == blocks ? tiles - b * tb : tb) + fixed;
+        for (size_t b = lo; b < hi; b++) cost += cpu__wino_block_cost(b + 1 == blocks ? tiles - b * tb : tb, nr);
         for (int k = 1; k < st->threads; k++)
             if (free_at[k] < free_at[t]) t = (size_t)k;
         free_at[t] += cost;
@@ -1056,33 +1062,51 @@ static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t 
     return end;
 }
 
-/* Tiles per block for `tiles` in all (16 or more for each of two blocks a thread): the
- * largest multiple of 16 up to `tb` whose blocks the threads finish soonest. A round
- * number of blocks can leave one thread a whole block behind the others: a 28x28 plane's
- * 196 tiles in four blocks of 64 (64, 64, 64, 4) keep one of two threads busy for 128
- * tiles and the other for 68; in blocks of 96 (96, 96, 4) for 104 and 96.
- *
- * The blocks it replaces were `tb` tiles, or where that made fewer than two a thread,
- * the tiles cut in two a thread (rounded up to 16). Against one block at a time shared
- * by all threads that was faster (two threads, batch 1, min of 4, AMD EPYC): OctNetMini
- * alpha 0 1.160 -> 1.029 ms (32x32 planes: 256 tiles, 4 blocks of 64), alpha 0.5 0.727 ->
- * 0.570, alpha 0.75 0.559 -> 0.429; Oct-ResNet-50 alpha 0.5 26.78 -> 26.33 (its 28x28
- * layers); six blocks of 48 for a 32x32 plane were slower (1.125 ms). The makespan picks
- * the same four blocks of 64 there. More threads than it weighs: that rule. */
-static size_t cpu__wino_tb(const oct__cpu_state *st, size_t tiles, size_t tb)
+/* The shared mode's time: blocks of `tb`, one at a time, each thread with its share. */
+static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nr)
 {
-    size_t want = 2 * (size_t)st->threads;
-    if (st->threads > OCT__CPU_WINO_SIM_THREADS) {
-        if ((tiles + tb - 1) / tb >= want) return tb;
-        size_t even = ((tiles + want - 1) / want + 15) / 16 * 16;
-        return (tiles + even - 1) / even >= want ? even : tb;
+    size_t cost = 0;
+    for (size_t t0 = 0; t0 < tiles; t0 += tb) {
+        size_t n = tiles - t0 < tb ? tiles - t0 : tb;
+        cost += 4 * ((n + nr - 1) / nr * nr) / (size_t)st->threads + 4 * OCT__CPU_WINO_FIXED + n;
     }
-    size_t best = tb, best_end = cpu__wino_makespan(st, tiles, tb, OCT__CPU_WINO_FIXED);
-    for (size_t c = (tb - 1) / 16 * 16; c >= 16; c -= 16) {
-        size_t end = cpu__wino_makespan(st, tiles, c, OCT__CPU_WINO_FIXED);
+    return cost;
+}
+
+/* The cut of `tiles` among the threads: *tb, the tiles per block (a multiple of 16 up to
+ * `tb`, which keeps the GEMM's B rows in place), and whether to run the shared mode; the
+ * cheapest of those, shared only where `can_share`.
+ *
+ * Rounding to a number of blocks leaves threads idle: a 28x28 plane's 196 tiles in four
+ * blocks of 64 (64, 64, 64, 4) kept one of two threads on 128 tiles and the other on 68
+ * (now 96, 96, 4: 104 and 96; ten 3x3 128->128 layers, two threads, min of 6 alternated,
+ * AMD EPYC Zen 3: 11.32 -> 9.73 ms); a 14x14 plane's 49 tiles, shared by two threads,
+ * each transforming all 49, ran 25-40% slower than blocks of 32 and 17 (ten 3x3 layers
+ * 64, 128 and 256 channels wide: 1.62 -> 0.98, 4.6 -> 3.1-3.9, 13.70 -> 10.55 ms), while
+ * a 7x7 plane's 16 tiles (one kernel call wide) stay shared (256 channels: 4.27 ms
+ * shared, 6.12 in two blocks of 8). The rule before: blocks of `tb`, or where that gave
+ * fewer than two a thread, the tiles cut in two a thread (rounded up to 16), and shared
+ * below 16 tiles for each; it still cuts for more threads than the simulation weighs. */
+static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb)
+{
+    size_t want = 2 * (size_t)st->threads, tb0 = *tb;
+    if (st->threads < 2) return 0;
+    if (st->threads > OCT__CPU_WINO_SIM_THREADS) {
+        if (tiles < 16 * want) return can_share;
+        if ((tiles + tb0 - 1) / tb0 < want) {
+            size_t even = ((tiles + want - 1) / want + 15) / 16 * 16;
+            if ((tiles + even - 1) / even >= want) *tb = even;
+        }
+        return 0;
+    }
+    size_t best = tb0, best_end = cpu__wino_makespan(st, tiles, tb0, nr);
+    for (size_t c = (tb0 - 1) / 16 * 16; c >= 16; c -= 16) {
+        size_t end = cpu__wino_makespan(st, tiles, c, nr);
         if (end < best_end) best = c, best_end = end;
     }
-    return best;
+    if (can_share && cpu__wino_shared_cost(st, tiles, tb0, nr) < best_end) return 1;
+    *tb = best;
+    return 0;
 }
 
 /* Whether a 3x3 stride-1 convolution of ci -> co channels over n images (output ho x wo)
@@ -1360,14 +1384,10 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.cv.up = cpu__image(up, 0);
         j.cv.ups = up->nstride;
     }
-    /* 16 tiles or more for each of two blocks a thread: blocks of the size the threads
-     * finish soonest (cpu__wino_tb); fewer: one block at a time shared by all threads. */
-    size_t want = 2 * (size_t)st->threads;
-    if (st->threads > 1 && j.tiles >= 16 * want) j.tb = cpu__wino_tb(st, j.tiles, j.tb);
-    size_t blocks = (j.tiles + j.tb - 1) / j.tb;
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
-    int shared = j.tiles < 16 * want && st->threads > 1 && macs >= OCT__CPU_PAR_MACS && strips > 1;
+    int shared = cpu__wino_plan(st, j.tiles, macs >= OCT__CPU_PAR_MACS && strips > 1, (size_t)oct__sgemm_nr(isa), &j.tb);
+    size_t blocks = (j.tiles + j.tb - 1) / j.tb;
     j.shared = shared;
     if (shared) {
         j.tb = j.tiles < j.tb ? j.tiles : j.tb;

@@ -520,6 +520,8 @@ void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, i
 
 int oct__sgemm_mr(int isa) { return impl_of(isa)->mr; }
 
+int oct__sgemm_nr(int isa) { return impl_of(isa)->nr; }
+
 oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows)
 {
 #ifdef OCT__GEMM_X86

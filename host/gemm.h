@@ -49,6 +49,9 @@ oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
  * always KC; the tuned mc and nc apply). Up to 40 KB of stack when the thread's buffers
  * cannot be had. */
 int oct__sgemm_mr(int isa);
+/* The columns of B one micro-kernel call takes (a product of n columns costs about as
+ * much as one of n rounded up to this). */
+int oct__sgemm_nr(int isa);
 size_t oct__sgemm_apack_floats(int isa, int m, int k);
 void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap);
 /* Where A' (i, p) lies in that packing (to write it in place; rows past m in the last

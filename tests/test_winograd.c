@@ -104,6 +104,7 @@ static const wcase g_cases[] = {
     {1, 33, 0, 37, 35, 33, 1, 1, 1, 1, 0},  /* tile rows of 17: two 16-lane groups */
     {2, 19, 0, 70, 31, 40, 1, 1, 0, 1, 0},  /* many tiles: several blocks, threads */
     {1, 40, 0, 50, 56, 14, 1, 1, 0, 1, 0},  /* one image, many tiles: channel groups */
+    {1, 64, 0, 64, 7, 7, 1, 1, 0, 1, 0},    /* 16 tiles: one block shared by the threads */
     {2, 6, 5, 11, 9, 7, 1, 1, 0, 1, 0},     /* conv2d_pair: stacked input */
     {1, 16, 16, 33, 28, 28, 1, 1, 1, 1, 0}, /* conv2d_pair, accumulate */
     {3, 7, 9, 13, 5, 17, 0, 0, 0, 0, 0},    /* conv2d_pair, pad 0 */
@@ -155,10 +156,11 @@ static void test_no_direct(void)
 }
 
 /* The cases forced on with 1, 2, 3 and 7 threads: whole blocks of 96 taken by the
- * threads, smaller blocks that even them out, and one block at a time shared by channel
- * groups are each taken by some case at some count (640 tiles: blocks of 96 at 1 and 7
- * threads, 8 of 80 at 2 and 3; 196: blocks of 96 at 1 and 2, 4 of 64 at 3, shared at 7),
- * and a case's outputs must be right whichever cut runs them. */
+ * threads, blocks cpu__wino_plan cut smaller to even them out, and one block at a time
+ * shared by channel groups are each taken by some case at some count (1 thread: blocks
+ * of 96; 640 tiles: 64 or 80 at 2 threads with the AVX-512 or AVX2 kernel; 196: 32 at 7;
+ * the 7x7 case's 16 tiles: shared from 2), and a case's outputs must be right whichever
+ * cut runs them. */
 static void test_thread_counts(void)
 {
     static const char *counts[] = {"1", "2", "3", "7"};
