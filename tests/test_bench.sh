@@ -188,6 +188,29 @@ if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
         [ -n "$m" ] && [ "$m" -ge $((4 * (2 * 3 * 8 * 8 + 2 * 10))) ] || fail "alpha $a: PyTorch activation_bytes '$m'"
         pass
     done
+    # bench/layer_ab.py: a chain of one conv shape through this octcl with its own library
+    # (the folder it sits in), one JSON row per shape and variant with a time; bad
+    # arguments exit non-zero with one line naming them.
+    LAST="bench/layer_ab.py --conv 3:4:6:7 --count 2 --rounds 2 --repeat 1 --lib DIR"
+    /usr/bin/python3 "$SRC_DIR/bench/layer_ab.py" --conv 3:4:6:7 --count 2 --rounds 2 --repeat 1 --threads 1 \
+        --octcl "$OCTCL" --lib "$(dirname "$OCTCL")" --work "$SCRATCH/layer-ab" --json "$SCRATCH/lab.json" \
+        >"$OUT" 2>"$ERR"
+    RC=$?
+    expect_rc 0
+    n=$(grep -c '"min_ms": [0-9]*\.[0-9]*[1-9]' "$SCRATCH/lab.json")
+    [ "$n" -eq 1 ] || fail "layer_ab.py: $n rows with a positive min_ms in lab.json, expected 1"
+    grep -q '"conv": "3x3 4->6 at 7x7"' "$SCRATCH/lab.json" || fail "layer_ab.py: no 3x3 4->6 at 7x7 row"
+    pass
+    LAST="bench/layer_ab.py --conv 2:4:6:7"
+    /usr/bin/python3 "$SRC_DIR/bench/layer_ab.py" --conv 2:4:6:7 --octcl "$OCTCL" >"$OUT" 2>"$ERR"
+    RC=$?
+    [ "$RC" -ne 0 ] && grep -q 'expected K:CIN:COUT:HW, positive, K odd' "$ERR" || fail "layer_ab.py took an even kernel (rc $RC)"
+    pass
+    LAST="bench/layer_ab.py --lib (no library there)"
+    /usr/bin/python3 "$SRC_DIR/bench/layer_ab.py" --conv 1:4:6:7 --octcl "$OCTCL" --lib "$SCRATCH" >"$OUT" 2>"$ERR"
+    RC=$?
+    [ "$RC" -ne 0 ] && grep -q 'no liboctcl.so.0 there' "$ERR" || fail "layer_ab.py took a --lib without a library (rc $RC)"
+    pass
 else
     echo "note: /usr/bin/python3 cannot import torch; the PyTorch MAC comparison is skipped"
 fi
