@@ -292,18 +292,20 @@ OCT__W_AVX2 static inline __m256 wino_odd8(__m256 a, __m256 b)
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-/* wino_in_seg_512 for AVX2: 8 tiles a vector, the padding from masked loads. A short
- * group is stored whole where its extra lanes land on tiles of the same channel's row
- * that a later segment of this block writes (`room`: the row's tiles from v on): AMD's
- * masked stores cost many cycles each (Zen 3: about 70% of this function on a 7x7
- * plane, four tiles a segment, before). */
-static OCT__W_AVX2 void wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int c0,
-                                        int c1, float *v, size_t vs, size_t cs, size_t room)
+/* wino_in_seg_512 for AVX2, one channel c: 8 tiles a vector, the padding from masked
+ * loads. A short group is stored whole where its extra lanes land on floats written
+ * later or never read (`room`: the floats of the plane row from v on that may be
+ * written; see wino_in_256): AMD's masked stores cost many cycles each (Zen 3: about 70%
+ * of this function on a 7x7 plane, four tiles a segment, when every short group took
+ * them). */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void
+wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int c, float *v, size_t vs,
+                size_t room)
 {
     int y0 = 2 * ty - cv->pad;
-    for (int c = c0; c < c1; c++) {
+    {
         const float *plane = wino_plane(cv, b, c);
-        float *vc = v + (size_t)c * cs;
+        float *vc = v;
         for (int g = 0; g < len; g += 8) {
             int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
             __m256i ma = oct__lanes8(-q, cv->w - q), mb = oct__lanes8(-q - 8, cv->w - q - 8);
@@ -344,6 +346,28 @@ static OCT__W_AVX2 void wino_in_seg_256(const struct oct__wino_conv_s *cv, int b
                 __m256i st = oct__lanes8(0, len - g);
                 for (int e = 0; e < 16; e++) _mm256_maskstore_ps(o + (size_t)e * vs, st, r[e]);
             }
+        }
+    }
+}
+
+/* oct__wino_input's AVX2 path: channel after channel, each channel's segments in tile
+ * order, so that a short group's extra lanes fall on the rest of its row (written by a
+ * later segment), on the next channel's row (written next), or, after the block's last
+ * channel, on the plane's padding (wino_plane_stride leaves 16 floats) -- never on a
+ * float already written, and only within the channels [c0, c1) this call owns. */
+static OCT__W_AVX2 void wino_in_256(const struct oct__wino_conv_s *cv, size_t t0, size_t t1, int c0, int c1,
+                                    float *v, size_t vs)
+{
+    int tw = (cv->wo + 1) / 2, ci = cv->c1 + cv->c2;
+    size_t tb = t1 - t0, per = (size_t)((cv->ho + 1) / 2) * (size_t)tw;
+    for (int c = c0; c < c1; c++) {
+        size_t after = c + 1 < c1 ? tb : c1 == ci ? 16 : 0; /* floats past the row that may be written */
+        for (size_t t = t0; t < t1;) {
+            int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
+            int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
+            size_t k0 = t - t0;
+            wino_in_seg_256(cv, b, ty, tx, len, c, v + (size_t)c * tb + k0, vs, tb - k0 + after);
+            t += (size_t)len;
         }
     }
 }
@@ -446,6 +470,12 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
     size_t tb = t1 - t0, per = (size_t)th * tw, vs = wino_plane_stride((size_t)(cv->c1 + cv->c2) * tb);
     size_t row = wino_row_floats(cv, tb);
     float *r = work; /* 4 patch rows */
+#ifdef OCT__W_HAVE_256
+    if (simd == OCT__WINO_AVX2) {
+        wino_in_256(cv, t0, t1, c0, c1, v, vs);
+        return;
+    }
+#endif
     /* Segment by segment (consecutive tiles of one tile row). */
     for (size_t t = t0; t < t1;) {
         int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
@@ -455,13 +485,6 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
 #ifdef OCT__W_HAVE_512
         if (simd == OCT__WINO_AVX512) {
             wino_in_seg_512(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb);
-            t += (size_t)len;
-            continue;
-        }
-#endif
-#ifdef OCT__W_HAVE_256
-        if (simd == OCT__WINO_AVX2) {
-            wino_in_seg_256(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb, tb - k0);
             t += (size_t)len;
             continue;
         }

@@ -271,6 +271,48 @@ static void test_transforms(void)
     transforms_case(10, 36, 1); /* even, with the upsampled plane; rows of 18 tiles */
 }
 
+/* oct__wino_input over channel ranges [0, m) and [m, ci) of one block, the later range
+ * first (as threads sharing a block could write them), must leave V as the whole range
+ * does, at every transform level and for blocks that end mid-row: a short group stored
+ * whole must not run into a channel another call owns or has written. Plane rows of 7
+ * tiles (a 13-wide output), blocks of 5, 16 and 23 tiles. */
+static void test_input_ranges(void)
+{
+    rng_t rng = {77};
+    const int c1 = 5, c2 = 4, ci = c1 + c2, h = 13, w = 13, co = 8;
+    float *x1 = rng_array(&rng, (size_t)c1 * h * w, -2, 2), *x2 = rng_array(&rng, (size_t)c2 * h * w, -2, 2);
+    CU_ASSERT_FATAL(x1 && x2);
+    float y[8];
+    oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, 1, y, 0, co, h, w, NULL,
+                         oct__sgemm_isa(), NULL, 0, 0, NULL, 0};
+    static const size_t blocks[] = {5, 16, 23};
+    for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
+        if (!simd_supported(simd)) continue;
+        for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+            size_t t0 = 3, t1 = t0 + blocks[bi], tb = t1 - t0, vf = oct__wino_vfloats(&cv, tb), vs = vf / 16;
+            size_t work = oct__wino_work(&cv, tb, co);
+            float *whole = NULL, *parts = NULL, *wk = NULL;
+            CU_ASSERT_FATAL(posix_memalign((void **)&whole, 64, vf * sizeof(float)) == 0);
+            CU_ASSERT_FATAL(posix_memalign((void **)&parts, 64, vf * sizeof(float)) == 0);
+            CU_ASSERT_FATAL(posix_memalign((void **)&wk, 64, (work + 64) * sizeof(float)) == 0);
+            for (size_t i = 0; i < vf; i++) whole[i] = parts[i] = NAN;
+            oct__wino_input(&cv, t0, t1, 0, ci, whole, wk, simd);
+            for (int m = 1; m < ci; m += 3) {
+                oct__wino_input(&cv, t0, t1, m, ci, parts, wk, simd);
+                oct__wino_input(&cv, t0, t1, 0, m, parts, wk, simd);
+                size_t bad = 0;
+                for (int e = 0; e < 16; e++)
+                    for (size_t k = 0; k < (size_t)ci * tb; k++)
+                        bad += memcmp(&whole[e * vs + k], &parts[e * vs + k], sizeof(float)) != 0;
+                if (bad) printf("\n  simd %d, block of %zu, split at %d: %zu values differ\n", simd, tb, m, bad);
+                CU_ASSERT_EQUAL(bad, 0);
+            }
+            free(wk), free(parts), free(whole);
+        }
+    }
+    free(x2), free(x1);
+}
+
 /* oct_context_macs_executed: a conv2d adds the model's multiply-adds on the direct path,
  * 16 per tile, input and output channel on Winograd's; -1 on the reference. */
 static void test_macs_executed(void)
@@ -606,6 +648,7 @@ int main(void)
     CU_add_test(s, "forced on without the direct kernel (AVX2 / plain transforms), every GEMM kernel",
                 test_no_direct);
     CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
+    CU_add_test(s, "oct__wino_input: channel ranges in either order give the whole range's V", test_input_ranges);
     CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
                 test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
