@@ -28,15 +28,12 @@ import subprocess
 import sys
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_bench import cpu_model  # noqa: E402  (the harness beside this script)
+
+
 def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
+    return cpu_model() or platform.processor() or 'unknown CPU'
 
 
 def parse_conv(text):

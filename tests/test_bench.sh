@@ -197,7 +197,7 @@ if /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
         >"$OUT" 2>"$ERR"
     RC=$?
     expect_rc 0
-    n=$(grep -c '"min_ms": [0-9]*\.[0-9]*[1-9]' "$SCRATCH/lab.json")
+    n=$(grep -cE '"min_ms": ([1-9]|0\.[0-9]*[1-9])' "$SCRATCH/lab.json")
     [ "$n" -eq 1 ] || fail "layer_ab.py: $n rows with a positive min_ms in lab.json, expected 1"
     grep -q '"conv": "3x3 4->6 at 7x7"' "$SCRATCH/lab.json" || fail "layer_ab.py: no 3x3 4->6 at 7x7 row"
     pass
