@@ -1086,7 +1086,9 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
  * a 7x7 plane's 16 tiles (one kernel call wide) stay shared (256 channels: 4.27 ms
  * shared, 6.12 in two blocks of 8). The rule before: blocks of `tb`, or where that gave
  * fewer than two a thread, the tiles cut in two a thread (rounded up to 16), and shared
- * below 16 tiles for each; it still cuts for more threads than the simulation weighs. */
+ * below 16 tiles for each (measured faster than sharing for OctNetMini's 32x32 planes:
+ * four blocks of 64, which the plan picks too); it still cuts for more threads than the
+ * simulation weighs. */
 static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb)
 {
     size_t want = 2 * (size_t)st->threads, tb0 = *tb;
@@ -1386,7 +1388,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     }
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
-    int shared = cpu__wino_plan(st, j.tiles, macs >= OCT__CPU_PAR_MACS && strips > 1, (size_t)oct__sgemm_nr(isa), &j.tb);
+    int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
+    int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
     size_t blocks = (j.tiles + j.tb - 1) / j.tb;
     j.shared = shared;
     if (shared) {
