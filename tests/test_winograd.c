@@ -15,6 +15,7 @@
  * transform matrices), so its budget is that tolerance times 8, fixed before any result
  * was seen. A wrong transform coefficient or a tile off by one moves outputs by O(1).
  */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include "convcase.h"
 #include "internal.h"
 #include "gemm.h"
@@ -25,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define WTOL 8.0
 #define LEAD CONV_LEAD
@@ -311,6 +314,52 @@ static void test_input_ranges(void)
         }
     }
     free(x2), free(x1);
+}
+
+/* oct__wino_run's stores stay inside the rows of its tiles: a block of the first two tile
+ * rows of a 14-wide plane (rows of 7 tiles; output rows 0-3, each ending 6 floats into
+ * its second 8-lane vector) runs with output row 4 on a read-only page, so a store past
+ * row 3 -- a whole vector where the row ends short of it, even one that writes back
+ * the values it read, as the input transform's stores may (another thread may own that
+ * row) -- faults; rows 0-3 must match the whole plane's run, with accumulate, bias and
+ * ReLU. One output channel, so that the plane is the whole output. */
+static void test_store_bounds(void)
+{
+    rng_t rng = {99};
+    const int ci = 6, co = 1, h = 8, w = 14;
+    const size_t hw = (size_t)h * w;
+    long page = sysconf(_SC_PAGESIZE);
+    CU_ASSERT_FATAL(page >= (long)(4 * w * sizeof(float)));
+    int isa = oct__sgemm_isa();
+    float *x = rng_array(&rng, (size_t)ci * hw, -2, 2), *wt = rng_array(&rng, (size_t)co * ci * 9, -2, 2);
+    float *bias = rng_array(&rng, co, -1, 1), *y0 = rng_array(&rng, hw, -1, 1), *want = malloc(hw * sizeof *want);
+    float *u = malloc(oct__wino_weight_floats(ci, co, isa) * sizeof *u);
+    CU_ASSERT_FATAL(x && wt && bias && y0 && u && want);
+    oct__wino_weights(wt, ci, NULL, 0, co, isa, u);
+    oct__wino_conv cv = {x, NULL, 0, 0, ci, 0, h, w, 1, NULL, 0, co, h, w, u, isa, bias, 1, 1, NULL, 0};
+    float *scratch = NULL;
+    CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, oct__wino_scratch(&cv, 28, co) * sizeof(float)) == 0);
+    /* Two pages: the plane placed so that its row 4 starts the second one. */
+    char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CU_ASSERT_FATAL(map != MAP_FAILED);
+    float *plane = (float *)(map + page) - 4 * w;
+    for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
+        if (!simd_supported(simd)) continue;
+        memcpy(want, y0, hw * sizeof *want); /* the whole plane's run, in ordinary memory */
+        cv.y = want;
+        oct__wino_run(&cv, 0, 28, 0, co, scratch, simd);
+        CU_ASSERT_FATAL(mprotect(map + page, (size_t)page, PROT_READ | PROT_WRITE) == 0);
+        memcpy(plane, y0, hw * sizeof *plane);
+        CU_ASSERT_FATAL(mprotect(map + page, (size_t)page, PROT_READ) == 0);
+        cv.y = plane;
+        oct__wino_run(&cv, 0, 14, 0, co, scratch, simd); /* tile rows 0 and 1 */
+        size_t bad = 0;
+        for (size_t i = 0; i < 4 * (size_t)w; i++) bad += memcmp(&plane[i], &want[i], sizeof(float)) != 0;
+        if (bad) printf("\n  simd %d: %zu of rows 0-3 differ\n", simd, bad);
+        CU_ASSERT_EQUAL(bad, 0);
+    }
+    munmap(map, (size_t)page * 2);
+    free(scratch), free(u), free(want), free(y0), free(bias), free(wt), free(x);
 }
 
 /* oct_context_macs_executed: a conv2d adds the model's multiply-adds on the direct path,
@@ -649,6 +698,7 @@ int main(void)
                 test_no_direct);
     CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
     CU_add_test(s, "oct__wino_input: channel ranges in either order give the whole range's V", test_input_ranges);
+    CU_add_test(s, "oct__wino_run: stores stay in the rows of its tiles (next row read-only)", test_store_bounds);
     CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
                 test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
