@@ -303,49 +303,46 @@ wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int le
                 size_t room)
 {
     int y0 = 2 * ty - cv->pad;
-    {
-        const float *plane = wino_plane(cv, b, c);
-        float *vc = v;
-        for (int g = 0; g < len; g += 8) {
-            int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
-            __m256i ma = oct__lanes8(-q, cv->w - q), mb = oct__lanes8(-q - 8, cv->w - q - 8);
-            __m256i mc = oct__lanes8(-q - 2, cv->w - q - 2), md = oct__lanes8(-q - 10, cv->w - q - 10);
-            __m256 d[4][4];
-            for (int i = 0; i < 4; i++) {
-                int iy = y0 + i;
-                if (iy < 0 || iy >= cv->h) {
-                    d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm256_setzero_ps();
-                    continue;
-                }
-                const float *rp = plane + (size_t)iy * cv->w + q; /* may point before the row: masked */
-                __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
-                __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
-                d[i][0] = wino_even8(a, bb);
-                d[i][1] = wino_odd8(a, bb);
-                d[i][2] = wino_even8(a2, b2);
-                d[i][3] = wino_odd8(a2, b2);
+    const float *plane = wino_plane(cv, b, c);
+    for (int g = 0; g < len; g += 8) {
+        int q = 2 * (tx + g) - cv->pad; /* input column of the first tile's patch */
+        __m256i ma = oct__lanes8(-q, cv->w - q), mb = oct__lanes8(-q - 8, cv->w - q - 8);
+        __m256i mc = oct__lanes8(-q - 2, cv->w - q - 2), md = oct__lanes8(-q - 10, cv->w - q - 10);
+        __m256 d[4][4];
+        for (int i = 0; i < 4; i++) {
+            int iy = y0 + i;
+            if (iy < 0 || iy >= cv->h) {
+                d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm256_setzero_ps();
+                continue;
             }
-            __m256 t[4][4];
-            for (int j = 0; j < 4; j++) {
-                t[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
-                t[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
-                t[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
-                t[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
-            }
-            float *o = vc + g;
-            __m256 r[16];
-            for (int i = 0; i < 4; i++) {
-                r[4 * i + 0] = _mm256_sub_ps(t[i][0], t[i][2]);
-                r[4 * i + 1] = _mm256_add_ps(t[i][1], t[i][2]);
-                r[4 * i + 2] = _mm256_sub_ps(t[i][2], t[i][1]);
-                r[4 * i + 3] = _mm256_sub_ps(t[i][1], t[i][3]);
-            }
-            if (len - g >= 8 || (size_t)g + 8 <= room) {
-                for (int e = 0; e < 16; e++) _mm256_storeu_ps(o + (size_t)e * vs, r[e]);
-            } else {
-                __m256i st = oct__lanes8(0, len - g);
-                for (int e = 0; e < 16; e++) _mm256_maskstore_ps(o + (size_t)e * vs, st, r[e]);
-            }
+            const float *rp = plane + (size_t)iy * cv->w + q; /* may point before the row: masked */
+            __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
+            __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
+            d[i][0] = wino_even8(a, bb);
+            d[i][1] = wino_odd8(a, bb);
+            d[i][2] = wino_even8(a2, b2);
+            d[i][3] = wino_odd8(a2, b2);
+        }
+        __m256 t[4][4];
+        for (int j = 0; j < 4; j++) {
+            t[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
+            t[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
+            t[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
+            t[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
+        }
+        float *o = v + g;
+        __m256 r[16];
+        for (int i = 0; i < 4; i++) {
+            r[4 * i + 0] = _mm256_sub_ps(t[i][0], t[i][2]);
+            r[4 * i + 1] = _mm256_add_ps(t[i][1], t[i][2]);
+            r[4 * i + 2] = _mm256_sub_ps(t[i][2], t[i][1]);
+            r[4 * i + 3] = _mm256_sub_ps(t[i][1], t[i][3]);
+        }
+        if (len - g >= 8 || (size_t)g + 8 <= room) {
+            for (int e = 0; e < 16; e++) _mm256_storeu_ps(o + (size_t)e * vs, r[e]);
+        } else {
+            __m256i st = oct__lanes8(0, len - g);
+            for (int e = 0; e < 16; e++) _mm256_maskstore_ps(o + (size_t)e * vs, st, r[e]);
         }
     }
 }
