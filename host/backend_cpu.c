@@ -215,14 +215,20 @@ static int cpu__threads(const oct__cpu_state *st, const cpu__chunks *c)
     return c->chunks < (size_t)st->threads ? (int)c->chunks : st->threads;
 }
 
+/* The item range [*lo, *hi) of chunk i. */
+static void cpu__chunk_range(const cpu__chunks *c, size_t i, size_t *lo, size_t *hi)
+{
+    size_t q = c->items / c->chunks, r = c->items % c->chunks;
+    *lo = q * i + (i < r ? i : r);
+    *hi = *lo + q + (i < r ? 1 : 0);
+}
+
 /* Take the next chunk: 1 and its item range [*lo, *hi), or 0 when none is left. */
 static int cpu__take(cpu__chunks *c, size_t *lo, size_t *hi)
 {
     size_t i = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
     if (i >= c->chunks) return 0;
-    size_t q = c->items / c->chunks, r = c->items % c->chunks;
-    *lo = q * i + (i < r ? i : r);
-    *hi = *lo + q + (i < r ? 1 : 0);
+    cpu__chunk_range(c, i, lo, hi);
     return 1;
 }
 
@@ -1041,18 +1047,21 @@ static int cpu__avx2(void)
 #endif
 #define OCT__CPU_WINO_SIM_THREADS 64
 
-static size_t cpu__wino_block_cost(size_t n, size_t nr) { return 4 * ((n + nr - 1) / nr * nr + OCT__CPU_WINO_FIXED); }
+/* The GEMMs' columns for n tiles: n rounded up to the kernel's width nr. */
+static size_t cpu__wino_cols(size_t n, size_t nr) { return (n + nr - 1) / nr * nr; }
+
+static size_t cpu__wino_block_cost(size_t n, size_t nr) { return 4 * (cpu__wino_cols(n, nr) + OCT__CPU_WINO_FIXED); }
 
 /* The finish time of the last thread when `tiles` are cut into blocks of `tb` and the
  * blocks into chunks as cpu__chunk cuts them, each chunk taken by the thread free first. */
 static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nr)
 {
-    size_t free_at[OCT__CPU_WINO_SIM_THREADS] = {0}, end = 0;
-    size_t blocks = (tiles + tb - 1) / tb, chunks = (size_t)st->threads * (size_t)st->tune.chunks;
-    if (chunks > blocks) chunks = blocks;
-    for (size_t i = 0; i < chunks; i++) {
-        size_t q = blocks / chunks, r = blocks % chunks, lo = q * i + (i < r ? i : r);
-        size_t hi = lo + q + (i < r ? 1 : 0), t = 0, cost = 0;
+    size_t free_at[OCT__CPU_WINO_SIM_THREADS] = {0}, end = 0, blocks = (tiles + tb - 1) / tb;
+    cpu__chunks c;
+    cpu__chunk(st, &c, blocks, 1, 1, 0);
+    for (size_t i = 0; i < c.chunks; i++) {
+        size_t lo, hi, t = 0, cost = 0;
+        cpu__chunk_range(&c, i, &lo, &hi);
         for (size_t b = lo; b < hi; b++) cost += cpu__wino_block_cost(b + 1 == blocks ? tiles - b * tb : tb, nr);
         for (int k = 1; k < st->threads; k++)
             if (free_at[k] < free_at[t]) t = (size_t)k;
@@ -1068,7 +1077,7 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
     size_t cost = 0;
     for (size_t t0 = 0; t0 < tiles; t0 += tb) {
         size_t n = tiles - t0 < tb ? tiles - t0 : tb;
-        cost += 4 * ((n + nr - 1) / nr * nr) / (size_t)st->threads + 4 * OCT__CPU_WINO_FIXED + n;
+        cost += 4 * cpu__wino_cols(n, nr) / (size_t)st->threads + 4 * OCT__CPU_WINO_FIXED + n;
     }
     return cost;
 }
