@@ -149,6 +149,15 @@ static void wino_store_row(float *restrict dst, const float *restrict src, int n
     }
 }
 
+/* The segment that starts at tile t (over the batch; `per` tiles an image, tw a tile
+ * row) and ends at its tile row's end or at t1: image *b, tile row *ty, first tile *tx;
+ * returns its length. */
+static int wino_segment(size_t t, size_t t1, size_t per, int tw, int *b, int *ty, int *tx)
+{
+    *b = (int)(t / per), *ty = (int)(t % per / (size_t)tw), *tx = (int)(t % per % (size_t)tw);
+    return (int)((size_t)(tw - *tx) < t1 - t ? (size_t)(tw - *tx) : t1 - t);
+}
+
 /* Channel c of the stacked input [x1; x2] of image b: its (h, w) plane. */
 static const float *wino_plane(const struct oct__wino_conv_s *cv, int b, int c)
 {
@@ -360,8 +369,7 @@ static OCT__W_AVX2 void wino_in_256(const struct oct__wino_conv_s *cv, size_t t0
     for (int c = c0; c < c1; c++) {
         size_t after = c + 1 < c1 ? tb : c1 == ci ? 16 : 0; /* floats past the row that may be written */
         for (size_t t = t0; t < t1;) {
-            int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
-            int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
+            int b, ty, tx, len = wino_segment(t, t1, per, tw, &b, &ty, &tx);
             size_t k0 = t - t0;
             wino_in_seg_256(cv, b, ty, tx, len, c, v + (size_t)c * tb + k0, vs, tb - k0 + after);
             t += (size_t)len;
@@ -475,8 +483,7 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
 #endif
     /* Segment by segment (consecutive tiles of one tile row). */
     for (size_t t = t0; t < t1;) {
-        int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
-        int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
+        int b, ty, tx, len = wino_segment(t, t1, per, tw, &b, &ty, &tx);
         size_t k0 = t - t0;
         int n = 2 * len + 2, x0 = 2 * tx - cv->pad;
 #ifdef OCT__W_HAVE_512
@@ -514,8 +521,7 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
     for (int o = 0; o < cog; o++) {
         float bias = cv->bias ? cv->bias[o0 + o] : 0.0f;
         for (size_t t = t0; t < t1;) {
-            int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
-            int len = (int)((size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t);
+            int b, ty, tx, len = wino_segment(t, t1, per, tw, &b, &ty, &tx);
             const float *mk = m + (size_t)o * tb + (t - t0);
 #ifdef OCT__W_HAVE_512
             if (simd == OCT__WINO_AVX512) {
