@@ -74,6 +74,7 @@ static void print_usage(FILE *f)
             "  OCTCL_CPU_FUSE_UP 0: OctConv's Up(LH) always added by a separate pass, not in Winograd's stores\n"
             "  OCTCL_CPU_IMPLICIT 0: strided convolutions on im2col + SGEMM instead of the implicit-im2col GEMM\n"
             "  OCTCL_GEMM_PACK_B 1: the packed-weight GEMM packs B instead of reading it in place (AVX-512)\n"
+            "  OCTCL_GEMM_NARROW 0: the AVX2 GEMM's last strip of 8 columns or fewer as a whole 16-column tile\n"
             "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
             "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
             "  OMPI_COMM_WORLD_SIZE  set by Open MPI's mpirun: classify and run start MPI and\n"

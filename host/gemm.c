@@ -132,6 +132,86 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const fl
     kernel_avx2_rows(0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
+/* A narrow edge strip, C <= 8 of the b-panel's columns (kc, nr: packed, zero past C),
+ * times R a-panels (each (kc, mr), mr = 6 or 8, one after the other) into t (R x C
+ * vectors of mr rows). A whole 6 x 16 tile costs 12 FMAs a term whatever its width, so a
+ * row of 49 pixels (3 x 16 + 1) paid a fourth strip for one column and a row of 196
+ * (12 x 16 + 4) a thirteenth for four; here a column costs one FMA a term, an a-panel row
+ * a lane, and R panels at once keep R x C sums in flight (one alone would wait on each
+ * FMA's latency). Each row's lane sums the same products in the same order as the
+ * kernels' (a fused multiply-add from p = 0 up, from zero), so the same bits. The
+ * a-panels are read 8 floats a term; for mr = 6 each panel's last read is masked, the
+ * others end inside the panel. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+kernel_avx2_cols_n(const int C, const int R, int mr, int kc, const float *a, const float *b, int nr, float *t)
+{
+    __m256 acc[6][8], av[6];
+    OCT__UNROLL for (int r = 0; r < R; r++) OCT__UNROLL for (int j = 0; j < C; j++) acc[r][j] = _mm256_setzero_ps();
+    const size_t ps = (size_t)kc * mr; /* one a-panel */
+    int p = 0;
+    for (; p + 1 < kc; p++, a += mr, b += nr) {
+        OCT__UNROLL for (int r = 0; r < R; r++) av[r] = _mm256_loadu_ps(a + r * ps);
+        OCT__UNROLL for (int j = 0; j < C; j++) {
+            __m256 bj = _mm256_broadcast_ss(b + j);
+            OCT__UNROLL for (int r = 0; r < R; r++) acc[r][j] = _mm256_fmadd_ps(av[r], bj, acc[r][j]);
+        }
+    }
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(mr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    OCT__UNROLL for (int r = 0; r < R; r++) av[r] = _mm256_maskload_ps(a + r * ps, m);
+    OCT__UNROLL for (int j = 0; j < C; j++) {
+        __m256 bj = _mm256_broadcast_ss(b + j);
+        OCT__UNROLL for (int r = 0; r < R; r++) acc[r][j] = _mm256_fmadd_ps(av[r], bj, acc[r][j]);
+    }
+    OCT__UNROLL for (int r = 0; r < R; r++) OCT__UNROLL for (int j = 0; j < C; j++)
+        _mm256_store_ps(t + (size_t)(r * C + j) * 8, acc[r][j]);
+}
+
+/* Rows [0, mc) of the a-panels ap (strips of mr rows, (kc, mr) each, one after the other)
+ * times the first cols <= 8 columns of the packed b-panel bp (kc, nr), into c (row
+ * stride ldc; added to its values when add), several strips at a time
+ * (kernel_avx2_cols_n). */
+__attribute__((target("avx2,fma"))) static void narrow_strip(int mr, int kc, int mc, const float *ap, const float *bp,
+                                                              int nr, int cols, float *c, size_t ldc, int add)
+{
+    /* Strips at once: 6 or more sums in flight, R x C + R + 1 vectors within 15 of the 16. */
+    const int R = cols == 1 ? 6 : cols == 2 ? 4 : cols == 3 ? 3 : cols <= 5 ? 2 : 1;
+    _Alignas(32) float t[6 * 8 * 8];
+    for (int is = 0; is < mc; is += R * mr) {
+        const float *a = ap + (size_t)is * kc;
+        int r = (mc - is + mr - 1) / mr; /* strips left */
+        if (r >= R) {
+            switch (cols) {
+            case 1: kernel_avx2_cols_n(1, 6, mr, kc, a, bp, nr, t); break;
+            case 2: kernel_avx2_cols_n(2, 4, mr, kc, a, bp, nr, t); break;
+            case 3: kernel_avx2_cols_n(3, 3, mr, kc, a, bp, nr, t); break;
+            case 4: kernel_avx2_cols_n(4, 2, mr, kc, a, bp, nr, t); break;
+            case 5: kernel_avx2_cols_n(5, 2, mr, kc, a, bp, nr, t); break;
+            case 6: kernel_avx2_cols_n(6, 1, mr, kc, a, bp, nr, t); break;
+            case 7: kernel_avx2_cols_n(7, 1, mr, kc, a, bp, nr, t); break;
+            default: kernel_avx2_cols_n(8, 1, mr, kc, a, bp, nr, t); break;
+            }
+            r = R;
+        } else { /* the last strips, one at a time */
+            for (int q = 0; q < r; q++) switch (cols) {
+                case 1: kernel_avx2_cols_n(1, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                case 2: kernel_avx2_cols_n(2, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                case 3: kernel_avx2_cols_n(3, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                case 4: kernel_avx2_cols_n(4, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                case 5: kernel_avx2_cols_n(5, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                case 6: kernel_avx2_cols_n(6, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                case 7: kernel_avx2_cols_n(7, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                default: kernel_avx2_cols_n(8, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
+                }
+        }
+        int rows = mc - is < r * mr ? mc - is : r * mr;
+        for (int i = 0; i < rows; i++) {
+            float *ci = c + (size_t)(is + i) * ldc;
+            const float *ti = t + (size_t)(i / mr) * cols * 8 + i % mr;
+            for (int j = 0; j < cols; j++) ci[j] = add ? ci[j] + ti[j * 8] : ti[j * 8];
+        }
+    }
+}
+
 /* 6 rows x 32 columns for AVX2 + FMA (oct__sgemm_kernel_rows; the channel-lane tiles of
  * smallconv.c): the 6 x 16 kernel on each 16-column half in turn, over the same a-panel;
  * b is the two halves' (kc, 16) panels one after the other. Each output's sum over p is
@@ -268,6 +348,12 @@ static int gemm_pack_env;
 static _Atomic int gemm_pack_forced = -1;
 void oct__sgemm_pack_b(int on) { gemm_pack_forced = on < 0 ? -1 : on != 0; }
 
+/* $OCTCL_GEMM_NARROW=0 (read with $OCTCL_GEMM): edge strips as whole tiles (see
+ * gemm_narrow_ok); oct__sgemm_narrow overrides it. */
+static int gemm_narrow_env = 1;
+static _Atomic int gemm_narrow_forced = -1;
+void oct__sgemm_narrow(int on) { gemm_narrow_forced = on < 0 ? -1 : on != 0; }
+
 int oct__sgemm_isa_named(const char *name)
 {
     if (!name) return -1;
@@ -287,6 +373,8 @@ static void gemm_choose(void)
     gemm_chosen = impl_of(isa);
     const char *pb = getenv("OCTCL_GEMM_PACK_B");
     gemm_pack_env = pb && strcmp(pb, "1") == 0;
+    const char *nw = getenv("OCTCL_GEMM_NARROW");
+    gemm_narrow_env = !(nw && strcmp(nw, "0") == 0);
 }
 
 int oct__sgemm_force(int isa)
@@ -383,6 +471,18 @@ static void tile_out(const float *tile, int nr, float *cp, size_t ldc, int rows,
         }
 }
 
+/* Whether an edge tile of cols columns runs kernel_avx2_cols (AVX2, cols <= 8) rather
+ * than the whole tile: yes unless $OCTCL_GEMM_NARROW=0 (read once, for comparisons);
+ * oct__sgemm_narrow overrides it (-1: back to the environment). */
+static int gemm_narrow_ok(int isa, int cols)
+{
+    if (isa != OCT__GEMM_AVX2 || cols > 8) return 0;
+    int f = gemm_narrow_forced;
+    if (f >= 0) return f;
+    pthread_once(&gemm_once, gemm_choose);
+    return gemm_narrow_env;
+}
+
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
 static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int m, int n, int k, const float *a,
@@ -402,6 +502,12 @@ static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int
                 for (int js = 0; js < nc; js += nr) {
                     const float *bp = pb + (size_t)(js / nr) * kc * nr;
                     int cols = nc - js < nr ? nc - js : nr;
+#ifdef OCT__GEMM_X86
+                    if (cols < nr && gemm_narrow_ok(f->isa, cols)) {
+                        narrow_strip(mr, kc, mc, pa, bp, nr, cols, c + (size_t)i0 * ldc + j0 + js, (size_t)ldc, add);
+                        continue;
+                    }
+#endif
                     for (int is = 0; is < mc; is += mr) {
                         const float *ap = pa + (size_t)(is / mr) * kc * mr;
                         int rows = mc - is < mr ? mc - is : mr;
@@ -675,6 +781,12 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += mcb) {
                 int mc = m1 - i0 < mcb ? m1 - i0 : mcb;
+                if (!avx512 && cols < nrk && gemm_narrow_ok(isa, cols)) { /* bp: the packed edge strip */
+                    float *cp = c + (size_t)(i0 - m0) * ldc + js;
+                    narrow_strip(mr, kc, mc, apk + (size_t)i0 * kc, bp, nrk, cols, cp, (size_t)ldc, add);
+                    if (epi && last) ef(epi, i0 - m0, mc, (size_t)js, cols, cp, (size_t)ldc);
+                    continue;
+                }
                 for (int is = 0; is < mc; is += mr) {
                     const float *apan = apk + (size_t)(i0 + is) * kc;
                     int rows = mc - is < mr ? mc - is : mr;
@@ -745,6 +857,14 @@ void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const 
                 for (int js = 0; js < nc; js += nr) {
                     const float *bp = pb + (size_t)(js / nr) * kc * nr;
                     int cols = nc - js < nr ? nc - js : nr;
+#ifdef OCT__GEMM_X86
+                    if (cols < nr && gemm_narrow_ok(isa, cols)) {
+                        float *cp = c + (size_t)(i0 - m0) * ldc + j0 + js;
+                        narrow_strip(mr, kc, mc, apk + (size_t)i0 * kc, bp, nr, cols, cp, (size_t)ldc, add);
+                        if (epi && last) ef(epi, i0 - m0, mc, (size_t)(j0 + js), cols, cp, (size_t)ldc);
+                        continue;
+                    }
+#endif
                     for (int is = 0; is < mc; is += mr) {
                         const float *apan = apk + (size_t)(i0 + is) * kc;
                         int rows = mc - is < mr ? mc - is : mr;

@@ -31,6 +31,10 @@ void oct__sgemm_small_blocks(int on);
 /* Tests: 1 packs B in every oct__sgemm_apacked(_epi) call (as $OCTCL_GEMM_PACK_B=1 does),
  * 0 lets the AVX-512 kernel read B in place, -1 returns to the environment's choice. */
 void oct__sgemm_pack_b(int on);
+/* Tests: 1 runs the AVX2 kernel's edge strips of 8 columns or fewer on the narrow-strip
+ * kernel (the default, as without $OCTCL_GEMM_NARROW=0), 0 as whole 16-column tiles, -1
+ * returns to the environment's choice. */
+void oct__sgemm_narrow(int on);
 
 /* A register-tile micro-kernel: c (rows, nr; row stride ldc) (=|+=) a-panel (kc, rows)^T
  * b-panel (kc, nr; 64-byte aligned), the sum over p in order in one register per

@@ -278,7 +278,8 @@ static void test_maxpool2(void)
  * sum within k-term float rounding (testutil.h's bound for the reference: set before
  * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 16
  * columns or fewer on its 16-column kernel: n = 5, 33, 200, 196, 48 here) and the AVX2 one
- * (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48). */
+ * (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48; a last strip of 8
+ * columns or fewer on its narrow-strip kernel, compared with the whole tile too). */
 static void test_gemm_inplace_b(void)
 {
     static const int dims[][6] = {
@@ -292,6 +293,10 @@ static void test_gemm_inplace_b(void)
         {30, 6, 29, 784, 100, 784},  /* a 28x28 plane, rows 6..29: an edge tile of rows */
         {24, 0, 24, 196, 128, 196},  /* a 14x14 plane: AVX-512's last 4 columns on its 16-column kernel */
         {16, 0, 16, 48, 70, 48},     /* a whole 16-column last strip, read in place */
+        {12, 0, 12, 40, 33, 48},     /* AVX2 in place, a last strip of 8 (narrow-strip kernel) */
+        {13, 0, 13, 23, 9, 23},      /* a last strip of 7, an edge tile of rows too */
+        {6, 0, 6, 3, 1, 3},          /* one term: only the narrow kernel's masked last read */
+        {12, 6, 12, 17, 2, 17},      /* a 17-tile Winograd block: a last strip of 1 */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512};
     rng_t rng = {2024};
@@ -323,6 +328,24 @@ static void test_gemm_inplace_b(void)
             oct__sgemm_pack_b(1);
             oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cpk, n, acc, &epi);
             oct__sgemm_pack_b(-1);
+            /* AVX2's narrow-strip kernel for the last strip (8 columns or fewer) against the
+             * whole 16-column tile: the same bits, B in place and packed. */
+            float *cwh = malloc((size_t)rows * n * sizeof(float));
+            CU_ASSERT_FATAL(cwh != NULL);
+            for (int pk = 0; pk < 2; pk++) {
+                memcpy(cwh, c0, (size_t)rows * n * sizeof(float));
+                oct__sgemm_narrow(0);
+                oct__sgemm_pack_b(pk);
+                oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cwh, n, acc, &epi);
+                oct__sgemm_pack_b(-1);
+                oct__sgemm_narrow(-1);
+                if (memcmp(cwh, pk ? cpk : cin, (size_t)rows * n * sizeof(float)) != 0) {
+                    printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d packed %d: the narrow strip differs "
+                           "from the whole tile\n", isa, m, n, k, m0, m1, ldb, mode, pk);
+                    CU_FAIL("the narrow-strip kernel differs from the whole tile");
+                }
+            }
+            free(cwh);
             if (memcmp(cin, cpk, (size_t)rows * n * sizeof(float)) != 0) {
                 printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: B in place differs from B packed\n", isa,
                        m, n, k, m0, m1, ldb, mode);
