@@ -1235,8 +1235,20 @@ static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, i
     if (st->small >= 0) return st->small;
     size_t kdim = (size_t)ci * k * k, tile = isa == OCT__GEMM_AVX2 ? 16 : 32; /* the pixel lanes' tile */
     size_t hw = (size_t)ho * wo, lanes = (hw + tile - 1) / tile * tile;
+    if (isa == OCT__GEMM_AVX2) {
+        /* FMAs a term for 6 output channels, doubled: the GEMM's 16-pixel strips (12 each)
+         * and its last strip (a narrow one, gemm.c, costs one a pixel; a wider one 12),
+         * against these 6-pixel strips (24 a term for 32 channels: 4.5 for 6). The lanes
+         * when they need 3% fewer. A 7x7 plane: 37 against 40.5 (it ran here, a fourth
+         * GEMM strip for one pixel, until the narrow one: 48), 6x6 28 against 27, 5x5 24
+         * against 22.5, 14x14 148 against 148.5; one thread, ten 1x1 layers 512 <-> 2048 at
+         * 7x7, process CPU time for 150 passes on an AMD EPYC Zen 3: GEMM 3.56-3.76 s, lanes
+         * 3.74-4.21, GEMM without the narrow strip 3.87-4.27. */
+        size_t t = hw % 16, narrow = (size_t)oct__sgemm_narrow_cols(isa);
+        size_t gemm = 2 * (12 * (hw / 16) + (t == 0 ? 0 : t <= narrow ? t : 12)), lanes6 = 9 * ((hw + 5) / 6);
+        return kdim >= 128 && lanes6 * 100 <= gemm * 97;
+    }
     if (hw * 5 < lanes * 4) return kdim >= 128;                 /* a fifth or more idle */
-    if (isa == OCT__GEMM_AVX2) return 0;                        /* 14x14 within noise there */
     if (hw * 8 <= lanes * 7) return co >= 512 && kdim >= 256;   /* an eighth or more */
     return 0;
 }

@@ -483,6 +483,8 @@ static int gemm_narrow_ok(int isa, int cols)
     return gemm_narrow_env;
 }
 
+int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
+
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
 static void sgemm_blocked(const oct__gemm_impl *f, int trans_a, int trans_b, int m, int n, int k, const float *a,
