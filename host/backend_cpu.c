@@ -1235,7 +1235,7 @@ static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, i
     if (st->small >= 0) return st->small;
     size_t kdim = (size_t)ci * k * k, tile = isa == OCT__GEMM_AVX2 ? 16 : 32; /* the pixel lanes' tile */
     size_t hw = (size_t)ho * wo, lanes = (hw + tile - 1) / tile * tile;
-    if (isa == OCT__GEMM_AVX2) {
+    if (isa == OCT__GEMM_AVX2 && oct__sgemm_narrow_cols(isa)) {
         /* FMAs a term for 6 output channels, doubled: the GEMM's 16-pixel strips (12 each)
          * and its last strip (a narrow one, gemm.c, costs one a pixel; a wider one 12),
          * against these 6-pixel strips (24 a term for 32 channels: 4.5 for 6). The lanes
@@ -1249,6 +1249,7 @@ static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, i
         return kdim >= 128 && lanes6 * 100 <= gemm * 97;
     }
     if (hw * 5 < lanes * 4) return kdim >= 128;                 /* a fifth or more idle */
+    if (isa == OCT__GEMM_AVX2) return 0; /* without the narrow strip (OCTCL_GEMM_NARROW=0): 14x14 within noise */
     if (hw * 8 <= lanes * 7) return co >= 512 && kdim >= 256;   /* an eighth or more */
     return 0;
 }

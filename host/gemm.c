@@ -166,42 +166,43 @@ kernel_avx2_cols_n(const int C, const int R, int mr, int kc, const float *a, con
         _mm256_store_ps(t + (size_t)(r * C + j) * 8, acc[r][j]);
 }
 
+/* Strips at once for a narrow strip of cols columns: 6 or more sums in flight, R x C + R
+ * + 1 vectors within 15 of the 16 registers. */
+static int narrow_r(int cols) { return cols == 1 ? 6 : cols == 2 ? 4 : cols == 3 ? 3 : cols <= 5 ? 2 : 1; }
+
+/* kernel_avx2_cols_n for cols columns over narrow_r(cols) a-panels (all), or one. */
+__attribute__((target("avx2,fma"))) static void narrow_tiles(int cols, int all, int mr, int kc, const float *a,
+                                                              const float *b, int nr, float *t)
+{
+    switch (cols) {
+    case 1: all ? kernel_avx2_cols_n(1, 6, mr, kc, a, b, nr, t) : kernel_avx2_cols_n(1, 1, mr, kc, a, b, nr, t); break;
+    case 2: all ? kernel_avx2_cols_n(2, 4, mr, kc, a, b, nr, t) : kernel_avx2_cols_n(2, 1, mr, kc, a, b, nr, t); break;
+    case 3: all ? kernel_avx2_cols_n(3, 3, mr, kc, a, b, nr, t) : kernel_avx2_cols_n(3, 1, mr, kc, a, b, nr, t); break;
+    case 4: all ? kernel_avx2_cols_n(4, 2, mr, kc, a, b, nr, t) : kernel_avx2_cols_n(4, 1, mr, kc, a, b, nr, t); break;
+    case 5: all ? kernel_avx2_cols_n(5, 2, mr, kc, a, b, nr, t) : kernel_avx2_cols_n(5, 1, mr, kc, a, b, nr, t); break;
+    case 6: kernel_avx2_cols_n(6, 1, mr, kc, a, b, nr, t); break;
+    case 7: kernel_avx2_cols_n(7, 1, mr, kc, a, b, nr, t); break;
+    default: kernel_avx2_cols_n(8, 1, mr, kc, a, b, nr, t); break;
+    }
+}
+
 /* Rows [0, mc) of the a-panels ap (strips of mr rows, (kc, mr) each, one after the other)
  * times the first cols <= 8 columns of the packed b-panel bp (kc, nr), into c (row
- * stride ldc; added to its values when add), several strips at a time
- * (kernel_avx2_cols_n). */
+ * stride ldc; added to its values when add), narrow_r(cols) strips at a time, the last
+ * ones one by one. */
 __attribute__((target("avx2,fma"))) static void narrow_strip(int mr, int kc, int mc, const float *ap, const float *bp,
                                                               int nr, int cols, float *c, size_t ldc, int add)
 {
-    /* Strips at once: 6 or more sums in flight, R x C + R + 1 vectors within 15 of the 16. */
-    const int R = cols == 1 ? 6 : cols == 2 ? 4 : cols == 3 ? 3 : cols <= 5 ? 2 : 1;
+    const int R = narrow_r(cols);
     _Alignas(32) float t[6 * 8 * 8];
     for (int is = 0; is < mc; is += R * mr) {
         const float *a = ap + (size_t)is * kc;
         int r = (mc - is + mr - 1) / mr; /* strips left */
         if (r >= R) {
-            switch (cols) {
-            case 1: kernel_avx2_cols_n(1, 6, mr, kc, a, bp, nr, t); break;
-            case 2: kernel_avx2_cols_n(2, 4, mr, kc, a, bp, nr, t); break;
-            case 3: kernel_avx2_cols_n(3, 3, mr, kc, a, bp, nr, t); break;
-            case 4: kernel_avx2_cols_n(4, 2, mr, kc, a, bp, nr, t); break;
-            case 5: kernel_avx2_cols_n(5, 2, mr, kc, a, bp, nr, t); break;
-            case 6: kernel_avx2_cols_n(6, 1, mr, kc, a, bp, nr, t); break;
-            case 7: kernel_avx2_cols_n(7, 1, mr, kc, a, bp, nr, t); break;
-            default: kernel_avx2_cols_n(8, 1, mr, kc, a, bp, nr, t); break;
-            }
+            narrow_tiles(cols, 1, mr, kc, a, bp, nr, t);
             r = R;
-        } else { /* the last strips, one at a time */
-            for (int q = 0; q < r; q++) switch (cols) {
-                case 1: kernel_avx2_cols_n(1, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                case 2: kernel_avx2_cols_n(2, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                case 3: kernel_avx2_cols_n(3, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                case 4: kernel_avx2_cols_n(4, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                case 5: kernel_avx2_cols_n(5, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                case 6: kernel_avx2_cols_n(6, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                case 7: kernel_avx2_cols_n(7, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                default: kernel_avx2_cols_n(8, 1, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8); break;
-                }
+        } else {
+            for (int q = 0; q < r; q++) narrow_tiles(cols, 0, mr, kc, a + (size_t)q * kc * mr, bp, nr, t + q * cols * 8);
         }
         int rows = mc - is < r * mr ? mc - is : r * mr;
         for (int i = 0; i < rows; i++) {
