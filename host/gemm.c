@@ -472,7 +472,7 @@ static void tile_out(const float *tile, int nr, float *cp, size_t ldc, int rows,
         }
 }
 
-/* Whether an edge tile of cols columns runs kernel_avx2_cols (AVX2, cols <= 8) rather
+/* Whether an edge strip of cols columns runs narrow_strip (AVX2, cols <= 8) rather
  * than the whole tile: yes unless $OCTCL_GEMM_NARROW=0 (read once, for comparisons);
  * oct__sgemm_narrow overrides it (-1: back to the environment). */
 static int gemm_narrow_ok(int isa, int cols)
