@@ -1235,7 +1235,8 @@ static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, i
     if (st->small >= 0) return st->small;
     size_t kdim = (size_t)ci * k * k, tile = isa == OCT__GEMM_AVX2 ? 16 : 32; /* the pixel lanes' tile */
     size_t hw = (size_t)ho * wo, lanes = (hw + tile - 1) / tile * tile;
-    if (isa == OCT__GEMM_AVX2 && oct__sgemm_narrow_cols(isa)) {
+    size_t narrow = isa == OCT__GEMM_AVX2 ? (size_t)oct__sgemm_narrow_cols(isa) : 0;
+    if (narrow) {
         /* FMAs a term for 6 output channels, doubled: the GEMM's 16-pixel strips (12 each)
          * and its last strip (a narrow one, gemm.c, costs one a pixel; a wider one 12),
          * against these 6-pixel strips (24 a term for 32 channels: 4.5 for 6). The lanes
@@ -1244,7 +1245,7 @@ static int cpu__sc_use(const oct__cpu_state *st, int k, int ci, int co, int n, i
          * against 22.5, 14x14 148 against 148.5; one thread, ten 1x1 layers 512 <-> 2048 at
          * 7x7, process CPU time for 150 passes on an AMD EPYC Zen 3: GEMM 3.56-3.76 s, lanes
          * 3.74-4.21, GEMM without the narrow strip 3.87-4.27. */
-        size_t t = hw % 16, narrow = (size_t)oct__sgemm_narrow_cols(isa);
+        size_t t = hw % 16;
         size_t gemm = 2 * (12 * (hw / 16) + (t == 0 ? 0 : t <= narrow ? t : 12)), lanes6 = 9 * ((hw + 5) / 6);
         return kdim >= 128 && lanes6 * 100 <= gemm * 97;
     }

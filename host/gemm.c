@@ -194,7 +194,7 @@ __attribute__((target("avx2,fma"))) static void narrow_strip(int mr, int kc, int
                                                               int nr, int cols, float *c, size_t ldc, int add)
 {
     const int R = narrow_r(cols);
-    _Alignas(32) float t[6 * 8 * 8];
+    _Alignas(32) float t[10 * 8]; /* R x C <= 10 vectors (narrow_r) */
     for (int is = 0; is < mc; is += R * mr) {
         const float *a = ap + (size_t)is * kc;
         int r = (mc - is + mr - 1) / mr; /* strips left */

@@ -57,7 +57,8 @@ oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
  * cannot be had. */
 int oct__sgemm_mr(int isa);
 /* The columns of B one micro-kernel call takes (a product of n columns costs about as
- * much as one of n rounded up to this). */
+ * much as one of n rounded up to this, except that a last strip of oct__sgemm_narrow_cols
+ * columns or fewer costs about one FMA a column a term). */
 int oct__sgemm_nr(int isa);
 size_t oct__sgemm_apack_floats(int isa, int m, int k);
 void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int lda, float *ap);
