@@ -826,8 +826,52 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
     oct__sgemm_apacked_src(isa, m0, m1, m, n, k, ap, &src, c, ldc, accumulate, epi);
 }
 
+int oct__sgemm_packs_b(int isa, int ldb)
+{
+#ifdef OCT__GEMM_HAVE_LDB
+    if ((isa == OCT__GEMM_AVX512 || (isa == OCT__GEMM_AVX2 && ldb % 16 == 0)) && !gemm_pack_b()) return 0;
+#else
+    (void)ldb;
+#endif
+    (void)isa;
+    return 1;
+}
+
+size_t oct__sgemm_bpack_floats(int isa, int n, int k)
+{
+    size_t nr = (size_t)impl_of(isa)->nr;
+    return n > 0 && k > 0 ? ((size_t)n + nr - 1) / nr * nr * (size_t)k : 0;
+}
+
+void oct__sgemm_bpack(int isa, int n, int k, const float *b, int ldb, int s0, int s1, float *dst)
+{
+    const int nr = impl_of(isa)->nr;
+    for (int s = s0; s < s1 && (size_t)s * nr < (size_t)n; s++) {
+        int cols = n - s * nr < nr ? n - s * nr : nr;
+        pack_b(b, ldb, 0, 0, k, s * nr, cols, nr, dst + (size_t)s * k * nr);
+    }
+}
+
+static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
+                           const float *pre, float *c, int ldc, int accumulate, const oct__gemm_epi *epi);
+
+void oct__sgemm_apacked_pre(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *bpk, float *c,
+                            int ldc, int accumulate, const oct__gemm_epi *epi)
+{
+    apacked_blocks(isa, m0, m1, m, n, k, ap, NULL, bpk, c, ldc, accumulate, epi);
+}
+
 void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
+{
+    apacked_blocks(isa, m0, m1, m, n, k, ap, src, NULL, c, ldc, accumulate, epi);
+}
+
+/* The blocked product on packed A with B from src, block by block, or (src NULL) read
+ * from pre, packed whole by oct__sgemm_bpack: strip s's rows [p0, p0 + kc) are the
+ * (kc, nr) panel that src would have packed, at pre + s k nr + p0 nr. */
+static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
+                           const float *pre, float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
     const oct__gemm_impl *f = impl_of(isa);
     const int mr = f->mr, nr = f->nr, mrnd = (m + mr - 1) / mr * mr;
@@ -853,12 +897,13 @@ void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const 
         int nc = n - j0 < ncb ? n - j0 : ncb;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
-            src->pack(src->ctx, p0, kc, j0, nc, nr, pb);
+            if (!pre) src->pack(src->ctx, p0, kc, j0, nc, nr, pb);
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += mcb) {
                 int mc = m1 - i0 < mcb ? m1 - i0 : mcb;
                 for (int js = 0; js < nc; js += nr) {
-                    const float *bp = pb + (size_t)(js / nr) * kc * nr;
+                    const float *bp = pre ? pre + (size_t)((j0 + js) / nr) * k * nr + (size_t)p0 * nr
+                                          : pb + (size_t)(js / nr) * kc * nr;
                     int cols = nc - js < nr ? nc - js : nr;
 #ifdef OCT__GEMM_X86
                     if (cols < nr && gemm_narrow_ok(isa, cols)) {

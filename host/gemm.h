@@ -94,4 +94,17 @@ typedef struct {
 void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi);
 
+/* Whether oct__sgemm_apacked_epi packs B (k, n) of row stride ldb for its products rather
+ * than reading it in place (AVX2 on rows that are not whole 16-float strips, the scalar
+ * kernel, $OCTCL_GEMM_PACK_B=1). Callers that run several products over one B (blocks of
+ * C's rows) can then pack it once: oct__sgemm_bpack writes strips [s0, s1) of B as
+ * ceil(n / nr) strips of (k, nr) (strip s at dst + s k nr, zeros in columns past n;
+ * oct__sgemm_bpack_floats floats in all, dst 64-byte aligned), and oct__sgemm_apacked_pre
+ * is oct__sgemm_apacked_epi on that packed B: the same sums in the same order, bit for bit. */
+int oct__sgemm_packs_b(int isa, int ldb);
+size_t oct__sgemm_bpack_floats(int isa, int n, int k);
+void oct__sgemm_bpack(int isa, int n, int k, const float *b, int ldb, int s0, int s1, float *dst);
+void oct__sgemm_apacked_pre(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *bpk, float *c,
+                            int ldc, int accumulate, const oct__gemm_epi *epi);
+
 #endif /* OCT_GEMM_H */

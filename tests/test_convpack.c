@@ -298,7 +298,7 @@ static void test_gemm_inplace_b(void)
         {6, 0, 6, 3, 1, 3},          /* one term: only the narrow kernel's masked last read */
         {12, 6, 12, 17, 2, 17},      /* a 17-tile Winograd block: a last strip of 1 */
     };
-    static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512};
+    static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512, OCT__GEMM_SCALAR};
     rng_t rng = {2024};
     for (size_t q = 0; q < sizeof isas / sizeof isas[0]; q++) {
     int isa = isas[q], mr = oct__sgemm_mr(isa);
@@ -346,6 +346,23 @@ static void test_gemm_inplace_b(void)
                 }
             }
             free(cwh);
+            /* B packed once, whole (oct__sgemm_bpack in two calls of strips), for
+             * oct__sgemm_apacked_pre: the bits of B packed block by block. */
+            int nstrips = (n + oct__sgemm_nr(isa) - 1) / oct__sgemm_nr(isa);
+            size_t bfl = oct__sgemm_bpack_floats(isa, n, k);
+            float *bpk = aligned_alloc(64, (bfl * sizeof(float) + 63) / 64 * 64);
+            float *cpre = malloc((size_t)rows * n * sizeof(float));
+            CU_ASSERT_FATAL(bpk && cpre);
+            oct__sgemm_bpack(isa, n, k, b, ldb, nstrips / 2, nstrips, bpk);
+            oct__sgemm_bpack(isa, n, k, b, ldb, 0, nstrips / 2, bpk);
+            memcpy(cpre, c0, (size_t)rows * n * sizeof(float));
+            oct__sgemm_apacked_pre(isa, m0, m1, m, n, k, ap, bpk, cpre, n, acc, &epi);
+            if (memcmp(cpre, cpk, (size_t)rows * n * sizeof(float)) != 0) {
+                printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: B packed once differs from B packed "
+                       "per block\n", isa, m, n, k, m0, m1, ldb, mode);
+                CU_FAIL("oct__sgemm_apacked_pre differs from B packed per block");
+            }
+            free(cpre), free(bpk);
             if (memcmp(cin, cpk, (size_t)rows * n * sizeof(float)) != 0) {
                 printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: B in place differs from B packed\n", isa,
                        m, n, k, m0, m1, ldb, mode);
@@ -377,6 +394,92 @@ static void test_gemm_inplace_b(void)
     }
 }
 
+/* A cpu context on the GEMM paths (OCTCL_CPU_PATH=gemm, the channel-lane path off) with
+ * $OCTCL_CPU_SHARED_B = shared and $OCTCL_THREADS = threads. */
+static oct_context *shared_b_context(const char *shared, const char *threads)
+{
+    oct_context *ctx = NULL;
+    setenv("OCTCL_CPU_SHARED_B", shared, 1);
+    setenv("OCTCL_THREADS", threads, 1);
+    setenv("OCTCL_CPU_PATH", "gemm", 1);
+    setenv("OCTCL_CPU_SMALL", "0", 1);
+    oct_status s = oct_context_create("cpu", &ctx);
+    unsetenv("OCTCL_CPU_SHARED_B");
+    unsetenv("OCTCL_THREADS");
+    unsetenv("OCTCL_CPU_PATH");
+    unsetenv("OCTCL_CPU_SMALL");
+    return s == OCT_OK ? ctx : NULL;
+}
+
+/* 1x1 layers on planes whose rows the AVX2 and scalar GEMM kernels pack (not whole
+ * 16-float strips), cut into several blocks of output channels: each image's B packed
+ * once for all the blocks ($OCTCL_CPU_SHARED_B=1, the default) gives the bits of every
+ * block packing its own ($OCTCL_CPU_SHARED_B=0) -- conv2d, the low band's conv2d_pair,
+ * convg + residual; batch 1 and 2; 1 and 3 threads; the AVX2 kernel (where the CPU has
+ * it), the scalar one and the default -- with canaries around y, and both agree with the
+ * reference within testutil.h's tolerance. */
+static void test_shared_b(void)
+{
+    static const conv_case cases[] = {
+        /* n c1  c2  co  h   w  k pad bias acc relu res */
+        {1, 64, 0, 96, 7, 7, 1, 0, 1, 0, 1, 0},     /* a 7x7 plane: 49 = 3 x 16 + 1 */
+        {1, 64, 64, 60, 7, 7, 1, 0, 1, 1, 1, 0},    /* the low band's pair, accumulate */
+        {1, 300, 0, 70, 14, 14, 1, 0, 1, 0, 1, 1},  /* 14x14, two K blocks, a residual */
+        {2, 48, 48, 40, 5, 9, 1, 0, 0, 0, 0, 0},    /* 2 images of 45 pixels */
+        {1, 320, 0, 97, 3, 3, 1, 0, 1, 0, 1, 1},    /* 9 pixels: the narrow strip alone */
+    };
+    static const char *const threads[] = {"1", "3"};
+    static const int isas[] = {-1, OCT__GEMM_AVX2, OCT__GEMM_SCALAR};
+    oct_context *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+    rng_t rng = {4242};
+    for (size_t ti = 0; ti < 2; ti++) {
+        oct_context *on = shared_b_context("1", threads[ti]), *off = shared_b_context("0", threads[ti]);
+        CU_ASSERT_FATAL(on && off);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const conv_case *c = &cases[i];
+            size_t ny = (size_t)c->n * c->co * c->h * c->w, total = LEAD + ny + TAIL;
+            float *x1 = rng_array(&rng, (size_t)c->n * c->c1 * c->h * c->w, -2, 2);
+            float *x2 = rng_array(&rng, (size_t)c->n * (c->c2 ? c->c2 : 1) * c->h * c->w, -2, 2);
+            float *w1 = rng_array(&rng, (size_t)c->co * c->c1, -2, 2);
+            float *w2 = rng_array(&rng, (size_t)c->co * (c->c2 ? c->c2 : 1), -2, 2);
+            float *b1 = rng_array(&rng, (size_t)c->co, -2, 2), *b2 = rng_array(&rng, (size_t)c->co, -2, 2);
+            float *r = rng_array(&rng, ny, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+            float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
+            float *kept = malloc(total * sizeof *kept);
+            CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && r && y0 && want && got && kept);
+            CU_ASSERT_EQUAL_FATAL(conv_case_run(ref, c, x1, x2, w1, w2, b1, b2, r, y0, want), OCT_OK);
+            for (size_t q = 0; q < sizeof isas / sizeof isas[0]; q++) {
+                if (isas[q] >= 0 && !oct__sgemm_supported(isas[q])) continue;
+                if (isas[q] >= 0) CU_ASSERT_FATAL(oct__sgemm_force(isas[q]));
+                oct_status s1 = conv_case_run(on, c, x1, x2, w1, w2, b1, b2, r, y0, got);
+                oct_status s0 = conv_case_run(off, c, x1, x2, w1, w2, b1, b2, r, y0, kept);
+                oct__sgemm_force(-1);
+                CU_ASSERT_EQUAL_FATAL(s1, OCT_OK);
+                CU_ASSERT_EQUAL_FATAL(s0, OCT_OK);
+                char what[160];
+                snprintf(what, sizeof what, "shared B, isa %d, threads %s, case %zu (n%d %d+%d->%d %dx%d)", isas[q],
+                         threads[ti], i, c->n, c->c1, c->c2, c->co, c->h, c->w);
+                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL), 0);
+                for (size_t j = 0; j < total; j++)
+                    if ((j < LEAD || j >= LEAD + ny) && got[j] != CANARY) {
+                        printf("\n  %s: canary %zu overwritten\n", what, j);
+                        CU_FAIL("canary");
+                        break;
+                    }
+                if (memcmp(got, kept, total * sizeof *got) != 0) {
+                    printf("\n  %s: differs from B packed in every block\n", what);
+                    CU_FAIL("B packed once differs from B packed in every block");
+                }
+            }
+            free(kept), free(got), free(want), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2),
+                free(x1);
+        }
+        oct_context_free(off), oct_context_free(on);
+    }
+    oct_context_free(ref);
+}
+
 /* $OCTCL_CPU_IMPLICIT takes 0, 1 or empty; another value is refused when the context is
  * made, with one line naming it. */
 static void test_switch(void)
@@ -397,6 +500,8 @@ int main(void)
     CU_add_test(s, "conv2d: the same bits as im2col + SGEMM, and the reference", test_conv2d);
     CU_add_test(s, "OCTCL_CPU_IMPLICIT refuses other values", test_switch);
     CU_add_test(s, "packed-weight GEMM: B in place equals B packed, and a double sum", test_gemm_inplace_b);
+    CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
+                test_shared_b);
     CU_add_test(s, "max pool stride 2 (AVX-512 rows): NaN, infinities, ReLU", test_maxpool2);
     return run_cunit();
 }

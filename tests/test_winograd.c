@@ -537,7 +537,7 @@ static void test_batch_independent(void)
 static void test_switch_values(void)
 {
     static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED", "OCTCL_CPU_SMALL",
-                                       "OCTCL_CPU_FUSE_UP"};
+                                       "OCTCL_CPU_FUSE_UP", "OCTCL_CPU_SHARED_B"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         oct_context *ctx = NULL;
         setenv(vars[i], "2", 1);
@@ -703,7 +703,7 @@ int main(void)
                 test_transforms);
     CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
     CU_add_test(s, "conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up);
-    CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP: 0, 1, empty; others refused",
+    CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP / _SHARED_B: 0, 1, empty; others refused",
                 test_switch_values);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
