@@ -154,19 +154,46 @@ static oct_status run_conv(oct_context *ctx, const ccase *c, const float *x, con
     return s;
 }
 
+/* A cpu context made with the variables env[i][0] = env[i][1] set (a NULL value: left
+ * unset), all unset again afterwards (the backend reads them when a context is made);
+ * NULL when it cannot be made. */
+static oct_context *context_env(const char *const env[][2], size_t n)
+{
+    oct_context *ctx = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (env[i][1]) setenv(env[i][0], env[i][1], 1);
+    oct_status s = oct_context_create("cpu", &ctx);
+    for (size_t i = 0; i < n; i++) unsetenv(env[i][0]);
+    return s == OCT_OK ? ctx : NULL;
+}
+
 /* A cpu context with $OCTCL_CPU_IMPLICIT = implicit, $OCTCL_CPU_PATH = path ("": unset;
  * "gemm" sends stride-1 convolutions to the GEMM paths) and $OCTCL_THREADS = threads. */
 static oct_context *context_with(const char *implicit, const char *path, const char *threads)
 {
-    oct_context *ctx = NULL;
-    setenv("OCTCL_CPU_IMPLICIT", implicit, 1);
-    setenv("OCTCL_THREADS", threads, 1);
-    if (*path) setenv("OCTCL_CPU_PATH", path, 1);
-    oct_status s = oct_context_create("cpu", &ctx);
-    unsetenv("OCTCL_CPU_IMPLICIT");
-    unsetenv("OCTCL_CPU_PATH");
-    unsetenv("OCTCL_THREADS");
-    return s == OCT_OK ? ctx : NULL;
+    const char *const env[][2] = {
+        {"OCTCL_CPU_IMPLICIT", implicit}, {"OCTCL_THREADS", threads}, {"OCTCL_CPU_PATH", *path ? path : NULL}};
+    return context_env(env, sizeof env / sizeof env[0]);
+}
+
+/* got (LEAD canaries, ny outputs, TAIL canaries) against the reference's want within
+ * testutil.h's tolerance, its canaries intact, and every float (canaries included) equal
+ * to kept, what the other path (named other) gave. */
+static void check_output(const char *what, const float *want, const float *got, const float *kept, size_t ny,
+                         const char *other)
+{
+    size_t total = LEAD + ny + TAIL;
+    CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL), 0);
+    for (size_t j = 0; j < total; j++)
+        if ((j < LEAD || j >= LEAD + ny) && got[j] != CANARY) {
+            printf("\n  %s: canary %zu overwritten\n", what, j);
+            CU_FAIL("canary");
+            break;
+        }
+    if (memcmp(got, kept, total * sizeof *got) != 0) {
+        printf("\n  %s: differs from %s\n", what, other);
+        CU_FAIL("the two paths differ");
+    }
 }
 
 static void test_conv2d(void)
@@ -206,17 +233,7 @@ static void test_conv2d(void)
                 char what[160];
                 snprintf(what, sizeof what, "implicit%s threads %s case %zu (n%d %d->%d %dx%d k%d s%d p%d)",
                          pi ? " (gemm)" : "", threads[ti], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->s, c->pad);
-                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL), 0);
-                for (size_t j = 0; j < total; j++)
-                    if ((j < LEAD || j >= LEAD + ny) && got[j] != CANARY) {
-                        printf("\n  %s: canary %zu overwritten\n", what, j);
-                        CU_FAIL("canary");
-                        break;
-                    }
-                if (memcmp(got, kept, total * sizeof *got) != 0) {
-                    printf("\n  %s: differs from im2col + SGEMM\n", what);
-                    CU_FAIL("implicit im2col differs from im2col + SGEMM");
-                }
+                check_output(what, want, got, kept, ny, "im2col + SGEMM");
                 free(kept), free(got), free(want), free(y0), free(b), free(w), free(x);
             }
             oct_context_free(ref), oct_context_free(old), oct_context_free(imp);
@@ -398,17 +415,11 @@ static void test_gemm_inplace_b(void)
  * $OCTCL_CPU_SHARED_B = shared and $OCTCL_THREADS = threads. */
 static oct_context *shared_b_context(const char *shared, const char *threads)
 {
-    oct_context *ctx = NULL;
-    setenv("OCTCL_CPU_SHARED_B", shared, 1);
-    setenv("OCTCL_THREADS", threads, 1);
-    setenv("OCTCL_CPU_PATH", "gemm", 1);
-    setenv("OCTCL_CPU_SMALL", "0", 1);
-    oct_status s = oct_context_create("cpu", &ctx);
-    unsetenv("OCTCL_CPU_SHARED_B");
-    unsetenv("OCTCL_THREADS");
-    unsetenv("OCTCL_CPU_PATH");
-    unsetenv("OCTCL_CPU_SMALL");
-    return s == OCT_OK ? ctx : NULL;
+    const char *const env[][2] = {{"OCTCL_CPU_SHARED_B", shared},
+                                  {"OCTCL_THREADS", threads},
+                                  {"OCTCL_CPU_PATH", "gemm"},
+                                  {"OCTCL_CPU_SMALL", "0"}};
+    return context_env(env, sizeof env / sizeof env[0]);
 }
 
 /* 1x1 layers on planes whose rows the AVX2 and scalar GEMM kernels pack (not whole
@@ -460,17 +471,7 @@ static void test_shared_b(void)
                 char what[160];
                 snprintf(what, sizeof what, "shared B, isa %d, threads %s, case %zu (n%d %d+%d->%d %dx%d)", isas[q],
                          threads[ti], i, c->n, c->c1, c->c2, c->co, c->h, c->w);
-                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL), 0);
-                for (size_t j = 0; j < total; j++)
-                    if ((j < LEAD || j >= LEAD + ny) && got[j] != CANARY) {
-                        printf("\n  %s: canary %zu overwritten\n", what, j);
-                        CU_FAIL("canary");
-                        break;
-                    }
-                if (memcmp(got, kept, total * sizeof *got) != 0) {
-                    printf("\n  %s: differs from B packed in every block\n", what);
-                    CU_FAIL("B packed once differs from B packed in every block");
-                }
+                check_output(what, want, got, kept, ny, "B packed in every block");
             }
             free(kept), free(got), free(want), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2),
                 free(x1);
