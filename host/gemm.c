@@ -73,12 +73,12 @@ static void kernel_scalar(int kc, const float *a, const float *b, float *c, size
  * 64 -> 256 on 56x56 with residual and ReLU went from 52 to 65-67 GFLOP/s, Oct-ResNet-50's
  * 1x1 layers from 66.8 to 57.3 ms in all (sum of per-layer minima, alpha 0, batch 1). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
-                 const oct__gemm_epi *e, int r0, size_t j0)
+kernel_avx2_rows_r(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
+                   size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m256 c0[6], c1[6];
-    OCT__UNROLL for (int i = 0; i < 6; i++) c0[i] = c1[i] = _mm256_setzero_ps();
-    OCT__UNROLL for (int i = 0; i < 6; i++) {
+    OCT__UNROLL for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+    OCT__UNROLL for (int i = 0; i < R; i++) {
         OCT__PREFETCH16(c, (size_t)(i + 6) * ldc * sizeof(float));
         if (e && e->res) OCT__PREFETCH16(e->res, ((size_t)(r0 + i + 6) * e->rs + j0) * sizeof(float));
     }
@@ -86,14 +86,14 @@ kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
         __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
         __m256 b1 = packed ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
-        OCT__UNROLL for (int i = 0; i < 6; i++) {
+        OCT__UNROLL for (int i = 0; i < R; i++) {
             __m256 ai = _mm256_broadcast_ss(a + i);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
         }
     }
     const __m256 zero = _mm256_setzero_ps();
-    OCT__UNROLL for (int i = 0; i < 6; i++) {
+    OCT__UNROLL for (int i = 0; i < R; i++) {
         float *ci = c + i * ldc;
         if (add) {
             c0[i] = _mm256_add_ps(_mm256_loadu_ps(ci), c0[i]);
@@ -115,6 +115,32 @@ kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_
         }
         _mm256_storeu_ps(ci, c0[i]);
         _mm256_storeu_ps(ci + 8, c1[i]);
+    }
+}
+
+/* The whole 6-row tile. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
+                 const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx2_rows_r(6, packed, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+
+/* The first rows (1..5) of a 6-row a-panel (a strip's last rows past m are zeros) on rows
+ * of B (row stride ldb), straight into C with the epilogue e: an edge tile of rows costs
+ * rows / 6 of a whole one, and C and the epilogue see no scratch tile. 32 output
+ * channels are 5 strips and 2 rows, 64 are 10 and 4: the whole tile spent 4 (2) of its 6
+ * rows' FMAs on zeros there. Each row's sums are the 6-row kernel's, term for term. */
+__attribute__((target("avx2,fma"))) static void kernel_avx2_edge(int rows, int kc, const float *a, const float *b,
+                                                                  size_t ldb, float *c, size_t ldc, int add,
+                                                                  const oct__gemm_epi *e, int r0, size_t j0)
+{
+    switch (rows) {
+    case 1: kernel_avx2_rows_r(1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 2: kernel_avx2_rows_r(2, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 3: kernel_avx2_rows_r(3, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 4: kernel_avx2_rows_r(4, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    default: kernel_avx2_rows_r(5, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
     }
 }
 
@@ -355,6 +381,13 @@ static int gemm_narrow_env = 1;
 static _Atomic int gemm_narrow_forced = -1;
 void oct__sgemm_narrow(int on) { gemm_narrow_forced = on < 0 ? -1 : on != 0; }
 
+/* $OCTCL_GEMM_EDGE=0 (read with $OCTCL_GEMM): the AVX2 packed-weight GEMM's edge tiles of
+ * rows as whole 6-row tiles through a scratch tile (see kernel_avx2_edge);
+ * oct__sgemm_edge overrides it. */
+static int gemm_edge_env = 1;
+static _Atomic int gemm_edge_forced = -1;
+void oct__sgemm_edge(int on) { gemm_edge_forced = on < 0 ? -1 : on != 0; }
+
 int oct__sgemm_isa_named(const char *name)
 {
     if (!name) return -1;
@@ -376,6 +409,8 @@ static void gemm_choose(void)
     gemm_pack_env = pb && strcmp(pb, "1") == 0;
     const char *nw = getenv("OCTCL_GEMM_NARROW");
     gemm_narrow_env = !(nw && strcmp(nw, "0") == 0);
+    const char *ed = getenv("OCTCL_GEMM_EDGE");
+    gemm_edge_env = !(ed && strcmp(ed, "0") == 0);
 }
 
 int oct__sgemm_force(int isa)
@@ -485,6 +520,16 @@ static int gemm_narrow_ok(int isa, int cols)
 }
 
 int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
+
+/* Whether the AVX2 packed-weight GEMM computes an edge tile of rows (fewer than 6) on
+ * those rows alone (kernel_avx2_edge): yes unless $OCTCL_GEMM_EDGE=0 or oct__sgemm_edge(0). */
+static int gemm_edge_ok(void)
+{
+    int f = gemm_edge_forced;
+    if (f >= 0) return f;
+    pthread_once(&gemm_once, gemm_choose);
+    return gemm_edge_env;
+}
 
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
@@ -798,6 +843,11 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                         kk(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0, (size_t)js);
                         continue;
                     }
+                    if (!avx512 && cols == nrk && gemm_edge_ok()) { /* an edge of rows: those rows only */
+                        kernel_avx2_edge(rows, kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0,
+                                         (size_t)js);
+                        continue;
+                    }
                     kk(kc, apan, bp, lb, tile, (size_t)nrk, 0, NULL, 0, 0);
                     tile_out(tile, nrk, cp, (size_t)ldc, rows, cols, add);
                     if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)js, cols, cp, (size_t)ldc);
@@ -924,6 +974,11 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
                         if (rows == mr && cols == nr && epi && last && isa == OCT__GEMM_AVX2) {
                             kernel_avx2_ldb(kc, apan, bp, (size_t)nr, cp, (size_t)ldc, add, epi, i0 + is - m0,
                                             (size_t)(j0 + js));
+                            continue;
+                        }
+                        if (rows < mr && cols == nr && isa == OCT__GEMM_AVX2 && gemm_edge_ok()) {
+                            kernel_avx2_edge(rows, kc, apan, bp, (size_t)nr, cp, (size_t)ldc, add, last ? epi : NULL,
+                                             i0 + is - m0, (size_t)(j0 + js));
                             continue;
                         }
 #endif

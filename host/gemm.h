@@ -35,6 +35,9 @@ void oct__sgemm_pack_b(int on);
  * kernel (the default, as without $OCTCL_GEMM_NARROW=0), 0 as whole 16-column tiles, -1
  * returns to the environment's choice. */
 void oct__sgemm_narrow(int on);
+/* Test hook: 0 computes the AVX2 packed-weight GEMM's edge tiles of rows (fewer than 6)
+ * as whole tiles (as $OCTCL_GEMM_EDGE=0), 1 on their rows alone, -1 back to the environment. */
+void oct__sgemm_edge(int on);
 /* The widest last strip kernel isa's products run on the narrow-strip kernel (one FMA a
  * column a term): 8 for AVX2 unless that is switched off, else 0 (a whole tile). */
 int oct__sgemm_narrow_cols(int isa);

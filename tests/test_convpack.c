@@ -296,7 +296,8 @@ static void test_maxpool2(void)
  * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 16
  * columns or fewer on its 16-column kernel: n = 5, 33, 200, 196, 48 here) and the AVX2 one
  * (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48; a last strip of 8
- * columns or fewer on its narrow-strip kernel, compared with the whole tile too). */
+ * columns or fewer on its narrow-strip kernel, and an edge of fewer than 6 rows on those
+ * rows alone, each compared with the whole tile too). */
 static void test_gemm_inplace_b(void)
 {
     static const int dims[][6] = {
@@ -314,6 +315,9 @@ static void test_gemm_inplace_b(void)
         {13, 0, 13, 23, 9, 23},      /* a last strip of 7, an edge tile of rows too */
         {6, 0, 6, 3, 1, 3},          /* one term: only the narrow kernel's masked last read */
         {12, 6, 12, 17, 2, 17},      /* a 17-tile Winograd block: a last strip of 1 */
+        {32, 0, 32, 196, 64, 196},   /* 32 channels: 5 strips and an edge of 2 rows */
+        {27, 0, 27, 64, 40, 64},     /* an edge of 3 rows, B in place */
+        {64, 0, 64, 784, 300, 784},  /* 64 channels: an edge of 4 rows, two K blocks */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512, OCT__GEMM_SCALAR};
     rng_t rng = {2024};
@@ -347,21 +351,29 @@ static void test_gemm_inplace_b(void)
             oct__sgemm_pack_b(-1);
             /* AVX2's narrow-strip kernel for the last strip (8 columns or fewer) against the
              * whole 16-column tile: the same bits, B in place and packed. */
+            /* And AVX2's edge tiles of rows (fewer than 6) on their rows alone against the
+             * whole 6-row tile through a scratch tile. */
             float *cwh = malloc((size_t)rows * n * sizeof(float));
             CU_ASSERT_FATAL(cwh != NULL);
-            for (int pk = 0; pk < 2; pk++) {
-                memcpy(cwh, c0, (size_t)rows * n * sizeof(float));
-                oct__sgemm_narrow(0);
-                oct__sgemm_pack_b(pk);
-                oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cwh, n, acc, &epi);
-                oct__sgemm_pack_b(-1);
-                oct__sgemm_narrow(-1);
-                if (memcmp(cwh, pk ? cpk : cin, (size_t)rows * n * sizeof(float)) != 0) {
-                    printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d packed %d: the narrow strip differs "
-                           "from the whole tile\n", isa, m, n, k, m0, m1, ldb, mode, pk);
-                    CU_FAIL("the narrow-strip kernel differs from the whole tile");
+            for (int which = 0; which < 2; which++)
+                for (int pk = 0; pk < 2; pk++) {
+                    memcpy(cwh, c0, (size_t)rows * n * sizeof(float));
+                    if (which == 0)
+                        oct__sgemm_narrow(0);
+                    else
+                        oct__sgemm_edge(0);
+                    oct__sgemm_pack_b(pk);
+                    oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cwh, n, acc, &epi);
+                    oct__sgemm_pack_b(-1);
+                    oct__sgemm_narrow(-1);
+                    oct__sgemm_edge(-1);
+                    if (memcmp(cwh, pk ? cpk : cin, (size_t)rows * n * sizeof(float)) != 0) {
+                        printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d packed %d: the %s differs from "
+                               "the whole tile\n", isa, m, n, k, m0, m1, ldb, mode, pk,
+                               which ? "edge tile of rows" : "narrow strip");
+                        CU_FAIL("a narrow strip or an edge of rows differs from the whole tile");
+                    }
                 }
-            }
             free(cwh);
             /* B packed once, whole (oct__sgemm_bpack in two calls of strips), for
              * oct__sgemm_apacked_pre: the bits of B packed block by block. */
