@@ -127,10 +127,12 @@ kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_
 }
 
 /* The first rows (1..5) of a 6-row a-panel (a strip's last rows past m are zeros) on rows
- * of B (row stride ldb), straight into C with the epilogue e: an edge tile of rows costs
- * rows / 6 of a whole one, and C and the epilogue see no scratch tile. 32 output
- * channels are 5 strips and 2 rows, 64 are 10 and 4: the whole tile spent 4 (2) of its 6
- * rows' FMAs on zeros there. Each row's sums are the 6-row kernel's, term for term. */
+ * of B (row stride ldb), straight into C with the epilogue e: rows / 6 of a whole tile's
+ * FMAs, and no scratch tile or second pass for C and the epilogue. 32 output channels
+ * are 5 strips and 2 rows, 64 are 10 and 4: the whole tile spent 4 (2) of its 6 rows'
+ * FMAs on zeros there. (With 2 or 4 rows its 4 or 8 sums leave the FMA latency exposed,
+ * so such an edge still takes about two thirds of a whole tile's time.) Each row's sums
+ * are the 6-row kernel's, term for term. */
 __attribute__((target("avx2,fma"))) static void kernel_avx2_edge(int rows, int kc, const float *a, const float *b,
                                                                   size_t ldb, float *c, size_t ldc, int add,
                                                                   const oct__gemm_epi *e, int r0, size_t j0)
