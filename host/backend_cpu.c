@@ -434,6 +434,14 @@ static __attribute__((target("avx2"))) void cpu__x2_row_256(float *restrict dst,
         if (relu) v = _mm256_max_ps(zero, v); /* NaN and -0 kept, as v < 0 ? 0 : v */
         _mm256_storeu_ps(dst + i, v);
     }
+    if (i + 4 <= wo) { /* 4 more from 2 (a 14- or 28-wide row's rest): the same operations */
+        __m128 u = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(src + i / 2)));
+        __m128 v = _mm_unpacklo_ps(u, u);
+        if (accumulate) v = _mm_add_ps(_mm_loadu_ps(dst + i), v);
+        if (relu) v = _mm_max_ps(_mm_setzero_ps(), v);
+        _mm_storeu_ps(dst + i, v);
+        i += 4;
+    }
     cpu__x2_row_c(dst + i, src + i / 2, wo - i, accumulate, relu);
 }
 
@@ -450,6 +458,13 @@ static __attribute__((target("avx2"))) void cpu__pool_row_256(float *restrict ds
         __m256 s1 = _mm256_hadd_ps(_mm256_loadu_ps(b), _mm256_loadu_ps(b + 8));
         __m256 v = _mm256_mul_ps(_mm256_add_ps(s0, s1), q);
         _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8)));
+    }
+    if (i + 4 <= wo) { /* 4 more (a 14- or 7-wide output row's rest): hadd keeps them in order */
+        const float *a = r0 + 2 * i, *b = r1 + 2 * i;
+        __m128 s0 = _mm_hadd_ps(_mm_loadu_ps(a), _mm_loadu_ps(a + 4));
+        __m128 s1 = _mm_hadd_ps(_mm_loadu_ps(b), _mm_loadu_ps(b + 4));
+        _mm_storeu_ps(dst + i, _mm_mul_ps(_mm_add_ps(s0, s1), _mm_set1_ps(0.25f)));
+        i += 4;
     }
     for (; i < wo; i++) dst[i] = ((r0[2 * i] + r0[2 * i + 1]) + (r1[2 * i] + r1[2 * i + 1])) * 0.25f;
 }
