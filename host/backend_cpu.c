@@ -435,8 +435,8 @@ static __attribute__((target("avx2"))) void cpu__x2_row_256(float *restrict dst,
         _mm256_storeu_ps(dst + i, v);
     }
     if (i + 4 <= wo) { /* 4 more from 2 (a 14- or 28-wide row's rest): the same operations */
-        __m128 u = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(src + i / 2)));
-        __m128 v = _mm_unpacklo_ps(u, u);
+        float s0 = src[i / 2], s1 = src[i / 2 + 1];
+        __m128 v = _mm_setr_ps(s0, s0, s1, s1);
         if (accumulate) v = _mm_add_ps(_mm_loadu_ps(dst + i), v);
         if (relu) v = _mm_max_ps(_mm_setzero_ps(), v);
         _mm_storeu_ps(dst + i, v);
