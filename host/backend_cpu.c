@@ -1513,7 +1513,7 @@ static void cpu__implicit_task(void *arg, int t)
     const oct__view *x = &op->x, *y = &op->y;
     int ho = y->h, wo = y->w, co = y->c;
     size_t r, r1, hw = (size_t)ho * wo;
-    oct__gemm_epi epi = {j->bias, NULL, 0, op->relu};
+    oct__gemm_epi epi = {j->bias, NULL, 0, op->relu, NULL, 0, 0, 0};
     (void)t;
     while (cpu__take(&j->work, &r, &r1))
         while (r < r1) { /* one image's rows of the chunk at a time: y's columns run on */
@@ -2136,11 +2136,13 @@ typedef struct {
      * bpk_img (bpk2_img) floats an image, or NULL. */
     float *bpk, *bpk2;
     size_t bpk_img, bpk2_img;
+    int up_epi;          /* up added by the GEMM's tile epilogue (oct__gemm_epi.up), not cpu__g_up_block */
 } cpu__g_gemm_job;
 
 /* Channels [co0, co0 + rows) of y, pixels [p0, p1) of image b: += up's exact 2x nearest
- * upsample, then ReLU (cpu_conv_up's L->H path), on a GEMM block while it is in cache
- * rather than in a second pass over y. The sums and their order are cpu_resize's. */
+ * upsample, then ReLU (cpu_conv_up's L->H path), on a GEMM block after its product
+ * rather than in a second pass over y (where the GEMM's own epilogue does not add it:
+ * cpu__g_gemm_job.up_epi). The sums and their order are cpu_resize's. */
 static void cpu__g_up_block(const cpu__g_gemm_job *j, int b, int co0, int rows, size_t p0, size_t p1)
 {
     const oct__view *y = &j->op->y, *up = j->up;
@@ -2201,7 +2203,12 @@ static void cpu__g_gemm_task(void *arg, int t)
             const float *rp = op->res.buf ? cpu__image(&op->res, b) + (size_t)co0 * hwo + p0 : NULL;
             if (j->apk) {
                 /* Weights packed once; bias, residual and ReLU on each tile as it is final. */
-                oct__gemm_epi e = {bias ? bias + co0 : NULL, rp, hwo, op->relu};
+                oct__gemm_epi e = {bias ? bias + co0 : NULL, rp, hwo, op->relu, NULL, 0, 0, 0};
+                if (j->up_epi) {
+                    size_t hwu = (size_t)j->up->h * j->up->w;
+                    e.up = cpu__image(j->up, b) + (size_t)co0 * hwu;
+                    e.us = hwu, e.up0 = p0, e.uw = y->w, e.relu = j->up_relu;
+                }
                 if (j->bpk) { /* B packed once for the image (p0 = 0, p1 = hwo) */
                     const float *b1 = j->bpk + (size_t)b * j->bpk_img;
                     if (j->x2) {
@@ -2222,7 +2229,7 @@ static void cpu__g_gemm_task(void *arg, int t)
                     oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk,
                                            bmat, (int)ldb, yp, (int)hwo, op->accumulate, &e);
                 }
-                if (j->up) cpu__g_up_block(j, b, co0, rows, p0, p1);
+                if (j->up && !j->up_epi) cpu__g_up_block(j, b, co0, rows, p0, p1);
                 continue;
             }
             oct__sgemm(0, 0, rows, (int)(p1 - p0), (int)j->kdim, wt + (size_t)co0 * j->kdim, (int)j->kdim, bmat,
@@ -2345,7 +2352,7 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
 {
     const oct__view *x = &op->x, *y = &op->y;
     cpu__g_gemm_job j = {op, st, direct_b, x->c / op->groups, y->c / op->groups, 0, 0, 0, 0, 0, st->direct, NULL,
-                         NULL, 0, NULL, NULL, bias, NULL, 0, 0, 0, 0, {0}, NULL, NULL, 0, 0};
+                         NULL, 0, NULL, NULL, bias, NULL, 0, 0, 0, 0, {0}, NULL, NULL, 0, 0, 0};
     /* 1x1 stride 1, one group: the weights packed once for the GEMM kernel (cached like
      * the direct kernel's) and the epilogue fused into the GEMM's tile stores;
      * $OCTCL_CPU_GEMM_PACKED=0 keeps the per-call packing and the separate pass. */
@@ -2368,6 +2375,10 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
     if (!x2) { /* cpu_conv_up's upsample, added to each block as it is done */
         j.up = cpu__take_up(st, &j.up_relu);
         j.up_vec = j.up ? cpu__rows_isa(st) : 0;
+        /* Added in the tile epilogue (oct__gemm_epi.up) by the AVX2 and scalar kernels;
+         * the AVX-512 ones (unmeasured: no such CPU at hand) and rows under 8 pixels keep
+         * the pass over each block (cpu__g_up_block). */
+        j.up_epi = j.up && j.apk && j.isa != OCT__GEMM_AVX512 && y->w % 2 == 0 && y->w >= 8;
     }
     if (x2 && !j.x2) { /* the pair without packed weights: two products */
         oct__convg_op a = *op, b = *op;
@@ -2954,9 +2965,13 @@ static oct_status cpu_affine(oct_context *ctx, const oct__affine_op *op)
  * operations in the same order either way: y = relu((conv's epilogue value) + up). Only
  * the exact 2x nearest upsample (OctConv's) is offered. Measured on an AMD EPYC, one
  * thread, Oct-ResNet-50 alpha 0.5: Winograd's 3x3 layers 3-4% faster with it; the same
- * sum in the packed 1x1 GEMM's tile epilogue made those layers 2-7% SLOWER than the
- * separate pass (each tile reads 8 channels' residual and upsample rows at once, too
- * many streams to prefetch; software prefetch did not help), so the GEMM does not take it. */
+ * sum in the AVX-512 packed 1x1 GEMM's tile epilogue made those layers 2-7% SLOWER than
+ * the separate pass (each tile reads 8 channels' residual and upsample rows at once, too
+ * many streams to prefetch), so the AVX-512 GEMM adds it after each block. The AVX2
+ * kernel, which prefetches the next tile's C, residual and upsample rows, takes it in its
+ * epilogue: on an AMD EPYC Zen 3 (AVX2), alpha 0.5, batch 1, the 1x1 layers that take an
+ * upsample, sum of per-layer minima over 5 alternated runs, 13.96 -> 13.38 ms on one
+ * thread and 7.61 -> 7.14 ms on two. */
 static oct_status cpu_conv_up(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
                               const oct__view *up)
 {

@@ -72,15 +72,61 @@ static void kernel_scalar(int kc, const float *a, const float *b, float *c, size
  * segment of each B row (16 floats on) is fetched as this one is read. A 1x1 layer
  * 64 -> 256 on 56x56 with residual and ReLU went from 52 to 65-67 GFLOP/s, Oct-ResNet-50's
  * 1x1 layers from 66.8 to 57.3 ms in all (sum of per-layer minima, alpha 0, batch 1). */
+/* How 8 columns of a tile, from pixel q of a plane of uw-wide rows, read the epilogue's
+ * 2x upsample (oct__gemm_epi.up) from each row's half-size plane: lanes [0, k) from the
+ * uw / 2-wide row of pixel q at oa, the rest (when the 8 pixels cross a plane row; k is
+ * even, the pixels' x is) from the next row's start at ob; each half of the 8 pixels
+ * repeats each of its k / 2 (or (8 - k) / 2) floats twice. */
+typedef struct {
+    size_t oa, ob;
+    int k;
+    __m128i ma, mb;  /* the floats each half reads (masked: a load never passes them) */
+    __m256i pa, pb;  /* lane -> float of its half */
+    __m256 sel;      /* lanes from the second half */
+} gemm_up8;
+
+__attribute__((target("avx2"), always_inline)) static inline void gemm_up8_at(gemm_up8 *u, size_t q, int uw)
+{
+    size_t y = q / (size_t)uw, x = q % (size_t)uw, hw = (size_t)uw / 2;
+    int k = (size_t)uw - x < 8 ? (int)((size_t)uw - x) : 8;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m128i l4 = _mm_setr_epi32(0, 1, 2, 3);
+    u->k = k;
+    u->oa = y / 2 * hw + x / 2;
+    u->ob = (y + 1) / 2 * hw;
+    u->ma = _mm_cmpgt_epi32(_mm_set1_epi32(k / 2), l4);
+    u->mb = _mm_cmpgt_epi32(_mm_set1_epi32((8 - k) / 2), l4);
+    u->pa = _mm256_srli_epi32(lane, 1);
+    u->pb = _mm256_srli_epi32(_mm256_max_epi32(_mm256_sub_epi32(lane, _mm256_set1_epi32(k)), _mm256_setzero_si256()), 1);
+    u->sel = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(k - 1)));
+}
+
+/* The 8 upsampled values of u for the half-size plane at p. */
+__attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_load(const gemm_up8 *u, const float *p)
+{
+    if (u->k == 8)
+        return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(p + u->oa)), u->pa);
+    __m256 va = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(p + u->oa, u->ma)), u->pa);
+    __m256 vb = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(p + u->ob, u->mb)), u->pb);
+    return _mm256_blendv_ps(va, vb, u->sel);
+}
+
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 kernel_avx2_rows_r(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
                    size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m256 c0[6], c1[6];
+    gemm_up8 u0 = {0}, u1 = {0};
+    const float *up = e && e->up ? e->up + (size_t)r0 * e->us : NULL;
+    if (up) {
+        gemm_up8_at(&u0, e->up0 + j0, e->uw);
+        gemm_up8_at(&u1, e->up0 + j0 + 8, e->uw);
+    }
     OCT__UNROLL for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm256_setzero_ps();
     OCT__UNROLL for (int i = 0; i < R; i++) {
         OCT__PREFETCH16(c, (size_t)(i + 6) * ldc * sizeof(float));
         if (e && e->res) OCT__PREFETCH16(e->res, ((size_t)(r0 + i + 6) * e->rs + j0) * sizeof(float));
+        if (up) _mm_prefetch((const char *)(up + (size_t)(i + 6) * e->us + u0.oa), _MM_HINT_T0);
     }
     for (int p = 0; p < kc; p++, a += 6, b += packed ? 16 : ldb) {
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
@@ -107,6 +153,11 @@ kernel_avx2_rows_r(const int R, const int packed, int kc, const float *a, const 
                 const float *q = e->res + (size_t)(r0 + i) * e->rs + j0;
                 c0[i] = _mm256_add_ps(c0[i], _mm256_loadu_ps(q));
                 c1[i] = _mm256_add_ps(c1[i], _mm256_loadu_ps(q + 8));
+            }
+            if (up) {
+                const float *ui = up + (size_t)i * e->us;
+                c0[i] = _mm256_add_ps(c0[i], gemm_up8_load(&u0, ui));
+                c1[i] = _mm256_add_ps(c1[i], gemm_up8_load(&u1, ui));
             }
             if (e->relu) {
                 c0[i] = _mm256_max_ps(zero, c0[i]);
@@ -717,7 +768,17 @@ void oct__sgemm_apack(int isa, int trans_a, int m, int k, const float *a, int ld
         float *restrict o = c + (size_t)i * ldc;                                                           \
         const float *restrict q = e->res ? e->res + (size_t)(r0 + i) * e->rs + j0 : NULL;                  \
         float bv = e->bias ? e->bias[r0 + i] : 0.0f;                                                       \
-        if (q && e->relu)                                                                                  \
+        if (e->up) {                                                                                       \
+            const float *u = e->up + (size_t)(r0 + i) * e->us;                                             \
+            size_t uw = (size_t)e->uw, p = e->up0 + j0, y = p / uw, x = p % uw;                            \
+            for (int j = 0; j < cols; j++) {                                                               \
+                float v = o[j] + bv;                                                                       \
+                if (q) v = v + q[j];                                                                       \
+                v = v + u[y / 2 * (uw / 2) + x / 2];                                                       \
+                o[j] = e->relu && v < 0.0f ? 0.0f : v;                                                     \
+                if (++x == uw) x = 0, y++;                                                                 \
+            }                                                                                              \
+        } else if (q && e->relu)                                                                           \
             for (int j = 0; j < cols; j++) {                                                               \
                 float v = (o[j] + bv) + q[j];                                                              \
                 o[j] = v < 0.0f ? 0.0f : v;                                                                \
@@ -868,7 +929,7 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
      * read in place than packed, Oct-ResNet-50's 14x14 and 7x7 layers). */
     int in_place = isa == OCT__GEMM_AVX512 || (isa == OCT__GEMM_AVX2 && ldb % 16 == 0);
     if (in_place && !gemm_pack_b() && m1 > m0 && n > 0 && k > 0) {
-        if (epi && !epi->bias && !epi->res && !epi->relu) epi = NULL;
+        if (epi && !epi->bias && !epi->res && !epi->relu && !epi->up) epi = NULL;
         apacked_direct(isa, m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, epi);
         return;
     }
@@ -927,7 +988,7 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
 {
     const oct__gemm_impl *f = impl_of(isa);
     const int mr = f->mr, nr = f->nr, mrnd = (m + mr - 1) / mr * mr;
-    if (epi && !epi->bias && !epi->res && !epi->relu) epi = NULL;
+    if (epi && !epi->bias && !epi->res && !epi->relu && !epi->up) epi = NULL;
     oct__gemm_epi_fn ef = epi_of(isa);
     if (m1 <= m0 || n <= 0) return;
     if (k <= 0) {

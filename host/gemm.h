@@ -71,15 +71,23 @@ size_t oct__sgemm_apack_at(int isa, int m, int k, int i, int p);
 void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                         float *c, int ldc, int accumulate);
 /* The same with an epilogue applied to each register tile of C as soon as its sum is
- * final (in L1, no second pass over C): c = relu((c + bias[r]) + res[r, j]) -- exactly
- * the float operations of that pass after the product. bias is indexed by C's row (row
- * 0 = A's row m0), res (C's shape, row stride rs) likewise; each part may be off (NULL,
- * relu 0); epi NULL is oct__sgemm_apacked. */
+ * final (in L1, no second pass over C): c = relu(((c + bias[r]) + res[r, j]) + up2x[r, j])
+ * -- exactly the float operations of those passes after the product. bias is indexed by
+ * C's row (row 0 = A's row m0), res (C's shape, row stride rs) likewise; each part may be
+ * off (NULL, relu 0); epi NULL is oct__sgemm_apacked.
+ *
+ * up (AVX2 and scalar kernels only; NULL for the AVX-512 ones): C's rows are planes of
+ * uw-wide rows (uw even, 8 or more), C's column j their pixel up0 + j; up2x[r, j] is the
+ * nearest 2x upsample of row r's half-size plane at up + r us (uw / 2 wide): the value at
+ * (y / 2, x / 2) for the pixel (y, x) -- OctConv's L->H path added in the store. */
 typedef struct {
     const float *bias;
     const float *res;
     size_t rs;
     int relu;
+    const float *up;
+    size_t us, up0;
+    int uw;
 } oct__gemm_epi;
 void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                             float *c, int ldc, int accumulate, const oct__gemm_epi *epi);

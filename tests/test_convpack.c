@@ -341,7 +341,7 @@ static void test_gemm_inplace_b(void)
             if (mode == 3) /* NaNs through the residual: ReLU keeps them, in both */
                 for (size_t q = 0; q < (size_t)rows * n; q += 7) res[q] = NAN;
             oct__sgemm_apack(isa, 0, m, k, a, k, ap);
-            oct__gemm_epi epi = {mode & 2 ? bias : NULL, mode & 2 ? res : NULL, (size_t)n, mode >= 2};
+            oct__gemm_epi epi = {mode & 2 ? bias : NULL, mode & 2 ? res : NULL, (size_t)n, mode >= 2, NULL, 0, 0, 0};
             memcpy(cin, c0, (size_t)rows * n * sizeof(float));
             memcpy(cpk, c0, (size_t)rows * n * sizeof(float));
             oct__sgemm_pack_b(0);
@@ -420,6 +420,88 @@ static void test_gemm_inplace_b(void)
             CU_ASSERT_EQUAL(bad, 0);
             free(cpk), free(cin), free(ap), free(c0), free(res), free(bias), free(b), free(a);
         }
+    }
+}
+
+/* The epilogue's 2x upsample (oct__gemm_epi.up: OctConv's L->H path added in the tile
+ * stores) against the same product with bias and residual in its epilogue, then the
+ * upsample and ReLU added in a plain loop: v + up[(y / 2) (uw / 2) + x / 2], then
+ * v < 0 ? 0 : v -- the same float operations in the same order, so memcmp. On the AVX2
+ * kernel (whole tiles, edges of rows, narrow last strips; each also turned off, B in
+ * place, packed per block and packed once) and the scalar one; blocks that start on an
+ * odd plane row, mid-row, and 8 pixels that cross one or two plane rows. AVX-512 kernels
+ * never take it (oct__gemm_epi). */
+static void test_gemm_up(void)
+{
+    static const int dims[][8] = {
+        /* m  m0  m1   uw   up0     n   k   ldb */
+        {32, 0, 32, 14, 0, 196, 64, 196},    /* a 14x14 plane, 32 channels: 5 strips + an edge of 2 rows */
+        {20, 6, 19, 10, 30, 57, 33, 64},     /* from plane row 3; rows 6..19 */
+        {64, 0, 64, 28, 0, 784, 40, 784},    /* a 28x28 plane, B in place: an edge of 4 rows */
+        {12, 0, 12, 8, 8, 40, 9, 40},        /* 8 wide, from row 1: every strip crosses rows */
+        {13, 0, 13, 56, 1024, 1024, 20, 1024}, /* a second block of a 56x56 plane, mid-row */
+        {7, 0, 7, 18, 54, 23, 5, 23},        /* a narrow last strip of 7 */
+        {12, 0, 12, 10, 0, 60, 300, 60},     /* two K blocks; a last strip of 12 across a row */
+    };
+    static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_SCALAR};
+    rng_t rng = {4242};
+    for (size_t q = 0; q < sizeof isas / sizeof isas[0]; q++) {
+        int isa = isas[q], mr = oct__sgemm_mr(isa);
+        if (!oct__sgemm_supported(isa)) {
+            printf("(no AVX2: its epilogue does not run) ");
+            continue;
+        }
+        for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+            for (int mode = 0; mode < 4; mode++) {
+                int m = dims[d][0], m0 = dims[d][1] / mr * mr, m1 = dims[d][2], uw = dims[d][3];
+                int up0 = dims[d][4], n = dims[d][5], k = dims[d][6], ldb = dims[d][7];
+                int acc = mode & 1, rows = m1 - m0;
+                size_t hw = (size_t)((up0 + n - 1) / uw / 2 + 1) * (size_t)(uw / 2), cn = (size_t)rows * n;
+                float *a = rng_array(&rng, (size_t)m * k, -1, 1), *b = rng_array(&rng, (size_t)k * ldb, -1, 1);
+                float *bias = rng_array(&rng, (size_t)rows, -1, 1), *res = rng_array(&rng, cn, -1, 1);
+                float *up = rng_array(&rng, (size_t)rows * hw, -1, 1), *c0 = rng_array(&rng, cn, -1, 1);
+                float *ap = aligned_alloc(64, (oct__sgemm_apack_floats(isa, m, k) * sizeof(float) + 63) / 64 * 64);
+                float *want = malloc(cn * sizeof(float)), *got = malloc(cn * sizeof(float));
+                CU_ASSERT_FATAL(a && b && bias && res && up && c0 && ap && want && got);
+                if (mode == 3) /* NaNs through the upsample: ReLU keeps them, in both */
+                    for (size_t i = 0; i < (size_t)rows * hw; i += 5) up[i] = NAN;
+                oct__sgemm_apack(isa, 0, m, k, a, k, ap);
+                oct__gemm_epi pass = {mode & 2 ? bias : NULL, mode & 2 ? res : NULL, (size_t)n, 0, NULL, 0, 0, 0};
+                oct__gemm_epi epi = pass;
+                epi.relu = mode >= 1, epi.up = up, epi.us = hw, epi.up0 = (size_t)up0, epi.uw = uw;
+                memcpy(want, c0, cn * sizeof(float));
+                oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, want, n, acc, &pass);
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < n; j++) {
+                        int p = up0 + j, y = p / uw, x = p % uw;
+                        float v = want[(size_t)i * n + j] + up[(size_t)i * hw + (size_t)(y / 2 * (uw / 2) + x / 2)];
+                        want[(size_t)i * n + j] = epi.relu && v < 0.0f ? 0.0f : v;
+                    }
+                /* default; narrow strips off; edges of rows off; B packed; B packed once */
+                for (int how = 0; how < 5; how++) {
+                    memcpy(got, c0, cn * sizeof(float));
+                    if (how == 1) oct__sgemm_narrow(0);
+                    if (how == 2) oct__sgemm_edge(0);
+                    if (how == 3) oct__sgemm_pack_b(1);
+                    if (how < 4) {
+                        oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, got, n, acc, &epi);
+                    } else {
+                        int nstrips = (n + oct__sgemm_nr(isa) - 1) / oct__sgemm_nr(isa);
+                        float *bpk = aligned_alloc(64, (oct__sgemm_bpack_floats(isa, n, k) * sizeof(float) + 63) / 64 * 64);
+                        CU_ASSERT_FATAL(bpk != NULL);
+                        oct__sgemm_bpack(isa, n, k, b, ldb, 0, nstrips, bpk);
+                        oct__sgemm_apacked_pre(isa, m0, m1, m, n, k, ap, bpk, got, n, acc, &epi);
+                        free(bpk);
+                    }
+                    oct__sgemm_narrow(-1), oct__sgemm_edge(-1), oct__sgemm_pack_b(-1);
+                    if (memcmp(got, want, cn * sizeof(float)) != 0) {
+                        printf("\n  gemm isa %d %dx%dx%d rows %d..%d uw %d from %d mode %d how %d: the epilogue's "
+                               "upsample differs from the plain loop\n", isa, m, n, k, m0, m1, uw, up0, mode, how);
+                        CU_FAIL("the epilogue's upsample differs from the plain loop");
+                    }
+                }
+                free(got), free(want), free(ap), free(c0), free(up), free(res), free(bias), free(b), free(a);
+            }
     }
 }
 
@@ -513,6 +595,7 @@ int main(void)
     CU_add_test(s, "conv2d: the same bits as im2col + SGEMM, and the reference", test_conv2d);
     CU_add_test(s, "OCTCL_CPU_IMPLICIT refuses other values", test_switch);
     CU_add_test(s, "packed-weight GEMM: B in place equals B packed, and a double sum", test_gemm_inplace_b);
+    CU_add_test(s, "packed-weight GEMM: the epilogue's 2x upsample equals a plain loop after it", test_gemm_up);
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
     CU_add_test(s, "max pool stride 2 (AVX-512 rows): NaN, infinities, ReLU", test_maxpool2);

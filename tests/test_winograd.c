@@ -608,8 +608,9 @@ static oct_context *up_context(const char *fuse, const char *path)
 }
 
 /* The upsample added in the convolution's own stores (OCTCL_CPU_FUSE_UP=1: Winograd's
- * output stores for 3x3, each GEMM block for 1x1) gives the very floats of the separate
- * resize pass (OCTCL_CPU_FUSE_UP=0) -- the same additions in the same order, so memcmp --
+ * output stores for 3x3, the GEMM's tile epilogue or each GEMM block for 1x1) gives the
+ * very floats of the separate resize pass (OCTCL_CPU_FUSE_UP=0) -- the same additions in
+ * the same order, so memcmp --
  * with the AVX-512 rows and stores, under OCTCL_CPU_PATH=gemm the AVX2 ones (where the
  * CPU has AVX2; the plain ones else), and with the scalar GEMM forced too the plain ones
  * (a 3x3 convg with a residual takes im2col + GEMM there); all agree with the reference
@@ -630,6 +631,11 @@ static void test_conv_up(void)
         {2, 6, 9, 12, 6, 1, 0, 6, 3, 0, 1, 1, 0, 1},     /* batch, accumulate, a channel slice as the source */
         {1, 16, 40, 36, 42, 1, 0, 18, 21, 1, 0, 1, 1, 0}, /* convg + residual: 2 blocks, the second mid-row */
         {2, 33, 20, 34, 34, 1, 0, 17, 17, 1, 1, 0, 0, 1}, /* 2 blocks an image, no ReLU */
+        /* ... in the GEMM's tile epilogue (AVX2, scalar): 8 pixels across a plane row */
+        {1, 8, 32, 14, 14, 1, 0, 7, 7, 1, 0, 1, 1, 0},    /* 14 wide (B packed), 32 rows = 5 strips + 2 */
+        {1, 7, 13, 8, 8, 1, 0, 4, 4, 0, 0, 1, 0, 0},      /* 8 wide: the narrowest it takes */
+        {1, 6, 9, 6, 10, 1, 0, 3, 5, 1, 0, 1, 1, 0},      /* 60 = 3 strips + 12 pixels across a row */
+        {1, 12, 70, 28, 28, 1, 0, 14, 14, 1, 1, 1, 1, 0}, /* 28 wide, B in place; 70 rows = 11 strips + 4 */
         {1, 3, 4, 7, 9, 1, 0, 4, 5, 1, 0, 1, 0, 0},      /* odd output: not 2x */
     };
     /* fused, pass; the same two under OCTCL_CPU_PATH=gemm; and those with the scalar GEMM */
