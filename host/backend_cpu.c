@@ -2168,6 +2168,20 @@ static void cpu__g_up_block(const cpu__g_gemm_job *j, int b, int co0, int rows, 
     }
 }
 
+/* One product of the packed-weight GEMM into y's rows [co0, co0 + rows): on B packed
+ * once (pre), or on the matrix bmat (row stride ldb), packed as the kernel needs. */
+static void cpu__g_product(const cpu__g_gemm_job *j, int co0, int rows, size_t ncols, int kdim, const float *ap,
+                           const float *pre, const float *bmat, size_t ldb, float *yp, int acc,
+                           const oct__gemm_epi *e)
+{
+    const oct__view *y = &j->op->y;
+    int hwo = y->h * y->w;
+    if (pre)
+        oct__sgemm_apacked_pre(j->isa, co0, co0 + rows, y->c, (int)ncols, kdim, ap, pre, yp, hwo, acc, e);
+    else
+        oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)ncols, kdim, ap, bmat, (int)ldb, yp, hwo, acc, e);
+}
+
 static void cpu__g_gemm_task(void *arg, int t)
 {
     cpu__g_gemm_job *j = arg;
@@ -2209,26 +2223,15 @@ static void cpu__g_gemm_task(void *arg, int t)
                     e.up = cpu__image(j->up, b) + (size_t)co0 * hwu;
                     e.us = hwu, e.up0 = p0, e.uw = y->w, e.relu = j->up_relu;
                 }
-                if (j->bpk) { /* B packed once for the image (p0 = 0, p1 = hwo) */
-                    const float *b1 = j->bpk + (size_t)b * j->bpk_img;
-                    if (j->x2) {
-                        oct__sgemm_apacked_pre(j->isa, co0, co0 + rows, y->c, (int)hwo, (int)j->kdim, j->apk, b1, yp,
-                                               (int)hwo, op->accumulate, NULL);
-                        oct__sgemm_apacked_pre(j->isa, co0, co0 + rows, y->c, (int)hwo, j->x2->c, j->apk2,
-                                               j->bpk2 + (size_t)b * j->bpk2_img, yp, (int)hwo, 1, &e);
-                    } else {
-                        oct__sgemm_apacked_pre(j->isa, co0, co0 + rows, y->c, (int)hwo, (int)j->kdim, j->apk, b1, yp,
-                                               (int)hwo, op->accumulate, &e);
-                    }
-                } else if (j->x2) { /* the pair: x's channels, then x2's onto them, then the epilogue */
-                    oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk,
-                                           bmat, (int)ldb, yp, (int)hwo, op->accumulate, NULL);
-                    oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), j->x2->c, j->apk2,
-                                           cpu__image(j->x2, b) + p0, (int)ldb, yp, (int)hwo, 1, &e);
-                } else {
-                    oct__sgemm_apacked_epi(j->isa, co0, co0 + rows, y->c, (int)(p1 - p0), (int)j->kdim, j->apk,
-                                           bmat, (int)ldb, yp, (int)hwo, op->accumulate, &e);
-                }
+                /* x's product (B packed once for the image: p0 = 0, p1 = hwo), then for the
+                 * pair x2's onto it; the epilogue on the last. */
+                const float *pre = j->bpk ? j->bpk + (size_t)b * j->bpk_img : NULL;
+                cpu__g_product(j, co0, rows, p1 - p0, (int)j->kdim, j->apk, pre, bmat, ldb, yp, op->accumulate,
+                               j->x2 ? NULL : &e);
+                if (j->x2)
+                    cpu__g_product(j, co0, rows, p1 - p0, j->x2->c, j->apk2,
+                                   j->bpk2 ? j->bpk2 + (size_t)b * j->bpk2_img : NULL, cpu__image(j->x2, b) + p0, ldb,
+                                   yp, 1, &e);
                 if (j->up && !j->up_epi) cpu__g_up_block(j, b, co0, rows, p0, p1);
                 continue;
             }
