@@ -2011,9 +2011,11 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
  * the direct kernel) and for the baseline; the compiler vectorises the plain C. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #define OCT__G_AVX512 __attribute__((target("avx512f")))
+#define OCT__G_AVX2 __attribute__((target("avx2")))
 #define OCT__G_INLINE __attribute__((always_inline)) static inline
 #else
 #define OCT__G_AVX512
+#define OCT__G_AVX2
 #define OCT__G_INLINE static inline
 #endif
 
@@ -2789,8 +2791,10 @@ OCT__G_INLINE void cpu__g_vsum_body(float *restrict t, const float *restrict r, 
         for (int i = 0; i < w; i++) t[i] += r[i];
 }
 static OCT__G_AVX512 void cpu__g_vmax_512(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
+static OCT__G_AVX2 void cpu__g_vmax_256(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
 static void cpu__g_vmax_any(float *t, const float *r, int w, int first) { cpu__g_vmax_body(t, r, w, first); }
 static OCT__G_AVX512 void cpu__g_vsum_512(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
+static OCT__G_AVX2 void cpu__g_vsum_256(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
 static void cpu__g_vsum_any(float *t, const float *r, int w, int first) { cpu__g_vsum_body(t, r, w, first); }
 
 /* The horizontal pass: out[ox] from the reduced row over the window's in-bounds
@@ -2866,7 +2870,45 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
     if (op->relu)
         for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
 }
+
+/* The same with AVX2 (CPUs without AVX-512): 8 outputs a step from two loads, the even
+ * lanes picked by a shuffle within each 128-bit half and the 64-bit pairs put in order;
+ * the last few outputs of each kx one by one. The second load may read one float past
+ * the row's w (an odd lane, never picked): row is the task's scratch row, w + 16 floats. */
+static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w)
+{
+    for (int ox = 0; ox < wo; ox++) out[ox] = -INFINITY;
+    for (int kx = 0; kx < op->kw; kx++) {
+        int lo, hi, off = kx - op->pad_l, ox;
+        cpu__g_valid(wo, w, 2, off, &lo, &hi);
+        for (ox = lo; ox + 8 <= hi; ox += 8) {
+            const float *src = row + 2 * ox + off;
+            __m256 ab = _mm256_shuffle_ps(_mm256_loadu_ps(src), _mm256_loadu_ps(src + 8), 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+            __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ab), 0xD8));
+            __m256 v = _mm256_loadu_ps(out + ox);
+            __m256 pick = _mm256_or_ps(_mm256_cmp_ps(e, v, _CMP_GT_OQ), _mm256_cmp_ps(e, e, _CMP_UNORD_Q));
+            _mm256_storeu_ps(out + ox, _mm256_blendv_ps(v, e, pick));
+        }
+        for (; ox < hi; ox++) {
+            float e = row[2 * ox + off], v = out[ox];
+            out[ox] = (e > v || e != e) ? e : v;
+        }
+    }
+    if (op->relu)
+        for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
+}
 #endif
+static OCT__G_AVX2 void cpu__g_hred_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
+                                        int rows, int rows_pad)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (op->max && op->stride_w == 2) {
+        cpu__g_hmax2_256(op, row, out, wo, w);
+        return;
+    }
+#endif
+    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
 static OCT__G_AVX512 void cpu__g_hred_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
                                           int rows, int rows_pad)
 {
@@ -2887,7 +2929,7 @@ static void cpu__g_hred_any(const oct__poolg_op *op, const float *row, float *ou
 typedef struct {
     const oct__poolg_op *op;
     oct__cpu_state *st;
-    int avx512;
+    int vec;            /* the row loops: 2 AVX-512, 1 AVX2, 0 plain (cpu__rows_isa) */
     cpu__chunks work;   /* over the n * c planes */
 } cpu__g_pool_job;
 
@@ -2900,9 +2942,10 @@ static void cpu__g_pool_task(void *arg, int t)
     size_t hwi = (size_t)h * w, hwo = (size_t)y->h * y->w, p, p1;
     float *row = j->st->scratch[t].f; /* w floats */
     void (*vred)(float *, const float *, int, int) =
-        op->max ? (j->avx512 ? cpu__g_vmax_512 : cpu__g_vmax_any) : (j->avx512 ? cpu__g_vsum_512 : cpu__g_vsum_any);
+        op->max ? (j->vec == 2 ? cpu__g_vmax_512 : j->vec == 1 ? cpu__g_vmax_256 : cpu__g_vmax_any)
+                : (j->vec == 2 ? cpu__g_vsum_512 : j->vec == 1 ? cpu__g_vsum_256 : cpu__g_vsum_any);
     void (*hred)(const oct__poolg_op *, const float *, float *, int, int, int, int) =
-        j->avx512 ? cpu__g_hred_512 : cpu__g_hred_any;
+        j->vec == 2 ? cpu__g_hred_512 : j->vec == 1 ? cpu__g_hred_256 : cpu__g_hred_any;
     while (cpu__take(&j->work, &p, &p1))
         for (; p < p1; p++) {
             int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
@@ -2929,7 +2972,7 @@ static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op)
     const oct__view *x = &op->x, *y = &op->y;
     if (y->n <= 0 || y->c <= 0 || y->h <= 0 || y->w <= 0) return OCT_OK;
     cpu__unpack(st, y->buf->host);
-    cpu__g_pool_job j = {op, st, st->direct, {0}};
+    cpu__g_pool_job j = {op, st, cpu__rows_isa(st), {0}};
     size_t planes = (size_t)y->n * y->c;
     cpu__chunk(st, &j.work, planes, 1, planes * y->h * y->w * op->kh * op->kw, OCT__CPU_PAR_FLOATS);
     int threads = cpu__threads(st, &j.work);

@@ -251,10 +251,17 @@ static void test_maxpool2(void)
         {112, 112, 3, 1, 0, 3}, {9, 141, 3, 1, 1, 2}, {8, 33, 2, 0, 0, 4}, {7, 31, 3, 0, 1, 3}, {5, 2, 3, 1, 0, 2},
         {6, 3, 2, 0, 1, 1},
     };
-    oct_context *cpu = NULL, *ref = NULL;
+    /* the default rows (AVX-512 where the CPU has it), OCTCL_CPU_PATH=gemm's (AVX2 where
+     * the CPU has it), and those with the scalar GEMM forced (the plain loops) */
+    oct_context *cpu = NULL, *gemm = NULL, *ref = NULL;
     CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &cpu), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(setenv("OCTCL_CPU_PATH", "gemm", 1), 0);
+    oct_status made = oct_context_create("cpu", &gemm);
+    unsetenv("OCTCL_CPU_PATH");
+    CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
     CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
     rng_t rng = {99};
+    for (int way = 0; way < 3; way++)
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const int *sh = shapes[i];
         int h = sh[0], w = sh[1], k = sh[2], pad = sh[3], ch = sh[5], n = 2;
@@ -266,7 +273,8 @@ static void test_maxpool2(void)
         for (size_t j = 0; j < nx; j++)
             if (rng_next(&rng) % 10 == 0) x[j] = odd[rng_next(&rng) % 3];
         float *out[2] = {want, got};
-        oct_context *ctx[2] = {ref, cpu};
+        oct_context *ctx[2] = {ref, way ? gemm : cpu};
+        if (way == 2) CU_ASSERT_FATAL(oct__sgemm_force(OCT__GEMM_SCALAR));
         for (int e = 0; e < 2; e++) {
             oct__buf bx = {0}, by = {0};
             oct_status s = oct__buf_upload(ctx[e], &bx, x, nx);
@@ -278,17 +286,19 @@ static void test_maxpool2(void)
             CU_ASSERT_EQUAL(s, OCT_OK);
             oct__buf_free(ctx[e], &by), oct__buf_free(ctx[e], &bx);
         }
+        oct__sgemm_force(-1);
         size_t bad = 0;
         for (size_t j = 0; j < ny; j++)
             if (!(isnan(want[j]) && isnan(got[j])) && memcmp(&want[j], &got[j], sizeof(float)) != 0) {
                 if (bad++ == 0)
-                    printf("\n  max pool %dx%d k%d p%d relu%d: output %zu is %g, not %g\n", h, w, k, pad, sh[4], j,
-                           got[j], want[j]);
+                    printf("\n  max pool %dx%d k%d p%d relu%d (%s rows): output %zu is %g, not %g\n", h, w, k, pad,
+                           sh[4], way == 0 ? "default" : way == 1 ? "OCTCL_CPU_PATH=gemm" : "plain", j, got[j],
+                           want[j]);
             }
         CU_ASSERT_EQUAL(bad, 0);
         free(want), free(got), free(x);
     }
-    oct_context_free(ref), oct_context_free(cpu);
+    oct_context_free(ref), oct_context_free(gemm), oct_context_free(cpu);
 }
 
 /* oct__sgemm_apacked_epi, B in place against B packed (memcmp), both against a double
@@ -598,6 +608,6 @@ int main(void)
     CU_add_test(s, "packed-weight GEMM: the epilogue's 2x upsample equals a plain loop after it", test_gemm_up);
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
-    CU_add_test(s, "max pool stride 2 (AVX-512 rows): NaN, infinities, ReLU", test_maxpool2);
+    CU_add_test(s, "max pool stride 2 (AVX-512, AVX2 and plain rows): NaN, infinities, ReLU", test_maxpool2);
     return run_cunit();
 }
