@@ -60,18 +60,6 @@ static void kernel_scalar(int kc, const float *a, const float *b, float *c, size
         _mm_prefetch((const char *)(a_ + 15 * sizeof(float)), _MM_HINT_T0);                                \
     } while (0)
 
-/* 6 rows x 16 columns: kernel_avx512_rows below for AVX2 + FMA (the same operations,
- * ReLU as max(0, v), which keeps a NaN or a -0 as v < 0 ? 0 : v does).
- *
- * Prefetches, for AVX2-only CPUs (measured on an AMD EPYC Zen 3, family 25 model 1, one
- * thread): the callers run the tiles of one column strip down the rows, so the C rows
- * (and the residual's) of the next tile, 6 rows on, are fetched while this one sums --
- * in a 1x1 convolution each C row is a plane ldc floats from the next, a stream no
- * hardware prefetcher follows, and with few terms (K = 64) the misses on C and the
- * residual were half the time; and with B read in place (!packed) the next strip's
- * segment of each B row (16 floats on) is fetched as this one is read. A 1x1 layer
- * 64 -> 256 on 56x56 with residual and ReLU went from 52 to 65-67 GFLOP/s, Oct-ResNet-50's
- * 1x1 layers from 66.8 to 57.3 ms in all (sum of per-layer minima, alpha 0, batch 1). */
 /* How 8 columns of a tile, from pixel q of a plane of uw-wide rows, read the epilogue's
  * 2x upsample (oct__gemm_epi.up) from each row's half-size plane: lanes [0, k) from the
  * uw / 2-wide row of pixel q at oa, the rest (when the 8 pixels cross a plane row; k is
@@ -111,6 +99,18 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
     return _mm256_blendv_ps(va, vb, u->sel);
 }
 
+/* 6 rows x 16 columns: kernel_avx512_rows below for AVX2 + FMA (the same operations,
+ * ReLU as max(0, v), which keeps a NaN or a -0 as v < 0 ? 0 : v does).
+ *
+ * Prefetches, for AVX2-only CPUs (measured on an AMD EPYC Zen 3, family 25 model 1, one
+ * thread): the callers run the tiles of one column strip down the rows, so the C rows
+ * (and the residual's) of the next tile, 6 rows on, are fetched while this one sums --
+ * in a 1x1 convolution each C row is a plane ldc floats from the next, a stream no
+ * hardware prefetcher follows, and with few terms (K = 64) the misses on C and the
+ * residual were half the time; and with B read in place (!packed) the next strip's
+ * segment of each B row (16 floats on) is fetched as this one is read. A 1x1 layer
+ * 64 -> 256 on 56x56 with residual and ReLU went from 52 to 65-67 GFLOP/s, Oct-ResNet-50's
+ * 1x1 layers from 66.8 to 57.3 ms in all (sum of per-layer minima, alpha 0, batch 1). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 kernel_avx2_rows_r(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
                    size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
