@@ -71,7 +71,7 @@ static void print_usage(FILE *f)
             "  OCTCL_CPU_WINOGRAD cpu 3x3 stride-1 convolutions: 1 all as Winograd F(2x2,3x3), 0 none (default: chosen per shape)\n"
             "  OCTCL_CPU_GEMM_PACKED 0: cpu 1x1 convolutions on the direct kernel instead of the packed-weight GEMM\n"
             "  OCTCL_CPU_SMALL   cpu small planes: 1 all stride-1 7/8-wide ones on the channel-lane path, 0 none (default: per shape)\n"
-            "  OCTCL_CPU_FUSE_UP 0: OctConv's Up(LH) always added by a separate pass, not in Winograd's stores\n"
+            "  OCTCL_CPU_FUSE_UP 0: OctConv's Up(LH) always added by a separate pass, not in Winograd's or the GEMM's stores\n"
             "  OCTCL_CPU_IMPLICIT 0: strided convolutions on im2col + SGEMM instead of the implicit-im2col GEMM\n"
             "  OCTCL_CPU_SHARED_B 0: cpu 1x1 GEMMs cut into blocks of channels pack B in every block, not once\n"
             "  OCTCL_GEMM_PACK_B 1: the packed-weight GEMM packs B instead of reading it in place (AVX-512)\n"
