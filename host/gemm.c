@@ -422,24 +422,36 @@ static pthread_once_t gemm_once = PTHREAD_ONCE_INIT;
 static const oct__gemm_impl *gemm_chosen;
 static const oct__gemm_impl *_Atomic gemm_forced;
 
-/* $OCTCL_GEMM_PACK_B=1 (read with $OCTCL_GEMM): B always packed; the test hook
- * oct__sgemm_pack_b overrides it (-1: back to the environment). */
-static int gemm_pack_env;
-static _Atomic int gemm_pack_forced = -1;
-void oct__sgemm_pack_b(int on) { gemm_pack_forced = on < 0 ? -1 : on != 0; }
+/* A measuring switch of the GEMM: its environment variable's value (read with $OCTCL_GEMM,
+ * once), which a test hook overrides (forced 0 or 1; -1: back to the environment). */
+typedef struct {
+    int env;
+    _Atomic int forced;
+} gemm_switch;
 
-/* $OCTCL_GEMM_NARROW=0 (read with $OCTCL_GEMM): edge strips as whole tiles (see
- * gemm_narrow_ok); oct__sgemm_narrow overrides it. */
-static int gemm_narrow_env = 1;
-static _Atomic int gemm_narrow_forced = -1;
-void oct__sgemm_narrow(int on) { gemm_narrow_forced = on < 0 ? -1 : on != 0; }
+static void gemm_switch_force(gemm_switch *sw, int on) { sw->forced = on < 0 ? -1 : on != 0; }
 
-/* $OCTCL_GEMM_EDGE=0 (read with $OCTCL_GEMM): the AVX2 packed-weight GEMM's edge tiles of
- * rows as whole 6-row tiles through a scratch tile (see kernel_avx2_edge);
- * oct__sgemm_edge overrides it. */
-static int gemm_edge_env = 1;
-static _Atomic int gemm_edge_forced = -1;
-void oct__sgemm_edge(int on) { gemm_edge_forced = on < 0 ? -1 : on != 0; }
+static void gemm_choose(void);
+static int gemm_switch_on(gemm_switch *sw)
+{
+    int f = sw->forced;
+    if (f >= 0) return f;
+    pthread_once(&gemm_once, gemm_choose);
+    return sw->env;
+}
+
+/* $OCTCL_GEMM_PACK_B=1: B always packed (oct__sgemm_pack_b). */
+static gemm_switch gemm_pack_sw = {0, -1};
+void oct__sgemm_pack_b(int on) { gemm_switch_force(&gemm_pack_sw, on); }
+
+/* $OCTCL_GEMM_NARROW=0: edge strips as whole tiles (see gemm_narrow_ok; oct__sgemm_narrow). */
+static gemm_switch gemm_narrow_sw = {1, -1};
+void oct__sgemm_narrow(int on) { gemm_switch_force(&gemm_narrow_sw, on); }
+
+/* $OCTCL_GEMM_EDGE=0: the AVX2 packed-weight GEMM's edge tiles of rows as whole 6-row
+ * tiles through a scratch tile (see kernel_avx2_edge; oct__sgemm_edge). */
+static gemm_switch gemm_edge_sw = {1, -1};
+void oct__sgemm_edge(int on) { gemm_switch_force(&gemm_edge_sw, on); }
 
 int oct__sgemm_isa_named(const char *name)
 {
@@ -459,11 +471,11 @@ static void gemm_choose(void)
     if (want >= 0 && oct__sgemm_supported(want)) isa = want;
     gemm_chosen = impl_of(isa);
     const char *pb = getenv("OCTCL_GEMM_PACK_B");
-    gemm_pack_env = pb && strcmp(pb, "1") == 0;
+    gemm_pack_sw.env = pb && strcmp(pb, "1") == 0;
     const char *nw = getenv("OCTCL_GEMM_NARROW");
-    gemm_narrow_env = !(nw && strcmp(nw, "0") == 0);
+    gemm_narrow_sw.env = !(nw && strcmp(nw, "0") == 0);
     const char *ed = getenv("OCTCL_GEMM_EDGE");
-    gemm_edge_env = !(ed && strcmp(ed, "0") == 0);
+    gemm_edge_sw.env = !(ed && strcmp(ed, "0") == 0);
 }
 
 int oct__sgemm_force(int isa)
@@ -566,23 +578,14 @@ static void tile_out(const float *tile, int nr, float *cp, size_t ldc, int rows,
 static int gemm_narrow_ok(int isa, int cols)
 {
     if (isa != OCT__GEMM_AVX2 || cols > 8) return 0;
-    int f = gemm_narrow_forced;
-    if (f >= 0) return f;
-    pthread_once(&gemm_once, gemm_choose);
-    return gemm_narrow_env;
+    return gemm_switch_on(&gemm_narrow_sw);
 }
 
 int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
 
 /* Whether the AVX2 packed-weight GEMM computes an edge tile of rows (fewer than 6) on
  * those rows alone (kernel_avx2_edge): yes unless $OCTCL_GEMM_EDGE=0 or oct__sgemm_edge(0). */
-static int gemm_edge_ok(void)
-{
-    int f = gemm_edge_forced;
-    if (f >= 0) return f;
-    pthread_once(&gemm_once, gemm_choose);
-    return gemm_edge_env;
-}
+static int gemm_edge_ok(void) { return gemm_switch_on(&gemm_edge_sw); }
 
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
@@ -813,6 +816,12 @@ __attribute__((target("avx512f"))) static void epi_avx512(const oct__gemm_epi *e
 #endif
 #undef OCT__EPI_BODY
 
+/* e, or NULL where it has nothing to do. */
+static const oct__gemm_epi *gemm_epi_used(const oct__gemm_epi *e)
+{
+    return e && (e->bias || e->res || e->relu || e->up) ? e : NULL;
+}
+
 static oct__gemm_epi_fn epi_of(int isa)
 {
 #ifdef OCT__GEMM_X86
@@ -841,13 +850,7 @@ static void gemm_pack_plain(const void *ctx, int p0, int kc, int j0, int nc, int
     pack_b(pb->b, pb->ldb, 0, p0, kc, j0, nc, nr, dst);
 }
 
-static int gemm_pack_b(void)
-{
-    int f = gemm_pack_forced;
-    if (f >= 0) return f;
-    pthread_once(&gemm_once, gemm_choose);
-    return gemm_pack_env;
-}
+static int gemm_pack_b(void) { return gemm_switch_on(&gemm_pack_sw); }
 
 #ifdef OCT__GEMM_HAVE_LDB
 /* oct__sgemm_apacked_epi for the AVX-512 8 x 32 kernel (and the AVX2 6 x 16 one) with B
@@ -929,7 +932,7 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
      * read in place than packed, Oct-ResNet-50's 14x14 and 7x7 layers). */
     int in_place = isa == OCT__GEMM_AVX512 || (isa == OCT__GEMM_AVX2 && ldb % 16 == 0);
     if (in_place && !gemm_pack_b() && m1 > m0 && n > 0 && k > 0) {
-        if (epi && !epi->bias && !epi->res && !epi->relu && !epi->up) epi = NULL;
+        epi = gemm_epi_used(epi);
         apacked_direct(isa, m0, m1, m, n, k, ap, b, ldb, c, ldc, accumulate, epi);
         return;
     }
@@ -988,7 +991,7 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
 {
     const oct__gemm_impl *f = impl_of(isa);
     const int mr = f->mr, nr = f->nr, mrnd = (m + mr - 1) / mr * mr;
-    if (epi && !epi->bias && !epi->res && !epi->relu && !epi->up) epi = NULL;
+    epi = gemm_epi_used(epi);
     oct__gemm_epi_fn ef = epi_of(isa);
     if (m1 <= m0 || n <= 0) return;
     if (k <= 0) {
