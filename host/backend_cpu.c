@@ -2848,8 +2848,10 @@ OCT__G_INLINE void cpu__g_hred_body(const oct__poolg_op *op, const float *restri
 /* cpu__g_hred_body for a max pool of stride 2 (ResNet's stem pool), AVX-512: per kx, 16
  * outputs from two loads and an even-lane permute (the plain loop strides through the
  * row one float at a time); lanes are replaced where e > v or e is NaN, as there. */
-static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w)
+static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
+                                           int rows, int rows_pad)
 {
+    (void)rows, (void)rows_pad;
     const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     for (int ox = 0; ox < wo; ox++) out[ox] = -INFINITY;
     for (int kx = 0; kx < op->kw; kx++) {
@@ -2875,8 +2877,10 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
  * lanes picked by a shuffle within each 128-bit half and the 64-bit pairs put in order;
  * the last few outputs of each kx one by one. The second load may read one float past
  * the row's w (an odd lane, never picked): row is the task's scratch row, w + 16 floats. */
-static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w)
+static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
+                                         int rows, int rows_pad)
 {
+    (void)rows, (void)rows_pad;
     for (int ox = 0; ox < wo; ox++) out[ox] = -INFINITY;
     for (int kx = 0; kx < op->kw; kx++) {
         int lo, hi, off = kx - op->pad_l, ox;
@@ -2898,32 +2902,31 @@ static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *r
         for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
 }
 #endif
-static OCT__G_AVX2 void cpu__g_hred_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
-                                        int rows, int rows_pad)
-{
-#if defined(__GNUC__) && defined(__x86_64__)
-    if (op->max && op->stride_w == 2) {
-        cpu__g_hmax2_256(op, row, out, wo, w);
-        return;
-    }
-#endif
-    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
-}
 static OCT__G_AVX512 void cpu__g_hred_512(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
                                           int rows, int rows_pad)
 {
-#if defined(__GNUC__) && defined(__x86_64__)
-    if (op->max && op->stride_w == 2) {
-        cpu__g_hmax2_512(op, row, out, wo, w);
-        return;
-    }
-#endif
+    cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
+static OCT__G_AVX2 void cpu__g_hred_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
+                                        int rows, int rows_pad)
+{
     cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
 }
 static void cpu__g_hred_any(const oct__poolg_op *op, const float *row, float *out, int wo, int w, int rows,
                             int rows_pad)
 {
     cpu__g_hred_body(op, row, out, wo, w, rows, rows_pad);
+}
+
+/* The horizontal pass for op with the row loops vec (cpu__rows_isa): a stride-2 max pool's
+ * vector one where there are vector rows, else cpu__g_hred_body compiled for them. */
+typedef void (*cpu__g_hred_fn)(const oct__poolg_op *, const float *, float *, int, int, int, int);
+static cpu__g_hred_fn cpu__g_hred_of(const oct__poolg_op *op, int vec)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (op->max && op->stride_w == 2 && vec) return vec == 2 ? cpu__g_hmax2_512 : cpu__g_hmax2_256;
+#endif
+    return vec == 2 ? cpu__g_hred_512 : vec == 1 ? cpu__g_hred_256 : cpu__g_hred_any;
 }
 
 typedef struct {
@@ -2944,8 +2947,7 @@ static void cpu__g_pool_task(void *arg, int t)
     void (*vred)(float *, const float *, int, int) =
         op->max ? (j->vec == 2 ? cpu__g_vmax_512 : j->vec == 1 ? cpu__g_vmax_256 : cpu__g_vmax_any)
                 : (j->vec == 2 ? cpu__g_vsum_512 : j->vec == 1 ? cpu__g_vsum_256 : cpu__g_vsum_any);
-    void (*hred)(const oct__poolg_op *, const float *, float *, int, int, int, int) =
-        j->vec == 2 ? cpu__g_hred_512 : j->vec == 1 ? cpu__g_hred_256 : cpu__g_hred_any;
+    cpu__g_hred_fn hred = cpu__g_hred_of(op, j->vec);
     while (cpu__take(&j->work, &p, &p1))
         for (; p < p1; p++) {
             int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
