@@ -92,11 +92,18 @@ typedef struct {
     float *packed;     /* (co blocks, kdim, OCT__DK_MR) */
     size_t bytes;      /* of packed */
     int kind;          /* OCT__CPU_PACK_DIRECT, or OCT__CPU_PACK_WINO + the GEMM kernel (gemm.h) of
-                          Winograd's transformed weights (winograd.h), or OCT__CPU_PACK_GEMM + the
+                          F(2x2) Winograd's transformed weights (winograd.h; OCT__CPU_PACK_WINO4 +
+                          the kernel: F(4x4)'s), or OCT__CPU_PACK_GEMM + the
                           kernel of a 1x1 convolution's weights as oct__sgemm_apack lays them out,
                           or OCT__CPU_PACK_SMALL + the channel-lane variant (smallconv.h) */
 } cpu__packed_t;
-enum { OCT__CPU_PACK_DIRECT = 0, OCT__CPU_PACK_WINO = 1, OCT__CPU_PACK_GEMM = 8, OCT__CPU_PACK_SMALL = 16 };
+enum {
+    OCT__CPU_PACK_DIRECT = 0,
+    OCT__CPU_PACK_WINO = 1,
+    OCT__CPU_PACK_GEMM = 8,
+    OCT__CPU_PACK_SMALL = 16,
+    OCT__CPU_PACK_WINO4 = 24
+};
 
 /* The backend's state, one per context (ctx->state). */
 typedef struct {
@@ -109,6 +116,7 @@ typedef struct {
     int direct;                /* the direct convolution kernel can run here (AVX-512F), not forced off */
     int im2col;                /* OCT__CPU_PATH_IM2COL: every convg on im2col + sgemm */
     int wino;                  /* $OCTCL_CPU_WINOGRAD at creation: 1 forced on, 0 off, -1 by shape */
+    int wino_tile;             /* $OCTCL_CPU_WINO_TILE at creation: 2 or 4 forced, -1 by shape */
     int gemm_1x1;              /* $OCTCL_CPU_GEMM_PACKED at creation: 0 the older 1x1 routing, else 1 */
     int small;                 /* $OCTCL_CPU_SMALL at creation: 1 forced on, 0 off, -1 by shape */
     int fuse_up;               /* $OCTCL_CPU_FUSE_UP at creation: 0 a separate pass adds conv_up's up */
@@ -610,10 +618,23 @@ static oct_status cpu__switch(const char *name, int *value)
     return OCT_OK;
 }
 
+/* $OCTCL_CPU_WINO_TILE: 2 or 4 puts every Winograd convolution on that tile; unset or
+ * empty leaves *value as it is (the tile by shape). */
+static oct_status cpu__wino_tile_env(int *value)
+{
+    const char *env = getenv("OCTCL_CPU_WINO_TILE");
+    if (!env || !*env) return OCT_OK;
+    if (strcmp(env, "2") != 0 && strcmp(env, "4") != 0)
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_CPU_WINO_TILE = '%s' (must be 2 or 4, or unset)", env);
+    *value = env[0] - '0';
+    return OCT_OK;
+}
+
 static oct_status cpu_init(oct_context *ctx)
 {
-    int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1, implicit = 1, shared_b = 1;
+    int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1, implicit = 1, shared_b = 1, wino_tile = -1;
     OCT__TRY(cpu__path(&path));
+    OCT__TRY(cpu__wino_tile_env(&wino_tile));
     OCT__TRY(cpu__switch("OCTCL_CPU_FUSE_UP", &fuse_up));
     OCT__TRY(cpu__switch("OCTCL_CPU_IMPLICIT", &implicit));
     OCT__TRY(cpu__switch("OCTCL_CPU_WINOGRAD", &wino));
@@ -649,6 +670,7 @@ static oct_status cpu_init(oct_context *ctx)
     if (path == OCT__CPU_PATH_GEMM) st->direct = 0;
     st->im2col = path == OCT__CPU_PATH_IM2COL;
     st->wino = wino;
+    st->wino_tile = wino_tile;
     st->gemm_1x1 = gemm_1x1;
     st->small = small;
     st->fuse_up = fuse_up;
@@ -1055,9 +1077,12 @@ static int cpu__avx2(void)
 
 /* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (winograd.c) */
 
-/* Tiles per GEMM block: the 16 GEMMs' column count. */
+/* Tiles per GEMM block: the 16 GEMMs' column count (F(4x4): the 36 GEMMs'). */
 #ifndef OCT__CPU_WINO_TB
 #define OCT__CPU_WINO_TB 96
+#endif
+#ifndef OCT__CPU_WINO4_TB
+#define OCT__CPU_WINO4_TB 64
 #endif
 
 /* How the tiles of a Winograd convolution are cut among the threads (cpu__wino_plan),
@@ -1125,7 +1150,6 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
 static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb)
 {
     size_t want = 2 * (size_t)st->threads, tb0 = *tb;
-    if (st->threads < 2) return 0;
     if (st->threads > OCT__CPU_WINO_SIM_THREADS) {
         if (tiles < 16 * want) return can_share;
         if ((tiles + tb0 - 1) / tb0 < want) {
@@ -1139,7 +1163,7 @@ static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share,
         size_t end = cpu__wino_makespan(st, tiles, c, nr);
         if (end < best_end) best = c, best_end = end;
     }
-    if (can_share && cpu__wino_shared_cost(st, tiles, tb0, nr) < best_end) return 1;
+    if (st->threads > 1 && can_share && cpu__wino_shared_cost(st, tiles, tb0, nr) < best_end) return 1;
     *tb = best;
     return 0;
 }
@@ -1161,7 +1185,9 @@ static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share,
  * outputs take Winograd only from 32 channels and 64 tiles (neither measured). Before
  * that fix 32 -> 32 at 16x16 was 1.04 and at 7x7 0.74 at batch 8, and the rule asked for
  * 64 channels under 512 tiles. */
-static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
+static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int wo);
+
+static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
 {
     if (pad < 0) return 0;
     if (st->wino >= 0) return st->wino;
@@ -1169,7 +1195,7 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
      * images share its pass (device sets and MPI ranks cut batches anywhere). (The GEMM
      * kernel cpu__wino picks may change with the batch; the bits do not.) */
     (void)n;
-    size_t per = oct__wino_tiles(ho, wo);
+    size_t per = oct__wino_tiles(2, ho, wo);
     int mn = ci < co ? ci : co;
     /* Without the direct kernel (CPUs without AVX-512, OCTCL_CPU_PATH=gemm) the other way
      * is im2col + SGEMM: on the AMD EPYC with the AVX2 kernels, every 3x3 layer of
@@ -1187,18 +1213,48 @@ static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho
     return ci + co >= 40 && per >= 64;
 }
 
+/* The tile of a Winograd convolution: $OCTCL_CPU_WINO_TILE when set, else by shape (per
+ * image, as cpu__wino_on: the two tiles round differently). F(4x4) does 36 ci co MACs
+ * per 16 outputs where F(2x2) does 64, but its GEMMs are a quarter as wide: on a 7x7
+ * plane 4 tiles an image, under the AVX2 kernel's 16 columns. Per layer, F(4x4) / F(2x2)
+ * time, one thread, batch 1, minima of 3 alternated runs of 10, AMD EPYC Zen 3 (AVX2
+ * kernels), Oct-ResNet-50: alpha 0, 64 ch at 56x56 1.30-1.47x faster, 128 at 28x28
+ * 1.26-1.33x, 256 at 14x14 1.13-1.25x, 512 at 7x7 0.41-0.47x (2.2 -> 4.8 ms); alpha 0.5,
+ * 32 ch at 56x56 and 28x28 1.12-1.41x, 64 at 28x28 and 14x14 1.20-1.46x, 128 at 14x14
+ * 1.13-1.33x, 128 at 7x7 0.35-0.52x. Two threads (the block's input transform shared out
+ * by channels, see cpu__wino): 56x56 and 28x28 1.15-1.34x, but 14x14 0.96-1.17x at 256
+ * channels and 0.74-0.95x at 64 and 128 (16 tiles: one GEMM column block to share). So:
+ * planes of 49 F(4x4) tiles or more (25x25 and up) with 32 channels or more each way,
+ * where at most a fifth of the computed outputs fall outside the plane; everything else
+ * stays on F(2x2). */
+static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int wo)
+{
+    if (st->wino_tile > 0) return st->wino_tile;
+    size_t per = oct__wino_tiles(4, ho, wo);
+    int mn = ci < co ? ci : co;
+    return per >= 49 && mn >= 32 && 16 * per * 4 <= (size_t)ho * wo * 5 ? 4 : 2;
+}
+
+/* Whether a 3x3 stride-1 convolution runs as Winograd (cpu__wino_on), and on which
+ * tile: 0 (not), 2 or 4. */
+static int cpu__wino_use(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
+{
+    return cpu__wino_on(st, ci, co, n, ho, wo, pad) ? cpu__wino_tile(st, ci, co, ho, wo) : 0;
+}
+
 /* The transformed weights of (wb, wb2) from the cache, or made now. */
 static oct_status cpu__wino_weights(oct__cpu_state *st, const oct__buf *wb, const oct__buf *wb2, int c1, int c2,
-                                    int co, int isa, const float **out)
+                                    int co, int isa, int m, const float **out)
 {
     size_t count = wb->count + (wb2 ? wb2->count : 0);
     const float *host2 = wb2 ? wb2->host : NULL;
-    if ((*out = cpu__cache_get(st, wb, wb2, co, OCT__CPU_PACK_WINO + isa))) return OCT_OK;
-    size_t floats = oct__wino_weight_floats(c1 + c2, co, isa);
+    int kind = (m == 4 ? OCT__CPU_PACK_WINO4 : OCT__CPU_PACK_WINO) + isa;
+    if ((*out = cpu__cache_get(st, wb, wb2, co, kind))) return OCT_OK;
+    size_t floats = oct__wino_weight_floats(m, c1 + c2, co, isa);
     float *u = cpu__alloc_floats(floats);
     if (!u) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu conv2d: out of host memory for %zu Winograd weights", floats);
-    oct__wino_weights(wb->host, c1, host2, c2, co, isa, u);
-    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, u, floats * sizeof(float), OCT__CPU_PACK_WINO + isa});
+    oct__wino_weights(m, wb->host, c1, host2, c2, co, isa, u);
+    cpu__cache_put(st, (cpu__packed_t){wb->host, host2, count, co, u, floats * sizeof(float), kind});
     *out = u;
     return OCT_OK;
 }
@@ -1369,6 +1425,9 @@ typedef struct {
     /* shared mode: one block [t0, t1) at a time, its GEMMs cut by output-channel groups;
      * each thread transforms the block's input itself, into its own scratch */
     int shared;         /* 0: whole blocks per item; 1: output groups of block [t0, t1) */
+    /* F(4x4)'s shared mode in two steps: 1, items are input-channel ranges transformed
+     * into one V (thread 0's scratch); 2, items are output groups reading it */
+    int step;
     size_t t0, t1;
     cpu__chunks work;
 } cpu__wino_job;
@@ -1376,11 +1435,23 @@ typedef struct {
 static void cpu__wino_task(void *arg, int t)
 {
     cpu__wino_job *j = arg;
-    float *scratch = j->st->scratch[t].f;
+    float *scratch = j->st->scratch[t].f, *v0 = j->st->scratch[0].f;
     int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr, have_v = 0;
     size_t i, i1;
     while (cpu__take(&j->work, &i, &i1))
         for (; i < i1; i++) {
+            if (j->step == 1) { /* input channels [c0, c1) of the block into the one V */
+                int c0 = (int)((size_t)ci * i / (size_t)j->groups), c1 = (int)((size_t)ci * (i + 1) / (size_t)j->groups);
+                oct__wino_input(&j->cv, j->t0, j->t1, c0, c1, v0, scratch + j->vf, j->simd);
+                continue;
+            }
+            if (j->step == 2) {
+                int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
+                int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
+                oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v0, scratch + j->vf,
+                                 j->simd);
+                continue;
+            }
             if (!j->shared) {
                 size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
                 oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
@@ -1405,23 +1476,23 @@ static void cpu__wino_task(void *arg, int t)
  * batch 1, min of 3, AMD EPYC, Oct-ResNet-50 alpha 0.5 26.53 -> 25.86 ms without it,
  * alpha 0 36.44 -> 36.08, its 7x7 and 14x14 layers.) */
 static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const oct__buf *w2,
-                            const float *bias, size_t macs)
+                            const float *bias, size_t macs, int m)
 {
     const oct__view *x = &op->x, *y = &op->y;
     int c2 = x2 ? x2->c : 0, co = y->c;
     const float *u = NULL;
     int isa = oct__sgemm_isa();
-    size_t tiles = (size_t)y->n * oct__wino_tiles(y->h, y->w);
+    size_t tiles = (size_t)y->n * oct__wino_tiles(m, y->h, y->w);
     /* 16 tiles or fewer in all (a 7x7 plane, one image): the AVX2 kernel's 16 columns
      * fit them where the AVX-512 one would leave half of its 32 idle. Both sum the same
      * terms in the same order (a lane is a column), so the bits do not depend on it. */
     if (isa == OCT__GEMM_AVX512 && tiles <= 16 && oct__sgemm_supported(OCT__GEMM_AVX2)) isa = OCT__GEMM_AVX2;
     int mr = oct__sgemm_mr(isa);
-    OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, &u));
+    OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, m, &u));
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
-                        op->accumulate, op->relu, NULL, 0},
-                       st, tiles, OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, {0}};
+                        op->accumulate, op->relu, NULL, 0, m},
+                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, 0, {0}};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -1434,7 +1505,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.cv.ups = up->nstride;
     }
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
-    st->macs_done += (long long)OCT__WINO_E * ci * co * (long long)j.tiles;
+    st->macs_done += (long long)oct__wino_elems(m) * ci * co * (long long)j.tiles;
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
     size_t blocks = (j.tiles + j.tb - 1) / j.tb;
@@ -1455,6 +1526,12 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     for (int t = 0; t < st->threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
     for (j.t0 = 0; j.t0 < j.tiles; j.t0 = j.t1) {
         j.t1 = j.t0 + j.tb < j.tiles ? j.t0 + j.tb : j.tiles;
+        if (m == 4) { /* F(4x4)'s heavier input transform done once, shared out by channels */
+            j.step = 1;
+            cpu__chunk(st, &j.work, (size_t)j.groups, 1, macs, OCT__CPU_PAR_MACS);
+            oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__wino_task, &j);
+            j.step = 2;
+        }
         cpu__chunk(st, &j.work, (size_t)j.groups, 1, macs, OCT__CPU_PAR_MACS);
         oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__wino_task, &j);
     }
@@ -1595,8 +1672,8 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     }
 
     /* 3x3 stride 1 where Winograd wins (or is forced). */
-    if (k == 3 && s == 1 && cpu__wino_use(st, ci, co, n, ho, wo, pad))
-        return cpu__wino(st, op, NULL, NULL, bias, macs);
+    int wino = k == 3 && s == 1 ? cpu__wino_use(st, ci, co, n, ho, wo, pad) : 0;
+    if (wino) return cpu__wino(st, op, NULL, NULL, bias, macs, wino);
 
     st->macs_done += (long long)macs;
 
@@ -1648,7 +1725,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     int gemm = k == 1 && s == 1 && pad == 0 && !st->im2col && cpu__gemm_1x1(st) &&
                (!st->direct || (size_t)y->h * y->w >= 64);
     /* Without the direct kernel, 3x3 pairs that Winograd serves run as one, stacked. */
-    int wino = k == 3 && s == 1 && cpu__wino_use(st, x1->c + x2->c, y->c, y->n, y->h, y->w, pad);
+    int wino = k == 3 && s == 1 ? cpu__wino_use(st, x1->c + x2->c, y->c, y->n, y->h, y->w, pad) : 0;
     if ((!st->direct && !gemm && !wino) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
         (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
         oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
@@ -1694,7 +1771,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     if (wino) {
         one.x = op->x1, one.y = op->y;
-        status = cpu__wino(st, &one, x2, op->weight2, bias, macs);
+        status = cpu__wino(st, &one, x2, op->weight2, bias, macs, wino);
         free(bias);
         return status;
     }

@@ -13,7 +13,10 @@
  * TOL_REL |want| (testutil.h). Winograd's terms are the transformed products, whose size
  * bound is (8/3)^2 ~ 7.1 times that of the direct terms (winograd.c derives it from the
  * transform matrices), so its budget is that tolerance times 8, fixed before any result
- * was seen. A wrong transform coefficient or a tile off by one moves outputs by O(1).
+ * was seen; F(4x4)'s bound by the same derivation is 16^2 = 256 times, its budget that
+ * tolerance times 256 (also fixed from the bound). A wrong transform coefficient or a
+ * tile off by one moves outputs by O(1). The second suite runs the cases again on
+ * F(4x4) tiles, and holds the plain and AVX2 transforms to the same bits there too.
  */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
 #include "convcase.h"
@@ -30,6 +33,12 @@
 #include <unistd.h>
 
 #define WTOL 8.0
+#define WTOL4 256.0
+
+/* The Winograd tile under test: 2, or 4 in the F(4x4) suite (whose contexts are made
+ * with $OCTCL_CPU_WINO_TILE=4), and its tolerance factor. */
+static int g_m = 2;
+static double wtol(void) { return g_m == 4 ? WTOL4 : WTOL; }
 #define LEAD CONV_LEAD
 #define TAIL CONV_TAIL
 #define CANARY CONV_CANARY
@@ -80,9 +89,9 @@ static int check_case(const wcase *c, const char *mode, rng_t *rng)
         goto done;
     }
     char what[200];
-    snprintf(what, sizeof what, "wino=%s n%d c%d+%d->%d %dx%d p%d bias%d acc%d relu%d res%d", mode, c->n, c->c1, c->c2,
+    snprintf(what, sizeof what, "F%d wino=%s n%d c%d+%d->%d %dx%d p%d bias%d acc%d relu%d res%d", g_m, mode, c->n, c->c1, c->c2,
              c->co, c->h, c->w, c->pad, c->bias, c->acc, c->relu, c->res);
-    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS * WTOL, TOL_REL * WTOL);
+    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS * wtol(), TOL_REL * wtol());
     for (size_t i = 0; i < total; i++)
         if ((i < LEAD || i >= LEAD + ny) && got[i] != CANARY) {
             printf("\n  %s: canary %zu overwritten (%g)\n", what, i, got[i]);
@@ -210,7 +219,7 @@ static void transforms_case(int h, int w, int with_up)
     float *up = rng_array(&rng, nup, -2, 2);
     float *want = malloc((LEAD + ny + TAIL) * sizeof *want), *got[3] = {0};
     float *bias = malloc(co * sizeof *bias);
-    float *u = malloc(oct__wino_weight_floats(c1 + c2, co, isa) * sizeof *u);
+    float *u = malloc(oct__wino_weight_floats(g_m, c1 + c2, co, isa) * sizeof *u);
     CU_ASSERT_FATAL(x1 && x2 && w1 && w2 && b1 && b2 && y0 && up && want && bias && u);
     /* The reference: relu((sum + bias) + old), or with up, (sum + bias) + old and then
      * relu(that + up) here. */
@@ -223,8 +232,8 @@ static void transforms_case(int h, int w, int with_up)
             want[LEAD + i] = v < 0 ? 0 : v;
         }
     for (int o = 0; o < co; o++) bias[o] = b1[o] + b2[o];
-    oct__wino_weights(w1, c1, w2, c2, co, isa, u);
-    size_t tiles = (size_t)n * oct__wino_tiles(ho, wo);
+    oct__wino_weights(g_m, w1, c1, w2, c2, co, isa, u);
+    size_t tiles = (size_t)n * oct__wino_tiles(g_m, ho, wo);
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) { /* NaN and -0 in the input */
             x1[5] = NAN, x1[nx1 / 2] = -0.0f, x2[7] = NAN;
@@ -237,7 +246,7 @@ static void transforms_case(int h, int w, int with_up)
             memcpy(y, y0, ny * sizeof *y);
             oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, y,
                                  (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1,
-                                 with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2)};
+                                 with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2), g_m};
             int half = (co + mr - 1) / mr / 2 * mr;
             size_t need = oct__wino_scratch(&cv, 5, co);
             float *scratch = NULL;
@@ -249,9 +258,10 @@ static void transforms_case(int h, int w, int with_up)
             }
             free(scratch);
             char what[96];
-            snprintf(what, sizeof what, "oct__wino_run %dx%d up=%d simd=%d pass %d", h, w, with_up, simd, pass);
+            snprintf(what, sizeof what, "oct__wino_run F%d %dx%d up=%d simd=%d pass %d", g_m, h, w, with_up, simd,
+                     pass);
             if (pass == 0)
-                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
+                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
             if (simd > OCT__WINO_PLAIN && memcmp(y, got[OCT__WINO_PLAIN], ny * sizeof *y) != 0) {
                 printf("\n  %s: not the plain transforms' bits\n", what);
                 CU_FAIL("transform levels differ");
@@ -271,28 +281,31 @@ static void transforms_case(int h, int w, int with_up)
 static void test_transforms(void)
 {
     transforms_case(11, 21, 0); /* odd: half tiles at the right and bottom */
-    transforms_case(10, 36, 1); /* even, with the upsampled plane; rows of 18 tiles */
+    transforms_case(10, 36, 1); /* even, with the upsampled plane; rows of 18 tiles (F(4x4): 9) */
+    transforms_case(14, 38, 1); /* with up, a last tile half outside (F(4x4): 10 a row) */
+    transforms_case(9, 70, 0);  /* rows of 35 / 18 tiles: groups of 8 and a short one */
 }
 
 /* oct__wino_input over channel ranges [0, m) and [m, ci) of one block, the later range
  * first (as threads sharing a block could write them), must leave V as the whole range
  * does, at every transform level and for blocks that end mid-row: a short group stored
  * whole must not run into a channel another call owns or has written. Plane rows of 7
- * tiles (a 13-wide output), blocks of 5, 16 and 23 tiles. */
+ * tiles (a 13-wide output; F(4x4): 25-wide), blocks of 5, 16 and 23 tiles. */
 static void test_input_ranges(void)
 {
     rng_t rng = {77};
-    const int c1 = 5, c2 = 4, ci = c1 + c2, h = 13, w = 13, co = 8;
+    const int c1 = 5, c2 = 4, ci = c1 + c2, h = g_m == 4 ? 25 : 13, w = h, co = 8; /* rows of 7 tiles either way */
     float *x1 = rng_array(&rng, (size_t)c1 * h * w, -2, 2), *x2 = rng_array(&rng, (size_t)c2 * h * w, -2, 2);
     CU_ASSERT_FATAL(x1 && x2);
     float y[8];
     oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, 1, y, 0, co, h, w, NULL,
-                         oct__sgemm_isa(), NULL, 0, 0, NULL, 0};
+                         oct__sgemm_isa(), NULL, 0, 0, NULL, 0, g_m};
+    int ne = oct__wino_elems(g_m);
     static const size_t blocks[] = {5, 16, 23};
     for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
         if (!simd_supported(simd)) continue;
         for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
-            size_t t0 = 3, t1 = t0 + blocks[bi], tb = t1 - t0, vf = oct__wino_vfloats(&cv, tb), vs = vf / 16;
+            size_t t0 = 3, t1 = t0 + blocks[bi], tb = t1 - t0, vf = oct__wino_vfloats(&cv, tb), vs = vf / (size_t)ne;
             size_t work = oct__wino_work(&cv, tb, co);
             float *whole = NULL, *parts = NULL, *wk = NULL;
             CU_ASSERT_FATAL(posix_memalign((void **)&whole, 64, vf * sizeof(float)) == 0);
@@ -304,7 +317,7 @@ static void test_input_ranges(void)
                 oct__wino_input(&cv, t0, t1, m, ci, parts, wk, simd);
                 oct__wino_input(&cv, t0, t1, 0, m, parts, wk, simd);
                 size_t bad = 0;
-                for (int e = 0; e < 16; e++)
+                for (int e = 0; e < ne; e++)
                     for (size_t k = 0; k < (size_t)ci * tb; k++)
                         bad += memcmp(&whole[e * vs + k], &parts[e * vs + k], sizeof(float)) != 0;
                 if (bad) printf("\n  simd %d, block of %zu, split at %d: %zu values differ\n", simd, tb, m, bad);
@@ -333,12 +346,14 @@ static void test_store_bounds(void)
     int isa = oct__sgemm_isa();
     float *x = rng_array(&rng, (size_t)ci * hw, -2, 2), *wt = rng_array(&rng, (size_t)co * ci * 9, -2, 2);
     float *bias = rng_array(&rng, co, -1, 1), *y0 = rng_array(&rng, hw, -1, 1), *want = malloc(hw * sizeof *want);
-    float *u = malloc(oct__wino_weight_floats(ci, co, isa) * sizeof *u);
+    float *u = malloc(oct__wino_weight_floats(g_m, ci, co, isa) * sizeof *u);
     CU_ASSERT_FATAL(x && wt && bias && y0 && u && want);
-    oct__wino_weights(wt, ci, NULL, 0, co, isa, u);
-    oct__wino_conv cv = {x, NULL, 0, 0, ci, 0, h, w, 1, NULL, 0, co, h, w, u, isa, bias, 1, 1, NULL, 0};
+    oct__wino_weights(g_m, wt, ci, NULL, 0, co, isa, u);
+    oct__wino_conv cv = {x, NULL, 0, 0, ci, 0, h, w, 1, NULL, 0, co, h, w, u, isa, bias, 1, 1, NULL, 0, g_m};
+    /* the tiles of the whole plane, and of the tile rows over output rows 0-3 */
+    size_t all = oct__wino_tiles(g_m, h, w), top = (size_t)((w + g_m - 1) / g_m) * (size_t)(4 / g_m);
     float *scratch = NULL;
-    CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, oct__wino_scratch(&cv, 28, co) * sizeof(float)) == 0);
+    CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, oct__wino_scratch(&cv, all, co) * sizeof(float)) == 0);
     /* Two pages: the plane placed so that its row 4 starts the second one. */
     char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CU_ASSERT_FATAL(map != MAP_FAILED);
@@ -347,12 +362,12 @@ static void test_store_bounds(void)
         if (!simd_supported(simd)) continue;
         memcpy(want, y0, hw * sizeof *want); /* the whole plane's run, in ordinary memory */
         cv.y = want;
-        oct__wino_run(&cv, 0, 28, 0, co, scratch, simd);
+        oct__wino_run(&cv, 0, all, 0, co, scratch, simd);
         CU_ASSERT_FATAL(mprotect(map + page, (size_t)page, PROT_READ | PROT_WRITE) == 0);
         memcpy(plane, y0, hw * sizeof *plane);
         CU_ASSERT_FATAL(mprotect(map + page, (size_t)page, PROT_READ) == 0);
         cv.y = plane;
-        oct__wino_run(&cv, 0, 14, 0, co, scratch, simd); /* tile rows 0 and 1 */
+        oct__wino_run(&cv, 0, top, 0, co, scratch, simd); /* the tile rows over output rows 0-3 */
         size_t bad = 0;
         for (size_t i = 0; i < 4 * (size_t)w; i++) bad += memcmp(&plane[i], &want[i], sizeof(float)) != 0;
         if (bad) printf("\n  simd %d: %zu of rows 0-3 differ\n", simd, bad);
@@ -381,7 +396,9 @@ static void test_macs_executed(void)
     CU_ASSERT_EQUAL(run_case(g_on, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
     CU_ASSERT_EQUAL(oct_context_macs_executed(g_on, &on1), OCT_OK);
     CU_ASSERT_EQUAL(off1 - off0, 2LL * 7 * 9 * 7 * 5 * 9); /* n co ho wo ci k k */
-    CU_ASSERT_EQUAL(on1 - on0, 16LL * 5 * 7 * 2 * 5 * 4);  /* 16 ci co tiles */
+    /* (m + 2)^2 ci co tiles: F(2x2) 5 x 4 tiles an image, F(4x4) 3 x 2 */
+    long long tiled = g_m == 4 ? 36LL * 5 * 7 * 2 * 3 * 2 : 16LL * 5 * 7 * 2 * 5 * 4;
+    CU_ASSERT_EQUAL(on1 - on0, tiled);
     CU_ASSERT_EQUAL(oct_context_macs_executed(g_ref, &r), OCT_OK);
     CU_ASSERT_EQUAL(r, -1);
     CU_ASSERT_NOT_EQUAL(oct_context_macs_executed(NULL, &r), OCT_OK);
@@ -664,7 +681,7 @@ static void test_conv_up(void)
             oct_status s = run_up(ctx[k], c, x, w, b, r, u, y0, got[k]);
             oct__sgemm_force(-1);
             CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-            CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got[k] + LEAD, ny, TOL_ABS * WTOL, TOL_REL * WTOL), 0);
+            CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got[k] + LEAD, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
             for (size_t j = 0; j < total; j++)
                 if ((j < LEAD || j >= LEAD + ny) && got[k][j] != CANARY) {
                     printf("\n  %s: canary %zu overwritten\n", what, j);
@@ -681,6 +698,49 @@ static void test_conv_up(void)
         free(want), free(y0), free(u), free(r), free(b), free(w), free(x);
     }
     for (int k = 0; k < 6; k++) oct_context_free(ctx[k]);
+}
+
+/* The F(4x4) suite: g_m = 4, and the contexts the cases use made again with
+ * $OCTCL_CPU_WINO_TILE=4 (left set for the contexts its tests make themselves). */
+static int f4_init(void)
+{
+    g_m = 4;
+    setenv("OCTCL_CPU_WINO_TILE", "4", 1);
+    oct_context_free(g_cpu), oct_context_free(g_on), oct_context_free(g_gemm);
+    g_cpu = g_on = g_gemm = NULL;
+    if (oct_context_create("cpu", &g_cpu) != OCT_OK || conv_cpu_context("1", "", &g_on) != OCT_OK) return 1;
+    setenv("OCTCL_CPU_PATH", "gemm", 1);
+    oct_status s = conv_cpu_context("1", "", &g_gemm);
+    unsetenv("OCTCL_CPU_PATH");
+    return s != OCT_OK;
+}
+
+static int f4_clean(void)
+{
+    g_m = 2;
+    unsetenv("OCTCL_CPU_WINO_TILE");
+    return 0;
+}
+
+/* $OCTCL_CPU_WINO_TILE takes 2, 4 or empty; any other value is refused when a context is
+ * made, with one line naming it. */
+static void test_tile_values(void)
+{
+    static const char *const bad[] = {"1", "3", "8", "4x", " 4"}, *const good[] = {"2", "4", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        oct_context *ctx = NULL;
+        setenv("OCTCL_CPU_WINO_TILE", bad[i], 1);
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_PTR_NULL(ctx);
+        CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "OCTCL_CPU_WINO_TILE"));
+    }
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        oct_context *ctx = NULL;
+        setenv("OCTCL_CPU_WINO_TILE", good[i], 1);
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_OK);
+        oct_context_free(ctx);
+    }
+    unsetenv("OCTCL_CPU_WINO_TILE");
 }
 
 int main(void)
@@ -711,6 +771,20 @@ int main(void)
     CU_add_test(s, "conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up);
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP / _SHARED_B: 0, 1, empty; others refused",
                 test_switch_values);
+    CU_add_test(s, "OCTCL_CPU_WINO_TILE: 2, 4, empty; others refused", test_tile_values);
+    s = CU_add_suite("cpu Winograd F(4x4, 3x3) vs ref ($OCTCL_CPU_WINO_TILE=4)", f4_init, f4_clean);
+    CU_add_test(s, "forced on: conv2d, conv2d_pair, convg + residual", test_on);
+    CU_add_test(s, "automatic choice: the same cases", test_auto);
+    CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
+    CU_add_test(s, "forced on without the direct kernel (AVX2 / plain transforms), every GEMM kernel",
+                test_no_direct);
+    CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
+    CU_add_test(s, "oct__wino_input: channel ranges in either order give the whole range's V", test_input_ranges);
+    CU_add_test(s, "oct__wino_run: stores stay in the rows of its tiles (next row read-only)", test_store_bounds);
+    CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
+                test_transforms);
+    CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
+    CU_add_test(s, "conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
     CU_add_test(s, "each image of a batch equals it alone (automatic choice, linear head)", test_batch_independent);
