@@ -1223,16 +1223,20 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * 32 ch at 56x56 and 28x28 1.12-1.41x, 64 at 28x28 and 14x14 1.20-1.46x, 128 at 14x14
  * 1.13-1.33x, 128 at 7x7 0.35-0.52x. Two threads (the block's input transform shared out
  * by channels, see cpu__wino): 56x56 and 28x28 1.15-1.34x, but 14x14 0.96-1.17x at 256
- * channels and 0.74-0.95x at 64 and 128 (16 tiles: one GEMM column block to share). So:
- * planes of 49 F(4x4) tiles or more (25x25 and up) with 32 channels or more each way,
- * where at most a fifth of the computed outputs fall outside the plane; everything else
- * stays on F(2x2). */
+ * channels and 0.74-0.95x at 64 and 128 (16 tiles: one GEMM column block to share); a
+ * second run, 4 rounds, 256 channels at 14x14: 1.00-1.13x. So: planes of 49 F(4x4) tiles
+ * or more (25x25 and up) with 32 channels or more each way, where at most a fifth of the
+ * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 256
+ * channels or more each way, where at most a quarter do (14x14: 196 of 256); everything
+ * else stays on F(2x2). */
 static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int wo)
 {
     if (st->wino_tile > 0) return st->wino_tile;
-    size_t per = oct__wino_tiles(4, ho, wo);
+    size_t per = oct__wino_tiles(4, ho, wo), hw = (size_t)ho * wo;
     int mn = ci < co ? ci : co;
-    return per >= 49 && mn >= 32 && 16 * per * 4 <= (size_t)ho * wo * 5 ? 4 : 2;
+    if (per >= 49 && mn >= 32 && 16 * per * 4 <= hw * 5) return 4;
+    if (per >= 16 && mn >= 256 && 16 * per * 3 <= hw * 4) return 4;
+    return 2;
 }
 
 /* Whether a 3x3 stride-1 convolution runs as Winograd (cpu__wino_on), and on which
