@@ -1,4 +1,4 @@
-/* test_winograd.c — the CPU backend's Winograd F(2x2, 3x3) path (host/winograd.c) against
+/* test_winograd.c — the CPU backend's Winograd F(2x2, 3x3) and F(4x4, 3x3) paths (host/winograd.c) against
  * the reference backend: conv2d, conv2d_pair (the OctConv low band over a stacked input)
  * and convg with a residual, forced on with $OCTCL_CPU_WINOGRAD=1 (and the same cases
  * forced off, so both paths of the backend are covered), over odd sizes, padding 0, 1
@@ -743,6 +743,30 @@ static void test_tile_values(void)
     unsetenv("OCTCL_CPU_WINO_TILE");
 }
 
+/* The tests each Winograd tile runs (the F(4x4) suite without "forced off", which has
+ * no tile). */
+static void add_tile_tests(CU_pSuite s, int with_off)
+{
+    static const struct {
+        const char *name;
+        CU_TestFunc fn;
+    } tests[] = {
+        {"forced on: conv2d, conv2d_pair, convg + residual", test_on},
+        {"forced off: the same cases", test_off},
+        {"automatic choice: the same cases", test_auto},
+        {"forced on with every GEMM kernel", test_kernels},
+        {"forced on without the direct kernel (AVX2 / plain transforms), every GEMM kernel", test_no_direct},
+        {"forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts},
+        {"oct__wino_input: channel ranges in either order give the whole range's V", test_input_ranges},
+        {"oct__wino_run: stores stay in the rows of its tiles (next row read-only)", test_store_bounds},
+        {"oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups", test_transforms},
+        {"oct_context_macs_executed: direct and Winograd counts", test_macs_executed},
+        {"conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up},
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (with_off || tests[i].fn != test_off) CU_add_test(s, tests[i].name, tests[i].fn);
+}
+
 int main(void)
 {
     /* g_cpu first, with the environment the test was started with. */
@@ -756,35 +780,12 @@ int main(void)
     int rc = 1;
     if (CU_initialize_registry() != CUE_SUCCESS) goto done;
     CU_pSuite s = CU_add_suite("cpu Winograd F(2x2, 3x3) vs ref", NULL, NULL);
-    CU_add_test(s, "forced on: conv2d, conv2d_pair, convg + residual", test_on);
-    CU_add_test(s, "forced off: the same cases", test_off);
-    CU_add_test(s, "automatic choice: the same cases", test_auto);
-    CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
-    CU_add_test(s, "forced on without the direct kernel (AVX2 / plain transforms), every GEMM kernel",
-                test_no_direct);
-    CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
-    CU_add_test(s, "oct__wino_input: channel ranges in either order give the whole range's V", test_input_ranges);
-    CU_add_test(s, "oct__wino_run: stores stay in the rows of its tiles (next row read-only)", test_store_bounds);
-    CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
-                test_transforms);
-    CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
-    CU_add_test(s, "conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up);
+    add_tile_tests(s, 1);
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP / _SHARED_B: 0, 1, empty; others refused",
                 test_switch_values);
     CU_add_test(s, "OCTCL_CPU_WINO_TILE: 2, 4, empty; others refused", test_tile_values);
     s = CU_add_suite("cpu Winograd F(4x4, 3x3) vs ref ($OCTCL_CPU_WINO_TILE=4)", f4_init, f4_clean);
-    CU_add_test(s, "forced on: conv2d, conv2d_pair, convg + residual", test_on);
-    CU_add_test(s, "automatic choice: the same cases", test_auto);
-    CU_add_test(s, "forced on with every GEMM kernel", test_kernels);
-    CU_add_test(s, "forced on without the direct kernel (AVX2 / plain transforms), every GEMM kernel",
-                test_no_direct);
-    CU_add_test(s, "forced on with 1, 2, 3 and 7 threads (both block cuts)", test_thread_counts);
-    CU_add_test(s, "oct__wino_input: channel ranges in either order give the whole range's V", test_input_ranges);
-    CU_add_test(s, "oct__wino_run: stores stay in the rows of its tiles (next row read-only)", test_store_bounds);
-    CU_add_test(s, "oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups",
-                test_transforms);
-    CU_add_test(s, "oct_context_macs_executed: direct and Winograd counts", test_macs_executed);
-    CU_add_test(s, "conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up);
+    add_tile_tests(s, 0);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
     CU_add_test(s, "shapes of network heads, odd sizes, NaN-filled outputs", test_linear);
     CU_add_test(s, "each image of a batch equals it alone (automatic choice, linear head)", test_batch_independent);
