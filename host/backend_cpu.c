@@ -1075,7 +1075,7 @@ static int cpu__avx2(void)
     return oct__sgemm_isa() != OCT__GEMM_SCALAR && oct__sgemm_supported(OCT__GEMM_AVX2);
 }
 
-/* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (winograd.c) */
+/* ---- Winograd F(2x2, 3x3) and F(4x4, 3x3) for 3x3 stride-1 convolutions (winograd.c) */
 
 /* Tiles per GEMM block: the 16 GEMMs' column count (F(4x4): the 36 GEMMs'). */
 #ifndef OCT__CPU_WINO_TB
@@ -1146,7 +1146,9 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
  * fewer than two a thread, the tiles cut in two a thread (rounded up to 16), and shared
  * below 16 tiles for each (measured faster than sharing for OctNetMini's 32x32 planes:
  * four blocks of 64, which the plan picks too); it still cuts for more threads than the
- * simulation weighs. */
+ * simulation weighs. One thread takes the same search (before, blocks of `tb` as they
+ * fell: a 28x28 plane's 49 F(4x4) tiles ran as 48 + 1, 0.98x of F(2x2); now one block,
+ * 1.26-1.33x). */
 static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb)
 {
     size_t want = 2 * (size_t)st->threads, tb0 = *tb;
