@@ -222,12 +222,12 @@ static const float *wino_plane(const struct oct__wino_conv_s *cv, int b, int c)
                       : cv->x2 + (size_t)b * cv->xs2 + (size_t)(c - cv->c1) * cv->h * cv->w;
 }
 
-/* cv->up's pixel (ty, tx) of output channel o, image b: the value tile (ty, tx)'s four
- * outputs take (NULL without cv->up). */
-static const float *wino_up_at(const struct oct__wino_conv_s *cv, int b, int o, int ty, int tx)
+/* cv->up's pixel under output (oy, ox) of channel o, image b (NULL without cv->up): the
+ * value the nearest 2x upsample gives that output. */
+static const float *wino_up_px(const struct oct__wino_conv_s *cv, int b, int o, int oy, int ox)
 {
     if (!cv->up) return NULL;
-    return cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + ty) * (size_t)(cv->wo / 2) + tx;
+    return cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + oy / 2) * (size_t)(cv->wo / 2) + ox / 2;
 }
 
 /* The vector transforms: x86-64 with GCC or Clang (the caller checks the CPU). */
@@ -302,7 +302,7 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
     size_t hwo = (size_t)cv->ho * cv->wo;
     float *y = cv->y + (size_t)b * cv->ys + (size_t)o * hwo + (size_t)(2 * ty) * cv->wo;
     int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2;
-    const float *up = wino_up_at(cv, b, o, ty, tx);
+    const float *up = wino_up_px(cv, b, o, 2 * ty, 2 * tx);
     for (int g = 0; g < len; g += 16) {
         __m512 ua = zero, ub = zero;
         if (up) {
@@ -443,7 +443,7 @@ static OCT__W_AVX2 void wino_out_seg_256(const struct oct__wino_conv_s *cv, int 
     size_t hwo = (size_t)cv->ho * cv->wo;
     float *y = cv->y + (size_t)b * cv->ys + (size_t)o * hwo + (size_t)(2 * ty) * cv->wo;
     int rows = cv->ho - 2 * ty < 2 ? cv->ho - 2 * ty : 2;
-    const float *up = wino_up_at(cv, b, o, ty, tx);
+    const float *up = wino_up_px(cv, b, o, 2 * ty, 2 * tx);
     for (int g = 0; g < len; g += 8) {
         __m256 ua = zero, ub = zero;
         if (up) {
@@ -578,13 +578,6 @@ static void wino4_out_rows(const float *restrict m, size_t ms, int len, float *c
         }
         for (int i = 0; i < 4; i++) W4_OUT(float, W4_FADD, W4_FSUB, W4_FMUL, s[i], o[i] + 4 * k);
     }
-}
-
-/* cv->up's pixel under output (oy, ox) of channel o, image b (NULL without cv->up). */
-static const float *wino_up_px(const struct oct__wino_conv_s *cv, int b, int o, int oy, int ox)
-{
-    if (!cv->up) return NULL;
-    return cv->up + (size_t)b * cv->ups + ((size_t)o * (cv->ho / 2) + oy / 2) * (size_t)(cv->wo / 2) + ox / 2;
 }
 
 #ifdef OCT__W_HAVE_256
@@ -724,7 +717,7 @@ static void wino4_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, 
                         int simd)
 {
     int tw = (cv->wo + 3) / 4, ci = cv->c1 + cv->c2;
-    size_t tb = t1 - t0, per = (size_t)((cv->ho + 3) / 4) * (size_t)tw, vs = wino_plane_stride((size_t)ci * tb);
+    size_t tb = t1 - t0, per = oct__wino_tiles(4, cv->ho, cv->wo), vs = wino_plane_stride((size_t)ci * tb);
     size_t row = wino_row_floats(cv, tb);
     float *r[6];
     for (int i = 0; i < 6; i++) r[i] = work + (size_t)i * row;
@@ -749,39 +742,6 @@ static void wino4_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, 
     }
 }
 
-/* The output transform and stores of F(4x4) for oct__wino_output: channels [o0, o0 + cog)
- * of tiles [t0, t1), m the GEMMs' 36 planes (cog, tb), ms apart; ob: 4 output rows. */
-static void wino4_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int cog, const float *m, size_t ms,
-                         float *ob, int simd)
-{
-    int tw = (cv->wo + 3) / 4;
-    size_t tb = t1 - t0, per = (size_t)((cv->ho + 3) / 4) * (size_t)tw, row = wino_row_floats(cv, tb);
-    size_t hwo = (size_t)cv->ho * cv->wo;
-    float *r[4];
-    for (int i = 0; i < 4; i++) r[i] = ob + (size_t)i * row;
-    for (int o = 0; o < cog; o++) {
-        float bias = cv->bias ? cv->bias[o0 + o] : 0.0f;
-        for (size_t t = t0; t < t1;) {
-            int b, ty, tx, len = wino_segment(t, t1, per, tw, &b, &ty, &tx);
-            const float *mk = m + (size_t)o * tb + (t - t0);
-#ifdef OCT__W_HAVE_256
-            if (simd != OCT__WINO_PLAIN) {
-                wino4_out_seg_256(cv, b, ty, tx, len, o0 + o, bias, mk, ms);
-                t += (size_t)len;
-                continue;
-            }
-#endif
-            (void)simd;
-            wino4_out_rows(mk, ms, len, r);
-            int oy = 4 * ty, ox = 4 * tx, cols = 4 * len < cv->wo - ox ? 4 * len : cv->wo - ox;
-            float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
-            for (int i = 0; i < 4 && oy + i < cv->ho; i++)
-                wino_store_row(yp + (size_t)i * cv->wo, r[i], cols, bias, cv->accumulate, cv->relu,
-                               wino_up_px(cv, b, o0 + o, oy + i, ox));
-            t += (size_t)len;
-        }
-    }
-}
 
 size_t oct__wino_vfloats(const oct__wino_conv *c, size_t tb)
 {
@@ -827,25 +787,46 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
     }
 }
 
+/* The vector output transform and stores of one segment (wino_segment) of channel o,
+ * at transform level simd, where tile m has one: 1 when it ran, 0 for the plain code. */
+static int wino_out_seg_vec(const oct__wino_conv *cv, int b, int ty, int tx, int len, int o, float bias,
+                            const float *mk, size_t ms, int simd)
+{
+    int m = wino_m(cv);
+#ifdef OCT__W_HAVE_256
+    if (m == 4 && simd != OCT__WINO_PLAIN) { /* AVX-512 too: F(4x4) has AVX2 transforms only */
+        wino4_out_seg_256(cv, b, ty, tx, len, o, bias, mk, ms);
+        return 1;
+    }
+    if (m == 2 && simd == OCT__WINO_AVX512) {
+        wino_out_seg_512(cv, b, ty, tx, len, o, bias, mk, ms);
+        return 1;
+    }
+    if (m == 2 && simd == OCT__WINO_AVX2) {
+        wino_out_seg_256(cv, b, ty, tx, len, o, bias, mk, ms);
+        return 1;
+    }
+#endif
+    (void)cv, (void)b, (void)ty, (void)tx, (void)len, (void)o, (void)bias, (void)mk, (void)ms, (void)simd, (void)m;
+    return 0;
+}
+
 void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, int o1, const float *v, float *work,
                       int simd)
 {
-    int ci = cv->c1 + cv->c2, cog = o1 - o0, th = (cv->ho + 1) / 2, tw = (cv->wo + 1) / 2;
-    size_t tb = t1 - t0, per = (size_t)th * tw, row = wino_row_floats(cv, tb);
+    int ci = cv->c1 + cv->c2, cog = o1 - o0, mt = wino_m(cv), tw = (cv->wo + mt - 1) / mt;
+    size_t tb = t1 - t0, per = oct__wino_tiles(mt, cv->ho, cv->wo), row = wino_row_floats(cv, tb);
     if (tb == 0 || cog <= 0) return;
     size_t vs = wino_plane_stride((size_t)ci * tb), ms = wino_plane_stride((size_t)cog * tb);
-    int ne = oct__wino_elems(wino_m(cv));
+    int ne = oct__wino_elems(mt);
     float *m = work;                            /* ne planes (cog, tb), ms apart */
-    float *ob = m + (size_t)ne * ms;            /* m output rows */
+    float *r[4];                                /* mt output rows (plain transforms) */
+    for (int i = 0; i < mt; i++) r[i] = m + (size_t)ne * ms + (size_t)i * row;
     /* M[e] (cog, tb) = U[e] rows [o0, o1) (co, ci; packed) V[e] (ci, tb). */
     size_t us = oct__sgemm_apack_floats(cv->isa, cv->co, ci);
     for (int e = 0; e < ne; e++)
         oct__sgemm_apacked(cv->isa, o0, o1, cv->co, (int)tb, ci, cv->u + (size_t)e * us, v + (size_t)e * vs, (int)tb,
                            m + (size_t)e * ms, (int)tb, 0);
-    if (ne != OCT__WINO_E) {
-        wino4_output(cv, t0, t1, o0, cog, m, ms, ob, simd);
-        return;
-    }
     /* Output transform and store. */
     size_t hwo = (size_t)cv->ho * cv->wo;
     for (int o = 0; o < cog; o++) {
@@ -853,28 +834,17 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
         for (size_t t = t0; t < t1;) {
             int b, ty, tx, len = wino_segment(t, t1, per, tw, &b, &ty, &tx);
             const float *mk = m + (size_t)o * tb + (t - t0);
-#ifdef OCT__W_HAVE_512
-            if (simd == OCT__WINO_AVX512) {
-                wino_out_seg_512(cv, b, ty, tx, len, o0 + o, bias, mk, ms);
-                t += (size_t)len;
-                continue;
-            }
-#endif
-#ifdef OCT__W_HAVE_256
-            if (simd == OCT__WINO_AVX2) {
-                wino_out_seg_256(cv, b, ty, tx, len, o0 + o, bias, mk, ms);
-                t += (size_t)len;
-                continue;
-            }
-#endif
-            wino_out_rows(mk, ms, len, ob, ob + row);
-            int oy = 2 * ty, ox = 2 * tx, cols = 2 * len < cv->wo - ox ? 2 * len : cv->wo - ox;
-            float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
-            const float *up = wino_up_at(cv, b, o0 + o, ty, tx);
-            for (int i = 0; i < 2 && oy + i < cv->ho; i++)
-                wino_store_row(yp + (size_t)i * cv->wo, ob + (size_t)i * row, cols, bias, cv->accumulate, cv->relu,
-                               up);
             t += (size_t)len;
+            if (wino_out_seg_vec(cv, b, ty, tx, len, o0 + o, bias, mk, ms, simd)) continue;
+            if (mt == 4)
+                wino4_out_rows(mk, ms, len, r);
+            else
+                wino_out_rows(mk, ms, len, r[0], r[1]);
+            int oy = mt * ty, ox = mt * tx, cols = mt * len < cv->wo - ox ? mt * len : cv->wo - ox;
+            float *yp = cv->y + (size_t)b * cv->ys + (size_t)(o0 + o) * hwo + (size_t)oy * cv->wo + ox;
+            for (int i = 0; i < mt && oy + i < cv->ho; i++)
+                wino_store_row(yp + (size_t)i * cv->wo, r[i], cols, bias, cv->accumulate, cv->relu,
+                               wino_up_px(cv, b, o0 + o, oy + i, ox));
         }
     }
 }
