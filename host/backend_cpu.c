@@ -607,34 +607,26 @@ static oct_status cpu__path(int *path)
     return OCT_OK;
 }
 
-/* A 0/1 switch from the environment: unset or empty leaves *value as it is. */
-static oct_status cpu__switch(const char *name, int *value)
+/* A one-digit setting from the environment: either digit of `two` ("01": a switch; "24":
+ * $OCTCL_CPU_WINO_TILE), any other value refused; unset or empty leaves *value as it is. */
+static oct_status cpu__env_digit(const char *name, const char *two, int *value)
 {
     const char *env = getenv(name);
     if (!env || !*env) return OCT_OK;
-    if (strcmp(env, "0") != 0 && strcmp(env, "1") != 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "cpu: %s = '%s' (must be 0 or 1, or unset)", name, env);
+    if ((env[0] != two[0] && env[0] != two[1]) || env[1] != '\0')
+        return oct__fail(OCT_ERR_BAD_SIZE, "cpu: %s = '%s' (must be %c or %c, or unset)", name, env, two[0], two[1]);
     *value = env[0] - '0';
     return OCT_OK;
 }
 
-/* $OCTCL_CPU_WINO_TILE: 2 or 4 puts every Winograd convolution on that tile; unset or
- * empty leaves *value as it is (the tile by shape). */
-static oct_status cpu__wino_tile_env(int *value)
-{
-    const char *env = getenv("OCTCL_CPU_WINO_TILE");
-    if (!env || !*env) return OCT_OK;
-    if (strcmp(env, "2") != 0 && strcmp(env, "4") != 0)
-        return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_CPU_WINO_TILE = '%s' (must be 2 or 4, or unset)", env);
-    *value = env[0] - '0';
-    return OCT_OK;
-}
+/* A 0/1 switch from the environment. */
+static oct_status cpu__switch(const char *name, int *value) { return cpu__env_digit(name, "01", value); }
 
 static oct_status cpu_init(oct_context *ctx)
 {
     int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1, implicit = 1, shared_b = 1, wino_tile = -1;
     OCT__TRY(cpu__path(&path));
-    OCT__TRY(cpu__wino_tile_env(&wino_tile));
+    OCT__TRY(cpu__env_digit("OCTCL_CPU_WINO_TILE", "24", &wino_tile)); /* 2 or 4: every Winograd on that tile */
     OCT__TRY(cpu__switch("OCTCL_CPU_FUSE_UP", &fuse_up));
     OCT__TRY(cpu__switch("OCTCL_CPU_IMPLICIT", &implicit));
     OCT__TRY(cpu__switch("OCTCL_CPU_WINOGRAD", &wino));
@@ -1187,8 +1179,6 @@ static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share,
  * outputs take Winograd only from 32 channels and 64 tiles (neither measured). Before
  * that fix 32 -> 32 at 16x16 was 1.04 and at 7x7 0.74 at batch 8, and the rule asked for
  * 64 channels under 512 tiles. */
-static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int wo);
-
 static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho, int wo, int pad)
 {
     if (pad < 0) return 0;
