@@ -1441,26 +1441,20 @@ static void cpu__wino_task(void *arg, int t)
                 oct__wino_input(&j->cv, j->t0, j->t1, c0, c1, v0, scratch + j->vf, j->simd);
                 continue;
             }
-            if (j->step == 2) {
-                int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
-                int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
-                oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v0, scratch + j->vf,
-                                 j->simd);
-                continue;
-            }
             if (!j->shared) {
                 size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
                 oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
                 continue;
             }
-            if (!have_v) { /* the block's input transform, once per thread */
-                oct__wino_input(&j->cv, j->t0, j->t1, 0, ci, scratch, scratch + j->vf, j->simd);
+            const float *v = v0; /* step 2: the one V of step 1 */
+            if (j->step != 2) {  /* else this thread's own copy of the block's input transform */
+                v = scratch;
+                if (!have_v) oct__wino_input(&j->cv, j->t0, j->t1, 0, ci, scratch, scratch + j->vf, j->simd);
                 have_v = 1;
             }
             int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
             int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
-            oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, scratch, scratch + j->vf,
-                             j->simd);
+            oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf, j->simd);
         }
 }
 
