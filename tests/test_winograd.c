@@ -549,23 +549,35 @@ static void test_batch_independent(void)
     free(alone), free(all), free(bias), free(w), free(x);
 }
 
+/* Variable `var` set to each of `bad` makes context creation fail with one line naming
+ * it; set to each of `good`, it succeeds. Unset afterwards. */
+static void env_values_case(const char *var, const char *const *bad, size_t nbad, const char *const *good,
+                            size_t ngood)
+{
+    for (size_t i = 0; i < nbad; i++) {
+        oct_context *ctx = NULL;
+        setenv(var, bad[i], 1);
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_PTR_NULL(ctx);
+        CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), var));
+    }
+    for (size_t i = 0; i < ngood; i++) {
+        oct_context *ctx = NULL;
+        setenv(var, good[i], 1);
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_OK);
+        oct_context_free(ctx);
+    }
+    unsetenv(var);
+}
+
 /* The switches are read when a context is made: a value other than 0, 1 or empty is
  * refused there with one line naming the variable and the value. */
 static void test_switch_values(void)
 {
     static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED", "OCTCL_CPU_SMALL",
                                        "OCTCL_CPU_FUSE_UP", "OCTCL_CPU_SHARED_B"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        oct_context *ctx = NULL;
-        setenv(vars[i], "2", 1);
-        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
-        CU_ASSERT_PTR_NULL(ctx);
-        CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), vars[i]));
-        setenv(vars[i], "", 1);
-        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_OK);
-        oct_context_free(ctx);
-        unsetenv(vars[i]);
-    }
+    static const char *const bad[] = {"2"}, *const good[] = {""};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) env_values_case(vars[i], bad, 1, good, 1);
 }
 
 /* conv_up (OctConv's HH(x_h) + Up(LH(x_l)), then ReLU), k x k (3 or 1) stride 1: a
@@ -727,20 +739,7 @@ static int f4_clean(void)
 static void test_tile_values(void)
 {
     static const char *const bad[] = {"1", "3", "8", "4x", " 4"}, *const good[] = {"2", "4", ""};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        oct_context *ctx = NULL;
-        setenv("OCTCL_CPU_WINO_TILE", bad[i], 1);
-        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
-        CU_ASSERT_PTR_NULL(ctx);
-        CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "OCTCL_CPU_WINO_TILE"));
-    }
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        oct_context *ctx = NULL;
-        setenv("OCTCL_CPU_WINO_TILE", good[i], 1);
-        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_OK);
-        oct_context_free(ctx);
-    }
-    unsetenv("OCTCL_CPU_WINO_TILE");
+    env_values_case("OCTCL_CPU_WINO_TILE", bad, sizeof bad / sizeof bad[0], good, sizeof good / sizeof good[0]);
 }
 
 /* The tests each Winograd tile runs (the F(4x4) suite without "forced off", which has
