@@ -135,6 +135,9 @@ struct oct__graph {
     /* Non-NULL while oct_model_profile times a pass: prof[i] receives the wall seconds of
      * node i, summed over the pass's chunks (the backend is finished after every node). */
     double *prof;
+    /* The clock those times read, in seconds; NULL: CLOCK_MONOTONIC. Tests set a counter
+     * here so that the sums and shares are exact rather than noisy wall times. */
+    double (*clock)(void);
 };
 
 /* ------------------------------------------------------------------------------------ */
