@@ -131,6 +131,22 @@ static int oct__input_error(oct_status st)
     }
 }
 
+/* OCTCL_FAULT_DEVSET: whether d must leave the chunks to a device whose injected fault is
+ * still to come (called with the lock). Devices with no fault of their own to reach take
+ * none until every armed device has taken its faulty chunk, so the fault happens however
+ * the threads are scheduled (a slow-starting armed device would otherwise find the queue
+ * empty and the test see no fault). Armed devices never wait, for each other or at all. */
+static int oct__fault_wait(const oct__dev *d)
+{
+    const oct_devset *s = d->set;
+    if (d->fault_at > d->taken) return 0;
+    for (int i = 0; i < s->count; i++) {
+        const oct__dev *e = &s->dev[i];
+        if (e != d && e->active && e->fault_at > e->taken) return 1;
+    }
+    return 0;
+}
+
 static void *oct__worker(void *arg)
 {
     oct__dev *d = arg;
@@ -145,6 +161,10 @@ static void *oct__worker(void *arg)
         for (;;) {
             int c;
             if (s->abort) break;
+            if ((s->nback > 0 || s->next < s->nchunks) && oct__fault_wait(d)) {
+                pthread_cond_wait(&s->work, &s->lock);
+                continue;
+            }
             if (s->nback > 0)
                 c = s->back[--s->nback];
             else if (s->next < s->nchunks)
@@ -156,6 +176,7 @@ static void *oct__worker(void *arg)
                 continue;
             }
             long number = ++d->taken;
+            if (number == d->fault_at) pthread_cond_broadcast(&s->work); /* devices held by oct__fault_wait */
             pthread_mutex_unlock(&s->lock);
             double t0 = oct__now_ms();
             oct_status st = oct__run_chunk(d, c, number);

@@ -600,7 +600,9 @@ oct_status oct_tune(const oct_tune_params *p, char *file, size_t file_len);
  * Device sets: OCTCL_FAULT_DEVSET="D:K[,D:K...]", read when a set is made, makes device
  * D of the set (its index in the list) fail its K-th chunk (counted from 1 over the set's
  * life) with OCT_ERR_DEVICE_MEMORY after the pass has scribbled NaN over the chunk's
- * outputs, as a device lost mid-pass would; K = 0 never. */
+ * outputs, as a device lost mid-pass would; K = 0 never. Until every such device has
+ * taken its K-th chunk, the devices with no fault to come take none, so the fault
+ * happens however the threads are scheduled. */
 void oct_debug_fail_at(long n);
 /* Fallible calls counted since the last oct_debug_fail_at. */
 long oct_debug_fault_calls(void);

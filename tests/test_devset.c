@@ -248,6 +248,44 @@ static void test_device_fails(void)
     oct_devset_free(set);
 }
 
+/* A fault armed for a device's K-th chunk happens however the threads run: the devices
+ * with none to come take no chunk until it has taken its K-th (device 0 takes chunks 1..3
+ * of 3, the third fails and goes to another device). */
+static void test_fault_order(void)
+{
+    model_spec ms = {NULL, 3, 6, 7};
+    int n = 3;
+    setenv("OCTCL_FAULT_DEVSET", "0:3", 1);
+    oct_devset *set = NULL;
+    oct_status s = open_set(g_list, &ms, &set);
+    unsetenv("OCTCL_FAULT_DEVSET");
+    CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
+    int count = oct_devset_count(set);
+    size_t per = out_per(oct_devset_model(set, 0), ms.h, ms.w), in = (size_t)ms.c * ms.h * ms.w;
+    rng_t r = {13};
+    float *x = rng_array(&r, (size_t)n * in, -2, 2), *got = malloc((size_t)n * per * sizeof(float));
+    int device_of[3] = {-1, -1, -1};
+    float **want = alone_outputs(set, &ms, x, n, per);
+    CU_ASSERT_EQUAL(oct_devset_set_chunk(set, 1), OCT_OK);
+    events_reset();
+    CU_ASSERT_EQUAL_FATAL(oct_devset_forward(set, x, n, ms.h, ms.w, got, device_of), OCT_OK);
+    CU_ASSERT_EQUAL(check_rows("device 0 fails its third chunk", want, count, got, device_of, n, per), 0);
+    CU_ASSERT_EQUAL(device_of[0], 0);
+    CU_ASSERT_EQUAL(device_of[1], 0);
+    CU_ASSERT(device_of[2] > 0);
+    pthread_mutex_lock(&g_ev_lock);
+    CU_ASSERT_EQUAL(g_dropped, 1);
+    pthread_mutex_unlock(&g_ev_lock);
+    oct_devset_stats st;
+    CU_ASSERT_EQUAL(oct_devset_stats_get(set, 0, &st), OCT_OK);
+    CU_ASSERT_EQUAL(st.active, 0);
+    CU_ASSERT_EQUAL(st.images, 2);
+    free_outputs(want, count);
+    free(got);
+    free(x);
+    oct_devset_free(set);
+}
+
 /* Every device fails: a clean error naming the last device; the next pass too. */
 static void test_all_fail(void)
 {
@@ -428,6 +466,7 @@ int main(void)
     CU_add_test(s, "OctNetMini: every row is its device's alone, in input order", test_octnet_rows);
     CU_add_test(s, "ONNX model: every row is its device's alone, in input order", test_onnx_rows);
     CU_add_test(s, "a device failing mid-pass hands its chunk back and is dropped", test_device_fails);
+    CU_add_test(s, "a device's armed fault happens whatever the scheduling", test_fault_order);
     CU_add_test(s, "every device failing is a clean error", test_all_fail);
     CU_add_test(s, "an input every device refuses fails the pass, drops nobody", test_input_error);
     CU_add_test(s, "bad device lists", test_bad_specs);

@@ -232,27 +232,38 @@ def test_random_model_bad_alpha():
 def test_gil_released_during_forward():
     m = octcl.Model.random(3, 10, 0.5, seed=3, device="ref")
     x = batch(1, 3, 48, 48, seed=4)
+    m(x)                                     # warm-up
     t0 = time.perf_counter()
     m(x)
     one = time.perf_counter() - t0
     reps = max(1, int(0.6 / max(one, 1e-3)))
-    xb = np.repeat(x, reps, axis=0)
-    window = {}
 
-    def worker():
-        window["enter"] = time.perf_counter()
-        m(xb)
-        window["exit"] = time.perf_counter()
+    def threaded_pass(reps):
+        xb = np.repeat(x, reps, axis=0)
+        window, stamps = {}, []
 
-    stamps = []
-    th = threading.Thread(target=worker)
-    th.start()
-    while th.is_alive():
-        stamps.append(time.perf_counter())   # pure Python work on the main thread
-        sum(range(200))
-    th.join()
-    enter, exit_ = window["enter"], window["exit"]
-    assert exit_ - enter > 0.2, f"the pass took {exit_ - enter:.3f} s: too short to tell"
+        def worker():
+            window["enter"] = time.perf_counter()
+            m(xb)
+            window["exit"] = time.perf_counter()
+
+        th = threading.Thread(target=worker)
+        th.start()
+        while th.is_alive():
+            stamps.append(time.perf_counter())   # pure Python work on the main thread
+            sum(range(200))
+        th.join()
+        return window["enter"], window["exit"], stamps
+
+    # The pass must last long enough to tell (a loaded machine can make the one-image
+    # estimate too high): longer batches until it does, else the test cannot say.
+    for _ in range(4):
+        enter, exit_, stamps = threaded_pass(reps)
+        if exit_ - enter > 0.3:
+            break
+        reps *= 2
+    else:
+        pytest.skip(f"a pass of {reps // 2} images took {exit_ - enter:.3f} s: too short to tell")
     # With the GIL held, the main thread could run only in the interpreter's switch
     # interval before the call starts: nothing in the middle of the pass.
     margin = 0.05 + sys.getswitchinterval() * 4
