@@ -1216,8 +1216,15 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * 1.13-1.33x, 128 at 7x7 0.35-0.52x. Two threads (the block's input transform shared out
  * by channels, see cpu__wino): 56x56 and 28x28 1.15-1.34x, but 14x14 0.96-1.17x at 256
  * channels and 0.74-0.95x at 64 and 128 (16 tiles: one GEMM column block to share); a
- * second run, 4 rounds, 256 channels at 14x14: 1.00-1.13x. So: planes of 49 F(4x4) tiles
- * or more (25x25 and up) with 32 channels or more each way, where at most a fifth of the
+ * second run, 4 rounds, 256 channels at 14x14: 1.00-1.13x. With 16-31 channels (the
+ * fewest Winograd takes on this path), single-conv ONNX files and OctNetMini alpha 0.75's
+ * 16 -> 32 layer, both tiles in one process, passes alternated, minima of 40: 16 -> 16 at
+ * 32x32 and 56x56, 16 -> 32 at 56x56, 24 -> 24 at 32x32, 16 -> 24 at 28x28 1.08-1.44x
+ * at one thread batch 1 and two threads batch 1 and 8; 16 -> 32 at 32x32 1.26-1.45x.
+ * (On 16x16 planes, 16 tiles an image with none wasted, F(4x4) won at one thread and at
+ * two threads batch 8 but lost up to 0.64x at two threads batch 1, OctNetMini's low
+ * bands of 32-96 channels: left on F(2x2).) So: planes of 49 F(4x4) tiles or more
+ * (25x25 and up) with 16 channels or more each way, where at most a fifth of the
  * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 256
  * channels or more each way, where at most a quarter do (14x14: 196 of 256); everything
  * else stays on F(2x2). */
@@ -1226,7 +1233,7 @@ static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int 
     if (st->wino_tile > 0) return st->wino_tile;
     size_t per = oct__wino_tiles(4, ho, wo), hw = (size_t)ho * wo;
     int mn = ci < co ? ci : co;
-    if (per >= 49 && mn >= 32 && 16 * per * 4 <= hw * 5) return 4;
+    if (per >= 49 && mn >= 16 && 16 * per * 4 <= hw * 5) return 4;
     if (per >= 16 && mn >= 256 && 16 * per * 3 <= hw * 4) return 4;
     return 2;
 }
