@@ -190,34 +190,65 @@ static void test_onnx_rows(void)
     run_and_check(g_list, &other, 11, 5, NULL);
 }
 
+/* A pass of n images in chunks of one on g_list's set made under OCTCL_FAULT_DEVSET =
+ * faults: the rows of each device alone (want), the pass's rows (got) and devices. */
+typedef struct {
+    model_spec ms;
+    oct_devset *set;
+    int count, n;
+    size_t per;
+    float *x, *got, **want;
+    int device_of[64];
+    oct_status status;
+} fault_pass;
+
+static int fault_pass_run(fault_pass *p, const char *faults, int n, uint64_t seed)
+{
+    *p = (fault_pass){{NULL, 3, 6, 7}, NULL, 0, n, 0, NULL, NULL, NULL, {0}, OCT_OK};
+    setenv("OCTCL_FAULT_DEVSET", faults, 1);
+    oct_status s = open_set(g_list, &p->ms, &p->set);
+    unsetenv("OCTCL_FAULT_DEVSET");
+    CU_ASSERT_EQUAL(s, OCT_OK);
+    if (s != OCT_OK) return 0;
+    p->count = oct_devset_count(p->set);
+    p->per = out_per(oct_devset_model(p->set, 0), p->ms.h, p->ms.w);
+    size_t in = (size_t)p->ms.c * p->ms.h * p->ms.w;
+    rng_t r = {seed};
+    p->x = rng_array(&r, (size_t)n * in, -2, 2);
+    p->got = malloc((size_t)n * p->per * sizeof(float));
+    p->want = alone_outputs(p->set, &p->ms, p->x, n, p->per);
+    CU_ASSERT_EQUAL(oct_devset_set_chunk(p->set, 1), OCT_OK);
+    events_reset();
+    for (int i = 0; i < n; i++) p->device_of[i] = -1;
+    p->status = oct_devset_forward(p->set, p->x, n, p->ms.h, p->ms.w, p->got, p->device_of);
+    if (p->status != OCT_OK) printf("\nforward: %s\n", oct_last_error());
+    return p->status == OCT_OK;
+}
+
+static void fault_pass_free(fault_pass *p)
+{
+    if (p->want) free_outputs(p->want, p->count);
+    free(p->got);
+    free(p->x);
+    oct_devset_free(p->set);
+}
+
 /* Device 0 (cpu) fails its first chunk while the others run theirs (mid-pass): the chunk
  * is redone by the others, the result is still each row's device alone, an event names
- * the device, and later passes leave it out. (Its 2nd chunk, as this was, depended on the
- * machine: the sanitizer CI pass on a loaded VM gave device 0 one chunk of the 12, so no
- * fault fired. A first chunk of 23 is taken before the other two finish all the rest.) */
+ * the device, and later passes leave it out. (The others take no chunk before device 0
+ * has taken its first: multidev.c's oct__fault_wait.) */
 static void test_device_fails(void)
 {
-    model_spec ms = {NULL, 3, 6, 7};
-    int n = 23;
-    setenv("OCTCL_FAULT_DEVSET", "0:1", 1);
-    oct_devset *set = NULL;
-    oct_status s = open_set(g_list, &ms, &set);
-    unsetenv("OCTCL_FAULT_DEVSET");
-    CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-    int count = oct_devset_count(set);
-    size_t per = out_per(oct_devset_model(set, 0), ms.h, ms.w), in = (size_t)ms.c * ms.h * ms.w;
-    rng_t r = {77};
-    float *x = rng_array(&r, (size_t)n * in, -2, 2), *got = malloc((size_t)n * per * sizeof(float));
-    int device_of[64];
-    float **want = alone_outputs(set, &ms, x, n, per);
-    CU_ASSERT_EQUAL(oct_devset_set_chunk(set, 1), OCT_OK);
-    events_reset();
-    s = oct_devset_forward(set, x, n, ms.h, ms.w, got, device_of);
-    if (s != OCT_OK) printf("\nforward: %s\n", oct_last_error());
-    CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-    CU_ASSERT_EQUAL(check_rows("device 0 fails its first chunk", want, count, got, device_of, n, per), 0);
-    for (int i = 0; i < n * (int)per; i++)
-        if (isnan(got[i])) {
+    fault_pass p;
+    if (!fault_pass_run(&p, "0:1", 23, 77)) {
+        CU_FAIL("the pass failed");
+        fault_pass_free(&p);
+        return;
+    }
+    int n = p.n;
+    CU_ASSERT_EQUAL(check_rows("device 0 fails its first chunk", p.want, p.count, p.got, p.device_of, n, p.per), 0);
+    for (int i = 0; i < n * (int)p.per; i++)
+        if (isnan(p.got[i])) {
             printf("\noutput %d is NaN: the failed chunk was not redone\n", i);
             CU_FAIL("NaN left by the failed device");
             break;
@@ -229,23 +260,19 @@ static void test_device_fails(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(g_ev_message, "goes back to the queue"));
     pthread_mutex_unlock(&g_ev_lock);
     oct_devset_stats st;
-    CU_ASSERT_EQUAL(oct_devset_stats_get(set, 0, &st), OCT_OK);
+    CU_ASSERT_EQUAL(oct_devset_stats_get(p.set, 0, &st), OCT_OK);
     CU_ASSERT_EQUAL(st.active, 0);
     CU_ASSERT_EQUAL(st.error, OCT_ERR_DEVICE_MEMORY);
     CU_ASSERT_EQUAL(st.images, 0); /* its one chunk failed */
     CU_ASSERT_PTR_NOT_NULL(strstr(st.message, "OCTCL_FAULT_DEVSET"));
-    CU_ASSERT_EQUAL(oct_devset_stats_get(set, -1, &st), OCT_OK);
-    CU_ASSERT_EQUAL(st.active, count - 1);
+    CU_ASSERT_EQUAL(oct_devset_stats_get(p.set, -1, &st), OCT_OK);
+    CU_ASSERT_EQUAL(st.active, p.count - 1);
     CU_ASSERT_EQUAL(st.images, n);
     /* The next pass runs without device 0. */
-    s = oct_devset_forward(set, x, n, ms.h, ms.w, got, device_of);
-    CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-    CU_ASSERT_EQUAL(check_rows("after the drop", want, count, got, device_of, n, per), 0);
-    for (int i = 0; i < n; i++) CU_ASSERT_NOT_EQUAL(device_of[i], 0);
-    free_outputs(want, count);
-    free(got);
-    free(x);
-    oct_devset_free(set);
+    CU_ASSERT_EQUAL(oct_devset_forward(p.set, p.x, n, p.ms.h, p.ms.w, p.got, p.device_of), OCT_OK);
+    CU_ASSERT_EQUAL(check_rows("after the drop", p.want, p.count, p.got, p.device_of, n, p.per), 0);
+    for (int i = 0; i < n; i++) CU_ASSERT_NOT_EQUAL(p.device_of[i], 0);
+    fault_pass_free(&p);
 }
 
 /* A fault armed for a device's K-th chunk happens however the threads run: the devices
@@ -253,37 +280,23 @@ static void test_device_fails(void)
  * of 3, the third fails and goes to another device). */
 static void test_fault_order(void)
 {
-    model_spec ms = {NULL, 3, 6, 7};
-    int n = 3;
-    setenv("OCTCL_FAULT_DEVSET", "0:3", 1);
-    oct_devset *set = NULL;
-    oct_status s = open_set(g_list, &ms, &set);
-    unsetenv("OCTCL_FAULT_DEVSET");
-    CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-    int count = oct_devset_count(set);
-    size_t per = out_per(oct_devset_model(set, 0), ms.h, ms.w), in = (size_t)ms.c * ms.h * ms.w;
-    rng_t r = {13};
-    float *x = rng_array(&r, (size_t)n * in, -2, 2), *got = malloc((size_t)n * per * sizeof(float));
-    int device_of[3] = {-1, -1, -1};
-    float **want = alone_outputs(set, &ms, x, n, per);
-    CU_ASSERT_EQUAL(oct_devset_set_chunk(set, 1), OCT_OK);
-    events_reset();
-    CU_ASSERT_EQUAL_FATAL(oct_devset_forward(set, x, n, ms.h, ms.w, got, device_of), OCT_OK);
-    CU_ASSERT_EQUAL(check_rows("device 0 fails its third chunk", want, count, got, device_of, n, per), 0);
-    CU_ASSERT_EQUAL(device_of[0], 0);
-    CU_ASSERT_EQUAL(device_of[1], 0);
-    CU_ASSERT(device_of[2] > 0);
-    pthread_mutex_lock(&g_ev_lock);
-    CU_ASSERT_EQUAL(g_dropped, 1);
-    pthread_mutex_unlock(&g_ev_lock);
-    oct_devset_stats st;
-    CU_ASSERT_EQUAL(oct_devset_stats_get(set, 0, &st), OCT_OK);
-    CU_ASSERT_EQUAL(st.active, 0);
-    CU_ASSERT_EQUAL(st.images, 2);
-    free_outputs(want, count);
-    free(got);
-    free(x);
-    oct_devset_free(set);
+    fault_pass p;
+    if (fault_pass_run(&p, "0:3", 3, 13)) {
+        CU_ASSERT_EQUAL(check_rows("device 0 fails its third chunk", p.want, p.count, p.got, p.device_of, 3, p.per), 0);
+        CU_ASSERT_EQUAL(p.device_of[0], 0);
+        CU_ASSERT_EQUAL(p.device_of[1], 0);
+        CU_ASSERT(p.device_of[2] > 0);
+        pthread_mutex_lock(&g_ev_lock);
+        CU_ASSERT_EQUAL(g_dropped, 1);
+        pthread_mutex_unlock(&g_ev_lock);
+        oct_devset_stats st;
+        CU_ASSERT_EQUAL(oct_devset_stats_get(p.set, 0, &st), OCT_OK);
+        CU_ASSERT_EQUAL(st.active, 0);
+        CU_ASSERT_EQUAL(st.images, 2);
+    } else {
+        CU_FAIL("the pass failed");
+    }
+    fault_pass_free(&p);
 }
 
 /* Every device fails: a clean error naming the last device; the next pass too. */
