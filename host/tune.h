@@ -48,6 +48,10 @@ void oct__tune_cl_chosen(oct_context *ctx, const int *t, const char *origin, con
  * within the device's work-group and local-memory limits. Returns the count (<= max). */
 int oct__cl_tile_variants(void *device, int (*out)[6], char (*names)[24], int max);
 
+/* Tests: the clock (ms) the tuner times its passes with, two reads a pass (before and
+ * after); NULL: oct__now_ms. */
+extern double (*oct__tune_clock)(void);
+
 /* gemm.c: the blocks oct__sgemm uses from now on (0: the default for that one). */
 void oct__sgemm_blocks(int kc, int mc, int nc);
 void oct__sgemm_blocks_get(int *kc, int *mc, int *nc);

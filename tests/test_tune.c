@@ -150,6 +150,78 @@ static void test_cpu_extremes(void)
     oct__sgemm_force(-1);
 }
 
+/* The tuner's passes on a scripted clock (oct__tune_clock, read before and after each
+ * pass). With --max-variants 2 and 2 timed passes, a cpu tune runs the default, then one
+ * variant, each as 3 passes (a warm-up, then 2 timed), then, when the variant won, 3
+ * rounds of default and variant alternately: so pass p belongs to run p / 3, runs
+ * alternate default (even) and variant (odd), and p % 3 == 0 is a warm-up. */
+static int tune_reads;
+static double tune_now_ms;
+static double tune_variant_ms[2]; /* a warm pass of the default, of the variant */
+
+static double scripted_clock(void)
+{
+    int c = tune_reads++;
+    if (c % 2) {
+        int pass = c / 2, run = pass / 3;
+        tune_now_ms += pass % 3 == 0 ? 1000.0 : tune_variant_ms[run % 2];
+    }
+    return tune_now_ms;
+}
+
+/* Tune with the clock above; 1 when the stored winner is the variant (band 96K). */
+static int scripted_tune(double default_ms, double variant_ms, int *passes)
+{
+    char dir[] = "/tmp/octcl-tune-test-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CU_FAIL("mkdtemp");
+        return -1;
+    }
+    setenv("OCTCL_CACHE_DIR", dir, 1);
+    tune_reads = 0;
+    tune_now_ms = 0;
+    tune_variant_ms[0] = default_ms, tune_variant_ms[1] = variant_ms;
+    oct__tune_clock = scripted_clock;
+    oct_tune_params p = {0};
+    p.device = "cpu";
+    p.repeat = 2;
+    p.max_variants = 2;
+    char file[4096] = "", text[8192];
+    oct_status s = oct_tune(&p, file, sizeof file);
+    oct__tune_clock = NULL;
+    CU_ASSERT_EQUAL(s, OCT_OK);
+    FILE *f = s == OCT_OK ? fopen(file, "r") : NULL;
+    size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    text[len] = '\0';
+    remove(file);
+    rmdir(dir);
+    unsetenv("OCTCL_CACHE_DIR");
+    CU_ASSERT(tune_reads % 2 == 0);
+    *passes = tune_reads / 2;
+    const char *band = strstr(text, "\"band_kfloats\":");
+    return band && strtol(band + strlen("\"band_kfloats\":"), NULL, 10) == 96;
+}
+
+static void test_warm_passes_judged(void)
+{
+    int passes;
+    /* Every warm-up takes 1000 ms, 100x a timed pass: the variant, timed at 5 ms against
+     * the default's 10, must be timed (not dropped for its warm-up) and win; 3 passes for
+     * each of the 2 runs of the search and the 6 of the confirmation (tune.c: 3 rounds). */
+    CU_ASSERT_EQUAL(scripted_tune(10, 5, &passes), 1);
+    CU_ASSERT_EQUAL(passes, 3 * (2 + 2 * 3));
+    /* A variant whose first timed pass is over 3x the best is dropped after it: the
+     * default's 3 passes, then the variant's warm-up and that one pass. */
+    CU_ASSERT_EQUAL(scripted_tune(10, 31, &passes), 0);
+    CU_ASSERT_EQUAL(passes, 3 + 2);
+    /* Slower but under 3x: timed in full, and the default stays. */
+    CU_ASSERT_EQUAL(scripted_tune(10, 29, &passes), 0);
+    CU_ASSERT_EQUAL(passes, 3 + 3);
+    oct__sgemm_blocks(0, 0, 0);
+    oct__sgemm_force(-1);
+}
+
 static void test_misuse(void)
 {
     int tuned = 5;
@@ -181,6 +253,7 @@ int main(void)
     CU_pSuite s = CU_add_suite("tune", NULL, NULL);
     CU_add_test(s, "sgemm with every tunable block size", test_gemm_blocks);
     CU_add_test(s, "cpu model with extreme tuned values == ref", test_cpu_extremes);
+    CU_add_test(s, "tuner: variants judged by warm passes, not their warm-up", test_warm_passes_judged);
     CU_add_test(s, "oct_context_tuning / oct_tune misuse", test_misuse);
     return run_cunit();
 }
