@@ -2454,10 +2454,15 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
     if (!x2) { /* cpu_conv_up's upsample, added to each block as it is done */
         j.up = cpu__take_up(st, &j.up_relu);
         j.up_vec = j.up ? cpu__rows_isa(st) : 0;
-        /* Added in the tile epilogue (oct__gemm_epi.up) by the AVX2 and scalar kernels;
-         * the AVX-512 ones (unmeasured: no such CPU at hand) and rows under 8 pixels keep
-         * the pass over each block (cpu__g_up_block). */
-        j.up_epi = j.up && j.apk && j.isa != OCT__GEMM_AVX512 && y->w % 2 == 0 && y->w >= 8;
+        /* Added in the tile epilogue (oct__gemm_epi.up); rows under 8 pixels keep the
+         * pass over each block (cpu__g_up_block). On the AVX-512 kernels too since
+         * 2026-12-01: Oct-ResNet-50 alpha 0.5, two threads, batch 1, AMD EPYC Zen 4,
+         * per-layer minima over 5 alternated processes: the H->H 1x1 layers that take an
+         * L->H path 2.77 -> 2.50 ms (14x14), 1.69 -> 1.44 (28x28), 1.27 -> 1.12 (56x56);
+         * the layers' sum 24.62 -> 24.12 ms. (Prefetching the next tile's C and residual
+         * rows, which the AVX2 kernel does, gained nothing there: 24.12 -> 24.02, with
+         * the low-band 1x1 layers 3-8% slower; left out.) */
+        j.up_epi = j.up && j.apk && y->w % 2 == 0 && y->w >= 8;
     }
     if (x2 && !j.x2) { /* the pair without packed weights: two products */
         oct__convg_op a = *op, b = *op;

@@ -312,13 +312,21 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const flo
  * apart) or rows of a plain matrix ldb floats apart. With e (the product's last K
  * block), the epilogue of oct__gemm_epi is applied in registers before the store, for
  * rows r0.. of its bias and residual and residual columns from j0: the float operations
- * of epi_avx512 -- (c + bias) + res, then v < 0 ? 0 : v (a -0 or a NaN stays) -- on the
- * same values, without storing C and reading it back. */
+ * of epi_avx512 -- ((c + bias) + res) + up, then v < 0 ? 0 : v (a -0 or a NaN stays) --
+ * on the same values, without storing C and reading it back; the 2x upsample (e->up)
+ * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 kernel_avx512_rows_w(const int R, const int W, const int packed, int kc, const float *a, const float *b, size_t ldb,
                      float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m512 acc[8][2];
+    gemm_up8 uq[2][2] = {{{0}}}; /* [vector][8-pixel half] */
+    const float *up = e && e->up ? e->up + (size_t)r0 * e->us : NULL;
+    if (up)
+        OCT__UNROLL for (int v = 0; v < W; v++) {
+            gemm_up8_at(&uq[v][0], e->up0 + j0 + 16 * (size_t)v, e->uw);
+            gemm_up8_at(&uq[v][1], e->up0 + j0 + 16 * (size_t)v + 8, e->uw);
+        }
     OCT__UNROLL for (int i = 0; i < R; i++) OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
         __m512 bv[2];
@@ -338,6 +346,12 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, int kc, const f
             if (e) {
                 t = _mm512_add_ps(t, _mm512_set1_ps(e->bias ? e->bias[r0 + i] : 0.0f));
                 if (e->res) t = _mm512_add_ps(t, _mm512_loadu_ps(e->res + (size_t)(r0 + i) * e->rs + j0 + 16 * v));
+                if (up) {
+                    const float *ui = up + (size_t)i * e->us;
+                    __m256 lo = gemm_up8_load(&uq[v][0], ui), hi = gemm_up8_load(&uq[v][1], ui);
+                    t = _mm512_add_ps(t, _mm512_castpd_ps(_mm512_insertf64x4(
+                                             _mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1)));
+                }
                 if (e->relu) t = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(t, zero, _CMP_NLT_UQ), t);
             }
             _mm512_storeu_ps(ci + 16 * v, t);

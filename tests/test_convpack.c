@@ -436,11 +436,12 @@ static void test_gemm_inplace_b(void)
 /* The epilogue's 2x upsample (oct__gemm_epi.up: OctConv's L->H path added in the tile
  * stores) against the same product with bias and residual in its epilogue, then the
  * upsample and ReLU added in a plain loop: v + up[(y / 2) (uw / 2) + x / 2], then
- * v < 0 ? 0 : v -- the same float operations in the same order, so memcmp. On the AVX2
- * kernel (whole tiles, edges of rows, narrow last strips; each also turned off, B in
- * place, packed per block and packed once) and the scalar one; blocks that start on an
- * odd plane row, mid-row, and 8 pixels that cross one or two plane rows. AVX-512 kernels
- * never take it (oct__gemm_epi). */
+ * v < 0 ? 0 : v -- the same float operations in the same order, so memcmp. On the
+ * AVX-512 kernels (whole 32-column tiles, 16-column last strips, the rest through the
+ * tile and the scalar epilogue), the AVX2 one (whole tiles, edges of rows, narrow last
+ * strips; each also turned off, B in place, packed per block and packed once) and the
+ * scalar one; blocks that start on an odd plane row, mid-row, and 8 pixels that cross
+ * one or two plane rows. */
 static void test_gemm_up(void)
 {
     static const int dims[][8] = {
@@ -453,12 +454,12 @@ static void test_gemm_up(void)
         {7, 0, 7, 18, 54, 23, 5, 23},        /* a narrow last strip of 7 */
         {12, 0, 12, 10, 0, 60, 300, 60},     /* two K blocks; a last strip of 12 across a row */
     };
-    static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_SCALAR};
+    static const int isas[] = {OCT__GEMM_AVX512, OCT__GEMM_AVX2, OCT__GEMM_SCALAR};
     rng_t rng = {4242};
     for (size_t q = 0; q < sizeof isas / sizeof isas[0]; q++) {
         int isa = isas[q], mr = oct__sgemm_mr(isa);
         if (!oct__sgemm_supported(isa)) {
-            printf("(no AVX2: its epilogue does not run) ");
+            printf("(no %s: its epilogue does not run) ", isa == OCT__GEMM_AVX2 ? "AVX2" : "AVX-512");
             continue;
         }
         for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
