@@ -1227,14 +1227,22 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * (25x25 and up) with 16 channels or more each way, where at most a fifth of the
  * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 256
  * channels or more each way, where at most a quarter do (14x14: 196 of 256); everything
- * else stays on F(2x2). */
+ * else stays on F(2x2). That 256 is a tuning parameter (oct__cpu_tune.wino4_min; `octcl
+ * tune` tries 64 and 16), as the 16x16 planes' answer differs by CPU and batch: on an
+ * AMD EPYC Zen 4 (AVX-512, 1 MiB L2), two threads, passes alternated in one process
+ * (bench/env_ab.py), minima of 40, OctNetMini with F(4x4) from 16 channels against 256:
+ * batch 8 1.10x (alpha 0.25), 1.10x (0.5), 1.25x (0.75) the whole pass; batch 1 0.91x,
+ * 0.99x, 1.16x; Oct-ResNet-50 alpha 0.5 from 64, batch 1: its 14x14 128-channel layers
+ * 1.16-1.31x, the 7x7 pairs after them 0.91-0.95x, the sum of the 3x3 layers 1.00x. The
+ * tile never follows the batch (cpu__wino_on), so a tuned file picks one answer for
+ * every batch: `octcl tune --shapes` says which batch to time. */
 static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int wo)
 {
     if (st->wino_tile > 0) return st->wino_tile;
     size_t per = oct__wino_tiles(4, ho, wo), hw = (size_t)ho * wo;
     int mn = ci < co ? ci : co;
     if (per >= 49 && mn >= 16 && 16 * per * 4 <= hw * 5) return 4;
-    if (per >= 16 && mn >= 256 && 16 * per * 3 <= hw * 4) return 4;
+    if (per >= 16 && mn >= st->tune.wino4_min && 16 * per * 3 <= hw * 4) return 4; /* tuned (256) */
     return 2;
 }
 

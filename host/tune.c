@@ -12,7 +12,8 @@
  *    "default_ms": 1.2, "tuned_ms": 1.0,
  *    "params": {"tiles": [TM, TN, TK, RM, RN, WGLOBAL]}                       (opencl)
  *    "params": {"band_kfloats": B, "min_cols": C, "chunks": K, "gemm": "avx512",
- *               "kc": KC, "mc": MC, "nc": NC}}                                   (cpu)
+ *               "kc": KC, "mc": MC, "nc": NC, "wino4_min": W}}                   (cpu)
+ * (A cpu file without "wino4_min", written before it was tuned, keeps its default.)
  */
 #include "tune.h"
 #include "gemm.h"
@@ -92,6 +93,7 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
     t->chunks = 8;
     t->gemm_isa = -1;
     t->kc = 256, t->mc = 96, t->nc = 256;
+    t->wino4_min = 256;
 }
 
 static const char *oct__isa_name(int isa)
@@ -104,8 +106,8 @@ static const char *oct__isa_name(int isa)
 
 void oct__cpu_tune_text(const oct__cpu_tune *t, char *buf, size_t len)
 {
-    snprintf(buf, len, "band %dK floats, %d cols, %d chunks/thread, gemm %s %d/%d/%d", t->band_kfloats, t->min_cols,
-             t->chunks, oct__isa_name(t->gemm_isa), t->kc, t->mc, t->nc);
+    snprintf(buf, len, "band %dK floats, %d cols, %d chunks/thread, gemm %s %d/%d/%d, F(4x4) small planes from %d ch",
+             t->band_kfloats, t->min_cols, t->chunks, oct__isa_name(t->gemm_isa), t->kc, t->mc, t->nc, t->wino4_min);
 }
 
 /* Ranges a file's values must fall in (the buffers of gemm.c bound kc, mc, nc). */
@@ -119,6 +121,7 @@ static const char *oct__cpu_tune_check(const oct__cpu_tune *t)
     if (t->kc < 16 || t->kc > 256) return "kc out of range 16..256";
     if (t->mc < 24 || t->mc > 96 || t->mc % 24) return "mc not a multiple of 24 in 24..96";
     if (t->nc < 32 || t->nc > 256 || t->nc % 32) return "nc not a multiple of 32 in 32..256";
+    if (t->wino4_min < 16 || t->wino4_min > 65536) return "wino4_min out of range 16..65536";
     return NULL;
 }
 
@@ -334,6 +337,9 @@ static int oct__tune_read(const char *path, const char *backend, const char *key
             !oct__json_int(params, "kc", 1, 1 << 20, &c.kc) || !oct__json_int(params, "mc", 1, 1 << 20, &c.mc) ||
             !oct__json_int(params, "nc", 1, 1 << 20, &c.nc) || !cJSON_IsString(g))
             bad = "params lack a cpu parameter";
+        else if (cJSON_HasObjectItem(params, "wino4_min") &&
+                 !oct__json_int(params, "wino4_min", 1, 1 << 20, &c.wino4_min))
+            bad = "params.wino4_min is not an integer";
         else {
             int named = oct__sgemm_isa_named(g->valuestring);
             c.gemm_isa = named >= 0 ? named : strcmp(g->valuestring, "auto") == 0 ? -1 : -2;
@@ -670,7 +676,7 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
     *tried = 1;
     if (!isfinite(*default_ms)) return oct__fail(OCT_ERR_NOT_READY, "oct_tune: the default cpu parameters do not run");
     static const int bands[] = {96, 384}, cols[] = {512, 2048}, chunks[] = {4, 16}, kcs[] = {128}, mcs[] = {48},
-                     ncs[] = {128};
+                     ncs[] = {128}, wino4[] = {64, 16};
     struct {
         const char *name;
         int *field;
@@ -683,6 +689,7 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
         {"kc", &v.cpu.kc, kcs, 1},
         {"mc", &v.cpu.mc, mcs, 1},
         {"nc", &v.cpu.nc, ncs, 1},
+        {"wino4_min", &v.cpu.wino4_min, wino4, 2},
     };
     int isas[2], nisa = 0;
     if (!getenv("OCTCL_GEMM")) {
@@ -764,7 +771,8 @@ static oct_status oct__tune_store(const oct__tuner *tu, const char *path, const 
              cJSON_AddNumberToObject(params, "chunks", cpu->chunks) &&
              cJSON_AddStringToObject(params, "gemm", oct__isa_name(cpu->gemm_isa)) &&
              cJSON_AddNumberToObject(params, "kc", cpu->kc) && cJSON_AddNumberToObject(params, "mc", cpu->mc) &&
-             cJSON_AddNumberToObject(params, "nc", cpu->nc);
+             cJSON_AddNumberToObject(params, "nc", cpu->nc) &&
+             cJSON_AddNumberToObject(params, "wino4_min", cpu->wino4_min);
     }
     if (!ok || !(text = cJSON_Print(root))) goto oom;
     char dir[OCT__TUNE_PATH];

@@ -104,12 +104,17 @@ static void test_cpu_extremes(void)
         const char *json, *shown;
     } cases[] = {
         {"\"params\": {\"band_kfloats\": 8, \"min_cols\": 64, \"chunks\": 1, \"gemm\": \"scalar\", \"kc\": 16, "
-         "\"mc\": 24, \"nc\": 32}",
-         "band 8K floats, 64 cols, 1 chunks/thread, gemm scalar 16/24/32"},
+         "\"mc\": 24, \"nc\": 32, \"wino4_min\": 16}",
+         "band 8K floats, 64 cols, 1 chunks/thread, gemm scalar 16/24/32, F(4x4) small planes from 16 ch"},
         {"\"params\": {\"band_kfloats\": 4096, \"min_cols\": 65536, \"chunks\": 64, \"gemm\": \"auto\", \"kc\": 256, "
-         "\"mc\": 96, \"nc\": 256}",
-         "band 4096K floats, 65536 cols, 64 chunks/thread, gemm auto 256/96/256"},
+         "\"mc\": 96, \"nc\": 256, \"wino4_min\": 65536}",
+         "band 4096K floats, 65536 cols, 64 chunks/thread, gemm auto 256/96/256, F(4x4) small planes from 65536 ch"},
+        /* A file from before wino4_min was tuned: its default. */
+        {"\"params\": {\"band_kfloats\": 96, \"min_cols\": 512, \"chunks\": 4, \"gemm\": \"auto\", \"kc\": 128, "
+         "\"mc\": 48, \"nc\": 128}",
+         "band 96K floats, 512 cols, 4 chunks/thread, gemm auto 128/48/128, F(4x4) small planes from 256 ch"},
     };
+    long long macs[3] = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         FILE *o = fopen(file, "w");
         CU_ASSERT_FATAL(o != NULL);
@@ -125,6 +130,8 @@ static void test_cpu_extremes(void)
         CU_ASSERT_EQUAL(tuned, 1);
         if (!strstr(shown, cases[i].shown)) printf("\n    tuning: %s\n    want: %s", shown, cases[i].shown);
         CU_ASSERT(strstr(shown, cases[i].shown) != NULL);
+        long long before = 0, after = 0;
+        CU_ASSERT_EQUAL(oct_context_macs_executed(cpu, &before), OCT_OK);
         for (int a = 0; a < 2; a++) {
             double alpha = a ? 0.5 : 0.0;
             CU_ASSERT_EQUAL_FATAL(oct_model_create_random(cpu, 3, 10, alpha, 3, &mc), OCT_OK);
@@ -140,9 +147,17 @@ static void test_cpu_extremes(void)
             oct_model_free(mc);
             oct_model_free(mr);
         }
+        CU_ASSERT_EQUAL(oct_context_macs_executed(cpu, &after), OCT_OK);
+        macs[i] = after - before;
         oct_context_free(cpu);
         oct_context_free(ref);
     }
+    /* wino4_min runs: from 16 channels the 21x30 high band's 3x3 layers (48 F(4x4) tiles,
+     * the small-plane rule) take F(4x4), 36 multiply-adds per 16 outputs against F(2x2)'s
+     * 64; from 65536 (and the default 256) none does. */
+    printf("\n    MACs executed: wino4_min 16 %lld, 65536 %lld, 256 %lld ", macs[0], macs[1], macs[2]);
+    CU_ASSERT(macs[0] > 0 && macs[0] < macs[1]);
+    CU_ASSERT_EQUAL(macs[1], macs[2]);
     remove(file);
     rmdir(dir);
     unsetenv("OCTCL_CACHE_DIR");

@@ -78,8 +78,9 @@ cp "$FILE" "$SCRATCH/good.json"
 if [ "$DEV" = cpu ]; then
     sed -e 's/"band_kfloats":[^,]*,/"band_kfloats": 24,/' -e 's/"min_cols":[^,]*,/"min_cols": 128,/' \
         -e 's/"chunks":[^,]*,/"chunks": 3,/' -e 's/"kc":[^,]*,/"kc": 40,/' -e 's/"mc":[^,]*,/"mc": 24,/' \
-        -e 's/"nc":[^,}]*/"nc": 64/' -e 's/"gemm":[^,]*,/"gemm": "scalar",/' "$SCRATCH/good.json" >"$FILE"
-    WANT='band 24K floats, 128 cols, 3 chunks/thread, gemm scalar 40/24/64'
+        -e 's/"nc":[^,}]*/"nc": 64/' -e 's/"gemm":[^,]*,/"gemm": "scalar",/' \
+        -e 's/"wino4_min":[^,}]*/"wino4_min": 48/' "$SCRATCH/good.json" >"$FILE"
+    WANT='band 24K floats, 128 cols, 3 chunks/thread, gemm scalar 40/24/64, F(4x4) small planes from 48 ch'
 else
     # PoCL: the "small" set (32,32,16,4,4,0), not the cpu device's default.
     sed -e 's/"tiles":[[:space:]]*\[[0-9, ]*\]/"tiles": [32,32,16,4,4,0]/' "$SCRATCH/good.json" >"$FILE"
@@ -114,6 +115,10 @@ ignored 'other format' 'not an "octcl-tune 1" file'
 if [ "$DEV" = cpu ]; then
     sed -e 's/"band_kfloats":[^,]*,/"band_kfloats": 100000,/' "$SCRATCH/good.json" >"$FILE"
     ignored 'out of range' 'band_kfloats out of range'
+    sed -e 's/"wino4_min":[^,}]*/"wino4_min": 8/' "$SCRATCH/good.json" >"$FILE"
+    ignored 'wino4_min out of range' 'wino4_min out of range'
+    sed -e 's/"wino4_min":[^,}]*/"wino4_min": "many"/' "$SCRATCH/good.json" >"$FILE"
+    ignored 'wino4_min not a number' 'params.wino4_min is not an integer'
 else
     sed -e 's/"tiles":[[:space:]]*\[[0-9, ]*\]/"tiles": [64,16,32,16]/' "$SCRATCH/good.json" >"$FILE"
     ignored 'short tiles' 'params.tiles is not 6 numbers'
