@@ -76,11 +76,10 @@ void oct__sgemm_apacked(int isa, int m0, int m1, int m, int n, int k, const floa
  * C's row (row 0 = A's row m0), res (C's shape, row stride rs) likewise; each part may be
  * off (NULL, relu 0); epi NULL is oct__sgemm_apacked.
  *
- * up: C's rows are planes of
- * uw-wide rows (uw even, 8 or more; up0 even), C's column j their pixel up0 + j;
- * up2x[r, j] is the nearest 2x upsample of row r's half-size plane at up + r us (uw / 2
- * wide): the value at (y / 2, x / 2) for the pixel (y, x) -- OctConv's L->H path added in
- * the store. */
+ * up (every kernel): C's rows are planes of uw-wide rows (uw even, 8 or more; up0 even),
+ * C's column j their pixel up0 + j; up2x[r, j] is the nearest 2x upsample of row r's
+ * half-size plane at up + r us (uw / 2 wide): the value at (y / 2, x / 2) for the pixel
+ * (y, x) -- OctConv's L->H path added in the store. */
 typedef struct {
     const float *bias;
     const float *res;
