@@ -5,8 +5,8 @@
 
     bench/onnx_bench.py [--nets oct_resnet50:0:224x224,oct_resnet50:0.5:224x224,...]
                         [--batch 1,8] [--threads 2] [--repeat 20] [--warmup 3] [--rounds 1]
-                        [--engines ort,pytorch,octcl] [--octcl build/octcl] [--work DIR]
-                        [--venv DIR] [--json FILE] [--png FILE]
+                        [--engines ort,pytorch,octcl] [--octcl build/octcl] [--octcl-tune]
+                        [--work DIR] [--venv DIR] [--json FILE] [--png FILE]
     bench/onnx_bench.py --from-json FILE [--png FILE]     table (and plot) of earlier rows
 
 For each network NAME:ALPHA:HxW[:WIDTH] (python/make_onnx.py's names; default: Oct-ResNet-50
@@ -26,7 +26,13 @@ engines
            eval() under torch.inference_mode(), torch.set_num_threads(--threads)
   octcl    `OCTCL --octcl bench --model F.onnx --batch B --device cpu --repeat R --warmup W
            --json -` with OCTCL_THREADS=--threads; its ms_min / ms_median.  When that fails
-           (the option is new) the row says why and carries no time.
+           (the option is new) the row says why and carries no time.  With --octcl-tune,
+           `octcl tune --device cpu --model F --shapes BxHxW` first runs once per (network,
+           batch), before any row is timed, into its own tuning folder (OCTCL_CACHE_DIR=
+           WORK/tune/<model>_b<B>), and that row's octcl children run with it: the
+           parameters tuned for that CPU, thread count, model and batch (the tuner's time
+           is the row's tune_s, not part of its passes; the row's tuning field says what
+           ran).  onnxruntime and PyTorch have no such step on the CPU.
 
 Rows (a JSON array, --json, default WORK/onnx_bench.json): engine, engine_version, net,
 alpha, batch, size, min_ms, median_ms, images_per_second, macs (per image, forward hooks
@@ -227,9 +233,35 @@ def parse_nets(text):
     return nets
 
 
+def octcl_tune_dir(a, f, batch):
+    """The tuning folder of (model file f, batch) under --octcl-tune, else None."""
+    if not a.octcl_tune:
+        return None
+    return os.path.join(a.work, 'tune', os.path.splitext(os.path.basename(f))[0] + f'_b{batch}')
+
+
+def octcl_tune(a, f, batch, size):
+    """`octcl tune` for (f, batch) into its folder: (seconds, None) or (seconds, error)."""
+    d = octcl_tune_dir(a, f, batch)
+    subprocess.run(['rm', '-rf', d], check=True)
+    os.makedirs(d)
+    env = dict(os.environ, OCTCL_THREADS=str(a.threads), OCTCL_CACHE_DIR=d)
+    cmd = [a.octcl, 'tune', '--device', 'cpu', '--model', f, '--shapes', f'{batch}x{size[0]}x{size[1]}',
+           '--repeat', str(max(1, min(10, a.repeat))), '--quiet']
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=env, text=True, capture_output=True)
+    dt = time.monotonic() - t0
+    if p.returncode != 0:
+        return dt, f'octcl tune exit {p.returncode}: ' + (p.stderr.strip().splitlines() or ['(no message)'])[-1]
+    return dt, None
+
+
 def octcl_row(a, f, batch, env):
     cmd = [a.octcl, 'bench', '--model', f, '--batch', str(batch), '--device', 'cpu', '--repeat', str(a.repeat),
            '--warmup', str(a.warmup), '--json', '-']
+    d = octcl_tune_dir(a, f, batch)
+    if d:
+        env = dict(env, OCTCL_CACHE_DIR=d)
     rc, out, err, peak = run_child(cmd, env)
     row = dict(peak_rss_mb=peak, base_rss_mb=None, engine_version=None, min_ms=None, median_ms=None)
     if rc != 0:
@@ -241,7 +273,7 @@ def octcl_row(a, f, batch, env):
         r = next(r for r in rows if int(r.get('batch', batch)) == batch)
         row.update(min_ms=float(r['ms_min']), median_ms=float(r['ms_median']),
                    engine_version=f"octcl {r.get('octcl_version')}",
-                   macs_executed=r.get('macs_executed_per_image'))
+                   macs_executed=r.get('macs_executed_per_image'), tuning=r.get('tuning'))
     except (ValueError, KeyError, StopIteration, TypeError) as e:
         row['error'] = f'octcl bench output not understood ({type(e).__name__}: {e}): {out[:200]!r}'
     return row
@@ -327,6 +359,9 @@ def table(rows):
                  'realised = (t at alpha 0 / t) / (MACs at alpha 0 / MACs), same engine and batch'
                  + (' (the model\'s MACs; "octcl GMACs executed" counts the multiply-adds octcl ran, '
                     'fewer where Winograd serves 3x3 layers).' if executed else '.'))
+    if any(r.get('tune_s') is not None for r in rows if r['engine'] == 'octcl'):
+        lines.append('octcl: tuned for each row first (`octcl tune --shapes BxHxW`, --octcl-tune); '
+                     'each row\'s JSON "tuning" says what ran.')
     return '\n'.join(lines)
 
 
@@ -391,6 +426,8 @@ def main(argv):
                     help='children per engine, alternated; each engine keeps its best (default 1)')
     ap.add_argument('--engines', default='ort,pytorch,octcl', help='subset of ort,pytorch,octcl')
     ap.add_argument('--octcl', help='the octcl binary (no octcl rows without it)')
+    ap.add_argument('--octcl-tune', action='store_true',
+                    help='run `octcl tune` once per (network, batch) first; octcl rows run its winners')
     ap.add_argument('--seed', type=int, default=1234)
     ap.add_argument('--work', default=os.path.join(ROOT, 'build', 'onnx-bench'),
                     help='models, venv and results (default %(default)s)')
@@ -468,6 +505,14 @@ def main(argv):
     # Round after round over every row (not a row's rounds back to back), so a spell in
     # which the VM loses a core hits one round of many rows instead of every round of one
     # row, and a row and its alpha-0 row (realised) are sampled across the same minutes.
+    tuned = {}
+    if a.octcl_tune and a.octcl and 'octcl' in engines:
+        for n, meta, f, state in prepared:
+            for b in batches:
+                tuned[(f, b)] = octcl_tune(a, f, b, n['size'])
+                dt, err = tuned[(f, b)]
+                print(f"  octcl tune {os.path.basename(f)} b={b}: {dt:.1f} s" + (f' -- {err}' if err else ''),
+                      file=sys.stderr)
     best = {}
     for rnd in range(a.rounds):
         for i, (n, meta, f, state) in enumerate(prepared):
@@ -476,6 +521,10 @@ def main(argv):
                     row = measure(a, e, n, meta, f, state, b, cpu, ort_py)
                     if row is None:
                         continue
+                    if e == 'octcl' and (f, b) in tuned:
+                        row['tune_s'], err = tuned[(f, b)]
+                        if err and not row['error']:
+                            row['error'], row['min_ms'], row['peak_rss_mb'] = err, None, None
                     t = f"{row['min_ms']:9.2f} ms (median {row['median_ms']:.2f})" if row.get('min_ms') else \
                         f"   -- {row['error']}"
                     pk = f"{row['peak_rss_mb']:.0f} MB" if row.get('peak_rss_mb') else '--'

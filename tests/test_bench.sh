@@ -228,6 +228,29 @@ PY
         [ "$RC" -ne 0 ] && grep -q 'expected VAR=VALUE' "$ERR" || fail "env_ab.py took --b without VAR=VALUE (rc $RC)"
         pass
     fi
+    # bench/onnx_bench.py, octcl alone (no onnxruntime venv), with --octcl-tune: the row
+    # was timed with the tuning file that `octcl tune --shapes 2x16x16` wrote into the
+    # row's own folder, and says so; without the flag, that folder is not used.
+    for tune in --octcl-tune ""; do
+        LAST="bench/onnx_bench.py --engines octcl $tune"
+        /usr/bin/python3 "$SRC_DIR/bench/onnx_bench.py" --engines octcl --nets octnetmini:0.5:16x16 --batch 2 \
+            --repeat 1 --warmup 0 --threads 1 --octcl "$OCTCL" $tune --work "$SCRATCH/onnx-bench" \
+            --json "$SCRATCH/ob.json" >"$OUT" 2>"$ERR"
+        RC=$?
+        expect_rc 0
+        /usr/bin/python3 - "$SCRATCH/ob.json" "$SCRATCH/onnx-bench/tune/" "$tune" <<'PY' || fail "onnx_bench.py $tune: ob.json"
+import json, sys
+rows, folder, tuned = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3] != ""
+assert len(rows) == 1 and rows[0]["engine"] == "octcl" and not rows[0]["error"], rows
+r = rows[0]
+assert r["min_ms"] > 0 and r["batch"] == 2, r
+if tuned:
+    assert r["tune_s"] > 0 and r["tuning"].startswith("tuned (" + folder + "octnetmini_a0.5_16x16_b2/"), r
+else:
+    assert "tune_s" not in r and folder not in r["tuning"], r
+PY
+        pass
+    done
     LAST="bench/layer_ab.py --conv 2:4:6:7"
     /usr/bin/python3 "$SRC_DIR/bench/layer_ab.py" --conv 2:4:6:7 --octcl "$OCTCL" >"$OUT" 2>"$ERR"
     RC=$?
