@@ -24,6 +24,8 @@
 #define SMALL_NC 32
 #define MR_MAX 8
 #define NR_MAX 32
+/* apacked_direct's row-strip order: the B panel (k x columns) it keeps in L2. */
+#define GEMM_ROWS_FLOATS (64 * 1024)
 
 
 /* ------------------------------------------------------------------------------------ */
@@ -99,21 +101,49 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
     return _mm256_blendv_ps(va, vb, u->sel);
 }
 
+/* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
+ * lines of R rows `ahead` floats to the right of column j0 (the tile after next), fetched
+ * while this tile sums. */
+#define GEMM_AHEAD_AVX2 32
+#define GEMM_AHEAD_AVX512 64
+__attribute__((always_inline)) static inline void gemm_prefetch_along(int R, size_t ahead, const float *c, size_t ldc,
+                                                                      const oct__gemm_epi *e, int r0, size_t j0)
+{
+    size_t uoff = 0;
+    const float *up = e && e->up ? e->up + (size_t)r0 * e->us : NULL;
+    if (up) {
+        size_t q = e->up0 + j0 + ahead, uw = (size_t)e->uw;
+        uoff = q / uw / 2 * (uw / 2) + q % uw / 2;
+    }
+    for (int i = 0; i < R; i++) {
+        OCT__PREFETCH16(c, ((size_t)i * ldc + ahead) * sizeof(float));
+        if (ahead > 16) OCT__PREFETCH16(c, ((size_t)i * ldc + ahead + 16) * sizeof(float));
+        if (e && e->res) {
+            OCT__PREFETCH16(e->res, ((size_t)(r0 + i) * e->rs + j0 + ahead) * sizeof(float));
+            if (ahead > 16) OCT__PREFETCH16(e->res, ((size_t)(r0 + i) * e->rs + j0 + ahead + 16) * sizeof(float));
+        }
+        if (up) _mm_prefetch((const char *)(up + (size_t)i * e->us + uoff), _MM_HINT_T0);
+    }
+}
+
 /* 6 rows x 16 columns: kernel_avx512_rows below for AVX2 + FMA (the same operations,
  * ReLU as max(0, v), which keeps a NaN or a -0 as v < 0 ? 0 : v does).
  *
  * Prefetches, for AVX2-only CPUs (measured on an AMD EPYC Zen 3, family 25 model 1, one
- * thread): the callers run the tiles of one column strip down the rows, so the C rows
- * (and the residual's) of the next tile, 6 rows on, are fetched while this one sums --
+ * thread; along = 0): the callers ran the tiles of one column strip down the rows, so
+ * the C rows (and the residual's) of the next tile, 6 rows on, are fetched while this one sums --
  * in a 1x1 convolution each C row is a plane ldc floats from the next, a stream no
  * hardware prefetcher follows, and with few terms (K = 64) the misses on C and the
  * residual were half the time; and with B read in place (!packed) the next strip's
  * segment of each B row (16 floats on) is fetched as this one is read. A 1x1 layer
  * 64 -> 256 on 56x56 with residual and ReLU went from 52 to 65-67 GFLOP/s, Oct-ResNet-50's
- * 1x1 layers from 66.8 to 57.3 ms in all (sum of per-layer minima, alpha 0, batch 1). */
+ * 1x1 layers from 66.8 to 57.3 ms in all (sum of per-layer minima, alpha 0, batch 1).
+ * With along = 1 (apacked_direct's strips of rows) the same rows' lines ahead along
+ * each row are fetched instead (gemm_prefetch_along): on a Zen 4 with this kernel forced,
+ * within 0.2% of the rows-down prefetch over Oct-ResNet-50 alpha 0.5 batch 8. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-kernel_avx2_rows_r(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
-                   size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
+kernel_avx2_rows_r(const int R, const int packed, const int along, int kc, const float *a, const float *b, size_t ldb,
+                   float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m256 c0[6], c1[6];
     gemm_up8 u0 = {0}, u1 = {0};
@@ -123,11 +153,14 @@ kernel_avx2_rows_r(const int R, const int packed, int kc, const float *a, const 
         gemm_up8_at(&u1, e->up0 + j0 + 8, e->uw);
     }
     OCT__UNROLL for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm256_setzero_ps();
-    OCT__UNROLL for (int i = 0; i < R; i++) {
-        OCT__PREFETCH16(c, (size_t)(i + 6) * ldc * sizeof(float));
-        if (e && e->res) OCT__PREFETCH16(e->res, ((size_t)(r0 + i + 6) * e->rs + j0) * sizeof(float));
-        if (up) _mm_prefetch((const char *)(up + (size_t)(i + 6) * e->us + u0.oa), _MM_HINT_T0);
-    }
+    if (along)
+        gemm_prefetch_along(R, GEMM_AHEAD_AVX2, c, ldc, e, r0, j0);
+    else
+        OCT__UNROLL for (int i = 0; i < R; i++) {
+            OCT__PREFETCH16(c, (size_t)(i + 6) * ldc * sizeof(float));
+            if (e && e->res) OCT__PREFETCH16(e->res, ((size_t)(r0 + i + 6) * e->rs + j0) * sizeof(float));
+            if (up) _mm_prefetch((const char *)(up + (size_t)(i + 6) * e->us + u0.oa), _MM_HINT_T0);
+        }
     for (int p = 0; p < kc; p++, a += 6, b += packed ? 16 : ldb) {
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
         __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
@@ -174,7 +207,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void
 kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
                  const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx2_rows_r(6, packed, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(6, packed, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* The first rows (1..5) of a 6-row a-panel (a strip's last rows past m are zeros) on rows
@@ -189,11 +222,11 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_edge(int rows, int k
                                                                   const oct__gemm_epi *e, int r0, size_t j0)
 {
     switch (rows) {
-    case 1: kernel_avx2_rows_r(1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 2: kernel_avx2_rows_r(2, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 3: kernel_avx2_rows_r(3, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 4: kernel_avx2_rows_r(4, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    default: kernel_avx2_rows_r(5, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 1: kernel_avx2_rows_r(1, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 2: kernel_avx2_rows_r(2, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 3: kernel_avx2_rows_r(3, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 4: kernel_avx2_rows_r(4, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    default: kernel_avx2_rows_r(5, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
     }
 }
 
@@ -209,6 +242,14 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const fl
                                                                  const oct__gemm_epi *e, int r0, size_t j0)
 {
     kernel_avx2_rows(0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+
+/* kernel_avx2_ldb for tiles run along rows (gemm_prefetch_along). */
+__attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_along(int kc, const float *a, const float *b,
+                                                                       size_t ldb, float *c, size_t ldc, int add,
+                                                                       const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx2_rows_r(6, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* A narrow edge strip, C <= 8 of the b-panel's columns (kc, nr: packed, zero past C),
@@ -316,9 +357,11 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const flo
  * on the same values, without storing C and reading it back; the 2x upsample (e->up)
  * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_rows_w(const int R, const int W, const int packed, int kc, const float *a, const float *b, size_t ldb,
-                     float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
+kernel_avx512_rows_w(const int R, const int W, const int packed, const int along, int kc, const float *a,
+                     const float *b, size_t ldb, float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0,
+                     size_t j0)
 {
+    if (along) gemm_prefetch_along(R, GEMM_AHEAD_AVX512, c, ldc, e, r0, j0);
     __m512 acc[8][2];
     gemm_up8 uq[2][2] = {{{0}}}; /* [vector][8-pixel half] */
     const float *up = e && e->up ? e->up + (size_t)r0 * e->us : NULL;
@@ -364,7 +407,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void
 kernel_avx512_rows(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
                    size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx512_rows_w(R, 2, packed, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx512_rows_w(R, 2, packed, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
@@ -391,7 +434,14 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb16(int kc, const
                                                                     size_t ldb, float *c, size_t ldc, int add,
                                                                     const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx512_rows_w(8, 1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx512_rows_w(8, 1, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+/* kernel_avx512_ldb for tiles run along rows (gemm_prefetch_along). */
+__attribute__((target("avx512f"))) static void kernel_avx512_ldb_along(int kc, const float *a, const float *b,
+                                                                        size_t ldb, float *c, size_t ldc, int add,
+                                                                        const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows_w(8, 2, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 #define OCT__GEMM_HAVE_LDB 1
 #endif
@@ -467,6 +517,11 @@ void oct__sgemm_narrow(int on) { gemm_switch_force(&gemm_narrow_sw, on); }
 static gemm_switch gemm_edge_sw = {1, -1};
 void oct__sgemm_edge(int on) { gemm_switch_force(&gemm_edge_sw, on); }
 
+/* $OCTCL_GEMM_ROWS=0: apacked_direct's column strips outermost for one K block too (see
+ * gemm_rows_ok; oct__sgemm_rows). */
+static gemm_switch gemm_rows_sw = {1, -1};
+void oct__sgemm_rows(int on) { gemm_switch_force(&gemm_rows_sw, on); }
+
 int oct__sgemm_isa_named(const char *name)
 {
     if (!name) return -1;
@@ -490,6 +545,8 @@ static void gemm_choose(void)
     gemm_narrow_sw.env = !(nw && strcmp(nw, "0") == 0);
     const char *ed = getenv("OCTCL_GEMM_EDGE");
     gemm_edge_sw.env = !(ed && strcmp(ed, "0") == 0);
+    const char *rw = getenv("OCTCL_GEMM_ROWS");
+    gemm_rows_sw.env = !(rw && strcmp(rw, "0") == 0);
 }
 
 int oct__sgemm_force(int isa)
@@ -600,6 +657,10 @@ int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
 /* Whether the AVX2 packed-weight GEMM computes an edge tile of rows (fewer than 6) on
  * those rows alone (kernel_avx2_edge): yes unless $OCTCL_GEMM_EDGE=0 or oct__sgemm_edge(0). */
 static int gemm_edge_ok(void) { return gemm_switch_on(&gemm_edge_sw); }
+
+/* Whether apacked_direct runs a product of one K block in strips of rows across panels
+ * of columns (yes unless $OCTCL_GEMM_ROWS=0; oct__sgemm_rows overrides it). */
+static int gemm_rows_ok(void) { return gemm_switch_on(&gemm_rows_sw); }
 
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
@@ -886,13 +947,60 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
     const int avx512 = isa == OCT__GEMM_AVX512, mr = avx512 ? 8 : 6, nr = avx512 ? 32 : 16;
     const int mrnd = (m + mr - 1) / mr * mr;
     gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : kernel_avx2_ldb;
+    gemm_ldb_kernel along = avx512 ? kernel_avx512_ldb_along : kernel_avx2_ldb_along;
     oct__gemm_epi_fn ef = epi_of(isa);
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
     _Alignas(64) float small_b[KC * NR_MAX];
     _Alignas(64) float tile[MR_MAX * NR_MAX];
     float *edge = bufs ? bufs->b : small_b;
     int mcb = gemm_mc;
-    for (int js = 0; js < n; js += nr) {
+    int jfull = 0; /* columns [0, jfull) already done by the row-strip order below */
+    if (gemm_rows_ok()) {
+        /* Per K block, whole strips of mr rows, each across a panel of B's columns that
+         * stays in L2 (kc * cols <= GEMM_ROWS_FLOATS), so C, the residual and the
+         * upsample are read and written in runs along each row (prefetched along it,
+         * gemm_prefetch_along) rather than a piece of nr floats of every row of the
+         * block in turn: a 1x1 layer's block is up to 1024 columns of 32-256 rows, and
+         * each row of C is a plane apart, so the column order kept 3 x mr streams of
+         * 128 bytes that no hardware prefetcher follows. AMD EPYC Zen 4 (AVX-512), two
+         * threads, Oct-ResNet-50, sums of per-layer minima over 6 processes alternated
+         * ABBA: alpha 0.5 batch 8, the H->H 1x1 layers on 56x56 17.46 -> 11.36 ms, on
+         * 28x28 18.30 -> 13.10, the low band's 28x28 pairs 3.83 -> 2.51 (the along
+         * prefetch a further 3% on the whole pass); alpha 0 batch 8, 56x56 1x1 layers
+         * 42.98 -> 38.64 ms, 28x28 49.11 -> 46.77; layers of several K blocks (14x14,
+         * 7x7) within 1%. The AVX2 kernel (OCTCL_GEMM=avx2 on that CPU): 56x56 H->H
+         * 9.97 -> 9.07 ms, the pass 176.9 -> 175.0 ms; not measured on an AVX2-only
+         * CPU. $OCTCL_GEMM_ROWS=0 keeps the column order. */
+        int kb = k < KC ? k : KC, pw = GEMM_ROWS_FLOATS / kb / nr * nr;
+        if (pw < nr) pw = nr;
+        jfull = n / nr * nr;
+        for (int j0 = 0; j0 < jfull; j0 += pw) {
+            int j1 = jfull - j0 < pw ? jfull : j0 + pw;
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0;
+                const oct__gemm_epi *e = p0 + kc >= k ? epi : NULL;
+                const float *apk = ap + (size_t)p0 * mrnd, *bk = b + (size_t)p0 * ldb;
+                for (int i = m0; i < m1; i += mr) {
+                    const float *apan = apk + (size_t)i * kc;
+                    int rows = m1 - i < mr ? m1 - i : mr;
+                    float *ci = c + (size_t)(i - m0) * ldc;
+                    for (int js = j0; js < j1; js += nr) {
+                        if (rows == mr) {
+                            along(kc, apan, bk + js, (size_t)ldb, ci + js, (size_t)ldc, add, e, i - m0, (size_t)js);
+                        } else if (!avx512 && gemm_edge_ok()) {
+                            kernel_avx2_edge(rows, kc, apan, bk + js, (size_t)ldb, ci + js, (size_t)ldc, add, e,
+                                             i - m0, (size_t)js);
+                        } else {
+                            kern(kc, apan, bk + js, (size_t)ldb, tile, (size_t)nr, 0, NULL, 0, 0);
+                            tile_out(tile, nr, ci + js, (size_t)ldc, rows, nr, add);
+                            if (e) ef(e, i - m0, rows, (size_t)js, nr, ci + js, (size_t)ldc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (int js = jfull; js < n; js += nr) {
         int cols = n - js < nr ? n - js : nr;
         /* A last strip of 16 columns or fewer: AVX-512's 16-column kernel (a 14x14
          * plane's 196 = 6 x 32 + 4 columns ran 7 whole 32-column tiles). */

@@ -359,6 +359,22 @@ static void test_gemm_inplace_b(void)
             oct__sgemm_pack_b(1);
             oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cpk, n, acc, &epi);
             oct__sgemm_pack_b(-1);
+            /* B in place in column strips over all the rows (the row-strip order off): the
+             * same bits. */
+            float *ccol = malloc((size_t)rows * n * sizeof(float));
+            CU_ASSERT_FATAL(ccol != NULL);
+            memcpy(ccol, c0, (size_t)rows * n * sizeof(float));
+            oct__sgemm_pack_b(0);
+            oct__sgemm_rows(0);
+            oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, ccol, n, acc, &epi);
+            oct__sgemm_rows(-1);
+            oct__sgemm_pack_b(-1);
+            if (memcmp(ccol, cin, (size_t)rows * n * sizeof(float)) != 0) {
+                printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: strips of rows differ from column "
+                       "strips\n", isa, m, n, k, m0, m1, ldb, mode);
+                CU_FAIL("B in place: strips of rows differ from column strips");
+            }
+            free(ccol);
             /* AVX2's narrow-strip kernel for the last strip (8 columns or fewer) against the
              * whole 16-column tile: the same bits, B in place and packed. */
             /* And AVX2's edge tiles of rows (fewer than 6) on their rows alone against the
@@ -488,13 +504,15 @@ static void test_gemm_up(void)
                         float v = want[(size_t)i * n + j] + up[(size_t)i * hw + (size_t)(y / 2 * (uw / 2) + x / 2)];
                         want[(size_t)i * n + j] = epi.relu && v < 0.0f ? 0.0f : v;
                     }
-                /* default; narrow strips off; edges of rows off; B packed; B packed once */
-                for (int how = 0; how < 5; how++) {
+                /* default; narrow strips off; edges of rows off; B packed; B in place in
+                 * column strips over all rows (the row-strip order off); B packed once */
+                for (int how = 0; how < 6; how++) {
                     memcpy(got, c0, cn * sizeof(float));
                     if (how == 1) oct__sgemm_narrow(0);
                     if (how == 2) oct__sgemm_edge(0);
                     if (how == 3) oct__sgemm_pack_b(1);
-                    if (how < 4) {
+                    if (how == 4) oct__sgemm_rows(0);
+                    if (how < 5) {
                         oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, got, n, acc, &epi);
                     } else {
                         int nstrips = (n + oct__sgemm_nr(isa) - 1) / oct__sgemm_nr(isa);
@@ -504,7 +522,7 @@ static void test_gemm_up(void)
                         oct__sgemm_apacked_pre(isa, m0, m1, m, n, k, ap, bpk, got, n, acc, &epi);
                         free(bpk);
                     }
-                    oct__sgemm_narrow(-1), oct__sgemm_edge(-1), oct__sgemm_pack_b(-1);
+                    oct__sgemm_narrow(-1), oct__sgemm_edge(-1), oct__sgemm_pack_b(-1), oct__sgemm_rows(-1);
                     if (memcmp(got, want, cn * sizeof(float)) != 0) {
                         printf("\n  gemm isa %d %dx%dx%d rows %d..%d uw %d from %d mode %d how %d: the epilogue's "
                                "upsample differs from the plain loop\n", isa, m, n, k, m0, m1, uw, up0, mode, how);
@@ -605,7 +623,8 @@ int main(void)
     CU_add_test(s, "panels equal the im2col matrix packed", test_panels);
     CU_add_test(s, "conv2d: the same bits as im2col + SGEMM, and the reference", test_conv2d);
     CU_add_test(s, "OCTCL_CPU_IMPLICIT refuses other values", test_switch);
-    CU_add_test(s, "packed-weight GEMM: B in place equals B packed, and a double sum", test_gemm_inplace_b);
+    CU_add_test(s, "packed-weight GEMM: B in place (strips of rows or of columns) equals B packed, and a double sum",
+                test_gemm_inplace_b);
     CU_add_test(s, "packed-weight GEMM: the epilogue's 2x upsample equals a plain loop after it", test_gemm_up);
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
