@@ -525,7 +525,7 @@ void oct__sgemm_narrow(int on) { gemm_switch_force(&gemm_narrow_sw, on); }
 static gemm_switch gemm_edge_sw = {1, -1};
 void oct__sgemm_edge(int on) { gemm_switch_force(&gemm_edge_sw, on); }
 
-/* $OCTCL_GEMM_ROWS=0: apacked_direct's column strips outermost for one K block too (see
+/* $OCTCL_GEMM_ROWS=0: apacked_direct's column strips outermost, as before 2026-12-01 (see
  * gemm_rows_ok; oct__sgemm_rows). */
 static gemm_switch gemm_rows_sw = {1, -1};
 void oct__sgemm_rows(int on) { gemm_switch_force(&gemm_rows_sw, on); }
@@ -666,8 +666,8 @@ int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
  * those rows alone (kernel_avx2_edge): yes unless $OCTCL_GEMM_EDGE=0 or oct__sgemm_edge(0). */
 static int gemm_edge_ok(void) { return gemm_switch_on(&gemm_edge_sw); }
 
-/* Whether apacked_direct runs a product of one K block in strips of rows across panels
- * of columns (yes unless $OCTCL_GEMM_ROWS=0; oct__sgemm_rows overrides it). */
+/* Whether apacked_direct runs each K block in strips of rows across panels of columns
+ * (yes unless $OCTCL_GEMM_ROWS=0; oct__sgemm_rows overrides it). */
 static int gemm_rows_ok(void) { return gemm_switch_on(&gemm_rows_sw); }
 
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),

@@ -38,9 +38,9 @@ void oct__sgemm_narrow(int on);
 /* Test hook: 0 computes the AVX2 packed-weight GEMM's edge tiles of rows (fewer than 6)
  * as whole tiles (as $OCTCL_GEMM_EDGE=0), 1 on their rows alone, -1 back to the environment. */
 void oct__sgemm_edge(int on);
-/* Test hook: 0 runs the in-place-B product of one K block in column strips over all its
- * rows (as $OCTCL_GEMM_ROWS=0), 1 in strips of rows across panels of columns, -1 back to
- * the environment. The sums are the same either way, term for term. */
+/* Test hook: 0 runs the in-place-B product's K blocks in column strips over all the rows
+ * (as $OCTCL_GEMM_ROWS=0), 1 in strips of rows across panels of columns, -1 back to the
+ * environment. The sums are the same either way, term for term. */
 void oct__sgemm_rows(int on);
 /* The widest last strip kernel isa's products run on the narrow-strip kernel (one FMA a
  * column a term): 8 for AVX2 unless that is switched off, else 0 (a whole tile). */
