@@ -78,7 +78,7 @@ static void print_usage(FILE *f)
             "  OCTCL_GEMM_PACK_B 1: the packed-weight GEMM packs B instead of reading it in place (AVX-512)\n"
             "  OCTCL_GEMM_NARROW 0: the AVX2 GEMM's last strip of 8 columns or fewer as a whole 16-column tile\n"
             "  OCTCL_GEMM_EDGE   0: the AVX2 GEMM's last rows (fewer than 6) as a whole 6-row tile\n"
-            "  OCTCL_GEMM_ROWS   0: the packed-weight GEMM (B in place) in column strips over all rows, not strips of rows\n"
+            "  OCTCL_GEMM_ROWS   packed-weight GEMM (B in place): 1 strips of rows, 0 column strips (default: rows on AVX-512)\n"
             "  OCTCL_GEMM        cpu SGEMM kernel: avx512, avx2 or scalar, one the CPU has (testing aid)\n"
             "  OCTCL_FAULT_AT    make the Nth allocation or OpenCL call fail (testing aid)\n"
             "  OMPI_COMM_WORLD_SIZE  set by Open MPI's mpirun: classify and run start MPI and\n"

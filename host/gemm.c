@@ -525,9 +525,9 @@ void oct__sgemm_narrow(int on) { gemm_switch_force(&gemm_narrow_sw, on); }
 static gemm_switch gemm_edge_sw = {1, -1};
 void oct__sgemm_edge(int on) { gemm_switch_force(&gemm_edge_sw, on); }
 
-/* $OCTCL_GEMM_ROWS=0: apacked_direct's column strips outermost, as before 2026-12-01 (see
- * gemm_rows_ok; oct__sgemm_rows). */
-static gemm_switch gemm_rows_sw = {1, -1};
+/* $OCTCL_GEMM_ROWS: 0, apacked_direct's column strips outermost, as before 2026-12-01; 1,
+ * strips of rows; unset, by kernel (see gemm_rows_ok; oct__sgemm_rows). env -1: unset. */
+static gemm_switch gemm_rows_sw = {-1, -1};
 void oct__sgemm_rows(int on) { gemm_switch_force(&gemm_rows_sw, on); }
 
 int oct__sgemm_isa_named(const char *name)
@@ -554,7 +554,7 @@ static void gemm_choose(void)
     const char *ed = getenv("OCTCL_GEMM_EDGE");
     gemm_edge_sw.env = !(ed && strcmp(ed, "0") == 0);
     const char *rw = getenv("OCTCL_GEMM_ROWS");
-    gemm_rows_sw.env = !(rw && strcmp(rw, "0") == 0);
+    gemm_rows_sw.env = rw && strcmp(rw, "0") == 0 ? 0 : rw && strcmp(rw, "1") == 0 ? 1 : -1;
 }
 
 int oct__sgemm_force(int isa)
@@ -666,9 +666,17 @@ int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
  * those rows alone (kernel_avx2_edge): yes unless $OCTCL_GEMM_EDGE=0 or oct__sgemm_edge(0). */
 static int gemm_edge_ok(void) { return gemm_switch_on(&gemm_edge_sw); }
 
-/* Whether apacked_direct runs each K block in strips of rows across panels of columns
- * (yes unless $OCTCL_GEMM_ROWS=0; oct__sgemm_rows overrides it). */
-static int gemm_rows_ok(void) { return gemm_switch_on(&gemm_rows_sw); }
+/* Whether apacked_direct runs each K block in strips of rows across panels of columns:
+ * $OCTCL_GEMM_ROWS (oct__sgemm_rows overrides it), else on the AVX-512 kernel only. The
+ * AVX2 kernel, forced on an AMD EPYC Zen 4 (two threads, Oct-ResNet-50, ABBA minima),
+ * ran even in all: batch 8 alpha 0.5 176.9 -> 175.0 ms, batch 1 alpha 0.5 26.14 -> 26.23,
+ * alpha 0 34.06 -> 34.60 (its 28x28 1x1 layers 0.93x); with no AVX2-only CPU at hand to
+ * measure on, it keeps the order it was tuned with there (Zen 3). */
+static int gemm_rows_ok(int isa)
+{
+    int on = gemm_switch_on(&gemm_rows_sw);
+    return on >= 0 ? on : isa == OCT__GEMM_AVX512;
+}
 
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
  * pb (kcb * ncb), both 64-byte aligned. */
@@ -963,7 +971,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
     float *edge = bufs ? bufs->b : small_b;
     int mcb = gemm_mc;
     int jfull = 0; /* columns [0, jfull) already done by the row-strip order below */
-    if (gemm_rows_ok()) {
+    if (gemm_rows_ok(isa)) {
         /* Per K block, whole strips of mr rows, each across a panel of B's columns that
          * stays in L2 (kc * cols <= GEMM_ROWS_FLOATS), so C, the residual and the
          * upsample are read and written in runs along each row (prefetched along it,
@@ -976,9 +984,8 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
          * 28x28 18.30 -> 13.10, the low band's 28x28 pairs 3.83 -> 2.51 (the along
          * prefetch a further 3% on the whole pass); alpha 0 batch 8, 56x56 1x1 layers
          * 42.98 -> 38.64 ms, 28x28 49.11 -> 46.77; layers of several K blocks (14x14,
-         * 7x7) within 1%. The AVX2 kernel (OCTCL_GEMM=avx2 on that CPU): 56x56 H->H
-         * 9.97 -> 9.07 ms, the pass 176.9 -> 175.0 ms; not measured on an AVX2-only
-         * CPU. $OCTCL_GEMM_ROWS=0 keeps the column order. */
+         * 7x7) within 1%. The AVX2 kernel keeps the column order unless
+         * $OCTCL_GEMM_ROWS=1 (gemm_rows_ok); $OCTCL_GEMM_ROWS=0 keeps it for both. */
         int kb = k < KC ? k : KC, pw = GEMM_ROWS_FLOATS / kb / nr * nr;
         if (pw < nr) pw = nr;
         jfull = n / nr * nr;

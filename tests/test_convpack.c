@@ -359,22 +359,24 @@ static void test_gemm_inplace_b(void)
             oct__sgemm_pack_b(1);
             oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cpk, n, acc, &epi);
             oct__sgemm_pack_b(-1);
-            /* B in place in column strips over all the rows (the row-strip order off): the
-             * same bits. */
-            float *ccol = malloc((size_t)rows * n * sizeof(float));
-            CU_ASSERT_FATAL(ccol != NULL);
-            memcpy(ccol, c0, (size_t)rows * n * sizeof(float));
-            oct__sgemm_pack_b(0);
-            oct__sgemm_rows(0);
-            oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, ccol, n, acc, &epi);
-            oct__sgemm_rows(-1);
-            oct__sgemm_pack_b(-1);
-            if (memcmp(ccol, cin, (size_t)rows * n * sizeof(float)) != 0) {
-                printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: strips of rows differ from column "
-                       "strips\n", isa, m, n, k, m0, m1, ldb, mode);
-                CU_FAIL("B in place: strips of rows differ from column strips");
+            /* B in place in column strips over all the rows, and in strips of rows (each
+             * forced; by default AVX-512 runs the second, AVX2 the first): the same bits. */
+            float *cord = malloc((size_t)rows * n * sizeof(float));
+            CU_ASSERT_FATAL(cord != NULL);
+            for (int order = 0; order < 2; order++) {
+                memcpy(cord, c0, (size_t)rows * n * sizeof(float));
+                oct__sgemm_pack_b(0);
+                oct__sgemm_rows(order);
+                oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cord, n, acc, &epi);
+                oct__sgemm_rows(-1);
+                oct__sgemm_pack_b(-1);
+                if (memcmp(cord, cin, (size_t)rows * n * sizeof(float)) != 0) {
+                    printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: %s differ from the default\n",
+                           isa, m, n, k, m0, m1, ldb, mode, order ? "strips of rows" : "column strips");
+                    CU_FAIL("B in place: one order of the tiles differs from the other");
+                }
             }
-            free(ccol);
+            free(cord);
             /* AVX2's narrow-strip kernel for the last strip (8 columns or fewer) against the
              * whole 16-column tile: the same bits, B in place and packed. */
             /* And AVX2's edge tiles of rows (fewer than 6) on their rows alone against the
@@ -505,14 +507,16 @@ static void test_gemm_up(void)
                         want[(size_t)i * n + j] = epi.relu && v < 0.0f ? 0.0f : v;
                     }
                 /* default; narrow strips off; edges of rows off; B packed; B in place in
-                 * column strips over all rows (the row-strip order off); B packed once */
-                for (int how = 0; how < 6; how++) {
+                 * column strips over all rows, then in strips of rows (each forced); B
+                 * packed once */
+                for (int how = 0; how < 7; how++) {
                     memcpy(got, c0, cn * sizeof(float));
                     if (how == 1) oct__sgemm_narrow(0);
                     if (how == 2) oct__sgemm_edge(0);
                     if (how == 3) oct__sgemm_pack_b(1);
                     if (how == 4) oct__sgemm_rows(0);
-                    if (how < 5) {
+                    if (how == 5) oct__sgemm_rows(1);
+                    if (how < 6) {
                         oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, got, n, acc, &epi);
                     } else {
                         int nstrips = (n + oct__sgemm_nr(isa) - 1) / oct__sgemm_nr(isa);
