@@ -102,8 +102,8 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
 }
 
 /* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
- * lines of R rows `ahead` floats to the right of column j0 (the tile after next), fetched
- * while this tile sums. */
+ * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
+ * next), fetched while this tile sums. */
 #define GEMM_AHEAD_AVX2 32
 #define GEMM_AHEAD_AVX512 64
 __attribute__((always_inline)) static inline void gemm_prefetch_along(int R, size_t ahead, const float *c, size_t ldc,
@@ -115,12 +115,12 @@ __attribute__((always_inline)) static inline void gemm_prefetch_along(int R, siz
         size_t q = e->up0 + j0 + ahead, uw = (size_t)e->uw;
         uoff = q / uw / 2 * (uw / 2) + q % uw / 2;
     }
-    for (int i = 0; i < R; i++) {
+    for (int i = 0; i < R; i++) { /* 32 floats of each row: two 16-float segments */
         OCT__PREFETCH16(c, ((size_t)i * ldc + ahead) * sizeof(float));
-        if (ahead > 16) OCT__PREFETCH16(c, ((size_t)i * ldc + ahead + 16) * sizeof(float));
+        OCT__PREFETCH16(c, ((size_t)i * ldc + ahead + 16) * sizeof(float));
         if (e && e->res) {
             OCT__PREFETCH16(e->res, ((size_t)(r0 + i) * e->rs + j0 + ahead) * sizeof(float));
-            if (ahead > 16) OCT__PREFETCH16(e->res, ((size_t)(r0 + i) * e->rs + j0 + ahead + 16) * sizeof(float));
+            OCT__PREFETCH16(e->res, ((size_t)(r0 + i) * e->rs + j0 + ahead + 16) * sizeof(float));
         }
         if (up) _mm_prefetch((const char *)(up + (size_t)i * e->us + uoff), _MM_HINT_T0);
     }
@@ -436,14 +436,6 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb16(int kc, const
 {
     kernel_avx512_rows_w(8, 1, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
-/* The 8-row kernel on a packed b-panel (aligned, 32 floats a term) with the epilogue e. */
-__attribute__((target("avx512f"))) static void kernel_avx512_pk_epi(int kc, const float *a, const float *b, float *c,
-                                                                     size_t ldc, int add, const oct__gemm_epi *e,
-                                                                     int r0, size_t j0)
-{
-    kernel_avx512_rows_w(8, 2, 1, 0, kc, a, b, 32, c, ldc, add, e, r0, j0);
-}
-
 /* kernel_avx512_ldb for tiles run along rows (gemm_prefetch_along). */
 __attribute__((target("avx512f"))) static void kernel_avx512_ldb_along(int kc, const float *a, const float *b,
                                                                         size_t ldb, float *c, size_t ldc, int add,
@@ -1171,20 +1163,15 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
                         int rows = mc - is < mr ? mc - is : mr;
                         float *cp = c + (size_t)(i0 + is - m0) * ldc + j0 + js;
 #ifdef OCT__GEMM_HAVE_LDB
-                        /* AVX2: the epilogue in registers, as apacked_direct does (and the
-                         * kernel's prefetch of the residual): a 14x14 1x1 layer with a
-                         * residual (256 -> 1024) 13% faster alone on an AMD EPYC Zen 3. */
-                        if (rows == mr && cols == nr && epi && last && isa == OCT__GEMM_AVX2) {
-                            kernel_avx2_ldb(kc, apan, bp, (size_t)nr, cp, (size_t)ldc, add, epi, i0 + is - m0,
-                                            (size_t)(j0 + js));
-                            continue;
-                        }
-                        /* AVX-512 likewise, on the packed panel: the 7x7 stride-2 stem of
-                         * ResNet-50 (implicit im2col) spent 13% of its time in epi_avx512's
-                         * pass over each tile. */
-                        if (rows == mr && cols == nr && epi && last && isa == OCT__GEMM_AVX512) {
-                            kernel_avx512_pk_epi(kc, apan, bp, cp, (size_t)ldc, add, epi, i0 + is - m0,
-                                                 (size_t)(j0 + js));
+                        /* The epilogue in registers, as apacked_direct does, the packed panel
+                         * read as rows nr floats apart (and AVX2's prefetch of the residual):
+                         * AVX2, a 14x14 1x1 layer with a residual (256 -> 1024) 13% faster
+                         * alone on an AMD EPYC Zen 3; AVX-512, ResNet-50's 7x7 stride-2 stem
+                         * (implicit im2col) had spent 13% of its time in epi_avx512's pass
+                         * over each tile. */
+                        if (rows == mr && cols == nr && epi && last && isa != OCT__GEMM_SCALAR) {
+                            (isa == OCT__GEMM_AVX512 ? kernel_avx512_ldb : kernel_avx2_ldb)(
+                                kc, apan, bp, (size_t)nr, cp, (size_t)ldc, add, epi, i0 + is - m0, (size_t)(j0 + js));
                             continue;
                         }
                         if (rows < mr && cols == nr && isa == OCT__GEMM_AVX2 && gemm_edge_ok()) {
