@@ -949,6 +949,25 @@ static int gemm_pack_b(void) { return gemm_switch_on(&gemm_pack_sw); }
 typedef void (*gemm_ldb_kernel)(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
                                 const oct__gemm_epi *e, int r0, size_t j0);
 
+/* One tile of apacked_direct, rows x cols of C at cp (row r0 and column j0 of the block):
+ * on kk with the epilogue e in registers when it is whole (mr x nrk), on AVX2's edge
+ * kernel when only rows are short, else on kk into the scratch tile, copied out and
+ * then given e. */
+static inline void direct_tile(gemm_ldb_kernel kk, int avx512, int mr, int nrk, int rows, int cols, int kc,
+                               const float *apan, const float *bp, size_t lb, float *cp, size_t ldc, int add,
+                               const oct__gemm_epi *e, oct__gemm_epi_fn ef, int r0, size_t j0, float *tile)
+{
+    if (rows == mr && cols == nrk) {
+        kk(kc, apan, bp, lb, cp, ldc, add, e, r0, j0);
+    } else if (!avx512 && cols == nrk && gemm_edge_ok()) {
+        kernel_avx2_edge(rows, kc, apan, bp, lb, cp, ldc, add, e, r0, j0);
+    } else {
+        kk(kc, apan, bp, lb, tile, (size_t)nrk, 0, NULL, 0, 0);
+        tile_out(tile, nrk, cp, ldc, rows, cols, add);
+        if (e) ef(e, r0, rows, j0, cols, cp, ldc);
+    }
+}
+
 static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *b, int ldb,
                            float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
@@ -991,18 +1010,9 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                     const float *apan = apk + (size_t)i * kc;
                     int rows = m1 - i < mr ? m1 - i : mr;
                     float *ci = c + (size_t)(i - m0) * ldc;
-                    for (int js = j0; js < j1; js += nr) {
-                        if (rows == mr) {
-                            along(kc, apan, bk + js, (size_t)ldb, ci + js, (size_t)ldc, add, e, i - m0, (size_t)js);
-                        } else if (!avx512 && gemm_edge_ok()) {
-                            kernel_avx2_edge(rows, kc, apan, bk + js, (size_t)ldb, ci + js, (size_t)ldc, add, e,
-                                             i - m0, (size_t)js);
-                        } else {
-                            kern(kc, apan, bk + js, (size_t)ldb, tile, (size_t)nr, 0, NULL, 0, 0);
-                            tile_out(tile, nr, ci + js, (size_t)ldc, rows, nr, add);
-                            if (e) ef(e, i - m0, rows, (size_t)js, nr, ci + js, (size_t)ldc);
-                        }
-                    }
+                    for (int js = j0; js < j1; js += nr)
+                        direct_tile(along, avx512, mr, nr, rows, nr, kc, apan, bk + js, (size_t)ldb, ci + js,
+                                    (size_t)ldc, add, e, ef, i - m0, (size_t)js, tile);
                 }
             }
         }
@@ -1031,21 +1041,10 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                     continue;
                 }
                 for (int is = 0; is < mc; is += mr) {
-                    const float *apan = apk + (size_t)(i0 + is) * kc;
                     int rows = mc - is < mr ? mc - is : mr;
-                    float *cp = c + (size_t)(i0 + is - m0) * ldc + js;
-                    if (rows == mr && cols == nrk) { /* the epilogue in registers */
-                        kk(kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0, (size_t)js);
-                        continue;
-                    }
-                    if (!avx512 && cols == nrk && gemm_edge_ok()) { /* an edge of rows: those rows only */
-                        kernel_avx2_edge(rows, kc, apan, bp, lb, cp, (size_t)ldc, add, last ? epi : NULL, i0 + is - m0,
-                                         (size_t)js);
-                        continue;
-                    }
-                    kk(kc, apan, bp, lb, tile, (size_t)nrk, 0, NULL, 0, 0);
-                    tile_out(tile, nrk, cp, (size_t)ldc, rows, cols, add);
-                    if (epi && last) ef(epi, i0 + is - m0, rows, (size_t)js, cols, cp, (size_t)ldc);
+                    direct_tile(kk, avx512, mr, nrk, rows, cols, kc, apk + (size_t)(i0 + is) * kc, bp, lb,
+                                c + (size_t)(i0 + is - m0) * ldc + js, (size_t)ldc, add, last ? epi : NULL, ef,
+                                i0 + is - m0, (size_t)js, tile);
                 }
             }
         }
