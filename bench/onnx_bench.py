@@ -60,6 +60,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -243,7 +244,7 @@ def octcl_tune_dir(a, f, batch):
 def octcl_tune(a, f, batch, size):
     """`octcl tune` for (f, batch) into its folder: (seconds, None) or (seconds, error)."""
     d = octcl_tune_dir(a, f, batch)
-    subprocess.run(['rm', '-rf', d], check=True)
+    shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     env = dict(os.environ, OCTCL_THREADS=str(a.threads), OCTCL_CACHE_DIR=d)
     cmd = [a.octcl, 'tune', '--device', 'cpu', '--model', f, '--shapes', f'{batch}x{size[0]}x{size[1]}',
