@@ -121,6 +121,25 @@ static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s
     const int mr = c->mr, k = c->k, ci = c->c1 + c->c2;
     const size_t kdim = (size_t)ci * k * k;
     const __mmask16 keep = (__mmask16)((1u << mr) - 1u);
+    if (k == 1 && c->pad == 0) {
+        /* 1x1: the run is mr floats of each plane (mr divides the row: never past its
+         * end). The general loop's bounds and masks per channel made this gather 20% of a
+         * 7x7 layer's time (AMD EPYC Zen 4, one thread, 512 -> 128 channels: 15.1 of
+         * 72 us); two streams of plain runs instead. */
+        const size_t plane = (size_t)c->h * c->w;
+        for (size_t s = s0; s < s1; s++) {
+            size_t p0 = s * (size_t)mr;
+            float *dst = ap + s * kdim * (size_t)mr;
+            const float *xp = c->x1 + (size_t)b * c->xs1 + p0;
+            for (int ch = 0; ch < c->c1; ch++, xp += plane, dst += mr)
+                _mm512_mask_storeu_ps(dst, keep, _mm512_maskz_loadu_ps(keep, xp));
+            if (c->c2 <= 0) continue;
+            xp = c->x2 + (size_t)b * c->xs2 + p0;
+            for (int ch = 0; ch < c->c2; ch++, xp += plane, dst += mr)
+                _mm512_mask_storeu_ps(dst, keep, _mm512_maskz_loadu_ps(keep, xp));
+        }
+        return;
+    }
     for (size_t s = s0; s < s1; s++) {
         size_t p0 = s * (size_t)mr;
         int oy = (int)(p0 / (size_t)c->wo), ox = (int)(p0 % (size_t)c->wo);
