@@ -863,6 +863,77 @@ static void test_misc_ops(void)
     free(x);
 }
 
+/* Fusions only into a value no other node reads, before or after; one pool of a value
+ * per window. x -> conv A -> a; conv B reads a; BN(a), ReLU (neither may fold into A:
+ * B has read a); + b; two identical average pools of that sum (one node), the second
+ * rectified (not fused into the shared pool: conv C has read it); a max pool of the same
+ * window (its own node). */
+enum { F_C = 3, F_H = 6, F_W = 8, F_CO = 4 };
+
+static void fusion_reader_net(net *t)
+{
+    net_init(t, F_C, F_H, F_W);
+    conv(t, "A", "x", "a", F_C, F_CO, 3);
+    conv(t, "B", "a", "b", F_CO, F_CO, 1);
+    bn(t, "bn", "a", "an", F_CO);
+    node(t, "Relu", "relu", "an", "ar");
+    node(t, "Add", "add", "b,ar", "s");
+    pool2(t, "p1", "s", "p1o");
+    conv(t, "C", "p1o", "c", F_CO, F_CO, 1);
+    pool2(t, "p2", "s", "p2o");
+    node(t, "Relu", "relu2", "p2o", "p2r");
+    node(t, "Add", "add2", "c,p2r", "y0");
+    oct__onnx_node *mp = node(t, "MaxPool", "p3", "s", "m");
+    attr_ints(t, mp, "kernel_shape", 2, 2, 2);
+    attr_ints(t, mp, "strides", 2, 2, 2);
+    node(t, "Add", "add3", "y0,m", "y");
+    net_output(t, "y");
+}
+
+static void test_fusion_readers(void)
+{
+    rng_t r = {23};
+    const int n = 2, H = F_H, W = F_W, h = H / 2, w = W / 2, C = F_CO;
+    const size_t HW = (size_t)H * W, hw = (size_t)h * w;
+    float *x = rng_array(&r, (size_t)n * F_C * HW, -2, 2), *y = malloc((size_t)n * C * hw * sizeof *y);
+    double *xd = malloc((size_t)n * F_C * HW * sizeof *xd), *a = malloc((size_t)n * C * HW * sizeof *a);
+    double *b = malloc((size_t)n * C * HW * sizeof *b), *p = malloc((size_t)n * C * hw * sizeof *p);
+    double *m = malloc((size_t)n * C * hw * sizeof *m), *c = malloc((size_t)n * C * hw * sizeof *c);
+    double *want = malloc((size_t)n * C * hw * sizeof *want);
+    net t;
+    fusion_reader_net(&t);
+    for (size_t i = 0; i < (size_t)n * F_C * HW; i++) xd[i] = x[i];
+    ref_conv(xd, n, F_C, H, W, find_init(&t, "A.w")->f, find_init(&t, "A.b")->f, C, 3, a);
+    ref_conv(a, n, C, H, W, find_init(&t, "B.w")->f, find_init(&t, "B.b")->f, C, 1, b);
+    ref_bn(a, n, C, (int)HW, &t, "bn", 1);
+    for (size_t i = 0; i < (size_t)n * C * HW; i++) b[i] += a[i]; /* s */
+    ref_pool2(b, n, C, H, W, 0, p);
+    ref_pool2(b, n, C, H, W, 1, m);
+    ref_conv(p, n, C, h, w, find_init(&t, "C.w")->f, find_init(&t, "C.b")->f, C, 1, c);
+    for (size_t i = 0; i < (size_t)n * C * hw; i++) want[i] = c[i] + (p[i] < 0 ? 0 : p[i]) + m[i];
+    for (int d = 0; d < g_ndevices; d++) {
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            const oct__gnode *A = by_name(g, "A"), *p1 = by_name(g, "p1"), *p3 = by_name(g, "p3");
+            CU_ASSERT(A && !A->fused && !A->relu);
+            CU_ASSERT(p1 && !p1->relu && p1->fused && strcmp(p1->fused, "AveragePool p2") == 0);
+            CU_ASSERT(by_name(g, "p2") == NULL);
+            CU_ASSERT(p3 && p3->max && p1 && p3->out[0] != p1->out[0]);
+            int pools = 0;
+            for (int i = 0; i < g->nn; i++) pools += g->nd[i].kind == OCT__GK_POOL;
+            CU_ASSERT_EQUAL(pools, 2);
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, H, W, y, NULL, NULL), OCT_OK);
+            check("fusions past an earlier reader", want, y, (size_t)n * C * hw);
+        }
+        oct__graph_free(g);
+        oct_context_free(ctx);
+    }
+    net_free(&t);
+    free(x), free(y), free(xd), free(a), free(b), free(p), free(m), free(c), free(want);
+}
+
 /* Resize to a size computed from Shape(x): followed at any input size while the chain
  * is one the importer tracks (here dims * 2), refused at other sizes when it is not
  * (dims + dims), never a size silently frozen at the exported one. */
@@ -1253,6 +1324,8 @@ int main(void)
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
     CU_add_test(s, "merge + GlobalAveragePool: one GAP node, the band resized or its own mean", test_merge_gap);
     CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
+    CU_add_test(s, "fusions only into values no other node reads; one pool per value and window",
+                test_fusion_readers);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
     CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);

@@ -415,12 +415,26 @@ static oct_status emit_affine(imp *im, int x, int c, float **scale, float **shif
     return finish(im, index, out_name);
 }
 
-/* A fusable epilogue's owner: the node producing v when v has exactly one more reader
- * (the node being imported), or NULL. */
+/* Whether a node of the graph so far reads v or a view of it. */
+static int read_yet(const oct__graph *g, int v)
+{
+    for (int i = 0; i < g->nn; i++)
+        for (int k = 0; k < g->nd[i].nin; k++)
+            for (int u = g->nd[i].in[k]; u >= 0; u = g->v[u].view_of)
+                if (u == v) return 1;
+    return 0;
+}
+
+/* A fusable epilogue's owner: the node producing v when the node being imported is v's
+ * only reader, or NULL. A fusion changes what the producer writes (ReLU, BatchNorm, a
+ * residual), which no other reader may see: readers still to come are counted in vuses,
+ * earlier ones are graph nodes by now (reading v or a view of it). Counting only those
+ * to come, a ReLU after a Conv that a second Conv had already read was fused into the
+ * first, and the second read the rectified values. */
 static oct__gnode *sole_producer(imp *im, int v)
 {
     const oct__gvalue *val = &im->g->v[v];
-    if (val->producer < 0 || val->view_of >= 0 || im->vuses[v] != 1) return NULL;
+    if (val->producer < 0 || val->view_of >= 0 || im->vuses[v] != 1 || read_yet(im->g, v)) return NULL;
     return &im->g->nd[val->producer];
 }
 
@@ -1112,6 +1126,24 @@ static oct_status op_add(imp *im)
     return finish(im, index, n->outputs[0]);
 }
 
+/* A pool node of the graph that reads x with want's window (kind, kernel, strides, pads,
+ * ceil mode, count_include_pad) and nothing fused after it, or -1. Oct-ResNet's first
+ * block of a stage pools x_h twice over one window: in its first layer's H->L path and
+ * in its downsample branch's stride (d-li14's OctaveConv); the second is that value. */
+static int same_pool(const oct__graph *g, int x, const oct__gnode *want)
+{
+    for (int i = 0; i < g->nn; i++) {
+        const oct__gnode *p = &g->nd[i];
+        if (p->kind != OCT__GK_POOL || p->nin != 1 || p->in[0] != x || p->nout != 1 || p->relu ||
+            p->max != want->max || p->cip != want->cip || p->ceil != want->ceil || p->kh != want->kh ||
+            p->kw != want->kw || p->sh != want->sh || p->sw != want->sw || p->pt != want->pt || p->pl != want->pl ||
+            p->pb != want->pb || p->pr != want->pr)
+            continue;
+        if (g->v[p->out[0]].producer == i) return i;
+    }
+    return -1;
+}
+
 static oct_status op_pool(imp *im, int max)
 {
     const oct__onnx_node *n = im->node;
@@ -1134,12 +1166,21 @@ static oct_status op_pool(imp *im, int max)
         cip = 1;
         add_pad(&wd, pad);
     }
+    oct__gnode want = {.max = max, .cip = (int)cip, .ceil = (int)ceil_mode, .kh = wd.kh, .kw = wd.kw, .sh = wd.sh,
+                       .sw = wd.sw, .pt = wd.pt, .pl = wd.pl, .pb = wd.pb, .pr = wd.pr};
+    int same = same_pool(im->g, x, &want);
+    if (same >= 0) {
+        /* The same pool of the same value again: its output is read instead. */
+        OCT__TRY(oct__g_note_fused(&im->g->nd[same], max ? "MaxPool" : "AveragePool", node_name(n)));
+        im->vuses[x]--;
+        return bind_value(im, n->outputs[0], im->g->nd[same].out[0]);
+    }
     oct__gnode *nd;
     int index;
     OCT__TRY(emit(im, OCT__GK_POOL, 1, &x, &nd, &index));
-    nd->max = max, nd->cip = (int)cip, nd->ceil = (int)ceil_mode;
-    nd->kh = wd.kh, nd->kw = wd.kw, nd->sh = wd.sh, nd->sw = wd.sw;
-    nd->pt = wd.pt, nd->pl = wd.pl, nd->pb = wd.pb, nd->pr = wd.pr;
+    nd->max = want.max, nd->cip = want.cip, nd->ceil = want.ceil;
+    nd->kh = want.kh, nd->kw = want.kw, nd->sh = want.sh, nd->sw = want.sw;
+    nd->pt = want.pt, nd->pl = want.pl, nd->pb = want.pb, nd->pr = want.pr;
     return finish(im, index, n->outputs[0]);
 }
 
