@@ -71,6 +71,9 @@ def _nets():
         'seed OctaveConvBlocks (3x3/2, 5x5 alpha->alpha/2, 1x1), merged feature map out; any size, alpha 0..1')
     add('seed_splitmerge', lambda a, k, w: zoo.SeedSplitMergeNet(in_channels=3, alpha=a),
         'seed SplitMergeHL: conv, split, per-band ops, merge, 1x1 conv, feature map out; any size, alpha 0..1')
+    add('fanout', lambda a, k, w: zoo.FanOutNet(in_channels=3),
+        'values read by several nodes (zoo.FanOutNet): no fusion past an earlier reader, shared pools; '
+        'feature map out; any size, alpha 0 only', alpha=0.0, alphas=(0.0, 0.0))
     for depth in (26, 50, 101, 152, 200):
         ctor = getattr(zoo, f'oct_resnet{depth}')
         add(f'oct_resnet{depth}', lambda a, k, w, ctor=ctor: ctor(alpha=a, num_classes=k, width=w),
@@ -99,6 +102,7 @@ ALL_SET = [
     ('seed_block_a05_33x29', 'seed_block', 0.5, (33, 29), 2, 17, None, None),
     ('seed_block_a1_20x17', 'seed_block', 1.0, (20, 17), 1, 11, None, None),
     ('seed_splitmerge_a05_33x29', 'seed_splitmerge', 0.5, (33, 29), 2, 11, None, None),
+    ('fanout_33x29', 'fanout', 0.0, (33, 29), 2, 13, None, None),
     ('oct_resnet26_w16_a05_64x64', 'oct_resnet26', 0.5, (64, 64), 2, 11, 16, 100),
     ('oct_resnet26_w16_a05_63x61', 'oct_resnet26', 0.5, (63, 61), 1, 17, 16, 100),
     ('oct_resnet50_w8_a05_64x64', 'oct_resnet50', 0.5, (64, 64), 2, 17, 8, 100),

@@ -8,7 +8,8 @@ Three families, each exported by python/make_onnx.py for the parity tests and be
 (a) The seed's classes, from python/octnet.py unchanged (OctaveConv2d, OctaveConvBlock,
     SplitMergeHL, OctNetMini), plus two small networks around the block and the
     split/merge so that each class appears in an exported graph on its own:
-    SeedBlockNet and SeedSplitMergeNet.  Channel split: Python round(); strided paths
+    SeedBlockNet and SeedSplitMergeNet; and FanOutNet, values read by several nodes (an
+    importer may fuse into none of them).  Channel split: Python round(); strided paths
     convolve with stride s; Up resizes to the high band's size (any input size works).
 
 (b) The d-li14/octconv.pytorch family, written here from its architecture (same
@@ -115,6 +116,39 @@ class SeedSplitMergeNet(nn.Module):
         if x_l is not None:
             x_l = self.conv_l(x_l)
         return self.conv_out(self.sm.merge(x_h, x_l))   # (B, 8, H, W)
+
+
+class FanOutNet(nn.Module):
+    """Values read by several nodes, where an importer's fusions must stop: a conv's
+    output read by a 1x1 conv and then by BatchNorm + ReLU (neither may fold into the
+    conv), the sum read by two identical AvgPool2d(2) (one pool suffices) and a 3x3 conv,
+    the second pool rectified after a conv read the first (the ReLU may not go into the
+    shared pool), a conv's output read by a conv before it is added to a residual (the
+    add may not become that conv's epilogue).  Output (B, 8, H/2, W/2); even H and W
+    not needed (the pools floor)."""
+
+    def __init__(self, in_channels=3, c=8):
+        super().__init__()
+        self.conv_a = nn.Conv2d(in_channels, c, 3, padding=1, bias=True)
+        self.conv_b = nn.Conv2d(c, c, 1, bias=True)
+        self.bn = nn.BatchNorm2d(c)
+        self.conv_c = nn.Conv2d(c, c, 1, bias=True)
+        self.conv_d = nn.Conv2d(c, c, 3, padding=1, bias=True)
+        self.conv_e = nn.Conv2d(c, c, 1, bias=True)
+        self.conv_f = nn.Conv2d(c, c, 1, bias=True)
+        self.pool = nn.AvgPool2d(2)
+
+    def forward(self, x):
+        a = self.conv_a(x)
+        b = self.conv_b(a)                       # reads a first
+        s = b + torch.relu(self.bn(a))          # then BatchNorm and ReLU of a
+        d = self.conv_d(s)
+        p1 = self.pool(s)
+        t = self.conv_c(p1) + torch.relu(self.pool(s))   # the same pool again, rectified
+        e = self.conv_e(t)
+        f = self.conv_f(e)                       # reads e first
+        u = e + t                                # then e + a residual
+        return f + u + self.pool(d)
 
 
 class _TraceableSplitMergeHL(SplitMergeHL):
