@@ -7,13 +7,14 @@ float64 one within the parity tolerance (compare_npy.py, rel. error <= 1e-4).
     random_dags.py --octcl BIN --out DIR [--count N] [--seed S] [--devices ref,cpu]
 
 Each network is a seeded random sequence of ops on a growing list of values: conv 1x1
-or 3x3, BatchNorm, ReLU, Add of two values of one shape, 2x2 average or max pool, nearest
-2x upsample, channel Concat. Every op reads values picked from the whole list (recent
+or 3x3 (3x3 also with stride 2), BatchNorm, ReLU, Add of two values of one shape, 2x2
+average or max pool, nearest 2x upsample, channel Concat, channel Slice. Every op reads values picked from the whole list (recent
 ones more often), so a value often has several readers, in any order: what the
 importer's fusions (BatchNorm or ReLU folded into a producer, an Add turned into a conv's
 residual or a pair, a resize into an epilogue), its sharing of identical pools and the
 memory planner's reuse of buffers must get right. Values no op read are brought to the
-last value's shape (pool or upsample, 1x1 conv) and added to it, so all of them reach
+last value's shape (2x2 pools, then a nearest resize to its size; a 1x1 conv) and added
+to it, so all of them reach
 the output. Weights: zoo.randomize, then zoo.calibrate to unit-scale activations.
 
 One line per (network, device); exit 1 when any fails or octcl fails to run, 0 when all
@@ -49,7 +50,7 @@ def make_spec(rng, n_ops, c0, h0, w0):
 
     while len(spec) < n_ops:
         op = rng.choice(['conv', 'conv', 'conv', 'bn', 'relu', 'relu', 'add', 'add', 'avgpool', 'maxpool', 'up',
-                         'cat'])
+                         'cat', 'slice', 'conv2'])
         i = pick()
         c, h, w = shapes[i]
         if op == 'conv':
@@ -57,6 +58,19 @@ def make_spec(rng, n_ops, c0, h0, w0):
             co = rng.choice([4, 6, 8])
             spec.append(('conv', i, k, co))
             shapes.append((co, h, w))
+        elif op == 'conv2':  # 3x3, stride 2, pad 1
+            if h < 4 or w < 4:
+                continue
+            co = rng.choice([4, 8])
+            spec.append(('conv2', i, 3, co))
+            shapes.append((co, (h + 1) // 2, (w + 1) // 2))
+        elif op == 'slice':  # channels [c0, c0 + n)
+            if c < 2:
+                continue
+            n = rng.randrange(1, c)
+            c0 = rng.randrange(0, c - n + 1)
+            spec.append(('slice', i, c0, n))
+            shapes.append((n, h, w))
         elif op in ('bn', 'relu'):
             spec.append((op, i))
             shapes.append((c, h, w))
@@ -104,8 +118,9 @@ def build(spec, shapes):
             super().__init__()
             self.mods = nn.ModuleList()
             for s in spec:
-                if s[0] == 'conv':
-                    self.mods.append(nn.Conv2d(shapes[s[1]][0], s[3], s[2], padding=s[2] // 2))
+                if s[0] in ('conv', 'conv2'):
+                    self.mods.append(nn.Conv2d(shapes[s[1]][0], s[3], s[2], padding=s[2] // 2,
+                                               stride=2 if s[0] == 'conv2' else 1))
                 elif s[0] == 'bn':
                     self.mods.append(nn.BatchNorm2d(shapes[s[1]][0]))
                 else:
@@ -117,8 +132,10 @@ def build(spec, shapes):
             vals = [x]
             for s, m in zip(spec, self.mods):
                 a = vals[s[1]]
-                if s[0] in ('conv', 'bn'):
+                if s[0] in ('conv', 'conv2', 'bn'):
                     y = m(a)
+                elif s[0] == 'slice':
+                    y = a[:, s[2]:s[2] + s[3]]
                 elif s[0] == 'relu':
                     y = torch.relu(a)
                 elif s[0] == 'add':
@@ -135,10 +152,10 @@ def build(spec, shapes):
             out = vals[last]
             for v, conv in zip(unread, self.tails):
                 t = vals[v]
-                while t.shape[2] > out.shape[2]:
+                while t.shape[2] >= 2 * out.shape[2] and t.shape[3] >= 2 * out.shape[3]:
                     t = F.avg_pool2d(t, 2)
-                while t.shape[2] < out.shape[2]:
-                    t = F.interpolate(t, scale_factor=2.0, mode='nearest')
+                if t.shape[2:] != out.shape[2:]:  # a nearest resize to the size
+                    t = F.interpolate(t, size=(int(out.shape[2]), int(out.shape[3])), mode='nearest')
                 out = out + conv(t)
             return out
 
@@ -148,7 +165,8 @@ def build(spec, shapes):
 def describe(spec):
     """The ops as text: v3 = conv(v1, k 3, 8); v4 = add(v3, v2) ..."""
     def one(k, s):
-        args = [f'v{v}' for v in operands(s)] + ([f'k {s[2]}', str(s[3])] if s[0] == 'conv' else [])
+        args = [f'v{v}' for v in operands(s)] + ([f'k {s[2]}', str(s[3])] if s[0] in ('conv', 'conv2') else
+                                                 [f'from {s[2]}', str(s[3])] if s[0] == 'slice' else [])
         return f'v{k + 1} = {s[0]}({", ".join(args)})'
     return '; '.join(one(k, s) for k, s in enumerate(spec))
 
