@@ -8,7 +8,9 @@ float64 one within the parity tolerance (compare_npy.py, rel. error <= 1e-4).
 
 Each network is a seeded random sequence of ops on a growing list of values: conv 1x1
 or 3x3 (3x3 also with stride 2), BatchNorm, ReLU, Add of two values of one shape, 2x2
-average or max pool, nearest 2x upsample, channel Concat, channel Slice. Every op reads values picked from the whole list (recent
+average or max pool, nearest 2x upsample, channel Concat, channel Slice, depthwise 3x3,
+x * 0.5 + 0.25, a zero Pad then a 3x3 stride-2 average pool, ResNet's 3x3 stride-2 max
+pool; every other network ends in GlobalAveragePool, Flatten and a Linear layer. Every op reads values picked from the whole list (recent
 ones more often), so a value often has several readers, in any order: what the
 importer's fusions (BatchNorm or ReLU folded into a producer, an Add turned into a conv's
 residual or a pair, a resize into an epilogue), its sharing of identical pools and the
@@ -50,7 +52,7 @@ def make_spec(rng, n_ops, c0, h0, w0):
 
     while len(spec) < n_ops:
         op = rng.choice(['conv', 'conv', 'conv', 'bn', 'relu', 'relu', 'add', 'add', 'avgpool', 'maxpool', 'up',
-                         'cat', 'slice', 'conv2'])
+                         'cat', 'slice', 'conv2', 'dw', 'affine', 'padpool', 'mp3'])
         i = pick()
         c, h, w = shapes[i]
         if op == 'conv':
@@ -64,6 +66,14 @@ def make_spec(rng, n_ops, c0, h0, w0):
             co = rng.choice([4, 8])
             spec.append(('conv2', i, 3, co))
             shapes.append((co, (h + 1) // 2, (w + 1) // 2))
+        elif op in ('dw', 'affine'):  # depthwise 3x3 pad 1; x * 0.5 + 0.25
+            spec.append((op, i))
+            shapes.append((c, h, w))
+        elif op in ('padpool', 'mp3'):  # zero Pad 1 then 3x3/2 average pool; 3x3/2 max pool, pads 1
+            if h < 3 or w < 3:
+                continue
+            spec.append((op, i))
+            shapes.append((c, (h - 1) // 2 + 1, (w - 1) // 2 + 1))
         elif op == 'slice':  # channels [c0, c0 + n)
             if c < 2:
                 continue
@@ -102,7 +112,7 @@ def operands(s):
     return [s[1], s[2]] if s[0] in ('add', 'cat') else [s[1]]
 
 
-def build(spec, shapes):
+def build(spec, shapes, head):
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -123,17 +133,27 @@ def build(spec, shapes):
                                                stride=2 if s[0] == 'conv2' else 1))
                 elif s[0] == 'bn':
                     self.mods.append(nn.BatchNorm2d(shapes[s[1]][0]))
+                elif s[0] == 'dw':
+                    c = shapes[s[1]][0]
+                    self.mods.append(nn.Conv2d(c, c, 3, padding=1, groups=c))
                 else:
                     self.mods.append(nn.Identity())
             # the unread values, each brought to the last one's shape and added to it
             self.tails = nn.ModuleList(nn.Conv2d(shapes[v][0], shapes[last][0], 1) for v in unread)
+            self.head = nn.Linear(shapes[last][0], 5) if head else None
 
         def forward(self, x):
             vals = [x]
             for s, m in zip(spec, self.mods):
                 a = vals[s[1]]
-                if s[0] in ('conv', 'conv2', 'bn'):
+                if s[0] in ('conv', 'conv2', 'bn', 'dw'):
                     y = m(a)
+                elif s[0] == 'affine':
+                    y = a * 0.5 + 0.25
+                elif s[0] == 'padpool':
+                    y = F.avg_pool2d(F.pad(a, (1, 1, 1, 1)), 3, stride=2)
+                elif s[0] == 'mp3':
+                    y = F.max_pool2d(a, 3, stride=2, padding=1)
                 elif s[0] == 'slice':
                     y = a[:, s[2]:s[2] + s[3]]
                 elif s[0] == 'relu':
@@ -157,6 +177,8 @@ def build(spec, shapes):
                 if t.shape[2:] != out.shape[2:]:  # a nearest resize to the size
                     t = F.interpolate(t, size=(int(out.shape[2]), int(out.shape[3])), mode='nearest')
                 out = out + conv(t)
+            if self.head is not None:
+                out = self.head(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
             return out
 
     return Dag()
@@ -192,7 +214,7 @@ def main(argv):
         h, w = rng.choice([(16, 12), (8, 8), (16, 16), (12, 8)])
         spec, shapes = make_spec(rng, a.ops, 3, h, w)
         torch.manual_seed(seed)
-        model = zoo.randomize(build(spec, shapes), seed)
+        model = zoo.randomize(build(spec, shapes, seed % 2 == 0), seed)
         nprng = np.random.default_rng(seed)
         x = np.clip(nprng.standard_normal((2, 3, h, w)), -2, 2).astype(np.float32)
         zoo.calibrate(model, torch.from_numpy(np.clip(nprng.standard_normal((2, 3, h, w)), -2, 2).astype(np.float32)))

@@ -934,6 +934,82 @@ static void test_fusion_readers(void)
     free(x), free(y), free(xd), free(a), free(b), free(p), free(m), free(c), free(want);
 }
 
+/* Pads computed from constants as PyTorch exports F.pad (opset 11+): the (left, right,
+ * top, bottom) list, zeros for N and C, reshaped to (4, 2), its rows reversed by a Slice
+ * of step -1, transposed, flattened; then a second, all-zero Pad (what a pool with
+ * padding 0 exports), then a 3x3 conv with its own pads of 1. variant 1: the ONNX pads
+ * list is sliced out of a longer one with step 2 and an end past its length, and the
+ * second Pad adds (1, 0, 0, 1). The conv must absorb them all. */
+static void fpad_net(net *t, int variant)
+{
+    net_init(t, 2, 5, 6);
+    if (variant == 0) {
+        init_i(t, "lrtb", 8, 1LL, 2LL, 3LL, 0LL, 0LL, 0LL, 0LL, 0LL); /* F.pad (1, 2, 3, 0) + zeros */
+        init_i(t, "shape42", 2, -1LL, 2LL);
+        node(t, "Reshape", "r42", "lrtb,shape42", "t42");
+        init_i(t, "st", 1, -1LL);
+        init_i(t, "en", 1, -9000000000000000000LL);
+        init_i(t, "ax", 1, 0LL);
+        init_i(t, "sp", 1, -1LL);
+        node(t, "Slice", "rev", "t42,st,en,ax,sp", "rev42");
+        oct__onnx_node *tr = node(t, "Transpose", "tr", "rev42", "t24");
+        attr_ints(t, tr, "perm", 2, 1, 0);
+        init_i(t, "flat", 1, -1LL);
+        node(t, "Reshape", "r8", "t24,flat", "pads");
+        init_i(t, "zero8", 8, 0LL, 0LL, 0LL, 0LL, 0LL, 0LL, 0LL, 0LL);
+    } else {
+        init_i(t, "long", 16, 0LL, 9LL, 0LL, 9LL, 2LL, 9LL, 1LL, 9LL, 0LL, 9LL, 0LL, 9LL, 1LL, 9LL, 3LL, 9LL);
+        init_i(t, "st", 1, 0LL);
+        init_i(t, "en", 1, 100LL);
+        init_i(t, "ax", 1, 0LL);
+        init_i(t, "sp", 1, 2LL);
+        node(t, "Slice", "every2", "long,st,en,ax,sp", "pads");
+        init_i(t, "zero8", 8, 0LL, 0LL, 1LL, 0LL, 0LL, 0LL, 0LL, 1LL);
+    }
+    node(t, "Pad", "pad", "x,pads", "xp");
+    node(t, "Pad", "pad0", "xp,zero8", "xpp");
+    conv(t, "c", "xpp", "y", 2, 3, 3);
+    net_output(t, "y");
+}
+
+static void test_fpad(void)
+{
+    /* Each variant's total padding (top, left, bottom, right) before the conv's own 1. */
+    static const int pads[2][4] = {{3, 1, 0, 2}, {3, 1, 1, 4}};
+    rng_t r = {29};
+    const int n = 2, C = 2, H = 5, W = 6, CO = 3;
+    float *x = rng_array(&r, (size_t)n * C * H * W, -2, 2);
+    for (int v = 0; v < 2; v++) {
+        const int *pd = pads[v], hp = H + pd[0] + pd[2], wp = W + pd[1] + pd[3];
+        double *xp = calloc((size_t)n * C * hp * wp, sizeof *xp), *want = malloc((size_t)n * CO * hp * wp * 8);
+        float *y = malloc((size_t)n * CO * hp * wp * sizeof *y);
+        for (int i = 0; i < n * C; i++)
+            for (int yy = 0; yy < H; yy++)
+                for (int xx = 0; xx < W; xx++)
+                    xp[((size_t)i * hp + yy + pd[0]) * wp + xx + pd[1]] = x[((size_t)i * H + yy) * W + xx];
+        net t;
+        fpad_net(&t, v);
+        ref_conv(xp, n, C, hp, wp, find_init(&t, "c.w")->f, find_init(&t, "c.b")->f, CO, 3, want);
+        for (int d = 0; d < g_ndevices; d++) {
+            oct_context *ctx = NULL;
+            CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+            oct__graph *g = import(ctx, &t, OCT_OK);
+            if (g) {
+                const oct__gnode *c = by_name(g, "c");
+                CU_ASSERT_EQUAL(g->nn, 1); /* the pads are the conv's: no copy with zeros around it */
+                CU_ASSERT(c && c->pt == pd[0] + 1 && c->pl == pd[1] + 1 && c->pb == pd[2] + 1 && c->pr == pd[3] + 1);
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, H, W, y, NULL, NULL), OCT_OK);
+                check(v ? "Pad from a step-2 Slice" : "F.pad's exported pads", want, y, (size_t)n * CO * hp * wp);
+            }
+            oct__graph_free(g);
+            oct_context_free(ctx);
+        }
+        net_free(&t);
+        free(xp), free(want), free(y);
+    }
+    free(x);
+}
+
 /* Resize to a size computed from Shape(x): followed at any input size while the chain
  * is one the importer tracks (here dims * 2), refused at other sizes when it is not
  * (dims + dims), never a size silently frozen at the exported one. */
@@ -1326,6 +1402,8 @@ int main(void)
     CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
     CU_add_test(s, "fusions only into values no other node reads; one pool per value and window",
                 test_fusion_readers);
+    CU_add_test(s, "F.pad's exported pads: N-D Slice with negative and large steps, Transpose, Pad of a Pad",
+                test_fpad);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
     CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);

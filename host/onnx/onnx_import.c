@@ -666,8 +666,8 @@ static oct_status read_axes(imp *im, const char *name, int k, long long *axes, i
     return OCT_OK;
 }
 
-/* Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Slice, arithmetic, Floor, Reshape on
- * constants. Returns OCT_OK and sets *done when the node was one of those. */
+/* Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Slice, Transpose, arithmetic, Floor,
+ * Reshape on constants. Returns OCT_OK and sets *done when the node was one of those. */
 static oct_status fold_const(imp *im, int *done)
 {
     const oct__onnx_node *n = im->node;
@@ -730,8 +730,9 @@ static oct_status fold_const(imp *im, int *done)
         }
         return OCT_OK;
     }
-    static const char *const foldable[] = {"ConstantOfShape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul",
-                                           "Div",    "Add",       "Sub",     "Floor",  "Ceil", "Reshape", "Sqrt"};
+    static const char *const foldable[] = {"ConstantOfShape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast",
+                                           "Slice", "Mul", "Div", "Add", "Sub", "Floor", "Ceil", "Reshape", "Sqrt",
+                                           "Transpose"};
     int is = 0;
     for (size_t i = 0; i < sizeof foldable / sizeof *foldable; i++) is |= strcmp(op, foldable[i]) == 0;
     if (!is || !n->ninputs) return OCT_OK;
@@ -855,25 +856,80 @@ static oct_status fold_const(imp *im, int *done)
         }
         for (size_t i = 0; i < a->count; i++) cset(r, i, cval(a, i));
     } else if (strcmp(op, "Slice") == 0) {
-        long long st[OCT__ONNX_MAX_DIMS], en[OCT__ONNX_MAX_DIMS], ax[OCT__ONNX_MAX_DIMS] = {0}, sp[OCT__ONNX_MAX_DIMS] = {1};
-        int c1, c2, c3 = 1, c4 = 1;
-        if (a->ndim != 1) return unsupported(n, "Slice of a constant of rank %d (1-D only)", a->ndim);
+        /* Any rank, any axes and steps (PyTorch's F.pad export reverses a (4, 2) table of
+         * pads with step -1 before its Transpose). ONNX's clamping: a start past either
+         * end stops at the first or last element in the step's direction. */
+        long long st[OCT__ONNX_MAX_DIMS], en[OCT__ONNX_MAX_DIMS], ax[OCT__ONNX_MAX_DIMS], sp[OCT__ONNX_MAX_DIMS];
+        int c1, c2, c3, c4, nd = a->ndim;
         OCT__TRY(read_axes(im, "starts", 1, st, &c1));
         OCT__TRY(read_axes(im, "ends", 2, en, &c2));
+        c3 = c4 = c1;
+        for (int k = 0; k < c1; k++) ax[k] = k, sp[k] = 1;
         if (n->ninputs > 3 || attr(n, "axes")) OCT__TRY(read_axes(im, "axes", 3, ax, &c3));
-        if (n->ninputs > 4) OCT__TRY(read_axes(im, "steps", 4, sp, &c4));
-        if (c1 != 1 || c2 != 1 || c3 != 1 || c4 != 1 || (ax[0] != 0 && ax[0] != -1) || sp[0] != 1)
-            return unsupported(n, "Slice of a constant: one axis with step 1 only");
-        long long len = (long long)a->count, b = st[0] < 0 ? st[0] + len : st[0], e = en[0] < 0 ? en[0] + len : en[0];
-        b = b < 0 ? 0 : b > len ? len : b;
-        e = e < 0 ? 0 : e > len ? len : e;
-        int64_t cnt = e > b ? e - b : 0;
-        OCT__TRY(new_const(im, a->f != NULL, 1, &cnt, &r));
-        for (int64_t i = 0; i < cnt; i++) {
-            cset(r, (size_t)i, cval(a, (size_t)(b + i)));
-            if (i < 8) pv[i] = prov_of(im, 0, (size_t)(b + i), &pd[i]);
+        if (n->ninputs > 4 && *n->inputs[4]) OCT__TRY(read_axes(im, "steps", 4, sp, &c4));
+        if (c2 != c1 || c3 != c1 || c4 != c1)
+            return unsupported(n, "Slice of a constant: %d starts, %d ends, %d axes, %d steps", c1, c2, c3, c4);
+        long long b0[OCT__ONNX_MAX_DIMS], stp[OCT__ONNX_MAX_DIMS];
+        int64_t d[OCT__ONNX_MAX_DIMS];
+        for (int k = 0; k < nd; k++) b0[k] = 0, stp[k] = 1, d[k] = a->dims[k];
+        for (int k = 0; k < c1; k++) {
+            long long x = ax[k] < 0 ? ax[k] + nd : ax[k], len;
+            if (x < 0 || x >= nd) return unsupported(n, "Slice of a rank-%d constant along axis %lld", nd, ax[k]);
+            if (sp[k] == 0) return unsupported(n, "Slice of a constant with step 0");
+            len = (long long)a->dims[x];
+            long long b = st[k] < 0 ? st[k] + len : st[k], e = en[k] < 0 ? en[k] + len : en[k];
+            if (sp[k] > 0) {
+                b = b < 0 ? 0 : b > len ? len : b;
+                e = e < 0 ? 0 : e > len ? len : e;
+                d[x] = e > b ? (e - b + sp[k] - 1) / sp[k] : 0;
+            } else {
+                b = b < 0 ? -1 : b > len - 1 ? len - 1 : b;
+                e = e < -1 ? -1 : e > len - 1 ? len - 1 : e;
+                d[x] = b > e ? (b - e - sp[k] - 1) / -sp[k] : 0;
+            }
+            b0[x] = b, stp[x] = sp[k];
         }
-        track = 1;
+        OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
+        for (size_t i = 0; i < r->count; i++) {
+            size_t src = 0, rest = i, inner = 1;
+            for (int k = nd - 1; k >= 0; k--) { /* element i's index along axis k, then its source */
+                size_t q = d[k] ? rest % (size_t)d[k] : 0;
+                rest = d[k] ? rest / (size_t)d[k] : 0;
+                src += (size_t)(b0[k] + (long long)q * stp[k]) * inner;
+                inner *= (size_t)a->dims[k];
+            }
+            cset(r, i, cval(a, src));
+            if (nd == 1 && i < 8) pv[i] = prov_of(im, 0, src, &pd[i]);
+        }
+        track = nd == 1;
+    } else if (strcmp(op, "Transpose") == 0) {
+        int nd = a->ndim;
+        long long perm[OCT__ONNX_MAX_DIMS];
+        const oct__onnx_attr *pa = attr(n, "perm");
+        if (pa && (pa->type != OCT__ONNX_ATTR_INTS || pa->nints != nd))
+            return unsupported(n, "Transpose of a rank-%d constant: attribute 'perm' is not %d ints", nd, nd);
+        int seen = 0;
+        for (int k = 0; k < nd; k++) {
+            perm[k] = pa ? pa->ints[k] : nd - 1 - k;
+            if (perm[k] < 0 || perm[k] >= nd || (seen >> perm[k] & 1))
+                return unsupported(n, "Transpose: 'perm' is not a permutation of 0..%d", nd - 1);
+            seen |= 1 << perm[k];
+        }
+        int64_t d[OCT__ONNX_MAX_DIMS];
+        for (int k = 0; k < nd; k++) d[k] = a->dims[perm[k]];
+        OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
+        size_t istride[OCT__ONNX_MAX_DIMS];
+        size_t acc = 1;
+        for (int k = nd - 1; k >= 0; k--) istride[k] = acc, acc *= (size_t)a->dims[k];
+        for (size_t i = 0; i < r->count; i++) {
+            size_t src = 0, rest = i;
+            for (int k = nd - 1; k >= 0; k--) {
+                size_t q = d[k] ? rest % (size_t)d[k] : 0;
+                rest = d[k] ? rest / (size_t)d[k] : 0;
+                src += q * istride[perm[k]];
+            }
+            cset(r, i, cval(a, src));
+        }
     } else if (strcmp(op, "Floor") == 0 || strcmp(op, "Ceil") == 0 || strcmp(op, "Sqrt") == 0) {
         OCT__TRY(new_const(im, a->f != NULL, a->ndim, a->dims, &r));
         for (size_t i = 0; i < a->count; i++) {
@@ -1340,7 +1396,8 @@ static oct_status op_pad(imp *im)
 {
     const oct__onnx_node *n = im->node;
     int x;
-    OCT__TRY(in_value(im, 0, 0, &x, NULL));
+    const int *pin; /* a Pad of a Pad adds to its pads (PyTorch's F.pad then a pool's own zero Pad) */
+    OCT__TRY(in_value(im, 0, 1, &x, &pin));
     const char *mode = attr_str(n, "mode", "constant");
     if (strcmp(mode, "constant") != 0) return unsupported(n, "attribute 'mode' = '%s' (constant zeros only)", mode);
     long long p[8];
@@ -1366,15 +1423,14 @@ static oct_status op_pad(imp *im)
     if (p[0] || p[1] || p[4] || p[5]) return unsupported(n, "padding of batch or channels");
     for (int i = 0; i < 8; i++)
         if (p[i] < 0 || p[i] > 4096) return unsupported(n, "pad %lld is out of range (0..4096)", p[i]);
-    sym *src = find_sym(im, n->inputs[0]);
     int base[4] = {0, 0, 0, 0};
-    if (src->padded) memcpy(base, src->pad, sizeof base);
+    if (pin) memcpy(base, pin, sizeof base);
     sym *s;
     OCT__TRY(pass_through(im, x, n->outputs[0]));
     s = &im->s[im->nsym - 1];
-    s->padded = 1;
     s->pad[0] = base[0] + (int)p[2], s->pad[1] = base[1] + (int)p[3];
     s->pad[2] = base[2] + (int)p[6], s->pad[3] = base[3] + (int)p[7];
+    s->padded = s->pad[0] || s->pad[1] || s->pad[2] || s->pad[3]; /* an all-zero Pad is the value itself */
     return OCT_OK;
 }
 
