@@ -871,12 +871,19 @@ static oct_status fold_const(imp *im, int *done)
             return unsupported(n, "Slice of a constant: %d starts, %d ends, %d axes, %d steps", c1, c2, c3, c4);
         long long b0[OCT__ONNX_MAX_DIMS], stp[OCT__ONNX_MAX_DIMS];
         int64_t d[OCT__ONNX_MAX_DIMS];
+        int sliced = 0;
         for (int k = 0; k < nd; k++) b0[k] = 0, stp[k] = 1, d[k] = a->dims[k];
         for (int k = 0; k < c1; k++) {
             long long x = ax[k] < 0 ? ax[k] + nd : ax[k], len;
-            if (x < 0 || x >= nd) return unsupported(n, "Slice of a rank-%d constant along axis %lld", nd, ax[k]);
+            if (x < 0 || x >= nd || (sliced >> x & 1))
+                return unsupported(n, "Slice of a rank-%d constant along axis %lld (once each)", nd, ax[k]);
+            sliced |= 1 << x;
             if (sp[k] == 0) return unsupported(n, "Slice of a constant with step 0");
             len = (long long)a->dims[x];
+            /* A step longer than the axis takes one element either way: clamped so that the
+             * counts below cannot overflow (steps come from the file, INT64_MAX included). */
+            if (sp[k] > len + 1) sp[k] = len + 1;
+            if (sp[k] < -(len + 1)) sp[k] = -(len + 1);
             long long b = st[k] < 0 ? st[k] + len : st[k], e = en[k] < 0 ? en[k] + len : en[k];
             if (sp[k] > 0) {
                 b = b < 0 ? 0 : b > len ? len : b;

@@ -276,6 +276,54 @@ int main(int argc, char **argv)
         save("if.onnx", &md.m.base);
     }
 
+    /* F.pad as PyTorch exports it: pads from a constant chain (Reshape to (4, 2), Slice with
+     * step -1, Transpose), a Pad, a second all-zero Pad, a 3x3 average pool */
+    {
+        static int64_t pads8[8] = {1, 2, 3, 0, 0, 0, 0, 0}, sh42[2] = {-1, 2}, st[1] = {-1},
+                       en[1] = {INT64_MIN + 1}, ax[1] = {0}, sp[1] = {-1}, flat[1] = {-1}, zero8[8] = {0},
+                       perm[2] = {1, 0}, k3[2] = {3, 3}, s2[2] = {2, 2};
+        static const int64_t d8[1] = {8}, d2[1] = {2}, d1[1] = {1}, pd[4] = {0, 3, 3, 3};
+        static const struct { const char *name; int64_t *v; const int64_t *dims; } consts[] = {
+            {"pads8", pads8, d8}, {"sh42", sh42, d2}, {"st", st, d1}, {"en", en, d1},
+            {"ax", ax, d1}, {"sp", sp, d1}, {"flat", flat, d1}, {"zero8", zero8, d8}};
+        model_init(&md, 13);
+        md.g.initializer = realloc(md.g.initializer, 10 * sizeof *md.g.initializer);
+        PUSH(md.g.input, md.g.n_input, value("x", 4, xd));
+        PUSH(md.g.output, md.g.n_output, value("y", 4, pd));
+        for (size_t i = 0; i < sizeof consts / sizeof *consts; i++) {
+            t = tensor(consts[i].name, 7, 1, consts[i].dims);
+            t->n_int64_data = (size_t)consts[i].dims[0];
+            t->int64_data = consts[i].v;
+            PUSH(md.g.initializer, md.g.n_initializer, t);
+        }
+        PUSH(md.g.node, md.g.n_node, node("Reshape", "r42", "pads8", "sh42", NULL, "t42"));
+        n = node("Slice", "rev", "t42", "st", "en", "rev42");
+        n->input = realloc(n->input, 5 * sizeof *n->input);
+        n->input[n->n_input++] = "ax";
+        n->input[n->n_input++] = "sp";
+        PUSH(md.g.node, md.g.n_node, n);
+        n = node("Transpose", "tr", "rev42", NULL, NULL, "t24");
+        a = attr("perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+        a->n_ints = 2;
+        a->ints = perm;
+        add_attr(n, a);
+        PUSH(md.g.node, md.g.n_node, n);
+        PUSH(md.g.node, md.g.n_node, node("Reshape", "r8", "t24", "flat", NULL, "p"));
+        PUSH(md.g.node, md.g.n_node, node("Pad", "pad", "x", "p", NULL, "xp"));
+        PUSH(md.g.node, md.g.n_node, node("Pad", "pad0", "xp", "zero8", NULL, "xpp"));
+        n = node("AveragePool", "pool", "xpp", NULL, NULL, "y");
+        a = attr("kernel_shape", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+        a->n_ints = 2;
+        a->ints = k3;
+        add_attr(n, a);
+        a = attr("strides", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+        a->n_ints = 2;
+        a->ints = s2;
+        add_attr(n, a);
+        PUSH(md.g.node, md.g.n_node, n);
+        save("fpad.onnx", &md.m.base);
+    }
+
     /* lone tensors, as in test_data_set_N/input_N.pb */
     t = tensor("x", 1, 4, wd);
     raw(t, wv, sizeof wv);
