@@ -10,7 +10,10 @@ Each network is a seeded random sequence of ops on a growing list of values: con
 or 3x3 (3x3 also with stride 2), BatchNorm, ReLU, Add of two values of one shape, 2x2
 average or max pool, nearest 2x upsample, channel Concat, channel Slice, depthwise 3x3,
 x * 0.5 + 0.25, a zero Pad then a 3x3 stride-2 average pool, ResNet's 3x3 stride-2 max
-pool; every other network ends in GlobalAveragePool, Flatten and a Linear layer. Every op reads values picked from the whole list (recent
+pool, a grouped and a dilated 3x3 conv, per-channel x * s + t, the second part of a
+channel Split, a 3x3 stride-2 average pool in ceil mode without the pads in its count,
+an asymmetric F.pad before an unpadded 3x3 conv; every other network ends in
+GlobalAveragePool, Flatten and a Linear layer. Every op reads values picked from the whole list (recent
 ones more often), so a value often has several readers, in any order: what the
 importer's fusions (BatchNorm or ReLU folded into a producer, an Add turned into a conv's
 residual or a pair, a resize into an epilogue), its sharing of identical pools and the
@@ -52,7 +55,8 @@ def make_spec(rng, n_ops, c0, h0, w0):
 
     while len(spec) < n_ops:
         op = rng.choice(['conv', 'conv', 'conv', 'bn', 'relu', 'relu', 'add', 'add', 'avgpool', 'maxpool', 'up',
-                         'cat', 'slice', 'conv2', 'dw', 'affine', 'padpool', 'mp3'])
+                         'cat', 'slice', 'conv2', 'dw', 'affine', 'padpool', 'mp3', 'grp', 'dil', 'perch',
+                         'split', 'avgceil', 'asympad'])
         i = pick()
         c, h, w = shapes[i]
         if op == 'conv':
@@ -66,6 +70,30 @@ def make_spec(rng, n_ops, c0, h0, w0):
             co = rng.choice([4, 8])
             spec.append(('conv2', i, 3, co))
             shapes.append((co, (h + 1) // 2, (w + 1) // 2))
+        elif op in ('grp', 'dil', 'perch'):  # groups 2 (3x3), dilation 2 (3x3, pad 2), x * s_c + t_c
+            if op == 'grp' and c % 2:
+                continue
+            spec.append((op, i))
+            shapes.append((c, h, w))
+        elif op == 'split':  # the second part of torch.split(x, [n, c - n], 1)
+            if c < 2:
+                continue
+            n = rng.randrange(1, c)
+            spec.append(('split', i, n))
+            shapes.append((c - n, h, w))
+        elif op == 'avgceil':  # 3x3/2 average pool, pads 1, ceil_mode, count_include_pad False
+            if h < 3 or w < 3:
+                continue
+            spec.append((op, i))
+            ho, wo = -(-(h + 2 - 3) // 2) + 1, -(-(w + 2 - 3) // 2) + 1
+            ho -= (ho - 1) * 2 >= h + 1  # ceil mode: a last window starting in the padding is dropped
+            wo -= (wo - 1) * 2 >= w + 1
+            shapes.append((c, ho, wo))
+        elif op == 'asympad':  # F.pad (left 0, right 1, top 2, bottom 0), then a 3x3 conv without pads
+            if w < 3:
+                continue
+            spec.append((op, i))
+            shapes.append((c, h, w - 1))
         elif op in ('dw', 'affine'):  # depthwise 3x3 pad 1; x * 0.5 + 0.25
             spec.append((op, i))
             shapes.append((c, h, w))
@@ -136,6 +164,21 @@ def build(spec, shapes, head):
                 elif s[0] == 'dw':
                     c = shapes[s[1]][0]
                     self.mods.append(nn.Conv2d(c, c, 3, padding=1, groups=c))
+                elif s[0] == 'grp':
+                    c = shapes[s[1]][0]
+                    self.mods.append(nn.Conv2d(c, c, 3, padding=1, groups=2))
+                elif s[0] == 'dil':
+                    c = shapes[s[1]][0]
+                    self.mods.append(nn.Conv2d(c, c, 3, padding=2, dilation=2))
+                elif s[0] == 'asympad':
+                    c = shapes[s[1]][0]
+                    self.mods.append(nn.Conv2d(c, c, 3, padding=0))
+                elif s[0] == 'perch':
+                    c = shapes[s[1]][0]
+                    m = nn.Module()
+                    m.register_buffer('s', torch.linspace(-1.5, 2.0, c).reshape(1, c, 1, 1))
+                    m.register_buffer('t', torch.linspace(0.3, -0.4, c).reshape(1, c, 1, 1))
+                    self.mods.append(m)
                 else:
                     self.mods.append(nn.Identity())
             # the unread values, each brought to the last one's shape and added to it
@@ -146,8 +189,16 @@ def build(spec, shapes, head):
             vals = [x]
             for s, m in zip(spec, self.mods):
                 a = vals[s[1]]
-                if s[0] in ('conv', 'conv2', 'bn', 'dw'):
+                if s[0] in ('conv', 'conv2', 'bn', 'dw', 'grp', 'dil'):
                     y = m(a)
+                elif s[0] == 'asympad':
+                    y = m(F.pad(a, (0, 1, 2, 0)))
+                elif s[0] == 'perch':
+                    y = a * m.s + m.t
+                elif s[0] == 'split':
+                    y = torch.split(a, [s[2], a.shape[1] - s[2]], 1)[1]
+                elif s[0] == 'avgceil':
+                    y = F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
                 elif s[0] == 'affine':
                     y = a * 0.5 + 0.25
                 elif s[0] == 'padpool':
@@ -188,7 +239,8 @@ def describe(spec):
     """The ops as text: v3 = conv(v1, k 3, 8); v4 = add(v3, v2) ..."""
     def one(k, s):
         args = [f'v{v}' for v in operands(s)] + ([f'k {s[2]}', str(s[3])] if s[0] in ('conv', 'conv2') else
-                                                 [f'from {s[2]}', str(s[3])] if s[0] == 'slice' else [])
+                                                 [f'from {s[2]}', str(s[3])] if s[0] == 'slice' else
+                                                 [f'at {s[2]}'] if s[0] == 'split' else [])
         return f'v{k + 1} = {s[0]}({", ".join(args)})'
     return '; '.join(one(k, s) for k, s in enumerate(spec))
 

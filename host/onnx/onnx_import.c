@@ -704,7 +704,10 @@ static oct_status fold_const(imp *im, int *done)
         OCT__TRY(new_const(im, 0, 1, &len, &r));
         for (int64_t i = 0; i < len; i++) r->i[i] = d[start + i];
         *done = 1;
+        /* bind_const may move the symbols (realloc): `in` is found again after it. */
+        size_t in_at = (size_t)(in - im->s);
         OCT__TRY(bind_const(im, n->outputs[0], NULL, r));
+        in = &im->s[in_at];
         sym *o = &im->s[im->nsym - 1];
         o->shape_dep = 1;
         if ((in->empty || (in->t && in->ndprov == nd)) && len <= 8) {
