@@ -11,7 +11,9 @@ with the onnx package on the parsed model (not bytes: the reader has its own fuz
 an INT / INTS attribute set to an extreme (0, -1, 2^31 - 1, 2^63 - 1, -2^63, 4097 ...),
 an attribute dropped, an int64 constant's element set to an extreme, an initializer's
 dims changed under its data, a node's input rewired to another value, a node dropped,
-a node's op swapped for another that octcl imports, the input's dims changed. Then
+a node's op swapped for another that octcl imports, the input's dims changed. With
+--systematic, first every (op, INT / INTS attribute) pair of the sources, each element
+set to each extreme in turn. Then
 `octcl info --model F` and, when that loads, `octcl run --model F --batch 2`:
 
   - exit 0, or exit 1 with the last line of stderr "octcl: error: ..." (one line);
@@ -133,6 +135,35 @@ def mutate(m, rng):
     return f'input dim {k} = {d[k].dim_value}'
 
 
+def systematic(models):
+    """Every (op, INT / INTS attribute) pair of the models, once, set to each extreme (each
+    element of an INTS in turn): [(model, h, w, node index, attribute name, element, value)]."""
+    import onnx
+    seen, out = set(), []
+    for m, h, w in models:
+        for k, n in enumerate(m.graph.node):
+            for a in n.attribute:
+                if a.type not in (onnx.AttributeProto.INT, onnx.AttributeProto.INTS) or (n.op_type, a.name) in seen:
+                    continue
+                seen.add((n.op_type, a.name))
+                elems = [None] if a.type == onnx.AttributeProto.INT else range(len(a.ints))
+                for e in elems:
+                    for v in EXTREMES:
+                        out.append((m, h, w, k, a.name, e, v))
+    return out
+
+
+def set_attr(m, k, name, e, v):
+    """Node k's attribute `name` (element e of an INTS) = v, in place; returns what, as text."""
+    n = m.graph.node[k]
+    a = next(a for a in n.attribute if a.name == name)
+    if e is None:
+        a.i = v
+    else:
+        a.ints[e] = v
+    return f'{n.name}: attribute {name}{"" if e is None else f"[{e}]"} = {v}'
+
+
 def check(cmd, what, fails, log):
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -158,6 +189,8 @@ def main(argv):
     ap.add_argument('--count', type=int, default=300, help='mutants (default 300)')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--systematic', action='store_true',
+                    help='first every (op, INT / INTS attribute) of the sources set to each extreme')
     a = ap.parse_args(argv)
     import onnx
     os.makedirs(a.out, exist_ok=True)
@@ -165,11 +198,18 @@ def main(argv):
     models = [(onnx.load(p), h, w) for p, h, w in srcs]
     rng = random.Random(a.seed)
     fails, loaded = [], 0
+    plan = systematic(models) if a.systematic else []
+    total = len(plan) + a.count
     with open(os.path.join(a.out, 'mutants.log'), 'w') as log:
-        for i in range(a.count):
-            src, h, w = rng.choice(models)
-            m = copy.deepcopy(src)
-            what = f'mutant {i}: ' + mutate(m, rng)
+        for i in range(total):
+            if i < len(plan):
+                src, h, w, k, name, e, v = plan[i]
+                m = copy.deepcopy(src)
+                what = f'mutant {i}: ' + set_attr(m, k, name, e, v)
+            else:
+                src, h, w = rng.choice(models)
+                m = copy.deepcopy(src)
+                what = f'mutant {i}: ' + mutate(m, rng)
             path = os.path.join(a.out, f'mutant{i}.onnx')
             with open(path, 'wb') as f:
                 f.write(m.SerializeToString())
@@ -182,7 +222,7 @@ def main(argv):
                 os.remove(path)
     for f in fails:
         print(f)
-    print(f'mutate_onnx: {a.count} mutants, {loaded} loaded, {len(fails)} failures')
+    print(f'mutate_onnx: {total} mutants ({len(plan)} systematic), {loaded} loaded, {len(fails)} failures')
     return 1 if fails else 0
 
 

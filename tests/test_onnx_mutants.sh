@@ -11,4 +11,5 @@ if ! /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
     exit 77
 fi
 rm -rf "$scratch/mutants"
-exec /usr/bin/python3 "$here/../python/mutate_onnx.py" --octcl "$octcl" --out "$scratch/mutants" --count "$count"
+exec /usr/bin/python3 "$here/../python/mutate_onnx.py" --octcl "$octcl" --out "$scratch/mutants" --count "$count" \
+    --systematic

@@ -457,7 +457,7 @@ static oct_status op_conv(imp *im)
     OCT__TRY(read_window(im, &xv->d, &wd, 0));
     add_pad(&wd, pad);
     long long co = W->dims[0], cig = W->dims[1];
-    if (group < 1 || co < 1 || cig < 1 || co > 1 << 20 || cig * group != xv->d.c || co % group)
+    if (group < 1 || group > xv->d.c || co < 1 || cig < 1 || co > 1 << 20 || cig * group != xv->d.c || co % group)
         return oct__fail(OCT_ERR_SHAPE_MISMATCH,
                          NODE_FMT ": weight (%lld, %lld, %d, %d) with group %lld does not fit an input of %d channels",
                          NODE_ARGS(n), co, cig, wd.kh, wd.kw, group, xv->d.c);
