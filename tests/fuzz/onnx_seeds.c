@@ -96,6 +96,15 @@ static void add_attr(Onnx__NodeProto *n, Onnx__AttributeProto *a)
     n->attribute[n->n_attribute++] = a;
 }
 
+/* An INTS attribute `name` of count values from v (kept, not copied). */
+static void add_ints(Onnx__NodeProto *n, const char *name, size_t count, int64_t *v)
+{
+    Onnx__AttributeProto *a = attr(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    a->n_ints = count;
+    a->ints = v;
+    add_attr(n, a);
+}
+
 /* A FLOAT value "name" of shape (N, c, h, w) (dims <= 0 as the symbol N). */
 static Onnx__ValueInfoProto *value(const char *name, int ndim, const int64_t *dims)
 {
@@ -200,10 +209,7 @@ int main(int argc, char **argv)
     a->has_i = 1;
     a->i = 1;
     add_attr(n, a);
-    a = attr("pads", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    a->n_ints = 4;
-    a->ints = ints;
-    add_attr(n, a);
+    add_ints(n, "pads", 4, ints);
     a = attr("auto_pad", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
     a->has_s = 1;
     a->s.data = (uint8_t *)"NOTSET";
@@ -303,23 +309,14 @@ int main(int argc, char **argv)
         n->input[n->n_input++] = "sp";
         PUSH(md.g.node, md.g.n_node, n);
         n = node("Transpose", "tr", "rev42", NULL, NULL, "t24");
-        a = attr("perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-        a->n_ints = 2;
-        a->ints = perm;
-        add_attr(n, a);
+        add_ints(n, "perm", 2, perm);
         PUSH(md.g.node, md.g.n_node, n);
         PUSH(md.g.node, md.g.n_node, node("Reshape", "r8", "t24", "flat", NULL, "p"));
         PUSH(md.g.node, md.g.n_node, node("Pad", "pad", "x", "p", NULL, "xp"));
         PUSH(md.g.node, md.g.n_node, node("Pad", "pad0", "xp", "zero8", NULL, "xpp"));
         n = node("AveragePool", "pool", "xpp", NULL, NULL, "y");
-        a = attr("kernel_shape", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-        a->n_ints = 2;
-        a->ints = k3;
-        add_attr(n, a);
-        a = attr("strides", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-        a->n_ints = 2;
-        a->ints = s2;
-        add_attr(n, a);
+        add_ints(n, "kernel_shape", 2, k3);
+        add_ints(n, "strides", 2, s2);
         PUSH(md.g.node, md.g.n_node, n);
         save("fpad.onnx", &md.m.base);
     }
