@@ -681,6 +681,7 @@ int main(int argc, char **argv)
     const char *root = OCT_ONNX_TESTDATA, *expected = NULL, *only = NULL, *markdown = NULL;
     const char *specs[MAX_BACKENDS];
     int nspecs = 0, verbose = 0;
+    oct__onnx_import_tight(1); /* every new name moves the importer's symbols (ASan: no pointer kept) */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) root = argv[++i];
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc && nspecs < MAX_BACKENDS) specs[nspecs++] = argv[++i];

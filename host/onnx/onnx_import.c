@@ -78,10 +78,13 @@ static sym *find_sym(imp *im, const char *name)
     return NULL;
 }
 
+static int g_tight; /* oct__onnx_import_tight */
+void oct__onnx_import_tight(int on) { g_tight = on; }
+
 static oct_status add_sym(imp *im, const char *name, sym **out)
 {
     if (im->nsym == im->capsym) {
-        int cap = im->capsym ? 2 * im->capsym : 256;
+        int cap = g_tight ? im->capsym + 1 : im->capsym ? 2 * im->capsym : 256;
         sym *s = oct__realloc(im->s, (size_t)cap * sizeof *s);
         if (!s) return oct__fail(OCT_ERR_HOST_MEMORY, "onnx import: out of host memory");
         im->s = s, im->capsym = cap;
@@ -1685,14 +1688,15 @@ static oct_status op_identity(imp *im)
         OCT__TRY(in_const(im, 0, 1, &t));
         return bind_const(im, n->outputs[0], t, NULL);
     }
-    int x;
+    int x, pads[4];
     const int *pad;
     OCT__TRY(in_value(im, 0, 1, &x, &pad));
+    if (pad) memcpy(pads, pad, sizeof pads); /* pad points into the symbols, which pass_through may move */
     OCT__TRY(pass_through(im, x, n->outputs[0]));
     if (pad) {
         sym *s = &im->s[im->nsym - 1];
         s->padded = 1;
-        memcpy(s->pad, pad, sizeof s->pad);
+        memcpy(s->pad, pads, sizeof s->pad);
     }
     return OCT_OK;
 }

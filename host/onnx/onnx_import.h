@@ -11,5 +11,9 @@
 oct_status oct__onnx_import(oct_context *ctx, const oct__onnx_model *m, const char *path, oct__graph **out);
 /* Load a file: read it and import it. */
 oct_status oct__onnx_load(oct_context *ctx, const char *path, oct__graph **out);
+/* Test hook: on, the importer's symbol table grows by one name at a time, so that every
+ * new name moves it (under ASan, a pointer into it kept across a new name is caught at
+ * once, not only when a model happens to cross 256 or 512 names). Off by default. */
+void oct__onnx_import_tight(int on);
 
 #endif
