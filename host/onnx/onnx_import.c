@@ -182,8 +182,11 @@ static oct_status materialize_pad(imp *im, sym *s)
     return OCT_OK;
 }
 
-/* Input k of the current node as a graph value (a pending Pad only where allowed). */
-static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pad)
+/* Input k of the current node as a graph value (a pending Pad only where allowed). pad
+ * (top, left, bottom, right; NULL: not wanted) receives the pending Pad, zeros when there
+ * is none (a pending Pad is never all zeros: op_pad): a copy, for the symbols move when
+ * a name is added. */
+static oct_status in_value(imp *im, int k, int allow_pad, int *v, int *pad)
 {
     const oct__onnx_node *n = im->node;
     if (k >= n->ninputs || !*n->inputs[k])
@@ -195,7 +198,8 @@ static oct_status in_value(imp *im, int k, int allow_pad, int *v, const int **pa
         return unsupported(n, "input '%s' is a constant; octcl runs this op on activations only", n->inputs[k]);
     if (s->padded && !allow_pad) OCT__TRY(materialize_pad(im, s));
     *v = s->value;
-    if (pad) *pad = s->padded ? s->pad : NULL;
+    if (pad && s->padded) memcpy(pad, s->pad, sizeof s->pad);
+    else if (pad) memset(pad, 0, sizeof s->pad);
     return OCT_OK;
 }
 
@@ -374,9 +378,11 @@ static oct_status read_window(imp *im, const oct__gdims *x, window *wd, int need
     return OCT_OK;
 }
 
+/* Whether pad (in_value's) holds a pending Pad. */
+static int pending(const int *pad) { return pad[0] || pad[1] || pad[2] || pad[3]; }
+
 static void add_pad(window *wd, const int *pad)
 {
-    if (!pad) return;
     wd->pt += pad[0], wd->pl += pad[1], wd->pb += pad[2], wd->pr += pad[3];
 }
 
@@ -444,10 +450,9 @@ static oct__gnode *sole_producer(imp *im, int v)
 static oct_status op_conv(imp *im)
 {
     const oct__onnx_node *n = im->node;
-    int x;
-    const int *pad;
+    int x, pad[4];
     const oct__onnx_tensor *W, *B;
-    OCT__TRY(in_value(im, 0, 1, &x, &pad));
+    OCT__TRY(in_value(im, 0, 1, &x, pad));
     OCT__TRY(in_const(im, 1, 1, &W));
     OCT__TRY(in_const(im, 2, 0, &B));
     OCT__TRY(need_float(im, W, "weight"));
@@ -1216,9 +1221,8 @@ static int same_pool(const oct__graph *g, int x, const oct__gnode *want)
 static oct_status op_pool(imp *im, int max)
 {
     const oct__onnx_node *n = im->node;
-    int x;
-    const int *pad;
-    OCT__TRY(in_value(im, 0, !max, &x, &pad));
+    int x, pad[4];
+    OCT__TRY(in_value(im, 0, !max, &x, pad));
     const oct__gvalue *xv = &im->g->v[x];
     if (xv->rank != 4) return unsupported(n, "input is rank %d; pooling runs on (N, C, H, W)", xv->rank);
     window wd = {0};
@@ -1228,7 +1232,7 @@ static oct_status op_pool(imp *im, int max)
     if (max && n->noutputs > 1 && *n->outputs[1] && uses(im, n->outputs[1]))
         return unsupported(n, "output 'Indices' is read");
     long long cip = max ? 0 : attr_int(n, "count_include_pad", 0), ceil_mode = attr_int(n, "ceil_mode", 0);
-    if (pad) {
+    if (pending(pad)) {
         /* Explicit zeros count in the average. */
         if (!cip && (wd.pt || wd.pl || wd.pb || wd.pr))
             return unsupported(n, "a Pad before a pool with its own pads and count_include_pad = 0");
@@ -1408,9 +1412,8 @@ static oct_status op_resize(imp *im)
 static oct_status op_pad(imp *im)
 {
     const oct__onnx_node *n = im->node;
-    int x;
-    const int *pin; /* a Pad of a Pad adds to its pads (PyTorch's F.pad then a pool's own zero Pad) */
-    OCT__TRY(in_value(im, 0, 1, &x, &pin));
+    int x, base[4]; /* a Pad of a Pad adds to its pads (PyTorch's F.pad then a pool's own zero Pad) */
+    OCT__TRY(in_value(im, 0, 1, &x, base));
     const char *mode = attr_str(n, "mode", "constant");
     if (strcmp(mode, "constant") != 0) return unsupported(n, "attribute 'mode' = '%s' (constant zeros only)", mode);
     long long p[8];
@@ -1436,8 +1439,6 @@ static oct_status op_pad(imp *im)
     if (p[0] || p[1] || p[4] || p[5]) return unsupported(n, "padding of batch or channels");
     for (int i = 0; i < 8; i++)
         if (p[i] < 0 || p[i] > 4096) return unsupported(n, "pad %lld is out of range (0..4096)", p[i]);
-    int base[4] = {0, 0, 0, 0};
-    if (pin) memcpy(base, pin, sizeof base);
     sym *s;
     OCT__TRY(pass_through(im, x, n->outputs[0]));
     s = &im->s[im->nsym - 1];
@@ -1688,16 +1689,12 @@ static oct_status op_identity(imp *im)
         OCT__TRY(in_const(im, 0, 1, &t));
         return bind_const(im, n->outputs[0], t, NULL);
     }
-    int x, pads[4];
-    const int *pad;
-    OCT__TRY(in_value(im, 0, 1, &x, &pad));
-    if (pad) memcpy(pads, pad, sizeof pads); /* pad points into the symbols, which pass_through may move */
+    int x, pad[4];
+    OCT__TRY(in_value(im, 0, 1, &x, pad));
     OCT__TRY(pass_through(im, x, n->outputs[0]));
-    if (pad) {
-        sym *s = &im->s[im->nsym - 1];
-        s->padded = 1;
-        memcpy(s->pad, pads, sizeof s->pad);
-    }
+    sym *s = &im->s[im->nsym - 1];
+    s->padded = pending(pad);
+    memcpy(s->pad, pad, sizeof s->pad);
     return OCT_OK;
 }
 
