@@ -674,6 +674,29 @@ static oct_status read_axes(imp *im, const char *name, int k, long long *axes, i
     return OCT_OK;
 }
 
+/* The row-major strides (elements) of constant a's axes. */
+static void strides_of(const oct__onnx_tensor *a, long long *st)
+{
+    long long acc = 1;
+    for (int k = a->ndim - 1; k >= 0; k--) st[k] = acc, acc *= (long long)a->dims[k];
+}
+
+/* r's element at index (q_0, ..., q_n-1) of its dims = a's element base + sum q_k st[k]:
+ * a strided view of a (Slice, Transpose) copied out. */
+static void gather_const(const oct__onnx_tensor *a, oct__onnx_tensor *r, long long base, const long long *st)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        long long src = base;
+        size_t rest = i;
+        for (int k = r->ndim - 1; k >= 0; k--) { /* i's index along axis k */
+            size_t dk = (size_t)r->dims[k];
+            src += (long long)(rest % dk) * st[k];
+            rest /= dk;
+        }
+        cset(r, i, cval(a, (size_t)src));
+    }
+}
+
 /* Shape, Gather, Unsqueeze, Squeeze, Concat, Cast, Slice, Transpose, arithmetic, Floor,
  * Reshape on constants. Returns OCT_OK and sets *done when the node was one of those. */
 static oct_status fold_const(imp *im, int *done)
@@ -880,7 +903,7 @@ static oct_status fold_const(imp *im, int *done)
         if (n->ninputs > 4 && *n->inputs[4]) OCT__TRY(read_axes(im, "steps", 4, sp, &c4));
         if (c2 != c1 || c3 != c1 || c4 != c1)
             return unsupported(n, "Slice of a constant: %d starts, %d ends, %d axes, %d steps", c1, c2, c3, c4);
-        long long b0[OCT__ONNX_MAX_DIMS], stp[OCT__ONNX_MAX_DIMS];
+        long long b0[OCT__ONNX_MAX_DIMS], stp[OCT__ONNX_MAX_DIMS], st_in[OCT__ONNX_MAX_DIMS], base = 0;
         int64_t d[OCT__ONNX_MAX_DIMS];
         int sliced = 0;
         for (int k = 0; k < nd; k++) b0[k] = 0, stp[k] = 1, d[k] = a->dims[k];
@@ -908,17 +931,11 @@ static oct_status fold_const(imp *im, int *done)
             b0[x] = b, stp[x] = sp[k];
         }
         OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
-        for (size_t i = 0; i < r->count; i++) {
-            size_t src = 0, rest = i, inner = 1;
-            for (int k = nd - 1; k >= 0; k--) { /* element i's index along axis k, then its source */
-                size_t q = d[k] ? rest % (size_t)d[k] : 0;
-                rest = d[k] ? rest / (size_t)d[k] : 0;
-                src += (size_t)(b0[k] + (long long)q * stp[k]) * inner;
-                inner *= (size_t)a->dims[k];
-            }
-            cset(r, i, cval(a, src));
-            if (nd == 1 && i < 8) pv[i] = prov_of(im, 0, src, &pd[i]);
-        }
+        strides_of(a, st_in);
+        for (int k = 0; k < nd; k++) base += b0[k] * st_in[k], st_in[k] *= stp[k];
+        gather_const(a, r, base, st_in);
+        for (size_t i = 0; nd == 1 && i < r->count && i < 8; i++)
+            pv[i] = prov_of(im, 0, (size_t)(base + (long long)i * st_in[0]), &pd[i]);
         track = nd == 1;
     } else if (strcmp(op, "Transpose") == 0) {
         int nd = a->ndim;
@@ -936,18 +953,10 @@ static oct_status fold_const(imp *im, int *done)
         int64_t d[OCT__ONNX_MAX_DIMS];
         for (int k = 0; k < nd; k++) d[k] = a->dims[perm[k]];
         OCT__TRY(new_const(im, a->f != NULL, nd, d, &r));
-        size_t istride[OCT__ONNX_MAX_DIMS];
-        size_t acc = 1;
-        for (int k = nd - 1; k >= 0; k--) istride[k] = acc, acc *= (size_t)a->dims[k];
-        for (size_t i = 0; i < r->count; i++) {
-            size_t src = 0, rest = i;
-            for (int k = nd - 1; k >= 0; k--) {
-                size_t q = d[k] ? rest % (size_t)d[k] : 0;
-                rest = d[k] ? rest / (size_t)d[k] : 0;
-                src += q * istride[perm[k]];
-            }
-            cset(r, i, cval(a, src));
-        }
+        long long st_in[OCT__ONNX_MAX_DIMS], st[OCT__ONNX_MAX_DIMS];
+        strides_of(a, st_in);
+        for (int k = 0; k < nd; k++) st[k] = st_in[perm[k]];
+        gather_const(a, r, 0, st);
     } else if (strcmp(op, "Floor") == 0 || strcmp(op, "Ceil") == 0 || strcmp(op, "Sqrt") == 0) {
         OCT__TRY(new_const(im, a->f != NULL, a->ndim, a->dims, &r));
         for (size_t i = 0; i < a->count; i++) {
