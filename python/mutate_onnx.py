@@ -28,7 +28,6 @@ import os
 import random
 import subprocess
 import sys
-import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -41,21 +40,12 @@ OPS = ['Conv', 'Relu', 'Add', 'AveragePool', 'MaxPool', 'GlobalAveragePool', 'Co
 def sources(out, count, seed):
     """Export `count` random_dags networks; returns [(path, h, w)]."""
     import numpy as np
-    import torch
     import random_dags
-    import zoo
     files = []
     for s in range(seed, seed + count):
-        rng = random.Random(s)
-        h, w = rng.choice([(16, 12), (8, 8), (16, 16), (12, 8)])
-        spec, shapes = random_dags.make_spec(rng, 10, 3, h, w)
-        model = zoo.randomize(random_dags.build(spec, shapes, s % 2 == 0), s)
-        x = torch.from_numpy(np.zeros((1, 3, h, w), dtype=np.float32))
+        model, _, h, w = random_dags.make_net(s, 10)
         path = os.path.join(out, f'src{s}.onnx')
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            torch.onnx.export(model, x, path, opset_version=13, input_names=['input'], output_names=['y'],
-                              do_constant_folding=True)
+        random_dags.export(model, np.zeros((1, 3, h, w), dtype=np.float32), path)
         files.append((path, h, w))
     return files
 

@@ -245,6 +245,29 @@ def describe(spec):
     return '; '.join(one(k, s) for k, s in enumerate(spec))
 
 
+def make_net(seed, ops):
+    """Network `seed` of `ops` ops with zoo.randomize's weights, in eval(): (model, spec,
+    h, w), the input 3 x h x w."""
+    import torch
+    import zoo
+    rng = random.Random(seed)
+    h, w = rng.choice([(16, 12), (8, 8), (16, 16), (12, 8)])
+    spec, shapes = make_spec(rng, ops, 3, h, w)
+    torch.manual_seed(seed)
+    return zoo.randomize(build(spec, shapes, seed % 2 == 0), seed), spec, h, w
+
+
+def export(model, x, path):
+    """torch.onnx.export of model on x (float32 numpy) to path, opset 13, checked."""
+    import torch
+    import onnx
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(model, torch.from_numpy(x), path, opset_version=13, input_names=['input'],
+                          output_names=['y'], do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description='Random multi-reader networks: octcl against PyTorch float64.')
     ap.add_argument('--octcl', required=True, help='the octcl binary')
@@ -255,18 +278,13 @@ def main(argv):
     ap.add_argument('--devices', default='ref,cpu', help='octcl devices, comma-separated (default ref,cpu)')
     a = ap.parse_args(argv)
     import torch
-    import onnx
     import zoo
     from compare_npy import compare
     torch.set_num_threads(1)
     os.makedirs(a.out, exist_ok=True)
     fails = runs = 0
     for seed in range(a.seed, a.seed + a.count):
-        rng = random.Random(seed)
-        h, w = rng.choice([(16, 12), (8, 8), (16, 16), (12, 8)])
-        spec, shapes = make_spec(rng, a.ops, 3, h, w)
-        torch.manual_seed(seed)
-        model = zoo.randomize(build(spec, shapes, seed % 2 == 0), seed)
+        model, spec, h, w = make_net(seed, a.ops)
         nprng = np.random.default_rng(seed)
         x = np.clip(nprng.standard_normal((2, 3, h, w)), -2, 2).astype(np.float32)
         zoo.calibrate(model, torch.from_numpy(np.clip(nprng.standard_normal((2, 3, h, w)), -2, 2).astype(np.float32)))
@@ -274,11 +292,7 @@ def main(argv):
             y64 = copy.deepcopy(model).double()(torch.from_numpy(x).double()).numpy()
         tag = f'dag{seed}'
         path = os.path.join(a.out, tag + '.onnx')
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            torch.onnx.export(model, torch.from_numpy(x), path, opset_version=13, input_names=['input'],
-                              output_names=['y'], do_constant_folding=True)
-        onnx.checker.check_model(onnx.load(path))
+        export(model, x, path)
         xin = os.path.join(a.out, tag + '_input.npy')
         np.save(xin, x)
         bad = False
