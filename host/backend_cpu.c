@@ -1225,10 +1225,11 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * two threads batch 8 but lost up to 0.64x at two threads batch 1, OctNetMini's low
  * bands of 32-96 channels: left on F(2x2).) So: planes of 49 F(4x4) tiles or more
  * (25x25 and up) with 16 channels or more each way, where at most a fifth of the
- * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 256
- * channels or more each way, where at most a quarter do (14x14: 196 of 256); everything
- * else stays on F(2x2). That 256 is a tuning parameter (oct__cpu_tune.wino4_min; `octcl
- * tune` tries 64 and 16), as the 16x16 planes' answer differs by CPU and batch: on an
+ * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 64
+ * (AVX-512 GEMM) or 256 (AVX2) channels or more each way, where at most a quarter do
+ * (14x14: 196 of 256); everything else stays on F(2x2). That count is a tuning parameter
+ * (oct__cpu_tune.wino4_min, its default and measurements in tune.c; `octcl tune` tries
+ * 256, 64 and 16), as the 16x16 planes' answer differs by CPU and batch: on an
  * AMD EPYC Zen 4 (AVX-512, 1 MiB L2), two threads, passes alternated in one process
  * (bench/env_ab.py), minima of 40, OctNetMini with F(4x4) from 16 channels against 256:
  * batch 8 1.10x (alpha 0.25), 1.10x (0.5), 1.25x (0.75) the whole pass; batch 1 0.91x,
@@ -1242,7 +1243,7 @@ static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int 
     size_t per = oct__wino_tiles(4, ho, wo), hw = (size_t)ho * wo;
     int mn = ci < co ? ci : co;
     if (per >= 49 && mn >= 16 && 16 * per * 4 <= hw * 5) return 4;
-    if (per >= 16 && mn >= st->tune.wino4_min && 16 * per * 3 <= hw * 4) return 4; /* tuned (256) */
+    if (per >= 16 && mn >= st->tune.wino4_min && 16 * per * 3 <= hw * 4) return 4; /* tuned (64 / 256) */
     return 2;
 }
 

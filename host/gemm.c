@@ -560,12 +560,16 @@ int oct__sgemm_force(int isa)
     return 1;
 }
 
+int oct__sgemm_isa_auto(void)
+{
+    pthread_once(&gemm_once, gemm_choose);
+    return gemm_chosen->isa;
+}
+
 int oct__sgemm_isa(void)
 {
     const oct__gemm_impl *f = gemm_forced;
-    if (f) return f->isa;
-    pthread_once(&gemm_once, gemm_choose);
-    return gemm_chosen->isa;
+    return f ? f->isa : oct__sgemm_isa_auto();
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -23,6 +23,8 @@ int oct__sgemm_supported(int isa);
 int oct__sgemm_isa_named(const char *name);
 /* The kernel in use now. */
 int oct__sgemm_isa(void);
+/* The automatic choice: the best this CPU runs, or $OCTCL_GEMM's (a force aside). */
+int oct__sgemm_isa_auto(void);
 /* Tests: use kernel `isa` from now on (0 when the CPU lacks it); -1 returns to the
  * automatic choice. */
 int oct__sgemm_force(int isa);

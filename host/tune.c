@@ -93,7 +93,16 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
     t->chunks = 8;
     t->gemm_isa = -1;
     t->kc = 256, t->mc = 96, t->nc = 256;
-    t->wino4_min = 256;
+    /* F(4x4) on the small planes (backend_cpu.c, cpu__wino_tile) from 64 channels with the
+     * AVX-512 GEMM: AMD EPYC Zen 4, two threads, both values in one process, passes
+     * alternated (bench/env_ab.py), minima over 80-200 rounds, 64 against 256: OctNetMini
+     * alpha 0.5 1.04x at batch 1 and 1.15x at batch 8 (its 16x16 low bands of 64 channels),
+     * alpha 0.75 1.01x and 1.16x, alpha 0 and 0.25 untouched (the same bits); Oct-ResNet-50
+     * alpha 0.5 0.999x at batches 1 and 8 (its 14x14 layers of 64-128 channels gain, the 7x7
+     * layers after them lose as much), alpha 0 untouched. From 16 channels (the tuner's
+     * third value) alpha 0.25 lost 0.95x at batch 1. The AVX2 GEMM keeps 256: on a Zen 3
+     * F(4x4) ran 14x14 planes of 64 and 128 channels 0.74-0.95x at two threads. */
+    t->wino4_min = oct__sgemm_isa_auto() == OCT__GEMM_AVX512 ? 64 : 256;
 }
 
 static const char *oct__isa_name(int isa)
@@ -676,7 +685,7 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
     *tried = 1;
     if (!isfinite(*default_ms)) return oct__fail(OCT_ERR_NOT_READY, "oct_tune: the default cpu parameters do not run");
     static const int bands[] = {96, 384}, cols[] = {512, 2048}, chunks[] = {4, 16}, kcs[] = {128}, mcs[] = {48},
-                     ncs[] = {128}, wino4[] = {64, 16};
+                     ncs[] = {128}, wino4[] = {256, 64, 16};
     struct {
         const char *name;
         int *field;
@@ -689,7 +698,7 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
         {"kc", &v.cpu.kc, kcs, 1},
         {"mc", &v.cpu.mc, mcs, 1},
         {"nc", &v.cpu.nc, ncs, 1},
-        {"wino4_min", &v.cpu.wino4_min, wino4, 2},
+        {"wino4_min", &v.cpu.wino4_min, wino4, 3}, /* the default's own value skipped */
     };
     int isas[2], nisa = 0;
     if (!getenv("OCTCL_GEMM")) {
@@ -701,9 +710,10 @@ static oct_status oct__tune_cpu_search(oct__tuner *tu, oct__cpu_tune *best, doub
         int n = a < sizeof axes / sizeof axes[0] ? axes[a].n : nisa;
         for (int i = 0; i < n && *tried < max; i++) {
             v.cpu = *best;
-            if (a < sizeof axes / sizeof axes[0])
+            if (a < sizeof axes / sizeof axes[0]) {
+                if (*axes[a].field == axes[a].vals[i]) continue; /* already timed */
                 *axes[a].field = axes[a].vals[i];
-            else
+            } else
                 v.cpu.gemm_isa = isas[i];
             oct__cpu_tune_text(&v.cpu, text, sizeof text);
             snprintf(label, sizeof label, "%.80s", text);

@@ -20,7 +20,8 @@ typedef struct {
     int gemm_isa;     /* sgemm micro-kernel: -1 the best the CPU has, else OCT__GEMM_* */
     int kc, mc, nc;   /* sgemm blocks (256, 96, 256; at most those: the buffers' size) */
     int wino4_min;    /* Winograd F(4x4) on planes of 16-48 of its tiles from this many channels
-                         each way (256; 16..65536, 65536: never), F(2x2) below (cpu__wino_tile) */
+                         each way (64 with the AVX-512 GEMM, else 256; 16..65536, 65536: never),
+                         F(2x2) below (cpu__wino_tile) */
 } oct__cpu_tune;
 
 void oct__cpu_tune_default(oct__cpu_tune *t);
