@@ -97,10 +97,12 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
      * AVX-512 GEMM: AMD EPYC Zen 4, two threads, both values in one process, passes
      * alternated (bench/env_ab.py), minima over 80-200 rounds, 64 against 256: OctNetMini
      * alpha 0.5 1.04x at batch 1 and 1.15x at batch 8 (its 16x16 low bands of 64 channels),
-     * alpha 0.75 1.01x and 1.16x, alpha 0 and 0.25 untouched (the same bits); Oct-ResNet-50
-     * alpha 0.5 0.999x at batches 1 and 8 (its 14x14 layers of 64-128 channels gain, the 7x7
-     * layers after them lose as much), alpha 0 untouched. From 16 channels (the tuner's
-     * third value) alpha 0.25 lost 0.95x at batch 1. The AVX2 GEMM keeps 256: on a Zen 3
+     * alpha 0.75 1.01x and 1.16x, alpha 0 and 0.25 untouched (the same bits). Oct-ResNet-50
+     * alpha 0.5 ran 0.999x at batches 1 and 8 (its 14x14 layers of 64-128 channels gained,
+     * the 7x7 layers after them lost as much) and held 19 MB more of transformed weights:
+     * below 256 channels cpu__wino_tile now wants planes that waste at most a tenth of the
+     * computed outputs (16x16 none, 14x14 23%), so it runs as before. From 16 channels (the
+     * tuner's third value) OctNetMini alpha 0.25 lost 0.95x at batch 1. The AVX2 GEMM keeps 256: on a Zen 3
      * F(4x4) ran 14x14 planes of 64 and 128 channels 0.74-0.95x at two threads. */
     t->wino4_min = oct__sgemm_isa_auto() == OCT__GEMM_AVX512 ? 64 : 256;
 }
