@@ -1227,9 +1227,10 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * (25x25 and up) with 16 channels or more each way, where at most a fifth of the
  * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 64
  * (AVX-512 GEMM) or 256 (AVX2) channels or more each way, where at most a quarter do
- * from 256 channels (14x14: 196 of 256), a tenth below; everything else stays on F(2x2). That count is a tuning parameter
- * (oct__cpu_tune.wino4_min, its default and measurements in tune.c; `octcl tune` tries
- * 256, 64 and 16), as the 16x16 planes' answer differs by CPU and batch: on an
+ * from 256 channels (14x14: 196 of 256), a tenth below; everything else stays on
+ * F(2x2). That count is a tuning parameter (oct__cpu_tune.wino4_min, its default and
+ * measurements in tune.c; `octcl tune` tries 256, 64 and 16), as the 16x16 planes'
+ * answer differs by CPU and batch: on an
  * AMD EPYC Zen 4 (AVX-512, 1 MiB L2), two threads, passes alternated in one process
  * (bench/env_ab.py), minima of 40, OctNetMini with F(4x4) from 16 channels against 256:
  * batch 8 1.10x (alpha 0.25), 1.10x (0.5), 1.25x (0.75) the whole pass; batch 1 0.91x,

@@ -101,8 +101,9 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
      * alpha 0.5 ran 0.999x at batches 1 and 8 (its 14x14 layers of 64-128 channels gained,
      * the 7x7 layers after them lost as much) and held 19 MB more of transformed weights:
      * below 256 channels cpu__wino_tile now wants planes that waste at most a tenth of the
-     * computed outputs (16x16 none, 14x14 23%), so it runs as before. From 16 channels (the
-     * tuner's third value) OctNetMini alpha 0.25 lost 0.95x at batch 1. The AVX2 GEMM keeps 256: on a Zen 3
+     * computed outputs (16x16 none, 14x14 23%), so it runs as before. From 32 or 16
+     * channels (the tuner's third value) OctNetMini alpha 0.25 lost 0.95x at batch 1
+     * (alpha 0.5 and 0.75 gained 1.02-1.08x more). The AVX2 GEMM keeps 256: on a Zen 3
      * F(4x4) ran 14x14 planes of 64 and 128 channels 0.74-0.95x at two threads. */
     t->wino4_min = oct__sgemm_isa_auto() == OCT__GEMM_AVX512 ? 64 : 256;
 }
