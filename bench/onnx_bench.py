@@ -5,7 +5,7 @@
 
     bench/onnx_bench.py [--nets oct_resnet50:0:224x224,oct_resnet50:0.5:224x224,...]
                         [--batch 1,8] [--threads 2] [--repeat 20] [--warmup 3] [--rounds 1]
-                        [--engines ort,pytorch,octcl] [--octcl build/octcl] [--octcl-tune]
+                        [--engines ort,pytorch,octcl] [--octcl build/octcl] [--octcl-tune] [--paired]
                         [--work DIR] [--venv DIR] [--json FILE] [--png FILE]
     bench/onnx_bench.py --from-json FILE [--png FILE]     table (and plot) of earlier rows
 
@@ -43,6 +43,11 @@ measured at alpha 0 and at alpha a by the same engine and batch: speedup (t0 / t
 theoretical (macs0 / macsa) and realised (speedup / theoretical).  A PNG (--png, default
 WORK/onnx_bench.png) plots min ms per engine and the peak memory; stdout gets a markdown
 table of min ms and realised per engine (README's table).
+
+--paired also times octcl on each alpha and its alpha 0 in ONE child per (network, batch),
+passes alternated, --rounds times: the row gets paired_alpha0_ms / paired_ms (minima over
+the rounds) and paired_realised, a ratio of two engines' runs no longer taken minutes apart
+(see pair_worker for why onnxruntime is not paired).
 
 --rounds R runs every (network, batch) R times, round after round over all of them (a
 row's rounds spread over the whole run), alternating the engines (ort, pytorch, octcl,
@@ -152,6 +157,36 @@ def worker(a):
         mn, md = time_passes(run, a.warmup, a.repeat)
         version = f'torch {torch.__version__}'
     print(json.dumps(dict(min_ms=mn, median_ms=md, base_rss_mb=base, engine_version=version)))
+    return 0
+
+
+def pair_worker(a):
+    """--paired: the alpha-0 model (--model) and another alpha's (--model2) of one net in ONE
+    process, passes alternated (A, B, A, B, ...) after --warmup of each: both sample the same
+    seconds of the machine, so their ratio holds through a slow spell that separate children
+    each catch or miss. octcl only: onnxruntime's two sessions would each keep a pool
+    whose threads spin after a pass and take the cores from the other session's next pass
+    (OctNetMini alpha 0, batch 1, 2 threads, AMD EPYC Zen 4: 4.2-4.5 ms paired against 2.0
+    alone), and a pause before each pass to let them settle slowed both engines (octcl's
+    alpha 0 0.7 -> 1.7 ms: cold caches, sleeping threads)."""
+    h, w = a.size
+    x = make_input(a.batch, h, w, a.seed)
+    os.environ['OCTCL_THREADS'] = str(a.threads)
+    import octcl
+    models = [octcl.Model(f, device='cpu') for f in (a.model, a.model2)]
+    runs = [lambda m=m: m(x) for m in models]
+    version = f'octcl {octcl.__version__}'
+    for _ in range(a.warmup):
+        for run in runs:
+            run()
+    ms = [[], []]
+    for _ in range(a.repeat):
+        for k, run in enumerate(runs):
+            t0 = time.perf_counter()
+            run()
+            ms[k].append((time.perf_counter() - t0) * 1e3)
+    print(json.dumps(dict(min_ms=[min(m) for m in ms], median_ms=[statistics.median(m) for m in ms],
+                          engine_version=version)))
     return 0
 
 
@@ -340,8 +375,10 @@ def table(rows):
         if k not in keys:
             keys.append(k)
     executed = any(r.get('macs_executed') for r in rows if r['engine'] == 'octcl')
+    paired = [e for e in engines if any(r.get('paired_ms') for r in rows if r['engine'] == e)]
     head = ['net', 'alpha', 'size', 'batch', 'GMACs'] + (['octcl GMACs executed'] if executed else []) + \
-        [f'{e} ms' for e in engines] + [f'{e} realised' for e in engines]
+        [f'{e} ms' for e in engines] + [f'{e} realised' for e in engines] + \
+        [f'{e} paired ms (alpha 0 / alpha)' for e in paired] + [f'{e} realised, paired' for e in paired]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for (n, al, sz, b) in keys:
         cells = [n, f'{al:g}', sz, str(b)]
@@ -353,6 +390,10 @@ def table(rows):
             cells.append(f'{ex / 1e9:.3f}' if ex else '')
         cells += [f"{r['min_ms']:.2f}" if r.get('min_ms') else ('failed' if r else '') for r in rs]
         cells += [f"{r['realised']:.2f}" if r.get('realised') is not None else '' for r in rs]
+        ps = [by.get((e, n, al, sz, b)) or {} for e in paired]
+        cells += [f"{r['paired_alpha0_ms']:.2f} / {r['paired_ms']:.2f}" if r.get('paired_ms') else
+                  r.get('paired_error', '') and 'failed' for r in ps]
+        cells += [f"{r['paired_realised']:.2f}" if r.get('paired_realised') is not None else '' for r in ps]
         lines.append('| ' + ' | '.join(cells) + ' |')
     r0 = rows[0]
     rounds = f" (best of {r0['rounds']} rounds, engines alternated)" if r0.get('rounds', 1) > 1 else ''
@@ -360,6 +401,9 @@ def table(rows):
                  'realised = (t at alpha 0 / t) / (MACs at alpha 0 / MACs), same engine and batch'
                  + (' (the model\'s MACs; "octcl GMACs executed" counts the multiply-adds octcl ran, '
                     'fewer where Winograd serves 3x3 layers).' if executed else '.'))
+    if paired:
+        lines.append('Paired (--paired): octcl on each alpha and its alpha 0 in one process, passes '
+                     'alternated, minima over the rounds; realised from those two minima.')
     if any(r.get('tune_s') is not None for r in rows if r['engine'] == 'octcl'):
         lines.append('octcl: tuned for each row first (`octcl tune --shapes BxHxW`, --octcl-tune); '
                      'each row\'s JSON "tuning" says what ran.')
@@ -401,6 +445,53 @@ def measure(a, e, n, meta, f, state, b, cpu, ort_py):
     return row
 
 
+def measure_pair(a, n, f0, f, b):
+    """One --paired octcl child: (alpha-0 ms, alpha ms, error) minima of its alternated passes."""
+    env = dict(os.environ, OCTCL_LIBRARY=os.path.join(os.path.dirname(a.octcl), 'liboctcl.so'), PYTHONPATH=PY)
+    cmd = ['/usr/bin/python3', os.path.abspath(__file__), '--worker', 'pair-octcl', '--model', f0, '--model2', f,
+           '--size', f"{n['size'][0]}x{n['size'][1]}", '--batch1', str(b), '--threads', str(a.threads),
+           '--repeat', str(a.repeat), '--warmup', str(a.warmup), '--seed', str(a.seed)]
+    rc, out, err, _ = run_child(cmd, env)
+    if rc != 0:
+        return None, None, f'octcl pair worker exit {rc}: ' + (err.strip().splitlines() or ['?'])[-1]
+    d = json.loads(out.strip().splitlines()[-1])
+    return d['min_ms'][0], d['min_ms'][1], None
+
+
+def paired_rounds(a, prepared, batches, rows):
+    """--paired: for every net measured at alpha 0 and at another alpha (same size and width),
+    each batch, --rounds octcl pair children (pair_worker); the alpha row gets
+    paired_ms / paired_alpha0_ms (minima over the rounds) and paired_realised."""
+    zero = {(n['net'], n['size'], n['width']): f for n, meta, f, _ in prepared if meta['alpha'] == 0}
+    pairs = [(n, meta, zero[(n['net'], n['size'], n['width'])], f) for n, meta, f, _ in prepared
+             if meta['alpha'] != 0 and (n['net'], n['size'], n['width']) in zero]
+    best = {}
+    for rnd in range(a.rounds):
+        for n, meta, f0, f in pairs:
+            for b in batches:
+                t0, t, err = measure_pair(a, n, f0, f, b)
+                r = best.setdefault(('octcl', n['net'], meta['alpha'], b), dict(t0=[], t=[], error=None))
+                tag = f"  octcl    {n['net']:13s} a=0|{meta['alpha']:<5g} b={b:<3d}"
+                if err:
+                    r['error'] = err
+                    print(f'{tag}    -- {err}', file=sys.stderr)
+                    continue
+                r['t0'].append(t0)
+                r['t'].append(t)
+                print(f'{tag} {t0:9.2f} | {t:.2f} ms paired, round {rnd + 1}/{a.rounds}', file=sys.stderr)
+    for row in rows:
+        r = best.get((row['engine'], row['net'], row['alpha'], row['batch']))
+        if not r:
+            continue
+        if r['error'] or not r['t']:
+            row['paired_error'] = r['error']
+            continue
+        row['paired_ms'], row['paired_alpha0_ms'] = min(r['t']), min(r['t0'])
+        row['paired_round_ms'] = list(zip(r['t0'], r['t']))
+        if row.get('theoretical'):
+            row['paired_realised'] = row['paired_alpha0_ms'] / row['paired_ms'] / row['theoretical']
+
+
 def merge_rounds(rs):
     """One engine's rows of the rounds as one: the fastest round's row, with the median of the
     rounds' medians, the largest peak memory and every round's minimum; a failed round makes the
@@ -436,10 +527,14 @@ def main(argv):
                     '(default WORK/ort-venv)')
     ap.add_argument('--json', help='rows (default WORK/onnx_bench.json)')
     ap.add_argument('--png', help='plot (default WORK/onnx_bench.png)')
+    ap.add_argument('--paired', action='store_true',
+                    help='also time octcl on each alpha and its alpha 0 in one process, passes '
+                    'alternated (paired_realised; see pair_worker)')
     ap.add_argument('--from-json', metavar='FILE', help='measure nothing: the table and PNG of earlier rows')
     # worker mode (internal)
-    ap.add_argument('--worker', choices=('ort', 'pytorch'), help=argparse.SUPPRESS)
+    ap.add_argument('--worker', choices=('ort', 'pytorch', 'pair-octcl'), help=argparse.SUPPRESS)
     ap.add_argument('--model', help=argparse.SUPPRESS)
+    ap.add_argument('--model2', help=argparse.SUPPRESS)
     ap.add_argument('--state', help=argparse.SUPPRESS)
     ap.add_argument('--net', help=argparse.SUPPRESS)
     ap.add_argument('--alpha', type=float, help=argparse.SUPPRESS)
@@ -451,7 +546,7 @@ def main(argv):
     if a.worker:
         a.size = tuple(int(v) for v in a.size.split('x'))
         a.batch = a.batch_one
-        return worker(a)
+        return pair_worker(a) if a.worker.startswith('pair-') else worker(a)
 
     if a.from_json:
         with open(a.from_json) as f:
@@ -537,6 +632,8 @@ def main(argv):
         for b in batches:
             rows += [merge_rounds(rs) for rs in best.get((i, b), {}).values()]
     add_realised(rows)
+    if a.paired and a.octcl and 'octcl' in engines:
+        paired_rounds(a, prepared, batches, rows)
     with open(json_path, 'w') as fjs:
         json.dump(rows, fjs, indent=1)
     print(f'onnx_bench.py: wrote {json_path}', file=sys.stderr)
