@@ -46,8 +46,9 @@ table of min ms and realised per engine (README's table).
 
 --paired also times octcl on each alpha and its alpha 0 in ONE child per (network, batch),
 passes alternated, --rounds times: the row gets paired_alpha0_ms / paired_ms (minima over
-the rounds) and paired_realised, a ratio of two engines' runs no longer taken minutes apart
-(see pair_worker for why onnxruntime is not paired).
+the rounds) and paired_realised: the ratio of two models' passes taken in the same
+seconds, not by two children minutes apart (see pair_worker for why onnxruntime is not
+paired, and for the bias pairing has).
 
 --rounds R runs every (network, batch) R times, round after round over all of them (a
 row's rounds spread over the whole run), alternating the engines (ort, pytorch, octcl,
@@ -168,7 +169,10 @@ def pair_worker(a):
     whose threads spin after a pass and take the cores from the other session's next pass
     (OctNetMini alpha 0, batch 1, 2 threads, AMD EPYC Zen 4: 4.2-4.5 ms paired against 2.0
     alone), and a pause before each pass to let them settle slowed both engines (octcl's
-    alpha 0 0.7 -> 1.7 ms: cold caches, sleeping threads)."""
+    alpha 0 0.7 -> 1.7 ms: cold caches, sleeping threads). Pairing has a bias of its own: a
+    pass starts with the other model's data in the caches (OctNetMini alpha 0.5, batch 8:
+    3.59 ms paired, 3.17 alone); Oct-ResNet-50's weights (~100 MB) stream from memory in
+    every pass either way."""
     h, w = a.size
     x = make_input(a.batch, h, w, a.seed)
     os.environ['OCTCL_THREADS'] = str(a.threads)
