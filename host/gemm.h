@@ -33,9 +33,10 @@ void oct__sgemm_small_blocks(int on);
 /* Tests: 1 packs B in every oct__sgemm_apacked(_epi) call (as $OCTCL_GEMM_PACK_B=1 does),
  * 0 lets the AVX-512 kernel read B in place, -1 returns to the environment's choice. */
 void oct__sgemm_pack_b(int on);
-/* Tests: 1 runs the AVX2 kernel's edge strips of 8 columns or fewer on the narrow-strip
- * kernel (the default, as without $OCTCL_GEMM_NARROW=0), 0 as whole 16-column tiles, -1
- * returns to the environment's choice. */
+/* Tests: 1 runs the AVX2 and AVX-512 kernels' edge strips of 8 columns or fewer on the
+ * narrow-strip kernel (the default, as without $OCTCL_GEMM_NARROW=0; AVX-512 with B in
+ * place also one of 17-24 as 16 + the rest narrow), 0 as whole tiles, -1 returns to the
+ * environment's choice. */
 void oct__sgemm_narrow(int on);
 /* Test hook: 0 computes the AVX2 packed-weight GEMM's edge tiles of rows (fewer than 6)
  * as whole tiles (as $OCTCL_GEMM_EDGE=0), 1 on their rows alone, -1 back to the environment. */
@@ -45,7 +46,8 @@ void oct__sgemm_edge(int on);
  * environment. The sums are the same either way, term for term. */
 void oct__sgemm_rows(int on);
 /* The widest last strip kernel isa's products run on the narrow-strip kernel (one FMA a
- * column a term): 8 for AVX2 unless that is switched off, else 0 (a whole tile). */
+ * column a term): 8 for AVX2 and AVX-512 unless that is switched off, else 0 (a whole
+ * tile). */
 int oct__sgemm_narrow_cols(int isa);
 
 /* A register-tile micro-kernel: c (rows, nr; row stride ldc) (=|+=) a-panel (kc, rows)^T

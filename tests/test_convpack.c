@@ -303,11 +303,12 @@ static void test_maxpool2(void)
 
 /* oct__sgemm_apacked_epi, B in place against B packed (memcmp), both against a double
  * sum within k-term float rounding (testutil.h's bound for the reference: set before
- * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 16
- * columns or fewer on its 16-column kernel: n = 5, 33, 200, 196, 48 here) and the AVX2 one
- * (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48; a last strip of 8
- * columns or fewer on its narrow-strip kernel, and an edge of fewer than 6 rows on those
- * rows alone, each compared with the whole tile too). */
+ * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 8
+ * columns or fewer on the narrow-strip kernel: n = 5, 33, 200, 196, 40, 3; 9-16 on its
+ * 16-column kernel: 48; 17-24 as 16 + narrow: 49, 23, 17, 56; 25 or more a whole tile:
+ * 57) and the AVX2 one (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48;
+ * a last strip of 8 columns or fewer on its narrow-strip kernel, and an edge of fewer
+ * than 6 rows on those rows alone, each compared with the whole tile too). */
 static void test_gemm_inplace_b(void)
 {
     static const int dims[][6] = {
@@ -328,6 +329,8 @@ static void test_gemm_inplace_b(void)
         {32, 0, 32, 196, 64, 196},   /* 32 channels: 5 strips and an edge of 2 rows */
         {27, 0, 27, 64, 40, 64},     /* an edge of 3 rows, B in place */
         {64, 0, 64, 784, 300, 784},  /* 64 channels: an edge of 4 rows, two K blocks */
+        {24, 0, 24, 56, 40, 56},     /* AVX-512: a last strip of 24 = 16 + 8 narrow */
+        {16, 8, 16, 57, 300, 57},    /* AVX-512: 25, a whole tile; two K blocks */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512, OCT__GEMM_SCALAR};
     rng_t rng = {2024};
@@ -377,7 +380,7 @@ static void test_gemm_inplace_b(void)
                 }
             }
             free(cord);
-            /* AVX2's narrow-strip kernel for the last strip (8 columns or fewer) against the
+            /* The narrow-strip kernel for the last strip (8 columns or fewer) against the
              * whole 16-column tile: the same bits, B in place and packed. */
             /* And AVX2's edge tiles of rows (fewer than 6) on their rows alone against the
              * whole 6-row tile through a scratch tile. */
