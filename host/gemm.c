@@ -104,6 +104,21 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
 /* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
  * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
  * next), fetched while this tile sums. */
+/* How far ahead (in terms) kernel_avx2_rows_r with stream = 1 fetches its a-panel: 3 KB
+ * of 6-row panels, past the next 4 KiB page before the hardware prefetcher (which stops
+ * at page ends) gets there. A product of one 16-column strip (Winograd's 16-tile blocks:
+ * a 7x7 plane at one image, on this kernel also on AVX-512 CPUs, see cpu__wino) reads
+ * each of its transformed weights once, 6 floats a term, as fast as the FMAs go: 16.8 MB
+ * for a 512 -> 512 layer, from memory. AMD EPYC Zen 4, two threads, Oct-ResNet-50 batch 1,
+ * with and without in one process, passes alternated, sums of 10-16 per-layer minima:
+ * the 7x7 3x3 layers 4.04 -> 3.05 ms (alpha 0.5), the low band's 7x7 layers of layer 3
+ * 0.94x, the pass's layers 27.61 -> 26.80 ms; with the AVX2 GEMM forced (OCTCL_GEMM=avx2)
+ * alpha 0 43.00 -> 40.38 (7x7 3x3 layers 4.19 -> 2.73). 64 terms ahead read 1-8% slower
+ * than 128 on the 7x7 layers, 256 5-9% slower, 32 14-19% slower; every term rather than
+ * every other (a line holds 2.7 terms) not tried. The same fetch in the AVX-512 kernel's
+ * in-place products (8 floats a term, 32 columns) read 0.97-1.01x, within the noise: not
+ * kept; nor a fetch of the channel-lane path's weight panels (0.98-1.00x). */
+#define GEMM_AHEAD_A 128
 #define GEMM_AHEAD_AVX2 32
 #define GEMM_AHEAD_AVX512 64
 __attribute__((always_inline)) static inline void gemm_prefetch_along(int R, size_t ahead, const float *c, size_t ldc,
@@ -142,8 +157,8 @@ __attribute__((always_inline)) static inline void gemm_prefetch_along(int R, siz
  * each row are fetched instead (gemm_prefetch_along): on a Zen 4 with this kernel forced,
  * within 0.2% of the rows-down prefetch over Oct-ResNet-50 alpha 0.5 batch 8. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-kernel_avx2_rows_r(const int R, const int packed, const int along, int kc, const float *a, const float *b, size_t ldb,
-                   float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
+kernel_avx2_rows_r(const int R, const int packed, const int along, const int stream, int kc, const float *a,
+                   const float *b, size_t ldb, float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m256 c0[6], c1[6];
     gemm_up8 u0 = {0}, u1 = {0};
@@ -163,6 +178,7 @@ kernel_avx2_rows_r(const int R, const int packed, const int along, int kc, const
         }
     for (int p = 0; p < kc; p++, a += 6, b += packed ? 16 : ldb) {
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
+        if (stream && (p & 1) == 0) _mm_prefetch((const char *)(a + 6 * GEMM_AHEAD_A), _MM_HINT_T0);
         __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
         __m256 b1 = packed ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
         OCT__UNROLL for (int i = 0; i < R; i++) {
@@ -207,7 +223,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void
 kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
                  const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx2_rows_r(6, packed, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(6, packed, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* The first rows (1..5) of a 6-row a-panel (a strip's last rows past m are zeros) on rows
@@ -222,11 +238,11 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_edge(int rows, int k
                                                                   const oct__gemm_epi *e, int r0, size_t j0)
 {
     switch (rows) {
-    case 1: kernel_avx2_rows_r(1, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 2: kernel_avx2_rows_r(2, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 3: kernel_avx2_rows_r(3, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 4: kernel_avx2_rows_r(4, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    default: kernel_avx2_rows_r(5, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 1: kernel_avx2_rows_r(1, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 2: kernel_avx2_rows_r(2, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 3: kernel_avx2_rows_r(3, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 4: kernel_avx2_rows_r(4, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    default: kernel_avx2_rows_r(5, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
     }
 }
 
@@ -244,12 +260,21 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb(int kc, const fl
     kernel_avx2_rows(0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
+/* kernel_avx2_ldb for a product of one strip of columns (stream = 1 in
+ * kernel_avx2_rows_r): each a-panel is read once, so it is fetched ahead. */
+__attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_stream(int kc, const float *a, const float *b,
+                                                                        size_t ldb, float *c, size_t ldc, int add,
+                                                                        const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx2_rows_r(6, 0, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+
 /* kernel_avx2_ldb for tiles run along rows (gemm_prefetch_along). */
 __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_along(int kc, const float *a, const float *b,
                                                                        size_t ldb, float *c, size_t ldc, int add,
                                                                        const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx2_rows_r(6, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(6, 0, 1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* A narrow edge strip, C <= 8 of the b-panel's columns (kc, nr: packed, zero past C),
@@ -977,7 +1002,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
 {
     const int avx512 = isa == OCT__GEMM_AVX512, mr = avx512 ? 8 : 6, nr = avx512 ? 32 : 16;
     const int mrnd = (m + mr - 1) / mr * mr;
-    gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : kernel_avx2_ldb;
+    gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : n <= nr ? kernel_avx2_ldb_stream : kernel_avx2_ldb;
     gemm_ldb_kernel along = avx512 ? kernel_avx512_ldb_along : kernel_avx2_ldb_along;
     oct__gemm_epi_fn ef = epi_of(isa);
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
