@@ -611,6 +611,55 @@ static void test_shared_b(void)
     oct_context_free(ref);
 }
 
+/* Chunks taken by their owners first ($OCTCL_CPU_AFFINITY=1, the default) or by the next
+ * free thread (0): OctNetMini (alpha 0.5, 3 images of 28 x 28: Winograd, the GEMM paths,
+ * pools, upsampling) gives the same logits, float for float, at 2 and 3 threads (shares
+ * of uneven size) and at 1, and they agree with the reference within testutil.h's
+ * tolerance (a chunk taken twice or never would not). */
+static void test_affinity(void)
+{
+    enum { NB = 3, HW = 28, CLASSES = 10 };
+    rng_t rng = {77};
+    float *x = rng_array(&rng, (size_t)NB * 3 * HW * HW, -1, 1);
+    float want[NB * CLASSES], one[NB * CLASSES], got[NB * CLASSES];
+    CU_ASSERT_FATAL(x != NULL);
+    oct_context *ref = NULL;
+    oct_model *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ref, 3, CLASSES, 0.5, 5, &m), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct_model_forward(m, x, NB, HW, HW, want, NULL, NULL), OCT_OK);
+    oct_model_free(m);
+    oct_context_free(ref);
+    static const char *const runs[][2] = {{"1", "1"}, {"2", "1"}, {"2", "0"}, {"3", "1"}, {"3", "0"}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        const char *const env[][2] = {{"OCTCL_THREADS", runs[r][0]}, {"OCTCL_CPU_AFFINITY", runs[r][1]}};
+        oct_context *ctx = context_env(env, 2);
+        CU_ASSERT_FATAL(ctx != NULL);
+        m = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, 3, CLASSES, 0.5, 5, &m), OCT_OK);
+        for (int pass = 0; pass < 3; pass++) {
+            CU_ASSERT_EQUAL_FATAL(oct_model_forward(m, x, NB, HW, HW, r ? got : one, NULL, NULL), OCT_OK);
+            if (r && memcmp(got, one, sizeof got) != 0) {
+                printf("\n  threads %s, affinity %s, pass %d: logits differ from one thread's\n", runs[r][0],
+                       runs[r][1], pass);
+                CU_FAIL("the logits depend on which thread took which chunk");
+            }
+        }
+        for (int i = 0; i < NB * CLASSES; i++) {
+            float g = r ? got[i] : one[i], d = g - want[i], a = want[i] < 0 ? -want[i] : want[i];
+            if (!(d <= TOL_ABS + TOL_REL * a && -d <= TOL_ABS + TOL_REL * a)) {
+                printf("\n  threads %s, affinity %s: logit %d %g, reference %g\n", runs[r][0], runs[r][1], i, g,
+                       want[i]);
+                CU_FAIL("a logit is off the reference");
+                break;
+            }
+        }
+        oct_model_free(m);
+        oct_context_free(ctx);
+    }
+    free(x);
+}
+
 /* $OCTCL_CPU_IMPLICIT takes 0, 1 or empty; another value is refused when the context is
  * made, with one line naming it. */
 static void test_switch(void)
@@ -636,5 +685,7 @@ int main(void)
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
     CU_add_test(s, "max pool stride 2 (AVX-512, AVX2 and plain rows): NaN, infinities, ReLU", test_maxpool2);
+    CU_add_test(s, "chunks by owner first or by the next free thread: the same logits at 1-3 threads",
+                test_affinity);
     return run_cunit();
 }
