@@ -1418,7 +1418,6 @@ typedef struct {
 
 static void cpu__sc_task(void *arg, int t)
 {
-    (void)t;
     cpu__sc_job *j = arg;
     size_t i, i1;
     while (cpu__take(&j->work, t, &i, &i1))
@@ -1639,7 +1638,6 @@ static void cpu__implicit_task(void *arg, int t)
     int ho = y->h, wo = y->w, co = y->c;
     size_t r, r1, hw = (size_t)ho * wo;
     oct__gemm_epi epi = {j->bias, NULL, 0, op->relu, NULL, 0, 0, 0};
-    (void)t;
     while (cpu__take(&j->work, t, &r, &r1))
         while (r < r1) { /* one image's rows of the chunk at a time: y's columns run on */
             int b = (int)(r / (size_t)ho), oy = (int)(r % (size_t)ho);
@@ -1857,7 +1855,6 @@ static void cpu__x2_rows(int vec, float *dst, const float *src, size_t wo, int a
 
 static void cpu__avgpool_task(void *arg, int t)
 {
-    (void)t;
     cpu__plane_job *j = arg;
     const oct__pool_op *op = j->op;
     const oct__view *x = &op->x, *y = &op->y;
@@ -1921,7 +1918,6 @@ static void cpu__resize_row(float *restrict dst, const float *restrict src, cons
 
 static void cpu__resize_task(void *arg, int t)
 {
-    (void)t;
     cpu__plane_job *j = arg;
     const oct__resize_op *op = j->op;
     const oct__view *x = &op->x, *y = &op->y;
@@ -1990,7 +1986,6 @@ static double cpu__sum(const float *restrict p, size_t count)
 
 static void cpu__gap_task(void *arg, int t)
 {
-    (void)t;
     cpu__plane_job *j = arg;
     const oct__gap_op *op = j->op;
     const oct__view *x = &op->x;
@@ -2075,7 +2070,6 @@ static __attribute__((target("avx2,fma"))) float cpu__dot_256(const float *w, co
 
 static void cpu__lin_task(void *arg, int t)
 {
-    (void)t;
     cpu__lin_job *j = arg;
     const oct__linear_op *op = j->op;
     int n = op->n, in = op->in, out = op->out;
@@ -2383,7 +2377,6 @@ typedef struct {
 
 static void cpu__g_im2col_task(void *arg, int t)
 {
-    (void)t;
     cpu__g_im2col_job *c = arg;
     const cpu__g_gemm_job *j = c->j;
     const oct__convg_op *op = j->op;
@@ -2431,7 +2424,6 @@ typedef struct {
 
 static void cpu__g_bpack_task(void *arg, int t)
 {
-    (void)t;
     cpu__g_bpack_job *p = arg;
     const cpu__g_gemm_job *j = p->j;
     const oct__view *x = &j->op->x;
@@ -2770,7 +2762,6 @@ typedef struct {
 
 static void cpu__g_ew_task(void *arg, int t)
 {
-    (void)t;
     cpu__g_ew_job *j = arg;
     const oct__view *y = j->y;
     size_t plane = (size_t)y->h * y->w, p, p1;
