@@ -101,9 +101,6 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
     return _mm256_blendv_ps(va, vb, u->sel);
 }
 
-/* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
- * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
- * next), fetched while this tile sums. */
 /* How far ahead (in terms) kernel_avx2_rows_r with stream = 1 fetches its a-panel: 3 KB
  * of 6-row panels, past the next 4 KiB page before the hardware prefetcher (which stops
  * at page ends) gets there. A product of one 16-column strip (Winograd's 16-tile blocks:
@@ -119,6 +116,10 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
  * in-place products (8 floats a term, 32 columns) read 0.97-1.01x, within the noise: not
  * kept; nor a fetch of the channel-lane path's weight panels (0.98-1.00x). */
 #define GEMM_AHEAD_A 128
+
+/* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
+ * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
+ * next), fetched while this tile sums. */
 #define GEMM_AHEAD_AVX2 32
 #define GEMM_AHEAD_AVX512 64
 __attribute__((always_inline)) static inline void gemm_prefetch_along(int R, size_t ahead, const float *c, size_t ldc,
