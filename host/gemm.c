@@ -1059,7 +1059,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
          * batch 8 within the noise (+-4% on layers it does not touch). (7x7 1x1 layers
          * of 128 input channels and more take the channel-lane path, cpu__sc_use, which
          * still measured 1.04-1.5x faster than this.) */
-        int in_narrow = avx512 && gemm_narrow_ok(isa, cols);
+        int narrow = gemm_narrow_ok(isa, cols); /* 8 columns or fewer */
         if (avx512 && cols > 16 && gemm_narrow_ok(isa, cols - 16)) cols = 16;
         /* A last strip of 16 columns or fewer: AVX-512's 16-column kernel (a 14x14
          * plane's 196 = 6 x 32 + 4 columns ran 7 whole 32-column tiles). */
@@ -1069,26 +1069,16 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
             const float *bp = b + (size_t)p0 * ldb + js;
             size_t lb = (size_t)ldb;
-            if (in_narrow) {
-                const float *apk = ap + (size_t)p0 * mrnd;
-                for (int i0 = m0; i0 < m1; i0 += mcb) {
-                    int mc = m1 - i0 < mcb ? m1 - i0 : mcb;
-                    float *cp = c + (size_t)(i0 - m0) * ldc + js;
-                    narrow_strip(mr, kc, mc, apk + (size_t)i0 * kc, bp, ldb, cols, cp, (size_t)ldc, add);
-                    if (epi && last) ef(epi, i0 - m0, mc, (size_t)js, cols, cp, (size_t)ldc);
-                }
-                continue;
-            }
-            if (cols < nrk) {
+            if (cols < nrk && !(avx512 && narrow)) { /* AVX-512's narrow strip reads B in place */
                 pack_b(b, ldb, 0, p0, kc, js, cols, nrk, edge);
                 bp = edge, lb = (size_t)nrk;
             }
             const float *apk = ap + (size_t)p0 * mrnd;
             for (int i0 = m0; i0 < m1; i0 += mcb) {
                 int mc = m1 - i0 < mcb ? m1 - i0 : mcb;
-                if (!avx512 && cols < nrk && gemm_narrow_ok(isa, cols)) { /* bp: the packed edge strip */
+                if (narrow) {
                     float *cp = c + (size_t)(i0 - m0) * ldc + js;
-                    narrow_strip(mr, kc, mc, apk + (size_t)i0 * kc, bp, nrk, cols, cp, (size_t)ldc, add);
+                    narrow_strip(mr, kc, mc, apk + (size_t)i0 * kc, bp, (int)lb, cols, cp, (size_t)ldc, add);
                     if (epi && last) ef(epi, i0 - m0, mc, (size_t)js, cols, cp, (size_t)ldc);
                     continue;
                 }
