@@ -76,6 +76,7 @@ static void print_usage(FILE *f)
             "  OCTCL_CPU_IMPLICIT 0: strided convolutions on im2col + SGEMM instead of the implicit-im2col GEMM\n"
             "  OCTCL_CPU_SHARED_B 0: cpu 1x1 GEMMs cut into blocks of channels pack B in every block, not once\n"
             "  OCTCL_CPU_AFFINITY 0: cpu threads take an op's next chunk, not their own share's first\n"
+            "  OCTCL_CPU_STRIDE2 0: cpu stride-2 convolutions (3x3 and up, <= 512 terms) on the GEMM, not the direct kernel\n"
             "  OCTCL_GEMM_PACK_B 1: the packed-weight GEMM packs B instead of reading it in place (AVX-512)\n"
             "  OCTCL_GEMM_NARROW 0: the GEMM's last strip of 8 columns or fewer (AVX-512: or 17-24) as a whole tile\n"
             "  OCTCL_GEMM_EDGE   0: the AVX2 GEMM's last rows (fewer than 6) as a whole 6-row tile\n"

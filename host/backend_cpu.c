@@ -123,6 +123,7 @@ typedef struct {
     int implicit;              /* $OCTCL_CPU_IMPLICIT at creation: 0 keeps conv2d's im2col + SGEMM */
     int shared_b;              /* $OCTCL_CPU_SHARED_B at creation: 0 packs B in every block's GEMM */
     int affinity;              /* $OCTCL_CPU_AFFINITY at creation: 0 chunks go to the next free thread */
+    int stride2;               /* $OCTCL_CPU_STRIDE2 at creation: 0 keeps stride 2 off the direct kernel */
     /* cpu_conv_up's pending upsample: set while its convolution runs; a path that adds it
      * in its own stores takes it (cpu__take_up) and applies up_relu after it. */
     const oct__view *up;
@@ -293,6 +294,8 @@ typedef struct {
     int rows;            /* channels of the block that exist (1..OCT__DK_MR) */
     int accumulate, relu;
     int packed_rows;     /* segments run along the padded rows: out[v] takes the mask's lanes packed */
+    int half;            /* stride 2: floats in each half of a padded row (its even columns, then its odd
+                          * ones; cpu__dk_pad_band_s2); 0: stride 1 */
 } cpu__dk_args;
 
 /* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample
@@ -317,7 +320,7 @@ static inline __mmask16 cpu__lanes(size_t n) { return oct__lanes16(0, n >= 16 ? 
 
 /* nv segments (a constant after inlining): in[v] the padded input at the segment's
  * first output pixel, out[v] the output there, mask[v] its valid pixels. */
-static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, int nv, int k,
+static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, int nv, int k, int s2,
                                                         const float *const *in, float *const *out,
                                                         const __mmask16 *mask)
 {
@@ -330,7 +333,9 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
         size_t cofs = (size_t)c * a->plane;
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
-                size_t o = cofs + (size_t)ky * wp + (size_t)kx;
+                /* Stride 2: column 2 x + kx of the padded row is in its even half (kx even)
+                 * or odd half at x + kx / 2, so 16 outputs still read 16 floats in a run. */
+                size_t o = cofs + (size_t)ky * wp + (s2 ? (size_t)(kx & 1) * (size_t)a->half + (size_t)(kx >> 1) : (size_t)kx);
                 __m512 x[OCT__DK_V];
                 for (int v = 0; v < nv; v++) x[v] = _mm512_loadu_ps(in[v] + o);
                 for (int m = 0; m < OCT__DK_MR; m++) {
@@ -361,28 +366,34 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
     }
 }
 
-/* The instances: 1 .. OCT__DK_V segments, for 3x3 kernels and for any other size. */
+/* The instances: 1 .. OCT__DK_V segments, for 3x3 kernels and for any other size, and
+ * for any size at stride 2. */
 _Static_assert(OCT__DK_V >= 1 && OCT__DK_V <= 4, "one instance per segment count 1..4 below");
 typedef void (*cpu__dk_fn)(const cpu__dk_args *a, const float *const *in, float *const *out, const __mmask16 *mask);
-#define OCT__DK_INSTANCE(name, nv, k)                                                                        \
+#define OCT__DK_INSTANCE(name, nv, k, s2)                                                                    \
     static OCT__DK_TARGET void name(const cpu__dk_args *a, const float *const *in, float *const *out,        \
                                     const __mmask16 *mask)                                                   \
     {                                                                                                        \
-        cpu__dk_tile(a, (nv) < OCT__DK_V ? (nv) : OCT__DK_V, k, in, out, mask);                               \
+        cpu__dk_tile(a, (nv) < OCT__DK_V ? (nv) : OCT__DK_V, k, s2, in, out, mask);                           \
     }
-OCT__DK_INSTANCE(cpu__dk_3x3_1, 1, 3)
-OCT__DK_INSTANCE(cpu__dk_3x3_2, 2, 3)
-OCT__DK_INSTANCE(cpu__dk_3x3_3, 3, 3)
-OCT__DK_INSTANCE(cpu__dk_3x3_4, 4, 3)
-OCT__DK_INSTANCE(cpu__dk_kxk_1, 1, a->k)
-OCT__DK_INSTANCE(cpu__dk_kxk_2, 2, a->k)
-OCT__DK_INSTANCE(cpu__dk_kxk_3, 3, a->k)
-OCT__DK_INSTANCE(cpu__dk_kxk_4, 4, a->k)
+OCT__DK_INSTANCE(cpu__dk_3x3_1, 1, 3, 0)
+OCT__DK_INSTANCE(cpu__dk_3x3_2, 2, 3, 0)
+OCT__DK_INSTANCE(cpu__dk_3x3_3, 3, 3, 0)
+OCT__DK_INSTANCE(cpu__dk_3x3_4, 4, 3, 0)
+OCT__DK_INSTANCE(cpu__dk_kxk_1, 1, a->k, 0)
+OCT__DK_INSTANCE(cpu__dk_kxk_2, 2, a->k, 0)
+OCT__DK_INSTANCE(cpu__dk_kxk_3, 3, a->k, 0)
+OCT__DK_INSTANCE(cpu__dk_kxk_4, 4, a->k, 0)
+OCT__DK_INSTANCE(cpu__dk_s2_1, 1, a->k, 1)
+OCT__DK_INSTANCE(cpu__dk_s2_2, 2, a->k, 1)
+OCT__DK_INSTANCE(cpu__dk_s2_3, 3, a->k, 1)
+OCT__DK_INSTANCE(cpu__dk_s2_4, 4, a->k, 1)
 #undef OCT__DK_INSTANCE
 static const cpu__dk_fn cpu__dk_3x3[5] = {NULL, cpu__dk_3x3_1, cpu__dk_3x3_2, cpu__dk_3x3_3,
                                                       cpu__dk_3x3_4};
 static const cpu__dk_fn cpu__dk_kxk[5] = {NULL, cpu__dk_kxk_1, cpu__dk_kxk_2, cpu__dk_kxk_3,
                                                       cpu__dk_kxk_4};
+static const cpu__dk_fn cpu__dk_s2[5] = {NULL, cpu__dk_s2_1, cpu__dk_s2_2, cpu__dk_s2_3, cpu__dk_s2_4};
 
 
 /* The padded band a direct-kernel run reads: rows [oy0, oy0 + hb) of the zero-padded
@@ -419,6 +430,47 @@ static OCT__DK_TARGET void cpu__dk_pad_band(float *restrict buf, const float *re
 }
 
 /* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample. */
+/* cpu__dk_pad_band for stride 2: padded row r (input row r - pad) stored as its even
+ * columns (`half` floats, zeros past the row) then its odd ones, rows 2 half apart, so a
+ * run of 16 outputs reads 16 consecutive floats for each kx (cpu__dk_tile); then 16 zeros.
+ *   x (ci, h, w) -> buf (ci, hb, 2, half). */
+static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float *restrict x, int ci, int h, int w,
+                                               int pad, int r0, int hb, size_t plane, int half)
+{
+    const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int c = 0; c < ci; c++)
+        for (int i = 0; i < hb; i++) {
+            float *restrict even = buf + (size_t)c * plane + (size_t)i * 2 * (size_t)half, *restrict odd = even + half;
+            int iy = r0 + i - pad;
+            if (iy < 0 || iy >= h) {
+                memset(even, 0, 2 * (size_t)half * sizeof(float));
+                continue;
+            }
+            const float *restrict src = x + ((size_t)c * h + (size_t)iy) * (size_t)w;
+            /* Columns 2 j - pad and 2 j + 1 - pad both in the row for j in [j0, j1): 16 such
+             * j at a time from two loads; the rest one by one. */
+            int j0 = (pad + 1) / 2, j1 = (w + pad - 1) / 2, j = 0;
+            for (; j < half && j < j0; j++) {
+                int q0 = 2 * j - pad, q1 = q0 + 1;
+                even[j] = q0 >= 0 && q0 < w ? src[q0] : 0.0f;
+                odd[j] = q1 >= 0 && q1 < w ? src[q1] : 0.0f;
+            }
+            for (; j + 16 <= j1; j += 16) {
+                const float *q = src + 2 * j - pad;
+                __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16);
+                _mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, even_lanes, b));
+                _mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, odd_lanes, b));
+            }
+            for (; j < half; j++) {
+                int q0 = 2 * j - pad, q1 = q0 + 1;
+                even[j] = q0 >= 0 && q0 < w ? src[q0] : 0.0f;
+                odd[j] = q1 >= 0 && q1 < w ? src[q1] : 0.0f;
+            }
+        }
+    _mm512_storeu_ps(buf + (size_t)ci * plane, _mm512_setzero_ps());
+}
+
 static OCT__DK_TARGET void cpu__x2_row(float *restrict dst, const float *restrict src, size_t wo, int accumulate,
                                        int relu)
 {
@@ -521,12 +573,13 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
                          const float *bias, const float *xpad, float *y, int wo, int oy0, int oy1)
 {
     int spr = (wo + 15) / 16, segs = (oy1 - oy0) * spr;
-    const cpu__dk_fn *kernels = base->k == 3 ? cpu__dk_3x3 : cpu__dk_kxk;
+    const cpu__dk_fn *kernels = base->half ? cpu__dk_s2 : base->k == 3 ? cpu__dk_3x3 : cpu__dk_kxk;
+    size_t step = base->half ? 2 * (size_t)base->wp : (size_t)base->wp; /* from one output row to the next */
     __mmask16 tail = (__mmask16)((1u << (wo - (spr - 1) * 16)) - 1u);
     /* Segments along the padded rows (wp apart; an output row's last wp - wo columns are
      * lanes left out) where that takes fewer of them: 7 rows of 7 in 4 segments, not 7. */
     int wp = base->wp, span = (oy1 - oy0 - 1) * wp + wo, wide = (span + 15) / 16;
-    if (wide < segs) {
+    if (wide < segs && !base->half) {
         for (int c0 = cb0 * OCT__DK_MR; c0 < co && c0 < cb1 * OCT__DK_MR; c0 += OCT__DK_MR) {
             cpu__dk_args a = *base;
             a.w = wpk + (size_t)(c0 / OCT__DK_MR) * kdim * OCT__DK_MR;
@@ -570,7 +623,7 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
             __mmask16 mask[OCT__DK_V];
             for (int v = 0; v < nv; v++, s++) {
                 int r = s / spr, x0 = (s % spr) * 16;
-                in[v] = xpad + (size_t)r * base->wp + x0;
+                in[v] = xpad + (size_t)r * step + x0;
                 out[v] = yc + (size_t)(oy0 + r) * wo + x0;
                 mask[v] = x0 + 16 <= wo ? (__mmask16)0xFFFF : tail;
             }
@@ -583,6 +636,11 @@ static int cpu__have_direct(void) { return 0; }
 static void cpu__dk_pad_band(float *buf, const float *x, int ci, int h, int w, int pad, int oy0, int hb, size_t plane)
 {
     (void)buf, (void)x, (void)ci, (void)h, (void)w, (void)pad, (void)oy0, (void)hb, (void)plane;
+}
+static void cpu__dk_pad_band_s2(float *buf, const float *x, int ci, int h, int w, int pad, int r0, int hb,
+                                size_t plane, int half)
+{
+    (void)buf, (void)x, (void)ci, (void)h, (void)w, (void)pad, (void)r0, (void)hb, (void)plane, (void)half;
 }
 static void cpu__x2_row(float *dst, const float *src, size_t wo, int accumulate, int relu)
 {
@@ -655,7 +713,7 @@ static oct_status cpu__switch(const char *name, int *value) { return cpu__env_di
 static oct_status cpu_init(oct_context *ctx)
 {
     int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1, implicit = 1, shared_b = 1, wino_tile = -1;
-    int affinity = 1;
+    int affinity = 1, stride2 = 1;
     OCT__TRY(cpu__path(&path));
     OCT__TRY(cpu__env_digit("OCTCL_CPU_WINO_TILE", "24", &wino_tile)); /* 2 or 4: every Winograd on that tile */
     OCT__TRY(cpu__switch("OCTCL_CPU_FUSE_UP", &fuse_up));
@@ -665,6 +723,7 @@ static oct_status cpu_init(oct_context *ctx)
     OCT__TRY(cpu__switch("OCTCL_CPU_SMALL", &small));
     OCT__TRY(cpu__switch("OCTCL_CPU_SHARED_B", &shared_b));
     OCT__TRY(cpu__switch("OCTCL_CPU_AFFINITY", &affinity));
+    OCT__TRY(cpu__switch("OCTCL_CPU_STRIDE2", &stride2));
     /* OCTCL_THREADS sets the context's threads; unset or empty: one per online core. */
     long threads = 0;
     const char *env = getenv("OCTCL_THREADS");
@@ -701,6 +760,7 @@ static oct_status cpu_init(oct_context *ctx)
     st->implicit = implicit && path != OCT__CPU_PATH_IM2COL;
     st->shared_b = shared_b;
     st->affinity = affinity;
+    st->stride2 = stride2;
     if (path != OCT__CPU_PATH_AUTO) { /* say so: a forced path is a test's, never a default */
         size_t len = strlen(ctx->info.reason);
         snprintf(ctx->info.reason + len, sizeof ctx->info.reason - len, "; cpu code path forced: %s",
@@ -960,15 +1020,21 @@ static void cpu__direct_task(void *arg, int t)
     float *buf = j->st->scratch[t].f;
     size_t i, i1, held = SIZE_MAX; /* the (image, band) in buf */
     int ci = x->c + (j->x2 ? j->x2->c : 0);
-    cpu__dk_args base = {NULL, NULL, ci, k, j->wp, 0, (size_t)ho * wo, 0, op->accumulate, op->relu, 0};
+    int s = op->stride, half = s == 2 ? (j->wp + 1) / 2 : 0;
+    cpu__dk_args base = {NULL, NULL, ci, k, half ? 2 * half : j->wp, 0, (size_t)ho * wo, 0, op->accumulate, op->relu,
+                         0, half};
     while (cpu__take(&j->work, t, &i, &i1))
         for (; i < i1; i++) {
             size_t band = i / (size_t)j->groups;
             int g = (int)(i % (size_t)j->groups), b = (int)(band / (size_t)j->bands);
             int oy0 = (int)(band % (size_t)j->bands) * j->rows, oy1 = oy0 + j->rows < ho ? oy0 + j->rows : ho;
-            /* Padded rows [oy0, oy1 + k - 1): input row iy = row - pad, zeros outside. */
-            base.plane = (size_t)(oy1 - oy0 + k - 1) * j->wp;
-            if (band != held) {
+            /* Padded rows [s oy0, s (oy1 - 1) + k): input row iy = row - pad, zeros outside. */
+            int hb = s * (oy1 - oy0 - 1) + k;
+            base.plane = (size_t)hb * (size_t)base.wp;
+            if (band != held && half) {
+                cpu__dk_pad_band_s2(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, s * oy0, hb, base.plane, half);
+                held = band;
+            } else if (band != held) {
                 cpu__dk_pad_band(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, oy0, oy1 - oy0 + k - 1,
                                  base.plane);
                 if (j->x2)
@@ -1056,17 +1122,19 @@ static void cpu__cache_put(oct__cpu_state *st, cpu__packed_t e)
     st->packed_bytes += bytes;
 }
 
-/* The direct path of op (stride 1; with x2, over the stacked input [op->x; x2]): bands
- * of at most OCT__CPU_BAND_FLOATS of padded input (at least one output row). */
+/* The direct path of op (stride 1, with x2 over the stacked input [op->x; x2]; or stride
+ * 2 without x2): bands of at most OCT__CPU_BAND_FLOATS of padded input (at least one
+ * output row). */
 static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const float *wpk,
                               size_t kdim, const float *bias, size_t macs)
 {
     const oct__view *x = &op->x, *y = &op->y;
-    int k = op->k, pad = op->pad, n = y->n, co = y->c, ho = y->h;
+    int k = op->k, pad = op->pad, n = y->n, co = y->c, ho = y->h, s = op->stride;
     int ci = x->c + (x2 ? x2->c : 0);
     int wp = x->w + 2 * pad;
-    size_t per_row = (size_t)ci * wp, rows = ((size_t)st->tune.band_kfloats << 10) / per_row; /* tuned */
-    rows = rows > (size_t)k ? rows - (size_t)(k - 1) : 1;
+    size_t row_floats = s == 2 ? 2 * (((size_t)wp + 1) / 2) : (size_t)wp; /* stride 2: its two halves */
+    size_t per_row = (size_t)ci * row_floats, rows = ((size_t)st->tune.band_kfloats << 10) / per_row; /* tuned */
+    rows = rows > (size_t)k ? (rows - (size_t)k) / (size_t)s + 1 : 1;
     if (rows > (size_t)ho) rows = (size_t)ho;
     int blocks = (co + OCT__DK_MR - 1) / OCT__DK_MR, bands = (int)(((size_t)ho + rows - 1) / rows);
     /* Fewer images than two per thread: cut the channels in one group per thread. */
@@ -1075,7 +1143,7 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
     cpu__direct_job job = {op, x2, bias, st, wpk, kdim, (int)rows, bands, groups, blocks, wp, {0}};
     cpu__chunk(st, &job.work, (size_t)n * bands * groups, 1, macs, OCT__CPU_PAR_MACS);
     int threads = cpu__threads(st, &job.work);
-    size_t need = per_row * (rows + (size_t)k - 1) + 16;
+    size_t need = per_row * ((size_t)s * (rows - 1) + (size_t)k) + 16;
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__direct_task, &job);
     return OCT_OK;
@@ -1605,6 +1673,25 @@ static int cpu__flat_width(size_t hw)
     return hw <= 256 ? (int)hw : 0;
 }
 
+/* Whether conv2d `op` (kdim = ci k k terms an output) runs on the direct kernel's stride-2
+ * variant (cpu__dk_pad_band_s2: each padded row split into its even and odd columns, so
+ * the kernel's 16 lanes are 16 consecutive outputs read from one run of floats) rather
+ * than the implicit-im2col GEMM, whose panels gather every other column. Kernels of 3 and
+ * more (a 1x1 would read the odd half for nothing) with up to 512 terms; OCTCL_CPU_STRIDE2=0
+ * keeps the GEMM. Both paths in one process, passes alternated, minima of 150, two
+ * threads, batch 1, AMD EPYC Zen 4 (AVX-512), one conv + ReLU, new / GEMM: ResNet's stem
+ * 3 -> 64 7x7 at 224 0.78x (1.65 -> 1.29 ms; one thread 0.76x), MobileNet's 3 -> 32 3x3 at
+ * 224 0.88x, 32 -> 32 3x3 at 112 0.73x, 16 -> 32 5x5 at 64 0.74x, 64 -> 64 3x3 at 112
+ * (576 terms) 0.80x; but 64 -> 128 3x3 at 56 (576) 1.15x (0.75x at batch 4, and the path
+ * may not follow the batch: cpu__wino_on), 128 -> 128 3x3 at 56 (1152) 1.20x, 256 -> 256
+ * 3x3 at 28 1.23x, 256 -> 512 1x1 at 56 1.38x. Up to 256 terms (one K block of the GEMM)
+ * the two give the same bits. */
+static int cpu__s2_use(const oct__cpu_state *st, const oct__conv_op *op, size_t kdim)
+{
+    return st->direct && st->stride2 && op->stride == 2 && op->k >= 3 && kdim <= 512 &&
+           (size_t)op->x.w + 2 * (size_t)op->pad < INT_MAX / 2;
+}
+
 /* ---- The implicit-im2col GEMM (convpack.c) for what the direct kernel cannot take */
 
 /* Whether conv2d `op` runs as a GEMM on packed weights whose B panels convpack.c makes
@@ -1725,6 +1812,12 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
 
     /* Stride 1: the direct kernel. */
     if (st->direct && s == 1 && (size_t)x->w + 2 * (size_t)pad < INT_MAX / 2) {
+        const float *wpk = NULL;
+        OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
+        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);
+    }
+
+    if (cpu__s2_use(st, op, kdim)) { /* stride 2, few terms: the direct kernel on split rows */
         const float *wpk = NULL;
         OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
         return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);

@@ -128,7 +128,7 @@ static void test_panels(void)
 
 /* conv2d on ctx: y (n, co, ho, wo) between canaries (out: LEAD + ny + TAIL floats). */
 typedef struct {
-    int n, ci, co, h, w, k, s, pad, bias, relu;
+    int n, ci, co, h, w, k, s, pad, bias, relu, acc; /* acc: y += the convolution */
 } ccase;
 
 static oct_status run_conv(oct_context *ctx, const ccase *c, const float *x, const float *w, const float *b,
@@ -146,7 +146,7 @@ static oct_status run_conv(oct_context *ctx, const ccase *c, const float *x, con
     oct__view vy = oct__view_of(&by, c->n, c->co, ho, wo);
     vy.off = LEAD;
     oct__conv_op op = {oct__view_of(&bx, c->n, c->ci, c->h, c->w), vy, &bw, c->bias ? &bb : NULL, c->k, c->s,
-                       c->pad, 0, c->relu};
+                       c->pad, c->acc, c->relu};
     if (s == OCT_OK) s = oct__op_conv2d(ctx, &op);
     if (s == OCT_OK) s = ctx->be->read(ctx, &by, out);
     oct__buf_free(ctx, &by), oct__buf_free(ctx, &bb), oct__buf_free(ctx, &bw), oct__buf_free(ctx, &bx);
@@ -168,11 +168,14 @@ static oct_context *context_env(const char *const env[][2], size_t n)
 }
 
 /* A cpu context with $OCTCL_CPU_IMPLICIT = implicit, $OCTCL_CPU_PATH = path ("": unset;
- * "gemm" sends stride-1 convolutions to the GEMM paths) and $OCTCL_THREADS = threads. */
+ * "gemm" sends stride-1 convolutions to the GEMM paths) and $OCTCL_THREADS = threads;
+ * stride 2 kept off the direct kernel ($OCTCL_CPU_STRIDE2=0: test_stride2 takes it). */
 static oct_context *context_with(const char *implicit, const char *path, const char *threads)
 {
-    const char *const env[][2] = {
-        {"OCTCL_CPU_IMPLICIT", implicit}, {"OCTCL_THREADS", threads}, {"OCTCL_CPU_PATH", *path ? path : NULL}};
+    const char *const env[][2] = {{"OCTCL_CPU_IMPLICIT", implicit},
+                                  {"OCTCL_THREADS", threads},
+                                  {"OCTCL_CPU_PATH", *path ? path : NULL},
+                                  {"OCTCL_CPU_STRIDE2", "0"}};
     return context_env(env, sizeof env / sizeof env[0]);
 }
 
@@ -199,14 +202,14 @@ static void check_output(const char *what, const float *want, const float *got, 
 static void test_conv2d(void)
 {
     static const ccase cases[] = {
-        /* n ci co   h   w  k  s pad bias relu */
-        {1, 3, 64, 64, 64, 7, 2, 3, 1, 1},   /* the stem, smaller: 32x32 outputs */
-        {2, 3, 10, 45, 39, 7, 2, 3, 1, 0},   /* batch 2, odd sizes, co no tile divides */
-        {1, 8, 12, 30, 30, 7, 2, 3, 0, 1},   /* K = 392: two K blocks */
-        {3, 5, 9, 30, 66, 3, 2, 1, 1, 1},    /* rows of 33 outputs */
-        {1, 4, 8, 40, 40, 5, 3, 2, 1, 1},    /* stride 3 */
-        {2, 16, 20, 17, 19, 3, 1, 1, 1, 1},  /* stride 1 (under OCTCL_CPU_PATH=gemm) */
-        {1, 7, 5, 22, 22, 1, 2, 0, 1, 0},    /* 1x1 stride 2 */
+        /* n ci co   h   w  k  s pad bias relu acc */
+        {1, 3, 64, 64, 64, 7, 2, 3, 1, 1, 0},   /* the stem, smaller: 32x32 outputs */
+        {2, 3, 10, 45, 39, 7, 2, 3, 1, 0, 0},   /* batch 2, odd sizes, co no tile divides */
+        {1, 8, 12, 30, 30, 7, 2, 3, 0, 1, 0},   /* K = 392: two K blocks */
+        {3, 5, 9, 30, 66, 3, 2, 1, 1, 1, 0},    /* rows of 33 outputs */
+        {1, 4, 8, 40, 40, 5, 3, 2, 1, 1, 0},    /* stride 3 */
+        {2, 16, 20, 17, 19, 3, 1, 1, 1, 1, 0},  /* stride 1 (under OCTCL_CPU_PATH=gemm) */
+        {1, 7, 5, 22, 22, 1, 2, 0, 1, 0, 0},    /* 1x1 stride 2 */
     };
     static const char *const paths[] = {"", "gemm"};
     static const char *const threads[] = {"1", "3"};
@@ -238,6 +241,84 @@ static void test_conv2d(void)
             }
             oct_context_free(ref), oct_context_free(old), oct_context_free(imp);
         }
+}
+
+/* Stride 2 on the direct kernel's split rows (cpu__s2_use: kernels of 3 and more, up to
+ * 512 terms) against the implicit GEMM ($OCTCL_CPU_STRIDE2=0) and the reference, at 1
+ * and 3 threads: both within testutil.h's tolerance of the reference, canaries intact,
+ * the same bits at 1 and 3 threads, and the same bits as the GEMM up to 256 terms (one K
+ * block: the same sum in the same order). Odd and even widths and heights, padding 0 to
+ * 3 (wider than half the input too), channel counts no tile divides, a row of one 16-lane
+ * segment and of several, accumulate, batch 2. */
+static void test_stride2(void)
+{
+    static const ccase cases[] = {
+        /* n ci co   h   w  k  s pad bias relu acc */
+        {1, 3, 64, 64, 64, 7, 2, 3, 1, 1, 0},   /* the stem, smaller: 32x32 outputs */
+        {2, 3, 10, 45, 39, 7, 2, 3, 1, 0, 0},   /* batch 2, odd sizes, co no tile divides */
+        {1, 8, 12, 30, 30, 7, 2, 3, 0, 1, 0},   /* 392 terms: two K blocks of the GEMM */
+        {3, 5, 9, 30, 66, 3, 2, 1, 1, 1, 0},    /* rows of 33 outputs */
+        {1, 56, 20, 29, 31, 3, 2, 1, 1, 1, 0},  /* 504 terms */
+        {2, 16, 33, 40, 40, 5, 2, 2, 1, 1, 1},  /* accumulate */
+        {1, 2, 6, 7, 3, 2, 3, 1, 0, 0, 0},      /* padding wider than the input's half */
+        {1, 4, 7, 21, 70, 3, 2, 0, 1, 0, 0},    /* pad 0: the last column never read */
+        {1, 3, 32, 224, 224, 3, 2, 1, 1, 1, 0}, /* MobileNet's first layer */
+    };
+    static const char *const threads[] = {"1", "3"};
+    rng_t rng = {2024};
+    oct_context *ref = NULL, *ctx[2][2] = {{NULL}};
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+    for (int on = 0; on < 2; on++)
+        for (int ti = 0; ti < 2; ti++) {
+            const char *const env[][2] = {{"OCTCL_CPU_STRIDE2", on ? "1" : "0"}, {"OCTCL_THREADS", threads[ti]}};
+            ctx[on][ti] = context_env(env, 2);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(ctx[on][ti]);
+        }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const ccase *c = &cases[i];
+        int ho = conv_len(c->h, c->k, c->s, c->pad), wo = conv_len(c->w, c->k, c->s, c->pad);
+        size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
+        float *x = rng_array(&rng, (size_t)c->n * c->ci * c->h * c->w, -2, 2);
+        float *w = rng_array(&rng, (size_t)c->co * c->ci * c->k * c->k, -2, 2);
+        float *b = rng_array(&rng, (size_t)c->co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+        float *want = malloc(total * sizeof *want), *got[2][2] = {{NULL}};
+        CU_ASSERT_FATAL(x && w && b && y0 && want);
+        CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, x, w, b, y0, want), OCT_OK);
+        for (int on = 0; on < 2; on++)
+            for (int ti = 0; ti < 2; ti++) {
+                got[on][ti] = malloc(total * sizeof(float));
+                CU_ASSERT_PTR_NOT_NULL_FATAL(got[on][ti]);
+                CU_ASSERT_EQUAL_FATAL(run_conv(ctx[on][ti], c, x, w, b, y0, got[on][ti]), OCT_OK);
+            }
+        char what[160];
+        for (int ti = 0; ti < 2; ti++) {
+            snprintf(what, sizeof what, "stride 2 threads %s case %zu (n%d %d->%d %dx%d k%d p%d acc %d)",
+                     threads[ti], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->pad, c->acc);
+            /* against the reference and its own run at 1 thread, every float */
+            check_output(what, want, got[1][ti], got[1][0], ny, "itself at 1 thread");
+            /* (im2col + SGEMM, which takes accumulate, may round differently at another
+             * thread count: it sums pieces of rows side by side as the chunks fall) */
+            snprintf(what, sizeof what, "GEMM threads %s case %zu", threads[ti], i);
+            check_output(what, want, got[0][ti], got[0][ti], ny, "itself");
+        }
+        /* Up to 256 terms the same bits as the GEMM; past them (two K blocks, summed in
+         * two parts) other bits, which shows that the stride-2 kernel ran at all. */
+        int same = memcmp(got[1][0], got[0][0], total * sizeof(float)) == 0;
+        if ((size_t)c->ci * c->k * c->k <= 256 && !c->acc && !same) {
+            printf("\n  case %zu: up to 256 terms, the stride-2 kernel and the GEMM differ\n", i);
+            CU_FAIL("stride 2: not the GEMM's bits");
+        }
+        if ((size_t)c->ci * c->k * c->k > 256 && same) {
+            printf("\n  case %zu: past 256 terms, the GEMM's bits: the stride-2 kernel did not run\n", i);
+            CU_FAIL("stride 2: not run");
+        }
+        for (int on = 0; on < 2; on++)
+            for (int ti = 0; ti < 2; ti++) free(got[on][ti]);
+        free(want), free(y0), free(b), free(w), free(x);
+    }
+    for (int on = 0; on < 2; on++)
+        for (int ti = 0; ti < 2; ti++) oct_context_free(ctx[on][ti]);
+    oct_context_free(ref);
 }
 
 /* Max pools of stride 2 (kernel 3 pad 1 as ResNet's, 2 pad 0, 3 pad 0 with odd widths,
@@ -673,6 +754,8 @@ int main(void)
     CU_add_test(s, "panels equal the im2col matrix packed", test_panels);
     CU_add_test(s, "conv2d: the same bits as im2col + SGEMM, and the reference", test_conv2d);
     CU_add_test(s, "OCTCL_CPU_IMPLICIT refuses other values", test_switch);
+    CU_add_test(s, "conv2d stride 2 on the direct kernel: the reference, the GEMM's bits up to 256 terms",
+                test_stride2);
     CU_add_test(s, "packed-weight GEMM: B in place (strips of rows or of columns) equals B packed, and a double sum",
                 test_gemm_inplace_b);
     CU_add_test(s, "packed-weight GEMM: the epilogue's 2x upsample equals a plain loop after it", test_gemm_up);

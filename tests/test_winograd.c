@@ -575,7 +575,8 @@ static void env_values_case(const char *var, const char *const *bad, size_t nbad
 static void test_switch_values(void)
 {
     static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED", "OCTCL_CPU_SMALL",
-                                       "OCTCL_CPU_FUSE_UP", "OCTCL_CPU_SHARED_B", "OCTCL_CPU_AFFINITY"};
+                                       "OCTCL_CPU_FUSE_UP", "OCTCL_CPU_SHARED_B", "OCTCL_CPU_AFFINITY",
+                                       "OCTCL_CPU_STRIDE2"};
     static const char *const bad[] = {"2"}, *const good[] = {""};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) env_values_case(vars[i], bad, 1, good, 1);
 }
