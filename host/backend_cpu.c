@@ -335,7 +335,8 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
             for (int kx = 0; kx < k; kx++) {
                 /* Stride 2: column 2 x + kx of the padded row is in its even half (kx even)
                  * or odd half at x + kx / 2, so 16 outputs still read 16 floats in a run. */
-                size_t o = cofs + (size_t)ky * wp + (s2 ? (size_t)(kx & 1) * (size_t)a->half + (size_t)(kx >> 1) : (size_t)kx);
+                size_t o = cofs + (size_t)ky * wp +
+                           (s2 ? (size_t)(kx & 1) * (size_t)a->half + (size_t)(kx >> 1) : (size_t)kx);
                 __m512 x[OCT__DK_V];
                 for (int v = 0; v < nv; v++) x[v] = _mm512_loadu_ps(in[v] + o);
                 for (int m = 0; m < OCT__DK_MR; m++) {
@@ -430,6 +431,18 @@ static OCT__DK_TARGET void cpu__dk_pad_band(float *restrict buf, const float *re
 }
 
 /* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample. */
+/* Columns [j0, j1) of a stride-2 split row (cpu__dk_pad_band_s2) one by one: even[j] the
+ * padded row's column 2 j, odd[j] its column 2 j + 1 (src[col - pad], zero outside). */
+static void cpu__s2_split_cols(float *restrict even, float *restrict odd, const float *restrict src, int w, int pad,
+                               int j0, int j1)
+{
+    for (int j = j0; j < j1; j++) {
+        int q0 = 2 * j - pad, q1 = q0 + 1;
+        even[j] = q0 >= 0 && q0 < w ? src[q0] : 0.0f;
+        odd[j] = q1 >= 0 && q1 < w ? src[q1] : 0.0f;
+    }
+}
+
 /* cpu__dk_pad_band for stride 2: padded row r (input row r - pad) stored as its even
  * columns (`half` floats, zeros past the row) then its odd ones, rows 2 half apart, so a
  * run of 16 outputs reads 16 consecutive floats for each kx (cpu__dk_tile); then 16 zeros.
@@ -450,23 +463,15 @@ static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float 
             const float *restrict src = x + ((size_t)c * h + (size_t)iy) * (size_t)w;
             /* Columns 2 j - pad and 2 j + 1 - pad both in the row for j in [j0, j1): 16 such
              * j at a time from two loads; the rest one by one. */
-            int j0 = (pad + 1) / 2, j1 = (w + pad - 1) / 2, j = 0;
-            for (; j < half && j < j0; j++) {
-                int q0 = 2 * j - pad, q1 = q0 + 1;
-                even[j] = q0 >= 0 && q0 < w ? src[q0] : 0.0f;
-                odd[j] = q1 >= 0 && q1 < w ? src[q1] : 0.0f;
-            }
+            int j0 = (pad + 1) / 2 < half ? (pad + 1) / 2 : half, j1 = (w + pad - 1) / 2, j = j0;
+            cpu__s2_split_cols(even, odd, src, w, pad, 0, j0);
             for (; j + 16 <= j1; j += 16) {
                 const float *q = src + 2 * j - pad;
                 __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16);
                 _mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, even_lanes, b));
                 _mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, odd_lanes, b));
             }
-            for (; j < half; j++) {
-                int q0 = 2 * j - pad, q1 = q0 + 1;
-                even[j] = q0 >= 0 && q0 < w ? src[q0] : 0.0f;
-                odd[j] = q1 >= 0 && q1 < w ? src[q1] : 0.0f;
-            }
+            cpu__s2_split_cols(even, odd, src, w, pad, j, half);
         }
     _mm512_storeu_ps(buf + (size_t)ci * plane, _mm512_setzero_ps());
 }
@@ -1498,7 +1503,8 @@ static void cpu__sc_task(void *arg, int t)
             size_t b = i / j->per, r = i % j->per;
             if (j->phase == 2 && !own) { /* this thread's own copy of the round's gathered inputs */
                 own = j->st->scratch[t].f;
-                for (int q = 0; q < j->m; q++) oct__sc_pack(&j->cv, j->b0 + q, 0, j->strips, own + (size_t)q * j->af);
+                for (int q = 0; q < j->m; q++)
+                    oct__sc_pack(&j->cv, j->b0 + q, 0, j->strips, own + (size_t)q * j->af);
             }
             float *ap = (j->phase == 2 ? own : j->ap) + b * j->af;
             if (j->phase == 0) oct__sc_pack(&j->cv, j->b0 + (int)b, r, r + 1, ap);
