@@ -199,6 +199,26 @@ static void check_output(const char *what, const float *want, const float *got, 
     }
 }
 
+/* A case's random input, weights, biases and old output (members NULL when out of
+ * memory), drawn in that order; ny output floats. */
+typedef struct {
+    float *x, *w, *b, *y0;
+    size_t ny;
+} cdata;
+
+static cdata case_data(rng_t *rng, const ccase *c)
+{
+    int ho = conv_len(c->h, c->k, c->s, c->pad), wo = conv_len(c->w, c->k, c->s, c->pad);
+    cdata d = {NULL, NULL, NULL, NULL, (size_t)c->n * c->co * ho * wo};
+    d.x = rng_array(rng, (size_t)c->n * c->ci * c->h * c->w, -2, 2);
+    d.w = rng_array(rng, (size_t)c->co * c->ci * c->k * c->k, -2, 2);
+    d.b = rng_array(rng, (size_t)c->co, -2, 2);
+    d.y0 = rng_array(rng, d.ny, -2, 2);
+    return d;
+}
+
+static void case_free(cdata *d) { free(d->y0), free(d->b), free(d->w), free(d->x); }
+
 static void test_conv2d(void)
 {
     static const ccase cases[] = {
@@ -222,22 +242,20 @@ static void test_conv2d(void)
             CU_ASSERT_FATAL(imp && old);
             for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 const ccase *c = &cases[i];
-                int ho = conv_len(c->h, c->k, c->s, c->pad), wo = conv_len(c->w, c->k, c->s, c->pad);
-                size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
-                float *x = rng_array(&rng, (size_t)c->n * c->ci * c->h * c->w, -2, 2);
-                float *w = rng_array(&rng, (size_t)c->co * c->ci * c->k * c->k, -2, 2);
-                float *b = rng_array(&rng, (size_t)c->co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+                cdata d = case_data(&rng, c);
+                size_t ny = d.ny, total = LEAD + ny + TAIL;
                 float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
                 float *kept = malloc(total * sizeof *kept);
-                CU_ASSERT_FATAL(x && w && b && y0 && want && got && kept);
-                CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, x, w, b, y0, want), OCT_OK);
-                CU_ASSERT_EQUAL_FATAL(run_conv(imp, c, x, w, b, y0, got), OCT_OK);
-                CU_ASSERT_EQUAL_FATAL(run_conv(old, c, x, w, b, y0, kept), OCT_OK);
+                CU_ASSERT_FATAL(d.x && d.w && d.b && d.y0 && want && got && kept);
+                CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, d.x, d.w, d.b, d.y0, want), OCT_OK);
+                CU_ASSERT_EQUAL_FATAL(run_conv(imp, c, d.x, d.w, d.b, d.y0, got), OCT_OK);
+                CU_ASSERT_EQUAL_FATAL(run_conv(old, c, d.x, d.w, d.b, d.y0, kept), OCT_OK);
                 char what[160];
                 snprintf(what, sizeof what, "implicit%s threads %s case %zu (n%d %d->%d %dx%d k%d s%d p%d)",
                          pi ? " (gemm)" : "", threads[ti], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->s, c->pad);
                 check_output(what, want, got, kept, ny, "im2col + SGEMM");
-                free(kept), free(got), free(want), free(y0), free(b), free(w), free(x);
+                free(kept), free(got), free(want);
+                case_free(&d);
             }
             oct_context_free(ref), oct_context_free(old), oct_context_free(imp);
         }
@@ -276,19 +294,16 @@ static void test_stride2(void)
         }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const ccase *c = &cases[i];
-        int ho = conv_len(c->h, c->k, c->s, c->pad), wo = conv_len(c->w, c->k, c->s, c->pad);
-        size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
-        float *x = rng_array(&rng, (size_t)c->n * c->ci * c->h * c->w, -2, 2);
-        float *w = rng_array(&rng, (size_t)c->co * c->ci * c->k * c->k, -2, 2);
-        float *b = rng_array(&rng, (size_t)c->co, -2, 2), *y0 = rng_array(&rng, ny, -2, 2);
+        cdata d = case_data(&rng, c);
+        size_t ny = d.ny, total = LEAD + ny + TAIL;
         float *want = malloc(total * sizeof *want), *got[2][2] = {{NULL}};
-        CU_ASSERT_FATAL(x && w && b && y0 && want);
-        CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, x, w, b, y0, want), OCT_OK);
+        CU_ASSERT_FATAL(d.x && d.w && d.b && d.y0 && want);
+        CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, d.x, d.w, d.b, d.y0, want), OCT_OK);
         for (int on = 0; on < 2; on++)
             for (int ti = 0; ti < 2; ti++) {
                 got[on][ti] = malloc(total * sizeof(float));
                 CU_ASSERT_PTR_NOT_NULL_FATAL(got[on][ti]);
-                CU_ASSERT_EQUAL_FATAL(run_conv(ctx[on][ti], c, x, w, b, y0, got[on][ti]), OCT_OK);
+                CU_ASSERT_EQUAL_FATAL(run_conv(ctx[on][ti], c, d.x, d.w, d.b, d.y0, got[on][ti]), OCT_OK);
             }
         char what[160];
         for (int ti = 0; ti < 2; ti++) {
@@ -314,7 +329,8 @@ static void test_stride2(void)
         }
         for (int on = 0; on < 2; on++)
             for (int ti = 0; ti < 2; ti++) free(got[on][ti]);
-        free(want), free(y0), free(b), free(w), free(x);
+        free(want);
+        case_free(&d);
     }
     for (int on = 0; on < 2; on++)
         for (int ti = 0; ti < 2; ti++) oct_context_free(ctx[on][ti]);
