@@ -318,6 +318,17 @@ static void cpu__x2_row_c(float *restrict dst, const float *restrict src, size_t
 /* Lanes [0, n) of a 16-lane mask (n >= 16: all). */
 static inline __mmask16 cpu__lanes(size_t n) { return oct__lanes16(0, n >= 16 ? 16 : (int)n); }
 
+/* Lanes 0, 2, .., 30 (cpu__odd16: 1, 3, .., 31) of the 32 floats a | b: the even (odd)
+ * columns of 32 in a row, 16 at a time, for stride 2. */
+static OCT__DK_TARGET OCT__DK_INLINE __m512 cpu__even16(__m512 a, __m512 b)
+{
+    return _mm512_permutex2var_ps(a, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+static OCT__DK_TARGET OCT__DK_INLINE __m512 cpu__odd16(__m512 a, __m512 b)
+{
+    return _mm512_permutex2var_ps(a, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), b);
+}
+
 /* nv segments (a constant after inlining): in[v] the padded input at the segment's
  * first output pixel, out[v] the output there, mask[v] its valid pixels. */
 static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, int nv, int k, int s2,
@@ -430,7 +441,6 @@ static OCT__DK_TARGET void cpu__dk_pad_band(float *restrict buf, const float *re
     _mm512_storeu_ps(buf + (size_t)ci * plane, zero);
 }
 
-/* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample. */
 /* Columns [j0, j1) of a stride-2 split row (cpu__dk_pad_band_s2) one by one: even[j] the
  * padded row's column 2 j, odd[j] its column 2 j + 1 (src[col - pad], zero outside). */
 static void cpu__s2_split_cols(float *restrict even, float *restrict odd, const float *restrict src, int w, int pad,
@@ -450,8 +460,6 @@ static void cpu__s2_split_cols(float *restrict even, float *restrict odd, const 
 static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float *restrict x, int ci, int h, int w,
                                                int pad, int r0, int hb, size_t plane, int half)
 {
-    const __m512i even_lanes = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd_lanes = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int c = 0; c < ci; c++)
         for (int i = 0; i < hb; i++) {
             float *restrict even = buf + (size_t)c * plane + (size_t)i * 2 * (size_t)half, *restrict odd = even + half;
@@ -468,14 +476,15 @@ static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float 
             for (; j + 16 <= j1; j += 16) {
                 const float *q = src + 2 * j - pad;
                 __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16);
-                _mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, even_lanes, b));
-                _mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, odd_lanes, b));
+                _mm512_storeu_ps(even + j, cpu__even16(a, b));
+                _mm512_storeu_ps(odd + j, cpu__odd16(a, b));
             }
             cpu__s2_split_cols(even, odd, src, w, pad, j, half);
         }
     _mm512_storeu_ps(buf + (size_t)ci * plane, _mm512_setzero_ps());
 }
 
+/* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample. */
 static OCT__DK_TARGET void cpu__x2_row(float *restrict dst, const float *restrict src, size_t wo, int accumulate,
                                        int relu)
 {
@@ -497,8 +506,6 @@ static OCT__DK_TARGET void cpu__x2_row(float *restrict dst, const float *restric
 static OCT__DK_TARGET void cpu__pool_row(float *restrict dst, const float *restrict r0, const float *restrict r1,
                                          size_t wo)
 {
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const __m512 q = _mm512_set1_ps(0.25f);
     for (size_t i = 0; i < wo; i += 16) {
         size_t left = wo - i, in = left >= 16 ? 32 : 2 * left;
@@ -508,8 +515,8 @@ static OCT__DK_TARGET void cpu__pool_row(float *restrict dst, const float *restr
         const float *a = r0 + 2 * i, *b = r1 + 2 * i;
         __m512 a0 = _mm512_maskz_loadu_ps(ma, a), a1 = _mm512_maskz_loadu_ps(mb, a + 16);
         __m512 b0 = _mm512_maskz_loadu_ps(ma, b), b1 = _mm512_maskz_loadu_ps(mb, b + 16);
-        __m512 s0 = _mm512_add_ps(_mm512_permutex2var_ps(a0, ev, a1), _mm512_permutex2var_ps(a0, od, a1));
-        __m512 s1 = _mm512_add_ps(_mm512_permutex2var_ps(b0, ev, b1), _mm512_permutex2var_ps(b0, od, b1));
+        __m512 s0 = _mm512_add_ps(cpu__even16(a0, a1), cpu__odd16(a0, a1));
+        __m512 s1 = _mm512_add_ps(cpu__even16(b0, b1), cpu__odd16(b0, b1));
         _mm512_mask_storeu_ps(dst + i, m, _mm512_mul_ps(_mm512_add_ps(s0, s1), q));
     }
 }
@@ -2746,7 +2753,6 @@ static OCT__G_AVX512 void cpu__g_dw_512(const oct__convg_op *op, const float *x,
     int h = op->x.h, w = op->x.w, ho = op->y.h, wo = op->y.w, sw = op->stride_w;
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512i lane_s = _mm512_mullo_epi32(lane, _mm512_set1_epi32(sw));
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i zero_i = _mm512_setzero_si512(), wv_i = _mm512_set1_epi32(w);
     const __m512 zero = _mm512_setzero_ps();
     for (int oy = 0; oy < ho; oy++)
@@ -2769,7 +2775,7 @@ static OCT__G_AVX512 void cpu__g_dw_512(const oct__convg_op *op, const float *x,
                             cols = _mm512_add_epi32(cols, _mm512_set1_epi32(16));
                             __mmask16 m2 = _mm512_cmpge_epi32_mask(cols, zero_i) & _mm512_cmplt_epi32_mask(cols, wv_i);
                             __m512 hi = _mm512_maskz_loadu_ps(m2, p + 16);
-                            xv = _mm512_permutex2var_ps(xv, even, hi);
+                            xv = cpu__even16(xv, hi);
                         }
                     } else {
                         __m512i cols = _mm512_add_epi32(lane_s, _mm512_set1_epi32(c0));
@@ -3102,7 +3108,6 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
                                            int rows, int rows_pad)
 {
     (void)rows, (void)rows_pad;
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     for (int ox = 0; ox < wo; ox++) out[ox] = -INFINITY;
     for (int kx = 0; kx < op->kw; kx++) {
         int lo, hi, off = kx - op->pad_l;
@@ -3112,7 +3117,7 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
             const float *src = row + 2 * ox + off;
             __m512 a = _mm512_maskz_loadu_ps(cpu__lanes((size_t)m), src);
             __m512 b = _mm512_maskz_loadu_ps(m > 16 ? cpu__lanes((size_t)(m - 16)) : 0, src + 16);
-            __m512 e = _mm512_permutex2var_ps(a, ev, b);
+            __m512 e = cpu__even16(a, b);
             __mmask16 k = cpu__lanes((size_t)n);
             __m512 v = _mm512_maskz_loadu_ps(k, out + ox);
             __mmask16 pick = _mm512_cmp_ps_mask(e, v, _CMP_GT_OQ) | _mm512_cmp_ps_mask(e, e, _CMP_UNORD_Q);
