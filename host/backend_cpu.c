@@ -1043,15 +1043,15 @@ static void cpu__direct_task(void *arg, int t)
             /* Padded rows [s oy0, s (oy1 - 1) + k): input row iy = row - pad, zeros outside. */
             int hb = s * (oy1 - oy0 - 1) + k;
             base.plane = (size_t)hb * (size_t)base.wp;
-            if (band != held && half) {
-                cpu__dk_pad_band_s2(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, s * oy0, hb, base.plane, half);
-                held = band;
-            } else if (band != held) {
-                cpu__dk_pad_band(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, oy0, oy1 - oy0 + k - 1,
-                                 base.plane);
-                if (j->x2)
+            if (band != held) {
+                if (half)
+                    cpu__dk_pad_band_s2(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, s * oy0, hb, base.plane,
+                                        half);
+                else
+                    cpu__dk_pad_band(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, oy0, hb, base.plane);
+                if (j->x2) /* stride 1 only */
                     cpu__dk_pad_band(buf + (size_t)x->c * base.plane, cpu__image(j->x2, b), j->x2->c, x->h, x->w,
-                                     op->pad, oy0, oy1 - oy0 + k - 1, base.plane);
+                                     op->pad, oy0, hb, base.plane);
                 held = band;
             }
             int cb0 = (int)((size_t)j->blocks * g / j->groups), cb1 = (int)((size_t)j->blocks * (g + 1) / j->groups);
