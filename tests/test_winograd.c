@@ -200,13 +200,13 @@ static int simd_supported(int simd)
     return 1;
 }
 
-/* oct__wino_run directly over the whole batch in blocks of 5 tiles and two channel
+/* oct__wino_run directly over the whole batch in blocks of `tb` tiles and two channel
  * groups, with each level of transforms the CPU has (plain, AVX2, AVX-512): against the
  * reference's conv2d, and bit for bit against the plain transforms (the same additions
  * in the same order; the GEMM is the same). Even sizes add the upsampled plane (up), odd
  * ones not. A second pass puts NaN and -0 in the input: every level must give the plain
  * one's bits, NaN kept through the ReLU (v < 0 ? 0 : v) as PyTorch keeps it. */
-static void transforms_case(int h, int w, int with_up)
+static void transforms_case(int h, int w, int with_up, size_t tb)
 {
     rng_t rng = {4242u + (unsigned)h};
     const int n = 2, c1 = 6, c2 = 3, co = 19, pad = 1;
@@ -248,18 +248,18 @@ static void transforms_case(int h, int w, int with_up)
                                  (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1,
                                  with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2), g_m};
             int half = (co + mr - 1) / mr / 2 * mr;
-            size_t need = oct__wino_scratch(&cv, 5, co);
+            size_t need = oct__wino_scratch(&cv, tb, co);
             float *scratch = NULL;
             CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, need * sizeof(float)) == 0);
-            for (size_t t0 = 0; t0 < tiles; t0 += 5) {
-                size_t t1 = t0 + 5 < tiles ? t0 + 5 : tiles;
+            for (size_t t0 = 0; t0 < tiles; t0 += tb) {
+                size_t t1 = t0 + tb < tiles ? t0 + tb : tiles;
                 oct__wino_run(&cv, t0, t1, 0, half, scratch, simd);
                 oct__wino_run(&cv, t0, t1, half, co, scratch, simd);
             }
             free(scratch);
             char what[96];
-            snprintf(what, sizeof what, "oct__wino_run F%d %dx%d up=%d simd=%d pass %d", g_m, h, w, with_up, simd,
-                     pass);
+            snprintf(what, sizeof what, "oct__wino_run F%d %dx%d up=%d tb=%zu simd=%d pass %d", g_m, h, w, with_up,
+                     tb, simd, pass);
             if (pass == 0)
                 CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
             if (simd > OCT__WINO_PLAIN && memcmp(y, got[OCT__WINO_PLAIN], ny * sizeof *y) != 0) {
@@ -280,10 +280,15 @@ static void transforms_case(int h, int w, int with_up)
 
 static void test_transforms(void)
 {
-    transforms_case(11, 21, 0); /* odd: half tiles at the right and bottom */
-    transforms_case(10, 36, 1); /* even, with the upsampled plane; rows of 18 tiles (F(4x4): 9) */
-    transforms_case(14, 38, 1); /* with up, a last tile half outside (F(4x4): 10 a row) */
-    transforms_case(9, 70, 0);  /* rows of 35 / 18 tiles: groups of 8 and a short one */
+    transforms_case(11, 21, 0, 5); /* odd: half tiles at the right and bottom */
+    transforms_case(10, 36, 1, 5); /* even, with the upsampled plane; rows of 18 tiles (F(4x4): 9) */
+    transforms_case(14, 38, 1, 5); /* with up, a last tile half outside (F(4x4): 10 a row) */
+    transforms_case(9, 70, 0, 5);  /* rows of 35 / 18 tiles: groups of 8 and a short one */
+    /* F(4x4)'s rows of 4 tiles, two to a vector (wino4_rows2): a 14x14 plane with up, its
+     * last tile row half outside, in blocks of a whole image; a 13x16 one in blocks of 12,
+     * whose pairs start at an image's first row but not at its last (no second row). */
+    transforms_case(14, 14, 1, 16);
+    transforms_case(13, 16, 0, 12);
 }
 
 /* oct__wino_input over channel ranges [0, m) and [m, ci) of one block, the later range
