@@ -619,6 +619,26 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols8(const 
     c[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[1], next), _mm256_set1_ps(x1), 0x80);
 }
 
+/* The column stage of wino4_in_rows for 8 tiles and its stores: from the row stage w,
+ * v[e * vs + k] for the tiles' elements e, all 8 lanes when `whole`, else lanes [0, n)
+ * (AMD's masked stores are slow: see wino_in_seg_256). */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_in_cols_256(const __m256 w[6][6], float *v,
+                                                                                size_t vs, int whole, int n)
+{
+    __m256i st = oct__lanes8(0, n);
+    for (int j = 0; j < 6; j++) {
+        __m256 d[6] = {w[0][j], w[1][j], w[2][j], w[3][j], w[4][j], w[5][j]}, r[6];
+        W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, r);
+        for (int i = 0; i < 6; i++) {
+            float *p = v + (size_t)(6 * i + j) * vs;
+            if (whole)
+                _mm256_storeu_ps(p, r[i]);
+            else
+                _mm256_maskstore_ps(p, st, r[i]);
+        }
+    }
+}
+
 /* wino4_in_rows for AVX2, straight from the image: `len` tiles of tile row ty from tile
  * tx, channel c of image b, 8 tiles a vector; short groups stored as wino_in_seg_256's. */
 static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int c,
@@ -639,20 +659,7 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
             wino4_cols8(plane + (size_t)iy * cv->w + q, q, cv->w, d);
             W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, w[i]);
         }
-        float *o = v + g;
-        int whole = len - g >= 8 || (size_t)g + 8 <= room;
-        __m256i st = oct__lanes8(0, len - g);
-        for (int j = 0; j < 6; j++) {
-            __m256 d[6] = {w[0][j], w[1][j], w[2][j], w[3][j], w[4][j], w[5][j]}, r[6];
-            W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, r);
-            for (int i = 0; i < 6; i++) {
-                float *p = o + (size_t)(6 * i + j) * vs;
-                if (whole)
-                    _mm256_storeu_ps(p, r[i]);
-                else
-                    _mm256_maskstore_ps(p, st, r[i]);
-            }
-        }
+        wino4_in_cols_256(w, v + g, vs, len - g >= 8 || (size_t)g + 8 <= room, len - g);
     }
 }
 
@@ -685,11 +692,7 @@ static OCT__W_AVX2 void wino4_in_rows2_256(const struct oct__wino_conv_s *cv, in
         for (int j = 0; j < 6; j++) d[j] = _mm256_permute2f128_ps(lo[j], hi[j], 0x20);
         W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, w[i]);
     }
-    for (int j = 0; j < 6; j++) {
-        __m256 d[6] = {w[0][j], w[1][j], w[2][j], w[3][j], w[4][j], w[5][j]}, r[6];
-        W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, r);
-        for (int i = 0; i < 6; i++) _mm256_storeu_ps(v + (size_t)(6 * i + j) * vs, r[i]);
-    }
+    wino4_in_cols_256(w, v, vs, 1, 8);
 }
 
 /* The first (column) stage of wino4_out_rows for 8 tiles: s[i][j] = row i of A^T over
