@@ -1254,9 +1254,42 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
  * simulation weighs. One thread takes the same search (before, blocks of `tb` as they
  * fell: a 28x28 plane's 49 F(4x4) tiles ran as 48 + 1, 0.98x of F(2x2); now one block,
  * 1.26-1.33x). */
-static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb)
+/* Whether the GEMMs of a block of n tiles end on a strip that gemm.c's AVX-512 kernels
+ * read in place (apacked_direct): a whole one, one of 8 columns or fewer, or 16 and
+ * such a rest; 9-15 and 25-31 are packed and run whole. */
+static int cpu__wino_edge_ok(size_t n)
+{
+    size_t r = n % 32;
+    return r <= 8 || (r >= 16 && r <= 24);
+}
+
+/* Blocks of tb with a short last one, cut evenly instead (*nb: the block count rounded up
+ * to a multiple of the threads) where there are at most four a thread, at least 16 tiles
+ * a block, and the even blocks end on strips the AVX-512 GEMM reads in place. The cost
+ * model above weighs a block by its GEMM columns (rounded up to the kernel's), so a short
+ * last block reads as dear as a whole one while its transforms, per tile, are not: a
+ * 56x56 plane's 196 F(4x4) tiles ran as 64 + 64 + 64 + 4, one thread on 128 tiles and
+ * the other on 68; now 4 x 49. The bits do not change (a tile's sums do not depend on its
+ * block). Both cuts in one process, passes alternated, minima, two threads, AMD EPYC Zen
+ * 4 (AVX-512), even / as before: ten 3x3 layers at 56x56, batch 1, 32 -> 32 0.85-0.87x,
+ * 64 -> 64 0.82-0.89x (batch 2: 0.94x, 1.01x); Oct-ResNet-50 batch 1, alpha 0's layer1
+ * 3x3 layers 0.81-0.82x (1.58 -> 1.28 ms; the pass's layer sum 0.98-0.99x), alpha 0.5's
+ * layer1 H->H 0.94x (the sum 0.999x); batch 8 and OctNetMini (whose planes cut evenly
+ * already) unchanged. Even cuts that end on a packed strip lose: 49 tiles as 25 + 24
+ * ran 1.27x the time of one block at one thread, 32 + 17 1.06x, so 49 keeps 32 + 17. */
+static void cpu__wino_even(const oct__cpu_state *st, size_t tiles, size_t tb, size_t *nb)
+{
+    size_t blocks = (tiles + tb - 1) / tb, th = (size_t)st->threads;
+    if (th < 2 || tiles % tb == 0 || blocks > 4 * th) return;
+    size_t n = (blocks + th - 1) / th * th;
+    if (tiles < 16 * n || !cpu__wino_edge_ok(tiles / n) || !cpu__wino_edge_ok((tiles + n - 1) / n)) return;
+    *nb = n;
+}
+
+static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb, size_t *nb)
 {
     size_t want = 2 * (size_t)st->threads, tb0 = *tb;
+    *nb = 0;
     if (st->threads > OCT__CPU_WINO_SIM_THREADS) {
         if (tiles < 16 * want) return can_share;
         if ((tiles + tb0 - 1) / tb0 < want) {
@@ -1272,6 +1305,8 @@ static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share,
     }
     if (st->threads > 1 && can_share && cpu__wino_shared_cost(st, tiles, tb0, nr) < best_end) return 1;
     *tb = best;
+    if (nr == 32) cpu__wino_even(st, tiles, best, nb);
+    if (*nb) *tb = (tiles + *nb - 1) / *nb;
     return 0;
 }
 
@@ -1581,7 +1616,8 @@ static oct_status cpu__sc(oct__cpu_state *st, const oct__view *x, const oct__vie
 typedef struct {
     oct__wino_conv cv;
     oct__cpu_state *st;
-    size_t tiles, tb;   /* over the batch; per block */
+    size_t tiles, tb;   /* over the batch; per block (at most) */
+    size_t nb;          /* 0, or blocks cut evenly: block i is tiles [tiles i / nb, tiles (i + 1) / nb) */
     int groups;         /* output-channel groups of the shared mode (whole GEMM strips) */
     int mr;
     int simd;           /* the transforms' instructions (winograd.h) */
@@ -1611,6 +1647,7 @@ static void cpu__wino_task(void *arg, int t)
             }
             if (!j->shared) {
                 size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
+                if (j->nb) t0 = j->tiles * i / j->nb, t1 = j->tiles * (i + 1) / j->nb;
                 oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
                 continue;
             }
@@ -1650,7 +1687,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0, m},
-                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, 0, {0}};
+                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, 0, {0}};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -1665,8 +1702,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)oct__wino_elems(m) * ci * co * (long long)j.tiles;
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
-    int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
-    size_t blocks = (j.tiles + j.tb - 1) / j.tb;
+    int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb, &j.nb);
+    size_t blocks = j.nb ? j.nb : (j.tiles + j.tb - 1) / j.tb;
     j.shared = shared;
     if (shared) {
         j.tb = j.tiles < j.tb ? j.tiles : j.tb;
