@@ -1236,24 +1236,6 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
     return cost;
 }
 
-/* The cut of `tiles` among the threads: *tb, the tiles per block (a multiple of 16 up to
- * `tb`, which keeps the GEMM's B rows in place), and whether to run the shared mode; the
- * cheapest of those, shared only where `can_share`.
- *
- * Rounding to a number of blocks leaves threads idle: a 28x28 plane's 196 tiles in four
- * blocks of 64 (64, 64, 64, 4) kept one of two threads on 128 tiles and the other on 68
- * (now 96, 96, 4: 104 and 96; ten 3x3 128->128 layers, two threads, min of 6 alternated,
- * AMD EPYC Zen 3: 11.32 -> 9.73 ms); a 14x14 plane's 49 tiles, shared by two threads,
- * each transforming all 49, ran 25-40% slower than blocks of 32 and 17 (ten 3x3 layers
- * 64, 128 and 256 channels wide: 1.62 -> 0.98, 4.6 -> 3.1-3.9, 13.70 -> 10.55 ms), while
- * a 7x7 plane's 16 tiles (one kernel call wide) stay shared (256 channels: 4.27 ms
- * shared, 6.12 in two blocks of 8). The rule before: blocks of `tb`, or where that gave
- * fewer than two a thread, the tiles cut in two a thread (rounded up to 16), and shared
- * below 16 tiles for each (measured faster than sharing for OctNetMini's 32x32 planes:
- * four blocks of 64, which the plan picks too); it still cuts for more threads than the
- * simulation weighs. One thread takes the same search (before, blocks of `tb` as they
- * fell: a 28x28 plane's 49 F(4x4) tiles ran as 48 + 1, 0.98x of F(2x2); now one block,
- * 1.26-1.33x). */
 /* Whether the GEMMs of a block of n tiles end on a strip that gemm.c's AVX-512 kernels
  * read in place (apacked_direct): a whole one, one of 8 columns or fewer, or 16 and
  * such a rest; 9-15 and 25-31 are packed and run whole. */
@@ -1286,6 +1268,24 @@ static void cpu__wino_even(const oct__cpu_state *st, size_t tiles, size_t tb, si
     *nb = n;
 }
 
+/* The cut of `tiles` among the threads: *tb, the tiles per block (a multiple of 16 up to
+ * `tb`, which keeps the GEMM's B rows in place), and whether to run the shared mode; the
+ * cheapest of those, shared only where `can_share`.
+ *
+ * Rounding to a number of blocks leaves threads idle: a 28x28 plane's 196 tiles in four
+ * blocks of 64 (64, 64, 64, 4) kept one of two threads on 128 tiles and the other on 68
+ * (now 96, 96, 4: 104 and 96; ten 3x3 128->128 layers, two threads, min of 6 alternated,
+ * AMD EPYC Zen 3: 11.32 -> 9.73 ms); a 14x14 plane's 49 tiles, shared by two threads,
+ * each transforming all 49, ran 25-40% slower than blocks of 32 and 17 (ten 3x3 layers
+ * 64, 128 and 256 channels wide: 1.62 -> 0.98, 4.6 -> 3.1-3.9, 13.70 -> 10.55 ms), while
+ * a 7x7 plane's 16 tiles (one kernel call wide) stay shared (256 channels: 4.27 ms
+ * shared, 6.12 in two blocks of 8). The rule before: blocks of `tb`, or where that gave
+ * fewer than two a thread, the tiles cut in two a thread (rounded up to 16), and shared
+ * below 16 tiles for each (measured faster than sharing for OctNetMini's 32x32 planes:
+ * four blocks of 64, which the plan picks too); it still cuts for more threads than the
+ * simulation weighs. One thread takes the same search (before, blocks of `tb` as they
+ * fell: a 28x28 plane's 49 F(4x4) tiles ran as 48 + 1, 0.98x of F(2x2); now one block,
+ * 1.26-1.33x). The blocks then may be cut evenly instead (*nb, cpu__wino_even). */
 static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb, size_t *nb)
 {
     size_t want = 2 * (size_t)st->threads, tb0 = *tb;
