@@ -318,17 +318,6 @@ static void cpu__x2_row_c(float *restrict dst, const float *restrict src, size_t
 /* Lanes [0, n) of a 16-lane mask (n >= 16: all). */
 static inline __mmask16 cpu__lanes(size_t n) { return oct__lanes16(0, n >= 16 ? 16 : (int)n); }
 
-/* Lanes 0, 2, .., 30 (cpu__odd16: 1, 3, .., 31) of the 32 floats a | b: the even (odd)
- * columns of 32 in a row, 16 at a time, for stride 2. */
-static OCT__DK_TARGET OCT__DK_INLINE __m512 cpu__even16(__m512 a, __m512 b)
-{
-    return _mm512_permutex2var_ps(a, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), b);
-}
-static OCT__DK_TARGET OCT__DK_INLINE __m512 cpu__odd16(__m512 a, __m512 b)
-{
-    return _mm512_permutex2var_ps(a, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), b);
-}
-
 /* nv segments (a constant after inlining): in[v] the padded input at the segment's
  * first output pixel, out[v] the output there, mask[v] its valid pixels. */
 static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, int nv, int k, int s2,
@@ -476,8 +465,8 @@ static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float 
             for (; j + 16 <= j1; j += 16) {
                 const float *q = src + 2 * j - pad;
                 __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16);
-                _mm512_storeu_ps(even + j, cpu__even16(a, b));
-                _mm512_storeu_ps(odd + j, cpu__odd16(a, b));
+                _mm512_storeu_ps(even + j, oct__even16(a, b));
+                _mm512_storeu_ps(odd + j, oct__odd16(a, b));
             }
             cpu__s2_split_cols(even, odd, src, w, pad, j, half);
         }
@@ -515,8 +504,8 @@ static OCT__DK_TARGET void cpu__pool_row(float *restrict dst, const float *restr
         const float *a = r0 + 2 * i, *b = r1 + 2 * i;
         __m512 a0 = _mm512_maskz_loadu_ps(ma, a), a1 = _mm512_maskz_loadu_ps(mb, a + 16);
         __m512 b0 = _mm512_maskz_loadu_ps(ma, b), b1 = _mm512_maskz_loadu_ps(mb, b + 16);
-        __m512 s0 = _mm512_add_ps(cpu__even16(a0, a1), cpu__odd16(a0, a1));
-        __m512 s1 = _mm512_add_ps(cpu__even16(b0, b1), cpu__odd16(b0, b1));
+        __m512 s0 = _mm512_add_ps(oct__even16(a0, a1), oct__odd16(a0, a1));
+        __m512 s1 = _mm512_add_ps(oct__even16(b0, b1), oct__odd16(b0, b1));
         _mm512_mask_storeu_ps(dst + i, m, _mm512_mul_ps(_mm512_add_ps(s0, s1), q));
     }
 }
@@ -2812,7 +2801,7 @@ static OCT__G_AVX512 void cpu__g_dw_512(const oct__convg_op *op, const float *x,
                             cols = _mm512_add_epi32(cols, _mm512_set1_epi32(16));
                             __mmask16 m2 = _mm512_cmpge_epi32_mask(cols, zero_i) & _mm512_cmplt_epi32_mask(cols, wv_i);
                             __m512 hi = _mm512_maskz_loadu_ps(m2, p + 16);
-                            xv = cpu__even16(xv, hi);
+                            xv = oct__even16(xv, hi);
                         }
                     } else {
                         __m512i cols = _mm512_add_epi32(lane_s, _mm512_set1_epi32(c0));
@@ -3154,7 +3143,7 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
             const float *src = row + 2 * ox + off;
             __m512 a = _mm512_maskz_loadu_ps(cpu__lanes((size_t)m), src);
             __m512 b = _mm512_maskz_loadu_ps(m > 16 ? cpu__lanes((size_t)(m - 16)) : 0, src + 16);
-            __m512 e = cpu__even16(a, b);
+            __m512 e = oct__even16(a, b);
             __mmask16 k = cpu__lanes((size_t)n);
             __m512 v = _mm512_maskz_loadu_ps(k, out + ox);
             __mmask16 pick = _mm512_cmp_ps_mask(e, v, _CMP_GT_OQ) | _mm512_cmp_ps_mask(e, e, _CMP_UNORD_Q);

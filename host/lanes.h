@@ -1,7 +1,8 @@
 /* lanes.h — the 16-lane AVX-512 mask of lanes [lo, hi), clamped to [0, 16], and the
  * 8-lane AVX2 one: what the CPU backend's masked loads and stores use for a run of
  * floats that starts before or ends inside a vector (Winograd's transforms, the
- * channel-lane path's gather, the implicit im2col's panels). Included only where
+ * channel-lane path's gather, the implicit im2col's panels); and the even and odd
+ * floats of two AVX-512 vectors (stride 2, F(2x2)'s input patches). Included only where
  * <immintrin.h> is (x86-64 with GCC or Clang). */
 #ifndef OCT_LANES_H
 #define OCT_LANES_H
@@ -23,6 +24,17 @@ __attribute__((target("avx2"))) static inline __m256i oct__lanes8(int lo, int hi
     const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i),
                                _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
+}
+
+/* Lanes 0, 2, .., 30 (oct__odd16: 1, 3, .., 31) of the 32 floats a | b: the even (odd)
+ * columns of 32 consecutive floats, 16 at a time. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 oct__even16(__m512 a, __m512 b)
+{
+    return _mm512_permutex2var_ps(a, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), b);
+}
+__attribute__((target("avx512f"), always_inline)) static inline __m512 oct__odd16(__m512 a, __m512 b)
+{
+    return _mm512_permutex2var_ps(a, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), b);
 }
 
 #endif /* OCT_LANES_H */

@@ -244,8 +244,6 @@ static const float *wino_up_px(const struct oct__wino_conv_s *cv, int b, int o, 
 static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len,
                                           int c0, int c1, float *v, size_t vs, size_t cs)
 {
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     int y0 = 2 * ty - cv->pad;
     for (int c = c0; c < c1; c++) {
         const float *plane = wino_plane(cv, b, c);
@@ -264,10 +262,10 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
                 const float *rp = plane + (size_t)iy * cv->w + q; /* may point before the row: masked */
                 __m512 a = _mm512_maskz_loadu_ps(ma, rp), bb = _mm512_maskz_loadu_ps(mb, rp + 16);
                 __m512 a2 = _mm512_maskz_loadu_ps(mc, rp + 2), b2 = _mm512_maskz_loadu_ps(md, rp + 18);
-                d[i][0] = _mm512_permutex2var_ps(a, ev, bb);
-                d[i][1] = _mm512_permutex2var_ps(a, od, bb);
-                d[i][2] = _mm512_permutex2var_ps(a2, ev, b2);
-                d[i][3] = _mm512_permutex2var_ps(a2, od, b2);
+                d[i][0] = oct__even16(a, bb);
+                d[i][1] = oct__odd16(a, bb);
+                d[i][2] = oct__even16(a2, b2);
+                d[i][3] = oct__odd16(a2, b2);
             }
             __m512 t[4][4];
             for (int j = 0; j < 4; j++) {
