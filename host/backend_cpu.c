@@ -1225,18 +1225,10 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
     return cost;
 }
 
-/* Whether the GEMMs of a block of n tiles end on a strip that gemm.c's AVX-512 kernels
- * read in place (apacked_direct): a whole one, one of 8 columns or fewer, or 16 and
- * such a rest; 9-15 and 25-31 are packed and run whole. */
-static int cpu__wino_edge_ok(size_t n)
-{
-    size_t r = n % 32;
-    return r <= 8 || (r >= 16 && r <= 24);
-}
-
-/* Blocks of tb with a short last one, cut evenly instead (*nb: the block count rounded up
- * to a multiple of the threads) where there are at most four a thread, at least 16 tiles
- * a block, and the even blocks end on strips the AVX-512 GEMM reads in place. The cost
+/* cpu__wino_plan's blocks of tb with a short last one, cut evenly instead: the number of
+ * even blocks (the count rounded up to a multiple of the threads), or 0 to keep the plan.
+ * Where there are at most four a thread, at least 16 tiles a block, and the GEMM (kernel
+ * isa) reads every strip of the even blocks' B in place (oct__sgemm_b_in_place). The cost
  * model above weighs a block by its GEMM columns (rounded up to the kernel's), so a short
  * last block reads as dear as a whole one while its transforms, per tile, are not: a
  * 56x56 plane's 196 F(4x4) tiles ran as 64 + 64 + 64 + 4, one thread on 128 tiles and
@@ -1248,13 +1240,14 @@ static int cpu__wino_edge_ok(size_t n)
  * layer1 H->H 0.94x (the sum 0.999x); batch 8 and OctNetMini (whose planes cut evenly
  * already) unchanged. Even cuts that end on a packed strip lose: 49 tiles as 25 + 24
  * ran 1.27x the time of one block at one thread, 32 + 17 1.06x, so 49 keeps 32 + 17. */
-static void cpu__wino_even(const oct__cpu_state *st, size_t tiles, size_t tb, size_t *nb)
+static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, size_t tb)
 {
     size_t blocks = (tiles + tb - 1) / tb, th = (size_t)st->threads;
-    if (th < 2 || tiles % tb == 0 || blocks > 4 * th) return;
+    if (th < 2 || tiles % tb == 0 || blocks > 4 * th) return 0;
     size_t n = (blocks + th - 1) / th * th;
-    if (tiles < 16 * n || !cpu__wino_edge_ok(tiles / n) || !cpu__wino_edge_ok((tiles + n - 1) / n)) return;
-    *nb = n;
+    if (tiles < 16 * n || tiles / n > INT_MAX - 1) return 0;
+    int lo = (int)(tiles / n), hi = (int)((tiles + n - 1) / n);
+    return oct__sgemm_b_in_place(isa, lo) && oct__sgemm_b_in_place(isa, hi) ? n : 0;
 }
 
 /* The cut of `tiles` among the threads: *tb, the tiles per block (a multiple of 16 up to
@@ -1274,11 +1267,10 @@ static void cpu__wino_even(const oct__cpu_state *st, size_t tiles, size_t tb, si
  * four blocks of 64, which the plan picks too); it still cuts for more threads than the
  * simulation weighs. One thread takes the same search (before, blocks of `tb` as they
  * fell: a 28x28 plane's 49 F(4x4) tiles ran as 48 + 1, 0.98x of F(2x2); now one block,
- * 1.26-1.33x). The blocks then may be cut evenly instead (*nb, cpu__wino_even). */
-static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb, size_t *nb)
+ * 1.26-1.33x). cpu__wino may then cut the blocks evenly (cpu__wino_even). */
+static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share, size_t nr, size_t *tb)
 {
     size_t want = 2 * (size_t)st->threads, tb0 = *tb;
-    *nb = 0;
     if (st->threads > OCT__CPU_WINO_SIM_THREADS) {
         if (tiles < 16 * want) return can_share;
         if ((tiles + tb0 - 1) / tb0 < want) {
@@ -1294,8 +1286,6 @@ static int cpu__wino_plan(const oct__cpu_state *st, size_t tiles, int can_share,
     }
     if (st->threads > 1 && can_share && cpu__wino_shared_cost(st, tiles, tb0, nr) < best_end) return 1;
     *tb = best;
-    if (nr == 32) cpu__wino_even(st, tiles, best, nb);
-    if (*nb) *tb = (tiles + *nb - 1) / *nb;
     return 0;
 }
 
@@ -1691,7 +1681,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     st->macs_done += (long long)oct__wino_elems(m) * ci * co * (long long)j.tiles;
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
-    int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb, &j.nb);
+    int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
+    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb))) j.tb = (j.tiles + j.nb - 1) / j.nb;
     size_t blocks = j.nb ? j.nb : (j.tiles + j.tb - 1) / j.tb;
     j.shared = shared;
     if (shared) {

@@ -1113,6 +1113,18 @@ void oct__sgemm_apacked_epi(int isa, int m0, int m1, int m, int n, int k, const 
     oct__sgemm_apacked_src(isa, m0, m1, m, n, k, ap, &src, c, ldc, accumulate, epi);
 }
 
+int oct__sgemm_b_in_place(int isa, int n)
+{
+#ifdef OCT__GEMM_HAVE_LDB
+    if (isa != OCT__GEMM_AVX512 || gemm_pack_b()) return 0;
+    int r = n % 32; /* apacked_direct's last strip */
+    return r == 0 || r == 16 || gemm_narrow_ok(isa, r) || (r > 16 && gemm_narrow_ok(isa, r - 16));
+#else
+    (void)isa, (void)n;
+    return 0;
+#endif
+}
+
 int oct__sgemm_packs_b(int isa, int ldb)
 {
 #ifdef OCT__GEMM_HAVE_LDB

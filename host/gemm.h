@@ -121,6 +121,11 @@ void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const 
  * oct__sgemm_bpack_floats floats in all, dst 64-byte aligned), and oct__sgemm_apacked_pre
  * is oct__sgemm_apacked_epi on that packed B: the same sums in the same order, bit for bit. */
 int oct__sgemm_packs_b(int isa, int ldb);
+/* Whether oct__sgemm_apacked_epi on the AVX-512 kernel reads every strip of an n-column B
+ * in place: B not packed (oct__sgemm_packs_b), and its last strip of n % 32 columns
+ * whole, narrow (8 or fewer, unless $OCTCL_GEMM_NARROW=0), 16, or 16 and a narrow rest;
+ * other last strips (9-15, 25-31) are packed and run as a whole strip. */
+int oct__sgemm_b_in_place(int isa, int n);
 size_t oct__sgemm_bpack_floats(int isa, int n, int k);
 void oct__sgemm_bpack(int isa, int n, int k, const float *b, int ldb, int s0, int s1, float *dst);
 void oct__sgemm_apacked_pre(int isa, int m0, int m1, int m, int n, int k, const float *ap, const float *bpk, float *c,
