@@ -20,7 +20,6 @@ The two outputs are compared (largest absolute difference) so that a variant whi
 not take effect (a switch read once per process, a misspelt name) shows as 0.
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -28,6 +27,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from onnx_bench import write_json  # noqa: E402  (the harness beside this script)
 
 
 def parse_env(text):
@@ -128,10 +129,9 @@ def main(argv):
     if diff == 0:
         print('note: A and B gave the same bits: the variant may not have taken effect')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump({'model': args.model, 'batch': args.batch, 'threads': args.threads, 'rounds': args.rounds,
-                       'a': args.a, 'b': args.b, 'layers': rows, 'whole_min_ms': [wa, wb],
-                       'whole_median_ms': [ma, mb], 'max_abs_diff': diff}, f, indent=1)
+        write_json(args.json, {'model': args.model, 'batch': args.batch, 'threads': args.threads,
+                               'rounds': args.rounds, 'a': args.a, 'b': args.b, 'layers': rows,
+                               'whole_min_ms': [wa, wb], 'whole_median_ms': [ma, mb], 'max_abs_diff': diff})
 
 
 if __name__ == '__main__':

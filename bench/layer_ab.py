@@ -29,7 +29,7 @@ import sys
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from onnx_bench import cpu_model  # noqa: E402  (the harness beside this script)
+from onnx_bench import cpu_model, write_json  # noqa: E402  (the harness beside this script)
 
 
 def cpu_name():
@@ -119,9 +119,7 @@ def main():
                   f'{row["median_ms"]:8.3f}  rounds ' + ' '.join(f'{x:.3f}' for x in t))
         sys.stdout.flush()
     if a.json:
-        with open(a.json + '.part', 'w') as f:
-            json.dump(rows, f, indent=1)
-        os.replace(a.json + '.part', a.json)
+        write_json(a.json, rows)
 
 
 if __name__ == '__main__':

@@ -81,6 +81,14 @@ DEFAULT_NETS = ('oct_resnet50:0:224x224,oct_resnet50:0.5:224x224,'
                 'octnetmini:0:32x32,octnetmini:0.25:32x32,octnetmini:0.5:32x32,octnetmini:0.75:32x32')
 
 
+def write_json(path, obj):
+    """obj as JSON at path, written beside it first and then renamed over it: a failure
+    leaves the old file as it was."""
+    with open(path + '.part', 'w') as f:
+        json.dump(obj, f, indent=1)
+    os.replace(path + '.part', path)
+
+
 def cpu_model():
     try:
         with open('/proc/cpuinfo') as f:
@@ -638,8 +646,7 @@ def main(argv):
     add_realised(rows)
     if a.paired and a.octcl and 'octcl' in engines:
         paired_rounds(a, prepared, batches, rows)
-    with open(json_path, 'w') as fjs:
-        json.dump(rows, fjs, indent=1)
+    write_json(json_path, rows)
     print(f'onnx_bench.py: wrote {json_path}', file=sys.stderr)
     if rows:
         plot(rows, png_path)

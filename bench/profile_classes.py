@@ -27,6 +27,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_bench import write_json  # noqa: E402  (the harness beside this script)
+
 try:
     import onnx
 except ImportError:  # Debian's python3-onnx belongs to /usr/bin/python3
@@ -139,9 +142,8 @@ def main():
             print('%s against %s, batch %d: realised %.2f; at the baseline\'s class rates %.2f (the gap: %s)'
                   % (os.path.basename(m), os.path.basename(base), b, real, real_ideal, shares))
     if a.json:
-        with open(a.json, 'w') as f:
-            json.dump([{'model': m, 'batch': b, 'classes': {c: {'macs': v[0], 'ms': v[1]} for c, v in g.items()}}
-                       for (m, b), g in rows.items()], f, indent=1)
+        write_json(a.json, [{'model': m, 'batch': b, 'classes': {c: {'macs': v[0], 'ms': v[1]} for c, v in g.items()}}
+                            for (m, b), g in rows.items()])
 
 
 if __name__ == '__main__':
