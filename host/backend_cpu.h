@@ -33,6 +33,15 @@ void oct__cpu_force_path(int path);
 /* The path names, indexed by OCT__CPU_PATH_*. */
 extern const char *const oct__cpu_path_names[OCT__CPU_PATH_COUNT];
 
+/* Output channels a block where a convolution's GEMM is cut into blocks of channels so
+ * that every thread has work (one image, one block of pixels): of the sizes from cob
+ * (the even cut's, a multiple of align) up, in steps of align, the one whose blocks,
+ * dealt out as the backend deals chunks to their owners (thread o first takes blocks
+ * [n o / T, n (o + 1) / T) of n), leave the busiest of the T threads the fewest of the
+ * cog channels; of equals, the smallest (the most blocks to steal). Which rows a block
+ * holds does not change a sum: the same bits whatever it returns. */
+size_t oct__cpu_cob_even(size_t cog, size_t align, size_t cob, size_t threads);
+
 /* Benchmark support of the host backends (cpu_probe.c). */
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
 oct_status oct__cpu_profile(oct_context *ctx, int enable);

@@ -16,6 +16,7 @@
  * the same bits, over K blocks, row strides aligned or not, narrow last strips, row
  * ranges starting mid-matrix, accumulate and every epilogue; and against a double sum.
  */
+#include "backend_cpu.h"
 #include "convcase.h"
 #include "convpack.h"
 #include "gemm.h"
@@ -679,13 +680,14 @@ static void test_shared_b(void)
         {1, 300, 0, 70, 14, 14, 1, 0, 1, 0, 1, 1},  /* 14x14, two K blocks, a residual */
         {2, 48, 48, 40, 5, 9, 1, 0, 0, 0, 0, 0},    /* 2 images of 45 pixels */
         {1, 320, 0, 97, 3, 3, 1, 0, 1, 0, 1, 1},    /* 9 pixels: the narrow strip alone */
+        {1, 64, 0, 128, 7, 7, 1, 0, 1, 0, 1, 1},    /* 2 threads: blocks of 66 + 62 (oct__cpu_cob_even) */
     };
-    static const char *const threads[] = {"1", "3"};
+    static const char *const threads[] = {"1", "2", "3"};
     static const int isas[] = {-1, OCT__GEMM_AVX2, OCT__GEMM_SCALAR};
     oct_context *ref = NULL;
     CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
     rng_t rng = {4242};
-    for (size_t ti = 0; ti < 2; ti++) {
+    for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
         oct_context *on = shared_b_context("1", threads[ti]), *off = shared_b_context("0", threads[ti]);
         CU_ASSERT_FATAL(on && off);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -720,6 +722,55 @@ static void test_shared_b(void)
         oct_context_free(off), oct_context_free(on);
     }
     oct_context_free(ref);
+}
+
+/* The busiest thread's channels when blocks of b of cog channels are dealt out as
+ * cpu__chunk deals them (owner o first takes blocks [n o / t, n (o + 1) / t)), counted
+ * here channel by channel. */
+static size_t cob_busiest(size_t cog, size_t b, size_t t)
+{
+    size_t n = (cog + b - 1) / b, most = 0;
+    for (size_t o = 0; o < t; o++) {
+        size_t rows = 0;
+        for (size_t i = 0; i < cog; i++) {
+            size_t blk = i / b;
+            rows += blk >= n * o / t && blk < n * (o + 1) / t;
+        }
+        if (rows > most) most = rows;
+    }
+    return most;
+}
+
+/* oct__cpu_cob_even: on AVX2's 6-row strips, 128 channels on two threads as 66 + 62 (the
+ * even cut's 18-row blocks gave one thread 72); over channel counts 32-2048, strips of
+ * 6, 8 and 16 rows and 2-4 threads the block it picks is a multiple of the strip, no
+ * smaller than the even cut's, leaves every thread a block and the busiest thread no
+ * more channels than the even cut did, and no block size between them leaves it fewer. */
+static void test_cob_even(void)
+{
+    CU_ASSERT_EQUAL(oct__cpu_cob_even(128, 6, 18, 2), 66);
+    CU_ASSERT_EQUAL(cob_busiest(128, 66, 2), 66);
+    CU_ASSERT_EQUAL(cob_busiest(128, 18, 2), 72);
+    CU_ASSERT_EQUAL(oct__cpu_cob_even(256, 6, 36, 2), 42);    /* 7 blocks: 126 + 130, not 144 + 112 */
+    CU_ASSERT_EQUAL(oct__cpu_cob_even(512, 8, 64, 2), 64);    /* already even: unchanged */
+    CU_ASSERT_EQUAL(oct__cpu_cob_even(128, 6, 18, 1), 18);    /* one thread: unchanged */
+    static const size_t aligns[] = {6, 8, 16};
+    int bad = 0;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t t = 2; t <= 4; t++)
+            for (size_t cog = 32; cog <= 2048; cog += cog < 256 ? 1 : 37) {
+                size_t parts = 4 * t, cob = (cog + parts - 1) / parts;
+                cob = (cob + aligns[a] - 1) / aligns[a] * aligns[a];
+                if ((cog + cob - 1) / cob < t) continue;
+                size_t got = oct__cpu_cob_even(cog, aligns[a], cob, t), most = cob_busiest(cog, got, t);
+                int ok = got % aligns[a] == 0 && got >= cob && (cog + got - 1) / got >= t &&
+                         most <= cob_busiest(cog, cob, t);
+                for (size_t b = cob; ok && b < got; b += aligns[a]) ok = cob_busiest(cog, b, t) > most;
+                if (!ok && bad++ < 5)
+                    printf("\n  cog %zu, strip %zu, threads %zu: block %zu (busiest %zu; even cut %zu: %zu)", cog,
+                           aligns[a], t, got, most, cob, cob_busiest(cog, cob, t));
+            }
+    CU_ASSERT_EQUAL(bad, 0);
 }
 
 /* Chunks taken by their owners first ($OCTCL_CPU_AFFINITY=1, the default) or by the next
@@ -789,6 +840,7 @@ int main(void)
     CU_add_test(s, "packed-weight GEMM: B in place (strips of rows or of columns) equals B packed, and a double sum",
                 test_gemm_inplace_b);
     CU_add_test(s, "packed-weight GEMM: the epilogue's 2x upsample equals a plain loop after it", test_gemm_up);
+    CU_add_test(s, "blocks of channels dealt out evenly over the threads (oct__cpu_cob_even)", test_cob_even);
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
     CU_add_test(s, "max pool stride 2 (AVX-512, AVX2 and plain rows): NaN, infinities, ReLU", test_maxpool2);
