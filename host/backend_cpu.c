@@ -2540,9 +2540,6 @@ static void cpu__g_im2col_task(void *arg, int t)
         cpu__g_im2col(xg + c0 * hwi, x->h, x->w, op, (int)(c1 - c0), y->w, 0, hwo, c->col + c0 * kk * hwo, hwo);
 }
 
-/* Blocks of pixels (and, when they are too few, of output channels) for about `want`
- * items over `per` (image, group) pairs: at most `cols_max` pixels, at least 64 unless
- * the plane is smaller, a multiple of 16. */
 /* oct__cpu_cob_even (backend_cpu.h). The even cut's blocks of 128 channels in strips of
  * AVX2's 6 rows were 18 rows each and a last one of 2: 72 rows for one thread and 56 for
  * the other, where 66 + 62 can be had. Only one-block planes are cut this way (at batch 1
@@ -2555,7 +2552,7 @@ static void cpu__g_im2col_task(void *arg, int t)
 size_t oct__cpu_cob_even(size_t cog, size_t align, size_t cob, size_t threads)
 {
     size_t best = cob, best_load = (size_t)-1;
-    if (align < 1 || threads < 2) return cob;
+    if (align < 1 || cob < 1 || threads < 2) return cob;
     for (size_t b = cob; b < cog + align; b += align) {
         size_t n = (cog + b - 1) / b, load = 0;
         if (n < threads) break;
@@ -2569,6 +2566,9 @@ size_t oct__cpu_cob_even(size_t cog, size_t align, size_t cob, size_t threads)
     return best;
 }
 
+/* Blocks of pixels (and, when they are too few, of output channels) for about `want`
+ * items over `per` (image, group) pairs: at most `cols_max` pixels, at least 64 unless
+ * the plane is smaller, a multiple of 16. */
 static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co,
                           size_t co_align)
 {
@@ -2588,7 +2588,8 @@ static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t wan
         size_t parts = (want + items - 1) / items;
         size_t cob = ((size_t)j->cog + parts - 1) / parts;
         cob = (cob + co_align - 1) / co_align * co_align;
-        if (items == 1 && j->st->threads > 1) cob = oct__cpu_cob_even((size_t)j->cog, co_align, cob, (size_t)j->st->threads);
+        if (items == 1 && j->st->threads > 1)
+            cob = oct__cpu_cob_even((size_t)j->cog, co_align, cob, (size_t)j->st->threads);
         j->cob = (int)cob;
     }
     j->ncob = ((size_t)j->cog + j->cob - 1) / j->cob;

@@ -668,9 +668,10 @@ static oct_context *shared_b_context(const char *shared, const char *threads)
  * 16-float strips), cut into several blocks of output channels: each image's B packed
  * once for all the blocks ($OCTCL_CPU_SHARED_B=1, the default) gives the bits of every
  * block packing its own ($OCTCL_CPU_SHARED_B=0) -- conv2d, the low band's conv2d_pair,
- * convg + residual; batch 1 and 2; 1 and 3 threads; the AVX2 kernel (where the CPU has
+ * convg + residual; batch 1 and 2; 1, 2 and 3 threads; the AVX2 kernel (where the CPU has
  * it), the scalar one and the default -- with canaries around y, and both agree with the
- * reference within testutil.h's tolerance. */
+ * reference within testutil.h's tolerance. At 2 threads 128 channels on a 7x7 plane run
+ * as the blocks oct__cpu_cob_even picks. */
 static void test_shared_b(void)
 {
     static const conv_case cases[] = {
