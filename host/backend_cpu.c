@@ -632,6 +632,134 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
         }
     }
 }
+
+/* ---- Stride 2 without AVX-512: the same tiles on AVX2 (cpu__s2_use) */
+
+/* cpu__dk_tile at stride 2 with AVX2's 8 lanes: OCT__DK_MR output channels x nv segments
+ * of 8 output pixels (len[v] of them valid, the rest of a row's last segment through a
+ * scratch vector), each output the same float sum in the same (c, ky, kx) order as the
+ * AVX-512 tile's, bias, accumulate and ReLU after it in the same order: the same bits.
+ * Three segments keep 12 sums, 3 inputs and a weight in 16 registers. */
+#define OCT__DK2_V 3
+#define OCT__DK2_TARGET __attribute__((target("avx2,fma")))
+static OCT__DK2_TARGET OCT__DK_INLINE void cpu__dk2_tile(const cpu__dk_args *a, int nv, const float *const *in,
+                                                         float *const *out, const int *len)
+{
+    __m256 acc[OCT__DK_MR][OCT__DK2_V];
+    for (int m = 0; m < OCT__DK_MR; m++)
+        for (int v = 0; v < nv; v++) acc[m][v] = _mm256_setzero_ps();
+    const float *w = a->w;
+    size_t wp = (size_t)a->wp, half = (size_t)a->half;
+    for (int c = 0; c < a->ci; c++) {
+        size_t cofs = (size_t)c * a->plane;
+        for (int ky = 0; ky < a->k; ky++)
+            for (int kx = 0; kx < a->k; kx++) {
+                size_t o = cofs + (size_t)ky * wp + (size_t)(kx & 1) * half + (size_t)(kx >> 1);
+                __m256 x[OCT__DK2_V];
+                for (int v = 0; v < nv; v++) x[v] = _mm256_loadu_ps(in[v] + o);
+                for (int m = 0; m < OCT__DK_MR; m++) {
+                    __m256 wv = _mm256_set1_ps(w[m]);
+                    for (int v = 0; v < nv; v++) acc[m][v] = _mm256_fmadd_ps(wv, x[v], acc[m][v]);
+                }
+                w += OCT__DK_MR;
+            }
+    }
+    /* The sums out of registers by constant indices only (an index the loop bound a->rows
+     * sets kept every sum in memory, stored after each multiply-add). */
+    _Alignas(32) float sum[OCT__DK_MR][OCT__DK2_V][8];
+    for (int m = 0; m < OCT__DK_MR; m++)
+        for (int v = 0; v < nv; v++) _mm256_store_ps(sum[m][v], acc[m][v]);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int m = 0; m < OCT__DK_MR && m < a->rows; m++) {
+        __m256 b = _mm256_set1_ps(a->bias ? a->bias[m] : 0.0f);
+        for (int v = 0; v < nv; v++) {
+            float *o = out[v] + (size_t)m * a->ys;
+            if (len[v] < 8) { /* a row's last pixels: the same operations one by one */
+                float bm = a->bias ? a->bias[m] : 0.0f;
+                for (int l = 0; l < len[v]; l++) {
+                    float r = sum[m][v][l] + bm;
+                    if (a->accumulate) r += o[l];
+                    o[l] = a->relu && r < 0.0f ? 0.0f : r;
+                }
+                continue;
+            }
+            __m256 r = _mm256_add_ps(_mm256_load_ps(sum[m][v]), b);
+            if (a->accumulate) r = _mm256_add_ps(r, _mm256_loadu_ps(o));
+            if (a->relu) r = _mm256_max_ps(zero, r); /* r when NaN or -0, as v < 0 ? 0 : v */
+            _mm256_storeu_ps(o, r);
+        }
+    }
+}
+
+typedef void (*cpu__dk2_fn)(const cpu__dk_args *a, const float *const *in, float *const *out, const int *len);
+#define OCT__DK2_INSTANCE(name, nv)                                                                            \
+    static OCT__DK2_TARGET void name(const cpu__dk_args *a, const float *const *in, float *const *out,        \
+                                     const int *len)                                                           \
+    {                                                                                                          \
+        cpu__dk2_tile(a, nv, in, out, len);                                                                    \
+    }
+OCT__DK2_INSTANCE(cpu__dk2_s2_1, 1)
+OCT__DK2_INSTANCE(cpu__dk2_s2_2, 2)
+OCT__DK2_INSTANCE(cpu__dk2_s2_3, 3)
+#undef OCT__DK2_INSTANCE
+static const cpu__dk2_fn cpu__dk2_s2[OCT__DK2_V + 1] = {NULL, cpu__dk2_s2_1, cpu__dk2_s2_2, cpu__dk2_s2_3};
+
+/* cpu__dk_pad_band_s2 with AVX2 (8 columns of each half from two loads, as convpack.c's
+ * stride-2 segments take them), then 16 zeros. */
+static OCT__DK2_TARGET void cpu__dk2_pad_band_s2(float *restrict buf, const float *restrict x, int ci, int h, int w,
+                                                 int pad, int r0, int hb, size_t plane, int half)
+{
+    for (int c = 0; c < ci; c++)
+        for (int i = 0; i < hb; i++) {
+            float *restrict even = buf + (size_t)c * plane + (size_t)i * 2 * (size_t)half, *restrict odd = even + half;
+            int iy = r0 + i - pad;
+            if (iy < 0 || iy >= h) {
+                memset(even, 0, 2 * (size_t)half * sizeof(float));
+                continue;
+            }
+            const float *restrict src = x + ((size_t)c * h + (size_t)iy) * (size_t)w;
+            int j0 = (pad + 1) / 2 < half ? (pad + 1) / 2 : half, j1 = (w + pad - 1) / 2, j = j0;
+            cpu__s2_split_cols(even, odd, src, w, pad, 0, j0);
+            for (; j + 8 <= j1; j += 8) {
+                const float *q = src + 2 * j - pad;
+                __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + 8);
+                __m256 e = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xDD);
+                _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+                _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+            }
+            cpu__s2_split_cols(even, odd, src, w, pad, j, half);
+        }
+    memset(buf + (size_t)ci * plane, 0, 16 * sizeof(float));
+}
+
+/* cpu__dk_rows at stride 2 on the AVX2 tiles: segments of 8 pixels along each output
+ * row, OCT__DK2_V at a time. */
+static void cpu__dk2_rows(const cpu__dk_args *base, const float *wpk, size_t kdim, int co, int cb0, int cb1,
+                          const float *bias, const float *xpad, float *y, int wo, int oy0, int oy1)
+{
+    int spr = (wo + 7) / 8, segs = (oy1 - oy0) * spr;
+    size_t step = 2 * (size_t)base->wp; /* two padded rows (each its two halves) an output row */
+    for (int c0 = cb0 * OCT__DK_MR; c0 < co && c0 < cb1 * OCT__DK_MR; c0 += OCT__DK_MR) {
+        cpu__dk_args a = *base;
+        a.w = wpk + (size_t)(c0 / OCT__DK_MR) * kdim * OCT__DK_MR;
+        a.bias = bias ? bias + c0 : NULL;
+        a.rows = co - c0 < OCT__DK_MR ? co - c0 : OCT__DK_MR;
+        float *yc = y + (size_t)c0 * a.ys;
+        for (int s = 0; s < segs;) {
+            int nv = segs - s >= OCT__DK2_V ? OCT__DK2_V : segs - s;
+            const float *in[OCT__DK2_V];
+            float *out[OCT__DK2_V];
+            int len[OCT__DK2_V];
+            for (int v = 0; v < nv; v++, s++) {
+                int r = s / spr, x0 = (s % spr) * 8;
+                in[v] = xpad + (size_t)r * step + x0;
+                out[v] = yc + (size_t)(oy0 + r) * wo + x0;
+                len[v] = wo - x0 < 8 ? wo - x0 : 8;
+            }
+            cpu__dk2_s2[nv](&a, in, out, len);
+        }
+    }
+}
 #else
 static int cpu__have_direct(void) { return 0; }
 static void cpu__dk_pad_band(float *buf, const float *x, int ci, int h, int w, int pad, int oy0, int hb, size_t plane)
@@ -661,6 +789,17 @@ static void cpu__pool_row_256(float *dst, const float *r0, const float *r1, size
 }
 static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim, int co, int cb0, int cb1,
                          const float *bias, const float *xpad, float *y, int wo, int oy0, int oy1)
+{
+    (void)base, (void)wpk, (void)kdim, (void)co, (void)cb0, (void)cb1, (void)bias, (void)xpad, (void)y, (void)wo;
+    (void)oy0, (void)oy1;
+}
+static void cpu__dk2_pad_band_s2(float *buf, const float *x, int ci, int h, int w, int pad, int r0, int hb,
+                                 size_t plane, int half)
+{
+    (void)buf, (void)x, (void)ci, (void)h, (void)w, (void)pad, (void)r0, (void)hb, (void)plane, (void)half;
+}
+static void cpu__dk2_rows(const cpu__dk_args *base, const float *wpk, size_t kdim, int co, int cb0, int cb1,
+                          const float *bias, const float *xpad, float *y, int wo, int oy0, int oy1)
 {
     (void)base, (void)wpk, (void)kdim, (void)co, (void)cb0, (void)cb1, (void)bias, (void)xpad, (void)y, (void)wo;
     (void)oy0, (void)oy1;
@@ -1033,7 +1172,10 @@ static void cpu__direct_task(void *arg, int t)
             int hb = s * (oy1 - oy0 - 1) + k;
             base.plane = (size_t)hb * (size_t)base.wp;
             if (band != held) {
-                if (half)
+                if (half && !j->st->direct) /* stride 2 without AVX-512: AVX2 (cpu__s2_use) */
+                    cpu__dk2_pad_band_s2(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, s * oy0, hb, base.plane,
+                                         half);
+                else if (half)
                     cpu__dk_pad_band_s2(buf, cpu__image(x, b), x->c, x->h, x->w, op->pad, s * oy0, hb, base.plane,
                                         half);
                 else
@@ -1044,8 +1186,10 @@ static void cpu__direct_task(void *arg, int t)
                 held = band;
             }
             int cb0 = (int)((size_t)j->blocks * g / j->groups), cb1 = (int)((size_t)j->blocks * (g + 1) / j->groups);
-            cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb0, cb1, j->bias, buf,
-                         cpu__image(y, b), wo, oy0, oy1);
+            if (half && !j->st->direct)
+                cpu__dk2_rows(&base, j->wpk, j->kdim, y->c, cb0, cb1, j->bias, buf, cpu__image(y, b), wo, oy0, oy1);
+            else
+                cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb0, cb1, j->bias, buf, cpu__image(y, b), wo, oy0, oy1);
         }
 }
 
@@ -1745,10 +1889,19 @@ static int cpu__flat_width(size_t hw)
  * (576 terms) 0.80x; but 64 -> 128 3x3 at 56 (576) 1.15x (0.75x at batch 4, and the path
  * may not follow the batch: cpu__wino_on), 128 -> 128 3x3 at 56 (1152) 1.20x, 256 -> 256
  * 3x3 at 28 1.23x, 256 -> 512 1x1 at 56 1.38x. Up to 256 terms (one K block of the GEMM)
- * the two give the same bits. */
+ * the two give the same bits.
+ *   Without AVX-512 (cpu__avx2: AVX2 and FMA, a vector GEMM kernel; and under
+ * OCTCL_CPU_PATH=gemm) the same tiles on 8 lanes (cpu__dk2_tile) up to 192 terms. Both
+ * paths in one process, alternated, per-layer minima of 150, two threads, AMD EPYC Zen 3,
+ * 3x3 at batch 1 / 4, new / GEMM: 3 -> 32 at 224 (27 terms) 0.89x / 0.80x, 8 -> 16 at
+ * 112 (72) 0.81x / 0.67x, 16 -> 32 at 112 (144) 0.90x / 0.88x, 24 -> 48 at 112 (216)
+ * 1.00x / 0.98x, 32 -> 64 at 112 (288) 1.31x / 1.23x, 48 -> 96 at 56 (432) 1.31x / 1.00x;
+ * ResNet's stem (147 terms) inside Oct-ResNet-50, 60 rounds: 0.71x at alpha 0.5 and
+ * 0.84x at alpha 0 (batch 1), 0.66x at batch 8 (8 rounds). */
 static int cpu__s2_use(const oct__cpu_state *st, const oct__conv_op *op, size_t kdim)
 {
-    return st->direct && st->stride2 && op->stride == 2 && op->k >= 3 && kdim <= 512 &&
+    size_t most = st->direct ? 512 : cpu__avx2() ? 192 : 0;
+    return st->stride2 && op->stride == 2 && op->k >= 3 && kdim <= most &&
            (size_t)op->x.w + 2 * (size_t)op->pad < INT_MAX / 2;
 }
 

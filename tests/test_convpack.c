@@ -268,18 +268,15 @@ static void test_conv2d(void)
  * the same bits at 1 and 3 threads, and the same bits as the GEMM up to 256 terms (one K
  * block: the same sum in the same order). Odd and even widths and heights, padding 0 to
  * 3 (wider than half the input too), channel counts no tile divides, a row of one 16-lane
- * segment and of several, accumulate, batch 2. On a CPU without AVX-512 (or with
- * $OCTCL_CPU_PATH set off auto) there is no such kernel: both switches must give the
- * GEMM's bits, thread count for thread count. (Until 2026-12-03 the test expected the
- * kernel's bits there too and failed on an AVX2-only AMD EPYC Zen 3.) */
-static void test_stride2(void)
+ * segment and of several, accumulate, batch 2. Under $OCTCL_CPU_PATH auto the kernel is
+ * AVX-512's where the CPU has it, else AVX2's (8-pixel segments, rows ending mid-segment,
+ * up to 192 terms); under gemm (what a CPU without AVX-512 runs) AVX2's, so an AVX-512
+ * machine tests both. Where no kernel takes a case (more terms than it takes, or the GEMM
+ * kernel forced to plain C) both switches must give the GEMM's bits, thread count for
+ * thread count. (Until 2026-12-03 the test
+ * expected the AVX-512 kernel's bits on every CPU and failed on an AVX2-only Zen 3.) */
+static void stride2_path(const char *path, int scalar, size_t most)
 {
-    /* The kernel is AVX-512's (the direct kernel's, which $OCTCL_CPU_PATH other than auto
-     * turns off): elsewhere OCTCL_CPU_STRIDE2=1 runs the GEMM too, with its bits. */
-    const char *path = getenv("OCTCL_CPU_PATH");
-    __builtin_cpu_init();
-    int runs = __builtin_cpu_supports("avx512f") && !(path && *path && strcmp(path, "auto") != 0);
-    if (!runs) printf("(no AVX-512 direct kernel: both switches run the GEMM, checked for the same bits) ");
     static const ccase cases[] = {
         /* n ci co   h   w  k  s pad bias relu acc */
         {1, 3, 64, 64, 64, 7, 2, 3, 1, 1, 0},   /* the stem, smaller: 32x32 outputs */
@@ -291,6 +288,7 @@ static void test_stride2(void)
         {1, 2, 6, 7, 3, 2, 3, 1, 0, 0, 0},      /* padding wider than the input's half */
         {1, 4, 7, 21, 70, 3, 2, 0, 1, 0, 0},    /* pad 0: the last column never read */
         {1, 3, 32, 224, 224, 3, 2, 1, 1, 1, 0}, /* MobileNet's first layer */
+        {2, 6, 13, 27, 23, 3, 2, 1, 1, 1, 1},   /* rows of 12 and 14 outputs, accumulate */
     };
     static const char *const threads[] = {"1", "3"};
     rng_t rng = {2024};
@@ -298,14 +296,17 @@ static void test_stride2(void)
     CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
     for (int on = 0; on < 2; on++)
         for (int ti = 0; ti < 2; ti++) {
-            const char *const env[][2] = {{"OCTCL_CPU_STRIDE2", on ? "1" : "0"}, {"OCTCL_THREADS", threads[ti]}};
-            ctx[on][ti] = context_env(env, 2);
+            const char *const env[][2] = {
+                {"OCTCL_CPU_STRIDE2", on ? "1" : "0"}, {"OCTCL_THREADS", threads[ti]}, {"OCTCL_CPU_PATH", path}};
+            ctx[on][ti] = context_env(env, 3);
             CU_ASSERT_PTR_NOT_NULL_FATAL(ctx[on][ti]);
         }
+    if (scalar) CU_ASSERT_FATAL(oct__sgemm_force(OCT__GEMM_SCALAR));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const ccase *c = &cases[i];
         cdata d = case_data(&rng, c);
         size_t ny = d.ny, total = LEAD + ny + TAIL;
+        int runs = (size_t)c->ci * c->k * c->k <= most; /* cpu__s2_use sends it to the kernel */
         float *want = malloc(total * sizeof *want), *got[2][2] = {{NULL}};
         CU_ASSERT_FATAL(d.x && d.w && d.b && d.y0 && want);
         CU_ASSERT_EQUAL_FATAL(run_conv(ref, c, d.x, d.w, d.b, d.y0, want), OCT_OK);
@@ -315,31 +316,33 @@ static void test_stride2(void)
                 CU_ASSERT_PTR_NOT_NULL_FATAL(got[on][ti]);
                 CU_ASSERT_EQUAL_FATAL(run_conv(ctx[on][ti], c, d.x, d.w, d.b, d.y0, got[on][ti]), OCT_OK);
             }
-        char what[160];
+        char what[200];
         for (int ti = 0; ti < 2; ti++) {
-            snprintf(what, sizeof what, "stride 2 threads %s case %zu (n%d %d->%d %dx%d k%d p%d acc %d)",
-                     threads[ti], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->pad, c->acc);
+            snprintf(what, sizeof what, "stride 2 path %s%s threads %s case %zu (n%d %d->%d %dx%d k%d p%d acc %d)",
+                     path, scalar ? " scalar" : "", threads[ti], i, c->n, c->ci, c->co, c->h, c->w, c->k, c->pad,
+                     c->acc);
             /* against the reference and its own run at 1 thread, every float (where the
              * kernel runs; the GEMM's bits may move with the threads, below) */
             check_output(what, want, got[1][ti], runs ? got[1][0] : got[1][ti], ny, "itself at 1 thread");
             if (!runs && memcmp(got[1][ti], got[0][ti], total * sizeof(float)) != 0) {
                 printf("\n  %s: without the kernel, OCTCL_CPU_STRIDE2=1 changed the GEMM's bits\n", what);
-                CU_FAIL("stride 2 on a CPU without the kernel: not the GEMM's bits");
+                CU_FAIL("stride 2 without the kernel: not the GEMM's bits");
             }
             /* (im2col + SGEMM, which takes accumulate, may round differently at another
              * thread count: it sums pieces of rows side by side as the chunks fall) */
-            snprintf(what, sizeof what, "GEMM threads %s case %zu", threads[ti], i);
+            snprintf(what, sizeof what, "GEMM path %s threads %s case %zu", path, threads[ti], i);
             check_output(what, want, got[0][ti], got[0][ti], ny, "itself");
         }
         /* Up to 256 terms the same bits as the GEMM; past them (two K blocks, summed in
          * two parts) other bits, which shows that the stride-2 kernel ran at all. */
         int same = memcmp(got[1][0], got[0][0], total * sizeof(float)) == 0;
         if ((size_t)c->ci * c->k * c->k <= 256 && !c->acc && !same) {
-            printf("\n  case %zu: up to 256 terms, the stride-2 kernel and the GEMM differ\n", i);
+            printf("\n  path %s case %zu: up to 256 terms, the stride-2 kernel and the GEMM differ\n", path, i);
             CU_FAIL("stride 2: not the GEMM's bits");
         }
         if (runs && (size_t)c->ci * c->k * c->k > 256 && same) {
-            printf("\n  case %zu: past 256 terms, the GEMM's bits: the stride-2 kernel did not run\n", i);
+            printf("\n  path %s case %zu: past 256 terms, the GEMM's bits: the stride-2 kernel did not run\n", path,
+                   i);
             CU_FAIL("stride 2: not run");
         }
         for (int on = 0; on < 2; on++)
@@ -347,9 +350,22 @@ static void test_stride2(void)
         free(want);
         case_free(&d);
     }
+    if (scalar) oct__sgemm_force(-1);
     for (int on = 0; on < 2; on++)
         for (int ti = 0; ti < 2; ti++) oct_context_free(ctx[on][ti]);
     oct_context_free(ref);
+}
+
+static void test_stride2(void)
+{
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2") &&
+                                                           __builtin_cpu_supports("fma");
+    printf("(AVX-512 kernel %s, AVX2 kernel %s) ", avx512 ? "run" : "absent", avx2 ? "run" : "absent");
+    /* The terms each kernel takes (cpu__s2_use): 512 on AVX-512, 192 on AVX2. */
+    stride2_path("auto", 0, avx512 ? 512 : avx2 ? 192 : 0);
+    stride2_path("gemm", 0, avx2 ? 192 : 0);
+    stride2_path("gemm", 1, 0); /* the GEMM in plain C: no stride-2 kernel */
 }
 
 /* Max pools of stride 2 (kernel 3 pad 1 as ResNet's, 2 pad 0, 3 pad 0 with odd widths,
