@@ -1895,7 +1895,7 @@ static int cpu__flat_width(size_t hw)
  * paths in one process, alternated, per-layer minima of 150, two threads, AMD EPYC Zen 3,
  * 3x3 at batch 1 / 4, new / GEMM: 3 -> 32 at 224 (27 terms) 0.89x / 0.80x, 8 -> 16 at
  * 112 (72) 0.81x / 0.67x, 16 -> 32 at 112 (144) 0.90x / 0.88x, 24 -> 48 at 112 (216)
- * 1.00x / 0.98x, 32 -> 64 at 112 (288) 1.31x / 1.23x, 48 -> 96 at 56 (432) 1.31x / 1.00x;
+ * 1.00x / 0.98x, 32 -> 64 at 112 (288) 1.31x / 1.22x, 48 -> 96 at 56 (432) 1.31x / 1.00x;
  * ResNet's stem (147 terms) inside Oct-ResNet-50, 60 rounds: 0.71x at alpha 0.5 and
  * 0.84x at alpha 0 (batch 1), 0.66x at batch 8 (8 rounds). */
 static int cpu__s2_use(const oct__cpu_state *st, const oct__conv_op *op, size_t kdim)
