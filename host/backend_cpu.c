@@ -442,12 +442,19 @@ static void cpu__s2_split_cols(float *restrict even, float *restrict odd, const 
     }
 }
 
+/* The vector middle of a stride-2 split row (cpu__s2_pad_band): columns [j, ...) of even
+ * and odd while whole vectors of the source row stay inside it (below j1); returns the
+ * first column it left. */
+typedef int (*cpu__s2_split_fn)(float *restrict even, float *restrict odd, const float *restrict src, int pad, int j,
+                                int j1);
+
 /* cpu__dk_pad_band for stride 2: padded row r (input row r - pad) stored as its even
  * columns (`half` floats, zeros past the row) then its odd ones, rows 2 half apart, so a
- * run of 16 outputs reads 16 consecutive floats for each kx (cpu__dk_tile); then 16 zeros.
+ * run of outputs reads consecutive floats for each kx (cpu__dk_tile, cpu__dk2_tile); then
+ * 16 zeros. split is the ISA's vector middle of a row.
  *   x (ci, h, w) -> buf (ci, hb, 2, half). */
-static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float *restrict x, int ci, int h, int w,
-                                               int pad, int r0, int hb, size_t plane, int half)
+static void cpu__s2_pad_band(float *restrict buf, const float *restrict x, int ci, int h, int w, int pad, int r0,
+                             int hb, size_t plane, int half, cpu__s2_split_fn split)
 {
     for (int c = 0; c < ci; c++)
         for (int i = 0; i < hb; i++) {
@@ -458,19 +465,33 @@ static OCT__DK_TARGET void cpu__dk_pad_band_s2(float *restrict buf, const float 
                 continue;
             }
             const float *restrict src = x + ((size_t)c * h + (size_t)iy) * (size_t)w;
-            /* Columns 2 j - pad and 2 j + 1 - pad both in the row for j in [j0, j1): 16 such
-             * j at a time from two loads; the rest one by one. */
-            int j0 = (pad + 1) / 2 < half ? (pad + 1) / 2 : half, j1 = (w + pad - 1) / 2, j = j0;
+            /* Columns 2 j - pad and 2 j + 1 - pad both in the row for j in [j0, j1): a
+             * vector of such j at a time from two loads (split); the rest one by one. */
+            int j0 = (pad + 1) / 2 < half ? (pad + 1) / 2 : half, j1 = (w + pad - 1) / 2;
             cpu__s2_split_cols(even, odd, src, w, pad, 0, j0);
-            for (; j + 16 <= j1; j += 16) {
-                const float *q = src + 2 * j - pad;
-                __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16);
-                _mm512_storeu_ps(even + j, oct__even16(a, b));
-                _mm512_storeu_ps(odd + j, oct__odd16(a, b));
-            }
+            int j = split(even, odd, src, pad, j0, j1);
             cpu__s2_split_cols(even, odd, src, w, pad, j, half);
         }
-    _mm512_storeu_ps(buf + (size_t)ci * plane, _mm512_setzero_ps());
+    memset(buf + (size_t)ci * plane, 0, 16 * sizeof(float));
+}
+
+/* cpu__s2_split_fn on AVX-512: 16 columns of each half from two loads. */
+static OCT__DK_TARGET int cpu__s2_split16(float *restrict even, float *restrict odd, const float *restrict src, int pad,
+                                          int j, int j1)
+{
+    for (; j + 16 <= j1; j += 16) {
+        const float *q = src + 2 * j - pad;
+        __m512 a = _mm512_loadu_ps(q), b = _mm512_loadu_ps(q + 16);
+        _mm512_storeu_ps(even + j, oct__even16(a, b));
+        _mm512_storeu_ps(odd + j, oct__odd16(a, b));
+    }
+    return j;
+}
+
+static void cpu__dk_pad_band_s2(float *buf, const float *x, int ci, int h, int w, int pad, int r0, int hb,
+                                size_t plane, int half)
+{
+    cpu__s2_pad_band(buf, x, ci, h, w, pad, r0, hb, plane, half, cpu__s2_split16);
 }
 
 /* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample. */
@@ -704,32 +725,25 @@ OCT__DK2_INSTANCE(cpu__dk2_s2_3, 3)
 #undef OCT__DK2_INSTANCE
 static const cpu__dk2_fn cpu__dk2_s2[OCT__DK2_V + 1] = {NULL, cpu__dk2_s2_1, cpu__dk2_s2_2, cpu__dk2_s2_3};
 
-/* cpu__dk_pad_band_s2 with AVX2 (8 columns of each half from two loads, as convpack.c's
- * stride-2 segments take them), then 16 zeros. */
-static OCT__DK2_TARGET void cpu__dk2_pad_band_s2(float *restrict buf, const float *restrict x, int ci, int h, int w,
-                                                 int pad, int r0, int hb, size_t plane, int half)
+/* cpu__s2_split_fn on AVX2: 8 columns of each half from two loads, as convpack.c's
+ * stride-2 segments take them. */
+static OCT__DK2_TARGET int cpu__s2_split8(float *restrict even, float *restrict odd, const float *restrict src, int pad,
+                                          int j, int j1)
 {
-    for (int c = 0; c < ci; c++)
-        for (int i = 0; i < hb; i++) {
-            float *restrict even = buf + (size_t)c * plane + (size_t)i * 2 * (size_t)half, *restrict odd = even + half;
-            int iy = r0 + i - pad;
-            if (iy < 0 || iy >= h) {
-                memset(even, 0, 2 * (size_t)half * sizeof(float));
-                continue;
-            }
-            const float *restrict src = x + ((size_t)c * h + (size_t)iy) * (size_t)w;
-            int j0 = (pad + 1) / 2 < half ? (pad + 1) / 2 : half, j1 = (w + pad - 1) / 2, j = j0;
-            cpu__s2_split_cols(even, odd, src, w, pad, 0, j0);
-            for (; j + 8 <= j1; j += 8) {
-                const float *q = src + 2 * j - pad;
-                __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + 8);
-                __m256 e = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xDD);
-                _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
-                _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
-            }
-            cpu__s2_split_cols(even, odd, src, w, pad, j, half);
-        }
-    memset(buf + (size_t)ci * plane, 0, 16 * sizeof(float));
+    for (; j + 8 <= j1; j += 8) {
+        const float *q = src + 2 * j - pad;
+        __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + 8);
+        __m256 e = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xDD);
+        _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+        _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+    }
+    return j;
+}
+
+static void cpu__dk2_pad_band_s2(float *buf, const float *x, int ci, int h, int w, int pad, int r0, int hb,
+                                 size_t plane, int half)
+{
+    cpu__s2_pad_band(buf, x, ci, h, w, pad, r0, hb, plane, half, cpu__s2_split8);
 }
 
 /* cpu__dk_rows at stride 2 on the AVX2 tiles: segments of 8 pixels along each output
