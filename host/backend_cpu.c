@@ -1511,9 +1511,11 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * bands of 32-96 channels: left on F(2x2).) So: planes of 49 F(4x4) tiles or more
  * (25x25 and up) with 16 channels or more each way, where at most a fifth of the
  * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 64
- * (AVX-512 GEMM) or 256 (AVX2) channels or more each way, where at most a quarter do
- * from 256 channels (14x14: 196 of 256), a tenth below; everything else stays on
- * F(2x2). That count is a tuning parameter (oct__cpu_tune.wino4_min, its default and
+ * (AVX-512 GEMM) or 16 (AVX2) channels or more each way, where at most a quarter do
+ * (14x14: 196 of 256; with the AVX-512 GEMM only from 256 channels, a tenth below);
+ * everything else stays on F(2x2). (The two-thread losses above, separate runs, did not
+ * recur on the Zen 3 on 2026-12-04 with both tiles in one process, passes alternated:
+ * see below.) That count is a tuning parameter (oct__cpu_tune.wino4_min, its default and
  * measurements in tune.c; `octcl tune` tries 256, 64 and 16), as the 16x16 planes'
  * answer differs by CPU and batch: on an
  * AMD EPYC Zen 4 (AVX-512, 1 MiB L2), two threads, passes alternated in one process
@@ -1529,14 +1531,19 @@ static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int 
     size_t per = oct__wino_tiles(4, ho, wo), hw = (size_t)ho * wo;
     int mn = ci < co ? ci : co;
     if (per >= 49 && mn >= 16 && 16 * per * 4 <= hw * 5) return 4;
-    /* 16-48 tiles: from wino4_min channels (tuned; 64 / 256), where at most a quarter of
-     * the computed outputs are wasted from 256 channels, a tenth below: Oct-ResNet-50
-     * alpha 0.5's 14x14 layers of 64 and 128 channels (23% wasted) gained nothing as
-     * F(4x4) (0.999x the pass, in one process, passes alternated, AMD EPYC Zen 4, batches
-     * 1 and 8) and their transformed weights took 19 MB more; OctNetMini's 16x16 planes
-     * (none wasted) gained 1.04-1.16x (tune.c). */
-    if (per >= 16 && mn >= st->tune.wino4_min &&
-        (mn >= 256 ? 16 * per * 3 <= hw * 4 : 16 * per * 9 <= hw * 10))
+    /* 16-48 tiles: from wino4_min channels (tuned; 64 with the AVX-512 GEMM, 16 with
+     * AVX2's), where at most a quarter of the computed outputs are wasted. With the
+     * AVX-512 GEMM below 256 channels, a tenth: Oct-ResNet-50 alpha 0.5's 14x14 layers of
+     * 64 and 128 channels (23% wasted) gained nothing as F(4x4) (0.999x the pass, in one
+     * process, passes alternated, AMD EPYC Zen 4, batches 1 and 8) and their transformed
+     * weights took 19 MB more; OctNetMini's 16x16 planes (none wasted) gained 1.04-1.16x
+     * (tune.c). With AVX2's, a quarter from 16 channels: chains of ten 3x3 layers, F(4x4)
+     * against F(2x2) forced, passes alternated in one process (bench/env_ab.py), minima
+     * of 15, AMD EPYC Zen 3, 2026-12-04: 14x14 planes of 32, 64 and 128 channels
+     * 1.25-1.50x faster at one and two threads, batch 1 and 8; 16x16 planes of 16-96
+     * channels 1.04-1.69x (16 -> 16 at batch 1 the least). */
+    int quarter = mn >= 256 || oct__sgemm_isa() != OCT__GEMM_AVX512;
+    if (per >= 16 && mn >= st->tune.wino4_min && (quarter ? 16 * per * 3 <= hw * 4 : 16 * per * 9 <= hw * 10))
         return 4;
     return 2;
 }

@@ -103,9 +103,17 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
      * below 256 channels cpu__wino_tile now wants planes that waste at most a tenth of the
      * computed outputs (16x16 none, 14x14 23%), so it runs as before. From 32 or 16
      * channels (the tuner's third value) OctNetMini alpha 0.25 lost 0.95x at batch 1
-     * (alpha 0.5 and 0.75 gained 1.02-1.08x more). The AVX2 GEMM keeps 256: on a Zen 3
-     * F(4x4) ran 14x14 planes of 64 and 128 channels 0.74-0.95x at two threads. */
-    t->wino4_min = oct__sgemm_isa_auto() == OCT__GEMM_AVX512 ? 64 : 256;
+     * (alpha 0.5 and 0.75 gained 1.02-1.08x more). The AVX2 GEMM takes F(4x4) from 16
+     * channels, and on 14x14 planes too (cpu__wino_tile): on an AMD EPYC Zen 3, 2026-12-04,
+     * chains of ten 3x3 layers ran 1.04-1.69x faster as F(4x4) on 14x14 and 16x16 planes
+     * of 16-128 channels, one and two threads, batch 1 and 8; Oct-ResNet-50 alpha 0.5's
+     * 3x3 layers in layers 2 and 3 1.11x (batch 1) and 1.22x (batch 8) against the old
+     * rule (from 256, a tenth wasted below it), OctNetMini alpha 0.25, 0.5 and 0.75 whole
+     * passes 1.05x, 1.10x and 1.21x at batch 1. (An earlier session had measured 14x14
+     * planes of 64 and 128 channels 0.74-0.95x at two threads on a Zen 3; the Winograd
+     * block cuts (cpu__wino_even, cpu__wino_plan) changed since, and which change turned
+     * it was not measured.) */
+    t->wino4_min = oct__sgemm_isa_auto() == OCT__GEMM_AVX512 ? 64 : 16;
 }
 
 static const char *oct__isa_name(int isa)

@@ -411,6 +411,53 @@ static void test_macs_executed(void)
     free(out), free(y0), free(b), free(w), free(x);
 }
 
+/* The tile by shape (backend_cpu.c, cpu__wino_tile), counted in executed multiply-adds
+ * on a context made with Winograd forced on and no tuning file: a 14x14 plane of 64 -> 64
+ * channels (16 F(4x4) tiles an image, 23% of their outputs outside the plane) takes
+ * F(4x4) under the AVX2 and scalar GEMM kernels and F(2x2) under AVX-512's (a tenth
+ * wasted at most below 256 channels there); 32 -> 32 on it takes F(4x4) where the CPU's
+ * own kernel is AVX2 (its default tuning: from 16 channels) and F(2x2) where it is
+ * AVX-512 (from 64). */
+static void test_tile_by_shape(void)
+{
+    static const int isas[] = {OCT__GEMM_SCALAR, OCT__GEMM_AVX2, OCT__GEMM_AVX512};
+    const char *old = getenv("OCTCL_CACHE_DIR");
+    char *keep = old ? strdup(old) : NULL;
+    setenv("OCTCL_CACHE_DIR", "/nonexistent/octcl-test-no-tuning", 1);
+    oct_context *ctx = NULL;
+    oct_status made = conv_cpu_context("1", "", &ctx);
+    if (keep) setenv("OCTCL_CACHE_DIR", keep, 1);
+    else unsetenv("OCTCL_CACHE_DIR");
+    free(keep);
+    CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
+    int own = oct__sgemm_isa_auto();
+    for (int ch = 32; ch <= 64; ch += 32) {
+        const wcase c = {1, ch, 0, ch, 14, 14, 1, 1, 0, 0, 0};
+        size_t nx = (size_t)ch * 14 * 14, nw = (size_t)ch * ch * 9, ny = (size_t)ch * 14 * 14;
+        rng_t rng = {400 + (unsigned)ch};
+        float *x = rng_array(&rng, nx, -2, 2), *w = rng_array(&rng, nw, -2, 2), *b = rng_array(&rng, ch, -2, 2);
+        float *y0 = rng_array(&rng, ny, -2, 2), *out = malloc((LEAD + ny + TAIL) * sizeof *out);
+        CU_ASSERT_FATAL(x && w && b && y0 && out);
+        for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+            if (!oct__sgemm_supported(isas[k])) continue;
+            CU_ASSERT_FATAL(oct__sgemm_force(isas[k]));
+            long long m0 = 0, m1 = 0;
+            CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &m0), OCT_OK);
+            CU_ASSERT_EQUAL(run_case(ctx, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+            CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &m1), OCT_OK);
+            int f4 = isas[k] != OCT__GEMM_AVX512 && (ch == 64 || own != OCT__GEMM_AVX512);
+            long long want = f4 ? 36LL * ch * ch * 16 : 16LL * ch * ch * 49;
+            if (m1 - m0 != want)
+                printf("\n  %d -> %d at 14x14, kernel %d (CPU's own %d): %lld multiply-adds, want F(%dx%d)'s %lld\n",
+                       ch, ch, isas[k], own, m1 - m0, f4 ? 4 : 2, f4 ? 4 : 2, want);
+            CU_ASSERT_EQUAL(m1 - m0, want);
+        }
+        oct__sgemm_force(-1);
+        free(out), free(y0), free(b), free(w), free(x);
+    }
+    oct_context_free(ctx);
+}
+
 /* convg 1x1 stride 1 with a residual: planes of 14x14 or less take the direct kernel
  * (y = res, then the convolution accumulates), larger ones the GEMM; against the
  * reference, with and without accumulate, bias and ReLU, odd channel counts. */
@@ -790,6 +837,7 @@ int main(void)
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP / _SHARED_B: 0, 1, empty; others refused",
                 test_switch_values);
     CU_add_test(s, "OCTCL_CPU_WINO_TILE: 2, 4, empty; others refused", test_tile_values);
+    CU_add_test(s, "the tile by shape: 14x14 planes of 32 and 64 channels under each GEMM kernel", test_tile_by_shape);
     s = CU_add_suite("cpu Winograd F(4x4, 3x3) vs ref ($OCTCL_CPU_WINO_TILE=4)", f4_init, f4_clean);
     add_tile_tests(s, 0);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
