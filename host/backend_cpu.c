@@ -565,11 +565,11 @@ static __attribute__((target("avx2"))) void cpu__pool_row_256(float *restrict ds
     for (; i + 8 <= wo; i += 8) {
         const float *a = r0 + 2 * i, *b = r1 + 2 * i;
         /* hadd pairs neighbours within 128-bit lanes: outputs 0 1 4 5 2 3 6 7, put back
-         * in order by the 64-bit permute. */
+         * in order by oct__pairs_in_order. */
         __m256 s0 = _mm256_hadd_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(a + 8));
         __m256 s1 = _mm256_hadd_ps(_mm256_loadu_ps(b), _mm256_loadu_ps(b + 8));
         __m256 v = _mm256_mul_ps(_mm256_add_ps(s0, s1), q);
-        _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8)));
+        _mm256_storeu_ps(dst + i, oct__pairs_in_order(v));
     }
     if (i + 4 <= wo) { /* 4 more (a 14- or 7-wide output row's rest): hadd keeps them in order */
         const float *a = r0 + 2 * i, *b = r1 + 2 * i;
@@ -733,9 +733,8 @@ static OCT__DK2_TARGET int cpu__s2_split8(float *restrict even, float *restrict 
     for (; j + 8 <= j1; j += 8) {
         const float *q = src + 2 * j - pad;
         __m256 a = _mm256_loadu_ps(q), b = _mm256_loadu_ps(q + 8);
-        __m256 e = _mm256_shuffle_ps(a, b, 0x88), od = _mm256_shuffle_ps(a, b, 0xDD);
-        _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
-        _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+        _mm256_storeu_ps(even + j, oct__even8(a, b));
+        _mm256_storeu_ps(odd + j, oct__odd8(a, b));
     }
     return j;
 }
@@ -3347,9 +3346,8 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
         for (int ox = 0; ox < wo; ox++) out[ox] = out[ox] < 0.0f ? 0.0f : out[ox];
 }
 
-/* The same with AVX2 (CPUs without AVX-512): 8 outputs a step from two loads, the even
- * lanes picked by a shuffle within each 128-bit half and the 64-bit pairs put in order;
- * the last few outputs of each kx one by one. The second load may read one float past
+/* The same with AVX2 (CPUs without AVX-512): 8 outputs a step, the even lanes of two
+ * loads (oct__even8); the last few outputs of each kx one by one. The second load may read one float past
  * the row's w (an odd lane, never picked): row is the task's scratch row, w + 16 floats. */
 static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
                                          int rows, int rows_pad)
@@ -3361,8 +3359,7 @@ static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *r
         cpu__g_valid(wo, w, 2, off, &lo, &hi);
         for (ox = lo; ox + 8 <= hi; ox += 8) {
             const float *src = row + 2 * ox + off;
-            __m256 ab = _mm256_shuffle_ps(_mm256_loadu_ps(src), _mm256_loadu_ps(src + 8), 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-            __m256 e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ab), 0xD8));
+            __m256 e = oct__even8(_mm256_loadu_ps(src), _mm256_loadu_ps(src + 8));
             __m256 v = _mm256_loadu_ps(out + ox);
             __m256 pick = _mm256_or_ps(_mm256_cmp_ps(e, v, _CMP_GT_OQ), _mm256_cmp_ps(e, e, _CMP_UNORD_Q));
             _mm256_storeu_ps(out + ox, _mm256_blendv_ps(v, e, pick));

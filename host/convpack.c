@@ -62,8 +62,7 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 cp_load8(con
     return _mm256_maskload_ps(row + q, oct__lanes8(-q, w - q));
 }
 
-/* cp_seg_512 with AVX2's 8 lanes; for s = 2 the even lanes of two loads: a shuffle within
- * each 128-bit half, then the 64-bit pairs put in order. Masked loads and stores only at
+/* cp_seg_512 with AVX2's 8 lanes; for s = 2 the even lanes of two loads (oct__even8). Masked loads and stores only at
  * a row's or segment's ends: a masked store (vmaskmovps) is slow on AMD's cores, and with
  * one per 8 floats this ran slower than the plain loop on an AMD EPYC Zen 3. */
 __attribute__((target("avx2"), always_inline)) static inline void cp_seg_256(const float *row, int w, int q0, int s, int len,
@@ -75,8 +74,7 @@ __attribute__((target("avx2"), always_inline)) static inline void cp_seg_256(con
             v = cp_load8(row, w, q0 + g);
         } else if (row) {
             int q = q0 + 2 * g;
-            __m256 e = _mm256_shuffle_ps(cp_load8(row, w, q), cp_load8(row, w, q + 8), 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+            v = oct__even8(cp_load8(row, w, q), cp_load8(row, w, q + 8));
         }
         if (len - g >= 8)
             _mm256_storeu_ps(d + g, v);
