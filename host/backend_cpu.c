@@ -3347,8 +3347,9 @@ static OCT__G_AVX512 void cpu__g_hmax2_512(const oct__poolg_op *op, const float 
 }
 
 /* The same with AVX2 (CPUs without AVX-512): 8 outputs a step, the even lanes of two
- * loads (oct__even8); the last few outputs of each kx one by one. The second load may read one float past
- * the row's w (an odd lane, never picked): row is the task's scratch row, w + 16 floats. */
+ * loads (oct__even8); the last few outputs of each kx one by one. The second load may
+ * read one float past the row's w (an odd lane, never picked): row is the task's scratch
+ * row, w + 16 floats. */
 static OCT__G_AVX2 void cpu__g_hmax2_256(const oct__poolg_op *op, const float *row, float *out, int wo, int w,
                                          int rows, int rows_pad)
 {

@@ -62,9 +62,10 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 cp_load8(con
     return _mm256_maskload_ps(row + q, oct__lanes8(-q, w - q));
 }
 
-/* cp_seg_512 with AVX2's 8 lanes; for s = 2 the even lanes of two loads (oct__even8). Masked loads and stores only at
- * a row's or segment's ends: a masked store (vmaskmovps) is slow on AMD's cores, and with
- * one per 8 floats this ran slower than the plain loop on an AMD EPYC Zen 3. */
+/* cp_seg_512 with AVX2's 8 lanes; for s = 2 the even lanes of two loads (oct__even8).
+ * Masked loads and stores only at a row's or segment's ends: a masked store (vmaskmovps)
+ * is slow on AMD's cores, and with one per 8 floats this ran slower than the plain loop
+ * on an AMD EPYC Zen 3. */
 __attribute__((target("avx2"), always_inline)) static inline void cp_seg_256(const float *row, int w, int q0, int s, int len,
                                                                              float *d)
 {

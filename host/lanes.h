@@ -2,8 +2,8 @@
  * 8-lane AVX2 one: what the CPU backend's masked loads and stores use for a run of
  * floats that starts before or ends inside a vector (Winograd's transforms, the
  * channel-lane path's gather, the implicit im2col's panels); and the even and odd
- * floats of two AVX-512 or two AVX2 vectors (stride 2, F(2x2)'s input patches). Included only where
- * <immintrin.h> is (x86-64 with GCC or Clang). */
+ * floats of two AVX-512 or two AVX2 vectors (stride 2, F(2x2)'s input patches, pools).
+ * Included only where <immintrin.h> is (x86-64 with GCC or Clang). */
 #ifndef OCT_LANES_H
 #define OCT_LANES_H
 
