@@ -1509,41 +1509,32 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
  * two threads batch 8 but lost up to 0.64x at two threads batch 1, OctNetMini's low
  * bands of 32-96 channels: left on F(2x2).) So: planes of 49 F(4x4) tiles or more
  * (25x25 and up) with 16 channels or more each way, where at most a fifth of the
- * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with 64
- * (AVX-512 GEMM) or 16 (AVX2) channels or more each way, where at most a quarter do
- * (14x14: 196 of 256; with the AVX-512 GEMM only from 256 channels, a tenth below);
- * everything else stays on F(2x2). (The two-thread losses above, separate runs, did not
- * recur on the Zen 3 on 2026-12-04 with both tiles in one process, passes alternated:
- * see below.) That count is a tuning parameter (oct__cpu_tune.wino4_min, its default and
- * measurements in tune.c; `octcl tune` tries 256, 64 and 16), as the 16x16 planes'
- * answer differs by CPU and batch: on an
- * AMD EPYC Zen 4 (AVX-512, 1 MiB L2), two threads, passes alternated in one process
- * (bench/env_ab.py), minima of 40, OctNetMini with F(4x4) from 16 channels against 256:
- * batch 8 1.10x (alpha 0.25), 1.10x (0.5), 1.25x (0.75) the whole pass; batch 1 0.91x,
- * 0.99x, 1.16x; Oct-ResNet-50 alpha 0.5 from 64, batch 1: its 14x14 128-channel layers
- * 1.16-1.31x, the 7x7 pairs after them 0.91-0.95x, the sum of the 3x3 layers 1.00x. The
- * tile never follows the batch (cpu__wino_on), so a tuned file picks one answer for
- * every batch: `octcl tune --shapes` says which batch to time. */
+ * computed outputs fall outside the plane; planes of 16-48 tiles (13x13 and up) with
+ * wino4_min channels or more each way (16 by default), where at most a quarter do
+ * (14x14: 196 of 256); everything else stays on F(2x2). (The two-thread losses above,
+ * separate runs, did not recur in 2026-12-04's measurements with both tiles in one
+ * process, passes alternated, on a Zen 3 and a Zen 4: see below.) That count is a
+ * tuning parameter (oct__cpu_tune.wino4_min, its default and measurements in tune.c;
+ * `octcl tune` tries 256, 64 and 16). The tile never follows the batch (cpu__wino_on),
+ * so a tuned file picks one answer for every batch: `octcl tune --shapes` says which
+ * batch to time. */
 static int cpu__wino_tile(const oct__cpu_state *st, int ci, int co, int ho, int wo)
 {
     if (st->wino_tile > 0) return st->wino_tile;
     size_t per = oct__wino_tiles(4, ho, wo), hw = (size_t)ho * wo;
     int mn = ci < co ? ci : co;
     if (per >= 49 && mn >= 16 && 16 * per * 4 <= hw * 5) return 4;
-    /* 16-48 tiles: from wino4_min channels (tuned; 64 with the AVX-512 GEMM, 16 with
-     * AVX2's), where at most a quarter of the computed outputs are wasted. With the
-     * AVX-512 GEMM below 256 channels, a tenth: Oct-ResNet-50 alpha 0.5's 14x14 layers of
-     * 64 and 128 channels (23% wasted) gained nothing as F(4x4) (0.999x the pass, in one
-     * process, passes alternated, AMD EPYC Zen 4, batches 1 and 8) and their transformed
-     * weights took 19 MB more; OctNetMini's 16x16 planes (none wasted) gained 1.04-1.16x
-     * (tune.c). With AVX2's, a quarter from 16 channels: chains of ten 3x3 layers, F(4x4)
-     * against F(2x2) forced, passes alternated in one process (bench/env_ab.py), minima
-     * of 15, AMD EPYC Zen 3, 2026-12-04: 14x14 planes of 32, 64 and 128 channels
-     * 1.25-1.50x faster at one and two threads, batch 1 and 8; 16x16 planes of 16-96
-     * channels 1.04-1.69x (16 -> 16 at batch 1 the least). */
-    int quarter = mn >= 256 || oct__sgemm_isa() != OCT__GEMM_AVX512;
-    if (per >= 16 && mn >= st->tune.wino4_min && (quarter ? 16 * per * 3 <= hw * 4 : 16 * per * 9 <= hw * 10))
-        return 4;
+    /* 16-48 tiles (13x13 and up: 14x14, 16x16): from wino4_min channels each way (tuned;
+     * default 16), where at most a quarter of the computed outputs are wasted (14x14: 196
+     * of 256). Chains of ten 3x3 layers, F(4x4) against F(2x2) forced, passes alternated
+     * in one process (bench/env_ab.py), minima of 10-30 rounds: on an AMD EPYC Zen 3
+     * (AVX2 GEMM), 2026-12-04, 14x14 planes of 32, 64 and 128 channels 1.25-1.50x faster
+     * at one and two threads, batch 1 and 8, 16x16 planes of 16-96 channels 1.04-1.69x;
+     * on an AMD EPYC Zen 4 (AVX-512 GEMM), 2026-12-04, 14x14 planes of 32-128 channels
+     * 1.30-1.53x, 16x16 planes of 32 and 48 channels 1.35-1.59x, the same threads and
+     * batches. (Until then the AVX-512 GEMM took these planes only from 256 channels, or
+     * from 64 where at most a tenth was wasted, on whole-model runs: see tune.c.) */
+    if (per >= 16 && mn >= st->tune.wino4_min && 16 * per * 3 <= hw * 4) return 4;
     return 2;
 }
 

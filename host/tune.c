@@ -93,27 +93,27 @@ void oct__cpu_tune_default(oct__cpu_tune *t)
     t->chunks = 8;
     t->gemm_isa = -1;
     t->kc = 256, t->mc = 96, t->nc = 256;
-    /* F(4x4) on the small planes (backend_cpu.c, cpu__wino_tile) from 64 channels with the
-     * AVX-512 GEMM: AMD EPYC Zen 4, two threads, both values in one process, passes
-     * alternated (bench/env_ab.py), minima over 80-200 rounds, 64 against 256: OctNetMini
-     * alpha 0.5 1.04x at batch 1 and 1.15x at batch 8 (its 16x16 low bands of 64 channels),
-     * alpha 0.75 1.01x and 1.16x, alpha 0 and 0.25 untouched (the same bits). Oct-ResNet-50
-     * alpha 0.5 ran 0.999x at batches 1 and 8 (its 14x14 layers of 64-128 channels gained,
-     * the 7x7 layers after them lost as much) and held 19 MB more of transformed weights:
-     * below 256 channels cpu__wino_tile now wants planes that waste at most a tenth of the
-     * computed outputs (16x16 none, 14x14 23%), so it runs as before. From 32 or 16
-     * channels (the tuner's third value) OctNetMini alpha 0.25 lost 0.95x at batch 1
-     * (alpha 0.5 and 0.75 gained 1.02-1.08x more). The AVX2 GEMM takes F(4x4) from 16
-     * channels, and on 14x14 planes too (cpu__wino_tile): on an AMD EPYC Zen 3, 2026-12-04,
-     * chains of ten 3x3 layers ran 1.04-1.69x faster as F(4x4) on 14x14 and 16x16 planes
-     * of 16-128 channels, one and two threads, batch 1 and 8; Oct-ResNet-50 alpha 0.5's
-     * 3x3 layers in layers 2 and 3 1.11x (batch 1) and 1.22x (batch 8) against the old
-     * rule (from 256, a tenth wasted below it), OctNetMini alpha 0.25, 0.5 and 0.75 whole
-     * passes 1.05x, 1.10x and 1.21x at batch 1. (An earlier session had measured 14x14
-     * planes of 64 and 128 channels 0.74-0.95x at two threads on a Zen 3; the Winograd
-     * block cuts (cpu__wino_even, cpu__wino_plan) changed since, and which change turned
-     * it was not measured.) */
-    t->wino4_min = oct__sgemm_isa_auto() == OCT__GEMM_AVX512 ? 64 : 16;
+    /* F(4x4) on the small planes (backend_cpu.c, cpu__wino_tile: 16-48 tiles, at most a
+     * quarter of the outputs wasted) from 16 channels each way, under every GEMM kernel.
+     * Measured with both values in one process, passes alternated (bench/env_ab.py, one
+     * tuning file each), two threads unless said:
+     * - AMD EPYC Zen 4 (AVX-512 GEMM), 2026-12-04, 16 against the rule before (from 256
+     *   on 14x14 planes, from 64 on 16x16): Oct-ResNet-50 alpha 0.5 layer sums 1.018x
+     *   (batch 1, 40 rounds; its 14x14 128-channel layers 1.49-1.56x, the 7x7 128-channel
+     *   layers beside them 0.89-0.93x), 1.014x (batch 8; 1.29-1.30x, 7x7 0.99-1.00x), one
+     *   thread 1.033x the pass; OctNetMini whole passes, 200 rounds, batch 1 / 8: alpha
+     *   0.25 1.07x / 1.10x, 0.5 1.04x / 1.03x, 0.75 1.09x / 1.09x.
+     * - AMD EPYC Zen 3 (AVX2 GEMM), 2026-12-04: chains of ten 3x3 layers 1.04-1.69x on
+     *   14x14 and 16x16 planes of 16-128 channels; Oct-ResNet-50 alpha 0.5's 3x3 layers
+     *   in layers 2 and 3 1.11x (batch 1) and 1.22x (batch 8) against the old rule;
+     *   OctNetMini alpha 0.25, 0.5 and 0.75 whole passes 1.05x, 1.10x, 1.21x at batch 1.
+     * Earlier sessions had chosen 64 on AVX-512 (a tenth wasted at most below 256
+     * channels) and 256 before that on whole-model runs of older Winograd block cuts
+     * (cpu__wino_even, cpu__wino_plan): on a Zen 4, Oct-ResNet-50 alpha 0.5 0.999x, and
+     * OctNetMini alpha 0.25 0.95x at batch 1 from 16; on a Zen 3, 14x14 planes of 64 and
+     * 128 channels 0.74-0.95x at two threads in separate runs. Which change turned them
+     * was not measured. */
+    t->wino4_min = 16;
 }
 
 static const char *oct__isa_name(int isa)

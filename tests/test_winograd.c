@@ -412,12 +412,8 @@ static void test_macs_executed(void)
 }
 
 /* The tile by shape (backend_cpu.c, cpu__wino_tile), counted in executed multiply-adds
- * on a context made with Winograd forced on and no tuning file: a 14x14 plane of 64 -> 64
- * channels (16 F(4x4) tiles an image, 23% of their outputs outside the plane) takes
- * F(4x4) under the AVX2 and scalar GEMM kernels and F(2x2) under AVX-512's (a tenth
- * wasted at most below 256 channels there); 32 -> 32 on it takes F(4x4) where the CPU's
- * own kernel is AVX2 (its default tuning: from 16 channels) and F(2x2) where it is
- * AVX-512 (from 64). */
+ * on a context made with Winograd forced on and no tuning file, under each GEMM kernel
+ * the CPU runs: the tile follows the plane and the channels, not the kernel. */
 static void test_tile_by_shape(void)
 {
     static const int isas[] = {OCT__GEMM_SCALAR, OCT__GEMM_AVX2, OCT__GEMM_AVX512};
@@ -430,31 +426,38 @@ static void test_tile_by_shape(void)
     else unsetenv("OCTCL_CACHE_DIR");
     free(keep);
     CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
-    int own = oct__sgemm_isa_auto();
-    for (int ch = 32; ch <= 64; ch += 32) {
-        const wcase c = {1, ch, 0, ch, 14, 14, 1, 1, 0, 0, 0};
-        size_t nx = (size_t)ch * 14 * 14, nw = (size_t)ch * ch * 9, ny = (size_t)ch * 14 * 14;
-        rng_t rng = {400 + (unsigned)ch};
-        float *x = rng_array(&rng, nx, -2, 2), *w = rng_array(&rng, nw, -2, 2), *b = rng_array(&rng, ch, -2, 2);
-        float *y0 = rng_array(&rng, ny, -2, 2), *out = malloc((LEAD + ny + TAIL) * sizeof *out);
-        CU_ASSERT_FATAL(x && w && b && y0 && out);
-        for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
-            if (!oct__sgemm_supported(isas[k])) continue;
-            CU_ASSERT_FATAL(oct__sgemm_force(isas[k]));
-            long long m0 = 0, m1 = 0;
-            CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &m0), OCT_OK);
-            CU_ASSERT_EQUAL(run_case(ctx, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
-            CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &m1), OCT_OK);
-            int f4 = isas[k] != OCT__GEMM_AVX512 && (ch == 64 || own != OCT__GEMM_AVX512);
-            long long want = f4 ? 36LL * ch * ch * 16 : 16LL * ch * ch * 49;
-            if (m1 - m0 != want)
-                printf("\n  %d -> %d at 14x14, kernel %d (CPU's own %d): %lld multiply-adds, want F(%dx%d)'s %lld\n",
-                       ch, ch, isas[k], own, m1 - m0, f4 ? 4 : 2, f4 ? 4 : 2, want);
-            CU_ASSERT_EQUAL(m1 - m0, want);
+    /* Planes of 16-48 F(4x4) tiles take F(4x4) from 16 channels each way (wino4_min's
+     * default) where at most a quarter of the computed outputs fall outside the plane,
+     * under every GEMM kernel: 14x14 (196 of 256) and 16x16 (none wasted) do; 13x13 (169
+     * of 256) and 12x12 (9 tiles) stay on F(2x2). */
+    static const int sides[] = {14, 16, 13, 12};
+    for (size_t p = 0; p < sizeof sides / sizeof sides[0]; p++)
+        for (int ch = 32; ch <= 64; ch += 32) {
+            int hw = sides[p];
+            const wcase c = {1, ch, 0, ch, hw, hw, 1, 1, 0, 0, 0};
+            size_t nx = (size_t)ch * hw * hw, nw = (size_t)ch * ch * 9, ny = (size_t)ch * hw * hw;
+            rng_t rng = {400 + (unsigned)ch + 1000u * (unsigned)hw};
+            float *x = rng_array(&rng, nx, -2, 2), *w = rng_array(&rng, nw, -2, 2), *b = rng_array(&rng, ch, -2, 2);
+            float *y0 = rng_array(&rng, ny, -2, 2), *out = malloc((LEAD + ny + TAIL) * sizeof *out);
+            CU_ASSERT_FATAL(x && w && b && y0 && out);
+            int f4 = hw == 14 || hw == 16;
+            long long t4 = (hw + 3) / 4, t2 = (hw + 1) / 2;
+            long long want = f4 ? 36LL * ch * ch * t4 * t4 : 16LL * ch * ch * t2 * t2;
+            for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+                if (!oct__sgemm_supported(isas[k])) continue;
+                CU_ASSERT_FATAL(oct__sgemm_force(isas[k]));
+                long long m0 = 0, m1 = 0;
+                CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &m0), OCT_OK);
+                CU_ASSERT_EQUAL(run_case(ctx, &c, x, NULL, w, NULL, b, NULL, NULL, y0, out), OCT_OK);
+                CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &m1), OCT_OK);
+                if (m1 - m0 != want)
+                    printf("\n  %d -> %d at %dx%d, kernel %d: %lld multiply-adds, want F(%dx%d)'s %lld\n", ch, ch, hw, hw,
+                           isas[k], m1 - m0, f4 ? 4 : 2, f4 ? 4 : 2, want);
+                CU_ASSERT_EQUAL(m1 - m0, want);
+            }
+            oct__sgemm_force(-1);
+            free(out), free(y0), free(b), free(w), free(x);
         }
-        oct__sgemm_force(-1);
-        free(out), free(y0), free(b), free(w), free(x);
-    }
     oct_context_free(ctx);
 }
 
@@ -837,7 +840,7 @@ int main(void)
     CU_add_test(s, "OCTCL_CPU_WINOGRAD / _GEMM_PACKED / _SMALL / _FUSE_UP / _SHARED_B: 0, 1, empty; others refused",
                 test_switch_values);
     CU_add_test(s, "OCTCL_CPU_WINO_TILE: 2, 4, empty; others refused", test_tile_values);
-    CU_add_test(s, "the tile by shape: 14x14 planes of 32 and 64 channels under each GEMM kernel", test_tile_by_shape);
+    CU_add_test(s, "the tile by shape: 12x12 to 16x16 planes of 32 and 64 channels under each GEMM kernel", test_tile_by_shape);
     s = CU_add_suite("cpu Winograd F(4x4, 3x3) vs ref ($OCTCL_CPU_WINO_TILE=4)", f4_init, f4_clean);
     add_tile_tests(s, 0);
     s = CU_add_suite("cpu linear (few rows: dot products; more: GEMM) vs ref", NULL, NULL);
