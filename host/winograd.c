@@ -340,6 +340,96 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
         }
     }
 }
+
+/* A whole image of 4 x 4 tiles (7x7 and 8x8 output planes), one lane a tile: lane
+ * 4 r + k is tile (r, k), so the 16 tiles of tile rows 0-3 fill one vector where a
+ * segment of one tile row fills 4 of 16 lanes. F(2x2) only, without cv->up. */
+static int wino_img16(const struct oct__wino_conv_s *cv)
+{
+    return (cv->ho + 1) / 2 == 4 && (cv->wo + 1) / 2 == 4 && !cv->up;
+}
+
+/* Lane 4 r + k of the result: column 2 k + j of row vector t[r] (t[0..3]). */
+static OCT__W_AVX512 inline __attribute__((always_inline)) __m512 wino_cols16(const __m512 t[4], int j)
+{
+    /* lanes 0-7 from t[0] | t[1] (table lanes 16-31), lanes 8-15 from t[2] | t[3] */
+    const __m512i idx = _mm512_add_epi32(_mm512_set_epi32(22, 20, 18, 16, 6, 4, 2, 0, 22, 20, 18, 16, 6, 4, 2, 0),
+                                         _mm512_set1_epi32(j));
+    return _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(t[0], idx, t[1]),
+                                _mm512_permutex2var_ps(t[2], idx, t[3]));
+}
+
+/* Input transform of image b's 16 tiles (wino_img16), channels [c0, c1):
+ * v[e * vs + c * cs + k] receives element e of tile k. The same sums in the same order
+ * as wino_in_seg_512 (rows, then columns; the column gathers move values only). */
+static OCT__W_AVX512 void wino_in_img16_512(const struct oct__wino_conv_s *cv, int b, int c0, int c1, float *v,
+                                            size_t vs, size_t cs)
+{
+    __mmask16 cm = oct__lanes16(cv->pad, cv->pad + cv->w); /* lane l: input column l - pad */
+    for (int c = c0; c < c1; c++) {
+        const float *plane = wino_plane(cv, b, c);
+        __m512 x[10]; /* x[q]: input row q - pad, zero outside the image */
+        for (int q = 0; q < 10; q++) {
+            int iy = q - cv->pad;
+            x[q] = iy < 0 || iy >= cv->h ? _mm512_setzero_ps()
+                                         : _mm512_maskz_loadu_ps(cm, plane + (size_t)iy * cv->w - cv->pad);
+        }
+        __m512 t[4][4]; /* t[i][r]: row i of B^T d for tile row r, every column */
+        for (int r = 0; r < 4; r++) {
+            t[0][r] = _mm512_sub_ps(x[2 * r], x[2 * r + 2]);
+            t[1][r] = _mm512_add_ps(x[2 * r + 1], x[2 * r + 2]);
+            t[2][r] = _mm512_sub_ps(x[2 * r + 2], x[2 * r + 1]);
+            t[3][r] = _mm512_sub_ps(x[2 * r + 1], x[2 * r + 3]);
+        }
+        float *o = v + (size_t)c * cs;
+        for (int i = 0; i < 4; i++) {
+            __m512 g0 = wino_cols16(t[i], 0), g1 = wino_cols16(t[i], 1);
+            __m512 g2 = wino_cols16(t[i], 2), g3 = wino_cols16(t[i], 3);
+            _mm512_storeu_ps(o + (size_t)(4 * i + 0) * vs, _mm512_sub_ps(g0, g2));
+            _mm512_storeu_ps(o + (size_t)(4 * i + 1) * vs, _mm512_add_ps(g1, g2));
+            _mm512_storeu_ps(o + (size_t)(4 * i + 2) * vs, _mm512_sub_ps(g2, g1));
+            _mm512_storeu_ps(o + (size_t)(4 * i + 3) * vs, _mm512_sub_ps(g1, g3));
+        }
+    }
+}
+
+/* Output transform and store of image b's 16 tiles (wino_img16), output channel o
+ * (bias bv); m[e * ms + k] element e of tile k. The same sums in the same order as
+ * wino_out_seg_512. */
+static OCT__W_AVX512 void wino_out_img16_512(const struct oct__wino_conv_s *cv, int b, int o, float bv,
+                                             const float *m, size_t ms)
+{
+    /* Outputs of row i of tile rows (0, 1) and (2, 3): y0 lanes 4 r + k are columns 2 k,
+     * y1's 2 k + 1; lo interleaves tiles 0-7 (lanes 0-7: tile row 0, 8-15: row 1), hi
+     * tiles 8-15. */
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    const __m512 zero = _mm512_setzero_ps(), bias = _mm512_set1_ps(bv);
+    float *y = cv->y + (size_t)b * cv->ys + (size_t)o * cv->ho * cv->wo;
+    __m512 e[16];
+    for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms);
+    __m512 s[2][4];
+    for (int j = 0; j < 4; j++) {
+        s[0][j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
+        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+    }
+    for (int i = 0; i < 2; i++) {
+        __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
+        __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+        for (int h = 0; h < 2; h++) { /* tile rows 2 h and 2 h + 1: output rows 4 h + i, 4 h + 2 + i */
+            __m512 r = _mm512_add_ps(_mm512_permutex2var_ps(y0, h ? hi : lo, y1), bias);
+            int ya = 4 * h + i, yb = ya + 2;
+            __mmask16 ma = ya < cv->ho ? oct__lanes16(0, cv->wo) : 0;
+            __mmask16 mb = yb < cv->ho ? oct__lanes16(8, 8 + cv->wo) : 0;
+            float *pa = y + (size_t)ya * cv->wo, *pb = y + (size_t)yb * cv->wo - 8; /* lane 8 + x: (yb, x) */
+            if (cv->accumulate)
+                r = _mm512_add_ps(r, _mm512_mask_loadu_ps(_mm512_maskz_loadu_ps(ma, pa), mb, pb));
+            if (cv->relu) r = _mm512_max_ps(zero, r); /* as wino_out_seg_512 */
+            _mm512_mask_storeu_ps(pa, ma, r);
+            _mm512_mask_storeu_ps(pb, mb, r);
+        }
+    }
+}
 #define OCT__W_HAVE_512 1
 
 #define OCT__W_AVX2 __attribute__((target("avx2")))
@@ -872,6 +962,11 @@ void oct__wino_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int
         size_t k0 = t - t0;
         int n = 2 * len + 2, x0 = 2 * tx - cv->pad;
 #ifdef OCT__W_HAVE_512
+        if (simd == OCT__WINO_AVX512 && ty == 0 && tx == 0 && t1 - t >= 16 && wino_img16(cv)) {
+            wino_in_img16_512(cv, b, c0, c1, v + k0, vs, tb);
+            t += 16;
+            continue;
+        }
         if (simd == OCT__WINO_AVX512) {
             wino_in_seg_512(cv, b, ty, tx, len, c0, c1, v + k0, vs, tb);
             t += (size_t)len;
@@ -938,6 +1033,13 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
             if (mt == 4 && simd != OCT__WINO_PLAIN && wino4_rows2(tw, tx, t, t1, per)) {
                 wino4_out_rows2_256(cv, b, ty, o0 + o, bias, mk, ms);
                 t += 8;
+                continue;
+            }
+#endif
+#ifdef OCT__W_HAVE_512
+            if (mt == 2 && simd == OCT__WINO_AVX512 && ty == 0 && tx == 0 && t1 - t >= 16 && wino_img16(cv)) {
+                wino_out_img16_512(cv, b, o0 + o, bias, mk, ms);
+                t += 16;
                 continue;
             }
 #endif

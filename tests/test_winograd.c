@@ -123,6 +123,12 @@ static const wcase g_cases[] = {
     {1, 3, 2, 6, 7, 7, 2, 1, 1, 0, 0},      /* conv2d_pair, pad 2 */
     {2, 8, 0, 12, 15, 14, 1, 1, 0, 1, 1},   /* convg with a residual (rows of 14) */
     {1, 21, 0, 18, 29, 27, 1, 0, 1, 1, 1},  /* convg, residual and accumulate */
+    /* 7x7 and 8x8 outputs: 4 x 4 tiles an image, transformed an image at a time (AVX-512) */
+    {2, 9, 7, 20, 7, 7, 1, 1, 1, 0, 0},     /* conv2d_pair, accumulate, no ReLU */
+    {3, 5, 0, 9, 10, 10, 0, 1, 1, 1, 0},    /* pad 0: 8x8, accumulate and ReLU */
+    {1, 6, 0, 5, 8, 8, 1, 0, 0, 0, 0},      /* 8x8, no bias, accumulate or ReLU */
+    {2, 8, 0, 12, 7, 7, 1, 1, 0, 1, 1},     /* convg with a residual */
+    {7, 3, 0, 4, 7, 7, 1, 1, 1, 0, 0},      /* 112 tiles: blocks that start inside an image */
 };
 
 static void test_forced(const char *mode)
