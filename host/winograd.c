@@ -501,6 +501,51 @@ wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int le
     }
 }
 
+/* Two tile rows of an image of 4 x 4 tiles (wino_img16: 7x7 and 8x8 output planes), 8
+ * tiles a vector, lane 4 r + k tile (2 h + r, k), where a segment of one tile row fills 4
+ * of 8 lanes. Input transform of tile rows 2 h and 2 h + 1 of image b, channel c:
+ * v[e * vs + k] receives element e of tile k of the 8. The same sums in the same order as
+ * wino_in_seg_256 (each input row's patch columns gathered first, as there; the two tile
+ * rows' patches then put side by side, which moves values only). */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void
+wino_in_img8_256(const struct oct__wino_conv_s *cv, int b, int h, int c, float *v, size_t vs)
+{
+    const float *plane = wino_plane(cv, b, c);
+    __m256i ma = oct__lanes8(cv->pad, cv->pad + cv->w), mb = oct__lanes8(cv->pad - 8, cv->pad + cv->w - 8);
+    __m256i mc = oct__lanes8(cv->pad - 2, cv->pad + cv->w - 2), md = oct__lanes8(cv->pad - 10, cv->pad + cv->w - 10);
+    __m256 d[6][4]; /* d[q][j]: columns 2 k + j (k = 0..3, lanes 0-3) of input row 4 h + q - pad */
+    for (int q = 0; q < 6; q++) {
+        int iy = 4 * h + q - cv->pad;
+        if (iy < 0 || iy >= cv->h) {
+            d[q][0] = d[q][1] = d[q][2] = d[q][3] = _mm256_setzero_ps();
+            continue;
+        }
+        const float *rp = plane + (size_t)iy * cv->w - cv->pad; /* may point before the row: masked */
+        __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
+        __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
+        d[q][0] = wino_even8(a, bb);
+        d[q][1] = wino_odd8(a, bb);
+        d[q][2] = wino_even8(a2, b2);
+        d[q][3] = wino_odd8(a2, b2);
+    }
+    __m256 p[4][4]; /* patch row i of tile row 2 h (lanes 0-3) and 2 h + 1 (lanes 4-7) */
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) p[i][j] = _mm256_permute2f128_ps(d[i][j], d[i + 2][j], 0x20);
+    __m256 t[4][4];
+    for (int j = 0; j < 4; j++) {
+        t[0][j] = _mm256_sub_ps(p[0][j], p[2][j]);
+        t[1][j] = _mm256_add_ps(p[1][j], p[2][j]);
+        t[2][j] = _mm256_sub_ps(p[2][j], p[1][j]);
+        t[3][j] = _mm256_sub_ps(p[1][j], p[3][j]);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(v + (size_t)(4 * i + 0) * vs, _mm256_sub_ps(t[i][0], t[i][2]));
+        _mm256_storeu_ps(v + (size_t)(4 * i + 1) * vs, _mm256_add_ps(t[i][1], t[i][2]));
+        _mm256_storeu_ps(v + (size_t)(4 * i + 2) * vs, _mm256_sub_ps(t[i][2], t[i][1]));
+        _mm256_storeu_ps(v + (size_t)(4 * i + 3) * vs, _mm256_sub_ps(t[i][1], t[i][3]));
+    }
+}
+
 /* oct__wino_input's AVX2 path: channel after channel, each channel's segments in tile
  * order, so that a short group's extra lanes fall on the rest of its row (written by a
  * later segment), on the next channel's row (written next), or, after the block's last
@@ -511,11 +556,17 @@ static OCT__W_AVX2 void wino_in_256(const struct oct__wino_conv_s *cv, size_t t0
 {
     int tw = (cv->wo + 1) / 2, ci = cv->c1 + cv->c2;
     size_t tb = t1 - t0, per = (size_t)((cv->ho + 1) / 2) * (size_t)tw;
+    int img = wino_img16(cv);
     for (int c = c0; c < c1; c++) {
         size_t after = c + 1 < c1 ? tb : c1 == ci ? 16 : 0; /* floats past the row that may be written */
         for (size_t t = t0; t < t1;) {
             int b, ty, tx, len = wino_segment(t, t1, per, tw, &b, &ty, &tx);
             size_t k0 = t - t0;
+            if (img && tx == 0 && (ty & 1) == 0 && t1 - t >= 8) {
+                wino_in_img8_256(cv, b, ty / 2, c, v + (size_t)c * tb + k0, vs);
+                t += 8;
+                continue;
+            }
             wino_in_seg_256(cv, b, ty, tx, len, c, v + (size_t)c * tb + k0, vs, tb - k0 + after);
             t += (size_t)len;
         }
@@ -576,6 +627,41 @@ static OCT__W_AVX2 void wino_out_seg_256(const struct oct__wino_conv_s *cv, int 
             } else {
                 _mm256_maskstore_ps(yp, m0, r0);
             }
+        }
+    }
+}
+
+/* Output transform and store of tile rows 2 h and 2 h + 1 of image b (wino_img16), output
+ * channel o (bias bv); m[e * ms + k] element e of tile k of the 8. The same sums in the
+ * same order as wino_out_seg_256. */
+static OCT__W_AVX2 void wino_out_img8_256(const struct oct__wino_conv_s *cv, int b, int h, int o, float bv,
+                                          const float *m, size_t ms)
+{
+    const __m256 zero = _mm256_setzero_ps(), bias = _mm256_set1_ps(bv);
+    float *y = cv->y + (size_t)b * cv->ys + (size_t)o * cv->ho * cv->wo;
+    __m256 e[16];
+    for (int i = 0; i < 16; i++) e[i] = _mm256_loadu_ps(m + (size_t)i * ms);
+    __m256 s[2][4];
+    for (int j = 0; j < 4; j++) {
+        s[0][j] = _mm256_add_ps(_mm256_add_ps(e[j], e[4 + j]), e[8 + j]);
+        s[1][j] = _mm256_sub_ps(_mm256_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+    }
+    __m256i mw = oct__lanes8(0, cv->wo);
+    for (int i = 0; i < 2; i++) {
+        __m256 y0 = _mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), s[i][2]);
+        __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(s[i][1], s[i][2]), s[i][3]);
+        __m256 lo = _mm256_unpacklo_ps(y0, y1), hi = _mm256_unpackhi_ps(y0, y1); /* tiles 0,1,4,5 | 2,3,6,7 */
+        for (int r = 0; r < 2; r++) { /* output row 4 h + 2 r + i: tile row 2 h + r's row i */
+            int oy = 4 * h + 2 * r + i;
+            if (oy >= cv->ho) continue;
+            __m256 v = _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, r ? 0x31 : 0x20), bias);
+            float *yp = y + (size_t)oy * cv->wo;
+            if (cv->accumulate) v = _mm256_add_ps(v, _mm256_maskload_ps(yp, mw));
+            if (cv->relu) v = _mm256_max_ps(zero, v); /* as wino_out_seg_512 */
+            if (cv->wo == 8)
+                _mm256_storeu_ps(yp, v);
+            else
+                _mm256_maskstore_ps(yp, mw, v);
         }
     }
 }
@@ -1040,6 +1126,13 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
             if (mt == 2 && simd == OCT__WINO_AVX512 && ty == 0 && tx == 0 && t1 - t >= 16 && wino_img16(cv)) {
                 wino_out_img16_512(cv, b, o0 + o, bias, mk, ms);
                 t += 16;
+                continue;
+            }
+#endif
+#ifdef OCT__W_HAVE_256
+            if (mt == 2 && simd == OCT__WINO_AVX2 && (ty & 1) == 0 && tx == 0 && t1 - t >= 8 && wino_img16(cv)) {
+                wino_out_img8_256(cv, b, ty / 2, o0 + o, bias, mk, ms);
+                t += 8;
                 continue;
             }
 #endif
