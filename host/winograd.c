@@ -286,6 +286,19 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
     }
 }
 
+/* The first half of F(2x2)'s output transform for the tiles of a vector: s = A^T M (its
+ * two rows), m[e * ms + k] element e of tile k. */
+static OCT__W_AVX512 inline __attribute__((always_inline)) void wino_out_s512(const float *m, size_t ms,
+                                                                              __m512 s[2][4])
+{
+    __m512 e[16];
+    for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms);
+    for (int j = 0; j < 4; j++) {
+        s[0][j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
+        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+    }
+}
+
 /* Output transform and store, AVX-512: `len` tiles of tile row ty from tx, image b,
  * output channel o (bias bv); m[e * ms + k] element e of tile k. With cv->up, tile k's
  * four outputs take up's pixel (ty, tx + k) (a lane per tile, spread like the outputs). */
@@ -308,13 +321,8 @@ static OCT__W_AVX512 void wino_out_seg_512(const struct oct__wino_conv_s *cv, in
             ua = _mm512_permutexvar_ps(dlo, u);
             ub = _mm512_permutexvar_ps(dhi, u);
         }
-        __m512 e[16];
-        for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms + g); /* past len: unused lanes */
         __m512 s[2][4];
-        for (int j = 0; j < 4; j++) {
-            s[0][j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
-            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
-        }
+        wino_out_s512(m + g, ms, s); /* past len: unused lanes */
         int x0 = 2 * (tx + g), cols = cv->wo - x0 < 2 * (len - g) ? cv->wo - x0 : 2 * (len - g);
         for (int i = 0; i < rows; i++) {
             __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
@@ -406,13 +414,8 @@ static OCT__W_AVX512 void wino_out_img16_512(const struct oct__wino_conv_s *cv, 
     const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     const __m512 zero = _mm512_setzero_ps(), bias = _mm512_set1_ps(bv);
     float *y = cv->y + (size_t)b * cv->ys + (size_t)o * cv->ho * cv->wo;
-    __m512 e[16];
-    for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms);
     __m512 s[2][4];
-    for (int j = 0; j < 4; j++) {
-        s[0][j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
-        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
-    }
+    wino_out_s512(m, ms, s);
     for (int i = 0; i < 2; i++) {
         __m512 y0 = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
         __m512 y1 = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
@@ -573,6 +576,18 @@ static OCT__W_AVX2 void wino_in_256(const struct oct__wino_conv_s *cv, size_t t0
     }
 }
 
+/* wino_out_s512 for AVX2, 8 tiles. */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino_out_s256(const float *m, size_t ms,
+                                                                            __m256 s[2][4])
+{
+    __m256 e[16];
+    for (int i = 0; i < 16; i++) e[i] = _mm256_loadu_ps(m + (size_t)i * ms);
+    for (int j = 0; j < 4; j++) {
+        s[0][j] = _mm256_add_ps(_mm256_add_ps(e[j], e[4 + j]), e[8 + j]);
+        s[1][j] = _mm256_sub_ps(_mm256_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
+    }
+}
+
 /* wino_out_seg_512 for AVX2: 8 tiles (16 outputs of each row) a step. */
 static OCT__W_AVX2 void wino_out_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int o,
                                          float bv, const float *m, size_t ms)
@@ -590,13 +605,8 @@ static OCT__W_AVX2 void wino_out_seg_256(const struct oct__wino_conv_s *cv, int 
             ua = _mm256_permutevar8x32_ps(u, dlo);
             ub = _mm256_permutevar8x32_ps(u, dhi);
         }
-        __m256 e[16];
-        for (int i = 0; i < 16; i++) e[i] = _mm256_loadu_ps(m + (size_t)i * ms + g); /* past len: unused lanes */
         __m256 s[2][4];
-        for (int j = 0; j < 4; j++) {
-            s[0][j] = _mm256_add_ps(_mm256_add_ps(e[j], e[4 + j]), e[8 + j]);
-            s[1][j] = _mm256_sub_ps(_mm256_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
-        }
+        wino_out_s256(m + g, ms, s); /* past len: unused lanes */
         int x0 = 2 * (tx + g), cols = cv->wo - x0 < 2 * (len - g) ? cv->wo - x0 : 2 * (len - g);
         __m256i m0 = oct__lanes8(0, cols), m1 = oct__lanes8(0, cols - 8);
         for (int i = 0; i < rows; i++) {
@@ -639,13 +649,8 @@ static OCT__W_AVX2 void wino_out_img8_256(const struct oct__wino_conv_s *cv, int
 {
     const __m256 zero = _mm256_setzero_ps(), bias = _mm256_set1_ps(bv);
     float *y = cv->y + (size_t)b * cv->ys + (size_t)o * cv->ho * cv->wo;
-    __m256 e[16];
-    for (int i = 0; i < 16; i++) e[i] = _mm256_loadu_ps(m + (size_t)i * ms);
     __m256 s[2][4];
-    for (int j = 0; j < 4; j++) {
-        s[0][j] = _mm256_add_ps(_mm256_add_ps(e[j], e[4 + j]), e[8 + j]);
-        s[1][j] = _mm256_sub_ps(_mm256_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
-    }
+    wino_out_s256(m, ms, s);
     __m256i mw = oct__lanes8(0, cv->wo);
     for (int i = 0; i < 2; i++) {
         __m256 y0 = _mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), s[i][2]);
