@@ -659,7 +659,8 @@ static OCT__W_AVX2 void wino_out_img8_256(const struct oct__wino_conv_s *cv, int
         for (int r = 0; r < 2; r++) { /* output row 4 h + 2 r + i: tile row 2 h + r's row i */
             int oy = 4 * h + 2 * r + i;
             if (oy >= cv->ho) continue;
-            __m256 v = _mm256_add_ps(r ? _mm256_permute2f128_ps(lo, hi, 0x31) : _mm256_permute2f128_ps(lo, hi, 0x20), bias);
+            __m256 v = r ? _mm256_permute2f128_ps(lo, hi, 0x31) : _mm256_permute2f128_ps(lo, hi, 0x20);
+            v = _mm256_add_ps(v, bias); /* immediates in each branch: -O0 needs literals */
             float *yp = y + (size_t)oy * cv->wo;
             if (cv->accumulate) v = _mm256_add_ps(v, _mm256_maskload_ps(yp, mw));
             if (cv->relu) v = _mm256_max_ps(zero, v); /* as wino_out_seg_512 */
