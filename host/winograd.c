@@ -286,17 +286,23 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
     }
 }
 
-/* The first half of F(2x2)'s output transform for the tiles of a vector: s = A^T M (its
- * two rows), m[e * ms + k] element e of tile k. */
+/* The first half of F(2x2)'s output transform for the tiles of a vector of type T (LOAD,
+ * ADD, SUB its operations): s = A^T M (its two rows), m[e * ms + k] element e of tile k.
+ * One body for both widths (wino_out_s512, wino_out_s256), as W4_IN and W4_OUT are. */
+#define W2_OUT_S(T, LOAD, ADD, SUB, m, ms, s)                                                                    \
+    do {                                                                                                         \
+        T e_[16];                                                                                                \
+        for (int i_ = 0; i_ < 16; i_++) e_[i_] = LOAD((m) + (size_t)i_ * (ms));                                  \
+        for (int j_ = 0; j_ < 4; j_++) {                                                                         \
+            (s)[0][j_] = ADD(ADD(e_[j_], e_[4 + j_]), e_[8 + j_]);                                               \
+            (s)[1][j_] = SUB(SUB(e_[4 + j_], e_[8 + j_]), e_[12 + j_]);                                          \
+        }                                                                                                        \
+    } while (0)
+
 static OCT__W_AVX512 inline __attribute__((always_inline)) void wino_out_s512(const float *m, size_t ms,
                                                                               __m512 s[2][4])
 {
-    __m512 e[16];
-    for (int i = 0; i < 16; i++) e[i] = _mm512_loadu_ps(m + (size_t)i * ms);
-    for (int j = 0; j < 4; j++) {
-        s[0][j] = _mm512_add_ps(_mm512_add_ps(e[j], e[4 + j]), e[8 + j]);
-        s[1][j] = _mm512_sub_ps(_mm512_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
-    }
+    W2_OUT_S(__m512, _mm512_loadu_ps, _mm512_add_ps, _mm512_sub_ps, m, ms, s);
 }
 
 /* Output transform and store, AVX-512: `len` tiles of tile row ty from tx, image b,
@@ -449,6 +455,20 @@ OCT__W_AVX2 static inline __m256 wino_odd8(__m256 a, __m256 b)
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
+/* The patch columns of 8 F(2x2) tiles in one input row from rp (tile k's patch at
+ * columns 2 k .. 2 k + 3): d[j] lane k = column 2 k + j. ma, mb, mc, md mask the loads at
+ * rp, rp + 8, rp + 2 and rp + 10 to the row (zeros outside it). */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void
+wino_patch_cols_256(const float *rp, __m256i ma, __m256i mb, __m256i mc, __m256i md, __m256 d[4])
+{
+    __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
+    __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
+    d[0] = wino_even8(a, bb);
+    d[1] = wino_odd8(a, bb);
+    d[2] = wino_even8(a2, b2);
+    d[3] = wino_odd8(a2, b2);
+}
+
 /* wino_in_seg_512 for AVX2, one channel c: 8 tiles a vector, the padding from masked
  * loads. A short group is stored whole where its extra lanes land on floats written
  * later or never read (`room`: the floats of the plane row from v on that may be
@@ -472,13 +492,8 @@ wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int le
                 d[i][0] = d[i][1] = d[i][2] = d[i][3] = _mm256_setzero_ps();
                 continue;
             }
-            const float *rp = plane + (size_t)iy * cv->w + q; /* may point before the row: masked */
-            __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
-            __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
-            d[i][0] = wino_even8(a, bb);
-            d[i][1] = wino_odd8(a, bb);
-            d[i][2] = wino_even8(a2, b2);
-            d[i][3] = wino_odd8(a2, b2);
+            /* may point before the row: masked */
+            wino_patch_cols_256(plane + (size_t)iy * cv->w + q, ma, mb, mc, md, d[i]);
         }
         __m256 t[4][4];
         for (int j = 0; j < 4; j++) {
@@ -523,13 +538,8 @@ wino_in_img8_256(const struct oct__wino_conv_s *cv, int b, int h, int c, float *
             d[q][0] = d[q][1] = d[q][2] = d[q][3] = _mm256_setzero_ps();
             continue;
         }
-        const float *rp = plane + (size_t)iy * cv->w - cv->pad; /* may point before the row: masked */
-        __m256 a = _mm256_maskload_ps(rp, ma), bb = _mm256_maskload_ps(rp + 8, mb);
-        __m256 a2 = _mm256_maskload_ps(rp + 2, mc), b2 = _mm256_maskload_ps(rp + 10, md);
-        d[q][0] = wino_even8(a, bb);
-        d[q][1] = wino_odd8(a, bb);
-        d[q][2] = wino_even8(a2, b2);
-        d[q][3] = wino_odd8(a2, b2);
+        /* may point before the row: masked */
+        wino_patch_cols_256(plane + (size_t)iy * cv->w - cv->pad, ma, mb, mc, md, d[q]);
     }
     __m256 p[4][4]; /* patch row i of tile row 2 h (lanes 0-3) and 2 h + 1 (lanes 4-7) */
     for (int i = 0; i < 4; i++)
@@ -580,12 +590,7 @@ static OCT__W_AVX2 void wino_in_256(const struct oct__wino_conv_s *cv, size_t t0
 static OCT__W_AVX2 inline __attribute__((always_inline)) void wino_out_s256(const float *m, size_t ms,
                                                                             __m256 s[2][4])
 {
-    __m256 e[16];
-    for (int i = 0; i < 16; i++) e[i] = _mm256_loadu_ps(m + (size_t)i * ms);
-    for (int j = 0; j < 4; j++) {
-        s[0][j] = _mm256_add_ps(_mm256_add_ps(e[j], e[4 + j]), e[8 + j]);
-        s[1][j] = _mm256_sub_ps(_mm256_sub_ps(e[4 + j], e[8 + j]), e[12 + j]);
-    }
+    W2_OUT_S(__m256, _mm256_loadu_ps, _mm256_add_ps, _mm256_sub_ps, m, ms, s);
 }
 
 /* wino_out_seg_512 for AVX2: 8 tiles (16 outputs of each row) a step. */
