@@ -31,6 +31,7 @@ import argparse
 import copy
 import fcntl
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -180,8 +181,20 @@ def export(net, alpha, size, batch, opset, seed, out, classes=None, width=None, 
     tmp = path + '.tmp'
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.onnx.export(model, xt, tmp, opset_version=opset, input_names=['input'], output_names=['logits'],
-                          dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}}, do_constant_folding=True)
+        kw = dict(opset_version=opset, input_names=['input'], output_names=['logits'],
+                  dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}}, do_constant_folding=True)
+        # PyTorch >= 2.9 exports through dynamo unless told otherwise; the graphs octcl's
+        # tests and tables describe are the TorchScript exporter's (PyTorch 1.13 here).
+        if 'dynamo' in inspect.signature(torch.onnx.export).parameters:
+            kw['dynamo'] = False
+        try:
+            torch.onnx.export(model, xt, tmp, **kw)
+        except Exception as e:  # a PyTorch whose TorchScript exporter is gone: dynamo's graph
+            if not kw.pop('dynamo', True):
+                print(f'{tag}: the TorchScript exporter failed ({e}); exporting with dynamo', file=sys.stderr)
+                torch.onnx.export(model, xt, tmp, **kw)
+            else:
+                raise
     onnx.checker.check_model(onnx.load(tmp))
     os.replace(tmp, path)
     np.save(os.path.join(out, tag + '_input.npy'), x)
