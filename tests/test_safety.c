@@ -229,7 +229,7 @@ static void test_special_targets(void)
         CU_ASSERT_EQUAL(oct_npy_save(tpath("null"), v, 1, one), OCT_OK);
         CU_ASSERT(stat(tpath("null"), &sb) == 0 && S_ISCHR(sb.st_mode));
         /* A link to the device is followed and written in place, the link kept. */
-        symlink(tpath("full"), tpath("to_full"));
+        CU_ASSERT_EQUAL(symlink(tpath("full"), tpath("to_full")), 0);
         CU_ASSERT_EQUAL(oct_npy_save(tpath("to_full"), v, 1, one), OCT_ERR_IO);
         CU_ASSERT(lstat(tpath("to_full"), &sb) == 0 && S_ISLNK(sb.st_mode));
         CU_ASSERT(stat(tpath("full"), &sb) == 0 && S_ISCHR(sb.st_mode));
@@ -260,7 +260,7 @@ static void test_special_targets(void)
 
     /* A link to a regular file: the target is replaced, the link stays a link. */
     CU_ASSERT_EQUAL(oct_npy_save(tpath("target.npy"), v, 1, one), OCT_OK);
-    symlink("target.npy", tpath("link.npy"));
+    CU_ASSERT_EQUAL(symlink("target.npy", tpath("link.npy")), 0);
     one[0] = 2;
     CU_ASSERT_EQUAL(oct_npy_save(tpath("link.npy"), v, 1, one), OCT_OK);
     CU_ASSERT(lstat(tpath("link.npy"), &sb) == 0 && S_ISLNK(sb.st_mode));
@@ -359,7 +359,7 @@ static void test_readers_fstat_first(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "larger than the limit of 100"));
     CU_ASSERT_PTR_NULL(b);
     /* Private reads (the program cache's): no links, owner and mode checked. */
-    symlink(MODEL, tpath("ln"));
+    CU_ASSERT_EQUAL(symlink(MODEL, tpath("ln")), 0);
     CU_ASSERT_EQUAL(oct__read_file_ex(tpath("ln"), (size_t)1 << 30, OCT__FILE_PRIVATE, &b, &len), OCT_ERR_IO);
     unlink(tpath("ln"));
     CU_ASSERT_EQUAL(oct_file_write(tpath("mine"), "abc", 3), OCT_OK);
