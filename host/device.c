@@ -38,6 +38,20 @@ oct_status oct_device_spec_check(const char *spec)
     return oct__entry(spec, &e);
 }
 
+oct_status oct__device_identify(const char *spec, oct_device_info *info, int *known)
+{
+    *known = 0;
+    if (strcmp(spec, "auto") == 0) return OCT_OK;
+    const oct__backend_entry *e;
+    oct__choice c;
+    memset(&c, 0, sizeof c);
+    OCT__TRY(oct__entry(spec, &e));
+    OCT__TRY(e->choose(spec, &c));
+    *info = c.info;
+    *known = 1;
+    return OCT_OK;
+}
+
 /* Bind ctx to entry e's choice and start the backend. */
 static oct_status oct__start(oct_context *ctx, const oct__backend_entry *e, const oct__choice *c)
 {

@@ -331,6 +331,10 @@ extern const int oct__backend_count;
 const oct__backend_entry *oct__backend_find(const char *spec);
 /* The entry of a public enum value, or NULL. */
 const oct__backend_entry *oct__backend_of(oct_backend id);
+/* The device a spec names, found without starting its backend (nothing is built):
+ * *known = 1 and *info filled; "auto" is known only once started (*known = 0). A bad or
+ * absent device fails as oct_context_create would. */
+oct_status oct__device_identify(const char *spec, oct_device_info *info, int *known);
 
 /* ------------------------------------------------------------------------------------ */
 /* Context and tensors                                                                     */

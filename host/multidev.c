@@ -265,6 +265,69 @@ static oct_status oct__add(oct_devset *s, const char *item, int pos)
     return OCT_OK;
 }
 
+/* Item `pos` of the comma list at *p into item[ITEM]; *p moves past it (NULL after
+ * the last). */
+#define OCT__ITEM 128
+static oct_status oct__next_item(const char *spec, const char **p, int pos, char item[OCT__ITEM])
+{
+    const char *comma = strchr(*p, ',');
+    size_t n = comma ? (size_t)(comma - *p) : strlen(*p);
+    if (n == 0) return oct__fail(OCT_ERR_BAD_DEVICE_SPEC, "device list \"%s\": item %d is empty", spec, pos);
+    if (n >= OCT__ITEM) return oct__fail(OCT_ERR_BAD_DEVICE_SPEC, "device list \"%s\": item %d is too long", spec, pos);
+    memcpy(item, *p, n);
+    item[n] = '\0';
+    *p = comma ? comma + 1 : NULL;
+    return OCT_OK;
+}
+
+/* Usage errors before any device starts (a GPU's first program build takes seconds):
+ * every item understood and present, and no device named twice where the names say
+ * which device it is ("auto" is known only once started; oct__add checks it then). */
+static oct_status oct__check_list(const char *spec)
+{
+    struct {
+        oct_device_info info;
+        int pos;
+        char item[OCT__ITEM];
+    } seen[OCT__DEVSET_MAX];
+    int n = 0;
+    char item[OCT__ITEM];
+    const char *p = spec;
+    for (int pos = 1; p; pos++) {
+        OCT__TRY(oct__next_item(spec, &p, pos, item));
+        oct_device_info one[OCT__DEVSET_MAX];
+        int k = 0, known = 0;
+        if (strcmp(item, "all") == 0) {
+            OCT__TRY(oct_list_devices(one, OCT__DEVSET_MAX - 1, &k));
+            if (k > OCT__DEVSET_MAX - 1) k = OCT__DEVSET_MAX - 1;
+            OCT__TRY(oct__device_identify("cpu", &one[k], &known));
+            k += known;
+        } else {
+            oct_status st = oct__device_identify(item, &one[0], &known);
+            if (st != OCT_OK) {
+                char why[512];
+                snprintf(why, sizeof why, "%s", oct_last_error());
+                return oct__fail(st, "device list \"%s\", item %d: %s", spec, pos, why);
+            }
+            k = known;
+        }
+        for (int j = 0; j < k; j++) {
+            for (int i = 0; i < n; i++)
+                if (oct__same_device(&seen[i].info, &one[j]))
+                    return oct__fail(OCT_ERR_BAD_DEVICE_SPEC,
+                                     "device list \"%s\": item %d (%s) names the same device as an earlier item "
+                                     "(item %d, %s: %s); name each device once",
+                                     spec, pos, item, seen[i].pos, seen[i].item, one[j].name);
+            if (n == OCT__DEVSET_MAX) return OCT_OK; /* too many: oct__add says so */
+            seen[n].info = one[j];
+            seen[n].pos = pos;
+            snprintf(seen[n].item, sizeof seen[n].item, "%s", item);
+            n++;
+        }
+    }
+    return OCT_OK;
+}
+
 /* "all": every OpenCL device, then cpu. */
 static oct_status oct__add_all(oct_devset *s, int pos)
 {
@@ -333,25 +396,13 @@ static oct_status oct__devset_make(const char *devices, const char *path, const 
                        sizeof s->spec - 1);
         goto fail;
     }
-    int pos = 1;
-    for (const char *p = spec;; pos++) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char item[128];
-        if (n == 0) {
-            st = oct__fail(OCT_ERR_BAD_DEVICE_SPEC, "device list \"%s\": item %d is empty", spec, pos);
-            goto fail;
-        }
-        if (n >= sizeof item) {
-            st = oct__fail(OCT_ERR_BAD_DEVICE_SPEC, "device list \"%s\": item %d is too long", spec, pos);
-            goto fail;
-        }
-        memcpy(item, p, n);
-        item[n] = '\0';
+    if ((st = oct__check_list(spec)) != OCT_OK) goto fail;
+    const char *p = spec;
+    for (int pos = 1; p; pos++) {
+        char item[OCT__ITEM];
+        if ((st = oct__next_item(spec, &p, pos, item)) != OCT_OK) goto fail;
         st = strcmp(item, "all") == 0 ? oct__add_all(s, pos) : oct__add(s, item, pos);
         if (st != OCT_OK) goto fail;
-        if (!comma) break;
-        p = comma + 1;
     }
     if ((st = oct__read_faults(s)) != OCT_OK) goto fail;
 
