@@ -59,7 +59,7 @@ static void sweep_load_forward(const char *spec)
     int recovered = 0;
     CU_ASSERT_EQUAL_FATAL(load_and_run(ctx, clean_a, clean_b, &recovered), OCT_OK);
     long sites = 0, failed = 0;
-    for (long n = 1;; n++) {
+    for (long n = 1;; n = fault_next(n)) {
         memset(a, 0, sizeof a);
         memset(b, 0, sizeof b);
         oct_debug_fail_at(n);
@@ -95,7 +95,7 @@ static void sweep_load_forward(const char *spec)
 static void sweep_context(const char *spec)
 {
     long sites = 0;
-    for (long n = 1;; n++) {
+    for (long n = 1;; n = fault_next(n)) {
         oct_context *ctx = NULL;
         oct_debug_fail_at(n);
         oct_status s = oct_context_create(spec, &ctx);

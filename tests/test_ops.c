@@ -1113,7 +1113,7 @@ static void check_faults(const ocase *c, uint64_t seed)
     CU_ASSERT_EQUAL_FATAL(case_run(g_dut, c, &d, 0, &want, &nwant), OCT_OK);
     long live = oct_debug_live_cl_objects();
     int failed = 0;
-    for (long k = 1; k < 10000; k++) {
+    for (long k = 1; k < 10000; k = fault_next(k)) {
         oct_context *ctx = NULL;
         if (oct_context_create(g_dut_name, &ctx) != OCT_OK) {
             CU_FAIL("context");
@@ -1456,8 +1456,14 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    for (int i = 0; i < n && i < MAX_DUTS - 2; i++)
-        snprintf(g_specs[g_ndut++], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
+    for (int i = 0; i < n && i < MAX_DUTS - 2; i++) {
+        snprintf(g_specs[g_ndut], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
+        if (!skip_forced_tiles(g_specs[g_ndut])) g_ndut++;
+    }
+    if (only_backend && strcmp(only_backend, "opencl") == 0 && n > 0 && g_ndut == 0) {
+        rc = 77;
+        goto done;
+    }
     if (g_torch_dir) { /* only the PyTorch comparison: its cases come from test_ops_torch.py */
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", OCT_OPS_TORCH_SCRIPT, g_torch_dir);

@@ -1,10 +1,13 @@
 /* testutil.c — seeded inputs, tolerant comparison and the CUnit runner for the tests. */
 #include "testutil.h"
 
+#include "internal.h"
+
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 uint64_t rng_next(rng_t *r)
 {
@@ -51,6 +54,37 @@ size_t compare_floats(const char *what, const float *want, const float *got, siz
     if (bad) printf("\n    %s: %zu of %zu values outside %g + %g*|expected| (max abs error %.3g)\n", what, bad, n,
                     tol_abs, tol_rel, worst);
     return bad;
+}
+
+long fault_next(long k)
+{
+    static long stride = 0;
+    if (stride == 0) {
+        const char *env = getenv("OCTCL_TEST_FAULT_STRIDE");
+        char *end = NULL;
+        long v = env ? strtol(env, &end, 10) : 1;
+        stride = env && *env && *end == '\0' && v > 1 && v <= 1000 ? v : 1;
+    }
+    return k < 4 ? k + 1 : k + stride;
+}
+
+int pocl_aborts_local_weights(const oct_device_info *info)
+{
+    return info->backend == OCT_BACKEND_OPENCL && strcmp(info->platform, "Portable Computing Language") == 0 &&
+           atoi(info->driver) >= 5;
+}
+
+int skip_forced_tiles(const char *spec)
+{
+    const char *t = getenv("OCTCL_GEMM_TILES");
+    oct_device_info info;
+    int known = 0;
+    if (!t || (strcmp(t, "gpu") != 0 && strcmp(t, "small") != 0)) return 0;
+    if (oct__device_identify(spec, &info, &known) != OCT_OK || !known || !pocl_aborts_local_weights(&info)) return 0;
+    printf("%s (%s, PoCL %s): skipped under OCTCL_GEMM_TILES=%s: PoCL 5 aborts compiling the tile sets with "
+           "weights in local memory (pocl/pocl#2281; tests/testutil.h)\n",
+           spec, info.name, info.driver, t);
+    return 1;
 }
 
 int run_cunit(void)

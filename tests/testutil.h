@@ -30,6 +30,22 @@ float *rng_array(rng_t *r, size_t n, float lo, float hi);
 size_t compare_floats(const char *what, const float *want, const float *got, size_t n, double tol_abs,
                       double tol_rel);
 
+/* The fault-injection sweeps' next call to fail after call k: k + 1, or with
+ * $OCTCL_TEST_FAULT_STRIDE=S (S > 1) every call up to 4 and then every S-th. Each step of
+ * a sweep makes a context, about a second on a GPU driver shared by parallel tests (the
+ * ops suite made 433 and did not finish in 200 s on an H200); PoCL in CI sweeps every call. */
+long fault_next(long k);
+
+/* 1 (and a line saying why on stdout) when $OCTCL_GEMM_TILES forces a tile set with
+ * weights in local memory ("gpu", "small") and spec names a PoCL 5 or later: PoCL
+ * 5.0+debian (Ubuntu 24.04's, on the GPU machine, 2026-12-04) aborted the process
+ * compiling those kernels, "Kernel.cc:129: ... createParallelRegionBefore: Assertion
+ * `region_entry_barrier != NULL' failed", the malformed parallel region of pocl/pocl#2281.
+ * Its default set ran every suite; PoCL 3.1 (Debian 12, CI) runs the forced sets. */
+int skip_forced_tiles(const char *spec);
+/* The same for the gpu set forced on the device `info` describes. */
+int pocl_aborts_local_weights(const oct_device_info *info);
+
 /* Run the registered CUnit suites verbosely; the process exit status: 0 when every
  * suite initialised and every assertion passed. */
 int run_cunit(void);
