@@ -21,7 +21,7 @@
 # still ran).
 #
 # On the device machine: carry .device-deps/ (sh ../shared/device/pack-deps.sh with the
-# extra packages README.md lists, plus onnx-testdata-node.tgz in it), then
+# extra packages README.md lists, plus onnx-testdata.tgz in it), then
 #   sh scripts/gpu-check.sh --tar "$OUT/gpu-check.tgz" /tmp/gpu-check
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -49,16 +49,16 @@ STEPS=""
 FAILED=0
 
 # The packed Debian files (device/README.md): their programs (protoc-c, pkg-config) on
-# PATH, their onnx.proto for cmake, and ONNX's node tests where the conformance suite
-# looks for them.
+# PATH, their onnx.proto for cmake, and ONNX's test data where the conformance and
+# device-set suites look for it.
 CMAKE_EXTRA=""
 if [ -f .device-deps/setup.sh ]; then
     . ./.device-deps/setup.sh
     PATH=$ROOT/.device-deps/usr/bin:$PATH
     export PATH
     CMAKE_EXTRA="-DOCTCL_ONNX_PROTO=$ROOT/.device-deps/usr/include/onnx/onnx.proto"
-    if [ -f .device-deps/onnx-testdata-node.tgz ] && [ ! -d /usr/share/libonnx-testdata/data/node ]; then
-        tar xzf .device-deps/onnx-testdata-node.tgz -C /usr/share 2>/dev/null ||
+    if [ -f .device-deps/onnx-testdata.tgz ] && [ ! -d /usr/share/libonnx-testdata/data/node ]; then
+        tar xzf .device-deps/onnx-testdata.tgz -C /usr/share 2>/dev/null ||
             echo "gpu-check.sh: could not unpack ONNX's node tests into /usr/share (not root?)" >&2
     fi
 fi
@@ -147,7 +147,9 @@ fi
 #
 # The suite on every OpenCL device: the CUnit suites run one suite per device found,
 # the tile-set reruns force each set on "opencl" (the GPU first).
-step ctest 200 sh -c "cd '$BUILD' && ctest --output-on-failure -j$NPROC --timeout 180 $CTEST_ARGS"
+# On a GPU each fault-injection step makes a context (about a second there while the
+# suites share the GPU): every 16th call is swept (tests/testutil.h); CI sweeps all.
+step ctest 200 sh -c "cd '$BUILD' && OCTCL_TEST_FAULT_STRIDE=16 ctest --output-on-failure -j$NPROC --timeout 180 $CTEST_ARGS"
 
 # Per-device tuning (issue 12): its winners are what the benchmarks below run (`bench`
 # says "tuning: tuned (...)" in its header and JSON).
