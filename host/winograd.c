@@ -238,6 +238,19 @@ static const float *wino_up_px(const struct oct__wino_conv_s *cv, int b, int o, 
 
 #include "lanes.h"
 
+/* F(2x2)'s one-dimensional B^T over four values (ADD, SUB the vector operations):
+ * r0 = d0 - d2, r1 = d1 + d2, r2 = d2 - d1, r3 = d1 - d3. The row and the column stage of
+ * every vector input transform below, as W2_OUT_S is their output transforms' first half. */
+#define W2_BT(ADD, SUB, d0, d1, d2, d3, r0, r1, r2, r3)                                                          \
+    do {                                                                                                         \
+        (r0) = SUB(d0, d2);                                                                                      \
+        (r1) = ADD(d1, d2);                                                                                      \
+        (r2) = SUB(d2, d1);                                                                                      \
+        (r3) = SUB(d1, d3);                                                                                      \
+    } while (0)
+#define W2_BT512(...) W2_BT(_mm512_add_ps, _mm512_sub_ps, __VA_ARGS__)
+#define W2_BT256(...) W2_BT(_mm256_add_ps, _mm256_sub_ps, __VA_ARGS__)
+
 /* Input transform, AVX-512, straight from the image (masked loads give the zero padding):
  * `len` tiles of tile row ty from tile tx, channels [c0, c1) of the stacked input of
  * image b; v[e * vs + c * tb + k] receives element e of tile k of channel c. */
@@ -267,20 +280,14 @@ static OCT__W_AVX512 void wino_in_seg_512(const struct oct__wino_conv_s *cv, int
                 d[i][2] = oct__even16(a2, b2);
                 d[i][3] = oct__odd16(a2, b2);
             }
-            __m512 t[4][4];
-            for (int j = 0; j < 4; j++) {
-                t[0][j] = _mm512_sub_ps(d[0][j], d[2][j]);
-                t[1][j] = _mm512_add_ps(d[1][j], d[2][j]);
-                t[2][j] = _mm512_sub_ps(d[2][j], d[1][j]);
-                t[3][j] = _mm512_sub_ps(d[1][j], d[3][j]);
-            }
+            __m512 t[4][4], r[4];
+            for (int j = 0; j < 4; j++)
+                W2_BT512(d[0][j], d[1][j], d[2][j], d[3][j], t[0][j], t[1][j], t[2][j], t[3][j]);
             __mmask16 st = oct__lanes16(0, len - g);
             float *o = vc + g;
             for (int i = 0; i < 4; i++) {
-                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 0) * vs, st, _mm512_sub_ps(t[i][0], t[i][2]));
-                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 1) * vs, st, _mm512_add_ps(t[i][1], t[i][2]));
-                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 2) * vs, st, _mm512_sub_ps(t[i][2], t[i][1]));
-                _mm512_mask_storeu_ps(o + (size_t)(4 * i + 3) * vs, st, _mm512_sub_ps(t[i][1], t[i][3]));
+                W2_BT512(t[i][0], t[i][1], t[i][2], t[i][3], r[0], r[1], r[2], r[3]);
+                for (int e = 0; e < 4; e++) _mm512_mask_storeu_ps(o + (size_t)(4 * i + e) * vs, st, r[e]);
             }
         }
     }
@@ -389,20 +396,14 @@ static OCT__W_AVX512 void wino_in_img16_512(const struct oct__wino_conv_s *cv, i
                                          : _mm512_maskz_loadu_ps(cm, plane + (size_t)iy * cv->w - cv->pad);
         }
         __m512 t[4][4]; /* t[i][r]: row i of B^T d for tile row r, every column */
-        for (int r = 0; r < 4; r++) {
-            t[0][r] = _mm512_sub_ps(x[2 * r], x[2 * r + 2]);
-            t[1][r] = _mm512_add_ps(x[2 * r + 1], x[2 * r + 2]);
-            t[2][r] = _mm512_sub_ps(x[2 * r + 2], x[2 * r + 1]);
-            t[3][r] = _mm512_sub_ps(x[2 * r + 1], x[2 * r + 3]);
-        }
+        for (int r = 0; r < 4; r++)
+            W2_BT512(x[2 * r], x[2 * r + 1], x[2 * r + 2], x[2 * r + 3], t[0][r], t[1][r], t[2][r], t[3][r]);
         float *o = v + (size_t)c * cs;
         for (int i = 0; i < 4; i++) {
             __m512 g0 = wino_cols16(t[i], 0), g1 = wino_cols16(t[i], 1);
-            __m512 g2 = wino_cols16(t[i], 2), g3 = wino_cols16(t[i], 3);
-            _mm512_storeu_ps(o + (size_t)(4 * i + 0) * vs, _mm512_sub_ps(g0, g2));
-            _mm512_storeu_ps(o + (size_t)(4 * i + 1) * vs, _mm512_add_ps(g1, g2));
-            _mm512_storeu_ps(o + (size_t)(4 * i + 2) * vs, _mm512_sub_ps(g2, g1));
-            _mm512_storeu_ps(o + (size_t)(4 * i + 3) * vs, _mm512_sub_ps(g1, g3));
+            __m512 g2 = wino_cols16(t[i], 2), g3 = wino_cols16(t[i], 3), e[4];
+            W2_BT512(g0, g1, g2, g3, e[0], e[1], e[2], e[3]);
+            for (int k = 0; k < 4; k++) _mm512_storeu_ps(o + (size_t)(4 * i + k) * vs, e[k]);
         }
     }
 }
@@ -496,20 +497,11 @@ wino_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int le
             wino_patch_cols_256(plane + (size_t)iy * cv->w + q, ma, mb, mc, md, d[i]);
         }
         __m256 t[4][4];
-        for (int j = 0; j < 4; j++) {
-            t[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
-            t[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
-            t[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
-            t[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
-        }
+        for (int j = 0; j < 4; j++) W2_BT256(d[0][j], d[1][j], d[2][j], d[3][j], t[0][j], t[1][j], t[2][j], t[3][j]);
         float *o = v + g;
         __m256 r[16];
-        for (int i = 0; i < 4; i++) {
-            r[4 * i + 0] = _mm256_sub_ps(t[i][0], t[i][2]);
-            r[4 * i + 1] = _mm256_add_ps(t[i][1], t[i][2]);
-            r[4 * i + 2] = _mm256_sub_ps(t[i][2], t[i][1]);
-            r[4 * i + 3] = _mm256_sub_ps(t[i][1], t[i][3]);
-        }
+        for (int i = 0; i < 4; i++)
+            W2_BT256(t[i][0], t[i][1], t[i][2], t[i][3], r[4 * i], r[4 * i + 1], r[4 * i + 2], r[4 * i + 3]);
         if (len - g >= 8 || (size_t)g + 8 <= room) {
             for (int e = 0; e < 16; e++) _mm256_storeu_ps(o + (size_t)e * vs, r[e]);
         } else {
@@ -544,18 +536,11 @@ wino_in_img8_256(const struct oct__wino_conv_s *cv, int b, int h, int c, float *
     __m256 p[4][4]; /* patch row i of tile row 2 h (lanes 0-3) and 2 h + 1 (lanes 4-7) */
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++) p[i][j] = _mm256_permute2f128_ps(d[i][j], d[i + 2][j], 0x20);
-    __m256 t[4][4];
-    for (int j = 0; j < 4; j++) {
-        t[0][j] = _mm256_sub_ps(p[0][j], p[2][j]);
-        t[1][j] = _mm256_add_ps(p[1][j], p[2][j]);
-        t[2][j] = _mm256_sub_ps(p[2][j], p[1][j]);
-        t[3][j] = _mm256_sub_ps(p[1][j], p[3][j]);
-    }
+    __m256 t[4][4], r[4];
+    for (int j = 0; j < 4; j++) W2_BT256(p[0][j], p[1][j], p[2][j], p[3][j], t[0][j], t[1][j], t[2][j], t[3][j]);
     for (int i = 0; i < 4; i++) {
-        _mm256_storeu_ps(v + (size_t)(4 * i + 0) * vs, _mm256_sub_ps(t[i][0], t[i][2]));
-        _mm256_storeu_ps(v + (size_t)(4 * i + 1) * vs, _mm256_add_ps(t[i][1], t[i][2]));
-        _mm256_storeu_ps(v + (size_t)(4 * i + 2) * vs, _mm256_sub_ps(t[i][2], t[i][1]));
-        _mm256_storeu_ps(v + (size_t)(4 * i + 3) * vs, _mm256_sub_ps(t[i][1], t[i][3]));
+        W2_BT256(t[i][0], t[i][1], t[i][2], t[i][3], r[0], r[1], r[2], r[3]);
+        for (int e = 0; e < 4; e++) _mm256_storeu_ps(v + (size_t)(4 * i + e) * vs, r[e]);
     }
 }
 
