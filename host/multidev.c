@@ -286,46 +286,57 @@ static oct_status oct__next_item(const char *spec, const char **p, int pos, char
 static oct_status oct__check_list(const char *spec)
 {
     struct {
-        oct_device_info info;
+        oct_device_info info; /* only backend, indices and name are read */
         int pos;
         char item[OCT__ITEM];
-    } seen[OCT__DEVSET_MAX];
+    } *seen = NULL;
+    oct_device_info *one = NULL;
+    oct_status st = OCT_OK;
     int n = 0;
     char item[OCT__ITEM];
+    seen = oct__calloc(OCT__DEVSET_MAX, sizeof *seen);
+    one = oct__calloc(OCT__DEVSET_MAX, sizeof *one);
+    if (!seen || !one) {
+        st = oct__fail(OCT_ERR_HOST_MEMORY, "device list \"%s\": out of host memory", spec);
+        goto done;
+    }
     const char *p = spec;
-    for (int pos = 1; p; pos++) {
-        OCT__TRY(oct__next_item(spec, &p, pos, item));
-        oct_device_info one[OCT__DEVSET_MAX];
+    for (int pos = 1; p && n < OCT__DEVSET_MAX; pos++) { /* past the maximum, oct__add says so */
+        if ((st = oct__next_item(spec, &p, pos, item)) != OCT_OK) goto done;
         int k = 0, known = 0;
         if (strcmp(item, "all") == 0) {
-            OCT__TRY(oct_list_devices(one, OCT__DEVSET_MAX - 1, &k));
+            if ((st = oct_list_devices(one, OCT__DEVSET_MAX - 1, &k)) != OCT_OK) goto done;
             if (k > OCT__DEVSET_MAX - 1) k = OCT__DEVSET_MAX - 1;
-            OCT__TRY(oct__device_identify("cpu", &one[k], &known));
+            if ((st = oct__device_identify("cpu", &one[k], &known)) != OCT_OK) goto done;
             k += known;
         } else {
-            oct_status st = oct__device_identify(item, &one[0], &known);
-            if (st != OCT_OK) {
+            if ((st = oct__device_identify(item, &one[0], &known)) != OCT_OK) {
                 char why[512];
                 snprintf(why, sizeof why, "%s", oct_last_error());
-                return oct__fail(st, "device list \"%s\", item %d: %s", spec, pos, why);
+                st = oct__fail(st, "device list \"%s\", item %d: %s", spec, pos, why);
+                goto done;
             }
             k = known;
         }
-        for (int j = 0; j < k; j++) {
+        for (int j = 0; j < k && n < OCT__DEVSET_MAX; j++) {
             for (int i = 0; i < n; i++)
-                if (oct__same_device(&seen[i].info, &one[j]))
-                    return oct__fail(OCT_ERR_BAD_DEVICE_SPEC,
-                                     "device list \"%s\": item %d (%s) names the same device as an earlier item "
-                                     "(item %d, %s: %s); name each device once",
-                                     spec, pos, item, seen[i].pos, seen[i].item, one[j].name);
-            if (n == OCT__DEVSET_MAX) return OCT_OK; /* too many: oct__add says so */
+                if (oct__same_device(&seen[i].info, &one[j])) {
+                    st = oct__fail(OCT_ERR_BAD_DEVICE_SPEC,
+                                   "device list \"%s\": item %d (%s) names the same device as an earlier item "
+                                   "(item %d, %s: %s); name each device once",
+                                   spec, pos, item, seen[i].pos, seen[i].item, one[j].name);
+                    goto done;
+                }
             seen[n].info = one[j];
             seen[n].pos = pos;
             snprintf(seen[n].item, sizeof seen[n].item, "%s", item);
             n++;
         }
     }
-    return OCT_OK;
+done:
+    free(one);
+    free(seen);
+    return st;
 }
 
 /* "all": every OpenCL device, then cpu. */
