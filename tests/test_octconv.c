@@ -739,7 +739,7 @@ int main(int argc, char **argv)
         char spec[32];
         snprintf(spec, sizeof spec, "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
         printf("OpenCL device %s: %s (%s, %s)\n", spec, devs[i].name, devs[i].platform, devs[i].driver);
-        if (!skip_forced_tiles(spec)) add_dut_suite(spec);
+        if (!skip_forced_tiles(spec, NULL)) add_dut_suite(spec);
     }
     int rc = run_cunit();
     oct_context_free(g_ref);

@@ -1458,7 +1458,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n && i < MAX_DUTS - 2; i++) {
         snprintf(g_specs[g_ndut], sizeof g_specs[0], "opencl:%d:%d", devs[i].platform_index, devs[i].device_index);
-        if (!skip_forced_tiles(g_specs[g_ndut])) g_ndut++;
+        if (!skip_forced_tiles(g_specs[g_ndut], NULL)) g_ndut++;
     }
     if (only_backend && strcmp(only_backend, "opencl") == 0 && n > 0 && g_ndut == 0) {
         rc = 77;

@@ -68,21 +68,17 @@ long fault_next(long k)
     return k < 4 ? k + 1 : k + stride;
 }
 
-int pocl_aborts_local_weights(const oct_device_info *info)
+int skip_forced_tiles(const char *spec, const char *tiles)
 {
-    return info->backend == OCT_BACKEND_OPENCL && strcmp(info->platform, "Portable Computing Language") == 0 &&
-           atoi(info->driver) >= 5;
-}
-
-int skip_forced_tiles(const char *spec)
-{
-    const char *t = getenv("OCTCL_GEMM_TILES");
+    const char *t = tiles ? tiles : getenv("OCTCL_GEMM_TILES");
     oct_device_info info;
     int known = 0;
     if (!t || (strcmp(t, "gpu") != 0 && strcmp(t, "small") != 0)) return 0;
-    if (oct__device_identify(spec, &info, &known) != OCT_OK || !known || !pocl_aborts_local_weights(&info)) return 0;
-    printf("%s (%s, PoCL %s): skipped under OCTCL_GEMM_TILES=%s: PoCL 5 aborts compiling the tile sets with "
-           "weights in local memory (pocl/pocl#2281; tests/testutil.h)\n",
+    if (oct__device_identify(spec, &info, &known) != OCT_OK || !known || info.backend != OCT_BACKEND_OPENCL ||
+        strcmp(info.platform, "Portable Computing Language") != 0 || atoi(info.driver) < 5)
+        return 0;
+    printf("%s (%s, PoCL %s): the %s tile set not forced: PoCL 5 aborts compiling the tile sets with weights in "
+           "local memory (pocl/pocl#2281; tests/testutil.h)\n",
            spec, info.name, info.driver, t);
     return 1;
 }

@@ -36,15 +36,14 @@ size_t compare_floats(const char *what, const float *want, const float *got, siz
  * ops suite made 433 and did not finish in 200 s on an H200); PoCL in CI sweeps every call. */
 long fault_next(long k);
 
-/* 1 (and a line saying why on stdout) when $OCTCL_GEMM_TILES forces a tile set with
- * weights in local memory ("gpu", "small") and spec names a PoCL 5 or later: PoCL
- * 5.0+debian (Ubuntu 24.04's, on the GPU machine, 2026-12-04) aborted the process
- * compiling those kernels, "Kernel.cc:129: ... createParallelRegionBefore: Assertion
- * `region_entry_barrier != NULL' failed", the malformed parallel region of pocl/pocl#2281.
- * Its default set ran every suite; PoCL 3.1 (Debian 12, CI) runs the forced sets. */
-int skip_forced_tiles(const char *spec);
-/* The same for the gpu set forced on the device `info` describes. */
-int pocl_aborts_local_weights(const oct_device_info *info);
+/* 1 (and a line saying why on stdout) when `tiles` (NULL: $OCTCL_GEMM_TILES) forces a
+ * tile set with weights in local memory ("gpu", "small") and spec names a PoCL 5 or
+ * later: PoCL 5.0+debian (Ubuntu 24.04's, on the GPU machine, 2026-12-04) aborted the
+ * process compiling those kernels, "Kernel.cc:129: ... createParallelRegionBefore:
+ * Assertion `region_entry_barrier != NULL' failed", the malformed parallel region of
+ * pocl/pocl#2281. Its default set ran every suite; PoCL 3.1 (Debian 12, CI) runs the
+ * forced sets. */
+int skip_forced_tiles(const char *spec, const char *tiles);
 
 /* Run the registered CUnit suites verbosely; the process exit status: 0 when every
  * suite initialised and every assertion passed. */
