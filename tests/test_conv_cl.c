@@ -467,7 +467,9 @@ static void test_init_step_down(void)
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         oct_context *ctx = NULL;
         oct_device_info info;
-        if (runs[i].tiles && skip_forced_tiles(g_spec, runs[i].tiles)) continue;
+        /* The second run steps down through the small set (a CPU device's list is cpu,
+         * small), which PoCL 5 aborts on as when it is forced. */
+        if (skip_forced_tiles(g_spec, runs[i].tiles ? runs[i].tiles : "small")) continue;
         if (runs[i].tiles) setenv("OCTCL_GEMM_TILES", runs[i].tiles, 1);
         setenv("OCTCL_KERNEL_WG_LIMIT", runs[i].limit, 1);
         setenv("OCTCL_CONV", "gemm", 1);
