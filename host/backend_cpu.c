@@ -1407,6 +1407,69 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
     return oct__sgemm_b_in_place(isa, lo) && oct__sgemm_b_in_place(isa, hi) ? n : 0;
 }
 
+/* The GEMM columns the kernels run for n tiles, in whole-kernel columns: with the AVX-512
+ * kernel (nr = 32) a last strip of 9-16 columns runs on its 16-column kernel, one of 8 or
+ * fewer on the narrow kernel at one FMA of 8 lanes a column (half the wide kernels' 16,
+ * so two columns' worth), 17-24 as 16 and the rest narrow (apacked_direct); otherwise n
+ * rounded up to nr. */
+static size_t cpu__wino_cols_run(size_t n, size_t nr)
+{
+    if (nr != 32) return cpu__wino_cols(n, nr);
+    size_t full = n / 32 * 32, rem = n - full;
+    if (rem == 0) return full;
+    if (rem <= 8) return full + 2 * rem;
+    if (rem <= 16) return full + 16;
+    if (rem <= 24) return full + 16 + 2 * (rem - 16);
+    return full + 32;
+}
+
+/* One more wait on the pool, in cpu__wino_plan's quarter tiles: F(4x4)'s shared mode
+ * waits between its two steps. */
+#ifndef OCT__CPU_WINO_WAIT
+#define OCT__CPU_WINO_WAIT 16
+#endif
+
+/* Whether F(4x4) on two threads runs the shared mode instead of the blocks cpu__wino_plan
+ * and cpu__wino_even chose (blocks of tb, or nb even ones). The plan weighs the shared
+ * mode as if each thread transformed the whole block's input and ran all of its columns
+ * rounded up to the kernel's width; F(4x4)'s shared mode cuts that transform by input
+ * channels (step 1, then a wait), and the AVX-512 kernels run a short last strip on
+ * narrower kernels. Costed as they run (cpu__wino_cols_run, each tile's input transform a
+ * quarter of a GEMM column on both sides), shared wins where the blocks leave one thread
+ * with under 2/3 of the other's work and it is cheaper than the busier thread's share: a
+ * 28x28 plane's 49 tiles at batch 1 ran as blocks of 32 and 17; shared gives each thread
+ * the GEMMs of half the output channels over all 49. Ten 3x3 layers at 28x28, batch 1,
+ * two threads, six processes a way alternated, AMD EPYC Zen 4 (AVX-512), minima, shared
+ * / blocks: 64 -> 64 1.328 / 1.426 ms (0.93x), 128 -> 128 4.174 / 4.525 (0.92x); inside
+ * Oct-ResNet-50 alpha 0.5 (4 alternated profiles) its four 64-channel H->H layers 0.578 /
+ * 0.619 ms. Balanced blocks stay: 48 tiles (16x16, batch 3) as 24 + 24 ran 1.07-1.39 ms
+ * for ten 64 -> 64 layers, shared 1.82. More threads keep the plan (not measured). The
+ * bits do not depend on the cut. */
+static int cpu__wino4_shares(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nb, size_t nr)
+{
+    if (st->threads != 2 || tiles == 0) return 0;
+    size_t load[2] = {0, 0}, blocks = nb ? nb : (tiles + tb - 1) / tb;
+    cpu__chunks c;
+    cpu__chunk(st, &c, blocks, 1, 1, 0);
+    for (size_t i = 0; i < c.chunks; i++) { /* each chunk to the thread free first */
+        size_t lo, hi, cost = 0;
+        cpu__chunk_range(&c, i, &lo, &hi);
+        for (size_t b = lo; b < hi; b++) {
+            size_t b0 = nb ? tiles * b / nb : b * tb;
+            size_t b1 = nb ? tiles * (b + 1) / nb : (b + 1) * tb < tiles ? (b + 1) * tb : tiles;
+            cost += 4 * (cpu__wino_cols_run(b1 - b0, nr) + OCT__CPU_WINO_FIXED) + (b1 - b0);
+        }
+        load[load[1] < load[0]] += cost;
+    }
+    size_t most = load[0] > load[1] ? load[0] : load[1], least = load[0] + load[1] - most, shared = 0;
+    if (2 * most <= 3 * least) return 0;
+    for (size_t t0 = 0; t0 < tiles; t0 += OCT__CPU_WINO4_TB) {
+        size_t n = tiles - t0 < OCT__CPU_WINO4_TB ? tiles - t0 : OCT__CPU_WINO4_TB;
+        shared += 2 * cpu__wino_cols_run(n, nr) + 4 * OCT__CPU_WINO_FIXED + (n + 1) / 2 + OCT__CPU_WINO_WAIT;
+    }
+    return shared < most;
+}
+
 /* The cut of `tiles` among the threads: *tb, the tiles per block (a multiple of 16 up to
  * `tb`, which keeps the GEMM's B rows in place), and whether to run the shared mode; the
  * cheapest of those, shared only where `can_share`.
@@ -1838,6 +1901,12 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
     if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb))) j.tb = (j.tiles + j.nb - 1) / j.nb;
+    if (!shared && m == 4 && can_share &&
+        cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa))) {
+        shared = 1;
+        j.nb = 0;
+        j.tb = OCT__CPU_WINO4_TB;
+    }
     size_t blocks = j.nb ? j.nb : (j.tiles + j.tb - 1) / j.tb;
     j.shared = shared;
     if (shared) {
