@@ -1423,7 +1423,8 @@ static size_t cpu__wino_cols_run(size_t n, size_t nr)
     return full + 32;
 }
 
-/* One more wait on the pool, in cpu__wino_plan's quarter tiles: F(4x4)'s shared mode
+/* One more wait on the pool, in cpu__wino_plan's quarter tiles of a 64 -> 64 layer (a
+ * tile's GEMMs cost in proportion to ci co, the wait does not): F(4x4)'s shared mode
  * waits between its two steps. */
 #ifndef OCT__CPU_WINO_WAIT
 #define OCT__CPU_WINO_WAIT 16
@@ -1442,12 +1443,16 @@ static size_t cpu__wino_cols_run(size_t n, size_t nr)
  * two threads, six processes a way alternated, AMD EPYC Zen 4 (AVX-512), minima, shared
  * / blocks: 64 -> 64 1.328 / 1.426 ms (0.93x), 128 -> 128 4.174 / 4.525 (0.92x); inside
  * Oct-ResNet-50 alpha 0.5 (4 alternated profiles) its four 64-channel H->H layers 0.578 /
- * 0.619 ms. Balanced blocks stay: 48 tiles (16x16, batch 3) as 24 + 24 ran 1.07-1.39 ms
- * for ten 64 -> 64 layers, shared 1.82. More threads keep the plan (not measured). The
- * bits do not depend on the cut. */
-static int cpu__wino4_shares(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nb, size_t nr)
+ * 0.619 ms; the pass's 28x28 3x3 layers, old and new library alternated (5 profiles
+ * each), 1.181 -> 1.163 ms at alpha 0.5 and 1.808 -> 1.735 at alpha 0. Balanced blocks
+ * stay: 48 tiles (16x16, batch 3) as 24 + 24 ran 1.07-1.39 ms for ten 64 -> 64 layers,
+ * shared 1.82. 32 -> 32 layers keep the blocks (the wait weighs 4x a 64 -> 64 layer's):
+ * forced shared they were even in a chain and 1.05x in alpha 0.5's L->H. More threads
+ * keep the plan (not measured). The bits do not depend on the cut. */
+static int cpu__wino4_shares(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nb, size_t nr, int ci, int co)
 {
-    if (st->threads != 2 || tiles == 0) return 0;
+    if (st->threads != 2 || tiles == 0 || ci <= 0 || co <= 0) return 0;
+    size_t wait = (size_t)OCT__CPU_WINO_WAIT * 64 * 64 / ((size_t)ci * (size_t)co);
     size_t load[2] = {0, 0}, blocks = nb ? nb : (tiles + tb - 1) / tb;
     cpu__chunks c;
     cpu__chunk(st, &c, blocks, 1, 1, 0);
@@ -1465,7 +1470,7 @@ static int cpu__wino4_shares(const oct__cpu_state *st, size_t tiles, size_t tb, 
     if (2 * most <= 3 * least) return 0;
     for (size_t t0 = 0; t0 < tiles; t0 += OCT__CPU_WINO4_TB) {
         size_t n = tiles - t0 < OCT__CPU_WINO4_TB ? tiles - t0 : OCT__CPU_WINO4_TB;
-        shared += 2 * cpu__wino_cols_run(n, nr) + 4 * OCT__CPU_WINO_FIXED + (n + 1) / 2 + OCT__CPU_WINO_WAIT;
+        shared += 2 * cpu__wino_cols_run(n, nr) + 4 * OCT__CPU_WINO_FIXED + (n + 1) / 2 + wait;
     }
     return shared < most;
 }
@@ -1902,7 +1907,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
     if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb))) j.tb = (j.tiles + j.nb - 1) / j.nb;
     if (!shared && m == 4 && can_share &&
-        cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa))) {
+        cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co)) {
         shared = 1;
         j.nb = 0;
         j.tb = OCT__CPU_WINO4_TB;
