@@ -129,6 +129,7 @@ static const wcase g_cases[] = {
     {1, 6, 0, 5, 8, 8, 1, 0, 0, 0, 0},      /* 8x8, no bias, accumulate or ReLU */
     {2, 8, 0, 12, 7, 7, 1, 1, 0, 1, 1},     /* convg with a residual */
     {7, 3, 0, 4, 7, 7, 1, 1, 1, 0, 0},      /* 112 tiles: blocks that start inside an image */
+    {1, 64, 0, 64, 28, 28, 1, 1, 0, 1, 0},  /* F(4x4), two threads: 49 tiles shared, not 32 + 17 */
 };
 
 static void test_forced(const char *mode)
@@ -179,7 +180,8 @@ static void test_no_direct(void)
  * 40 as 2 x 20), and one block at a time shared by channel groups are each
  * taken by some case at some count (1 thread: blocks of 96; 640 tiles: 64 or 80 at 2
  * threads with the AVX-512 or AVX2 kernel; 196: 32 at 7; the 7x7 case's 16 tiles: shared
- * from 2), and a case's outputs must be right whichever cut runs them. */
+ * from 2; F(4x4)'s 49 tiles of 64 -> 64 at 28x28: shared at 2 where the blocks would be
+ * 32 + 17), and a case's outputs must be right whichever cut runs them. */
 static void test_thread_counts(void)
 {
     static const char *counts[] = {"1", "2", "3", "7"};
