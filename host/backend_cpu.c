@@ -1352,23 +1352,62 @@ static size_t cpu__wino_cols(size_t n, size_t nr) { return (n + nr - 1) / nr * n
 
 static size_t cpu__wino_block_cost(size_t n, size_t nr) { return 4 * (cpu__wino_cols(n, nr) + OCT__CPU_WINO_FIXED); }
 
-/* The finish time of the last thread when `tiles` are cut into blocks of `tb` and the
- * blocks into chunks as cpu__chunk cuts them, each chunk taken by the thread free first. */
-static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nr)
+/* The GEMM columns the kernels run for n tiles, in whole-kernel columns: with the AVX-512
+ * kernel (nr = 32) a last strip of 9-16 columns runs on its 16-column kernel, one of 8 or
+ * fewer on the narrow kernel at one FMA of 8 lanes a column (half the wide kernels' 16,
+ * so two columns' worth), 17-24 as 16 and the rest narrow (apacked_direct); otherwise n
+ * rounded up to nr. */
+static size_t cpu__wino_cols_run(size_t n, size_t nr)
 {
-    size_t free_at[OCT__CPU_WINO_SIM_THREADS] = {0}, end = 0, blocks = (tiles + tb - 1) / tb;
+    if (nr != 32) return cpu__wino_cols(n, nr);
+    size_t full = n / 32 * 32, rem = n - full;
+    if (rem == 0) return full;
+    if (rem <= 8) return full + 2 * rem;
+    if (rem <= 16) return full + 16;
+    if (rem <= 24) return full + 16 + 2 * (rem - 16);
+    return full + 32;
+}
+
+/* A block of n tiles as it runs: its GEMMs' columns (cpu__wino_cols_run), the fixed
+ * cost, and its input transform at a quarter of a GEMM column a tile (as
+ * cpu__wino_shared_cost counts it). */
+static size_t cpu__wino_block_run_cost(size_t n, size_t nr)
+{
+    return 4 * (cpu__wino_cols_run(n, nr) + OCT__CPU_WINO_FIXED) + n;
+}
+
+/* Each thread's finish time (free_at[0 .. threads), zeroed first) and the last one's,
+ * returned, when `tiles` are cut into blocks of `tb` (or, nb > 0, into nb even blocks),
+ * each costing cost(its tiles, nr), and the blocks into chunks as cpu__chunk cuts them,
+ * each chunk taken by the thread free first. */
+static size_t cpu__wino_loads(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nb, size_t nr,
+                              size_t (*cost)(size_t, size_t), size_t free_at[OCT__CPU_WINO_SIM_THREADS])
+{
+    size_t end = 0, blocks = nb ? nb : (tiles + tb - 1) / tb;
+    memset(free_at, 0, OCT__CPU_WINO_SIM_THREADS * sizeof *free_at);
     cpu__chunks c;
     cpu__chunk(st, &c, blocks, 1, 1, 0);
     for (size_t i = 0; i < c.chunks; i++) {
-        size_t lo, hi, t = 0, cost = 0;
+        size_t lo, hi, t = 0, sum = 0;
         cpu__chunk_range(&c, i, &lo, &hi);
-        for (size_t b = lo; b < hi; b++) cost += cpu__wino_block_cost(b + 1 == blocks ? tiles - b * tb : tb, nr);
+        for (size_t b = lo; b < hi; b++) {
+            size_t b0 = nb ? tiles * b / nb : b * tb, b1 = nb ? tiles * (b + 1) / nb : b0 + tb < tiles ? b0 + tb : tiles;
+            sum += cost(b1 - b0, nr);
+        }
         for (int k = 1; k < st->threads; k++)
             if (free_at[k] < free_at[t]) t = (size_t)k;
-        free_at[t] += cost;
+        free_at[t] += sum;
         if (free_at[t] > end) end = free_at[t];
     }
     return end;
+}
+
+/* The finish time of the last thread when `tiles` are cut into blocks of `tb`, costed by
+ * cpu__wino_block_cost. */
+static size_t cpu__wino_makespan(const oct__cpu_state *st, size_t tiles, size_t tb, size_t nr)
+{
+    size_t free_at[OCT__CPU_WINO_SIM_THREADS];
+    return cpu__wino_loads(st, tiles, tb, 0, nr, cpu__wino_block_cost, free_at);
 }
 
 /* The shared mode's time: blocks of `tb`, one at a time, each thread with its share. */
@@ -1407,22 +1446,6 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
     return oct__sgemm_b_in_place(isa, lo) && oct__sgemm_b_in_place(isa, hi) ? n : 0;
 }
 
-/* The GEMM columns the kernels run for n tiles, in whole-kernel columns: with the AVX-512
- * kernel (nr = 32) a last strip of 9-16 columns runs on its 16-column kernel, one of 8 or
- * fewer on the narrow kernel at one FMA of 8 lanes a column (half the wide kernels' 16,
- * so two columns' worth), 17-24 as 16 and the rest narrow (apacked_direct); otherwise n
- * rounded up to nr. */
-static size_t cpu__wino_cols_run(size_t n, size_t nr)
-{
-    if (nr != 32) return cpu__wino_cols(n, nr);
-    size_t full = n / 32 * 32, rem = n - full;
-    if (rem == 0) return full;
-    if (rem <= 8) return full + 2 * rem;
-    if (rem <= 16) return full + 16;
-    if (rem <= 24) return full + 16 + 2 * (rem - 16);
-    return full + 32;
-}
-
 /* One more wait on the pool, in cpu__wino_plan's quarter tiles of a 64 -> 64 layer (a
  * tile's GEMMs cost in proportion to ci co, the wait does not): F(4x4)'s shared mode
  * waits between its two steps. */
@@ -1453,21 +1476,9 @@ static int cpu__wino4_shares(const oct__cpu_state *st, size_t tiles, size_t tb, 
 {
     if (st->threads != 2 || tiles == 0 || ci <= 0 || co <= 0) return 0;
     size_t wait = (size_t)OCT__CPU_WINO_WAIT * 64 * 64 / ((size_t)ci * (size_t)co);
-    size_t load[2] = {0, 0}, blocks = nb ? nb : (tiles + tb - 1) / tb;
-    cpu__chunks c;
-    cpu__chunk(st, &c, blocks, 1, 1, 0);
-    for (size_t i = 0; i < c.chunks; i++) { /* each chunk to the thread free first */
-        size_t lo, hi, cost = 0;
-        cpu__chunk_range(&c, i, &lo, &hi);
-        for (size_t b = lo; b < hi; b++) {
-            size_t b0 = nb ? tiles * b / nb : b * tb;
-            size_t b1 = nb ? tiles * (b + 1) / nb : (b + 1) * tb < tiles ? (b + 1) * tb : tiles;
-            cost += 4 * (cpu__wino_cols_run(b1 - b0, nr) + OCT__CPU_WINO_FIXED) + (b1 - b0);
-        }
-        load[load[1] < load[0]] += cost;
-    }
-    size_t most = load[0] > load[1] ? load[0] : load[1], least = load[0] + load[1] - most, shared = 0;
-    if (2 * most <= 3 * least) return 0;
+    size_t load[OCT__CPU_WINO_SIM_THREADS], most = cpu__wino_loads(st, tiles, tb, nb, nr, cpu__wino_block_run_cost, load);
+    size_t least = load[0] + load[1] - most, shared = 0;
+    if (2 * most <= 3 * least) return 0; /* the blocks keep both threads busy */
     for (size_t t0 = 0; t0 < tiles; t0 += OCT__CPU_WINO4_TB) {
         size_t n = tiles - t0 < OCT__CPU_WINO4_TB ? tiles - t0 : OCT__CPU_WINO4_TB;
         shared += 2 * cpu__wino_cols_run(n, nr) + 4 * OCT__CPU_WINO_FIXED + (n + 1) / 2 + wait;
