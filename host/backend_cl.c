@@ -1229,10 +1229,12 @@ static oct_status cl_conv2d(oct_context *ctx, const oct__conv_op *op)
 }
 
 /* y (=|+=) conv2d(x1, w1) + conv2d(x2, w2) + bias1 + bias2, then ReLU if asked: one
- * GEMM over the stacked input, or two direct convolutions where the GEMM is not used. */
+ * GEMM over the stacked input, or two direct convolutions where the GEMM is not used.
+ * With a residual, two ops (oct__pair_split: conv2d, then convg with the residual). */
 static oct_status cl_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
 {
     static const char *what = "conv2d_pair";
+    if (op->res.buf) return oct__pair_split(ctx, op);
     oct__cl *st = ctx->state;
     oct__kview y = {0};
     oct__conv_in in[2] = {{&op->x1, {0}, op->weight1, op->bias1, 0}, {&op->x2, {0}, op->weight2, op->bias2, 0}};

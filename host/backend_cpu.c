@@ -2156,11 +2156,12 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     return OCT_OK;
 }
 
-/* y (=|+=) conv(x1, weight1) + conv(x2, weight2) + bias1 + bias2, then ReLU: the OctConv
- * low band HL(Down(x_h)) + LL(x_l). Stride 1 on the direct kernel: ONE pass over the
- * stacked input [x1; x2] with the weights packed side by side (each output is one sum
+/* y (=|+=) conv(x1, weight1) + conv(x2, weight2) + bias1 + bias2 (+ res), then ReLU: the
+ * OctConv low band HL(Down(x_h)) + LL(x_l). Stride 1 on the direct kernel: ONE pass over
+ * the stacked input [x1; x2] with the weights packed side by side (each output is one sum
  * over x1's channels, then x2's, plus the two biases' sum), so the low band is written
- * once and its small convolutions fill longer tiles. Otherwise two conv2d ops. */
+ * once and its small convolutions fill longer tiles. Otherwise two ops
+ * (oct__pair_split). */
 static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
 {
     oct__cpu_state *st = ctx->state;
@@ -2174,13 +2175,13 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
                (!st->direct || (size_t)y->h * y->w >= 64);
     /* Without the direct kernel, 3x3 pairs that Winograd serves run as one, stacked. */
     int wino = k == 3 && s == 1 ? cpu__wino_use(st, x1->c + x2->c, y->c, y->n, y->h, y->w, pad) : 0;
+    /* A residual (op->res) rides in the epilogues of the channel-lane path and the GEMM;
+     * Winograd and the direct kernel take the op as two. */
+    const oct__view *res = op->res.buf ? &op->res : NULL;
+    int sc = cpu__sc_use(st, k, x1->c + x2->c, y->c, y->n, y->h, y->w, pad);
     if ((!st->direct && !gemm && !wino) || s != 1 || x1->c <= 0 || x2->c <= 0 ||
-        (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2) {
-        oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, k, s, pad, op->accumulate, 0};
-        OCT__TRY(cpu_conv2d(ctx, &a));
-        oct__conv_op b = {op->x2, op->y, op->weight2, op->bias2, k, s, pad, 1, op->relu};
-        return cpu_conv2d(ctx, &b);
-    }
+        (size_t)x1->w + 2 * (size_t)pad >= INT_MAX / 2 || (res && !sc && !(gemm && (size_t)y->h * y->w <= INT_MAX)))
+        return oct__pair_split(ctx, op);
     int n = y->n, co = y->c, ho = y->h, wo = y->w;
     size_t k2 = (size_t)k * k, kdim = (size_t)(x1->c + x2->c) * k2;
     if (n <= 0 || co <= 0 || ho <= 0 || wo <= 0) return OCT_OK;
@@ -2204,13 +2205,13 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     const float *wpk = NULL;
     oct_status status;
-    if (cpu__sc_use(st, k, x1->c + x2->c, co, n, ho, wo, pad)) {
-        status = cpu__sc(st, x1, x2, op->weight1, op->weight2, k, pad, bias, NULL, op->accumulate, op->relu, y, macs);
+    if (sc) {
+        status = cpu__sc(st, x1, x2, op->weight1, op->weight2, k, pad, bias, res, op->accumulate, op->relu, y, macs);
         free(bias);
         return status;
     }
     if (gemm && hw <= INT_MAX) { /* one GEMM over the stacked input (cpu__gemm_1x1) */
-        oct__convg_op g = {*x1, *y, {0}, op->weight1, NULL, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
+        oct__convg_op g = {*x1, *y, op->res, op->weight1, NULL, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, op->accumulate,
                            op->relu};
         st->macs_done += (long long)macs;
         status = cpu__g_gemm_ex(st, &g, 1, x2, op->weight2, bias);
@@ -2939,7 +2940,7 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
     }
     if (x2 && !j.x2) { /* the pair without packed weights: two products */
         oct__convg_op a = *op, b = *op;
-        a.relu = 0;
+        a.relu = 0, a.res = (oct__view){0}; /* the residual once, with the second */
         b.x = *x2, b.weight = w2, b.accumulate = 1;
         OCT__TRY(cpu__g_gemm_ex(st, &a, direct_b, NULL, NULL, NULL));
         return cpu__g_gemm_ex(st, &b, direct_b, NULL, NULL, bias);

@@ -126,12 +126,28 @@ oct_status oct__op_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     if (op->x1.h != op->x2.h || op->x1.w != op->x2.w)
         return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: x1 is %dx%d, x2 %dx%d (must be equal)", what, op->x1.h, op->x1.w,
                          op->x2.h, op->x2.w);
+    if (op->res.buf) {
+        OCT__TRY(oct__view_ok(what, "res", &op->res));
+        if (!oct__same(&op->res, &op->y))
+            return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: res is (%d, %d, %d, %d), y (%d, %d, %d, %d) (must be equal)",
+                             what, OCT__V4(op->res), OCT__V4(op->y));
+    }
     if (oct__items(&op->y) == 0) return OCT_OK;
     if (ctx->be->conv2d_pair) return ctx->be->conv2d_pair(ctx, op);
+    return oct__pair_split(ctx, op);
+}
+
+oct_status oct__pair_split(oct_context *ctx, const oct__conv_pair_op *op)
+{
     oct__conv_op a = {op->x1, op->y, op->weight1, op->bias1, op->k, op->stride, op->pad, op->accumulate, 0};
     OCT__TRY(ctx->be->conv2d(ctx, &a));
-    oct__conv_op b = {op->x2, op->y, op->weight2, op->bias2, op->k, op->stride, op->pad, 1, op->relu};
-    return ctx->be->conv2d(ctx, &b);
+    if (!op->res.buf) {
+        oct__conv_op b = {op->x2, op->y, op->weight2, op->bias2, op->k, op->stride, op->pad, 1, op->relu};
+        return ctx->be->conv2d(ctx, &b);
+    }
+    oct__convg_op b = {op->x2, op->y, op->res, op->weight2, op->bias2, op->k, op->k, op->stride, op->stride,
+                       op->pad, op->pad, op->pad, op->pad, 1, 1, 1, 1, op->relu};
+    return ctx->be->convg(ctx, &b);
 }
 
 oct_status oct__op_avgpool2(oct_context *ctx, const oct__pool_op *op)

@@ -197,10 +197,12 @@ typedef struct {
 /* ------------------------------------------------------------------------------------ */
 /* The OctConv low band as one op                                                         */
 
-/* y (=|+=) conv2d(x1, weight1) + conv2d(x2, weight2) + bias1 + bias2, then ReLU if asked
- * (after the sum), as ONE pass over the stacked input [x1; x2] where the backend has it:
+/* y (=|+=) conv2d(x1, weight1) + conv2d(x2, weight2) + bias1 + bias2 (+ res), then ReLU
+ * if asked (after the sum), as ONE pass over the stacked input [x1; x2] where the backend
+ * has it:
  *   x1 (N, C1, H, W), x2 (N, C2, H, W), weight1 (Co, C1, K, K), weight2 (Co, C2, K, K),
- *   bias1, bias2 (Co) or NULL, y (N, Co, Ho, Wo); one kernel size, stride and padding.
+ *   bias1, bias2 (Co) or NULL, y and res (N, Co, Ho, Wo); one kernel size, stride and
+ *   padding. res.buf NULL: no residual (a bottleneck's last layer has one).
  * The OctConv low band HL(Down(x_h)) + LL(x_l) is this op with x1 = Down(x_h). */
 typedef struct {
     oct__view x1, x2;
@@ -210,6 +212,7 @@ typedef struct {
     int k, stride, pad;
     int accumulate;
     int relu;
+    oct__view res;
 } oct__conv_pair_op;
 
 /* ------------------------------------------------------------------------------------ */
@@ -276,8 +279,12 @@ typedef struct oct__backend {
  * disagree, OCT_ERR_NULL_ARG for a missing buffer), return OCT_OK at once when its output
  * is empty, else run it on ctx's backend. */
 oct_status oct__op_conv2d(oct_context *ctx, const oct__conv_op *op);
-/* Runs the backend's conv2d_pair, or two conv2d ops where the backend has none. */
+/* Runs the backend's conv2d_pair, or oct__pair_split where the backend has none. */
 oct_status oct__op_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op);
+/* A checked conv2d_pair as two of the backend's ops: conv2d over x1 (bias1, the op's
+ * accumulate, no ReLU), then conv2d over x2 onto it (bias2, the ReLU), or convg when
+ * there is a residual (added before the ReLU). For a backend's cases without one pass. */
+oct_status oct__pair_split(oct_context *ctx, const oct__conv_pair_op *op);
 oct_status oct__op_avgpool2(oct_context *ctx, const oct__pool_op *op);
 oct_status oct__op_resize(oct_context *ctx, const oct__resize_op *op);
 oct_status oct__op_gap(oct_context *ctx, const oct__gap_op *op);

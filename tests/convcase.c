@@ -40,19 +40,22 @@ oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, 
     oct__view vx1 = oct__view_of(&bx1, c->n, c->c1, c->h, c->w), vx2 = oct__view_of(&bx2, c->n, c->c2, c->h, c->w);
     oct__view vy = oct__view_of(&by, c->n, c->co, ho, wo);
     vy.off = LEAD;
-    if (s == OCT_OK && c->res) {
-        oct__convg_op op = {vx1, vy, oct__view_of(&br, c->n, c->co, ho, wo), &bw1, c->bias ? &bb1 : NULL, c->k, c->k,
-                            1, 1, c->pad, c->pad, c->pad, c->pad, 1, 1, 1, c->acc, c->relu};
-        s = ctx->be->convg(ctx, &op);
-    } else if (s == OCT_OK && c->c2 && ctx->be->conv2d_pair) {
+    oct__view vr = c->res ? oct__view_of(&br, c->n, c->co, ho, wo) : (oct__view){0};
+    if (s == OCT_OK && c->c2 && ctx->be->conv2d_pair) {
         oct__conv_pair_op op = {vx1, vx2, vy, &bw1, &bw2, c->bias ? &bb1 : NULL, c->bias ? &bb2 : NULL, c->k, 1,
-                                c->pad, c->acc, c->relu};
+                                c->pad, c->acc, c->relu, vr};
         s = ctx->be->conv2d_pair(ctx, &op);
-    } else if (s == OCT_OK && c->c2) {
+    } else if (s == OCT_OK && c->c2) { /* the reference: conv2d, then conv2d or convg onto it */
         oct__conv_op a = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, c->k, 1, c->pad, c->acc, 0};
         oct__conv_op b = {vx2, vy, &bw2, c->bias ? &bb2 : NULL, c->k, 1, c->pad, 1, c->relu};
+        oct__convg_op g = {vx2, vy, vr, &bw2, c->bias ? &bb2 : NULL, c->k, c->k, 1, 1, c->pad, c->pad, c->pad, c->pad,
+                           1, 1, 1, 1, c->relu};
         s = ctx->be->conv2d(ctx, &a);
-        if (s == OCT_OK) s = ctx->be->conv2d(ctx, &b);
+        if (s == OCT_OK) s = c->res ? ctx->be->convg(ctx, &g) : ctx->be->conv2d(ctx, &b);
+    } else if (s == OCT_OK && c->res) {
+        oct__convg_op op = {vx1, vy, vr, &bw1, c->bias ? &bb1 : NULL, c->k, c->k, 1, 1, c->pad, c->pad, c->pad, c->pad,
+                            1, 1, 1, c->acc, c->relu};
+        s = ctx->be->convg(ctx, &op);
     } else if (s == OCT_OK) {
         oct__conv_op op = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, c->k, 1, c->pad, c->acc, c->relu};
         s = ctx->be->conv2d(ctx, &op);

@@ -11,8 +11,9 @@
 #define CONV_CANARY 12345.0f
 
 /* y (n, co, ho, wo) (=|+=) conv(x1 [; x2], k x k, stride 1, pad) [+ bias] [+ res], ReLU:
- * c2 > 0 a conv2d_pair over the stacked input (two conv2d ops where the backend has no
- * pair); res a convg with a residual; else a conv2d. */
+ * c2 > 0 a conv2d_pair over the stacked input, with the residual when res (where the
+ * backend has no pair: conv2d, then conv2d, or convg with the residual); else res a
+ * convg with a residual; else a conv2d. */
 typedef struct {
     int n, c1, c2, co, h, w, k, pad, bias, acc, relu, res;
 } conv_case;

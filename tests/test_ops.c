@@ -243,7 +243,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
     }
     case OP_PAIR: {
         oct__conv_pair_op op = {vs_view(&x, &c->x), vs_view(&a, &c->a), yv, &w, &w2, c->bias ? &bias : NULL,
-                                c->bias ? &bias2 : NULL, c->kh, c->sh, c->pt, c->acc, relu};
+                                c->bias ? &bias2 : NULL, c->kh, c->sh, c->pt, c->acc, relu, {0}};
         s = oct__op_conv2d_pair(ctx, &op);
         break;
     }

@@ -108,6 +108,10 @@ static const scase g_cases[] = {
     {1, 3, 5, 7, 14, 14, 3, 1, 0, 0, 0, 0},    /* conv2d_pair at 14x14 */
     {2, 48, 0, 50, 7, 7, 1, 0, 1, 0, 1, 1},    /* convg 1x1 with a residual (the bottleneck's last) */
     {1, 16, 0, 33, 7, 7, 3, 1, 1, 1, 1, 1},    /* convg 3x3, residual and accumulate */
+    {2, 40, 24, 64, 7, 7, 1, 0, 1, 0, 1, 1},   /* conv2d_pair 1x1 with a residual (the last layer's low band) */
+    {1, 24, 20, 45, 7, 7, 3, 1, 1, 1, 0, 1},   /* conv2d_pair 3x3, residual and accumulate, no ReLU */
+    {1, 20, 12, 24, 16, 16, 1, 0, 1, 0, 1, 1}, /* conv2d_pair 1x1 at 16x16 (the GEMM) with a residual */
+    {2, 9, 7, 33, 14, 14, 1, 0, 0, 1, 0, 1},   /* the same at 14x14, accumulate, no bias, no ReLU */
 };
 
 static void test_forced(void)

@@ -128,6 +128,7 @@ static const wcase g_cases[] = {
     {3, 5, 0, 9, 10, 10, 0, 1, 1, 1, 0},    /* pad 0: 8x8, accumulate and ReLU */
     {1, 6, 0, 5, 8, 8, 1, 0, 0, 0, 0},      /* 8x8, no bias, accumulate or ReLU */
     {2, 8, 0, 12, 7, 7, 1, 1, 0, 1, 1},     /* convg with a residual */
+    {2, 8, 12, 12, 14, 14, 1, 1, 0, 1, 1},  /* conv2d_pair with a residual: two ops */
     {7, 3, 0, 4, 7, 7, 1, 1, 1, 0, 0},      /* 112 tiles: blocks that start inside an image */
     {1, 64, 0, 64, 28, 28, 1, 1, 0, 1, 0},  /* F(4x4), two threads: 49 tiles shared, not 32 + 17 */
 };

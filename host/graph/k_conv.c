@@ -52,19 +52,24 @@ static long long conv_macs(const oct__graph *g, const oct__gnode *nd)
     return (long long)nd->co * (nd->ci / nd->groups) * nd->kh * nd->kw * y->h * y->w;
 }
 
-/* The square, symmetric, ungrouped case the backends' conv2d runs. */
-static int fits_conv2d(const oct__gnode *nd)
+/* The square, symmetric, ungrouped geometry the backends' conv2d runs. */
+static int square(const oct__gnode *nd)
 {
     return nd->kh == nd->kw && nd->sh == nd->sw && nd->pt == nd->pl && nd->pt == nd->pb && nd->pt == nd->pr &&
-           nd->dh == 1 && nd->dw == 1 && nd->groups == 1 && nd->res < 0;
+           nd->dh == 1 && nd->dw == 1 && nd->groups == 1;
 }
 
+/* The case the backends' conv2d runs: square, without a residual. */
+static int fits_conv2d(const oct__gnode *nd) { return square(nd) && nd->res < 0; }
+
 /* B adds onto A's output: both as one conv2d_pair op when the backend has it and the
- * two are square convolutions of one geometry over inputs of one size. */
+ * two are square convolutions of one geometry over inputs of one size. B may add a
+ * residual (the low band of a bottleneck's last layer): the pair op adds it before the
+ * ReLU, as B's convg did. */
 static int pair_ok(const oct__graph *g, const oct__gnode *a, const oct__gnode *b)
 {
     const oct__gdims *xa = &g->v[a->in[0]].d, *xb = &g->v[b->in[0]].d;
-    return g->ctx->be->conv2d_pair && fits_conv2d(a) && fits_conv2d(b) && a->up < 0 && !a->acc && b->up < 0 &&
+    return g->ctx->be->conv2d_pair && fits_conv2d(a) && square(b) && a->up < 0 && !a->acc && b->up < 0 &&
            a->kh == b->kh && a->sh == b->sh && a->pt == b->pt && xa->h == xb->h && xa->w == xb->w;
 }
 
@@ -90,7 +95,8 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
     if (nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd)) {
         const oct__gnode *a = &g->nd[nd->pair];
         oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
-                                nd->kh, nd->sh, nd->pt, 0, relu};
+                                nd->kh, nd->sh, nd->pt, 0, relu, {0}};
+        if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
         OCT__TRY(oct__op_conv2d_pair(ctx, &op));
     } else if (fits_conv2d(nd)) {
         oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
