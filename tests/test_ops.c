@@ -244,6 +244,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
     case OP_PAIR: {
         oct__conv_pair_op op = {vs_view(&x, &c->x), vs_view(&a, &c->a), yv, &w, &w2, c->bias ? &bias : NULL,
                                 c->bias ? &bias2 : NULL, c->kh, c->sh, c->pt, c->acc, relu, {0}};
+        if (c->res.n) op.res = vs_view(&res, &c->res);
         s = oct__op_conv2d_pair(ctx, &op);
         break;
     }
@@ -946,6 +947,9 @@ static void test_octconv_ops(void)
         c.kind = OP_PAIR;
         c.a = vs(n, 1 + (conv[j].ci * 2 + i) % 9, conv[j].h, conv[j].w, (i / 2) % 2, 1, i % 2 ? 1 : 0);
         fails += check_case(&c, 12000 + (uint64_t)i), run++;
+        /* With a residual (a bottleneck's last low band), at odd channel offsets. */
+        c.res = vs(n, conv[j].co, ho, wo, (i + 1) % 2, i % 3 == 2, i % 2 ? 0 : 2);
+        fails += check_case(&c, 13000 + (uint64_t)i), run++;
         if (fails > 10) return;
     }
     /* 1x1 convolutions and pairs on the packed-weight GEMM (cpu): k blocks past the
@@ -966,6 +970,8 @@ static void test_octconv_ops(void)
         c.kind = OP_PAIR;
         c.a = vs(n, o[4], o[2], o[3], (i / 2) % 2, 1, i % 2 ? 1 : 0);
         fails += check_case(&c, 18000 + (uint64_t)i), run++;
+        c.res = vs(n, o[1], o[2], o[3], i % 2, (i / 2) % 2, i % 3 ? 1 : 0);
+        fails += check_case(&c, 19000 + (uint64_t)i), run++;
         if (fails > 10) return;
     }
     static const int sizes[][4] = {{8, 8, 16, 16}, {7, 5, 14, 10}, {5, 5, 5, 5}, {4, 6, 9, 13},
@@ -1226,6 +1232,19 @@ static void check_misuse(oct_context *ctx, const char *name)
     CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_SHAPE_MISMATCH);
     c = ok, c.dil_h = 0;
     CHECK_BAD(ctx, oct__op_convg(ctx, &c), OCT_ERR_BAD_SIZE);
+    /* conv2d_pair's residual: y's shape, inside its buffer. */
+    oct__buf w2 = {0}, r = {0};
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &w2, z, 6 * 2 * 3 * 3), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &r, z, 2 * 6 * 5 * 5), OCT_OK);
+    oct__conv_pair_op q = {oct__view_of(&x, 2, 2, 5, 5), oct__view_of(&x, 2, 2, 5, 5), oct__view_of(&y, 2, 6, 5, 5),
+                           &w2, &w2, &b, NULL, 3, 1, 1, 0, 1, oct__view_of(&r, 2, 6, 5, 5)};
+    q.x2.off = 100; /* the second half of x */
+    CHECK_BAD(ctx, oct__op_conv2d_pair(ctx, &q), OCT_OK);
+    q.res = oct__view_of(&r, 2, 6, 5, 4); /* not y's shape */
+    CHECK_BAD(ctx, oct__op_conv2d_pair(ctx, &q), OCT_ERR_SHAPE_MISMATCH);
+    q.res = oct__view_of(&r, 2, 6, 5, 5), q.res.off = 1; /* past its buffer */
+    CHECK_BAD(ctx, oct__op_conv2d_pair(ctx, &q), OCT_ERR_BAD_SIZE);
+    oct__buf_free(ctx, &r), oct__buf_free(ctx, &w2);
     oct__poolg_op p = {oct__view_of(&x, 2, 4, 5, 5), oct__view_of(&y, 2, 3, 3, 3), 1, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0};
     CHECK_BAD(ctx, oct__op_poolg(ctx, &p), OCT_ERR_SHAPE_MISMATCH);
     p.y.c = 4, p.stride_w = 0;
