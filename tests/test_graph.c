@@ -570,6 +570,80 @@ static void test_octconv_fusion(void)
     net_free(&t);
 }
 
+/* A bottleneck's last low band: y_l = ReLU(BN(HL(Down(x_h)) + LL(x_l)) + x_l), 1x1 (a
+ * residual of the block's input, so O_CL channels each way), then merged: the importer
+ * makes LL accumulate onto HL with the residual in its epilogue, and a backend with
+ * conv2d_pair runs the two as one op with the residual. */
+static void residual_net(net *t)
+{
+    split_net(t, O_C, O_H, O_W, O_CH);
+    pool2(t, "down", "xh", "d");
+    conv(t, "hl", "d", "hl_o", O_CH, O_CL, 1);
+    conv(t, "ll", "xl", "ll_o", O_CL, O_CL, 1);
+    node(t, "Add", "add_l", "hl_o,ll_o", "yl0");
+    bn(t, "bn_l", "yl0", "yl1", O_CL);
+    node(t, "Add", "res_l", "yl1,xl", "yl2");
+    node(t, "Relu", "relu_l", "yl2", "y");
+    net_output(t, "y");
+}
+
+static void residual_expected(const net *t, const float *x, int n, double *y)
+{
+    int H = O_H, W = O_W, h = H / 2, w = W / 2;
+    size_t HW = (size_t)H * W, hw = (size_t)h * w;
+    double *xh = calloc((size_t)n * O_CH * HW, 8), *xl0 = calloc((size_t)n * O_CL * HW, 8);
+    double *xl = calloc((size_t)n * O_CL * hw, 8), *d = calloc((size_t)n * O_CH * hw, 8);
+    double *e = calloc((size_t)n * O_CL * hw, 8);
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < O_C; ch++)
+            for (size_t k = 0; k < HW; k++) {
+                double v = x[((size_t)i * O_C + ch) * HW + k];
+                if (ch < O_CH)
+                    xh[((size_t)i * O_CH + ch) * HW + k] = v;
+                else
+                    xl0[((size_t)i * O_CL + ch - O_CH) * HW + k] = v;
+            }
+    ref_pool2(xl0, n, O_CL, H, W, 0, xl);
+    ref_pool2(xh, n, O_CH, H, W, 0, d);
+    ref_conv(d, n, O_CH, h, w, find_init(t, "hl.w")->f, find_init(t, "hl.b")->f, O_CL, 1, y);
+    ref_conv(xl, n, O_CL, h, w, find_init(t, "ll.w")->f, find_init(t, "ll.b")->f, O_CL, 1, e);
+    for (size_t i = 0; i < (size_t)n * O_CL * hw; i++) y[i] += e[i];
+    ref_bn(y, n, O_CL, (int)hw, t, "bn_l", 0);
+    for (size_t i = 0; i < (size_t)n * O_CL * hw; i++) y[i] = y[i] + xl[i] > 0 ? y[i] + xl[i] : 0;
+    free(xh), free(xl0), free(xl), free(d), free(e);
+}
+
+static void test_residual_pair(void)
+{
+    net t;
+    residual_net(&t);
+    rng_t r = {77};
+    int n = 3;
+    size_t count = (size_t)n * O_CL * (O_H / 2) * (O_W / 2);
+    float *x = rng_array(&r, (size_t)n * O_C * O_H * O_W, -2, 2), *y = malloc(count * sizeof *y);
+    double *want = malloc(count * sizeof *want);
+    residual_expected(&t, x, n, want);
+    for (int d = 0; d < g_ndevices; d++) {
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            const oct__gnode *hl = by_name(g, "hl"), *ll = by_name(g, "ll");
+            CU_ASSERT_FATAL(hl && ll);
+            CU_ASSERT_STRING_EQUAL(ll->fused, "Add add_l, BatchNormalization bn_l, Add res_l, Relu relu_l");
+            CU_ASSERT(ll->acc && ll->res >= 0 && ll->relu && ll->pair == (int)(hl - g->nd) && hl->paired);
+            /* One conv2d_pair op, residual and all, wherever the backend has the op. */
+            CU_ASSERT_EQUAL(oct__gconv_runs_pair(g, ll), ctx->be->conv2d_pair != NULL);
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, O_H, O_W, y, NULL, NULL), OCT_OK);
+            check(g_devices[d], want, y, count);
+        }
+        oct__graph_free(g);
+        oct_context_free(ctx);
+    }
+    free(x), free(y), free(want);
+    net_free(&t);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Merge + pool: GlobalAveragePool(Concat(x_h, Resize(x_l))) is one GAP node              */
 
@@ -1412,6 +1486,7 @@ int main(void)
     CU_add_test(s, "small net: fusion, parameters, MACs, trace", test_small_net);
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
+    CU_add_test(s, "low band with a residual: one conv2d_pair op, on every device", test_residual_pair);
     CU_add_test(s, "merge + GlobalAveragePool: one GAP node, the band resized or its own mean", test_merge_gap);
     CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
     CU_add_test(s, "fusions only into values no other node reads; one pool per value and window",
