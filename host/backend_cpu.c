@@ -531,6 +531,23 @@ static OCT__DK_TARGET void cpu__pool_row(float *restrict dst, const float *restr
     }
 }
 
+/* cpu__pool_row for two output rows of wo <= 8 at once (7x7 and 8x8 outputs): input rows
+ * r, r + wi, r + 2 wi, r + 3 wi; row 2 oy's pairs in lanes 0-7, row 2 oy + 2's in lanes
+ * 8-15, the outputs stored as 2 wo consecutive floats. One step for two rows where the
+ * row function takes one, each lane's sums the same: the same bits. */
+static OCT__DK_TARGET void cpu__pool_rows2(float *restrict dst, const float *restrict r, size_t wi, size_t wo)
+{
+    const __m512 q = _mm512_set1_ps(0.25f);
+    __mmask16 ma = (__mmask16)((1u << (2 * wo)) - 1u), mo = (__mmask16)((1u << wo) - 1u);
+    __m512 a0 = _mm512_maskz_loadu_ps(ma, r), b0 = _mm512_maskz_loadu_ps(ma, r + wi);
+    __m512 a1 = _mm512_maskz_loadu_ps(ma, r + 2 * wi), b1 = _mm512_maskz_loadu_ps(ma, r + 3 * wi);
+    __m512 s0 = _mm512_add_ps(oct__even16(a0, a1), oct__odd16(a0, a1));
+    __m512 s1 = _mm512_add_ps(oct__even16(b0, b1), oct__odd16(b0, b1));
+    __m512 v = _mm512_mul_ps(_mm512_add_ps(s0, s1), q);
+    if (wo < 8) v = _mm512_maskz_compress_ps((__mmask16)(mo | mo << 8), v);
+    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << (2 * wo)) - 1u), v);
+}
+
 /* The two rows above with AVX2 (CPUs without AVX-512 whose GEMM is a vector one,
  * cpu__avx2): 8 outputs a step, the last under 8 in plain C; the same operations in the
  * same order, so the same bits. */
@@ -791,6 +808,10 @@ static void cpu__x2_row(float *dst, const float *src, size_t wo, int accumulate,
 static void cpu__pool_row(float *dst, const float *r0, const float *r1, size_t wo)
 {
     (void)dst, (void)r0, (void)r1, (void)wo;
+}
+static void cpu__pool_rows2(float *dst, const float *r, size_t wi, size_t wo)
+{
+    (void)dst, (void)r, (void)wi, (void)wo;
 }
 static void cpu__x2_row_256(float *dst, const float *src, size_t wo, int accumulate, int relu)
 {
@@ -2267,7 +2288,10 @@ static void cpu__avgpool_task(void *arg, int t)
             int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
             const float *xp = cpu__image(x, b) + (size_t)c * x->h * wi;
             float *yp = cpu__image(y, b) + (size_t)c * y->h * wo;
-            for (int oy = 0; oy < y->h; oy++) {
+            int oy = 0;
+            if (j->vec == 2 && wo <= 8) /* two rows a step: 7x7 and 8x8 outputs */
+                for (; oy + 2 <= y->h; oy += 2) cpu__pool_rows2(yp + (size_t)oy * wo, xp + (size_t)(2 * oy) * wi, wi, wo);
+            for (; oy < y->h; oy++) {
                 const float *restrict r0 = xp + (size_t)(2 * oy) * wi;
                 const float *restrict r1 = r0 + wi;
                 float *restrict dst = yp + (size_t)oy * wo;
