@@ -477,25 +477,37 @@ static void octconv_net(net *t)
     net_output(t, "y");
 }
 
-static void octconv_expected(const net *t, const float *x, int n, double *y)
+/* The bands of x (n, O_C, O_H, O_W) as the seed splits them, in double: xh (n, O_CH,
+ * O_H, O_W) = x[:, :O_CH], xl (n, O_CL, O_H / 2, O_W / 2) = AvgPool2(x[:, O_CH:]), and
+ * d = AvgPool2(xh), all malloc'd (the caller frees them). */
+static void octconv_bands(const float *x, int n, double **xh, double **xl, double **d)
 {
-    int H = O_H, W = O_W, h = H / 2, w = W / 2;
-    size_t HW = (size_t)H * W, hw = (size_t)h * w;
-    double *xh = calloc((size_t)n * O_CH * HW, 8), *xl0 = calloc((size_t)n * O_CL * HW, 8);
-    double *xl = calloc((size_t)n * O_CL * hw, 8), *d = calloc((size_t)n * O_CH * hw, 8);
-    double *a = calloc((size_t)n * O_OH * HW, 8), *b = calloc((size_t)n * O_OH * hw, 8);
-    double *c = calloc((size_t)n * O_OL * hw, 8), *e = calloc((size_t)n * O_OL * hw, 8);
+    size_t HW = (size_t)O_H * O_W, hw = (size_t)(O_H / 2) * (O_W / 2);
+    double *xl0 = calloc((size_t)n * O_CL * HW, 8);
+    *xh = calloc((size_t)n * O_CH * HW, 8), *xl = calloc((size_t)n * O_CL * hw, 8);
+    *d = calloc((size_t)n * O_CH * hw, 8);
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < O_C; ch++)
             for (size_t k = 0; k < HW; k++) {
                 double v = x[((size_t)i * O_C + ch) * HW + k];
                 if (ch < O_CH)
-                    xh[((size_t)i * O_CH + ch) * HW + k] = v;
+                    (*xh)[((size_t)i * O_CH + ch) * HW + k] = v;
                 else
                     xl0[((size_t)i * O_CL + ch - O_CH) * HW + k] = v;
             }
-    ref_pool2(xl0, n, O_CL, H, W, 0, xl);
-    ref_pool2(xh, n, O_CH, H, W, 0, d);
+    ref_pool2(xl0, n, O_CL, O_H, O_W, 0, *xl);
+    ref_pool2(*xh, n, O_CH, O_H, O_W, 0, *d);
+    free(xl0);
+}
+
+static void octconv_expected(const net *t, const float *x, int n, double *y)
+{
+    int H = O_H, W = O_W, h = H / 2, w = W / 2;
+    size_t HW = (size_t)H * W, hw = (size_t)h * w;
+    double *xh, *xl, *d;
+    octconv_bands(x, n, &xh, &xl, &d);
+    double *a = calloc((size_t)n * O_OH * HW, 8), *b = calloc((size_t)n * O_OH * hw, 8);
+    double *c = calloc((size_t)n * O_OL * hw, 8), *e = calloc((size_t)n * O_OL * hw, 8);
     ref_conv(xh, n, O_CH, H, W, find_init(t, "hh.w")->f, find_init(t, "hh.b")->f, O_OH, 3, a);
     ref_conv(xl, n, O_CL, h, w, find_init(t, "lh.w")->f, find_init(t, "lh.b")->f, O_OH, 3, b);
     for (int i = 0; i < n * O_OH; i++)
@@ -514,7 +526,7 @@ static void octconv_expected(const net *t, const float *x, int n, double *y)
                     y[(((size_t)i * co + ch) * H + yy) * W + xx] =
                         ch < O_OH ? a[((size_t)i * O_OH + ch) * HW + yy * W + xx]
                                   : c[((size_t)i * O_OL + ch - O_OH) * hw + (yy / 2) * w + xx / 2];
-    free(xh), free(xl0), free(xl), free(d), free(a), free(b), free(c), free(e);
+    free(xh), free(xl), free(d), free(a), free(b), free(c), free(e);
 }
 
 static const oct__gnode *by_name(const oct__graph *g, const char *s)
@@ -589,28 +601,16 @@ static void residual_net(net *t)
 
 static void residual_expected(const net *t, const float *x, int n, double *y)
 {
-    int H = O_H, W = O_W, h = H / 2, w = W / 2;
-    size_t HW = (size_t)H * W, hw = (size_t)h * w;
-    double *xh = calloc((size_t)n * O_CH * HW, 8), *xl0 = calloc((size_t)n * O_CL * HW, 8);
-    double *xl = calloc((size_t)n * O_CL * hw, 8), *d = calloc((size_t)n * O_CH * hw, 8);
-    double *e = calloc((size_t)n * O_CL * hw, 8);
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < O_C; ch++)
-            for (size_t k = 0; k < HW; k++) {
-                double v = x[((size_t)i * O_C + ch) * HW + k];
-                if (ch < O_CH)
-                    xh[((size_t)i * O_CH + ch) * HW + k] = v;
-                else
-                    xl0[((size_t)i * O_CL + ch - O_CH) * HW + k] = v;
-            }
-    ref_pool2(xl0, n, O_CL, H, W, 0, xl);
-    ref_pool2(xh, n, O_CH, H, W, 0, d);
+    int h = O_H / 2, w = O_W / 2;
+    size_t hw = (size_t)h * w;
+    double *xh, *xl, *d, *e = calloc((size_t)n * O_CL * hw, 8);
+    octconv_bands(x, n, &xh, &xl, &d);
     ref_conv(d, n, O_CH, h, w, find_init(t, "hl.w")->f, find_init(t, "hl.b")->f, O_CL, 1, y);
     ref_conv(xl, n, O_CL, h, w, find_init(t, "ll.w")->f, find_init(t, "ll.b")->f, O_CL, 1, e);
     for (size_t i = 0; i < (size_t)n * O_CL * hw; i++) y[i] += e[i];
     ref_bn(y, n, O_CL, (int)hw, t, "bn_l", 0);
     for (size_t i = 0; i < (size_t)n * O_CL * hw; i++) y[i] = y[i] + xl[i] > 0 ? y[i] + xl[i] : 0;
-    free(xh), free(xl0), free(xl), free(d), free(e);
+    free(xh), free(xl), free(d), free(e);
 }
 
 static void test_residual_pair(void)
