@@ -202,7 +202,8 @@ typedef struct {
  * has it:
  *   x1 (N, C1, H, W), x2 (N, C2, H, W), weight1 (Co, C1, K, K), weight2 (Co, C2, K, K),
  *   bias1, bias2 (Co) or NULL, y and res (N, Co, Ho, Wo); one kernel size, stride and
- *   padding. res.buf NULL: no residual (a bottleneck's last layer has one).
+ *   padding. res.buf NULL: no residual (a bottleneck's last layer has one); res must
+ *   not overlap y (oct__pair_split writes y before it reads res).
  * The OctConv low band HL(Down(x_h)) + LL(x_l) is this op with x1 = Down(x_h). */
 typedef struct {
     oct__view x1, x2;
