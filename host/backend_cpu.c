@@ -545,7 +545,7 @@ static OCT__DK_TARGET void cpu__pool_rows2(float *restrict dst, const float *res
     __m512 s1 = _mm512_add_ps(oct__even16(b0, b1), oct__odd16(b0, b1));
     __m512 v = _mm512_mul_ps(_mm512_add_ps(s0, s1), q);
     if (wo < 8) v = _mm512_maskz_compress_ps((__mmask16)(mo | mo << 8), v);
-    _mm512_mask_storeu_ps(dst, (__mmask16)((1u << (2 * wo)) - 1u), v);
+    _mm512_mask_storeu_ps(dst, ma, v); /* 2 wo outputs, as many as each row's inputs */
 }
 
 /* The two rows above with AVX2 (CPUs without AVX-512 whose GEMM is a vector one,
