@@ -1782,7 +1782,7 @@ static void cpu__sc_task(void *arg, int t)
                 for (int q = 0; q < j->m; q++)
                     oct__sc_pack(&j->cv, j->b0 + q, 0, j->strips, own + (size_t)q * j->af);
             }
-            float *ap = (j->phase == 2 ? own : j->ap) + b * j->af;
+            float *base = j->phase == 2 ? own : j->ap, *ap = base ? base + b * j->af : NULL; /* NULL: in place */
             if (j->phase == 0) oct__sc_pack(&j->cv, j->b0 + (int)b, r, r + 1, ap);
             else oct__sc_run(&j->cv, j->b0 + (int)b, ap, (int)r, (int)r + 1);
         }
@@ -1816,17 +1816,24 @@ static oct_status cpu__sc(oct__cpu_state *st, const oct__view *x, const oct__vie
     cpu__sc_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                       x->h, x->w, k, pad, cpu__image(y, 0), y->nstride, co, y->h, y->w,
                       has_res ? cpu__image(res, 0) : NULL, has_res ? res->nstride : 0, bp, bias, accumulate, relu,
-                      oct__sc_mr(y->w, isa), isa},
+                      oct__sc_mr(y->w, isa), isa, 0},
                      st, 0, 0, NULL, 0, 0, 0, 0, {0}};
+    size_t strips = oct__sc_strips(&j.cv), cstrips = ((size_t)co + OCT__SC_NR - 1) / OCT__SC_NR;
+    st->macs_done += (long long)macs;
+    j.strips = strips;
+    if (oct__sc_can_in_place(&j.cv) && macs / (size_t)n <= OCT__CPU_SC_OWN_MACS) {
+        j.cv.in_place = 1; /* nothing to gather: the whole batch in one job */
+        j.m = n, j.phase = 1, j.per = cstrips;
+        cpu__chunk(st, &j.work, (size_t)n * cstrips, 1, macs, OCT__CPU_PAR_MACS);
+        oct__pool_run(st->pool, cpu__threads(st, &j.work), cpu__sc_task, &j);
+        return OCT_OK;
+    }
     j.af = oct__sc_afloats(&j.cv);
     size_t round = OCT__CPU_SC_FLOATS / j.af;
     if (round < 1) round = 1;
     if (round > (size_t)n) round = (size_t)n;
     OCT__TRY(cpu__scratch(st, 0, j.af * round, "conv2d"));
     j.ap = st->scratch[0].f;
-    size_t strips = oct__sc_strips(&j.cv), cstrips = ((size_t)co + OCT__SC_NR - 1) / OCT__SC_NR;
-    st->macs_done += (long long)macs;
-    j.strips = strips;
     for (j.b0 = 0; j.b0 < n; j.b0 += (int)round) {
         size_t m = (size_t)(n - j.b0) < round ? (size_t)(n - j.b0) : round;
         j.m = (int)m;

@@ -168,6 +168,50 @@ static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s
     }
 }
 
+/* The tile of a 1x1 convolution (pad 0) read in place (oct__sc_can_in_place): R = mr rows of
+ * 32 channels, row i at pixel p0 + i of each input plane, planes lda floats apart, the
+ * c1 planes of a1 and then the c2 of a2, against the strip's weights b (K = c1 + c2 rows
+ * of 32). The packed kernel's FMAs in the same order on the same values (a packed row is
+ * these mr floats of one plane): the same bits. R is a constant in each caller. */
+#ifdef __clang__
+#define OCT__SC_UNROLL _Pragma("unroll")
+#else
+#define OCT__SC_UNROLL _Pragma("GCC unroll 16")
+#endif
+__attribute__((target("avx512f"), always_inline)) static inline void
+sc_tile_in_place(const int R, const float *a1, int c1, const float *a2, int c2, size_t lda, const float *b, float *tile)
+{
+    __m512 acc[8][2];
+    OCT__SC_UNROLL for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int seg = 0; seg < 2; seg++) {
+        const float *a = seg ? a2 : a1;
+        for (int p = seg ? c2 : c1; p > 0; p--, a += lda, b += OCT__SC_NR) {
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+            OCT__SC_UNROLL for (int i = 0; i < R; i++) {
+                __m512 ai = _mm512_set1_ps(a[i]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    }
+    OCT__SC_UNROLL for (int i = 0; i < R; i++) {
+        _mm512_store_ps(tile + i * OCT__SC_NR, acc[i][0]);
+        _mm512_store_ps(tile + i * OCT__SC_NR + 16, acc[i][1]);
+    }
+}
+
+static OCT__SC_AVX512 void sc_tile7(const float *a1, int c1, const float *a2, int c2, size_t lda, const float *b,
+                                    float *tile)
+{
+    sc_tile_in_place(7, a1, c1, a2, c2, lda, b, tile);
+}
+
+static OCT__SC_AVX512 void sc_tile8(const float *a1, int c1, const float *a2, int c2, size_t lda, const float *b,
+                                    float *tile)
+{
+    sc_tile_in_place(8, a1, c1, a2, c2, lda, b, tile);
+}
+
 /* Two output channels' runs of mr pixels in one register: lanes 0..7 channel a's (at pa),
  * lanes 8..15 channel b's (at pb); either may be absent (NULL). */
 static OCT__SC_AVX512 void sc_store2(const oct__sc_conv *c, __m512 v, __mmask16 keep, float *pa, float *pb,
@@ -309,6 +353,17 @@ void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
     sc_pack_plain(c, b, s0, s1, ap);
 }
 
+int oct__sc_can_in_place(const oct__sc_conv *c)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    return c->isa == OCT__GEMM_AVX512 && c->k == 1 && c->pad == 0 && (c->mr == 7 || c->mr == 8) &&
+           oct__sgemm_kernel_rows(c->isa, c->mr) != NULL;
+#else
+    (void)c;
+    return 0;
+#endif
+}
+
 void oct__sc_run(const oct__sc_conv *c, int b, const float *ap, int j0, int j1)
 {
     const int mr = c->mr, ci = c->c1 + c->c2;
@@ -316,10 +371,23 @@ void oct__sc_run(const oct__sc_conv *c, int b, const float *ap, int j0, int j1)
     oct__gemm_kernel kernel = oct__sgemm_kernel_rows(c->isa, mr);
     if (!kernel) return; /* the caller checks oct__sc_mr and the kernel first */
     _Alignas(64) float tile[8 * OCT__SC_NR];
+#if defined(__GNUC__) && defined(__x86_64__)
+    const int in_place = c->in_place && oct__sc_can_in_place(c);
+    const size_t hw = (size_t)c->h * c->w;
+    const float *x1 = c->x1 + (size_t)b * c->xs1, *x2 = c->c2 > 0 ? c->x2 + (size_t)b * c->xs2 : NULL;
+#endif
     for (int j = j0; j < j1; j++) {
         const float *bp = c->bp + (size_t)j * kdim * OCT__SC_NR;
         int o0 = j * OCT__SC_NR, oc = c->co - o0 < OCT__SC_NR ? c->co - o0 : OCT__SC_NR;
         for (size_t s = 0; s < strips; s++) {
+#if defined(__GNUC__) && defined(__x86_64__)
+            if (in_place) {
+                size_t p0 = s * (size_t)mr;
+                (mr == 7 ? sc_tile7 : sc_tile8)(x1 + p0, c->c1, x2 ? x2 + p0 : NULL, c->c2, hw, bp, tile);
+                sc_store_tile(c, tile, b, o0, oc, p0);
+                continue;
+            }
+#endif
             kernel((int)kdim, ap + s * kdim * (size_t)mr, bp, tile, OCT__SC_NR, 0);
 #if defined(__GNUC__) && defined(__x86_64__)
             if (c->isa == OCT__GEMM_AVX512) {

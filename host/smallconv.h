@@ -41,6 +41,7 @@ typedef struct {
     int accumulate, relu;
     int mr;               /* oct__sc_mr(wo, isa) */
     int isa;              /* OCT__GEMM_AVX512 or OCT__GEMM_AVX2 (gemm.h): the variant */
+    int in_place;         /* 1: oct__sc_run reads the input in place (oct__sc_can_in_place) */
 } oct__sc_conv;
 
 /* Pixels per tile for rows of wo outputs on variant isa: AVX-512 8 or 7 when one divides
@@ -61,7 +62,14 @@ void oct__sc_weights(const float *w1, size_t k1, const float *w2, size_t k2, int
 size_t oct__sc_afloats(const oct__sc_conv *c);
 /* Strips [s0, s1) of image b into ap (that image's oct__sc_afloats floats). */
 void oct__sc_pack(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap);
-/* Output-channel strips [j0, j1) (of 32) of image b from its gathered input ap. */
+/* Whether oct__sc_run can read the input in place, without oct__sc_pack (the caller then
+ * sets in_place): a 1x1 convolution without padding on the AVX-512 variant, where a run
+ * of mr pixels is mr floats of each input plane (mr divides the row). The kernel reads
+ * those floats where they are, plane after plane: the same values in the same order as
+ * from a gathered strip, so the same bits. */
+int oct__sc_can_in_place(const oct__sc_conv *c);
+/* Output-channel strips [j0, j1) (of 32) of image b from its gathered input ap (unused,
+ * and may be NULL, with in_place). */
 void oct__sc_run(const oct__sc_conv *c, int b, const float *ap, int j0, int j1);
 
 #endif /* OCT_SMALLCONV_H */

@@ -23,6 +23,7 @@
 #include "smallconv.h"
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,18 +133,20 @@ static void test_auto(void)
  * image 1 of 2, stacked input, all the runs of a 3x21 output (AVX-512: three 7-pixel
  * runs per row; AVX2: 11 runs of 6 spanning rows, the last of 3), 40 output channels (a
  * whole strip and a partial one), and the
- * other image and the channels outside [j0, j1) untouched. Returns image 1's output
- * (malloc'd) for the caller to compare across variants, NULL when the CPU lacks isa. */
-enum { D_N = 2, D_C1 = 3, D_C2 = 2, D_H = 3, D_W = 21, D_K = 3, D_P = 1, D_CO = 40 };
+ * other image and the channels outside [j0, j1) untouched; kernel K with padding P, and
+ * with in_place the input read where it is (no oct__sc_pack; 1x1, pad 0, AVX-512).
+ * Returns image 1's output (malloc'd) for the caller to compare across variants, NULL
+ * when the CPU lacks isa. */
+enum { D_N = 2, D_C1 = 3, D_C2 = 2, D_H = 3, D_W = 21, D_CO = 40 };
 
-static float *direct_variant(int isa)
+static float *direct_variant(int isa, const int K, const int P, int in_place)
 {
-    const char *name = isa == OCT__GEMM_AVX512 ? "AVX-512" : "AVX2";
+    const char *name = isa == OCT__GEMM_AVX512 ? in_place ? "AVX-512 in place" : "AVX-512" : "AVX2";
     if (!oct__sgemm_kernel_rows(isa, isa == OCT__GEMM_AVX512 ? 7 : 6)) {
         printf("(no %s on this CPU: its variant is not taken) ", name);
         return NULL;
     }
-    enum { N = D_N, C1 = D_C1, C2 = D_C2, H = D_H, W = D_W, K = D_K, P = D_P, CO = D_CO };
+    enum { N = D_N, C1 = D_C1, C2 = D_C2, H = D_H, W = D_W, CO = D_CO };
     rng_t rng = {99};
     size_t hw = (size_t)H * W, kdim = (size_t)(C1 + C2) * K * K;
     float *x1 = rng_array(&rng, (size_t)N * C1 * hw, -1, 1), *x2 = rng_array(&rng, (size_t)N * C2 * hw, -1, 1);
@@ -154,11 +157,17 @@ static float *direct_variant(int isa)
     CU_ASSERT_FATAL(posix_memalign((void **)&bp, 64, oct__sc_weight_floats(CO, kdim) * sizeof(float)) == 0);
     for (size_t i = 0; i < (size_t)N * CO * hw; i++) y[i] = CANARY;
     oct__sc_conv c = {x1, x2, C1 * hw, C2 * hw, C1, C2, H, W, K, P, y, CO * hw, CO, H, W, NULL, 0, bp, bias, 0, 1,
-                      oct__sc_mr(W, isa), isa};
+                      oct__sc_mr(W, isa), isa, in_place};
     CU_ASSERT_EQUAL(c.mr, isa == OCT__GEMM_AVX512 ? 7 : 6);
+    CU_ASSERT_EQUAL(oct__sc_can_in_place(&c), isa == OCT__GEMM_AVX512 && K == 1 && P == 0);
     CU_ASSERT_FATAL((ap = malloc(oct__sc_afloats(&c) * sizeof *ap)) != NULL);
     oct__sc_weights(w1, (size_t)C1 * K * K, w2, (size_t)C2 * K * K, CO, isa, bp);
-    oct__sc_pack(&c, 1, 0, oct__sc_strips(&c), ap);
+    if (in_place) { /* no gather: the strips it would fill hold NaN, which must not reach y */
+        CU_ASSERT_FATAL(oct__sc_can_in_place(&c));
+        for (size_t i = 0; i < oct__sc_afloats(&c); i++) ap[i] = NAN;
+    } else {
+        oct__sc_pack(&c, 1, 0, oct__sc_strips(&c), ap);
+    }
     oct__sc_run(&c, 1, ap, 0, 2);
     size_t miss = 0;
     for (int o = 0; o < CO; o++)
@@ -193,15 +202,25 @@ static float *direct_variant(int isa)
 }
 
 /* Both variants against the loop; where the CPU has both, the same bits (their kernels
- * sum each output in the same order, and the stores do the same float operations). */
+ * sum each output in the same order, and the stores do the same float operations). A
+ * 3x3 kernel with padding, and a 1x1 without, where the AVX-512 variant also reads the
+ * input in place: the same bits again. */
 static void test_direct(void)
 {
-    float *a = direct_variant(OCT__GEMM_AVX512), *b = direct_variant(OCT__GEMM_AVX2);
-    if (a && b && memcmp(a, b, (size_t)D_CO * D_H * D_W * sizeof *a) != 0) {
-        printf("\n  the AVX2 variant's bits differ from the AVX-512 one's\n");
-        CU_FAIL("AVX2 and AVX-512 variants differ");
+    const size_t bytes = (size_t)D_CO * D_H * D_W * sizeof(float);
+    for (int k = 3; k >= 1; k -= 2) {
+        float *a = direct_variant(OCT__GEMM_AVX512, k, k / 2, 0), *b = direct_variant(OCT__GEMM_AVX2, k, k / 2, 0);
+        float *c = k == 1 ? direct_variant(OCT__GEMM_AVX512, 1, 0, 1) : NULL;
+        if (a && b && memcmp(a, b, bytes) != 0) {
+            printf("\n  k %d: the AVX2 variant's bits differ from the AVX-512 one's\n", k);
+            CU_FAIL("AVX2 and AVX-512 variants differ");
+        }
+        if (a && c && memcmp(a, c, bytes) != 0) {
+            printf("\n  the in-place 1x1 bits differ from the gathered ones\n");
+            CU_FAIL("in place and gathered differ");
+        }
+        free(a), free(b), free(c);
     }
-    free(a), free(b);
 }
 
 /* A row's result does not depend on how many images share its pass (device sets and MPI
