@@ -117,14 +117,23 @@ static void sc_store_plain(const oct__sc_conv *c, const float *tile, int b, int 
 #define OCT__SC_AVX512 __attribute__((target("avx512f")))
 
 /* The 1x1 gather's runs: mr floats (keep) of each of `planes` planes from xp on, one
- * after another at dst; returns the float after the last. */
+ * after another at dst; returns the float after the last. Each run but the last moves 8
+ * floats (mr <= 8): the extra one is read from the same tensor (the rest of the plane, or
+ * the next) and lands on the next run's first float, which the next store writes. The
+ * last run's load is masked (it may end the tensor), and so is its store when `tail`
+ * (the strip's last run, followed by the next strip or the end of the buffer). */
 static OCT__SC_AVX512 float *sc_runs_avx512(const oct__sc_conv *c, const float *xp, int planes, __mmask16 keep,
-                                            float *dst)
+                                            int tail, float *dst)
 {
     const size_t plane = (size_t)c->h * c->w;
-    for (int ch = 0; ch < planes; ch++, xp += plane, dst += c->mr)
-        _mm512_mask_storeu_ps(dst, keep, _mm512_maskz_loadu_ps(keep, xp));
-    return dst;
+    if (planes <= 0) return dst;
+    for (int ch = 0; ch < planes - 1; ch++, xp += plane, dst += c->mr) _mm256_storeu_ps(dst, _mm256_loadu_ps(xp));
+    __m512 v = _mm512_maskz_loadu_ps(keep, xp);
+    if (tail)
+        _mm512_mask_storeu_ps(dst, keep, v);
+    else
+        _mm256_storeu_ps(dst, _mm512_castps512_ps256(v));
+    return dst + c->mr;
 }
 
 static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s0, size_t s1, float *ap)
@@ -140,8 +149,8 @@ static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s
         for (size_t s = s0; s < s1; s++) {
             size_t p0 = s * (size_t)mr;
             float *dst = ap + s * kdim * (size_t)mr;
-            dst = sc_runs_avx512(c, c->x1 + (size_t)b * c->xs1 + p0, c->c1, keep, dst);
-            if (c->c2 > 0) sc_runs_avx512(c, c->x2 + (size_t)b * c->xs2 + p0, c->c2, keep, dst);
+            dst = sc_runs_avx512(c, c->x1 + (size_t)b * c->xs1 + p0, c->c1, keep, c->c2 == 0, dst);
+            if (c->c2 > 0) sc_runs_avx512(c, c->x2 + (size_t)b * c->xs2 + p0, c->c2, keep, 1, dst);
         }
         return;
     }
