@@ -1467,6 +1467,31 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
     return oct__sgemm_b_in_place(isa, lo) && oct__sgemm_b_in_place(isa, hi) ? n : 0;
 }
 
+/* cpu__wino_plan's blocks of tb halved where they give each thread one (or fewer), the
+ * halves divide the tiles evenly, are 16 tiles or more with B read in place
+ * (oct__sgemm_b_in_place), and the transformed weights (wfloats, streamed once per block)
+ * are at most OCT__CPU_WINO_HALVE_FLOATS: two blocks a thread, taken as the threads come
+ * free, so that a thread that falls behind (its core busier, its input in the other's
+ * cache) hands its second block over. The plan's cost model cannot see that: it weighs
+ * two blocks a thread at the fixed cost twice. Both ways alternated, processes a round,
+ * minima, two threads, AMD EPYC Zen 4 (AVX-512): OctNetMini at batch 1 (64 F(4x4) tiles
+ * a 32x32 plane: 32 + 32 before, 4 x 16 now) alpha 0 0.701 -> 0.669 ms, alpha 0.5 0.439
+ * -> 0.429 (three rounds each in a quiet spell; in a slow one 0.995 -> 0.951 and within
+ * 1%); Oct-ResNet-50 batch 8, the 14x14 F(4x4) layers of 128 tiles (64 + 64 before, now
+ * 4 x 32): alpha 0.5's 128-channel H->H 10-20% faster (1.133 -> 0.913 ms), alpha 0's 256
+ * channels 2-3% (weights 9.4 MB). Layer 4's F(2x2) 512 -> 512 (16.8 MB of weights) ran
+ * 1-7% slower halved (5.771 -> 6.175 ms), so it keeps its blocks. */
+#ifndef OCT__CPU_WINO_HALVE_FLOATS
+#define OCT__CPU_WINO_HALVE_FLOATS ((size_t)3 << 20)
+#endif
+static size_t cpu__wino_halve(const oct__cpu_state *st, int isa, size_t tiles, size_t tb, size_t wfloats)
+{
+    size_t th = (size_t)st->threads, half = tb / 2;
+    if (th < 2 || tb == 0 || (tiles + tb - 1) / tb > th || wfloats > OCT__CPU_WINO_HALVE_FLOATS) return tb;
+    if (half < 16 || half % 16 != 0 || tiles % half != 0 || tiles / half < 2 * th || half > INT_MAX) return tb;
+    return oct__sgemm_b_in_place(isa, (int)half) ? half : tb;
+}
+
 /* One more wait on the pool, in cpu__wino_plan's quarter tiles of a 64 -> 64 layer (a
  * tile's GEMMs cost in proportion to ci co, the wait does not): F(4x4)'s shared mode
  * waits between its two steps. */
@@ -1944,6 +1969,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     st->macs_done += (long long)oct__wino_elems(m) * ci * co * (long long)j.tiles;
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
+    if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, (size_t)oct__wino_elems(m) * (size_t)ci * (size_t)co);
     if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb))) j.tb = (j.tiles + j.nb - 1) / j.nb;
     if (!shared && m == 4 && can_share &&
         cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co)) {
