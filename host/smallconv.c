@@ -1,7 +1,8 @@
 /* smallconv.c — stride-1 convolutions on small planes with the output channels in the
- * vector lanes (smallconv.h): the input gathered per run of mr pixels, the weights
- * transposed once, the register tiles of gemm.c's kernels (mr x 32: AVX-512 8 or 7 rows,
- * AVX2 6), and a transposing store with the epilogue.
+ * vector lanes (smallconv.h): the input gathered per run of mr pixels (or, a small 1x1
+ * layer on AVX-512, read where it is), the weights transposed once, the register tiles
+ * of gemm.c's kernels (mr x 32: AVX-512 8 or 7 rows, AVX2 6), and a transposing store
+ * with the epilogue.
  */
 #include "smallconv.h"
 

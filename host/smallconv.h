@@ -5,7 +5,8 @@
  * 64 lanes (77% busy), a 14x14 one 196 in 224 (88%). Here each register tile is a run of
  * mr output pixels times 32 output channels, summed over K = ci k k in order:
  *   C'(pixels, channels) = A'(pixels, K) B'(K, channels)
- * with A' the input under the kernel (gathered per run, zeros where the padding is) and B'
+ * with A' the input under the kernel (gathered per run, zeros where the padding is; read
+ * in place for a 1x1 layer without padding, oct__sc_can_in_place) and B'
  * the weights transposed and packed once, so every lane does useful work. The tile is
  * then stored channel by channel (a gather of its mr pixels) with accumulate, bias,
  * residual and ReLU: y = relu(((y + sum) + bias) + res), the float operations of the
