@@ -43,14 +43,6 @@ static void kernel_scalar(int kc, const float *a, const float *b, float *c, size
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OCT__GEMM_X86 1
-/* The accumulators' set-up and store loops fully unrolled: otherwise gcc keeps the arrays
- * on the stack (zeroed with rep stos, spilled after the k loop) -- 10% of a kc = 64 call
- * on an AMD EPYC (AVX-512), 2.5% of a kc = 256 one. */
-#if defined(__clang__)
-#define OCT__UNROLL _Pragma("unroll")
-#else
-#define OCT__UNROLL _Pragma("GCC unroll 16")
-#endif
 
 /* Prefetch (to L1) the two cache lines that 16 floats from p may span. The address is
  * computed as an integer: it may lie past the array (the next tile of the last one), which

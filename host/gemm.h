@@ -11,6 +11,16 @@
 
 #include <stddef.h>
 
+/* The accumulators' set-up and store loops of the register-tile kernels (here and in
+ * smallconv.c) fully unrolled: otherwise gcc keeps the arrays on the stack (zeroed with
+ * rep stos, spilled after the k loop) -- 10% of a kc = 64 call on an AMD EPYC (AVX-512),
+ * 2.5% of a kc = 256 one. */
+#if defined(__clang__)
+#define OCT__UNROLL _Pragma("unroll")
+#else
+#define OCT__UNROLL _Pragma("GCC unroll 16")
+#endif
+
 void oct__sgemm(int trans_a, int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                 float *c, int ldc, int accumulate);
 

@@ -183,28 +183,23 @@ static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s
  * c1 planes of a1 and then the c2 of a2, against the strip's weights b (K = c1 + c2 rows
  * of 32). The packed kernel's FMAs in the same order on the same values (a packed row is
  * these mr floats of one plane): the same bits. R is a constant in each caller. */
-#ifdef __clang__
-#define OCT__SC_UNROLL _Pragma("unroll")
-#else
-#define OCT__SC_UNROLL _Pragma("GCC unroll 16")
-#endif
 __attribute__((target("avx512f"), always_inline)) static inline void
 sc_tile_in_place(const int R, const float *a1, int c1, const float *a2, int c2, size_t lda, const float *b, float *tile)
 {
     __m512 acc[8][2];
-    OCT__SC_UNROLL for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    OCT__UNROLL for (int i = 0; i < R; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int seg = 0; seg < 2; seg++) {
         const float *a = seg ? a2 : a1;
         for (int p = seg ? c2 : c1; p > 0; p--, a += lda, b += OCT__SC_NR) {
             __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-            OCT__SC_UNROLL for (int i = 0; i < R; i++) {
+            OCT__UNROLL for (int i = 0; i < R; i++) {
                 __m512 ai = _mm512_set1_ps(a[i]);
                 acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
                 acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
             }
         }
     }
-    OCT__SC_UNROLL for (int i = 0; i < R; i++) {
+    OCT__UNROLL for (int i = 0; i < R; i++) {
         _mm512_store_ps(tile + i * OCT__SC_NR, acc[i][0]);
         _mm512_store_ps(tile + i * OCT__SC_NR + 16, acc[i][1]);
     }
