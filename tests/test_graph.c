@@ -536,40 +536,28 @@ static const oct__gnode *by_name(const oct__graph *g, const char *s)
     return NULL;
 }
 
-static void test_octconv_fusion(void)
+/* The net build() makes, on every device: imported, inspect(ctx, g, d) on the graph,
+ * then a forward pass of n random images (O_C x O_H x O_W from seed) whose output
+ * (out_image floats an image) is checked against expected()'s in double, and whose new
+ * buffers against oct__graph_activation_bytes. */
+static void net_on_devices(void (*build)(net *), void (*expected)(const net *, const float *, int, double *),
+                           uint64_t seed, int n, size_t out_image,
+                           void (*inspect)(oct_context *ctx, oct__graph *g, int d))
 {
     net t;
-    octconv_net(&t);
-    rng_t r = {5};
-    int n = 2;
-    size_t count = (size_t)n * (O_OH + O_OL) * O_H * O_W;
+    build(&t);
+    rng_t r = {seed};
+    size_t count = (size_t)n * out_image;
     float *x = rng_array(&r, (size_t)n * O_C * O_H * O_W, -2, 2), *y = malloc(count * sizeof *y);
     double *want = malloc(count * sizeof *want);
-    octconv_expected(&t, x, n, want);
+    CU_ASSERT_FATAL(x && y && want);
+    expected(&t, x, n, want);
     for (int d = 0; d < g_ndevices; d++) {
         oct_context *ctx = NULL;
         CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
         oct__graph *g = import(ctx, &t, OCT_OK);
-        if (g && d == 0) {
-            /* The four paths became one OctConv layer; BN, ReLU, the Up and both Adds
-             * are epilogues; no Add or Affine node is left. */
-            CU_ASSERT_EQUAL(g->octconv_layers, 1);
-            const oct__gnode *hh = by_name(g, "hh"), *ll = by_name(g, "ll"), *hl = by_name(g, "hl"), *lh = by_name(g, "lh");
-            CU_ASSERT_FATAL(hh && ll && hl && lh);
-            CU_ASSERT_STRING_EQUAL(hh->role, "hh");
-            CU_ASSERT_STRING_EQUAL(lh->role, "lh");
-            CU_ASSERT_STRING_EQUAL(hl->role, "hl");
-            CU_ASSERT_STRING_EQUAL(ll->role, "ll");
-            CU_ASSERT_STRING_EQUAL(hh->fused, "Resize up, Add add_h, BatchNormalization bn_h, Relu relu_h");
-            CU_ASSERT_STRING_EQUAL(ll->fused, "Add add_l, BatchNormalization bn_l, Relu relu_l");
-            CU_ASSERT(hh->up >= 0 && ll->acc && ll->pair == (int)(hl - g->nd) && hl->paired);
-            for (int i = 0; i < g->nn; i++) CU_ASSERT(g->nd[i].kind != OCT__GK_ADD && g->nd[i].kind != OCT__GK_AFFINE);
-            /* MACs: the four paths at their resolutions. */
-            long long HW = O_H * O_W, hw = (O_H / 2) * (O_W / 2);
-            CU_ASSERT_EQUAL(oct__graph_macs(g, O_H, O_W),
-                            9 * (O_OH * O_CH * HW + O_OL * O_CH * hw + O_OH * O_CL * hw + O_OL * O_CL * hw));
-        }
         if (g) {
+            inspect(ctx, g, d);
             size_t before = ctx->buf_bytes;
             CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, O_H, O_W, y, NULL, NULL), OCT_OK);
             CU_ASSERT_EQUAL(ctx->buf_bytes - before, oct__graph_activation_bytes(g, n, O_H, O_W));
@@ -580,6 +568,35 @@ static void test_octconv_fusion(void)
     }
     free(x), free(y), free(want);
     net_free(&t);
+}
+
+/* The four paths became one OctConv layer; BN, ReLU, the Up and both Adds are epilogues;
+ * no Add or Affine node is left (checked on the first device: the import does not depend
+ * on it). */
+static void octconv_inspect(oct_context *ctx, oct__graph *g, int d)
+{
+    (void)ctx;
+    if (d != 0) return;
+    CU_ASSERT_EQUAL(g->octconv_layers, 1);
+    const oct__gnode *hh = by_name(g, "hh"), *ll = by_name(g, "ll"), *hl = by_name(g, "hl"), *lh = by_name(g, "lh");
+    CU_ASSERT_FATAL(hh && ll && hl && lh);
+    CU_ASSERT_STRING_EQUAL(hh->role, "hh");
+    CU_ASSERT_STRING_EQUAL(lh->role, "lh");
+    CU_ASSERT_STRING_EQUAL(hl->role, "hl");
+    CU_ASSERT_STRING_EQUAL(ll->role, "ll");
+    CU_ASSERT_STRING_EQUAL(hh->fused, "Resize up, Add add_h, BatchNormalization bn_h, Relu relu_h");
+    CU_ASSERT_STRING_EQUAL(ll->fused, "Add add_l, BatchNormalization bn_l, Relu relu_l");
+    CU_ASSERT(hh->up >= 0 && ll->acc && ll->pair == (int)(hl - g->nd) && hl->paired);
+    for (int i = 0; i < g->nn; i++) CU_ASSERT(g->nd[i].kind != OCT__GK_ADD && g->nd[i].kind != OCT__GK_AFFINE);
+    /* MACs: the four paths at their resolutions. */
+    long long HW = O_H * O_W, hw = (O_H / 2) * (O_W / 2);
+    CU_ASSERT_EQUAL(oct__graph_macs(g, O_H, O_W),
+                    9 * (O_OH * O_CH * HW + O_OL * O_CH * hw + O_OH * O_CL * hw + O_OL * O_CL * hw));
+}
+
+static void test_octconv_fusion(void)
+{
+    net_on_devices(octconv_net, octconv_expected, 5, 2, (size_t)(O_OH + O_OL) * O_H * O_W, octconv_inspect);
 }
 
 /* A bottleneck's last low band: y_l = ReLU(BN(HL(Down(x_h)) + LL(x_l)) + x_l), 1x1 (a
@@ -613,35 +630,21 @@ static void residual_expected(const net *t, const float *x, int n, double *y)
     free(xh), free(xl), free(d), free(e);
 }
 
+/* HL and LL paired with the residual in the epilogue; one conv2d_pair op, residual and
+ * all, wherever the backend has the op. */
+static void residual_inspect(oct_context *ctx, oct__graph *g, int d)
+{
+    (void)d;
+    const oct__gnode *hl = by_name(g, "hl"), *ll = by_name(g, "ll");
+    CU_ASSERT_FATAL(hl && ll);
+    CU_ASSERT_STRING_EQUAL(ll->fused, "Add add_l, BatchNormalization bn_l, Add res_l, Relu relu_l");
+    CU_ASSERT(ll->acc && ll->res >= 0 && ll->relu && ll->pair == (int)(hl - g->nd) && hl->paired);
+    CU_ASSERT_EQUAL(oct__gconv_runs_pair(g, ll), ctx->be->conv2d_pair != NULL);
+}
+
 static void test_residual_pair(void)
 {
-    net t;
-    residual_net(&t);
-    rng_t r = {77};
-    int n = 3;
-    size_t count = (size_t)n * O_CL * (O_H / 2) * (O_W / 2);
-    float *x = rng_array(&r, (size_t)n * O_C * O_H * O_W, -2, 2), *y = malloc(count * sizeof *y);
-    double *want = malloc(count * sizeof *want);
-    residual_expected(&t, x, n, want);
-    for (int d = 0; d < g_ndevices; d++) {
-        oct_context *ctx = NULL;
-        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
-        oct__graph *g = import(ctx, &t, OCT_OK);
-        if (g) {
-            const oct__gnode *hl = by_name(g, "hl"), *ll = by_name(g, "ll");
-            CU_ASSERT_FATAL(hl && ll);
-            CU_ASSERT_STRING_EQUAL(ll->fused, "Add add_l, BatchNormalization bn_l, Add res_l, Relu relu_l");
-            CU_ASSERT(ll->acc && ll->res >= 0 && ll->relu && ll->pair == (int)(hl - g->nd) && hl->paired);
-            /* One conv2d_pair op, residual and all, wherever the backend has the op. */
-            CU_ASSERT_EQUAL(oct__gconv_runs_pair(g, ll), ctx->be->conv2d_pair != NULL);
-            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, O_H, O_W, y, NULL, NULL), OCT_OK);
-            check(g_devices[d], want, y, count);
-        }
-        oct__graph_free(g);
-        oct_context_free(ctx);
-    }
-    free(x), free(y), free(want);
-    net_free(&t);
+    net_on_devices(residual_net, residual_expected, 77, 3, (size_t)O_CL * (O_H / 2) * (O_W / 2), residual_inspect);
 }
 
 /* ------------------------------------------------------------------------------------ */
