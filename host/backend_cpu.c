@@ -1605,8 +1605,8 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
      * (0.74-0.81x): a few input channels make short GEMMs and whole transforms. */
     if (!st->direct) return mn >= 16;
     if (mn < 16 || per < 16) return 0;
-    /* 7x7 and 8x8 planes: 16 tiles, which the AVX2 GEMM kernel's 16 columns fit at one
-     * image (cpu__wino); 7x7 wastes 23% of the outputs and still wins from 32 channels. */
+    /* 7x7 and 8x8 planes: 16 tiles, which a 16-column GEMM kernel fits at one image
+     * (cpu__wino); 7x7 wastes 23% of the outputs and still wins from 32 channels. */
     if (per == 16) return mn >= 32;
     if (per >= 196) return 1;
     if (per * 4 * 5 > (size_t)ho * wo * 6) return mn >= 32 && per >= 64; /* over 20% of the outputs wasted */
@@ -1944,10 +1944,17 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     const float *u = NULL;
     int isa = oct__sgemm_isa();
     size_t tiles = (size_t)y->n * oct__wino_tiles(m, y->h, y->w);
-    /* 16 tiles or fewer in all (a 7x7 plane, one image): the AVX2 kernel's 16 columns
-     * fit them where the AVX-512 one would leave half of its 32 idle. Both sum the same
-     * terms in the same order (a lane is a column), so the bits do not depend on it. */
-    if (isa == OCT__GEMM_AVX512 && tiles <= 16 && oct__sgemm_supported(OCT__GEMM_AVX2)) isa = OCT__GEMM_AVX2;
+    /* 16 tiles or fewer in all (a 7x7 plane, one image) run on AVX-512's 16-column kernel
+     * with the weights fetched ahead (gemm.c). Until 2026-12-05 they ran on the AVX2
+     * kernel (6 x 16, the same fetch), which the 32-column kernel alone had left half
+     * idle; but AVX2 is half the FMA width of an Intel core with two 512-bit units. On
+     * the AMD EPYC Zen 4 (whose 512-bit FMAs are two 256-bit halves) the AVX-512 one is
+     * faster too: chains of ten 3x3 layers at 7x7, batch 1, two threads, both in one
+     * process, alternated, minima of 3 rounds: 512 -> 512 7.22 -> 6.70 ms, 256 -> 128
+     * 1.059 -> 1.031, 128 -> 128 0.594 -> 0.576 (without the fetch, 7.90: the 16.8 MB of
+     * a 512 -> 512 layer's transformed weights come from memory); Oct-ResNet-50 batch 1,
+     * minima of 5: alpha 0.5 21.15 -> 20.90 ms, alpha 0 30.09 -> 29.76. Both kernels sum
+     * the same terms in the same order (a lane is a column): the same bits. */
     int mr = oct__sgemm_mr(isa);
     OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, m, &u));
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,

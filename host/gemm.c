@@ -94,9 +94,9 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
 }
 
 /* How far ahead (in terms) kernel_avx2_rows_r with stream = 1 fetches its a-panel: 3 KB
- * of 6-row panels, past the next 4 KiB page before the hardware prefetcher (which stops
- * at page ends) gets there. A product of one 16-column strip (Winograd's 16-tile blocks:
- * a 7x7 plane at one image, on this kernel also on AVX-512 CPUs, see cpu__wino) reads
+ * of 6-row panels (4 KB of kernel_avx512_rows_w's 8-row ones), past the next 4 KiB page
+ * before the hardware prefetcher (which stops at page ends) gets there. A product of one
+ * 16-column strip (Winograd's 16-tile blocks: a 7x7 plane at one image, see cpu__wino) reads
  * each of its transformed weights once, 6 floats a term, as fast as the FMAs go: 16.8 MB
  * for a 512 -> 512 layer, from memory. AMD EPYC Zen 4, two threads, Oct-ResNet-50 batch 1,
  * with and without in one process, passes alternated, sums of 10-16 per-layer minima:
@@ -106,7 +106,9 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
  * than 128 on the 7x7 layers, 256 5-9% slower, 32 14-19% slower; every term rather than
  * every other (a line holds 2.7 terms) not tried. The same fetch in the AVX-512 kernel's
  * in-place products (8 floats a term, 32 columns) read 0.97-1.01x, within the noise: not
- * kept; nor a fetch of the channel-lane path's weight panels (0.98-1.00x). */
+ * kept; nor a fetch of the channel-lane path's weight panels (0.98-1.00x). Its 16-column
+ * kernel, a product's only strip, fetches: a 512 -> 512 layer at 7x7 ran 1.18x faster
+ * with it (2026-12-05, cpu__wino). */
 #define GEMM_AHEAD_A 128
 
 /* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
@@ -375,9 +377,9 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const flo
  * on the same values, without storing C and reading it back; the 2x upsample (e->up)
  * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_avx512_rows_w(const int R, const int W, const int packed, const int along, int kc, const float *a,
-                     const float *b, size_t ldb, float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0,
-                     size_t j0)
+kernel_avx512_rows_w(const int R, const int W, const int packed, const int along, const int stream, int kc,
+                     const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
+                     const oct__gemm_epi *e, int r0, size_t j0)
 {
     if (along) gemm_prefetch_along(R, GEMM_AHEAD_AVX512, c, ldc, e, r0, j0);
     __m512 acc[8][2];
@@ -391,6 +393,7 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, const int along
     OCT__UNROLL for (int i = 0; i < R; i++) OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
         __m512 bv[2];
+        if (stream && (p & 1) == 0) _mm_prefetch((const char *)(a + R * GEMM_AHEAD_A), _MM_HINT_T0);
         OCT__UNROLL for (int v = 0; v < W; v++)
             bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
         OCT__UNROLL for (int i = 0; i < R; i++) {
@@ -425,7 +428,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void
 kernel_avx512_rows(const int R, const int packed, int kc, const float *a, const float *b, size_t ldb, float *c,
                    size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx512_rows_w(R, 2, packed, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx512_rows_w(R, 2, packed, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float *a, const float *b, float *c,
@@ -452,14 +455,22 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb16(int kc, const
                                                                     size_t ldb, float *c, size_t ldc, int add,
                                                                     const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx512_rows_w(8, 1, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx512_rows_w(8, 1, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+/* kernel_avx512_ldb16 for a product of one strip of 16 columns or fewer: each a-panel
+ * is read once, so it is fetched ahead (kernel_avx2_ldb_stream's fetch). */
+__attribute__((target("avx512f"))) static void kernel_avx512_ldb16_stream(int kc, const float *a, const float *b,
+                                                                           size_t ldb, float *c, size_t ldc, int add,
+                                                                           const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows_w(8, 1, 0, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 /* kernel_avx512_ldb for tiles run along rows (gemm_prefetch_along). */
 __attribute__((target("avx512f"))) static void kernel_avx512_ldb_along(int kc, const float *a, const float *b,
                                                                         size_t ldb, float *c, size_t ldc, int add,
                                                                         const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx512_rows_w(8, 2, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx512_rows_w(8, 2, 0, 1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 #define OCT__GEMM_HAVE_LDB 1
 #endif
@@ -1056,7 +1067,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
         /* A last strip of 16 columns or fewer: AVX-512's 16-column kernel (a 14x14
          * plane's 196 = 6 x 32 + 4 columns ran 7 whole 32-column tiles). */
         int nrk = avx512 && cols <= 16 ? 16 : nr;
-        gemm_ldb_kernel kk = nrk == nr ? kern : kernel_avx512_ldb16;
+        gemm_ldb_kernel kk = nrk == nr ? kern : n <= 16 ? kernel_avx512_ldb16_stream : kernel_avx512_ldb16;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
             const float *bp = b + (size_t)p0 * ldb + js;

@@ -433,7 +433,8 @@ static void test_maxpool2(void)
  * sum within k-term float rounding (testutil.h's bound for the reference: set before
  * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 8
  * columns or fewer on the narrow-strip kernel: n = 5, 33, 200, 196, 40, 3; 9-16 on its
- * 16-column kernel: 48; 17-24 as 16 + narrow: 49, 23, 17, 56; 25 or more a whole tile:
+ * 16-column kernel: 48, or its variant that fetches the weights ahead when that strip is
+ * the whole product: 16, 12; 17-24 as 16 + narrow: 49, 23, 17, 56; 25 or more a whole tile:
  * 57) and the AVX2 one (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48;
  * a last strip of 8 columns or fewer on its narrow-strip kernel, and an edge of fewer
  * than 6 rows on those rows alone, each compared with the whole tile too). */
@@ -459,6 +460,8 @@ static void test_gemm_inplace_b(void)
         {64, 0, 64, 784, 300, 784},  /* 64 channels: an edge of 4 rows, two K blocks */
         {24, 0, 24, 56, 40, 56},     /* AVX-512: a last strip of 24 = 16 + 8 narrow */
         {16, 8, 16, 57, 300, 57},    /* AVX-512: 25, a whole tile; two K blocks */
+        {40, 0, 40, 16, 300, 16},    /* Winograd's 16 tiles (7x7, one image): one strip, fetched ahead */
+        {21, 3, 21, 12, 70, 12},     /* one strip of 12 (packed), an edge of 2 rows */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512, OCT__GEMM_SCALAR};
     rng_t rng = {2024};
