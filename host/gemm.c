@@ -1006,7 +1006,10 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
 {
     const int avx512 = isa == OCT__GEMM_AVX512, mr = avx512 ? 8 : 6, nr = avx512 ? 32 : 16;
     const int mrnd = (m + mr - 1) / mr * mr;
-    gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : n <= nr ? kernel_avx2_ldb_stream : kernel_avx2_ldb;
+    /* A product of one strip of 16 columns or fewer reads each a-panel once: on the
+     * kernels that fetch the panels ahead (GEMM_AHEAD_A). */
+    const int stream = n <= 16;
+    gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : stream ? kernel_avx2_ldb_stream : kernel_avx2_ldb;
     gemm_ldb_kernel along = avx512 ? kernel_avx512_ldb_along : kernel_avx2_ldb_along;
     oct__gemm_epi_fn ef = epi_of(isa);
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
@@ -1067,7 +1070,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
         /* A last strip of 16 columns or fewer: AVX-512's 16-column kernel (a 14x14
          * plane's 196 = 6 x 32 + 4 columns ran 7 whole 32-column tiles). */
         int nrk = avx512 && cols <= 16 ? 16 : nr;
-        gemm_ldb_kernel kk = nrk == nr ? kern : n <= 16 ? kernel_avx512_ldb16_stream : kernel_avx512_ldb16;
+        gemm_ldb_kernel kk = nrk == nr ? kern : stream ? kernel_avx512_ldb16_stream : kernel_avx512_ldb16;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC, add = accumulate || p0 > 0, last = p0 + kc >= k;
             const float *bp = b + (size_t)p0 * ldb + js;
