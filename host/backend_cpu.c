@@ -120,6 +120,8 @@ typedef struct {
     int gemm_1x1;              /* $OCTCL_CPU_GEMM_PACKED at creation: 0 the older 1x1 routing, else 1 */
     int small;                 /* $OCTCL_CPU_SMALL at creation: 1 forced on, 0 off, -1 by shape */
     int fuse_up;               /* $OCTCL_CPU_FUSE_UP at creation: 0 a separate pass adds conv_up's up */
+    int pair_side;             /* $OCTCL_CPU_PAIR_SIDE at creation: 0 the graph runs L->H apart */
+    long long sides_fused;     /* oct__cpu_sides_fused */
     int implicit;              /* $OCTCL_CPU_IMPLICIT at creation: 0 keeps conv2d's im2col + SGEMM */
     int shared_b;              /* $OCTCL_CPU_SHARED_B at creation: 0 packs B in every block's GEMM */
     int affinity;              /* $OCTCL_CPU_AFFINITY at creation: 0 chunks go to the next free thread */
@@ -887,8 +889,9 @@ static oct_status cpu__switch(const char *name, int *value) { return cpu__env_di
 static oct_status cpu_init(oct_context *ctx)
 {
     int path, wino = -1, gemm_1x1 = 1, small = -1, fuse_up = 1, implicit = 1, shared_b = 1, wino_tile = -1;
-    int affinity = 1, stride2 = 1;
+    int affinity = 1, stride2 = 1, pair_side = 1;
     OCT__TRY(cpu__path(&path));
+    OCT__TRY(cpu__switch("OCTCL_CPU_PAIR_SIDE", &pair_side));
     OCT__TRY(cpu__env_digit("OCTCL_CPU_WINO_TILE", "24", &wino_tile)); /* 2 or 4: every Winograd on that tile */
     OCT__TRY(cpu__switch("OCTCL_CPU_FUSE_UP", &fuse_up));
     OCT__TRY(cpu__switch("OCTCL_CPU_IMPLICIT", &implicit));
@@ -931,6 +934,7 @@ static oct_status cpu_init(oct_context *ctx)
     st->gemm_1x1 = gemm_1x1;
     st->small = small;
     st->fuse_up = fuse_up;
+    st->pair_side = pair_side;
     st->implicit = implicit && path != OCT__CPU_PATH_IM2COL;
     st->shared_b = shared_b;
     st->affinity = affinity;
@@ -1896,6 +1900,11 @@ typedef struct {
     int step;
     size_t t0, t1;
     cpu__chunks work;
+    /* conv2d_pair's side output (co3 > 0): a second convolution reading channels of the
+     * same transformed input (oct__wino_conv.vc0); its output channels follow the pair's
+     * in the shared mode's groups */
+    oct__wino_conv cv3;
+    int co3;
 } cpu__wino_job;
 
 static void cpu__wino_task(void *arg, int t)
@@ -1903,6 +1912,7 @@ static void cpu__wino_task(void *arg, int t)
     cpu__wino_job *j = arg;
     float *scratch = j->st->scratch[t].f, *v0 = j->st->scratch[0].f;
     int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr, have_v = 0;
+    int all = strips + (j->co3 + j->mr - 1) / j->mr; /* the side's strips after the pair's */
     size_t i, i1;
     while (cpu__take(&j->work, t, &i, &i1))
         for (; i < i1; i++) {
@@ -1915,6 +1925,7 @@ static void cpu__wino_task(void *arg, int t)
                 size_t t0 = i * j->tb, t1 = t0 + j->tb < j->tiles ? t0 + j->tb : j->tiles;
                 if (j->nb) t0 = j->tiles * i / j->nb, t1 = j->tiles * (i + 1) / j->nb;
                 oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
+                if (j->co3) oct__wino_output(&j->cv3, t0, t1, 0, j->co3, scratch, scratch + j->vf, j->simd);
                 continue;
             }
             const float *v = v0; /* step 2: the one V of step 1 */
@@ -1923,9 +1934,12 @@ static void cpu__wino_task(void *arg, int t)
                 if (!have_v) oct__wino_input(&j->cv, j->t0, j->t1, 0, ci, scratch, scratch + j->vf, j->simd);
                 have_v = 1;
             }
-            int o0 = (int)((size_t)strips * i / (size_t)j->groups) * j->mr;
-            int o1 = (int)((size_t)strips * (i + 1) / (size_t)j->groups) * j->mr;
-            oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf, j->simd);
+            int s0 = (int)((size_t)all * i / (size_t)j->groups), s1 = (int)((size_t)all * (i + 1) / (size_t)j->groups);
+            int o0 = s0 * j->mr, o1 = (s1 < strips ? s1 : strips) * j->mr;
+            if (o0 < j->cv.co)
+                oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf, j->simd);
+            o0 = (s0 > strips ? s0 - strips : 0) * j->mr, o1 = (s1 - strips) * j->mr;
+            if (o1 > o0) oct__wino_output(&j->cv3, j->t0, j->t1, o0, o1 < j->co3 ? o1 : j->co3, v, scratch + j->vf, j->simd);
         }
 }
 
@@ -1937,7 +1951,7 @@ static void cpu__wino_task(void *arg, int t)
  * batch 1, min of 3, AMD EPYC, Oct-ResNet-50 alpha 0.5 26.53 -> 25.86 ms without it,
  * alpha 0 36.44 -> 36.08, its 7x7 and 14x14 layers.) */
 static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const oct__buf *w2,
-                            const float *bias, size_t macs, int m)
+                            const float *bias, size_t macs, int m, const oct__conv_op *side, int side_c0)
 {
     const oct__view *x = &op->x, *y = &op->y;
     int c2 = x2 ? x2->c : 0, co = y->c;
@@ -1959,8 +1973,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     OCT__TRY(cpu__wino_weights(st, op->weight, w2, x->c, c2, co, isa, m, &u));
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
-                        op->accumulate, op->relu, NULL, 0, m},
-                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, 0, {0}};
+                        op->accumulate, op->relu, NULL, 0, m, 0, 0},
+                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, 0, {0}, {0}, 0};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -1973,13 +1987,27 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.cv.ups = up->nstride;
     }
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
+    size_t wfloats = (size_t)oct__wino_elems(m) * (size_t)ci * (size_t)co;
     st->macs_done += (long long)oct__wino_elems(m) * ci * co * (long long)j.tiles;
+    if (side) { /* caller checked: the side's own tile is m (cpu__wino_use) */
+        const float *u3 = NULL;
+        int c3 = side->x.c;
+        OCT__TRY(cpu__wino_weights(st, side->weight, NULL, c3, 0, side->y.c, isa, m, &u3));
+        j.co3 = side->y.c;
+        j.cv3 = (oct__wino_conv){NULL, NULL, 0, 0, c3, 0, x->h, x->w, op->pad, cpu__image(&side->y, 0),
+                                 side->y.nstride, j.co3, y->h, y->w, u3, isa, side->bias ? side->bias->host : NULL,
+                                 0, side->relu, NULL, 0, m, ci, side_c0};
+        strips += (j.co3 + mr - 1) / mr;
+        wfloats += (size_t)oct__wino_elems(m) * (size_t)c3 * (size_t)j.co3;
+        st->macs_done += (long long)oct__wino_elems(m) * c3 * j.co3 * (long long)j.tiles;
+        macs += (size_t)y->n * y->h * y->w * 9 * (size_t)c3 * (size_t)j.co3; /* the job's work, for the cut */
+    }
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
-    if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, (size_t)oct__wino_elems(m) * (size_t)ci * (size_t)co);
+    if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, wfloats);
     if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb))) j.tb = (j.tiles + j.nb - 1) / j.nb;
     if (!shared && m == 4 && can_share &&
-        cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co)) {
+        cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co + j.co3)) {
         shared = 1;
         j.nb = 0;
         j.tb = OCT__CPU_WINO4_TB;
@@ -1991,7 +2019,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.groups = st->threads < strips ? st->threads : strips;
     }
     j.vf = oct__wino_vfloats(&j.cv, j.tb);
-    size_t need = j.vf + oct__wino_work(&j.cv, j.tb, shared ? ((strips + j.groups - 1) / j.groups) * mr : co);
+    size_t need = j.vf + oct__wino_work(&j.cv, j.tb, shared ? ((strips + j.groups - 1) / j.groups) * mr
+                                                          : co > j.co3 ? co : j.co3);
     if (!shared) {
         cpu__chunk(st, &j.work, blocks, 1, macs, OCT__CPU_PAR_MACS);
         int threads = cpu__threads(st, &j.work);
@@ -2176,7 +2205,7 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
 
     /* 3x3 stride 1 where Winograd wins (or is forced). */
     int wino = k == 3 && s == 1 ? cpu__wino_use(st, ci, co, n, ho, wo, pad) : 0;
-    if (wino) return cpu__wino(st, op, NULL, NULL, bias, macs, wino);
+    if (wino) return cpu__wino(st, op, NULL, NULL, bias, macs, wino, NULL, 0);
 
     st->macs_done += (long long)macs;
 
@@ -2223,7 +2252,7 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
  * over x1's channels, then x2's, plus the two biases' sum), so the low band is written
  * once and its small convolutions fill longer tiles. Otherwise two ops
  * (oct__pair_split). */
-static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
+static oct_status cpu__pair(oct_context *ctx, const oct__conv_pair_op *op, int *side_done)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x1 = &op->x1, *x2 = &op->x2, *y = &op->y;
@@ -2281,7 +2310,14 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     }
     if (wino) {
         one.x = op->x1, one.y = op->y;
-        status = cpu__wino(st, &one, x2, op->weight2, bias, macs, wino);
+        /* The side output (L->H over x_l) from the same transformed input, where it would
+         * run on this tile by itself: the same products, the same bits. */
+        const oct__conv_op *side = op->side;
+        if (side && cpu__wino_use(st, side->x.c, side->y.c, n, ho, wo, pad) != wino) side = NULL;
+        if (side) cpu__unpack(st, side->y.buf->host); /* written too */
+        status = cpu__wino(st, &one, x2, op->weight2, bias, macs, wino, side, op->side_x == 2 ? x1->c : 0);
+        *side_done = side && status == OCT_OK;
+        st->sides_fused += *side_done;
         free(bias);
         return status;
     }
@@ -2290,6 +2326,22 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
     if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs);
     free(bias);
     return status;
+}
+
+/* The pair, and its side output (oct__conv_pair_op) from the pair's own transformed input
+ * where it runs as Winograd, else as a conv2d of its own after it. */
+static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
+{
+    int side_done = 0;
+    OCT__TRY(cpu__pair(ctx, op, &side_done));
+    return op->side && !side_done ? cpu_conv2d(ctx, op->side) : OCT_OK;
+}
+
+static int cpu_pair_side(oct_context *ctx) { return ((const oct__cpu_state *)ctx->state)->pair_side; }
+
+long long oct__cpu_sides_fused(const oct_context *ctx)
+{
+    return ctx && ctx->be == &oct__backend_cpu ? ((const oct__cpu_state *)ctx->state)->sides_fused : 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -3677,6 +3729,7 @@ const oct__backend oct__backend_cpu = {
     .device_ms = oct__cpu_device_ms,
     .peak_gflops = oct__cpu_peak_gflops,
     .conv2d_pair = cpu_conv2d_pair,
+    .pair_side = cpu_pair_side,
     .convg = cpu_convg,
     .poolg = cpu_poolg,
     .add = cpu_add,

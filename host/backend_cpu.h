@@ -42,6 +42,10 @@ extern const char *const oct__cpu_path_names[OCT__CPU_PATH_COUNT];
  * holds does not change a sum: the same bits whatever it returns. */
 size_t oct__cpu_cob_even(size_t cog, size_t align, size_t cob, size_t threads);
 
+/* Side outputs (oct__conv_pair_op.side) a cpu context has run from its pair's own
+ * transformed input, not as a conv2d of their own (for tests); 0 for another backend. */
+long long oct__cpu_sides_fused(const oct_context *ctx);
+
 /* Benchmark support of the host backends (cpu_probe.c). */
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
 oct_status oct__cpu_profile(oct_context *ctx, int enable);

@@ -115,6 +115,37 @@ oct_status oct__op_conv2d(oct_context *ctx, const oct__conv_op *op)
     return ctx->be->conv2d(ctx, op);
 }
 
+/* Whether two views share any float of one buffer (a conservative test: the spans from
+ * each view's first float to its last). */
+static int oct__views_overlap(const oct__view *a, const oct__view *b)
+{
+    if (a->buf != b->buf || oct__items(a) == 0 || oct__items(b) == 0) return 0;
+    size_t pa = (size_t)a->c * a->h * a->w, pb = (size_t)b->c * b->h * b->w;
+    size_t ea = a->off + (size_t)(a->n - 1) * a->nstride + pa, eb = b->off + (size_t)(b->n - 1) * b->nstride + pb;
+    return a->off < eb && b->off < ea;
+}
+
+/* A conv2d_pair's side output (oct__conv_pair_op): a conv2d over x1 or x2 of the pair's
+ * geometry, no accumulate, output apart from y. */
+static oct_status pair_side_check(const oct__conv_pair_op *op)
+{
+    static const char *what = "conv2d_pair side";
+    const oct__conv_op *s = op->side;
+    const oct__view *x = op->side_x == 1 ? &op->x1 : op->side_x == 2 ? &op->x2 : NULL;
+    if (!x) return oct__fail(OCT_ERR_BAD_SIZE, "%s: side_x is %d (must be 1 or 2)", what, op->side_x);
+    if (s->x.buf != x->buf || s->x.off != x->off || s->x.nstride != x->nstride || !oct__same(&s->x, x))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: its x is not the pair's x%d", what, op->side_x);
+    if (s->k != op->k || s->stride != op->stride || s->pad != op->pad || s->accumulate)
+        return oct__fail(OCT_ERR_BAD_SIZE,
+                         "%s: kernel %d, stride %d, padding %d, accumulate %d (must be the pair's %d, %d, %d and 0)",
+                         what, s->k, s->stride, s->pad, s->accumulate, op->k, op->stride, op->pad);
+    OCT__TRY(conv2d_check(s));
+    if (oct__views_overlap(&s->y, &op->y) || oct__views_overlap(&s->y, &op->x1) ||
+        oct__views_overlap(&s->y, &op->x2) || (op->res.buf && oct__views_overlap(&s->y, &op->res)))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: its y overlaps the pair's inputs or output", what);
+    return OCT_OK;
+}
+
 oct_status oct__op_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
 {
     static const char *what = "conv2d_pair";
@@ -132,7 +163,15 @@ oct_status oct__op_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
             return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: res is (%d, %d, %d, %d), y (%d, %d, %d, %d) (must be equal)",
                              what, OCT__V4(op->res), OCT__V4(op->y));
     }
-    if (oct__items(&op->y) == 0) return OCT_OK;
+    const oct__conv_op *side = op->side;
+    if (side) OCT__TRY(pair_side_check(op));
+    if (oct__items(&op->y) == 0) return side ? oct__op_conv2d(ctx, side) : OCT_OK;
+    if (side && !(ctx->be->conv2d_pair && ctx->be->pair_side && ctx->be->pair_side(ctx))) {
+        oct__conv_pair_op two = *op; /* the pair, then the side as conv2d */
+        two.side = NULL;
+        OCT__TRY(ctx->be->conv2d_pair ? ctx->be->conv2d_pair(ctx, &two) : oct__pair_split(ctx, &two));
+        return oct__items(&side->y) ? ctx->be->conv2d(ctx, side) : OCT_OK;
+    }
     if (ctx->be->conv2d_pair) return ctx->be->conv2d_pair(ctx, op);
     return oct__pair_split(ctx, op);
 }

@@ -214,6 +214,15 @@ typedef struct {
     int accumulate;
     int relu;
     oct__view res;
+    /* Optional (NULL: none): a second output over one of the two inputs, side->x the
+     * same view as x1 (side_x 1) or x2 (side_x 2), one kernel, stride and padding with
+     * the pair, no accumulate, its own bias and ReLU; side->y must not overlap the pair's
+     * views. The OctConv L->H path conv_lh(x_l) beside the low band, so a backend can
+     * transform x_l once for both (its 3x3 Winograd on the CPU). The dispatcher hands
+     * it on only to a backend whose pair_side says it takes it, else runs it as conv2d
+     * after the pair. */
+    const oct__conv_op *side;
+    int side_x;
 } oct__conv_pair_op;
 
 /* ------------------------------------------------------------------------------------ */
@@ -257,6 +266,9 @@ typedef struct oct__backend {
     /* Optional (NULL: the dispatcher runs two conv2d ops instead): the OctConv low band
      * HL(Down(x_h)) + LL(x_l) as one op over the stacked input. */
     oct_status (*conv2d_pair)(oct_context *ctx, const oct__conv_pair_op *op);
+    /* Optional (NULL: no): whether this context's conv2d_pair takes a side output (see
+     * oct__conv_pair_op). The graph runs L->H as one only where it says so. */
+    int (*pair_side)(oct_context *ctx);
     /* Optional (NULL: the dispatcher runs the convolution without its ReLU, then a
      * resize of `up` onto y with accumulate and the ReLU): a conv2d (convg NULL) or a
      * convg (conv NULL) whose output takes the nearest resize of `up` to y's size added

@@ -294,7 +294,7 @@ oct_status oct__octconv_run(oct_octconv *l, const oct_tensor *x, oct_tensor *y, 
         if (ll) { /* the dispatcher runs it as two conv2d ops where the backend has no pair op */
             oct__conv_op a = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, 0);
             oct__conv_op b = oct__conv_for(l, OCT_PATH_LL, xl, yl, 0, 0);
-            oct__conv_pair_op op = {d, xl, yl, a.weight, b.weight, a.bias, b.bias, a.k, a.stride, a.pad, 0, relu, {0}};
+            oct__conv_pair_op op = {d, xl, yl, a.weight, b.weight, a.bias, b.bias, a.k, a.stride, a.pad, 0, relu, {0}, NULL, 0};
             return oct__op_conv2d_pair(ctx, &op);
         }
         oct__conv_op op = oct__conv_for(l, OCT_PATH_HL, d, yl, 0, relu);

@@ -1094,7 +1094,8 @@ void oct__wino_output(const oct__wino_conv *cv, size_t t0, size_t t1, int o0, in
     int ci = cv->c1 + cv->c2, cog = o1 - o0, mt = wino_m(cv), tw = (cv->wo + mt - 1) / mt;
     size_t tb = t1 - t0, per = oct__wino_tiles(mt, cv->ho, cv->wo), row = wino_row_floats(cv, tb);
     if (tb == 0 || cog <= 0) return;
-    size_t vs = wino_plane_stride((size_t)ci * tb), ms = wino_plane_stride((size_t)cog * tb);
+    size_t vs = wino_plane_stride((size_t)(cv->vc ? cv->vc : ci) * tb), ms = wino_plane_stride((size_t)cog * tb);
+    v += (size_t)cv->vc0 * tb;
     int ne = oct__wino_elems(mt);
     float *m = work;                            /* ne planes (cog, tb), ms apart */
     float *r[4];                                /* mt output rows (plain transforms) */

@@ -38,6 +38,10 @@ typedef struct oct__wino_conv_s {
     const float *up;
     size_t ups;           /* its image stride */
     int m;                /* the tile: 4 for F(4x4, 3x3); 2 (or 0) for F(2x2, 3x3) */
+    /* oct__wino_output only: the transformed input v it reads holds vc channels (0: c1 +
+     * c2) and this convolution's c1 + c2 start at channel vc0 of them -- a second
+     * convolution over one of a pair's inputs, reading the pair's v (x1, x2 unused). */
+    int vc, vc0;
 } oct__wino_conv;
 
 /* Tiles of one image for tile m (2 or 4): ceil(ho / m) * ceil(wo / m); they are numbered

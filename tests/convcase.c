@@ -43,7 +43,7 @@ oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, 
     oct__view vr = c->res ? oct__view_of(&br, c->n, c->co, ho, wo) : (oct__view){0};
     if (s == OCT_OK && c->c2 && ctx->be->conv2d_pair) {
         oct__conv_pair_op op = {vx1, vx2, vy, &bw1, &bw2, c->bias ? &bb1 : NULL, c->bias ? &bb2 : NULL, c->k, 1,
-                                c->pad, c->acc, c->relu, vr};
+                                c->pad, c->acc, c->relu, vr, NULL, 0};
         s = ctx->be->conv2d_pair(ctx, &op);
     } else if (s == OCT_OK && c->c2) { /* the reference: conv2d, then conv2d or convg onto it */
         oct__conv_op a = {vx1, vy, &bw1, c->bias ? &bb1 : NULL, c->k, 1, c->pad, c->acc, 0};

@@ -255,7 +255,7 @@ static int run_op(bufs *B, int kind, int bad, oct_status *s)
             *s = oct__op_conv2d(ctx, &op);
         } else if (kind == OP_PAIR) {
             oct__view x1 = x;
-            oct__conv_pair_op op = {x1, oct__view_of(&B->x, N, C, H, W), y, w, &B->w2, &B->b, NULL, K, 1, 1, 0, 1, {0}};
+            oct__conv_pair_op op = {x1, oct__view_of(&B->x, N, C, H, W), y, w, &B->w2, &B->b, NULL, K, 1, 1, 0, 1, {0}, NULL, 0};
             *s = oct__op_conv2d_pair(ctx, &op);
         } else {
             oct__convg_op op = {x, y, {0}, w, &B->b, K, K, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1};

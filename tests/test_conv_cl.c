@@ -98,7 +98,7 @@ static oct_status case_run(oct_context *ctx, const conv_case *c, const case_data
         oct__view xv2 = oct__view_channels(&x2, c->n, c->cx2_total, c->cx20, c->ci2, c->h, c->w);
         if (ctx->info.backend == OCT_BACKEND_OPENCL) {
             oct__conv_pair_op op = {xv, xv2, yv, &w, &w2, c->bias ? &b : NULL, c->bias2 ? &b2 : NULL,
-                                    c->k, c->stride, c->pad, c->acc, c->relu, {0}};
+                                    c->k, c->stride, c->pad, c->acc, c->relu, {0}, NULL, 0};
             s = oct__op_conv2d_pair(ctx, &op);
         } else {
             oct__conv_op op1 = {xv, yv, &w, c->bias ? &b : NULL, c->k, c->stride, c->pad, c->acc, 0};
@@ -303,7 +303,7 @@ static double perf_run(oct_context *ctx, const conv_case *c, const case_data *d,
             if (s == OCT_OK) s = oct__op_conv2d(ctx, &op1);
             if (s == OCT_OK) s = oct__op_conv2d(ctx, &op2);
         } else {
-            oct__conv_pair_op op = {xv, xv2, yv, &w, &w2, NULL, NULL, c->k, c->stride, c->pad, 0, 1, {0}};
+            oct__conv_pair_op op = {xv, xv2, yv, &w, &w2, NULL, NULL, c->k, c->stride, c->pad, 0, 1, {0}, NULL, 0};
             if (s == OCT_OK) s = oct__op_conv2d_pair(ctx, &op);
         }
         if (s == OCT_OK) s = oct_context_device_ms(ctx, &ms);

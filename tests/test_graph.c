@@ -575,11 +575,17 @@ static void net_on_devices(void (*build)(net *), void (*expected)(const net *, c
  * on it). */
 static void octconv_inspect(oct_context *ctx, oct__graph *g, int d)
 {
-    (void)ctx;
-    if (d != 0) return;
-    CU_ASSERT_EQUAL(g->octconv_layers, 1);
     const oct__gnode *hh = by_name(g, "hh"), *ll = by_name(g, "ll"), *hl = by_name(g, "hl"), *lh = by_name(g, "lh");
     CU_ASSERT_FATAL(hh && ll && hl && lh);
+    /* On a backend whose conv2d_pair takes a side output (cpu), the pair node runs LH
+     * too and HH, which reads LH's output, runs after it; elsewhere the order stays. The
+     * pass's output is checked against the reference either way. */
+    int side = ctx->be->pair_side && ctx->be->pair_side(ctx);
+    CU_ASSERT_EQUAL(ll->side, side ? (int)(lh - g->nd) : -1);
+    CU_ASSERT_EQUAL(lh->sided, side);
+    if (side) CU_ASSERT(hh > ll && lh < ll);
+    if (d != 0) return;
+    CU_ASSERT_EQUAL(g->octconv_layers, 1);
     CU_ASSERT_STRING_EQUAL(hh->role, "hh");
     CU_ASSERT_STRING_EQUAL(lh->role, "lh");
     CU_ASSERT_STRING_EQUAL(hl->role, "hl");
@@ -1332,13 +1338,18 @@ static double tick_clock(void) { return g_ticks += 1; }
 /* Node i's time under tick_clock for `images` chunks: 1 per chunk, except the conv pair
  * (cpu runs hl and ll as one op, on ll's turn, hl's own turn queueing nothing): ll's
  * tick is shared by MACs, hl having O_CH / O_CL = 2 times ll's, so hl gets 1 + 2/3 and
- * ll 1/3. */
+ * ll 1/3. With lh as the pair's side output (cpu, paired == 2) the tick is shared by
+ * three: hl 4 x 3, ll 2 x 3 and lh 2 x 3 MACs a pixel (O_CH, O_CL -> O_OL; O_CL -> O_OH),
+ * so hl gets 1 + 1/2, ll 1/4 and lh, whose own turn queues nothing, 1 + 1/4. */
 static double ticks_expected(const oct__graph *g, int i, int paired, int chunks)
 {
     const char *name = g->nd[i].name ? g->nd[i].name : "";
     double one = 1;
-    if (paired && !strcmp(name, "hl")) one = 1 + 2.0 / 3;
-    if (paired && !strcmp(name, "ll")) one = 1.0 / 3;
+    if (paired == 1 && !strcmp(name, "hl")) one = 1 + 2.0 / 3;
+    if (paired == 1 && !strcmp(name, "ll")) one = 1.0 / 3;
+    if (paired == 2 && !strcmp(name, "hl")) one = 1 + 1.0 / 2;
+    if (paired == 2 && !strcmp(name, "ll")) one = 1.0 / 4;
+    if (paired == 2 && !strcmp(name, "lh")) one = 1 + 1.0 / 4;
     return one * chunks;
 }
 
@@ -1392,6 +1403,8 @@ static void test_profile_graph(void)
                 CU_ASSERT_FATAL(hl && ll);
                 paired = oct__gconv_runs_pair(g, ll);
                 CU_ASSERT_EQUAL(paired, d == 1); /* cpu pairs them, ref runs two ops */
+                if (paired && ll->side >= 0) paired = 2; /* and lh as its side output */
+                CU_ASSERT_EQUAL(ll->side >= 0, d == 1);
             }
             /* Counting clock: one pass of n images (one chunk), then the same n images
              * in chunks of one image under a memory limit (the bytes of the same chunks

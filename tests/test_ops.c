@@ -243,7 +243,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
     }
     case OP_PAIR: {
         oct__conv_pair_op op = {vs_view(&x, &c->x), vs_view(&a, &c->a), yv, &w, &w2, c->bias ? &bias : NULL,
-                                c->bias ? &bias2 : NULL, c->kh, c->sh, c->pt, c->acc, relu, {0}};
+                                c->bias ? &bias2 : NULL, c->kh, c->sh, c->pt, c->acc, relu, {0}, NULL, 0};
         if (c->res.n) op.res = vs_view(&res, &c->res);
         s = oct__op_conv2d_pair(ctx, &op);
         break;
@@ -1237,7 +1237,7 @@ static void check_misuse(oct_context *ctx, const char *name)
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &w2, z, 6 * 2 * 3 * 3), OCT_OK);
     CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &r, z, 2 * 6 * 5 * 5), OCT_OK);
     oct__conv_pair_op q = {oct__view_of(&x, 2, 2, 5, 5), oct__view_of(&x, 2, 2, 5, 5), oct__view_of(&y, 2, 6, 5, 5),
-                           &w2, &w2, &b, NULL, 3, 1, 1, 0, 1, oct__view_of(&r, 2, 6, 5, 5)};
+                           &w2, &w2, &b, NULL, 3, 1, 1, 0, 1, oct__view_of(&r, 2, 6, 5, 5), NULL, 0};
     q.x2.off = 100; /* the second half of x */
     CHECK_BAD(ctx, oct__op_conv2d_pair(ctx, &q), OCT_OK);
     q.res = oct__view_of(&r, 2, 6, 5, 4); /* not y's shape */

@@ -19,6 +19,7 @@
  * F(4x4) tiles, and holds the plain and AVX2 transforms to the same bits there too.
  */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
+#include "backend_cpu.h"
 #include "convcase.h"
 #include "internal.h"
 #include "gemm.h"
@@ -256,7 +257,7 @@ static void transforms_case(int h, int w, int with_up, size_t tb)
             memcpy(y, y0, ny * sizeof *y);
             oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, y,
                                  (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1,
-                                 with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2), g_m};
+                                 with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2), g_m, 0, 0};
             int half = (co + mr - 1) / mr / 2 * mr;
             size_t need = oct__wino_scratch(&cv, tb, co);
             float *scratch = NULL;
@@ -314,7 +315,7 @@ static void test_input_ranges(void)
     CU_ASSERT_FATAL(x1 && x2);
     float y[8];
     oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, 1, y, 0, co, h, w, NULL,
-                         oct__sgemm_isa(), NULL, 0, 0, NULL, 0, g_m};
+                         oct__sgemm_isa(), NULL, 0, 0, NULL, 0, g_m, 0, 0};
     int ne = oct__wino_elems(g_m);
     static const size_t blocks[] = {5, 16, 23};
     for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
@@ -364,7 +365,7 @@ static void test_store_bounds(void)
     float *u = malloc(oct__wino_weight_floats(g_m, ci, co, isa) * sizeof *u);
     CU_ASSERT_FATAL(x && wt && bias && y0 && u && want);
     oct__wino_weights(g_m, wt, ci, NULL, 0, co, isa, u);
-    oct__wino_conv cv = {x, NULL, 0, 0, ci, 0, h, w, 1, NULL, 0, co, h, w, u, isa, bias, 1, 1, NULL, 0, g_m};
+    oct__wino_conv cv = {x, NULL, 0, 0, ci, 0, h, w, 1, NULL, 0, co, h, w, u, isa, bias, 1, 1, NULL, 0, g_m, 0, 0};
     /* the tiles of the whole plane, and of the tile rows over output rows 0-3 */
     size_t all = oct__wino_tiles(g_m, h, w), top = (size_t)((w + g_m - 1) / g_m) * (size_t)(4 / g_m);
     float *scratch = NULL;
@@ -641,7 +642,7 @@ static void test_switch_values(void)
 {
     static const char *const vars[] = {"OCTCL_CPU_WINOGRAD", "OCTCL_CPU_GEMM_PACKED", "OCTCL_CPU_SMALL",
                                        "OCTCL_CPU_FUSE_UP", "OCTCL_CPU_SHARED_B", "OCTCL_CPU_AFFINITY",
-                                       "OCTCL_CPU_STRIDE2"};
+                                       "OCTCL_CPU_STRIDE2", "OCTCL_CPU_PAIR_SIDE"};
     static const char *const bad[] = {"2"}, *const good[] = {""};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) env_values_case(vars[i], bad, 1, good, 1);
 }
@@ -778,6 +779,162 @@ static void test_conv_up(void)
     for (int k = 0; k < 6; k++) oct_context_free(ctx[k]);
 }
 
+/* conv2d_pair with a side output (the OctConv L->H over x_l beside the low band): y =
+ * conv(x1, w1) + conv(x2, w2) + b1 + b2, ReLU; z = conv(side_x's input, w3) + b3 (ReLU if
+ * relu3). k = 3, stride 1. */
+typedef struct {
+    int n, c1, c2, co, co3, h, w, pad, side_x, bias3, relu3;
+} scase;
+
+/* Case c through oct__op_conv2d_pair on ctx: y then z into out (each LEAD + count + TAIL
+ * floats, canaries around). */
+static oct_status run_side(oct_context *ctx, const scase *c, float *const in[7], float *out)
+{
+    int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2, c3 = c->side_x == 1 ? c->c1 : c->c2;
+    size_t ny = (size_t)c->n * c->co * ho * wo, nz = (size_t)c->n * c->co3 * ho * wo;
+    size_t n1 = (size_t)c->n * c->c1 * c->h * c->w, n2 = (size_t)c->n * c->c2 * c->h * c->w;
+    oct__buf b[9] = {{0}};
+    float *yc = malloc((LEAD + ny + TAIL) * sizeof *yc), *zc = malloc((LEAD + nz + TAIL) * sizeof *zc);
+    for (size_t i = 0; yc && i < LEAD + ny + TAIL; i++) yc[i] = i < LEAD || i >= LEAD + ny ? CANARY : NAN;
+    for (size_t i = 0; zc && i < LEAD + nz + TAIL; i++) zc[i] = i < LEAD || i >= LEAD + nz ? CANARY : NAN;
+    oct_status s = yc && zc ? OCT_OK : OCT_ERR_HOST_MEMORY;
+    const size_t counts[7] = {n1, n2, (size_t)c->co * c->c1 * 9, (size_t)c->co * c->c2 * 9, (size_t)c->co3 * c3 * 9,
+                              (size_t)c->co, (size_t)c->co3};
+    for (int i = 0; i < 7 && s == OCT_OK; i++) s = oct__buf_upload(ctx, &b[i], in[i], counts[i]);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &b[7], yc, LEAD + ny + TAIL);
+    if (s == OCT_OK) s = oct__buf_upload(ctx, &b[8], zc, LEAD + nz + TAIL);
+    if (s == OCT_OK) {
+        oct__view x1 = oct__view_of(&b[0], c->n, c->c1, c->h, c->w), x2 = oct__view_of(&b[1], c->n, c->c2, c->h, c->w);
+        oct__view y = oct__view_of(&b[7], c->n, c->co, ho, wo), z = oct__view_of(&b[8], c->n, c->co3, ho, wo);
+        y.off = z.off = LEAD;
+        oct__conv_op side = {c->side_x == 1 ? x1 : x2, z, &b[4], c->bias3 ? &b[6] : NULL, 3, 1, c->pad, 0, c->relu3};
+        oct__conv_pair_op op = {x1, x2, y, &b[2], &b[3], &b[5], NULL, 3, 1, c->pad, 0, 1, {0}, &side, c->side_x};
+        s = oct__op_conv2d_pair(ctx, &op);
+    }
+    if (s == OCT_OK) s = ctx->be->read(ctx, &b[7], out);
+    if (s == OCT_OK) s = ctx->be->read(ctx, &b[8], out + LEAD + ny + TAIL);
+    for (int i = 8; i >= 0; i--) oct__buf_free(ctx, &b[i]);
+    free(zc), free(yc);
+    return s;
+}
+
+/* A cpu context with Winograd forced on and $OCTCL_CPU_PAIR_SIDE = side. */
+static oct_context *side_context(const char *side)
+{
+    oct_context *ctx = NULL;
+    setenv("OCTCL_CPU_PAIR_SIDE", side, 1);
+    oct_status s = conv_cpu_context("1", "", &ctx);
+    unsetenv("OCTCL_CPU_PAIR_SIDE");
+    return s == OCT_OK ? ctx : NULL;
+}
+
+/* The side output from the pair's own transformed input (OCTCL_CPU_PAIR_SIDE=1) gives
+ * the very floats of the pair and a conv2d of its own (=0; the same products in the same
+ * order: memcmp), over x1 or x2, in blocks of tiles and in the shared mode (its output
+ * channels after the pair's), with 1 and 2 threads; both agree with the reference
+ * backend (no pair_side: the dispatcher's two ops) within Winograd's tolerance, and the
+ * side is counted as fused where its own tile is the pair's. */
+static void test_pair_side(void)
+{
+    static const scase cases[] = {
+        /* n c1 c2 co co3  h   w pad side bias3 relu3 */
+        {1, 4, 3, 5, 6, 8, 8, 1, 2, 1, 0},       /* L->H over x2, one block */
+        {2, 6, 5, 7, 9, 9, 7, 1, 1, 0, 1},       /* over x1, odd sizes, no bias, ReLU */
+        {1, 32, 32, 32, 64, 16, 16, 1, 2, 1, 0}, /* OctNetMini's first low band */
+        {1, 64, 64, 64, 64, 14, 14, 1, 2, 1, 0}, /* a 14x14 low band: the shared mode */
+        {3, 20, 12, 33, 17, 13, 11, 0, 2, 1, 0}, /* pad 0, strips not whole */
+        {1, 128, 128, 128, 128, 7, 7, 1, 2, 1, 0}, /* Oct-ResNet-50's 7x7 low band */
+    };
+    oct_context *ctx[4] = {side_context("1"), side_context("0"), NULL, NULL};
+    setenv("OCTCL_THREADS", "1", 1);
+    ctx[2] = side_context("1"), ctx[3] = side_context("0");
+    unsetenv("OCTCL_THREADS");
+    for (int k = 0; k < 4; k++) CU_ASSERT_PTR_NOT_NULL_FATAL(ctx[k]);
+    rng_t rng = {4242};
+    long long fused0 = oct__cpu_sides_fused(ctx[0]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const scase *c = &cases[i];
+        int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2, c3 = c->side_x == 1 ? c->c1 : c->c2;
+        size_t ny = (size_t)c->n * c->co * ho * wo, nz = (size_t)c->n * c->co3 * ho * wo;
+        size_t total = 2 * (LEAD + TAIL) + ny + nz;
+        float *in[7] = {rng_array(&rng, (size_t)c->n * c->c1 * c->h * c->w, -2, 2),
+                        rng_array(&rng, (size_t)c->n * c->c2 * c->h * c->w, -2, 2),
+                        rng_array(&rng, (size_t)c->co * c->c1 * 9, -2, 2), rng_array(&rng, (size_t)c->co * c->c2 * 9, -2, 2),
+                        rng_array(&rng, (size_t)c->co3 * c3 * 9, -2, 2), rng_array(&rng, (size_t)c->co, -2, 2),
+                        rng_array(&rng, (size_t)c->co3, -2, 2)};
+        float *want = malloc(total * sizeof *want), *got[4];
+        for (int k = 0; k < 4; k++) got[k] = malloc(total * sizeof *got[k]);
+        for (int k = 0; k < 7; k++) CU_ASSERT_PTR_NOT_NULL_FATAL(in[k]);
+        CU_ASSERT_FATAL(want && got[0] && got[1] && got[2] && got[3]);
+        CU_ASSERT_EQUAL_FATAL(run_side(g_ref, c, in, want), OCT_OK);
+        for (int k = 0; k < 4; k++) {
+            char what[200];
+            snprintf(what, sizeof what, "F%d pair side %s, %d thread(s), case %zu (n%d %d+%d->%d, side %d->%d %dx%d)",
+                     g_m, k % 2 ? "apart" : "fused", k < 2 ? 0 : 1, i, c->n, c->c1, c->c2, c->co, c3, c->co3, c->h, c->w);
+            CU_ASSERT_EQUAL_FATAL(run_side(ctx[k], c, in, got[k]), OCT_OK);
+            CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got[k] + LEAD, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
+            size_t z0 = LEAD + ny + TAIL;
+            CU_ASSERT_EQUAL(compare_floats(what, want + z0 + LEAD, got[k] + z0 + LEAD, nz, TOL_ABS * wtol(),
+                                           TOL_REL * wtol()), 0);
+            for (size_t j = 0; j < total; j++) {
+                int in_y = j >= LEAD && j < LEAD + ny, in_z = j >= z0 + LEAD && j < z0 + LEAD + nz;
+                if (!in_y && !in_z && got[k][j] != CANARY) {
+                    printf("\n  %s: canary %zu overwritten\n", what, j);
+                    CU_FAIL("canary");
+                    break;
+                }
+            }
+        }
+        for (int k = 0; k < 4; k += 2)
+            if (memcmp(got[k], got[k + 1], total * sizeof *want) != 0) {
+                printf("\n  pair side case %zu: fused and apart differ\n", i);
+                CU_FAIL("side output from the pair's transform differs from its own conv2d");
+            }
+        for (int k = 0; k < 4; k++) free(got[k]);
+        free(want);
+        for (int k = 0; k < 7; k++) free(in[k]);
+    }
+    /* every case fused on the context that may (one tile for both under a forced tile;
+     * by shape the first two cases' 3-6 channels take F(2x2) like their pair) */
+    CU_ASSERT(oct__cpu_sides_fused(ctx[0]) - fused0 >= 2);
+    CU_ASSERT_EQUAL(oct__cpu_sides_fused(ctx[1]), 0);
+    for (int k = 0; k < 4; k++) oct_context_free(ctx[k]);
+}
+
+/* The dispatcher refuses a side output that is not the pair's: side_x out of range, an
+ * input other than x1 or x2, another geometry, accumulate, an output that overlaps the
+ * pair's; each names the problem and runs nothing. */
+static void test_pair_side_checks(void)
+{
+    oct_context *ctx = g_ref;
+    float z[4 * 4 * 6 * 6 * 2] = {0};
+    oct__buf x = {0}, w = {0}, y = {0}, o = {0};
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &x, z, 2 * 4 * 6 * 6), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &w, z, 4 * 4 * 9), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &y, z, 4 * 4 * 6 * 6), OCT_OK);
+    CU_ASSERT_EQUAL_FATAL(oct__buf_upload(ctx, &o, z, 4 * 4 * 6 * 6), OCT_OK);
+    oct__view x1 = oct__view_of(&x, 1, 4, 6, 6), x2 = x1, yv = oct__view_of(&y, 1, 4, 6, 6);
+    x2.off = 4 * 36;
+    oct__conv_op side = {x2, oct__view_of(&o, 1, 4, 6, 6), &w, NULL, 3, 1, 1, 0, 0};
+    oct__conv_pair_op op = {x1, x2, yv, &w, &w, NULL, NULL, 3, 1, 1, 0, 1, {0}, &side, 2};
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_OK);
+    op.side_x = 3;
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_ERR_BAD_SIZE);
+    op.side_x = 1; /* side.x is x2 */
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_ERR_SHAPE_MISMATCH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "not the pair's x1"));
+    op.side_x = 2, side.pad = 0, side.y.h = side.y.w = 4;
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_ERR_BAD_SIZE);
+    side.pad = 1, side.y.h = side.y.w = 6, side.accumulate = 1;
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_ERR_BAD_SIZE);
+    side.accumulate = 0, side.y = yv; /* onto the pair's own output */
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_ERR_SHAPE_MISMATCH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(oct_last_error(), "overlaps"));
+    side.y = x2; /* onto an input */
+    CU_ASSERT_EQUAL(oct__op_conv2d_pair(ctx, &op), OCT_ERR_SHAPE_MISMATCH);
+    oct__buf_free(ctx, &o), oct__buf_free(ctx, &y), oct__buf_free(ctx, &w), oct__buf_free(ctx, &x);
+}
+
 /* The F(4x4) suite: g_m = 4, and the contexts the cases use made again with
  * $OCTCL_CPU_WINO_TILE=4 (left set for the contexts its tests make themselves). */
 static int f4_init(void)
@@ -827,6 +984,8 @@ static void add_tile_tests(CU_pSuite s, int with_off)
         {"oct__wino_run: plain, AVX2 and AVX-512 transforms, same bits, NaN kept, blocks and groups", test_transforms},
         {"oct_context_macs_executed: direct and Winograd counts", test_macs_executed},
         {"conv_up, 3x3 and 1x1: the upsample in the stores equals the separate pass", test_conv_up},
+        {"conv2d_pair's side output (L->H): from the pair's transform, the same bits as apart", test_pair_side},
+        {"conv2d_pair's side output: the dispatcher refuses one that is not the pair's", test_pair_side_checks},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (with_off || tests[i].fn != test_off) CU_add_test(s, tests[i].name, tests[i].fn);

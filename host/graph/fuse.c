@@ -64,6 +64,37 @@ static int bands(const oct__graph *g, int u, int v)
     return 0;
 }
 
+/* Whether node k reads (what = 0) or writes (what = 1) storage of value v. */
+static int touches(const oct__graph *g, int k, int v, int what)
+{
+    const oct__gnode *nd = &g->nd[k];
+    int n = what ? nd->nout : nd->nin;
+    for (int i = 0; i < n; i++)
+        if (oct__g_root(g, what ? nd->out[i] : nd->in[i]) == oct__g_root(g, v)) return 1;
+    return 0;
+}
+
+/* Whether lh (node lhi) can run at the pair node b (bi > lhi) with hh (hhi), its only
+ * reader, after b: nothing from lh to b writes lh's input; when hh comes before b,
+ * nothing from hh to b reads hh's output or writes what hh reads or writes, and no
+ * trace point prints between them (oct__g_move_later). */
+static int side_movable(const oct__graph *g, int lhi, int hhi, int bi)
+{
+    const oct__gnode *lh = &g->nd[lhi], *hh = &g->nd[hhi];
+    if (hhi < lhi || oct__g_readers(g, lh->out[0]) != 1 || hh->up < 0 || hh->in[hh->up] != lh->out[0]) return 0;
+    for (int k = lhi + 1; k < bi; k++)
+        if (touches(g, k, lh->in[0], 1)) return 0;
+    if (hhi > bi) return 1;
+    for (int k = hhi + 1; k <= bi; k++) {
+        if (touches(g, k, hh->out[0], 0) || touches(g, k, hh->out[0], 1)) return 0;
+        for (int x = 0; x < hh->nin; x++)
+            if (touches(g, k, hh->in[x], 1)) return 0;
+    }
+    for (int t = 0; t < g->ntraces; t++)
+        if (g->traces[t].after >= hhi && g->traces[t].after < bi) return 0;
+    return 1;
+}
+
 static oct_status label(oct__gnode *nd, int layer, const char *role)
 {
     nd->octconv = layer;
@@ -162,6 +193,28 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
             OCT__TRY(label(lh, count, "lh"));
             break;
         }
+    }
+    /* L->H as the side output of its layer's low-band pair (3x3 stride 1, where the
+     * backend takes one): the pair node runs it, so hh, which reads it, moves after the
+     * pair when it came before. */
+    for (int i = 0; i < g->nn; i++) {
+        oct__gnode *b = &g->nd[i];
+        if (b->kind != OCT__GK_CONV || b->pair < 0 || b->octconv <= 0 || b->kh != 3 || b->sh != 1) continue;
+        int hhi = -1, lhi = -1;
+        for (int j = 0; j < g->nn; j++)
+            if (g->nd[j].octconv == b->octconv && g->nd[j].kind == OCT__GK_CONV) {
+                if (!strcmp(g->nd[j].role, "hh")) hhi = j;
+                if (!strcmp(g->nd[j].role, "lh")) lhi = j;
+            }
+        if (hhi < 0 || lhi < 0 || lhi > i || !oct__gconv_side_ok(g, b, &g->nd[lhi])) continue;
+        if (!side_movable(g, lhi, hhi, i)) continue;
+        if (hhi < i) {
+            oct__g_move_later(g, hhi, i);
+            i--; /* b moved up one */
+            lhi -= lhi > hhi;
+        }
+        g->nd[i].side = lhi;
+        g->nd[lhi].sided = 1;
     }
     /* Number the layers in the order they run. */
     int next = 0;

@@ -103,7 +103,7 @@ oct_status oct__g_node(oct__graph *g, int kind, const char *name, oct__gnode **n
     oct__gnode *n = &g->nd[g->nn];
     memset(n, 0, sizeof *n);
     n->kind = kind;
-    n->res = n->up = n->pair = -1;
+    n->res = n->up = n->pair = n->side = -1;
     n->dh = n->dw = n->sh = n->sw = n->groups = 1;
     if (!(n->name = dupstr(name))) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory");
     *nd = n;
@@ -163,6 +163,24 @@ void oct__g_move_to_end(oct__graph *g, int index)
         else if (*p > index)
             (*p)--;
     }
+}
+
+void oct__g_move_later(oct__graph *g, int from, int to)
+{
+    oct__gnode tmp = g->nd[from];
+    memmove(&g->nd[from], &g->nd[from + 1], (size_t)(to - from) * sizeof tmp);
+    g->nd[to] = tmp;
+    /* old index -> new: from -> to, (from, to] -> one less, the rest kept */
+#define OCT__MOVED(i) ((i) == from ? to : (i) > from && (i) <= to ? (i) - 1 : (i))
+    for (int i = 0; i < g->nv; i++)
+        if (g->v[i].producer >= 0) g->v[i].producer = OCT__MOVED(g->v[i].producer);
+    for (int i = 0; i < g->nn; i++) {
+        if (g->nd[i].pair >= 0) g->nd[i].pair = OCT__MOVED(g->nd[i].pair);
+        if (g->nd[i].side >= 0) g->nd[i].side = OCT__MOVED(g->nd[i].side);
+    }
+#undef OCT__MOVED
+    for (int i = 0; i < g->ntraces; i++)
+        if (g->traces[i].after >= from && g->traces[i].after <= to) g->traces[i].after = to;
 }
 
 void oct__g_remove(oct__graph *g, int index)
@@ -263,7 +281,7 @@ long long oct__graph_macs(oct__graph *g, int h, int w)
     return macs;
 }
 
-static int root_of(const oct__graph *g, int v)
+int oct__g_root(const oct__graph *g, int v)
 {
     while (g->v[v].view_of >= 0) v = g->v[v].view_of;
     return v;
@@ -281,15 +299,15 @@ static size_t value_floats(const oct__graph *g, int v, int n)
  * the slot sizes (floats) in *sizes (caller frees) and their number. */
 static oct_status plan_slots(oct__graph *g, int n, size_t **sizes_out, int *nslots_out, size_t *scratch_out)
 {
-    int nv = g->nv, nn = g->nn, out_root = root_of(g, g->output);
+    int nv = g->nv, nn = g->nn, out_root = oct__g_root(g, g->output);
     for (int v = 0; v < nv; v++) g->v[v].last = -1, g->v[v].slot = -1;
     for (int i = 0; i < nn; i++) {
         for (int k = 0; k < g->nd[i].nin; k++) {
-            int r = root_of(g, g->nd[i].in[k]);
+            int r = oct__g_root(g, g->nd[i].in[k]);
             if (g->v[r].last < i) g->v[r].last = i;
         }
         for (int k = 0; k < g->nd[i].nout; k++) { /* a sum of convs writes one value twice */
-            int r = root_of(g, g->nd[i].out[k]);
+            int r = oct__g_root(g, g->nd[i].out[k]);
             if (g->v[r].last < i) g->v[r].last = i;
         }
     }
@@ -448,10 +466,16 @@ static void add_node_time(oct__graph *g, int i, double dt, double *secs)
     const oct__gnode *nd = &g->nd[i];
     if (oct__gconv_runs_pair(g, nd)) {
         const oct__gkind *k = oct__kinds[OCT__GK_CONV];
+        int side = nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side]) ? nd->side : -1;
         double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
-        double share = a + b > 0 ? dt * a / (a + b) : 0.5 * dt;
-        secs[nd->pair] += share;
-        dt -= share;
+        double c = side >= 0 ? (double)k->macs(g, &g->nd[side]) : 0, all = a + b + c;
+        double sa = all > 0 ? dt * a / all : dt / (side >= 0 ? 3 : 2), sc = all > 0 ? dt * c / all : sa;
+        secs[nd->pair] += sa;
+        dt -= sa;
+        if (side >= 0) {
+            secs[side] += sc;
+            dt -= sc;
+        }
     }
     secs[i] += dt;
 }
@@ -483,7 +507,7 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
     }
     /* The output's root has a buffer of its own, exactly its size (the input buffer
      * when the output is a view of the input, e.g. a lone Flatten). */
-    int r = root_of(g, g->output);
+    int r = oct__g_root(g, g->output);
     const oct__buf *b = r == g->input ? &g->inbuf : &g->slots[g->v[r].slot];
     oct__view ov = oct__g_view(g, g->output, n);
     if (ov.off == 0 && ov.nstride == (size_t)ov.c * ov.h * ov.w) return ctx->be->read(ctx, b, out);

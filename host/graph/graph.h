@@ -58,6 +58,8 @@ typedef struct {
                             added after the conv (the OctConv L->H path), -1: none */
     int pair;            /* node run together with this one as one conv2d_pair op, -1: none */
     int paired;          /* 1: this conv is run by its partner's conv2d_pair op */
+    int side;            /* pair node: the L->H conv it runs as the op's side output, -1: none */
+    int sided;           /* 1: this conv (an L->H) is run by a pair node's side output */
     int octconv;         /* > 0: part of the OctConv layer with this number (for info) */
     float *w, *b;        /* host copies until oct__graph_upload */
     oct__buf wb, bb;
@@ -158,10 +160,16 @@ oct_status oct__g_finish_node(oct__graph *g, int index, const char *const *names
 /* Remove node `index` from the order and insert it at the end (a residual Add fused
  * into a conv runs where the Add was). */
 void oct__g_move_to_end(oct__graph *g, int index);
+/* Move node `from` to position `to` (> from), the nodes between one place up; every node
+ * index (producers, pairs, sides) follows, and trace points after any of nodes from..to
+ * print after `to`. */
+void oct__g_move_later(oct__graph *g, int from, int to);
 /* Remove node `index` (its outputs keep their dims; nothing may read them). */
 void oct__g_remove(oct__graph *g, int index);
 /* Add a trace line (see oct__gtrace) printed after node `after`. */
 oct_status oct__g_trace_point(oct__graph *g, int after, const char *label, int v, int c);
+/* The value that owns v's storage (v itself unless v is a view). */
+int oct__g_root(const oct__graph *g, int v);
 /* Number of nodes reading value v (graph output counts as one). */
 int oct__g_readers(const oct__graph *g, int v);
 
@@ -211,6 +219,9 @@ oct_status oct__octnet_graph(oct_context *ctx, const oct__octnet_weights *wt, oc
 /* 1 when conv node nd runs its partner nd->pair too, as one conv2d_pair op (k_conv.c):
  * the op's time belongs to both. */
 int oct__gconv_runs_pair(const oct__graph *g, const oct__gnode *nd);
+/* 1 when pair node nd may run conv node lh (an L->H over one of the pair's inputs, same
+ * geometry) as its op's side output: what k_conv.c runs and fuse.c plans on. */
+int oct__gconv_side_ok(const oct__graph *g, const oct__gnode *nd, const oct__gnode *lh);
 
 /* Shared helpers for the kinds. */
 oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)

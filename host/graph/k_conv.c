@@ -78,13 +78,30 @@ int oct__gconv_runs_pair(const oct__graph *g, const oct__gnode *nd)
     return nd->kind == OCT__GK_CONV && nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd);
 }
 
+/* The pair's op takes lh as its side output (oct__conv_pair_op.side) when the backend
+ * says it takes one and lh is a plain square conv of the pair's geometry over one of the
+ * pair's inputs, its output a value of its own. (Where it runs is fuse.c's: the pair node
+ * before lh's reader.) */
+int oct__gconv_side_ok(const oct__graph *g, const oct__gnode *nd, const oct__gnode *lh)
+{
+    const oct__backend *be = g->ctx->be;
+    if (!oct__gconv_runs_pair(g, nd) || !be->pair_side || !be->pair_side(g->ctx)) return 0;
+    const oct__gnode *a = &g->nd[nd->pair];
+    return lh->kind == OCT__GK_CONV && fits_conv2d(lh) && lh->up < 0 && !lh->acc && !lh->paired && lh->pair < 0 &&
+           lh->nout == 1 && g->v[lh->out[0]].view_of < 0 && lh->kh == nd->kh && lh->sh == nd->sh &&
+           lh->pt == nd->pt && (lh->in[0] == a->in[0] || lh->in[0] == nd->in[0]);
+}
+
 static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct_context *ctx = g->ctx;
-    if (nd->paired) {
-        /* Run by the conv that adds onto this one's output, when they pair. */
+    if (nd->paired || nd->sided) {
+        /* Run by the conv that adds onto this one's output, when they pair; or by a pair
+         * as its side output. */
         for (int i = 0; i < g->nn; i++)
-            if (g->nd[i].pair == (int)(nd - g->nd) && pair_ok(g, nd, &g->nd[i])) return OCT_OK;
+            if ((g->nd[i].pair == (int)(nd - g->nd) && pair_ok(g, nd, &g->nd[i])) ||
+                (g->nd[i].side == (int)(nd - g->nd) && oct__gconv_side_ok(g, &g->nd[i], nd)))
+                return OCT_OK;
     }
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     const oct__buf *bias = nd->bb.count ? &nd->bb : NULL;
@@ -95,8 +112,16 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
     if (nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd)) {
         const oct__gnode *a = &g->nd[nd->pair];
         oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
-                                nd->kh, nd->sh, nd->pt, 0, relu, {0}};
+                                nd->kh, nd->sh, nd->pt, 0, relu, {0}, NULL, 0};
         if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
+        oct__conv_op side;
+        if (nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side])) {
+            const oct__gnode *lh = &g->nd[nd->side];
+            side = (oct__conv_op){oct__g_view(g, lh->in[0], n), oct__g_view(g, lh->out[0], n), &lh->wb,
+                                  lh->bb.count ? &lh->bb : NULL, lh->kh, lh->sh, lh->pt, 0, lh->relu};
+            op.side = &side;
+            op.side_x = lh->in[0] == a->in[0] ? 1 : 2;
+        }
         OCT__TRY(oct__op_conv2d_pair(ctx, &op));
     } else if (fits_conv2d(nd)) {
         oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
