@@ -755,24 +755,44 @@ static void wino4_out_rows(const float *restrict m, size_t ms, int len, float *c
 #define W4_VSUB(a, b) _mm256_sub_ps(a, b)
 #define W4_VMUL(k, a) _mm256_mul_ps(_mm256_set1_ps((float)(k)), a)
 
+/* Which of the 34 floats from column q of a row w wide wino4_cols8 loads: all (whole),
+ * or the lanes of each of its four vectors and the two floats after them inside [0, w).
+ * The same for every row of a group of tiles, so made once a group: building the four
+ * masks for each of the six patch rows took a fifth of the input transform's samples
+ * (`perf annotate`, a 56x56 layer, where every group of 8 tiles touches an edge). */
+typedef struct {
+    int whole, x0, x1;
+    __m256i m[4];
+} wino4_span;
+
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_span_of(int q, int w, wino4_span *sp)
+{
+    sp->whole = q >= 0 && q + 34 <= w;
+    if (sp->whole) return;
+    for (int k = 0; k < 4; k++) sp->m[k] = oct__lanes8(-q - 8 * k, w - q - 8 * k);
+    sp->x0 = q + 32 >= 0 && q + 32 < w;
+    sp->x1 = q + 33 >= 0 && q + 33 < w;
+}
+
 /* Columns 0 .. 5 of the patches of 8 consecutive tiles in one input row: p points at
- * the row's column q (the first patch's first column; it may be negative), w the row's
- * width; zeros outside [0, w). c[j] lane k = column q + 4k + j. */
-static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols8(const float *p, int q, int w, __m256 c[6])
+ * the row's column q (the first patch's first column; it may be negative), sp the span
+ * of q in the row (wino4_span_of); zeros outside the row. c[j] lane k = column q + 4k + j. */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols8(const float *p, const wino4_span *sp,
+                                                                          __m256 c[6])
 {
     __m256 v0, v1, v2, v3;
     float x0, x1;
-    if (q >= 0 && q + 34 <= w) {
+    if (sp->whole) {
         v0 = _mm256_loadu_ps(p), v1 = _mm256_loadu_ps(p + 8), v2 = _mm256_loadu_ps(p + 16);
         v3 = _mm256_loadu_ps(p + 24);
         x0 = p[32], x1 = p[33];
     } else { /* p may point before the row: masked */
-        v0 = _mm256_maskload_ps(p, oct__lanes8(-q, w - q));
-        v1 = _mm256_maskload_ps(p + 8, oct__lanes8(-q - 8, w - q - 8));
-        v2 = _mm256_maskload_ps(p + 16, oct__lanes8(-q - 16, w - q - 16));
-        v3 = _mm256_maskload_ps(p + 24, oct__lanes8(-q - 24, w - q - 24));
-        x0 = q + 32 >= 0 && q + 32 < w ? p[32] : 0.0f;
-        x1 = q + 33 >= 0 && q + 33 < w ? p[33] : 0.0f;
+        v0 = _mm256_maskload_ps(p, sp->m[0]);
+        v1 = _mm256_maskload_ps(p + 8, sp->m[1]);
+        v2 = _mm256_maskload_ps(p + 16, sp->m[2]);
+        v3 = _mm256_maskload_ps(p + 24, sp->m[3]);
+        x0 = sp->x0 ? p[32] : 0.0f;
+        x1 = sp->x1 ? p[33] : 0.0f;
     }
     /* v0 = tiles 0 | 1 (4 columns each), v1 = 2 | 3, v2 = 4 | 5, v3 = 6 | 7 */
     __m256 e0 = _mm256_permute2f128_ps(v0, v2, 0x20), e1 = _mm256_permute2f128_ps(v0, v2, 0x31); /* 0|4, 1|5 */
@@ -819,6 +839,8 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
     for (int g = 0; g < len; g += 8) {
         int q = 4 * (tx + g) - cv->pad; /* input column of the first tile's patch */
         __m256 w[6][6];
+        wino4_span sp;
+        wino4_span_of(q, cv->w, &sp);
         for (int i = 0; i < 6; i++) {
             int iy = y0 + i;
             if (iy < 0 || iy >= cv->h) { /* the transform of zeros: zeros */
@@ -826,7 +848,7 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
                 continue;
             }
             __m256 d[6];
-            wino4_cols8(plane + (size_t)iy * cv->w + q, q, cv->w, d);
+            wino4_cols8(plane + (size_t)iy * cv->w + q, &sp, d);
             W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, w[i]);
         }
         wino4_in_cols_256(w, v + g, vs, len - g >= 8 || (size_t)g + 8 <= room, len - g);
@@ -834,16 +856,17 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
 }
 
 /* The six patch columns of the 4 tiles of input row iy of channel c of image b, from
- * column -pad: lanes 0-3 of d (wino4_cols8's; its lanes 4-7 are not used); zeros for a
- * row outside the image. */
+ * column -pad (sp: its span, wino4_span_of(-pad, w)): lanes 0-3 of d (wino4_cols8's; its
+ * lanes 4-7 are not used); zeros for a row outside the image. */
 static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols4(const struct oct__wino_conv_s *cv,
-                                                                          const float *plane, int iy, __m256 d[6])
+                                                                          const float *plane, int iy,
+                                                                          const wino4_span *sp, __m256 d[6])
 {
     if (iy < 0 || iy >= cv->h) {
         for (int j = 0; j < 6; j++) d[j] = _mm256_setzero_ps();
         return;
     }
-    wino4_cols8(plane + (size_t)iy * cv->w - cv->pad, -cv->pad, cv->w, d);
+    wino4_cols8(plane + (size_t)iy * cv->w - cv->pad, sp, d);
 }
 
 /* wino4_in_seg_256 for two whole tile rows of 4 tiles (13- to 16-wide outputs: 14x14
@@ -855,10 +878,12 @@ static OCT__W_AVX2 void wino4_in_rows2_256(const struct oct__wino_conv_s *cv, in
     int y0 = 4 * ty - cv->pad;
     const float *plane = wino_plane(cv, b, c);
     __m256 w[6][6];
+    wino4_span sp;
+    wino4_span_of(-cv->pad, cv->w, &sp);
     for (int i = 0; i < 6; i++) {
         __m256 lo[6], hi[6], d[6];
-        wino4_cols4(cv, plane, y0 + i, lo);
-        wino4_cols4(cv, plane, y0 + 4 + i, hi); /* row ty + 1's patch row i */
+        wino4_cols4(cv, plane, y0 + i, &sp, lo);
+        wino4_cols4(cv, plane, y0 + 4 + i, &sp, hi); /* row ty + 1's patch row i */
         for (int j = 0; j < 6; j++) d[j] = _mm256_permute2f128_ps(lo[j], hi[j], 0x20);
         W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, w[i]);
     }
