@@ -98,8 +98,10 @@ def main(argv):
     c, h, w = input_shape(models['A'], args.size)
     x = np.random.default_rng(1).standard_normal((args.batch, c, h, w)).astype(np.float32)
     out = {k: m(x) for k, m in models.items()}  # warm-up: weights packed, scratch grown
+    # Layers are matched by name: a variant may run them in another order (a graph pass
+    # moving a node), so position would pair unrelated rows. B's order is the table's.
     layers = None
-    best = {k: None for k in models}
+    best = {k: {} for k in models}
     whole = {k: [] for k in models}
     for _ in range(args.rounds):
         for k, m in models.items():
@@ -107,17 +109,23 @@ def main(argv):
             t0 = time.perf_counter()
             m(x)
             whole[k].append(time.perf_counter() - t0)
-            secs = [s for _, s in timed]
-            best[k] = secs if best[k] is None else [min(a, b) for a, b in zip(best[k], secs)]
-            layers = [layer for layer, _ in timed]
+            for layer, s in timed:
+                key = (layer.name, layer.kind)
+                best[k][key] = min(best[k].get(key, s), s)
+            if k == 'B':
+                layers = [layer for layer, _ in timed]
 
     rows, sa, sb = [], 0.0, 0.0
     print(f'{os.path.basename(args.model)}: batch {args.batch}, {args.threads} thread(s), {args.rounds} rounds; '
           f'A {args.a or "(as is)"}, B {args.b}; minima in ms')
-    for i, layer in enumerate(layers):
+    for layer in layers:
         if not re.search(args.filter, f'{layer.kind} {layer.name}'):
             continue
-        a, b = best['A'][i] * 1e3, best['B'][i] * 1e3
+        key = (layer.name, layer.kind)
+        if key not in best['A']:
+            print(f'{layer.name[-48:]:48s} {layer.kind[:18]:18s}    (not in A)')
+            continue
+        a, b = best['A'][key] * 1e3, best['B'][key] * 1e3
         sa, sb = sa + a, sb + b
         rows.append({'layer': layer.name, 'kind': layer.kind, 'a_ms': a, 'b_ms': b})
         print(f'{layer.name[-48:]:48s} {layer.kind[:18]:18s} {a:9.3f} {b:9.3f}  {a / b if b else 0:.2f}x')
