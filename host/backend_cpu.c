@@ -1907,12 +1907,28 @@ typedef struct {
     int co3;
 } cpu__wino_job;
 
+/* The first strip of the shared mode's output group i of g, over the pair's `strips`
+ * strips (each a GEMM of k1 terms) and then the side's strips3 (k3 terms each). With
+ * `by_terms` the groups cut the strips' terms evenly, else their count (floor(all i /
+ * g)). A side over one of the pair's two inputs has half its terms: cut by count, a 7x7
+ * low band's 128 + 128 channels on two threads gave one thread the pair's 16 strips (256
+ * terms each) and the other the side's 16 (128). The bits do not depend on the cut. */
+static int cpu__wino_cut(int i, int g, int strips, int k1, int strips3, int k3, int by_terms)
+{
+    int all = strips + strips3;
+    if (!by_terms || !strips3 || k1 <= 0 || k3 <= 0) return (int)((size_t)all * (size_t)i / (size_t)g);
+    size_t w1 = (size_t)strips * (size_t)k1, w = w1 + (size_t)strips3 * (size_t)k3;
+    size_t b = w * (size_t)i / (size_t)g; /* the group's first term */
+    int s = b <= w1 ? (int)((b + (size_t)k1 / 2) / (size_t)k1) : strips + (int)((b - w1 + (size_t)k3 / 2) / (size_t)k3);
+    return s < all ? s : all;
+}
+
 static void cpu__wino_task(void *arg, int t)
 {
     cpu__wino_job *j = arg;
     float *scratch = j->st->scratch[t].f, *v0 = j->st->scratch[0].f;
     int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr, have_v = 0;
-    int all = strips + (j->co3 + j->mr - 1) / j->mr; /* the side's strips after the pair's */
+    int strips3 = (j->co3 + j->mr - 1) / j->mr, k3 = j->co3 ? j->cv3.c1 : 0; /* the side's strips after the pair's */
     size_t i, i1;
     while (cpu__take(&j->work, t, &i, &i1))
         for (; i < i1; i++) {
@@ -1934,7 +1950,15 @@ static void cpu__wino_task(void *arg, int t)
                 if (!have_v) oct__wino_input(&j->cv, j->t0, j->t1, 0, ci, scratch, scratch + j->vf, j->simd);
                 have_v = 1;
             }
-            int s0 = (int)((size_t)all * i / (size_t)j->groups), s1 = (int)((size_t)all * (i + 1) / (size_t)j->groups);
+            /* By terms where each thread transformed the whole input itself (F(2x2)); by
+             * count on F(4x4)'s one V (step 2), whose channels step 1 cut in halves: the
+             * side over x2 then stays on the thread that transformed x2. In Oct-ResNet-50
+             * alpha 0.5 (two threads, batch 1, both cuts in one process, alternated,
+             * minima of 15, AMD EPYC Zen 4) by terms on F(4x4) too made the 28x28 low
+             * bands 0.95x and the H->H after them 0.89x; F(2x2)'s 7x7 low bands 1.35x. */
+            int by_terms = j->step != 2;
+            int s0 = cpu__wino_cut((int)i, j->groups, strips, ci, strips3, k3, by_terms);
+            int s1 = cpu__wino_cut((int)i + 1, j->groups, strips, ci, strips3, k3, by_terms);
             int o0 = s0 * j->mr, o1 = (s1 < strips ? s1 : strips) * j->mr;
             if (o0 < j->cv.co)
                 oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf, j->simd);
@@ -2019,7 +2043,9 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.groups = st->threads < strips ? st->threads : strips;
     }
     j.vf = oct__wino_vfloats(&j.cv, j.tb);
-    size_t need = j.vf + oct__wino_work(&j.cv, j.tb, shared ? ((strips + j.groups - 1) / j.groups) * mr
+    /* A shared group runs the pair's channels and the side's apart, each at most all of
+     * one (cpu__wino_cut need not give a group ceil(strips / groups) strips). */
+    size_t need = j.vf + oct__wino_work(&j.cv, j.tb, shared && !j.co3 ? ((strips + j.groups - 1) / j.groups) * mr
                                                           : co > j.co3 ? co : j.co3);
     if (!shared) {
         cpu__chunk(st, &j.work, blocks, 1, macs, OCT__CPU_PAR_MACS);

@@ -844,6 +844,10 @@ static void test_pair_side(void)
         {1, 64, 64, 64, 64, 14, 14, 1, 2, 1, 0}, /* a 14x14 low band: the shared mode */
         {3, 20, 12, 33, 17, 13, 11, 0, 2, 1, 0}, /* pad 0, strips not whole */
         {1, 128, 128, 128, 128, 7, 7, 1, 2, 1, 0}, /* Oct-ResNet-50's 7x7 low band */
+        /* the shared mode's groups cut by terms (cpu__wino_cut): on two threads the
+         * pair's 2 strips of 128 terms and 6 of the side's 16 (64 terms) go to one, the
+         * other 10 side strips to the other, more than half of all 18 */
+        {1, 64, 64, 16, 128, 7, 7, 1, 2, 1, 0},
     };
     oct_context *ctx[4] = {side_context("1"), side_context("0"), NULL, NULL};
     setenv("OCTCL_THREADS", "1", 1);
