@@ -277,6 +277,13 @@ typedef struct oct__backend {
      * backend can add it in its output stores instead of a second pass over y. */
     oct_status (*conv_up)(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
                           const oct__view *up);
+    /* Optional (NULL: never): *group, the bytes of activations this context keeps near its
+     * cores (its L2 caches), 0 none; *batch, the bytes beyond which they go out to memory
+     * (its share of the last-level cache). Where a pass's leading nodes need more than
+     * *batch for the whole batch and their weights are small, the graph runs them in
+     * groups of images that fit *group, each group through all of them before the next
+     * (graph.c, depth_plan). */
+    void (*depth_bytes)(oct_context *ctx, size_t *group, size_t *batch);
     /* The graph ops (see above); required. */
     oct_status (*convg)(oct_context *ctx, const oct__convg_op *op);
     oct_status (*poolg)(oct_context *ctx, const oct__poolg_op *op);

@@ -772,6 +772,97 @@ static void test_merge_gap(void)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Depth-first groups (graph.c, depth_plan): the cpu backend runs a pass's leading nodes a
+ * few images at a time when their whole batch outgrows its caches.                      */
+
+/* Net t over x (n images, h x w) on the cpu backend: with OCTCL_CPU_DEPTH=0 (the whole
+ * batch; checked against want), then with group budgets of 1 to 64 KiB and every cut of
+ * the node order (depth_cap): the same bits and the activation bytes predicted (a cut
+ * can take more than the whole batch's: what its groups make and later nodes read gets
+ * slots of its own); and some budget must group some nodes, at two cuts or more. */
+static void depth_case(const char *what, net *t, const float *x, int n, int h, int w, size_t out_image,
+                       const double *want)
+{
+    size_t count = (size_t)n * out_image;
+    float *whole = malloc(count * sizeof *whole), *y = malloc(count * sizeof *y);
+    CU_ASSERT_FATAL(whole && y);
+    int grouped = 0, cuts = 0;
+    for (int kib = 0; kib <= 64; kib = kib ? 2 * kib : 1) {
+        char env[32];
+        snprintf(env, sizeof env, kib ? "%d,0" : "0", kib);
+        setenv("OCTCL_CPU_DEPTH", env, 1);
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &ctx), OCT_OK);
+        oct__graph *g = import(ctx, t, OCT_OK);
+        size_t base = ctx->buf_bytes; /* weights; no plan yet */
+        for (int cap = kib ? 1 : 0; g && cap <= (kib ? g->nn : 0); cap++) {
+            g->depth_cap = cap;
+            memset(y, 0xff, count * sizeof *y);
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, h, w, kib ? y : whole, NULL, NULL), OCT_OK);
+            size_t got = ctx->buf_bytes - base;
+            CU_ASSERT_EQUAL(got, oct__graph_activation_bytes(g, n, h, w));
+            if (!kib) {
+                check(what, want, whole, count);
+                continue;
+            }
+            if (memcmp(y, whole, count * sizeof *y) != 0) printf("\n%s: %s, cap %d: other bits\n", what, env, cap);
+            CU_ASSERT_EQUAL(memcmp(y, whole, count * sizeof *y), 0);
+            if (g->depth_end > 0) {
+                grouped++;
+                CU_ASSERT(g->depth_end <= cap && g->depth_m >= 1 && g->depth_m < n);
+                cuts |= 1 << (g->depth_end < 30 ? g->depth_end : 30);
+            }
+        }
+        oct__graph_free(g);
+        oct_context_free(ctx);
+    }
+    unsetenv("OCTCL_CPU_DEPTH");
+    if (!grouped) printf("\n%s: no budget grouped any node\n", what);
+    CU_ASSERT(grouped > 0);
+    CU_ASSERT(cuts & (cuts - 1)); /* at least two different cuts */
+    free(whole), free(y);
+}
+
+static void test_depth_groups(void)
+{
+    rng_t r = {23};
+    int n = 5;
+    net t;
+    /* An OctConv layer: its pair, the side output, the upsample into H->H. */
+    size_t out = (size_t)(O_OH + O_OL) * O_H * O_W;
+    float *x = rng_array(&r, (size_t)n * O_C * O_H * O_W, -2, 2);
+    double *want = malloc((size_t)n * out * sizeof *want);
+    CU_ASSERT_FATAL(x && want);
+    octconv_net(&t);
+    octconv_expected(&t, x, n, want);
+    depth_case("OctConv layer", &t, x, n, O_H, O_W, out, want);
+    net_free(&t);
+    /* A low band with a residual read across a group's end. */
+    residual_net(&t);
+    residual_expected(&t, x, n, want);
+    depth_case("residual", &t, x, n, O_H, O_W, (size_t)O_CL * (O_H / 2) * (O_W / 2), want);
+    net_free(&t);
+    free(x);
+    /* A merge into GlobalAveragePool, whose op writes a whole buffer: never grouped. */
+    x = rng_array(&r, (size_t)n * M_C * 10 * 8, -2, 2);
+    merge_net(&t, 10, 8, MERGE_SCALES);
+    merge_expected(x, n, 10, 8, MERGE_SCALES, want);
+    depth_case("merge + GAP", &t, x, n, 10, 8, M_C, want);
+    net_free(&t);
+    free(x), free(want);
+    /* Malformed budgets are refused when the context is made. */
+    static const char *bad[] = {"x", "5", "5,", "-1", "1,2,3", " 1,2", "0,5", "1,-2", "2000000000,1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("OCTCL_CPU_DEPTH", bad[i], 1);
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL(oct_context_create("cpu", &ctx), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_PTR_NULL(ctx);
+        oct_context_free(ctx);
+    }
+    unsetenv("OCTCL_CPU_DEPTH");
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Load errors: each names the node, the op and the value                                  */
 
 static void expect_error(net *t, oct_status want, const char *text)
@@ -1509,6 +1600,7 @@ int main(void)
                 test_fusion_readers);
     CU_add_test(s, "F.pad's exported pads: N-D Slice with negative and large steps, Transpose, Pad of a Pad",
                 test_fpad);
+    CU_add_test(s, "depth-first groups: the whole batch's bits at every cut and budget", test_depth_groups);
     CU_add_test(s, "load errors name the node, op and value", test_errors);
     CU_add_test(s, "sizes computed from shapes follow the input, or refuse other sizes", test_shape_chains);
     CU_add_test(s, "old opsets, (N, F) inputs, Gemm alpha / beta, half_pixel nearest", test_legacy_and_edges);

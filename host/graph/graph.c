@@ -51,6 +51,7 @@ static void release_plan(oct__graph *g)
     oct__buf_free(g->ctx, &g->inbuf);
     oct__buf_free(g->ctx, &g->scratch);
     g->pn = g->ph = g->pw = 0;
+    g->depth_end = 0, g->depth_m = 0;
 }
 
 void oct__graph_free(oct__graph *g)
@@ -293,14 +294,92 @@ static size_t value_floats(const oct__graph *g, int v, int n)
     return (size_t)n * (size_t)d->c * (size_t)d->h * (size_t)d->w;
 }
 
+/* Weight floats of node nd (a conv's or a linear layer's; 0 for the rest). */
+static size_t node_weights(const oct__gnode *nd)
+{
+    if (nd->kind == OCT__GK_CONV && nd->groups > 0)
+        return (size_t)nd->co * (size_t)(nd->ci / nd->groups) * (size_t)nd->kh * (size_t)nd->kw;
+    if (nd->kind == OCT__GK_LINEAR) return (size_t)nd->fin * (size_t)nd->fout;
+    return 0;
+}
+
+/* Floats one image of nd's inputs and outputs hold at the current dims. */
+static size_t node_image_floats(const oct__graph *g, const oct__gnode *nd)
+{
+    size_t f = 0;
+    for (int k = 0; k < nd->nin; k++) f += value_floats(g, nd->in[k], 1);
+    for (int k = 0; k < nd->nout; k++) f += value_floats(g, nd->out[k], 1);
+    return f;
+}
+
+/* The depth-first groups of a pass of n images at the current dims (oct__graph.depth_end,
+ * depth_m). A backend that keeps `budget` bytes of activations near its cores
+ * (depth_bytes) runs the leading nodes whose inputs and outputs outgrow that for the whole
+ * batch, and whose weights are no bigger than one image's inputs and outputs, in groups
+ * of as many images as fit the budget: each group's activations stay in the caches from
+ * one node to the next instead of going out to memory and back, while weights that
+ * small cost little to read once a group. The nodes after them, whose weights outweigh
+ * an image's activations (a ResNet's later stages), run on the whole batch, reading
+ * their weights once. A pair (conv2d_pair and its side) is never cut apart. The bits do
+ * not change: no image's values depend on the others in the batch. */
+static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
+{
+    oct_context *ctx = g->ctx;
+    size_t budget = 0, far = 0, most = 0;
+    if (n > 1 && ctx->be->depth_bytes) ctx->be->depth_bytes(ctx, &budget, &far);
+    budget /= sizeof(float), far /= sizeof(float);
+    int end = 0;
+    *end_out = 0, *m_out = n;
+    if (budget == 0) return;
+    /* Up to the last node whose whole batch outgrows the budget, before any whose weights
+     * outweigh the whole batch's activations. */
+    for (int i = 0; i < g->nn && !(g->depth_cap > 0 && i >= g->depth_cap); i++) {
+        const oct__gnode *nd = &g->nd[i];
+        size_t a = node_image_floats(g, nd);
+        /* GAP and linear ops write whole buffers, not views from an image on. */
+        if (nd->kind == OCT__GK_GAP || nd->kind == OCT__GK_LINEAR || node_weights(nd) > (size_t)n * a) break;
+        if ((size_t)n * a <= far) continue;
+        if (a > most) most = a;
+        end = i + 1;
+    }
+    if (end == 0 || most > budget) return; /* not even one image's fits */
+    /* Images a group: the budget over the largest node's, to the nearest power of two
+     * (log scale; a Winograd plane's tiles then cut into even blocks). */
+    size_t m = 1;
+    while (m < (size_t)n && 141 * m * most <= 100 * budget) m *= 2; /* 2m the nearer: budget / most >= m sqrt 2 */
+    if (m >= (size_t)n) return;
+    for (int i = 0; i < end; i++) /* up to the first whose weights outweigh a group's activations */
+        if (node_weights(&g->nd[i]) > m * node_image_floats(g, &g->nd[i])) end = i;
+    /* Never between a pair's two nodes or a pair and its side. */
+    for (int moved = 1; moved && end > 0;) {
+        moved = 0;
+        for (int i = 0; i < g->nn; i++) {
+            const oct__gnode *nd = &g->nd[i];
+            int links[2] = {nd->pair, nd->side};
+            for (int k = 0; k < 2; k++) {
+                int j = links[k];
+                if (j < 0 || (i < end) == (j < end)) continue;
+                end = i < j ? i : j;
+                moved = 1;
+            }
+        }
+    }
+    if (end == 0) return;
+    *end_out = end, *m_out = (int)m;
+}
+
 /* Storage plan at the current dims: every value that owns storage gets a slot; a slot is
  * reused once the last reader of its value (or of a view of it) has run. The graph
  * input has a buffer of its own (written whole), so does the output's root. Returns
- * the slot sizes (floats) in *sizes (caller frees) and their number. */
-static oct_status plan_slots(oct__graph *g, int n, size_t **sizes_out, int *nslots_out, size_t *scratch_out)
+ * the slot sizes (floats) in *sizes (caller frees) and their number. With depth-first
+ * groups (nodes [0, depth_end)), a value those nodes make and a later node reads gets a
+ * slot of its own: the next group's nodes run again before the later node reads the
+ * whole batch, and must not write over it. */
+static oct_status plan_slots(oct__graph *g, int n, int depth_end, int depth_m, size_t **sizes_out, int *nslots_out,
+                             size_t *scratch_out)
 {
     int nv = g->nv, nn = g->nn, out_root = oct__g_root(g, g->output);
-    for (int v = 0; v < nv; v++) g->v[v].last = -1, g->v[v].slot = -1;
+    for (int v = 0; v < nv; v++) g->v[v].last = -1, g->v[v].slot = -1, g->v[v].grouped = 0;
     for (int i = 0; i < nn; i++) {
         for (int k = 0; k < g->nd[i].nin; k++) {
             int r = oct__g_root(g, g->nd[i].in[k]);
@@ -335,11 +414,12 @@ static oct_status plan_slots(oct__graph *g, int n, size_t **sizes_out, int *nslo
         for (int o = 0; o < nd->nout; o++) {
             int v = nd->out[o];
             if (g->v[v].view_of >= 0 || g->v[v].slot >= 0) continue;
-            size_t need = value_floats(g, v, n);
             int last = g->v[v].last < 0 ? i : g->v[v].last;
+            g->v[v].grouped = i < depth_end && last < depth_end;
+            size_t need = value_floats(g, v, g->v[v].grouped ? depth_m : n);
             /* A free slot: the smallest that holds it, else the largest (it grows). */
             int best = -1;
-            for (int s = 1; s < nslots; s++) {
+            for (int s = 1; s < nslots && !(i < depth_end && last >= depth_end); s++) {
                 if (busy_until[s] >= i) continue;
                 if (best < 0) {
                     best = s;
@@ -366,8 +446,9 @@ size_t oct__graph_activation_bytes(oct__graph *g, int n, int h, int w)
 {
     if (n < 1 || oct__graph_shapes(g, h, w) != OCT_OK) return 0;
     size_t *sizes, scratch, floats = value_floats(g, g->input, n);
-    int nslots;
-    if (plan_slots(g, n, &sizes, &nslots, &scratch) != OCT_OK) return 0;
+    int nslots, depth_end, depth_m;
+    depth_plan(g, n, &depth_end, &depth_m);
+    if (plan_slots(g, n, depth_end, depth_m, &sizes, &nslots, &scratch) != OCT_OK) return 0;
     for (int s = 0; s < nslots; s++) floats += sizes[s];
     free(sizes);
     return (floats + scratch) * sizeof(float);
@@ -375,12 +456,13 @@ size_t oct__graph_activation_bytes(oct__graph *g, int n, int h, int w)
 
 static oct_status make_plan(oct__graph *g, int n, int h, int w)
 {
-    if (g->slots && g->pn == n && g->ph == h && g->pw == w) return OCT_OK;
+    if (g->slots && g->pn == n && g->ph == h && g->pw == w && g->pcap == g->depth_cap) return OCT_OK;
     release_plan(g);
     OCT__TRY(oct__graph_shapes(g, h, w));
     size_t *sizes, scratch;
-    int nslots;
-    OCT__TRY(plan_slots(g, n, &sizes, &nslots, &scratch));
+    int nslots, depth_end, depth_m;
+    depth_plan(g, n, &depth_end, &depth_m);
+    OCT__TRY(plan_slots(g, n, depth_end, depth_m, &sizes, &nslots, &scratch));
     oct_status s = OCT_OK;
     g->slots = oct__calloc((size_t)nslots, sizeof *g->slots);
     if (!g->slots) s = oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the plan");
@@ -394,6 +476,7 @@ static oct_status make_plan(oct__graph *g, int n, int h, int w)
         return s;
     }
     g->pn = n, g->ph = h, g->pw = w;
+    g->depth_end = depth_end, g->depth_m = depth_m, g->pcap = g->depth_cap;
     return OCT_OK;
 }
 
@@ -402,7 +485,9 @@ oct__view oct__g_view(const oct__graph *g, int v, int n)
     const oct__gvalue *val = &g->v[v];
     if (val->view_of < 0) {
         const oct__buf *b = v == g->input ? &g->inbuf : &g->slots[val->slot];
-        return oct__view_of(b, n, val->d.c, val->d.h, val->d.w);
+        oct__view r = oct__view_of(b, n, val->d.c, val->d.h, val->d.w);
+        if (!val->grouped) r.off += (size_t)g->img0 * r.nstride;
+        return r;
     }
     oct__view p = oct__g_view(g, val->view_of, n);
     const oct__gdims *pd = &g->v[val->view_of].d;
@@ -480,6 +565,24 @@ static void add_node_time(oct__graph *g, int i, double dt, double *secs)
     secs[i] += dt;
 }
 
+/* Run node i over n images (from g->img0); timed into secs (NULL: not timed), the
+ * backend finished after it. */
+static oct_status run_node(oct__graph *g, int i, int n, double *secs, oct_trace_fn trace, void *user, int trace_n)
+{
+    oct_context *ctx = g->ctx;
+    double (*tick)(void) = g->clock ? g->clock : now_s;
+    oct__gnode *nd = &g->nd[i];
+    const oct__gkind *k = oct__kinds[nd->kind];
+    double t0 = secs ? tick() : 0;
+    if (k->run) OCT__TRY(k->run(g, nd, n));
+    if (secs) {
+        OCT__TRY(ctx->be->finish(ctx));
+        add_node_time(g, i, tick() - t0, secs);
+    }
+    if (trace) trace_node(g, nd, trace_n, trace, user);
+    return OCT_OK;
+}
+
 /* One pass over n images whose activations fit. secs (NULL: not timed) receives each
  * node's seconds: the backend is finished after the input is written and after every
  * node, so each time is that node's work alone. */
@@ -487,24 +590,25 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
                                 void *user, int trace_n, double *secs)
 {
     oct_context *ctx = g->ctx;
-    double (*tick)(void) = g->clock ? g->clock : now_s;
     OCT__TRY(make_plan(g, n, h, w));
     OCT__TRY(ctx->be->write(ctx, &g->inbuf, x));
     if (secs) {
         memset(secs, 0, (size_t)g->nn * sizeof *secs);
         OCT__TRY(ctx->be->finish(ctx));
     }
-    for (int i = 0; i < g->nn; i++) {
-        oct__gnode *nd = &g->nd[i];
-        const oct__gkind *k = oct__kinds[nd->kind];
-        double t0 = secs ? tick() : 0;
-        if (k->run) OCT__TRY(k->run(g, nd, n));
-        if (secs) {
-            OCT__TRY(ctx->be->finish(ctx));
-            add_node_time(g, i, tick() - t0, secs);
-        }
-        if (trace) trace_node(g, nd, trace_n, trace, user);
+    /* Nodes [0, depth_end) group by group of depth_m images (from image img0), then the
+     * rest on all n; without groups, one group of n and no nodes before it. */
+    oct_status s = OCT_OK;
+    int end = g->depth_end, m = end > 0 ? g->depth_m : n;
+    for (int j = 0; j < n && s == OCT_OK; j += m) {
+        int k1 = end > 0 ? end : g->nn, cnt = n - j < m ? n - j : m;
+        g->img0 = j;
+        for (int i = 0; i < k1 && s == OCT_OK; i++) s = run_node(g, i, cnt, secs, j == 0 ? trace : NULL, user, trace_n);
+        if (end == 0) break;
     }
+    g->img0 = 0;
+    for (int i = end; end > 0 && i < g->nn && s == OCT_OK; i++) s = run_node(g, i, n, secs, trace, user, trace_n);
+    if (s != OCT_OK) return s;
     /* The output's root has a buffer of its own, exactly its size (the input buffer
      * when the output is a view of the input, e.g. a lone Flatten). */
     int r = oct__g_root(g, g->output);
@@ -513,7 +617,7 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
     if (ov.off == 0 && ov.nstride == (size_t)ov.c * ov.h * ov.w) return ctx->be->read(ctx, b, out);
     float *tmp = oct__malloc(b->count * sizeof *tmp);
     if (!tmp) return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory reading the output");
-    oct_status s = ctx->be->read(ctx, b, tmp);
+    s = ctx->be->read(ctx, b, tmp);
     size_t per = (size_t)ov.c * ov.h * ov.w;
     for (int i = 0; s == OCT_OK && i < n; i++) memcpy(out + i * per, tmp + ov.off + i * ov.nstride, per * sizeof *out);
     free(tmp);

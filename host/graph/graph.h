@@ -35,6 +35,8 @@ typedef struct {
     /* plan */
     int slot;        /* storage slot of a value that owns storage */
     int last;        /* last node reading it or any of its views (nn: a graph output) */
+    int grouped;     /* 1: only a depth-first group's nodes make and read it, so it holds
+                        depth_m images, the group's, from image 0 (graph.c, plan_slots) */
 } oct__gvalue;
 
 enum {
@@ -131,6 +133,12 @@ struct oct__graph {
     size_t mem_limit;
     int max_chunk;           /* > 0: at most this many images per pass (the caller's size limit) */
     int last_chunk;
+    /* Depth-first groups of the plan (graph.c, depth_plan): nodes [0, depth_end) run
+     * depth_m images at a time, each group through all of them before the next, the rest
+     * on the whole pass; depth_end 0: every node on the whole pass. img0 is the first
+     * image of every view (oct__g_view) while a group runs, else 0. depth_cap > 0 (tests)
+     * limits depth_end to that many nodes (pcap: the cap the plan was made with). */
+    int depth_end, depth_m, img0, depth_cap, pcap;
     /* A front end's own trace lines (replacing the one line per node), NULL: none. */
     int ntraces;
     oct__gtrace *traces;
@@ -185,7 +193,7 @@ oct_status oct__graph_shapes(oct__graph *g, int h, int w);
 oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers);
 /* Upload every node's weights (after fusion passes). */
 oct_status oct__graph_upload(oct__graph *g);
-/* The view of value v for n images under the current plan. */
+/* The view of value v for n images under the current plan (from image g->img0). */
 oct__view oct__g_view(const oct__graph *g, int v, int n);
 /* The scratch buffer of the current plan (at least what every node asked for). */
 const oct__buf *oct__g_scratch(const oct__graph *g);
