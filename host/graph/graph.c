@@ -313,15 +313,17 @@ static size_t node_image_floats(const oct__graph *g, const oct__gnode *nd)
 }
 
 /* The depth-first groups of a pass of n images at the current dims (oct__graph.depth_end,
- * depth_m). A backend that keeps `budget` bytes of activations near its cores
- * (depth_bytes) runs the leading nodes whose inputs and outputs outgrow that for the whole
- * batch, and whose weights are no bigger than one image's inputs and outputs, in groups
- * of as many images as fit the budget: each group's activations stay in the caches from
- * one node to the next instead of going out to memory and back, while weights that
- * small cost little to read once a group. The nodes after them, whose weights outweigh
- * an image's activations (a ResNet's later stages), run on the whole batch, reading
- * their weights once. A pair (conv2d_pair and its side) is never cut apart. The bits do
- * not change: no image's values depend on the others in the batch. */
+ * depth_m), from the backend's two budgets (depth_bytes): `far`, the bytes beyond which a
+ * layer's inputs and outputs go out to memory, and `budget`, the bytes its cores keep
+ * near. The leading nodes whose inputs and outputs for the whole batch outgrow `far` run
+ * in groups of about budget / (the largest node's image) images, each group through all
+ * of them before the next: a group's activations stay in the caches from one node to
+ * the next instead of going out to memory and back. Each group reads the nodes' weights
+ * again, so the groups end before the first node whose weights outweigh a group's
+ * inputs and outputs (a ResNet's later stages), and before a GAP or linear node (their
+ * ops write whole buffers); the rest run on the whole batch. A pair (conv2d_pair and its
+ * side) is never cut apart. The bits do not change: no image's values depend on the
+ * others in the batch. */
 static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
 {
     oct_context *ctx = g->ctx;
