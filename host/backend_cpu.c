@@ -2607,7 +2607,7 @@ static void cpu__gap_task(void *arg, int t)
     while (cpu__take(&j->work, t, &p, &p1))
         for (; p < p1; p++) {
             int b = (int)(p / (size_t)x->c), c = (int)(p % (size_t)x->c);
-            op->y->host[(size_t)b * op->ctotal + op->c0 + c] =
+            op->y->host[op->yoff + (size_t)b * op->ctotal + op->c0 + c] =
                 (float)(cpu__sum(cpu__image(x, b) + (size_t)c * hw, hw) * inv);
         }
 }

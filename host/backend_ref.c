@@ -148,7 +148,7 @@ static oct_status ref_gap(oct_context *ctx, const oct__gap_op *op)
             double s = 0;
             for (int iy = 0; iy < x->h; iy++)
                 for (int ix = 0; ix < x->w; ix++) s += *oct__at(x, b, c, iy, ix);
-            op->y->host[(size_t)b * op->ctotal + op->c0 + c] = (float)(s / ((double)x->h * x->w));
+            op->y->host[op->yoff + (size_t)b * op->ctotal + op->c0 + c] = (float)(s / ((double)x->h * x->w));
         }
     return OCT_OK;
 }

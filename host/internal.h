@@ -111,12 +111,15 @@ typedef struct {
     int relu;
 } oct__resize_op;
 
-/* y[b, c0 + c] = mean over (h, w) of x[b, c], for c in [0, C): x (N, C, H, W),
- * y a (N, Ctotal) buffer written at channel offset c0 (global average pool per band). */
+/* y[yoff + b * Ctotal + c0 + c] = mean over (h, w) of x[b, c], for c in [0, C): x (N, C,
+ * H, W), y an (N, Ctotal) tensor yoff floats into its buffer, written at channel offset
+ * c0 (global average pool per band; yoff: the graph's depth-first groups, from an image
+ * on). */
 typedef struct {
     oct__view x;
     const oct__buf *y;
     int ctotal, c0;
+    size_t yoff;
 } oct__gap_op;
 
 /* y = x W^T + b: x (N, In), weight (Out, In), bias (Out), y (N, Out). */

@@ -277,7 +277,7 @@ static int run_op(bufs *B, int kind, int bad, oct_status *s)
     }
     case OP_GAP: {
         if (bad == BAD_WEIGHTS || bad == BAD_BATCH) return -1;
-        oct__gap_op op = {x, &B->y, C + 2, 1};
+        oct__gap_op op = {x, &B->y, C + 2, 1, 0};
         *s = oct__op_gap(ctx, &op);
         return 0;
     }

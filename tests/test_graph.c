@@ -843,7 +843,7 @@ static void test_depth_groups(void)
     depth_case("residual", &t, x, n, O_H, O_W, (size_t)O_CL * (O_H / 2) * (O_W / 2), want);
     net_free(&t);
     free(x);
-    /* A merge into GlobalAveragePool, whose op writes a whole buffer: never grouped. */
+    /* A merge into GlobalAveragePool, its output written from the group's first image on. */
     x = rng_array(&r, (size_t)n * M_C * 10 * 8, -2, 2);
     merge_net(&t, 10, 8, MERGE_SCALES);
     merge_expected(x, n, 10, 8, MERGE_SCALES, want);

@@ -259,7 +259,7 @@ static oct_status case_run(oct_context *ctx, const ocase *c, const odata *d, int
         break;
     }
     case OP_GAP: {
-        oct__gap_op op = {vs_view(&x, &c->x), yb, c->y.ctot, c->y.c0};
+        oct__gap_op op = {vs_view(&x, &c->x), yb, c->y.ctot, c->y.c0, (size_t)c->y.lead};
         s = oct__op_gap(ctx, &op);
         break;
     }
@@ -996,7 +996,7 @@ static void test_octconv_ops(void)
         memset(&c, 0, sizeof c);
         c.kind = OP_GAP;
         c.x = vs(n, ch, hw[2], hw[3], i % 3, i % 2, i % 4 == 3 ? 5 : 0);
-        c.y = vs(n, ch, 1, 1, i % 4, (i / 2) % 3, 0);
+        c.y = vs(n, ch, 1, 1, i % 4, (i / 2) % 3, i % 3 == 1 ? 2 * ch + 1 : 0); /* lead: y from an image on */
         fails += check_case(&c, 15000 + (uint64_t)i), run++;
         /* linear (n, in) -> (n, out). */
         memset(&c, 0, sizeof c);

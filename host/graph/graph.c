@@ -320,8 +320,8 @@ static size_t node_image_floats(const oct__graph *g, const oct__gnode *nd)
  * of them before the next: a group's activations stay in the caches from one node to
  * the next instead of going out to memory and back. Each group reads the nodes' weights
  * again, so the groups end before the first node whose weights outweigh a group's
- * inputs and outputs (a ResNet's later stages), and before a GAP or linear node (their
- * ops write whole buffers); the rest run on the whole batch. A pair (conv2d_pair and its
+ * inputs and outputs (a ResNet's later stages), and before a linear node (its op takes
+ * whole buffers); the rest run on the whole batch. A pair (conv2d_pair and its
  * side) is never cut apart. The bits do not change: no image's values depend on the
  * others in the batch. */
 static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
@@ -338,8 +338,8 @@ static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
     for (int i = 0; i < g->nn && !(g->depth_cap > 0 && i >= g->depth_cap); i++) {
         const oct__gnode *nd = &g->nd[i];
         size_t a = node_image_floats(g, nd);
-        /* GAP and linear ops write whole buffers, not views from an image on. */
-        if (nd->kind == OCT__GK_GAP || nd->kind == OCT__GK_LINEAR || node_weights(nd) > (size_t)n * a) break;
+        /* A linear op reads and writes whole buffers, not views from an image on. */
+        if (nd->kind == OCT__GK_LINEAR || node_weights(nd) > (size_t)n * a) break;
         if ((size_t)n * a <= far) continue;
         if (a > most) most = a;
         end = i + 1;

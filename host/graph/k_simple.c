@@ -93,7 +93,7 @@ static oct_status gap_run(oct__graph *g, oct__gnode *nd, int n)
             OCT__TRY(oct__op_resize(g->ctx, &r));
             x = up;
         }
-        oct__gap_op op = {x, y.buf, y.c, c0};
+        oct__gap_op op = {x, y.buf, y.c, c0, y.off}; /* y.off: a depth-first group's first image */
         OCT__TRY(oct__op_gap(g->ctx, &op));
         c0 += x.c;
     }
