@@ -910,14 +910,17 @@ static size_t cpu__llc_bytes(void)
     return best;
 }
 
-/* The graph's depth-first budgets (oct__backend depth_bytes): *group, the L2 caches of
- * the context's threads (one core's L2 each, from sysconf; 512 KiB where it is not
- * known); *batch, half the last-level cache (others share it), at least 4 * group.
- * $OCTCL_CPU_DEPTH: 0 none, or "G,B" in KiB; unset or empty, those. OctNetMini, two
- * threads, AMD EPYC Zen 4 (1 MiB of L2 a core, 32 MiB of L3), whole passes in groups
- * against the whole batch, alternated in one process: at batch 32 (16 MB of a layer's
- * inputs and outputs at alpha 0.5, 32 at alpha 0) groups of 4 (alpha 0.5) and 2 (alpha 0)
- * ran 1.10x and 1.07x; at batch 8 (4-8 MB, within the L3) 0.95x and 0.97x. */
+/* The graph's depth-first budgets (oct__backend depth_bytes): *group, twice the L2 caches
+ * of the context's threads (one core's L2 each, from sysconf; 512 KiB where it is not
+ * known): a node's inputs and outputs for one group, of which the output, the next
+ * node's input, is about half; *batch, a quarter of the last-level cache, at least 2 *
+ * group. $OCTCL_CPU_DEPTH: 0 none, or "G,B" in KiB; unset or empty, those. OctNetMini at
+ * batch 32, AMD EPYC Zen 4 (1 MiB of L2 a core, 32 MiB of L3), grouped passes against
+ * the whole batch, alternated in one process: two threads, groups of 4 (a 4 MiB budget)
+ * against 2: alpha 0 1.003x, 0.25 1.086x, 0.5 1.097x; 8 against 4: 0.993-0.996x; one
+ * thread, groups of 2 against 1: alpha 0.5 1.115x, the others 0.994-1.001x. At batch 8
+ * (4-8 MB a layer, within the L3) groups forced ran 0.95-0.97x, at batch 16 1.04-1.05x:
+ * hence a quarter of the L3. */
 static oct_status cpu__depth_bytes(int threads, size_t *group, size_t *batch)
 {
     const char *env = getenv("OCTCL_CPU_DEPTH");
@@ -937,9 +940,9 @@ static oct_status cpu__depth_bytes(int threads, size_t *group, size_t *batch)
     l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
     if (l2 <= 0) l2 = 512L * 1024;
-    *group = (size_t)l2 * (size_t)threads;
+    *group = 2 * (size_t)l2 * (size_t)threads;
     *batch = cpu__llc_bytes() / 4;
-    if (*batch < 4 * *group) *batch = 4 * *group;
+    if (*batch < 2 * *group) *batch = 2 * *group;
     return OCT_OK;
 }
 
