@@ -121,8 +121,7 @@ typedef struct {
     int small;                 /* $OCTCL_CPU_SMALL at creation: 1 forced on, 0 off, -1 by shape */
     int fuse_up;               /* $OCTCL_CPU_FUSE_UP at creation: 0 a separate pass adds conv_up's up */
     int pair_side;             /* $OCTCL_CPU_PAIR_SIDE at creation: 0 the graph runs L->H apart */
-    size_t depth_group;        /* the graph's depth-first budgets (cpu__depth_bytes); 0: none */
-    size_t depth_batch;
+    oct__depth_budget depth;   /* the graph's depth-first groups (cpu__depth_budget) */
     long long sides_fused;     /* oct__cpu_sides_fused */
     int implicit;              /* $OCTCL_CPU_IMPLICIT at creation: 0 keeps conv2d's im2col + SGEMM */
     int shared_b;              /* $OCTCL_CPU_SHARED_B at creation: 0 packs B in every block's GEMM */
@@ -910,29 +909,31 @@ static size_t cpu__llc_bytes(void)
     return best;
 }
 
-/* The graph's depth-first budgets (oct__backend depth_bytes): *group, twice the L2 caches
- * of the context's threads (one core's L2 each, from sysconf; 512 KiB where it is not
- * known): a node's inputs and outputs for one group, of which the output, the next
- * node's input, is about half; *batch, a quarter of the last-level cache, at least 2 *
- * group. $OCTCL_CPU_DEPTH: 0 none, or "G,B" in KiB; unset or empty, those. OctNetMini at
- * batch 32, AMD EPYC Zen 4 (1 MiB of L2 a core, 32 MiB of L3), grouped passes against
- * the whole batch, alternated in one process: two threads, groups of 4 (a 4 MiB budget)
- * against 2: alpha 0 1.003x, 0.25 1.086x, 0.5 1.097x; 8 against 4: 0.993-0.996x; one
- * thread, groups of 2 against 1: alpha 0.5 1.115x, the others 0.994-1.001x. At batch 8
- * (4-8 MB a layer, within the L3) groups forced ran 0.95-0.97x, at batch 16 1.04-1.05x:
+/* The graph's depth-first budgets (oct__backend depth): groups of two images a thread,
+ * fewer where a node's inputs and outputs for them would outgrow twice the threads' L2
+ * caches (one core's L2 each, from sysconf; 512 KiB where it is not known); groups only
+ * where a node's for the whole batch outgrow a quarter of the last-level cache, at least
+ * twice that budget. $OCTCL_CPU_DEPTH: 0 none, or "G,B" in KiB (the two budgets); unset
+ * or empty, those. Measured on AMD EPYC Zen 4 (1 MiB of L2 a core, 32 MiB of L3), passes
+ * alternated in one process: OctNetMini at batch 32, two threads, groups of 4 against 2
+ * alpha 0 1.003x, 0.25 1.086x, 0.5 1.097x, 8 against 4 0.993-1.007x; one thread, 2
+ * against 4 1.013-1.019x, 2 against 1 (alpha 0.5) 1.115x; `octcl classify` (28x28,
+ * batch 256) two threads 4 against 8 1.03-1.04x, one thread 2 against 4 1.056x. At batch
+ * 8 (4-8 MB a layer, within the L3) groups forced ran 0.95-0.97x, at batch 16 1.04-1.05x:
  * hence a quarter of the L3. */
-static oct_status cpu__depth_bytes(int threads, size_t *group, size_t *batch)
+static oct_status cpu__depth_budget(int threads, oct__depth_budget *b)
 {
     const char *env = getenv("OCTCL_CPU_DEPTH");
+    b->images = threads < (1 << 20) ? 2 * threads : 1 << 21;
     if (env && *env) {
         char *end = NULL, *end2 = NULL;
         errno = 0;
-        long long g = env[0] >= '0' && env[0] <= '9' ? strtoll(env, &end, 10) : -1, b = 0;
-        if (g > 0 && end && *end == ',' && end[1] >= '0' && end[1] <= '9') b = strtoll(end + 1, &end2, 10);
+        long long g = env[0] >= '0' && env[0] <= '9' ? strtoll(env, &end, 10) : -1, k = 0;
+        if (g > 0 && end && *end == ',' && end[1] >= '0' && end[1] <= '9') k = strtoll(end + 1, &end2, 10);
         int ok = errno == 0 && end && ((g == 0 && *end == '\0') || (g > 0 && end2 && *end2 == '\0'));
-        if (!ok || g > (1LL << 30) || b > (1LL << 30))
+        if (!ok || g > (1LL << 30) || k > (1LL << 30))
             return oct__fail(OCT_ERR_BAD_SIZE, "cpu: OCTCL_CPU_DEPTH = '%s' (must be 0, or G,B in KiB, or unset)", env);
-        *group = (size_t)g * 1024, *batch = (size_t)b * 1024;
+        b->group = (size_t)g * 1024, b->batch = (size_t)k * 1024;
         return OCT_OK;
     }
     long l2 = -1;
@@ -940,9 +941,9 @@ static oct_status cpu__depth_bytes(int threads, size_t *group, size_t *batch)
     l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
     if (l2 <= 0) l2 = 512L * 1024;
-    *group = 2 * (size_t)l2 * (size_t)threads;
-    *batch = cpu__llc_bytes() / 4;
-    if (*batch < 2 * *group) *batch = 2 * *group;
+    b->group = 2 * (size_t)l2 * (size_t)threads;
+    b->batch = cpu__llc_bytes() / 4;
+    if (b->batch < 2 * b->group) b->batch = 2 * b->group;
     return OCT_OK;
 }
 
@@ -976,8 +977,8 @@ static oct_status cpu_init(oct_context *ctx)
         if (threads > 256) threads = 256;
     }
 
-    size_t depth_group = 0, depth_batch = 0;
-    OCT__TRY(cpu__depth_bytes((int)threads, &depth_group, &depth_batch));
+    oct__depth_budget depth = {0, 0, 0};
+    OCT__TRY(cpu__depth_budget((int)threads, &depth));
 
     oct__cpu_state *st = oct__calloc(1, sizeof *st);
     if (!st) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for the backend state");
@@ -998,8 +999,7 @@ static oct_status cpu_init(oct_context *ctx)
     st->small = small;
     st->fuse_up = fuse_up;
     st->pair_side = pair_side;
-    st->depth_group = depth_group;
-    st->depth_batch = depth_batch;
+    st->depth = depth;
     st->implicit = implicit && path != OCT__CPU_PATH_IM2COL;
     st->shared_b = shared_b;
     st->affinity = affinity;
@@ -2430,11 +2430,7 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
 
 static int cpu_pair_side(oct_context *ctx) { return ((const oct__cpu_state *)ctx->state)->pair_side; }
 
-static void cpu_depth_bytes(oct_context *ctx, size_t *group, size_t *batch)
-{
-    const oct__cpu_state *st = ctx->state;
-    *group = st->depth_group, *batch = st->depth_batch;
-}
+static void cpu_depth(oct_context *ctx, oct__depth_budget *b) { *b = ((const oct__cpu_state *)ctx->state)->depth; }
 
 long long oct__cpu_sides_fused(const oct_context *ctx)
 {
@@ -3827,7 +3823,7 @@ const oct__backend oct__backend_cpu = {
     .peak_gflops = oct__cpu_peak_gflops,
     .conv2d_pair = cpu_conv2d_pair,
     .pair_side = cpu_pair_side,
-    .depth_bytes = cpu_depth_bytes,
+    .depth = cpu_depth,
     .convg = cpu_convg,
     .poolg = cpu_poolg,
     .add = cpu_add,

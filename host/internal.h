@@ -247,6 +247,14 @@ typedef struct {
  * - What a backend cannot do is OCT_ERR_UNSUPPORTED (a missing optional slot, a probe
  *   this machine lacks); OCT_ERR_NOT_READY only means an object used before complete.
  * - Slots marked optional may be NULL; the rest are required. */
+/* A backend's budgets for the graph's depth-first groups: `group`, the bytes of a node's
+ * inputs and outputs a group may hold (0: no groups); `batch`, the bytes beyond which a
+ * whole batch's go out to memory; `images`, the most images a group takes. */
+typedef struct {
+    size_t group, batch;
+    int images;
+} oct__depth_budget;
+
 typedef struct oct__backend {
     const char *name;
     oct_status (*init)(oct_context *ctx);
@@ -280,13 +288,11 @@ typedef struct oct__backend {
      * backend can add it in its output stores instead of a second pass over y. */
     oct_status (*conv_up)(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
                           const oct__view *up);
-    /* Optional (NULL: never): *group, the bytes of activations this context keeps near its
-     * cores (its L2 caches), 0 none; *batch, the bytes beyond which they go out to memory
-     * (its share of the last-level cache). Where a pass's leading nodes need more than
-     * *batch for the whole batch and their weights are small, the graph runs them in
-     * groups of images that fit *group, each group through all of them before the next
-     * (graph.c, depth_plan). */
-    void (*depth_bytes)(oct_context *ctx, size_t *group, size_t *batch);
+    /* Optional (NULL: never): the budgets of the graph's depth-first groups (see
+     * oct__depth_budget): where a pass's leading nodes need more than `batch` bytes for
+     * the whole batch and their weights are small, the graph runs them in groups of
+     * images, each group through all of them before the next (graph.c, depth_plan). */
+    void (*depth)(oct_context *ctx, oct__depth_budget *budget);
     /* The graph ops (see above); required. */
     oct_status (*convg)(oct_context *ctx, const oct__convg_op *op);
     oct_status (*poolg)(oct_context *ctx, const oct__poolg_op *op);

@@ -313,10 +313,10 @@ static size_t node_image_floats(const oct__graph *g, const oct__gnode *nd)
 }
 
 /* The depth-first groups of a pass of n images at the current dims (oct__graph.depth_end,
- * depth_m), from the backend's two budgets (depth_bytes): `far`, the bytes beyond which a
- * layer's inputs and outputs go out to memory, and `budget`, the bytes its cores keep
- * near. The leading nodes whose inputs and outputs for the whole batch outgrow `far` run
- * in groups of budget / (the largest node's image) images, each group through all
+ * depth_m), from the backend's budgets (oct__depth_budget): `far`, the bytes beyond which
+ * a layer's inputs and outputs go out to memory, `budget`, the bytes its cores keep near,
+ * and the most images a group takes. The leading nodes whose inputs and outputs for the
+ * whole batch outgrow `far` run in groups of images that fit `budget`, each group through all
  * of them before the next: a group's activations stay in the caches from one node to
  * the next instead of going out to memory and back. Each group reads the nodes' weights
  * again, so the groups end before the first node whose weights outweigh a group's
@@ -327,9 +327,9 @@ static size_t node_image_floats(const oct__graph *g, const oct__gnode *nd)
 static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
 {
     oct_context *ctx = g->ctx;
-    size_t budget = 0, far = 0, most = 0;
-    if (n > 1 && ctx->be->depth_bytes) ctx->be->depth_bytes(ctx, &budget, &far);
-    budget /= sizeof(float), far /= sizeof(float);
+    oct__depth_budget b = {0, 0, 0};
+    if (n > 1 && ctx->be->depth) ctx->be->depth(ctx, &b);
+    size_t budget = b.group / sizeof(float), far = b.batch / sizeof(float), most = 0;
     int end = 0;
     *end_out = 0, *m_out = n;
     if (budget == 0) return;
@@ -344,13 +344,13 @@ static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
         if (a > most) most = a;
         end = i + 1;
     }
-    /* Images a group: the budget over the largest node's, rounded down to a power of two
-     * (a Winograd plane's tiles then cut into even blocks), and at least 2: groups of one
-     * image ran no faster than the whole batch (OctNetMini alpha 0.5, batch 32, one
-     * thread: 25.08 ms against 25.0; two images 22.49). */
-    if (end == 0 || 2 * most > budget) return;
-    size_t m = 2;
-    while (m < (size_t)n && 2 * m * most <= budget) m *= 2;
+    /* Images a group: the backend's `images`, halved while the largest node's for the
+     * group outgrow the budget, and at least 2: groups of one image ran no faster than
+     * the whole batch (OctNetMini alpha 0.5, batch 32, one thread: 25.08 ms against 25.0;
+     * two images 22.49). */
+    size_t m = b.images > 2 ? (size_t)b.images : 2;
+    while (m > 2 && m * most > budget) m = m / 2 > 2 ? m / 2 : 2;
+    if (end == 0 || m * most > budget) return;
     if (m >= (size_t)n) return;
     for (int i = 0; i < end; i++) /* up to the first whose weights outweigh a group's activations */
         if (node_weights(&g->nd[i]) > m * node_image_floats(g, &g->nd[i])) end = i;
