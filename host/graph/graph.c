@@ -333,7 +333,7 @@ static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
     int end = 0;
     *end_out = 0, *m_out = n;
     if (budget == 0) return;
-    /* Up to the last node whose whole batch outgrows the budget, before any whose weights
+    /* Up to the last node whose whole batch outgrows `far`, before any whose weights
      * outweigh the whole batch's activations. */
     for (int i = 0; i < g->nn && !(g->depth_cap > 0 && i >= g->depth_cap); i++) {
         const oct__gnode *nd = &g->nd[i];
@@ -418,12 +418,13 @@ static oct_status plan_slots(oct__graph *g, int n, int depth_end, int depth_m, s
         for (int o = 0; o < nd->nout; o++) {
             int v = nd->out[o];
             if (g->v[v].view_of >= 0 || g->v[v].slot >= 0) continue;
-            int last = g->v[v].last < 0 ? i : g->v[v].last;
-            g->v[v].grouped = i < depth_end && last < depth_end;
+            int last = g->v[v].last < 0 ? i : g->v[v].last, own = i < depth_end && last >= depth_end;
+            g->v[v].grouped = i < depth_end && !own;
             size_t need = value_floats(g, v, g->v[v].grouped ? depth_m : n);
-            /* A free slot: the smallest that holds it, else the largest (it grows). */
+            /* A free slot: the smallest that holds it, else the largest (it grows); a
+             * value the groups make for later nodes (own) takes a new one. */
             int best = -1;
-            for (int s = 1; s < nslots && !(i < depth_end && last >= depth_end); s++) {
+            for (int s = 1; s < nslots && !own; s++) {
                 if (busy_until[s] >= i) continue;
                 if (best < 0) {
                     best = s;
@@ -600,18 +601,17 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
         memset(secs, 0, (size_t)g->nn * sizeof *secs);
         OCT__TRY(ctx->be->finish(ctx));
     }
-    /* Nodes [0, depth_end) group by group of depth_m images (from image img0), then the
-     * rest on all n; without groups, one group of n and no nodes before it. */
+    /* Nodes [0, end) group by group of m images (from image img0), then the rest on all n;
+     * without groups, every node in one group of n. */
     oct_status s = OCT_OK;
-    int end = g->depth_end, m = end > 0 ? g->depth_m : n;
+    int end = g->depth_end > 0 ? g->depth_end : g->nn, m = g->depth_end > 0 ? g->depth_m : n;
     for (int j = 0; j < n && s == OCT_OK; j += m) {
-        int k1 = end > 0 ? end : g->nn, cnt = n - j < m ? n - j : m;
+        int cnt = n - j < m ? n - j : m;
         g->img0 = j;
-        for (int i = 0; i < k1 && s == OCT_OK; i++) s = run_node(g, i, cnt, secs, j == 0 ? trace : NULL, user, trace_n);
-        if (end == 0) break;
+        for (int i = 0; i < end && s == OCT_OK; i++) s = run_node(g, i, cnt, secs, j == 0 ? trace : NULL, user, trace_n);
     }
     g->img0 = 0;
-    for (int i = end; end > 0 && i < g->nn && s == OCT_OK; i++) s = run_node(g, i, n, secs, trace, user, trace_n);
+    for (int i = end; i < g->nn && s == OCT_OK; i++) s = run_node(g, i, n, secs, trace, user, trace_n);
     if (s != OCT_OK) return s;
     /* The output's root has a buffer of its own, exactly its size (the input buffer
      * when the output is a view of the input, e.g. a lone Flatten). */
