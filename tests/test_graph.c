@@ -445,14 +445,23 @@ static void split_net(net *t, int c, int h, int w, int ch)
     pool2(t, "split_pool", "xl0", "xl");
 }
 
+/* The low band's two convolutions and their sum. */
+static void octconv_low(net *t)
+{
+    conv(t, "ll", "xl", "ll_o", O_CL, O_OL, 3);
+    node(t, "Add", "add_l", "hl_o,ll_o", "yl0");
+}
+
 /* x -> split (Slice high, Slice + AvgPool low) -> OctConv 3x3 with BN + ReLU per band ->
- * merge (Resize nearest x2 of the low band, Concat). */
-static void octconv_net(net *t)
+ * merge (Resize nearest x2 of the low band, Concat). ll_first: the low band's sum before
+ * L->H (PyTorch's export: hl, ll, lh, hh), else after the high band's. */
+static void octconv_net_order(net *t, int ll_first)
 {
     split_net(t, O_C, O_H, O_W, O_CH);
     conv(t, "hh", "xh", "hh_o", O_CH, O_OH, 3);
     pool2(t, "down", "xh", "d");
     conv(t, "hl", "d", "hl_o", O_CH, O_OL, 3);
+    if (ll_first) octconv_low(t);
     conv(t, "lh", "xl", "lh_o", O_CL, O_OH, 3);
     init_f(t, "scales", 1, 1, 1, 4);
     float *sc = (float *)find_init(t, "scales")->f;
@@ -462,8 +471,7 @@ static void octconv_net(net *t)
     attr_str(t, up, "coordinate_transformation_mode", "asymmetric");
     attr_str(t, up, "nearest_mode", "floor");
     node(t, "Add", "add_h", "lh_up,hh_o", "yh0");
-    conv(t, "ll", "xl", "ll_o", O_CL, O_OL, 3);
-    node(t, "Add", "add_l", "hl_o,ll_o", "yl0");
+    if (!ll_first) octconv_low(t);
     bn(t, "bn_h", "yh0", "yh1", O_OH);
     node(t, "Relu", "relu_h", "yh1", "yh");
     bn(t, "bn_l", "yl0", "yl1", O_OL);
@@ -476,6 +484,9 @@ static void octconv_net(net *t)
     attr_int(t, c, "axis", 1);
     net_output(t, "y");
 }
+
+static void octconv_net(net *t) { octconv_net_order(t, 0); }
+static void octconv_net_ll_first(net *t) { octconv_net_order(t, 1); }
 
 /* The bands of x (n, O_C, O_H, O_W) as the seed splits them, in double: xh (n, O_CH,
  * O_H, O_W) = x[:, :O_CH], xl (n, O_CL, O_H / 2, O_W / 2) = AvgPool2(x[:, O_CH:]), and
@@ -578,8 +589,9 @@ static void octconv_inspect(oct_context *ctx, oct__graph *g, int d)
     const oct__gnode *hh = by_name(g, "hh"), *ll = by_name(g, "ll"), *hl = by_name(g, "hl"), *lh = by_name(g, "lh");
     CU_ASSERT_FATAL(hh && ll && hl && lh);
     /* On a backend whose conv2d_pair takes a side output (cpu), the pair node runs LH
-     * too and HH, which reads LH's output, runs after it; elsewhere the order stays. The
-     * pass's output is checked against the reference either way. */
+     * too and HH, which reads LH's output, runs after it (whichever of LH and the pair
+     * came first); elsewhere the order stays. The pass's output is checked against the
+     * reference either way. */
     int side = ctx->be->pair_side && ctx->be->pair_side(ctx);
     CU_ASSERT_EQUAL(ll->side, side ? (int)(lh - g->nd) : -1);
     CU_ASSERT_EQUAL(lh->sided, side);
@@ -603,6 +615,7 @@ static void octconv_inspect(oct_context *ctx, oct__graph *g, int d)
 static void test_octconv_fusion(void)
 {
     net_on_devices(octconv_net, octconv_expected, 5, 2, (size_t)(O_OH + O_OL) * O_H * O_W, octconv_inspect);
+    net_on_devices(octconv_net_ll_first, octconv_expected, 6, 2, (size_t)(O_OH + O_OL) * O_H * O_W, octconv_inspect);
 }
 
 /* A bottleneck's last low band: y_l = ReLU(BN(HL(Down(x_h)) + LL(x_l)) + x_l), 1x1 (a

@@ -95,6 +95,30 @@ static int side_movable(const oct__graph *g, int lhi, int hhi, int bi)
     return 1;
 }
 
+/* Whether node k may run after node n rather than before it: neither writes what the
+ * other reads or writes. */
+static int commutes(const oct__graph *g, int k, int n)
+{
+    const oct__gnode *nd = &g->nd[n];
+    for (int o = 0; o < nd->nout; o++)
+        if (touches(g, k, nd->out[o], 0) || touches(g, k, nd->out[o], 1)) return 0;
+    for (int x = 0; x < nd->nin; x++)
+        if (touches(g, k, nd->in[x], 1)) return 0;
+    return 1;
+}
+
+/* Whether the pair node b (bi), which runs its partner b->pair too, can move to `to` (>
+ * bi), after lh: every node it passes commutes with both convolutions, and no trace point
+ * prints after b or a node it passes. */
+static int pair_movable(const oct__graph *g, int bi, int to)
+{
+    for (int k = bi + 1; k <= to; k++)
+        if (!commutes(g, k, bi) || !commutes(g, k, g->nd[bi].pair)) return 0;
+    for (int t = 0; t < g->ntraces; t++)
+        if (g->traces[t].after >= bi && g->traces[t].after < to) return 0;
+    return 1;
+}
+
 static oct_status label(oct__gnode *nd, int layer, const char *role)
 {
     nd->octconv = layer;
@@ -196,7 +220,8 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
     }
     /* L->H as the side output of its layer's low-band pair (3x3 stride 1, where the
      * backend takes one): the pair node runs it, so hh, which reads it, moves after the
-     * pair when it came before. */
+     * pair when it came before; and the pair moves after lh when lh came after it
+     * (PyTorch's ONNX export orders a layer hl, ll, lh, hh). */
     for (int i = 0; i < g->nn; i++) {
         oct__gnode *b = &g->nd[i];
         if (b->kind != OCT__GK_CONV || b->pair < 0 || b->octconv <= 0 || b->kh != 3 || b->sh != 1) continue;
@@ -206,8 +231,13 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
                 if (!strcmp(g->nd[j].role, "hh")) hhi = j;
                 if (!strcmp(g->nd[j].role, "lh")) lhi = j;
             }
-        if (hhi < 0 || lhi < 0 || lhi > i || !oct__gconv_side_ok(g, b, &g->nd[lhi])) continue;
+        if (hhi < 0 || lhi < 0 || !oct__gconv_side_ok(g, b, &g->nd[lhi])) continue;
         if (!side_movable(g, lhi, hhi, i)) continue;
+        if (lhi > i) { /* then hh, lh's reader, comes after lh too */
+            if (!pair_movable(g, i, lhi)) continue;
+            oct__g_move_later(g, i, lhi);
+            i = lhi--;
+        }
         if (hhi < i) {
             oct__g_move_later(g, hhi, i);
             i--; /* b moved up one */
