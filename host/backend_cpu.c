@@ -2022,8 +2022,17 @@ static void cpu__wino_task(void *arg, int t)
              * side over x2 then stays on the thread that transformed x2. In Oct-ResNet-50
              * alpha 0.5 (two threads, batch 1, both cuts in one process, alternated,
              * minima of 15, AMD EPYC Zen 4) by terms on F(4x4) too made the 28x28 low
-             * bands 0.95x and the H->H after them 0.89x; F(2x2)'s 7x7 low bands 1.35x. */
-            int by_terms = j->step != 2;
+             * bands 0.95x and the H->H after them 0.89x; F(2x2)'s 7x7 low bands 1.35x.
+             * But by terms on a block of 16 tiles or fewer (one GEMM column strip: a 16x16
+             * or 14x14 plane at one image), whose V is small to read across, while by
+             * count the pair's strips of c1 + c2 terms fall to one thread and the side's
+             * of c2 to the other: OctNetMini alpha 0.5 (64 + 64 -> 64, side 64 -> 64)
+             * spent 1.10 G cycles in step 2 on one thread and 0.65 G on the other over
+             * 3000 passes; by terms 0.90 / 1.00 G. Two threads, batch 1, both in one
+             * process, alternated, minima of 800 (AMD EPYC Zen 4, 2026-12-05): the low
+             * bands' pairs 1.09-1.18x, whole passes 1.029-1.031x (alpha 0.25 1.021x,
+             * 0.75 even); Oct-ResNet-50 alpha 0.5 1.004-1.006x (its 14x14 pairs). */
+            int by_terms = j->step != 2 || j->t1 - j->t0 <= 16;
             int s0 = cpu__wino_cut((int)i, j->groups, strips, ci, strips3, k3, by_terms);
             int s1 = cpu__wino_cut((int)i + 1, j->groups, strips, ci, strips3, k3, by_terms);
             int o0 = s0 * j->mr, o1 = (s1 < strips ? s1 : strips) * j->mr;
