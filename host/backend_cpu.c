@@ -111,6 +111,7 @@ typedef struct {
     int threads;               /* oct__pool_size(pool) */
     cpu__scratch_t *scratch;   /* [threads]: im2col columns and GEMM output, or padded input (floats) */
     cpu__scratch_t bshared;    /* a 1x1 GEMM's B packed once for all its blocks of channels (cpu__g_gemm_ex) */
+    cpu__scratch_t vshared;    /* F(4x4)'s shared mode: the block's one transformed input (cpu__wino) */
     int *index;                /* resize source-index tables (ints) */
     size_t index_count;
     int direct;                /* the direct convolution kernel can run here (AVX-512F), not forced off */
@@ -1032,6 +1033,7 @@ static void cpu_release(oct_context *ctx)
         for (int t = 0; t < st->threads; t++) free(st->scratch[t].f);
     free(st->scratch);
     free(st->bshared.f);
+    free(st->vshared.f);
     for (int i = 0; i < OCT__CPU_PACKED_SLOTS; i++) free(st->packed[i].packed);
     free(st->index);
     free(st);
@@ -1963,8 +1965,9 @@ typedef struct {
      * each thread transforms the block's input itself, into its own scratch */
     int shared;         /* 0: whole blocks per item; 1: output groups of block [t0, t1) */
     /* F(4x4)'s shared mode in two steps: 1, items are input-channel ranges transformed
-     * into one V (thread 0's scratch); 2, items are output groups reading it */
+     * into one V (v0: st->vshared); 2, items are output groups reading it */
     int step;
+    float *v0;
     size_t t0, t1;
     cpu__chunks work;
     /* conv2d_pair's side output (co3 > 0): a second convolution reading channels of the
@@ -1993,7 +1996,7 @@ static int cpu__wino_cut(int i, int g, int strips, int k1, int strips3, int k3, 
 static void cpu__wino_task(void *arg, int t)
 {
     cpu__wino_job *j = arg;
-    float *scratch = j->st->scratch[t].f, *v0 = j->st->scratch[0].f;
+    float *scratch = j->st->scratch[t].f, *v0 = j->v0;
     int ci = j->cv.c1 + j->cv.c2, strips = (j->cv.co + j->mr - 1) / j->mr, have_v = 0;
     int strips3 = (j->co3 + j->mr - 1) / j->mr, k3 = j->co3 ? j->cv3.c1 : 0; /* the side's strips after the pair's */
     size_t i, i1;
@@ -2074,7 +2077,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0, m, 0, 0},
-                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, 0, 0, {0}, {0}, 0};
+                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, NULL, 0, 0, {0}, {0}, 0};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -2131,6 +2134,17 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         return OCT_OK;
     }
     for (int t = 0; t < st->threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
+    /* F(4x4)'s one V in a buffer of its own. In thread 0's scratch (until 2026-12-05) the
+     * other threads' step-1 rows left its lines modified in their caches, and thread 0's
+     * next Winograd block, writing its own V there, fetched them back: in OctNetMini alpha
+     * 0.5 at batch 1 (two threads, AMD EPYC Zen 4, rdtsc per block over 3000 passes) the
+     * H->H after a shared low band took 244k cycles for thread 0's first block against
+     * 130-143k for every other, so the other thread ran out of blocks and took one of
+     * thread 0's. With V apart, both in one process, alternated, minima of 800: whole
+     * passes alpha 0.5 1.028-1.033x, 0.25 1.009x, 0.75 1.045x; Oct-ResNet-50 alpha 0.5
+     * at batch 1 1.003x. */
+    if (m == 4) OCT__TRY(cpu__grow(&st->vshared, j.vf, "conv2d"));
+    j.v0 = st->vshared.f;
     for (j.t0 = 0; j.t0 < j.tiles; j.t0 = j.t1) {
         j.t1 = j.t0 + j.tb < j.tiles ? j.t0 + j.tb : j.tiles;
         if (m == 4) { /* F(4x4)'s heavier input transform done once, shared out by channels */
