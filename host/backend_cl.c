@@ -1334,7 +1334,8 @@ static oct_status cl_gap(oct_context *ctx, const oct__gap_op *op)
     oct__arg_int(&a, (int)hw);
     oct__arg_mem(&a, op->y->mem);
     oct__arg_int(&a, op->ctotal);
-    oct__arg_int(&a, (int)(op->yoff + (size_t)op->c0)); /* the kernel's y index b * ctotal + c0 + c; < INT_MAX (dispatch.c) */
+    /* The kernel's y index is b * ctotal + c0 + c: yoff folds into c0 (< INT_MAX, dispatch.c). */
+    oct__arg_int(&a, (int)(op->yoff + (size_t)op->c0));
     oct__arg(&a, local * sizeof(float), NULL);
     return oct__launch(st, OCT__K_GAP, &a, groups * local, local);
 }

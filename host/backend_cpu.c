@@ -911,8 +911,9 @@ static size_t cpu__llc_bytes(void)
 }
 
 /* The graph's depth-first budgets (oct__backend depth): groups of two images a thread
- * (rounded down to a power of two), fewer where a node's inputs and outputs for them would outgrow twice the threads' L2
- * caches (one core's L2 each, from sysconf; 512 KiB where it is not known); groups only
+ * (rounded down to a power of two), fewer where a node's inputs and outputs for them
+ * would outgrow twice the threads' L2 caches (one core's L2 each, from sysconf; 512 KiB
+ * where it is not known); groups only
  * where a node's for the whole batch outgrow a quarter of the last-level cache, at least
  * twice that budget. $OCTCL_CPU_DEPTH: 0 none, or "G,B" in KiB (the two budgets); unset
  * or empty, those. Measured on AMD EPYC Zen 4 (1 MiB of L2 a core, 32 MiB of L3), passes
@@ -2077,7 +2078,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     cpu__wino_job j = {{cpu__image(x, 0), x2 ? cpu__image(x2, 0) : NULL, x->nstride, x2 ? x2->nstride : 0, x->c, c2,
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0, m, 0, 0},
-                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0, NULL, 0, 0, {0}, {0}, 0};
+                       st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0,
+                       NULL, 0, 0, {0}, {0}, 0};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -2143,8 +2145,10 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
      * thread 0's. With V apart, both in one process, alternated, minima of 800: whole
      * passes alpha 0.5 1.028-1.033x, 0.25 1.009x, 0.75 1.045x; Oct-ResNet-50 alpha 0.5
      * at batch 1 1.003x. */
-    if (m == 4) OCT__TRY(cpu__grow(&st->vshared, j.vf, "conv2d"));
-    j.v0 = st->vshared.f;
+    if (m == 4) {
+        OCT__TRY(cpu__grow(&st->vshared, j.vf, "conv2d"));
+        j.v0 = st->vshared.f;
+    }
     for (j.t0 = 0; j.t0 < j.tiles; j.t0 = j.t1) {
         j.t1 = j.t0 + j.tb < j.tiles ? j.t0 + j.tb : j.tiles;
         if (m == 4) { /* F(4x4)'s heavier input transform done once, shared out by channels */

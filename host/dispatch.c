@@ -226,8 +226,9 @@ oct_status oct__op_gap(oct_context *ctx, const oct__gap_op *op)
     if (oct__count(op->x.n, op->x.c, 1, 1) == 0) return OCT_OK;
     if (op->x.h < 1 || op->x.w < 1)
         return oct__fail(OCT_ERR_BAD_SIZE, "%s: the mean of an empty %dx%d plane", what, op->x.h, op->x.w);
-    size_t need = oct__count(op->x.n, op->ctotal, 1, 1);
-    OCT__TRY(oct__buf_ok(what, "y", op->y, need == SIZE_MAX || op->yoff > SIZE_MAX - need ? SIZE_MAX : op->yoff + need, 0));
+    size_t need = oct__count(op->x.n, op->ctotal, 1, 1); /* SIZE_MAX (an overflow) stays SIZE_MAX */
+    need = op->yoff > SIZE_MAX - need ? SIZE_MAX : op->yoff + need;
+    OCT__TRY(oct__buf_ok(what, "y", op->y, need, 0));
     return ctx->be->gap(ctx, op);
 }
 

@@ -228,6 +228,14 @@ typedef struct {
     int side_x;
 } oct__conv_pair_op;
 
+/* A backend's budgets for the graph's depth-first groups: `group`, the bytes of a node's
+ * inputs and outputs a group may hold (0: no groups); `batch`, the bytes beyond which a
+ * whole batch's go out to memory; `images`, the most images a group takes. */
+typedef struct {
+    size_t group, batch;
+    int images;
+} oct__depth_budget;
+
 /* ------------------------------------------------------------------------------------ */
 /* The op table                                                                           */
 
@@ -247,14 +255,6 @@ typedef struct {
  * - What a backend cannot do is OCT_ERR_UNSUPPORTED (a missing optional slot, a probe
  *   this machine lacks); OCT_ERR_NOT_READY only means an object used before complete.
  * - Slots marked optional may be NULL; the rest are required. */
-/* A backend's budgets for the graph's depth-first groups: `group`, the bytes of a node's
- * inputs and outputs a group may hold (0: no groups); `batch`, the bytes beyond which a
- * whole batch's go out to memory; `images`, the most images a group takes. */
-typedef struct {
-    size_t group, batch;
-    int images;
-} oct__depth_budget;
-
 typedef struct oct__backend {
     const char *name;
     oct_status (*init)(oct_context *ctx);

@@ -608,7 +608,8 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
     for (int j = 0; j < n && s == OCT_OK; j += m) {
         int cnt = n - j < m ? n - j : m;
         g->img0 = j;
-        for (int i = 0; i < end && s == OCT_OK; i++) s = run_node(g, i, cnt, secs, j == 0 ? trace : NULL, user, trace_n);
+        for (int i = 0; i < end && s == OCT_OK; i++)
+            s = run_node(g, i, cnt, secs, j == 0 ? trace : NULL, user, trace_n);
     }
     g->img0 = 0;
     for (int i = end; i < g->nn && s == OCT_OK; i++) s = run_node(g, i, n, secs, trace, user, trace_n);
