@@ -850,6 +850,11 @@ static void test_depth_groups(void)
     octconv_expected(&t, x, n, want);
     depth_case("OctConv layer", &t, x, n, O_H, O_W, out, want);
     net_free(&t);
+    /* The same in PyTorch's export order: the pair moved after L->H (fuse.c). */
+    octconv_net_ll_first(&t);
+    octconv_expected(&t, x, n, want);
+    depth_case("OctConv layer, export order", &t, x, n, O_H, O_W, out, want);
+    net_free(&t);
     /* A low band with a residual read across a group's end. */
     residual_net(&t);
     residual_expected(&t, x, n, want);
