@@ -3833,6 +3833,16 @@ static oct_status cpu_conv_up(oct_context *ctx, const oct__conv_op *conv, const 
     return cpu_resize(ctx, &r);
 }
 
+/* The pool's threads and their times (the backend table's threads, timing, times). */
+static int cpu_threads(const oct_context *ctx) { return ((const oct__cpu_state *)ctx->state)->threads; }
+
+static void cpu_timing(oct_context *ctx, int on) { oct__pool_timing(((oct__cpu_state *)ctx->state)->pool, on); }
+
+static void cpu_times(const oct_context *ctx, double *run, int n, double *wait)
+{
+    oct__pool_times(((const oct__cpu_state *)ctx->state)->pool, run, n, wait);
+}
+
 const oct__backend oct__backend_cpu = {
     .name = "cpu",
     .init = cpu_init,
@@ -3858,6 +3868,9 @@ const oct__backend oct__backend_cpu = {
     .add = cpu_add,
     .affine = cpu_affine,
     .conv_up = cpu_conv_up,
+    .threads = cpu_threads,
+    .timing = cpu_timing,
+    .times = cpu_times,
 };
 
 /* The CPU backend's count of multiply-adds executed (octcl.h); -1 on other backends. */

@@ -293,6 +293,15 @@ typedef struct oct__backend {
      * the whole batch and their weights are small, the graph runs them in groups of
      * images, each group through all of them before the next (graph.c, depth_plan). */
     void (*depth)(oct_context *ctx, oct__depth_budget *budget);
+    /* Optional (NULL: the calling thread alone, untimed): the host threads the ops run on
+     * (the calling one counted), and their times for profiles (oct_model_profile_threads):
+     * timing(ctx, 1) zeroes the sums and starts them, timing(ctx, 0) stops them; times()
+     * gives each thread's seconds inside its shares of the ops, run[t] for t in [0, n),
+     * and *wait the calling thread's seconds spent waiting at the end of an op for the
+     * others (threadpool.h). */
+    int (*threads)(const oct_context *ctx);
+    void (*timing)(oct_context *ctx, int on);
+    void (*times)(const oct_context *ctx, double *run, int n, double *wait);
     /* The graph ops (see above); required. */
     oct_status (*convg)(oct_context *ctx, const oct__convg_op *op);
     oct_status (*poolg)(oct_context *ctx, const oct__poolg_op *op);

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Polls before sleeping: the first OCT__POOL_PAUSES with a pause instruction (about 25 ns
  * each here), the rest with sched_yield, so that when the OS has put two of the pool's
@@ -22,6 +23,13 @@
 #ifndef OCT__POOL_PAUSES
 #define OCT__POOL_PAUSES 400
 #endif
+
+/* One thread's timing sums (oct__pool_timing), padded to 64 bytes: every thread writes
+ * only its own, and only while a profile has timing on. */
+typedef struct {
+    double run, wait;
+    char pad[64 - 2 * sizeof(double)];
+} pool__times;
 
 typedef struct {
     oct__pool *pool;
@@ -43,7 +51,30 @@ struct oct__pool {
     oct__pool_fn fn;
     void *arg;
     int threads;
+    /* Timing: on, and the sums of threads 0 .. size - 1 (allocated with the pool). */
+    int timing;
+    pool__times *times;
 };
+
+/* Seconds on a monotonic clock. */
+static double pool__now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* fn(arg, t), its time added to thread t's run sum while timing is on. */
+static void pool__call(oct__pool *p, oct__pool_fn fn, void *arg, int t)
+{
+    if (!p || !p->timing) {
+        fn(arg, t);
+        return;
+    }
+    double t0 = pool__now();
+    fn(arg, t);
+    p->times[t].run += pool__now() - t0;
+}
 
 /* The i-th poll of a wait. */
 static inline void pool__relax(int i)
@@ -78,7 +109,7 @@ static void *pool__main(void *arg)
         seen = g;
         if (atomic_load(&p->stop)) break;
         atomic_fetch_add(&p->active, 1);
-        if (atomic_load(&p->open) == g && w->index < p->threads) p->fn(p->arg, w->index);
+        if (atomic_load(&p->open) == g && w->index < p->threads) pool__call(p, p->fn, p->arg, w->index);
         if (atomic_fetch_sub(&p->active, 1) == 1) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->idle);
@@ -95,9 +126,15 @@ oct_status oct__pool_create(int threads, oct__pool **out)
     oct__pool *p = oct__calloc(1, sizeof *p);
     if (!p) return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for the thread pool");
     p->size = 1;
+    p->times = oct__calloc((size_t)threads, sizeof *p->times);
+    if (!p->times) {
+        free(p);
+        return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for the thread pool");
+    }
     if (threads > 1) {
         p->workers = oct__calloc((size_t)threads - 1, sizeof *p->workers);
         if (!p->workers) {
+            free(p->times);
             free(p);
             return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: out of host memory for %d worker threads", threads - 1);
         }
@@ -138,6 +175,7 @@ fail_wake:
     pthread_mutex_destroy(&p->lock);
 fail_lock:
     free(p->workers);
+    free(p->times);
     free(p);
     return oct__fail(OCT_ERR_HOST_MEMORY, "cpu: could not create the thread pool's lock");
 }
@@ -149,7 +187,7 @@ void oct__pool_run(oct__pool *p, int threads, oct__pool_fn fn, void *arg)
     int size = oct__pool_size(p);
     if (threads > size) threads = size;
     if (threads <= 1) {
-        fn(arg, 0);
+        pool__call(p, fn, arg, 0);
         return;
     }
     p->fn = fn;
@@ -163,17 +201,36 @@ void oct__pool_run(oct__pool *p, int threads, oct__pool_fn fn, void *arg)
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
-    fn(arg, 0);
+    pool__call(p, fn, arg, 0);
 
     /* Every item is taken: close the job, then wait for the workers inside it. */
     atomic_store(&p->open, 0u);
-    for (int i = 0; i < OCT__POOL_SPIN; i++) {
-        if (atomic_load(&p->active) == 0) return;
-        pool__relax(i);
+    double t0 = p->timing ? pool__now() : 0;
+    int done = 0;
+    for (int i = 0; i < OCT__POOL_SPIN && !done; i++) {
+        done = atomic_load(&p->active) == 0;
+        if (!done) pool__relax(i);
     }
-    pthread_mutex_lock(&p->lock);
-    while (atomic_load(&p->active) != 0) pthread_cond_wait(&p->idle, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    if (!done) {
+        pthread_mutex_lock(&p->lock);
+        while (atomic_load(&p->active) != 0) pthread_cond_wait(&p->idle, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (p->timing) p->times[0].wait += pool__now() - t0;
+}
+
+void oct__pool_timing(oct__pool *p, int on)
+{
+    if (!p) return;
+    if (on)
+        for (int t = 0; t < p->size; t++) p->times[t].run = p->times[t].wait = 0;
+    p->timing = on != 0;
+}
+
+void oct__pool_times(const oct__pool *p, double *run, int n, double *wait)
+{
+    for (int t = 0; t < n; t++) run[t] = p && t < p->size ? p->times[t].run : 0;
+    if (wait) *wait = p ? p->times[0].wait : 0;
 }
 
 void oct__pool_free(oct__pool *p)
@@ -192,5 +249,6 @@ void oct__pool_free(oct__pool *p)
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
     free(p->workers);
+    free(p->times);
     free(p);
 }

@@ -21,6 +21,14 @@ int oct__pool_size(const oct__pool *p);
 /* Run fn(arg, t) on the caller (t = 0) and on workers t in [1, threads) that join, with
  * threads clamped to [1, size]. fn must not fail and must not call back into the pool. */
 void oct__pool_run(oct__pool *p, int threads, oct__pool_fn fn, void *arg);
+/* Timing, for profiles (off when the pool is made): while on, each thread's seconds
+ * inside its runs of jobs are summed, and the caller's seconds spent waiting at the end of
+ * a job for workers still inside it; turning it on zeroes the sums. NULL: no-op. */
+void oct__pool_timing(oct__pool *p, int on);
+/* The sums since timing was last turned on: run[t] for threads t in [0, n) (0 past the
+ * pool's size), *wait the caller's (NULL: not wanted). A NULL pool reads zeros. Read them
+ * on the caller's thread between jobs. */
+void oct__pool_times(const oct__pool *p, double *run, int n, double *wait);
 /* Stop and join the workers, free the pool; NULL is a no-op. */
 void oct__pool_free(oct__pool *p);
 

@@ -309,6 +309,20 @@ oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out);
  * without layers; layer_seconds is unspecified after an error. */
 oct_status oct_model_profile(oct_model *m, const float *x, int n, int h, int w, float *logits,
                              double *layer_seconds);
+/* The host threads the model's context runs its ops on, the calling thread counted: the
+ * cpu backend's (OCTCL_THREADS, else one a core); 1 on ref and OpenCL. */
+int oct_model_threads(const oct_model *m);
+/* oct_model_profile that also writes how long each of those threads was busy in each
+ * layer: thread_seconds[i * oct_model_threads(m) + t] for layer i and thread t (0: the
+ * calling thread). The calling thread is busy for the layer's wall time less its waits
+ * at the ends of the layer's ops for the other threads to finish their shares; another
+ * thread is busy while it runs its shares (the rest of the layer it waits for work). So
+ * each is at most the layer's time, and their mean over it is how well the layer kept the
+ * threads at work. Summed over chunks and shared by a pair's convolutions as
+ * layer_seconds; with one thread (ref, OpenCL), thread_seconds[i] is layer i's time.
+ * Errors as oct_model_profile's; thread_seconds NULL is OCT_ERR_NULL_ARG. */
+oct_status oct_model_profile_threads(oct_model *m, const float *x, int n, int h, int w, float *logits,
+                                     double *layer_seconds, double *thread_seconds);
 
 /* ------------------------------------------------------------------------------------ */
 /* Device sets: one model on several devices of this host at once                         */

@@ -56,13 +56,17 @@ static void test_registry_names(void)
             continue;
         }
         CU_ASSERT_STRING_EQUAL(o->name, e->name);
-        /* The required slots (internal.h); conv2d_pair, conv_up, profile, device_ms
-         * and peak_gflops are optional. */
+        /* The required slots (internal.h); conv2d_pair, conv_up, profile, device_ms,
+         * peak_gflops and the rest are optional. */
         int filled = o->init && o->release && o->alloc && o->free && o->write && o->read && o->conv2d &&
                      o->avgpool2 && o->resize && o->gap && o->linear && o->finish && o->convg && o->poolg && o->add &&
                      o->affine;
         if (!filled) printf("\n    backend %s leaves a required op slot empty", e->name);
         CU_ASSERT(filled);
+        /* The host threads' slots (oct_model_profile_threads) come together or not at all. */
+        int threads = (o->threads != NULL) + (o->timing != NULL) + (o->times != NULL);
+        if (threads % 3) printf("\n    backend %s has %d of the threads, timing and times slots", e->name, threads);
+        CU_ASSERT(threads == 0 || threads == 3);
     }
     /* A spec's word before ':' names the entry, whole words only. */
     CU_ASSERT_PTR_EQUAL(oct__backend_find("opencl:1:2"), oct__backend_of(OCT_BACKEND_OPENCL));

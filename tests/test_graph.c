@@ -8,12 +8,15 @@
 #include "onnx/onnx.h"
 #include "onnx/onnx_import.h"
 #include "testutil.h"
+#include "threadpool.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------------------ */
 /* A model built by hand                                                                  */
@@ -1597,6 +1600,130 @@ static void test_profile_model(void)
     free(x);
 }
 
+/* Seconds on CLOCK_MONOTONIC (the pool's and the graph's clock). */
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Two items taken from a counter by whichever threads join, each spinning ms[0] on the
+ * caller and ms[1] on a worker. */
+typedef struct {
+    atomic_int next;
+    double ms[2];
+} spin_job;
+
+static void spin_task(void *arg, int t)
+{
+    spin_job *j = arg;
+    while (atomic_fetch_add(&j->next, 1) < 2) {
+        double end = mono_s() + 1e-3 * j->ms[t ? 1 : 0];
+        while (mono_s() < end) {
+        }
+    }
+}
+
+/* The pool's timing: while on, the threads' runs sum the 4 ms of work (whoever ran it) and
+ * nothing is counted off; turning it on again zeroes the sums; where a worker runs 20 ms
+ * after the caller's 5, the caller's wait covers the difference (tried until the worker
+ * joins, at most 10 times: a worker the OS is slow to run leaves both items to the
+ * caller). */
+static void test_pool_timing(void)
+{
+    oct__pool *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct__pool_create(2, &p), OCT_OK);
+    double run[3] = {-1, -1, -1}, wait = -1;
+    oct__pool_times(p, run, 3, &wait);
+    CU_ASSERT(run[0] == 0 && run[1] == 0 && run[2] == 0 && wait == 0); /* nothing yet; past the pool: 0 */
+    oct__pool_timing(p, 1);
+    spin_job j = {0, {2, 2}};
+    oct__pool_run(p, 2, spin_task, &j);
+    oct__pool_times(p, run, 2, &wait);
+    CU_ASSERT(run[0] + run[1] >= 4e-3 && wait >= 0 && run[1] >= 0);
+    double keep0 = run[0], keep1 = run[1];
+    oct__pool_timing(p, 0);
+    atomic_store(&j.next, 0);
+    oct__pool_run(p, 2, spin_task, &j); /* not counted */
+    oct__pool_times(p, run, 2, NULL);
+    CU_ASSERT(run[0] == keep0 && run[1] == keep1);
+    oct__pool_timing(p, 1);
+    oct__pool_times(p, run, 2, &wait);
+    CU_ASSERT(run[0] == 0 && run[1] == 0 && wait == 0);
+    atomic_store(&j.next, 0);
+    oct__pool_run(p, 1, spin_task, &j); /* the caller alone */
+    oct__pool_times(p, run, 2, &wait);
+    CU_ASSERT(run[0] >= 4e-3 && run[1] == 0 && wait == 0);
+    int joined = 0;
+    for (int tries = 0; tries < 10 && !joined; tries++) {
+        oct__pool_timing(p, 1);
+        spin_job k = {0, {5, 20}};
+        oct__pool_run(p, 2, spin_task, &k);
+        oct__pool_times(p, run, 2, &wait);
+        joined = run[1] >= 20e-3;
+    }
+    if (!joined || !(wait >= 14e-3 && run[0] < 14e-3))
+        printf("\npool timing: worker joined %d; caller ran %.6f s, waited %.6f s; worker ran %.6f s\n", joined,
+               run[0], wait, run[1]);
+    CU_ASSERT(joined && wait >= 14e-3 && run[0] < 14e-3);
+    oct__pool_free(p);
+    oct__pool_times(NULL, run, 2, &wait);
+    CU_ASSERT(run[0] == 0 && run[1] == 0 && wait == 0);
+}
+
+/* oct_model_profile_threads on OctNetMini (3 images, 32x32) on ref, cpu on one thread and
+ * cpu on two: the logits and layer times of oct_model_profile's pass; each thread's busy
+ * time finite, >= 0 and at most its layer's time; on one thread exactly that time; on two
+ * the second thread busy in the pass (it ran shares of the convolutions); the arguments. */
+static void test_profile_threads(void)
+{
+    enum { N = 3, C = 3, H = 32, W = 32, K = 10 };
+    rng_t r = {78};
+    float *x = rng_array(&r, (size_t)N * C * H * W, -2, 2), y1[N * K], y2[N * K];
+    const char *devs[3] = {"ref", "cpu", "cpu"};
+    const char *threads[3] = {NULL, "1", "2"};
+    for (int d = 0; d < 3; d++) {
+        oct_context *ctx = NULL;
+        oct_model *m = NULL;
+        if (threads[d]) setenv("OCTCL_THREADS", threads[d], 1);
+        oct_status cs = oct_context_create(devs[d], &ctx);
+        unsetenv("OCTCL_THREADS");
+        CU_ASSERT_EQUAL_FATAL(cs, OCT_OK);
+        CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, C, K, 0.5, 7, &m), OCT_OK);
+        int nl = oct_model_layer_count(m), nt = oct_model_threads(m);
+        CU_ASSERT_EQUAL(nt, d == 2 ? 2 : 1);
+        CU_ASSERT_FATAL(nl > 0 && nt >= 1);
+        double *secs = malloc((size_t)nl * sizeof *secs), *busy = malloc((size_t)nl * (size_t)nt * sizeof *busy);
+        CU_ASSERT_FATAL(secs && busy);
+        for (int i = 0; i < nl * nt; i++) busy[i] = -1;
+        CU_ASSERT_EQUAL(oct_model_forward(m, x, N, H, W, y1, NULL, NULL), OCT_OK);
+        CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, N, H, W, y2, secs, busy), OCT_OK);
+        CU_ASSERT(same_bytes(devs[d], y1, y2, N * K));
+        double workers = 0;
+        for (int i = 0; i < nl; i++)
+            for (int t = 0; t < nt; t++) {
+                double b = busy[i * nt + t];
+                int ok = isfinite(b) && b >= 0 && b <= secs[i] * (1 + 1e-9) + 1e-6 && (nt > 1 || b == secs[i]);
+                if (!ok) printf("\n%s/%d: layer %d thread %d busy %.9g s of %.9g\n", devs[d], nt, i, t, b, secs[i]);
+                CU_ASSERT(ok);
+                if (t) workers += b;
+            }
+        if (nt > 1 && !(workers > 0)) printf("\ncpu/2: the second thread was never busy\n");
+        CU_ASSERT(nt == 1 || workers > 0);
+        CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, N, H, W, y2, secs, NULL), OCT_ERR_NULL_ARG);
+        CU_ASSERT(strstr(oct_last_error(), "thread_seconds is NULL") != NULL);
+        CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, N, H, W, y2, NULL, busy), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, 0, H, W, y2, secs, busy), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_PTR_NULL(oct__model_any_graph(m)->prof_busy);
+        free(secs), free(busy);
+        oct_model_free(m);
+        oct_context_free(ctx);
+    }
+    CU_ASSERT_EQUAL(oct_model_threads(NULL), 1);
+    free(x);
+}
+
 int main(void)
 {
     find_devices();
@@ -1625,5 +1752,7 @@ int main(void)
     CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     CU_add_test(s, "per-layer timing of a graph pass: same bytes, every node, pairs, chunks", test_profile_graph);
     CU_add_test(s, "oct_model_profile on OctNetMini: same logits, layer times, argument checks", test_profile_model);
+    CU_add_test(s, "the thread pool's timing: runs summed while on, zeroed when turned on", test_pool_timing);
+    CU_add_test(s, "oct_model_profile_threads: busy times per thread within each layer's", test_profile_threads);
     return run_cunit();
 }

@@ -548,10 +548,10 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Node i (its ops queued) took `dt` seconds since it started: dt is its own unless it ran
- * its partner's conv too (one conv2d_pair op), then the two share it by their MACs (the
- * partner, run first, queued nothing). */
-static void add_node_time(oct__graph *g, int i, double dt, double *secs)
+/* Node i (its ops queued) took `dt` seconds since it started, added into secs[i * stride]:
+ * dt is its own unless it ran its partner's conv too (one conv2d_pair op), then the two
+ * share it by their MACs (the partner, run first, queued nothing). */
+static void add_node_time(oct__graph *g, int i, double dt, double *secs, int stride)
 {
     const oct__gnode *nd = &g->nd[i];
     if (oct__gconv_runs_pair(g, nd)) {
@@ -560,29 +560,65 @@ static void add_node_time(oct__graph *g, int i, double dt, double *secs)
         double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
         double c = side >= 0 ? (double)k->macs(g, &g->nd[side]) : 0, all = a + b + c;
         double sa = all > 0 ? dt * a / all : dt / (side >= 0 ? 3 : 2), sc = all > 0 ? dt * c / all : sa;
-        secs[nd->pair] += sa;
+        secs[(size_t)nd->pair * (size_t)stride] += sa;
         dt -= sa;
         if (side >= 0) {
-            secs[side] += sc;
+            secs[(size_t)side * (size_t)stride] += sc;
             dt -= sc;
         }
     }
-    secs[i] += dt;
+    secs[(size_t)i * (size_t)stride] += dt;
 }
 
-/* Run node i over n images (from g->img0); timed into secs (NULL: not timed), the
- * backend finished after it. */
+/* The backend's threads' times now into r[0, T + 2): each thread's seconds in its shares of
+ * the ops (T = g->prof_threads), the calling thread's waits for the others, the clock. */
+static void busy_read(oct__graph *g, double *r)
+{
+    oct_context *ctx = g->ctx;
+    int nt = g->prof_threads;
+    if (ctx->be->times)
+        ctx->be->times(ctx, r, nt, r + nt);
+    else
+        memset(r, 0, ((size_t)nt + 1) * sizeof *r);
+    r[nt + 1] = now_s();
+}
+
+/* Node i's busy seconds per thread, from readings r0 before it and r1 after it, added into
+ * g->busy_chunk (see g->prof_busy): dt the node's wall time (the readings' own clock
+ * where the graph's is a test counter), less the calling thread's waits for the others. */
+static void busy_add(oct__graph *g, int i, const double *r0, const double *r1, double dt)
+{
+    int nt = g->prof_threads;
+    if (g->clock) dt = r1[nt + 1] - r0[nt + 1];
+    for (int t = 0; t < nt; t++) {
+        double b = t ? r1[t] - r0[t] : dt - (r1[nt] - r0[nt]);
+        add_node_time(g, i, b > 0 ? b : 0, g->busy_chunk + t, nt);
+    }
+}
+
+/* Run node i over n images (from g->img0); timed into secs (NULL: not timed), and its
+ * threads' busy times into g->busy_chunk while g->prof_busy is set, the backend finished
+ * after it. */
 static oct_status run_node(oct__graph *g, int i, int n, double *secs, oct_trace_fn trace, void *user, int trace_n)
 {
     oct_context *ctx = g->ctx;
     double (*tick)(void) = g->clock ? g->clock : now_s;
     oct__gnode *nd = &g->nd[i];
     const oct__gkind *k = oct__kinds[nd->kind];
+    int busy = secs && g->prof_busy;
+    double *r0 = busy ? g->busy_chunk + (size_t)g->nn * (size_t)g->prof_threads : NULL;
+    double *r1 = busy ? r0 + g->prof_threads + 2 : NULL;
+    if (busy) busy_read(g, r0);
     double t0 = secs ? tick() : 0;
     if (k->run) OCT__TRY(k->run(g, nd, n));
     if (secs) {
         OCT__TRY(ctx->be->finish(ctx));
-        add_node_time(g, i, tick() - t0, secs);
+        double dt = tick() - t0;
+        add_node_time(g, i, dt, secs, 1);
+        if (busy) {
+            busy_read(g, r1);
+            busy_add(g, i, r0, r1, dt);
+        }
     }
     if (trace) trace_node(g, nd, trace_n, trace, user);
     return OCT_OK;
@@ -599,6 +635,7 @@ static oct_status forward_chunk(oct__graph *g, const float *x, int n, int h, int
     OCT__TRY(ctx->be->write(ctx, &g->inbuf, x));
     if (secs) {
         memset(secs, 0, (size_t)g->nn * sizeof *secs);
+        if (g->prof_busy) memset(g->busy_chunk, 0, (size_t)g->nn * (size_t)g->prof_threads * sizeof *g->busy_chunk);
         OCT__TRY(ctx->be->finish(ctx));
     }
     /* Nodes [0, end) group by group of m images (from image img0), then the rest on all n;
@@ -660,10 +697,20 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
     /* Timed (oct_model_profile): each chunk's node times go to chunk_secs, added into
      * g->prof once the chunk has run (a chunk retried in halves counts once). */
     double *chunk_secs = NULL;
+    size_t nb = g->prof && g->prof_busy ? (size_t)g->nn * (size_t)g->prof_threads : 0;
     if (g->prof) {
         memset(g->prof, 0, (size_t)g->nn * sizeof *g->prof);
         if (!(chunk_secs = oct__calloc((size_t)g->nn ? (size_t)g->nn : 1, sizeof *chunk_secs)))
             return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the layer times");
+    }
+    if (nb) {
+        memset(g->prof_busy, 0, nb * sizeof *g->prof_busy);
+        /* the chunk's sums, then two readings of the threads' times (busy_read) */
+        if (!(g->busy_chunk = oct__calloc(nb + 2 * ((size_t)g->prof_threads + 2), sizeof *g->busy_chunk))) {
+            free(chunk_secs);
+            return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the threads' times");
+        }
+        if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 1);
     }
     oct_status s = OCT_OK;
     for (int start = 0; start < n;) {
@@ -682,8 +729,14 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         }
         if (s != OCT_OK) break;
         for (int i = 0; chunk_secs && i < g->nn; i++) g->prof[i] += chunk_secs[i];
+        for (size_t i = 0; i < nb; i++) g->prof_busy[i] += g->busy_chunk[i];
         start += k;
     }
     free(chunk_secs);
+    if (nb) {
+        if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 0);
+        free(g->busy_chunk);
+        g->busy_chunk = NULL;
+    }
     return s;
 }

@@ -148,6 +148,16 @@ struct oct__graph {
     /* The clock those times read, in seconds; NULL: CLOCK_MONOTONIC. Tests set a counter
      * here so that the sums and shares are exact rather than noisy wall times. */
     double (*clock)(void);
+    /* With prof, non-NULL while oct_model_profile_threads times a pass: prof_busy[i *
+     * prof_threads + t] receives thread t's busy seconds in node i, summed like prof and
+     * shared like it by a conv2d_pair's convolutions, always on CLOCK_MONOTONIC: for the
+     * calling thread (t = 0) the node's wall time less its waits at the ends of ops for the
+     * other threads, for the others their time inside their shares of the ops (the
+     * backend's threads and times slots; one thread, busy throughout, without them). */
+    double *prof_busy;
+    int prof_threads;
+    double *busy_chunk; /* graph.c's own, while such a pass runs: the chunk's sums, then
+                         * two readings of the threads' times */
 };
 
 /* ------------------------------------------------------------------------------------ */

@@ -138,20 +138,47 @@ oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out)
     return OCT_OK;
 }
 
-oct_status oct_model_profile(oct_model *m, const float *x, int n, int h, int w, float *logits, double *layer_seconds)
+/* oct_model_profile and oct_model_profile_threads: thread_seconds NULL for the first. */
+static oct_status model_profile(const char *fn, oct_model *m, const float *x, int n, int h, int w, float *logits,
+                                double *layer_seconds, double *thread_seconds)
 {
     if (!m || !x || !logits || !layer_seconds)
-        return oct__fail(OCT_ERR_NULL_ARG, "oct_model_profile: %s is NULL",
+        return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", fn,
                          !m ? "model" : !x ? "input" : !logits ? "logits" : "layer_seconds");
     if (n < 1 || h < 1 || w < 1)
-        return oct__fail(OCT_ERR_BAD_SIZE, "oct_model_profile: n, h, w = %d, %d, %d (each must be >= 1)", n, h, w);
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: n, h, w = %d, %d, %d (each must be >= 1)", fn, n, h, w);
     oct__graph *g = oct__model_any_graph(m);
     if (!g || g->nn == 0)
-        return oct__fail(OCT_ERR_UNSUPPORTED, "oct_model_profile: the model runs no layers (layer count 0): nothing to time");
+        return oct__fail(OCT_ERR_UNSUPPORTED, "%s: the model runs no layers (layer count 0): nothing to time", fn);
     /* The pass itself is oct_model_forward's (same checks, chunks and logits); the graph
-     * times each node while g->prof is set. */
+     * times each node while g->prof is set, and its threads while g->prof_busy is. */
     g->prof = layer_seconds;
+    g->prof_busy = thread_seconds;
+    g->prof_threads = oct_model_threads(m);
     oct_status s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL);
     g->prof = NULL;
+    g->prof_busy = NULL;
     return s;
+}
+
+oct_status oct_model_profile(oct_model *m, const float *x, int n, int h, int w, float *logits, double *layer_seconds)
+{
+    return model_profile("oct_model_profile", m, x, n, h, w, logits, layer_seconds, NULL);
+}
+
+oct_status oct_model_profile_threads(oct_model *m, const float *x, int n, int h, int w, float *logits,
+                                     double *layer_seconds, double *thread_seconds)
+{
+    if (m && x && logits && layer_seconds && !thread_seconds)
+        return oct__fail(OCT_ERR_NULL_ARG, "oct_model_profile_threads: thread_seconds is NULL");
+    return model_profile("oct_model_profile_threads", m, x, n, h, w, logits, layer_seconds, thread_seconds);
+}
+
+int oct_model_threads(const oct_model *m)
+{
+    const oct__graph *g = m ? oct__model_any_graph(m) : NULL;
+    if (!g || !g->ctx) return 1;
+    const oct_context *ctx = g->ctx;
+    int t = ctx->be->threads ? ctx->be->threads(ctx) : 1;
+    return t > 1 ? t : 1;
 }
