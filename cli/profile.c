@@ -1,8 +1,9 @@
 /* profile.c — `octcl profile`: where a network's time goes, layer by layer. Each repeat
- * is one oct_model_profile pass (the device finished after every layer) on a seeded
- * random batch in [-1, 1]; per layer the minimum over the repeats, its MACs and GFLOP/s,
- * then the same summed by kind (OctConv by path, plain Conv by kernel), and the sum of the
- * layer minima beside the minimum plain pass (oct_model_forward) so the sync cost shows.
+ * is one oct_model_profile_threads pass (the device finished after every layer) on a
+ * seeded random batch in [-1, 1]; per layer the minimum over the repeats, its MACs and
+ * GFLOP/s, how busy the host threads were in that fastest pass of it, then the same
+ * summed by kind (OctConv by path, plain Conv by kernel), and the sum of the layer minima
+ * beside the minimum plain pass (oct_model_forward) so the sync cost shows.
  */
 #include "cli.h"
 
@@ -39,8 +40,11 @@ static void usage(FILE *f)
             "columns: layer index, kind (\"Conv 3x3\", \"OctConv 2 hl\": OctConv layer 2, path\n"
             "high->low, ...), output shape (high + low band for a layer with two), MACs per pass\n"
             "(batch included), minimum ms, GFLOP/s = 2 x MACs / time, share of the summed layer\n"
-            "minima, the source node it came from. Groups: OctConv by path (hh, lh, hl, ll),\n"
-            "Conv by kernel (1x1, 3x3, 7x7, other), the rest by kind. OctNetMini lists no\n"
+            "minima, busy (the host threads' mean busy time in the layer's fastest pass over\n"
+            "its time: a thread waiting for work or for the others to finish their shares is not\n"
+            "busy; ref and OpenCL run one thread, always 100%%), the source node it came from.\n"
+            "Groups: OctConv by path (hh, lh, hl, ll), Conv by kernel (1x1, 3x3, 7x7, other),\n"
+            "the rest by kind; their busy weighs each layer by its time. OctNetMini lists no\n"
             "output shapes (its shape trace is the seed's), and its layer MACs at sizes other\n"
             "than 32x32 are scaled from the whole network's count.\n");
 }
@@ -95,6 +99,8 @@ typedef struct {
     char shape[176];
     long long macs;   /* per pass, at the profiled size */
     double ms;        /* minimum over the repeats */
+    double *thread_ms; /* each host thread's busy ms in that fastest pass of the layer */
+    double busy;      /* their mean over ms, 0..1 */
 } layer_row;
 
 /* Trace lines of layer i start at first[i] (count[i] of them: 2 for a high and a low band).
@@ -127,6 +133,7 @@ typedef struct {
     int layers;
     long long macs;
     double ms;
+    double busy_ms;   /* the layers' busy fraction times their ms, summed */
 } group_row;
 
 static void group_name(const oct_model_layer *l, char *out, size_t len)
@@ -149,13 +156,15 @@ static int by_time_desc(const void *a, const void *b)
     return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
+static double pct(double part, double whole) { return whole > 0 ? 100 * part / whole : 0; }
+
 static void print_table(FILE *f, const char *model, const oct_device_info *di, int batch, int h, int w, int repeat,
-                        int warmup, layer_row *rows, int nl, const group_row *groups, int ng, double total_ms,
-                        double forward_ms, int top)
+                        int warmup, int threads, layer_row *rows, int nl, const group_row *groups, int ng,
+                        double total_ms, double forward_ms, int top)
 {
     fprintf(f, "model: %s\n", model);
-    fprintf(f, "device: %s [%s]; batch %d, %dx%d; minimum of %d passes after %d warm-up\n", di->name,
-            cli_backend_name(di->backend), batch, h, w, repeat, warmup);
+    fprintf(f, "device: %s [%s], %d host thread%s; batch %d, %dx%d; minimum of %d passes after %d warm-up\n",
+            di->name, cli_backend_name(di->backend), threads, threads == 1 ? "" : "s", batch, h, w, repeat, warmup);
     layer_row **order = malloc((size_t)nl * sizeof *order);
     if (!order) return;
     for (int i = 0; i < nl; i++) order[i] = &rows[i];
@@ -167,30 +176,34 @@ static void print_table(FILE *f, const char *model, const oct_device_info *di, i
     } else {
         fprintf(f, "\n");
     }
-    fprintf(f, "%5s  %-17s %-36s %14s %10s %9s %6s  %s\n", "layer", "kind", "output", "MACs", "ms", "GFLOP/s",
-            "share", "name");
+    fprintf(f, "%5s  %-17s %-36s %14s %10s %9s %6s %6s  %s\n", "layer", "kind", "output", "MACs", "ms", "GFLOP/s",
+            "share", "busy", "name");
     for (int k = 0; k < shown; k++) {
         const layer_row *r = order[k];
-        fprintf(f, "%5d  %-17s %-36s %14lld %10.4f %9.2f %5.1f%%  %s\n", (int)(r - rows), r->l.kind, r->shape, r->macs,
-                r->ms, gflops(r->macs, r->ms), total_ms > 0 ? 100 * r->ms / total_ms : 0, r->l.name);
+        fprintf(f, "%5d  %-17s %-36s %14lld %10.4f %9.2f %5.1f%% %5.1f%%  %s\n", (int)(r - rows), r->l.kind, r->shape,
+                r->macs, r->ms, gflops(r->macs, r->ms), pct(r->ms, total_ms), 100 * r->busy, r->l.name);
     }
     free(order);
-    fprintf(f, "\nby kind:\n%-17s %6s %14s %10s %9s %6s\n", "group", "layers", "MACs", "ms", "GFLOP/s", "share");
+    fprintf(f, "\nby kind:\n%-17s %6s %14s %10s %9s %6s %6s\n", "group", "layers", "MACs", "ms", "GFLOP/s", "share",
+            "busy");
     long long all_macs = 0;
+    double all_busy = 0;
     for (int g = 0; g < ng; g++) {
         all_macs += groups[g].macs;
-        fprintf(f, "%-17s %6d %14lld %10.4f %9.2f %5.1f%%\n", groups[g].name, groups[g].layers, groups[g].macs,
-                groups[g].ms, gflops(groups[g].macs, groups[g].ms), total_ms > 0 ? 100 * groups[g].ms / total_ms : 0);
+        all_busy += groups[g].busy_ms;
+        fprintf(f, "%-17s %6d %14lld %10.4f %9.2f %5.1f%% %5.1f%%\n", groups[g].name, groups[g].layers, groups[g].macs,
+                groups[g].ms, gflops(groups[g].macs, groups[g].ms), pct(groups[g].ms, total_ms),
+                pct(groups[g].busy_ms, groups[g].ms));
     }
-    fprintf(f, "%-17s %6d %14lld %10.4f %9.2f %5.1f%%\n", "total", nl, all_macs, total_ms, gflops(all_macs, total_ms),
-            100.0);
+    fprintf(f, "%-17s %6d %14lld %10.4f %9.2f %5.1f%% %5.1f%%\n", "total", nl, all_macs, total_ms,
+            gflops(all_macs, total_ms), 100.0, pct(all_busy, total_ms));
     fprintf(f, "\nsum of the layer minima: %.4f ms; plain forward pass (minimum): %.4f ms (%.2f GFLOP/s)\n", total_ms,
             forward_ms, gflops(all_macs, forward_ms));
 }
 
 static void print_json(FILE *f, const char *model, const oct_device_info *di, int batch, int h, int w, int repeat,
-                       int warmup, const layer_row *rows, int nl, const group_row *groups, int ng, double total_ms,
-                       double forward_ms)
+                       int warmup, int threads, const layer_row *rows, int nl, const group_row *groups, int ng,
+                       double total_ms, double forward_ms)
 {
     fprintf(f, "{\"model\": ");
     cli_json_string(f, model);
@@ -198,8 +211,8 @@ static void print_json(FILE *f, const char *model, const oct_device_info *di, in
     cli_json_string(f, di->name);
     fprintf(f, ", \"backend\": ");
     cli_json_string(f, cli_backend_name(di->backend));
-    fprintf(f, ", \"batch\": %d, \"size\": [%d, %d], \"repeat\": %d, \"warmup\": %d,\n \"layers\": [", batch, h, w,
-            repeat, warmup);
+    fprintf(f, ", \"threads\": %d, \"batch\": %d, \"size\": [%d, %d], \"repeat\": %d, \"warmup\": %d,\n \"layers\": [",
+            threads, batch, h, w, repeat, warmup);
     for (int i = 0; i < nl; i++) {
         const layer_row *r = &rows[i];
         fprintf(f, "%s\n  {\"index\": %d, \"kind\": ", i ? "," : "", i);
@@ -208,16 +221,18 @@ static void print_json(FILE *f, const char *model, const oct_device_info *di, in
         cli_json_string(f, r->l.name);
         fprintf(f, ", \"output\": ");
         cli_json_string(f, r->shape);
-        fprintf(f, ", \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"share\": %.6f}", r->macs, r->ms,
-                gflops(r->macs, r->ms), total_ms > 0 ? 100 * r->ms / total_ms : 0);
+        fprintf(f, ", \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"share\": %.6f, \"busy\": %.6f, \"thread_ms\": [",
+                r->macs, r->ms, gflops(r->macs, r->ms), pct(r->ms, total_ms), r->busy);
+        for (int t = 0; t < threads; t++) fprintf(f, "%s%.6f", t ? ", " : "", r->thread_ms[t]);
+        fprintf(f, "]}");
     }
     fprintf(f, "],\n \"groups\": [");
     for (int g = 0; g < ng; g++) {
         fprintf(f, "%s\n  {\"group\": ", g ? "," : "");
         cli_json_string(f, groups[g].name);
-        fprintf(f, ", \"layers\": %d, \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"share\": %.6f}",
+        fprintf(f, ", \"layers\": %d, \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"share\": %.6f, \"busy\": %.6f}",
                 groups[g].layers, groups[g].macs, groups[g].ms, gflops(groups[g].macs, groups[g].ms),
-                total_ms > 0 ? 100 * groups[g].ms / total_ms : 0);
+                pct(groups[g].ms, total_ms), groups[g].ms > 0 ? groups[g].busy_ms / groups[g].ms : 0);
     }
     fprintf(f, "],\n \"total_ms\": %.6f, \"forward_ms\": %.6f}\n", total_ms, forward_ms);
 }
@@ -303,7 +318,7 @@ int cli_cmd_profile(int argc, char **argv)
     oct_model *m = NULL;
     oct_device_info di;
     float *x = NULL, *y = NULL;
-    double *secs = NULL;
+    double *secs = NULL, *tsecs = NULL, *tms = NULL;
     layer_row *rows = NULL;
     group_row *groups = NULL;
     trace_lines tr = {0};
@@ -312,7 +327,7 @@ int cli_cmd_profile(int argc, char **argv)
     int rc = cli_open_model(cmd, device, model, batch, &h, &w, &ctx, &di, &m, &in, &out);
     if (rc != CLI_OK) return rc;
     oct_status s = OCT_OK;
-    int nl = oct_model_layer_count(m);
+    int nl = oct_model_layer_count(m), nt = oct_model_threads(m);
     size_t in_count = (size_t)batch * (size_t)in.dims[1] * (size_t)h * (size_t)w;
     size_t out_count = (size_t)batch * (size_t)out.dims[1] * (size_t)out.dims[2] * (size_t)out.dims[3];
     x = malloc(in_count * sizeof *x);
@@ -322,14 +337,16 @@ int cli_cmd_profile(int argc, char **argv)
     groups = calloc((size_t)(nl > 0 ? nl : 1), sizeof *groups);
     first = calloc((size_t)(nl > 0 ? nl : 1), sizeof *first);
     count = calloc((size_t)(nl > 0 ? nl : 1), sizeof *count);
-    if (!x || !y || !secs || !rows || !groups || !first || !count) {
+    tsecs = calloc((size_t)(nl > 0 ? nl : 1) * (size_t)nt, sizeof *tsecs);
+    tms = calloc((size_t)(nl > 0 ? nl : 1) * (size_t)nt, sizeof *tms);
+    if (!x || !y || !secs || !rows || !groups || !first || !count || !tsecs || !tms) {
         rc = cli_fail("out of host memory for a batch of %d at %dx%d", batch, h, w);
         goto done;
     }
     uint64_t st = seed;
     for (size_t i = 0; i < in_count; i++) x[i] = next_uniform(&st);
     if (nl == 0) { /* the library's own words */
-        rc = cli_fail_status(oct_model_profile(m, x, batch, h, w, y, secs));
+        rc = cli_fail_status(oct_model_profile_threads(m, x, batch, h, w, y, secs, tsecs));
         goto done;
     }
     for (int i = 0; i < nl; i++) {
@@ -338,6 +355,7 @@ int cli_cmd_profile(int argc, char **argv)
             goto done;
         }
         rows[i].ms = INFINITY;
+        rows[i].thread_ms = tms + (size_t)i * (size_t)nt;
         snprintf(rows[i].shape, sizeof rows[i].shape, "?");
     }
     /* Output shapes (the layer MACs below need oct_model_layer_get's at the declared size). */
@@ -365,14 +383,19 @@ int cli_cmd_profile(int argc, char **argv)
     /* Warm-up, then the repeats: a timed pass and a plain one each. */
     double forward_ms = INFINITY;
     for (int r = 0; r < warmup + repeat; r++) {
-        if ((s = oct_model_profile(m, x, batch, h, w, y, secs)) != OCT_OK) break;
+        if ((s = oct_model_profile_threads(m, x, batch, h, w, y, secs, tsecs)) != OCT_OK) break;
         double t0 = cli_now();
         if ((s = oct_model_forward(m, x, batch, h, w, y, NULL, NULL)) != OCT_OK) break;
         double t1 = cli_now();
         if (r < warmup) continue;
         if ((t1 - t0) * 1e3 < forward_ms) forward_ms = (t1 - t0) * 1e3;
-        for (int i = 0; i < nl; i++)
-            if (secs[i] * 1e3 < rows[i].ms) rows[i].ms = secs[i] * 1e3;
+        for (int i = 0; i < nl; i++) {
+            if (!(secs[i] * 1e3 < rows[i].ms)) continue;
+            rows[i].ms = secs[i] * 1e3;
+            double sum = 0;
+            for (int t = 0; t < nt; t++) sum += rows[i].thread_ms[t] = tsecs[(size_t)i * (size_t)nt + (size_t)t] * 1e3;
+            rows[i].busy = rows[i].ms > 0 ? sum / nt / rows[i].ms : 0;
+        }
     }
     if (s != OCT_OK) {
         rc = cli_fail_status(s);
@@ -389,11 +412,13 @@ int cli_cmd_profile(int argc, char **argv)
         groups[g].layers++;
         groups[g].macs += rows[i].macs;
         groups[g].ms += rows[i].ms;
+        groups[g].busy_ms += rows[i].busy * rows[i].ms;
     }
     if (!json || strcmp(json, "-") != 0)
-        print_table(stdout, model, &di, batch, h, w, repeat, warmup, rows, nl, groups, ng, total_ms, forward_ms, top);
+        print_table(stdout, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms,
+                    top);
     if (json && strcmp(json, "-") == 0) {
-        print_json(stdout, model, &di, batch, h, w, repeat, warmup, rows, nl, groups, ng, total_ms, forward_ms);
+        print_json(stdout, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms);
     } else if (json) {
         char *buf = NULL;
         size_t len = 0;
@@ -402,7 +427,7 @@ int cli_cmd_profile(int argc, char **argv)
             rc = cli_fail("cannot make the JSON text for %s", json);
             goto done;
         }
-        print_json(mf, model, &di, batch, h, w, repeat, warmup, rows, nl, groups, ng, total_ms, forward_ms);
+        print_json(mf, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms);
         fclose(mf);
         rc = cli_write_file(json, buf, len);
         free(buf);
@@ -416,6 +441,8 @@ done:
     free(groups);
     free(rows);
     free(secs);
+    free(tsecs);
+    free(tms);
     free(y);
     free(x);
     oct_model_free(m);

@@ -4,7 +4,8 @@
 # OctNetMini and on an Oct-ResNet-26 exported to ONNX here (python/make_onnx.py; that
 # part is skipped with a note when Debian's python3 lacks torch or onnx): as many layers
 # as `octcl info --model` counts, shares summing to 100, layer minima summing to
-# total_ms, the layers' MACs summing to the model's, --top K listing K layers, and the
+# total_ms, the layers' MACs summing to the model's, each host thread's busy time within its
+# layer's and their mean the layer's busy, --top K listing K layers, and the
 # OctConv labels of Oct-ResNet's layer4.0 (alpha_out 0) in the profile and info tables.
 #
 #   sh tests/test_profile.sh path/to/octcl SCRATCH
@@ -59,6 +60,19 @@ G = d.get("groups", [])
 if sum(g["layers"] for g in G) != len(L): bad.append("groups hold %d layers" % sum(g["layers"] for g in G))
 if abs(sum(g["share"] for g in G) - 100) > 0.5: bad.append("group shares do not sum to 100")
 if not d["forward_ms"] > 0: bad.append("forward_ms %r" % d["forward_ms"])
+# The host threads' busy times: one a thread, each within its layer's time; busy their
+# mean over it (0..1), the groups' weighted by time.
+nt = d.get("threads", 0)
+if not (isinstance(nt, int) and nt >= 1): bad.append("threads %r" % nt)
+for l in L:
+    tm = l.get("thread_ms", [])
+    if len(tm) != nt: bad.append("layer %d: %d thread times for %r threads" % (l["index"], len(tm), nt)); break
+    if any(not math.isfinite(t) or t < 0 or t > l["ms"] * (1 + 1e-6) + 2e-6 for t in tm):
+        bad.append("layer %d: thread times %r beyond its %r ms" % (l["index"], tm, l["ms"])); break
+    want = sum(tm) / nt / l["ms"] if l["ms"] > 0 else 0
+    if abs(l.get("busy", -1) - want) > 1e-4 + 1e-3 * want: bad.append("layer %d: busy %r, its thread times give %r" % (l["index"], l.get("busy"), want)); break
+for g in G:
+    if not (0 <= g.get("busy", -1) <= 1 + 1e-6): bad.append("group %s: busy %r" % (g["group"], g.get("busy")))
 for b in bad: print("test_profile: " + b)
 sys.exit(1 if bad else 0)
 EOF

@@ -369,14 +369,17 @@ class Model:
             out.append(Layer(_text(l.kind), _text(l.name), _text(l.fused), int(l.macs)))
         return out
 
-    def profile(self, x):
+    def profile(self, x, threads=False):
         """One forward pass timed layer by layer (oct_model_profile): (logits, [(Layer,
         seconds), ...]) in the order of layers(). The device is waited for after every
         layer, so the times add up to a little more than a plain pass; the logits are
-        model(x)'s."""
+        model(x)'s. With threads=True (oct_model_profile_threads) each row also holds a
+        tuple of every host thread's busy seconds in that layer (self.threads of them; the
+        calling thread first): (Layer, seconds, (busy, ...))."""
         self._live()
-        if not _lib.has("oct_model_profile"):
-            raise error_for("OCT_ERR_UNSUPPORTED", "this octcl library has no oct_model_profile")
+        name = "oct_model_profile_threads" if threads else "oct_model_profile"
+        if not _lib.has(name):
+            raise error_for("OCT_ERR_UNSUPPORTED", f"this octcl library has no {name}")
         if self._set:
             raise error_for("OCT_ERR_UNSUPPORTED", "profile runs on one device, not a device set")
         layers = self.layers()
@@ -387,10 +390,27 @@ class Model:
             _check(_lib.lib().oct_model_output_shape(self._model, n, h, w, buf))
         logits = np.empty(tuple(int(d) for d in list(t.dims)[:t.rank]), dtype=np.float32)
         secs = np.zeros(max(1, len(layers)), dtype=np.float64)
+        if not threads:
+            with self._lock:
+                _check(_lib.lib().oct_model_profile(self._model, x.ctypes.data, n, h, w, logits.ctypes.data,
+                                                    secs.ctypes.data))
+            return logits, list(zip(layers, (float(v) for v in secs)))
+        nt = self.threads
+        busy = np.zeros(max(1, len(layers)) * nt, dtype=np.float64)
         with self._lock:
-            _check(_lib.lib().oct_model_profile(self._model, x.ctypes.data, n, h, w, logits.ctypes.data,
-                                                secs.ctypes.data))
-        return logits, list(zip(layers, (float(v) for v in secs)))
+            _check(_lib.lib().oct_model_profile_threads(self._model, x.ctypes.data, n, h, w, logits.ctypes.data,
+                                                        secs.ctypes.data, busy.ctypes.data))
+        return logits, [(layer, float(secs[i]), tuple(float(v) for v in busy[i * nt:(i + 1) * nt]))
+                        for i, layer in enumerate(layers)]
+
+    @property
+    def threads(self):
+        """Host threads the model's ops run on (oct_model_threads): the cpu backend's pool,
+        1 on ref and OpenCL (and for a library without the call)."""
+        self._live()
+        if self._set or not _lib.has("oct_model_threads"):
+            return 1
+        return int(_lib.lib().oct_model_threads(self._model))
 
     def _input(self, x):
         x = np.asarray(x)

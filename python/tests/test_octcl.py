@@ -414,6 +414,12 @@ def test_onnx_model_matches_pytorch(tmp_path):
     assert np.array_equal(logits, got)
     assert [layer for layer, _ in times] == m.layers()
     assert all(np.isfinite(t) and t >= 0 for _, t in times) and sum(t for _, t in times) > 0
+    # With each host thread's busy time: one a thread, each within its layer's time.
+    logits, rows = m.profile(x, threads=True)
+    assert np.array_equal(logits, got) and m.threads >= 1
+    assert [row[0] for row in rows] == m.layers()
+    assert all(len(b) == m.threads and all(np.isfinite(v) and 0 <= v <= t * (1 + 1e-9) + 1e-6 for v in b)
+               for _, t, b in rows)
     t = m.trace((2, 3, 20, 20))
     assert t and t[-1][1][0] == 2
     assert m.macs(20, 20) > 0
