@@ -1625,11 +1625,35 @@ static void spin_task(void *arg, int t)
     }
 }
 
+/* A worker that outlasts the caller: the caller (thread 0) waits up to 50 ms for a worker
+ * to start, then says it is done; the worker waits for that, then spins 10 ms more. */
+typedef struct {
+    atomic_int started, caller_done, joined;
+} outlast_job;
+
+static void outlast_task(void *arg, int t)
+{
+    outlast_job *j = arg;
+    if (t == 0) {
+        double give_up = mono_s() + 50e-3;
+        while (!atomic_load(&j->started) && mono_s() < give_up) {
+        }
+        atomic_store(&j->caller_done, 1);
+        return;
+    }
+    if (atomic_exchange(&j->started, 1)) return; /* one worker */
+    while (!atomic_load(&j->caller_done)) {
+    }
+    double end = mono_s() + 10e-3;
+    while (mono_s() < end) {
+    }
+    atomic_store(&j->joined, 1);
+}
+
 /* The pool's timing: while on, the threads' runs sum the 4 ms of work (whoever ran it) and
- * nothing is counted off; turning it on again zeroes the sums; where a worker runs 20 ms
- * after the caller's 5, the caller's wait covers the difference (tried until the worker
- * joins, at most 10 times: a worker the OS is slow to run leaves both items to the
- * caller). */
+ * nothing is counted off; turning it on again zeroes the sums; a worker that outlasts the
+ * caller by 10 ms shows as at least 10 ms of the caller's wait (tried until a worker
+ * joins, at most 10 times: the OS may be slow to run one). */
 static void test_pool_timing(void)
 {
     oct__pool *p = NULL;
@@ -1658,15 +1682,15 @@ static void test_pool_timing(void)
     int joined = 0;
     for (int tries = 0; tries < 10 && !joined; tries++) {
         oct__pool_timing(p, 1);
-        spin_job k = {0, {5, 20}};
-        oct__pool_run(p, 2, spin_task, &k);
+        outlast_job k = {0, 0, 0};
+        oct__pool_run(p, 2, outlast_task, &k);
         oct__pool_times(p, run, 2, &wait);
-        joined = run[1] >= 20e-3;
+        joined = atomic_load(&k.joined);
     }
-    if (!joined || !(wait >= 14e-3 && run[0] < 14e-3))
+    if (!joined || !(wait >= 10e-3 && run[1] >= 10e-3))
         printf("\npool timing: worker joined %d; caller ran %.6f s, waited %.6f s; worker ran %.6f s\n", joined,
                run[0], wait, run[1]);
-    CU_ASSERT(joined && wait >= 14e-3 && run[0] < 14e-3);
+    CU_ASSERT(joined && wait >= 10e-3 && run[1] >= 10e-3);
     oct__pool_free(p);
     oct__pool_times(NULL, run, 2, &wait);
     CU_ASSERT(run[0] == 0 && run[1] == 0 && wait == 0);
@@ -1675,7 +1699,7 @@ static void test_pool_timing(void)
 /* oct_model_profile_threads on OctNetMini (3 images, 32x32) on ref, cpu on one thread and
  * cpu on two: the logits and layer times of oct_model_profile's pass; each thread's busy
  * time finite, >= 0 and at most its layer's time; on one thread exactly that time; on two
- * the second thread busy in the pass (it ran shares of the convolutions); the arguments. */
+ * the second thread busy in a pass (it ran shares of the convolutions); the arguments. */
 static void test_profile_threads(void)
 {
     enum { N = 3, C = 3, H = 32, W = 32, K = 10 };
@@ -1696,20 +1720,27 @@ static void test_profile_threads(void)
         CU_ASSERT_FATAL(nl > 0 && nt >= 1);
         double *secs = malloc((size_t)nl * sizeof *secs), *busy = malloc((size_t)nl * (size_t)nt * sizeof *busy);
         CU_ASSERT_FATAL(secs && busy);
-        for (int i = 0; i < nl * nt; i++) busy[i] = -1;
         CU_ASSERT_EQUAL(oct_model_forward(m, x, N, H, W, y1, NULL, NULL), OCT_OK);
-        CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, N, H, W, y2, secs, busy), OCT_OK);
-        CU_ASSERT(same_bytes(devs[d], y1, y2, N * K));
+        /* Pass after pass until the second thread has been busy (at most 50): on a loaded
+         * machine the OS may not run it while a pass's ops are open, and the caller then
+         * takes every share itself, as it should. */
         double workers = 0;
-        for (int i = 0; i < nl; i++)
-            for (int t = 0; t < nt; t++) {
-                double b = busy[i * nt + t];
-                int ok = isfinite(b) && b >= 0 && b <= secs[i] * (1 + 1e-9) + 1e-6 && (nt > 1 || b == secs[i]);
-                if (!ok) printf("\n%s/%d: layer %d thread %d busy %.9g s of %.9g\n", devs[d], nt, i, t, b, secs[i]);
-                CU_ASSERT(ok);
-                if (t) workers += b;
-            }
-        if (nt > 1 && !(workers > 0)) printf("\ncpu/2: the second thread was never busy\n");
+        int bad = 0, tries = 0;
+        for (; tries < 50 && !bad && (tries == 0 || (nt > 1 && !(workers > 0))); tries++) {
+            for (int i = 0; i < nl * nt; i++) busy[i] = -1;
+            CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, N, H, W, y2, secs, busy), OCT_OK);
+            bad |= !same_bytes(devs[d], y1, y2, N * K);
+            for (int i = 0; i < nl; i++)
+                for (int t = 0; t < nt; t++) {
+                    double b = busy[i * nt + t];
+                    int ok = isfinite(b) && b >= 0 && b <= secs[i] * (1 + 1e-9) + 1e-6 && (nt > 1 || b == secs[i]);
+                    if (!ok) printf("\n%s/%d: layer %d thread %d busy %.9g s of %.9g\n", devs[d], nt, i, t, b, secs[i]);
+                    bad |= !ok;
+                    if (t) workers += b;
+                }
+        }
+        CU_ASSERT(!bad);
+        if (nt > 1 && !(workers > 0)) printf("\ncpu/2: the second thread was never busy in %d passes\n", tries);
         CU_ASSERT(nt == 1 || workers > 0);
         CU_ASSERT_EQUAL(oct_model_profile_threads(m, x, N, H, W, y2, secs, NULL), OCT_ERR_NULL_ARG);
         CU_ASSERT(strstr(oct_last_error(), "thread_seconds is NULL") != NULL);
