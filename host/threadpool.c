@@ -12,7 +12,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 /* Polls before sleeping: the first OCT__POOL_PAUSES with a pause instruction (about 25 ns
  * each here), the rest with sched_yield, so that when the OS has put two of the pool's
@@ -56,13 +55,8 @@ struct oct__pool {
     pool__times *times;
 };
 
-/* Seconds on a monotonic clock. */
-static double pool__now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+/* Seconds on the library's monotonic clock. */
+static double pool__now(void) { return 1e-3 * oct__now_ms(); }
 
 /* fn(arg, t), its time added to thread t's run sum while timing is on. */
 static void pool__call(oct__pool *p, oct__pool_fn fn, void *arg, int t)

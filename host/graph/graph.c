@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const oct__gkind *const oct__kinds[OCT__GK_COUNT] = {
     [OCT__GK_CONV] = &oct__gk_conv,       [OCT__GK_POOL] = &oct__gk_pool,     [OCT__GK_GAP] = &oct__gk_gap,
@@ -540,13 +539,8 @@ oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn tra
     return OCT_OK;
 }
 
-/* Seconds on a monotonic clock. */
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+/* Seconds on the library's monotonic clock. */
+static double now_s(void) { return 1e-3 * oct__now_ms(); }
 
 /* Node i (its ops queued) took `dt` seconds since it started, added into secs[i * stride]:
  * dt is its own unless it ran its partner's conv too (one conv2d_pair op), then the two

@@ -138,13 +138,14 @@ oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out)
     return OCT_OK;
 }
 
-/* oct_model_profile and oct_model_profile_threads: thread_seconds NULL for the first. */
-static oct_status model_profile(const char *fn, oct_model *m, const float *x, int n, int h, int w, float *logits,
-                                double *layer_seconds, double *thread_seconds)
+/* oct_model_profile (threads 0, thread_seconds not used) and oct_model_profile_threads. */
+static oct_status model_profile(const char *fn, int threads, oct_model *m, const float *x, int n, int h, int w,
+                                float *logits, double *layer_seconds, double *thread_seconds)
 {
-    if (!m || !x || !logits || !layer_seconds)
+    if (!m || !x || !logits || !layer_seconds || (threads && !thread_seconds))
         return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", fn,
-                         !m ? "model" : !x ? "input" : !logits ? "logits" : "layer_seconds");
+                         !m ? "model" : !x ? "input" : !logits ? "logits" : !layer_seconds ? "layer_seconds"
+                                                                                          : "thread_seconds");
     if (n < 1 || h < 1 || w < 1)
         return oct__fail(OCT_ERR_BAD_SIZE, "%s: n, h, w = %d, %d, %d (each must be >= 1)", fn, n, h, w);
     oct__graph *g = oct__model_any_graph(m);
@@ -163,15 +164,13 @@ static oct_status model_profile(const char *fn, oct_model *m, const float *x, in
 
 oct_status oct_model_profile(oct_model *m, const float *x, int n, int h, int w, float *logits, double *layer_seconds)
 {
-    return model_profile("oct_model_profile", m, x, n, h, w, logits, layer_seconds, NULL);
+    return model_profile("oct_model_profile", 0, m, x, n, h, w, logits, layer_seconds, NULL);
 }
 
 oct_status oct_model_profile_threads(oct_model *m, const float *x, int n, int h, int w, float *logits,
                                      double *layer_seconds, double *thread_seconds)
 {
-    if (m && x && logits && layer_seconds && !thread_seconds)
-        return oct__fail(OCT_ERR_NULL_ARG, "oct_model_profile_threads: thread_seconds is NULL");
-    return model_profile("oct_model_profile_threads", m, x, n, h, w, logits, layer_seconds, thread_seconds);
+    return model_profile("oct_model_profile_threads", 1, m, x, n, h, w, logits, layer_seconds, thread_seconds);
 }
 
 int oct_model_threads(const oct_model *m)
