@@ -774,6 +774,32 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_span_of(int 
     sp->x1 = q + 33 >= 0 && q + 33 < w;
 }
 
+/* Columns 0 .. 5 of the patches of 8 tiles from their four vectors of patch columns
+ * (v0 = tiles 0 | 1, 4 columns each; v1 = 2 | 3, v2 = 4 | 5, v3 = 6 | 7): c[j] lane k =
+ * column j of tile k. Columns 4 and 5 of tile k are columns 0 and 1 of tile k + 1; the
+ * lanes in `last` (a blend mask) take theirs from x4 and x5 instead. */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_transpose8(__m256 v0, __m256 v1, __m256 v2,
+                                                                               __m256 v3, __m256 x4, __m256 x5,
+                                                                               const int last, __m256 c[6])
+{
+    __m256 e0 = _mm256_permute2f128_ps(v0, v2, 0x20), e1 = _mm256_permute2f128_ps(v0, v2, 0x31); /* 0|4, 1|5 */
+    __m256 e2 = _mm256_permute2f128_ps(v1, v3, 0x20), e3 = _mm256_permute2f128_ps(v1, v3, 0x31); /* 2|6, 3|7 */
+    __m256 a = _mm256_unpacklo_ps(e0, e1), b = _mm256_unpackhi_ps(e0, e1);
+    __m256 c2 = _mm256_unpacklo_ps(e2, e3), d = _mm256_unpackhi_ps(e2, e3);
+    c[0] = _mm256_shuffle_ps(a, c2, _MM_SHUFFLE(1, 0, 1, 0));
+    c[1] = _mm256_shuffle_ps(a, c2, _MM_SHUFFLE(3, 2, 3, 2));
+    c[2] = _mm256_shuffle_ps(b, d, _MM_SHUFFLE(1, 0, 1, 0));
+    c[3] = _mm256_shuffle_ps(b, d, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256i next = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
+    if (last == 0x80) { /* an immediate for the blend */
+        c[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[0], next), x4, 0x80);
+        c[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[1], next), x5, 0x80);
+    } else {
+        c[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[0], next), x4, 0x88);
+        c[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[1], next), x5, 0x88);
+    }
+}
+
 /* Columns 0 .. 5 of the patches of 8 consecutive tiles in one input row: p points at
  * the row's column q (the first patch's first column; it may be negative), sp the span
  * of q in the row (wino4_span_of); zeros outside the row. c[j] lane k = column q + 4k + j. */
@@ -794,19 +820,7 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols8(const 
         x0 = sp->x0 ? p[32] : 0.0f;
         x1 = sp->x1 ? p[33] : 0.0f;
     }
-    /* v0 = tiles 0 | 1 (4 columns each), v1 = 2 | 3, v2 = 4 | 5, v3 = 6 | 7 */
-    __m256 e0 = _mm256_permute2f128_ps(v0, v2, 0x20), e1 = _mm256_permute2f128_ps(v0, v2, 0x31); /* 0|4, 1|5 */
-    __m256 e2 = _mm256_permute2f128_ps(v1, v3, 0x20), e3 = _mm256_permute2f128_ps(v1, v3, 0x31); /* 2|6, 3|7 */
-    __m256 a = _mm256_unpacklo_ps(e0, e1), b = _mm256_unpackhi_ps(e0, e1);
-    __m256 c2 = _mm256_unpacklo_ps(e2, e3), d = _mm256_unpackhi_ps(e2, e3);
-    c[0] = _mm256_shuffle_ps(a, c2, _MM_SHUFFLE(1, 0, 1, 0));
-    c[1] = _mm256_shuffle_ps(a, c2, _MM_SHUFFLE(3, 2, 3, 2));
-    c[2] = _mm256_shuffle_ps(b, d, _MM_SHUFFLE(1, 0, 1, 0));
-    c[3] = _mm256_shuffle_ps(b, d, _MM_SHUFFLE(3, 2, 3, 2));
-    /* columns 4 and 5 of tile k are columns 0 and 1 of tile k + 1 */
-    const __m256i next = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
-    c[4] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[0], next), _mm256_set1_ps(x0), 0x80);
-    c[5] = _mm256_blend_ps(_mm256_permutevar8x32_ps(c[1], next), _mm256_set1_ps(x1), 0x80);
+    wino4_transpose8(v0, v1, v2, v3, _mm256_set1_ps(x0), _mm256_set1_ps(x1), 0x80, c);
 }
 
 /* The column stage of wino4_in_rows for 8 tiles and its stores: from the row stage w,
@@ -855,24 +869,41 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
     }
 }
 
-/* The six patch columns of the 4 tiles of input row iy of channel c of image b, from
- * column -pad (sp: its span, wino4_span_of(-pad, w)): lanes 0-3 of d (wino4_cols8's; its
- * lanes 4-7 are not used); zeros for a row outside the image. */
-static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols4(const struct oct__wino_conv_s *cv,
-                                                                          const float *plane, int iy,
-                                                                          const wino4_span *sp, __m256 d[6])
+/* The 4 tiles' 16 + 2 patch columns of input row iy of channel c (plane), from column q
+ * = -pad on (sp: wino4_span_of(-pad, w); its first two vectors and x4, x5 the floats 16
+ * and 17 on): zeros for a row outside the image or a column outside the row. */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_row4(const struct oct__wino_conv_s *cv,
+                                                                         const float *plane, int iy,
+                                                                         const wino4_span *sp, __m256 v[2], float x[2])
 {
+    const float *p = plane + (size_t)iy * cv->w - cv->pad;
+    int q = -cv->pad;
     if (iy < 0 || iy >= cv->h) {
-        for (int j = 0; j < 6; j++) d[j] = _mm256_setzero_ps();
-        return;
+        v[0] = v[1] = _mm256_setzero_ps();
+        x[0] = x[1] = 0.0f;
+    } else if (q >= 0 && q + 18 <= cv->w) {
+        v[0] = _mm256_loadu_ps(p), v[1] = _mm256_loadu_ps(p + 8);
+        x[0] = p[16], x[1] = p[17];
+    } else {
+        v[0] = _mm256_maskload_ps(p, sp->m[0]), v[1] = _mm256_maskload_ps(p + 8, sp->m[1]);
+        x[0] = q + 16 >= 0 && q + 16 < cv->w ? p[16] : 0.0f;
+        x[1] = q + 17 >= 0 && q + 17 < cv->w ? p[17] : 0.0f;
     }
-    wino4_cols8(plane + (size_t)iy * cv->w - cv->pad, sp, d);
 }
 
 /* wino4_in_seg_256 for two whole tile rows of 4 tiles (13- to 16-wide outputs: 14x14
  * planes), ty and ty + 1 of image b, channel c: row ty's tiles in lanes 0-3, row ty + 1's
- * in lanes 4-7, v[e * vs + k] for k = 0..7. One row a vector left half of the lanes idle;
- * each lane gets the same operations as there, so the same bits. */
+ * in lanes 4-7, v[e * vs + k] for k = 0..7. Each patch row of the two is loaded as the
+ * two halves of one group of 8 tiles (the same transposition as wino4_cols8's). Until
+ * 2026-12-06 each was gathered as a group of 8 of its own, half of it unused, and the
+ * halves joined: twice the shuffles, and `perf` put this transform at 23% of the samples
+ * of ten 64 -> 64 layers at 16x16 (the GEMM 33%), now 10%. Old and new library
+ * alternated, minima, AMD EPYC Zen 4: those ten layers at batch 32 22.12 -> 19.67 ms on
+ * one thread, 10.51 -> 9.71 on two; at batch 8, two threads, 64 -> 64 and 32 -> 32 at
+ * 16x16 0.955x, 128 -> 128 at 14x14 0.98x; OctNetMini (16x16 low bands) alpha 0.25 /
+ * 0.5 / 0.75 0.989 / 0.972 / 0.993x at batch 1 and 0.994 / 0.991 / 0.989x at batch 32
+ * (alpha 0 1.00x); Oct-ResNet-50 at batch 1 alpha 0.5 0.995x, alpha 0 1.00x. The lanes
+ * hold the same values either way, so the same bits. */
 static OCT__W_AVX2 void wino4_in_rows2_256(const struct oct__wino_conv_s *cv, int b, int ty, int c, float *v, size_t vs)
 {
     int y0 = 4 * ty - cv->pad;
@@ -881,10 +912,13 @@ static OCT__W_AVX2 void wino4_in_rows2_256(const struct oct__wino_conv_s *cv, in
     wino4_span sp;
     wino4_span_of(-cv->pad, cv->w, &sp);
     for (int i = 0; i < 6; i++) {
-        __m256 lo[6], hi[6], d[6];
-        wino4_cols4(cv, plane, y0 + i, &sp, lo);
-        wino4_cols4(cv, plane, y0 + 4 + i, &sp, hi); /* row ty + 1's patch row i */
-        for (int j = 0; j < 6; j++) d[j] = _mm256_permute2f128_ps(lo[j], hi[j], 0x20);
+        __m256 lo[2], hi[2], d[6];
+        float xl[2], xh[2];
+        wino4_row4(cv, plane, y0 + i, &sp, lo, xl);
+        wino4_row4(cv, plane, y0 + 4 + i, &sp, hi, xh); /* row ty + 1's patch row i */
+        __m256 x4 = _mm256_insertf128_ps(_mm256_set1_ps(xl[0]), _mm_set1_ps(xh[0]), 1);
+        __m256 x5 = _mm256_insertf128_ps(_mm256_set1_ps(xl[1]), _mm_set1_ps(xh[1]), 1);
+        wino4_transpose8(lo[0], lo[1], hi[0], hi[1], x4, x5, 0x88, d);
         W4_IN(__m256, W4_VADD, W4_VSUB, W4_VMUL, d, w[i]);
     }
     wino4_in_cols_256(w, v, vs, 1, 8);

@@ -217,11 +217,11 @@ static int simd_supported(int simd)
  * in the same order; the GEMM is the same). Even sizes add the upsampled plane (up), odd
  * ones not. A second pass puts NaN and -0 in the input: every level must give the plain
  * one's bits, NaN kept through the ReLU (v < 0 ? 0 : v) as PyTorch keeps it. */
-static void transforms_case(int h, int w, int with_up, size_t tb)
+static void transforms_case(int h, int w, int with_up, size_t tb, int pad)
 {
     rng_t rng = {4242u + (unsigned)h};
-    const int n = 2, c1 = 6, c2 = 3, co = 19, pad = 1;
-    int ho = h, wo = w, isa = oct__sgemm_isa(), mr = oct__sgemm_mr(isa);
+    const int n = 2, c1 = 6, c2 = 3, co = 19;
+    int ho = h + 2 * pad - 2, wo = w + 2 * pad - 2, isa = oct__sgemm_isa(), mr = oct__sgemm_mr(isa);
     size_t nx1 = (size_t)n * c1 * h * w, nx2 = (size_t)n * c2 * h * w, ny = (size_t)n * co * ho * wo;
     size_t nup = with_up ? (size_t)n * co * (ho / 2) * (wo / 2) : 1;
     float *x1 = rng_array(&rng, nx1, -2, 2), *x2 = rng_array(&rng, nx2, -2, 2);
@@ -268,9 +268,9 @@ static void transforms_case(int h, int w, int with_up, size_t tb)
                 oct__wino_run(&cv, t0, t1, half, co, scratch, simd);
             }
             free(scratch);
-            char what[96];
-            snprintf(what, sizeof what, "oct__wino_run F%d %dx%d up=%d tb=%zu simd=%d pass %d", g_m, h, w, with_up,
-                     tb, simd, pass);
+            char what[112];
+            snprintf(what, sizeof what, "oct__wino_run F%d %dx%d p%d up=%d tb=%zu simd=%d pass %d", g_m, h, w, pad,
+                     with_up, tb, simd, pass);
             if (pass == 0)
                 CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
             if (simd > OCT__WINO_PLAIN && memcmp(y, got[OCT__WINO_PLAIN], ny * sizeof *y) != 0) {
@@ -291,15 +291,21 @@ static void transforms_case(int h, int w, int with_up, size_t tb)
 
 static void test_transforms(void)
 {
-    transforms_case(11, 21, 0, 5); /* odd: half tiles at the right and bottom */
-    transforms_case(10, 36, 1, 5); /* even, with the upsampled plane; rows of 18 tiles (F(4x4): 9) */
-    transforms_case(14, 38, 1, 5); /* with up, a last tile half outside (F(4x4): 10 a row) */
-    transforms_case(9, 70, 0, 5);  /* rows of 35 / 18 tiles: groups of 8 and a short one */
+    transforms_case(11, 21, 0, 5, 1); /* odd: half tiles at the right and bottom */
+    transforms_case(10, 36, 1, 5, 1); /* even, with the upsampled plane; rows of 18 tiles (F(4x4): 9) */
+    transforms_case(14, 38, 1, 5, 1); /* with up, a last tile half outside (F(4x4): 10 a row) */
+    transforms_case(9, 70, 0, 5, 1);  /* rows of 35 / 18 tiles: groups of 8 and a short one */
     /* F(4x4)'s rows of 4 tiles, two to a vector (wino4_rows2): a 14x14 plane with up, its
      * last tile row half outside, in blocks of a whole image; a 13x16 one in blocks of 12,
-     * whose pairs start at an image's first row but not at its last (no second row). */
-    transforms_case(14, 14, 1, 16);
-    transforms_case(13, 16, 0, 12);
+     * whose pairs start at an image's first row but not at its last (no second row); a
+     * 16x16 plane (patch column 16 past the row); without padding, rows 15 wide (13
+     * outputs: columns 15-17 past the row) and 18 wide (16: every patch column inside, the
+     * unmasked loads). */
+    transforms_case(14, 14, 1, 16, 1);
+    transforms_case(13, 16, 0, 12, 1);
+    transforms_case(16, 16, 1, 16, 1);
+    transforms_case(15, 15, 0, 16, 0);
+    transforms_case(18, 18, 1, 16, 0);
 }
 
 /* oct__wino_input over channel ranges [0, m) and [m, ci) of one block, the later range
