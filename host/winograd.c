@@ -756,12 +756,17 @@ static void wino4_out_rows(const float *restrict m, size_t ms, int len, float *c
 #define W4_VMUL(k, a) _mm256_mul_ps(_mm256_set1_ps((float)(k)), a)
 
 /* Which of the 34 floats from column q of a row w wide wino4_cols8 loads: all (whole),
- * or the lanes of each of its four vectors and the two floats after them inside [0, w).
+ * or the lanes of each of its four vectors and the two floats after them inside [0, w),
+ * with full[k] where vector k lies wholly inside (a plain load: a group at a row's left
+ * edge, q = -1, masked only its first vector; until 2026-12-06 all four were masked
+ * loads. Ten-layer chains, one thread, batch 8, old and new library alternated, AMD EPYC
+ * Zen 4: 64 -> 64 at 32x32 0.97x, 32 -> 32 at 28x28 0.98x, at 56x56 0.99x; OctNetMini
+ * 0.996-0.997x at batches 1 and 32, two threads).
  * The same for every row of a group of tiles, so made once a group: building the four
  * masks for each of the six patch rows took a fifth of the input transform's samples
  * (`perf annotate`, a 56x56 layer, where every group of 8 tiles touches an edge). */
 typedef struct {
-    int whole, x0, x1;
+    int whole, x0, x1, full[4];
     __m256i m[4];
 } wino4_span;
 
@@ -769,7 +774,10 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_span_of(int 
 {
     sp->whole = q >= 0 && q + 34 <= w;
     if (sp->whole) return;
-    for (int k = 0; k < 4; k++) sp->m[k] = oct__lanes8(-q - 8 * k, w - q - 8 * k);
+    for (int k = 0; k < 4; k++) {
+        sp->m[k] = oct__lanes8(-q - 8 * k, w - q - 8 * k);
+        sp->full[k] = q + 8 * k >= 0 && q + 8 * k + 8 <= w;
+    }
     sp->x0 = q + 32 >= 0 && q + 32 < w;
     sp->x1 = q + 33 >= 0 && q + 33 < w;
 }
@@ -813,10 +821,10 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols8(const 
         v3 = _mm256_loadu_ps(p + 24);
         x0 = p[32], x1 = p[33];
     } else { /* p may point before the row: masked */
-        v0 = _mm256_maskload_ps(p, sp->m[0]);
-        v1 = _mm256_maskload_ps(p + 8, sp->m[1]);
-        v2 = _mm256_maskload_ps(p + 16, sp->m[2]);
-        v3 = _mm256_maskload_ps(p + 24, sp->m[3]);
+        v0 = sp->full[0] ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, sp->m[0]);
+        v1 = sp->full[1] ? _mm256_loadu_ps(p + 8) : _mm256_maskload_ps(p + 8, sp->m[1]);
+        v2 = sp->full[2] ? _mm256_loadu_ps(p + 16) : _mm256_maskload_ps(p + 16, sp->m[2]);
+        v3 = sp->full[3] ? _mm256_loadu_ps(p + 24) : _mm256_maskload_ps(p + 24, sp->m[3]);
         x0 = sp->x0 ? p[32] : 0.0f;
         x1 = sp->x1 ? p[33] : 0.0f;
     }
@@ -885,7 +893,8 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_row4(const s
         v[0] = _mm256_loadu_ps(p), v[1] = _mm256_loadu_ps(p + 8);
         x[0] = p[16], x[1] = p[17];
     } else {
-        v[0] = _mm256_maskload_ps(p, sp->m[0]), v[1] = _mm256_maskload_ps(p + 8, sp->m[1]);
+        v[0] = sp->full[0] ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, sp->m[0]);
+        v[1] = sp->full[1] ? _mm256_loadu_ps(p + 8) : _mm256_maskload_ps(p + 8, sp->m[1]);
         x[0] = q + 16 >= 0 && q + 16 < cv->w ? p[16] : 0.0f;
         x[1] = q + 17 >= 0 && q + 17 < cv->w ? p[17] : 0.0f;
     }
