@@ -989,6 +989,14 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_store_256(co
         if (cv->relu) v = _mm256_max_ps(zero, v); /* as wino_out_seg_512 */
         if (n >= 8)
             _mm256_storeu_ps(yp + 8 * k, v);
+        else if (n == 4) /* a 28x28 plane's row ends in 4: one plain store, not a masked
+                          * one (AMD's are slow, see wino_in_seg_256). Ten-layer chains,
+                          * old and new library alternated, AMD EPYC Zen 4: 32 -> 32 and 64
+                          * -> 64 at 28x28 0.95 / 0.97x (one thread, batch 8), 0.97 /
+                          * 0.99x (two, batch 1). A helper storing any 1-7 floats that way,
+                          * inlined here, cost whole rows their registers (OctNetMini, no
+                          * partial row at all, 1.03x slower); called, within the noise. */
+            _mm_storeu_ps(yp + 8 * k, _mm256_castps256_ps128(v));
         else
             _mm256_maskstore_ps(yp + 8 * k, mk, v);
     }
