@@ -884,12 +884,14 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_row4(const s
                                                                          const float *plane, int iy,
                                                                          const wino4_span *sp, __m256 v[2], float x[2])
 {
-    const float *p = plane + (size_t)iy * cv->w - cv->pad;
-    int q = -cv->pad;
     if (iy < 0 || iy >= cv->h) {
         v[0] = v[1] = _mm256_setzero_ps();
         x[0] = x[1] = 0.0f;
-    } else if (q >= 0 && q + 18 <= cv->w) {
+        return;
+    }
+    const float *p = plane + (size_t)iy * cv->w - cv->pad; /* may point before the row: masked */
+    int q = -cv->pad;
+    if (q >= 0 && q + 18 <= cv->w) {
         v[0] = _mm256_loadu_ps(p), v[1] = _mm256_loadu_ps(p + 8);
         x[0] = p[16], x[1] = p[17];
     } else {
