@@ -50,14 +50,15 @@
 #ifndef OCT__CPU_PAR_MACS
 #define OCT__CPU_PAR_MACS ((size_t)1 << 18)
 #endif
-/* The pools, resizes and GAPs read what the convolution before them wrote, each thread
- * its own output channels (the chunks' affinity), so one thread alone reads half of its
- * input from the other core's cache. Oct-ResNet-50 alpha 0.5, batch 1, two threads, AMD
- * EPYC Zen 4, old and new library in alternated `octcl profile` processes, 6 rounds,
- * minima: with 32K floats here the 22 pools onto 7x7 planes (25K floats in for 128
- * channels) ran on the calling thread alone, 0.194-0.199 ms in all (one thread: 0.163);
- * with 8K 0.167-0.172 (layer 1's pools 0.110 -> 0.102-0.105); alpha 0 and OctNetMini
- * even; 4K no better than 8K. Batch 8 and up passes both. */
+/* The ops counted in floats (pools, resizes, GAP, element-wise ops, a 1x1 GEMM's packing
+ * of B) read what the op before them wrote, each thread its own channels (the chunks'
+ * affinity), so one thread alone reads half of its input from the other core's cache.
+ * Oct-ResNet-50 alpha 0.5, batch 1, two threads, AMD EPYC Zen 4, old and new library in
+ * alternated `octcl profile` processes, 6 rounds, minima: with 32K floats here the 22
+ * pools onto 7x7 planes (25K floats in for 128 channels) ran on the calling thread alone,
+ * 0.194-0.199 ms in all (one thread: 0.163); with 8K 0.167-0.172 (layer 1's pools 0.110
+ * -> 0.102-0.105); alpha 0 and OctNetMini even; 4K no better than 8K. At batch 8
+ * Oct-ResNet-50's such ops are over both thresholds. */
 #ifndef OCT__CPU_PAR_FLOATS
 #define OCT__CPU_PAR_FLOATS ((size_t)1 << 13)
 #endif
