@@ -755,8 +755,9 @@ static void wino4_out_rows(const float *restrict m, size_t ms, int len, float *c
 #define W4_VSUB(a, b) _mm256_sub_ps(a, b)
 #define W4_VMUL(k, a) _mm256_mul_ps(_mm256_set1_ps((float)(k)), a)
 
-/* Which of the 34 floats from column q of a row w wide wino4_cols8 loads: all (whole),
- * or the lanes of each of its four vectors and the two floats after them inside [0, w),
+/* Which of the len + 2 floats from column q of a row w wide a group loads (len 32:
+ * wino4_cols8's four vectors; 16: wino4_row4's two): all (whole), or the lanes of each
+ * of its vectors and the two floats after them (x0, x1) inside [0, w),
  * with full[k] where vector k lies wholly inside (a plain load: a group at a row's left
  * edge, q = -1, masked only its first vector; until 2026-12-06 all four were masked
  * loads. Ten-layer chains, one thread, batch 8, old and new library alternated, AMD EPYC
@@ -770,16 +771,16 @@ typedef struct {
     __m256i m[4];
 } wino4_span;
 
-static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_span_of(int q, int w, wino4_span *sp)
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_span_of(int q, int w, int len, wino4_span *sp)
 {
-    sp->whole = q >= 0 && q + 34 <= w;
+    sp->whole = q >= 0 && q + len + 2 <= w;
     if (sp->whole) return;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < len / 8; k++) {
         sp->m[k] = oct__lanes8(-q - 8 * k, w - q - 8 * k);
         sp->full[k] = q + 8 * k >= 0 && q + 8 * k + 8 <= w;
     }
-    sp->x0 = q + 32 >= 0 && q + 32 < w;
-    sp->x1 = q + 33 >= 0 && q + 33 < w;
+    sp->x0 = q + len >= 0 && q + len < w;
+    sp->x1 = q + len + 1 >= 0 && q + len + 1 < w;
 }
 
 /* Columns 0 .. 5 of the patches of 8 tiles from their four vectors of patch columns
@@ -810,7 +811,7 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_transpose8(_
 
 /* Columns 0 .. 5 of the patches of 8 consecutive tiles in one input row: p points at
  * the row's column q (the first patch's first column; it may be negative), sp the span
- * of q in the row (wino4_span_of); zeros outside the row. c[j] lane k = column q + 4k + j. */
+ * of q in the row (wino4_span_of, len 32); zeros outside the row. c[j] lane k = column q + 4k + j. */
 static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_cols8(const float *p, const wino4_span *sp,
                                                                           __m256 c[6])
 {
@@ -862,7 +863,7 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
         int q = 4 * (tx + g) - cv->pad; /* input column of the first tile's patch */
         __m256 w[6][6];
         wino4_span sp;
-        wino4_span_of(q, cv->w, &sp);
+        wino4_span_of(q, cv->w, 32, &sp);
         for (int i = 0; i < 6; i++) {
             int iy = y0 + i;
             if (iy < 0 || iy >= cv->h) { /* the transform of zeros: zeros */
@@ -877,9 +878,9 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
     }
 }
 
-/* The 4 tiles' 16 + 2 patch columns of input row iy of channel c (plane), from column q
- * = -pad on (sp: wino4_span_of(-pad, w); its first two vectors and x4, x5 the floats 16
- * and 17 on): zeros for a row outside the image or a column outside the row. */
+/* The 4 tiles' 16 + 2 patch columns of input row iy of channel c (plane), from column
+ * -pad on (sp: wino4_span_of(-pad, w, 16); v its two vectors, x the floats 16 and 17
+ * on): zeros for a row outside the image or a column outside the row. */
 static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_row4(const struct oct__wino_conv_s *cv,
                                                                          const float *plane, int iy,
                                                                          const wino4_span *sp, __m256 v[2], float x[2])
@@ -890,15 +891,14 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_row4(const s
         return;
     }
     const float *p = plane + (size_t)iy * cv->w - cv->pad; /* may point before the row: masked */
-    int q = -cv->pad;
-    if (q >= 0 && q + 18 <= cv->w) {
+    if (sp->whole) {
         v[0] = _mm256_loadu_ps(p), v[1] = _mm256_loadu_ps(p + 8);
         x[0] = p[16], x[1] = p[17];
     } else {
         v[0] = sp->full[0] ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, sp->m[0]);
         v[1] = sp->full[1] ? _mm256_loadu_ps(p + 8) : _mm256_maskload_ps(p + 8, sp->m[1]);
-        x[0] = q + 16 >= 0 && q + 16 < cv->w ? p[16] : 0.0f;
-        x[1] = q + 17 >= 0 && q + 17 < cv->w ? p[17] : 0.0f;
+        x[0] = sp->x0 ? p[16] : 0.0f;
+        x[1] = sp->x1 ? p[17] : 0.0f;
     }
 }
 
@@ -921,7 +921,7 @@ static OCT__W_AVX2 void wino4_in_rows2_256(const struct oct__wino_conv_s *cv, in
     const float *plane = wino_plane(cv, b, c);
     __m256 w[6][6];
     wino4_span sp;
-    wino4_span_of(-cv->pad, cv->w, &sp);
+    wino4_span_of(-cv->pad, cv->w, 16, &sp);
     for (int i = 0; i < 6; i++) {
         __m256 lo[2], hi[2], d[6];
         float xl[2], xh[2];
