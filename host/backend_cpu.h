@@ -42,6 +42,13 @@ extern const char *const oct__cpu_path_names[OCT__CPU_PATH_COUNT];
  * holds does not change a sum: the same bits whatever it returns. */
 size_t oct__cpu_cob_even(size_t cog, size_t align, size_t cob, size_t threads);
 
+/* Storage for count floats of a packed copy of weights (the CPU backend's caches of them),
+ * freed with free(), or NULL: from OCT__CPU_HUGE_PAGE bytes on aligned to it, its whole
+ * pages advised as transparent huge pages where the kernel takes the advice (Linux);
+ * smaller ones 64-byte aligned. */
+#define OCT__CPU_HUGE_PAGE ((size_t)2 << 20)
+float *oct__cpu_alloc_packed(size_t count);
+
 /* Side outputs (oct__conv_pair_op.side) a cpu context has run from its pair's own
  * transformed input, not as a conv2d of their own (for tests); 0 for another backend. */
 long long oct__cpu_sides_fused(const oct_context *ctx);

@@ -24,6 +24,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -761,6 +762,37 @@ static size_t cob_busiest(size_t cog, size_t b, size_t t)
     return most;
 }
 
+/* oct__cpu_alloc_packed: from 2 MiB on a buffer starts on a 2 MiB boundary (the pages it
+ * advises as huge are its own), below that on 64 bytes; every float of it can be written
+ * and read back; no size, an overflowing size and an injected failure give NULL. */
+static void test_alloc_packed(void)
+{
+    const size_t big = OCT__CPU_HUGE_PAGE / sizeof(float);
+    static const size_t counts[] = {1, 1000, 524287, 524288, 524288 + 3, 3 * 524288 + 17};
+    CU_ASSERT_EQUAL(big, 524288);
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        size_t n = counts[i];
+        float *p = oct__cpu_alloc_packed(n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        uintptr_t align = n >= big ? OCT__CPU_HUGE_PAGE : 64;
+        CU_ASSERT_EQUAL((uintptr_t)p % align, 0);
+        for (size_t k = 0; k < n; k++) p[k] = (float)(k % 4099);
+        size_t bad = 0;
+        for (size_t k = 0; k < n; k++) bad += p[k] != (float)(k % 4099);
+        CU_ASSERT_EQUAL(bad, 0);
+        free(p);
+    }
+    CU_ASSERT_PTR_NULL(oct__cpu_alloc_packed(0));
+    CU_ASSERT_PTR_NULL(oct__cpu_alloc_packed(SIZE_MAX / 2));
+    for (int k = 0; k < 2; k++) {
+        oct_debug_fail_at(1); /* the next fallible allocation fails */
+        float *p = oct__cpu_alloc_packed(k ? 3 * big : 1000);
+        oct_debug_fail_at(0);
+        CU_ASSERT_PTR_NULL(p);
+        free(p);
+    }
+}
+
 /* oct__cpu_cob_even: on AVX2's 6-row strips, 128 channels on two threads as 66 + 62 (the
  * even cut's 18-row blocks gave one thread 72); over channel counts 32-2048, strips of
  * 6, 8 and 16 rows and 2-4 threads the block it picks is a multiple of the strip, no
@@ -861,6 +893,8 @@ int main(void)
                 test_gemm_inplace_b);
     CU_add_test(s, "packed-weight GEMM: the epilogue's 2x upsample equals a plain loop after it", test_gemm_up);
     CU_add_test(s, "blocks of channels dealt out evenly over the threads (oct__cpu_cob_even)", test_cob_even);
+    CU_add_test(s, "packed weights from 2 MiB on 2 MiB aligned, smaller 64; NULL on no size, overflow, fault",
+                test_alloc_packed);
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
     CU_add_test(s, "max pool stride 2 (AVX-512, AVX2 and plain rows): NaN, infinities, ReLU", test_maxpool2);
