@@ -173,7 +173,8 @@ static float *cpu__alloc_floats(size_t count)
  * alternated, minima of 8-10 rounds, AMD EPYC Zen 4: Oct-ResNet-50 batch 1 alpha 0.5
  * 20.60 -> 20.39 ms, 20.71 -> 20.60 and 21.47 -> 20.99 in three runs, alpha 0 30.14 ->
  * 29.85 and 30.06 -> 29.86; one thread 38.53 -> 38.33; batch 8 within the noise. Peak
- * resident memory at batch 8: 385.6 -> 390.5 MB at alpha 0, 347.2 -> 349.3 at alpha 0.5.
+ * resident memory at batch 8 (`octcl bench`, twice): 385-386 -> 390-391 MB at alpha 0,
+ * 347 -> 349-350 at alpha 0.5.
  * (Every packed buffer in huge pages, sizes rounded up to 2 MiB: 20.41 ms against 20.60
  * and 20.71, for about 220 MB more resident memory at batch 1; not done.) */
 float *oct__cpu_alloc_packed(size_t count)
