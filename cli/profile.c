@@ -43,6 +43,9 @@ static void usage(FILE *f)
             "minima, busy (the host threads' mean busy time in the layer's fastest pass over\n"
             "its time: a thread waiting for work or for the others to finish their shares is not\n"
             "busy; ref and OpenCL run one thread, always 100%%), the source node it came from.\n"
+            "executed: the multiply-adds the cpu backend ran (fewer than MACs where Winograd\n"
+            "serves a 3x3 layer; one more pass counts them), %%peak: their rate over its FMA\n"
+            "probe's peak (\"-\" on ref and OpenCL, which count none).\n"
             "Groups: OctConv by path (hh, lh, hl, ll), Conv by kernel (1x1, 3x3, 7x7, other),\n"
             "the rest by kind; their busy weighs each layer by its time. OctNetMini lists no\n"
             "output shapes (its shape trace is the seed's), and its layer MACs at sizes other\n"
@@ -101,6 +104,7 @@ typedef struct {
     double ms;        /* minimum over the repeats */
     double *thread_ms; /* each host thread's busy ms in that fastest pass of the layer */
     double busy;      /* their mean over ms, 0..1 */
+    long long exec;   /* multiply-adds the backend executed (oct_model_layer_macs_executed), -1: not counted */
 } layer_row;
 
 /* Trace lines of layer i start at first[i] (count[i] of them: 2 for a high and a low band).
@@ -134,6 +138,7 @@ typedef struct {
     long long macs;
     double ms;
     double busy_ms;   /* the layers' busy fraction times their ms, summed */
+    long long exec;   /* executed multiply-adds, summed; -1: not counted */
 } group_row;
 
 static void group_name(const oct_model_layer *l, char *out, size_t len)
@@ -158,9 +163,29 @@ static int by_time_desc(const void *a, const void *b)
 
 static double pct(double part, double whole) { return whole > 0 ? 100 * part / whole : 0; }
 
+/* The executed multiply-adds' rate as a share (%) of the peak, or -1 where either is unknown. */
+static double peak_pct(long long exec, double ms, double peak)
+{
+    return exec >= 0 && peak > 0 && ms > 0 ? pct(gflops(exec, ms), peak) : -1;
+}
+
+/* Columns "executed" and "%peak": the count and that share, "-" where unknown. */
+static void print_exec(FILE *f, long long exec, double ms, double peak)
+{
+    double p = peak_pct(exec, ms, peak);
+    if (exec >= 0)
+        fprintf(f, " %14lld", exec);
+    else
+        fprintf(f, " %14s", "-");
+    if (p >= 0)
+        fprintf(f, " %5.1f%%", p);
+    else
+        fprintf(f, " %6s", "-");
+}
+
 static void print_table(FILE *f, const char *model, const oct_device_info *di, int batch, int h, int w, int repeat,
                         int warmup, int threads, layer_row *rows, int nl, const group_row *groups, int ng,
-                        double total_ms, double forward_ms, int top)
+                        double total_ms, double forward_ms, int top, double peak)
 {
     fprintf(f, "model: %s\n", model);
     fprintf(f, "device: %s [%s], %d host thread%s; batch %d, %dx%d; minimum of %d passes after %d warm-up\n",
@@ -176,34 +201,43 @@ static void print_table(FILE *f, const char *model, const oct_device_info *di, i
     } else {
         fprintf(f, "\n");
     }
-    fprintf(f, "%5s  %-17s %-36s %14s %10s %9s %6s %6s  %s\n", "layer", "kind", "output", "MACs", "ms", "GFLOP/s",
-            "share", "busy", "name");
+    fprintf(f, "%5s  %-17s %-36s %14s %10s %9s %14s %6s %6s %6s  %s\n", "layer", "kind", "output", "MACs", "ms",
+            "GFLOP/s", "executed", "%peak", "share", "busy", "name");
     for (int k = 0; k < shown; k++) {
         const layer_row *r = order[k];
-        fprintf(f, "%5d  %-17s %-36s %14lld %10.4f %9.2f %5.1f%% %5.1f%%  %s\n", (int)(r - rows), r->l.kind, r->shape,
-                r->macs, r->ms, gflops(r->macs, r->ms), pct(r->ms, total_ms), 100 * r->busy, r->l.name);
+        fprintf(f, "%5d  %-17s %-36s %14lld %10.4f %9.2f", (int)(r - rows), r->l.kind, r->shape, r->macs, r->ms,
+                gflops(r->macs, r->ms));
+        print_exec(f, r->exec, r->ms, peak);
+        fprintf(f, " %5.1f%% %5.1f%%  %s\n", pct(r->ms, total_ms), 100 * r->busy, r->l.name);
     }
     free(order);
-    fprintf(f, "\nby kind:\n%-17s %6s %14s %10s %9s %6s %6s\n", "group", "layers", "MACs", "ms", "GFLOP/s", "share",
-            "busy");
-    long long all_macs = 0;
+    fprintf(f, "\nby kind:\n%-17s %6s %14s %10s %9s %14s %6s %6s %6s\n", "group", "layers", "MACs", "ms", "GFLOP/s",
+            "executed", "%peak", "share", "busy");
+    long long all_macs = 0, all_exec = 0;
     double all_busy = 0;
     for (int g = 0; g < ng; g++) {
         all_macs += groups[g].macs;
+        all_exec = all_exec < 0 || groups[g].exec < 0 ? -1 : all_exec + groups[g].exec;
         all_busy += groups[g].busy_ms;
-        fprintf(f, "%-17s %6d %14lld %10.4f %9.2f %5.1f%% %5.1f%%\n", groups[g].name, groups[g].layers, groups[g].macs,
-                groups[g].ms, gflops(groups[g].macs, groups[g].ms), pct(groups[g].ms, total_ms),
-                pct(groups[g].busy_ms, groups[g].ms));
+        fprintf(f, "%-17s %6d %14lld %10.4f %9.2f", groups[g].name, groups[g].layers, groups[g].macs, groups[g].ms,
+                gflops(groups[g].macs, groups[g].ms));
+        print_exec(f, groups[g].exec, groups[g].ms, peak);
+        fprintf(f, " %5.1f%% %5.1f%%\n", pct(groups[g].ms, total_ms), pct(groups[g].busy_ms, groups[g].ms));
     }
-    fprintf(f, "%-17s %6d %14lld %10.4f %9.2f %5.1f%% %5.1f%%\n", "total", nl, all_macs, total_ms,
-            gflops(all_macs, total_ms), 100.0, pct(all_busy, total_ms));
+    fprintf(f, "%-17s %6d %14lld %10.4f %9.2f", "total", nl, all_macs, total_ms, gflops(all_macs, total_ms));
+    print_exec(f, ng ? all_exec : -1, total_ms, peak);
+    fprintf(f, " %5.1f%% %5.1f%%\n", 100.0, pct(all_busy, total_ms));
     fprintf(f, "\nsum of the layer minima: %.4f ms; plain forward pass (minimum): %.4f ms (%.2f GFLOP/s)\n", total_ms,
             forward_ms, gflops(all_macs, forward_ms));
+    if (ng && all_exec >= 0 && peak > 0)
+        fprintf(f, "at the FMA peak (%.1f GFLOP/s) the executed multiply-adds would take %.4f ms: the layers ran at "
+                   "%.1f%% of it\n",
+                peak, 2.0 * (double)all_exec / (peak * 1e6), peak_pct(all_exec, total_ms, peak));
 }
 
 static void print_json(FILE *f, const char *model, const oct_device_info *di, int batch, int h, int w, int repeat,
                        int warmup, int threads, const layer_row *rows, int nl, const group_row *groups, int ng,
-                       double total_ms, double forward_ms)
+                       double total_ms, double forward_ms, double peak)
 {
     fprintf(f, "{\"model\": ");
     cli_json_string(f, model);
@@ -221,8 +255,10 @@ static void print_json(FILE *f, const char *model, const oct_device_info *di, in
         cli_json_string(f, r->l.name);
         fprintf(f, ", \"output\": ");
         cli_json_string(f, r->shape);
-        fprintf(f, ", \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"share\": %.6f, \"busy\": %.6f, \"thread_ms\": [",
-                r->macs, r->ms, gflops(r->macs, r->ms), pct(r->ms, total_ms), r->busy);
+        fprintf(f, ", \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"macs_executed\": %lld, \"peak_share\": %.6f, "
+                   "\"share\": %.6f, \"busy\": %.6f, \"thread_ms\": [",
+                r->macs, r->ms, gflops(r->macs, r->ms), r->exec, peak_pct(r->exec, r->ms, peak), pct(r->ms, total_ms),
+                r->busy);
         for (int t = 0; t < threads; t++) fprintf(f, "%s%.6f", t ? ", " : "", r->thread_ms[t]);
         fprintf(f, "]}");
     }
@@ -230,11 +266,15 @@ static void print_json(FILE *f, const char *model, const oct_device_info *di, in
     for (int g = 0; g < ng; g++) {
         fprintf(f, "%s\n  {\"group\": ", g ? "," : "");
         cli_json_string(f, groups[g].name);
-        fprintf(f, ", \"layers\": %d, \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"share\": %.6f, \"busy\": %.6f}",
-                groups[g].layers, groups[g].macs, groups[g].ms, gflops(groups[g].macs, groups[g].ms),
-                pct(groups[g].ms, total_ms), groups[g].ms > 0 ? groups[g].busy_ms / groups[g].ms : 0);
+        fprintf(f,
+                ", \"layers\": %d, \"macs\": %lld, \"ms\": %.6f, \"gflops\": %.4f, \"macs_executed\": %lld, "
+                "\"peak_share\": %.6f, \"share\": %.6f, \"busy\": %.6f}",
+                groups[g].layers, groups[g].macs, groups[g].ms, gflops(groups[g].macs, groups[g].ms), groups[g].exec,
+                peak_pct(groups[g].exec, groups[g].ms, peak), pct(groups[g].ms, total_ms),
+                groups[g].ms > 0 ? groups[g].busy_ms / groups[g].ms : 0);
     }
-    fprintf(f, "],\n \"total_ms\": %.6f, \"forward_ms\": %.6f}\n", total_ms, forward_ms);
+    fprintf(f, "],\n \"total_ms\": %.6f, \"forward_ms\": %.6f, \"peak_gflops\": %.4f}\n", total_ms, forward_ms,
+            peak > 0 ? peak : -1.0);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -319,6 +359,7 @@ int cli_cmd_profile(int argc, char **argv)
     oct_device_info di;
     float *x = NULL, *y = NULL;
     double *secs = NULL, *tsecs = NULL, *tms = NULL;
+    long long *exec = NULL;
     layer_row *rows = NULL;
     group_row *groups = NULL;
     trace_lines tr = {0};
@@ -339,7 +380,8 @@ int cli_cmd_profile(int argc, char **argv)
     count = calloc((size_t)(nl > 0 ? nl : 1), sizeof *count);
     tsecs = calloc((size_t)(nl > 0 ? nl : 1) * (size_t)nt, sizeof *tsecs);
     tms = calloc((size_t)(nl > 0 ? nl : 1) * (size_t)nt, sizeof *tms);
-    if (!x || !y || !secs || !rows || !groups || !first || !count || !tsecs || !tms) {
+    exec = calloc((size_t)(nl > 0 ? nl : 1), sizeof *exec);
+    if (!x || !y || !secs || !rows || !groups || !first || !count || !tsecs || !tms || !exec) {
         rc = cli_fail("out of host memory for a batch of %d at %dx%d", batch, h, w);
         goto done;
     }
@@ -401,6 +443,17 @@ int cli_cmd_profile(int argc, char **argv)
         rc = cli_fail_status(s);
         goto done;
     }
+    /* One more pass counts each layer's executed multiply-adds (-1 each where the backend
+     * counts none); the peak is probed only where they are counted. */
+    if ((s = oct_model_layer_macs_executed(m, x, batch, h, w, y, exec)) != OCT_OK) {
+        rc = cli_fail_status(s);
+        goto done;
+    }
+    double peak = 0;
+    if (exec[0] >= 0 && (s = oct_context_peak_gflops(ctx, &peak)) != OCT_OK) {
+        rc = cli_fail_status(s);
+        goto done;
+    }
     double total_ms = 0;
     for (int i = 0; i < nl; i++) {
         total_ms += rows[i].ms;
@@ -409,6 +462,8 @@ int cli_cmd_profile(int argc, char **argv)
         int g = 0;
         while (g < ng && strcmp(groups[g].name, name) != 0) g++;
         if (g == ng) snprintf(groups[ng++].name, sizeof groups[0].name, "%s", name);
+        rows[i].exec = exec[i];
+        groups[g].exec = groups[g].exec < 0 || exec[i] < 0 ? -1 : groups[g].exec + exec[i]; /* calloc'd: 0 first */
         groups[g].layers++;
         groups[g].macs += rows[i].macs;
         groups[g].ms += rows[i].ms;
@@ -416,9 +471,9 @@ int cli_cmd_profile(int argc, char **argv)
     }
     if (!json || strcmp(json, "-") != 0)
         print_table(stdout, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms,
-                    top);
+                    top, peak);
     if (json && strcmp(json, "-") == 0) {
-        print_json(stdout, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms);
+        print_json(stdout, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms, peak);
     } else if (json) {
         char *buf = NULL;
         size_t len = 0;
@@ -427,7 +482,7 @@ int cli_cmd_profile(int argc, char **argv)
             rc = cli_fail("cannot make the JSON text for %s", json);
             goto done;
         }
-        print_json(mf, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms);
+        print_json(mf, model, &di, batch, h, w, repeat, warmup, nt, rows, nl, groups, ng, total_ms, forward_ms, peak);
         fclose(mf);
         rc = cli_write_file(json, buf, len);
         free(buf);
@@ -443,6 +498,7 @@ done:
     free(secs);
     free(tsecs);
     free(tms);
+    free(exec);
     free(y);
     free(x);
     oct_model_free(m);

@@ -323,6 +323,17 @@ int oct_model_threads(const oct_model *m);
  * Errors as oct_model_profile's; thread_seconds NULL is OCT_ERR_NULL_ARG. */
 oct_status oct_model_profile_threads(oct_model *m, const float *x, int n, int h, int w, float *logits,
                                      double *layer_seconds, double *thread_seconds);
+/* The multiply-adds the model's backend executes in each layer of one pass exactly as
+ * oct_model_forward runs it (the same logits, chunks and groups): macs_executed[i] for
+ * layer i of oct_model_layer_get, batch included, summed over the pass's chunks. A layer
+ * run as written (direct, GEMM) executes the model's count; one that Winograd serves,
+ * fewer. The same counts oct_context_macs_executed adds up; two OctConv convolutions run
+ * as one op share theirs by their MACs, as oct_model_profile shares a time. -1 for every
+ * layer on a backend that does not count them (ref, OpenCL). Errors as
+ * oct_model_profile's (macs_executed NULL: OCT_ERR_NULL_ARG); macs_executed is
+ * unspecified after an error. */
+oct_status oct_model_layer_macs_executed(oct_model *m, const float *x, int n, int h, int w, float *logits,
+                                         long long *macs_executed);
 
 /* ------------------------------------------------------------------------------------ */
 /* Device sets: one model on several devices of this host at once                         */

@@ -1543,6 +1543,83 @@ static void test_profile_graph(void)
     }
 }
 
+/* oct_model_layer_macs_executed on OctNetMini at its declared 32x32: oct_model_forward's
+ * logits; on the CPU with Winograd off every layer executes exactly its MACs (batch
+ * included; pools none), with Winograd forced on no layer more and the pass fewer; their
+ * sum is what oct_context_macs_executed counted; a pass in chunks of one image counts
+ * the same; ref counts none (-1 each); the argument checks. */
+static void test_macs_executed_layers(void)
+{
+    enum { N = 2, C = 3, H = 32, W = 32, K = 10 };
+    rng_t r = {78};
+    float *x = rng_array(&r, (size_t)N * C * H * W, -2, 2), y1[N * K], y2[N * K];
+    static const char *const wino[] = {NULL, "0", "1"}; /* ref; cpu without, with Winograd */
+    for (int v = 0; v < 3; v++) {
+        oct_context *ctx = NULL;
+        oct_model *m = NULL;
+        if (wino[v]) setenv("OCTCL_CPU_WINOGRAD", wino[v], 1);
+        oct_status made = oct_context_create(wino[v] ? "cpu" : "ref", &ctx);
+        unsetenv("OCTCL_CPU_WINOGRAD");
+        CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
+        CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, C, K, 0.5, 7, &m), OCT_OK);
+        int nl = oct_model_layer_count(m);
+        CU_ASSERT_FATAL(nl > 0);
+        long long *ex = malloc((size_t)nl * sizeof *ex), *ex1 = malloc((size_t)nl * sizeof *ex1);
+        CU_ASSERT_FATAL(ex && ex1);
+        long long c0 = 0, c1 = 0, sum = 0, model = 0;
+        CU_ASSERT_EQUAL(oct_model_forward(m, x, N, H, W, y1, NULL, NULL), OCT_OK);
+        CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &c0), OCT_OK);
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, N, H, W, y2, ex), OCT_OK);
+        CU_ASSERT_EQUAL(oct_context_macs_executed(ctx, &c1), OCT_OK);
+        CU_ASSERT(same_bytes(wino[v] ? "cpu" : "ref", y1, y2, N * K));
+        int bad = 0;
+        for (int i = 0; i < nl; i++) {
+            oct_model_layer l;
+            CU_ASSERT_EQUAL(oct_model_layer_get(m, i, &l), OCT_OK);
+            long long want = l.macs * N;
+            int ok = !wino[v] ? ex[i] == -1 : wino[v][0] == '0' ? ex[i] == want : ex[i] >= 0 && ex[i] <= want;
+            if (!ok && bad++ < 5)
+                printf("\n%s, Winograd %s: layer %d (%s %s) executed %lld of %lld MACs", wino[v] ? "cpu" : "ref",
+                       wino[v] ? wino[v] : "-", i, l.kind, l.name, ex[i], want);
+            sum += ex[i], model += want;
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        if (wino[v]) {
+            CU_ASSERT_EQUAL(sum, c1 - c0);
+            if (wino[v][0] == '1') CU_ASSERT(sum < model);
+            /* In chunks of one image: the same counts. */
+            CU_ASSERT_EQUAL(oct_model_set_memory_limit(m, oct_model_activation_bytes(m, 1, H, W)), OCT_OK);
+            CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, N, H, W, y2, ex1), OCT_OK);
+            CU_ASSERT_EQUAL(oct_model_last_chunk(m), 1);
+            CU_ASSERT(same_bytes("cpu, chunks", y1, y2, N * K));
+            CU_ASSERT(memcmp(ex, ex1, (size_t)nl * sizeof *ex) == 0);
+        } else {
+            CU_ASSERT_EQUAL(c0, -1);
+            CU_ASSERT_EQUAL(c1, -1);
+        }
+        /* Arguments; the graph is left uncounted. */
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(NULL, x, N, H, W, y2, ex), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, NULL, N, H, W, y2, ex), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, N, H, W, NULL, ex), OCT_ERR_NULL_ARG);
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, N, H, W, y2, NULL), OCT_ERR_NULL_ARG);
+        CU_ASSERT(strstr(oct_last_error(), "macs_executed is NULL") != NULL);
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, 0, H, W, y2, ex), OCT_ERR_BAD_SIZE);
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, N, H, 0, y2, ex), OCT_ERR_BAD_SIZE);
+        oct__graph *g = oct__model_any_graph(m);
+        CU_ASSERT_PTR_NULL(g->prof_exec);
+        CU_ASSERT_PTR_NULL(g->exec_chunk);
+        int keep = g->nn;
+        g->nn = 0;
+        CU_ASSERT_EQUAL(oct_model_layer_macs_executed(m, x, N, H, W, y2, ex), OCT_ERR_UNSUPPORTED);
+        g->nn = keep;
+        free(ex1);
+        free(ex);
+        oct_model_free(m);
+        oct_context_free(ctx);
+    }
+    free(x);
+}
+
 /* oct_model_profile on OctNetMini: the bytes of oct_model_forward (also in chunks under a
  * memory limit), a time per layer, and its argument checks. */
 static void test_profile_model(void)
@@ -1777,6 +1854,8 @@ int main(void)
     CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     CU_add_test(s, "per-layer timing of a graph pass: same bytes, every node, pairs, chunks", test_profile_graph);
     CU_add_test(s, "oct_model_profile on OctNetMini: same logits, layer times, argument checks", test_profile_model);
+    CU_add_test(s, "oct_model_layer_macs_executed: each layer's, Winograd off and on, chunks, ref, arguments",
+                test_macs_executed_layers);
     CU_add_test(s, "the thread pool's timing: runs summed while on, zeroed when turned on", test_pool_timing);
     CU_add_test(s, "oct_model_profile_threads: busy times per thread within each layer's", test_profile_threads);
     return run_cunit();

@@ -5,7 +5,8 @@
 # part is skipped with a note when Debian's python3 lacks torch or onnx): as many layers
 # as `octcl info --model` counts, shares summing to 100, layer minima summing to
 # total_ms, the layers' MACs summing to the model's, each host thread's busy time within its
-# layer's and their mean the layer's busy, --top K listing K layers, and the
+# layer's and their mean the layer's busy, executed multiply-adds counted on cpu (at most
+# the MACs; -1 on ref), --top K listing K layers, and the
 # OctConv labels of Oct-ResNet's layer4.0 (alpha_out 0) in the profile and info tables.
 #
 #   sh tests/test_profile.sh path/to/octcl SCRATCH
@@ -73,6 +74,19 @@ for l in L:
     if abs(l.get("busy", -1) - want) > 1e-4 + 1e-3 * want: bad.append("layer %d: busy %r, its thread times give %r" % (l["index"], l.get("busy"), want)); break
 for g in G:
     if not (0 <= g.get("busy", -1) <= 1 + 1e-6): bad.append("group %s: busy %r" % (g["group"], g.get("busy")))
+# Executed multiply-adds: counted on cpu (each at most its layer's MACs where those are
+# exact, tol 0; the sum at most the model's; with a share of the probed peak), -1 on ref;
+# the groups' sum the layers'.
+counted = d.get("backend") == "cpu"
+if counted and not sum(l.get("macs_executed", 0) for l in L) <= macs * (1 + tol): bad.append("executed > the model's MACs")
+for l in L + G:
+    e, p = l.get("macs_executed"), l.get("peak_share")
+    if not isinstance(e, int) or not isinstance(p, (int, float)): bad.append("no macs_executed / peak_share: %r" % l); break
+    if counted and not (0 <= e and (tol > 0 or e <= l["macs"]) and p >= 0):
+        bad.append("%r executed %d of %d MACs, %r%% of the peak" % (l.get("kind", l.get("group")), e, l["macs"], p)); break
+    if not counted and (e != -1 or p != -1): bad.append("%s counts executed MACs: %r" % (d.get("backend"), l)); break
+if counted and sum(g["macs_executed"] for g in G) != sum(l["macs_executed"] for l in L): bad.append("group executed sums")
+if (d.get("peak_gflops", 0) > 0) != counted: bad.append("peak_gflops %r on %s" % (d.get("peak_gflops"), d.get("backend")))
 for b in bad: print("test_profile: " + b)
 sys.exit(1 if bad else 0)
 EOF

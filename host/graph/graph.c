@@ -6,6 +6,7 @@
  */
 #include "graph/graph.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +565,28 @@ static void add_node_time(oct__graph *g, int i, double dt, double *secs, int str
     secs[(size_t)i * (size_t)stride] += dt;
 }
 
+/* Node i executed `done` multiply-adds, added into g->exec_chunk[i]: shared with its
+ * partner and side by their MACs where it ran them as one conv2d_pair op (the rest, after
+ * rounding, its own), as add_node_time shares a time. */
+static void add_node_macs(oct__graph *g, int i, long long done)
+{
+    const oct__gnode *nd = &g->nd[i];
+    if (oct__gconv_runs_pair(g, nd)) {
+        const oct__gkind *k = oct__kinds[OCT__GK_CONV];
+        int side = nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side]) ? nd->side : -1;
+        double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
+        double c = side >= 0 ? (double)k->macs(g, &g->nd[side]) : 0, all = a + b + c;
+        long long sa = all > 0 ? llround((double)done * a / all) : 0, sc = all > 0 ? llround((double)done * c / all) : 0;
+        g->exec_chunk[nd->pair] += sa;
+        done -= sa;
+        if (side >= 0) {
+            g->exec_chunk[side] += sc;
+            done -= sc;
+        }
+    }
+    g->exec_chunk[i] += done;
+}
+
 /* The backend's threads' times now into r[0, T + 2): each thread's seconds in its shares of
  * the ops (T = g->prof_threads), the calling thread's waits for the others, the clock. */
 static void busy_read(oct__graph *g, double *r)
@@ -603,8 +626,14 @@ static oct_status run_node(oct__graph *g, int i, int n, double *secs, oct_trace_
     double *r0 = busy ? g->busy_chunk + (size_t)g->nn * (size_t)g->prof_threads : NULL;
     double *r1 = busy ? r0 + g->prof_threads + 2 : NULL;
     if (busy) busy_read(g, r0);
+    long long m0 = -1, m1 = -1;
+    if (g->exec_chunk) OCT__TRY(oct_context_macs_executed(ctx, &m0));
     double t0 = secs ? tick() : 0;
     if (k->run) OCT__TRY(k->run(g, nd, n));
+    if (g->exec_chunk && m0 >= 0) {
+        OCT__TRY(oct_context_macs_executed(ctx, &m1));
+        add_node_macs(g, i, m1 - m0);
+    }
     if (secs) {
         OCT__TRY(ctx->be->finish(ctx));
         double dt = tick() - t0;
@@ -706,9 +735,22 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         }
         if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 1);
     }
+    if (g->prof_exec) {
+        memset(g->prof_exec, 0, (size_t)g->nn * sizeof *g->prof_exec);
+        if (!(g->exec_chunk = oct__calloc((size_t)g->nn ? (size_t)g->nn : 1, sizeof *g->exec_chunk))) {
+            free(chunk_secs);
+            if (nb) {
+                if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 0);
+                free(g->busy_chunk);
+                g->busy_chunk = NULL;
+            }
+            return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the layers' multiply-adds");
+        }
+    }
     oct_status s = OCT_OK;
     for (int start = 0; start < n;) {
         int k = n - start < chunk ? n - start : chunk;
+        if (g->exec_chunk) memset(g->exec_chunk, 0, (size_t)g->nn * sizeof *g->exec_chunk);
         s = forward_chunk(g, x + (size_t)start * in_stride, k, h, w, out + (size_t)start * out_stride,
                           start == 0 ? trace : NULL, user, n, chunk_secs);
         if (s == OCT_ERR_DEVICE_MEMORY && k > 1) {
@@ -724,9 +766,12 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         if (s != OCT_OK) break;
         for (int i = 0; chunk_secs && i < g->nn; i++) g->prof[i] += chunk_secs[i];
         for (size_t i = 0; i < nb; i++) g->prof_busy[i] += g->busy_chunk[i];
+        for (int i = 0; g->exec_chunk && i < g->nn; i++) g->prof_exec[i] += g->exec_chunk[i];
         start += k;
     }
     free(chunk_secs);
+    free(g->exec_chunk);
+    g->exec_chunk = NULL;
     if (nb) {
         if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 0);
         free(g->busy_chunk);

@@ -173,6 +173,28 @@ oct_status oct_model_profile_threads(oct_model *m, const float *x, int n, int h,
     return model_profile("oct_model_profile_threads", 1, m, x, n, h, w, logits, layer_seconds, thread_seconds);
 }
 
+oct_status oct_model_layer_macs_executed(oct_model *m, const float *x, int n, int h, int w, float *logits,
+                                         long long *macs_executed)
+{
+    static const char fn[] = "oct_model_layer_macs_executed";
+    if (!m || !x || !logits || !macs_executed)
+        return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", fn,
+                         !m ? "model" : !x ? "input" : !logits ? "logits" : "macs_executed");
+    if (n < 1 || h < 1 || w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: n, h, w = %d, %d, %d (each must be >= 1)", fn, n, h, w);
+    oct__graph *g = oct__model_any_graph(m);
+    if (!g || g->nn == 0)
+        return oct__fail(OCT_ERR_UNSUPPORTED, "%s: the model runs no layers (layer count 0): nothing to count", fn);
+    long long before = -1;
+    OCT__TRY(oct_context_macs_executed(g->ctx, &before));
+    g->prof_exec = macs_executed;
+    oct_status s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL);
+    g->prof_exec = NULL;
+    if (s == OCT_OK && before < 0) /* the backend counts none */
+        for (int i = 0; i < g->nn; i++) macs_executed[i] = -1;
+    return s;
+}
+
 int oct_model_threads(const oct_model *m)
 {
     const oct__graph *g = m ? oct__model_any_graph(m) : NULL;

@@ -403,6 +403,31 @@ class Model:
         return logits, [(layer, float(secs[i]), tuple(float(v) for v in busy[i * nt:(i + 1) * nt]))
                         for i, layer in enumerate(layers)]
 
+    def macs_executed(self, x):
+        """One forward pass that counts the multiply-adds the backend runs in each layer
+        (oct_model_layer_macs_executed): (logits, [(Layer, count), ...]) in the order of
+        layers(), batch included: a layer's MACs where it runs as written, fewer where
+        Winograd serves a 3x3 layer, -1 each on a backend that counts none (ref, OpenCL).
+        The logits are model(x)'s."""
+        self._live()
+        name = "oct_model_layer_macs_executed"
+        if not _lib.has(name):
+            raise error_for("OCT_ERR_UNSUPPORTED", f"this octcl library has no {name}")
+        if self._set:
+            raise error_for("OCT_ERR_UNSUPPORTED", "macs_executed runs on one device, not a device set")
+        layers = self.layers()
+        x = self._input(x)
+        n, _, h, w = x.shape
+        buf, t = _info_buffer(_lib.ModelTensor)
+        with self._lock:
+            _check(_lib.lib().oct_model_output_shape(self._model, n, h, w, buf))
+        logits = np.empty(tuple(int(d) for d in list(t.dims)[:t.rank]), dtype=np.float32)
+        counts = np.zeros(max(1, len(layers)), dtype=np.int64)
+        with self._lock:
+            _check(_lib.lib().oct_model_layer_macs_executed(self._model, x.ctypes.data, n, h, w, logits.ctypes.data,
+                                                            counts.ctypes.data))
+        return logits, list(zip(layers, (int(v) for v in counts)))
+
     @property
     def threads(self):
         """Host threads the model's ops run on (oct_model_threads): the cpu backend's pool,

@@ -194,6 +194,7 @@ _OPTIONAL = {
     "oct_model_profile": (_c.c_int, [_P, _P, _c.c_int, _c.c_int, _c.c_int, _P, _P]),
     "oct_model_threads": (_c.c_int, [_P]),
     "oct_model_profile_threads": (_c.c_int, [_P, _P, _c.c_int, _c.c_int, _c.c_int, _P, _P, _P]),
+    "oct_model_layer_macs_executed": (_c.c_int, [_P, _P, _c.c_int, _c.c_int, _c.c_int, _P, _P]),
     # Device sets: one model on several devices at once.
     "oct_devset_create": (_c.c_int, [_c.c_char_p, _c.c_char_p, _c.POINTER(_P)]),
     "oct_devset_create_random": (_c.c_int, [_c.c_char_p, _c.c_int, _c.c_int, _c.c_double, _c.c_uint64,

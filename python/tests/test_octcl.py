@@ -420,6 +420,11 @@ def test_onnx_model_matches_pytorch(tmp_path):
     assert [row[0] for row in rows] == m.layers()
     assert all(len(b) == m.threads and all(np.isfinite(v) and 0 <= v <= t * (1 + 1e-9) + 1e-6 for v in b)
                for _, t, b in rows)
+    # Each layer's executed multiply-adds on the cpu path: the same logits, each count at
+    # most the layer's MACs for the batch (the model's declared 20x20), some > 0.
+    logits, counts = m.macs_executed(x)
+    assert np.array_equal(logits, got) and [layer for layer, _ in counts] == m.layers()
+    assert all(0 <= c <= layer.macs * 3 for layer, c in counts) and sum(c for _, c in counts) > 0
     t = m.trace((2, 3, 20, 20))
     assert t and t[-1][1][0] == 2
     assert m.macs(20, 20) > 0
