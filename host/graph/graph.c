@@ -543,19 +543,36 @@ oct_status oct__graph_trace(oct__graph *g, int n, int h, int w, oct_trace_fn tra
 /* Seconds on the library's monotonic clock. */
 static double now_s(void) { return 1e-3 * oct__now_ms(); }
 
-/* Node i (its ops queued) took `dt` seconds since it started, added into secs[i * stride]:
- * dt is its own unless it ran its partner's conv too (one conv2d_pair op), then the two
- * share it by their MACs (the partner, run first, queued nothing). */
-static void add_node_time(oct__graph *g, int i, double dt, double *secs, int stride)
+/* Whether node i ran its partner's conv (run first, queueing nothing) and maybe a side
+ * output as one conv2d_pair op: then *partner and *side (-1: none), whose shares of what
+ * the op took are wa / all and wc / all (their MACs and the op's; 1 of 2 or 3 each where
+ * none has MACs). 0: node i ran only itself. */
+static int pair_shares(const oct__graph *g, int i, int *partner, int *side, double *wa, double *wc, double *all)
 {
     const oct__gnode *nd = &g->nd[i];
-    if (oct__gconv_runs_pair(g, nd)) {
-        const oct__gkind *k = oct__kinds[OCT__GK_CONV];
-        int side = nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side]) ? nd->side : -1;
-        double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
-        double c = side >= 0 ? (double)k->macs(g, &g->nd[side]) : 0, all = a + b + c;
-        double sa = all > 0 ? dt * a / all : dt / (side >= 0 ? 3 : 2), sc = all > 0 ? dt * c / all : sa;
-        secs[(size_t)nd->pair * (size_t)stride] += sa;
+    if (!oct__gconv_runs_pair(g, nd)) return 0;
+    const oct__gkind *k = oct__kinds[OCT__GK_CONV];
+    *partner = nd->pair;
+    *side = nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side]) ? nd->side : -1;
+    double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
+    double c = *side >= 0 ? (double)k->macs(g, &g->nd[*side]) : 0;
+    *all = a + b + c;
+    *wa = a, *wc = c;
+    if (*all > 0) return 1;
+    *wa = *wc = 1, *all = *side >= 0 ? 3 : 2;
+    return 1;
+}
+
+/* Node i (its ops queued) took `dt` seconds since it started, added into secs[i * stride]:
+ * dt is its own unless it ran its partner's conv too (one conv2d_pair op), then they
+ * share it by their MACs (pair_shares). */
+static void add_node_time(oct__graph *g, int i, double dt, double *secs, int stride)
+{
+    int partner, side;
+    double wa, wc, all;
+    if (pair_shares(g, i, &partner, &side, &wa, &wc, &all)) {
+        double sa = dt * wa / all, sc = dt * wc / all;
+        secs[(size_t)partner * (size_t)stride] += sa;
         dt -= sa;
         if (side >= 0) {
             secs[(size_t)side * (size_t)stride] += sc;
@@ -565,19 +582,15 @@ static void add_node_time(oct__graph *g, int i, double dt, double *secs, int str
     secs[(size_t)i * (size_t)stride] += dt;
 }
 
-/* Node i executed `done` multiply-adds, added into g->exec_chunk[i]: shared with its
- * partner and side by their MACs where it ran them as one conv2d_pair op (the rest, after
- * rounding, its own), as add_node_time shares a time. */
+/* Node i executed `done` multiply-adds, added into g->exec_chunk[i], shared as
+ * add_node_time shares a time (the rest, after rounding, its own). */
 static void add_node_macs(oct__graph *g, int i, long long done)
 {
-    const oct__gnode *nd = &g->nd[i];
-    if (oct__gconv_runs_pair(g, nd)) {
-        const oct__gkind *k = oct__kinds[OCT__GK_CONV];
-        int side = nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side]) ? nd->side : -1;
-        double a = (double)k->macs(g, &g->nd[nd->pair]), b = (double)k->macs(g, nd);
-        double c = side >= 0 ? (double)k->macs(g, &g->nd[side]) : 0, all = a + b + c;
-        long long sa = all > 0 ? llround((double)done * a / all) : 0, sc = all > 0 ? llround((double)done * c / all) : 0;
-        g->exec_chunk[nd->pair] += sa;
+    int partner, side;
+    double wa, wc, all;
+    if (pair_shares(g, i, &partner, &side, &wa, &wc, &all)) {
+        long long sa = llround((double)done * wa / all), sc = llround((double)done * wc / all);
+        g->exec_chunk[partner] += sa;
         done -= sa;
         if (side >= 0) {
             g->exec_chunk[side] += sc;

@@ -376,19 +376,8 @@ class Model:
         model(x)'s. With threads=True (oct_model_profile_threads) each row also holds a
         tuple of every host thread's busy seconds in that layer (self.threads of them; the
         calling thread first): (Layer, seconds, (busy, ...))."""
-        self._live()
         name = "oct_model_profile_threads" if threads else "oct_model_profile"
-        if not _lib.has(name):
-            raise error_for("OCT_ERR_UNSUPPORTED", f"this octcl library has no {name}")
-        if self._set:
-            raise error_for("OCT_ERR_UNSUPPORTED", "profile runs on one device, not a device set")
-        layers = self.layers()
-        x = self._input(x)
-        n, _, h, w = x.shape
-        buf, t = _info_buffer(_lib.ModelTensor)
-        with self._lock:
-            _check(_lib.lib().oct_model_output_shape(self._model, n, h, w, buf))
-        logits = np.empty(tuple(int(d) for d in list(t.dims)[:t.rank]), dtype=np.float32)
+        layers, x, (n, h, w), logits = self._layer_pass(name, "profile", x)
         secs = np.zeros(max(1, len(layers)), dtype=np.float64)
         if not threads:
             with self._lock:
@@ -403,25 +392,29 @@ class Model:
         return logits, [(layer, float(secs[i]), tuple(float(v) for v in busy[i * nt:(i + 1) * nt]))
                         for i, layer in enumerate(layers)]
 
-    def macs_executed(self, x):
-        """One forward pass that counts the multiply-adds the backend runs in each layer
-        (oct_model_layer_macs_executed): (logits, [(Layer, count), ...]) in the order of
-        layers(), batch included: a layer's MACs where it runs as written, fewer where
-        Winograd serves a 3x3 layer, -1 each on a backend that counts none (ref, OpenCL).
-        The logits are model(x)'s."""
+    def _layer_pass(self, name, what, x):
+        """For a pass of C call `name` (Python method `what`) that reports per layer: the
+        layers, the input as the library takes it, its (n, h, w) and the logits' array."""
         self._live()
-        name = "oct_model_layer_macs_executed"
         if not _lib.has(name):
             raise error_for("OCT_ERR_UNSUPPORTED", f"this octcl library has no {name}")
         if self._set:
-            raise error_for("OCT_ERR_UNSUPPORTED", "macs_executed runs on one device, not a device set")
+            raise error_for("OCT_ERR_UNSUPPORTED", f"{what} runs on one device, not a device set")
         layers = self.layers()
         x = self._input(x)
         n, _, h, w = x.shape
         buf, t = _info_buffer(_lib.ModelTensor)
         with self._lock:
             _check(_lib.lib().oct_model_output_shape(self._model, n, h, w, buf))
-        logits = np.empty(tuple(int(d) for d in list(t.dims)[:t.rank]), dtype=np.float32)
+        return layers, x, (n, h, w), np.empty(tuple(int(d) for d in list(t.dims)[:t.rank]), dtype=np.float32)
+
+    def macs_executed(self, x):
+        """One forward pass that counts the multiply-adds the backend runs in each layer
+        (oct_model_layer_macs_executed): (logits, [(Layer, count), ...]) in the order of
+        layers(), batch included: a layer's MACs where it runs as written, fewer where
+        Winograd serves a 3x3 layer, -1 each on a backend that counts none (ref, OpenCL).
+        The logits are model(x)'s."""
+        layers, x, (n, h, w), logits = self._layer_pass("oct_model_layer_macs_executed", "macs_executed", x)
         counts = np.zeros(max(1, len(layers)), dtype=np.int64)
         with self._lock:
             _check(_lib.lib().oct_model_layer_macs_executed(self._model, x.ctypes.data, n, h, w, logits.ctypes.data,
