@@ -639,11 +639,11 @@ static oct_status run_node(oct__graph *g, int i, int n, double *secs, oct_trace_
     double *r0 = busy ? g->busy_chunk + (size_t)g->nn * (size_t)g->prof_threads : NULL;
     double *r1 = busy ? r0 + g->prof_threads + 2 : NULL;
     if (busy) busy_read(g, r0);
-    long long m0 = -1, m1 = -1;
+    long long m0 = 0, m1 = 0;
     if (g->exec_chunk) OCT__TRY(oct_context_macs_executed(ctx, &m0));
     double t0 = secs ? tick() : 0;
     if (k->run) OCT__TRY(k->run(g, nd, n));
-    if (g->exec_chunk && m0 >= 0) {
+    if (g->exec_chunk) {
         OCT__TRY(oct_context_macs_executed(ctx, &m1));
         add_node_macs(g, i, m1 - m0);
     }
@@ -739,26 +739,23 @@ oct_status oct__graph_forward(oct__graph *g, const float *x, int n, int h, int w
         if (!(chunk_secs = oct__calloc((size_t)g->nn ? (size_t)g->nn : 1, sizeof *chunk_secs)))
             return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the layer times");
     }
+    if (g->prof_exec) {
+        memset(g->prof_exec, 0, (size_t)g->nn * sizeof *g->prof_exec);
+        if (!(g->exec_chunk = oct__calloc((size_t)g->nn ? (size_t)g->nn : 1, sizeof *g->exec_chunk))) {
+            free(chunk_secs);
+            return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the layers' multiply-adds");
+        }
+    }
     if (nb) {
         memset(g->prof_busy, 0, nb * sizeof *g->prof_busy);
         /* the chunk's sums, then two readings of the threads' times (busy_read) */
         if (!(g->busy_chunk = oct__calloc(nb + 2 * ((size_t)g->prof_threads + 2), sizeof *g->busy_chunk))) {
             free(chunk_secs);
+            free(g->exec_chunk);
+            g->exec_chunk = NULL;
             return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the threads' times");
         }
         if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 1);
-    }
-    if (g->prof_exec) {
-        memset(g->prof_exec, 0, (size_t)g->nn * sizeof *g->prof_exec);
-        if (!(g->exec_chunk = oct__calloc((size_t)g->nn ? (size_t)g->nn : 1, sizeof *g->exec_chunk))) {
-            free(chunk_secs);
-            if (nb) {
-                if (g->ctx->be->timing) g->ctx->be->timing(g->ctx, 0);
-                free(g->busy_chunk);
-                g->busy_chunk = NULL;
-            }
-            return oct__fail(OCT_ERR_HOST_MEMORY, "graph: out of host memory for the layers' multiply-adds");
-        }
     }
     oct_status s = OCT_OK;
     for (int start = 0; start < n;) {

@@ -158,7 +158,8 @@ struct oct__graph {
     int prof_threads;
     double *busy_chunk; /* graph.c's own, while such a pass runs: the chunk's sums, then
                          * two readings of the threads' times */
-    /* Non-NULL while oct_model_layer_macs_executed counts a pass: prof_exec[i] receives the
+    /* Non-NULL while oct_model_layer_macs_executed counts a pass on a backend that counts
+     * (oct_context_macs_executed not -1): prof_exec[i] receives the
      * multiply-adds the backend executed in node i (oct_context_macs_executed's count read
      * around it), summed over the pass's chunks and shared like prof by a conv2d_pair's
      * convolutions; exec_chunk is graph.c's own, the chunk's sums. */

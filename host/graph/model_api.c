@@ -138,19 +138,30 @@ oct_status oct_model_layer_get(const oct_model *m, int i, oct_model_layer *out)
     return OCT_OK;
 }
 
+/* The checks of a pass that reports per layer (call fn; out, named out_name, its
+ * per-layer results; what: its verb for an empty model), and the model's graph. */
+static oct_status layer_pass_args(const char *fn, const char *what, oct_model *m, const float *x, int n, int h, int w,
+                                  const float *logits, const void *out, const char *out_name, oct__graph **g)
+{
+    if (!m || !x || !logits || !out)
+        return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", fn,
+                         !m ? "model" : !x ? "input" : !logits ? "logits" : out_name);
+    if (n < 1 || h < 1 || w < 1)
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: n, h, w = %d, %d, %d (each must be >= 1)", fn, n, h, w);
+    *g = oct__model_any_graph(m);
+    if (!*g || (*g)->nn == 0)
+        return oct__fail(OCT_ERR_UNSUPPORTED, "%s: the model runs no layers (layer count 0): nothing to %s", fn, what);
+    return OCT_OK;
+}
+
 /* oct_model_profile (threads 0, thread_seconds not used) and oct_model_profile_threads. */
 static oct_status model_profile(const char *fn, int threads, oct_model *m, const float *x, int n, int h, int w,
                                 float *logits, double *layer_seconds, double *thread_seconds)
 {
-    if (!m || !x || !logits || !layer_seconds || (threads && !thread_seconds))
-        return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", fn,
-                         !m ? "model" : !x ? "input" : !logits ? "logits" : !layer_seconds ? "layer_seconds"
-                                                                                          : "thread_seconds");
-    if (n < 1 || h < 1 || w < 1)
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: n, h, w = %d, %d, %d (each must be >= 1)", fn, n, h, w);
-    oct__graph *g = oct__model_any_graph(m);
-    if (!g || g->nn == 0)
-        return oct__fail(OCT_ERR_UNSUPPORTED, "%s: the model runs no layers (layer count 0): nothing to time", fn);
+    if (m && x && logits && layer_seconds && threads && !thread_seconds)
+        return oct__fail(OCT_ERR_NULL_ARG, "%s: thread_seconds is NULL", fn);
+    oct__graph *g = NULL;
+    OCT__TRY(layer_pass_args(fn, "time", m, x, n, h, w, logits, layer_seconds, "layer_seconds", &g));
     /* The pass itself is oct_model_forward's (same checks, chunks and logits); the graph
      * times each node while g->prof is set, and its threads while g->prof_busy is. */
     g->prof = layer_seconds;
@@ -176,22 +187,19 @@ oct_status oct_model_profile_threads(oct_model *m, const float *x, int n, int h,
 oct_status oct_model_layer_macs_executed(oct_model *m, const float *x, int n, int h, int w, float *logits,
                                          long long *macs_executed)
 {
-    static const char fn[] = "oct_model_layer_macs_executed";
-    if (!m || !x || !logits || !macs_executed)
-        return oct__fail(OCT_ERR_NULL_ARG, "%s: %s is NULL", fn,
-                         !m ? "model" : !x ? "input" : !logits ? "logits" : "macs_executed");
-    if (n < 1 || h < 1 || w < 1)
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: n, h, w = %d, %d, %d (each must be >= 1)", fn, n, h, w);
-    oct__graph *g = oct__model_any_graph(m);
-    if (!g || g->nn == 0)
-        return oct__fail(OCT_ERR_UNSUPPORTED, "%s: the model runs no layers (layer count 0): nothing to count", fn);
+    oct__graph *g = NULL;
+    OCT__TRY(layer_pass_args("oct_model_layer_macs_executed", "count", m, x, n, h, w, logits, macs_executed,
+                             "macs_executed", &g));
     long long before = -1;
     OCT__TRY(oct_context_macs_executed(g->ctx, &before));
+    if (before < 0) { /* the backend counts none: a plain pass */
+        OCT__TRY(oct_model_forward(m, x, n, h, w, logits, NULL, NULL));
+        for (int i = 0; i < g->nn; i++) macs_executed[i] = -1;
+        return OCT_OK;
+    }
     g->prof_exec = macs_executed;
     oct_status s = oct_model_forward(m, x, n, h, w, logits, NULL, NULL);
     g->prof_exec = NULL;
-    if (s == OCT_OK && before < 0) /* the backend counts none */
-        for (int i = 0; i < g->nn; i++) macs_executed[i] = -1;
     return s;
 }
 
