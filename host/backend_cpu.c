@@ -1714,8 +1714,12 @@ static int cpu__wino_on(const oct__cpu_state *st, int ci, int co, int n, int ho,
      * is im2col + SGEMM: on the AMD EPYC with the AVX2 kernels, every 3x3 layer of
      * Oct-ResNet-50 alpha 0.5 ran faster as Winograd (7x7 planes 2.4x, 28x28 low bands
      * 1.7x, none slower; the pass 69.8 -> 57.2 ms), OctNetMini's 3 -> 64 stem slower
-     * (0.74-0.81x): a few input channels make short GEMMs and whole transforms. */
-    if (!st->direct) return mn >= 16;
+     * (0.74-0.81x): a few input channels make short GEMMs and whole transforms. Not
+     * where F(2x2) would execute more multiply-adds than the plain sums, 16 a tile
+     * against 9 an output: planes one pixel high (or wide) and 1, 3, 5 or 7 the other
+     * way (Oct-ResNet-26's low band at 32x32 input, 1x1: 16 / 9 of its MACs, which
+     * `octcl profile`'s executed column showed and test_profile.sh refuses). */
+    if (!st->direct) return mn >= 16 && 16 * per <= 9 * (size_t)ho * (size_t)wo;
     if (mn < 16 || per < 16) return 0;
     /* 7x7 and 8x8 planes: 16 tiles, which a 16-column GEMM kernel fits at one image
      * (cpu__wino); 7x7 wastes 23% of the outputs and still wins from 32 channels. */
