@@ -1259,10 +1259,14 @@ static void cpu__conv_task(void *arg, int t)
                 r += rows;
                 np++;
             }
-            if (np == 1) { /* one piece: the GEMM writes (or adds to) y itself */
+            /* One piece: the GEMM writes y itself. Not with accumulate: the GEMM would add
+             * the old value before the bias, (old + sum) + bias, where cpu__store adds it
+             * after, (sum + bias) + old, as the direct kernel does; the pieces a chunk
+             * holds follow the batch and the thread count (a depth-first group of fewer
+             * images, test_graph), and the bits must not. */
+            if (np == 1 && !op->accumulate) {
                 float *yp = cpu__image(y, pc[0].b) + (size_t)pc[0].oy0 * wo;
-                oct__sgemm(0, 0, co, (int)cols, (int)j->kdim, wt, (int)j->kdim, col, (int)ld, yp, (int)hw,
-                           op->accumulate);
+                oct__sgemm(0, 0, co, (int)cols, (int)j->kdim, wt, (int)j->kdim, col, (int)ld, yp, (int)hw, 0);
                 if (bias || op->relu) cpu__bias_relu(yp, co, cols, hw, bias, op->relu);
                 continue;
             }

@@ -795,13 +795,14 @@ static void test_merge_gap(void)
  * the node order (depth_cap): the same bits and the activation bytes predicted (a cut
  * can take more than the whole batch's: what its groups make and later nodes read gets
  * slots of its own); and some budget must group some nodes, at two cuts or more. */
-static void depth_case(const char *what, net *t, const float *x, int n, int h, int w, size_t out_image,
-                       const double *want)
+static void depth_case_path(const char *what, const char *path, net *t, const float *x, int n, int h, int w,
+                            size_t out_image, const double *want)
 {
     size_t count = (size_t)n * out_image;
     float *whole = malloc(count * sizeof *whole), *y = malloc(count * sizeof *y);
     CU_ASSERT_FATAL(whole && y);
     int grouped = 0, cuts = 0;
+    setenv("OCTCL_CPU_PATH", path, 1);
     for (int kib = 0; kib <= 64; kib = kib ? 2 * kib : 1) {
         char env[32];
         snprintf(env, sizeof env, kib ? "%d,0" : "0", kib);
@@ -820,7 +821,8 @@ static void depth_case(const char *what, net *t, const float *x, int n, int h, i
                 check(what, want, whole, count);
                 continue;
             }
-            if (memcmp(y, whole, count * sizeof *y) != 0) printf("\n%s: %s, cap %d: other bits\n", what, env, cap);
+            if (memcmp(y, whole, count * sizeof *y) != 0)
+                printf("\n%s (path %s): %s, cap %d: other bits\n", what, path, env, cap);
             CU_ASSERT_EQUAL(memcmp(y, whole, count * sizeof *y), 0);
             if (g->depth_end > 0) {
                 grouped++;
@@ -832,10 +834,23 @@ static void depth_case(const char *what, net *t, const float *x, int n, int h, i
         oct_context_free(ctx);
     }
     unsetenv("OCTCL_CPU_DEPTH");
-    if (!grouped) printf("\n%s: no budget grouped any node\n", what);
+    unsetenv("OCTCL_CPU_PATH");
+    if (!grouped) printf("\n%s (path %s): no budget grouped any node\n", what, path);
     CU_ASSERT(grouped > 0);
     CU_ASSERT(cuts & (cuts - 1)); /* at least two different cuts */
     free(whole), free(y);
+}
+
+/* depth_case_path on the CPU's own path and on the one a CPU without AVX-512 takes
+ * (OCTCL_CPU_PATH=gemm: no direct kernel, so small planes run im2col + SGEMM, whose
+ * chunks hold a piece of one image or rows of several; with accumulate the one-piece
+ * chunks added the old value before the bias until 2026-12-06, other bits for a group
+ * of fewer images, which only an AVX2-only CPU showed). */
+static void depth_case(const char *what, net *t, const float *x, int n, int h, int w, size_t out_image,
+                       const double *want)
+{
+    depth_case_path(what, "auto", t, x, n, h, w, out_image, want);
+    depth_case_path(what, "gemm", t, x, n, h, w, out_image, want);
 }
 
 static void test_depth_groups(void)
