@@ -295,6 +295,15 @@ static void test_transforms(void)
     transforms_case(10, 36, 1, 5, 1); /* even, with the upsampled plane; rows of 18 tiles (F(4x4): 9) */
     transforms_case(14, 38, 1, 5, 1); /* with up, a last tile half outside (F(4x4): 10 a row) */
     transforms_case(9, 70, 0, 5, 1);  /* rows of 35 / 18 tiles: groups of 8 and a short one */
+    /* F(4x4) down whole tile rows (wino4_in_run_256), rows of 10 tiles (a group of 8 and
+     * one of 2, whose extra lanes fall on the next row's first tiles): blocks of 4 whole
+     * rows; of 27 tiles, starting and ending inside rows; of 40, the middle one running
+     * on into the next image (6 tile rows an image). Rows of 17 tiles (two groups and
+     * one of 1) in blocks of 3 rows and 2. */
+    transforms_case(22, 38, 1, 40, 1);
+    transforms_case(22, 38, 1, 27, 1);
+    transforms_case(24, 68, 0, 51, 1);
+    transforms_case(24, 68, 1, 34, 1);
     /* F(4x4)'s rows of 4 tiles, two to a vector (wino4_rows2): a 14x14 plane with up, its
      * last tile row half outside, in blocks of a whole image; a 13x16 one in blocks of 12,
      * whose pairs start at an image's first row but not at its last (no second row); a
