@@ -864,6 +864,22 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_in_cols_256(
     }
 }
 
+/* The row stage of input row iy (plane: channel c's) for 8 tiles whose first patch
+ * starts at column q (sp its span): w[j] lane k = column j of tile k's patch row, after
+ * B^T; zeros for a row outside the image. */
+static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_in_row_256(const struct oct__wino_conv_s *cv,
+                                                                               const float *plane, int iy, int q,
+                                                                               const wino4_span *sp, __m256 w[6])
+{
+    if (iy < 0 || iy >= cv->h) { /* the transform of zeros: zeros */
+        for (int j = 0; j < 6; j++) w[j] = _mm256_setzero_ps();
+        return;
+    }
+    __m256 d[6];
+    wino4_cols8(plane + (size_t)iy * cv->w + q, sp, d);
+    W4_IN(__m256, W4_VADD, W4_VSUB, W4_VFMA, W4_VFNMA, d, w);
+}
+
 /* wino4_in_rows for AVX2, straight from the image: `len` tiles of tile row ty from tile
  * tx, channel c of image b, 8 tiles a vector; short groups stored as wino_in_seg_256's. */
 static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int c,
@@ -876,16 +892,7 @@ static OCT__W_AVX2 void wino4_in_seg_256(const struct oct__wino_conv_s *cv, int 
         __m256 w[6][6];
         wino4_span sp;
         wino4_span_of(q, cv->w, 32, &sp);
-        for (int i = 0; i < 6; i++) {
-            int iy = y0 + i;
-            if (iy < 0 || iy >= cv->h) { /* the transform of zeros: zeros */
-                for (int j = 0; j < 6; j++) w[i][j] = _mm256_setzero_ps();
-                continue;
-            }
-            __m256 d[6];
-            wino4_cols8(plane + (size_t)iy * cv->w + q, &sp, d);
-            W4_IN(__m256, W4_VADD, W4_VSUB, W4_VFMA, W4_VFNMA, d, w[i]);
-        }
+        for (int i = 0; i < 6; i++) wino4_in_row_256(cv, plane, y0 + i, q, &sp, w[i]);
         wino4_in_cols_256(w, v + g, vs, len - g >= 8 || (size_t)g + 8 <= room, len - g);
     }
 }
@@ -916,16 +923,7 @@ static OCT__W_AVX2 void wino4_in_run_256(const struct oct__wino_conv_s *cv, int 
                 for (int j = 0; j < 6; j++) w[0][j] = w[4][j], w[1][j] = w[5][j];
                 i0 = 2;
             }
-            for (int i = i0; i < 6; i++) {
-                int iy = y0 + i;
-                if (iy < 0 || iy >= cv->h) { /* the transform of zeros: zeros */
-                    for (int j = 0; j < 6; j++) w[i][j] = _mm256_setzero_ps();
-                    continue;
-                }
-                __m256 d[6];
-                wino4_cols8(plane + (size_t)iy * cv->w + q, &sp, d);
-                W4_IN(__m256, W4_VADD, W4_VSUB, W4_VFMA, W4_VFNMA, d, w[i]);
-            }
+            for (int i = i0; i < 6; i++) wino4_in_row_256(cv, plane, y0 + i, q, &sp, w[i]);
             size_t k = (size_t)r * (size_t)tw + (size_t)g;
             wino4_in_cols_256(w, v + k, vs, len == 8 || k + 8 <= room, len);
         }
