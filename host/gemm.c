@@ -152,8 +152,9 @@ __attribute__((always_inline)) static inline void gemm_prefetch_along(int R, siz
  * each row are fetched instead (gemm_prefetch_along): on a Zen 4 with this kernel forced,
  * within 0.2% of the rows-down prefetch over Oct-ResNet-50 alpha 0.5 batch 8. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-kernel_avx2_rows_r(const int R, const int packed, const int along, const int stream, int kc, const float *a,
-                   const float *b, size_t ldb, float *c, size_t ldc, int add, const oct__gemm_epi *e, int r0, size_t j0)
+kernel_avx2_rows_r(const int R, const int packed, const int along, const int stream, const int pair, int kc,
+                   const float *a, const float *a2, const float *b, size_t ldb, float *c, size_t ldc, int add,
+                   const oct__gemm_epi *e, int r0, size_t j0)
 {
     __m256 c0[6], c1[6];
     gemm_up8 u0 = {0}, u1 = {0};
@@ -171,13 +172,13 @@ kernel_avx2_rows_r(const int R, const int packed, const int along, const int str
             if (e && e->res) OCT__PREFETCH16(e->res, ((size_t)(r0 + i + 6) * e->rs + j0) * sizeof(float));
             if (up) _mm_prefetch((const char *)(up + (size_t)(i + 6) * e->us + u0.oa), _MM_HINT_T0);
         }
-    for (int p = 0; p < kc; p++, a += 6, b += packed ? 16 : ldb) {
+    for (int p = 0; p < kc; p++, a += 6, a2 += pair ? 6 : 0, b += packed ? 16 : ldb) {
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
         if (stream && (p & 1) == 0) _mm_prefetch((const char *)(a + 6 * GEMM_AHEAD_A), _MM_HINT_T0);
         __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
         __m256 b1 = packed ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
         OCT__UNROLL for (int i = 0; i < R; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + i);
+            __m256 ai = _mm256_broadcast_ss(pair && i >= 2 ? a2 + (i - 2) : a + i);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
         }
@@ -218,7 +219,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void
 kernel_avx2_rows(const int packed, int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
                  const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx2_rows_r(6, packed, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(6, packed, 0, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* The first rows (1..5) of a 6-row a-panel (a strip's last rows past m are zeros) on rows
@@ -233,12 +234,31 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_edge(int rows, int k
                                                                   const oct__gemm_epi *e, int r0, size_t j0)
 {
     switch (rows) {
-    case 1: kernel_avx2_rows_r(1, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 2: kernel_avx2_rows_r(2, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 3: kernel_avx2_rows_r(3, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    case 4: kernel_avx2_rows_r(4, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
-    default: kernel_avx2_rows_r(5, 0, 0, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 1: kernel_avx2_rows_r(1, 0, 0, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 2: kernel_avx2_rows_r(2, 0, 0, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 3: kernel_avx2_rows_r(3, 0, 0, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    case 4: kernel_avx2_rows_r(4, 0, 0, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0); break;
+    default: kernel_avx2_rows_r(5, 0, 0, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0); break;
     }
+}
+
+/* The last 8 rows of a block whose rows end 2 into a 6-row a-panel (m = 6 s + 2: 32
+ * output channels, 128, 512), apan the last whole panel: rows 0-3 of it as one 4-row
+ * tile, then its rows 4-5 with the next panel's 2 as another (pair = 1: rows 2-3 from
+ * a2), instead of a whole tile and a 2-row edge, whose 4 sums leave the FMA latency
+ * exposed (about 0.6 of a whole tile's time for a third of its rows). Each row's sums
+ * are the 6-row kernel's, term for term: the same bits. Old and new library alternated
+ * by process, one thread, batch 1, AMD EPYC Zen 3, minima of 6-8 rounds: ten layers at
+ * 56x56, 1x1 32 -> 32 0.94x, 128 -> 128 0.97x, 32 -> 128 0.98x, 3x3 32 -> 32 0.95x (ten
+ * at 32x32 0.95x); OctNetMini alpha 0.75 0.99x (two threads 0.98x), alpha 0.25 1.00x;
+ * Oct-ResNet-50 alpha 0.5 0.98x (two threads 0.99x). */
+__attribute__((target("avx2,fma"))) static void kernel_avx2_last8(int kc, const float *apan, const float *b,
+                                                                   size_t ldb, float *c, size_t ldc, int add,
+                                                                   const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx2_rows_r(4, 0, 0, 0, 0, kc, apan, apan, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(4, 0, 0, 0, 1, kc, apan + 4, apan + (size_t)6 * kc, b, ldb, c + 4 * ldc, ldc, add, e, r0 + 4,
+                       j0);
 }
 
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float *a, const float *b, float *c,
@@ -261,7 +281,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_stream(int kc, c
                                                                         size_t ldb, float *c, size_t ldc, int add,
                                                                         const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx2_rows_r(6, 0, 0, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(6, 0, 0, 1, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* kernel_avx2_ldb for tiles run along rows (gemm_prefetch_along). */
@@ -269,7 +289,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_along(int kc, co
                                                                        size_t ldb, float *c, size_t ldc, int add,
                                                                        const oct__gemm_epi *e, int r0, size_t j0)
 {
-    kernel_avx2_rows_r(6, 0, 1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+    kernel_avx2_rows_r(6, 0, 1, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 
 /* A narrow edge strip, C <= 8 of the b-panel's columns (kc, nr: packed, zero past C),
@@ -691,6 +711,13 @@ int oct__sgemm_narrow_cols(int isa) { return gemm_narrow_ok(isa, 1) ? 8 : 0; }
  * those rows alone (kernel_avx2_edge): yes unless $OCTCL_GEMM_EDGE=0 or oct__sgemm_edge(0). */
 static int gemm_edge_ok(void) { return gemm_switch_on(&gemm_edge_sw); }
 
+/* Whether rows [is, mc) of a block end as kernel_avx2_last8 takes them: 8 rows, on the
+ * AVX2 kernel's whole-width tiles with the edge kernel on. */
+static int gemm_last8(int avx512, int mr, int mc, int is, int whole)
+{
+    return !avx512 && mr == 6 && mc - is == 8 && whole && gemm_edge_ok();
+}
+
 /* Whether apacked_direct runs each K block in strips of rows across panels of columns:
  * $OCTCL_GEMM_ROWS (oct__sgemm_rows overrides it), else on the AVX-512 kernel only. The
  * AVX2 kernel, forced on an AMD EPYC Zen 4 (two threads, Oct-ResNet-50, ABBA minima),
@@ -1046,6 +1073,12 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                     const float *apan = apk + (size_t)i * kc;
                     int rows = m1 - i < mr ? m1 - i : mr;
                     float *ci = c + (size_t)(i - m0) * ldc;
+                    if (gemm_last8(avx512, mr, m1, i, 1)) {
+                        for (int js = j0; js < j1; js += nr)
+                            kernel_avx2_last8(kc, apan, bk + js, (size_t)ldb, ci + js, (size_t)ldc, add, e, i - m0,
+                                              (size_t)js);
+                        break;
+                    }
                     for (int js = j0; js < j1; js += nr)
                         direct_tile(along, avx512, mr, nr, rows, nr, kc, apan, bk + js, (size_t)ldb, ci + js,
                                     (size_t)ldc, add, e, ef, i - m0, (size_t)js, tile);
@@ -1090,6 +1123,12 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                 }
                 for (int is = 0; is < mc; is += mr) {
                     int rows = mc - is < mr ? mc - is : mr;
+                    if (gemm_last8(avx512, mr, mc, is, cols == nrk)) {
+                        kernel_avx2_last8(kc, apk + (size_t)(i0 + is) * kc, bp, lb,
+                                          c + (size_t)(i0 + is - m0) * ldc + js, (size_t)ldc, add, last ? epi : NULL,
+                                          i0 + is - m0, (size_t)js);
+                        break;
+                    }
                     direct_tile(kk, avx512, mr, nrk, rows, cols, kc, apk + (size_t)(i0 + is) * kc, bp, lb,
                                 c + (size_t)(i0 + is - m0) * ldc + js, (size_t)ldc, add, last ? epi : NULL, ef,
                                 i0 + is - m0, (size_t)js, tile);
@@ -1223,6 +1262,11 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
                         int rows = mc - is < mr ? mc - is : mr;
                         float *cp = c + (size_t)(i0 + is - m0) * ldc + j0 + js;
 #ifdef OCT__GEMM_HAVE_LDB
+                        if (isa == OCT__GEMM_AVX2 && gemm_last8(0, mr, mc, is, cols == nr)) {
+                            kernel_avx2_last8(kc, apan, bp, (size_t)nr, cp, (size_t)ldc, add, last ? epi : NULL,
+                                              i0 + is - m0, (size_t)(j0 + js));
+                            break;
+                        }
                         /* The epilogue in registers, as apacked_direct does, the packed panel
                          * read as rows nr floats apart (and AVX2's prefetch of the residual):
                          * AVX2, a 14x14 1x1 layer with a residual (256 -> 1024) 13% faster

@@ -438,7 +438,8 @@ static void test_maxpool2(void)
  * the whole product: 16, 12; 17-24 as 16 + narrow: 49, 23, 17, 56; 25 or more a whole tile:
  * 57) and the AVX2 one (in place where ldb is a multiple of 16: 3136, 208, 96, 784, 48;
  * a last strip of 8 columns or fewer on its narrow-strip kernel, and an edge of fewer
- * than 6 rows on those rows alone, each compared with the whole tile too). */
+ * than 6 rows on those rows alone, or where the rows end 2 into a strip (m = 8, 32, 56;
+ * rows 12..38) the last 8 as two 4-row tiles, each compared with the whole tile too). */
 static void test_gemm_inplace_b(void)
 {
     static const int dims[][6] = {
@@ -463,6 +464,8 @@ static void test_gemm_inplace_b(void)
         {16, 8, 16, 57, 300, 57},    /* AVX-512: 25, a whole tile; two K blocks */
         {40, 0, 40, 16, 300, 16},    /* Winograd's 16 tiles (7x7, one image): one strip, fetched ahead */
         {21, 3, 21, 12, 70, 12},     /* one strip of 12 (packed), an edge of 2 rows */
+        {56, 0, 56, 100, 300, 112},  /* AVX2: the last 8 rows as two 4-row tiles, two K blocks */
+        {50, 12, 38, 120, 70, 128},  /* AVX2: the same where the rows end inside the matrix */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512, OCT__GEMM_SCALAR};
     rng_t rng = {2024};
