@@ -1125,7 +1125,7 @@ static int wino4_rows2(int tw, int tx, size_t t, size_t t1, size_t per)
 static void wino4_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, int c1, float *v, float *work,
                         int simd)
 {
-    int tw = (cv->wo + 3) / 4, ci = cv->c1 + cv->c2;
+    int tw = (cv->wo + 3) / 4, th = (cv->ho + 3) / 4, ci = cv->c1 + cv->c2;
     size_t tb = t1 - t0, per = oct__wino_tiles(4, cv->ho, cv->wo), vs = wino_plane_stride((size_t)ci * tb);
     size_t row = wino_row_floats(cv, tb);
     float *r[6];
@@ -1143,8 +1143,8 @@ static void wino4_input(const oct__wino_conv *cv, size_t t0, size_t t1, int c0, 
                 continue;
             }
             /* Whole tile rows, two or more, of one image: down each group of 8 tiles. */
-            size_t rows = tx == 0 ? (t1 - t) / (size_t)tw : 0, left = per - t % per;
-            if (rows > left / (size_t)tw) rows = left / (size_t)tw;
+            size_t rows = tx == 0 ? (t1 - t) / (size_t)tw : 0;
+            if (rows > (size_t)(th - ty)) rows = (size_t)(th - ty); /* this image's rows left */
             if (simd != OCT__WINO_PLAIN && rows >= 2) {
                 wino4_in_run_256(cv, b, ty, (int)rows, tw, c, vc, vs, tb - k0 + after);
                 t += rows * (size_t)tw;
