@@ -3102,12 +3102,13 @@ size_t oct__cpu_cob_even(size_t cog, size_t align, size_t cob, size_t threads)
 
 /* Blocks of pixels (and, when they are too few, of output channels) for about `want`
  * items over `per` (image, group) pairs: at most `cols_max` pixels, at least 64 unless
- * the plane is smaller, a multiple of 16. */
+ * the plane is smaller, a multiple of 16; with `whole`, the plane (up to cols_max) in
+ * one block and only the channels cut. */
 static void cpu__g_blocks(cpu__g_gemm_job *j, size_t hwo, size_t per, size_t want, size_t cols_max, int cut_co,
-                          size_t co_align)
+                          size_t co_align, int whole)
 {
     size_t cols = cols_max < hwo ? cols_max : hwo;
-    if (per * ((hwo + cols - 1) / cols) < want) {
+    if (!whole && per * ((hwo + cols - 1) / cols) < want) {
         size_t parts = (want + per - 1) / per, c = (hwo + parts - 1) / parts;
         c = (c + 15) / 16 * 16;
         if (c < 64) c = 64;
@@ -3240,12 +3241,25 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
      * scratch cap. */
     size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
     if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
-    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b, co_align);
+    /* Planes whose B the kernel packs (oct__sgemm_packs_b: 14x14 on AVX2), too few
+     * images for the threads: blocks of channels over the whole plane, B packed once for
+     * them all (cpu__g_bpack, where it fits its cap), where blocks of 64 pixels (196 =
+     * 64 + 64 + 64 + 4) had each thread pack all of B again for its own channels. Ten 1x1
+     * layers at 14x14, batch 1, two threads, AMD EPYC Zen 3, old and new library
+     * alternated 10 rounds (medians of the pairs' ratios): 512 <-> 128 0.85x, 1024 <->
+     * 256 0.975x; in Oct-ResNet-50 (5 alternated profiles) its 14x14 1x1 layers
+     * 0.95-0.98x, the same bits. */
+    size_t kall = j.kdim + (j.x2 ? (size_t)j.x2->c : 0);
+    int whole = st->threads > 1 && j.apk && direct_b && st->shared_b && op->groups == 1 && per < want &&
+                hwo <= cols_max && hwo == (size_t)x->h * x->w && oct__sgemm_packs_b(j.isa, (int)hwo) &&
+                j.cog >= 32 && kall <= INT_MAX &&
+                (size_t)y->n * oct__sgemm_bpack_floats(j.isa, (int)hwo, (int)kall) <= OCT__CPU_SCRATCH_FLOATS;
+    cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b, co_align, whole);
     if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
         /* Shared im2col, one (image, group) after another. */
         OCT__TRY(cpu__scratch(st, 0, j.kdim * hwo, "convg"));
         float *col = st->scratch[0].f;
-        cpu__g_blocks(&j, hwo, 1, want, 1024, 1, co_align);
+        cpu__g_blocks(&j, hwo, 1, want, 1024, 1, co_align, 0);
         for (int b = 0; b < y->n; b++)
             for (int g = 0; g < op->groups; g++) {
                 cpu__g_im2col_job c = {&j, col, {0}};

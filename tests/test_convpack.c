@@ -694,7 +694,9 @@ static oct_context *shared_b_context(const char *shared, const char *threads)
  * convg + residual; batch 1 and 2; 1, 2 and 3 threads; the AVX2 kernel (where the CPU has
  * it), the scalar one and the default -- with canaries around y, and both agree with the
  * reference within testutil.h's tolerance. At 2 threads 128 channels on a 7x7 plane run
- * as the blocks oct__cpu_cob_even picks. */
+ * as the blocks oct__cpu_cob_even picks; with 2 and 3 threads the 14x14 planes (fewer
+ * images than threads x 4) run whole, cut by channels, where without B shared they run
+ * as blocks of 64 pixels. */
 static void test_shared_b(void)
 {
     static const conv_case cases[] = {
@@ -702,6 +704,7 @@ static void test_shared_b(void)
         {1, 64, 0, 96, 7, 7, 1, 0, 1, 0, 1, 0},     /* a 7x7 plane: 49 = 3 x 16 + 1 */
         {1, 64, 64, 60, 7, 7, 1, 0, 1, 1, 1, 0},    /* the low band's pair, accumulate */
         {1, 300, 0, 70, 14, 14, 1, 0, 1, 0, 1, 1},  /* 14x14, two K blocks, a residual */
+        {2, 64, 64, 64, 14, 14, 1, 0, 1, 0, 1, 0},  /* the pair on 2 images of 14x14 */
         {2, 48, 48, 40, 5, 9, 1, 0, 0, 0, 0, 0},    /* 2 images of 45 pixels */
         {1, 320, 0, 97, 3, 3, 1, 0, 1, 0, 1, 1},    /* 9 pixels: the narrow strip alone */
         {1, 64, 0, 128, 7, 7, 1, 0, 1, 0, 1, 1},    /* 2 threads: blocks of 66 + 62 (oct__cpu_cob_even) */
