@@ -3241,16 +3241,18 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
      * scratch cap. */
     size_t cols_max = 1024, cap = OCT__CPU_SCRATCH_FLOATS / j.kdim;
     if (!direct_b && cols_max > cap) cols_max = cap < 16 ? 16 : cap / 16 * 16;
-    /* Planes whose B the kernel packs (oct__sgemm_packs_b: 14x14 on AVX2), too few
-     * images for the threads: blocks of channels over the whole plane, B packed once for
-     * them all (cpu__g_bpack, where it fits its cap), where blocks of 64 pixels (196 =
-     * 64 + 64 + 64 + 4) had each thread pack all of B again for its own channels. Ten 1x1
+    /* Planes whose B the kernel packs (oct__sgemm_packs_b: 14x14 on AVX2), so few
+     * images that blocks of 64 pixels are still too few items and the channels are cut
+     * too: blocks of channels over the whole plane, B packed once for them all
+     * (cpu__g_bpack, where it fits its cap), where blocks of 64 pixels (196 = 64 + 64 +
+     * 64 + 4) had each thread pack all of B again for its own channels. Ten 1x1
      * layers at 14x14, batch 1, two threads, AMD EPYC Zen 3, old and new library
      * alternated 10 rounds (medians of the pairs' ratios): 512 <-> 128 0.85x, 1024 <->
      * 256 0.975x; in Oct-ResNet-50 (5 alternated profiles) its 14x14 1x1 layers
      * 0.95-0.98x, the same bits. */
     size_t kall = j.kdim + (j.x2 ? (size_t)j.x2->c : 0);
-    int whole = st->threads > 1 && j.apk && direct_b && st->shared_b && op->groups == 1 && per < want &&
+    int whole = st->threads > 1 && j.apk && direct_b && st->shared_b && op->groups == 1 &&
+                per * ((hwo + 63) / 64) < want &&
                 hwo <= cols_max && hwo == (size_t)x->h * x->w && oct__sgemm_packs_b(j.isa, (int)hwo) &&
                 j.cog >= 32 && kall <= INT_MAX &&
                 (size_t)y->n * oct__sgemm_bpack_floats(j.isa, (int)hwo, (int)kall) <= OCT__CPU_SCRATCH_FLOATS;

@@ -694,9 +694,9 @@ static oct_context *shared_b_context(const char *shared, const char *threads)
  * convg + residual; batch 1 and 2; 1, 2 and 3 threads; the AVX2 kernel (where the CPU has
  * it), the scalar one and the default -- with canaries around y, and both agree with the
  * reference within testutil.h's tolerance. At 2 threads 128 channels on a 7x7 plane run
- * as the blocks oct__cpu_cob_even picks; with 2 and 3 threads the 14x14 planes (fewer
- * images than threads x 4) run whole, cut by channels, where without B shared they run
- * as blocks of 64 pixels. */
+ * as the blocks oct__cpu_cob_even picks; the 14x14 planes run whole, cut by channels,
+ * where blocks of 64 pixels would be too few (one image on 2 and 3 threads, two on 3),
+ * and as those blocks without B shared. */
 static void test_shared_b(void)
 {
     static const conv_case cases[] = {
