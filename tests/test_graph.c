@@ -668,6 +668,120 @@ static void test_residual_pair(void)
     net_on_devices(residual_net, residual_expected, 77, 3, (size_t)O_CL * (O_H / 2) * (O_W / 2), residual_inspect);
 }
 
+/* A bottleneck's residuals written over (oct__gnode.res_first). High band: zh =
+ * ReLU(HB(ReLU(HA(hs))) + hs), hs = ReLU(SH(x_h)), a value of its own; low band: zl =
+ * ReLU(HL(Down(ha)) + LL(ReLU(LA(x_l))) + x_l); then y = OUT(zh + Up(LO(zl))), so neither
+ * sum is the output. Nothing reads hs or x_l after their sums, so zh takes hs's storage, and
+ * zl x_l's where the backend runs HL and LL as one conv2d_pair op. */
+static void inplace_net(net *t)
+{
+    split_net(t, O_C, O_H, O_W, O_CH);
+    conv(t, "sh", "xh", "sh_o", O_CH, O_CH, 3);
+    node(t, "Relu", "sh_r", "sh_o", "hs");
+    conv(t, "ha", "hs", "ha_o", O_CH, O_CH, 1);
+    node(t, "Relu", "ha_r", "ha_o", "ha");
+    conv(t, "hb", "ha", "hb_o", O_CH, O_CH, 3);
+    node(t, "Add", "res_h", "hb_o,hs", "zh0");
+    node(t, "Relu", "relu_h", "zh0", "zh");
+    conv(t, "la", "xl", "la_o", O_CL, O_CL, 1);
+    node(t, "Relu", "la_r", "la_o", "la");
+    pool2(t, "down", "ha", "d");
+    conv(t, "hl", "d", "hl_o", O_CH, O_CL, 1);
+    conv(t, "ll", "la", "ll_o", O_CL, O_CL, 1);
+    node(t, "Add", "add_l", "hl_o,ll_o", "zl0");
+    node(t, "Add", "res_l", "zl0,xl", "zl1");
+    node(t, "Relu", "relu_l", "zl1", "zl");
+    init_f(t, "scales", 1, 1, 1, 4);
+    float *sc = (float *)find_init(t, "scales")->f;
+    sc[2] = sc[3] = 2;
+    conv(t, "lo", "zl", "lo_o", O_CL, O_CH, 1);
+    oct__onnx_node *r = node(t, "Resize", "up", "lo_o,-,scales", "up");
+    attr_str(t, r, "coordinate_transformation_mode", "asymmetric");
+    attr_str(t, r, "nearest_mode", "floor");
+    node(t, "Add", "merge", "zh,up", "m");
+    conv(t, "out", "m", "y", O_CH, O_OH, 1);
+    net_output(t, "y");
+}
+
+static void relu_d(double *x, size_t count)
+{
+    for (size_t i = 0; i < count; i++) x[i] = x[i] > 0 ? x[i] : 0;
+}
+
+static void inplace_expected(const net *t, const float *x, int n, double *y)
+{
+    int H = O_H, W = O_W, h = H / 2, w = W / 2;
+    size_t HW = (size_t)H * W, hw = (size_t)h * w, nh = (size_t)n * O_CH * HW, nl = (size_t)n * O_CL * hw;
+    double *xh, *xl, *d0;
+    octconv_bands(x, n, &xh, &xl, &d0);
+    double *hs = calloc(nh, 8), *ha = calloc(nh, 8), *zh = calloc(nh, 8), *d = calloc((size_t)n * O_CH * hw, 8);
+    double *la = calloc(nl, 8), *zl = calloc(nl, 8), *e = calloc(nl, 8);
+    CU_ASSERT_FATAL(hs && ha && zh && d && la && zl && e);
+    ref_conv(xh, n, O_CH, H, W, find_init(t, "sh.w")->f, find_init(t, "sh.b")->f, O_CH, 3, hs);
+    relu_d(hs, nh);
+    ref_conv(hs, n, O_CH, H, W, find_init(t, "ha.w")->f, find_init(t, "ha.b")->f, O_CH, 1, ha);
+    relu_d(ha, nh);
+    ref_conv(ha, n, O_CH, H, W, find_init(t, "hb.w")->f, find_init(t, "hb.b")->f, O_CH, 3, zh);
+    for (size_t i = 0; i < nh; i++) zh[i] += hs[i];
+    relu_d(zh, nh);
+    ref_conv(xl, n, O_CL, h, w, find_init(t, "la.w")->f, find_init(t, "la.b")->f, O_CL, 1, la);
+    relu_d(la, nl);
+    ref_pool2(ha, n, O_CH, H, W, 0, d);
+    ref_conv(d, n, O_CH, h, w, find_init(t, "hl.w")->f, find_init(t, "hl.b")->f, O_CL, 1, zl);
+    ref_conv(la, n, O_CL, h, w, find_init(t, "ll.w")->f, find_init(t, "ll.b")->f, O_CL, 1, e);
+    for (size_t i = 0; i < nl; i++) zl[i] += e[i] + xl[i];
+    relu_d(zl, nl);
+    ref_conv(zl, n, O_CL, h, w, find_init(t, "lo.w")->f, find_init(t, "lo.b")->f, O_CH, 1, d);
+    for (int i = 0; i < n * O_CH; i++) /* m = zh + Up(LO(zl)), in zh */
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) zh[(size_t)i * HW + yy * W + xx] += d[(size_t)i * hw + (yy / 2) * w + xx / 2];
+    ref_conv(zh, n, O_CH, H, W, find_init(t, "out.w")->f, find_init(t, "out.b")->f, O_OH, 1, y);
+    free(xh), free(xl), free(d0), free(hs), free(ha), free(zh), free(d), free(la), free(zl), free(e);
+}
+
+/* HB starts from its residual in its storage; so does the pair where the backend has
+ * one (ref runs HL and LL as two ops, LL with the residual in its epilogue). */
+static void inplace_inspect(oct_context *ctx, oct__graph *g, int d)
+{
+    (void)ctx, (void)d;
+    const oct__gnode *hb = by_name(g, "hb"), *ll = by_name(g, "ll");
+    CU_ASSERT_FATAL(hb && ll && hb->res >= 0 && ll->res >= 0);
+    CU_ASSERT(hb->res_first);
+    CU_ASSERT_EQUAL(g->v[hb->out[0]].slot, g->v[hb->in[hb->res]].slot);
+    int pair = oct__gconv_runs_pair(g, ll);
+    CU_ASSERT_EQUAL(ll->res_first, pair);
+    CU_ASSERT_EQUAL(g->v[ll->out[0]].slot == g->v[ll->in[ll->res]].slot, pair);
+}
+
+static void test_residual_in_place(void)
+{
+    rng_t r = {91};
+    int n = 3;
+    size_t HW = (size_t)O_H * O_W, count = (size_t)n * O_OH * HW;
+    net t;
+    inplace_net(&t);
+    float *x = rng_array(&r, (size_t)n * O_C * HW, -2, 2), *y = malloc(count * sizeof *y);
+    double *want = malloc(count * sizeof *want);
+    CU_ASSERT_FATAL(x && y && want);
+    inplace_expected(&t, x, n, want);
+    for (int d = 0; d < g_ndevices; d++) {
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create(g_devices[d], &ctx), OCT_OK);
+        oct__graph *g = import(ctx, &t, OCT_OK);
+        if (g) {
+            size_t before = ctx->buf_bytes;
+            CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, O_H, O_W, y, NULL, NULL), OCT_OK);
+            CU_ASSERT_EQUAL(ctx->buf_bytes - before, oct__graph_activation_bytes(g, n, O_H, O_W));
+            check(g_devices[d], want, y, count);
+            inplace_inspect(ctx, g, d); /* the plan the pass made */
+        }
+        oct__graph_free(g);
+        oct_context_free(ctx);
+    }
+    free(x), free(y), free(want);
+    net_free(&t);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Merge + pool: GlobalAveragePool(Concat(x_h, Resize(x_l))) is one GAP node              */
 
@@ -876,6 +990,12 @@ static void test_depth_groups(void)
     residual_net(&t);
     residual_expected(&t, x, n, want);
     depth_case("residual", &t, x, n, O_H, O_W, (size_t)O_CL * (O_H / 2) * (O_W / 2), want);
+    net_free(&t);
+    /* Residuals written over, or copied where a group's residual ends at a sum that
+     * outlives the groups (the same sums either way). */
+    inplace_net(&t);
+    inplace_expected(&t, x, n, want);
+    depth_case("residuals in place", &t, x, n, O_H, O_W, (size_t)O_OH * O_H * O_W, want);
     net_free(&t);
     free(x);
     /* A merge into GlobalAveragePool, its output written from the group's first image on. */
@@ -1856,6 +1976,7 @@ int main(void)
     CU_add_test(s, "small net: forward on every device, activation bytes, chunks", test_small_forward);
     CU_add_test(s, "OctConv layer: recognised, fused, forward on every device", test_octconv_fusion);
     CU_add_test(s, "low band with a residual: one conv2d_pair op, on every device", test_residual_pair);
+    CU_add_test(s, "residuals written over by the sums that end them, on every device", test_residual_in_place);
     CU_add_test(s, "merge + GlobalAveragePool: one GAP node, the band resized or its own mean", test_merge_gap);
     CU_add_test(s, "Split, Concat, ReLU alone, MatMul + Add, Gemm transB 0", test_misc_ops);
     CU_add_test(s, "fusions only into values no other node reads; one pool per value and window",

@@ -372,6 +372,36 @@ static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
     *end_out = end, *m_out = (int)m;
 }
 
+/* The conv node that may start value v, which node i writes first, from its residual and
+ * add onto it (oct__gnode.res_first): node i itself, or the conv2d_pair partner that runs
+ * node i's convolution with its own (a bottleneck's low band); -1: none. The residual is
+ * a value of its own (not a window, not the graph input), that node is its last reader
+ * (g->v[].last set), and no other input of the node shares its storage. Decided by the
+ * graph alone, never by the batch or the depth-first groups, so that an image's bits do
+ * not change with them: the sums are the same whether v takes the residual's storage or
+ * starts as a copy of it. */
+static int res_first_node(const oct__graph *g, int i, int v)
+{
+    const oct__gnode *a = &g->nd[i];
+    int runs = i;
+    if (a->kind != OCT__GK_CONV || a->nout != 1 || a->out[0] != v || a->acc || a->sided) return -1;
+    if (a->paired) {
+        runs = -1;
+        for (int j = i + 1; j < g->nn && runs < 0; j++)
+            if (g->nd[j].kind == OCT__GK_CONV && g->nd[j].pair == i) runs = j;
+        if (runs < 0 || !oct__gconv_runs_pair(g, &g->nd[runs])) return -1;
+    } else if (a->pair >= 0) {
+        return -1;
+    }
+    const oct__gnode *nd = &g->nd[runs];
+    if (nd->res < 0) return -1;
+    int r = nd->in[nd->res];
+    if (r == g->input || g->v[r].view_of >= 0 || g->v[r].last != runs) return -1;
+    for (int k = 0; k < nd->nin; k++)
+        if (k != nd->res && oct__g_root(g, nd->in[k]) == r) return -1;
+    return runs;
+}
+
 /* Storage plan at the current dims: every value that owns storage gets a slot; a slot is
  * reused once the last reader of its value (or of a view of it) has run. The graph
  * input has a buffer of its own (written whole), so does the output's root. Returns
@@ -384,6 +414,7 @@ static oct_status plan_slots(oct__graph *g, int n, int depth_end, int depth_m, s
 {
     int nv = g->nv, nn = g->nn, out_root = oct__g_root(g, g->output);
     for (int v = 0; v < nv; v++) g->v[v].last = -1, g->v[v].slot = -1, g->v[v].grouped = 0;
+    for (int i = 0; i < nn; i++) g->nd[i].res_first = 0;
     for (int i = 0; i < nn; i++) {
         for (int k = 0; k < g->nd[i].nin; k++) {
             int r = oct__g_root(g, g->nd[i].in[k]);
@@ -421,6 +452,20 @@ static oct_status plan_slots(oct__graph *g, int n, int depth_end, int depth_m, s
             int last = g->v[v].last < 0 ? i : g->v[v].last, own = i < depth_end && last >= depth_end;
             g->v[v].grouped = i < depth_end && !own;
             size_t need = value_floats(g, v, g->v[v].grouped ? depth_m : n);
+            /* A conv that starts from its residual writes over it where both hold the
+             * same images (not where v outlives the groups the residual belongs to). */
+            int runs = o == 0 ? res_first_node(g, i, v) : -1;
+            if (runs >= 0) {
+                oct__gnode *rn = &g->nd[runs];
+                const oct__gvalue *r = &g->v[rn->in[rn->res]];
+                rn->res_first = 1;
+                if (!own && r->slot > 0 && r->grouped == g->v[v].grouped && busy_until[r->slot] == runs) {
+                    if (sizes[r->slot] < need) sizes[r->slot] = need;
+                    busy_until[r->slot] = last;
+                    g->v[v].slot = r->slot;
+                    continue;
+                }
+            }
             /* A free slot: the smallest that holds it, else the largest (it grows); a
              * value the groups make for later nodes (own) takes a new one. */
             int best = -1;

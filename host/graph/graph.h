@@ -63,6 +63,9 @@ typedef struct {
     int side;            /* pair node: the L->H conv it runs as the op's side output, -1: none */
     int sided;           /* 1: this conv (an L->H) is run by a pair node's side output */
     int octconv;         /* > 0: part of the OctConv layer with this number (for info) */
+    int res_first;       /* plan: 1 when the residual is out[0]'s starting value and the
+                            conv (or its pair) adds onto it, in the residual's own storage
+                            where the plan lets out[0] take it (graph.c, plan_slots) */
     float *w, *b;        /* host copies until oct__graph_upload */
     oct__buf wb, bb;
     /* pool: max or average, kernel / stride / pads as in conv, ceil mode */

@@ -92,6 +92,16 @@ int oct__gconv_side_ok(const oct__graph *g, const oct__gnode *nd, const oct__gno
            lh->pt == nd->pt && (lh->in[0] == a->in[0] || lh->in[0] == nd->in[0]);
 }
 
+/* y's starting value for a conv that adds onto its residual (oct__gnode.res_first): the
+ * residual itself where the plan gave y its storage, else a copy of it. */
+static oct_status res_start(oct__graph *g, const oct__gnode *nd, int n, const oct__view *y)
+{
+    oct__view r = oct__g_view(g, nd->in[nd->res], n);
+    if (r.buf == y->buf && r.off == y->off) return OCT_OK;
+    oct__resize_op copy = {r, *y, 0, 0};
+    return oct__op_resize(g->ctx, &copy);
+}
+
 static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct_context *ctx = g->ctx;
@@ -109,11 +119,12 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
     /* With an upsample (never paired): y = ReLU(conv + Up(lh's output)) as one op, so a
      * backend can add it in its stores. */
     oct__view up = nd->up >= 0 ? oct__g_view(g, nd->in[nd->up], n) : (oct__view){0};
+    if (nd->res_first) OCT__TRY(res_start(g, nd, n, &y));
     if (nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd)) {
         const oct__gnode *a = &g->nd[nd->pair];
         oct__conv_pair_op op = {oct__g_view(g, a->in[0], n), x, y, &a->wb, &nd->wb, a->bb.count ? &a->bb : NULL, bias,
-                                nd->kh, nd->sh, nd->pt, 0, relu, {0}, NULL, 0};
-        if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
+                                nd->kh, nd->sh, nd->pt, nd->res_first, relu, {0}, NULL, 0};
+        if (nd->res >= 0 && !nd->res_first) op.res = oct__g_view(g, nd->in[nd->res], n);
         oct__conv_op side;
         if (nd->side >= 0 && oct__gconv_side_ok(g, nd, &g->nd[nd->side])) {
             const oct__gnode *lh = &g->nd[nd->side];
@@ -128,8 +139,8 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
         OCT__TRY(nd->up >= 0 ? oct__op_conv_up(ctx, &op, NULL, &up) : oct__op_conv2d(ctx, &op));
     } else {
         oct__convg_op op = {x, y, {0}, &nd->wb, bias, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr,
-                            nd->dh, nd->dw, nd->groups, nd->acc, relu};
-        if (nd->res >= 0) op.res = oct__g_view(g, nd->in[nd->res], n);
+                            nd->dh, nd->dw, nd->groups, nd->acc || nd->res_first, relu};
+        if (nd->res >= 0 && !nd->res_first) op.res = oct__g_view(g, nd->in[nd->res], n);
         OCT__TRY(nd->up >= 0 ? oct__op_conv_up(ctx, NULL, &op, &up) : oct__op_convg(ctx, &op));
     }
     return OCT_OK;
