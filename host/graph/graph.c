@@ -375,11 +375,13 @@ static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
 /* The conv node that may start value v, which node i writes first, from its residual and
  * add onto it (oct__gnode.res_first): node i itself, or the conv2d_pair partner that runs
  * node i's convolution with its own (a bottleneck's low band); -1: none. The residual is
- * a value of its own (not a window, not the graph input), that node is its last reader
- * (g->v[].last set), and no other input of the node shares its storage. Decided by the
- * graph alone, never by the batch or the depth-first groups, so that an image's bits do
- * not change with them: the sums are the same whether v takes the residual's storage or
- * starts as a copy of it. */
+ * a value of its own (not a window, not the graph input) made before node i, so that it
+ * has storage to give (a stage's first block makes its downsampled residual after the
+ * pair's first convolution, and keeps the residual in the epilogue there); that node is
+ * its last reader (g->v[].last set), and no other input of the node shares its storage.
+ * Decided by the graph alone, never by the batch or the depth-first groups, so that an
+ * image's bits do not change with them: the sums are the same whether v takes the
+ * residual's storage or starts as a copy of it. */
 static int res_first_node(const oct__graph *g, int i, int v)
 {
     const oct__gnode *a = &g->nd[i];
@@ -396,7 +398,7 @@ static int res_first_node(const oct__graph *g, int i, int v)
     const oct__gnode *nd = &g->nd[runs];
     if (nd->res < 0) return -1;
     int r = nd->in[nd->res];
-    if (r == g->input || g->v[r].view_of >= 0 || g->v[r].last != runs) return -1;
+    if (r == g->input || g->v[r].view_of >= 0 || g->v[r].last != runs || g->v[r].producer >= i) return -1;
     for (int k = 0; k < nd->nin; k++)
         if (k != nd->res && oct__g_root(g, nd->in[k]) == r) return -1;
     return runs;
