@@ -3159,17 +3159,21 @@ static void cpu__g_bpack_task(void *arg, int t)
 
 /* Whether j's B can be packed once for its blocks of channels (cpu__g_bpack): packed
  * weights, B read in place, one group, a plane the kernel packs (oct__sgemm_packs_b),
- * and every image's packed B within the scratch cap. */
-static int cpu__g_bpack_able(const oct__cpu_state *st, const cpu__g_gemm_job *j)
+ * and every image's packed B within the scratch cap; *f1 and *f2 (either may be NULL)
+ * then the floats of one image's packed x and x2. */
+static int cpu__g_bpack_able(const oct__cpu_state *st, const cpu__g_gemm_job *j, size_t *f1, size_t *f2)
 {
     const oct__convg_op *op = j->op;
     size_t hw = (size_t)op->x.h * op->x.w, n = (size_t)op->y.n;
     if (!st->shared_b || !j->apk || !j->direct_b || op->groups != 1 || hw != (size_t)op->y.h * op->y.w ||
         hw > INT_MAX || j->kdim > INT_MAX || !oct__sgemm_packs_b(j->isa, (int)hw))
         return 0;
-    size_t f1 = oct__sgemm_bpack_floats(j->isa, (int)hw, (int)j->kdim);
-    size_t f2 = j->x2 ? oct__sgemm_bpack_floats(j->isa, (int)hw, j->x2->c) : 0;
-    return f1 > 0 && (!j->x2 || f2 > 0) && f1 + f2 <= OCT__CPU_SCRATCH_FLOATS / (n ? n : 1);
+    size_t a = oct__sgemm_bpack_floats(j->isa, (int)hw, (int)j->kdim);
+    size_t b = j->x2 ? oct__sgemm_bpack_floats(j->isa, (int)hw, j->x2->c) : 0;
+    if (a == 0 || (j->x2 && b == 0) || a + b > OCT__CPU_SCRATCH_FLOATS / (n ? n : 1)) return 0;
+    if (f1) *f1 = a;
+    if (f2) *f2 = b;
+    return 1;
 }
 
 /* Pack each image's B once into st->bshared for j's blocks of channels, where the GEMM
@@ -3182,9 +3186,8 @@ static oct_status cpu__g_bpack(oct__cpu_state *st, cpu__g_gemm_job *j)
 {
     const oct__convg_op *op = j->op;
     size_t hw = (size_t)op->x.h * op->x.w, n = (size_t)op->y.n;
-    if (j->ncb != 1 || j->ncob < 2 || !cpu__g_bpack_able(st, j)) return OCT_OK;
-    size_t f1 = oct__sgemm_bpack_floats(j->isa, (int)hw, (int)j->kdim);
-    size_t f2 = j->x2 ? oct__sgemm_bpack_floats(j->isa, (int)hw, j->x2->c) : 0;
+    size_t f1, f2;
+    if (j->ncb != 1 || j->ncob < 2 || !cpu__g_bpack_able(st, j, &f1, &f2)) return OCT_OK;
     OCT__TRY(cpu__grow(&st->bshared, n * (f1 + f2), "convg (B packed once)"));
     size_t nr = (size_t)oct__sgemm_nr(j->isa);
     cpu__g_bpack_job p = {j, (hw + nr - 1) / nr, j->x2 ? (hw + nr - 1) / nr : 0, {0}};
@@ -3263,7 +3266,7 @@ static oct_status cpu__g_gemm_ex(oct__cpu_state *st, const oct__convg_op *op, in
      * 256 0.975x; in Oct-ResNet-50 (5 alternated profiles) its 14x14 1x1 layers
      * 0.95-0.98x, the same bits. */
     int whole = st->threads > 1 && per * ((hwo + 63) / 64) < want && hwo <= cols_max && j.cog >= 32 &&
-                cpu__g_bpack_able(st, &j);
+                cpu__g_bpack_able(st, &j, NULL, NULL);
     cpu__g_blocks(&j, hwo, per, want, cols_max, direct_b, co_align, whole);
     if (!direct_b && per * j.ncb < want && st->threads > 1 && j.kdim * hwo <= OCT__CPU_SCRATCH_FLOATS) {
         /* Shared im2col, one (image, group) after another. */
