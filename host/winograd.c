@@ -1047,9 +1047,11 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_store_256(co
          * 14.93 ms. The same floats loaded: the same bits. */
         int n = cv->wo / 2 - x0 / 2;
         __m256 ua = n >= 8 ? _mm256_loadu_ps(up) : _mm256_maskload_ps(up, oct__lanes8(0, n));
-        __m256 ub = n >= 16 ? _mm256_loadu_ps(up + 8) : _mm256_maskload_ps(up + 8, oct__lanes8(0, n - 8));
         u[0] = _mm256_permutevar8x32_ps(ua, dlo), u[1] = _mm256_permutevar8x32_ps(ua, dhi);
-        u[2] = _mm256_permutevar8x32_ps(ub, dlo), u[3] = _mm256_permutevar8x32_ps(ub, dhi);
+        if (nv > 2) { /* (nv is a constant where this is inlined) */
+            __m256 ub = n >= 16 ? _mm256_loadu_ps(up + 8) : _mm256_maskload_ps(up + 8, oct__lanes8(0, n - 8));
+            u[2] = _mm256_permutevar8x32_ps(ub, dlo), u[3] = _mm256_permutevar8x32_ps(ub, dhi);
+        }
     }
     float *yp = cv->y + (size_t)b * cv->ys + ((size_t)o * cv->ho + (size_t)oy) * cv->wo + x0;
     for (int k = 0; k < nv && 8 * k < cols; k++) {
