@@ -26,6 +26,16 @@
 #define NR_MAX 32
 /* apacked_direct's row-strip order: the B panel (k x columns) it keeps in L2. */
 #define GEMM_ROWS_FLOATS (64 * 1024)
+/* The AVX2 kernel's products of this many terms or fewer run in strips of rows
+ * (gemm_rows_ok): with 32 terms, 192 FMA cycles a tile, the column order's six C rows (a
+ * plane apart) and their epilogue weighed against them. AMD EPYC Zen 3, Oct-ResNet-50
+ * alpha 0.5, the two orders in alternated processes, per-layer minima, sums by class
+ * (unchanged layers within 1%): batch 8, two threads, the 56x56 1x1 layers of 32 terms
+ * (the expansions, with residual and L->H upsample) 5.67 -> 4.99 ms, the 28x28 ones 0.98x,
+ * the 3x3 layers of 32 input channels (Winograd's products) 0.97-0.99x; batch 1, two
+ * threads 0.94x / 0.90x, one thread 0.93x / 1.00x. 64 terms: the 56x56 1x1 layers gained
+ * 3% too but the 28x28 ones lost 2-3% at batch 1, so they keep the column order. */
+#define GEMM_ROWS_AVX2_K 32
 
 
 /* ------------------------------------------------------------------------------------ */
@@ -719,15 +729,16 @@ static int gemm_last8(int avx512, int mr, int mc, int is, int whole)
 }
 
 /* Whether apacked_direct runs each K block in strips of rows across panels of columns:
- * $OCTCL_GEMM_ROWS (oct__sgemm_rows overrides it), else on the AVX-512 kernel only. The
- * AVX2 kernel, forced on an AMD EPYC Zen 4 (two threads, Oct-ResNet-50, ABBA minima),
- * ran even in all: batch 8 alpha 0.5 176.9 -> 175.0 ms, batch 1 alpha 0.5 26.14 -> 26.23,
- * alpha 0 34.06 -> 34.60 (its 28x28 1x1 layers 0.93x); with no AVX2-only CPU at hand to
- * measure on, it keeps the order it was tuned with there (Zen 3). */
-static int gemm_rows_ok(int isa)
+ * $OCTCL_GEMM_ROWS (oct__sgemm_rows overrides it), else on the AVX-512 kernel, and on
+ * the AVX2 one for products of GEMM_ROWS_AVX2_K terms or fewer. The AVX2 kernel in rows
+ * throughout, forced on an AMD EPYC Zen 4 (two threads, Oct-ResNet-50, ABBA minima), ran
+ * even in all: batch 8 alpha 0.5 176.9 -> 175.0 ms, batch 1 alpha 0.5 26.14 -> 26.23,
+ * alpha 0 34.06 -> 34.60 (its 28x28 1x1 layers 0.93x); on an AVX2-only Zen 3, per layer
+ * class, only the products of few terms gained: see GEMM_ROWS_AVX2_K. */
+static int gemm_rows_ok(int isa, int k)
 {
     int on = gemm_switch_on(&gemm_rows_sw);
-    return on >= 0 ? on : isa == OCT__GEMM_AVX512;
+    return on >= 0 ? on : isa == OCT__GEMM_AVX512 || k <= GEMM_ROWS_AVX2_K;
 }
 
 /* The blocked product with blocks (kcb, mcb, ncb) and packing buffers pa (mcb * kcb),
@@ -1045,7 +1056,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
     float *edge = bufs ? bufs->b : small_b;
     int mcb = gemm_mc;
     int jfull = 0; /* columns [0, jfull) already done by the row-strip order below */
-    if (gemm_rows_ok(isa)) {
+    if (gemm_rows_ok(isa, k)) {
         /* Per K block, whole strips of mr rows, each across a panel of B's columns that
          * stays in L2 (kc * cols <= GEMM_ROWS_FLOATS), so C, the residual and the
          * upsample are read and written in runs along each row (prefetched along it,
