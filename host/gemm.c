@@ -1069,7 +1069,8 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
          * 28x28 18.30 -> 13.10, the low band's 28x28 pairs 3.83 -> 2.51 (the along
          * prefetch a further 3% on the whole pass); alpha 0 batch 8, 56x56 1x1 layers
          * 42.98 -> 38.64 ms, 28x28 49.11 -> 46.77; layers of several K blocks (14x14,
-         * 7x7) within 1%. The AVX2 kernel keeps the column order unless
+         * 7x7) within 1%. The AVX2 kernel takes it for products of up to
+         * GEMM_ROWS_AVX2_K terms and keeps the column order for the rest unless
          * $OCTCL_GEMM_ROWS=1 (gemm_rows_ok); $OCTCL_GEMM_ROWS=0 keeps it for both. */
         int kb = k < KC ? k : KC, pw = GEMM_ROWS_FLOATS / kb / nr * nr;
         if (pw < nr) pw = nr;
