@@ -388,10 +388,8 @@ static int res_first_node(const oct__graph *g, int i, int v)
     int runs = i;
     if (a->kind != OCT__GK_CONV || a->nout != 1 || a->out[0] != v || a->acc || a->sided) return -1;
     if (a->paired) {
-        runs = -1;
-        for (int j = i + 1; j < g->nn && runs < 0; j++)
-            if (g->nd[j].kind == OCT__GK_CONV && g->nd[j].pair == i) runs = j;
-        if (runs < 0 || !oct__gconv_runs_pair(g, &g->nd[runs])) return -1;
+        runs = oct__gconv_pair_runner(g, i);
+        if (runs < 0) return -1;
     } else if (a->pair >= 0) {
         return -1;
     }

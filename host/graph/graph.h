@@ -247,6 +247,9 @@ oct_status oct__octnet_graph(oct_context *ctx, const oct__octnet_weights *wt, oc
 /* 1 when conv node nd runs its partner nd->pair too, as one conv2d_pair op (k_conv.c):
  * the op's time belongs to both. */
 int oct__gconv_runs_pair(const oct__graph *g, const oct__gnode *nd);
+/* The conv node that runs conv node i (its pair partner, nd[i].paired) with its own as
+ * one conv2d_pair op; -1: none, node i runs by itself (k_conv.c). */
+int oct__gconv_pair_runner(const oct__graph *g, int i);
 /* 1 when pair node nd may run conv node lh (an L->H over one of the pair's inputs, same
  * geometry) as its op's side output: what k_conv.c runs and fuse.c plans on. */
 int oct__gconv_side_ok(const oct__graph *g, const oct__gnode *nd, const oct__gnode *lh);

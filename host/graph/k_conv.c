@@ -78,6 +78,14 @@ int oct__gconv_runs_pair(const oct__graph *g, const oct__gnode *nd)
     return nd->kind == OCT__GK_CONV && nd->pair >= 0 && pair_ok(g, &g->nd[nd->pair], nd);
 }
 
+int oct__gconv_pair_runner(const oct__graph *g, int i)
+{
+    if (!g->nd[i].paired) return -1;
+    for (int j = 0; j < g->nn; j++)
+        if (g->nd[j].pair == i && oct__gconv_runs_pair(g, &g->nd[j])) return j;
+    return -1;
+}
+
 /* The pair's op takes lh as its side output (oct__conv_pair_op.side) when the backend
  * says it takes one and lh is a plain square conv of the pair's geometry over one of the
  * pair's inputs, its output a value of its own. (Where it runs is fuse.c's: the pair node
@@ -105,14 +113,12 @@ static oct_status res_start(oct__graph *g, const oct__gnode *nd, int n, const oc
 static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct_context *ctx = g->ctx;
-    if (nd->paired || nd->sided) {
-        /* Run by the conv that adds onto this one's output, when they pair; or by a pair
-         * as its side output. */
+    /* Run by the conv that adds onto this one's output, when they pair; or by a pair as
+     * its side output. */
+    if (oct__gconv_pair_runner(g, (int)(nd - g->nd)) >= 0) return OCT_OK;
+    if (nd->sided)
         for (int i = 0; i < g->nn; i++)
-            if ((g->nd[i].pair == (int)(nd - g->nd) && pair_ok(g, nd, &g->nd[i])) ||
-                (g->nd[i].side == (int)(nd - g->nd) && oct__gconv_side_ok(g, &g->nd[i], nd)))
-                return OCT_OK;
-    }
+            if (g->nd[i].side == (int)(nd - g->nd) && oct__gconv_side_ok(g, &g->nd[i], nd)) return OCT_OK;
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     const oct__buf *bias = nd->bb.count ? &nd->bb : NULL;
     int relu = nd->relu;
