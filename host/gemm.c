@@ -672,13 +672,16 @@ static void pack_b(const float *b, int ldb, int trans, int p0, int kc, int j0, i
             } else {
                 const float *src = b + (size_t)(p0 + p) * ldb + j0 + s;
                 /* Whole strips: copies of a constant size, inline (a memcpy call per
-                 * 32-float row cost 20% of a K = 64 product). */
+                 * 32-float row cost 20% of a K = 64 product). As memcpy of a constant
+                 * size, which gcc inlines as vector moves: the loops it had been
+                 * written as compiled to a scalar load and store a float (d and src
+                 * may overlap for all it knows). */
                 if (cols == 32 && nr == 32) {
-                    for (int q = 0; q < 32; q++) d[q] = src[q];
+                    memcpy(d, src, 32 * sizeof *d);
                     continue;
                 }
                 if (cols == 16 && nr == 16) {
-                    for (int q = 0; q < 16; q++) d[q] = src[q];
+                    memcpy(d, src, 16 * sizeof *d);
                     continue;
                 }
                 if (cols == nr) {
