@@ -616,9 +616,10 @@ static __attribute__((target("avx2"))) void cpu__x2_row_256(float *restrict dst,
     cpu__x2_row_c(dst + i, src + i / 2, wo - i, accumulate, relu);
 }
 
-/* With `spill`, the row's last 1-7 outputs are made as a whole step of 8 too: it reads up
- * to 14 floats past each input row's 2 wo (into the next input row, at least 8 long) and
- * writes up to 7 past the output row (into the next output row, written after it). */
+/* With `spill`, the row's last 1-7 outputs are made as one more whole step of 8: it reads
+ * up to 14 floats past each input row's 2 wo (never past the next input row, for wo >= 4)
+ * and writes up to 7 past the output row (never past the next one). For rows whose next
+ * input and output rows are in the same plane, the output row written after this one. */
 static __attribute__((target("avx2"))) void cpu__pool_row_256(float *restrict dst, const float *restrict r0,
                                                               const float *restrict r1, size_t wo, int spill)
 {
