@@ -466,6 +466,8 @@ static void test_gemm_inplace_b(void)
         {21, 3, 21, 12, 70, 12},     /* one strip of 12 (packed), an edge of 2 rows */
         {56, 0, 56, 100, 300, 112},  /* AVX2: the last 8 rows as two 4-row tiles, two K blocks */
         {50, 12, 38, 120, 70, 128},  /* AVX2: the same where the rows end inside the matrix */
+        {64, 0, 64, 100, 27, 100},   /* 27 terms (a 3 -> 64 stem): AVX2's packed B in strips of rows */
+        {32, 0, 32, 50, 20, 50},     /* the same with the last 8 rows as two 4-row tiles */
     };
     static const int isas[] = {OCT__GEMM_AVX2, OCT__GEMM_AVX512, OCT__GEMM_SCALAR};
     rng_t rng = {2024};
@@ -497,23 +499,26 @@ static void test_gemm_inplace_b(void)
             oct__sgemm_pack_b(1);
             oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cpk, n, acc, &epi);
             oct__sgemm_pack_b(-1);
-            /* B in place in column strips over all the rows, and in strips of rows (each
-             * forced; by default AVX-512 runs the second, AVX2 the first): the same bits. */
+            /* B in place, and B packed, in column strips over all the rows and in strips of
+             * rows (each forced; by default AVX-512 runs the second in place, AVX2 the second
+             * for products of few terms): the same bits. */
             float *cord = malloc((size_t)rows * n * sizeof(float));
             CU_ASSERT_FATAL(cord != NULL);
-            for (int order = 0; order < 2; order++) {
-                memcpy(cord, c0, (size_t)rows * n * sizeof(float));
-                oct__sgemm_pack_b(0);
-                oct__sgemm_rows(order);
-                oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cord, n, acc, &epi);
-                oct__sgemm_rows(-1);
-                oct__sgemm_pack_b(-1);
-                if (memcmp(cord, cin, (size_t)rows * n * sizeof(float)) != 0) {
-                    printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d: %s differ from the default\n",
-                           isa, m, n, k, m0, m1, ldb, mode, order ? "strips of rows" : "column strips");
-                    CU_FAIL("B in place: one order of the tiles differs from the other");
+            for (int pk = 0; pk < 2; pk++)
+                for (int order = 0; order < 2; order++) {
+                    memcpy(cord, c0, (size_t)rows * n * sizeof(float));
+                    oct__sgemm_pack_b(pk);
+                    oct__sgemm_rows(order);
+                    oct__sgemm_apacked_epi(isa, m0, m1, m, n, k, ap, b, ldb, cord, n, acc, &epi);
+                    oct__sgemm_rows(-1);
+                    oct__sgemm_pack_b(-1);
+                    if (memcmp(cord, pk ? cpk : cin, (size_t)rows * n * sizeof(float)) != 0) {
+                        printf("\n  gemm isa %d %dx%dx%d rows %d..%d ldb %d mode %d, B %s: %s differ from the "
+                               "default\n", isa, m, n, k, m0, m1, ldb, mode, pk ? "packed" : "in place",
+                               order ? "strips of rows" : "column strips");
+                        CU_FAIL("one order of the tiles differs from the other");
+                    }
                 }
-            }
             free(cord);
             /* The narrow-strip kernel for the last strip (8 columns or fewer) against the
              * whole 16-column tile: the same bits, B in place and packed. */
