@@ -1226,9 +1226,6 @@ void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const 
     apacked_blocks(isa, m0, m1, m, n, k, ap, src, NULL, c, ldc, accumulate, epi);
 }
 
-/* The blocked product on packed A with B from src, block by block, or (src NULL) read
- * from pre, packed whole by oct__sgemm_bpack: strip s's rows [p0, p0 + kc) are the
- * (kc, nr) panel that src would have packed, at pre + s k nr + p0 nr. */
 /* One tile of apacked_blocks: rows [is, is + mr) of the block's rows from i0, columns
  * [js, js + cols) of the panel from j0, on the kernel that fits; 1 when it ran the block's
  * last 8 rows (kernel_avx2_last8) so that no row of the strip is left. */
@@ -1275,6 +1272,9 @@ static inline int blocks_tile(const oct__gemm_impl *f, int isa, int m0, int mc, 
     return 0;
 }
 
+/* The blocked product on packed A with B from src, block by block, or (src NULL) read
+ * from pre, packed whole by oct__sgemm_bpack: strip s's rows [p0, p0 + kc) are the
+ * (kc, nr) panel that src would have packed, at pre + s k nr + p0 nr. */
 static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const float *ap, const oct__gemm_bsrc *src,
                            const float *pre, float *c, int ldc, int accumulate, const oct__gemm_epi *epi)
 {
