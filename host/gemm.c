@@ -731,7 +731,8 @@ static int gemm_last8(int avx512, int mr, int mc, int is, int whole)
     return !avx512 && mr == 6 && mc - is == 8 && whole && gemm_edge_ok();
 }
 
-/* Whether apacked_direct runs each K block in strips of rows across panels of columns:
+/* Whether apacked_direct runs each K block in strips of rows across panels of columns
+ * (apacked_blocks asks it too, on the AVX2 kernel only):
  * $OCTCL_GEMM_ROWS (oct__sgemm_rows overrides it), else on the AVX-512 kernel, and on
  * the AVX2 one for products of GEMM_ROWS_AVX2_K terms or fewer. The AVX2 kernel in rows
  * throughout, forced on an AMD EPYC Zen 4 (two threads, Oct-ResNet-50, ABBA minima), ran
@@ -1226,6 +1227,14 @@ void oct__sgemm_apacked_src(int isa, int m0, int m1, int m, int n, int k, const 
     apacked_blocks(isa, m0, m1, m, n, k, ap, src, NULL, c, ldc, accumulate, epi);
 }
 
+/* The (kc, nr) panel of B for apacked_blocks' strip at column js of the block from j0, K
+ * rows from p0: in pre, packed whole (strips of k x nr), or in pb, this block's packing. */
+static inline const float *blocks_panel(const float *pre, const float *pb, int nr, int k, int kc, int p0, int j0,
+                                        int js)
+{
+    return pre ? pre + (size_t)((j0 + js) / nr) * k * nr + (size_t)p0 * nr : pb + (size_t)(js / nr) * kc * nr;
+}
+
 /* One tile of apacked_blocks: rows [is, is + mr) of the block's rows from i0, columns
  * [js, js + cols) of the panel from j0, on the kernel that fits; 1 when it ran the block's
  * last 8 rows (kernel_avx2_last8) so that no row of the strip is left. */
@@ -1319,8 +1328,7 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
                     for (int is = 0; is < mc; is += mr) {
                         int done = 0;
                         for (int js = 0; js < jw; js += nr) {
-                            const float *bp = pre ? pre + (size_t)((j0 + js) / nr) * k * nr + (size_t)p0 * nr
-                                                  : pb + (size_t)(js / nr) * kc * nr;
+                            const float *bp = blocks_panel(pre, pb, nr, k, kc, p0, j0, js);
                             done = blocks_tile(f, isa, m0, mc, i0, is, j0, js, nr, kc, apk, bp, c, ldc, add, last,
                                                epi, ef, tile);
                         }
@@ -1328,8 +1336,7 @@ static void apacked_blocks(int isa, int m0, int m1, int m, int n, int k, const f
                     }
                 }
                 for (int js = jw; js < nc; js += nr) {
-                    const float *bp = pre ? pre + (size_t)((j0 + js) / nr) * k * nr + (size_t)p0 * nr
-                                          : pb + (size_t)(js / nr) * kc * nr;
+                    const float *bp = blocks_panel(pre, pb, nr, k, kc, p0, j0, js);
                     int cols = nc - js < nr ? nc - js : nr;
 #ifdef OCT__GEMM_X86
                     if (cols < nr && gemm_narrow_ok(isa, cols)) {
