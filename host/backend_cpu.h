@@ -55,6 +55,9 @@ long long oct__cpu_sides_fused(const oct_context *ctx);
 
 /* Benchmark support of the host backends (cpu_probe.c). */
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);
+/* The threads oct__cpu_peak_gflops probes on: the context's host threads (its backend's
+ * threads(), one where it has none), at most the online cores. */
+int oct__cpu_probe_threads(const oct_context *ctx);
 oct_status oct__cpu_profile(oct_context *ctx, int enable);
 oct_status oct__cpu_device_ms(oct_context *ctx, double *ms);
 

@@ -74,13 +74,26 @@ static void *probe_thread(void *p)
     return NULL;
 }
 
+/* The most threads the probe starts. */
+#define PROBE_MAX_THREADS 256
+
+int oct__cpu_probe_threads(const oct_context *ctx)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long threads = ctx && ctx->be && ctx->be->threads ? ctx->be->threads(ctx) : 1;
+    if (threads > cores) threads = cores;
+    if (threads > PROBE_MAX_THREADS) threads = PROBE_MAX_THREADS;
+    return threads < 1 ? 1 : (int)threads;
+}
+
+/* The probe on oct__cpu_probe_threads(ctx) threads at once: the rate the context's
+ * threads can reach. (Until 2026-12-07 it ran on every online core whatever the
+ * context's threads, so a one-thread profile on two cores put its layers at half the
+ * share of the peak they reached.) */
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops)
 {
-    (void)ctx;
-    enum { MAX_THREADS = 256 };
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1) cores = 1;
-    if (cores > MAX_THREADS) cores = MAX_THREADS;
+    enum { MAX_THREADS = PROBE_MAX_THREADS };
+    long cores = oct__cpu_probe_threads(ctx);
     if (!probe_supported())
         return oct__fail(OCT_ERR_UNSUPPORTED, "the CPU peak probe needs AVX2 and FMA, which this CPU lacks");
     pthread_t th[MAX_THREADS];

@@ -111,7 +111,10 @@ oct_status oct_context_device_ms(oct_context *ctx, double *ms);
  * channel pair against 36). *macs is -1 where the backend does not count (ref, OpenCL). */
 oct_status oct_context_macs_executed(const oct_context *ctx, long long *macs);
 /* Peak FP32 rate of the context's device in GFLOP/s, measured once by a built-in
- * fused-multiply-add probe (a few tens of milliseconds) and then remembered. */
+ * fused-multiply-add probe (a few tens of milliseconds) and then remembered. On the host
+ * backends the probe runs on the host threads the context runs its ops on (`cpu`: its
+ * threads, at most the online cores; `ref`: one), so a one-thread context gets one
+ * core's peak. */
 oct_status oct_context_peak_gflops(oct_context *ctx, double *gflops);
 
 /* Every OpenCL device found (in platform, device order). *count is the number found,

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_SPECS 8
 static char g_specs[MAX_SPECS][32];
@@ -161,6 +162,41 @@ static void test_cpu_path_switch(void)
         setenv("OCTCL_CPU_PATH", keep, 1);
     else
         unsetenv("OCTCL_CPU_PATH");
+}
+
+/* The FMA probe behind oct_context_peak_gflops runs on the context's host threads: one
+ * under OCTCL_THREADS=1 (it ran on every online core before 2026-12-07, so a one-thread
+ * profile on two cores put its layers at half their share of the peak), the context's
+ * count capped at the online cores otherwise, one on ref. */
+static void test_probe_threads(void)
+{
+    const char *saved = getenv("OCTCL_THREADS");
+    char keep[32] = "";
+    if (saved) snprintf(keep, sizeof keep, "%s", saved);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    static const char *counts[] = {"1", "3"};
+    for (int i = 0; i < 2; i++) {
+        setenv("OCTCL_THREADS", counts[i], 1);
+        oct_context *ctx = NULL;
+        CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &ctx), OCT_OK);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ctx->be->threads);
+        int want = ctx->be->threads(ctx);
+        CU_ASSERT_EQUAL(want, atoi(counts[i]));
+        if (want > cores) want = (int)cores;
+        CU_ASSERT_EQUAL(oct__cpu_probe_threads(ctx), want);
+        double peak = 0;
+        oct_status s = oct_context_peak_gflops(ctx, &peak);
+        CU_ASSERT(s == OCT_OK ? peak > 0 : s == OCT_ERR_UNSUPPORTED);
+        oct_context_free(ctx);
+    }
+    oct_context *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+    CU_ASSERT_EQUAL(oct__cpu_probe_threads(ref), 1);
+    oct_context_free(ref);
+    if (saved)
+        setenv("OCTCL_THREADS", keep, 1);
+    else
+        unsetenv("OCTCL_THREADS");
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -557,6 +593,7 @@ int main(void)
                 test_registry_specs);
     CU_add_test(s, "contexts of every backend under test", test_registry_contexts);
     CU_add_test(s, "the cpu path switch", test_cpu_path_switch);
+    CU_add_test(s, "the peak probe runs on the context's threads", test_probe_threads);
     s = CU_add_suite("one validation layer", NULL, NULL);
     CU_add_test(s, "every op broken four ways: the same status on every backend, y untouched", test_validation);
     s = CU_add_suite("one out-of-memory status", NULL, NULL);
