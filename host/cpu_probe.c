@@ -93,7 +93,7 @@ int oct__cpu_probe_threads(const oct_context *ctx)
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops)
 {
     enum { MAX_THREADS = PROBE_MAX_THREADS };
-    long cores = oct__cpu_probe_threads(ctx);
+    long threads = oct__cpu_probe_threads(ctx);
     if (!probe_supported())
         return oct__fail(OCT_ERR_UNSUPPORTED, "the CPU peak probe needs AVX2 and FMA, which this CPU lacks");
     pthread_t th[MAX_THREADS];
@@ -102,7 +102,7 @@ oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops)
     for (int rep = 0; rep < 3; rep++) {
         double t0 = oct__now_ms();
         long started = 0;
-        for (long i = 0; i < cores; i++) {
+        for (long i = 0; i < threads; i++) {
             args[i].seed = (float)(rep + i);
             if (pthread_create(&th[i], NULL, probe_thread, &args[i]) != 0) break;
             started++;
