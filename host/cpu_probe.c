@@ -92,12 +92,11 @@ int oct__cpu_probe_threads(const oct_context *ctx)
  * share of the peak they reached.) */
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops)
 {
-    enum { MAX_THREADS = PROBE_MAX_THREADS };
     long threads = oct__cpu_probe_threads(ctx);
     if (!probe_supported())
         return oct__fail(OCT_ERR_UNSUPPORTED, "the CPU peak probe needs AVX2 and FMA, which this CPU lacks");
-    pthread_t th[MAX_THREADS];
-    probe_arg args[MAX_THREADS];
+    pthread_t th[PROBE_MAX_THREADS];
+    probe_arg args[PROBE_MAX_THREADS];
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = oct__now_ms();
