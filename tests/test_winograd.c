@@ -250,40 +250,45 @@ static void transforms_case(int h, int w, int with_up, size_t tb, int pad)
             x1[5] = NAN, x1[nx1 / 2] = -0.0f, x2[7] = NAN;
             for (size_t i = 0; i < nx1; i += 13) x1[i] = -0.0f;
         }
-        for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
-            if (!simd_supported(simd)) continue;
-            float *y = got[simd] = malloc(ny * sizeof *y);
-            CU_ASSERT_FATAL(y != NULL);
-            memcpy(y, y0, ny * sizeof *y);
-            oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, y,
-                                 (size_t)co * ho * wo, co, ho, wo, u, isa, bias, 1, 1,
-                                 with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2), g_m, 0, 0};
-            int half = (co + mr - 1) / mr / 2 * mr;
-            size_t need = oct__wino_scratch(&cv, tb, co);
-            float *scratch = NULL;
-            CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, need * sizeof(float)) == 0);
-            for (size_t t0 = 0; t0 < tiles; t0 += tb) {
-                size_t t1 = t0 + tb < tiles ? t0 + tb : tiles;
-                oct__wino_run(&cv, t0, t1, 0, half, scratch, simd);
-                oct__wino_run(&cv, t0, t1, half, co, scratch, simd);
+        /* Flags 0: accumulate and ReLU, the reference's; then each other pair, whose
+         * epilogues the vector levels build apart (wino4_store_flags). */
+        for (int fl = 0; fl < 4; fl++) {
+            int acc = fl == 0 || fl == 3, relu = fl < 2;
+            for (int simd = OCT__WINO_PLAIN; simd <= OCT__WINO_AVX512; simd++) {
+                if (!simd_supported(simd)) continue;
+                float *y = got[simd] = malloc(ny * sizeof *y);
+                CU_ASSERT_FATAL(y != NULL);
+                memcpy(y, y0, ny * sizeof *y);
+                oct__wino_conv cv = {x1, x2, (size_t)c1 * h * w, (size_t)c2 * h * w, c1, c2, h, w, pad, y,
+                                     (size_t)co * ho * wo, co, ho, wo, u, isa, bias, acc, relu,
+                                     with_up ? up : NULL, (size_t)co * (ho / 2) * (wo / 2), g_m, 0, 0};
+                int half = (co + mr - 1) / mr / 2 * mr;
+                size_t need = oct__wino_scratch(&cv, tb, co);
+                float *scratch = NULL;
+                CU_ASSERT_FATAL(posix_memalign((void **)&scratch, 64, need * sizeof(float)) == 0);
+                for (size_t t0 = 0; t0 < tiles; t0 += tb) {
+                    size_t t1 = t0 + tb < tiles ? t0 + tb : tiles;
+                    oct__wino_run(&cv, t0, t1, 0, half, scratch, simd);
+                    oct__wino_run(&cv, t0, t1, half, co, scratch, simd);
+                }
+                free(scratch);
+                char what[128];
+                snprintf(what, sizeof what, "oct__wino_run F%d %dx%d p%d up=%d acc=%d relu=%d tb=%zu simd=%d pass %d",
+                         g_m, h, w, pad, with_up, acc, relu, tb, simd, pass);
+                if (pass == 0 && fl == 0)
+                    CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
+                if (simd > OCT__WINO_PLAIN && memcmp(y, got[OCT__WINO_PLAIN], ny * sizeof *y) != 0) {
+                    printf("\n  %s: not the plain transforms' bits\n", what);
+                    CU_FAIL("transform levels differ");
+                }
             }
-            free(scratch);
-            char what[112];
-            snprintf(what, sizeof what, "oct__wino_run F%d %dx%d p%d up=%d tb=%zu simd=%d pass %d", g_m, h, w, pad,
-                     with_up, tb, simd, pass);
-            if (pass == 0)
-                CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, y, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
-            if (simd > OCT__WINO_PLAIN && memcmp(y, got[OCT__WINO_PLAIN], ny * sizeof *y) != 0) {
-                printf("\n  %s: not the plain transforms' bits\n", what);
-                CU_FAIL("transform levels differ");
+            if (pass == 1) { /* the NaN reached the outputs over it, and the ReLU kept it */
+                size_t nan = 0;
+                for (size_t i = 0; i < ny; i++) nan += isnan(got[OCT__WINO_PLAIN][i]) != 0;
+                CU_ASSERT(nan >= 2 * (size_t)co);
             }
+            for (int k = 0; k < 3; k++) free(got[k]), got[k] = NULL;
         }
-        if (pass == 1) { /* the NaN reached the outputs over it, and the ReLU kept it */
-            size_t nan = 0;
-            for (size_t i = 0; i < ny; i++) nan += isnan(got[OCT__WINO_PLAIN][i]) != 0;
-            CU_ASSERT(nan >= 2 * (size_t)co);
-        }
-        for (int k = 0; k < 3; k++) free(got[k]), got[k] = NULL;
     }
     free(u), free(bias), free(want), free(up), free(y0), free(b2), free(b1), free(w2), free(w1);
     free(x2), free(x1);
