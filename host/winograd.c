@@ -1125,17 +1125,25 @@ static int wino4_store_flags(const struct oct__wino_conv_s *cv)
     return cv->accumulate ? W4_GENERAL : (cv->relu ? W4_RELU : 0) | (cv->up ? W4_UP : 0);
 }
 
+/* CALL(f) with cv's f (wino4_store_flags) as a constant in each case. */
+#define W4_STORE_SWITCH(cv, CALL)                                                                          \
+    do {                                                                                                   \
+        switch (wino4_store_flags(cv)) {                                                                   \
+        case 0: CALL(0); break;                                                                            \
+        case W4_RELU: CALL(W4_RELU); break;                                                                \
+        case W4_UP: CALL(W4_UP); break;                                                                    \
+        case W4_RELU | W4_UP: CALL(W4_RELU | W4_UP); break;                                                \
+        default: CALL(W4_GENERAL); break;                                                                  \
+        }                                                                                                  \
+    } while (0)
+
 /* wino4_out_seg_body, its f a constant. */
 static OCT__W_AVX2 void wino4_out_seg_256(const struct oct__wino_conv_s *cv, int b, int ty, int tx, int len, int o,
                                           float bv, const float *m, size_t ms)
 {
-    switch (wino4_store_flags(cv)) {
-    case 0: wino4_out_seg_body(cv, b, ty, tx, len, o, bv, m, ms, 0); break;
-    case W4_RELU: wino4_out_seg_body(cv, b, ty, tx, len, o, bv, m, ms, W4_RELU); break;
-    case W4_UP: wino4_out_seg_body(cv, b, ty, tx, len, o, bv, m, ms, W4_UP); break;
-    case W4_RELU | W4_UP: wino4_out_seg_body(cv, b, ty, tx, len, o, bv, m, ms, W4_RELU | W4_UP); break;
-    default: wino4_out_seg_body(cv, b, ty, tx, len, o, bv, m, ms, W4_GENERAL); break;
-    }
+#define W4_SEG(f) wino4_out_seg_body(cv, b, ty, tx, len, o, bv, m, ms, f)
+    W4_STORE_SWITCH(cv, W4_SEG);
+#undef W4_SEG
 }
 
 /* wino4_out_seg_256 for the two whole tile rows of wino4_in_rows2_256 (tiles 0-3 of row
@@ -1160,13 +1168,9 @@ static OCT__W_AVX2 inline __attribute__((always_inline)) void wino4_out_rows2_bo
 static OCT__W_AVX2 void wino4_out_rows2_256(const struct oct__wino_conv_s *cv, int b, int ty, int o, float bv,
                                             const float *m, size_t ms)
 {
-    switch (wino4_store_flags(cv)) {
-    case 0: wino4_out_rows2_body(cv, b, ty, o, bv, m, ms, 0); break;
-    case W4_RELU: wino4_out_rows2_body(cv, b, ty, o, bv, m, ms, W4_RELU); break;
-    case W4_UP: wino4_out_rows2_body(cv, b, ty, o, bv, m, ms, W4_UP); break;
-    case W4_RELU | W4_UP: wino4_out_rows2_body(cv, b, ty, o, bv, m, ms, W4_RELU | W4_UP); break;
-    default: wino4_out_rows2_body(cv, b, ty, o, bv, m, ms, W4_GENERAL); break;
-    }
+#define W4_ROWS2(f) wino4_out_rows2_body(cv, b, ty, o, bv, m, ms, f)
+    W4_STORE_SWITCH(cv, W4_ROWS2);
+#undef W4_ROWS2
 }
 #endif
 

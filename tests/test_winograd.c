@@ -214,7 +214,8 @@ static int simd_supported(int simd)
 /* oct__wino_run directly over the whole batch in blocks of `tb` tiles and two channel
  * groups, with each level of transforms the CPU has (plain, AVX2, AVX-512): against the
  * reference's conv2d, and bit for bit against the plain transforms (the same additions
- * in the same order; the GEMM is the same). Even sizes add the upsampled plane (up), odd
+ * in the same order; the GEMM is the same), with each pair of the accumulate and ReLU
+ * flags (against the reference with both on). Even sizes add the upsampled plane (up), odd
  * ones not. A second pass puts NaN and -0 in the input: every level must give the plain
  * one's bits, NaN kept through the ReLU (v < 0 ? 0 : v) as PyTorch keeps it. */
 static void transforms_case(int h, int w, int with_up, size_t tb, int pad)
