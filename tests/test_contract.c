@@ -136,9 +136,7 @@ static void test_registry_contexts(void)
  * reason says so), an unknown value fails creation naming it. */
 static void test_cpu_path_switch(void)
 {
-    const char *saved = getenv("OCTCL_CPU_PATH");
-    char keep[64] = "";
-    if (saved) snprintf(keep, sizeof keep, "%s", saved);
+    char *saved = env_save("OCTCL_CPU_PATH");
     for (int p = 0; p < OCT__CPU_PATH_COUNT; p++) {
         oct_context *ctx = NULL;
         oct__cpu_force_path(p);
@@ -158,10 +156,8 @@ static void test_cpu_path_switch(void)
     CU_ASSERT_EQUAL_FATAL(oct_context_create("cpu", &ctx), OCT_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->info.reason, "cpu code path forced: gemm"));
     oct_context_free(ctx);
-    if (saved)
-        setenv("OCTCL_CPU_PATH", keep, 1);
-    else
-        unsetenv("OCTCL_CPU_PATH");
+    env_put("OCTCL_CPU_PATH", saved);
+    free(saved);
 }
 
 /* The FMA probe behind oct_context_peak_gflops runs on the context's host threads: one
@@ -170,9 +166,7 @@ static void test_cpu_path_switch(void)
  * count capped at the online cores otherwise, one on ref. */
 static void test_probe_threads(void)
 {
-    const char *saved = getenv("OCTCL_THREADS");
-    char keep[32] = "";
-    if (saved) snprintf(keep, sizeof keep, "%s", saved);
+    char *saved = env_save("OCTCL_THREADS");
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     static const char *counts[] = {"1", "3"};
     for (int i = 0; i < 2; i++) {
@@ -193,10 +187,8 @@ static void test_probe_threads(void)
     CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
     CU_ASSERT_EQUAL(oct__cpu_probe_threads(ref), 1);
     oct_context_free(ref);
-    if (saved)
-        setenv("OCTCL_THREADS", keep, 1);
-    else
-        unsetenv("OCTCL_THREADS");
+    env_put("OCTCL_THREADS", saved);
+    free(saved);
 }
 
 /* ------------------------------------------------------------------------------------ */

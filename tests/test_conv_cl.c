@@ -460,10 +460,7 @@ static void test_init_step_down(void)
      * after each context. */
     static const char *const vars[] = {"OCTCL_GEMM_TILES", "OCTCL_KERNEL_WG_LIMIT", "OCTCL_CONV"};
     char *saved[3];
-    for (int v = 0; v < 3; v++) {
-        const char *e = getenv(vars[v]);
-        saved[v] = e ? strdup(e) : NULL;
-    }
+    for (int v = 0; v < 3; v++) saved[v] = env_save(vars[v]);
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         oct_context *ctx = NULL;
         oct_device_info info;
@@ -474,9 +471,7 @@ static void test_init_step_down(void)
         setenv("OCTCL_KERNEL_WG_LIMIT", runs[i].limit, 1);
         setenv("OCTCL_CONV", "gemm", 1);
         oct_status s = oct_context_create(g_spec, &ctx);
-        for (int v = 0; v < 3; v++)
-            if (saved[v]) setenv(vars[v], saved[v], 1);
-            else unsetenv(vars[v]);
+        for (int v = 0; v < 3; v++) env_put(vars[v], saved[v]);
         if (s != OCT_OK) printf("\n    %s: %s", g_spec, oct_last_error());
         CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
         CU_ASSERT_EQUAL(oct_context_info(ctx, &info), OCT_OK);

@@ -448,13 +448,11 @@ static void test_macs_executed(void)
 static void test_tile_by_shape(void)
 {
     static const int isas[] = {OCT__GEMM_SCALAR, OCT__GEMM_AVX2, OCT__GEMM_AVX512};
-    const char *old = getenv("OCTCL_CACHE_DIR");
-    char *keep = old ? strdup(old) : NULL;
+    char *keep = env_save("OCTCL_CACHE_DIR");
     setenv("OCTCL_CACHE_DIR", "off", 1); /* no tuning file read */
     oct_context *ctx = NULL;
     oct_status made = conv_cpu_context("1", "", &ctx);
-    if (keep) setenv("OCTCL_CACHE_DIR", keep, 1);
-    else unsetenv("OCTCL_CACHE_DIR");
+    env_put("OCTCL_CACHE_DIR", keep);
     free(keep);
     CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
     /* Planes of 16-48 F(4x4) tiles take F(4x4) from 16 channels each way (wino4_min's

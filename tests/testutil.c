@@ -94,3 +94,17 @@ int run_cunit(void)
     if (suites_failed) printf("%u suite(s) failed to initialise\n", suites_failed);
     return (failures || suites_failed || tests_failed) ? 1 : 0;
 }
+
+char *env_save(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? strdup(v) : NULL;
+}
+
+void env_put(const char *name, const char *value)
+{
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+}

@@ -45,6 +45,12 @@ long fault_next(long k);
  * forced sets. */
 int skip_forced_tiles(const char *spec, const char *tiles);
 
+/* Environment variable name's value, copied (free it), or NULL where it is unset: what
+ * a test that sets it puts back with env_put. */
+char *env_save(const char *name);
+/* Set name to value, or unset it where value is NULL. */
+void env_put(const char *name, const char *value);
+
 /* Run the registered CUnit suites verbosely; the process exit status: 0 when every
  * suite initialised and every assertion passed. */
 int run_cunit(void);
