@@ -41,4 +41,33 @@ flock -u 9
 
 # ---- the models, then onnxruntime on each
 /usr/bin/python3 "$py/make_onnx.py" --all "$scratch/models" || { echo "FAIL: make_onnx.py --all"; exit 1; }
+# ---- bench/ort_classes.py on one of them: onnxruntime's convolutions by kernel and width,
+# beside a two-layer octcl profile JSON (its classes counted the same way); a missing
+# model is one line and a non-zero exit.
+classes=$scratch/ort-classes
+mkdir -p "$classes" || exit 1
+cat >"$classes/octcl.json" <<'JSON'
+{"layers": [{"kind": "Conv 3x3", "output": "(1, 16, 8, 8)", "ms": 0.5}, {"kind": "Pool", "output": "(1, 16, 4, 4)", "ms": 0.25}]}
+JSON
+if ! "$venv/bin/python" "$here/../bench/ort_classes.py" "$scratch/models/octnetmini_a0_33x29.onnx" --repeat 2 \
+    --warmup 1 --threads 1 --octcl "$classes/octcl.json" --json "$classes/out.json" >"$classes/out.txt" \
+    2>"$classes/err.txt"; then
+    echo "FAIL: bench/ort_classes.py:"; cat "$classes/err.txt"; exit 1
+fi
+if ! "$venv/bin/python" - "$classes/out.json" <<'PY'; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+conv = [c for c in d["ort"] if c.startswith("conv3x3 @")]
+assert conv and all(d["ort"][c][1] > 0 for c in conv), d["ort"]
+assert d["octcl"] == {"conv3x3 @8": [1, 0.5], "Pool": [1, 0.25]}, d["octcl"]
+PY
+    echo "FAIL: bench/ort_classes.py's JSON:"; cat "$classes/out.txt"; exit 1
+fi
+if "$venv/bin/python" "$here/../bench/ort_classes.py" "$scratch/models/missing.onnx" >"$classes/out.txt" \
+    2>"$classes/err.txt" || [ "$(wc -l <"$classes/err.txt")" -ne 1 ] ||
+    ! grep -q 'missing.onnx: no such file' "$classes/err.txt"; then
+    echo "FAIL: bench/ort_classes.py on a missing model:"; cat "$classes/err.txt"; exit 1
+fi
+echo "ok: bench/ort_classes.py"
+
 exec "$venv/bin/python" "$py/check_ort.py" "$scratch/models"
