@@ -2,7 +2,9 @@
 #include "convcase.h"
 
 #include "internal.h"
+#include "testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +79,15 @@ oct_status conv_cpu_context(const char *wino, const char *small, oct_context **o
     unsetenv("OCTCL_CPU_WINOGRAD");
     unsetenv("OCTCL_CPU_SMALL");
     return s;
+}
+
+size_t conv_check_out(const char *what, const float *want, const float *got, size_t ny, double tol_abs, double tol_rel)
+{
+    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, tol_abs, tol_rel);
+    for (size_t i = 0; i < LEAD + ny + TAIL; i++)
+        if ((i < LEAD || i >= LEAD + ny) && got[i] != CANARY) {
+            printf("\n  %s: canary %zu overwritten (%g)\n", what, i, got[i]);
+            return miss + 1;
+        }
+    return miss;
 }

@@ -28,6 +28,12 @@ oct_status conv_case_run(oct_context *ctx, const conv_case *c, const float *x1, 
                          const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
                          float *out);
 
+/* got (CONV_LEAD canaries, ny outputs, CONV_TAIL canaries) against want's ny outputs
+ * (at want + CONV_LEAD) within tol_abs + tol_rel |want|: the outputs outside it (the
+ * first ones printed by compare_floats), plus one when a canary was overwritten (named on
+ * stdout with `what`). */
+size_t conv_check_out(const char *what, const float *want, const float *got, size_t ny, double tol_abs, double tol_rel);
+
 /* A cpu context made with $OCTCL_CPU_WINOGRAD = wino and $OCTCL_CPU_SMALL = small ("":
  * unset); both are unset again afterwards (the backend reads them when a context is made). */
 oct_status conv_cpu_context(const char *wino, const char *small, oct_context **out);

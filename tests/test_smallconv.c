@@ -78,14 +78,7 @@ static int check_case(oct_context *ctx, const scase *c, rng_t *rng)
     char what[200];
     snprintf(what, sizeof what, "n%d c%d+%d->%d %dx%d k%d p%d bias%d acc%d relu%d res%d", c->n, c->c1, c->c2, c->co,
              c->h, c->w, c->k, c->pad, c->bias, c->acc, c->relu, c->res);
-    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS, TOL_REL);
-    for (size_t i = 0; i < total; i++)
-        if ((i < LEAD || i >= LEAD + ny) && got[i] != CANARY) {
-            printf("\n  %s: canary %zu overwritten (%g)\n", what, i, got[i]);
-            miss++;
-            break;
-        }
-    bad = miss != 0;
+    bad = conv_check_out(what, want, got, ny, TOL_ABS, TOL_REL) != 0;
 done:
     free(got), free(want);
     free_data(&d);

@@ -92,14 +92,7 @@ static int check_case(const wcase *c, const char *mode, rng_t *rng)
     char what[200];
     snprintf(what, sizeof what, "F%d wino=%s n%d c%d+%d->%d %dx%d p%d bias%d acc%d relu%d res%d", g_m, mode, c->n, c->c1, c->c2,
              c->co, c->h, c->w, c->pad, c->bias, c->acc, c->relu, c->res);
-    size_t miss = compare_floats(what, want + LEAD, got + LEAD, ny, TOL_ABS * wtol(), TOL_REL * wtol());
-    for (size_t i = 0; i < total; i++)
-        if ((i < LEAD || i >= LEAD + ny) && got[i] != CANARY) {
-            printf("\n  %s: canary %zu overwritten (%g)\n", what, i, got[i]);
-            miss++;
-            break;
-        }
-    bad = miss != 0;
+    bad = conv_check_out(what, want, got, ny, TOL_ABS * wtol(), TOL_REL * wtol()) != 0;
 done:
     free(got), free(want), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2), free(x1);
     return bad;
@@ -779,13 +772,7 @@ static void test_conv_up(void)
             oct_status s = run_up(ctx[k], c, x, w, b, r, u, y0, got[k]);
             oct__sgemm_force(-1);
             CU_ASSERT_EQUAL_FATAL(s, OCT_OK);
-            CU_ASSERT_EQUAL(compare_floats(what, want + LEAD, got[k] + LEAD, ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
-            for (size_t j = 0; j < total; j++)
-                if ((j < LEAD || j >= LEAD + ny) && got[k][j] != CANARY) {
-                    printf("\n  %s: canary %zu overwritten\n", what, j);
-                    CU_FAIL("canary");
-                    break;
-                }
+            CU_ASSERT_EQUAL(conv_check_out(what, want, got[k], ny, TOL_ABS * wtol(), TOL_REL * wtol()), 0);
         }
         for (int k = 0; k < 6; k += 2)
             if (memcmp(got[k], got[k + 1], total * sizeof *want) != 0) {
