@@ -91,3 +91,22 @@ size_t conv_check_out(const char *what, const float *want, const float *got, siz
         }
     return miss;
 }
+
+int conv_data_make(const conv_case *c, rng_t *rng, float lo, float hi, conv_data *d)
+{
+    size_t ho = (size_t)(c->h + 2 * c->pad - c->k + 1), wo = (size_t)(c->w + 2 * c->pad - c->k + 1);
+    size_t hw = (size_t)c->h * c->w, kk = (size_t)c->k * c->k, ny = (size_t)c->n * c->co * ho * wo;
+    memset(d, 0, sizeof *d);
+    d->x1 = rng_array(rng, (size_t)c->n * c->c1 * hw, lo, hi);
+    d->x2 = c->c2 ? rng_array(rng, (size_t)c->n * c->c2 * hw, lo, hi) : NULL;
+    d->w1 = rng_array(rng, (size_t)c->co * c->c1 * kk, lo, hi);
+    d->w2 = c->c2 ? rng_array(rng, (size_t)c->co * c->c2 * kk, lo, hi) : NULL;
+    d->b1 = rng_array(rng, (size_t)c->co, lo, hi), d->b2 = rng_array(rng, (size_t)c->co, lo, hi);
+    d->r = rng_array(rng, ny, lo, hi), d->y0 = rng_array(rng, ny, lo, hi);
+    return d->x1 && d->w1 && d->b1 && d->b2 && d->r && d->y0 && (!c->c2 || (d->x2 && d->w2));
+}
+
+void conv_data_free(conv_data *d)
+{
+    free(d->x1), free(d->x2), free(d->w1), free(d->w2), free(d->b1), free(d->b2), free(d->r), free(d->y0);
+}

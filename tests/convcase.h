@@ -5,6 +5,7 @@
 #define OCT_CONVCASE_H
 
 #include "octcl.h"
+#include "testutil.h"
 
 #define CONV_LEAD 5          /* canary floats before the output tensor */
 #define CONV_TAIL 7          /* and after it */
@@ -17,6 +18,18 @@
 typedef struct {
     int n, c1, c2, co, h, w, k, pad, bias, acc, relu, res;
 } conv_case;
+
+/* A case's random inputs: x1 (n, c1, h, w), x2 (n, c2, h, w), w1 (co, c1, k, k), w2 (co,
+ * c2, k, k), b1 and b2 (co), r and y0 (n, co, ho, wo), drawn from rng in [lo, hi] in that
+ * order (x2 and w2 NULL when c2 = 0). */
+typedef struct {
+    float *x1, *x2, *w1, *w2, *b1, *b2, *r, *y0;
+} conv_data;
+
+/* Draw c's inputs into d: 1, or 0 when out of memory (d then holds what was had, for
+ * conv_data_free). */
+int conv_data_make(const conv_case *c, rng_t *rng, float lo, float hi, conv_data *d);
+void conv_data_free(conv_data *d);
 
 /* CONV_LEAD canaries, y0's ny floats, CONV_TAIL canaries, in one malloc'd block (NULL when
  * out of memory): an output tensor between canaries. */

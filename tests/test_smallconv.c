@@ -36,39 +36,15 @@ static oct_context *g_ref, *g_small, *g_auto;
 
 typedef conv_case scase;
 
-/* The case's inputs, made from rng. */
-typedef struct {
-    float *x1, *x2, *w1, *w2, *b1, *b2, *r, *y0;
-} sdata;
-
-static int make_data(const scase *c, rng_t *rng, sdata *d)
-{
-    int ho = c->h + 2 * c->pad - c->k + 1, wo = c->w + 2 * c->pad - c->k + 1, kk = c->k * c->k;
-    size_t ny = (size_t)c->n * c->co * ho * wo;
-    memset(d, 0, sizeof *d);
-    d->x1 = rng_array(rng, (size_t)c->n * c->c1 * c->h * c->w, -1, 1);
-    d->x2 = c->c2 ? rng_array(rng, (size_t)c->n * c->c2 * c->h * c->w, -1, 1) : NULL;
-    d->w1 = rng_array(rng, (size_t)c->co * c->c1 * kk, -1, 1);
-    d->w2 = c->c2 ? rng_array(rng, (size_t)c->co * c->c2 * kk, -1, 1) : NULL;
-    d->b1 = rng_array(rng, (size_t)c->co, -1, 1), d->b2 = rng_array(rng, (size_t)c->co, -1, 1);
-    d->r = rng_array(rng, ny, -1, 1), d->y0 = rng_array(rng, ny, -1, 1);
-    return d->x1 && d->w1 && d->b1 && d->b2 && d->r && d->y0 && (!c->c2 || (d->x2 && d->w2));
-}
-
-static void free_data(sdata *d)
-{
-    free(d->x1), free(d->x2), free(d->w1), free(d->w2), free(d->b1), free(d->b2), free(d->r), free(d->y0);
-}
-
 /* 0 when ctx matches the reference (and keeps the canaries) on case c. */
 static int check_case(oct_context *ctx, const scase *c, rng_t *rng)
 {
     int ho = c->h + 2 * c->pad - c->k + 1, wo = c->w + 2 * c->pad - c->k + 1;
     size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
-    sdata d;
+    conv_data d;
     float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
     int bad = 1;
-    if (!make_data(c, rng, &d) || !want || !got) goto done;
+    if (!conv_data_make(c, rng, -1, 1, &d) || !want || !got) goto done;
     oct_status s = conv_case_run(g_ref, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, want);
     oct_status t = s == OCT_OK ? conv_case_run(ctx, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, got) : s;
     if (s != OCT_OK || t != OCT_OK) {
@@ -81,7 +57,7 @@ static int check_case(oct_context *ctx, const scase *c, rng_t *rng)
     bad = conv_check_out(what, want, got, ny, TOL_ABS, TOL_REL) != 0;
 done:
     free(got), free(want);
-    free_data(&d);
+    conv_data_free(&d);
     return bad;
 }
 
@@ -229,9 +205,9 @@ static void test_batch_independent(void)
         scase one = *c;
         one.n = 1;
         size_t i1 = (size_t)c->c1 * c->h * c->w, i2 = (size_t)c->c2 * c->h * c->w, oy = (size_t)c->co * c->h * c->w;
-        sdata d;
+        conv_data d;
         float *all = malloc((LEAD + c->n * oy + TAIL) * sizeof *all), *alone = malloc((LEAD + oy + TAIL) * sizeof *alone);
-        CU_ASSERT_FATAL(make_data(c, &rng, &d) && all && alone);
+        CU_ASSERT_FATAL(conv_data_make(c, &rng, -1, 1, &d) && all && alone);
         CU_ASSERT_EQUAL_FATAL(conv_case_run(g_auto, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, all), OCT_OK);
         for (int b = 0; b < c->n; b++) {
             CU_ASSERT_EQUAL_FATAL(conv_case_run(g_auto, &one, d.x1 + b * i1, d.x2 ? d.x2 + b * i2 : NULL, d.w1, d.w2, d.b1,
@@ -244,7 +220,7 @@ static void test_batch_independent(void)
             }
         }
         free(alone), free(all);
-        free_data(&d);
+        conv_data_free(&d);
     }
 }
 

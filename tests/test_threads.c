@@ -104,14 +104,11 @@ static void test_thread_counts(void)
     rng_t r = {20261207};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const conv_case *c = &cases[k];
-        size_t hw = (size_t)c->h * c->w, ny = (size_t)c->co * hw, total = CONV_LEAD + ny + CONV_TAIL;
-        float *x1 = rng_array(&r, (size_t)c->c1 * hw, -2, 2), *x2 = c->c2 ? rng_array(&r, (size_t)c->c2 * hw, -2, 2) : NULL;
-        float *w1 = rng_array(&r, (size_t)c->co * c->c1, -1, 1), *w2 = c->c2 ? rng_array(&r, (size_t)c->co * c->c2, -1, 1) : NULL;
-        float *b1 = rng_array(&r, (size_t)c->co, -1, 1), *b2 = rng_array(&r, (size_t)c->co, -1, 1);
-        float *res = rng_array(&r, ny, -2, 2), *y0 = rng_array(&r, ny, -2, 2);
+        size_t ny = (size_t)c->co * c->h * c->w, total = CONV_LEAD + ny + CONV_TAIL;
+        conv_data d;
         float *want = malloc(total * sizeof *want), *first = malloc(total * sizeof *first), *got = malloc(total * sizeof *got);
-        CU_ASSERT_FATAL(x1 && w1 && b1 && b2 && res && y0 && want && first && got && (!c->c2 || (x2 && w2)));
-        CU_ASSERT_EQUAL(conv_case_run(ref, c, x1, x2, w1, w2, b1, b2, res, y0, want), OCT_OK);
+        CU_ASSERT_FATAL(conv_data_make(c, &r, -2, 2, &d) && want && first && got);
+        CU_ASSERT_EQUAL(conv_case_run(ref, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, want), OCT_OK);
         for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
             oct_context *ctx = NULL;
             env_put("OCTCL_THREADS", counts[t]);
@@ -119,7 +116,7 @@ static void test_thread_counts(void)
             env_put("OCTCL_THREADS", keep);
             CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
             float *out = t == 0 ? first : got;
-            CU_ASSERT_EQUAL(conv_case_run(ctx, c, x1, x2, w1, w2, b1, b2, res, y0, out), OCT_OK);
+            CU_ASSERT_EQUAL(conv_case_run(ctx, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, out), OCT_OK);
             oct_context_free(ctx);
             char what[96];
             snprintf(what, sizeof what, "case %zu, %s thread(s)", k, counts[t]);
@@ -129,7 +126,8 @@ static void test_thread_counts(void)
                 CU_FAIL("thread-count-dependent result");
             }
         }
-        free(got), free(first), free(want), free(y0), free(res), free(b2), free(b1), free(w2), free(w1), free(x2), free(x1);
+        free(got), free(first), free(want);
+        conv_data_free(&d);
     }
     free(keep);
     oct_context_free(ref);

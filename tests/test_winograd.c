@@ -73,18 +73,14 @@ static oct_status run_case(oct_context *ctx, const wcase *c, const float *x1, co
 static int check_case(const wcase *c, const char *mode, rng_t *rng)
 {
     int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
-    size_t nx1 = (size_t)c->n * c->c1 * c->h * c->w, nx2 = (size_t)c->n * c->c2 * c->h * c->w;
     size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
-    float *x1 = rng_array(rng, nx1, -2, 2), *x2 = c->c2 ? rng_array(rng, nx2, -2, 2) : NULL;
-    float *w1 = rng_array(rng, (size_t)c->co * c->c1 * 9, -2, 2);
-    float *w2 = c->c2 ? rng_array(rng, (size_t)c->co * c->c2 * 9, -2, 2) : NULL;
-    float *b1 = rng_array(rng, (size_t)c->co, -2, 2), *b2 = rng_array(rng, (size_t)c->co, -2, 2);
-    float *r = rng_array(rng, ny, -2, 2), *y0 = rng_array(rng, ny, -2, 2);
+    conv_case cc = {c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+    conv_data d;
     float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
     int bad = 1;
-    if (!x1 || !w1 || !b1 || !b2 || !r || !y0 || !want || !got || (c->c2 && (!x2 || !w2))) goto done;
-    oct_status s = run_case(g_ref, c, x1, x2, w1, w2, b1, b2, r, y0, want);
-    oct_status t = s == OCT_OK ? run_case(cpu_of(mode), c, x1, x2, w1, w2, b1, b2, r, y0, got) : s;
+    if (!conv_data_make(&cc, rng, -2, 2, &d) || !want || !got) goto done;
+    oct_status s = conv_case_run(g_ref, &cc, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, want);
+    oct_status t = s == OCT_OK ? conv_case_run(cpu_of(mode), &cc, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, got) : s;
     if (s != OCT_OK || t != OCT_OK) {
         printf("\n  case failed to run: %s\n", oct_last_error());
         goto done;
@@ -94,7 +90,8 @@ static int check_case(const wcase *c, const char *mode, rng_t *rng)
              c->co, c->h, c->w, c->pad, c->bias, c->acc, c->relu, c->res);
     bad = conv_check_out(what, want, got, ny, TOL_ABS * wtol(), TOL_REL * wtol()) != 0;
 done:
-    free(got), free(want), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2), free(x1);
+    free(got), free(want);
+    conv_data_free(&d);
     return bad;
 }
 
@@ -585,17 +582,14 @@ static void test_batch_independent(void)
         one.n = 1;
         int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
         size_t i1 = (size_t)c->c1 * c->h * c->w, i2 = (size_t)c->c2 * c->h * c->w, oy = (size_t)c->co * ho * wo;
-        float *x1 = rng_array(&rng, c->n * i1, -2, 2), *x2 = c->c2 ? rng_array(&rng, c->n * i2, -2, 2) : NULL;
-        float *w1 = rng_array(&rng, (size_t)c->co * c->c1 * 9, -2, 2);
-        float *w2 = c->c2 ? rng_array(&rng, (size_t)c->co * c->c2 * 9, -2, 2) : NULL;
-        float *b1 = rng_array(&rng, (size_t)c->co, -2, 2), *b2 = rng_array(&rng, (size_t)c->co, -2, 2);
-        float *r = rng_array(&rng, c->n * oy, -2, 2), *y0 = rng_array(&rng, c->n * oy, -2, 2);
+        conv_case cc = {c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+        conv_data d;
         float *all = malloc((LEAD + c->n * oy + TAIL) * sizeof *all), *alone = malloc((LEAD + oy + TAIL) * sizeof *alone);
-        CU_ASSERT_FATAL(x1 && w1 && b1 && b2 && r && y0 && all && alone && (!c->c2 || (x2 && w2)));
-        CU_ASSERT_EQUAL_FATAL(run_case(g_cpu, c, x1, x2, w1, w2, b1, b2, r, y0, all), OCT_OK);
+        CU_ASSERT_FATAL(conv_data_make(&cc, &rng, -2, 2, &d) && all && alone);
+        CU_ASSERT_EQUAL_FATAL(run_case(g_cpu, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, all), OCT_OK);
         for (int b = 0; b < c->n; b++) {
-            CU_ASSERT_EQUAL_FATAL(run_case(g_cpu, &one, x1 + b * i1, x2 ? x2 + b * i2 : NULL, w1, w2, b1, b2,
-                                           r + b * oy, y0 + b * oy, alone), OCT_OK);
+            CU_ASSERT_EQUAL_FATAL(run_case(g_cpu, &one, d.x1 + b * i1, d.x2 ? d.x2 + b * i2 : NULL, d.w1, d.w2, d.b1,
+                                           d.b2, d.r + b * oy, d.y0 + b * oy, alone), OCT_OK);
             if (memcmp(all + LEAD + b * oy, alone + LEAD, oy * sizeof(float)) != 0) {
                 printf("\n  case %zu (n%d c%d+%d->%d %dx%d): image %d of the batch differs from it alone\n", k, c->n,
                        c->c1, c->c2, c->co, c->h, c->w, b);
@@ -603,7 +597,8 @@ static void test_batch_independent(void)
                 break;
             }
         }
-        free(alone), free(all), free(y0), free(r), free(b2), free(b1), free(w2), free(w1), free(x2), free(x1);
+        free(alone), free(all);
+        conv_data_free(&d);
     }
     /* The linear head: 20 rows at once and each row alone. */
     int n = 20, in = 2048, out = 1000;
