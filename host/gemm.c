@@ -121,6 +121,21 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
  * with it (2026-12-05, cpu__wino). */
 #define GEMM_AHEAD_A 128
 
+/* How far ahead (in floats) the channel-lane kernels (oct__sgemm_kernel_rows: stream = 2)
+ * fetch their packed weight panel, 32 floats a term (AVX2: each 16-float half, its own
+ * stream): 4 KiB, the next page, before the hardware prefetcher (which stops at page ends)
+ * gets there. Each panel is read from memory by the strip's first run of pixels and from
+ * L2 by the others; a 7x7 1x1 layer at batch 1 streams 4 MB of them (512 -> 2048) for 51 M
+ * MACs. Intel Xeon (Emerald Rapids, AVX-512), two threads, old and new library in
+ * alternated processes, sums of per-layer minima: Oct-ResNet-50 batch 1, the 7x7 1x1
+ * layers 3.57 -> 3.13 ms (alpha 0) and 2.56 -> 2.22 (alpha 0.5), the pass's layers 0.980x
+ * and 0.970x; alpha 0.5 batch 8 0.980x; the AVX2 kernels (OCTCL_GEMM=avx2) on that CPU,
+ * alpha 0.5 batch 1, the 7x7 1x1 layers 0.80-0.87x, the pass 0.957x. Forty 512 <-> 2048
+ * layers at 7x7 (160 MB of panels), batch 1: 21.9 -> 18.7 ms, 16 to 128 terms ahead alike,
+ * 256 20.4. The same bits (a fetch changes no value). On an AMD EPYC Zen 4 a fetch of the
+ * next strip's panel into L2 read 0.98-1.00x (2026-12-05); this one is not measured on AMD. */
+#define GEMM_AHEAD_B 1024
+
 /* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
  * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
  * next), fetched while this tile sums. */
@@ -184,7 +199,8 @@ kernel_avx2_rows_r(const int R, const int packed, const int along, const int str
         }
     for (int p = 0; p < kc; p++, a += 6, a2 += pair ? 6 : 0, b += packed ? 16 : ldb) {
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
-        if (stream && (p & 1) == 0) _mm_prefetch((const char *)(a + 6 * GEMM_AHEAD_A), _MM_HINT_T0);
+        if (stream == 1 && (p & 1) == 0) _mm_prefetch((const char *)(a + 6 * GEMM_AHEAD_A), _MM_HINT_T0);
+        if (stream == 2) _mm_prefetch((const char *)((uintptr_t)b + GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
         __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
         __m256 b1 = packed ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
         OCT__UNROLL for (int i = 0; i < R; i++) {
@@ -392,8 +408,8 @@ __attribute__((target("avx2,fma"))) static void narrow_strip(int mr, int kc, int
 __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const float *a, const float *b, float *c,
                                                                 size_t ldc, int add)
 {
-    kernel_avx2_rows(1, kc, a, b, 16, c, ldc, add, NULL, 0, 0);
-    kernel_avx2_rows(1, kc, a, b + (size_t)kc * 16, 16, c + 16, ldc, add, NULL, 0, 0);
+    kernel_avx2_rows_r(6, 1, 0, 2, 0, kc, a, a, b, 16, c, ldc, add, NULL, 0, 0);
+    kernel_avx2_rows_r(6, 1, 0, 2, 0, kc, a, a, b + (size_t)kc * 16, 16, c + 16, ldc, add, NULL, 0, 0);
 }
 
 /* R rows (8, or 7 for oct__sgemm_kernel_rows) x 16 W columns (W = 2: 32; 1: a narrow last
@@ -405,7 +421,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const flo
  * rows r0.. of its bias and residual and residual columns from j0: the float operations
  * of epi_avx512 -- ((c + bias) + res) + up, then v < 0 ? 0 : v (a -0 or a NaN stays) --
  * on the same values, without storing C and reading it back; the 2x upsample (e->up)
- * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. */
+ * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. `stream`
+ * fetches ahead: 1 the a-panel (GEMM_AHEAD_A), 2 the packed b-panel (GEMM_AHEAD_B). */
 __attribute__((target("avx512f"), always_inline)) static inline void
 kernel_avx512_rows_w(const int R, const int W, const int packed, const int along, const int stream, int kc,
                      const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
@@ -423,7 +440,10 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, const int along
     OCT__UNROLL for (int i = 0; i < R; i++) OCT__UNROLL for (int v = 0; v < W; v++) acc[i][v] = _mm512_setzero_ps();
     for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
         __m512 bv[2];
-        if (stream && (p & 1) == 0) _mm_prefetch((const char *)(a + R * GEMM_AHEAD_A), _MM_HINT_T0);
+        if (stream == 1 && (p & 1) == 0) _mm_prefetch((const char *)(a + R * GEMM_AHEAD_A), _MM_HINT_T0);
+        if (stream == 2)
+            OCT__UNROLL for (int v = 0; v < W; v++)
+                _mm_prefetch((const char *)((uintptr_t)b + (GEMM_AHEAD_B + 16 * v) * sizeof(float)), _MM_HINT_T0);
         OCT__UNROLL for (int v = 0; v < W; v++)
             bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
         OCT__UNROLL for (int i = 0; i < R; i++) {
@@ -467,10 +487,17 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
     kernel_avx512_rows(8, 1, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
 }
 
-__attribute__((target("avx512f"))) static void kernel_avx512_r7(int kc, const float *a, const float *b, float *c,
-                                                                 size_t ldc, int add)
+/* The channel-lane tiles' kernels (oct__sgemm_kernel_rows): 8 or 7 rows, the packed
+ * weight panel fetched ahead (stream = 2, GEMM_AHEAD_B). */
+__attribute__((target("avx512f"))) static void kernel_avx512_sc8(int kc, const float *a, const float *b, float *c,
+                                                                  size_t ldc, int add)
 {
-    kernel_avx512_rows(7, 1, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
+    kernel_avx512_rows_w(8, 2, 1, 0, 2, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
+}
+__attribute__((target("avx512f"))) static void kernel_avx512_sc7(int kc, const float *a, const float *b, float *c,
+                                                                  size_t ldc, int add)
+{
+    kernel_avx512_rows_w(7, 2, 1, 0, 2, kc, a, b, 32, c, ldc, add, NULL, 0, 0);
 }
 
 /* The 8-row kernel on rows of a plain B (row stride ldb), with the epilogue e; 32
@@ -893,7 +920,8 @@ int oct__sgemm_nr(int isa) { return impl_of(isa)->nr; }
 oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows)
 {
 #ifdef OCT__GEMM_X86
-    if (isa == OCT__GEMM_AVX512 && oct__sgemm_supported(isa)) return rows == 8 ? kernel_avx512 : rows == 7 ? kernel_avx512_r7 : NULL;
+    if (isa == OCT__GEMM_AVX512 && oct__sgemm_supported(isa))
+        return rows == 8 ? kernel_avx512_sc8 : rows == 7 ? kernel_avx512_sc7 : NULL;
     if (isa == OCT__GEMM_AVX2 && oct__sgemm_supported(isa)) return rows == 6 ? kernel_avx2_r6 : NULL;
 #endif
     (void)isa, (void)rows;
