@@ -317,6 +317,14 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_along(int kc, co
 {
     kernel_avx2_rows_r(6, 0, 1, 0, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0);
 }
+/* kernel_avx2_ldb_along for the first tile of a strip of rows, which reads its a-panel
+ * from memory (the others from L1 / L2): the panel fetched ahead too (apacked_direct). */
+__attribute__((target("avx2,fma"))) static void kernel_avx2_ldb_along1(int kc, const float *a, const float *b,
+                                                                        size_t ldb, float *c, size_t ldc, int add,
+                                                                        const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx2_rows_r(6, 0, 1, 1, 0, kc, a, a, b, ldb, c, ldc, add, e, r0, j0);
+}
 
 /* A narrow edge strip, C <= 8 of the b-panel's columns (kc, nr: packed, zero past C),
  * times R a-panels (each (kc, mr), mr = 6 or 8, one after the other) into t (R x C
@@ -528,6 +536,13 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb_along(int kc, c
                                                                         const oct__gemm_epi *e, int r0, size_t j0)
 {
     kernel_avx512_rows_w(8, 2, 0, 1, 0, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+/* kernel_avx512_ldb_along for the first tile of a strip of rows (kernel_avx2_ldb_along1). */
+__attribute__((target("avx512f"))) static void kernel_avx512_ldb_along1(int kc, const float *a, const float *b,
+                                                                         size_t ldb, float *c, size_t ldc, int add,
+                                                                         const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows_w(8, 2, 0, 1, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 #define OCT__GEMM_HAVE_LDB 1
 #endif
@@ -1081,6 +1096,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
     const int stream = n <= 16;
     gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : stream ? kernel_avx2_ldb_stream : kernel_avx2_ldb;
     gemm_ldb_kernel along = avx512 ? kernel_avx512_ldb_along : kernel_avx2_ldb_along;
+    gemm_ldb_kernel along1 = avx512 ? kernel_avx512_ldb_along1 : kernel_avx2_ldb_along1;
     oct__gemm_epi_fn ef = epi_of(isa);
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
     _Alignas(64) float small_b[KC * NR_MAX];
@@ -1123,9 +1139,22 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                                               (size_t)js);
                         break;
                     }
+                    /* The first tile of the strip reads its a-panel from memory (the
+                     * others from L1 or L2) and fetches it ahead (GEMM_AHEAD_A): where a
+                     * strip has few tiles, as Winograd's products at batch 1 (49 tiles
+                     * of a 28x28 plane: one whole tile, then a 16-column and a narrow
+                     * strip that find the panel in L2), the panels stream at the FMAs'
+                     * pace and the hardware prefetcher stops at each page's end. Intel
+                     * Xeon (Emerald Rapids), two threads, old and new library alternated,
+                     * sums of per-layer minima, Oct-ResNet-50: batch 1 alpha 0 the 28x28
+                     * 3x3 layers 0.88x, 56x56 0.96x, the pass's layers 0.988x (alpha 0.5
+                     * 0.996x); batch 8 the 14x14 3x3 layers 0.79x, 7x7 0.83x, 28x28
+                     * 0.94x, the pass's layers 0.963x at alpha 0 and at alpha 0.5. The
+                     * AVX2 kernels there (OCTCL_GEMM=avx2): 1.006x and 0.997x, even. The
+                     * same bits (a fetch changes no value). */
                     for (int js = j0; js < j1; js += nr)
-                        direct_tile(along, avx512, mr, nr, rows, nr, kc, apan, bk + js, (size_t)ldb, ci + js,
-                                    (size_t)ldc, add, e, ef, i - m0, (size_t)js, tile);
+                        direct_tile(js == j0 ? along1 : along, avx512, mr, nr, rows, nr, kc, apan, bk + js,
+                                    (size_t)ldb, ci + js, (size_t)ldc, add, e, ef, i - m0, (size_t)js, tile);
                 }
             }
         }
