@@ -430,7 +430,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const flo
  * of epi_avx512 -- ((c + bias) + res) + up, then v < 0 ? 0 : v (a -0 or a NaN stays) --
  * on the same values, without storing C and reading it back; the 2x upsample (e->up)
  * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. `stream`
- * fetches ahead: 1 the a-panel (GEMM_AHEAD_A), 2 the packed b-panel (GEMM_AHEAD_B). */
+ * fetches ahead: 1 the a-panel (GEMM_AHEAD_A), 2 the packed b-panel (GEMM_AHEAD_B), 3 the
+ * in-place B rows' lines of the next tile. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 kernel_avx512_rows_w(const int R, const int W, const int packed, const int along, const int stream, int kc,
                      const float *a, const float *b, size_t ldb, float *c, size_t ldc, int add,
@@ -449,6 +450,9 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, const int along
     for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
         __m512 bv[2];
         if (stream == 1 && (p & 1) == 0) _mm_prefetch((const char *)(a + R * GEMM_AHEAD_A), _MM_HINT_T0);
+        if (stream == 3) /* B in place: this row's lines of the next tile (16 W columns on) */
+            OCT__UNROLL for (int v = 0; v < W; v++)
+                _mm_prefetch((const char *)((uintptr_t)b + (size_t)(16 * W + 16 * v) * sizeof(float)), _MM_HINT_T0);
         if (stream == 2)
             OCT__UNROLL for (int v = 0; v < W; v++)
                 _mm_prefetch((const char *)((uintptr_t)b + (GEMM_AHEAD_B + 16 * v) * sizeof(float)), _MM_HINT_T0);
@@ -543,6 +547,15 @@ __attribute__((target("avx512f"))) static void kernel_avx512_ldb_along1(int kc, 
                                                                          const oct__gemm_epi *e, int r0, size_t j0)
 {
     kernel_avx512_rows_w(8, 2, 0, 1, 1, kc, a, b, ldb, c, ldc, add, e, r0, j0);
+}
+/* kernel_avx512_ldb_along for the other tiles of a block's first strip of rows, which
+ * read B from memory (the later strips find it in L2): each row's lines of the next tile
+ * fetched as this tile reads them (stream = 3), as the AVX2 kernels do in every tile. */
+__attribute__((target("avx512f"))) static void kernel_avx512_ldb_alongb(int kc, const float *a, const float *b,
+                                                                         size_t ldb, float *c, size_t ldc, int add,
+                                                                         const oct__gemm_epi *e, int r0, size_t j0)
+{
+    kernel_avx512_rows_w(8, 2, 0, 1, 3, kc, a, b, ldb, c, ldc, add, e, r0, j0);
 }
 #define OCT__GEMM_HAVE_LDB 1
 #endif
@@ -1097,6 +1110,7 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
     gemm_ldb_kernel kern = avx512 ? kernel_avx512_ldb : stream ? kernel_avx2_ldb_stream : kernel_avx2_ldb;
     gemm_ldb_kernel along = avx512 ? kernel_avx512_ldb_along : kernel_avx2_ldb_along;
     gemm_ldb_kernel along1 = avx512 ? kernel_avx512_ldb_along1 : kernel_avx2_ldb_along1;
+    gemm_ldb_kernel alongb = avx512 ? kernel_avx512_ldb_alongb : along;
     oct__gemm_epi_fn ef = epi_of(isa);
     oct__gemm_bufs *bufs = gemm_small ? NULL : gemm_bufs();
     _Alignas(64) float small_b[KC * NR_MAX];
@@ -1150,11 +1164,20 @@ static void apacked_direct(int isa, int m0, int m1, int m, int n, int k, const f
                      * 3x3 layers 0.88x, 56x56 0.96x, the pass's layers 0.988x (alpha 0.5
                      * 0.996x); batch 8 the 14x14 3x3 layers 0.79x, 7x7 0.83x, 28x28
                      * 0.94x, the pass's layers 0.963x at alpha 0 and at alpha 0.5. The
-                     * AVX2 kernels there (OCTCL_GEMM=avx2): 1.006x and 0.997x, even. The
+                     * AVX2 kernels there (OCTCL_GEMM=avx2): 1.006x and 0.997x, even.
+                     *   The other tiles of the first strip read B's rows from memory,
+                     * up to 256 rows (planes) at once, more streams than the hardware
+                     * follows: AVX-512 fetches each row's next tile there (alongb;
+                     * AVX2's kernels fetch it in every tile). Batch 8: alpha 0 the 56x56
+                     * 1x1 layers 0.93x, 28x28 0.98x, the pass's layers 0.987x; alpha
+                     * 0.5 the high band's 56x56 1x1 layers 0.95x, the 28x28 pairs 0.95x,
+                     * the pass 0.981x (forward minima); batch 1 alpha 0.5 0.994x. In
+                     * every strip: alpha 0 batch 8 1.018x, the 14x14 layers 1.075x. The
                      * same bits (a fetch changes no value). */
                     for (int js = j0; js < j1; js += nr)
-                        direct_tile(js == j0 ? along1 : along, avx512, mr, nr, rows, nr, kc, apan, bk + js,
-                                    (size_t)ldb, ci + js, (size_t)ldc, add, e, ef, i - m0, (size_t)js, tile);
+                        direct_tile(js == j0 ? along1 : i == m0 ? alongb : along, avx512, mr, nr, rows, nr, kc,
+                                    apan, bk + js, (size_t)ldb, ci + js, (size_t)ldc, add, e, ef, i - m0, (size_t)js,
+                                    tile);
                 }
             }
         }
