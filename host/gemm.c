@@ -121,21 +121,6 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
  * with it (2026-12-05, cpu__wino). */
 #define GEMM_AHEAD_A 128
 
-/* How far ahead (in floats) the channel-lane kernels (oct__sgemm_kernel_rows: stream = 2)
- * fetch their packed weight panel, 32 floats a term (AVX2: each 16-float half, its own
- * stream): 4 KiB, the next page, before the hardware prefetcher (which stops at page ends)
- * gets there. Each panel is read from memory by the strip's first run of pixels and from
- * L2 by the others; a 7x7 1x1 layer at batch 1 streams 4 MB of them (512 -> 2048) for 51 M
- * MACs. Intel Xeon (Emerald Rapids, AVX-512), two threads, old and new library in
- * alternated processes, sums of per-layer minima: Oct-ResNet-50 batch 1, the 7x7 1x1
- * layers 3.57 -> 3.13 ms (alpha 0) and 2.56 -> 2.22 (alpha 0.5), the pass's layers 0.980x
- * and 0.970x; alpha 0.5 batch 8 0.980x; the AVX2 kernels (OCTCL_GEMM=avx2) on that CPU,
- * alpha 0.5 batch 1, the 7x7 1x1 layers 0.80-0.87x, the pass 0.957x. Forty 512 <-> 2048
- * layers at 7x7 (160 MB of panels), batch 1: 21.9 -> 18.7 ms, 16 to 128 terms ahead alike,
- * 256 20.4. The same bits (a fetch changes no value). On an AMD EPYC Zen 4 a fetch of the
- * next strip's panel into L2 read 0.98-1.00x (2026-12-05); this one is not measured on AMD. */
-#define GEMM_AHEAD_B 1024
-
 /* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
  * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
  * next), fetched while this tile sums. */
@@ -200,7 +185,7 @@ kernel_avx2_rows_r(const int R, const int packed, const int along, const int str
     for (int p = 0; p < kc; p++, a += 6, a2 += pair ? 6 : 0, b += packed ? 16 : ldb) {
         if (!packed) _mm_prefetch((const char *)(b + 16), _MM_HINT_T0);
         if (stream == 1 && (p & 1) == 0) _mm_prefetch((const char *)(a + 6 * GEMM_AHEAD_A), _MM_HINT_T0);
-        if (stream == 2) _mm_prefetch((const char *)((uintptr_t)b + GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
+        if (stream == 2) _mm_prefetch((const char *)((uintptr_t)b + OCT__GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
         __m256 b0 = packed ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
         __m256 b1 = packed ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
         OCT__UNROLL for (int i = 0; i < R; i++) {
@@ -430,7 +415,7 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_r6(int kc, const flo
  * of epi_avx512 -- ((c + bias) + res) + up, then v < 0 ? 0 : v (a -0 or a NaN stays) --
  * on the same values, without storing C and reading it back; the 2x upsample (e->up)
  * reads each vector's 16 pixels as two of kernel_avx2_rows_r's 8-pixel halves. `stream`
- * fetches ahead: 1 the a-panel (GEMM_AHEAD_A), 2 the packed b-panel (GEMM_AHEAD_B), 3 the
+ * fetches ahead: 1 the a-panel (GEMM_AHEAD_A), 2 the packed b-panel (OCT__GEMM_AHEAD_B), 3 the
  * in-place B rows' lines of the next tile. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 kernel_avx512_rows_w(const int R, const int W, const int packed, const int along, const int stream, int kc,
@@ -455,7 +440,7 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, const int along
                 _mm_prefetch((const char *)((uintptr_t)b + (size_t)(16 * W + 16 * v) * sizeof(float)), _MM_HINT_T0);
         if (stream == 2)
             OCT__UNROLL for (int v = 0; v < W; v++)
-                _mm_prefetch((const char *)((uintptr_t)b + (GEMM_AHEAD_B + 16 * v) * sizeof(float)), _MM_HINT_T0);
+                _mm_prefetch((const char *)((uintptr_t)b + (OCT__GEMM_AHEAD_B + 16 * v) * sizeof(float)), _MM_HINT_T0);
         OCT__UNROLL for (int v = 0; v < W; v++)
             bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
         OCT__UNROLL for (int i = 0; i < R; i++) {
@@ -500,7 +485,7 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int kc, const float
 }
 
 /* The channel-lane tiles' kernels (oct__sgemm_kernel_rows): 8 or 7 rows, the packed
- * weight panel fetched ahead (stream = 2, GEMM_AHEAD_B). */
+ * weight panel fetched ahead (stream = 2, OCT__GEMM_AHEAD_B). */
 __attribute__((target("avx512f"))) static void kernel_avx512_sc8(int kc, const float *a, const float *b, float *c,
                                                                   size_t ldc, int add)
 {

@@ -68,6 +68,23 @@ int oct__sgemm_narrow_cols(int isa);
 typedef void (*oct__gemm_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int add);
 oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
 
+/* How far ahead (in floats) the channel-lane kernels (oct__sgemm_kernel_rows, and the
+ * in-place tiles of smallconv.c) fetch their packed weight panel, 32 floats a term (AVX2:
+ * each 16-float half, its own stream): 4 KiB, the next page, before the hardware
+ * prefetcher (which stops at page ends) gets there. Each panel is read from memory by the
+ * strip's first run of pixels and from L2 by the others; a 7x7 1x1 layer at batch 1
+ * streams 4 MB of them (512 -> 2048) for 51 M MACs. Intel Xeon (Emerald Rapids, AVX-512),
+ * two threads, old and new library in alternated processes, sums of per-layer minima:
+ * Oct-ResNet-50 batch 1, the 7x7 1x1 layers 3.57 -> 3.13 ms (alpha 0) and 2.56 -> 2.22
+ * (alpha 0.5; its low band's twelve 7x7 pairs, in place, 0.955 -> 0.862), the pass's
+ * layers 0.980x and 0.970x; alpha 0.5 batch 8 0.980x; the AVX2 kernels (OCTCL_GEMM=avx2)
+ * on that CPU, alpha 0.5 batch 1, the 7x7 1x1 layers 0.80-0.87x, the pass 0.957x. Forty
+ * 512 <-> 2048 layers at 7x7 (160 MB of panels), batch 1: 21.9 -> 18.7 ms, 16 to 128
+ * terms ahead alike, 256 20.4. The same bits (a fetch changes no value). On an AMD EPYC
+ * Zen 4 a fetch of the next strip's panel into L2 read 0.98-1.00x (2026-12-05); this one
+ * is not measured on AMD. */
+#define OCT__GEMM_AHEAD_B 1024
+
 /* A packed once, used by many products (Winograd's transformed weights): kernel `isa`'s
  * rows per register tile; floats of A (m, k) packed; the packing of A' (A (m, k; lda), or
  * stored (k, m) when trans_a); and C rows [m0, m1) of C = A' B (C's row 0 is A's row m0;

@@ -178,13 +178,6 @@ static OCT__SC_AVX512 void sc_pack_avx512(const oct__sc_conv *c, int b, size_t s
     }
 }
 
-/* How far ahead (floats) the in-place tiles fetch their weight panel: 4 KiB, as the
- * packed tiles' kernels do (gemm.c, GEMM_AHEAD_B). Intel Xeon (Emerald Rapids), two
- * threads, Oct-ResNet-50 alpha 0.5 batch 1, old and new library alternated, sums of
- * per-layer minima: the low band's twelve 7x7 1x1 pairs 0.955 -> 0.862 ms, its L->H 7x7
- * layers 1.057 -> 0.947 ms. */
-#define OCT__SC_AHEAD 1024
-
 /* The tile of a 1x1 convolution (pad 0) read in place (oct__sc_can_in_place): R = mr rows of
  * 32 channels, row i at pixel p0 + i of each input plane, planes lda floats apart, the
  * c1 planes of a1 and then the c2 of a2, against the strip's weights b (K = c1 + c2 rows
@@ -198,8 +191,8 @@ sc_tile_in_place(const int R, const float *a1, int c1, const float *a2, int c2, 
     for (int seg = 0; seg < 2; seg++) {
         const float *a = seg ? a2 : a1;
         for (int p = seg ? c2 : c1; p > 0; p--, a += lda, b += OCT__SC_NR) {
-            _mm_prefetch((const char *)((uintptr_t)b + OCT__SC_AHEAD * sizeof(float)), _MM_HINT_T0);
-            _mm_prefetch((const char *)((uintptr_t)b + (OCT__SC_AHEAD + 16) * sizeof(float)), _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)b + OCT__GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)b + (OCT__GEMM_AHEAD_B + 16) * sizeof(float)), _MM_HINT_T0);
             __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
             OCT__UNROLL for (int i = 0; i < R; i++) {
                 __m512 ai = _mm512_set1_ps(a[i]);
