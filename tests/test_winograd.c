@@ -60,13 +60,19 @@ static oct_context *cpu_of(const char *mode)
     return !strcmp(mode, "1") ? g_on : !strcmp(mode, "0") ? g_off : !strcmp(mode, "gemm") ? g_gemm : g_cpu;
 }
 
+/* The case as convcase.c's, its kernel 3x3. */
+static conv_case conv_of(const wcase *c)
+{
+    return (conv_case){c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+}
+
 /* One case on one context (convcase.c), its 3x3 kernel: y (LEAD + n co ho wo + TAIL
  * floats, canaries around, the tensor holding y0 first). */
 static oct_status run_case(oct_context *ctx, const wcase *c, const float *x1, const float *x2, const float *w1,
                            const float *w2, const float *b1, const float *b2, const float *r, const float *y0,
                            float *out)
 {
-    conv_case cc = {c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+    conv_case cc = conv_of(c);
     return conv_case_run(ctx, &cc, x1, x2, w1, w2, b1, b2, r, y0, out);
 }
 
@@ -74,13 +80,13 @@ static int check_case(const wcase *c, const char *mode, rng_t *rng)
 {
     int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
     size_t ny = (size_t)c->n * c->co * ho * wo, total = LEAD + ny + TAIL;
-    conv_case cc = {c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+    conv_case cc = conv_of(c);
     conv_data d;
     float *want = malloc(total * sizeof *want), *got = malloc(total * sizeof *got);
     int bad = 1;
     if (!conv_data_make(&cc, rng, -2, 2, &d) || !want || !got) goto done;
-    oct_status s = conv_case_run(g_ref, &cc, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, want);
-    oct_status t = s == OCT_OK ? conv_case_run(cpu_of(mode), &cc, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, got) : s;
+    oct_status s = run_case(g_ref, c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, want);
+    oct_status t = s == OCT_OK ? run_case(cpu_of(mode), c, d.x1, d.x2, d.w1, d.w2, d.b1, d.b2, d.r, d.y0, got) : s;
     if (s != OCT_OK || t != OCT_OK) {
         printf("\n  case failed to run: %s\n", oct_last_error());
         goto done;
@@ -582,7 +588,7 @@ static void test_batch_independent(void)
         one.n = 1;
         int ho = c->h + 2 * c->pad - 2, wo = c->w + 2 * c->pad - 2;
         size_t i1 = (size_t)c->c1 * c->h * c->w, i2 = (size_t)c->c2 * c->h * c->w, oy = (size_t)c->co * ho * wo;
-        conv_case cc = {c->n, c->c1, c->c2, c->co, c->h, c->w, 3, c->pad, c->bias, c->acc, c->relu, c->res};
+        conv_case cc = conv_of(c);
         conv_data d;
         float *all = malloc((LEAD + c->n * oy + TAIL) * sizeof *all), *alone = malloc((LEAD + oy + TAIL) * sizeof *alone);
         CU_ASSERT_FATAL(conv_data_make(&cc, &rng, -2, 2, &d) && all && alone);
