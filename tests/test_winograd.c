@@ -606,8 +606,9 @@ static void test_batch_independent(void)
         free(alone), free(all);
         conv_data_free(&d);
     }
-    /* The linear head: 20 rows at once and each row alone. */
-    int n = 20, in = 2048, out = 1000;
+    /* The linear head: 23 rows at once (groups of 4 and the rest one by one) and each row
+     * alone; an odd number of outputs, so a thread's last row goes alone too. */
+    int n = 23, in = 2048, out = 1003;
     float *x = rng_array(&rng, (size_t)n * in, -1, 1), *w = rng_array(&rng, (size_t)out * in, -1, 1);
     float *bias = rng_array(&rng, (size_t)out, -1, 1), *all = malloc((size_t)n * out * sizeof *all);
     float *alone = malloc((size_t)out * sizeof *alone);
