@@ -2741,8 +2741,7 @@ typedef void (*cpu__dots_fn)(const float *w, const float *x, int in, float *out)
 
 typedef struct {
     const oct__linear_op *op;
-    cpu__dots_fn dots[2][2]; /* [R == 2][G == 4]: cpu__dot{R}x{G}_512 or _256 */
-    int rows;                /* R the kernels take: 2 (AVX-512), 1 (AVX2: 16 registers) */
+    cpu__dots_fn dots[2][2]; /* [R == 2][G == 4]: cpu__dot{R}x{G}_512 or _256 (AVX2: no R = 2) */
     cpu__chunks work;        /* over the outputs */
 } cpu__lin_job;
 
@@ -2791,61 +2790,55 @@ static OCT__DK_TARGET inline __attribute__((always_inline)) void cpu__dots_512(c
     OCT__UNROLL for (int r = 0; r < R; r++) OCT__UNROLL for (int g = 0; g < G; g++) out[r * G + g] =
         _mm512_reduce_add_ps(_mm512_add_ps(a0[r][g], a1[r][g]));
 }
-#define OCT__CPU_DOTS(isa, target, R, G)                                                                               \
-    static target void cpu__dot##R##x##G##_##isa(const float *w, const float *x, int in, float *out)                   \
+#define OCT__CPU_DOTS(R, G)                                                                                            \
+    static OCT__DK_TARGET void cpu__dot##R##x##G##_512(const float *w, const float *x, int in, float *out)             \
     {                                                                                                                  \
-        cpu__dots_##isa(R, G, w, x, in, out);                                                                          \
+        cpu__dots_512(R, G, w, x, in, out);                                                                            \
     }
-OCT__CPU_DOTS(512, OCT__DK_TARGET, 1, 1)
-OCT__CPU_DOTS(512, OCT__DK_TARGET, 1, 4)
-OCT__CPU_DOTS(512, OCT__DK_TARGET, 2, 1)
-OCT__CPU_DOTS(512, OCT__DK_TARGET, 2, 4)
+OCT__CPU_DOTS(1, 1)
+OCT__CPU_DOTS(1, 4)
+OCT__CPU_DOTS(2, 1)
+OCT__CPU_DOTS(2, 4)
+#undef OCT__CPU_DOTS
 
 /* The same with AVX2 + FMA: two 8-lane accumulators a dot over alternate 8-float steps;
- * one weight row at a time (two would need 16 accumulators, all of AVX2's registers). */
+ * one weight row (R = 1): two would need 16 accumulators, all of AVX2's registers. */
 static __attribute__((target("avx2,fma"), always_inline)) inline void
-cpu__dots_256(const int R, const int G, const float *w, const float *x, int in, float *out)
+cpu__dots_256(const int G, const float *w, const float *x, int in, float *out)
 {
-    __m256 a0[2][4], a1[2][4];
-    OCT__UNROLL for (int r = 0; r < R; r++) OCT__UNROLL for (int g = 0; g < G; g++) a0[r][g] = a1[r][g] =
-        _mm256_setzero_ps();
+    __m256 a0[4], a1[4];
+    OCT__UNROLL for (int g = 0; g < G; g++) a0[g] = a1[g] = _mm256_setzero_ps();
     int i = 0;
     for (; i + 16 <= in; i += 16) {
-        __m256 w0[2], w1[2];
-        OCT__UNROLL for (int r = 0; r < R; r++) {
-            const float *wr = w + (size_t)r * in + i;
-            _mm_prefetch((const char *)((uintptr_t)wr + OCT__GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
-            w0[r] = _mm256_loadu_ps(wr), w1[r] = _mm256_loadu_ps(wr + 8);
-        }
+        _mm_prefetch((const char *)((uintptr_t)(w + i) + OCT__GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
+        __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
         OCT__UNROLL for (int g = 0; g < G; g++) {
-            __m256 x0 = _mm256_loadu_ps(x + (size_t)g * in + i), x1 = _mm256_loadu_ps(x + (size_t)g * in + i + 8);
-            OCT__UNROLL for (int r = 0; r < R; r++) {
-                a0[r][g] = _mm256_fmadd_ps(w0[r], x0, a0[r][g]);
-                a1[r][g] = _mm256_fmadd_ps(w1[r], x1, a1[r][g]);
-            }
+            a0[g] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (size_t)g * in + i), a0[g]);
+            a1[g] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + (size_t)g * in + i + 8), a1[g]);
         }
     }
     for (; i < in; i += 8) {
         __m256i m = oct__lanes8(0, in - i);
-        OCT__UNROLL for (int r = 0; r < R; r++) {
-            __m256 w0 = _mm256_maskload_ps(w + (size_t)r * in + i, m);
-            OCT__UNROLL for (int g = 0; g < G; g++)
-                a0[r][g] = _mm256_fmadd_ps(w0, _mm256_maskload_ps(x + (size_t)g * in + i, m), a0[r][g]);
-        }
+        __m256 w0 = _mm256_maskload_ps(w + i, m);
+        OCT__UNROLL for (int g = 0; g < G; g++)
+            a0[g] = _mm256_fmadd_ps(w0, _mm256_maskload_ps(x + (size_t)g * in + i, m), a0[g]);
     }
-    OCT__UNROLL for (int r = 0; r < R; r++) OCT__UNROLL for (int g = 0; g < G; g++) {
-        __m256 a = _mm256_add_ps(a0[r][g], a1[r][g]);
+    OCT__UNROLL for (int g = 0; g < G; g++) {
+        __m256 a = _mm256_add_ps(a0[g], a1[g]);
         __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
         h = _mm_add_ps(h, _mm_movehl_ps(h, h));
         h = _mm_add_ss(h, _mm_movehdup_ps(h));
-        out[r * G + g] = _mm_cvtss_f32(h);
+        out[g] = _mm_cvtss_f32(h);
     }
 }
-#define OCT__AVX2_TARGET __attribute__((target("avx2,fma")))
-OCT__CPU_DOTS(256, OCT__AVX2_TARGET, 1, 1)
-OCT__CPU_DOTS(256, OCT__AVX2_TARGET, 1, 4)
-#undef OCT__AVX2_TARGET
-#undef OCT__CPU_DOTS
+static __attribute__((target("avx2,fma"))) void cpu__dot1x1_256(const float *w, const float *x, int in, float *out)
+{
+    cpu__dots_256(1, w, x, in, out);
+}
+static __attribute__((target("avx2,fma"))) void cpu__dot1x4_256(const float *w, const float *x, int in, float *out)
+{
+    cpu__dots_256(4, w, x, in, out);
+}
 #define OCT__CPU_HAVE_LIN 1
 #endif
 
@@ -2859,7 +2852,7 @@ static void cpu__lin_task(void *arg, int t)
     size_t o0, o1;
     while (cpu__take(&j->work, t, &o0, &o1))
         for (size_t o = o0; o < o1;) {
-            int R = j->rows == 2 && o1 - o >= 2 ? 2 : 1;
+            int R = j->dots[1][0] && o1 - o >= 2 ? 2 : 1;
             float v[8]; /* [R][G] */
             for (int b = 0; b < n;) {
                 int G = n - b >= 4 ? 4 : 1;
@@ -2882,11 +2875,11 @@ static oct_status cpu_linear(oct_context *ctx, const oct__linear_op *op)
     st->macs_done += (long long)n * in * out;
     /* Dot products, threads over outputs: AVX-512, or AVX2 where a vector GEMM runs on a
      * CPU with it (AVX2-only CPUs; OCTCL_CPU_PATH=gemm). */
-    cpu__lin_job j = {op, {{NULL}}, 1, {0}};
+    cpu__lin_job j = {op, {{NULL}}, {0}};
 #ifdef OCT__CPU_HAVE_LIN
     if (st->direct) {
         j.dots[0][0] = cpu__dot1x1_512, j.dots[0][1] = cpu__dot1x4_512;
-        j.dots[1][0] = cpu__dot2x1_512, j.dots[1][1] = cpu__dot2x4_512, j.rows = 2;
+        j.dots[1][0] = cpu__dot2x1_512, j.dots[1][1] = cpu__dot2x4_512;
     } else if (cpu__avx2()) {
         j.dots[0][0] = cpu__dot1x1_256, j.dots[0][1] = cpu__dot1x4_256;
     }
