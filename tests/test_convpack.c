@@ -364,7 +364,7 @@ static void test_stride2(void)
 }
 
 /* Max pools of stride 2 (kernel 3 pad 1 as ResNet's, 2 pad 0, 3 pad 0 with odd widths,
- * rows of 1 to 70 outputs) on the cpu backend against the reference, every float equal
+ * rows of 1 to 71 outputs) on the cpu backend against the reference, every float equal
  * (a max selects, it does not round; NaN equal to NaN), ReLU on and off. A tenth of the
  * input is NaN, +inf or -inf. */
 static void test_maxpool2(void)
@@ -373,6 +373,10 @@ static void test_maxpool2(void)
         /* h   w  k pad relu ch */
         {112, 112, 3, 1, 0, 3}, {9, 141, 3, 1, 1, 2}, {8, 33, 2, 0, 0, 4}, {7, 31, 3, 0, 1, 3}, {5, 2, 3, 1, 0, 2},
         {6, 3, 2, 0, 1, 1},
+        /* the AVX-512 rows of kernel 3 pad 1 (cpu__g_max3s2_512): odd and even widths whose
+         * last output's right column is past the row, 16-output steps and their edges */
+        {9, 141, 3, 1, 0, 2}, {4, 33, 3, 1, 0, 1}, {11, 35, 3, 1, 0, 2}, {6, 1, 3, 1, 0, 1}, {3, 64, 3, 1, 1, 2},
+        {5, 31, 3, 1, 0, 3},
     };
     /* the default rows (AVX-512 where the CPU has it), OCTCL_CPU_PATH=gemm's (AVX2 where
      * the CPU has it), and those with the scalar GEMM forced (the plain loops) */
