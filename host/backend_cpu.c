@@ -136,6 +136,7 @@ typedef struct {
     int pair_side;             /* $OCTCL_CPU_PAIR_SIDE at creation: 0 the graph runs L->H apart */
     oct__depth_budget depth;   /* the graph's depth-first groups (cpu__depth_budget) */
     long long sides_fused;     /* oct__cpu_sides_fused */
+    long long pools_fused;     /* oct__cpu_pools_fused */
     int implicit;              /* $OCTCL_CPU_IMPLICIT at creation: 0 keeps conv2d's im2col + SGEMM */
     int shared_b;              /* $OCTCL_CPU_SHARED_B at creation: 0 packs B in every block's GEMM */
     int affinity;              /* $OCTCL_CPU_AFFINITY at creation: 0 chunks go to the next free thread */
@@ -1309,6 +1310,21 @@ static void cpu__conv_task(void *arg, int t)
  * channels into groups so that every thread has work and each weight block still
  * serves a whole band. Every output is the same sum in the same order however the work
  * is cut, so the bits do not depend on the number of threads either. */
+/* A pooling run a block of channel planes at a time by the op that wrote them (the
+ * direct kernel's conv2d_pool): the op, the row loops, the stem pool's masks. */
+typedef struct {
+    const oct__poolg_op *op;
+    int vec;    /* the row loops (cpu__rows_isa) */
+    int max3s2; /* 1: cpu__g_max3s2_512 or _256 rows */
+#if defined(__GNUC__) && defined(__x86_64__)
+    __mmask16 mk[6 * 64]; /* cpu__g_max3s2_masks's, for the AVX-512 rows */
+#endif
+} cpu__pooler;
+static void cpu__pooler_init(cpu__pooler *pl, const oct__poolg_op *op, int vec);
+static int cpu__rows_isa(const oct__cpu_state *st);
+/* Output planes [c0, c1) of image b of pl's pool; row: x->w + 16 floats of scratch. */
+static void cpu__pool_planes(const cpu__pooler *pl, float *row, int b, int c0, int c1);
+
 typedef struct {
     const oct__conv_op *op;
     const oct__view *x2; /* conv2d_pair: the second input, stacked after op->x's channels */
@@ -1322,6 +1338,7 @@ typedef struct {
     int blocks;         /* channel blocks: ceil(co / OCT__DK_MR) */
     int wp;             /* padded row length: w + 2 pad */
     cpu__chunks work;   /* over the n * bands * groups items */
+    const cpu__pooler *pool; /* pool each block of channels as it is done (cpu__conv2d), or NULL */
 } cpu__direct_job;
 
 static void cpu__direct_task(void *arg, int t)
@@ -1359,6 +1376,20 @@ static void cpu__direct_task(void *arg, int t)
                 held = band;
             }
             int cb0 = (int)((size_t)j->blocks * g / j->groups), cb1 = (int)((size_t)j->blocks * (g + 1) / j->groups);
+            if (j->pool) { /* one band (cpu__direct): each block's planes pooled while in this core's caches */
+                float *row = buf + (size_t)ci * base.plane + 16;
+                for (int cb = cb0; cb < cb1; cb++) {
+                    if (half && !j->st->direct)
+                        cpu__dk2_rows(&base, j->wpk, j->kdim, y->c, cb, cb + 1, j->bias, buf, cpu__image(y, b), wo,
+                                      oy0, oy1);
+                    else
+                        cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb, cb + 1, j->bias, buf, cpu__image(y, b), wo,
+                                     oy0, oy1);
+                    int c1 = (cb + 1) * OCT__DK_MR;
+                    cpu__pool_planes(j->pool, row, b, cb * OCT__DK_MR, c1 < y->c ? c1 : y->c);
+                }
+                continue;
+            }
             if (half && !j->st->direct)
                 cpu__dk2_rows(&base, j->wpk, j->kdim, y->c, cb0, cb1, j->bias, buf, cpu__image(y, b), wo, oy0, oy1);
             else
@@ -1444,7 +1475,7 @@ static void cpu__cache_put(oct__cpu_state *st, cpu__packed_t e)
  * 2 without x2): bands of at most OCT__CPU_BAND_FLOATS of padded input (at least one
  * output row). */
 static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const float *wpk,
-                              size_t kdim, const float *bias, size_t macs)
+                              size_t kdim, const float *bias, size_t macs, const oct__poolg_op *pool, int *pooled)
 {
     const oct__view *x = &op->x, *y = &op->y;
     int k = op->k, pad = op->pad, n = y->n, co = y->c, ho = y->h, s = op->stride;
@@ -1458,10 +1489,20 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
     /* Fewer images than two per thread: cut the channels in one group per thread. */
     int groups = n < 2 * st->threads && macs >= OCT__CPU_PAR_MACS ? st->threads : 1;
     if (groups > blocks) groups = blocks;
-    cpu__direct_job job = {op, x2, bias, st, wpk, kdim, (int)rows, bands, groups, blocks, wp, {0}};
+    cpu__direct_job job = {op, x2, bias, st, wpk, kdim, (int)rows, bands, groups, blocks, wp, {0}, NULL};
+    /* conv2d_pool: where one band holds every output row, each block of channels is
+     * pooled right after the kernel wrote it (the pool's rows need no other band's). */
+    cpu__pooler pl;
+    if (pool && bands == 1) {
+        cpu__pooler_init(&pl, pool, cpu__rows_isa(st));
+        job.pool = &pl;
+        cpu__unpack(st, pool->y.buf->host);
+        *pooled = 1;
+        st->pools_fused++;
+    }
     cpu__chunk(st, &job.work, (size_t)n * bands * groups, 1, macs, OCT__CPU_PAR_MACS);
     int threads = cpu__threads(st, &job.work);
-    size_t need = per_row * ((size_t)s * (rows - 1) + (size_t)k) + 16;
+    size_t need = per_row * ((size_t)s * (rows - 1) + (size_t)k) + 16 + (job.pool ? (size_t)pool->x.w + 16 : 0);
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__direct_task, &job);
     return OCT_OK;
@@ -2340,7 +2381,10 @@ static oct_status cpu__implicit(oct__cpu_state *st, const oct__conv_op *op, size
     return OCT_OK;
 }
 
-static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
+/* conv2d, and with `pool` (conv2d_pool) that pooling of its output where the direct
+ * kernel can pool each block of channels it writes: then *pooled is set, else the caller
+ * pools after. */
+static oct_status cpu__conv2d(oct_context *ctx, const oct__conv_op *op, const oct__poolg_op *pool, int *pooled)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
@@ -2402,13 +2446,13 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     if (st->direct && s == 1 && (size_t)x->w + 2 * (size_t)pad < INT_MAX / 2) {
         const float *wpk = NULL;
         OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
-        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);
+        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs, op == &flat ? NULL : pool, pooled);
     }
 
     if (cpu__s2_use(st, op, kdim)) { /* stride 2, few terms: the direct kernel on split rows */
         const float *wpk = NULL;
         OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
-        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);
+        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs, pool, pooled);
     }
 
     if (kdim > INT_MAX || (size_t)co > INT_MAX / kdim)
@@ -2433,6 +2477,23 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, job.col_floats + (size_t)co * ld, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__conv_task, &job);
     return OCT_OK;
+}
+
+static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op) { return cpu__conv2d(ctx, op, NULL, NULL); }
+
+static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op);
+
+/* conv2d, then poolg over its output: pooled block by block on the direct kernel's one
+ * band (the pool reads the planes a core just wrote, not the whole output from memory
+ * again), else the two ops. The same operations either way: the same bits. Intel Xeon
+ * (Emerald Rapids), two threads, Oct-ResNet-50's stem (7x7 stride 2, 3 -> 64 at 224x224)
+ * and its 3x3 stride-2 max pool, the two ops and the one alternated, minima: batch 8
+ * 7.10 + 1.66 -> 7.85 ms; batch 1 even (0.877 + 0.105 against 0.970). */
+static oct_status cpu_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__poolg_op *pool)
+{
+    int pooled = 0;
+    OCT__TRY(cpu__conv2d(ctx, conv, pool, &pooled));
+    return pooled ? OCT_OK : cpu_poolg(ctx, pool);
 }
 
 /* y (=|+=) conv(x1, weight1) + conv(x2, weight2) + bias1 + bias2 (+ res), then ReLU: the
@@ -2512,7 +2573,7 @@ static oct_status cpu__pair(oct_context *ctx, const oct__conv_pair_op *op, int *
     }
     st->macs_done += (long long)macs;
     status = cpu__packed_weights(st, op->weight1, op->weight2, co, kdim, &wpk);
-    if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs);
+    if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs, NULL, NULL);
     free(bias);
     return status;
 }
@@ -2529,6 +2590,11 @@ static oct_status cpu_conv2d_pair(oct_context *ctx, const oct__conv_pair_op *op)
 static int cpu_pair_side(oct_context *ctx) { return ((const oct__cpu_state *)ctx->state)->pair_side; }
 
 static void cpu_depth(oct_context *ctx, oct__depth_budget *b) { *b = ((const oct__cpu_state *)ctx->state)->depth; }
+
+long long oct__cpu_pools_fused(const oct_context *ctx)
+{
+    return ctx && ctx->be == &oct__backend_cpu ? ((const oct__cpu_state *)ctx->state)->pools_fused : 0;
+}
 
 long long oct__cpu_sides_fused(const oct_context *ctx)
 {
@@ -3861,10 +3927,9 @@ OCT__G_INLINE OCT__G_AVX512 __m512 cpu__g_sel512(__m512 v, __m512 e, __mmask16 k
  * and + [16, 32)), the outputs whose columns 2 ox - 1, 2 ox and 2 ox + 1 lie in the row
  * (cpu__g_valid's ranges for kx = 0, 1, 2), and the outputs that exist. The same for
  * every row of every plane of a pool, so made once; 0 where wo is past the array. */
-#define CPU__MAX3S2_CHUNKS 64
 static int cpu__g_max3s2_masks(int w, int wo, __mmask16 *mk)
 {
-    if (wo > 16 * CPU__MAX3S2_CHUNKS) return 0;
+    if (wo > 16 * 64) return 0; /* cpu__pooler's mk */
     for (int ox0 = 0; ox0 < wo; ox0 += 16, mk += 6) {
         int c0 = 2 * ox0;
         mk[0] = oct__lanes16(0, w - c0), mk[1] = oct__lanes16(0, w - c0 - 16);
@@ -4018,54 +4083,69 @@ typedef struct {
     cpu__chunks work;   /* over the n * c planes */
 } cpu__g_pool_job;
 
-static void cpu__g_pool_task(void *arg, int t)
+static void cpu__pooler_init(cpu__pooler *pl, const oct__poolg_op *op, int vec)
 {
-    cpu__g_pool_job *j = arg;
-    const oct__poolg_op *op = j->op;
-    const oct__view *x = &op->x, *y = &op->y;
-    int h = x->h, w = x->w;
-    size_t hwi = (size_t)h * w, hwo = (size_t)y->h * y->w, p, p1;
-    float *row = j->st->scratch[t].f; /* w floats */
-    void (*vred)(float *, const float *, int, int) =
-        op->max ? (j->vec == 2 ? cpu__g_vmax_512 : j->vec == 1 ? cpu__g_vmax_256 : cpu__g_vmax_any)
-                : (j->vec == 2 ? cpu__g_vsum_512 : j->vec == 1 ? cpu__g_vsum_256 : cpu__g_vsum_any);
-    cpu__g_hred_fn hred = cpu__g_hred_of(op, j->vec);
+    pl->op = op, pl->vec = vec, pl->max3s2 = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
     /* ResNet's stem pool (3 columns at stride 2 from one left) on AVX-512 or AVX2 rows:
      * each row whole in registers (cpu__g_max3s2_512, _256), the window's rows (up to 8)
      * read in place. */
-    __mmask16 mk[6 * CPU__MAX3S2_CHUNKS];
-    const int max3s2 = op->max && op->kw == 3 && op->stride_w == 2 && op->pad_l == 1 && op->kh <= 8 &&
-                       (j->vec == 1 || (j->vec == 2 && cpu__g_max3s2_masks(w, y->w, mk)));
+    pl->max3s2 = op->max && op->kw == 3 && op->stride_w == 2 && op->pad_l == 1 && op->kh <= 8 &&
+                 (vec == 1 || (vec == 2 && cpu__g_max3s2_masks(op->x.w, op->y.w, pl->mk)));
 #endif
+}
+
+static void cpu__pool_planes(const cpu__pooler *pl, float *row, int b, int c0, int c1)
+{
+    const oct__poolg_op *op = pl->op;
+    const oct__view *x = &op->x, *y = &op->y;
+    int h = x->h, w = x->w, vec = pl->vec;
+    size_t hwi = (size_t)h * w, hwo = (size_t)y->h * y->w;
+    void (*vred)(float *, const float *, int, int) =
+        op->max ? (vec == 2 ? cpu__g_vmax_512 : vec == 1 ? cpu__g_vmax_256 : cpu__g_vmax_any)
+                : (vec == 2 ? cpu__g_vsum_512 : vec == 1 ? cpu__g_vsum_256 : cpu__g_vsum_any);
+    cpu__g_hred_fn hred = cpu__g_hred_of(op, vec);
+    for (int c = c0; c < c1; c++) {
+        const float *xp = cpu__image(x, b) + (size_t)c * hwi;
+        float *yp = cpu__image(y, b) + (size_t)c * hwo;
+        for (int oy = 0; oy < y->h; oy++) {
+            int y0 = oy * op->stride_h - op->pad_t, ya = y0 < 0 ? 0 : y0;
+            int yb = y0 + op->kh < h ? y0 + op->kh : h;
+            int ye = y0 + op->kh < h + op->pad_b ? y0 + op->kh : h + op->pad_b;
+            float *out = yp + (size_t)oy * y->w;
+            if (ya >= yb) { /* no in-bounds row */
+                for (int ox = 0; ox < y->w; ox++) out[ox] = op->max ? (op->relu ? 0.0f : -INFINITY) : 0.0f;
+                continue;
+            }
+#if defined(__GNUC__) && defined(__x86_64__)
+            if (pl->max3s2) {
+                const float *rows[8];
+                for (int iy = ya; iy < yb; iy++) rows[iy - ya] = xp + (size_t)iy * w;
+                if (vec == 2)
+                    cpu__g_max3s2_512(rows, yb - ya, pl->mk, out, y->w, op->relu);
+                else
+                    cpu__g_max3s2_256(rows, yb - ya, w, out, y->w, op->relu);
+                continue;
+            }
+#endif
+            for (int iy = ya; iy < yb; iy++) vred(row, xp + (size_t)iy * w, w, iy == ya);
+            hred(op, row, out, y->w, w, yb - ya, ye - y0);
+        }
+    }
+}
+
+static void cpu__g_pool_task(void *arg, int t)
+{
+    cpu__g_pool_job *j = arg;
+    const oct__view *y = &j->op->y;
+    float *row = j->st->scratch[t].f; /* w floats */
+    cpu__pooler pl;
+    cpu__pooler_init(&pl, j->op, j->vec);
+    size_t p, p1;
     while (cpu__take(&j->work, t, &p, &p1))
         for (; p < p1; p++) {
             int b = (int)(p / (size_t)y->c), c = (int)(p % (size_t)y->c);
-            const float *xp = cpu__image(x, b) + (size_t)c * hwi;
-            float *yp = cpu__image(y, b) + (size_t)c * hwo;
-            for (int oy = 0; oy < y->h; oy++) {
-                int y0 = oy * op->stride_h - op->pad_t, ya = y0 < 0 ? 0 : y0;
-                int yb = y0 + op->kh < h ? y0 + op->kh : h;
-                int ye = y0 + op->kh < h + op->pad_b ? y0 + op->kh : h + op->pad_b;
-                float *out = yp + (size_t)oy * y->w;
-                if (ya >= yb) { /* no in-bounds row */
-                    for (int ox = 0; ox < y->w; ox++) out[ox] = op->max ? (op->relu ? 0.0f : -INFINITY) : 0.0f;
-                    continue;
-                }
-#if defined(__GNUC__) && defined(__x86_64__)
-                if (max3s2) {
-                    const float *rows[8];
-                    for (int iy = ya; iy < yb; iy++) rows[iy - ya] = xp + (size_t)iy * w;
-                    if (j->vec == 2)
-                        cpu__g_max3s2_512(rows, yb - ya, mk, out, y->w, op->relu);
-                    else
-                        cpu__g_max3s2_256(rows, yb - ya, w, out, y->w, op->relu);
-                    continue;
-                }
-#endif
-                for (int iy = ya; iy < yb; iy++) vred(row, xp + (size_t)iy * w, w, iy == ya);
-                hred(op, row, out, y->w, w, yb - ya, ye - y0);
-            }
+            cpu__pool_planes(&pl, row, b, c, c + 1);
         }
 }
 
@@ -4179,6 +4259,7 @@ const oct__backend oct__backend_cpu = {
     .depth = cpu_depth,
     .convg = cpu_convg,
     .poolg = cpu_poolg,
+    .conv2d_pool = cpu_conv2d_pool,
     .add = cpu_add,
     .affine = cpu_affine,
     .conv_up = cpu_conv_up,

@@ -52,6 +52,9 @@ float *oct__cpu_alloc_packed(size_t count);
 /* Side outputs (oct__conv_pair_op.side) a cpu context has run from its pair's own
  * transformed input, not as a conv2d of their own (for tests); 0 for another backend. */
 long long oct__cpu_sides_fused(const oct_context *ctx);
+/* conv2d_pool ops a cpu context has pooled block by block inside the convolution, not as
+ * a poolg op after it (for tests); 0 for another backend. */
+long long oct__cpu_pools_fused(const oct_context *ctx);
 
 /* Benchmark support of the host backends (cpu_probe.c). */
 oct_status oct__cpu_peak_gflops(oct_context *ctx, double *gflops);

@@ -316,7 +316,7 @@ oct_status oct__op_conv_up(oct_context *ctx, const oct__conv_op *conv, const oct
     return ctx->be->resize(ctx, &r);
 }
 
-oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op)
+static oct_status poolg_check(const oct__poolg_op *op)
 {
     static const char *what = "poolg";
     OCT__TRY(oct__view_ok(what, "x", &op->x));
@@ -332,8 +332,31 @@ oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op)
         (long long)op->y.w * op->stride_w + op->kw + op->x.w + op->pad_r > INT_MAX / 2)
         return oct__fail(OCT_ERR_BAD_SIZE, "%s: window indices of y (%d, %d, %d, %d) exceed int", what,
                          OCT__V4(op->y));
+    return OCT_OK;
+}
+
+oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op)
+{
+    OCT__TRY(poolg_check(op));
     if (oct__items(&op->y) == 0) return OCT_OK;
     return ctx->be->poolg(ctx, op);
+}
+
+oct_status oct__op_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__poolg_op *pool)
+{
+    static const char *what = "conv2d_pool";
+    OCT__TRY(conv2d_check(conv));
+    OCT__TRY(poolg_check(pool));
+    const oct__view *c = &conv->y, *p = &pool->x;
+    if (p->buf != c->buf || p->off != c->off || p->nstride != c->nstride || !oct__same(p, c))
+        return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: the pool's x (%d, %d, %d, %d) is not the convolution's y "
+                         "(%d, %d, %d, %d)", what, OCT__V4(*p), OCT__V4(*c));
+    if (oct__views_overlap(&pool->y, &conv->y) || oct__views_overlap(&pool->y, &conv->x))
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: the pool's y overlaps the convolution's x or y", what);
+    if (oct__items(&pool->y) == 0) return oct__op_conv2d(ctx, conv);
+    if (ctx->be->conv2d_pool && oct__items(&conv->y) > 0) return ctx->be->conv2d_pool(ctx, conv, pool);
+    if (oct__items(&conv->y) > 0) OCT__TRY(ctx->be->conv2d(ctx, conv));
+    return ctx->be->poolg(ctx, pool);
 }
 
 oct_status oct__op_add(oct_context *ctx, const oct__add_op *op)

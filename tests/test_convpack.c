@@ -428,6 +428,86 @@ static void test_maxpool2(void)
     oct_context_free(ref), oct_context_free(gemm), oct_context_free(cpu);
 }
 
+/* conv2d_pool on the cpu backend against conv2d then poolg on it (memcmp, the
+ * convolution's output too), and the reference within its rounding: ResNet's stem (7x7
+ * stride 2 pad 3, ReLU, then 3x3 stride 2 pad 1 max) at two images, a 3x3 stride-1
+ * layer of 13 channels (a last block of 1) at one image (its blocks cut among the
+ * threads) with a 2x2 max pool, both pooled inside the direct kernel; 64 channels over
+ * 40 x 200 (several bands of rows: pooled after it), and the stem again on
+ * OCTCL_CPU_PATH=gemm's kernels (AVX2's). NaN and infinities in a twentieth of x. */
+static void test_conv2d_pool(void)
+{
+    static const int cases[][10] = {
+        /* n ci co   h    w  k s p pk pp  (pool k x k, stride 2, pad pp) */
+        {2, 3, 8, 37, 45, 7, 2, 3, 3, 1},
+        {1, 5, 13, 20, 17, 3, 1, 1, 2, 0},
+        {1, 64, 8, 40, 200, 3, 1, 1, 3, 1},
+        {2, 3, 8, 37, 45, 7, 2, 3, 3, 1},
+    };
+    rng_t rng = {4242};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        int n = c[0], ci = c[1], co = c[2], h = c[3], w = c[4], k = c[5], st = c[6], pad = c[7], pk = c[8], pp = c[9];
+        int ho = conv_len(h, k, st, pad), wo = conv_len(w, k, st, pad);
+        int po = conv_len(ho, pk, 2, pp), qo = conv_len(wo, pk, 2, pp);
+        size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k, ny = (size_t)n * co * ho * wo;
+        size_t np = (size_t)n * co * po * qo;
+        float *x = rng_array(&rng, nx, -1, 1), *wt = rng_array(&rng, nw, -0.5f, 0.5f), *bias = rng_array(&rng, co, -1, 1);
+        CU_ASSERT_FATAL(x && wt && bias);
+        static const float odd[3] = {NAN, INFINITY, -INFINITY};
+        for (size_t j = 0; j < nx; j++)
+            if (rng_next(&rng) % 20 == 0) x[j] = odd[rng_next(&rng) % 3];
+        if (i == 3) CU_ASSERT_EQUAL_FATAL(setenv("OCTCL_CPU_PATH", "gemm", 1), 0);
+        oct_context *cpu = NULL, *ref = NULL;
+        oct_status made = oct_context_create("cpu", &cpu);
+        unsetenv("OCTCL_CPU_PATH");
+        CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
+        CU_ASSERT_EQUAL_FATAL(oct_context_create("ref", &ref), OCT_OK);
+        float *out[3][2]; /* [fused, two ops, reference][conv y, pool y] */
+        oct_context *ctx[3] = {cpu, cpu, ref};
+        for (int e = 0; e < 3; e++) {
+            out[e][0] = malloc(ny * sizeof(float)), out[e][1] = malloc(np * sizeof(float));
+            CU_ASSERT_FATAL(out[e][0] && out[e][1]);
+            oct__buf bx = {0}, bw = {0}, bb = {0}, by = {0}, bp = {0};
+            oct_status s = oct__buf_upload(ctx[e], &bx, x, nx);
+            if (s == OCT_OK) s = oct__buf_upload(ctx[e], &bw, wt, nw);
+            if (s == OCT_OK) s = oct__buf_upload(ctx[e], &bb, bias, (size_t)co);
+            if (s == OCT_OK) s = oct__buf_alloc(ctx[e], &by, ny);
+            if (s == OCT_OK) s = oct__buf_alloc(ctx[e], &bp, np);
+            oct__conv_op conv = {oct__view_of(&bx, n, ci, h, w), oct__view_of(&by, n, co, ho, wo), &bw, &bb, k, st, pad,
+                                 0, 1};
+            oct__poolg_op pool = {conv.y, oct__view_of(&bp, n, co, po, qo), 1, pk, pk, 2, 2, pp, pp, pp, pp, 0, 0};
+            long long before = oct__cpu_pools_fused(ctx[e]);
+            if (s == OCT_OK) s = e == 0 ? oct__op_conv2d_pool(ctx[e], &conv, &pool) : oct__op_conv2d(ctx[e], &conv);
+            if (s == OCT_OK && e > 0) s = oct__op_poolg(ctx[e], &pool);
+            if (s == OCT_OK) s = ctx[e]->be->read(ctx[e], &by, out[e][0]);
+            if (s == OCT_OK) s = ctx[e]->be->read(ctx[e], &bp, out[e][1]);
+            CU_ASSERT_EQUAL(s, OCT_OK);
+            /* Inside the kernel where a direct one runs it (stride 1 on AVX-512, stride 2 on
+             * AVX-512 or AVX2: cpu__s2_use) and one band of rows holds the whole output. */
+            __builtin_cpu_init();
+            int avx512 = __builtin_cpu_supports("avx512f"),
+                avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+            int direct = st == 2 ? avx512 || avx2 : avx512 && i != 3;
+            if (e == 0) CU_ASSERT_EQUAL(oct__cpu_pools_fused(ctx[e]) - before, i != 2 && direct ? 1 : 0);
+            oct__buf_free(ctx[e], &bp), oct__buf_free(ctx[e], &by), oct__buf_free(ctx[e], &bb);
+            oct__buf_free(ctx[e], &bw), oct__buf_free(ctx[e], &bx);
+        }
+        CU_ASSERT_EQUAL(memcmp(out[0][0], out[1][0], ny * sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(out[0][1], out[1][1], np * sizeof(float)), 0);
+        size_t bad = 0;
+        for (size_t j = 0; j < np; j++) { /* a max of sums within float rounding of ci k k terms */
+            double e = out[2][1][j], g = out[0][1][j];
+            if ((isnan(e) || isnan(g)) ? !(isnan(e) && isnan(g)) : fabs(g - e) > 1e-4 * (1 + fabs(e))) bad++;
+        }
+        if (bad) printf("\n  conv2d_pool case %zu: %zu pooled outputs off the reference\n", i, bad);
+        CU_ASSERT_EQUAL(bad, 0);
+        for (int e = 0; e < 3; e++) free(out[e][0]), free(out[e][1]);
+        oct_context_free(ref), oct_context_free(cpu);
+        free(bias), free(wt), free(x);
+    }
+}
+
 /* oct__sgemm_apacked_epi, B in place against B packed (memcmp), both against a double
  * sum within k-term float rounding (testutil.h's bound for the reference: set before
  * any result was seen); with the AVX-512 kernel (B in place always; a last strip of 8
@@ -907,6 +987,8 @@ int main(void)
     CU_add_test(s, "1x1 blocks of channels on B packed once: the bits of B packed per block",
                 test_shared_b);
     CU_add_test(s, "max pool stride 2 (AVX-512, AVX2 and plain rows): NaN, infinities, ReLU", test_maxpool2);
+    CU_add_test(s, "conv2d_pool: the bits of conv2d then poolg, pooled inside the direct kernel or after it",
+                test_conv2d_pool);
     CU_add_test(s, "chunks by owner first or by the next free thread: the same logits at 1-3 threads",
                 test_affinity);
     return run_cunit();

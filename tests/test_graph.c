@@ -402,6 +402,18 @@ static void test_small_forward(void)
             if (got != predicted) printf("\n%s: the pass allocated %zu bytes, predicted %zu\n", g_devices[d], got, predicted);
             CU_ASSERT_EQUAL(got, predicted);
             check(g_devices[d], want, y, (size_t)n * S_K);
+            /* The pool runs inside its conv's op where the backend has conv2d_pool (cpu):
+             * the same bytes as the two ops apart. */
+            int fuses = ctx->be->conv2d_pool != NULL;
+            CU_ASSERT_EQUAL(g->nd[0].pool_next, fuses);
+            CU_ASSERT_EQUAL(g->nd[1].pooled, fuses);
+            if (fuses) {
+                float apart[3 * S_K];
+                g->nd[0].pool_next = g->nd[1].pooled = 0;
+                CU_ASSERT_EQUAL(oct__graph_forward(g, x, n, S_H, S_W, apart, NULL, NULL), OCT_OK);
+                CU_ASSERT_EQUAL(memcmp(apart, y, sizeof apart), 0);
+                g->nd[0].pool_next = g->nd[1].pooled = 1;
+            }
             /* Batch 1 on the same graph (a new plan). */
             CU_ASSERT_EQUAL(oct__graph_forward(g, x, 1, S_H, S_W, y, NULL, NULL), OCT_OK);
             check(g_devices[d], want, y, S_K);

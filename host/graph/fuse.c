@@ -126,6 +126,31 @@ static oct_status label(oct__gnode *nd, int layer, const char *role)
     return OCT_OK;
 }
 
+/* A conv whose only reader is the max pool right after it runs that pool too, as one
+ * conv2d_pool op, where the backend has one (ResNet's stem: the CPU pools each block of
+ * output channels while it is in the core's caches): a plain conv2d (no residual,
+ * upsample, sum or pair), its output a value of its own that is not the graph's, no
+ * trace line between the two. Decided after every move of the passes above. */
+static void fuse_pools(oct__graph *g)
+{
+    if (!g->ctx->be->conv2d_pool) return;
+    for (int i = 0; i + 1 < g->nn; i++) {
+        oct__gnode *c = &g->nd[i], *p = &g->nd[i + 1];
+        if (c->kind != OCT__GK_CONV || p->kind != OCT__GK_POOL || !p->max || p->kh == 0 || p->pooled) continue;
+        int v = c->out[0];
+        if (c->nout != 1 || p->in[0] != v || c->up >= 0 || c->acc || c->res >= 0 || c->pair >= 0 || c->paired ||
+            c->side >= 0 || c->sided || c->kh != c->kw || c->sh != c->sw || c->pt != c->pl || c->pt != c->pb ||
+            c->pt != c->pr || c->dh != 1 || c->dw != 1 || c->groups != 1)
+            continue;
+        if (g->v[v].view_of >= 0 || oct__g_root(g, g->output) == v || oct__g_readers(g, v) != 1) continue;
+        int traced = 0;
+        for (int t = 0; t < g->ntraces; t++) traced |= g->traces[t].after == i;
+        if (traced) continue;
+        c->pool_next = 1;
+        p->pooled = 1;
+    }
+}
+
 oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
 {
     /* Pairs: B adds onto A's output. B reads A's input too (kept alive for it). */
@@ -257,6 +282,7 @@ oct_status oct__graph_fuse_octconv(oct__graph *g, int *layers)
     }
     for (int i = 0; i < g->nn; i++)
         if (g->nd[i].octconv < 0) g->nd[i].octconv = -g->nd[i].octconv;
+    fuse_pools(g);
     *layers = count;
     return OCT_OK;
 }

@@ -322,8 +322,8 @@ static size_t node_image_floats(const oct__graph *g, const oct__gnode *nd)
  * again, so the groups end before the first node whose weights outweigh a group's
  * inputs and outputs (a ResNet's later stages), and before a linear node (its op takes
  * whole buffers); the rest run on the whole batch. A pair (conv2d_pair and its
- * side) is never cut apart. The bits do not change: no image's values depend on the
- * others in the batch. */
+ * side; a conv and the pool it runs) is never cut apart. The bits do not change: no
+ * image's values depend on the others in the batch. */
 static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
 {
     oct_context *ctx = g->ctx;
@@ -354,13 +354,13 @@ static void depth_plan(oct__graph *g, int n, int *end_out, int *m_out)
     if (m >= (size_t)n) return;
     for (int i = 0; i < end; i++) /* up to the first whose weights outweigh a group's activations */
         if (node_weights(&g->nd[i]) > m * node_image_floats(g, &g->nd[i])) end = i;
-    /* Never between a pair's two nodes or a pair and its side. */
+    /* Never between a pair's two nodes, a pair and its side, or a conv and its pool. */
     for (int moved = 1; moved && end > 0;) {
         moved = 0;
         for (int i = 0; i < g->nn; i++) {
             const oct__gnode *nd = &g->nd[i];
-            int links[2] = {nd->pair, nd->side};
-            for (int k = 0; k < 2; k++) {
+            int links[3] = {nd->pair, nd->side, nd->pool_next ? i + 1 : -1};
+            for (int k = 0; k < 3; k++) {
                 int j = links[k];
                 if (j < 0 || (i < end) == (j < end)) continue;
                 end = i < j ? i : j;
@@ -424,6 +424,13 @@ static oct_status plan_slots(oct__graph *g, int n, int depth_end, int depth_m, s
             int r = oct__g_root(g, g->nd[i].out[k]);
             if (g->v[r].last < i) g->v[r].last = i;
         }
+        /* A pool its conv runs (conv2d_pool) is written while the conv still reads its
+         * input: that input lives until the pool's node, so the two never share storage. */
+        if (g->nd[i].pooled && i > 0)
+            for (int k = 0; k < g->nd[i - 1].nin; k++) {
+                int r = oct__g_root(g, g->nd[i - 1].in[k]);
+                if (g->v[r].last < i) g->v[r].last = i;
+            }
     }
     g->v[out_root].last = nn;
     size_t *sizes = oct__calloc((size_t)nv + 1, sizeof *sizes);

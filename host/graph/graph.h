@@ -62,6 +62,9 @@ typedef struct {
     int paired;          /* 1: this conv is run by its partner's conv2d_pair op */
     int side;            /* pair node: the L->H conv it runs as the op's side output, -1: none */
     int sided;           /* 1: this conv (an L->H) is run by a pair node's side output */
+    int pool_next;       /* conv: 1 when it runs the pool node after it too, as one
+                            conv2d_pool op (fuse.c, fuse_pools) */
+    int pooled;          /* pool: 1 when the conv before it runs it (its time is the conv's) */
     int octconv;         /* > 0: part of the OctConv layer with this number (for info) */
     int res_first;       /* plan: 1 when the residual is out[0]'s starting value and the
                             conv (or its pair) adds onto it, in the residual's own storage
@@ -253,6 +256,9 @@ int oct__gconv_pair_runner(const oct__graph *g, int i);
 /* 1 when pair node nd may run conv node lh (an L->H over one of the pair's inputs, same
  * geometry) as its op's side output: what k_conv.c runs and fuse.c plans on. */
 int oct__gconv_side_ok(const oct__graph *g, const oct__gnode *nd, const oct__gnode *lh);
+
+/* The poolg op of pool node nd for n images (k_pool.c). */
+oct__poolg_op oct__gpool_op(const oct__graph *g, const oct__gnode *nd, int n);
 
 /* Shared helpers for the kinds. */
 oct_status oct__gfail_shape(const oct__gnode *nd, const char *fmt, ...)

@@ -32,9 +32,18 @@ static oct_status pool_shape(const oct__graph *g, const oct__gnode *nd, oct__gdi
     return OCT_OK;
 }
 
+oct__poolg_op oct__gpool_op(const oct__graph *g, const oct__gnode *nd, int n)
+{
+    oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
+    oct__poolg_op op = {x, y, nd->max, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr, nd->cip, nd->relu};
+    if (nd->kh == 0) op.kh = x.h, op.kw = x.w; /* global */
+    return op;
+}
+
 static oct_status pool_run(oct__graph *g, oct__gnode *nd, int n)
 {
     oct_context *ctx = g->ctx;
+    if (nd->pooled) return OCT_OK; /* run by the conv before it (conv2d_pool) */
     oct__view x = oct__g_view(g, nd->in[0], n), y = oct__g_view(g, nd->out[0], n);
     int plain2 = !nd->max && nd->kh == 2 && nd->kw == 2 && nd->sh == 2 && nd->sw == 2 && !nd->pt && !nd->pl &&
                  !nd->pb && !nd->pr && !nd->relu && y.h == x.h / 2 && y.w == x.w / 2;
@@ -42,8 +51,7 @@ static oct_status pool_run(oct__graph *g, oct__gnode *nd, int n)
         oct__pool_op op = {x, y};
         return oct__op_avgpool2(ctx, &op);
     }
-    oct__poolg_op op = {x, y, nd->max, nd->kh, nd->kw, nd->sh, nd->sw, nd->pt, nd->pl, nd->pb, nd->pr, nd->cip, nd->relu};
-    if (nd->kh == 0) op.kh = x.h, op.kw = x.w; /* global */
+    oct__poolg_op op = oct__gpool_op(g, nd, n);
     return oct__op_poolg(ctx, &op);
 }
 
