@@ -145,9 +145,6 @@ typedef struct {
      * in its own stores takes it (cpu__take_up) and applies up_relu after it. */
     const oct__view *up;
     int up_relu;
-    /* cpu_conv2d_pool's pending pool: set while its convolution runs; a path that pools
-     * each part of the output it writes takes it (cpu__take_pool). */
-    const oct__poolg_op *pool_offer;
     cpu__packed_t packed[OCT__CPU_PACKED_SLOTS];
     int packed_next;           /* slot replaced next when all are taken */
     size_t packed_bytes;       /* bytes of the packed copies held */
@@ -1319,7 +1316,6 @@ typedef struct {
     const oct__poolg_op *op;
     int vec;    /* the row loops (cpu__rows_isa) */
     int max3s2; /* 1: cpu__g_max3s2_512 or _256 rows */
-    int avg2;   /* 1: avgpool2's rows (oct__pool_avg2) */
 #if defined(__GNUC__) && defined(__x86_64__)
     __mmask16 mk[6 * 64]; /* cpu__g_max3s2_masks's, for the AVX-512 rows */
 #endif
@@ -1328,11 +1324,6 @@ static void cpu__pooler_init(cpu__pooler *pl, const oct__poolg_op *op, int vec);
 static int cpu__rows_isa(const oct__cpu_state *st);
 /* Output planes [c0, c1) of image b of pl's pool; row: x->w + 16 floats of scratch. */
 static void cpu__pool_planes(const cpu__pooler *pl, float *row, int b, int c0, int c1);
-/* The pool cpu_conv2d_pool left pending, taken by a path that writes y (the pool's x
- * when its planes are y's: not a 1x1 conv's planes seen as other rows) and leaves no
- * upsample for a later pass to add; NULL: none. Counted in pools_fused. */
-static const oct__poolg_op *cpu__take_pool(oct__cpu_state *st, const oct__view *y);
-static void cpu__avg2_row(int vec, float *dst, const float *r0, const float *r1, size_t n);
 
 typedef struct {
     const oct__conv_op *op;
@@ -1347,7 +1338,7 @@ typedef struct {
     int blocks;         /* channel blocks: ceil(co / OCT__DK_MR) */
     int wp;             /* padded row length: w + 2 pad */
     cpu__chunks work;   /* over the n * bands * groups items */
-    const cpu__pooler *pool; /* pool each block of channels as it is done (conv2d_pool), or NULL */
+    const cpu__pooler *pool; /* pool each block of channels as it is done (cpu__conv2d), or NULL */
 } cpu__direct_job;
 
 static void cpu__direct_task(void *arg, int t)
@@ -1484,7 +1475,7 @@ static void cpu__cache_put(oct__cpu_state *st, cpu__packed_t e)
  * 2 without x2): bands of at most OCT__CPU_BAND_FLOATS of padded input (at least one
  * output row). */
 static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const oct__view *x2, const float *wpk,
-                              size_t kdim, const float *bias, size_t macs)
+                              size_t kdim, const float *bias, size_t macs, const oct__poolg_op *pool, int *pooled)
 {
     const oct__view *x = &op->x, *y = &op->y;
     int k = op->k, pad = op->pad, n = y->n, co = y->c, ho = y->h, s = op->stride;
@@ -1502,14 +1493,16 @@ static oct_status cpu__direct(oct__cpu_state *st, const oct__conv_op *op, const 
     /* conv2d_pool: where one band holds every output row, each block of channels is
      * pooled right after the kernel wrote it (the pool's rows need no other band's). */
     cpu__pooler pl;
-    const oct__poolg_op *pool = bands == 1 && !x2 ? cpu__take_pool(st, y) : NULL;
-    if (pool) {
+    if (pool && bands == 1) {
         cpu__pooler_init(&pl, pool, cpu__rows_isa(st));
         job.pool = &pl;
+        cpu__unpack(st, pool->y.buf->host);
+        *pooled = 1;
+        st->pools_fused++;
     }
     cpu__chunk(st, &job.work, (size_t)n * bands * groups, 1, macs, OCT__CPU_PAR_MACS);
     int threads = cpu__threads(st, &job.work);
-    size_t need = per_row * ((size_t)s * (rows - 1) + (size_t)k) + 16 + (pool ? (size_t)pool->x.w + 16 : 0);
+    size_t need = per_row * ((size_t)s * (rows - 1) + (size_t)k) + 16 + (job.pool ? (size_t)pool->x.w + 16 : 0);
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, need, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__direct_task, &job);
     return OCT_OK;
@@ -1524,16 +1517,6 @@ static const oct__view *cpu__take_up(oct__cpu_state *st, int *relu)
     st->up = NULL;
     if (up) *relu = st->up_relu;
     return up;
-}
-
-static const oct__poolg_op *cpu__take_pool(oct__cpu_state *st, const oct__view *y)
-{
-    const oct__poolg_op *p = st->pool_offer;
-    if (!p || st->up || p->x.h != y->h || p->x.w != y->w) return NULL;
-    st->pool_offer = NULL;
-    st->pools_fused++;
-    cpu__unpack(st, p->y.buf->host); /* the pool's output is being written */
-    return p;
 }
 
 /* Whether AVX2 vector code serves where the AVX-512 kernels do not (CPUs without
@@ -2103,38 +2086,7 @@ typedef struct {
      * in the shared mode's groups */
     oct__wino_conv cv3;
     int co3;
-    /* conv2d_pool's average pool 2x2 (oct__pool_avg2), taken where the output is the
-     * pool's planes: each block's tiles pooled after their output transform (a tile
-     * holds whole windows), with the row loops pool_vec; NULL: none */
-    const oct__poolg_op *pool;
-    int pool_vec;
 } cpu__wino_job;
-
-/* The windows of pool j->pool inside tiles [t0, t1) of output channels [o0, o1), just
- * written by this thread's output transform: whole windows, as m is even. */
-static void cpu__wino_pool(const cpu__wino_job *j, size_t t0, size_t t1, int o0, int o1)
-{
-    const oct__poolg_op *p = j->pool;
-    const int m = j->cv.m == 4 ? 4 : 2, half = m / 2, tw = (j->cv.wo + m - 1) / m, th = (j->cv.ho + m - 1) / m;
-    const size_t per = (size_t)tw * (size_t)th, wi = (size_t)p->x.w, pw = (size_t)p->y.w;
-    if (o1 > j->cv.co) o1 = j->cv.co;
-    for (size_t t = t0; t < t1;) {
-        int b = (int)(t / per), ty = (int)(t % per / (size_t)tw), tx = (int)(t % per % (size_t)tw);
-        size_t run = (size_t)(tw - tx) < t1 - t ? (size_t)(tw - tx) : t1 - t; /* tiles of this tile row */
-        size_t px0 = (size_t)tx * half, px1 = ((size_t)tx + run) * half;
-        if (px1 > pw) px1 = pw;
-        for (int q = 0; q < half && px1 > px0; q++) {
-            int py = ty * half + q;
-            if (py >= p->y.h) break;
-            for (int o = o0; o < o1; o++) {
-                const float *r0 = cpu__image(&p->x, b) + (size_t)o * wi * p->x.h + (size_t)(2 * py) * wi + 2 * px0;
-                float *dst = cpu__image(&p->y, b) + (size_t)o * pw * p->y.h + (size_t)py * pw + px0;
-                cpu__avg2_row(j->pool_vec, dst, r0, r0 + wi, px1 - px0);
-            }
-        }
-        t += run;
-    }
-}
 
 /* The first strip of the shared mode's output group i of g, over the pair's `strips`
  * strips (each a GEMM of k1 terms) and then the side's strips3 (k3 terms each). With
@@ -2171,7 +2123,6 @@ static void cpu__wino_task(void *arg, int t)
                 if (j->nb) t0 = j->tiles * i / j->nb, t1 = j->tiles * (i + 1) / j->nb;
                 oct__wino_run(&j->cv, t0, t1, 0, j->cv.co, scratch, j->simd);
                 if (j->co3) oct__wino_output(&j->cv3, t0, t1, 0, j->co3, scratch, scratch + j->vf, j->simd);
-                if (j->pool) cpu__wino_pool(j, t0, t1, 0, j->cv.co);
                 continue;
             }
             const float *v = v0; /* step 2: the one V of step 1 */
@@ -2199,10 +2150,8 @@ static void cpu__wino_task(void *arg, int t)
             int s0 = cpu__wino_cut((int)i, j->groups, strips, ci, strips3, k3, by_terms);
             int s1 = cpu__wino_cut((int)i + 1, j->groups, strips, ci, strips3, k3, by_terms);
             int o0 = s0 * j->mr, o1 = (s1 < strips ? s1 : strips) * j->mr;
-            if (o0 < j->cv.co) {
+            if (o0 < j->cv.co)
                 oct__wino_output(&j->cv, j->t0, j->t1, o0, o1 < j->cv.co ? o1 : j->cv.co, v, scratch + j->vf, j->simd);
-                if (j->pool) cpu__wino_pool(j, j->t0, j->t1, o0, o1);
-            }
             o0 = (s0 > strips ? s0 - strips : 0) * j->mr, o1 = (s1 - strips) * j->mr;
             if (o1 > o0) oct__wino_output(&j->cv3, j->t0, j->t1, o0, o1 < j->co3 ? o1 : j->co3, v, scratch + j->vf, j->simd);
         }
@@ -2240,7 +2189,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
                         x->h, x->w, op->pad, cpu__image(y, 0), y->nstride, co, y->h, y->w, u, isa, bias,
                         op->accumulate, op->relu, NULL, 0, m, 0, 0},
                        st, tiles, m == 4 ? OCT__CPU_WINO4_TB : OCT__CPU_WINO_TB, 0, 1, mr, OCT__WINO_PLAIN, 0, 0, 0,
-                       NULL, 0, 0, {0}, {0}, 0, NULL, 0};
+                       NULL, 0, 0, {0}, {0}, 0};
     /* AVX-512 transforms with the direct kernel; AVX2 ones wherever a vector GEMM runs on a
      * CPU with AVX2 (AVX2-only CPUs, and OCTCL_CPU_PATH=gemm here); plain C otherwise. */
     if (st->direct)
@@ -2252,10 +2201,6 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         j.cv.up = cpu__image(up, 0);
         j.cv.ups = up->nstride;
     }
-    /* conv2d_pool's 2x2 average pool: each block's windows right after its output
-     * transform (cpu__wino_pool), while the block is in this core's caches. */
-    if (!x2 && !side && st->pool_offer && oct__pool_avg2(st->pool_offer) && (j.pool = cpu__take_pool(st, y)))
-        j.pool_vec = cpu__rows_isa(st);
     int strips = (co + mr - 1) / mr, ci = x->c + c2;
     size_t wfloats = (size_t)oct__wino_elems(m) * (size_t)ci * (size_t)co;
     st->macs_done += (long long)oct__wino_elems(m) * ci * co * (long long)j.tiles;
@@ -2436,7 +2381,10 @@ static oct_status cpu__implicit(oct__cpu_state *st, const oct__conv_op *op, size
     return OCT_OK;
 }
 
-static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
+/* conv2d, and with `pool` (conv2d_pool) that pooling of its output where the direct
+ * kernel can pool each block of channels it writes: then *pooled is set, else the caller
+ * pools after. */
+static oct_status cpu__conv2d(oct_context *ctx, const oct__conv_op *op, const oct__poolg_op *pool, int *pooled)
 {
     oct__cpu_state *st = ctx->state;
     const oct__view *x = &op->x, *y = &op->y;
@@ -2498,13 +2446,13 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     if (st->direct && s == 1 && (size_t)x->w + 2 * (size_t)pad < INT_MAX / 2) {
         const float *wpk = NULL;
         OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
-        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);
+        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs, op == &flat ? NULL : pool, pooled);
     }
 
     if (cpu__s2_use(st, op, kdim)) { /* stride 2, few terms: the direct kernel on split rows */
         const float *wpk = NULL;
         OCT__TRY(cpu__packed_weights(st, op->weight, NULL, co, kdim, &wpk));
-        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs);
+        return cpu__direct(st, op, NULL, wpk, kdim, bias, macs, pool, pooled);
     }
 
     if (kdim > INT_MAX || (size_t)co > INT_MAX / kdim)
@@ -2529,6 +2477,23 @@ static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op)
     for (int t = 0; t < threads; t++) OCT__TRY(cpu__scratch(st, t, job.col_floats + (size_t)co * ld, "conv2d"));
     oct__pool_run(st->pool, threads, cpu__conv_task, &job);
     return OCT_OK;
+}
+
+static oct_status cpu_conv2d(oct_context *ctx, const oct__conv_op *op) { return cpu__conv2d(ctx, op, NULL, NULL); }
+
+static oct_status cpu_poolg(oct_context *ctx, const oct__poolg_op *op);
+
+/* conv2d, then poolg over its output: pooled block by block on the direct kernel's one
+ * band (the pool reads the planes a core just wrote, not the whole output from memory
+ * again), else the two ops. The same operations either way: the same bits. Intel Xeon
+ * (Emerald Rapids), two threads, Oct-ResNet-50's stem (7x7 stride 2, 3 -> 64 at 224x224)
+ * and its 3x3 stride-2 max pool, the two ops and the one alternated, minima: batch 8
+ * 7.10 + 1.66 -> 7.85 ms; batch 1 even (0.877 + 0.105 against 0.970). */
+static oct_status cpu_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__poolg_op *pool)
+{
+    int pooled = 0;
+    OCT__TRY(cpu__conv2d(ctx, conv, pool, &pooled));
+    return pooled ? OCT_OK : cpu_poolg(ctx, pool);
 }
 
 /* y (=|+=) conv(x1, weight1) + conv(x2, weight2) + bias1 + bias2 (+ res), then ReLU: the
@@ -2608,7 +2573,7 @@ static oct_status cpu__pair(oct_context *ctx, const oct__conv_pair_op *op, int *
     }
     st->macs_done += (long long)macs;
     status = cpu__packed_weights(st, op->weight1, op->weight2, co, kdim, &wpk);
-    if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs);
+    if (status == OCT_OK) status = cpu__direct(st, &one, &v2, wpk, kdim, bias, macs, NULL, NULL);
     free(bias);
     return status;
 }
@@ -2661,19 +2626,6 @@ static void cpu__x2_rows(int vec, float *dst, const float *src, size_t wo, int a
         cpu__x2_row_c(dst, src, wo, accumulate, relu);
 }
 
-/* Outputs [0, n) of one row of avgpool2 from input rows r0, r1, with the row loops vec
- * (cpu__rows_isa): cpu__avgpool_task's sums, ((a + b) + (c + d)) * 0.25, on any run of a
- * row's outputs (conv2d_pool's parts of planes). */
-static void cpu__avg2_row(int vec, float *dst, const float *r0, const float *r1, size_t n)
-{
-    if (vec == 2)
-        cpu__pool_row(dst, r0, r1, n);
-    else if (vec == 1)
-        cpu__pool_row_256(dst, r0, r1, n, 0);
-    else
-        for (size_t i = 0; i < n; i++) dst[i] = ((r0[2 * i] + r0[2 * i + 1]) + (r1[2 * i] + r1[2 * i + 1])) * 0.25f;
-}
-
 static void cpu__avgpool_task(void *arg, int t)
 {
     cpu__plane_job *j = arg;
@@ -2695,7 +2647,17 @@ static void cpu__avgpool_task(void *arg, int t)
             for (; oy < y->h; oy++) {
                 const float *restrict r0 = xp + (size_t)(2 * oy) * wi;
                 const float *restrict r1 = r0 + wi;
-                cpu__avg2_row(j->vec, yp + (size_t)oy * wo, r0, r1, wo);
+                float *restrict dst = yp + (size_t)oy * wo;
+                if (j->vec == 2) {
+                    cpu__pool_row(dst, r0, r1, wo);
+                    continue;
+                }
+                if (j->vec == 1) {
+                    cpu__pool_row_256(dst, r0, r1, wo, 0);
+                    continue;
+                }
+                for (size_t ox = 0; ox < wo; ox++)
+                    dst[ox] = ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1])) * 0.25f;
             }
         }
 }
@@ -4123,7 +4085,7 @@ typedef struct {
 
 static void cpu__pooler_init(cpu__pooler *pl, const oct__poolg_op *op, int vec)
 {
-    pl->op = op, pl->vec = vec, pl->max3s2 = 0, pl->avg2 = oct__pool_avg2(op);
+    pl->op = op, pl->vec = vec, pl->max3s2 = 0;
 #if defined(__GNUC__) && defined(__x86_64__)
     /* ResNet's stem pool (3 columns at stride 2 from one left) on AVX-512 or AVX2 rows:
      * each row whole in registers (cpu__g_max3s2_512, _256), the window's rows (up to 8)
@@ -4146,12 +4108,6 @@ static void cpu__pool_planes(const cpu__pooler *pl, float *row, int b, int c0, i
     for (int c = c0; c < c1; c++) {
         const float *xp = cpu__image(x, b) + (size_t)c * hwi;
         float *yp = cpu__image(y, b) + (size_t)c * hwo;
-        if (pl->avg2) { /* as the avgpool2 op the graph runs it as */
-            for (int oy = 0; oy < y->h; oy++)
-                cpu__avg2_row(vec, yp + (size_t)oy * y->w, xp + (size_t)(2 * oy) * w, xp + (size_t)(2 * oy + 1) * w,
-                              (size_t)y->w);
-            continue;
-        }
         for (int oy = 0; oy < y->h; oy++) {
             int y0 = oy * op->stride_h - op->pad_t, ya = y0 < 0 ? 0 : y0;
             int yb = y0 + op->kh < h ? y0 + op->kh : h;
@@ -4269,32 +4225,6 @@ static oct_status cpu_conv_up(oct_context *ctx, const oct__conv_op *conv, const 
     if (s != OCT_OK || taken) return s;
     oct__resize_op r = {*up, *y, 1, relu};
     return cpu_resize(ctx, &r);
-}
-
-/* conv2d (conv_up's with up), then the pool of its output: pooled part by part in the
- * convolution's own job where its path can (the direct kernel's blocks of channels on
- * one band of rows, any pool; Winograd's blocks of tiles, the 2x2 average pool), else
- * the pool's op after it. The same operations either way: the same bits. Intel Xeon
- * (Emerald Rapids), two threads, Oct-ResNet-50's stem (7x7 stride 2, 3 -> 64 at 224x224)
- * and its 3x3 stride-2 max pool, the two ops and the one alternated, minima: batch 8
- * 8.54 -> 7.78 ms; batch 1 even. */
-static oct_status cpu_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__view *up,
-                                  const oct__poolg_op *pool)
-{
-    oct__cpu_state *st = ctx->state;
-    /* Not where cpu_conv_up adds its upsample by a pass after the convolution (not an
-     * exact 2x one, or OCTCL_CPU_FUSE_UP=0): the pool must read what that pass leaves. */
-    int late_up = up && !(st->fuse_up && conv->y.h == 2 * up->h && conv->y.w == 2 * up->w);
-    st->pool_offer = late_up ? NULL : pool;
-    oct_status s = up ? cpu_conv_up(ctx, conv, NULL, up) : cpu_conv2d(ctx, conv);
-    int taken = !late_up && !st->pool_offer;
-    st->pool_offer = NULL;
-    if (s != OCT_OK || taken) return s;
-    if (oct__pool_avg2(pool)) {
-        oct__pool_op avg = {pool->x, pool->y};
-        return cpu_avgpool2(ctx, &avg);
-    }
-    return cpu_poolg(ctx, pool);
 }
 
 /* The pool's threads and their times (the backend table's threads, timing, times). */

@@ -342,40 +342,21 @@ oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op)
     return ctx->be->poolg(ctx, op);
 }
 
-int oct__pool_avg2(const oct__poolg_op *p)
-{
-    return !p->max && p->kh == 2 && p->kw == 2 && p->stride_h == 2 && p->stride_w == 2 && !p->pad_t && !p->pad_l &&
-           !p->pad_b && !p->pad_r && !p->relu && p->y.h == p->x.h / 2 && p->y.w == p->x.w / 2;
-}
-
-oct_status oct__op_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__view *up,
-                               const oct__poolg_op *pool)
+oct_status oct__op_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__poolg_op *pool)
 {
     static const char *what = "conv2d_pool";
-    oct__pool_op avg = {pool->x, pool->y};
-    int avg2 = oct__pool_avg2(pool);
-    if (!ctx->be->conv2d_pool) { /* the ops apart, each checked */
-        OCT__TRY(up ? oct__op_conv_up(ctx, conv, NULL, up) : oct__op_conv2d(ctx, conv));
-        return avg2 ? oct__op_avgpool2(ctx, &avg) : oct__op_poolg(ctx, pool);
-    }
     OCT__TRY(conv2d_check(conv));
     OCT__TRY(poolg_check(pool));
     const oct__view *c = &conv->y, *p = &pool->x;
     if (p->buf != c->buf || p->off != c->off || p->nstride != c->nstride || !oct__same(p, c))
         return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: the pool's x (%d, %d, %d, %d) is not the convolution's y "
                          "(%d, %d, %d, %d)", what, OCT__V4(*p), OCT__V4(*c));
-    if (oct__views_overlap(&pool->y, &conv->y) || oct__views_overlap(&pool->y, &conv->x) ||
-        (up && oct__views_overlap(&pool->y, up)))
-        return oct__fail(OCT_ERR_BAD_SIZE, "%s: the pool's y overlaps the convolution's x, y or up", what);
-    if (up) {
-        OCT__TRY(oct__view_ok(what, "up", up));
-        if (up->n != c->n || up->c != c->c || up->h < 1 || up->w < 1)
-            return oct__fail(OCT_ERR_SHAPE_MISMATCH, "%s: y (%d, %d, %d, %d) cannot be resized from up (%d, %d, %d, %d)",
-                             what, OCT__V4(*c), OCT__V4(*up));
-    }
-    if (oct__items(&pool->y) == 0) return up ? oct__op_conv_up(ctx, conv, NULL, up) : oct__op_conv2d(ctx, conv);
-    if (oct__items(c) > 0) return ctx->be->conv2d_pool(ctx, conv, up, pool);
-    return avg2 ? ctx->be->avgpool2(ctx, &avg) : ctx->be->poolg(ctx, pool);
+    if (oct__views_overlap(&pool->y, &conv->y) || oct__views_overlap(&pool->y, &conv->x))
+        return oct__fail(OCT_ERR_BAD_SIZE, "%s: the pool's y overlaps the convolution's x or y", what);
+    if (oct__items(&pool->y) == 0) return oct__op_conv2d(ctx, conv);
+    if (ctx->be->conv2d_pool && oct__items(&conv->y) > 0) return ctx->be->conv2d_pool(ctx, conv, pool);
+    if (oct__items(&conv->y) > 0) OCT__TRY(ctx->be->conv2d(ctx, conv));
+    return ctx->be->poolg(ctx, pool);
 }
 
 oct_status oct__op_add(oct_context *ctx, const oct__add_op *op)

@@ -288,15 +288,12 @@ typedef struct oct__backend {
      * backend can add it in its output stores instead of a second pass over y. */
     oct_status (*conv_up)(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
                           const oct__view *up);
-    /* Optional (NULL: the graph runs the two nodes apart): conv2d into conv->y (with `up`
-     * non-NULL: conv_up's), then the pooling `pool` of that output (pool->x is conv->y)
-     * into pool->y, as one op, with the same float operations as the two ops -- an average
-     * pool 2x2 stride 2 without padding or ReLU whose output is x's halves as avgpool2's,
-     * any other as poolg's -- so that a backend can pool each part of the convolution's
-     * output while it is still in its caches (ResNet's stem and its max pool; an OctConv
-     * layer's high band and the H->L pool of the next layer's input). */
-    oct_status (*conv2d_pool)(oct_context *ctx, const oct__conv_op *conv, const oct__view *up,
-                              const oct__poolg_op *pool);
+    /* Optional (NULL: the graph runs the two nodes apart): conv2d into conv->y, then the
+     * pooling `pool` of that output (pool->x is conv->y) into pool->y, as one op, with the
+     * same float operations as conv2d then poolg, so that a backend can pool each part of
+     * the convolution's output while it is still in its caches (ResNet's stem and its
+     * 3x3 stride-2 max pool). */
+    oct_status (*conv2d_pool)(oct_context *ctx, const oct__conv_op *conv, const oct__poolg_op *pool);
     /* Optional (NULL: never): the budgets of the graph's depth-first groups (see
      * oct__depth_budget): where a pass's leading nodes need more than `batch` bytes for
      * the whole batch and their weights are small, the graph runs them in groups of
@@ -342,15 +339,9 @@ oct_status oct__op_convg(oct_context *ctx, const oct__convg_op *op);
 oct_status oct__op_conv_up(oct_context *ctx, const oct__conv_op *conv, const oct__convg_op *convg,
                            const oct__view *up);
 oct_status oct__op_poolg(oct_context *ctx, const oct__poolg_op *op);
-/* conv (with up non-NULL: as oct__op_conv_up's), then pool over conv->y (pool->x must be
- * that view; pool->y apart from conv's x, y and up): the backend's conv2d_pool, or the
- * ops apart (an average pool that oct__pool_avg2 accepts as avgpool2). */
-oct_status oct__op_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__view *up,
-                               const oct__poolg_op *pool);
-/* Whether pool is an average pool 2x2 stride 2 without padding or ReLU whose output is
- * x's halves: what avgpool2 computes, ((a + b) + (c + d)) * 0.25 (the graph runs such
- * pools as avgpool2 ops). */
-int oct__pool_avg2(const oct__poolg_op *pool);
+/* conv, then pool over conv->y (pool->x must be that view; pool->y apart from both of
+ * conv's views): the backend's conv2d_pool, or the two ops. */
+oct_status oct__op_conv2d_pool(oct_context *ctx, const oct__conv_op *conv, const oct__poolg_op *pool);
 oct_status oct__op_add(oct_context *ctx, const oct__add_op *op);
 oct_status oct__op_affine(oct_context *ctx, const oct__affine_op *op);
 

@@ -478,7 +478,7 @@ static void test_conv2d_pool(void)
                                  0, 1};
             oct__poolg_op pool = {conv.y, oct__view_of(&bp, n, co, po, qo), 1, pk, pk, 2, 2, pp, pp, pp, pp, 0, 0};
             long long before = oct__cpu_pools_fused(ctx[e]);
-            if (s == OCT_OK) s = e == 0 ? oct__op_conv2d_pool(ctx[e], &conv, NULL, &pool) : oct__op_conv2d(ctx[e], &conv);
+            if (s == OCT_OK) s = e == 0 ? oct__op_conv2d_pool(ctx[e], &conv, &pool) : oct__op_conv2d(ctx[e], &conv);
             if (s == OCT_OK && e > 0) s = oct__op_poolg(ctx[e], &pool);
             if (s == OCT_OK) s = ctx[e]->be->read(ctx[e], &by, out[e][0]);
             if (s == OCT_OK) s = ctx[e]->be->read(ctx[e], &bp, out[e][1]);

@@ -4,7 +4,6 @@
  * allocated, chunking, and the forward pass against plain double loops written here,
  * on ref, cpu and every OpenCL device; the per-layer timing of oct_model_profile.
  */
-#include "backend_cpu.h"
 #include "graph/graph.h"
 #include "onnx/onnx.h"
 #include "onnx/onnx_import.h"
@@ -1757,47 +1756,6 @@ static void test_macs_executed_layers(void)
 
 /* oct_model_profile on OctNetMini: the bytes of oct_model_forward (also in chunks under a
  * memory limit), a time per layer, and its argument checks. */
-/* The pools a conv op runs (conv2d_pool: OctNetMini's H->L pool inside its first layer's
- * Winograd high band, blocks of tiles at a time) give the bytes of the graph's separate
- * pool nodes: random OctNetMini, alpha 0.5, three images of 32x32 and of 18x14 (edge
- * tiles), on cpu and on cpu with OCTCL_CPU_PATH=gemm (AVX2's transforms and rows). */
-static void test_pool_fusion_bits(void)
-{
-    enum { N = 3, C = 3, K = 10 };
-    static const int sizes[][2] = {{32, 32}, {18, 14}};
-    rng_t r = {78};
-    float *x = rng_array(&r, (size_t)N * C * 32 * 32, -2, 2), y1[N * K], y2[N * K];
-    for (int way = 0; way < 2; way++) {
-        if (way) CU_ASSERT_EQUAL_FATAL(setenv("OCTCL_CPU_PATH", "gemm", 1), 0);
-        oct_context *ctx = NULL;
-        oct_model *m = NULL;
-        oct_status made = oct_context_create("cpu", &ctx);
-        unsetenv("OCTCL_CPU_PATH");
-        CU_ASSERT_EQUAL_FATAL(made, OCT_OK);
-        CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, C, K, 0.5, 7, &m), OCT_OK);
-        oct__graph *g = oct__model_any_graph(m);
-        int fused = 0;
-        for (int i = 0; i < g->nn; i++) fused += g->nd[i].pool_next;
-        CU_ASSERT(fused >= 1);
-        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-            int h = sizes[k][0], w = sizes[k][1];
-            long long before = oct__cpu_pools_fused(ctx);
-            CU_ASSERT_EQUAL(oct_model_forward(m, x, N, h, w, y1, NULL, NULL), OCT_OK);
-            CU_ASSERT(oct__cpu_pools_fused(ctx) > before);
-            for (int i = 0; i < g->nn; i++) g->nd[i].pool_next = g->nd[i].pooled = 0;
-            CU_ASSERT_EQUAL(oct_model_forward(m, x, N, h, w, y2, NULL, NULL), OCT_OK);
-            CU_ASSERT(same_bytes(way ? "cpu (OCTCL_CPU_PATH=gemm)" : "cpu", y1, y2, N * K));
-            oct_model_free(m); /* a fresh model: the flags as fuse.c sets them */
-            m = NULL;
-            CU_ASSERT_EQUAL_FATAL(oct_model_create_random(ctx, C, K, 0.5, 7, &m), OCT_OK);
-            g = oct__model_any_graph(m);
-        }
-        oct_model_free(m);
-        oct_context_free(ctx);
-    }
-    free(x);
-}
-
 static void test_profile_model(void)
 {
     enum { N = 3, C = 3, H = 12, W = 10, K = 10 };
@@ -2031,8 +1989,6 @@ int main(void)
     CU_add_test(s, "allocation failures anywhere in import and forward", test_faults);
     CU_add_test(s, "per-layer timing of a graph pass: same bytes, every node, pairs, chunks", test_profile_graph);
     CU_add_test(s, "oct_model_profile on OctNetMini: same logits, layer times, argument checks", test_profile_model);
-    CU_add_test(s, "pools run inside their conv's op (conv2d_pool): the bytes of the pool nodes apart",
-                test_pool_fusion_bits);
     CU_add_test(s, "oct_model_layer_macs_executed: each layer's, Winograd off and on, chunks, ref, arguments",
                 test_macs_executed_layers);
     CU_add_test(s, "the thread pool's timing: runs summed while on, zeroed when turned on", test_pool_timing);

@@ -126,46 +126,28 @@ static oct_status label(oct__gnode *nd, int layer, const char *role)
     return OCT_OK;
 }
 
-/* A conv followed by a pool of its output runs that pool too, as one conv2d_pool op,
- * where the backend has one: a max pool (ResNet's stem), or the 2x2 average pool of a
- * 3x3 OctConv layer's high band that the next layer's H->L reads (the CPU pools each
- * part of the output while it is in the core's caches: the direct kernel's blocks of
- * channels, Winograd's blocks of tiles). The conv is a plain conv2d, or one with L->H's
- * upsample (no residual, sum or pair), its output a value of its own; the first pool of
- * that output moves up to right after it (the nodes between, which neither write the
- * output nor read the pool's, one place later each; trace lines print only shapes).
- * Other nodes may read the conv's output too: the op writes it whole. Decided after
- * every move of the passes above. */
+/* A conv whose only reader is the max pool right after it runs that pool too, as one
+ * conv2d_pool op, where the backend has one (ResNet's stem: the CPU pools each block of
+ * output channels while it is in the core's caches): a plain conv2d (no residual,
+ * upsample, sum or pair), its output a value of its own that is not the graph's, no
+ * trace line between the two. Decided after every move of the passes above. */
 static void fuse_pools(oct__graph *g)
 {
     if (!g->ctx->be->conv2d_pool) return;
     for (int i = 0; i + 1 < g->nn; i++) {
-        oct__gnode *c = &g->nd[i];
+        oct__gnode *c = &g->nd[i], *p = &g->nd[i + 1];
+        if (c->kind != OCT__GK_CONV || p->kind != OCT__GK_POOL || !p->max || p->kh == 0 || p->pooled) continue;
         int v = c->out[0];
-        if (c->kind != OCT__GK_CONV || c->nout != 1 || c->acc || c->res >= 0 || c->pair >= 0 || c->paired ||
+        if (c->nout != 1 || p->in[0] != v || c->up >= 0 || c->acc || c->res >= 0 || c->pair >= 0 || c->paired ||
             c->side >= 0 || c->sided || c->kh != c->kw || c->sh != c->sw || c->pt != c->pl || c->pt != c->pb ||
-            c->pt != c->pr || c->dh != 1 || c->dw != 1 || c->groups != 1 || g->v[v].view_of >= 0)
+            c->pt != c->pr || c->dh != 1 || c->dw != 1 || c->groups != 1)
             continue;
-        /* The first pool of v after it, with nothing between the two writing v. */
-        int pi = -1;
-        for (int k = i + 1; k < g->nn && pi < 0; k++) {
-            const oct__gnode *p = &g->nd[k];
-            if (p->kind == OCT__GK_POOL && p->in[0] == v) pi = k;
-            else if (touches(g, k, v, 1)) break;
-        }
-        if (pi < 0) continue;
-        oct__gnode *p = &g->nd[pi];
-        int avg2 = !p->max && p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 && !p->pt && !p->pl && !p->pb &&
-                   !p->pr && !p->relu;
-        /* The average pool only after a 3x3 stride-1 conv (Winograd's on cpu, whose blocks
-         * of tiles hold whole windows): after a 1x1 conv's GEMM the op would pool after
-         * it anyway, and a profile would list the pool's time as the conv's. */
-        if (p->kh == 0 || p->pooled || !(p->max || (avg2 && c->kh == 3 && c->sh == 1))) continue;
-        /* The pool right after the conv: the nodes between move one place later each (none
-         * reads the pool's output, which did not exist before it; none writes v). */
-        for (int moves = pi - i - 1; moves > 0; moves--) oct__g_move_later(g, i + 1, pi); /* in order, to pi */
-        g->nd[i].pool_next = 1;
-        g->nd[i + 1].pooled = 1;
+        if (g->v[v].view_of >= 0 || oct__g_root(g, g->output) == v || oct__g_readers(g, v) != 1) continue;
+        int traced = 0;
+        for (int t = 0; t < g->ntraces; t++) traced |= g->traces[t].after == i;
+        if (traced) continue;
+        c->pool_next = 1;
+        p->pooled = 1;
     }
 }
 

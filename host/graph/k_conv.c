@@ -144,7 +144,7 @@ static oct_status conv_run(oct__graph *g, oct__gnode *nd, int n)
         oct__conv_op op = {x, y, &nd->wb, bias, nd->kh, nd->sh, nd->pt, nd->acc, relu};
         if (nd->pool_next) { /* with the pool node after it (fuse.c, fuse_pools) */
             oct__poolg_op pool = oct__gpool_op(g, nd + 1, n);
-            return oct__op_conv2d_pool(ctx, &op, nd->up >= 0 ? &up : NULL, &pool);
+            return oct__op_conv2d_pool(ctx, &op, &pool);
         }
         OCT__TRY(nd->up >= 0 ? oct__op_conv_up(ctx, &op, NULL, &up) : oct__op_conv2d(ctx, &op));
     } else {
