@@ -1301,6 +1301,24 @@ static void cpu__conv_task(void *arg, int t)
         }
 }
 
+/* Steps of 16 outputs a row whose masks cpu__pooler holds (rows up to 1024 outputs; wider
+ * ones take the separable rows). */
+#define CPU__MAX3S2_STEPS 64
+/* A pooling run a block of channel planes at a time by the op that wrote them (the
+ * direct kernel's conv2d_pool): the op, the row loops, the stem pool's masks. */
+typedef struct {
+    const oct__poolg_op *op;
+    int vec;    /* the row loops (cpu__rows_isa) */
+    int max3s2; /* 1: cpu__g_max3s2_512 or _256 rows */
+#if defined(__GNUC__) && defined(__x86_64__)
+    __mmask16 mk[6 * CPU__MAX3S2_STEPS]; /* cpu__g_max3s2_masks's, for the AVX-512 rows */
+#endif
+} cpu__pooler;
+static void cpu__pooler_init(cpu__pooler *pl, const oct__poolg_op *op, int vec);
+static int cpu__rows_isa(const oct__cpu_state *st);
+/* Output planes [c0, c1) of image b of pl's pool; row: x->w + 16 floats of scratch. */
+static void cpu__pool_planes(const cpu__pooler *pl, float *row, int b, int c0, int c1);
+
 /* The direct path of one convolution (stride 1), shared by the pool like the GEMM path.
  * The work items are (image, band of output rows, group of output-channel blocks), in
  * that order; they are cut into chunks, and a thread does each item of a chunk by
@@ -1310,21 +1328,6 @@ static void cpu__conv_task(void *arg, int t)
  * channels into groups so that every thread has work and each weight block still
  * serves a whole band. Every output is the same sum in the same order however the work
  * is cut, so the bits do not depend on the number of threads either. */
-/* A pooling run a block of channel planes at a time by the op that wrote them (the
- * direct kernel's conv2d_pool): the op, the row loops, the stem pool's masks. */
-typedef struct {
-    const oct__poolg_op *op;
-    int vec;    /* the row loops (cpu__rows_isa) */
-    int max3s2; /* 1: cpu__g_max3s2_512 or _256 rows */
-#if defined(__GNUC__) && defined(__x86_64__)
-    __mmask16 mk[6 * 64]; /* cpu__g_max3s2_masks's, for the AVX-512 rows */
-#endif
-} cpu__pooler;
-static void cpu__pooler_init(cpu__pooler *pl, const oct__poolg_op *op, int vec);
-static int cpu__rows_isa(const oct__cpu_state *st);
-/* Output planes [c0, c1) of image b of pl's pool; row: x->w + 16 floats of scratch. */
-static void cpu__pool_planes(const cpu__pooler *pl, float *row, int b, int c0, int c1);
-
 typedef struct {
     const oct__conv_op *op;
     const oct__view *x2; /* conv2d_pair: the second input, stacked after op->x's channels */
@@ -3929,7 +3932,7 @@ OCT__G_INLINE OCT__G_AVX512 __m512 cpu__g_sel512(__m512 v, __m512 e, __mmask16 k
  * every row of every plane of a pool, so made once; 0 where wo is past the array. */
 static int cpu__g_max3s2_masks(int w, int wo, __mmask16 *mk)
 {
-    if (wo > 16 * 64) return 0; /* cpu__pooler's mk */
+    if (wo > 16 * CPU__MAX3S2_STEPS) return 0; /* past cpu__pooler's mk */
     for (int ox0 = 0; ox0 < wo; ox0 += 16, mk += 6) {
         int c0 = 2 * ox0;
         mk[0] = oct__lanes16(0, w - c0), mk[1] = oct__lanes16(0, w - c0 - 16);
