@@ -120,6 +120,20 @@ __attribute__((target("avx2"), always_inline)) static inline __m256 gemm_up8_loa
  * kernel, a product's only strip, fetches: a 512 -> 512 layer at 7x7 ran 1.18x faster
  * with it (2026-12-05, cpu__wino). */
 #define GEMM_AHEAD_A 128
+/* kernel_avx512_rows_w also fetches, on the other terms (a line holds 2 of them), its
+ * a-panel GEMM_FAR_A terms ahead into L2 (16 KB of 8-row panels). Alone, the fetch into
+ * L1 brought about 11 GB/s a core from memory (a 512 -> 512 layer at 7x7: 16.8 MB in
+ * 0.74 ms on two threads); the likely limit is the lines in flight, each fetch into L1
+ * holding a fill buffer until memory answers. Intel Xeon (Emerald Rapids, AVX-512), two
+ * threads, batch 1, sixteen 512 -> 512 3x3 layers at 7x7 (269 MB of transformed
+ * weights, past the last-level cache), 8-10 rounds of 25 passes, old and new library
+ * alternated by process, medians: 12.29 -> 10.79-11.28 ms (256, 512, 1024 and 2048 terms
+ * ahead alike, into L2 or L3 alike); in Oct-ResNet-50 at batch 1, sums of per-layer
+ * minima of 6-8 alternated processes, the 7x7 and 14x14 3x3 layers 0.91x and 0.93x at
+ * alpha 0 (the pass's layers 0.985x), alpha 0.5's 0.90-0.94x (0.976x). The AVX2 kernel
+ * forced there (OCTCL_GEMM=avx2) read even with it (14.09 / 14.11 ms), so
+ * kernel_avx2_rows_r does not fetch so far (not measured on an AVX2-only CPU). */
+#define GEMM_FAR_A 512
 
 /* Tiles run along rows (apacked_direct's strips of rows): the C, residual and upsample
  * lines of R rows `ahead` floats (32 or more) to the right of column j0 (the tile after
@@ -435,6 +449,7 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, const int along
     for (int p = 0; p < kc; p++, a += R, b += packed ? (size_t)(16 * W) : ldb) {
         __m512 bv[2];
         if (stream == 1 && (p & 1) == 0) _mm_prefetch((const char *)(a + R * GEMM_AHEAD_A), _MM_HINT_T0);
+        if (stream == 1 && (p & 1) == 1) _mm_prefetch((const char *)(a + R * GEMM_FAR_A), _MM_HINT_T1);
         if (stream == 3) /* B in place: this row's lines of the next tile (16 W columns on) */
             OCT__UNROLL for (int v = 0; v < W; v++)
                 _mm_prefetch((const char *)((uintptr_t)b + (size_t)(16 * W + 16 * v) * sizeof(float)), _MM_HINT_T0);
