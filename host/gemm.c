@@ -453,9 +453,11 @@ kernel_avx512_rows_w(const int R, const int W, const int packed, const int along
         if (stream == 3) /* B in place: this row's lines of the next tile (16 W columns on) */
             OCT__UNROLL for (int v = 0; v < W; v++)
                 _mm_prefetch((const char *)((uintptr_t)b + (size_t)(16 * W + 16 * v) * sizeof(float)), _MM_HINT_T0);
-        if (stream == 2)
+        if (stream == 2) {
             OCT__UNROLL for (int v = 0; v < W; v++)
                 _mm_prefetch((const char *)((uintptr_t)b + (OCT__GEMM_AHEAD_B + 16 * v) * sizeof(float)), _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)b + OCT__GEMM_FAR_B * sizeof(float)), _MM_HINT_T1);
+        }
         OCT__UNROLL for (int v = 0; v < W; v++)
             bv[v] = packed ? _mm512_load_ps(b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
         OCT__UNROLL for (int i = 0; i < R; i++) {

@@ -84,6 +84,14 @@ oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
  * Zen 4 a fetch of the next strip's panel into L2 read 0.98-1.00x (2026-12-05); this one
  * is not measured on AMD. */
 #define OCT__GEMM_AHEAD_B 1024
+/* ... and the AVX-512 ones also fetch one line a term OCT__GEMM_FAR_B floats (128
+ * terms, 16 KB) ahead into L2, so that more of the panel's lines are in flight from
+ * memory at once than the fetches into L1 keep (see GEMM_FAR_A in gemm.c). Intel Xeon
+ * (Emerald Rapids, AVX-512), two threads, batch 1, forty 2048 <-> 512 1x1 layers at 7x7
+ * (160 MB of panels), 8 rounds of 15 passes, old and new library alternated by process,
+ * medians: 18.83-18.90 -> 17.71-17.95 ms; both of a term's lines fetched 18.18, 256
+ * terms ahead 18.12, the next strip's panel fetched instead (every run of pixels) 17.62-17.65. */
+#define OCT__GEMM_FAR_B 4096
 
 /* A packed once, used by many products (Winograd's transformed weights): kernel `isa`'s
  * rows per register tile; floats of A (m, k) packed; the packing of A' (A (m, k; lda), or

@@ -193,6 +193,7 @@ sc_tile_in_place(const int R, const float *a1, int c1, const float *a2, int c2, 
         for (int p = seg ? c2 : c1; p > 0; p--, a += lda, b += OCT__SC_NR) {
             _mm_prefetch((const char *)((uintptr_t)b + OCT__GEMM_AHEAD_B * sizeof(float)), _MM_HINT_T0);
             _mm_prefetch((const char *)((uintptr_t)b + (OCT__GEMM_AHEAD_B + 16) * sizeof(float)), _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)b + OCT__GEMM_FAR_B * sizeof(float)), _MM_HINT_T1);
             __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
             OCT__UNROLL for (int i = 0; i < R; i++) {
                 __m512 ai = _mm512_set1_ps(a[i]);
