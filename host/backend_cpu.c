@@ -1639,15 +1639,32 @@ static size_t cpu__wino_shared_cost(const oct__cpu_state *st, size_t tiles, size
  * 3x3 layers 0.81-0.82x (1.58 -> 1.28 ms; the pass's layer sum 0.98-0.99x), alpha 0.5's
  * layer1 H->H 0.94x (the sum 0.999x); batch 8 and OctNetMini (whose planes cut evenly
  * already) unchanged. Even cuts that end on a packed strip lose: 49 tiles as 25 + 24
- * ran 1.27x the time of one block at one thread, 32 + 17 1.06x, so 49 keeps 32 + 17. */
-static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, size_t tb)
+ * ran 1.27x the time of one block at one thread, 32 + 17 1.06x, so 49 keeps 32 + 17.
+ *   Of the even cuts into a multiple of the threads, up to that count, whose blocks
+ * are at most twice tb, the cheapest as the kernels run them (cpu__wino_block_run_cost,
+ * simulated as cpu__wino_loads): 196 tiles on two threads as 2 x 98 (3 x 32 + 2 narrow
+ * columns) rather than 4 x 49 (32, a 16-column strip at half the kernel's width, 1
+ * narrow): 530 against 562 quarter tiles a thread. Intel Xeon (Emerald Rapids,
+ * AVX-512), two threads, old and new library alternated by process, minima of 6-8
+ * rounds: ten 3x3 layers at 56x56, 32 -> 32 0.88x at batch 1 (1.471 -> 1.291 ms) and
+ * batch 2 (392 tiles as 4 x 98), 64 -> 64 0.94-0.97x; Oct-ResNet-50 batch 1, alpha
+ * 0.5's 56x56 H->H 0.90x (0.459 -> 0.412 ms), alpha 0's 56x56 3x3 layers 0.985x; batch
+ * 8 (depth-first groups of 392 tiles) even. */
+static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, size_t tb, size_t nr)
 {
     size_t blocks = (tiles + tb - 1) / tb, th = (size_t)st->threads;
     if (th < 2 || tiles % tb == 0 || blocks > 4 * th) return 0;
-    size_t n = (blocks + th - 1) / th * th;
-    if (tiles < 16 * n || tiles / n > INT_MAX - 1) return 0;
-    int lo = (int)(tiles / n), hi = (int)((tiles + n - 1) / n);
-    return oct__sgemm_b_in_place(isa, lo) && oct__sgemm_b_in_place(isa, hi) ? n : 0;
+    size_t n = (blocks + th - 1) / th * th, best = 0, best_end = 0;
+    size_t load[OCT__CPU_WINO_SIM_THREADS];
+    for (size_t c = n; c >= th; c -= th) {
+        if (c < n && (th > OCT__CPU_WINO_SIM_THREADS || (tiles + c - 1) / c > 2 * tb)) break;
+        if (tiles < 16 * c || tiles / c > INT_MAX - 1) continue;
+        int lo = (int)(tiles / c), hi = (int)((tiles + c - 1) / c);
+        if (!oct__sgemm_b_in_place(isa, lo) || !oct__sgemm_b_in_place(isa, hi)) continue;
+        size_t end = th > OCT__CPU_WINO_SIM_THREADS ? 0 : cpu__wino_loads(st, tiles, 0, c, nr, cpu__wino_block_run_cost, load);
+        if (!best || end < best_end) best = c, best_end = end;
+    }
+    return best;
 }
 
 /* cpu__wino_plan's blocks of tb halved where they give each thread one (or fewer), the
@@ -2223,7 +2240,7 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
     if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, wfloats);
-    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb))) j.tb = (j.tiles + j.nb - 1) / j.nb;
+    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb, (size_t)oct__sgemm_nr(isa)))) j.tb = (j.tiles + j.nb - 1) / j.nb;
     if (!shared && m == 4 && can_share &&
         cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co + j.co3)) {
         shared = 1;

@@ -128,6 +128,7 @@ static const wcase g_cases[] = {
     {2, 8, 12, 12, 14, 14, 1, 1, 0, 1, 1},  /* conv2d_pair with a residual: two ops */
     {7, 3, 0, 4, 7, 7, 1, 1, 1, 0, 0},      /* 112 tiles: blocks that start inside an image */
     {1, 64, 0, 64, 28, 28, 1, 1, 0, 1, 0},  /* F(4x4), two threads: 49 tiles shared, not 32 + 17 */
+    {1, 32, 0, 32, 56, 56, 1, 1, 0, 1, 0},  /* F(4x4), two threads: 196 tiles as 2 x 98, not 4 x 49 */
 };
 
 static void test_forced(const char *mode)
@@ -174,8 +175,8 @@ static void test_no_direct(void)
 
 /* The cases forced on with 1, 2, 3 and 7 threads: whole blocks of 96 taken by the
  * threads, blocks cpu__wino_plan cut smaller to even them out, blocks cut to even sizes
- * (cpu__wino_even, AVX-512 kernel, 2 threads: 160 tiles as 4 x 40,
- * 40 as 2 x 20), and one block at a time shared by channel groups are each
+ * (cpu__wino_even, AVX-512 kernel, 2 threads: 160 tiles as 2 x 80, 196 as 2 x 98 where
+ * the plan had 4 x 49, 40 as 2 x 20), and one block at a time shared by channel groups are each
  * taken by some case at some count (1 thread: blocks of 96; 640 tiles: 64 or 80 at 2
  * threads with the AVX-512 or AVX2 kernel; 196: 32 at 7; the 7x7 case's 16 tiles: shared
  * from 2; F(4x4)'s 49 tiles of 64 -> 64 at 28x28: shared at 2 where the blocks would be
