@@ -1661,7 +1661,9 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
         if (tiles < 16 * c || tiles / c > INT_MAX - 1) continue;
         int lo = (int)(tiles / c), hi = (int)((tiles + c - 1) / c);
         if (!oct__sgemm_b_in_place(isa, lo) || !oct__sgemm_b_in_place(isa, hi)) continue;
-        size_t end = th > OCT__CPU_WINO_SIM_THREADS ? 0 : cpu__wino_loads(st, tiles, 0, c, nr, cpu__wino_block_run_cost, load);
+        size_t end = th > OCT__CPU_WINO_SIM_THREADS
+                         ? 0
+                         : cpu__wino_loads(st, tiles, 0, c, nr, cpu__wino_block_run_cost, load);
         if (!best || end < best_end) best = c, best_end = end;
     }
     return best;
@@ -2240,7 +2242,8 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
     int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
     if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, wfloats);
-    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb, (size_t)oct__sgemm_nr(isa)))) j.tb = (j.tiles + j.nb - 1) / j.nb;
+    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb, (size_t)oct__sgemm_nr(isa))))
+        j.tb = (j.tiles + j.nb - 1) / j.nb;
     if (!shared && m == 4 && can_share &&
         cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co + j.co3)) {
         shared = 1;

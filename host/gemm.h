@@ -90,7 +90,8 @@ oct__gemm_kernel oct__sgemm_kernel_rows(int isa, int rows);
  * (Emerald Rapids, AVX-512), two threads, batch 1, forty 2048 <-> 512 1x1 layers at 7x7
  * (160 MB of panels), 8 rounds of 15 passes, old and new library alternated by process,
  * medians: 18.83-18.90 -> 17.71-17.95 ms; both of a term's lines fetched 18.18, 256
- * terms ahead 18.12, the next strip's panel fetched instead (every run of pixels) 17.62-17.65. */
+ * terms ahead 18.12, the next strip's panel fetched instead (every run of pixels)
+ * 17.62-17.65. */
 #define OCT__GEMM_FAR_B 4096
 
 /* A packed once, used by many products (Winograd's transformed weights): kernel `isa`'s
