@@ -1670,8 +1670,8 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
 }
 
 /* cpu__wino_plan's blocks of tb halved where they give each thread one (or fewer), the
- * halves divide the tiles evenly, are 16 tiles or more with B read in place
- * (oct__sgemm_b_in_place), and the transformed weights (wfloats, streamed once per block)
+ * halves divide the tiles evenly, are whole 32-column strips of the AVX-512 kernel (32
+ * tiles or a multiple) with B read in place (oct__sgemm_b_in_place), and the transformed weights (wfloats, streamed once per block)
  * are at most OCT__CPU_WINO_HALVE_FLOATS: two blocks a thread, taken as the threads come
  * free, so that a thread that falls behind (its core busier, its input in the other's
  * cache) hands its second block over. The plan's cost model cannot see that: it weighs
@@ -1682,7 +1682,16 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
  * 1%); Oct-ResNet-50 batch 8, the 14x14 F(4x4) layers of 128 tiles (64 + 64 before, now
  * 4 x 32): alpha 0.5's 128-channel H->H 10-20% faster (1.133 -> 0.913 ms), alpha 0's 256
  * channels 2-3% (weights 9.4 MB). Layer 4's F(2x2) 512 -> 512 (16.8 MB of weights) ran
- * 1-7% slower halved (5.771 -> 6.175 ms), so it keeps its blocks. */
+ * 1-7% slower halved (5.771 -> 6.175 ms), so it keeps its blocks.
+ *   Until 2026-12-07 halves of 16 tiles were taken too, such as OctNetMini's 64 tiles as
+ * 4 x 16, which run on the 16-column kernel: 8 sums in flight, which keep a Zen 4's FMA
+ * pipe (one 512-bit FMA a cycle) busy but not the two 512-bit FMA units of an Intel
+ * Xeon (Emerald Rapids) with their 4-cycle latency. There, two threads, old and new
+ * library alternated by process, minima of 6 rounds, 2 x 32 against 4 x 16: OctNetMini
+ * at batch 1 alpha 0 0.624 -> 0.536 ms, alpha 0.5 0.401 -> 0.376; batch 32 0.99x / 1.01x;
+ * Oct-ResNet-50 at batches 1 and 8 unchanged (its halves are 32 tiles). A 16 x 16 tile
+ * over two 8-row weight panels (16 sums, each term a load of B and 16 of A) read 0.583 /
+ * 0.388 ms. The larger effect decides: the Zen 4's 0.954x above is lost there. */
 #ifndef OCT__CPU_WINO_HALVE_FLOATS
 #define OCT__CPU_WINO_HALVE_FLOATS ((size_t)3 << 20)
 #endif
@@ -1690,7 +1699,7 @@ static size_t cpu__wino_halve(const oct__cpu_state *st, int isa, size_t tiles, s
 {
     size_t th = (size_t)st->threads, half = tb / 2;
     if (th < 2 || tb == 0 || (tiles + tb - 1) / tb > th || wfloats > OCT__CPU_WINO_HALVE_FLOATS) return tb;
-    if (half < 16 || half % 16 != 0 || tiles % half != 0 || tiles / half < 2 * th || half > INT_MAX) return tb;
+    if (half < 32 || half % 32 != 0 || tiles % half != 0 || tiles / half < 2 * th || half > INT_MAX) return tb;
     return oct__sgemm_b_in_place(isa, (int)half) ? half : tb;
 }
 
