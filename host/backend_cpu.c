@@ -1670,8 +1670,9 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
 }
 
 /* cpu__wino_plan's blocks of tb halved where they give each thread one (or fewer), the
- * halves divide the tiles evenly, are whole 32-column strips of the AVX-512 kernel (32
- * tiles or a multiple) with B read in place (oct__sgemm_b_in_place), and the transformed weights (wfloats, streamed once per block)
+ * halves divide the tiles evenly, are whole column strips of the GEMM kernel (nr: 32
+ * tiles or a multiple on AVX-512, the only kernel that reads B in place,
+ * oct__sgemm_b_in_place), and the transformed weights (wfloats, streamed once per block)
  * are at most OCT__CPU_WINO_HALVE_FLOATS: two blocks a thread, taken as the threads come
  * free, so that a thread that falls behind (its core busier, its input in the other's
  * cache) hands its second block over. The plan's cost model cannot see that: it weighs
@@ -1695,11 +1696,12 @@ static size_t cpu__wino_even(const oct__cpu_state *st, int isa, size_t tiles, si
 #ifndef OCT__CPU_WINO_HALVE_FLOATS
 #define OCT__CPU_WINO_HALVE_FLOATS ((size_t)3 << 20)
 #endif
-static size_t cpu__wino_halve(const oct__cpu_state *st, int isa, size_t tiles, size_t tb, size_t wfloats)
+static size_t cpu__wino_halve(const oct__cpu_state *st, int isa, size_t tiles, size_t tb, size_t nr,
+                              size_t wfloats)
 {
     size_t th = (size_t)st->threads, half = tb / 2;
     if (th < 2 || tb == 0 || (tiles + tb - 1) / tb > th || wfloats > OCT__CPU_WINO_HALVE_FLOATS) return tb;
-    if (half < 32 || half % 32 != 0 || tiles % half != 0 || tiles / half < 2 * th || half > INT_MAX) return tb;
+    if (half < nr || half % nr != 0 || tiles % half != 0 || tiles / half < 2 * th || half > INT_MAX) return tb;
     return oct__sgemm_b_in_place(isa, (int)half) ? half : tb;
 }
 
@@ -2249,12 +2251,11 @@ static oct_status cpu__wino(oct__cpu_state *st, const oct__conv_op *op, const oc
         macs += (size_t)y->n * y->h * y->w * 9 * (size_t)c3 * (size_t)j.co3; /* the job's work, for the cut */
     }
     int can_share = macs >= OCT__CPU_PAR_MACS && strips > 1;
-    int shared = cpu__wino_plan(st, j.tiles, can_share, (size_t)oct__sgemm_nr(isa), &j.tb);
-    if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, wfloats);
-    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb, (size_t)oct__sgemm_nr(isa))))
-        j.tb = (j.tiles + j.nb - 1) / j.nb;
-    if (!shared && m == 4 && can_share &&
-        cpu__wino4_shares(st, j.tiles, j.tb, j.nb, (size_t)oct__sgemm_nr(isa), x->c + c2, co + j.co3)) {
+    size_t nr = (size_t)oct__sgemm_nr(isa); /* the GEMM kernel's column strip */
+    int shared = cpu__wino_plan(st, j.tiles, can_share, nr, &j.tb);
+    if (!shared) j.tb = cpu__wino_halve(st, isa, j.tiles, j.tb, nr, wfloats);
+    if (!shared && (j.nb = cpu__wino_even(st, isa, j.tiles, j.tb, nr))) j.tb = (j.tiles + j.nb - 1) / j.nb;
+    if (!shared && m == 4 && can_share && cpu__wino4_shares(st, j.tiles, j.tb, j.nb, nr, x->c + c2, co + j.co3)) {
         shared = 1;
         j.nb = 0;
         j.tb = OCT__CPU_WINO4_TB;

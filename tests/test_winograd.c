@@ -177,8 +177,8 @@ static void test_no_direct(void)
  * threads, blocks cpu__wino_plan cut smaller to even them out, blocks cut to even sizes
  * (cpu__wino_even, AVX-512 kernel, 2 threads: 160 tiles as 2 x 80, 196 as 2 x 98 where
  * the plan had 4 x 49, 40 as 2 x 20), and one block at a time shared by channel groups
- * are each taken by some case at some count (1 thread: blocks of 96; 640 tiles: 64 or 80 at 2
- * threads with the AVX-512 or AVX2 kernel; 196: 32 at 7; the 7x7 case's 16 tiles: shared
+ * are each taken by some case at some count (1 thread: blocks of 96; 640 tiles: 64 or
+ * 80 at 2 threads with the AVX-512 or AVX2 kernel; 196: 32 at 7; the 7x7 case's 16 tiles: shared
  * from 2; F(4x4)'s 49 tiles of 64 -> 64 at 28x28: shared at 2 where the blocks would be
  * 32 + 17), and a case's outputs must be right whichever cut runs them. */
 static void test_thread_counts(void)
