@@ -362,15 +362,19 @@ static void cpu__x2_row_c(float *restrict dst, const float *restrict src, size_t
 static inline __mmask16 cpu__lanes(size_t n) { return oct__lanes16(0, n >= 16 ? 16 : (int)n); }
 
 /* nv segments (a constant after inlining): in[v] the padded input at the segment's
- * first output pixel, out[v] the output there, mask[v] its valid pixels. */
-static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, int nv, int k, int s2,
+ * first output pixel, out[v] the output there, mask[v] its valid pixels; `blocks` (1 or
+ * 2, a constant) channel blocks of OCT__DK_MR, the second's packed weights right after
+ * the first's (a->rows counts both). */
+static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, int nv, int k, int s2, int blocks,
                                                         const float *const *in, float *const *out,
                                                         const __mmask16 *mask)
 {
-    __m512 acc[OCT__DK_MR][OCT__DK_V];
-    for (int m = 0; m < OCT__DK_MR; m++)
+    enum { MR2 = 2 * OCT__DK_MR };
+    const int mr = blocks * OCT__DK_MR;
+    __m512 acc[MR2][OCT__DK_V];
+    for (int m = 0; m < mr; m++)
         for (int v = 0; v < nv; v++) acc[m][v] = _mm512_setzero_ps();
-    const float *w = a->w;
+    const float *w = a->w, *w2 = a->w + (size_t)a->ci * (size_t)k * (size_t)k * OCT__DK_MR;
     size_t wp = (size_t)a->wp;
     for (int c = 0; c < a->ci; c++) {
         size_t cofs = (size_t)c * a->plane;
@@ -382,15 +386,16 @@ static OCT__DK_TARGET OCT__DK_INLINE void cpu__dk_tile(const cpu__dk_args *a, in
                            (s2 ? (size_t)(kx & 1) * (size_t)a->half + (size_t)(kx >> 1) : (size_t)kx);
                 __m512 x[OCT__DK_V];
                 for (int v = 0; v < nv; v++) x[v] = _mm512_loadu_ps(in[v] + o);
-                for (int m = 0; m < OCT__DK_MR; m++) {
-                    __m512 wv = _mm512_set1_ps(w[m]);
+                for (int m = 0; m < mr; m++) {
+                    __m512 wv = _mm512_set1_ps(m < OCT__DK_MR ? w[m] : w2[m - OCT__DK_MR]);
                     for (int v = 0; v < nv; v++) acc[m][v] = _mm512_fmadd_ps(wv, x[v], acc[m][v]);
                 }
                 w += OCT__DK_MR;
+                w2 += OCT__DK_MR;
             }
     }
     __m512 zero = _mm512_setzero_ps();
-    for (int m = 0; m < OCT__DK_MR && m < a->rows; m++) {
+    for (int m = 0; m < mr && m < a->rows; m++) {
         __m512 b = _mm512_set1_ps(a->bias ? a->bias[m] : 0.0f);
         for (int v = 0; v < nv; v++) {
             float *o = out[v] + (size_t)m * a->ys;
@@ -418,7 +423,7 @@ typedef void (*cpu__dk_fn)(const cpu__dk_args *a, const float *const *in, float 
     static OCT__DK_TARGET void name(const cpu__dk_args *a, const float *const *in, float *const *out,        \
                                     const __mmask16 *mask)                                                   \
     {                                                                                                        \
-        cpu__dk_tile(a, (nv) < OCT__DK_V ? (nv) : OCT__DK_V, k, s2, in, out, mask);                           \
+        cpu__dk_tile(a, (nv) < OCT__DK_V ? (nv) : OCT__DK_V, k, s2, 1, in, out, mask);                        \
     }
 OCT__DK_INSTANCE(cpu__dk_3x3_1, 1, 3, 0)
 OCT__DK_INSTANCE(cpu__dk_3x3_2, 2, 3, 0)
@@ -433,11 +438,38 @@ OCT__DK_INSTANCE(cpu__dk_s2_2, 2, a->k, 1)
 OCT__DK_INSTANCE(cpu__dk_s2_3, 3, a->k, 1)
 OCT__DK_INSTANCE(cpu__dk_s2_4, 4, a->k, 1)
 #undef OCT__DK_INSTANCE
+/* A 7x7 stride-2 convolution (ResNet's stem: 3 -> 64 channels, 147 terms) on two
+ * channel blocks at once, up to 3 segments: 24 sums, 3 inputs and a weight in 28 of the
+ * 32 registers, each input load serving 8 FMAs instead of 4, and the kernel size a
+ * constant (the 7 x 7 offsets folded). The same sums in the same order: the same bits.
+ * Intel Xeon (Emerald Rapids), two threads, old and new library alternated by process,
+ * minima: the stem and its fused max pool alone 1.021 -> 0.945 ms at batch 1, 8.46 ->
+ * 7.83 at batch 8; in Oct-ResNet-50 (sums of per-layer minima) 0.923x at batch 1 (alpha
+ * 0 0.934 -> 0.861 ms, alpha 0.5 0.950 -> 0.877), 0.944x / 0.912x at batch 8 (7.61 ->
+ * 7.18, 7.84 -> 7.14). The kernel size a constant alone gave 0.949x / 0.944x; an 8 x 3
+ * tile for every direct layer (OCT__DK_MR 8, OCT__DK_V 3) the same as this on the stem,
+ * but it changes every other direct layer too (on an AMD EPYC Zen 4 OctNetMini's 3 -> 64
+ * stem read 1.005x with it), so only the stem takes it. (onnxruntime runs this stem at
+ * batch 8 in 5.84 ms and its max pool in 1.01: `bench/ort_classes.py`.) Not measured on
+ * an AMD CPU. */
+#define OCT__DK_STEM_V 3
+_Static_assert(OCT__DK_STEM_V <= OCT__DK_V, "the stem tile's segments fit the arrays of OCT__DK_V");
+#define OCT__DK_STEM(name, nv)                                                                               \
+    static OCT__DK_TARGET void name(const cpu__dk_args *a, const float *const *in, float *const *out,        \
+                                    const __mmask16 *mask)                                                   \
+    {                                                                                                        \
+        cpu__dk_tile(a, nv, 7, 1, 2, in, out, mask);                                                         \
+    }
+OCT__DK_STEM(cpu__dk_stem_1, 1)
+OCT__DK_STEM(cpu__dk_stem_2, 2)
+OCT__DK_STEM(cpu__dk_stem_3, 3)
+#undef OCT__DK_STEM
 static const cpu__dk_fn cpu__dk_3x3[5] = {NULL, cpu__dk_3x3_1, cpu__dk_3x3_2, cpu__dk_3x3_3,
                                                       cpu__dk_3x3_4};
 static const cpu__dk_fn cpu__dk_kxk[5] = {NULL, cpu__dk_kxk_1, cpu__dk_kxk_2, cpu__dk_kxk_3,
                                                       cpu__dk_kxk_4};
 static const cpu__dk_fn cpu__dk_s2[5] = {NULL, cpu__dk_s2_1, cpu__dk_s2_2, cpu__dk_s2_3, cpu__dk_s2_4};
+static const cpu__dk_fn cpu__dk_stem[OCT__DK_STEM_V + 1] = {NULL, cpu__dk_stem_1, cpu__dk_stem_2, cpu__dk_stem_3};
 
 
 /* The padded band a direct-kernel run reads: rows [oy0, oy0 + hb) of the zero-padded
@@ -711,14 +743,20 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
         }
         return;
     }
-    for (int c0 = cb0 * OCT__DK_MR; c0 < co && c0 < cb1 * OCT__DK_MR; c0 += OCT__DK_MR) {
+    int stem = base->half && base->k == 7;
+    for (int c0 = cb0 * OCT__DK_MR, c1; c0 < co && c0 < cb1 * OCT__DK_MR; c0 = c1) {
         cpu__dk_args a = *base;
+        /* two blocks a tile where the 7x7 stride-2 tile takes them (both in range) */
+        int two = stem && c0 + OCT__DK_MR < co && c0 + OCT__DK_MR < cb1 * OCT__DK_MR;
+        int vmax = two ? OCT__DK_STEM_V : OCT__DK_V, mr = two ? 2 * OCT__DK_MR : OCT__DK_MR;
+        c1 = c0 + mr;
         a.w = wpk + (size_t)(c0 / OCT__DK_MR) * kdim * OCT__DK_MR;
         a.bias = bias ? bias + c0 : NULL;
-        a.rows = co - c0 < OCT__DK_MR ? co - c0 : OCT__DK_MR;
+        a.rows = co - c0 < mr ? co - c0 : mr;
         float *yc = y + (size_t)c0 * a.ys;
+        const cpu__dk_fn *kern = two ? cpu__dk_stem : kernels;
         for (int s = 0; s < segs;) {
-            int nv = segs - s >= OCT__DK_V ? OCT__DK_V : segs - s;
+            int nv = segs - s >= vmax ? vmax : segs - s;
             const float *in[OCT__DK_V];
             float *out[OCT__DK_V];
             __mmask16 mask[OCT__DK_V];
@@ -728,7 +766,7 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
                 out[v] = yc + (size_t)(oy0 + r) * wo + x0;
                 mask[v] = x0 + 16 <= wo ? (__mmask16)0xFFFF : tail;
             }
-            kernels[nv](&a, in, out, mask);
+            kern[nv](&a, in, out, mask);
         }
     }
 }
@@ -1381,14 +1419,17 @@ static void cpu__direct_task(void *arg, int t)
             int cb0 = (int)((size_t)j->blocks * g / j->groups), cb1 = (int)((size_t)j->blocks * (g + 1) / j->groups);
             if (j->pool) { /* one band (cpu__direct): each block's planes pooled while in this core's caches */
                 float *row = buf + (size_t)ci * base.plane + 16;
-                for (int cb = cb0; cb < cb1; cb++) {
+                /* two blocks a step where the stem's tile takes them (cpu__dk_stem) */
+                int step = half && j->st->direct && k == 7 ? 2 : 1;
+                for (int cb = cb0, cb2; cb < cb1; cb = cb2) {
+                    cb2 = cb + step < cb1 ? cb + step : cb1;
                     if (half && !j->st->direct)
-                        cpu__dk2_rows(&base, j->wpk, j->kdim, y->c, cb, cb + 1, j->bias, buf, cpu__image(y, b), wo,
+                        cpu__dk2_rows(&base, j->wpk, j->kdim, y->c, cb, cb2, j->bias, buf, cpu__image(y, b), wo,
                                       oy0, oy1);
                     else
-                        cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb, cb + 1, j->bias, buf, cpu__image(y, b), wo,
+                        cpu__dk_rows(&base, j->wpk, j->kdim, y->c, cb, cb2, j->bias, buf, cpu__image(y, b), wo,
                                      oy0, oy1);
-                    int c1 = (cb + 1) * OCT__DK_MR;
+                    int c1 = cb2 * OCT__DK_MR;
                     cpu__pool_planes(j->pool, row, b, cb * OCT__DK_MR, c1 < y->c ? c1 : y->c);
                 }
                 continue;

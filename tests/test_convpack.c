@@ -263,7 +263,9 @@ static void test_conv2d(void)
  * the same bits at 1 and 3 threads, and the same bits as the GEMM up to 256 terms (one K
  * block: the same sum in the same order). Odd and even widths and heights, padding 0 to
  * 3 (wider than half the input too), channel counts no tile divides, a row of one 16-lane
- * segment and of several, accumulate, batch 2. Under $OCTCL_CPU_PATH auto the kernel is
+ * segment and of several, accumulate, batch 2, the stem at 13 and 20 channels (its
+ * AVX-512 tile's pairs of channel blocks, a short pair, a block alone). Under
+ * $OCTCL_CPU_PATH auto the kernel is
  * AVX-512's where the CPU has it, else AVX2's (8-pixel segments, rows ending mid-segment,
  * up to 192 terms); under gemm (what a CPU without AVX-512 runs) AVX2's, so an AVX-512
  * machine tests both. Where no kernel takes a case (more terms than it takes, or the GEMM
@@ -284,6 +286,8 @@ static void stride2_path(const char *path, int scalar, size_t most)
         {1, 4, 7, 21, 70, 3, 2, 0, 1, 0, 0},    /* pad 0: the last column never read */
         {1, 3, 32, 224, 224, 3, 2, 1, 1, 1, 0}, /* MobileNet's first layer */
         {2, 6, 13, 27, 23, 3, 2, 1, 1, 1, 1},   /* rows of 12 and 14 outputs, accumulate */
+        {1, 3, 13, 37, 41, 7, 2, 3, 1, 1, 0},   /* the stem's tile of two blocks: a short second pair */
+        {2, 3, 20, 30, 30, 7, 2, 3, 0, 0, 1},   /* two pairs and a block alone, accumulate */
     };
     static const char *const threads[] = {"1", "3"};
     rng_t rng = {2024};
@@ -433,8 +437,10 @@ static void test_maxpool2(void)
  * stride 2 pad 3, ReLU, then 3x3 stride 2 pad 1 max) at two images, a 3x3 stride-1
  * layer of 13 channels (a last block of 1) at one image (its blocks cut among the
  * threads) with a 2x2 max pool, both pooled inside the direct kernel; 64 channels over
- * 40 x 200 (several bands of rows: pooled after it), and the stem again on
- * OCTCL_CPU_PATH=gemm's kernels (AVX2's). NaN and infinities in a twentieth of x. */
+ * 40 x 200 (several bands of rows: pooled after it), the stem again on
+ * OCTCL_CPU_PATH=gemm's kernels (AVX2's), and at 13 channels (AVX-512's stem tile takes
+ * two blocks of channels, here a whole pair and a short one). NaN and infinities in a
+ * twentieth of x. */
 static void test_conv2d_pool(void)
 {
     static const int cases[][10] = {
@@ -443,6 +449,7 @@ static void test_conv2d_pool(void)
         {1, 5, 13, 20, 17, 3, 1, 1, 2, 0},
         {1, 64, 8, 40, 200, 3, 1, 1, 3, 1},
         {2, 3, 8, 37, 45, 7, 2, 3, 3, 1},
+        {1, 3, 13, 37, 45, 7, 2, 3, 3, 1}, /* the stem's two-block tile, a short last pair */
     };
     rng_t rng = {4242};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
