@@ -341,6 +341,11 @@ typedef struct {
                           * ones; cpu__dk_pad_band_s2); 0: stride 1 */
 } cpu__dk_args;
 
+/* Whether the AVX-512 direct kernel runs a's convolution on the stem's tile (two channel
+ * blocks at once, cpu__dk_stem): stride 2, OCT__DK_STEM_K x OCT__DK_STEM_K. */
+#define OCT__DK_STEM_K 7
+static int cpu__dk_stem_takes(const cpu__dk_args *a) { return a->half && a->k == OCT__DK_STEM_K; }
+
 /* dst[i] (=|+=) src[i / 2], then ReLU, for i < wo: a row of an exact 2x nearest upsample
  * in plain C (cpu__x2_rows' fallback, the AVX2 row's tail). */
 static void cpu__x2_row_c(float *restrict dst, const float *restrict src, size_t wo, int accumulate, int relu)
@@ -458,7 +463,7 @@ _Static_assert(OCT__DK_STEM_V <= OCT__DK_V, "the stem tile's segments fit the ar
     static OCT__DK_TARGET void name(const cpu__dk_args *a, const float *const *in, float *const *out,        \
                                     const __mmask16 *mask)                                                   \
     {                                                                                                        \
-        cpu__dk_tile(a, nv, 7, 1, 2, in, out, mask);                                                         \
+        cpu__dk_tile(a, nv, OCT__DK_STEM_K, 1, 2, in, out, mask);                                            \
     }
 OCT__DK_STEM(cpu__dk_stem_1, 1)
 OCT__DK_STEM(cpu__dk_stem_2, 2)
@@ -743,7 +748,7 @@ static void cpu__dk_rows(const cpu__dk_args *base, const float *wpk, size_t kdim
         }
         return;
     }
-    int stem = base->half && base->k == 7;
+    int stem = cpu__dk_stem_takes(base);
     for (int c0 = cb0 * OCT__DK_MR, c1; c0 < co && c0 < cb1 * OCT__DK_MR; c0 = c1) {
         cpu__dk_args a = *base;
         /* two blocks a tile where the 7x7 stride-2 tile takes them (both in range) */
@@ -1420,7 +1425,7 @@ static void cpu__direct_task(void *arg, int t)
             if (j->pool) { /* one band (cpu__direct): each block's planes pooled while in this core's caches */
                 float *row = buf + (size_t)ci * base.plane + 16;
                 /* two blocks a step where the stem's tile takes them (cpu__dk_stem) */
-                int step = half && j->st->direct && k == 7 ? 2 : 1;
+                int step = j->st->direct && cpu__dk_stem_takes(&base) ? 2 : 1;
                 for (int cb = cb0, cb2; cb < cb1; cb = cb2) {
                     cb2 = cb + step < cb1 ? cb + step : cb1;
                     if (half && !j->st->direct)
